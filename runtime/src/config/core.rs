@@ -1,0 +1,22 @@
+//! Flink's `CoreOptions`.
+
+use super::{ConfigOption, ValueKind};
+
+/// Parallelism of operators that do not set their own.
+pub const DEFAULT_PARALLELISM: ConfigOption = ConfigOption {
+    key: "parallelism.default",
+    default: "1",
+    kind: ValueKind::Int,
+    description: "Default parallelism of a job's operators.",
+};
+
+/// Log level for the `eddy` process when `RUST_LOG` is not set.
+pub const LOG_LEVEL: ConfigOption = ConfigOption {
+    key: "log.level",
+    default: "info",
+    kind: ValueKind::Enum(&["trace", "debug", "info", "warn", "error"]),
+    description: "Log level written to stderr when RUST_LOG is not set.",
+};
+
+/// Every option in this file.
+pub const OPTIONS: &[ConfigOption] = &[DEFAULT_PARALLELISM, LOG_LEVEL];

@@ -1,0 +1,83 @@
+//! Runtime errors. Each variant knows its class so the JobMaster can decide whether a
+//! restart could help and the gateway can pick a SQLSTATE.
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+
+/// Result alias used across the runtime.
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Who is at fault for an error, which decides how it is reported and whether retrying helps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Bad input or a bad statement: retrying will fail the same way.
+    User,
+    /// A system outside Eddy (file system, broker) failed; retrying may help.
+    External,
+    /// A bug in Eddy.
+    Internal,
+}
+
+/// Errors raised while building or running operators and tasks.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A record could not be decoded; names the file (or split) and line and quotes the record.
+    #[error("malformed record in {location}: {reason}; record: '{record}'")]
+    BadRecord {
+        location: String,
+        reason: String,
+        record: String,
+    },
+    /// A user-caused problem detected at runtime (bad option value, missing file, ...).
+    #[error("{0}")]
+    User(String),
+    /// A missing file or directory.
+    #[error("{0}")]
+    NotFound(String),
+    /// An external system failed.
+    #[error("{0}")]
+    External(String),
+    /// The job or task was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// An I/O failure, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Arrow(#[from] ArrowError),
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    /// A bug: an invariant of the runtime does not hold.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RuntimeError {
+    /// Wraps an I/O error with a description of what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            return RuntimeError::NotFound(format!("{}: {source}", context.into()));
+        }
+        RuntimeError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The class of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            RuntimeError::BadRecord { .. }
+            | RuntimeError::User(_)
+            | RuntimeError::NotFound(_)
+            | RuntimeError::Cancelled => ErrorClass::User,
+            RuntimeError::External(_) | RuntimeError::Io { .. } => ErrorClass::External,
+            RuntimeError::Arrow(_) | RuntimeError::DataFusion(_) => ErrorClass::User,
+            RuntimeError::Internal(_) => ErrorClass::Internal,
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Splits a batch by key: key columns → hash → key group → subtask, for the whole batch at
+//! once.
+
+use datafusion::arrow::array::{ArrayRef, UInt32Array};
+use datafusion::arrow::compute::take_record_batch;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::hash_utils::create_hashes;
+
+use crate::error::Result;
+use crate::state::key_group::{compute_key_group_for_key_hash, compute_operator_index_for_key_group};
+
+/// Fixed hash seeds: key groups are persisted in checkpoints, so hashing must be stable
+/// across processes and versions.
+pub const HASH_SEED: [u64; 4] = [
+    0x5eed_0f_ed_d1_0001,
+    0x5eed_0f_ed_d1_0002,
+    0x5eed_0f_ed_d1_0003,
+    0x5eed_0f_ed_d1_0004,
+];
+
+/// Splits `batch` into one (possibly empty) batch per target subtask.
+pub fn partition_batch(
+    batch: &RecordBatch,
+    key_columns: &[usize],
+    parallelism: u32,
+    max_parallelism: u32,
+) -> Result<Vec<RecordBatch>> {
+    if parallelism == 1 {
+        return Ok(vec![batch.clone()]);
+    }
+    let keys: Vec<ArrayRef> = key_columns.iter().map(|&i| batch.column(i).clone()).collect();
+    let mut hashes = vec![0u64; batch.num_rows()];
+    let state = ahash::RandomState::with_seeds(HASH_SEED[0], HASH_SEED[1], HASH_SEED[2], HASH_SEED[3]);
+    create_hashes(&keys, &state, &mut hashes)?;
+    let mut indices: Vec<Vec<u32>> = vec![Vec::new(); parallelism as usize];
+    for (row, h) in hashes.iter().enumerate() {
+        let kg = compute_key_group_for_key_hash(*h, max_parallelism);
+        let target = compute_operator_index_for_key_group(max_parallelism, parallelism, kg);
+        indices[target as usize].push(row as u32);
+    }
+    indices
+        .into_iter()
+        .map(|idx| Ok(take_record_batch(batch, &UInt32Array::from(idx))?))
+        .collect()
+}

@@ -1,0 +1,25 @@
+//! Eddy's streaming runtime: the stream, its operators, subtasks and the `JobGraph`.
+//!
+//! Reading order follows the data: a [`StreamElement`] flows through
+//! [`operators::StreamOperator`]s chained into an [`task::OperatorChain`], driven by one
+//! [`task::StreamTask`] per subtask, which exchanges elements with other subtasks through
+//! [`exchange`] channels. What a job is made of is described by a serializable
+//! [`jobgraph::JobGraph`]; the connectors crate plugs sources and sinks in through the
+//! traits in [`connector`].
+
+pub mod config;
+pub mod connector;
+pub mod error;
+pub mod exchange;
+pub mod expr_codec;
+pub mod jobgraph;
+pub mod metrics;
+pub mod operators;
+pub mod state;
+pub mod stream_element;
+pub mod task;
+pub mod time;
+
+pub use error::{Result, RuntimeError};
+pub use stream_element::{RowKind, StreamElement};
+pub use time::Watermark;

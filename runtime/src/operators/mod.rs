@@ -1,0 +1,106 @@
+//! Stream operators: the [`StreamOperator`] trait, the [`Collector`] operators emit into,
+//! and [`build`], which turns an [`OperatorSpec`] into a running operator.
+//!
+//! Adding an operator: a file here holding it and its tests, a variant in
+//! `jobgraph::OperatorSpec`, and an arm in [`build`].
+
+mod calc;
+mod sink;
+mod source;
+
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::TaskContext;
+
+pub use calc::CalcOperator;
+pub use sink::SinkOperator;
+pub use source::SourceDriver;
+
+use crate::connector::{ConnectorResolver, SubtaskInfo};
+use crate::error::{Result, RuntimeError};
+use crate::jobgraph::OperatorSpec;
+use crate::stream_element::StreamElement;
+use crate::time::Watermark;
+
+/// Collects what an operator emits while handling one element.
+#[derive(Debug, Default)]
+pub struct Collector {
+    elements: Vec<StreamElement>,
+}
+
+impl Collector {
+    /// Emits a batch (empty batches are dropped).
+    pub fn collect(&mut self, batch: RecordBatch) {
+        if batch.num_rows() > 0 {
+            self.elements.push(StreamElement::Batch(batch));
+        }
+    }
+
+    /// Emits a watermark.
+    pub fn emit_watermark(&mut self, watermark: Watermark) {
+        self.elements.push(StreamElement::Watermark(watermark));
+    }
+
+    /// Takes what was emitted, leaving the collector empty.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, StreamElement> {
+        self.elements.drain(..)
+    }
+}
+
+/// An operator in a chain (Flink's `StreamOperator`). Hooks are called in this order:
+/// `open`, then any number of `process_batch` / `process_watermark`, then `finish` when
+/// all input has ended (it may still emit), then `close`. `abort` replaces `finish` and
+/// `close` when the task is cancelled or fails. Only `process_batch` is required; the
+/// watermark hook forwards by default.
+pub trait StreamOperator: Send {
+    /// A name for logs and EXPLAIN.
+    fn name(&self) -> String;
+
+    /// Called once before the first element.
+    fn open(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Handles a batch of rows.
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()>;
+
+    /// Handles event-time progress; forwards it by default.
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    /// All input has ended: emit what is left and make output durable.
+    fn finish(&mut self, _out: &mut Collector) -> Result<()> {
+        Ok(())
+    }
+
+    /// Releases resources after `finish`.
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The task is cancelled or failed: discard uncommitted output.
+    fn abort(&mut self) {}
+}
+
+/// What operators need from their TaskManager when they are built.
+pub struct OperatorContext<'a> {
+    pub resolver: &'a dyn ConnectorResolver,
+    pub info: &'a SubtaskInfo,
+    /// Holds DataFusion's built-in functions, which decoding expressions needs.
+    pub functions: Arc<TaskContext>,
+}
+
+/// Builds the operator a spec describes. Sources are not operators: they head a chain and
+/// are driven by the task (see [`SourceDriver`]).
+pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn StreamOperator>> {
+    match spec {
+        OperatorSpec::Calc(calc) => Ok(Box::new(CalcOperator::try_new(calc, &ctx.functions)?)),
+        OperatorSpec::Sink(sink) => Ok(Box::new(SinkOperator::try_new(sink, ctx)?)),
+        OperatorSpec::Source(_) => Err(RuntimeError::Internal(
+            "a source can only head an operator chain".into(),
+        )),
+    }
+}

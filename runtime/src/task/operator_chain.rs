@@ -1,0 +1,124 @@
+//! Chained operators of one subtask: elements pass from operator to operator by function
+//! call, and what the last one emits goes to the subtask's record writers.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+use crate::exchange::RecordWriter;
+use crate::metrics::TaskMetrics;
+use crate::operators::{Collector, StreamOperator};
+use crate::stream_element::StreamElement;
+use crate::time::Watermark;
+
+/// Flink's `OperatorChain`.
+pub struct OperatorChain {
+    operators: Vec<Box<dyn StreamOperator>>,
+    outputs: Vec<RecordWriter>,
+    metrics: Arc<TaskMetrics>,
+}
+
+impl OperatorChain {
+    /// A chain writing its output to `outputs` (one writer per outgoing edge).
+    pub fn new(
+        operators: Vec<Box<dyn StreamOperator>>,
+        outputs: Vec<RecordWriter>,
+        metrics: Arc<TaskMetrics>,
+    ) -> Self {
+        Self {
+            operators,
+            outputs,
+            metrics,
+        }
+    }
+
+    /// Opens every operator, head first.
+    pub fn open(&mut self) -> Result<()> {
+        self.operators.iter_mut().try_for_each(|op| op.open())
+    }
+
+    /// Names of the chained operators.
+    pub fn names(&self) -> Vec<String> {
+        self.operators.iter().map(|o| o.name()).collect()
+    }
+
+    /// Pushes elements through operators `from..` and then to the outputs.
+    fn push(&mut self, from: usize, first: StreamElement) -> Result<()> {
+        let mut pending = vec![first];
+        let mut out = Collector::default();
+        for op in self.operators[from..].iter_mut() {
+            for element in pending.drain(..) {
+                match element {
+                    StreamElement::Batch(b) => op.process_batch(b, &mut out)?,
+                    StreamElement::Watermark(w) => op.process_watermark(w, &mut out)?,
+                    StreamElement::EndOfInput => {}
+                }
+            }
+            pending.extend(out.drain());
+            if pending.is_empty() {
+                return Ok(());
+            }
+        }
+        for element in pending {
+            if let StreamElement::Batch(b) = &element {
+                self.metrics
+                    .num_records_out
+                    .fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+            }
+            self.emit(element)?;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, element: StreamElement) -> Result<()> {
+        match self.outputs.len() {
+            0 => Ok(()),
+            1 => self.outputs[0].emit(element),
+            _ => {
+                for w in &mut self.outputs {
+                    w.emit(element.clone())?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Feeds a batch to the head of the chain.
+    pub fn process_batch(&mut self, batch: RecordBatch) -> Result<()> {
+        self.metrics
+            .num_records_in
+            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.push(0, StreamElement::Batch(batch))
+    }
+
+    /// Feeds a watermark to the head of the chain.
+    pub fn process_watermark(&mut self, watermark: Watermark) -> Result<()> {
+        self.push(0, StreamElement::Watermark(watermark))
+    }
+
+    /// Input ended: finishes operators head first, passing what each emits down the chain,
+    /// then tells downstream subtasks that this one is done.
+    pub fn finish(&mut self) -> Result<()> {
+        for i in 0..self.operators.len() {
+            let mut out = Collector::default();
+            self.operators[i].finish(&mut out)?;
+            let emitted: Vec<_> = out.drain().collect();
+            for element in emitted {
+                self.push(i + 1, element)?;
+            }
+        }
+        for op in &mut self.operators {
+            op.close()?;
+        }
+        self.emit(StreamElement::EndOfInput)
+    }
+
+    /// The task is cancelled or failed.
+    pub fn abort(&mut self) {
+        for op in &mut self.operators {
+            op.abort();
+        }
+    }
+}
