@@ -1,1 +1,18 @@
-//! stub
+//! Eddy's planner: from a DataFusion `LogicalPlan` to a streaming `JobGraph`.
+//!
+//! Entry points: [`plan_insert`] and [`plan_statement_set`] for `INSERT INTO ... SELECT`
+//! and statement sets, [`plan_collect`] for a `SELECT` over unbounded tables whose rows
+//! go back to the client, and [`explain`] for EXPLAIN. [`ConnectorTable`] is how catalog
+//! tables appear to DataFusion, both for batch queries and for this translation.
+
+mod error;
+mod explain;
+mod job_graph_builder;
+mod sink_cast;
+mod table;
+mod translate;
+
+pub use error::{PlanError, Result};
+pub use explain::explain;
+pub use job_graph_builder::{plan_collect, plan_insert, plan_statement_set, InsertTarget};
+pub use table::{is_unbounded_plan, ConnectorTable};

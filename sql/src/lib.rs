@@ -1,1 +1,18 @@
-//! stub
+//! Eddy's SQL layer: the Flink-SQL dialect, the persisted catalog, sessions, statement
+//! handlers and the PostgreSQL wire-protocol gateway.
+//!
+//! A statement arrives through [`pgwire`], is split and classified by [`parser`], and is
+//! executed by [`handler`] against the [`engine::Engine`] (catalog + connector registry +
+//! Dispatcher) within a [`session::Session`]. Every error leaves through
+//! [`error::SqlError::sqlstate`].
+
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod handler;
+pub mod parser;
+pub mod pgwire;
+pub mod session;
+
+pub use engine::Engine;
+pub use error::{Result, SqlError};

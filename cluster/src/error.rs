@@ -1,0 +1,25 @@
+//! Cluster errors.
+
+use eddy_runtime::RuntimeError;
+
+/// Result alias for the cluster crate.
+pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
+
+/// Errors of the cluster roles.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No job has this id.
+    #[error("job '{0}' does not exist")]
+    JobNotFound(String),
+    /// The job cannot get the slots it needs (Flink's NoResourceAvailableException).
+    #[error("not enough task slots: the job needs {required} slots but only {available} are free (raise taskmanager.numberOfTaskSlots or lower parallelism.default)")]
+    NotEnoughSlots { required: usize, available: usize },
+    /// The job is already in a terminal state.
+    #[error("job '{id}' is already {status}")]
+    JobTerminated { id: String, status: String },
+    /// A role could not be reached.
+    #[error("{0} is not reachable")]
+    Unreachable(&'static str),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}

@@ -1,0 +1,91 @@
+//! What the Dispatcher knows about a job while its JobMaster runs it, and after.
+
+use std::sync::RwLock;
+
+use chrono::Utc;
+use eddy_runtime::metrics::MetricsSnapshot;
+use tokio::sync::watch;
+
+use super::states::can_transition;
+use crate::gateway::{JobDetails, JobStatus};
+
+/// Shared job status, updated by the JobMaster and read by the Dispatcher. Not on the
+/// data path: touched on state changes and user requests only.
+#[derive(Debug)]
+pub struct JobRecord {
+    details: RwLock<JobDetails>,
+    status_tx: watch::Sender<JobStatus>,
+}
+
+impl JobRecord {
+    /// A record for a job just submitted.
+    pub fn new(job_id: String, name: String, parallelism: Vec<u32>) -> Self {
+        let (status_tx, _) = watch::channel(JobStatus::Created);
+        Self {
+            details: RwLock::new(JobDetails {
+                job_id,
+                name,
+                status: JobStatus::Created,
+                start_time: Utc::now(),
+                end_time: None,
+                error: None,
+                parallelism,
+                metrics: MetricsSnapshot::default(),
+            }),
+            status_tx,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, JobDetails> {
+        self.details.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, JobDetails> {
+        self.details.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A copy of the details.
+    pub fn details(&self) -> JobDetails {
+        self.read().clone()
+    }
+
+    /// The current status.
+    pub fn status(&self) -> JobStatus {
+        self.read().status
+    }
+
+    /// The error that failed the job, if any.
+    pub fn error(&self) -> Option<String> {
+        self.read().error.clone()
+    }
+
+    /// Records the job's error.
+    pub fn set_error(&self, error: String) {
+        self.write().error = Some(error);
+    }
+
+    /// Records the final counters.
+    pub fn set_final_metrics(&self, metrics: MetricsSnapshot) {
+        self.write().metrics = metrics;
+    }
+
+    /// Moves to `to` if the lifecycle allows it; returns whether it did.
+    pub fn transition(&self, to: JobStatus) -> bool {
+        let mut d = self.write();
+        if !can_transition(d.status, to) {
+            return false;
+        }
+        d.status = to;
+        if to.is_terminal() {
+            d.end_time = Some(Utc::now());
+        }
+        drop(d);
+        self.status_tx.send_replace(to);
+        true
+    }
+
+    /// A receiver that sees every status change.
+    pub fn subscribe(&self) -> watch::Receiver<JobStatus> {
+        self.status_tx.subscribe()
+    }
+}

@@ -1,0 +1,111 @@
+//! Turns a deployment descriptor into a running [`StreamTask`]: wires its input channels,
+//! builds its operator chain and its record writers.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use eddy_runtime::config::{execution, pipeline};
+use eddy_runtime::connector::{ConnectorResolver, SubtaskInfo};
+use eddy_runtime::error::{Result, RuntimeError};
+use eddy_runtime::exchange::{ChannelKey, LocalChannelRegistry, RecordWriter};
+use eddy_runtime::expr_codec::function_context;
+use eddy_runtime::jobgraph::{OperatorSpec, Partitioner};
+use eddy_runtime::metrics::TaskMetrics;
+use eddy_runtime::operators::{self, OperatorContext, SourceDriver};
+use eddy_runtime::task::{OperatorChain, StreamTask, TaskInput};
+
+use super::TaskDeploymentDescriptor;
+
+/// What the TaskExecutor lends a task.
+pub(super) struct TaskEnvironment {
+    pub resolver: Arc<dyn ConnectorResolver>,
+    pub channels: Arc<LocalChannelRegistry>,
+    pub channel_capacity: usize,
+    pub cancel: Arc<AtomicBool>,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+/// Builds and runs one subtask to its end.
+pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> Result<()> {
+    let graph = &tdd.job_graph;
+    let me = tdd.attempt.subtask_index;
+    let vertex = graph.vertex(tdd.attempt.vertex_id)?;
+    let max_parallelism = graph.config.get_int(&pipeline::MAX_PARALLELISM).max(1) as u32;
+    let info = SubtaskInfo {
+        job_id: tdd.attempt.job_id.clone(),
+        vertex_name: vertex.name.clone(),
+        subtask_index: me,
+        parallelism: vertex.parallelism,
+        metrics: env.metrics.clone(),
+        batch_size: graph.config.get_int(&execution::BATCH_SIZE).max(1) as usize,
+        buffer_timeout: graph.config.get_duration(&execution::BUFFER_TIMEOUT),
+    };
+    let key = |edge: usize, producer: u32, consumer: u32| ChannelKey {
+        job_id: tdd.attempt.job_id.clone(),
+        attempt: tdd.attempt.attempt,
+        edge,
+        producer,
+        consumer,
+    };
+
+    // Outputs first, so that downstream subtasks never wait on a channel nobody holds.
+    let mut outputs = Vec::new();
+    for (edge_index, edge) in graph.edges.iter().enumerate() {
+        if edge.source != vertex.id {
+            continue;
+        }
+        let target = graph.vertex(edge.target)?;
+        let consumers: Vec<u32> = match edge.partitioner {
+            Partitioner::Forward => vec![me],
+            _ => (0..target.parallelism).collect(),
+        };
+        let senders = consumers
+            .into_iter()
+            .map(|c| env.channels.sender(key(edge_index, me, c), env.channel_capacity))
+            .collect();
+        outputs.push(RecordWriter::new(edge.partitioner.clone(), senders, max_parallelism));
+    }
+
+    let functions = function_context();
+    let ctx = OperatorContext {
+        resolver: env.resolver.as_ref(),
+        info: &info,
+        functions,
+    };
+    let (input, rest) = match vertex.operators.split_first() {
+        Some((OperatorSpec::Source(spec), rest)) => (
+            TaskInput::Source(SourceDriver::try_new(spec, tdd.splits.clone(), &ctx)?),
+            rest,
+        ),
+        _ => {
+            let mut receivers = Vec::new();
+            for (edge_index, edge) in graph.edges.iter().enumerate() {
+                if edge.target != vertex.id {
+                    continue;
+                }
+                let source = graph.vertex(edge.source)?;
+                let producers: Vec<u32> = match edge.partitioner {
+                    Partitioner::Forward => vec![me],
+                    _ => (0..source.parallelism).collect(),
+                };
+                for p in producers {
+                    receivers.push(env.channels.receiver(key(edge_index, p, me), env.channel_capacity));
+                }
+            }
+            if receivers.is_empty() {
+                return Err(RuntimeError::Internal(format!(
+                    "vertex {} has neither a source nor inputs",
+                    vertex.name
+                )));
+            }
+            (TaskInput::Channels(receivers), vertex.operators.as_slice())
+        }
+    };
+    let operators = rest
+        .iter()
+        .map(|spec| operators::build(spec, &ctx))
+        .collect::<Result<Vec<_>>>()?;
+    let chain = OperatorChain::new(operators, outputs, env.metrics.clone());
+    tracing::debug!(job = %tdd.attempt.job_id, vertex = %vertex.name, subtask = me, "task starting");
+    StreamTask::new(input, chain, env.cancel, info).run()
+}

@@ -1,0 +1,34 @@
+//! Planner errors.
+
+use datafusion::error::DataFusionError;
+use eddy_runtime::RuntimeError;
+
+/// Result alias for the planner.
+pub type Result<T, E = PlanError> = std::result::Result<T, E>;
+
+/// Why a statement cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The statement uses something a streaming job cannot do (yet).
+    #[error("{0}")]
+    NotSupported(String),
+    /// The query's column types do not fit the sink's.
+    #[error("column '{column}' of table '{table}' has type {expected} but the query produces {found}")]
+    TypeMismatch {
+        table: String,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    /// The query and the sink have different numbers of columns.
+    #[error("INSERT INTO '{table}' has {query} query columns but the table has {table_columns} columns")]
+    ColumnCount {
+        table: String,
+        query: usize,
+        table_columns: usize,
+    },
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}

@@ -1,0 +1,128 @@
+//! Builds `JobGraph`s: translates each query, appends its sink, and sets parallelism.
+//! Operators connected by forward edges with equal parallelism end up chained in one
+//! vertex (Flink's operator chaining); a vertex boundary appears only where a chain must
+//! join several inputs (UNION).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use eddy_runtime::config::{core, Configuration};
+use eddy_runtime::jobgraph::{
+    ConnectorSpec, JobGraph, OperatorSpec, SerializedSchema, SinkSpec, JOB_GRAPH_VERSION,
+};
+
+use crate::error::{PlanError, Result};
+use crate::sink_cast::sink_projection;
+use crate::translate::{nullable, translate, GraphParts};
+
+/// The table an INSERT writes into.
+#[derive(Debug, Clone)]
+pub struct InsertTarget {
+    pub table: String,
+    pub spec: ConnectorSpec,
+    pub schema: SchemaRef,
+}
+
+fn parallelism(config: &Configuration) -> Result<u32> {
+    let p = config.get_int(&core::DEFAULT_PARALLELISM);
+    if p < 1 {
+        return Err(PlanError::NotSupported(format!(
+            "parallelism.default must be at least 1, not {p}"
+        )));
+    }
+    Ok(p as u32)
+}
+
+fn add_insert(
+    parts: &mut GraphParts,
+    state: &SessionState,
+    target: &InsertTarget,
+    query: &LogicalPlan,
+) -> Result<()> {
+    let plan = match sink_projection(&target.table, query.schema(), &target.schema)? {
+        Some(exprs) => LogicalPlanBuilder::from(query.clone()).project(exprs)?.build()?,
+        None => query.clone(),
+    };
+    let mut chain = translate(&plan, state, parts)?;
+    chain.flush()?;
+    chain.names.push(format!(
+        "Sink: {}[{}]",
+        target.table,
+        target.spec.connector()
+    ));
+    chain.ops.push(OperatorSpec::Sink(SinkSpec {
+        connector: target.spec.clone(),
+    }));
+    parts.close(chain)?;
+    Ok(())
+}
+
+fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {
+    let graph = JobGraph {
+        version: JOB_GRAPH_VERSION,
+        name,
+        vertices: parts.vertices,
+        edges: parts.edges,
+        config: config.clone(),
+    };
+    graph.validate()?;
+    Ok(graph)
+}
+
+/// Plans `INSERT INTO target <query>` where `query` is an optimized logical plan.
+pub fn plan_insert(
+    state: &SessionState,
+    target: &InsertTarget,
+    query: &LogicalPlan,
+    config: &Configuration,
+    name: String,
+) -> Result<JobGraph> {
+    plan_statement_set(state, &[(target.clone(), query.clone())], config, name)
+}
+
+/// Plans several INSERTs as one job (`EXECUTE STATEMENT SET`).
+pub fn plan_statement_set(
+    state: &SessionState,
+    inserts: &[(InsertTarget, LogicalPlan)],
+    config: &Configuration,
+    name: String,
+) -> Result<JobGraph> {
+    let mut parts = GraphParts {
+        vertices: Vec::new(),
+        edges: Vec::new(),
+        parallelism: parallelism(config)?,
+    };
+    for (target, query) in inserts {
+        add_insert(&mut parts, state, target, query)?;
+    }
+    finish(parts, name, config)
+}
+
+/// Plans a streaming SELECT whose rows go to the `collect` sink registered as
+/// `collect_id`, from where the gateway sends them to the client.
+pub fn plan_collect(
+    state: &SessionState,
+    query: &LogicalPlan,
+    collect_id: &str,
+    config: &Configuration,
+    name: String,
+) -> Result<JobGraph> {
+    let schema = nullable(query.schema().as_arrow());
+    let options = BTreeMap::from([
+        ("connector".to_string(), "collect".to_string()),
+        ("collect.id".to_string(), collect_id.to_string()),
+    ]);
+    let target = InsertTarget {
+        table: "client".to_string(),
+        spec: ConnectorSpec {
+            table: "client".to_string(),
+            schema: SerializedSchema::encode(&schema)?,
+            options,
+        },
+        schema: Arc::clone(&schema),
+    };
+    plan_insert(state, &target, query, config, name)
+}

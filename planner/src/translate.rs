@@ -1,0 +1,277 @@
+//! Walks an optimized DataFusion `LogicalPlan` and builds the streaming operators it
+//! describes: scans become sources, filters and projections become Calcs (merged when
+//! adjacent), unions join several chains into one vertex.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_expr::{conjunction, PhysicalExpr};
+use eddy_runtime::expr_codec::encode_expr;
+use eddy_runtime::jobgraph::{
+    CalcSpec, JobEdge, JobVertex, OperatorSpec, Partitioner, SerializedSchema, SourceSpec, VertexId,
+};
+
+use crate::error::{PlanError, Result};
+use crate::table::ConnectorTable;
+
+/// Where an open chain's rows come from.
+pub(crate) enum Head {
+    Source(SourceSpec),
+    Inputs(Vec<VertexId>),
+}
+
+/// A filter and projection not yet serialized, so that adjacent ones can merge.
+pub(crate) struct PendingCalc {
+    input_schema: SchemaRef,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    projection: Option<Vec<Arc<dyn PhysicalExpr>>>,
+    output_schema: SchemaRef,
+    description: Vec<String>,
+}
+
+/// A chain of operators under construction, not yet a vertex.
+pub(crate) struct OpenChain {
+    pub head: Head,
+    pub ops: Vec<OperatorSpec>,
+    pub pending: Option<PendingCalc>,
+    pub names: Vec<String>,
+}
+
+/// Vertices and edges built so far.
+pub(crate) struct GraphParts {
+    pub vertices: Vec<JobVertex>,
+    pub edges: Vec<JobEdge>,
+    pub parallelism: u32,
+}
+
+/// Every field nullable: expressions may produce nulls the plan's schema does not expect
+/// (e.g. casts), and a batch must never be rejected for it.
+pub(crate) fn nullable(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), f.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl OpenChain {
+    /// Serializes the pending Calc, if any, into the chain.
+    pub fn flush(&mut self) -> Result<()> {
+        let Some(p) = self.pending.take() else {
+            return Ok(());
+        };
+        let projection = match p.projection {
+            Some(exprs) => exprs,
+            None => (0..p.input_schema.fields().len())
+                .map(|i| {
+                    Arc::new(datafusion::physical_expr::expressions::Column::new(
+                        p.input_schema.field(i).name(),
+                        i,
+                    )) as Arc<dyn PhysicalExpr>
+                })
+                .collect(),
+        };
+        let description = p.description.join(", ");
+        self.names.push(format!("Calc({description})"));
+        self.ops.push(OperatorSpec::Calc(CalcSpec {
+            input_schema: SerializedSchema::encode(&p.input_schema)?,
+            output_schema: SerializedSchema::encode(&p.output_schema)?,
+            filter: p.filter.as_ref().map(encode_expr).transpose()?,
+            projection: projection.iter().map(encode_expr).collect::<Result<_, _>>()?,
+            description,
+        }));
+        Ok(())
+    }
+
+    /// Adds a filter, merging it into a pending filter-only Calc.
+    fn add_filter(&mut self, input: SchemaRef, predicate: Arc<dyn PhysicalExpr>, text: String) -> Result<()> {
+        if let Some(p) = &mut self.pending {
+            if p.projection.is_none() {
+                p.filter = Some(match p.filter.take() {
+                    Some(f) => conjunction(vec![f, predicate]),
+                    None => predicate,
+                });
+                p.description.push(format!("where={text}"));
+                return Ok(());
+            }
+        }
+        self.flush()?;
+        self.pending = Some(PendingCalc {
+            input_schema: input.clone(),
+            filter: Some(predicate),
+            projection: None,
+            output_schema: input,
+            description: vec![format!("where={text}")],
+        });
+        Ok(())
+    }
+
+    /// Adds a projection, completing a pending filter-only Calc. Physical columns are
+    /// positional and a filter keeps positions, so the projection stays valid over the
+    /// filter's input.
+    fn add_projection(
+        &mut self,
+        input: SchemaRef,
+        exprs: Vec<Arc<dyn PhysicalExpr>>,
+        output: SchemaRef,
+        text: String,
+    ) -> Result<()> {
+        if let Some(p) = &mut self.pending {
+            if p.projection.is_none() {
+                p.projection = Some(exprs);
+                p.output_schema = output;
+                p.description.push(format!("select={text}"));
+                return Ok(());
+            }
+        }
+        self.flush()?;
+        self.pending = Some(PendingCalc {
+            input_schema: input,
+            filter: None,
+            projection: Some(exprs),
+            output_schema: output,
+            description: vec![format!("select={text}")],
+        });
+        Ok(())
+    }
+}
+
+impl GraphParts {
+    /// Closes a chain into a vertex and returns its id.
+    pub fn close(&mut self, mut chain: OpenChain) -> Result<VertexId> {
+        chain.flush()?;
+        let id = self.vertices.len() as VertexId + 1;
+        let mut operators = Vec::new();
+        let mut names = Vec::new();
+        match chain.head {
+            Head::Source(spec) => {
+                names.push(format!(
+                    "Source: {}[{}]",
+                    spec.connector.table,
+                    spec.connector.connector()
+                ));
+                operators.push(OperatorSpec::Source(spec));
+            }
+            Head::Inputs(inputs) => {
+                for input in inputs {
+                    self.edges.push(JobEdge {
+                        source: input,
+                        target: id,
+                        partitioner: Partitioner::Forward,
+                    });
+                }
+            }
+        }
+        operators.extend(chain.ops);
+        names.extend(chain.names);
+        self.vertices.push(JobVertex {
+            id,
+            name: names.join(" -> "),
+            parallelism: self.parallelism,
+            operators,
+        });
+        Ok(id)
+    }
+}
+
+/// Translates `plan` into an open chain, closing any vertices it needs on the way.
+pub(crate) fn translate(
+    plan: &LogicalPlan,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    match plan {
+        LogicalPlan::TableScan(scan) => {
+            let provider = datafusion::datasource::source_as_provider(&scan.source)?;
+            let table = ConnectorTable::from_provider(provider.as_ref()).ok_or_else(|| {
+                PlanError::NotSupported(format!(
+                    "table '{}' cannot be read by a streaming job",
+                    scan.table_name
+                ))
+            })?;
+            if !scan.filters.is_empty() {
+                return Err(PlanError::NotSupported(
+                    "filters pushed into a scan are not supported in streaming jobs".into(),
+                ));
+            }
+            Ok(OpenChain {
+                head: Head::Source(SourceSpec {
+                    connector: table.spec.clone(),
+                    projection: scan.projection.clone(),
+                }),
+                ops: Vec::new(),
+                pending: None,
+                names: Vec::new(),
+            })
+        }
+        LogicalPlan::Filter(filter) => {
+            let mut chain = translate(&filter.input, state, parts)?;
+            let input_schema = filter.input.schema();
+            let predicate = state.create_physical_expr(filter.predicate.clone(), input_schema)?;
+            chain.add_filter(
+                Arc::new(input_schema.as_arrow().clone()),
+                predicate,
+                filter.predicate.to_string(),
+            )?;
+            Ok(chain)
+        }
+        LogicalPlan::Projection(projection) => {
+            let mut chain = translate(&projection.input, state, parts)?;
+            let input_schema = projection.input.schema();
+            let exprs = projection
+                .expr
+                .iter()
+                .map(|e| state.create_physical_expr(e.clone(), input_schema))
+                .collect::<datafusion::error::Result<Vec<_>>>()?;
+            let text = projection
+                .expr
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            chain.add_projection(
+                Arc::new(input_schema.as_arrow().clone()),
+                exprs,
+                nullable(projection.schema.as_arrow()),
+                text,
+            )?;
+            Ok(chain)
+        }
+        LogicalPlan::SubqueryAlias(alias) => translate(&alias.input, state, parts),
+        LogicalPlan::Union(union) => {
+            let mut inputs = Vec::new();
+            for input in &union.inputs {
+                let chain = translate(input, state, parts)?;
+                inputs.push(parts.close(chain)?);
+            }
+            Ok(OpenChain {
+                head: Head::Inputs(inputs),
+                ops: Vec::new(),
+                pending: None,
+                names: vec!["Union".to_string()],
+            })
+        }
+        other => Err(PlanError::NotSupported(format!(
+            "{} is not supported in streaming queries yet; only projections, filters and UNION ALL over tables are",
+            describe_node(other)
+        ))),
+    }
+}
+
+fn describe_node(plan: &LogicalPlan) -> &'static str {
+    match plan {
+        LogicalPlan::Aggregate(_) => "GROUP BY / aggregation",
+        LogicalPlan::Join(_) => "JOIN",
+        LogicalPlan::Sort(_) => "ORDER BY",
+        LogicalPlan::Limit(_) => "LIMIT",
+        LogicalPlan::Window(_) => "an OVER window",
+        LogicalPlan::Distinct(_) => "DISTINCT",
+        LogicalPlan::Values(_) => "VALUES",
+        LogicalPlan::EmptyRelation(_) => "a SELECT without FROM",
+        _ => "this kind of query",
+    }
+}

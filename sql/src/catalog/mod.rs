@@ -1,0 +1,49 @@
+//! The catalog: tables and views, persisted as one versioned JSON file under the data
+//! directory so that it survives restarts.
+
+mod store;
+mod table;
+mod types;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use store::CatalogStore;
+pub use table::{CatalogTable, CatalogView, Column, WatermarkSpec};
+pub use types::FlinkType;
+
+use crate::error::{Result, SqlError};
+
+/// Tables and views of the single database `default_database`.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Catalog {
+    pub tables: BTreeMap<String, CatalogTable>,
+    pub views: BTreeMap<String, CatalogView>,
+    /// Creation order of views, so a view is always registered after those it reads.
+    #[serde(default)]
+    pub view_order: Vec<String>,
+}
+
+impl Catalog {
+    /// Whether a table or view has this name.
+    pub fn exists(&self, name: &str) -> bool {
+        self.tables.contains_key(name) || self.views.contains_key(name)
+    }
+
+    /// A table by name.
+    pub fn table(&self, name: &str) -> Result<&CatalogTable> {
+        self.tables
+            .get(name)
+            .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))
+    }
+
+    /// Views in creation order.
+    pub fn views_in_order(&self) -> impl Iterator<Item = &CatalogView> {
+        self.view_order.iter().filter_map(|n| self.views.get(n))
+    }
+}
+
+/// Where the catalog file lives inside a data directory.
+pub fn catalog_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("catalog.json")
+}

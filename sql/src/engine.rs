@@ -1,0 +1,113 @@
+//! The engine a gateway serves: the catalog, the connector registry, the Dispatcher and
+//! the process configuration. Each statement gets a DataFusion context with the catalog's
+//! tables and views registered.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::view::ViewTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use eddy_cluster::DispatcherGateway;
+use eddy_connectors::ConnectorRegistry;
+use eddy_planner::ConnectorTable;
+use eddy_runtime::config::Configuration;
+use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema};
+use futures::stream::BoxStream;
+use tokio::sync::RwLock;
+
+use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable};
+use crate::error::Result;
+use crate::session::Session;
+
+/// What a statement returns.
+pub enum QueryOutput {
+    /// A command tag such as `CREATE TABLE`.
+    Command(String),
+    /// Rows, produced lazily.
+    Rows {
+        schema: SchemaRef,
+        stream: BoxStream<'static, Result<RecordBatch>>,
+    },
+}
+
+/// Shared by every session of a gateway.
+pub struct Engine {
+    pub(crate) catalog: RwLock<Catalog>,
+    store: CatalogStore,
+    pub(crate) registry: Arc<ConnectorRegistry>,
+    pub(crate) dispatcher: Arc<dyn DispatcherGateway>,
+    pub(crate) config: Configuration,
+}
+
+impl Engine {
+    /// Opens the catalog under `data_dir` (creating an empty one the first time).
+    pub fn open(
+        data_dir: &Path,
+        registry: Arc<ConnectorRegistry>,
+        dispatcher: Arc<dyn DispatcherGateway>,
+        config: Configuration,
+    ) -> Result<Self> {
+        let store = CatalogStore::new(catalog_path(data_dir));
+        let catalog = store.load()?;
+        Ok(Self {
+            catalog: RwLock::new(catalog),
+            store,
+            registry,
+            dispatcher,
+            config,
+        })
+    }
+
+    /// Process configuration with the session's settings on top.
+    pub fn effective_config(&self, session: &Session) -> Configuration {
+        self.config.merged_with(&session.config())
+    }
+
+    /// Persists the catalog after a change.
+    pub(crate) fn save_catalog(&self, catalog: &Catalog) -> Result<()> {
+        self.store.save(catalog)
+    }
+
+    /// How a catalog table appears to DataFusion and the planner.
+    pub(crate) fn connector_table(&self, table: &CatalogTable, config: &Configuration) -> Result<ConnectorTable> {
+        let schema = table.schema();
+        Ok(ConnectorTable {
+            spec: ConnectorSpec {
+                table: table.name.clone(),
+                schema: SerializedSchema::encode(&schema)?,
+                options: table.options.clone(),
+            },
+            bounded: self.registry.is_bounded(&table.options),
+            schema,
+            resolver: self.registry.clone(),
+            config: config.clone(),
+        })
+    }
+
+    /// A DataFusion context with every table and view of the catalog registered.
+    pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
+        let df_config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_target_partitions(2);
+        let ctx = SessionContext::new_with_config(df_config);
+        let catalog = self.catalog.read().await;
+        for table in catalog.tables.values() {
+            ctx.register_table(table.name.as_str(), Arc::new(self.connector_table(table, config)?))?;
+        }
+        for view in catalog.views_in_order() {
+            // A view whose tables were dropped stays in the catalog but cannot be read.
+            match ctx.state().create_logical_plan(&view.query).await {
+                Ok(plan) => {
+                    ctx.register_table(
+                        view.name.as_str(),
+                        Arc::new(ViewTable::new(plan, Some(view.query.clone()))),
+                    )?;
+                }
+                Err(e) => tracing::debug!(view = %view.name, error = %e, "view is not readable"),
+            }
+        }
+        Ok(ctx)
+    }
+}

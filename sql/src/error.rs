@@ -1,0 +1,149 @@
+//! SQL errors and the one table mapping them to SQLSTATE codes.
+
+use datafusion::error::DataFusionError;
+use eddy_cluster::ClusterError;
+use eddy_connectors::ConnectorError;
+use eddy_planner::PlanError;
+use eddy_runtime::RuntimeError;
+
+/// Result alias for the SQL layer.
+pub type Result<T, E = SqlError> = std::result::Result<T, E>;
+
+/// Everything a statement can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error("{0}")]
+    Syntax(String),
+    #[error("table or view '{0}' does not exist")]
+    UndefinedTable(String),
+    #[error("column '{column}' does not exist in table '{table}'")]
+    UndefinedColumn { table: String, column: String },
+    #[error("type '{0}' does not exist")]
+    UndefinedType(String),
+    #[error("{0} already exists")]
+    DuplicateObject(String),
+    #[error("{0}")]
+    NotSupported(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    TypeMismatch(String),
+    #[error("canceling statement due to user request")]
+    Cancelled,
+    #[error("{0}")]
+    Internal(String),
+    /// A job the statement waited for failed.
+    #[error("job {id} failed: {error}")]
+    JobFailed { id: String, error: String },
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+impl From<datafusion::sql::sqlparser::parser::ParserError> for SqlError {
+    fn from(e: datafusion::sql::sqlparser::parser::ParserError) -> Self {
+        SqlError::Syntax(e.to_string())
+    }
+}
+
+fn runtime_sqlstate(e: &RuntimeError) -> &'static str {
+    match e {
+        RuntimeError::NotFound(_) => "58P01",
+        RuntimeError::BadRecord { .. } => "22P04",
+        RuntimeError::User(_) => "22023",
+        RuntimeError::Cancelled => "57014",
+        RuntimeError::Io { .. } | RuntimeError::External(_) => "58000",
+        RuntimeError::Arrow(_) => "22000",
+        RuntimeError::DataFusion(e) => datafusion_sqlstate(e),
+        RuntimeError::Internal(_) => "XX000",
+    }
+}
+
+fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
+    use datafusion::common::SchemaError;
+    match e.find_root() {
+        DataFusionError::SQL(_, _) => "42601",
+        DataFusionError::SchemaError(err, _) => match err.as_ref() {
+            SchemaError::FieldNotFound { .. } => "42703",
+            SchemaError::AmbiguousReference { .. } => "42702",
+            SchemaError::DuplicateQualifiedField { .. }
+            | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
+            _ => "42P10",
+        },
+        DataFusionError::Plan(msg) => {
+            let m = msg.to_ascii_lowercase();
+            if m.contains("table") && m.contains("not found") {
+                "42P01"
+            } else if m.contains("invalid function") || m.contains("function") && m.contains("not found") {
+                "42883"
+            } else if m.contains("coerc") || m.contains("type") || m.contains("cast") {
+                "42804"
+            } else {
+                "42601"
+            }
+        }
+        DataFusionError::NotImplemented(_) => "0A000",
+        DataFusionError::ArrowError(err, _) => match err.as_ref() {
+            datafusion::arrow::error::ArrowError::DivideByZero => "22012",
+            datafusion::arrow::error::ArrowError::CastError(_)
+            | datafusion::arrow::error::ArrowError::ParseError(_) => "22P02",
+            _ => "22000",
+        },
+        DataFusionError::External(inner) => match inner.downcast_ref::<RuntimeError>() {
+            Some(r) => runtime_sqlstate(r),
+            None => "XX000",
+        },
+        DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => "22012",
+        DataFusionError::Execution(_) => "22000",
+        DataFusionError::ResourcesExhausted(_) => "53000",
+        _ => "XX000",
+    }
+}
+
+impl SqlError {
+    /// The SQLSTATE sent to the client: the only such table in Eddy.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            SqlError::Syntax(_) => "42601",
+            SqlError::UndefinedTable(_) => "42P01",
+            SqlError::UndefinedColumn { .. } => "42703",
+            SqlError::UndefinedType(_) => "42704",
+            SqlError::DuplicateObject(_) => "42P07",
+            SqlError::NotSupported(_) => "0A000",
+            SqlError::InvalidParameter(_) => "22023",
+            SqlError::TypeMismatch(_) => "42804",
+            SqlError::Cancelled => "57014",
+            SqlError::Internal(_) => "XX000",
+            SqlError::JobFailed { .. } => "22000",
+            SqlError::Connector(e) => match e {
+                ConnectorError::UnknownConnector { .. } | ConnectorError::UnknownOption { .. } => "42704",
+                ConnectorError::UnsupportedType { .. } => "0A000",
+                ConnectorError::Runtime(r) => runtime_sqlstate(r),
+                _ => "22023",
+            },
+            SqlError::Plan(e) => match e {
+                PlanError::NotSupported(_) => "0A000",
+                PlanError::TypeMismatch { .. } => "42804",
+                PlanError::ColumnCount { .. } => "42601",
+                PlanError::DataFusion(d) => datafusion_sqlstate(d),
+                PlanError::Runtime(r) => runtime_sqlstate(r),
+            },
+            SqlError::DataFusion(e) => datafusion_sqlstate(e),
+            SqlError::Runtime(e) => runtime_sqlstate(e),
+            SqlError::Cluster(e) => match e {
+                ClusterError::JobNotFound(_) => "42704",
+                ClusterError::NotEnoughSlots { .. } => "53000",
+                ClusterError::JobTerminated { .. } => "55000",
+                ClusterError::Unreachable(_) => "08006",
+                ClusterError::Runtime(r) => runtime_sqlstate(r),
+            },
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! INSERT INTO ... SELECT and EXECUTE STATEMENT SET: planned into one JobGraph, submitted
+//! to the Dispatcher; the reply is the job id (or, with `table.dml-sync`, the job's end).
+
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast;
+use eddy_cluster::JobStatus;
+use eddy_planner::{plan_statement_set, InsertTarget};
+use eddy_runtime::config::{pipeline, table as table_options};
+use eddy_runtime::jobgraph::JobGraph;
+
+use super::rows::{table, text};
+use crate::engine::{Engine, QueryOutput};
+use crate::error::{Result, SqlError};
+use crate::parser::StatementSetEntry;
+use crate::session::Session;
+
+fn insert_parts(statement: &ast::Statement) -> Result<(String, Box<ast::Query>)> {
+    let ast::Statement::Insert(insert) = statement else {
+        return Err(SqlError::Internal("not an INSERT".into()));
+    };
+    if insert.overwrite {
+        return Err(SqlError::NotSupported("INSERT OVERWRITE is not supported".into()));
+    }
+    let name = match &insert.table {
+        ast::TableObject::TableName(name) => name
+            .0
+            .last()
+            .and_then(|p| p.as_ident().cloned())
+            .map(|i| crate::parser::normalize_ident(&i))
+            .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
+        _ => return Err(SqlError::NotSupported("INSERT INTO a table function is not supported".into())),
+    };
+    if !insert.columns.is_empty() {
+        return Err(SqlError::NotSupported(format!(
+            "INSERT INTO {name} with a column list is not supported yet; select every column in table order"
+        )));
+    }
+    let source = insert
+        .source
+        .clone()
+        .ok_or_else(|| SqlError::Syntax("INSERT needs a query".into()))?;
+    Ok((name, source))
+}
+
+/// Plans several INSERTs into one job graph.
+pub(super) async fn build_job(
+    engine: &Engine,
+    session: &Session,
+    inserts: &[&ast::Statement],
+    text: &str,
+) -> Result<JobGraph> {
+    let config = engine.effective_config(session);
+    let ctx = engine.session_context(&config).await?;
+    let state = ctx.state();
+    let mut planned = Vec::new();
+    for statement in inserts {
+        let (name, source) = insert_parts(statement)?;
+        let target_table = {
+            let catalog = engine.catalog.read().await;
+            if catalog.views.contains_key(&name) {
+                return Err(SqlError::NotSupported(format!("cannot INSERT INTO view '{name}'")));
+            }
+            catalog.table(&name)?.clone()
+        };
+        let connector = engine.connector_table(&target_table, &config)?;
+        let plan = state
+            .statement_to_plan(DFStatement::Statement(Box::new(ast::Statement::Query(source))))
+            .await?;
+        let plan = state.optimize(&plan)?;
+        planned.push((
+            InsertTarget {
+                table: name,
+                spec: connector.spec.clone(),
+                schema: connector.schema.clone(),
+            },
+            plan,
+        ));
+    }
+    let explicit = config.get_string(&pipeline::NAME);
+    let name = if explicit.is_empty() {
+        text.to_string()
+    } else {
+        explicit
+    };
+    Ok(plan_statement_set(&state, &planned, &config, name)?)
+}
+
+async fn submit(engine: &Engine, session: &Session, graph: JobGraph) -> Result<QueryOutput> {
+    let sync = engine
+        .effective_config(session)
+        .get_bool(&table_options::DML_SYNC);
+    let job_id = engine.dispatcher.submit_job(graph).await?;
+    if sync {
+        let result = engine.dispatcher.request_job_result(&job_id).await?;
+        if result.status == JobStatus::Failed {
+            return Err(SqlError::JobFailed {
+                id: job_id,
+                error: result.error.unwrap_or_default(),
+            });
+        }
+    }
+    table(&["job_id"], vec![vec![text(job_id)]])
+}
+
+pub(super) async fn insert(
+    engine: &Engine,
+    session: &Session,
+    statement: &ast::Statement,
+    text: &str,
+) -> Result<QueryOutput> {
+    let graph = build_job(engine, session, &[statement], text).await?;
+    submit(engine, session, graph).await
+}
+
+pub(super) async fn statement_set(
+    engine: &Engine,
+    session: &Session,
+    entries: Vec<StatementSetEntry>,
+    text: &str,
+) -> Result<QueryOutput> {
+    let inserts: Vec<&ast::Statement> = entries.iter().map(|e| e.insert.as_ref()).collect();
+    let graph = build_job(engine, session, &inserts, text).await?;
+    submit(engine, session, graph).await
+}

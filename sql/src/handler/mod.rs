@@ -1,0 +1,57 @@
+//! Statement execution: one `match` sending each statement to the file that handles it.
+
+mod ddl;
+mod explain;
+mod insert;
+mod job;
+mod query;
+mod rows;
+mod set;
+mod show;
+
+use datafusion::common::ParamValues;
+
+use crate::engine::{Engine, QueryOutput};
+use crate::error::Result;
+use crate::parser::Statement;
+use crate::session::Session;
+
+pub use query::plan_query;
+
+/// Executes one parsed statement; `text` is its SQL (job names use it).
+pub async fn execute(
+    engine: &Engine,
+    session: &Session,
+    statement: Statement,
+    text: &str,
+    params: Option<ParamValues>,
+) -> Result<QueryOutput> {
+    match statement {
+        Statement::CreateTable { table, if_not_exists } => {
+            ddl::create_table(engine, table, if_not_exists).await
+        }
+        Statement::DropTable { name, if_exists } => ddl::drop_table(engine, &name, if_exists).await,
+        Statement::CreateView {
+            name,
+            query,
+            if_not_exists,
+        } => ddl::create_view(engine, session, name, query, if_not_exists).await,
+        Statement::DropView { name, if_exists } => ddl::drop_view(engine, &name, if_exists).await,
+        Statement::ShowTables => show::show_tables(engine).await,
+        Statement::ShowViews => show::show_views(engine).await,
+        Statement::ShowCreateTable(name) => show::show_create_table(engine, &name).await,
+        Statement::ShowCreateView(name) => show::show_create_view(engine, &name).await,
+        Statement::ShowVariable(name) => show::show_variable(session, &name),
+        Statement::Describe(name) => show::describe(engine, &name).await,
+        Statement::ShowJobs => job::show_jobs(engine).await,
+        Statement::DescribeJob(id) => job::describe_job(engine, &id).await,
+        Statement::StopJob { id, with_savepoint } => job::stop_job(engine, &id, with_savepoint).await,
+        Statement::Set(kv) => set::set(engine, session, kv),
+        Statement::Reset(key) => set::reset(session, key.as_deref()),
+        Statement::Explain(inner) => explain::explain(engine, session, *inner, text).await,
+        Statement::StatementSet(entries) => insert::statement_set(engine, session, entries, text).await,
+        Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
+        Statement::Query(query) => query::query(engine, session, *query, text, params).await,
+        Statement::Transaction(tag) => Ok(QueryOutput::Command(tag.to_string())),
+    }
+}

@@ -1,0 +1,169 @@
+//! SELECT: over bounded tables a batch query through DataFusion; over unbounded tables a
+//! streaming job whose collect sink feeds the client until LIMIT or cancel.
+
+use std::sync::Arc;
+
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DFStatement;
+use datafusion::sql::sqlparser::ast;
+use eddy_cluster::{DispatcherGateway, JobStatus};
+use eddy_planner::{is_unbounded_plan, plan_collect};
+use futures::StreamExt;
+
+use crate::engine::{Engine, QueryOutput};
+use crate::error::{Result, SqlError};
+use crate::session::Session;
+
+/// Plans a query against a fresh context; binds parameters when given.
+pub async fn plan_query(
+    engine: &Engine,
+    session: &Session,
+    statement: ast::Statement,
+    params: Option<ParamValues>,
+) -> Result<(SessionContext, LogicalPlan)> {
+    let config = engine.effective_config(session);
+    let ctx = engine.session_context(&config).await?;
+    let mut plan = ctx
+        .state()
+        .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+        .await?;
+    if let Some(params) = params {
+        plan = plan.with_param_values(params)?;
+    }
+    Ok((ctx, plan))
+}
+
+pub(super) async fn query(
+    engine: &Engine,
+    session: &Session,
+    statement: ast::Statement,
+    text: &str,
+    params: Option<ParamValues>,
+) -> Result<QueryOutput> {
+    let (ctx, plan) = plan_query(engine, session, statement, params).await?;
+    if is_unbounded_plan(&plan) {
+        return streaming_query(engine, session, &ctx, plan, text).await;
+    }
+    let df = ctx.execute_logical_plan(plan).await?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let stream = df.execute_stream().await?;
+    Ok(QueryOutput::Rows {
+        schema,
+        stream: Box::pin(stream.map(|r| r.map_err(SqlError::from))),
+    })
+}
+
+/// Cancels the job and forgets the collector when the client stops reading.
+struct CollectGuard {
+    dispatcher: Arc<dyn DispatcherGateway>,
+    job_id: String,
+    collect_id: String,
+}
+
+impl Drop for CollectGuard {
+    fn drop(&mut self) {
+        eddy_connectors::collect::unregister_collector(&self.collect_id);
+        let dispatcher = self.dispatcher.clone();
+        let job_id = std::mem::take(&mut self.job_id);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                // The job may have ended by itself already; that is fine.
+                let _ = dispatcher.cancel_job(&job_id).await;
+            });
+        }
+    }
+}
+
+/// Splits a top-level LIMIT off a plan: streaming jobs have no LIMIT operator, the
+/// client side stops reading instead.
+fn split_limit(plan: LogicalPlan) -> Result<(LogicalPlan, Option<usize>)> {
+    if let LogicalPlan::Limit(limit) = &plan {
+        let skip = match limit.get_skip_type()? {
+            datafusion::logical_expr::SkipType::Literal(n) => n,
+            _ => return Err(SqlError::NotSupported("OFFSET must be a constant".into())),
+        };
+        let fetch = match limit.get_fetch_type()? {
+            datafusion::logical_expr::FetchType::Literal(n) => n,
+            _ => return Err(SqlError::NotSupported("LIMIT must be a constant".into())),
+        };
+        if skip > 0 {
+            return Err(SqlError::NotSupported(
+                "OFFSET is not supported on unbounded tables".into(),
+            ));
+        }
+        return Ok((limit.input.as_ref().clone(), fetch));
+    }
+    Ok((plan, None))
+}
+
+async fn streaming_query(
+    engine: &Engine,
+    session: &Session,
+    ctx: &SessionContext,
+    plan: LogicalPlan,
+    text: &str,
+) -> Result<QueryOutput> {
+    let plan = ctx.state().optimize(&plan)?;
+    let (plan, limit) = split_limit(plan)?;
+    let config = engine.effective_config(session);
+    let collect_id = uuid::Uuid::new_v4().simple().to_string();
+    let graph = plan_collect(&ctx.state(), &plan, &collect_id, &config, text.to_string())?;
+    let schema = Arc::new(plan.schema().as_arrow().clone());
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    eddy_connectors::collect::register_collector(&collect_id, tx);
+    let job_id = match engine.dispatcher.submit_job(graph).await {
+        Ok(id) => id,
+        Err(e) => {
+            eddy_connectors::collect::unregister_collector(&collect_id);
+            return Err(e.into());
+        }
+    };
+    let guard = CollectGuard {
+        dispatcher: engine.dispatcher.clone(),
+        job_id: job_id.clone(),
+        collect_id,
+    };
+    let remaining = limit.unwrap_or(usize::MAX);
+    let out_schema = schema.clone();
+    let stream = futures::stream::unfold(
+        (rx, remaining, guard, false),
+        move |(mut rx, remaining, guard, done)| {
+            let schema = out_schema.clone();
+            async move {
+                if done || remaining == 0 {
+                    return None;
+                }
+                match rx.recv().await {
+                    Some(batch) => {
+                        let n = batch.num_rows().min(remaining);
+                        let batch = batch.slice(0, n);
+                        let batch = datafusion::arrow::record_batch::RecordBatch::try_new(schema, batch.columns().to_vec())
+                            .map_err(|e| SqlError::Internal(e.to_string()));
+                        Some((batch, (rx, remaining - n, guard, false)))
+                    }
+                    None => {
+                        // The job ended: report its failure, if it failed.
+                        let details = guard.dispatcher.request_job_result(&guard.job_id).await;
+                        match details {
+                            Ok(d) if d.status == JobStatus::Failed => Some((
+                                Err(SqlError::JobFailed {
+                                    id: d.job_id,
+                                    error: d.error.unwrap_or_default(),
+                                }),
+                                (rx, remaining, guard, true),
+                            )),
+                            _ => None,
+                        }
+                    }
+                }
+            }
+        },
+    );
+    let _ = job_id;
+    Ok(QueryOutput::Rows {
+        schema,
+        stream: Box::pin(stream),
+    })
+}

@@ -1,0 +1,107 @@
+//! SHOW TABLES / VIEWS / CREATE TABLE / CREATE VIEW, DESCRIBE, and PostgreSQL's SHOW name.
+
+use super::rows::{opt_text, table, text, Cell};
+use crate::engine::{Engine, QueryOutput};
+use crate::error::{Result, SqlError};
+use crate::session::Session;
+
+pub(super) async fn show_tables(engine: &Engine) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    table(
+        &["table_name"],
+        catalog.tables.keys().map(|n| vec![text(n)]).collect(),
+    )
+}
+
+pub(super) async fn show_views(engine: &Engine) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    table(
+        &["view_name"],
+        catalog.views.keys().map(|n| vec![text(n)]).collect(),
+    )
+}
+
+pub(super) async fn show_create_table(engine: &Engine, name: &str) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    if catalog.views.contains_key(name) {
+        return Err(SqlError::NotSupported(format!("'{name}' is a view; use SHOW CREATE VIEW")));
+    }
+    let t = catalog.table(name)?;
+    table(&["result"], vec![vec![text(t.ddl())]])
+}
+
+pub(super) async fn show_create_view(engine: &Engine, name: &str) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    let v = catalog
+        .views
+        .get(name)
+        .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
+    table(
+        &["result"],
+        vec![vec![text(format!("CREATE VIEW `{}` AS\n{}", v.name, v.query))]],
+    )
+}
+
+pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput> {
+    let value = session
+        .pg_variable(name)
+        .ok_or_else(|| SqlError::InvalidParameter(format!("unrecognized configuration parameter \"{name}\"")))?;
+    table(&[name], vec![vec![text(value)]])
+}
+
+/// Flink's DESCRIBE columns: name, type, null, key, extras, watermark.
+pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    if let Some(t) = catalog.tables.get(name) {
+        let rows = t
+            .columns
+            .iter()
+            .map(|c| {
+                let key = t
+                    .primary_key
+                    .as_ref()
+                    .filter(|pk| pk.contains(&c.name))
+                    .map(|pk| format!("PRI({})", pk.join(", ")));
+                let watermark = t
+                    .watermark
+                    .as_ref()
+                    .filter(|w| w.column == c.name)
+                    .map(|w| w.expression.clone());
+                let ty = match &t.watermark {
+                    Some(w) if w.column == c.name => format!("{} *ROWTIME*", c.data_type),
+                    _ => c.data_type.to_string(),
+                };
+                vec![
+                    text(&c.name),
+                    text(ty),
+                    Cell::Bool(c.nullable),
+                    opt_text(key),
+                    opt_text(None),
+                    opt_text(watermark),
+                ]
+            })
+            .collect();
+        return table(&["name", "type", "null", "key", "extras", "watermark"], rows);
+    }
+    if catalog.views.contains_key(name) {
+        drop(catalog);
+        let ctx = engine.session_context(&engine.config).await?;
+        let schema = ctx.table_provider(name).await?.schema();
+        let rows = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                vec![
+                    text(f.name()),
+                    text(f.data_type().to_string()),
+                    Cell::Bool(f.is_nullable()),
+                    opt_text(None),
+                    opt_text(None),
+                    opt_text(None),
+                ]
+            })
+            .collect();
+        return table(&["name", "type", "null", "key", "extras", "watermark"], rows);
+    }
+    Err(SqlError::UndefinedTable(name.to_string()))
+}

@@ -1,0 +1,189 @@
+//! Flink's CREATE TABLE: columns with Flink types, `WATERMARK FOR`, `PRIMARY KEY ... NOT
+//! ENFORCED`, and `WITH ('key' = 'value', ...)`.
+
+use std::collections::BTreeMap;
+
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use super::data_type::TypeParser;
+use super::statement::Statement;
+use super::{dialect, normalize_ident};
+use crate::catalog::{CatalogTable, Column, WatermarkSpec};
+use crate::error::{Result, SqlError};
+
+fn ident(p: &mut Parser) -> Result<String> {
+    Ok(normalize_ident(&p.parse_identifier()?))
+}
+
+/// Parses `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) [WITH (...)]`.
+pub(super) fn parse(sql: &str) -> Result<Statement> {
+    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    p.expect_keyword(Keyword::CREATE)?;
+    p.parse_keyword(Keyword::TEMPORARY);
+    p.expect_keyword(Keyword::TABLE)?;
+    let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = p.parse_object_name(false)?;
+    let name = name
+        .0
+        .last()
+        .and_then(|x| x.as_ident().cloned())
+        .map(|i| normalize_ident(&i))
+        .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?;
+    p.expect_token(&Token::LParen)?;
+    let mut columns: Vec<Column> = Vec::new();
+    let mut watermark = None;
+    let mut primary_key = None;
+    loop {
+        if p.parse_keyword(Keyword::WATERMARK) {
+            p.expect_keyword(Keyword::FOR)?;
+            let column = ident(&mut p)?;
+            p.expect_keyword(Keyword::AS)?;
+            let expr = p.parse_expr()?;
+            watermark = Some(WatermarkSpec {
+                column,
+                expression: expr.to_string(),
+            });
+        } else if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+            p.expect_token(&Token::LParen)?;
+            let mut cols = vec![ident(&mut p)?];
+            while p.consume_token(&Token::Comma) {
+                cols.push(ident(&mut p)?);
+            }
+            p.expect_token(&Token::RParen)?;
+            if !p.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
+                return Err(SqlError::NotSupported(
+                    "Flink supports only PRIMARY KEY ... NOT ENFORCED".into(),
+                ));
+            }
+            primary_key = Some(cols);
+        } else if p.parse_keyword(Keyword::CONSTRAINT) {
+            return Err(SqlError::NotSupported("named constraints are not supported; use PRIMARY KEY (...) NOT ENFORCED".into()));
+        } else {
+            let col = ident(&mut p)?;
+            if p.parse_keyword(Keyword::AS)
+            {
+                return Err(SqlError::NotSupported(format!(
+                    "computed column '{col}' is not supported yet"
+                )));
+            }
+            let (data_type, mut nullable) = TypeParser::new(&mut p).parse_column_type()?;
+            if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+                if !p.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
+                    return Err(SqlError::NotSupported(
+                        "Flink supports only PRIMARY KEY NOT ENFORCED".into(),
+                    ));
+                }
+                primary_key = Some(vec![col.clone()]);
+                nullable = false;
+            }
+            if p.parse_keyword(Keyword::METADATA) {
+                return Err(SqlError::NotSupported(format!(
+                    "metadata column '{col}' is not supported yet"
+                )));
+            }
+            if columns.iter().any(|c| c.name == col) {
+                return Err(SqlError::DuplicateObject(format!("column '{col}'")));
+            }
+            columns.push(Column {
+                name: col,
+                data_type,
+                nullable,
+            });
+        }
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        p.expect_token(&Token::RParen)?;
+        break;
+    }
+    let mut options = BTreeMap::new();
+    if p.parse_keyword(Keyword::WITH) {
+        p.expect_token(&Token::LParen)?;
+        loop {
+            let key = p.parse_literal_string()?;
+            p.expect_token(&Token::Eq)?;
+            let value = p.parse_literal_string()?;
+            if options.insert(key.clone(), value).is_some() {
+                return Err(SqlError::InvalidParameter(format!("option '{key}' is given twice")));
+            }
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        p.expect_token(&Token::RParen)?;
+    }
+    if p.peek_token().token != Token::EOF {
+        return Err(SqlError::Syntax(format!(
+            "unexpected {} at the end of CREATE TABLE",
+            p.peek_token().token
+        )));
+    }
+    if columns.is_empty() {
+        return Err(SqlError::Syntax(format!("table '{name}' needs at least one column")));
+    }
+    let table = CatalogTable {
+        name: name.clone(),
+        columns,
+        watermark,
+        primary_key,
+        options,
+    };
+    for key_col in table.primary_key.iter().flatten() {
+        if !table.columns.iter().any(|c| &c.name == key_col) {
+            return Err(SqlError::UndefinedColumn {
+                table: name.clone(),
+                column: key_col.clone(),
+            });
+        }
+    }
+    if let Some(w) = &table.watermark {
+        if !table.columns.iter().any(|c| c.name == w.column) {
+            return Err(SqlError::UndefinedColumn {
+                table: name,
+                column: w.column.clone(),
+            });
+        }
+    }
+    Ok(Statement::CreateTable {
+        table,
+        if_not_exists,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::FlinkType;
+
+    #[test]
+    fn parses_flink_ddl() {
+        let s = parse(
+            "CREATE TABLE IF NOT EXISTS Bids (auction BIGINT NOT NULL, `Price` DECIMAL(10, 2), m MAP<STRING, ARRAY<INT>>, \
+             ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, PRIMARY KEY (auction) NOT ENFORCED) \
+             WITH ('connector' = 'datagen', 'rows-per-second' = '5')",
+        )
+        .unwrap();
+        let Statement::CreateTable { table, if_not_exists } = s else { panic!() };
+        assert!(if_not_exists);
+        assert_eq!(table.name, "bids");
+        assert_eq!(table.columns[1].name, "Price");
+        assert_eq!(table.columns[1].data_type, FlinkType::Decimal(10, 2));
+        assert_eq!(
+            table.columns[2].data_type,
+            FlinkType::Map(Box::new(FlinkType::String), Box::new(FlinkType::Array(Box::new(FlinkType::Int))))
+        );
+        assert!(!table.columns[0].nullable);
+        assert_eq!(table.watermark.unwrap().column, "ts");
+        assert_eq!(table.options["rows-per-second"], "5");
+    }
+
+    #[test]
+    fn rejects_unknown_types() {
+        assert!(matches!(
+            parse("CREATE TABLE t (a WIBBLE) WITH ('connector' = 'blackhole')"),
+            Err(SqlError::UndefinedType(_))
+        ));
+    }
+}

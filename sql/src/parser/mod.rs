@@ -1,0 +1,116 @@
+//! The Flink SQL dialect on top of sqlparser: splits a query string into statements and
+//! parses the statements sqlparser does not know (Flink DDL with `WITH` options and
+//! `WATERMARK`, `SHOW JOBS`, `STOP JOB`, `EXECUTE STATEMENT SET`, `SET 'k' = 'v'`, ...).
+//! Standard statements (SELECT, INSERT) are parsed by sqlparser. Unquoted identifiers
+//! fold to lower case as in PostgreSQL; quoted ones (`"x"` or `` `x` ``) keep their case.
+
+mod create_table;
+mod data_type;
+mod statement;
+
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+
+pub use statement::{Statement, StatementSetEntry};
+
+use crate::error::{Result, SqlError};
+
+/// The dialect Eddy parses with: sqlparser's generic dialect accepts both `"x"` and
+/// `` `x` `` quoting, which Flink SQL and PostgreSQL users each expect.
+pub fn dialect() -> GenericDialect {
+    GenericDialect {}
+}
+
+pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>> {
+    Tokenizer::new(&dialect(), sql)
+        .tokenize()
+        .map_err(|e| SqlError::Syntax(e.to_string()))
+}
+
+fn is_space(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+fn word_is(t: &Token, kw: &str) -> bool {
+    matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
+}
+
+/// Splits a query string into statement texts at top-level semicolons, keeping
+/// `EXECUTE STATEMENT SET BEGIN ... END` together. Empty statements are dropped.
+pub fn split_statements(sql: &str) -> Result<Vec<String>> {
+    let tokens = tokenize(sql)?;
+    let mut out = Vec::new();
+    let mut current: Vec<&Token> = Vec::new();
+    let mut in_set = false;
+    for t in &tokens {
+        if *t == Token::SemiColon && !in_set {
+            push_statement(&mut out, &current);
+            current.clear();
+            continue;
+        }
+        current.push(t);
+        let words: Vec<&Token> = current.iter().copied().filter(|t| !is_space(t)).collect();
+        if !in_set
+            && words.len() >= 4
+            && word_is(words[0], "EXECUTE")
+            && word_is(words[1], "STATEMENT")
+            && word_is(words[2], "SET")
+            && word_is(words[3], "BEGIN")
+            && words.len() == 4
+        {
+            in_set = true;
+        } else if in_set && word_is(t, "END") {
+            in_set = false;
+        }
+    }
+    push_statement(&mut out, &current);
+    Ok(out)
+}
+
+fn push_statement(out: &mut Vec<String>, tokens: &[&Token]) {
+    let meaningful = tokens
+        .iter()
+        .any(|t| !is_space(t) && !matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. })));
+    if meaningful {
+        let text: String = tokens.iter().map(|t| t.to_string()).collect();
+        out.push(text.trim().to_string());
+    }
+}
+
+/// Folds an identifier as PostgreSQL does: unquoted to lower case.
+pub(crate) fn normalize_ident(ident: &datafusion::sql::sqlparser::ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_ascii_lowercase(),
+    }
+}
+
+/// Parses one statement.
+pub fn parse_statement(sql: &str) -> Result<Statement> {
+    statement::parse(sql)
+}
+
+#[allow(dead_code)]
+pub(crate) fn keyword(t: &Token) -> Option<Keyword> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_semicolons_but_keeps_statement_sets() {
+        let s = split_statements(
+            "SELECT 1; SELECT ';' ;EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END; ",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert!(s[2].starts_with("EXECUTE STATEMENT SET BEGIN"));
+        assert!(s[2].ends_with("END"));
+    }
+}

@@ -1,0 +1,341 @@
+//! Classifies one statement by its leading words and parses it.
+
+use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use super::{dialect, normalize_ident, split_statements, tokenize, word_is};
+use crate::catalog::CatalogTable;
+use crate::error::{Result, SqlError};
+
+/// One INSERT of a statement set: its text and its parsed form.
+#[derive(Debug, Clone)]
+pub struct StatementSetEntry {
+    pub text: String,
+    pub insert: Box<ast::Statement>,
+}
+
+/// A parsed statement.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    CreateTable { table: CatalogTable, if_not_exists: bool },
+    DropTable { name: String, if_exists: bool },
+    CreateView { name: String, query: String, if_not_exists: bool },
+    DropView { name: String, if_exists: bool },
+    ShowTables,
+    ShowViews,
+    ShowJobs,
+    ShowCreateTable(String),
+    ShowCreateView(String),
+    /// PostgreSQL's `SHOW name`.
+    ShowVariable(String),
+    Describe(String),
+    DescribeJob(String),
+    StopJob { id: String, with_savepoint: bool },
+    /// `SET` alone lists; `SET 'k' = 'v'` or `SET k = v` / `SET k TO v` sets.
+    Set(Option<(String, String)>),
+    /// `RESET` alone resets all.
+    Reset(Option<String>),
+    Explain(Box<Statement>),
+    StatementSet(Vec<StatementSetEntry>),
+    /// INSERT INTO, parsed by sqlparser.
+    Insert(Box<ast::Statement>),
+    /// A query, parsed by sqlparser.
+    Query(Box<ast::Statement>),
+    /// BEGIN / COMMIT / ROLLBACK: accepted for drivers, with no effect.
+    Transaction(&'static str),
+}
+
+fn words(sql: &str) -> Result<Vec<Token>> {
+    Ok(tokenize(sql)?
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect())
+}
+
+fn upper(t: &Token) -> String {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+        _ => String::new(),
+    }
+}
+
+fn string_or_ident(t: &Token) -> Option<String> {
+    match t {
+        Token::SingleQuotedString(s) => Some(s.clone()),
+        Token::Word(w) => Some(match w.quote_style {
+            Some(_) => w.value.clone(),
+            None => w.value.clone(),
+        }),
+        Token::Number(n, _) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+fn name_after(sql: &str, skip: usize) -> Result<(String, usize)> {
+    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    for _ in 0..skip {
+        p.next_token();
+    }
+    let name = p.parse_object_name(false)?;
+    let last = name
+        .0
+        .last()
+        .and_then(|part| part.as_ident().cloned())
+        .ok_or_else(|| SqlError::Syntax("expected a name".into()))?;
+    Ok((normalize_ident(&last), p.index()))
+}
+
+fn single_name(sql: &str, skip: usize) -> Result<String> {
+    let (name, _) = name_after(sql, skip)?;
+    let rest = words(sql)?;
+    // skip words + the name tokens; anything after a name is a syntax error
+    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    for _ in 0..skip {
+        p.next_token();
+    }
+    p.parse_object_name(false)?;
+    if p.peek_token().token != Token::EOF {
+        return Err(SqlError::Syntax(format!(
+            "unexpected {} after '{name}'",
+            p.peek_token().token
+        )));
+    }
+    let _ = rest;
+    Ok(name)
+}
+
+fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
+    match w.get(at) {
+        Some(Token::SingleQuotedString(s)) => Ok(s.clone()),
+        _ => Err(SqlError::Syntax(format!("expected the {what} as a quoted string"))),
+    }
+}
+
+fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
+    let mut stmts = Parser::parse_sql(&dialect(), sql)?;
+    if stmts.len() != 1 {
+        return Err(SqlError::Syntax("expected exactly one statement".into()));
+    }
+    Ok(stmts.remove(0))
+}
+
+/// Parses one statement (no trailing semicolon).
+pub(super) fn parse(sql: &str) -> Result<Statement> {
+    let w = words(sql)?;
+    let kw: Vec<String> = w.iter().take(4).map(upper).collect();
+    let k = |i: usize| kw.get(i).map(String::as_str).unwrap_or("");
+    match (k(0), k(1)) {
+        ("CREATE", "TABLE") | ("CREATE", "TEMPORARY") if k(1) == "TABLE" || k(2) == "TABLE" => {
+            super::create_table::parse(sql)
+        }
+        ("CREATE", "VIEW") | ("CREATE", "TEMPORARY") => parse_create_view(sql),
+        ("DROP", "TABLE") | ("DROP", "VIEW") => {
+            let if_exists = k(2) == "IF" && k(3) == "EXISTS";
+            let name = single_name(sql, if if_exists { 4 } else { 2 })?;
+            Ok(if k(1) == "TABLE" {
+                Statement::DropTable { name, if_exists }
+            } else {
+                Statement::DropView { name, if_exists }
+            })
+        }
+        ("SHOW", "TABLES") if w.len() == 2 => Ok(Statement::ShowTables),
+        ("SHOW", "VIEWS") if w.len() == 2 => Ok(Statement::ShowViews),
+        ("SHOW", "JOBS") if w.len() == 2 => Ok(Statement::ShowJobs),
+        ("SHOW", "CREATE") if k(2) == "TABLE" => Ok(Statement::ShowCreateTable(single_name(sql, 3)?)),
+        ("SHOW", "CREATE") if k(2) == "VIEW" => Ok(Statement::ShowCreateView(single_name(sql, 3)?)),
+        ("SHOW", _) if w.len() >= 2 => {
+            let name: Vec<String> = w[1..].iter().filter_map(string_or_ident).collect();
+            Ok(Statement::ShowVariable(name.join(" ").to_ascii_lowercase()))
+        }
+        ("DESCRIBE", "JOB") | ("DESC", "JOB") => {
+            Ok(Statement::DescribeJob(quoted_arg(&w, 2, "job id")?))
+        }
+        ("DESCRIBE", _) | ("DESC", _) => Ok(Statement::Describe(single_name(sql, 1)?)),
+        ("STOP", "JOB") => {
+            let id = quoted_arg(&w, 2, "job id")?;
+            let rest: Vec<String> = w[3..].iter().map(upper).collect();
+            let with_savepoint = rest.iter().any(|r| r == "SAVEPOINT");
+            if rest.iter().any(|r| r.is_empty() || !["WITH", "SAVEPOINT", "DRAIN"].contains(&r.as_str())) {
+                return Err(SqlError::Syntax(
+                    "expected STOP JOB '<id>' [WITH SAVEPOINT] [WITH DRAIN]".into(),
+                ));
+            }
+            Ok(Statement::StopJob { id, with_savepoint })
+        }
+        ("SET", _) => parse_set(&w),
+        ("RESET", _) => match w.len() {
+            1 => Ok(Statement::Reset(None)),
+            2 => Ok(Statement::Reset(string_or_ident(&w[1]))),
+            _ => Err(SqlError::Syntax("expected RESET or RESET 'key'".into())),
+        },
+        ("EXPLAIN", _) => {
+            let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+            p.next_token();
+            // Flink's EXPLAIN PLAN FOR.
+            if k(1) == "PLAN" && k(2) == "FOR" {
+                p.next_token();
+                p.next_token();
+            }
+            let rest = remaining_text(sql, &mut p)?;
+            Ok(Statement::Explain(Box::new(parse(&rest)?)))
+        }
+        ("EXECUTE", "STATEMENT") => parse_statement_set(sql),
+        ("BEGIN", "STATEMENT") => Err(SqlError::NotSupported(
+            "BEGIN STATEMENT SET across several queries is not supported; use EXECUTE STATEMENT SET BEGIN ...; END".into(),
+        )),
+        ("BEGIN", _) | ("START", "TRANSACTION") => Ok(Statement::Transaction("BEGIN")),
+        ("COMMIT", _) | ("END", _) => Ok(Statement::Transaction("COMMIT")),
+        ("ROLLBACK", _) | ("ABORT", _) => Ok(Statement::Transaction("ROLLBACK")),
+        ("INSERT", _) => {
+            let s = parse_sqlparser(sql)?;
+            Ok(Statement::Insert(Box::new(s)))
+        }
+        ("SELECT", _) | ("WITH", _) | ("VALUES", _) | ("(", _) | ("TABLE", _) | ("", _) => {
+            let s = parse_sqlparser(sql)?;
+            match s {
+                ast::Statement::Query(_) => Ok(Statement::Query(Box::new(s))),
+                _ => Err(SqlError::Syntax("expected a query".into())),
+            }
+        }
+        _ => {
+            // Let sqlparser produce a precise syntax error, or say what is unsupported.
+            let s = parse_sqlparser(sql)?;
+            Err(SqlError::NotSupported(format!(
+                "statement not supported: {}",
+                first_words(&s.to_string())
+            )))
+        }
+    }
+}
+
+fn first_words(s: &str) -> String {
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// The text from the parser's position to the end.
+fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
+    let start = p.index();
+    let tokens = tokenize(sql)?;
+    // The parser's index counts every token, whitespace included.
+    Ok(tokens[start.min(tokens.len())..]
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<String>()
+        .trim()
+        .to_string())
+}
+
+fn parse_create_view(sql: &str) -> Result<Statement> {
+    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    p.next_token(); // CREATE
+    if upper(&p.peek_token().token) == "TEMPORARY" {
+        p.next_token();
+    }
+    p.next_token(); // VIEW
+    let if_not_exists = p.parse_keywords(&[
+        datafusion::sql::sqlparser::keywords::Keyword::IF,
+        datafusion::sql::sqlparser::keywords::Keyword::NOT,
+        datafusion::sql::sqlparser::keywords::Keyword::EXISTS,
+    ]);
+    let name = p.parse_object_name(false)?;
+    let name = name
+        .0
+        .last()
+        .and_then(|x| x.as_ident().cloned())
+        .map(|i| normalize_ident(&i))
+        .ok_or_else(|| SqlError::Syntax("expected a view name".into()))?;
+    p.expect_keyword(datafusion::sql::sqlparser::keywords::Keyword::AS)?;
+    let query = remaining_text(sql, &mut p)?;
+    match parse_sqlparser(&query)? {
+        ast::Statement::Query(_) => Ok(Statement::CreateView {
+            name,
+            query,
+            if_not_exists,
+        }),
+        _ => Err(SqlError::Syntax("CREATE VIEW ... AS must be followed by a query".into())),
+    }
+}
+
+fn parse_set(w: &[Token]) -> Result<Statement> {
+    if w.len() == 1 {
+        return Ok(Statement::Set(None));
+    }
+    // SET [SESSION|LOCAL] key {=|TO} value
+    let mut i = 1;
+    if matches!(upper(&w[1]).as_str(), "SESSION" | "LOCAL") {
+        i = 2;
+    }
+    // PostgreSQL's "SET TIME ZONE x".
+    if upper(&w[i]) == "TIME" && w.get(i + 1).map(upper).as_deref() == Some("ZONE") {
+        let v = w.get(i + 2).and_then(string_or_ident).unwrap_or_default();
+        return Ok(Statement::Set(Some(("timezone".into(), v))));
+    }
+    // Keys may be dotted identifiers written without quotes (a.b.c).
+    let mut key = String::new();
+    while i < w.len() && w[i] != Token::Eq && upper(&w[i]) != "TO" {
+        match &w[i] {
+            Token::Period => key.push('.'),
+            Token::Minus => key.push('-'),
+            t => key.push_str(&string_or_ident(t).ok_or_else(|| {
+                SqlError::Syntax(format!("unexpected {t} in SET"))
+            })?),
+        }
+        i += 1;
+    }
+    if i >= w.len() || key.is_empty() {
+        return Err(SqlError::Syntax("expected SET 'key' = 'value'".into()));
+    }
+    i += 1;
+    let value: Vec<String> = w[i..]
+        .iter()
+        .map(|t| string_or_ident(t).unwrap_or_else(|| t.to_string()))
+        .collect();
+    if value.is_empty() {
+        return Err(SqlError::Syntax(format!("SET '{key}' needs a value")));
+    }
+    Ok(Statement::Set(Some((key, value.join("")))))
+}
+
+fn parse_statement_set(sql: &str) -> Result<Statement> {
+    let tokens = tokenize(sql)?;
+    let mut seen = 0;
+    let mut start = None;
+    for (i, t) in tokens.iter().enumerate() {
+        if matches!(t, Token::Whitespace(_)) {
+            continue;
+        }
+        seen += 1;
+        if seen == 4 {
+            if !word_is(t, "BEGIN") {
+                return Err(SqlError::Syntax("expected EXECUTE STATEMENT SET BEGIN".into()));
+            }
+            start = Some(i + 1);
+            break;
+        }
+    }
+    let start = start.ok_or_else(|| SqlError::Syntax("expected EXECUTE STATEMENT SET BEGIN".into()))?;
+    let mut end = tokens.len();
+    while end > start && matches!(tokens[end - 1], Token::Whitespace(_) | Token::SemiColon) {
+        end -= 1;
+    }
+    if end == start || !word_is(&tokens[end - 1], "END") {
+        return Err(SqlError::Syntax("a statement set must end with END".into()));
+    }
+    let body: String = tokens[start..end - 1].iter().map(|t| t.to_string()).collect();
+    let mut entries = Vec::new();
+    for text in split_statements(&body)? {
+        match parse(&text)? {
+            Statement::Insert(insert) => entries.push(StatementSetEntry { text, insert }),
+            _ => {
+                return Err(SqlError::Syntax(
+                    "a statement set may contain only INSERT statements".into(),
+                ))
+            }
+        }
+    }
+    if entries.is_empty() {
+        return Err(SqlError::Syntax("a statement set needs at least one INSERT".into()));
+    }
+    Ok(Statement::StatementSet(entries))
+}

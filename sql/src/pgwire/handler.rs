@@ -1,0 +1,234 @@
+//! The simple and extended query protocols on top of the statement handlers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::common::ParamValues;
+use futures::StreamExt;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::{NoopQueryParser, StoredStatement};
+use pgwire::api::{ClientInfo, ConnectionHandle, ConnectionManager, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+
+use super::cancel::{cancellable, CancelWatch};
+use super::types::{decode_params, encode_batch, fields, param_pg_type};
+use crate::engine::{Engine, QueryOutput};
+use crate::error::SqlError;
+use crate::handler::{execute, plan_query};
+use crate::parser::{parse_statement, split_statements, Statement};
+use crate::session::Session;
+
+/// Serves every connection of a gateway.
+pub(super) struct EddyHandler {
+    engine: Arc<Engine>,
+    pub(super) connections: Arc<ConnectionManager>,
+    parser: Arc<NoopQueryParser>,
+}
+
+impl EddyHandler {
+    pub fn new(engine: Arc<Engine>, connections: Arc<ConnectionManager>) -> Self {
+        Self {
+            engine,
+            connections,
+            parser: Arc::new(NoopQueryParser::new()),
+        }
+    }
+}
+
+fn error_info(e: &SqlError) -> ErrorInfo {
+    ErrorInfo::new("ERROR".to_string(), e.sqlstate().to_string(), e.to_string())
+}
+
+fn pg_error(e: SqlError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(&e)))
+}
+
+fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
+    client.session_extensions().get_or_insert_with(Session::default)
+}
+
+fn handle<C: ClientInfo>(client: &C) -> Option<Arc<Arc<ConnectionHandle>>> {
+    client.session_extensions().get::<Arc<ConnectionHandle>>()
+}
+
+fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Response {
+    match output {
+        QueryOutput::Command(tag) => Response::Execution(Tag::new(&tag)),
+        QueryOutput::Rows { schema, stream } => {
+            let fields = Arc::new(fields(&schema, format));
+            let row_fields = fields.clone();
+            let stream = cancellable(stream, watch, || SqlError::Cancelled);
+            let rows = stream
+                .flat_map(move |batch| {
+                    let rows = match batch {
+                        Ok(b) => encode_batch(&b, &row_fields),
+                        Err(e) => vec![Err(pg_error(e))],
+                    };
+                    futures::stream::iter(rows)
+                })
+                .boxed();
+            Response::Query(QueryResponse::new(fields, rows))
+        }
+    }
+}
+
+/// Runs one statement, watching for a cancel request while it plans.
+async fn run(
+    engine: &Engine,
+    session: &Session,
+    text: &str,
+    params: Option<ParamValues>,
+    watch: &mut CancelWatch,
+) -> Result<QueryOutput, SqlError> {
+    let statement = parse_statement(text)?;
+    tokio::select! {
+        biased;
+        _ = watch.cancelled() => Err(SqlError::Cancelled),
+        r = execute(engine, session, statement, text, params) => r,
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for EddyHandler {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session(client);
+        let statements = match split_statements(query) {
+            Ok(s) => s,
+            Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
+        };
+        if statements.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::new();
+        for text in statements {
+            let mut watch = CancelWatch::start(handle(client)).await;
+            match run(&self.engine, &session, &text, None, &mut watch).await {
+                Ok(out) => responses.push(to_response(out, &Format::UnifiedText, watch)),
+                Err(e) => {
+                    // As PostgreSQL: an error ends the rest of a multi-statement query.
+                    responses.push(Response::Error(Box::new(error_info(&e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+/// Result columns and parameter types of a statement, for Describe.
+async fn describe(engine: &Engine, session: &Session, sql: &str) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
+    let statement = parse_statement(sql)?;
+    match statement {
+        Statement::Query(q) => {
+            let (_, plan) = plan_query(engine, session, *q, None).await?;
+            let types = ordered_param_types(&plan)?;
+            let params = types.iter().map(|t| param_pg_type(t.as_ref())).collect();
+            let schema = plan.schema().as_arrow().clone();
+            Ok((params, fields(&schema, &Format::UnifiedBinary)))
+        }
+        Statement::Insert(_) | Statement::StatementSet(_) => {
+            let schema = datafusion::arrow::datatypes::Schema::new(vec![datafusion::arrow::datatypes::Field::new(
+                "job_id",
+                datafusion::arrow::datatypes::DataType::Utf8,
+                false,
+            )]);
+            Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
+        }
+        _ => Ok((vec![], vec![])),
+    }
+}
+
+/// Parameter types `$1..$n` in order.
+fn ordered_param_types(
+    plan: &datafusion::logical_expr::LogicalPlan,
+) -> Result<Vec<Option<datafusion::arrow::datatypes::DataType>>, SqlError> {
+    let map = plan.get_parameter_types()?;
+    let mut out = Vec::new();
+    for i in 1..=map.len() {
+        out.push(map.get(&format!("${i}")).cloned().flatten());
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for EddyHandler {
+    type Statement = String;
+    type QueryParser = NoopQueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session(client);
+        let sql = portal.statement.statement.trim().trim_end_matches(';').to_string();
+        let mut watch = CancelWatch::start(handle(client)).await;
+        let params = if portal.parameter_len() > 0 {
+            let statement = parse_statement(&sql).map_err(pg_error)?;
+            let Statement::Query(q) = statement else {
+                return Err(pg_error(SqlError::NotSupported(
+                    "parameters are supported in queries only".into(),
+                )));
+            };
+            let (_, plan) = plan_query(&self.engine, &session, *q, None).await.map_err(pg_error)?;
+            let types = ordered_param_types(&plan).map_err(pg_error)?;
+            Some(ParamValues::List(
+                decode_params(portal, &types)?
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            ))
+        } else {
+            None
+        };
+        match run(&self.engine, &session, &sql, params, &mut watch).await {
+            Ok(out) => Ok(to_response(out, &portal.result_column_format, watch)),
+            Err(e) => Err(pg_error(e)),
+        }
+    }
+
+    async fn do_describe_statement<C>(&self, client: &mut C, stmt: &StoredStatement<Self::Statement>) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session(client);
+        let sql = stmt.statement.trim().trim_end_matches(';');
+        let (params, fields) = describe(&self.engine, &session, sql).await.map_err(pg_error)?;
+        let params = params
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| match stmt.parameter_types.get(i).cloned().flatten() {
+                Some(declared) if declared != Type::UNKNOWN => declared,
+                _ => t,
+            })
+            .collect();
+        Ok(DescribeStatementResponse::new(params, fields))
+    }
+
+    async fn do_describe_portal<C>(&self, client: &mut C, portal: &Portal<Self::Statement>) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session(client);
+        let sql = portal.statement.statement.trim().trim_end_matches(';');
+        let (_, fields) = describe(&self.engine, &session, sql).await.map_err(pg_error)?;
+        let fields = fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                FieldInfo::new(f.name().to_string(), None, None, f.datatype().clone(), portal.result_column_format.format_for(i))
+            })
+            .collect();
+        Ok(DescribePortalResponse::new(fields))
+    }
+}

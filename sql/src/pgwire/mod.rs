@@ -1,0 +1,11 @@
+//! The PostgreSQL wire protocol gateway: startup and cancel requests ([`server`]), the
+//! simple and extended query protocols ([`handler`]) and Arrow ↔ PostgreSQL types
+//! ([`types`]).
+
+mod cancel;
+mod handler;
+mod server;
+mod types;
+
+pub use server::serve;
+pub use types::pg_type;
