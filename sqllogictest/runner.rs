@@ -24,7 +24,8 @@
 //! `HINT:` when present), so `statement error 42P01` and `statement error 42P01.*missing_table`
 //! match on the code, the message or both; `statement error (42P01)` matches the code exactly.
 //!
-//! Environment: `EDDY_BIN` (binary to run, defaults to the one cargo built),
+//! Environment: `EDDY_BIN` (binary to run, defaults to the one cargo built), `EDDY_SLT_PORT`
+//! (connect to a server already listening on this port instead of starting one per file),
 //! `EDDY_SLT_FILTER` (substring filter), `EDDY_SLT_TIMEOUT` (seconds per file, default 300),
 //! `EDDY_SLT_KEEP_LOGS=1` (print the eddy log of passing files too).
 
@@ -141,19 +142,21 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
     let records = sqllogictest::parse_with_name::<DefaultColumnType>(&script, name)
         .map_err(|e| format!("cannot parse: {e}"))?;
 
-    let mut eddy = match EddyProcess::start() {
-        Ok(e) => e,
-        Err(e) => return Err(e),
+    // EDDY_SLT_PORT: use a server that is already running (for debugging) instead of a fresh one.
+    let external = std::env::var("EDDY_SLT_PORT").ok().and_then(|p| p.parse::<u16>().ok());
+    let mut eddy = match external {
+        Some(_) => None,
+        None => Some(EddyProcess::start()?),
     };
-    let port = eddy.pg_port;
+    let port = external.unwrap_or_else(|| eddy.as_ref().unwrap().pg_port);
 
     let mut runner = Runner::new(move || EddyDb::connect(port));
     runner.with_validator(validator);
     let result = tokio::time::timeout(timeout, runner.run_multi_async(records)).await;
     runner.shutdown_async().await;
 
-    let died = eddy.exit_status();
-    let log = eddy.stop_and_log();
+    let died = eddy.as_mut().and_then(|e| e.exit_status());
+    let log = eddy.as_mut().map(|e| e.stop_and_log()).unwrap_or_default();
     let err = match result {
         Err(_) => Some(format!("timed out after {}s", timeout.as_secs())),
         Ok(Err(e)) => Some(e.display(false).to_string()),
