@@ -55,7 +55,7 @@ impl std::fmt::Display for JobStatus {
 }
 
 /// What SHOW JOBS and DESCRIBE JOB report about a job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct JobDetails {
     pub job_id: JobId,
     pub name: String,

@@ -79,7 +79,7 @@ impl Engine {
                 schema: SerializedSchema::encode(&schema)?,
                 options: table.options.clone(),
             },
-            bounded: self.registry.is_bounded(&table.options),
+            bounded: self.registry.is_bounded(&table.options)?,
             schema,
             resolver: self.registry.clone(),
             config: config.clone(),

@@ -75,7 +75,6 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             SchemaError::AmbiguousReference { .. } => "42702",
             SchemaError::DuplicateQualifiedField { .. }
             | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
-            _ => "42P10",
         },
         DataFusionError::Plan(msg) => {
             let m = msg.to_ascii_lowercase();

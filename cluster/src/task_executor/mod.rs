@@ -12,7 +12,6 @@ use eddy_runtime::connector::{ConnectorResolver, SourceSplit};
 use eddy_runtime::exchange::LocalChannelRegistry;
 use eddy_runtime::jobgraph::JobGraph;
 use eddy_runtime::metrics::{MetricsSnapshot, TaskMetrics};
-use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::gateway::{
@@ -21,8 +20,9 @@ use crate::gateway::{
 };
 
 /// Everything a TaskExecutor needs to run one subtask (Flink's
-/// `TaskDeploymentDescriptor`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `TaskDeploymentDescriptor`). The job graph is shared in process; the network
+/// transport will ship `JobGraph::to_bytes` instead.
+#[derive(Debug, Clone)]
 pub struct TaskDeploymentDescriptor {
     pub attempt: ExecutionAttemptId,
     pub job_graph: Arc<JobGraph>,

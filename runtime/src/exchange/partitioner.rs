@@ -9,14 +9,9 @@ use datafusion::common::hash_utils::create_hashes;
 use crate::error::Result;
 use crate::state::key_group::{compute_key_group_for_key_hash, compute_operator_index_for_key_group};
 
-/// Fixed hash seeds: key groups are persisted in checkpoints, so hashing must be stable
-/// across processes and versions.
-pub const HASH_SEED: [u64; 4] = [
-    0x5eed_0f_ed_d1_0001,
-    0x5eed_0f_ed_d1_0002,
-    0x5eed_0f_ed_d1_0003,
-    0x5eed_0f_ed_d1_0004,
-];
+/// Fixed hash seed: key groups are persisted in checkpoints, so hashing must be stable
+/// across processes.
+pub const HASH_SEED: u64 = 0x5eed_0fed_d100_0001;
 
 /// Splits `batch` into one (possibly empty) batch per target subtask.
 pub fn partition_batch(
@@ -30,7 +25,7 @@ pub fn partition_batch(
     }
     let keys: Vec<ArrayRef> = key_columns.iter().map(|&i| batch.column(i).clone()).collect();
     let mut hashes = vec![0u64; batch.num_rows()];
-    let state = ahash::RandomState::with_seeds(HASH_SEED[0], HASH_SEED[1], HASH_SEED[2], HASH_SEED[3]);
+    let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
     create_hashes(&keys, &state, &mut hashes)?;
     let mut indices: Vec<Vec<u32>> = vec![Vec::new(); parallelism as usize];
     for (row, h) in hashes.iter().enumerate() {

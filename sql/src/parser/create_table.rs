@@ -19,7 +19,7 @@ fn ident(p: &mut Parser) -> Result<String> {
 
 /// Parses `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) [WITH (...)]`.
 pub(super) fn parse(sql: &str) -> Result<Statement> {
-    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.expect_keyword(Keyword::CREATE)?;
     p.parse_keyword(Keyword::TEMPORARY);
     p.expect_keyword(Keyword::TABLE)?;
@@ -36,7 +36,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut watermark = None;
     let mut primary_key = None;
     loop {
-        if p.parse_keyword(Keyword::WATERMARK) {
+        if matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK")) {
+            p.next_token();
             p.expect_keyword(Keyword::FOR)?;
             let column = ident(&mut p)?;
             p.expect_keyword(Keyword::AS)?;

@@ -22,6 +22,9 @@ pub fn dialect() -> GenericDialect {
     GenericDialect {}
 }
 
+/// The dialect as a static, for parsers that borrow it.
+pub(crate) static DIALECT: GenericDialect = GenericDialect {};
+
 pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>> {
     Tokenizer::new(&dialect(), sql)
         .tokenize()

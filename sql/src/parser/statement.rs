@@ -73,7 +73,7 @@ fn string_or_ident(t: &Token) -> Option<String> {
 }
 
 fn name_after(sql: &str, skip: usize) -> Result<(String, usize)> {
-    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     for _ in 0..skip {
         p.next_token();
     }
@@ -90,7 +90,7 @@ fn single_name(sql: &str, skip: usize) -> Result<String> {
     let (name, _) = name_after(sql, skip)?;
     let rest = words(sql)?;
     // skip words + the name tokens; anything after a name is a syntax error
-    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     for _ in 0..skip {
         p.next_token();
     }
@@ -170,7 +170,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             _ => Err(SqlError::Syntax("expected RESET or RESET 'key'".into())),
         },
         ("EXPLAIN", _) => {
-            let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+            let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
             p.next_token();
             // Flink's EXPLAIN PLAN FOR.
             if k(1) == "PLAN" && k(2) == "FOR" {
@@ -227,7 +227,7 @@ fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
 }
 
 fn parse_create_view(sql: &str) -> Result<Statement> {
-    let mut p = Parser::new(&dialect()).try_with_sql(sql)?;
+    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.next_token(); // CREATE
     if upper(&p.peek_token().token) == "TEMPORARY" {
         p.next_token();

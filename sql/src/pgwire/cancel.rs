@@ -1,32 +1,33 @@
-//! Cancel requests (psql's Ctrl-C): a query watches its connection's cancel signal while
-//! it plans and while its rows stream out.
+//! Cancel requests (psql's Ctrl-C). pgwire itself cancels a statement while the handler
+//! runs; once the handler has returned, rows still stream out (a streaming SELECT may run
+//! forever), so the row stream watches the connection's cancel signal itself.
 
 use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use pgwire::api::ConnectionHandle;
-use tokio::sync::oneshot;
+use futures::channel::oneshot;
 
 /// The cancel signal of one query.
 pub(super) struct CancelWatch {
+    handle: Option<Arc<Arc<ConnectionHandle>>>,
     rx: Option<oneshot::Receiver<()>>,
 }
 
 impl CancelWatch {
-    /// Starts watching for a cancel request on the connection, if it has a handle.
-    pub async fn start(handle: Option<Arc<Arc<ConnectionHandle>>>) -> Self {
-        match handle {
-            Some(h) => Self {
-                rx: Some(h.start_query().await),
-            },
-            None => Self { rx: None },
-        }
+    /// A watch that takes over the connection's cancel signal when first awaited, which
+    /// is after pgwire's own watch over the handler has ended.
+    pub fn new(handle: Option<Arc<Arc<ConnectionHandle>>>) -> Self {
+        Self { handle, rx: None }
     }
 
     /// Resolves only when the client asked to cancel. A replaced or dropped signal (the
     /// next query started) never resolves.
     pub async fn cancelled(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.rx = Some(h.start_query().await);
+        }
         if let Some(rx) = &mut self.rx {
             if rx.await.is_ok() {
                 self.rx = None;

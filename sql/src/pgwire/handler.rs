@@ -76,20 +76,15 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
     }
 }
 
-/// Runs one statement, watching for a cancel request while it plans.
+/// Runs one statement. pgwire drops this future when the client cancels.
 async fn run(
     engine: &Engine,
     session: &Session,
     text: &str,
     params: Option<ParamValues>,
-    watch: &mut CancelWatch,
 ) -> Result<QueryOutput, SqlError> {
     let statement = parse_statement(text)?;
-    tokio::select! {
-        biased;
-        _ = watch.cancelled() => Err(SqlError::Cancelled),
-        r = execute(engine, session, statement, text, params) => r,
-    }
+    execute(engine, session, statement, text, params).await
 }
 
 #[async_trait]
@@ -108,8 +103,8 @@ impl SimpleQueryHandler for EddyHandler {
         }
         let mut responses = Vec::new();
         for text in statements {
-            let mut watch = CancelWatch::start(handle(client)).await;
-            match run(&self.engine, &session, &text, None, &mut watch).await {
+            let watch = CancelWatch::new(handle(client));
+            match run(&self.engine, &session, &text, None).await {
                 Ok(out) => responses.push(to_response(out, &Format::UnifiedText, watch)),
                 Err(e) => {
                     // As PostgreSQL: an error ends the rest of a multi-statement query.
@@ -172,7 +167,7 @@ impl ExtendedQueryHandler for EddyHandler {
     {
         let session = session(client);
         let sql = portal.statement.statement.trim().trim_end_matches(';').to_string();
-        let mut watch = CancelWatch::start(handle(client)).await;
+        let watch = CancelWatch::new(handle(client));
         let params = if portal.parameter_len() > 0 {
             let statement = parse_statement(&sql).map_err(pg_error)?;
             let Statement::Query(q) = statement else {
@@ -191,7 +186,7 @@ impl ExtendedQueryHandler for EddyHandler {
         } else {
             None
         };
-        match run(&self.engine, &session, &sql, params, &mut watch).await {
+        match run(&self.engine, &session, &sql, params).await {
             Ok(out) => Ok(to_response(out, &portal.result_column_format, watch)),
             Err(e) => Err(pg_error(e)),
         }
