@@ -1,0 +1,189 @@
+//! The internal `collect` sink: how the gateway streams the rows of a streaming `SELECT`
+//! back to its client. The gateway registers a channel under an id
+//! ([`register_collector`]), plans the query into a job whose sink table has
+//! `'connector' = 'collect', 'collect.id' = '<id>'`, and reads batches off the channel.
+//! Each writer takes a clone of the sender when it is created and sends every batch,
+//! blocking while the channel is full (back-pressure reaches the job); a dropped receiver
+//! cancels the job.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use datafusion::arrow::record_batch::RecordBatch;
+use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
+use eddy_runtime::jobgraph::ConnectorSpec;
+use eddy_runtime::RuntimeError;
+use tokio::sync::mpsc::Sender;
+
+use crate::error::Result;
+use crate::factory::TableFactory;
+use crate::options::{get_required, OptionKey};
+
+/// `collect.id`.
+pub const COLLECT_ID: OptionKey = OptionKey::new(
+    "collect.id",
+    "The id under which the gateway registered the channel receiving the rows.",
+);
+
+type Collectors = HashMap<String, Sender<RecordBatch>>;
+
+fn collectors() -> MutexGuard<'static, Collectors> {
+    static COLLECTORS: OnceLock<Mutex<Collectors>> = OnceLock::new();
+    COLLECTORS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Makes `sender` receive the rows of every collect sink with `'collect.id' = id`
+/// created from now on (replacing an earlier registration of the same id).
+pub fn register_collector(id: &str, sender: Sender<RecordBatch>) {
+    collectors().insert(id.to_string(), sender);
+}
+
+/// Forgets the channel of `id`. Writers already created keep sending to it until they
+/// finish; the receiver sees the channel close once they have all finished.
+pub fn unregister_collector(id: &str) {
+    collectors().remove(id);
+}
+
+/// The `collect` connector.
+#[derive(Debug, Default)]
+pub struct CollectTableFactory;
+
+impl TableFactory for CollectTableFactory {
+    fn identifier(&self) -> &'static str {
+        "collect"
+    }
+
+    fn required_options(&self) -> Vec<OptionKey> {
+        vec![COLLECT_ID]
+    }
+
+    fn optional_options(&self) -> Vec<OptionKey> {
+        vec![]
+    }
+
+    fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
+        let id = get_required(self.identifier(), &spec.options, &COLLECT_ID)?;
+        Ok(Arc::new(CollectSink { id: id.to_string() }))
+    }
+}
+
+/// Sends rows to the channel registered under its id.
+#[derive(Debug)]
+pub struct CollectSink {
+    id: String,
+}
+
+impl Sink for CollectSink {
+    fn create_writer(&self, _info: &SubtaskInfo) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
+        let sender = collectors().get(&self.id).cloned().ok_or_else(|| {
+            RuntimeError::User(format!(
+                "no client is collecting rows for 'collect.id' = '{}'",
+                self.id
+            ))
+        })?;
+        Ok(Box::new(CollectWriter {
+            sender: Some(sender),
+        }))
+    }
+}
+
+/// One subtask's sender. Runs on the subtask's OS thread, so it may block.
+pub struct CollectWriter {
+    sender: Option<Sender<RecordBatch>>,
+}
+
+impl SinkWriter for CollectWriter {
+    fn write(&mut self, batch: &RecordBatch) -> eddy_runtime::Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let Some(sender) = &self.sender else {
+            return Err(RuntimeError::Internal(
+                "collect writer used after finish".into(),
+            ));
+        };
+        sender
+            .blocking_send(batch.clone())
+            .map_err(|_| RuntimeError::Cancelled)
+    }
+
+    fn finish(&mut self) -> eddy_runtime::Result<()> {
+        self.sender = None;
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.sender = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::error::ConnectorError;
+    use crate::testing::{spec, subtask};
+
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, true)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2]))]).unwrap()
+    }
+
+    fn sink(id: &str) -> Arc<dyn Sink> {
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        CollectTableFactory
+            .create_sink(&spec(
+                &schema,
+                &[("connector", "collect"), ("collect.id", id)],
+            ))
+            .unwrap()
+    }
+
+    #[test]
+    fn streams_batches_to_the_registered_channel() {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        register_collector(&id, tx);
+        let mut writer = sink(&id).create_writer(&subtask(0, 1, 1)).unwrap();
+        unregister_collector(&id);
+        writer.write(&batch()).unwrap();
+        writer.finish().unwrap();
+        assert_eq!(rx.blocking_recv().unwrap().num_rows(), 2);
+        assert!(
+            rx.blocking_recv().is_none(),
+            "the channel closes after finish"
+        );
+    }
+
+    #[test]
+    fn dropped_receiver_cancels_and_missing_collector_fails() {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        register_collector(&id, tx);
+        let mut writer = sink(&id).create_writer(&subtask(0, 1, 1)).unwrap();
+        unregister_collector(&id);
+        drop(rx);
+        assert!(matches!(
+            writer.write(&batch()),
+            Err(RuntimeError::Cancelled)
+        ));
+
+        let err = sink("nobody")
+            .create_writer(&subtask(0, 1, 1))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("'nobody'"), "{err}");
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        let err = CollectTableFactory
+            .validate("t", &schema, &Default::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::MissingOption { ref option, .. } if option == "collect.id")
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! The `filesystem` connector (Flink's `FileSystemTableFactory`): a bounded source over a
+//! file or a directory tree, one split per file, and a sink writing part files into a
+//! directory, visible only once committed. Reading: [`source`]; writing: [`sink`].
+
+mod sink;
+mod source;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use eddy_runtime::connector::{Sink, Source};
+use eddy_runtime::jobgraph::ConnectorSpec;
+
+pub use sink::{FileSystemSink, FileSystemWriter};
+pub use source::{FileSystemReader, FileSystemSource};
+
+use crate::error::{ConnectorError, Result};
+use crate::factory::TableFactory;
+use crate::format::FormatFactory;
+use crate::options::{
+    check_options, get, get_required, parse_duration, parse_memory_size, OptionKey,
+};
+use crate::registry::{format_factory, formats};
+
+const IDENTIFIER: &str = "filesystem";
+
+/// `path`.
+pub const PATH: OptionKey = OptionKey::new(
+    "path",
+    "A file or directory to read (directories recursively); the directory to write into.",
+);
+/// `format`.
+pub const FORMAT: OptionKey = OptionKey::new("format", "The file format: 'csv' or 'json'.");
+/// `sink.rolling-policy.file-size`.
+pub const ROLLING_FILE_SIZE: OptionKey = OptionKey::with_default(
+    "sink.rolling-policy.file-size",
+    "128MB",
+    "A part file is closed and a new one started once it reaches this size.",
+);
+/// `sink.rolling-policy.rollover-interval`.
+pub const ROLLOVER_INTERVAL: OptionKey = OptionKey::with_default(
+    "sink.rolling-policy.rollover-interval",
+    "30 min",
+    "A part file is closed and a new one started once it has been open this long.",
+);
+
+/// The `filesystem` connector.
+#[derive(Debug, Default)]
+pub struct FileSystemTableFactory;
+
+/// A filesystem table's options, checked.
+struct FileSystemOptions {
+    path: PathBuf,
+    format: Arc<dyn FormatFactory>,
+    file_size: u64,
+    rollover_interval: Duration,
+}
+
+impl FileSystemOptions {
+    fn parse(schema: &Schema, options: &BTreeMap<String, String>) -> Result<Self> {
+        let path = get_required(IDENTIFIER, options, &PATH)?;
+        if path.trim().is_empty() {
+            return Err(ConnectorError::invalid(PATH.key, path, "the path is empty"));
+        }
+        let format = format_factory(get_required(IDENTIFIER, options, &FORMAT)?)?;
+        // Another format's options next to this one are a mistake worth naming.
+        for key in options.keys() {
+            let Some((prefix, _)) = key.split_once('.') else {
+                continue;
+            };
+            if prefix != format.identifier() && formats().iter().any(|f| f.identifier() == prefix) {
+                return Err(ConnectorError::invalid(
+                    key,
+                    &options[key],
+                    format!(
+                        "the option belongs to format '{prefix}', but the table's format is '{}'",
+                        format.identifier()
+                    ),
+                ));
+            }
+        }
+        format.validate(schema, options)?;
+        let file_size = match get(options, &ROLLING_FILE_SIZE) {
+            Some(v) => parse_memory_size(ROLLING_FILE_SIZE.key, v)?,
+            None => 128 << 20,
+        };
+        let rollover_interval = match get(options, &ROLLOVER_INTERVAL) {
+            Some(v) => parse_duration(ROLLOVER_INTERVAL.key, v)?,
+            None => Duration::from_secs(30 * 60),
+        };
+        if rollover_interval.is_zero() {
+            return Err(ConnectorError::invalid(
+                ROLLOVER_INTERVAL.key,
+                "0",
+                "the interval must be positive",
+            ));
+        }
+        Ok(Self {
+            path: PathBuf::from(path),
+            format,
+            file_size,
+            rollover_interval,
+        })
+    }
+}
+
+fn decode_spec(spec: &ConnectorSpec) -> Result<(SchemaRef, FileSystemOptions)> {
+    let schema = spec.schema.decode()?;
+    let options = FileSystemOptions::parse(&schema, &spec.options)?;
+    Ok((schema, options))
+}
+
+impl TableFactory for FileSystemTableFactory {
+    fn identifier(&self) -> &'static str {
+        IDENTIFIER
+    }
+
+    fn required_options(&self) -> Vec<OptionKey> {
+        vec![PATH, FORMAT]
+    }
+
+    fn optional_options(&self) -> Vec<OptionKey> {
+        let mut keys = vec![ROLLING_FILE_SIZE, ROLLOVER_INTERVAL];
+        for format in formats() {
+            keys.extend(format.optional_options());
+        }
+        keys
+    }
+
+    fn validate(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        check_options(
+            IDENTIFIER,
+            table,
+            schema,
+            options,
+            &self.required_options(),
+            &self.optional_options(),
+        )?;
+        FileSystemOptions::parse(schema, options).map(|_| ())
+    }
+
+    fn is_bounded(&self, _options: &BTreeMap<String, String>) -> bool {
+        true
+    }
+
+    fn create_source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
+        let (schema, options) = decode_spec(spec)?;
+        Ok(Arc::new(FileSystemSource::new(
+            spec.table.clone(),
+            options.path,
+            schema,
+            options.format,
+            spec.options.clone(),
+        )))
+    }
+
+    fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
+        let (schema, options) = decode_spec(spec)?;
+        Ok(Arc::new(FileSystemSink::new(
+            spec.table.clone(),
+            options.path,
+            schema,
+            options.format,
+            spec.options.clone(),
+            options.file_size,
+            options.rollover_interval,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::datatypes::{DataType, Field};
+
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn validate(pairs: &[(&str, &str)]) -> Result<()> {
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        FileSystemTableFactory.validate("t", &schema, &opts(pairs))
+    }
+
+    #[test]
+    fn checks_options() {
+        validate(&[
+            ("path", "/tmp/x"),
+            ("format", "csv"),
+            ("csv.field-delimiter", ";"),
+        ])
+        .unwrap();
+        validate(&[
+            ("path", "/tmp/x"),
+            ("format", "json"),
+            ("json.ignore-parse-errors", "true"),
+        ])
+        .unwrap();
+        let err = validate(&[("path", "/tmp/x")]).unwrap_err();
+        assert!(
+            matches!(err, ConnectorError::MissingOption { ref option, .. } if option == "format")
+        );
+        let err = validate(&[("path", "/tmp/x"), ("format", "xml")]).unwrap_err();
+        assert!(err.to_string().contains("csv, json"), "{err}");
+        let err = validate(&[
+            ("path", "/x"),
+            ("format", "json"),
+            ("csv.null-literal", "N"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("'csv.null-literal'"), "{err}");
+        let err = validate(&[("path", "/x"), ("format", "csv"), ("csv.typo", "N")]).unwrap_err();
+        assert!(matches!(err, ConnectorError::UnknownOption { .. }), "{err}");
+        let err = validate(&[
+            ("path", "/x"),
+            ("format", "csv"),
+            ("sink.rolling-policy.file-size", "big"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("file-size"), "{err}");
+    }
+}
