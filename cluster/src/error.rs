@@ -12,7 +12,7 @@ pub enum ClusterError {
     #[error("job '{0}' does not exist")]
     JobNotFound(String),
     /// The job cannot get the slots it needs (Flink's NoResourceAvailableException).
-    #[error("not enough task slots: the job needs {required} slots but only {available} are free (raise taskmanager.numberOfTaskSlots or lower parallelism.default)")]
+    #[error("not enough task slots: the job needs {required} slots but only {available} are available (raise taskmanager.numberOfTaskSlots or lower parallelism.default)")]
     NotEnoughSlots { required: usize, available: usize },
     /// The job is already in a terminal state.
     #[error("job '{id}' is already {status}")]

@@ -164,10 +164,7 @@ impl JobMaster {
                 splits.insert(v.id, assign_splits(all, v.parallelism));
             }
         }
-        let slots = self
-            .resource_manager
-            .request_slots(&self.job_id, needed)
-            .await?;
+        let slots = self.request_slots(needed).await?;
         let gateway: Arc<dyn JobMasterGateway> = Arc::new(MailboxGateway(self.self_sender.clone()));
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
         for ev in graph.vertices() {
@@ -200,6 +197,38 @@ impl JobMaster {
                 .await?;
         }
         Ok(slots)
+    }
+
+    /// Waits for `needed` free slots, as Flink's scheduler does, up to
+    /// `slot.request.timeout`; fails at once when the cluster has fewer slots in total.
+    async fn request_slots(&self, needed: usize) -> Result<Vec<SlotAllocation>> {
+        let timeout = self
+            .graph
+            .config
+            .get_duration(&eddy_runtime::config::task_manager::SLOT_REQUEST_TIMEOUT);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match self.resource_manager.request_slots(&self.job_id, needed).await {
+                Ok(slots) => return Ok(slots),
+                Err(ClusterError::NotEnoughSlots { required, available }) => {
+                    let total: usize = self
+                        .resource_manager
+                        .task_executors()
+                        .await?
+                        .iter()
+                        .map(|(_, total, _)| *total as usize)
+                        .sum();
+                    if total < required || tokio::time::Instant::now() >= deadline {
+                        return Err(ClusterError::NotEnoughSlots {
+                            required,
+                            available: if total < required { total } else { available },
+                        });
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn cancel_all(&self, slots: &[SlotAllocation]) {

@@ -18,5 +18,13 @@ pub const CHANNEL_CAPACITY: ConfigOption = ConfigOption {
     description: "Batches buffered per channel between subtasks before the sender blocks.",
 };
 
+/// How long a job waits for free slots before it fails (Flink's `slot.request.timeout`).
+pub const SLOT_REQUEST_TIMEOUT: ConfigOption = ConfigOption {
+    key: "slot.request.timeout",
+    default: "5 min",
+    kind: ValueKind::Duration,
+    description: "How long a job waits for enough free slots before it fails.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[NUM_TASK_SLOTS, CHANNEL_CAPACITY];
+pub const OPTIONS: &[ConfigOption] = &[NUM_TASK_SLOTS, CHANNEL_CAPACITY, SLOT_REQUEST_TIMEOUT];

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{RecvTimeoutError, Select};
+use crossbeam_channel::Select;
 
 use crate::connector::{ReaderPoll, SubtaskInfo};
 use crate::error::{Result, RuntimeError};
@@ -129,13 +129,5 @@ impl StreamTask {
             }
         }
         self.chain.finish()
-    }
-}
-
-/// Waits for one element with a timeout; used by tests and simple consumers.
-pub fn recv_timeout(rx: &ChannelReceiver, timeout: Duration) -> Option<StreamElement> {
-    match rx.recv_timeout(timeout) {
-        Ok(e) => Some(e),
-        Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
     }
 }

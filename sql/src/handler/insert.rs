@@ -90,16 +90,31 @@ async fn submit(engine: &Engine, session: &Session, graph: JobGraph) -> Result<Q
         .effective_config(session)
         .get_bool(&table_options::DML_SYNC);
     let job_id = engine.dispatcher.submit_job(graph).await?;
-    if sync {
-        let result = engine.dispatcher.request_job_result(&job_id).await?;
+    let output = table(&["job_id"], vec![vec![text(job_id.clone())]])?;
+    if !sync {
+        return Ok(output);
+    }
+    // Wait inside the result stream: the client can cancel the wait like any long query.
+    let QueryOutput::Rows { schema, stream } = output else {
+        return Err(SqlError::Internal("job id result is not a row set".into()));
+    };
+    let dispatcher = engine.dispatcher.clone();
+    let wait = futures::stream::once(async move {
+        let result = dispatcher.request_job_result(&job_id).await?;
         if result.status == JobStatus::Failed {
             return Err(SqlError::JobFailed {
                 id: job_id,
                 error: result.error.unwrap_or_default(),
             });
         }
-    }
-    table(&["job_id"], vec![vec![text(job_id)]])
+        Ok(())
+    });
+    use futures::StreamExt;
+    let stream = wait
+        .filter_map(|r: Result<()>| async move { r.err().map(Err) })
+        .chain(stream)
+        .boxed();
+    Ok(QueryOutput::Rows { schema, stream })
 }
 
 pub(super) async fn insert(

@@ -105,8 +105,9 @@ async fn streaming_query(
     plan: LogicalPlan,
     text: &str,
 ) -> Result<QueryOutput> {
-    let plan = ctx.state().optimize(&plan)?;
+    // The LIMIT comes off before optimizing, while it is still the plan's root.
     let (plan, limit) = split_limit(plan)?;
+    let plan = ctx.state().optimize(&plan)?;
     let config = engine.effective_config(session);
     let collect_id = uuid::Uuid::new_v4().simple().to_string();
     let graph = plan_collect(&ctx.state(), &plan, &collect_id, &config, text.to_string())?;

@@ -9,7 +9,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::data_type::TypeParser;
 use super::statement::Statement;
-use super::{dialect, normalize_ident};
+use super::normalize_ident;
 use crate::catalog::{CatalogTable, Column, WatermarkSpec};
 use crate::error::{Result, SqlError};
 
@@ -21,7 +21,7 @@ fn ident(p: &mut Parser) -> Result<String> {
 pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.expect_keyword(Keyword::CREATE)?;
-    p.parse_keyword(Keyword::TEMPORARY);
+    let _ = p.parse_keyword(Keyword::TEMPORARY);
     p.expect_keyword(Keyword::TABLE)?;
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
     let name = p.parse_object_name(false)?;
