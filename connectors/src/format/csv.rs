@@ -2,11 +2,12 @@
 //! decoder into text columns, then each column is converted to its SQL type with one
 //! vectorized cast. An empty field is NULL for non-string columns and the empty string
 //! for STRING and BYTES ones; `csv.null-literal` makes a given text NULL in any column.
+//! BYTES are hex text (as the json format writes them; Flink uses base64).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{ArrayRef, AsArray, Scalar, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Scalar, StringArray};
 use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{cast_with_options, nullif, CastOptions};
 use datafusion::arrow::csv::{ReaderBuilder, WriterBuilder};
@@ -110,7 +111,6 @@ fn supports(data_type: &DataType) -> bool {
             | Utf8
             | LargeUtf8
             | Binary
-            | LargeBinary
             | Date32
             | Time32(_)
             | Time64(_)
@@ -122,7 +122,7 @@ fn supports(data_type: &DataType) -> bool {
 fn is_text(data_type: &DataType) -> bool {
     matches!(
         data_type,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary | DataType::LargeBinary
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Binary
     )
 }
 
@@ -235,8 +235,13 @@ impl CsvDecoder {
             let is_null = eq(&column, &literal).map_err(|e| e.to_string())?;
             column = nullif(&column, &is_null).map_err(|e| e.to_string())?;
         }
-        if field.data_type() == &DataType::Utf8 {
-            return Ok(column);
+        match field.data_type() {
+            DataType::Utf8 => return Ok(column),
+            DataType::Binary => {
+                return decode_hex(column.as_string::<i32>())
+                    .map_err(|e| format!("column '{}' (BYTES): {e}", field.name()))
+            }
+            _ => {}
         }
         cast_with_options(&column, field.data_type(), &CAST_OPTIONS).map_err(|e| {
             format!(
@@ -247,6 +252,38 @@ impl CsvDecoder {
             )
         })
     }
+}
+
+/// BYTES are written as hex (as Arrow's writers do); reads them back.
+fn decode_hex(text: &StringArray) -> std::result::Result<ArrayRef, String> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut builder = BinaryBuilder::with_capacity(text.len(), text.values().len() / 2);
+    let mut bytes = Vec::new();
+    for value in text.iter() {
+        let Some(value) = value else {
+            builder.append_null();
+            continue;
+        };
+        if value.len() % 2 != 0 {
+            return Err(format!("'{value}' is not hex: odd number of digits"));
+        }
+        bytes.clear();
+        for pair in value.as_bytes().chunks_exact(2) {
+            match (digit(pair[0]), digit(pair[1])) {
+                (Some(high), Some(low)) => bytes.push(high << 4 | low),
+                _ => return Err(format!("'{value}' is not hex")),
+            }
+        }
+        builder.append_value(&bytes);
+    }
+    Ok(Arc::new(builder.finish()))
 }
 
 /// Arrow's message without its `Cast error: ` style prefix, and without the line numbers
