@@ -10,6 +10,8 @@
 //! EDDY_SLT_FILTER=bounded cargo test --test sqllogictests
 //! ```
 //!
+//! A failing record does not stop its file: every failing record is reported.
+//!
 //! In a file, `__TEST_DIR__` is replaced by a scratch directory of that file and
 //! `__DATA_DIR__` by the absolute path of `sqllogictest/data/`. `NULL` values read as `NULL`,
 //! empty strings as `(empty)`.
@@ -36,7 +38,9 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sqllogictest::{default_validator, AsyncDB, DBOutput, DefaultColumnType, Normalizer, Runner};
+use sqllogictest::{
+    default_validator, AsyncDB, DBOutput, DefaultColumnType, Normalizer, Record, Runner,
+};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -152,15 +156,43 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
 
     let mut runner = Runner::new(move || EddyDb::connect(port));
     runner.with_validator(validator);
-    let result = tokio::time::timeout(timeout, runner.run_multi_async(records)).await;
+    // Unlike the crate's run_multi, go on after a failing record so that one run reports every
+    // mismatch of a file (later failures may be consequences of earlier ones).
+    let mut errors = Vec::new();
+    let mut current = String::new();
+    let run_all = async {
+        for record in records {
+            match &record {
+                Record::Halt { .. } => break,
+                Record::Statement { loc, sql, .. } | Record::Query { loc, sql, .. } => {
+                    current = format!("{sql}\nat {loc}");
+                }
+                _ => {}
+            }
+            if let Err(e) = runner.run_async(record).await {
+                errors.push(e.display(false).to_string());
+            }
+        }
+    };
+    let timed_out = tokio::time::timeout(timeout, run_all).await.is_err();
     runner.shutdown_async().await;
 
     let died = eddy.as_mut().and_then(|e| e.exit_status());
     let log = eddy.as_mut().map(|e| e.stop_and_log()).unwrap_or_default();
-    let err = match result {
-        Err(_) => Some(format!("timed out after {}s", timeout.as_secs())),
-        Ok(Err(e)) => Some(e.display(false).to_string()),
-        Ok(Ok(())) => None,
+    if timed_out {
+        errors.push(format!(
+            "timed out after {}s while running:\n[SQL] {current}",
+            timeout.as_secs()
+        ));
+    }
+    let err = if errors.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "{} failing record(s):\n\n{}",
+            errors.len(),
+            errors.join("\n")
+        ))
     };
     let err = match (err, died) {
         (None, None) => return Ok(log),
@@ -241,6 +273,7 @@ impl EddyProcess {
             .arg(rest_port.to_string())
             .arg("--data-dir")
             .arg(data_dir.path())
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log2))

@@ -88,6 +88,7 @@ impl Eddy {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(&self.extra_args)
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
