@@ -27,10 +27,12 @@ struct Cli {
     /// Directory for the catalog and job data.
     #[arg(long, value_name = "DIR", default_value = "./eddy-data")]
     data_dir: PathBuf,
-    /// Port of the PostgreSQL wire protocol endpoint (sql-gateway.endpoint.pg.port).
+    /// Port of the PostgreSQL wire protocol endpoint (sql-gateway.endpoint.pg.port)
+    /// [default: 5433].
     #[arg(long, value_name = "N")]
     pg_port: Option<u16>,
-    /// Port of the REST API (rest.port).
+    /// Port of the REST API (rest.port) [default: 8081]. The REST API itself is not
+    /// served yet.
     #[arg(long, value_name = "N")]
     rest_port: Option<u16>,
     /// Sets a configuration key, e.g. -D parallelism.default=4 (repeatable).

@@ -40,6 +40,10 @@ pub enum ConnectorError {
         value: String,
         reason: String,
     },
+    /// An option that exists, but not for this table (another format's option, or a
+    /// per-column option naming a column the table does not have).
+    #[error("option '{option}' does not apply to this table: {reason}")]
+    OptionNotApplicable { option: String, reason: String },
     /// A column type the connector or format cannot read or write.
     #[error("{connector_or_format} does not support column '{column}' of type {data_type}")]
     UnsupportedType {

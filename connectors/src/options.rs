@@ -92,7 +92,7 @@ pub fn check_options(
     optional: &[OptionKey],
 ) -> Result<()> {
     let declared = || required.iter().chain(optional.iter());
-    for (key, value) in options {
+    for key in options.keys() {
         if key == CONNECTOR {
             continue;
         }
@@ -113,14 +113,13 @@ pub fn check_options(
                 if schema.field_with_name(column).is_err() {
                     let columns: Vec<&str> =
                         schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    return Err(ConnectorError::invalid(
-                        key,
-                        value,
-                        format!(
+                    return Err(ConnectorError::OptionNotApplicable {
+                        option: key.clone(),
+                        reason: format!(
                             "table '{table}' has no column '{column}' (columns: {})",
                             columns.join(", ")
                         ),
-                    ));
+                    });
                 }
             }
             None => {

@@ -82,7 +82,7 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
                 "42P01"
             } else if m.contains("invalid function") || m.contains("function") && m.contains("not found") {
                 "42883"
-            } else if m.contains("coerc") || m.contains("type") || m.contains("cast") {
+            } else if m.contains("coerc") || m.contains("type") || m.contains("cast") || m.contains("boolean") {
                 "42804"
             } else {
                 "42601"
@@ -122,7 +122,10 @@ impl SqlError {
             SqlError::Internal(_) => "XX000",
             SqlError::JobFailed { .. } => "22000",
             SqlError::Connector(e) => match e {
-                ConnectorError::UnknownConnector { .. } | ConnectorError::UnknownOption { .. } => "42704",
+                ConnectorError::UnknownConnector { .. }
+                | ConnectorError::UnknownOption { .. }
+                | ConnectorError::OptionNotApplicable { .. } => "42704",
+                ConnectorError::NotASource { .. } | ConnectorError::NotASink { .. } => "42809",
                 ConnectorError::UnsupportedType { .. } => "0A000",
                 ConnectorError::Runtime(r) => runtime_sqlstate(r),
                 _ => "22023",

@@ -72,14 +72,13 @@ impl FileSystemOptions {
                 continue;
             };
             if prefix != format.identifier() && formats().iter().any(|f| f.identifier() == prefix) {
-                return Err(ConnectorError::invalid(
-                    key,
-                    &options[key],
-                    format!(
-                        "the option belongs to format '{prefix}', but the table's format is '{}'",
+                return Err(ConnectorError::OptionNotApplicable {
+                    option: key.clone(),
+                    reason: format!(
+                        "it belongs to format '{prefix}', but the table's format is '{}'",
                         format.identifier()
                     ),
-                ));
+                });
             }
         }
         format.validate(schema, options)?;

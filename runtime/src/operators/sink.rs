@@ -11,6 +11,9 @@ use crate::jobgraph::SinkSpec;
 pub struct SinkOperator {
     table: String,
     writer: Box<dyn SinkWriter>,
+    /// Rows handed to the writer count as the subtask's output (Flink counts a sink's
+    /// written records as `numRecordsOut` too).
+    metrics: std::sync::Arc<crate::metrics::TaskMetrics>,
 }
 
 impl SinkOperator {
@@ -20,6 +23,7 @@ impl SinkOperator {
         Ok(Self {
             table: spec.connector.table.clone(),
             writer: sink.create_writer(ctx.info)?,
+            metrics: ctx.info.metrics.clone(),
         })
     }
 }
@@ -30,7 +34,9 @@ impl StreamOperator for SinkOperator {
     }
 
     fn process_batch(&mut self, batch: RecordBatch, _out: &mut Collector) -> Result<()> {
-        self.writer.write(&batch)
+        self.writer.write(&batch)?;
+        crate::metrics::TaskMetrics::add(&self.metrics.num_records_out, batch.num_rows() as u64);
+        Ok(())
     }
 
     fn process_watermark(&mut self, _: crate::Watermark, _out: &mut Collector) -> Result<()> {

@@ -54,7 +54,7 @@ impl FlinkType {
             FlinkType::Char(_) | FlinkType::Varchar(_) | FlinkType::String => DataType::Utf8,
             FlinkType::Binary(_) | FlinkType::Varbinary(_) | FlinkType::Bytes => DataType::Binary,
             FlinkType::Date => DataType::Date32,
-            FlinkType::Time(_) => DataType::Time32(TimeUnit::Millisecond),
+            FlinkType::Time(_) => DataType::Time64(TimeUnit::Nanosecond),
             FlinkType::Timestamp(p) => DataType::Timestamp(unit(*p), None),
             FlinkType::TimestampLtz(p) => DataType::Timestamp(unit(*p), Some("UTC".into())),
             FlinkType::Array(inner) => {

@@ -63,6 +63,8 @@ pub(super) async fn build_job(
             catalog.table(&name)?.clone()
         };
         let connector = engine.connector_table(&target_table, &config)?;
+        // A table that cannot be written (datagen, say) is refused now, not when the job runs.
+        engine.registry.sink(&connector.spec)?;
         let plan = state
             .statement_to_plan(DFStatement::Statement(Box::new(ast::Statement::Query(source))))
             .await?;

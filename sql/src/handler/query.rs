@@ -128,41 +128,60 @@ async fn streaming_query(
     };
     let remaining = limit.unwrap_or(usize::MAX);
     let out_schema = schema.clone();
+    // Rows arrive until LIMIT is reached or the job ends; a job that fails (even before
+    // any writer registered with the collector) ends the stream with its error.
+    let ended: futures::future::BoxFuture<'static, Option<eddy_cluster::JobDetails>> = {
+        let dispatcher = engine.dispatcher.clone();
+        let job_id = job_id.clone();
+        Box::pin(async move { dispatcher.request_job_result(&job_id).await.ok() })
+    };
     let stream = futures::stream::unfold(
-        (rx, remaining, guard, false),
-        move |(mut rx, remaining, guard, done)| {
+        (rx, remaining, guard, Some(ended)),
+        move |(mut rx, remaining, guard, mut ended)| {
             let schema = out_schema.clone();
             async move {
-                if done || remaining == 0 {
+                if remaining == 0 {
                     return None;
                 }
-                match rx.recv().await {
-                    Some(batch) => {
-                        let n = batch.num_rows().min(remaining);
-                        let batch = batch.slice(0, n);
-                        let batch = datafusion::arrow::record_batch::RecordBatch::try_new(schema, batch.columns().to_vec())
+                loop {
+                    let next = match ended.as_mut() {
+                        Some(end) => tokio::select! {
+                            batch = rx.recv() => Ok(batch),
+                            details = end => Err(details),
+                        },
+                        None => Ok(rx.recv().await),
+                    };
+                    match next {
+                        Ok(Some(batch)) => {
+                            let n = batch.num_rows().min(remaining);
+                            let batch = batch.slice(0, n);
+                            let batch = datafusion::arrow::record_batch::RecordBatch::try_new(
+                                schema,
+                                batch.columns().to_vec(),
+                            )
                             .map_err(|e| SqlError::Internal(e.to_string()));
-                        Some((batch, (rx, remaining - n, guard, false)))
-                    }
-                    None => {
-                        // The job ended: report its failure, if it failed.
-                        let details = guard.dispatcher.request_job_result(&guard.job_id).await;
-                        match details {
-                            Ok(d) if d.status == JobStatus::Failed => Some((
-                                Err(SqlError::JobFailed {
-                                    id: d.job_id,
-                                    error: d.error.unwrap_or_default(),
-                                }),
-                                (rx, remaining, guard, true),
-                            )),
-                            _ => None,
+                            return Some((batch, (rx, remaining - n, guard, ended)));
+                        }
+                        Ok(None) => return None,
+                        Err(details) => {
+                            ended = None;
+                            match details {
+                                Some(d) if d.status == JobStatus::Failed => {
+                                    let e = SqlError::JobFailed {
+                                        id: d.job_id,
+                                        error: d.error.unwrap_or_default(),
+                                    };
+                                    return Some((Err(e), (rx, 0, guard, None)));
+                                }
+                                // Finished: drain what the sink already sent, then end.
+                                _ => eddy_connectors::collect::unregister_collector(&guard.collect_id),
+                            }
                         }
                     }
                 }
             }
         },
     );
-    let _ = job_id;
     Ok(QueryOutput::Rows {
         schema,
         stream: Box::pin(stream),

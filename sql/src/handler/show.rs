@@ -5,12 +5,12 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
+/// Flink's SHOW TABLES lists views too.
 pub(super) async fn show_tables(engine: &Engine) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
-    table(
-        &["table_name"],
-        catalog.tables.keys().map(|n| vec![text(n)]).collect(),
-    )
+    let mut names: Vec<&String> = catalog.tables.keys().chain(catalog.views.keys()).collect();
+    names.sort();
+    table(&["table_name"], names.into_iter().map(|n| vec![text(n)]).collect())
 }
 
 pub(super) async fn show_views(engine: &Engine) -> Result<QueryOutput> {
@@ -93,7 +93,7 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
             .map(|f| {
                 vec![
                     text(f.name()),
-                    text(f.data_type().to_string()),
+                    text(eddy_connectors::types::sql_type_name(f.data_type())),
                     Cell::Bool(f.is_nullable()),
                     opt_text(None),
                     opt_text(None),

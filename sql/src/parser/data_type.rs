@@ -77,21 +77,18 @@ impl<'p, 'a> TypeParser<'p, 'a> {
         }
     }
 
+    /// Consumes `words` if the next tokens are exactly these words; otherwise consumes
+    /// nothing. Looks ahead instead of rewinding, which whitespace tokens make unreliable.
     fn keywords(&mut self, words: &[&str]) -> bool {
-        let save = self.parser.index();
-        for w in words {
-            match self.parser.next_token().token {
-                Token::Word(t) if t.value.eq_ignore_ascii_case(w) => {}
-                _ => {
-                    // Rewind: the words did not all match.
-                    while self.parser.index() > save {
-                        self.parser.prev_token();
-                    }
-                    return false;
-                }
+        let all = words.iter().enumerate().all(|(i, w)| {
+            matches!(&self.parser.peek_nth_token(i).token, Token::Word(t) if t.value.eq_ignore_ascii_case(w))
+        });
+        if all {
+            for _ in words {
+                self.parser.next_token();
             }
         }
-        true
+        all
     }
 
     /// Parses a type and its nullability; returns (type, nullable).

@@ -5,6 +5,7 @@
 mod cancel;
 mod handler;
 mod server;
+mod text;
 mod types;
 
 pub use server::serve;

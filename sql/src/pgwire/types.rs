@@ -16,6 +16,8 @@ use pgwire::api::Type;
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
 
+use super::text::{float_text, time_text, timestamp_text, PgText};
+
 /// The PostgreSQL type a column of this Arrow type is sent as.
 pub fn pg_type(t: &DataType) -> Type {
     match t {
@@ -73,8 +75,14 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
         DataType::Int32 => enc.encode_field(&array.as_primitive::<Int32Type>().value(row)),
         DataType::UInt32 => enc.encode_field(&(array.as_primitive::<UInt32Type>().value(row) as i64)),
         DataType::Int64 => enc.encode_field(&array.as_primitive::<Int64Type>().value(row)),
-        DataType::Float32 => enc.encode_field(&array.as_primitive::<Float32Type>().value(row)),
-        DataType::Float64 => enc.encode_field(&array.as_primitive::<Float64Type>().value(row)),
+        DataType::Float32 => {
+            let v = array.as_primitive::<Float32Type>().value(row);
+            enc.encode_field(&PgText { binary: v, text: float_text(v as f64) })
+        }
+        DataType::Float64 => {
+            let v = array.as_primitive::<Float64Type>().value(row);
+            enc.encode_field(&PgText { binary: v, text: float_text(v) })
+        }
         DataType::Utf8 => enc.encode_field(&array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => enc.encode_field(&array.as_string::<i64>().value(row)),
         DataType::Utf8View => enc.encode_field(&array.as_string_view().value(row)),
@@ -93,10 +101,11 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
                 TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().value(row),
             };
             let dt = chrono::DateTime::from_timestamp_nanos(v);
+            let text = timestamp_text(&dt.naive_utc());
             if tz.is_some() {
-                enc.encode_field(&dt)
+                enc.encode_field(&PgText { binary: dt, text: format!("{text}+00") })
             } else {
-                enc.encode_field(&dt.naive_utc())
+                enc.encode_field(&PgText { binary: dt.naive_utc(), text })
             }
         }
         DataType::Decimal128(_, _) | DataType::Decimal256(_, _) | DataType::Decimal64(_, _)
@@ -110,12 +119,36 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
         DataType::Time32(_) | DataType::Time64(_) => {
             let text = text_value(array, row);
             match chrono::NaiveTime::parse_from_str(&text, "%H:%M:%S%.f") {
-                Ok(t) => enc.encode_field(&t),
+                Ok(t) => enc.encode_field(&PgText { binary: t, text: time_text(&t) }),
                 Err(_) => enc.encode_field(&text),
             }
         }
+        DataType::List(_) | DataType::LargeList(_) => enc.encode_field(&array_text(array, row)),
         _ => enc.encode_field(&text_value(array, row)),
     }
+}
+
+/// PostgreSQL's array literal: `{1,2,3}`, strings quoted when needed.
+fn array_text(array: &dyn Array, row: usize) -> String {
+    let values = match array.data_type() {
+        DataType::List(_) => array.as_list::<i32>().value(row),
+        _ => array.as_list::<i64>().value(row),
+    };
+    let items: Vec<String> = (0..values.len())
+        .map(|i| {
+            if values.is_null(i) {
+                return "NULL".to_string();
+            }
+            let t = text_value(values.as_ref(), i);
+            let quote = t.is_empty() || t.eq_ignore_ascii_case("null") || t.contains([',', '{', '}', '"', '\\', ' ']);
+            if quote && matches!(values.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
+            } else {
+                t
+            }
+        })
+        .collect();
+    format!("{{{}}}", items.join(","))
 }
 
 /// Encodes every row of a batch.
