@@ -88,9 +88,11 @@ impl Engine {
 
     /// A DataFusion context with every table and view of the catalog registered.
     pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
+        // Numeric literals such as 1.5 are exact, as in PostgreSQL and Flink, not floats.
         let df_config = SessionConfig::new()
             .with_information_schema(true)
-            .with_target_partitions(2);
+            .with_target_partitions(2)
+            .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config(df_config);
         let catalog = self.catalog.read().await;
         for table in catalog.tables.values() {
