@@ -22,9 +22,11 @@
 //!   and after an expected row (`<slt:ignore>` / `key value` / `<slt:ignore>`) therefore means
 //!   "some row is exactly `key value`" (the output is padded with a newline at both ends so the
 //!   first and last rows can match too);
-//! - a line `<slt:absent> TEXT` means no output row (values joined by one space) contains TEXT. An error's text is `<SQLSTATE>: <message>` (plus `DETAIL:` and
-//! `HINT:` when present), so `statement error 42P01` and `statement error 42P01.*missing_table`
-//! match on the code, the message or both; `statement error (42P01)` matches the code exactly.
+//! - a line `<slt:absent> TEXT` means no output row (values joined by one space) contains TEXT.
+//!
+//! An error's text is `<SQLSTATE>: <message>` (plus `DETAIL:` and `HINT:` when present), so
+//! `statement error 42P01` and `statement error 42P01.*missing_table` match on the code, the
+//! message or both; `statement error (42P01)` matches the code exactly.
 //!
 //! Environment: `EDDY_BIN` (binary to run, defaults to the one cargo built), `EDDY_SLT_PORT`
 //! (connect to a server already listening on this port instead of starting one per file),
@@ -147,7 +149,9 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
         .map_err(|e| format!("cannot parse: {e}"))?;
 
     // EDDY_SLT_PORT: use a server that is already running (for debugging) instead of a fresh one.
-    let external = std::env::var("EDDY_SLT_PORT").ok().and_then(|p| p.parse::<u16>().ok());
+    let external = std::env::var("EDDY_SLT_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok());
     let mut eddy = match external {
         Some(_) => None,
         None => Some(EddyProcess::start()?),
@@ -197,18 +201,24 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
     let err = match (err, died) {
         (None, None) => return Ok(log),
         (Some(e), None) => e,
-        (None, Some(status)) => format!("all records passed but eddy exited during the file ({status})"),
+        (None, Some(status)) => {
+            format!("all records passed but eddy exited during the file ({status})")
+        }
         (Some(e), Some(status)) => format!("{e}\neddy exited during the file ({status})"),
     };
-    Err(format!("{err}\n--- eddy log (tail) ---\n{}", tail(&log, 60)))
+    Err(format!(
+        "{err}\n--- eddy log (tail) ---\n{}",
+        tail(&log, 60)
+    ))
 }
 
 /// The crate's default validator plus `<slt:absent>` lines and row-boundary padding for
 /// `<slt:ignore>` (see the module doc).
 fn validator(normalizer: Normalizer, actual: &[Vec<String>], expected: &[String]) -> bool {
     const ABSENT: &str = "<slt:absent>";
-    let (absent, expected): (Vec<&String>, Vec<&String>) =
-        expected.iter().partition(|l| l.trim_start().starts_with(ABSENT));
+    let (absent, expected): (Vec<&String>, Vec<&String>) = expected
+        .iter()
+        .partition(|l| l.trim_start().starts_with(ABSENT));
     let joined: Vec<String> = actual.iter().map(|r| r.join(" ")).collect();
     let only_absent = !absent.is_empty() && expected.is_empty();
     for line in absent {
@@ -263,7 +273,8 @@ impl EddyProcess {
             .tempdir()
             .map_err(|e| format!("cannot create data dir: {e}"))?;
         let log_path = data_dir.path().with_extension("log");
-        let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot create log: {e}"))?;
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| format!("cannot create log: {e}"))?;
         let log2 = log.try_clone().map_err(|e| e.to_string())?;
         let (pg_port, rest_port) = free_ports();
         let child = Command::new(&bin)
@@ -292,7 +303,10 @@ impl EddyProcess {
             }
             if let Some(status) = eddy.exit_status() {
                 let log = eddy.stop_and_log();
-                return Err(format!("eddy exited at startup ({status})\n{}", tail(&log, 60)));
+                return Err(format!(
+                    "eddy exited at startup ({status})\n{}",
+                    tail(&log, 60)
+                ));
             }
             if Instant::now() > deadline {
                 let log = eddy.stop_and_log();

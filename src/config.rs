@@ -6,7 +6,11 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use eddy_runtime::config::Configuration;
 
-fn flatten(prefix: &str, value: &serde_yaml::Value, out: &mut Vec<(String, String)>) -> anyhow::Result<()> {
+fn flatten(
+    prefix: &str,
+    value: &serde_yaml::Value,
+    out: &mut Vec<(String, String)>,
+) -> anyhow::Result<()> {
     match value {
         serde_yaml::Value::Mapping(map) => {
             for (k, v) in map {
@@ -14,13 +18,20 @@ fn flatten(prefix: &str, value: &serde_yaml::Value, out: &mut Vec<(String, Strin
                     serde_yaml::Value::String(s) => s.clone(),
                     other => serde_yaml::to_string(other)?.trim().to_string(),
                 };
-                let key = if prefix.is_empty() { k } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out)?;
             }
         }
         serde_yaml::Value::Null => {}
         serde_yaml::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        other => out.push((prefix.to_string(), serde_yaml::to_string(other)?.trim().to_string())),
+        other => out.push((
+            prefix.to_string(),
+            serde_yaml::to_string(other)?.trim().to_string(),
+        )),
     }
     Ok(())
 }

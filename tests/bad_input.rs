@@ -34,7 +34,11 @@ const JSON: &str = r#"{"id": 1, "name": "Alice"}
 "#;
 
 async fn create_csv_tables(client: &Client, input: &Path, out: &Path, lenient: bool) {
-    let ignore = if lenient { ", 'csv.ignore-parse-errors' = 'true'" } else { "" };
+    let ignore = if lenient {
+        ", 'csv.ignore-parse-errors' = 'true'"
+    } else {
+        ""
+    };
     exec(
         client,
         &format!(
@@ -70,7 +74,12 @@ async fn csv_bad_lines_skipped_and_counted() {
     let ids = values(&client, "SELECT id FROM out_t ORDER BY id").await;
     let ids: Vec<&str> = ids.iter().map(|r| r[0].as_deref().unwrap()).collect();
     assert_eq!(ids, vec!["1", "2", "4", "5", "7", "8", "10"]);
-    assert_eq!(scalar(&client, "SELECT sum(age) FROM out_t").await.as_deref(), Some("222"));
+    assert_eq!(
+        scalar(&client, "SELECT sum(age) FROM out_t")
+            .await
+            .as_deref(),
+        Some("222")
+    );
 }
 
 #[tokio::test]
@@ -83,10 +92,21 @@ async fn csv_bad_line_fails_job_naming_file_line_and_record() {
 
     let job = submit(&client, "INSERT INTO out_t SELECT * FROM src").await;
     let desc = wait_for_status(&client, &job, "FAILED").await;
-    let error = desc["error"].clone().unwrap_or_else(|| panic!("FAILED job without error: {desc:?}"));
-    assert!(error.contains("people_bad.csv"), "error does not name the file: {error}");
-    assert!(mentions_line(&error, 3), "error does not give line 3: {error}");
-    assert!(error.contains("3,Carol,forty-five"), "error does not quote the record: {error}");
+    let error = desc["error"]
+        .clone()
+        .unwrap_or_else(|| panic!("FAILED job without error: {desc:?}"));
+    assert!(
+        error.contains("people_bad.csv"),
+        "error does not name the file: {error}"
+    );
+    assert!(
+        mentions_line(&error, 3),
+        "error does not give line 3: {error}"
+    );
+    assert!(
+        error.contains("3,Carol,forty-five"),
+        "error does not quote the record: {error}"
+    );
 
     // SHOW JOBS shows it FAILED; the process and the session are fine.
     let jobs = simple(&client, "SHOW JOBS").await;
@@ -94,7 +114,10 @@ async fn csv_bad_line_fails_job_naming_file_line_and_record() {
         jobs.iter().any(|r| r[0].1.as_deref() == Some(job.as_str()) && r[2].1.as_deref() == Some("FAILED")),
         "{jobs:?}"
     );
-    assert_eq!(values(&client, "SELECT 1").await, vec![vec![Some("1".to_string())]]);
+    assert_eq!(
+        values(&client, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
 
     // With dml-sync, INSERT itself fails with the job's error.
     exec(&client, "SET 'table.dml-sync' = 'true'").await;
@@ -102,9 +125,18 @@ async fn csv_bad_line_fails_job_naming_file_line_and_record() {
         .simple_query("INSERT INTO out_t SELECT * FROM src")
         .await
         .expect_err("INSERT of a failing job under dml-sync must fail");
-    let msg = err.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| err.to_string());
-    assert!(msg.contains("people_bad.csv") && msg.contains("forty-five"), "{msg}");
-    assert_eq!(values(&client, "SELECT 2").await, vec![vec![Some("2".to_string())]]);
+    let msg = err
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| err.to_string());
+    assert!(
+        msg.contains("people_bad.csv") && msg.contains("forty-five"),
+        "{msg}"
+    );
+    assert_eq!(
+        values(&client, "SELECT 2").await,
+        vec![vec![Some("2".to_string())]]
+    );
 }
 
 #[tokio::test]
@@ -142,10 +174,21 @@ async fn json_bad_lines_both_ways() {
 
     let job = submit(&client, "INSERT INTO out_strict SELECT * FROM src_strict").await;
     let desc = wait_for_status(&client, &job, "FAILED").await;
-    let error = desc["error"].clone().unwrap_or_else(|| panic!("FAILED job without error: {desc:?}"));
-    assert!(error.contains("people_bad.json"), "error does not name the file: {error}");
-    assert!(mentions_line(&error, 2), "error does not give line 2: {error}");
-    assert!(error.contains(r#"{"id": "two", "name": "Bob"}"#), "error does not quote the record: {error}");
+    let error = desc["error"]
+        .clone()
+        .unwrap_or_else(|| panic!("FAILED job without error: {desc:?}"));
+    assert!(
+        error.contains("people_bad.json"),
+        "error does not name the file: {error}"
+    );
+    assert!(
+        mentions_line(&error, 2),
+        "error does not give line 2: {error}"
+    );
+    assert!(
+        error.contains(r#"{"id": "two", "name": "Bob"}"#),
+        "error does not quote the record: {error}"
+    );
 }
 
 #[tokio::test]
@@ -185,20 +228,29 @@ async fn garbage_input_never_crashes() {
             ),
         )
         .await;
-        exec(&client, "CREATE TABLE junk_out (id INT, name STRING, age INT) WITH ('connector' = 'blackhole')").await;
+        exec(
+            &client,
+            "CREATE TABLE junk_out (id INT, name STRING, age INT) WITH ('connector' = 'blackhole')",
+        )
+        .await;
         let job = submit(&client, "INSERT INTO junk_out SELECT * FROM junk").await;
         let deadline = std::time::Instant::now() + common::JOB_TIMEOUT;
         loop {
             let desc = common::describe_job(&client, &job).await;
             match desc["status"].as_deref() {
                 Some("FINISHED") | Some("FAILED") => break,
-                _ if std::time::Instant::now() > deadline => panic!("job on junk did not end: {desc:?}"),
+                _ if std::time::Instant::now() > deadline => {
+                    panic!("job on junk did not end: {desc:?}")
+                }
                 _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
             }
         }
         // A batch SELECT over the same junk errors or answers, but never kills the server.
         let _ = client.simple_query("SELECT count(*) FROM junk").await;
         assert!(eddy.is_running(), "eddy died on junk input ({fmt}, {opts})");
-        assert_eq!(values(&client, "SELECT 1").await, vec![vec![Some("1".to_string())]]);
+        assert_eq!(
+            values(&client, "SELECT 1").await,
+            vec![vec![Some("1".to_string())]]
+        );
     }
 }

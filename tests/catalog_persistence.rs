@@ -26,10 +26,19 @@ async fn sorted_names(client: &tokio_postgres::Client, sql: &str) -> Vec<String>
 /// Everything a user can see about the catalog, to compare before and after a restart.
 async fn catalog_snapshot(client: &tokio_postgres::Client) -> Vec<String> {
     let mut out = Vec::new();
-    out.push(format!("tables {:?}", sorted_names(client, "SHOW TABLES").await));
-    out.push(format!("views {:?}", sorted_names(client, "SHOW VIEWS").await));
+    out.push(format!(
+        "tables {:?}",
+        sorted_names(client, "SHOW TABLES").await
+    ));
+    out.push(format!(
+        "views {:?}",
+        sorted_names(client, "SHOW VIEWS").await
+    ));
     for t in ["people", "gen", "typed", "eng", "eng_names"] {
-        out.push(format!("describe {t} {:?}", values(client, &format!("DESCRIBE {t}")).await));
+        out.push(format!(
+            "describe {t} {:?}",
+            values(client, &format!("DESCRIBE {t}")).await
+        ));
     }
     for t in ["people", "gen", "typed"] {
         out.push(format!(
@@ -55,13 +64,25 @@ async fn create_catalog(client: &tokio_postgres::Client) {
          WITH ('connector' = 'blackhole')",
     )
     .await;
-    exec(client, "CREATE VIEW eng AS SELECT id, name, salary FROM people WHERE dept = 'eng'").await;
+    exec(
+        client,
+        "CREATE VIEW eng AS SELECT id, name, salary FROM people WHERE dept = 'eng'",
+    )
+    .await;
     exec(client, "CREATE VIEW eng_names AS SELECT name FROM eng").await;
 }
 
 async fn check_catalog_usable(client: &tokio_postgres::Client) {
-    assert_eq!(scalar(client, "SELECT count(*) FROM people").await.as_deref(), Some("8"));
-    assert_eq!(scalar(client, "SELECT count(*) FROM eng").await.as_deref(), Some("3"));
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM people")
+            .await
+            .as_deref(),
+        Some("8")
+    );
+    assert_eq!(
+        scalar(client, "SELECT count(*) FROM eng").await.as_deref(),
+        Some("3")
+    );
     assert_eq!(
         values(client, "SELECT name FROM eng_names ORDER BY name").await,
         vec![
@@ -70,7 +91,10 @@ async fn check_catalog_usable(client: &tokio_postgres::Client) {
             vec![Some("Frank".to_string())]
         ]
     );
-    assert_eq!(scalar(client, "SELECT sum(id) FROM gen").await.as_deref(), Some("15"));
+    assert_eq!(
+        scalar(client, "SELECT sum(id) FROM gen").await.as_deref(),
+        Some("15")
+    );
 }
 
 #[tokio::test]
@@ -81,9 +105,15 @@ async fn tables_and_views_survive_restart() {
     let before = catalog_snapshot(&client).await;
     let tables = sorted_names(&client, "SHOW TABLES").await;
     for t in ["gen", "people", "typed"] {
-        assert!(tables.contains(&t.to_string()), "SHOW TABLES lacks {t}: {tables:?}");
+        assert!(
+            tables.contains(&t.to_string()),
+            "SHOW TABLES lacks {t}: {tables:?}"
+        );
     }
-    assert_eq!(sorted_names(&client, "SHOW VIEWS").await, vec!["eng", "eng_names"]);
+    assert_eq!(
+        sorted_names(&client, "SHOW VIEWS").await,
+        vec!["eng", "eng_names"]
+    );
     check_catalog_usable(&client).await;
     drop(client);
 
@@ -95,9 +125,15 @@ async fn tables_and_views_survive_restart() {
 
     // The restored catalog is live: objects can be dropped and created again.
     exec(&client, "DROP VIEW eng_names").await;
-    exec(&client, "CREATE VIEW eng_names AS SELECT upper(name) AS name FROM eng").await;
+    exec(
+        &client,
+        "CREATE VIEW eng_names AS SELECT upper(name) AS name FROM eng",
+    )
+    .await;
     assert_eq!(
-        scalar(&client, "SELECT min(name) FROM eng_names").await.as_deref(),
+        scalar(&client, "SELECT min(name) FROM eng_names")
+            .await
+            .as_deref(),
         Some("ALICE")
     );
 }
@@ -120,11 +156,21 @@ async fn drops_survive_restart() {
         tables.contains(&"people".to_string()) && tables.contains(&"gen".to_string()),
         "{tables:?}"
     );
-    assert!(!tables.contains(&"typed".to_string()), "dropped table came back: {tables:?}");
-    assert!(!tables.contains(&"eng_names".to_string()), "dropped view came back: {tables:?}");
+    assert!(
+        !tables.contains(&"typed".to_string()),
+        "dropped table came back: {tables:?}"
+    );
+    assert!(
+        !tables.contains(&"eng_names".to_string()),
+        "dropped view came back: {tables:?}"
+    );
 
     // The dropped names are free again.
-    exec(&client, "CREATE TABLE typed (x INT) WITH ('connector' = 'blackhole')").await;
+    exec(
+        &client,
+        "CREATE TABLE typed (x INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
     assert_eq!(
         values(&client, "DESCRIBE typed").await[0][..2],
         [Some("x".to_string()), Some("INT".to_string())]
@@ -155,7 +201,9 @@ async fn session_settings_do_not_persist() {
     exec(&client, "SET 'parallelism.default' = '3'").await;
     let listed = simple(&client, "SET").await;
     assert!(
-        listed.iter().any(|r| r.iter().any(|(_, v)| v.as_deref() == Some("parallelism.default"))),
+        listed.iter().any(|r| r
+            .iter()
+            .any(|(_, v)| v.as_deref() == Some("parallelism.default"))),
         "SET list lacks parallelism.default: {listed:?}"
     );
     drop(client);
@@ -164,7 +212,10 @@ async fn session_settings_do_not_persist() {
     let client = eddy.connect().await;
     let listed = values(&client, "SET").await;
     assert!(
-        !listed.contains(&vec![Some("parallelism.default".to_string()), Some("3".to_string())]),
+        !listed.contains(&vec![
+            Some("parallelism.default".to_string()),
+            Some("3".to_string())
+        ]),
         "a session SET survived a restart: {listed:?}"
     );
 }

@@ -15,11 +15,26 @@ fn eddy_bin() -> String {
 
 #[test]
 fn help_documents_flags_and_defaults() {
-    let out = Command::new(eddy_bin()).arg("--help").output().expect("run eddy --help");
+    let out = Command::new(eddy_bin())
+        .arg("--help")
+        .output()
+        .expect("run eddy --help");
     assert!(out.status.success(), "eddy --help failed: {out:?}");
     let help = String::from_utf8_lossy(&out.stdout);
-    for needle in ["--config", "--data-dir", "--pg-port", "--rest-port", "-D", "5433", "8081", "eddy-data"] {
-        assert!(help.contains(needle), "--help does not mention {needle}:\n{help}");
+    for needle in [
+        "--config",
+        "--data-dir",
+        "--pg-port",
+        "--rest-port",
+        "-D",
+        "5433",
+        "8081",
+        "eddy-data",
+    ] {
+        assert!(
+            help.contains(needle),
+            "--help does not mention {needle}:\n{help}"
+        );
     }
 }
 
@@ -28,7 +43,12 @@ fn start_expecting_failure(args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (pg, rest) = common::free_ports();
     let mut child = Command::new(eddy_bin())
-        .args(["--pg-port", &pg.to_string(), "--rest-port", &rest.to_string()])
+        .args([
+            "--pg-port",
+            &pg.to_string(),
+            "--rest-port",
+            &rest.to_string(),
+        ])
         .arg("--data-dir")
         .arg(dir.path())
         .args(args)
@@ -60,13 +80,19 @@ fn start_expecting_failure(args: &[&str]) -> String {
 #[test]
 fn bad_config_value_is_refused_at_startup() {
     let msg = start_expecting_failure(&["-D", "parallelism.default=lots"]);
-    assert!(msg.contains("parallelism.default"), "error does not name the key: {msg}");
+    assert!(
+        msg.contains("parallelism.default"),
+        "error does not name the key: {msg}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("eddy.yaml");
     std::fs::write(&file, "taskmanager.numberOfTaskSlots: many\n").unwrap();
     let msg = start_expecting_failure(&["--config", file.to_str().unwrap()]);
-    assert!(msg.contains("taskmanager.numberOfTaskSlots"), "error does not name the key: {msg}");
+    assert!(
+        msg.contains("taskmanager.numberOfTaskSlots"),
+        "error does not name the key: {msg}"
+    );
 }
 
 async fn tables(client: &Client, eddy: &Eddy) {
@@ -87,15 +113,27 @@ async fn tables(client: &Client, eddy: &Eddy) {
         ),
     )
     .await;
-    exec(client, "CREATE TABLE endless (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')").await;
-    exec(client, "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')").await;
+    exec(
+        client,
+        "CREATE TABLE endless (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')",
+    )
+    .await;
+    exec(
+        client,
+        "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
 }
 
 /// With table.dml-sync on, the job has FINISHED by the time INSERT returns.
 async fn assert_dml_sync_on(client: &Client) {
     let job = submit(client, "INSERT INTO out_t SELECT id FROM people").await;
     let desc = describe_job(client, &job).await;
-    assert_eq!(desc["status"].as_deref(), Some("FINISHED"), "dml-sync should be on: {desc:?}");
+    assert_eq!(
+        desc["status"].as_deref(),
+        Some("FINISHED"),
+        "dml-sync should be on: {desc:?}"
+    );
 }
 
 /// With table.dml-sync off, INSERT over an unbounded source returns while the job runs.
@@ -144,7 +182,12 @@ async fn yaml_file_and_precedence() {
     // -D wins over the file.
     let off = dir.path().join("off.yaml");
     std::fs::write(&off, "table.dml-sync: false\n").unwrap();
-    let eddy = Eddy::start_with_args(&["--config", off.to_str().unwrap(), "-D", "table.dml-sync=true"]);
+    let eddy = Eddy::start_with_args(&[
+        "--config",
+        off.to_str().unwrap(),
+        "-D",
+        "table.dml-sync=true",
+    ]);
     let client = eddy.connect().await;
     tables(&client, &eddy).await;
     assert_dml_sync_on(&client).await;

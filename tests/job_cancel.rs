@@ -6,7 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{describe_job, exec, simple, sqlstate, submit, values, wait_for_status, Eddy, JOB_TIMEOUT};
+use common::{
+    describe_job, exec, simple, sqlstate, submit, values, wait_for_status, Eddy, JOB_TIMEOUT,
+};
 use futures::{pin_mut, StreamExt};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
@@ -48,7 +50,11 @@ async fn wait_until_no_job_runs(client: &Client) {
 async fn stop_job_cancels_unbounded_job() {
     let eddy = Eddy::start();
     let client = with_endless(&eddy).await;
-    exec(&client, "CREATE TABLE bh (id BIGINT, v INT) WITH ('connector' = 'blackhole')").await;
+    exec(
+        &client,
+        "CREATE TABLE bh (id BIGINT, v INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
 
     let job = submit(&client, "INSERT INTO bh SELECT id, v FROM endless").await;
     wait_for_status(&client, &job, "RUNNING").await;
@@ -57,21 +63,31 @@ async fn stop_job_cancels_unbounded_job() {
     let cols: Vec<&str> = jobs[0].iter().map(|(c, _)| c.as_str()).collect();
     assert_eq!(cols, vec!["job_id", "job_name", "status", "start_time"]);
     assert!(
-        jobs.iter().any(|r| r[0].1.as_deref() == Some(job.as_str()) && r[2].1.as_deref() == Some("RUNNING")),
+        jobs.iter().any(
+            |r| r[0].1.as_deref() == Some(job.as_str()) && r[2].1.as_deref() == Some("RUNNING")
+        ),
         "{jobs:?}"
     );
 
     exec(&client, &format!("STOP JOB '{job}'")).await;
     let desc = wait_for_status(&client, &job, "CANCELED").await;
-    assert!(desc.get("end_time").cloned().flatten().is_some(), "end_time not set: {desc:?}");
+    assert!(
+        desc.get("end_time").cloned().flatten().is_some(),
+        "end_time not set: {desc:?}"
+    );
 
     // The state is stable and visible in SHOW JOBS too.
     let jobs = simple(&client, "SHOW JOBS").await;
     assert!(
-        jobs.iter().any(|r| r[0].1.as_deref() == Some(job.as_str()) && r[2].1.as_deref() == Some("CANCELED")),
+        jobs.iter()
+            .any(|r| r[0].1.as_deref() == Some(job.as_str())
+                && r[2].1.as_deref() == Some("CANCELED")),
         "{jobs:?}"
     );
-    assert_eq!(describe_job(&client, &job).await["status"].as_deref(), Some("CANCELED"));
+    assert_eq!(
+        describe_job(&client, &job).await["status"].as_deref(),
+        Some("CANCELED")
+    );
 
     // The slots are free again: another job runs and can be stopped.
     let job2 = submit(&client, "INSERT INTO bh SELECT id, v FROM endless").await;
@@ -104,7 +120,10 @@ async fn cancel_request_stops_streaming_select_simple_protocol() {
         }
     }
 
-    token.cancel_query(NoTls).await.expect("send cancel request");
+    token
+        .cancel_query(NoTls)
+        .await
+        .expect("send cancel request");
     let deadline = Instant::now() + JOB_TIMEOUT;
     let err = loop {
         match tokio::time::timeout(Duration::from_secs(1), stream.next()).await {
@@ -117,10 +136,18 @@ async fn cancel_request_stops_streaming_select_simple_protocol() {
             panic!("SELECT still running {JOB_TIMEOUT:?} after the cancel request");
         }
     };
-    assert_eq!(sqlstate(&err).as_deref(), Some("57014"), "{}", common::describe_error(&err));
+    assert_eq!(
+        sqlstate(&err).as_deref(),
+        Some("57014"),
+        "{}",
+        common::describe_error(&err)
+    );
 
     // The same session goes on.
-    assert_eq!(values(&client, "SELECT 1").await, vec![vec![Some("1".to_string())]]);
+    assert_eq!(
+        values(&client, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
     wait_until_no_job_runs(&client).await;
 }
 
@@ -153,7 +180,10 @@ async fn cancel_request_stops_streaming_select_extended_protocol() {
         }
     }
 
-    token.cancel_query(NoTls).await.expect("send cancel request");
+    token
+        .cancel_query(NoTls)
+        .await
+        .expect("send cancel request");
     let deadline = Instant::now() + JOB_TIMEOUT;
     let err = loop {
         match tokio::time::timeout(Duration::from_secs(1), stream.next()).await {
@@ -166,9 +196,17 @@ async fn cancel_request_stops_streaming_select_extended_protocol() {
             panic!("SELECT still running {JOB_TIMEOUT:?} after the cancel request");
         }
     };
-    assert_eq!(sqlstate(&err).as_deref(), Some("57014"), "{}", common::describe_error(&err));
+    assert_eq!(
+        sqlstate(&err).as_deref(),
+        Some("57014"),
+        "{}",
+        common::describe_error(&err)
+    );
 
-    let rows = client.query("SELECT count(*) FROM (SELECT 1) t", &[]).await.expect("session after cancel");
+    let rows = client
+        .query("SELECT count(*) FROM (SELECT 1) t", &[])
+        .await
+        .expect("session after cancel");
     assert_eq!(rows[0].get::<_, i64>(0), 1);
     wait_until_no_job_runs(&client).await;
 }
@@ -181,7 +219,9 @@ async fn cancel_before_rows_still_cancels() {
     let client = with_endless(&eddy).await;
     let token = client.cancel_token();
     let query = tokio::spawn(async move {
-        let r = client.simple_query("SELECT id FROM endless WHERE v > 100").await;
+        let r = client
+            .simple_query("SELECT id FROM endless WHERE v > 100")
+            .await;
         (client, r)
     });
     let deadline = Instant::now() + JOB_TIMEOUT;
@@ -189,13 +229,24 @@ async fn cancel_before_rows_still_cancels() {
         if Instant::now() > deadline {
             panic!("SELECT not cancelled within {JOB_TIMEOUT:?}");
         }
-        token.cancel_query(NoTls).await.expect("send cancel request");
+        token
+            .cancel_query(NoTls)
+            .await
+            .expect("send cancel request");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (client, result) = query.await.unwrap();
     let err = result.expect_err("a SELECT over an unbounded table cannot finish");
-    assert_eq!(sqlstate(&err).as_deref(), Some("57014"), "{}", common::describe_error(&err));
-    assert_eq!(values(&client, "SELECT 3").await, vec![vec![Some("3".to_string())]]);
+    assert_eq!(
+        sqlstate(&err).as_deref(),
+        Some("57014"),
+        "{}",
+        common::describe_error(&err)
+    );
+    assert_eq!(
+        values(&client, "SELECT 3").await,
+        vec![vec![Some("3".to_string())]]
+    );
 }
 
 #[tokio::test]
@@ -203,9 +254,12 @@ async fn limit_ends_unbounded_select() {
     let eddy = Eddy::start();
     let client = with_endless(&eddy).await;
 
-    let rows = tokio::time::timeout(JOB_TIMEOUT, values(&client, "SELECT id, v FROM endless LIMIT 5"))
-        .await
-        .expect("SELECT ... LIMIT 5 over an unbounded table did not end");
+    let rows = tokio::time::timeout(
+        JOB_TIMEOUT,
+        values(&client, "SELECT id, v FROM endless LIMIT 5"),
+    )
+    .await
+    .expect("SELECT ... LIMIT 5 over an unbounded table did not end");
     assert_eq!(rows.len(), 5, "{rows:?}");
     for r in &rows {
         let v: i32 = r[1].as_deref().unwrap().parse().unwrap();
@@ -224,6 +278,9 @@ async fn limit_ends_unbounded_select() {
     assert!(rows.iter().all(|r| r.get::<_, i32>(0) < 5));
 
     // Nothing keeps running once the LIMIT is reached.
-    assert_eq!(values(&client, "SELECT 1").await, vec![vec![Some("1".to_string())]]);
+    assert_eq!(
+        values(&client, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
     wait_until_no_job_runs(&client).await;
 }

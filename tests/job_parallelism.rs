@@ -10,7 +10,11 @@ use tokio_postgres::Client;
 
 /// Runs `INSERT INTO <sink> <select>` at the given parallelism and waits for FINISHED.
 async fn run_at(client: &Client, parallelism: u32, sink: &str, select: &str) -> String {
-    exec(client, &format!("SET 'parallelism.default' = '{parallelism}'")).await;
+    exec(
+        client,
+        &format!("SET 'parallelism.default' = '{parallelism}'"),
+    )
+    .await;
     let job = submit(client, &format!("INSERT INTO {sink} {select}")).await;
     wait_for_status(client, &job, "FINISHED").await;
     job
@@ -19,7 +23,11 @@ async fn run_at(client: &Client, parallelism: u32, sink: &str, select: &str) -> 
 fn sorted_i64_lines(dir: &Path) -> Vec<i64> {
     let mut v: Vec<i64> = common::read_part_files(dir)
         .iter()
-        .map(|l| l.trim().parse().unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .map(|l| {
+            l.trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))
+        })
         .collect();
     v.sort();
     v

@@ -36,7 +36,10 @@ async fn prepared_statement_with_parameters() {
     // Parameter types are inferred from the comparisons.
     assert_eq!(stmt.params(), &[Type::INT4, Type::TEXT]);
     let types: Vec<Type> = stmt.columns().iter().map(|c| c.type_().clone()).collect();
-    assert_eq!(types, vec![Type::INT4, Type::TEXT, Type::INT4, Type::FLOAT8, Type::BOOL]);
+    assert_eq!(
+        types,
+        vec![Type::INT4, Type::TEXT, Type::INT4, Type::FLOAT8, Type::BOOL]
+    );
     let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
     assert_eq!(names, vec!["id", "name", "age", "salary", "active"]);
 
@@ -54,12 +57,18 @@ async fn prepared_statement_with_parameters() {
     );
 
     // The same statement, executed again with other parameters.
-    let rows = client.query(&stmt, &[&20i32, &"sales"]).await.expect("query");
+    let rows = client
+        .query(&stmt, &[&20i32, &"sales"])
+        .await
+        .expect("query");
     let got: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
     assert_eq!(got, vec!["Carol", "Dave"]);
 
     // No match.
-    let rows = client.query(&stmt, &[&100i32, &"eng"]).await.expect("query");
+    let rows = client
+        .query(&stmt, &[&100i32, &"eng"])
+        .await
+        .expect("query");
     assert!(rows.is_empty());
 }
 
@@ -77,7 +86,10 @@ async fn prepare_typed_and_unnamed_statements() {
 
     // Unnamed statement through query with a string (prepare + execute in one go).
     let row = client
-        .query_one("SELECT count(*) FROM people WHERE salary >= $1", &[&60000.0f64])
+        .query_one(
+            "SELECT count(*) FROM people WHERE salary >= $1",
+            &[&60000.0f64],
+        )
         .await
         .expect("query_one");
     assert_eq!(row.get::<_, i64>(0), 5);
@@ -105,12 +117,14 @@ async fn parameter_types_inferred_through_cast() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
     let row = client
-        .query_one("SELECT CAST($1 AS INT) + CAST(1 AS INT), upper(CAST($2 AS STRING))", &[&41i32, &"eddy"])
+        .query_one(
+            "SELECT CAST($1 AS INT) + CAST(1 AS INT), upper(CAST($2 AS STRING))",
+            &[&41i32, &"eddy"],
+        )
         .await
         .expect("query_one");
     assert_eq!(row.get::<_, i32>(0), 42);
     assert_eq!(row.get::<_, String>(1), "EDDY");
-
 }
 
 #[tokio::test]
@@ -166,7 +180,16 @@ async fn binary_results_have_postgres_types() {
     )
     .await;
     let expected: Vec<Option<String>> = [
-        "1", "2", "x", "1.5", "t", "12.34", "2024-01-15", "2024-01-15 08:30:00", "3", "2.5",
+        "1",
+        "2",
+        "x",
+        "1.5",
+        "t",
+        "12.34",
+        "2024-01-15",
+        "2024-01-15 08:30:00",
+        "3",
+        "2.5",
     ]
     .iter()
     .map(|s| Some(s.to_string()))
@@ -212,7 +235,10 @@ async fn table_columns_over_the_extended_protocol() {
     let eddy = Eddy::start();
     let client = with_people(&eddy).await;
     let rows = client
-        .query("SELECT id, name, salary, active FROM people ORDER BY id", &[])
+        .query(
+            "SELECT id, name, salary, active FROM people ORDER BY id",
+            &[],
+        )
         .await
         .expect("query");
     assert_eq!(rows.len(), 8);
@@ -225,7 +251,10 @@ async fn table_columns_over_the_extended_protocol() {
     assert_eq!(sum, 655000.75);
 
     let rows = client
-        .query("SELECT dept, count(*) AS n FROM people GROUP BY dept ORDER BY dept", &[])
+        .query(
+            "SELECT dept, count(*) AS n FROM people GROUP BY dept ORDER BY dept",
+            &[],
+        )
         .await
         .expect("query");
     let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -256,7 +285,9 @@ async fn simple_query_protocol() {
                 let names: Vec<&str> = cols.iter().map(|c| c.name()).collect();
                 assert_eq!(names, vec!["id", "name"]);
             }
-            SimpleQueryMessage::Row(r) => rows.push((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string())),
+            SimpleQueryMessage::Row(r) => {
+                rows.push((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string()))
+            }
             SimpleQueryMessage::CommandComplete(n) => completed = Some(n),
             _ => {}
         }
@@ -303,30 +334,57 @@ async fn errors_keep_the_session_usable() {
         .expect("prepare");
 
     // Simple protocol.
-    let e = client.simple_query("SELECT * FROM no_such_table").await.unwrap_err();
+    let e = client
+        .simple_query("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("42P01"), "{e:?}");
-    assert!(e.as_db_error().unwrap().message().contains("no_such_table"), "{e:?}");
+    assert!(
+        e.as_db_error().unwrap().message().contains("no_such_table"),
+        "{e:?}"
+    );
     let e = client.simple_query("SELEC 1").await.unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("42601"), "{e:?}");
 
     // Extended protocol: an error at Parse...
-    let e = client.prepare("SELECT no_such_column FROM people").await.unwrap_err();
+    let e = client
+        .prepare("SELECT no_such_column FROM people")
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("42703"), "{e:?}");
-    let e = client.query("SELECT no_such_function(1)", &[]).await.unwrap_err();
+    let e = client
+        .query("SELECT no_such_function(1)", &[])
+        .await
+        .unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("42883"), "{e:?}");
     // ... and while executing.
-    assert!(client.query("SELECT id / 0 FROM people", &[]).await.is_err());
+    assert!(client
+        .query("SELECT id / 0 FROM people", &[])
+        .await
+        .is_err());
 
     // The session, and statements prepared before the errors, still work.
-    let row = client.query_one(&stmt, &[&2i32]).await.expect("prepared after errors");
+    let row = client
+        .query_one(&stmt, &[&2i32])
+        .await
+        .expect("prepared after errors");
     assert_eq!(row.get::<_, String>(0), "Bob");
-    let row = client.query_one("SELECT count(*) FROM people", &[]).await.expect("query");
+    let row = client
+        .query_one("SELECT count(*) FROM people", &[])
+        .await
+        .expect("query");
     assert_eq!(row.get::<_, i64>(0), 8);
-    assert_eq!(values(&client, "SELECT 1").await, vec![vec![Some("1".to_string())]]);
+    assert_eq!(
+        values(&client, "SELECT 1").await,
+        vec![vec![Some("1".to_string())]]
+    );
 
     // Other sessions were never affected.
     let other = eddy.connect().await;
-    assert_eq!(values(&other, "SELECT 2").await, vec![vec![Some("2".to_string())]]);
+    assert_eq!(
+        values(&other, "SELECT 2").await,
+        vec![vec![Some("2".to_string())]]
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,16 @@ use common::{test_data_dir, Eddy};
 
 fn psql(eddy: &Eddy, sql: &str) -> std::process::Output {
     Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &eddy.pg_port.to_string(), "-U", "eddy", "-d", "eddy"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &eddy.pg_port.to_string(),
+            "-U",
+            "eddy",
+            "-d",
+            "eddy",
+        ])
         .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .env("PGCONNECT_TIMEOUT", "30")
         .output()
@@ -17,7 +26,10 @@ fn psql(eddy: &Eddy, sql: &str) -> std::process::Output {
 }
 
 fn psql_available() -> bool {
-    Command::new("psql").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("psql")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -33,19 +45,53 @@ fn psql_runs_statements() {
         test_data_dir().join("people.csv").display()
     );
     let out = psql(&eddy, &ddl);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = psql(&eddy, "SELECT name, salary, active FROM people WHERE id <= 2 ORDER BY id");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "Alice|120000.5|t\nBob|95000|t\n");
+    let out = psql(
+        &eddy,
+        "SELECT name, salary, active FROM people WHERE id <= 2 ORDER BY id",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Alice|120000.5|t\nBob|95000|t\n"
+    );
 
     // An error: non-zero exit, SQLSTATE-bearing message on stderr.
     let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-p", &eddy.pg_port.to_string(), "-U", "eddy", "-d", "eddy"])
-        .args(["-X", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-c", "SELECT * FROM no_such_table"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &eddy.pg_port.to_string(),
+            "-U",
+            "eddy",
+            "-d",
+            "eddy",
+        ])
+        .args([
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            "VERBOSITY=verbose",
+            "-c",
+            "SELECT * FROM no_such_table",
+        ])
         .output()
         .expect("run psql");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("42P01") && err.contains("no_such_table"), "{err}");
+    assert!(
+        err.contains("42P01") && err.contains("no_such_table"),
+        "{err}"
+    );
 }

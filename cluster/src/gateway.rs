@@ -31,7 +31,10 @@ pub enum JobStatus {
 impl JobStatus {
     /// Whether the job has ended.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished)
+        matches!(
+            self,
+            JobStatus::Failed | JobStatus::Canceled | JobStatus::Finished
+        )
     }
 
     /// Flink's spelling.

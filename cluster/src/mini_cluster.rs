@@ -20,7 +20,10 @@ pub struct MiniCluster {
 
 impl MiniCluster {
     /// Starts the roles and registers the TaskExecutor's slots.
-    pub async fn start(config: &Configuration, resolver: Arc<dyn ConnectorResolver>) -> Result<Self> {
+    pub async fn start(
+        config: &Configuration,
+        resolver: Arc<dyn ConnectorResolver>,
+    ) -> Result<Self> {
         let resource_manager: Arc<dyn ResourceManagerGateway> = Arc::new(ResourceManager::new());
         let slots = config.get_int(&task_manager::NUM_TASK_SLOTS).max(1) as u32;
         let capacity = config.get_int(&task_manager::CHANNEL_CAPACITY).max(1) as usize;

@@ -13,7 +13,9 @@ pub enum PlanError {
     #[error("{0}")]
     NotSupported(String),
     /// The query's column types do not fit the sink's.
-    #[error("column '{column}' of table '{table}' has type {expected} but the query produces {found}")]
+    #[error(
+        "column '{column}' of table '{table}' has type {expected} but the query produces {found}"
+    )]
     TypeMismatch {
         table: String,
         column: String,
@@ -21,7 +23,9 @@ pub enum PlanError {
         found: String,
     },
     /// The query and the sink have different numbers of columns.
-    #[error("INSERT INTO '{table}' has {query} query columns but the table has {table_columns} columns")]
+    #[error(
+        "INSERT INTO '{table}' has {query} query columns but the table has {table_columns} columns"
+    )]
     ColumnCount {
         table: String,
         query: usize,

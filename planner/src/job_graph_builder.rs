@@ -43,7 +43,9 @@ fn add_insert(
     query: &LogicalPlan,
 ) -> Result<()> {
     let plan = match sink_projection(&target.table, query.schema(), &target.schema)? {
-        Some(exprs) => LogicalPlanBuilder::from(query.clone()).project(exprs)?.build()?,
+        Some(exprs) => LogicalPlanBuilder::from(query.clone())
+            .project(exprs)?
+            .build()?,
         None => query.clone(),
     };
     let mut chain = translate(&plan, state, parts)?;

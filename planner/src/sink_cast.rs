@@ -11,8 +11,21 @@ fn family(t: &DataType) -> u8 {
     use DataType::*;
     match t {
         Null => 0,
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32
-        | Float64 | Decimal32(_, _) | Decimal64(_, _) | Decimal128(_, _) | Decimal256(_, _) => 1,
+        Int8
+        | Int16
+        | Int32
+        | Int64
+        | UInt8
+        | UInt16
+        | UInt32
+        | UInt64
+        | Float16
+        | Float32
+        | Float64
+        | Decimal32(_, _)
+        | Decimal64(_, _)
+        | Decimal128(_, _)
+        | Decimal256(_, _) => 1,
         Utf8 | LargeUtf8 | Utf8View => 2,
         Boolean => 3,
         Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => 4,
@@ -52,7 +65,10 @@ pub(crate) fn sink_projection(
     let mut identical = true;
     for (i, target) in sink.fields().iter().enumerate() {
         let (qualifier, field) = query.qualified_field(i);
-        let column = Expr::Column(datafusion::common::Column::new(qualifier.cloned(), field.name()));
+        let column = Expr::Column(datafusion::common::Column::new(
+            qualifier.cloned(),
+            field.name(),
+        ));
         if !assignable(field.data_type(), target.data_type()) {
             return Err(PlanError::TypeMismatch {
                 table: table.to_string(),

@@ -81,14 +81,22 @@ impl OpenChain {
             input_schema: SerializedSchema::encode(&p.input_schema)?,
             output_schema: SerializedSchema::encode(&p.output_schema)?,
             filter: p.filter.as_ref().map(encode_expr).transpose()?,
-            projection: projection.iter().map(encode_expr).collect::<Result<_, _>>()?,
+            projection: projection
+                .iter()
+                .map(encode_expr)
+                .collect::<Result<_, _>>()?,
             description,
         }));
         Ok(())
     }
 
     /// Adds a filter, merging it into a pending filter-only Calc.
-    fn add_filter(&mut self, input: SchemaRef, predicate: Arc<dyn PhysicalExpr>, text: String) -> Result<()> {
+    fn add_filter(
+        &mut self,
+        input: SchemaRef,
+        predicate: Arc<dyn PhysicalExpr>,
+        text: String,
+    ) -> Result<()> {
         if let Some(p) = &mut self.pending {
             if p.projection.is_none() {
                 p.filter = Some(match p.filter.take() {

@@ -71,7 +71,11 @@ impl Engine {
     }
 
     /// How a catalog table appears to DataFusion and the planner.
-    pub(crate) fn connector_table(&self, table: &CatalogTable, config: &Configuration) -> Result<ConnectorTable> {
+    pub(crate) fn connector_table(
+        &self,
+        table: &CatalogTable,
+        config: &Configuration,
+    ) -> Result<ConnectorTable> {
         let schema = table.schema();
         Ok(ConnectorTable {
             spec: ConnectorSpec {
@@ -96,7 +100,10 @@ impl Engine {
         let ctx = SessionContext::new_with_config(df_config);
         let catalog = self.catalog.read().await;
         for table in catalog.tables.values() {
-            ctx.register_table(table.name.as_str(), Arc::new(self.connector_table(table, config)?))?;
+            ctx.register_table(
+                table.name.as_str(),
+                Arc::new(self.connector_table(table, config)?),
+            )?;
         }
         for view in catalog.views_in_order() {
             // A view whose tables were dropped stays in the catalog but cannot be read.

@@ -80,9 +80,15 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             let m = msg.to_ascii_lowercase();
             if m.contains("table") && m.contains("not found") {
                 "42P01"
-            } else if m.contains("invalid function") || m.contains("function") && m.contains("not found") {
+            } else if m.contains("invalid function")
+                || m.contains("function") && m.contains("not found")
+            {
                 "42883"
-            } else if m.contains("coerc") || m.contains("type") || m.contains("cast") || m.contains("boolean") {
+            } else if m.contains("coerc")
+                || m.contains("type")
+                || m.contains("cast")
+                || m.contains("boolean")
+            {
                 "42804"
             } else {
                 "42601"
@@ -99,7 +105,9 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             Some(r) => runtime_sqlstate(r),
             None => "XX000",
         },
-        DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => "22012",
+        DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => {
+            "22012"
+        }
         DataFusionError::Execution(_) => "22000",
         DataFusionError::ResourcesExhausted(_) => "53000",
         _ => "XX000",

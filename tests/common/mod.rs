@@ -20,7 +20,9 @@ pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Absolute path of `sqllogictest/data/`, the shared input files.
 pub fn test_data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sqllogictest").join("data")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sqllogictest")
+        .join("data")
 }
 
 /// A running `eddy` process. Its data dir survives `restart`; everything is removed on drop.
@@ -217,7 +219,10 @@ impl Drop for Eddy {
 pub fn free_ports() -> (u16, u16) {
     let a = TcpListener::bind("127.0.0.1:0").expect("bind");
     let b = TcpListener::bind("127.0.0.1:0").expect("bind");
-    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 /// One row of a simple-query result: column name → text value (`None` for NULL).
@@ -260,8 +265,18 @@ pub async fn values(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
 /// The single value of a one-row, one-column result.
 pub async fn scalar(client: &Client, sql: &str) -> Option<String> {
     let rows = values(client, sql).await;
-    assert_eq!(rows.len(), 1, "`{sql}` returned {} rows: {rows:?}", rows.len());
-    assert_eq!(rows[0].len(), 1, "`{sql}` returned {} columns", rows[0].len());
+    assert_eq!(
+        rows.len(),
+        1,
+        "`{sql}` returned {} rows: {rows:?}",
+        rows.len()
+    );
+    assert_eq!(
+        rows[0].len(),
+        1,
+        "`{sql}` returned {} columns",
+        rows[0].len()
+    );
     rows[0][0].clone()
 }
 
@@ -286,7 +301,11 @@ pub fn sqlstate(e: &tokio_postgres::Error) -> Option<String> {
 /// Runs an `INSERT` (or statement set) and returns the job id it answers with.
 pub async fn submit(client: &Client, sql: &str) -> String {
     let rows = simple(client, sql).await;
-    assert_eq!(rows.len(), 1, "`{sql}` should return one row with job_id, got {rows:?}");
+    assert_eq!(
+        rows.len(),
+        1,
+        "`{sql}` should return one row with job_id, got {rows:?}"
+    );
     let (_, id) = rows[0]
         .iter()
         .find(|(name, _)| name == "job_id")

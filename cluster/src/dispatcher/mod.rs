@@ -38,7 +38,10 @@ impl Dispatcher {
         }
     }
 
-    async fn entry(&self, job_id: &str) -> Result<(Arc<JobRecord>, mpsc::UnboundedSender<JobMasterMessage>)> {
+    async fn entry(
+        &self,
+        job_id: &str,
+    ) -> Result<(Arc<JobRecord>, mpsc::UnboundedSender<JobMasterMessage>)> {
         let jobs = self.jobs.read().await;
         jobs.values()
             .find(|(id, _)| id == job_id)

@@ -59,7 +59,10 @@ impl ExecutionGraph {
         state: ExecutionState,
         metrics: MetricsSnapshot,
     ) -> bool {
-        match self.vertices.get_mut(&(attempt.vertex_id, attempt.subtask_index)) {
+        match self
+            .vertices
+            .get_mut(&(attempt.vertex_id, attempt.subtask_index))
+        {
             Some(v) if v.attempt == *attempt && !is_terminal(&v.state) => {
                 if is_terminal(&state) {
                     v.final_metrics = metrics;

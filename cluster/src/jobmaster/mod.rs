@@ -208,9 +208,16 @@ impl JobMaster {
             .get_duration(&eddy_runtime::config::task_manager::SLOT_REQUEST_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match self.resource_manager.request_slots(&self.job_id, needed).await {
+            match self
+                .resource_manager
+                .request_slots(&self.job_id, needed)
+                .await
+            {
                 Ok(slots) => return Ok(slots),
-                Err(ClusterError::NotEnoughSlots { required, available }) => {
+                Err(ClusterError::NotEnoughSlots {
+                    required,
+                    available,
+                }) => {
                     let total: usize = self
                         .resource_manager
                         .task_executors()
@@ -235,7 +242,11 @@ impl JobMaster {
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
         for ev in graph.vertices() {
             if let Some(slot) = slots.get(ev.attempt.subtask_index as usize) {
-                if let Ok(te) = self.resource_manager.task_executor(&slot.task_executor).await {
+                if let Ok(te) = self
+                    .resource_manager
+                    .task_executor(&slot.task_executor)
+                    .await
+                {
                     let _ = te.cancel_task(&ev.attempt).await;
                 }
             }
@@ -248,7 +259,11 @@ impl JobMaster {
         let mut seen = std::collections::BTreeSet::new();
         for slot in slots {
             if seen.insert(slot.task_executor.clone()) {
-                if let Ok(te) = self.resource_manager.task_executor(&slot.task_executor).await {
+                if let Ok(te) = self
+                    .resource_manager
+                    .task_executor(&slot.task_executor)
+                    .await
+                {
                     let _ = te.release_job(&self.job_id).await;
                 }
             }

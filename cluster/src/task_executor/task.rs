@@ -61,9 +61,16 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         };
         let senders = consumers
             .into_iter()
-            .map(|c| env.channels.sender(key(edge_index, me, c), env.channel_capacity))
+            .map(|c| {
+                env.channels
+                    .sender(key(edge_index, me, c), env.channel_capacity)
+            })
             .collect();
-        outputs.push(RecordWriter::new(edge.partitioner.clone(), senders, max_parallelism));
+        outputs.push(RecordWriter::new(
+            edge.partitioner.clone(),
+            senders,
+            max_parallelism,
+        ));
     }
 
     let functions = function_context();
@@ -89,7 +96,10 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
                     _ => (0..source.parallelism).collect(),
                 };
                 for p in producers {
-                    receivers.push(env.channels.receiver(key(edge_index, p, me), env.channel_capacity));
+                    receivers.push(
+                        env.channels
+                            .receiver(key(edge_index, p, me), env.channel_capacity),
+                    );
                 }
             }
             if receivers.is_empty() {

@@ -111,7 +111,8 @@ impl Configuration {
             ))
         })?;
         option.validate(value)?;
-        self.values.insert(key.to_string(), value.trim().to_string());
+        self.values
+            .insert(key.to_string(), value.trim().to_string());
         Ok(())
     }
 

@@ -14,9 +14,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 /// Parses a Flink duration: a number with an optional unit (ms, s, min, h, d; default ms).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim().to_ascii_lowercase();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num
         .parse()

@@ -26,11 +26,14 @@ pub struct ChannelKey {
     pub consumer: u32,
 }
 
+/// The ends of a channel not yet taken by its producer or consumer.
+type PendingEnds = (Option<ChannelSender>, Option<ChannelReceiver>);
+
 /// Hands out both ends of channels by key; whichever side of a channel is deployed first
 /// creates it. Used only when tasks are deployed, never on the data path.
 #[derive(Debug, Default)]
 pub struct LocalChannelRegistry {
-    pending: Mutex<HashMap<ChannelKey, (Option<ChannelSender>, Option<ChannelReceiver>)>>,
+    pending: Mutex<HashMap<ChannelKey, PendingEnds>>,
 }
 
 impl LocalChannelRegistry {

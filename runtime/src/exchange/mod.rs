@@ -6,6 +6,6 @@ mod local;
 mod partitioner;
 mod record_writer;
 
-pub use local::{channel, ChannelReceiver, ChannelSender, LocalChannelRegistry, ChannelKey};
+pub use local::{channel, ChannelKey, ChannelReceiver, ChannelSender, LocalChannelRegistry};
 pub use partitioner::{partition_batch, HASH_SEED};
 pub use record_writer::RecordWriter;

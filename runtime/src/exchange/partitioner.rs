@@ -7,7 +7,9 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::hash_utils::create_hashes;
 
 use crate::error::Result;
-use crate::state::key_group::{compute_key_group_for_key_hash, compute_operator_index_for_key_group};
+use crate::state::key_group::{
+    compute_key_group_for_key_hash, compute_operator_index_for_key_group,
+};
 
 /// Fixed hash seed: key groups are persisted in checkpoints, so hashing must be stable
 /// across processes.
@@ -23,7 +25,10 @@ pub fn partition_batch(
     if parallelism == 1 {
         return Ok(vec![batch.clone()]);
     }
-    let keys: Vec<ArrayRef> = key_columns.iter().map(|&i| batch.column(i).clone()).collect();
+    let keys: Vec<ArrayRef> = key_columns
+        .iter()
+        .map(|&i| batch.column(i).clone())
+        .collect();
     let mut hashes = vec![0u64; batch.num_rows()];
     let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
     create_hashes(&keys, &state, &mut hashes)?;

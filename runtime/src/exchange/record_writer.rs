@@ -16,7 +16,11 @@ pub struct RecordWriter {
 
 impl RecordWriter {
     /// A writer over `channels`, indexed by target subtask (one channel for forward edges).
-    pub fn new(partitioner: Partitioner, channels: Vec<ChannelSender>, max_parallelism: u32) -> Self {
+    pub fn new(
+        partitioner: Partitioner,
+        channels: Vec<ChannelSender>,
+        max_parallelism: u32,
+    ) -> Self {
         Self {
             partitioner,
             channels,

@@ -104,7 +104,10 @@ impl JobGraph {
         }
         for v in &self.vertices {
             if v.parallelism == 0 {
-                return Err(RuntimeError::Internal(format!("vertex {} has parallelism 0", v.id)));
+                return Err(RuntimeError::Internal(format!(
+                    "vertex {} has parallelism 0",
+                    v.id
+                )));
             }
         }
         Ok(())

@@ -49,7 +49,10 @@ pub struct ConnectorSpec {
 impl ConnectorSpec {
     /// The `connector` option.
     pub fn connector(&self) -> &str {
-        self.options.get("connector").map(String::as_str).unwrap_or("")
+        self.options
+            .get("connector")
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -91,11 +94,9 @@ impl OperatorSpec {
     /// A short name for EXPLAIN and SHOW JOBS.
     pub fn describe(&self) -> String {
         match self {
-            OperatorSpec::Source(s) => format!(
-                "Source: {}[{}]",
-                s.connector.table,
-                s.connector.connector()
-            ),
+            OperatorSpec::Source(s) => {
+                format!("Source: {}[{}]", s.connector.table, s.connector.connector())
+            }
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())

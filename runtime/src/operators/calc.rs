@@ -113,11 +113,8 @@ mod tests {
         let doubled = binary(a, Operator::Multiply, lit(2i64), &schema).unwrap();
         let out_schema = Arc::new(Schema::new(vec![Field::new("b", DataType::Int64, true)]));
         let mut op = CalcOperator::new(Some(filter), vec![doubled], out_schema.clone());
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
-        )
-        .unwrap();
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap();
         let mut out = Collector::default();
         op.process_batch(batch, &mut out).unwrap();
         let got: Vec<_> = out.drain().collect();

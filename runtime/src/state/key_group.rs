@@ -66,7 +66,11 @@ pub fn compute_key_group_range_for_operator_index(
     parallelism: u32,
     operator_index: u32,
 ) -> KeyGroupRange {
-    let (mp, p, i) = (max_parallelism as u64, parallelism as u64, operator_index as u64);
+    let (mp, p, i) = (
+        max_parallelism as u64,
+        parallelism as u64,
+        operator_index as u64,
+    );
     let start = (i * mp).div_ceil(p);
     let end = ((i + 1) * mp - 1) / p;
     KeyGroupRange {

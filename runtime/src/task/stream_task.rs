@@ -39,7 +39,12 @@ pub struct StreamTask {
 
 impl StreamTask {
     /// Assembles a subtask.
-    pub fn new(input: TaskInput, chain: OperatorChain, cancel: CancelFlag, info: SubtaskInfo) -> Self {
+    pub fn new(
+        input: TaskInput,
+        chain: OperatorChain,
+        cancel: CancelFlag,
+        info: SubtaskInfo,
+    ) -> Self {
         Self {
             input,
             chain,

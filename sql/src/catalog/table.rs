@@ -59,7 +59,10 @@ impl CatalogTable {
             })
             .collect();
         if let Some(w) = &self.watermark {
-            lines.push(format!("  WATERMARK FOR `{}` AS {}", w.column, w.expression));
+            lines.push(format!(
+                "  WATERMARK FOR `{}` AS {}",
+                w.column, w.expression
+            ));
         }
         if let Some(pk) = &self.primary_key {
             let cols: Vec<String> = pk.iter().map(|c| format!("`{c}`")).collect();
@@ -68,7 +71,13 @@ impl CatalogTable {
         let options: Vec<String> = self
             .options
             .iter()
-            .map(|(k, v)| format!("  '{}' = '{}'", k.replace('\'', "''"), v.replace('\'', "''")))
+            .map(|(k, v)| {
+                format!(
+                    "  '{}' = '{}'",
+                    k.replace('\'', "''"),
+                    v.replace('\'', "''")
+                )
+            })
             .collect();
         format!(
             "CREATE TABLE `{}` (\n{}\n) WITH (\n{}\n)",

@@ -5,7 +5,11 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
-pub(super) async fn create_table(engine: &Engine, table: CatalogTable, if_not_exists: bool) -> Result<QueryOutput> {
+pub(super) async fn create_table(
+    engine: &Engine,
+    table: CatalogTable,
+    if_not_exists: bool,
+) -> Result<QueryOutput> {
     // Options are checked before the catalog is touched: a bad table never gets in.
     engine
         .registry
@@ -24,14 +28,20 @@ pub(super) async fn create_table(engine: &Engine, table: CatalogTable, if_not_ex
     Ok(QueryOutput::Command("CREATE TABLE".into()))
 }
 
-pub(super) async fn drop_table(engine: &Engine, name: &str, if_exists: bool) -> Result<QueryOutput> {
+pub(super) async fn drop_table(
+    engine: &Engine,
+    name: &str,
+    if_exists: bool,
+) -> Result<QueryOutput> {
     let mut catalog = engine.catalog.write().await;
     if !catalog.tables.contains_key(name) {
         if if_exists {
             return Ok(QueryOutput::Command("DROP TABLE".into()));
         }
         if catalog.views.contains_key(name) {
-            return Err(SqlError::NotSupported(format!("'{name}' is a view; use DROP VIEW")));
+            return Err(SqlError::NotSupported(format!(
+                "'{name}' is a view; use DROP VIEW"
+            )));
         }
         return Err(SqlError::UndefinedTable(name.to_string()));
     }

@@ -11,10 +11,7 @@ use crate::parser::Statement;
 use crate::session::Session;
 
 fn lines(plan: String) -> Result<QueryOutput> {
-    table(
-        &["plan"],
-        plan.lines().map(|l| vec![text(l)]).collect(),
-    )
+    table(&["plan"], plan.lines().map(|l| vec![text(l)]).collect())
 }
 
 pub(super) async fn explain(
@@ -38,7 +35,13 @@ pub(super) async fn explain(
             if is_unbounded_plan(&plan) {
                 let config = engine.effective_config(session);
                 let optimized = ctx.state().optimize(&plan)?;
-                let graph = plan_collect(&ctx.state(), &optimized, "explain", &config, text.to_string())?;
+                let graph = plan_collect(
+                    &ctx.state(),
+                    &optimized,
+                    "explain",
+                    &config,
+                    text.to_string(),
+                )?;
                 return lines(explain_graph(&graph));
             }
             let optimized = ctx.state().optimize(&plan)?;

@@ -19,7 +19,9 @@ fn insert_parts(statement: &ast::Statement) -> Result<(String, Box<ast::Query>)>
         return Err(SqlError::Internal("not an INSERT".into()));
     };
     if insert.overwrite {
-        return Err(SqlError::NotSupported("INSERT OVERWRITE is not supported".into()));
+        return Err(SqlError::NotSupported(
+            "INSERT OVERWRITE is not supported".into(),
+        ));
     }
     let name = match &insert.table {
         ast::TableObject::TableName(name) => name
@@ -28,7 +30,11 @@ fn insert_parts(statement: &ast::Statement) -> Result<(String, Box<ast::Query>)>
             .and_then(|p| p.as_ident().cloned())
             .map(|i| crate::parser::normalize_ident(&i))
             .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
-        _ => return Err(SqlError::NotSupported("INSERT INTO a table function is not supported".into())),
+        _ => {
+            return Err(SqlError::NotSupported(
+                "INSERT INTO a table function is not supported".into(),
+            ))
+        }
     };
     if !insert.columns.is_empty() {
         return Err(SqlError::NotSupported(format!(
@@ -58,7 +64,9 @@ pub(super) async fn build_job(
         let target_table = {
             let catalog = engine.catalog.read().await;
             if catalog.views.contains_key(&name) {
-                return Err(SqlError::NotSupported(format!("cannot INSERT INTO view '{name}'")));
+                return Err(SqlError::NotSupported(format!(
+                    "cannot INSERT INTO view '{name}'"
+                )));
             }
             catalog.table(&name)?.clone()
         };
@@ -66,7 +74,9 @@ pub(super) async fn build_job(
         // A table that cannot be written (datagen, say) is refused now, not when the job runs.
         engine.registry.sink(&connector.spec)?;
         let plan = state
-            .statement_to_plan(DFStatement::Statement(Box::new(ast::Statement::Query(source))))
+            .statement_to_plan(DFStatement::Statement(Box::new(ast::Statement::Query(
+                source,
+            ))))
             .await?;
         let plan = state.optimize(&plan)?;
         planned.push((

@@ -15,7 +15,14 @@ pub(super) async fn show_jobs(engine: &Engine) -> Result<QueryOutput> {
     table(
         &["job_id", "job_name", "status", "start_time"],
         jobs.into_iter()
-            .map(|j| vec![text(j.job_id), text(j.name), text(j.status.as_str()), text(time(j.start_time))])
+            .map(|j| {
+                vec![
+                    text(j.job_id),
+                    text(j.name),
+                    text(j.status.as_str()),
+                    text(time(j.start_time)),
+                ]
+            })
             .collect(),
     )
 }
@@ -54,7 +61,11 @@ pub(super) async fn describe_job(engine: &Engine, id: &str) -> Result<QueryOutpu
     )
 }
 
-pub(super) async fn stop_job(engine: &Engine, id: &str, with_savepoint: bool) -> Result<QueryOutput> {
+pub(super) async fn stop_job(
+    engine: &Engine,
+    id: &str,
+    with_savepoint: bool,
+) -> Result<QueryOutput> {
     if with_savepoint {
         return Err(SqlError::NotSupported(
             "STOP JOB ... WITH SAVEPOINT needs checkpointing, which is not available yet; use STOP JOB '<id>'".into(),

@@ -27,9 +27,10 @@ pub async fn execute(
     params: Option<ParamValues>,
 ) -> Result<QueryOutput> {
     match statement {
-        Statement::CreateTable { table, if_not_exists } => {
-            ddl::create_table(engine, table, if_not_exists).await
-        }
+        Statement::CreateTable {
+            table,
+            if_not_exists,
+        } => ddl::create_table(engine, table, if_not_exists).await,
         Statement::DropTable { name, if_exists } => ddl::drop_table(engine, &name, if_exists).await,
         Statement::CreateView {
             name,
@@ -45,11 +46,15 @@ pub async fn execute(
         Statement::Describe(name) => show::describe(engine, &name).await,
         Statement::ShowJobs => job::show_jobs(engine).await,
         Statement::DescribeJob(id) => job::describe_job(engine, &id).await,
-        Statement::StopJob { id, with_savepoint } => job::stop_job(engine, &id, with_savepoint).await,
+        Statement::StopJob { id, with_savepoint } => {
+            job::stop_job(engine, &id, with_savepoint).await
+        }
         Statement::Set(kv) => set::set(engine, session, kv),
         Statement::Reset(key) => set::reset(session, key.as_deref()),
         Statement::Explain(inner) => explain::explain(engine, session, *inner, text).await,
-        Statement::StatementSet(entries) => insert::statement_set(engine, session, entries, text).await,
+        Statement::StatementSet(entries) => {
+            insert::statement_set(engine, session, entries, text).await
+        }
         Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
         Statement::Query(query) => query::query(engine, session, *query, text, params).await,
         Statement::Transaction(tag) => Ok(QueryOutput::Command(tag.to_string())),

@@ -174,7 +174,9 @@ async fn streaming_query(
                                     return Some((Err(e), (rx, 0, guard, None)));
                                 }
                                 // Finished: drain what the sink already sent, then end.
-                                _ => eddy_connectors::collect::unregister_collector(&guard.collect_id),
+                                _ => eddy_connectors::collect::unregister_collector(
+                                    &guard.collect_id,
+                                ),
                             }
                         }
                     }

@@ -58,7 +58,8 @@ pub(crate) fn table(columns: &[&str], rows: Vec<Vec<Cell>>) -> Result<QueryOutpu
         return Err(SqlError::Internal("result without columns".into()));
     }
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| SqlError::Internal(e.to_string()))?;
+    let batch = RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| SqlError::Internal(e.to_string()))?;
     Ok(QueryOutput::Rows {
         schema,
         stream: Box::pin(futures::stream::iter(vec![Ok(batch)])),

@@ -7,7 +7,11 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::Result;
 use crate::session::Session;
 
-pub(super) fn set(engine: &Engine, session: &Session, kv: Option<(String, String)>) -> Result<QueryOutput> {
+pub(super) fn set(
+    engine: &Engine,
+    session: &Session,
+    kv: Option<(String, String)>,
+) -> Result<QueryOutput> {
     match kv {
         Some((k, v)) => {
             session.set(&k, &v)?;

@@ -10,7 +10,10 @@ pub(super) async fn show_tables(engine: &Engine) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
     let mut names: Vec<&String> = catalog.tables.keys().chain(catalog.views.keys()).collect();
     names.sort();
-    table(&["table_name"], names.into_iter().map(|n| vec![text(n)]).collect())
+    table(
+        &["table_name"],
+        names.into_iter().map(|n| vec![text(n)]).collect(),
+    )
 }
 
 pub(super) async fn show_views(engine: &Engine) -> Result<QueryOutput> {
@@ -24,7 +27,9 @@ pub(super) async fn show_views(engine: &Engine) -> Result<QueryOutput> {
 pub(super) async fn show_create_table(engine: &Engine, name: &str) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
     if catalog.views.contains_key(name) {
-        return Err(SqlError::NotSupported(format!("'{name}' is a view; use SHOW CREATE VIEW")));
+        return Err(SqlError::NotSupported(format!(
+            "'{name}' is a view; use SHOW CREATE VIEW"
+        )));
     }
     let t = catalog.table(name)?;
     table(&["result"], vec![vec![text(t.ddl())]])
@@ -38,14 +43,17 @@ pub(super) async fn show_create_view(engine: &Engine, name: &str) -> Result<Quer
         .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
     table(
         &["result"],
-        vec![vec![text(format!("CREATE VIEW `{}` AS\n{}", v.name, v.query))]],
+        vec![vec![text(format!(
+            "CREATE VIEW `{}` AS\n{}",
+            v.name, v.query
+        ))]],
     )
 }
 
 pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput> {
-    let value = session
-        .pg_variable(name)
-        .ok_or_else(|| SqlError::InvalidParameter(format!("unrecognized configuration parameter \"{name}\"")))?;
+    let value = session.pg_variable(name).ok_or_else(|| {
+        SqlError::InvalidParameter(format!("unrecognized configuration parameter \"{name}\""))
+    })?;
     table(&[name], vec![vec![text(value)]])
 }
 
@@ -81,7 +89,10 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
                 ]
             })
             .collect();
-        return table(&["name", "type", "null", "key", "extras", "watermark"], rows);
+        return table(
+            &["name", "type", "null", "key", "extras", "watermark"],
+            rows,
+        );
     }
     if catalog.views.contains_key(name) {
         drop(catalog);
@@ -101,7 +112,10 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
                 ]
             })
             .collect();
-        return table(&["name", "type", "null", "key", "extras", "watermark"], rows);
+        return table(
+            &["name", "type", "null", "key", "extras", "watermark"],
+            rows,
+        );
     }
     Err(SqlError::UndefinedTable(name.to_string()))
 }

@@ -8,8 +8,8 @@ use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use super::data_type::TypeParser;
-use super::statement::Statement;
 use super::normalize_ident;
+use super::statement::Statement;
 use crate::catalog::{CatalogTable, Column, WatermarkSpec};
 use crate::error::{Result, SqlError};
 
@@ -36,7 +36,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut watermark = None;
     let mut primary_key = None;
     loop {
-        if matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK")) {
+        if matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK"))
+        {
             p.next_token();
             p.expect_keyword(Keyword::FOR)?;
             let column = ident(&mut p)?;
@@ -60,11 +61,12 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             }
             primary_key = Some(cols);
         } else if p.parse_keyword(Keyword::CONSTRAINT) {
-            return Err(SqlError::NotSupported("named constraints are not supported; use PRIMARY KEY (...) NOT ENFORCED".into()));
+            return Err(SqlError::NotSupported(
+                "named constraints are not supported; use PRIMARY KEY (...) NOT ENFORCED".into(),
+            ));
         } else {
             let col = ident(&mut p)?;
-            if p.parse_keyword(Keyword::AS)
-            {
+            if p.parse_keyword(Keyword::AS) {
                 return Err(SqlError::NotSupported(format!(
                     "computed column '{col}' is not supported yet"
                 )));
@@ -107,7 +109,9 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             p.expect_token(&Token::Eq)?;
             let value = p.parse_literal_string()?;
             if options.insert(key.clone(), value).is_some() {
-                return Err(SqlError::InvalidParameter(format!("option '{key}' is given twice")));
+                return Err(SqlError::InvalidParameter(format!(
+                    "option '{key}' is given twice"
+                )));
             }
             if !p.consume_token(&Token::Comma) {
                 break;
@@ -122,7 +126,9 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         )));
     }
     if columns.is_empty() {
-        return Err(SqlError::Syntax(format!("table '{name}' needs at least one column")));
+        return Err(SqlError::Syntax(format!(
+            "table '{name}' needs at least one column"
+        )));
     }
     let table = CatalogTable {
         name: name.clone(),
@@ -166,14 +172,23 @@ mod tests {
              WITH ('connector' = 'datagen', 'rows-per-second' = '5')",
         )
         .unwrap();
-        let Statement::CreateTable { table, if_not_exists } = s else { panic!() };
+        let Statement::CreateTable {
+            table,
+            if_not_exists,
+        } = s
+        else {
+            panic!()
+        };
         assert!(if_not_exists);
         assert_eq!(table.name, "bids");
         assert_eq!(table.columns[1].name, "Price");
         assert_eq!(table.columns[1].data_type, FlinkType::Decimal(10, 2));
         assert_eq!(
             table.columns[2].data_type,
-            FlinkType::Map(Box::new(FlinkType::String), Box::new(FlinkType::Array(Box::new(FlinkType::Int))))
+            FlinkType::Map(
+                Box::new(FlinkType::String),
+                Box::new(FlinkType::Array(Box::new(FlinkType::Int)))
+            )
         );
         assert!(!table.columns[0].nullable);
         assert_eq!(table.watermark.unwrap().column, "ts");

@@ -38,7 +38,9 @@ impl<'p, 'a> TypeParser<'p, 'a> {
                 self.pending_gt += 1;
                 Ok(())
             }
-            other => Err(SqlError::Syntax(format!("expected '>' in type, found {other}"))),
+            other => Err(SqlError::Syntax(format!(
+                "expected '>' in type, found {other}"
+            ))),
         }
     }
 
@@ -56,7 +58,9 @@ impl<'p, 'a> TypeParser<'p, 'a> {
             Token::Number(n, _) => n
                 .parse()
                 .map_err(|_| SqlError::Syntax(format!("'{n}' is not a valid length or precision"))),
-            other => Err(SqlError::Syntax(format!("expected a number in type, found {other}"))),
+            other => Err(SqlError::Syntax(format!(
+                "expected a number in type, found {other}"
+            ))),
         }
     }
 

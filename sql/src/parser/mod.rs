@@ -72,9 +72,9 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
 }
 
 fn push_statement(out: &mut Vec<String>, tokens: &[&Token]) {
-    let meaningful = tokens
-        .iter()
-        .any(|t| !is_space(t) && !matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. })));
+    let meaningful = tokens.iter().any(|t| {
+        !is_space(t) && !matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. }))
+    });
     if meaningful {
         let text: String = tokens.iter().map(|t| t.to_string()).collect();
         out.push(text.trim().to_string());

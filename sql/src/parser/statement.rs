@@ -18,10 +18,23 @@ pub struct StatementSetEntry {
 /// A parsed statement.
 #[derive(Debug, Clone)]
 pub enum Statement {
-    CreateTable { table: CatalogTable, if_not_exists: bool },
-    DropTable { name: String, if_exists: bool },
-    CreateView { name: String, query: String, if_not_exists: bool },
-    DropView { name: String, if_exists: bool },
+    CreateTable {
+        table: CatalogTable,
+        if_not_exists: bool,
+    },
+    DropTable {
+        name: String,
+        if_exists: bool,
+    },
+    CreateView {
+        name: String,
+        query: String,
+        if_not_exists: bool,
+    },
+    DropView {
+        name: String,
+        if_exists: bool,
+    },
     ShowTables,
     ShowViews,
     ShowJobs,
@@ -31,7 +44,10 @@ pub enum Statement {
     ShowVariable(String),
     Describe(String),
     DescribeJob(String),
-    StopJob { id: String, with_savepoint: bool },
+    StopJob {
+        id: String,
+        with_savepoint: bool,
+    },
     /// `SET` alone lists; `SET 'k' = 'v'` or `SET k = v` / `SET k TO v` sets.
     Set(Option<(String, String)>),
     /// `RESET` alone resets all.
@@ -108,7 +124,9 @@ fn single_name(sql: &str, skip: usize) -> Result<String> {
 fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
     match w.get(at) {
         Some(Token::SingleQuotedString(s)) => Ok(s.clone()),
-        _ => Err(SqlError::Syntax(format!("expected the {what} as a quoted string"))),
+        _ => Err(SqlError::Syntax(format!(
+            "expected the {what} as a quoted string"
+        ))),
     }
 }
 
@@ -253,7 +271,9 @@ fn parse_create_view(sql: &str) -> Result<Statement> {
             query,
             if_not_exists,
         }),
-        _ => Err(SqlError::Syntax("CREATE VIEW ... AS must be followed by a query".into())),
+        _ => Err(SqlError::Syntax(
+            "CREATE VIEW ... AS must be followed by a query".into(),
+        )),
     }
 }
 
@@ -277,9 +297,10 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
         match &w[i] {
             Token::Period => key.push('.'),
             Token::Minus => key.push('-'),
-            t => key.push_str(&string_or_ident(t).ok_or_else(|| {
-                SqlError::Syntax(format!("unexpected {t} in SET"))
-            })?),
+            t => key.push_str(
+                &string_or_ident(t)
+                    .ok_or_else(|| SqlError::Syntax(format!("unexpected {t} in SET")))?,
+            ),
         }
         i += 1;
     }
@@ -308,13 +329,16 @@ fn parse_statement_set(sql: &str) -> Result<Statement> {
         seen += 1;
         if seen == 4 {
             if !word_is(t, "BEGIN") {
-                return Err(SqlError::Syntax("expected EXECUTE STATEMENT SET BEGIN".into()));
+                return Err(SqlError::Syntax(
+                    "expected EXECUTE STATEMENT SET BEGIN".into(),
+                ));
             }
             start = Some(i + 1);
             break;
         }
     }
-    let start = start.ok_or_else(|| SqlError::Syntax("expected EXECUTE STATEMENT SET BEGIN".into()))?;
+    let start =
+        start.ok_or_else(|| SqlError::Syntax("expected EXECUTE STATEMENT SET BEGIN".into()))?;
     let mut end = tokens.len();
     while end > start && matches!(tokens[end - 1], Token::Whitespace(_) | Token::SemiColon) {
         end -= 1;
@@ -322,7 +346,10 @@ fn parse_statement_set(sql: &str) -> Result<Statement> {
     if end == start || !word_is(&tokens[end - 1], "END") {
         return Err(SqlError::Syntax("a statement set must end with END".into()));
     }
-    let body: String = tokens[start..end - 1].iter().map(|t| t.to_string()).collect();
+    let body: String = tokens[start..end - 1]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
     let mut entries = Vec::new();
     for text in split_statements(&body)? {
         match parse(&text)? {
@@ -335,7 +362,9 @@ fn parse_statement_set(sql: &str) -> Result<Statement> {
         }
     }
     if entries.is_empty() {
-        return Err(SqlError::Syntax("a statement set needs at least one INSERT".into()));
+        return Err(SqlError::Syntax(
+            "a statement set needs at least one INSERT".into(),
+        ));
     }
     Ok(Statement::StatementSet(entries))
 }

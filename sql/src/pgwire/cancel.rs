@@ -4,21 +4,21 @@
 
 use std::sync::Arc;
 
+use futures::channel::oneshot;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use pgwire::api::ConnectionHandle;
-use futures::channel::oneshot;
 
 /// The cancel signal of one query.
 pub(super) struct CancelWatch {
-    handle: Option<Arc<Arc<ConnectionHandle>>>,
+    handle: Option<Arc<ConnectionHandle>>,
     rx: Option<oneshot::Receiver<()>>,
 }
 
 impl CancelWatch {
     /// A watch that takes over the connection's cancel signal when first awaited, which
     /// is after pgwire's own watch over the handler has ended.
-    pub fn new(handle: Option<Arc<Arc<ConnectionHandle>>>) -> Self {
+    pub fn new(handle: Option<Arc<ConnectionHandle>>) -> Self {
         Self { handle, rx: None }
     }
 

@@ -48,11 +48,17 @@ fn pg_error(e: SqlError) -> PgWireError {
 }
 
 fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
-    client.session_extensions().get_or_insert_with(Session::default)
+    client
+        .session_extensions()
+        .get_or_insert_with(Session::default)
 }
 
-fn handle<C: ClientInfo>(client: &C) -> Option<Arc<Arc<ConnectionHandle>>> {
-    client.session_extensions().get::<Arc<ConnectionHandle>>()
+fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
+    // pgwire stores the handle as an `Arc<ConnectionHandle>` extension.
+    client
+        .session_extensions()
+        .get::<Arc<ConnectionHandle>>()
+        .map(|h| h.as_ref().clone())
 }
 
 fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Response {
@@ -118,7 +124,11 @@ impl SimpleQueryHandler for EddyHandler {
 }
 
 /// Result columns and parameter types of a statement, for Describe.
-async fn describe(engine: &Engine, session: &Session, sql: &str) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
+async fn describe(
+    engine: &Engine,
+    session: &Session,
+    sql: &str,
+) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
     let statement = parse_statement(sql)?;
     match statement {
         Statement::Query(q) => {
@@ -129,11 +139,13 @@ async fn describe(engine: &Engine, session: &Session, sql: &str) -> Result<(Vec<
             Ok((params, fields(&schema, &Format::UnifiedBinary)))
         }
         Statement::Insert(_) | Statement::StatementSet(_) => {
-            let schema = datafusion::arrow::datatypes::Schema::new(vec![datafusion::arrow::datatypes::Field::new(
-                "job_id",
-                datafusion::arrow::datatypes::DataType::Utf8,
-                false,
-            )]);
+            let schema = datafusion::arrow::datatypes::Schema::new(vec![
+                datafusion::arrow::datatypes::Field::new(
+                    "job_id",
+                    datafusion::arrow::datatypes::DataType::Utf8,
+                    false,
+                ),
+            ]);
             Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
         }
         _ => Ok((vec![], vec![])),
@@ -161,12 +173,22 @@ impl ExtendedQueryHandler for EddyHandler {
         self.parser.clone()
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = session(client);
-        let sql = portal.statement.statement.trim().trim_end_matches(';').to_string();
+        let sql = portal
+            .statement
+            .statement
+            .trim()
+            .trim_end_matches(';')
+            .to_string();
         let watch = CancelWatch::new(handle(client));
         let params = if portal.parameter_len() > 0 {
             let statement = parse_statement(&sql).map_err(pg_error)?;
@@ -175,7 +197,9 @@ impl ExtendedQueryHandler for EddyHandler {
                     "parameters are supported in queries only".into(),
                 )));
             };
-            let (_, plan) = plan_query(&self.engine, &session, *q, None).await.map_err(pg_error)?;
+            let (_, plan) = plan_query(&self.engine, &session, *q, None)
+                .await
+                .map_err(pg_error)?;
             let types = ordered_param_types(&plan).map_err(pg_error)?;
             Some(ParamValues::List(
                 decode_params(portal, &types)?
@@ -192,36 +216,56 @@ impl ExtendedQueryHandler for EddyHandler {
         }
     }
 
-    async fn do_describe_statement<C>(&self, client: &mut C, stmt: &StoredStatement<Self::Statement>) -> PgWireResult<DescribeStatementResponse>
+    async fn do_describe_statement<C>(
+        &self,
+        client: &mut C,
+        stmt: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = session(client);
         let sql = stmt.statement.trim().trim_end_matches(';');
-        let (params, fields) = describe(&self.engine, &session, sql).await.map_err(pg_error)?;
+        let (params, fields) = describe(&self.engine, &session, sql)
+            .await
+            .map_err(pg_error)?;
         let params = params
             .into_iter()
             .enumerate()
-            .map(|(i, t)| match stmt.parameter_types.get(i).cloned().flatten() {
-                Some(declared) if declared != Type::UNKNOWN => declared,
-                _ => t,
-            })
+            .map(
+                |(i, t)| match stmt.parameter_types.get(i).cloned().flatten() {
+                    Some(declared) if declared != Type::UNKNOWN => declared,
+                    _ => t,
+                },
+            )
             .collect();
         Ok(DescribeStatementResponse::new(params, fields))
     }
 
-    async fn do_describe_portal<C>(&self, client: &mut C, portal: &Portal<Self::Statement>) -> PgWireResult<DescribePortalResponse>
+    async fn do_describe_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = session(client);
         let sql = portal.statement.statement.trim().trim_end_matches(';');
-        let (_, fields) = describe(&self.engine, &session, sql).await.map_err(pg_error)?;
+        let (_, fields) = describe(&self.engine, &session, sql)
+            .await
+            .map_err(pg_error)?;
         let fields = fields
             .into_iter()
             .enumerate()
             .map(|(i, f)| {
-                FieldInfo::new(f.name().to_string(), None, None, f.datatype().clone(), portal.result_column_format.format_for(i))
+                FieldInfo::new(
+                    f.name().to_string(),
+                    None,
+                    None,
+                    f.datatype().clone(),
+                    portal.result_column_format.format_for(i),
+                )
             })
             .collect();
         Ok(DescribePortalResponse::new(fields))

@@ -18,7 +18,11 @@ pub(super) struct PgText<T> {
 }
 
 impl<T: ToSql> ToSql for PgText<T> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         self.binary.to_sql(ty, out)
     }
 
@@ -46,7 +50,11 @@ pub(super) fn float_text(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{v}")
     }
@@ -65,7 +73,11 @@ fn fraction(nanos: u32) -> String {
 /// `2024-01-01 10:00:00`, `2024-01-03 18:45:30.5`.
 pub(super) fn timestamp_text(t: &chrono::NaiveDateTime) -> String {
     use chrono::Timelike;
-    format!("{}{}", t.format("%Y-%m-%d %H:%M:%S"), fraction(t.nanosecond()))
+    format!(
+        "{}{}",
+        t.format("%Y-%m-%d %H:%M:%S"),
+        fraction(t.nanosecond())
+    )
 }
 
 /// `13:14:15`, `13:14:15.25`.

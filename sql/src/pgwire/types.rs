@@ -25,14 +25,18 @@ pub fn pg_type(t: &DataType) -> Type {
         DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
         DataType::Int32 | DataType::UInt16 => Type::INT4,
         DataType::Int64 | DataType::UInt32 => Type::INT8,
-        DataType::UInt64 | DataType::Decimal32(_, _) | DataType::Decimal64(_, _)
-        | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => Type::NUMERIC,
+        DataType::UInt64
+        | DataType::Decimal32(_, _)
+        | DataType::Decimal64(_, _)
+        | DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _) => Type::NUMERIC,
         DataType::Float16 | DataType::Float32 => Type::FLOAT4,
         DataType::Float64 => Type::FLOAT8,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::TEXT,
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView | DataType::FixedSizeBinary(_) => {
-            Type::BYTEA
-        }
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => Type::BYTEA,
         DataType::Date32 | DataType::Date64 => Type::DATE,
         DataType::Time32(_) | DataType::Time64(_) => Type::TIME,
         DataType::Timestamp(_, None) => Type::TIMESTAMP,
@@ -42,12 +46,23 @@ pub fn pg_type(t: &DataType) -> Type {
 }
 
 /// Field descriptions for a schema, in the formats the client asked for.
-pub(super) fn fields(schema: &datafusion::arrow::datatypes::Schema, format: &Format) -> Vec<FieldInfo> {
+pub(super) fn fields(
+    schema: &datafusion::arrow::datatypes::Schema,
+    format: &Format,
+) -> Vec<FieldInfo> {
     schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| FieldInfo::new(f.name().clone(), None, None, pg_type(f.data_type()), format.format_for(i)))
+        .map(|(i, f)| {
+            FieldInfo::new(
+                f.name().clone(),
+                None,
+                None,
+                pg_type(f.data_type()),
+                format.format_for(i),
+            )
+        })
         .collect()
 }
 
@@ -71,17 +86,27 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
         DataType::Int8 => enc.encode_field(&(array.as_primitive::<Int8Type>().value(row) as i16)),
         DataType::UInt8 => enc.encode_field(&(array.as_primitive::<UInt8Type>().value(row) as i16)),
         DataType::Int16 => enc.encode_field(&array.as_primitive::<Int16Type>().value(row)),
-        DataType::UInt16 => enc.encode_field(&(array.as_primitive::<UInt16Type>().value(row) as i32)),
+        DataType::UInt16 => {
+            enc.encode_field(&(array.as_primitive::<UInt16Type>().value(row) as i32))
+        }
         DataType::Int32 => enc.encode_field(&array.as_primitive::<Int32Type>().value(row)),
-        DataType::UInt32 => enc.encode_field(&(array.as_primitive::<UInt32Type>().value(row) as i64)),
+        DataType::UInt32 => {
+            enc.encode_field(&(array.as_primitive::<UInt32Type>().value(row) as i64))
+        }
         DataType::Int64 => enc.encode_field(&array.as_primitive::<Int64Type>().value(row)),
         DataType::Float32 => {
             let v = array.as_primitive::<Float32Type>().value(row);
-            enc.encode_field(&PgText { binary: v, text: float_text(v as f64) })
+            enc.encode_field(&PgText {
+                binary: v,
+                text: float_text(v as f64),
+            })
         }
         DataType::Float64 => {
             let v = array.as_primitive::<Float64Type>().value(row);
-            enc.encode_field(&PgText { binary: v, text: float_text(v) })
+            enc.encode_field(&PgText {
+                binary: v,
+                text: float_text(v),
+            })
         }
         DataType::Utf8 => enc.encode_field(&array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => enc.encode_field(&array.as_string::<i64>().value(row)),
@@ -95,21 +120,47 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
         }
         DataType::Timestamp(unit, tz) => {
             let v = match unit {
-                TimeUnit::Second => array.as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>().value(row) * 1_000_000_000,
-                TimeUnit::Millisecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>().value(row) * 1_000_000,
-                TimeUnit::Microsecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>().value(row) * 1_000,
-                TimeUnit::Nanosecond => array.as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>().value(row),
+                TimeUnit::Second => {
+                    array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>()
+                        .value(row)
+                        * 1_000_000_000
+                }
+                TimeUnit::Millisecond => {
+                    array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>()
+                        .value(row)
+                        * 1_000_000
+                }
+                TimeUnit::Microsecond => {
+                    array
+                        .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+                        .value(row)
+                        * 1_000
+                }
+                TimeUnit::Nanosecond => array
+                    .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
+                    .value(row),
             };
             let dt = chrono::DateTime::from_timestamp_nanos(v);
             let text = timestamp_text(&dt.naive_utc());
             if tz.is_some() {
-                enc.encode_field(&PgText { binary: dt, text: format!("{text}+00") })
+                enc.encode_field(&PgText {
+                    binary: dt,
+                    text: format!("{text}+00"),
+                })
             } else {
-                enc.encode_field(&PgText { binary: dt.naive_utc(), text })
+                enc.encode_field(&PgText {
+                    binary: dt.naive_utc(),
+                    text,
+                })
             }
         }
-        DataType::Decimal128(_, _) | DataType::Decimal256(_, _) | DataType::Decimal64(_, _)
-        | DataType::Decimal32(_, _) | DataType::UInt64 => {
+        DataType::Decimal128(_, _)
+        | DataType::Decimal256(_, _)
+        | DataType::Decimal64(_, _)
+        | DataType::Decimal32(_, _)
+        | DataType::UInt64 => {
             let text = text_value(array, row);
             match rust_decimal::Decimal::from_str_exact(&text) {
                 Ok(d) => enc.encode_field(&d),
@@ -119,7 +170,10 @@ fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWir
         DataType::Time32(_) | DataType::Time64(_) => {
             let text = text_value(array, row);
             match chrono::NaiveTime::parse_from_str(&text, "%H:%M:%S%.f") {
-                Ok(t) => enc.encode_field(&PgText { binary: t, text: time_text(&t) }),
+                Ok(t) => enc.encode_field(&PgText {
+                    binary: t,
+                    text: time_text(&t),
+                }),
                 Err(_) => enc.encode_field(&text),
             }
         }
@@ -140,8 +194,15 @@ fn array_text(array: &dyn Array, row: usize) -> String {
                 return "NULL".to_string();
             }
             let t = text_value(values.as_ref(), i);
-            let quote = t.is_empty() || t.eq_ignore_ascii_case("null") || t.contains([',', '{', '}', '"', '\\', ' ']);
-            if quote && matches!(values.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+            let quote = t.is_empty()
+                || t.eq_ignore_ascii_case("null")
+                || t.contains([',', '{', '}', '"', '\\', ' ']);
+            if quote
+                && matches!(
+                    values.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+            {
                 format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
             } else {
                 t
@@ -152,7 +213,10 @@ fn array_text(array: &dyn Array, row: usize) -> String {
 }
 
 /// Encodes every row of a batch.
-pub(super) fn encode_batch(batch: &RecordBatch, fields: &Arc<Vec<FieldInfo>>) -> Vec<PgWireResult<DataRow>> {
+pub(super) fn encode_batch(
+    batch: &RecordBatch,
+    fields: &Arc<Vec<FieldInfo>>,
+) -> Vec<PgWireResult<DataRow>> {
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
@@ -183,7 +247,10 @@ pub(super) fn param_pg_type(t: Option<&DataType>) -> Type {
 }
 
 /// Reads the portal's parameters as scalars of the types the plan expects.
-pub(super) fn decode_params(portal: &Portal<String>, types: &[Option<DataType>]) -> PgWireResult<Vec<ScalarValue>> {
+pub(super) fn decode_params(
+    portal: &Portal<String>,
+    types: &[Option<DataType>],
+) -> PgWireResult<Vec<ScalarValue>> {
     let mut out = Vec::with_capacity(portal.parameter_len());
     for i in 0..portal.parameter_len() {
         let declared = portal.statement.parameter_types.get(i).cloned().flatten();
@@ -199,7 +266,11 @@ pub(super) fn decode_params(portal: &Portal<String>, types: &[Option<DataType>])
             Type::INT8 => ScalarValue::Int64(portal.parameter::<i64>(i, &pg)?),
             Type::FLOAT4 => ScalarValue::Float32(portal.parameter::<f32>(i, &pg)?),
             Type::FLOAT8 => ScalarValue::Float64(portal.parameter::<f64>(i, &pg)?),
-            Type::NUMERIC => ScalarValue::Utf8(portal.parameter::<rust_decimal::Decimal>(i, &pg)?.map(|d| d.to_string())),
+            Type::NUMERIC => ScalarValue::Utf8(
+                portal
+                    .parameter::<rust_decimal::Decimal>(i, &pg)?
+                    .map(|d| d.to_string()),
+            ),
             Type::DATE => ScalarValue::Date32(
                 portal
                     .parameter::<chrono::NaiveDate>(i, &pg)?
@@ -216,7 +287,9 @@ pub(super) fn decode_params(portal: &Portal<String>, types: &[Option<DataType>])
         };
         // Let DataFusion coerce to the exact type the plan expects.
         let value = match &expected {
-            Some(t) if value.data_type() != *t && !value.is_null() => value.cast_to(t).unwrap_or(value),
+            Some(t) if value.data_type() != *t && !value.is_null() => {
+                value.cast_to(t).unwrap_or(value)
+            }
             _ => value,
         };
         out.push(value);

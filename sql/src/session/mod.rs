@@ -84,7 +84,11 @@ impl Session {
     /// A PostgreSQL variable's value (`SHOW name`).
     pub fn pg_variable(&self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase().replace(' ', "");
-        let lower = if lower == "timezone" { "timezone".to_string() } else { lower };
+        let lower = if lower == "timezone" {
+            "timezone".to_string()
+        } else {
+            lower
+        };
         if let Some(v) = self.lock().pg.get(&lower) {
             return Some(v.clone());
         }
