@@ -31,8 +31,8 @@ struct Cli {
     /// [default: 5433].
     #[arg(long, value_name = "N")]
     pg_port: Option<u16>,
-    /// Port of the REST API (rest.port) [default: 8081]. The REST API itself is not
-    /// served yet.
+    /// Port of the REST API (rest.port) [default: 8081]: Flink's /overview,
+    /// /jobs/overview, /jobs/{jid} and /taskmanagers.
     #[arg(long, value_name = "N")]
     rest_port: Option<u16>,
     /// Sets a configuration key, e.g. -D parallelism.default=4 (repeatable).
@@ -86,8 +86,25 @@ async fn main() -> anyhow::Result<()> {
         "Eddy is ready: psql -h {bind} -p {} -U eddy",
         conf.get_int(&endpoint::PG_PORT)
     );
+    let rest_addr = format!("{bind}:{}", conf.get_int(&endpoint::REST_PORT));
+    let rest_listener = tokio::net::TcpListener::bind(&rest_addr)
+        .await
+        .with_context(|| format!("cannot listen on {rest_addr} (REST API)"))?;
+    let rest = eddy_cluster::rest::serve(
+        rest_listener,
+        eddy_cluster::rest::RestState {
+            dispatcher: cluster.dispatcher.clone(),
+            resource_manager: cluster.resource_manager.clone(),
+        },
+    );
+    tracing::info!(address = %rest_addr, "REST API listening");
     tokio::select! {
         _ = eddy_sql::pgwire::serve(listener, engine) => {}
+        r = rest => {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "REST API stopped");
+            }
+        }
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
     }
     Ok(())

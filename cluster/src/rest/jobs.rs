@@ -1,0 +1,58 @@
+//! `/jobs/overview` and `/jobs/{jid}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::RestState;
+use crate::error::ClusterError;
+use crate::gateway::JobDetails;
+
+fn job_json(j: &JobDetails) -> Value {
+    let start = j.start_time.timestamp_millis();
+    let end = j.end_time.map(|t| t.timestamp_millis());
+    json!({
+        "jid": j.job_id,
+        "name": j.name,
+        "state": j.status.as_str(),
+        "start-time": start,
+        "end-time": end.unwrap_or(-1),
+        "duration": end.unwrap_or_else(|| chrono::Utc::now().timestamp_millis()) - start,
+        "parallelism": j.parallelism,
+        "metrics": {
+            "numRecordsIn": j.metrics.num_records_in,
+            "numRecordsOut": j.metrics.num_records_out,
+            "numRecordsSkipped": j.metrics.num_records_skipped,
+            "numLateRecordsDropped": j.metrics.num_late_records_dropped,
+        },
+        "error": j.error,
+    })
+}
+
+fn error(e: ClusterError) -> (StatusCode, Json<Value>) {
+    let status = match e {
+        ClusterError::JobNotFound(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, Json(json!({ "errors": [e.to_string()] })))
+}
+
+/// Every job, as Flink's job overview.
+pub(super) async fn overview(
+    State(state): State<RestState>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let jobs = state.dispatcher.list_jobs().await.map_err(error)?;
+    Ok(Json(
+        json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// One job.
+pub(super) async fn job(
+    State(state): State<RestState>,
+    Path(jid): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let job = state.dispatcher.job_details(&jid).await.map_err(error)?;
+    Ok(Json(job_json(&job)))
+}

@@ -1,0 +1,34 @@
+//! The REST API under Flink's paths, so tools that read Flink's `/overview` and
+//! `/jobs/overview` read Eddy's too. Read-only for now; jobs are managed through SQL.
+
+mod jobs;
+mod overview;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::gateway::{DispatcherGateway, ResourceManagerGateway};
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct RestState {
+    pub dispatcher: Arc<dyn DispatcherGateway>,
+    pub resource_manager: Arc<dyn ResourceManagerGateway>,
+}
+
+/// The router: `/overview`, `/jobs/overview`, `/jobs/{jid}`, `/taskmanagers`.
+pub fn router(state: RestState) -> Router {
+    Router::new()
+        .route("/overview", get(overview::overview))
+        .route("/taskmanagers", get(overview::taskmanagers))
+        .route("/jobs/overview", get(jobs::overview))
+        .route("/jobs/{jid}", get(jobs::job))
+        .with_state(state)
+}
+
+/// Serves the REST API on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, state: RestState) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).await
+}
