@@ -1,0 +1,30 @@
+"""Talks to a running Eddy through psycopg 3, over the extended protocol (server-side
+parameters) and the simple one. Usage: psycopg_check.py PORT. Exits non-zero on any failure."""
+import sys
+
+import psycopg
+
+port = int(sys.argv[1])
+with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", autocommit=True) as conn:
+    conn.execute(
+        "CREATE TABLE nums (id BIGINT, name STRING) WITH ("
+        "'connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', "
+        "'fields.id.start' = '1', 'fields.id.end' = '10', 'fields.name.length' = '3')"
+    )
+    # Extended protocol with a typed parameter.
+    rows = conn.execute("SELECT id FROM nums WHERE id > %s ORDER BY id", (7,)).fetchall()
+    assert rows == [(8,), (9,), (10,)], rows
+    # Types come back as Python values.
+    row = conn.execute("SELECT count(*), sum(id), CAST(2.5 AS DOUBLE), true, 'x' FROM nums").fetchone()
+    assert row == (10, 55, 2.5, True, "x"), row
+    # Errors carry their SQLSTATE and leave the connection usable.
+    try:
+        conn.execute("SELECT * FROM no_such_table")
+        raise AssertionError("expected an error")
+    except psycopg.errors.UndefinedTable as e:
+        assert e.sqlstate == "42P01", e.sqlstate
+    # Simple protocol (no parameters, several statements).
+    cur = conn.cursor()
+    cur.execute("SELECT 1; SELECT 2", prepare=False)
+    assert conn.execute("SELECT 3").fetchone() == (3,)
+print("psycopg ok")
