@@ -199,10 +199,7 @@ async fn binary_results_have_postgres_types() {
     // NULLs of each type.
     let row = client
         .query_one(
-            // Aliased: DataFusion refuses two output columns with the same name, and it
-            // names every NULL cast alike (a known gap; PostgreSQL allows duplicates).
-            "SELECT CAST(NULL AS INT) AS a, CAST(NULL AS BIGINT) AS b, CAST(NULL AS STRING) AS c, \
-             CAST(NULL AS DOUBLE) AS d, CAST(NULL AS BOOLEAN) AS e",
+            "SELECT CAST(NULL AS INT), CAST(NULL AS BIGINT), CAST(NULL AS STRING), CAST(NULL AS DOUBLE), CAST(NULL AS BOOLEAN)",
             &[],
         )
         .await
@@ -411,4 +408,21 @@ async fn many_sessions_at_once() {
         vec!["Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi"]
     );
     drop(setup);
+}
+
+#[tokio::test]
+async fn output_column_names_follow_postgres() {
+    // PostgreSQL names: the column, the function, the cast column or type, `?column?`, and
+    // duplicates allowed.
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let stmt = client
+        .prepare("SELECT 1, 2, upper('a'), CAST(1 AS INT), count(*), 'x' AS x, 'y' AS x")
+        .await
+        .expect("prepare");
+    let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        ["?column?", "?column?", "upper", "int4", "count", "x", "x"]
+    );
 }

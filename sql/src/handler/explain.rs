@@ -31,7 +31,8 @@ pub(super) async fn explain(
             lines(explain_graph(&graph))
         }
         Statement::Query(query) => {
-            let (ctx, plan) = super::query::plan_query(engine, session, *query, None).await?;
+            let super::query::PlannedQuery { ctx, plan, .. } =
+                super::query::plan_query(engine, session, *query, None).await?;
             if is_unbounded_plan(&plan) {
                 let config = engine.effective_config(session);
                 let optimized = ctx.state().optimize(&plan)?;

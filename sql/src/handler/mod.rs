@@ -4,6 +4,7 @@ mod ddl;
 mod explain;
 mod insert;
 mod job;
+mod output_names;
 mod query;
 mod rows;
 mod set;
@@ -16,7 +17,7 @@ use crate::error::Result;
 use crate::parser::Statement;
 use crate::session::Session;
 
-pub use query::plan_query;
+pub use query::{plan_query, PlannedQuery};
 
 /// Executes one parsed statement; `text` is its SQL (job names use it).
 pub async fn execute(

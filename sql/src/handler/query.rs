@@ -16,13 +16,34 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
-/// Plans a query against a fresh context; binds parameters when given.
+/// A planned query and, when PostgreSQL's output names had duplicates, the names its
+/// result columns must carry.
+pub struct PlannedQuery {
+    pub ctx: SessionContext,
+    pub plan: LogicalPlan,
+    pub output_names: Option<Vec<String>>,
+}
+
+impl PlannedQuery {
+    /// The result schema as the client sees it.
+    pub fn output_schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        let schema = self.plan.schema().as_arrow().clone();
+        match &self.output_names {
+            Some(names) => super::output_names::rename(&schema, names),
+            None => Arc::new(schema),
+        }
+    }
+}
+
+/// Plans a query against a fresh context, with PostgreSQL's output column names; binds
+/// parameters when given.
 pub async fn plan_query(
     engine: &Engine,
     session: &Session,
-    statement: ast::Statement,
+    mut statement: ast::Statement,
     params: Option<ParamValues>,
-) -> Result<(SessionContext, LogicalPlan)> {
+) -> Result<PlannedQuery> {
+    let output_names = super::output_names::apply(&mut statement);
     let config = engine.effective_config(session);
     let ctx = engine.session_context(&config).await?;
     let mut plan = ctx
@@ -32,7 +53,11 @@ pub async fn plan_query(
     if let Some(params) = params {
         plan = plan.with_param_values(params)?;
     }
-    Ok((ctx, plan))
+    Ok(PlannedQuery {
+        ctx,
+        plan,
+        output_names,
+    })
 }
 
 pub(super) async fn query(
@@ -42,16 +67,41 @@ pub(super) async fn query(
     text: &str,
     params: Option<ParamValues>,
 ) -> Result<QueryOutput> {
-    let (ctx, plan) = plan_query(engine, session, statement, params).await?;
-    if is_unbounded_plan(&plan) {
-        return streaming_query(engine, session, &ctx, plan, text).await;
-    }
-    let df = ctx.execute_logical_plan(plan).await?;
-    let schema = Arc::new(df.schema().as_arrow().clone());
-    let stream = df.execute_stream().await?;
-    Ok(QueryOutput::Rows {
-        schema,
-        stream: Box::pin(stream.map(|r| r.map_err(SqlError::from))),
+    let PlannedQuery {
+        ctx,
+        plan,
+        output_names: names,
+    } = plan_query(engine, session, statement, params).await?;
+    let output = if is_unbounded_plan(&plan) {
+        streaming_query(engine, session, &ctx, plan, text).await?
+    } else {
+        let df = ctx.execute_logical_plan(plan).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let stream = df.execute_stream().await?;
+        QueryOutput::Rows {
+            schema,
+            stream: Box::pin(stream.map(|r| r.map_err(SqlError::from))),
+        }
+    };
+    Ok(match (names, output) {
+        (Some(names), QueryOutput::Rows { schema, stream }) => {
+            let renamed = super::output_names::rename(&schema, &names);
+            let out = renamed.clone();
+            let stream = stream.map(move |b| {
+                b.and_then(|b| {
+                    datafusion::arrow::record_batch::RecordBatch::try_new(
+                        out.clone(),
+                        b.columns().to_vec(),
+                    )
+                    .map_err(|e| SqlError::Internal(e.to_string()))
+                })
+            });
+            QueryOutput::Rows {
+                schema: renamed,
+                stream: Box::pin(stream),
+            }
+        }
+        (_, output) => output,
     })
 }
 

@@ -132,10 +132,10 @@ async fn describe(
     let statement = parse_statement(sql)?;
     match statement {
         Statement::Query(q) => {
-            let (_, plan) = plan_query(engine, session, *q, None).await?;
-            let types = ordered_param_types(&plan)?;
+            let planned = plan_query(engine, session, *q, None).await?;
+            let types = ordered_param_types(&planned.plan)?;
             let params = types.iter().map(|t| param_pg_type(t.as_ref())).collect();
-            let schema = plan.schema().as_arrow().clone();
+            let schema = planned.output_schema();
             Ok((params, fields(&schema, &Format::UnifiedBinary)))
         }
         Statement::Insert(_) | Statement::StatementSet(_) => {
@@ -197,10 +197,10 @@ impl ExtendedQueryHandler for EddyHandler {
                     "parameters are supported in queries only".into(),
                 )));
             };
-            let (_, plan) = plan_query(&self.engine, &session, *q, None)
+            let planned = plan_query(&self.engine, &session, *q, None)
                 .await
                 .map_err(pg_error)?;
-            let types = ordered_param_types(&plan).map_err(pg_error)?;
+            let types = ordered_param_types(&planned.plan).map_err(pg_error)?;
             Some(ParamValues::List(
                 decode_params(portal, &types)?
                     .into_iter()
