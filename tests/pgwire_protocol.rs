@@ -211,9 +211,7 @@ async fn binary_results_have_postgres_types() {
     assert_eq!(row.get::<_, Option<bool>>(4), None);
 }
 
-// Known gap (issue 2 note): DataFusion types integer literals as BIGINT.
 #[tokio::test]
-#[ignore = "integer literals are BIGINT in DataFusion; INT as in Flink and PostgreSQL is not done yet"]
 async fn integer_literals_are_int4() {
     // In Flink SQL and PostgreSQL an integer literal is INT (int4) unless it needs BIGINT, and
     // INT + INT stays INT.

@@ -60,7 +60,8 @@ pub(super) async fn build_job(
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {
-        let (name, source) = insert_parts(statement)?;
+        let (name, mut source) = insert_parts(statement)?;
+        super::literals::apply(&mut source);
         let target_table = {
             let catalog = engine.catalog.read().await;
             if catalog.views.contains_key(&name) {

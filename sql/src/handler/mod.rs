@@ -4,6 +4,7 @@ mod ddl;
 mod explain;
 mod insert;
 mod job;
+mod literals;
 mod output_names;
 mod query;
 mod rows;

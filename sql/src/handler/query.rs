@@ -43,7 +43,11 @@ pub async fn plan_query(
     mut statement: ast::Statement,
     params: Option<ParamValues>,
 ) -> Result<PlannedQuery> {
+    // Names first: `SELECT 1` is `?column?`, not the name of the cast literals get next.
     let output_names = super::output_names::apply(&mut statement);
+    if let ast::Statement::Query(q) = &mut statement {
+        super::literals::apply(q);
+    }
     let config = engine.effective_config(session);
     let ctx = engine.session_context(&config).await?;
     let mut plan = ctx

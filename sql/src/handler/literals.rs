@@ -1,0 +1,79 @@
+//! Integer literals are INT when they fit and BIGINT otherwise, as in Flink SQL and
+//! PostgreSQL (DataFusion alone makes every integer literal BIGINT, so `SELECT 1` would
+//! come back as int8). Only expressions that compute values are touched: positional
+//! `GROUP BY 1` / `ORDER BY 1` and `LIMIT` keep their literals.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{self, Expr, SetExpr, Value};
+
+fn as_int(expr: &mut Expr) {
+    if let Expr::Value(v) = expr {
+        if let Value::Number(n, _) = &v.value {
+            if n.parse::<i32>().is_ok() {
+                let literal = expr.clone();
+                *expr = Expr::Cast {
+                    kind: ast::CastKind::Cast,
+                    expr: Box::new(literal),
+                    data_type: ast::DataType::Int(None),
+                    array: false,
+                    format: None,
+                };
+            }
+        }
+    }
+}
+
+fn rewrite<T: ast::VisitMut>(node: &mut T) {
+    let _ = ast::visit_expressions_mut(node, |e: &mut Expr| {
+        // Leave a literal that is already cast alone: CAST(1 AS BIGINT) stays as written.
+        if !matches!(e, Expr::Cast { .. }) {
+            as_int(e);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn rewrite_set_expr(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            for item in select.projection.iter_mut() {
+                rewrite(item);
+            }
+            if let Some(w) = select.selection.as_mut() {
+                rewrite(w);
+            }
+            if let Some(h) = select.having.as_mut() {
+                rewrite(h);
+            }
+            // GROUP BY expressions must stay equal to the select list's; positions stay.
+            if let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+                for e in exprs.iter_mut().filter(|e| !is_number(e)) {
+                    rewrite(e);
+                }
+            }
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            rewrite_set_expr(left);
+            rewrite_set_expr(right);
+        }
+        SetExpr::Query(q) => rewrite_set_expr(&mut q.body),
+        _ => {}
+    }
+}
+
+fn is_number(e: &Expr) -> bool {
+    matches!(e, Expr::Value(v) if matches!(v.value, Value::Number(_, _)))
+}
+
+/// Types the integer literals of a query's computed expressions as INT where they fit.
+pub(super) fn apply(query: &mut ast::Query) {
+    rewrite_set_expr(&mut query.body);
+    if let Some(order_by) = query.order_by.as_mut() {
+        if let ast::OrderByKind::Expressions(exprs) = &mut order_by.kind {
+            for o in exprs.iter_mut().filter(|o| !is_number(&o.expr)) {
+                rewrite(&mut o.expr);
+            }
+        }
+    }
+}
