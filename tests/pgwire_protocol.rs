@@ -109,10 +109,7 @@ async fn prepare_typed_and_unnamed_statements() {
     assert!(rows.is_empty());
 }
 
-// Known gap (issue 2 note): DataFusion reports a parameter under CAST as untyped (705),
-// so tokio-postgres refuses to bind an i32 to it.
 #[tokio::test]
-#[ignore = "parameter types are not inferred through CAST yet"]
 async fn parameter_types_inferred_through_cast() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;

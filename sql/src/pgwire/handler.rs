@@ -156,7 +156,29 @@ async fn describe(
 fn ordered_param_types(
     plan: &datafusion::logical_expr::LogicalPlan,
 ) -> Result<Vec<Option<datafusion::arrow::datatypes::DataType>>, SqlError> {
-    let map = plan.get_parameter_types()?;
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr;
+    let mut map = plan.get_parameter_types()?;
+    // DataFusion leaves `CAST($1 AS INT)` untyped; PostgreSQL types the parameter as the
+    // cast's target, and drivers need a type to bind a value.
+    let mut from_casts = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|sub| {
+                if let Expr::Cast(c) = sub {
+                    if let Expr::Placeholder(p) = c.expr.as_ref() {
+                        from_casts.push((p.id.clone(), c.field.data_type().clone()));
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    for (id, t) in from_casts {
+        if let Some(slot @ None) = map.get_mut(&id) {
+            *slot = Some(t);
+        }
+    }
     let mut out = Vec::new();
     for i in 1..=map.len() {
         out.push(map.get(&format!("${i}")).cloned().flatten());
