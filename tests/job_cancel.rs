@@ -151,11 +151,7 @@ async fn cancel_request_stops_streaming_select_simple_protocol() {
     wait_until_no_job_runs(&client).await;
 }
 
-// Known gap (issue 2 note): over the extended protocol an unbounded SELECT without LIMIT
-// delivers rows late: pgwire 0.42's Execute path `feed`s DataRows without flushing, so a
-// slow stream reaches the client only in 8 KiB chunks.
 #[tokio::test]
-#[ignore = "streaming SELECT does not stream over the extended protocol yet"]
 async fn cancel_request_stops_streaming_select_extended_protocol() {
     let eddy = Eddy::start();
     let client = with_endless(&eddy).await;

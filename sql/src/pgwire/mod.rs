@@ -3,6 +3,7 @@
 //! ([`types`]).
 
 mod cancel;
+mod execute;
 mod handler;
 mod server;
 mod text;
