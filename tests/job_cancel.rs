@@ -281,3 +281,31 @@ async fn limit_ends_unbounded_select() {
     );
     wait_until_no_job_runs(&client).await;
 }
+
+#[tokio::test]
+async fn stop_job_ends_a_job_waiting_for_slots() {
+    // Four slots: the first job takes them all, the second waits (as Flink's scheduler
+    // does) and must still answer STOP JOB.
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(&client, "SET 'parallelism.default' = '4'").await;
+    exec(
+        &client,
+        "CREATE TABLE endless (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE sink (id BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let first = submit(&client, "INSERT INTO sink SELECT id FROM endless").await;
+    wait_for_status(&client, &first, "RUNNING").await;
+    let second = submit(&client, "INSERT INTO sink SELECT id + 1 FROM endless").await;
+    let waiting = describe_job(&client, &second).await;
+    assert_eq!(waiting["status"].as_deref(), Some("CREATED"), "{waiting:?}");
+    exec(&client, &format!("STOP JOB '{second}'")).await;
+    wait_for_status(&client, &second, "CANCELED").await;
+    exec(&client, &format!("STOP JOB '{first}'")).await;
+    wait_for_status(&client, &first, "CANCELED").await;
+}

@@ -83,6 +83,12 @@ impl JobMaster {
         let _enter = span.enter();
         let slots = match self.schedule().await {
             Ok(slots) => slots,
+            Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
+                self.record.transition(JobStatus::Cancelling);
+                self.record.transition(JobStatus::Canceled);
+                self.cleanup(&[]).await;
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "job could not be scheduled");
                 self.record.set_error(e.to_string());
@@ -201,7 +207,7 @@ impl JobMaster {
 
     /// Waits for `needed` free slots, as Flink's scheduler does, up to
     /// `slot.request.timeout`; fails at once when the cluster has fewer slots in total.
-    async fn request_slots(&self, needed: usize) -> Result<Vec<SlotAllocation>> {
+    async fn request_slots(&mut self, needed: usize) -> Result<Vec<SlotAllocation>> {
         let timeout = self
             .graph
             .config
@@ -230,6 +236,14 @@ impl JobMaster {
                             required,
                             available: if total < required { total } else { available },
                         });
+                    }
+                    // A STOP JOB while waiting ends the wait.
+                    while let Ok(msg) = self.mailbox.try_recv() {
+                        if matches!(msg, JobMasterMessage::Cancel) {
+                            return Err(ClusterError::Runtime(
+                                eddy_runtime::RuntimeError::Cancelled,
+                            ));
+                        }
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
