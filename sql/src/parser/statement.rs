@@ -286,6 +286,9 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
     if matches!(upper(&w[1]).as_str(), "SESSION" | "LOCAL") {
         i = 2;
     }
+    if i >= w.len() {
+        return Err(SqlError::Syntax("expected SET 'key' = 'value'".into()));
+    }
     // PostgreSQL's "SET TIME ZONE x".
     if upper(&w[i]) == "TIME" && w.get(i + 1).map(upper).as_deref() == Some("ZONE") {
         let v = w.get(i + 2).and_then(string_or_ident).unwrap_or_default();
