@@ -115,6 +115,20 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
 }
 
 impl SqlError {
+    /// The message sent to the client: an error DataFusion merely carried for a connector
+    /// (a missing file, a malformed record) is shown as itself, without DataFusion's
+    /// "External error:" wrapping.
+    pub fn client_message(&self) -> String {
+        let df = match self {
+            SqlError::DataFusion(e) | SqlError::Plan(PlanError::DataFusion(e)) => e,
+            other => return other.to_string(),
+        };
+        match df.find_root() {
+            DataFusionError::External(inner) => inner.to_string(),
+            _ => df.to_string(),
+        }
+    }
+
     /// The SQLSTATE sent to the client: the only such table in Eddy.
     pub fn sqlstate(&self) -> &'static str {
         match self {

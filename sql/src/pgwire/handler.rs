@@ -45,7 +45,11 @@ impl EddyHandler {
 }
 
 fn error_info(e: &SqlError) -> ErrorInfo {
-    ErrorInfo::new("ERROR".to_string(), e.sqlstate().to_string(), e.to_string())
+    ErrorInfo::new(
+        "ERROR".to_string(),
+        e.sqlstate().to_string(),
+        e.client_message(),
+    )
 }
 
 fn pg_error(e: SqlError) -> PgWireError {
