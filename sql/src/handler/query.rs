@@ -165,7 +165,15 @@ async fn streaming_query(
     let config = engine.effective_config(session);
     let collect_id = uuid::Uuid::new_v4().simple().to_string();
     let graph = plan_collect(&ctx.state(), &plan, &collect_id, &config, text.to_string())?;
-    let schema = Arc::new(plan.schema().as_arrow().clone());
+    // Rows come from another subtask's output: every column may hold nulls there.
+    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
+        plan.schema()
+            .as_arrow()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    ));
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     eddy_connectors::collect::register_collector(&collect_id, tx);
     let job_id = match engine.dispatcher.submit_job(graph).await {
