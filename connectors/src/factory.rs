@@ -37,6 +37,17 @@ pub trait TableFactory: Send + Sync {
         schema: &Schema,
         options: &BTreeMap<String, String>,
     ) -> Result<()> {
+        self.check_keys(table, schema, options)
+    }
+
+    /// Checks the WITH keys against the declared options; `validate` overrides call it
+    /// before checking values.
+    fn check_keys(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+    ) -> Result<()> {
         check_options(
             self.identifier(),
             table,

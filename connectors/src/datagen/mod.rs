@@ -19,7 +19,7 @@ pub use source::{DataGenReader, DataGenSource};
 
 use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
-use crate::options::{check_options, get, get_positive_u64, parse_duration, OptionKey};
+use crate::options::{get, get_positive_u64, parse_duration, OptionKey};
 use crate::types::sql_type_name;
 
 const IDENTIFIER: &str = "datagen";
@@ -544,14 +544,7 @@ impl TableFactory for DataGenTableFactory {
         schema: &Schema,
         options: &BTreeMap<String, String>,
     ) -> Result<()> {
-        check_options(
-            IDENTIFIER,
-            table,
-            schema,
-            options,
-            &self.required_options(),
-            &self.optional_options(),
-        )?;
+        self.check_keys(table, schema, options)?;
         DataGenConfig::parse(schema, options).map(|_| ())
     }
 

@@ -20,9 +20,7 @@ pub use source::{FileSystemReader, FileSystemSource};
 use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
 use crate::format::FormatFactory;
-use crate::options::{
-    check_options, get, get_required, parse_duration, parse_memory_size, OptionKey,
-};
+use crate::options::{get, get_required, parse_duration, parse_memory_size, OptionKey};
 use crate::registry::{format_factory, formats};
 
 const IDENTIFIER: &str = "filesystem";
@@ -135,14 +133,7 @@ impl TableFactory for FileSystemTableFactory {
         schema: &Schema,
         options: &BTreeMap<String, String>,
     ) -> Result<()> {
-        check_options(
-            IDENTIFIER,
-            table,
-            schema,
-            options,
-            &self.required_options(),
-            &self.optional_options(),
-        )?;
+        self.check_keys(table, schema, options)?;
         FileSystemOptions::parse(schema, options).map(|_| ())
     }
 

@@ -60,14 +60,7 @@ impl TableFactory for PrintTableFactory {
         schema: &datafusion::arrow::datatypes::Schema,
         options: &BTreeMap<String, String>,
     ) -> Result<()> {
-        crate::options::check_options(
-            self.identifier(),
-            table,
-            schema,
-            options,
-            &self.required_options(),
-            &self.optional_options(),
-        )?;
+        self.check_keys(table, schema, options)?;
         get_bool(options, &STANDARD_ERROR).map(|_| ())
     }
 
