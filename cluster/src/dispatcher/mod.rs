@@ -10,7 +10,7 @@ use eddy_runtime::jobgraph::JobGraph;
 use tokio::sync::{mpsc, RwLock};
 
 use crate::error::{ClusterError, Result};
-use crate::gateway::{DispatcherGateway, JobDetails, JobId, JobStatus, ResourceManagerGateway};
+use crate::gateway::{DispatcherGateway, JobDetails, JobId, ResourceManagerGateway};
 use crate::jobmaster::{JobMaster, JobMasterMessage, JobRecord};
 
 struct JobEntry {
@@ -147,9 +147,4 @@ impl DispatcherGateway for Dispatcher {
         }
         Ok(record.details())
     }
-}
-
-/// Whether a status counts as still running for SHOW JOBS filters.
-pub fn is_active(status: JobStatus) -> bool {
-    !status.is_terminal()
 }

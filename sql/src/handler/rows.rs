@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::engine::QueryOutput;
@@ -74,9 +74,4 @@ pub(crate) fn text(s: impl Into<String>) -> Cell {
 /// A nullable text cell.
 pub(crate) fn opt_text(s: Option<String>) -> Cell {
     Cell::Text(s)
-}
-
-#[allow(dead_code)]
-pub(crate) fn utf8() -> DataType {
-    DataType::Utf8
 }

@@ -9,7 +9,6 @@ mod data_type;
 mod statement;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use statement::{Statement, StatementSetEntry};
@@ -93,15 +92,6 @@ pub(crate) fn normalize_ident(ident: &datafusion::sql::sqlparser::ast::Ident) ->
 pub fn parse_statement(sql: &str) -> Result<Statement> {
     statement::parse(sql)
 }
-
-#[allow(dead_code)]
-pub(crate) fn keyword(t: &Token) -> Option<Keyword> {
-    match t {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::common::ScalarValue;
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo};
+use pgwire::api::results::{DataRowEncoder, FieldInfo};
 use pgwire::api::Type;
 use pgwire::error::PgWireResult;
 use pgwire::messages::data::DataRow;
@@ -306,9 +306,4 @@ impl DaysFromCe for chrono::NaiveDate {
         use chrono::Datelike;
         self.num_days_from_ce()
     }
-}
-
-#[allow(dead_code)]
-pub(super) fn text_format() -> FieldFormat {
-    FieldFormat::Text
 }
