@@ -2,8 +2,8 @@
 //! [`ConnectorRegistry`], which validates `CREATE TABLE ... WITH (...)` against each
 //! connector's [`TableFactory`] and resolves a job's connector specs into the runtime's
 //! [`Source`](eddy_runtime::connector::Source)s and [`Sink`](eddy_runtime::connector::Sink)s.
-//! Connectors use Flink's names and options: `filesystem`, `datagen`, `print`, `blackhole`,
-//! plus the internal `collect` sink the gateway streams query results through. File
+//! Connectors use Flink's names and options: `filesystem`, `datagen`, `nexmark`, `print`,
+//! `blackhole`, plus the internal `collect` sink the gateway streams query results through. File
 //! contents are decoded and encoded by the [`format`]s `csv` and `json`, which skip or
 //! report malformed records by their `*.ignore-parse-errors` option.
 
@@ -14,6 +14,7 @@ pub mod error;
 pub mod factory;
 pub mod filesystem;
 pub mod format;
+pub mod nexmark;
 pub mod options;
 pub mod print;
 pub mod registry;

@@ -17,6 +17,7 @@ use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
 use crate::filesystem::FileSystemTableFactory;
 use crate::format::{CsvFormatFactory, FormatFactory, JsonFormatFactory};
+use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
 use crate::print::PrintTableFactory;
 
@@ -52,6 +53,7 @@ impl ConnectorRegistry {
         Self::from_factories(vec![
             Arc::new(FileSystemTableFactory),
             Arc::new(DataGenTableFactory),
+            Arc::new(NexmarkTableFactory),
             Arc::new(PrintTableFactory),
             Arc::new(BlackHoleTableFactory),
             Arc::new(CollectTableFactory),
@@ -155,7 +157,14 @@ mod tests {
         let r = ConnectorRegistry::new();
         assert_eq!(
             r.identifiers(),
-            vec!["blackhole", "collect", "datagen", "filesystem", "print"]
+            vec![
+                "blackhole",
+                "collect",
+                "datagen",
+                "filesystem",
+                "nexmark",
+                "print"
+            ]
         );
         match r.factory("kafak") {
             Err(ConnectorError::UnknownConnector { name, available }) => {
