@@ -31,8 +31,30 @@ pub enum PlanError {
         query: usize,
         table_columns: usize,
     },
+    /// A window TVF, window aggregation or window join is written wrongly.
+    #[error("{0}")]
+    Windowing(String),
+    /// A table definition (computed column, watermark) is invalid.
+    #[error("{0}")]
+    InvalidDefinition(String),
     #[error(transparent)]
     DataFusion(#[from] DataFusionError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+}
+
+impl PlanError {
+    /// Carries the error through DataFusion's planner (e.g. out of a table function), from
+    /// where `PlanError::find` gets it back.
+    pub fn into_datafusion(self) -> DataFusionError {
+        DataFusionError::External(Box::new(self))
+    }
+
+    /// A planner error DataFusion carried, if it holds one.
+    pub fn find(e: &DataFusionError) -> Option<&PlanError> {
+        match e.find_root() {
+            DataFusionError::External(inner) => inner.downcast_ref::<PlanError>(),
+            _ => None,
+        }
+    }
 }

@@ -11,8 +11,11 @@ mod job_graph_builder;
 mod sink_cast;
 mod table;
 mod translate;
+mod window_tvf;
+mod windowing;
 
 pub use error::{PlanError, Result};
 pub use explain::explain;
 pub use job_graph_builder::{plan_collect, plan_insert, plan_statement_set, InsertTarget};
-pub use table::{is_unbounded_plan, ConnectorTable};
+pub use table::{is_unbounded_plan, ConnectorTable, TableDefinition, TableWatermark};
+pub use window_tvf::{register_window_functions, WindowTvfNode};

@@ -6,33 +6,217 @@ use std::any::Any;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNode;
+use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::ExecutionPlan;
 use eddy_runtime::config::execution;
 use eddy_runtime::config::Configuration;
 use eddy_runtime::connector::{ConnectorResolver, ReaderPoll, Source, SourceSplit, SubtaskInfo};
-use eddy_runtime::jobgraph::ConnectorSpec;
+use eddy_runtime::expr_codec::encode_expr;
+use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema, SourceSpec, SourceWatermarkSpec};
 use eddy_runtime::metrics::TaskMetrics;
+use eddy_runtime::operators::append_computed;
 use eddy_runtime::RuntimeError;
+use eddy_runtime::TimeAttribute;
 
-/// A catalog table backed by a connector.
+use crate::error::PlanError;
+
+/// A catalog table backed by a connector. Its schema is the physical columns followed by
+/// the computed ones, with the time attributes marked.
 #[derive(Clone)]
 pub struct ConnectorTable {
+    /// The connector, with the physical columns only.
     pub spec: ConnectorSpec,
     pub schema: SchemaRef,
+    /// Computed columns, over the physical columns.
+    pub computed: Vec<Expr>,
+    pub watermark: Option<TableWatermark>,
     pub bounded: bool,
     pub resolver: Arc<dyn ConnectorResolver>,
     pub config: Configuration,
+}
+
+/// A table's `WATERMARK FOR column AS expr`.
+#[derive(Debug, Clone)]
+pub struct TableWatermark {
+    /// Index of the rowtime column in the table schema.
+    pub column: usize,
+    /// Over the table schema.
+    pub expr: Expr,
+    pub text: String,
+}
+
+/// What a table is declared with, before DataFusion has checked it.
+pub struct TableDefinition {
+    pub spec: ConnectorSpec,
+    pub physical: SchemaRef,
+    /// `(name, expression)` of each computed column.
+    pub computed: Vec<(String, String)>,
+    /// `(column, expression)` of the watermark.
+    pub watermark: Option<(String, String)>,
+    pub bounded: bool,
+}
+
+fn is_proctime_call(expr: &Expr) -> bool {
+    matches!(expr, Expr::ScalarFunction(f) if f.name() == eddy_runtime::functions::PROCTIME)
+}
+
+/// The type a computed column gets: timestamps at millisecond precision, as Flink's
+/// TIMESTAMP(3) (DataFusion's TO_TIMESTAMP and the like produce nanoseconds).
+fn computed_type(t: DataType) -> DataType {
+    match t {
+        DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Millisecond, tz),
+        other => other,
+    }
+}
+
+impl ConnectorTable {
+    /// Checks a table's computed columns and watermark with DataFusion and builds the
+    /// table.
+    pub fn try_new(
+        def: TableDefinition,
+        state: &SessionState,
+        resolver: Arc<dyn ConnectorResolver>,
+        config: Configuration,
+    ) -> crate::Result<Self> {
+        let physical_df = DFSchema::try_from(def.physical.as_ref().clone())?;
+        let mut fields: Vec<Field> = def
+            .physical
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut computed = Vec::new();
+        for (name, text) in &def.computed {
+            let expr = state.create_logical_expr(text, &physical_df).map_err(|e| {
+                PlanError::InvalidDefinition(format!(
+                    "computed column '{name}' AS {text} is invalid: {}",
+                    e.strip_backtrace()
+                ))
+            })?;
+            let data_type = expr.get_type(&physical_df)?;
+            let mut field = Field::new(name, computed_type(data_type), true);
+            if is_proctime_call(&expr) {
+                field = TimeAttribute::Proctime.mark(field.with_nullable(false));
+            }
+            computed.push(expr);
+            fields.push(field);
+        }
+        let mut watermark = None;
+        if let Some((column, text)) = &def.watermark {
+            let index = fields
+                .iter()
+                .position(|f| f.name() == column)
+                .ok_or_else(|| {
+                    PlanError::InvalidDefinition(format!(
+                        "the watermark column '{column}' is not a column of table '{}'",
+                        def.spec.table
+                    ))
+                })?;
+            if !matches!(
+                fields[index].data_type(),
+                DataType::Timestamp(TimeUnit::Millisecond, _)
+            ) {
+                return Err(PlanError::InvalidDefinition(format!(
+                    "invalid type of the watermark column '{column}': it must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not {}",
+                    fields[index].data_type()
+                )));
+            }
+            fields[index] = TimeAttribute::Rowtime.mark(fields[index].clone());
+            let table_df = DFSchema::try_from(Schema::new(fields.clone()))?;
+            let expr = state.create_logical_expr(text, &table_df).map_err(|e| {
+                PlanError::InvalidDefinition(format!(
+                    "watermark expression {text} is invalid: {}",
+                    e.strip_backtrace()
+                ))
+            })?;
+            let t = expr.get_type(&table_df)?;
+            if !matches!(t, DataType::Timestamp(_, _)) {
+                return Err(PlanError::InvalidDefinition(format!(
+                    "watermark expression {text} must return a timestamp, not {}",
+                    t
+                )));
+            }
+            watermark = Some(TableWatermark {
+                column: index,
+                expr,
+                text: text.clone(),
+            });
+        }
+        Ok(Self {
+            spec: def.spec,
+            schema: Arc::new(Schema::new(fields)),
+            computed,
+            watermark,
+            bounded: def.bounded,
+            resolver,
+            config,
+        })
+    }
+
+    /// How a streaming job reads this table: computed columns, watermark and projection.
+    pub fn source_spec(
+        &self,
+        state: &SessionState,
+        projection: Option<Vec<usize>>,
+    ) -> crate::Result<SourceSpec> {
+        let physical = self.spec.schema.decode()?;
+        let physical_df = DFSchema::try_from(physical.as_ref().clone())?;
+        let computed = self
+            .computed
+            .iter()
+            .map(|e| {
+                Ok(encode_expr(
+                    &state.create_physical_expr(e.clone(), &physical_df)?,
+                )?)
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
+        let watermark = match &self.watermark {
+            Some(w) => {
+                let table_df = DFSchema::try_from(self.schema.as_ref().clone())?;
+                Some(SourceWatermarkSpec {
+                    rowtime: w.column,
+                    expr: encode_expr(&state.create_physical_expr(w.expr.clone(), &table_df)?)?,
+                    description: w.text.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(SourceSpec {
+            connector: self.spec.clone(),
+            computed,
+            table_schema: Some(SerializedSchema::encode(&self.schema)?),
+            watermark,
+            projection,
+        })
+    }
+
+    /// The computed columns as physical expressions over the physical columns.
+    fn physical_computed(&self, state: &dyn Session) -> DfResult<Vec<Arc<dyn PhysicalExpr>>> {
+        let physical = self.spec.schema.decode().map_err(external)?;
+        let physical_df = DFSchema::try_from(physical.as_ref().clone())?;
+        self.computed
+            .iter()
+            .map(|e| state.create_physical_expr(e.clone(), &physical_df))
+            .collect()
+    }
+
+    /// Finds the connector table behind a provider, if it is one.
+    pub fn from_provider(provider: &dyn TableProvider) -> Option<&ConnectorTable> {
+        (provider as &dyn Any).downcast_ref::<ConnectorTable>()
+    }
 }
 
 impl std::fmt::Debug for ConnectorTable {
@@ -41,13 +225,6 @@ impl std::fmt::Debug for ConnectorTable {
             .field("table", &self.spec.table)
             .field("bounded", &self.bounded)
             .finish()
-    }
-}
-
-impl ConnectorTable {
-    /// Finds the connector table behind a provider, if it is one.
-    pub fn from_provider(provider: &dyn TableProvider) -> Option<&ConnectorTable> {
-        (provider as &dyn Any).downcast_ref::<ConnectorTable>()
     }
 }
 
@@ -73,6 +250,7 @@ impl TableProvider for ConnectorTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let source = self.resolver.create_source(&self.spec).map_err(external)?;
+        let computed = self.physical_computed(state)?;
         let readers = state.config().target_partitions().max(1);
         let splits = source.enumerate_splits(readers as u32).map_err(external)?;
         let mut groups: Vec<Vec<SourceSplit>> = vec![Vec::new(); readers.min(splits.len()).max(1)];
@@ -88,6 +266,7 @@ impl TableProvider for ConnectorTable {
                 Arc::new(SourcePartition {
                     source: source.clone(),
                     splits,
+                    computed: computed.clone(),
                     schema: self.schema.clone(),
                     info: SubtaskInfo {
                         job_id: "batch".into(),
@@ -111,6 +290,7 @@ impl TableProvider for ConnectorTable {
 struct SourcePartition {
     source: Arc<dyn Source>,
     splits: Vec<SourceSplit>,
+    computed: Vec<Arc<dyn PhysicalExpr>>,
     schema: SchemaRef,
     info: SubtaskInfo,
 }
@@ -131,6 +311,8 @@ impl PartitionStream for SourcePartition {
         let source = self.source.clone();
         let splits = self.splits.clone();
         let info = self.info.clone();
+        let computed = self.computed.clone();
+        let schema = self.schema.clone();
         // Readers block (file I/O, rate limiting): they get a thread of their own, and stop
         // when the query drops its stream.
         std::thread::spawn(move || {
@@ -143,7 +325,9 @@ impl PartitionStream for SourcePartition {
             };
             loop {
                 let item = match reader.poll_next() {
-                    Ok(ReaderPoll::Batch(b)) => Ok(b),
+                    Ok(ReaderPoll::Batch(b)) => {
+                        append_computed(b, &computed, &schema).map_err(external)
+                    }
                     Ok(ReaderPoll::Pending(wait)) => {
                         if tx.is_closed() {
                             return;
@@ -171,6 +355,10 @@ impl PartitionStream for SourcePartition {
 pub fn is_unbounded_plan(plan: &LogicalPlan) -> bool {
     let mut unbounded = false;
     let _ = plan.apply(|node| {
+        if let LogicalPlan::Extension(_) = node {
+            // Window TVFs and the like exist only in the streaming runtime.
+            unbounded = true;
+        }
         if let LogicalPlan::TableScan(scan) = node {
             if let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source) {
                 if let Some(t) = ConnectorTable::from_provider(provider.as_ref()) {

@@ -19,7 +19,8 @@ use crate::table::ConnectorTable;
 /// Where an open chain's rows come from.
 pub(crate) enum Head {
     Source(SourceSpec),
-    Inputs(Vec<VertexId>),
+    /// Upstream vertices and how their rows are distributed over this one's subtasks.
+    Inputs(Vec<(VertexId, Partitioner)>),
 }
 
 /// A filter and projection not yet serialized, so that adjacent ones can merge.
@@ -165,11 +166,11 @@ impl GraphParts {
                 operators.push(OperatorSpec::Source(spec));
             }
             Head::Inputs(inputs) => {
-                for input in inputs {
+                for (input, partitioner) in inputs {
                     self.edges.push(JobEdge {
                         source: input,
                         target: id,
-                        partitioner: Partitioner::Forward,
+                        partitioner,
                     });
                 }
             }
@@ -207,10 +208,7 @@ pub(crate) fn translate(
                 ));
             }
             Ok(OpenChain {
-                head: Head::Source(SourceSpec {
-                    connector: table.spec.clone(),
-                    projection: scan.projection.clone(),
-                }),
+                head: Head::Source(table.source_spec(state, scan.projection.clone())?),
                 ops: Vec::new(),
                 pending: None,
                 names: Vec::new(),
@@ -250,11 +248,21 @@ pub(crate) fn translate(
             Ok(chain)
         }
         LogicalPlan::SubqueryAlias(alias) => translate(&alias.input, state, parts),
+        LogicalPlan::Extension(_) => match crate::windowing::window_tvf(plan) {
+            Some(node) => crate::windowing::translate_window_tvf(node, state, parts),
+            None => Err(PlanError::NotSupported(
+                "this kind of query is not supported in streaming jobs".into(),
+            )),
+        },
+        LogicalPlan::Aggregate(agg) => {
+            crate::windowing::translate_window_aggregate(agg, state, parts)
+        }
+        LogicalPlan::Join(join) => crate::windowing::translate_window_join(join, state, parts),
         LogicalPlan::Union(union) => {
             let mut inputs = Vec::new();
             for input in &union.inputs {
                 let chain = translate(input, state, parts)?;
-                inputs.push(parts.close(chain)?);
+                inputs.push((parts.close(chain)?, Partitioner::Forward));
             }
             Ok(OpenChain {
                 head: Head::Inputs(inputs),
@@ -264,7 +272,7 @@ pub(crate) fn translate(
             })
         }
         other => Err(PlanError::NotSupported(format!(
-            "{} is not supported in streaming queries yet; only projections, filters and UNION ALL over tables are",
+            "{} is not supported in streaming queries yet; only projections, filters, UNION ALL, window table functions, window aggregations and window joins are",
             describe_node(other)
         ))),
     }

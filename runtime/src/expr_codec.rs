@@ -25,7 +25,11 @@ pub fn encode_expr(expr: &Arc<dyn PhysicalExpr>) -> Result<SerializedExpr> {
 /// A task context whose function registry holds DataFusion's built-in functions, which
 /// decoding needs because functions are serialized by name.
 pub fn function_context() -> Arc<TaskContext> {
-    SessionContext::new().task_ctx()
+    let ctx = SessionContext::new();
+    for f in crate::functions::eddy_functions() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+    ctx.task_ctx()
 }
 
 /// Decodes an expression against the schema it was bound to.
@@ -42,4 +46,28 @@ pub fn decode_expr(
         input_schema,
         &DefaultPhysicalExtensionCodec {},
     )?)
+}
+
+/// Encodes a physical plan (used for operators whose expressions DataFusion only
+/// serializes as part of a plan, such as aggregates).
+pub fn encode_plan(
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+) -> Result<crate::jobgraph::SerializedPlan> {
+    use datafusion_proto::physical_plan::AsExecutionPlan;
+    let node = datafusion_proto::protobuf::PhysicalPlanNode::try_from_physical_plan(
+        plan,
+        &DefaultPhysicalExtensionCodec {},
+    )?;
+    Ok(crate::jobgraph::SerializedPlan(node.encode_to_vec()))
+}
+
+/// Decodes a plan written by [`encode_plan`].
+pub fn decode_plan(
+    bytes: &crate::jobgraph::SerializedPlan,
+    ctx: &TaskContext,
+) -> Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+    use datafusion_proto::physical_plan::AsExecutionPlan;
+    let node = datafusion_proto::protobuf::PhysicalPlanNode::decode(bytes.0.as_slice())
+        .map_err(|e| RuntimeError::Internal(format!("cannot decode plan: {e}")))?;
+    Ok(node.try_into_physical_plan(ctx, &DefaultPhysicalExtensionCodec {})?)
 }

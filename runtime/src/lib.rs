@@ -12,6 +12,7 @@ pub mod connector;
 pub mod error;
 pub mod exchange;
 pub mod expr_codec;
+pub mod functions;
 pub mod jobgraph;
 pub mod metrics;
 pub mod operators;
@@ -22,4 +23,4 @@ pub mod time;
 
 pub use error::{Result, RuntimeError};
 pub use stream_element::{RowKind, StreamElement};
-pub use time::Watermark;
+pub use time::{TimeAttribute, Watermark, WatermarkStatus};

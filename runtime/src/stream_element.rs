@@ -3,7 +3,7 @@
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
-use crate::time::Watermark;
+use crate::time::{Watermark, WatermarkStatus};
 
 /// One element of a stream. Data always moves as whole Arrow batches.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub enum StreamElement {
     Batch(RecordBatch),
     /// Event-time progress of the sending subtask.
     Watermark(Watermark),
+    /// The sending subtask went idle or became active again.
+    WatermarkStatus(WatermarkStatus),
     /// The sending subtask finished; nothing follows on this channel.
     EndOfInput,
 }

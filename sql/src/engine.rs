@@ -8,11 +8,13 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
+use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use eddy_cluster::DispatcherGateway;
 use eddy_connectors::ConnectorRegistry;
-use eddy_planner::ConnectorTable;
+use eddy_planner::{register_window_functions, ConnectorTable, TableDefinition};
 use eddy_runtime::config::Configuration;
+use eddy_runtime::functions::eddy_functions;
 use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema};
 use futures::stream::BoxStream;
 use tokio::sync::RwLock;
@@ -70,44 +72,71 @@ impl Engine {
         self.store.save(catalog)
     }
 
-    /// How a catalog table appears to DataFusion and the planner.
+    /// How a catalog table appears to DataFusion and the planner; checks its computed
+    /// columns and watermark.
     pub(crate) fn connector_table(
         &self,
         table: &CatalogTable,
         config: &Configuration,
+        state: &SessionState,
     ) -> Result<ConnectorTable> {
-        let schema = table.schema();
-        Ok(ConnectorTable {
+        let physical = table.physical_schema();
+        let definition = TableDefinition {
             spec: ConnectorSpec {
                 table: table.name.clone(),
-                schema: SerializedSchema::encode(&schema)?,
+                schema: SerializedSchema::encode(&physical)?,
                 options: table.options.clone(),
             },
+            physical,
+            computed: table.computed_columns(),
+            watermark: table
+                .watermark
+                .as_ref()
+                .map(|w| (w.column.clone(), w.expression.clone())),
             bounded: self.registry.is_bounded(&table.options)?,
-            schema,
-            resolver: self.registry.clone(),
-            config: config.clone(),
-        })
+        };
+        Ok(ConnectorTable::try_new(
+            definition,
+            state,
+            self.registry.clone(),
+            config.clone(),
+        )?)
     }
 
-    /// A DataFusion context with every table and view of the catalog registered.
-    pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
+    /// A DataFusion context with Eddy's functions, without catalog tables.
+    pub(crate) fn bare_context(&self) -> SessionContext {
         // Numeric literals such as 1.5 are exact, as in PostgreSQL and Flink, not floats.
         let df_config = SessionConfig::new()
             .with_information_schema(true)
             .with_target_partitions(2)
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config(df_config);
-        let catalog = self.catalog.read().await;
-        for table in catalog.tables.values() {
-            ctx.register_table(
-                table.name.as_str(),
-                Arc::new(self.connector_table(table, config)?),
-            )?;
+        for f in eddy_functions() {
+            ctx.register_udf(f.as_ref().clone());
         }
+        ctx
+    }
+
+    /// A DataFusion context with every table and view of the catalog registered.
+    pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
+        let ctx = self.bare_context();
+        let catalog = self.catalog.read().await;
+        let state = ctx.state();
+        for table in catalog.tables.values() {
+            // A table the current code cannot read (e.g. an expression that no longer
+            // plans) must not make every other table unreadable.
+            match self.connector_table(table, config, &state) {
+                Ok(t) => {
+                    ctx.register_table(table.name.as_str(), Arc::new(t))?;
+                }
+                Err(e) => tracing::warn!(table = %table.name, error = %e, "table is not readable"),
+            }
+        }
+        register_window_functions(&ctx)?;
         for view in catalog.views_in_order() {
             // A view whose tables were dropped stays in the catalog but cannot be read.
-            match ctx.state().create_logical_plan(&view.query).await {
+            let query = crate::parser::rewrite_window_tvfs(&view.query)?;
+            match ctx.state().create_logical_plan(&query).await {
                 Ok(plan) => {
                     ctx.register_table(
                         view.name.as_str(),

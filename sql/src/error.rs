@@ -66,6 +66,18 @@ fn runtime_sqlstate(e: &RuntimeError) -> &'static str {
     }
 }
 
+fn plan_sqlstate(e: &PlanError) -> &'static str {
+    match e {
+        PlanError::NotSupported(_) => "0A000",
+        PlanError::TypeMismatch { .. } => "42804",
+        PlanError::ColumnCount { .. } => "42601",
+        PlanError::Windowing(_) => "42P20",
+        PlanError::InvalidDefinition(_) => "42P17",
+        PlanError::DataFusion(d) => datafusion_sqlstate(d),
+        PlanError::Runtime(r) => runtime_sqlstate(r),
+    }
+}
+
 fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
     use datafusion::common::SchemaError;
     match e.find_root() {
@@ -103,7 +115,10 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         },
         DataFusionError::External(inner) => match inner.downcast_ref::<RuntimeError>() {
             Some(r) => runtime_sqlstate(r),
-            None => "XX000",
+            None => match inner.downcast_ref::<PlanError>() {
+                Some(p) => plan_sqlstate(p),
+                None => "XX000",
+            },
         },
         DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => {
             "22012"
@@ -152,13 +167,7 @@ impl SqlError {
                 ConnectorError::Runtime(r) => runtime_sqlstate(r),
                 _ => "22023",
             },
-            SqlError::Plan(e) => match e {
-                PlanError::NotSupported(_) => "0A000",
-                PlanError::TypeMismatch { .. } => "42804",
-                PlanError::ColumnCount { .. } => "42601",
-                PlanError::DataFusion(d) => datafusion_sqlstate(d),
-                PlanError::Runtime(r) => runtime_sqlstate(r),
-            },
+            SqlError::Plan(e) => plan_sqlstate(e),
             SqlError::DataFusion(e) => datafusion_sqlstate(e),
             SqlError::Runtime(e) => runtime_sqlstate(e),
             SqlError::Cluster(e) => match e {

@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use eddy_runtime::config::{execution, pipeline};
+use eddy_runtime::config::{execution, pipeline, table};
 use eddy_runtime::connector::{ConnectorResolver, SubtaskInfo};
 use eddy_runtime::error::{Result, RuntimeError};
 use eddy_runtime::exchange::{ChannelKey, LocalChannelRegistry, RecordWriter};
@@ -12,7 +12,7 @@ use eddy_runtime::expr_codec::function_context;
 use eddy_runtime::jobgraph::{OperatorSpec, Partitioner};
 use eddy_runtime::metrics::TaskMetrics;
 use eddy_runtime::operators::{self, OperatorContext, SourceDriver};
-use eddy_runtime::task::{OperatorChain, StreamTask, TaskInput};
+use eddy_runtime::task::{OperatorChain, SourceTiming, StreamTask, TaskInput};
 
 use super::TaskDeploymentDescriptor;
 
@@ -74,10 +74,18 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
     }
 
     let functions = function_context();
+    let timing = SourceTiming {
+        watermark_interval: graph
+            .config
+            .get_duration(&pipeline::AUTO_WATERMARK_INTERVAL),
+        idle_timeout: graph.config.get_duration(&table::SOURCE_IDLE_TIMEOUT),
+    };
     let ctx = OperatorContext {
         resolver: env.resolver.as_ref(),
         info: &info,
         functions,
+        watermark_interval: timing.watermark_interval,
+        max_parallelism,
     };
     let (input, rest) = match vertex.operators.split_first() {
         Some((OperatorSpec::Source(spec), rest)) => (
@@ -86,20 +94,23 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         ),
         _ => {
             let mut receivers = Vec::new();
+            let mut input = 0;
             for (edge_index, edge) in graph.edges.iter().enumerate() {
                 if edge.target != vertex.id {
                     continue;
                 }
+                input += 1;
                 let source = graph.vertex(edge.source)?;
                 let producers: Vec<u32> = match edge.partitioner {
                     Partitioner::Forward => vec![me],
                     _ => (0..source.parallelism).collect(),
                 };
                 for p in producers {
-                    receivers.push(
+                    receivers.push((
+                        input - 1,
                         env.channels
                             .receiver(key(edge_index, p, me), env.channel_capacity),
-                    );
+                    ));
                 }
             }
             if receivers.is_empty() {
@@ -117,5 +128,5 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         .collect::<Result<Vec<_>>>()?;
     let chain = OperatorChain::new(operators, outputs, env.metrics.clone());
     tracing::debug!(job = %tdd.attempt.job_id, vertex = %vertex.name, subtask = me, "task starting");
-    StreamTask::new(input, chain, env.cancel, info).run()
+    StreamTask::new(input, chain, env.cancel, info, timing).run()
 }

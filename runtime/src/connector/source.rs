@@ -47,4 +47,17 @@ pub enum ReaderPoll {
 pub trait SourceReader: Send {
     /// Produces the next batch, or says why there is none.
     fn poll_next(&mut self) -> Result<ReaderPoll>;
+
+    /// Index, among the splits given to `create_reader`, of the split the last batch came
+    /// from: watermarks are generated per split.
+    fn current_split(&self) -> usize {
+        0
+    }
+
+    /// Whether batches of several splits interleave (e.g. Kafka partitions). Readers that
+    /// read splits one after another (files) keep the default: a split is finished once
+    /// the reader moves past it, and no longer holds the watermark back.
+    fn interleaves_splits(&self) -> bool {
+        false
+    }
 }

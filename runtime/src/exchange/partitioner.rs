@@ -25,6 +25,13 @@ pub fn partition_batch(
     if parallelism == 1 {
         return Ok(vec![batch.clone()]);
     }
+    if key_columns.is_empty() {
+        // No key (a global window aggregate): every row goes to the first subtask, as
+        // Flink's global partitioner does.
+        let mut parts = vec![batch.slice(0, 0); parallelism as usize];
+        parts[0] = batch.clone();
+        return Ok(parts);
+    }
     let keys: Vec<ArrayRef> = key_columns
         .iter()
         .map(|&i| batch.column(i).clone())

@@ -9,7 +9,9 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, OperatorSpec, SerializedExpr, SerializedSchema, SinkSpec, SourceSpec,
+    CalcSpec, ConnectorSpec, OperatorSpec, SerializedExpr, SerializedPlan, SerializedSchema,
+    SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec, WindowJoinSpec, WindowKind,
+    WindowTvfSpec,
 };
 pub use partitioner::Partitioner;
 

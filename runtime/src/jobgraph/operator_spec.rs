@@ -59,10 +59,121 @@ impl ConnectorSpec {
 /// Reads a table's source and emits its rows, optionally only some columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceSpec {
+    /// The connector, with the table's physical columns.
     pub connector: ConnectorSpec,
-    /// Indices of the table's columns to emit; all when `None`.
+    /// Computed columns (`c AS expr`), appended after the physical ones in this order;
+    /// expressions are bound to the physical schema.
+    #[serde(default)]
+    pub computed: Vec<SerializedExpr>,
+    /// Physical plus computed columns, with time attributes marked.
+    #[serde(default)]
+    pub table_schema: Option<SerializedSchema>,
+    /// `WATERMARK FOR`, bound to `table_schema`.
+    #[serde(default)]
+    pub watermark: Option<SourceWatermarkSpec>,
+    /// Indices into `table_schema` of the columns to emit; all when `None`.
     pub projection: Option<Vec<usize>>,
 }
+
+/// How a source generates watermarks: per split, the largest value of `expr` seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceWatermarkSpec {
+    /// Index of the rowtime column in the table schema.
+    pub rowtime: usize,
+    pub expr: SerializedExpr,
+    /// As written in the DDL, for EXPLAIN.
+    pub description: String,
+}
+
+/// A window table-valued function's windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Serialize, Deserialize)]
+pub enum WindowKind {
+    /// `TUMBLE(..., size [, offset])`.
+    Tumble { size: i64, offset: i64 },
+    /// `HOP(..., slide, size [, offset])`.
+    Hop { slide: i64, size: i64, offset: i64 },
+    /// `CUMULATE(..., step, size [, offset])`.
+    Cumulate { step: i64, size: i64, offset: i64 },
+}
+
+impl std::fmt::Display for WindowKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let offset = |o: i64| {
+            if o == 0 {
+                String::new()
+            } else {
+                format!(", offset={o}ms")
+            }
+        };
+        match self {
+            WindowKind::Tumble { size, offset: o } => {
+                write!(f, "TUMBLE(size={size}ms{})", offset(*o))
+            }
+            WindowKind::Hop {
+                slide,
+                size,
+                offset: o,
+            } => {
+                write!(f, "HOP(slide={slide}ms, size={size}ms{})", offset(*o))
+            }
+            WindowKind::Cumulate {
+                step,
+                size,
+                offset: o,
+            } => {
+                write!(f, "CUMULATE(step={step}ms, size={size}ms{})", offset(*o))
+            }
+        }
+    }
+}
+
+/// Assigns rows to windows, appending `window_start`, `window_end` and `window_time`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowTvfSpec {
+    pub input_schema: SerializedSchema,
+    pub output_schema: SerializedSchema,
+    /// The time attribute column in the input.
+    pub time_column: usize,
+    pub kind: WindowKind,
+}
+
+/// Window aggregation: rows grouped by window and key, each window emitted once when
+/// it closes. The group-by and aggregate expressions travel as a DataFusion
+/// `AggregateExec` over an empty input, so datafusion-proto encodes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowAggregateSpec {
+    pub input_schema: SerializedSchema,
+    pub output_schema: SerializedSchema,
+    pub aggregate: SerializedPlan,
+    /// Positions of `window_start` and `window_end` among the group-by expressions.
+    pub window_start: usize,
+    pub window_end: usize,
+    /// Windows close on processing time instead of watermarks.
+    pub proctime: bool,
+    pub description: String,
+}
+
+/// Window join: rows of both inputs buffered per window and joined when it closes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowJoinSpec {
+    pub left_schema: SerializedSchema,
+    pub right_schema: SerializedSchema,
+    pub output_schema: SerializedSchema,
+    /// Equi-join columns, left and right, window bounds included.
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// `window_end` on each side.
+    pub left_window_end: usize,
+    pub right_window_end: usize,
+    /// Extra condition over the joined row (left columns, then right).
+    pub filter: Option<SerializedExpr>,
+    pub proctime: bool,
+    pub description: String,
+}
+
+/// A DataFusion physical plan in datafusion-proto's encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SerializedPlan(pub Vec<u8>);
 
 /// Filter then project (Flink's Calc), over expressions bound to `input_schema`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +198,9 @@ pub struct SinkSpec {
 pub enum OperatorSpec {
     Source(SourceSpec),
     Calc(CalcSpec),
+    WindowTvf(WindowTvfSpec),
+    WindowAggregate(WindowAggregateSpec),
+    WindowJoin(WindowJoinSpec),
     Sink(SinkSpec),
 }
 
@@ -98,6 +212,9 @@ impl OperatorSpec {
                 format!("Source: {}[{}]", s.connector.table, s.connector.connector())
             }
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
+            OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
+            OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),
+            OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())
             }

@@ -7,6 +7,10 @@
 mod calc;
 mod sink;
 mod source;
+mod window_aggregate;
+mod window_join;
+mod window_tvf;
+mod windows;
 
 use std::sync::Arc;
 
@@ -15,7 +19,10 @@ use datafusion::execution::TaskContext;
 
 pub use calc::CalcOperator;
 pub use sink::SinkOperator;
-pub use source::SourceDriver;
+pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
+pub use window_aggregate::WindowAggregateOperator;
+pub use window_join::WindowJoinOperator;
+pub use window_tvf::WindowTvfOperator;
 
 use crate::connector::{ConnectorResolver, SubtaskInfo};
 use crate::error::{Result, RuntimeError};
@@ -35,6 +42,11 @@ impl Collector {
         if batch.num_rows() > 0 {
             self.elements.push(StreamElement::Batch(batch));
         }
+    }
+
+    /// Emits any element.
+    pub fn push(&mut self, element: StreamElement) {
+        self.elements.push(element);
     }
 
     /// Emits a watermark.
@@ -65,6 +77,23 @@ pub trait StreamOperator: Send {
     /// Handles a batch of rows.
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()>;
 
+    /// Handles a batch from input `input` of a chain head with several logical inputs
+    /// (a join's left = 0 and right = 1). One-input operators see it as `process_batch`.
+    fn process_batch_from(
+        &mut self,
+        _input: usize,
+        batch: RecordBatch,
+        out: &mut Collector,
+    ) -> Result<()> {
+        self.process_batch(batch, out)
+    }
+
+    /// Processing time advanced to `now` (epoch ms); called every few tens of
+    /// milliseconds. Processing-time windows close here.
+    fn on_processing_time(&mut self, _now: i64, _out: &mut Collector) -> Result<()> {
+        Ok(())
+    }
+
     /// Handles event-time progress; forwards it by default.
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
         out.emit_watermark(watermark);
@@ -91,6 +120,10 @@ pub struct OperatorContext<'a> {
     pub info: &'a SubtaskInfo,
     /// Holds DataFusion's built-in functions, which decoding expressions needs.
     pub functions: Arc<TaskContext>,
+    /// `pipeline.auto-watermark-interval`; zero means a watermark after every row.
+    pub watermark_interval: std::time::Duration,
+    /// `pipeline.max-parallelism`: the number of key groups.
+    pub max_parallelism: u32,
 }
 
 /// Builds the operator a spec describes. Sources are not operators: they head a chain and
@@ -99,6 +132,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
     match spec {
         OperatorSpec::Calc(calc) => Ok(Box::new(CalcOperator::try_new(calc, &ctx.functions)?)),
         OperatorSpec::Sink(sink) => Ok(Box::new(SinkOperator::try_new(sink, ctx)?)),
+        OperatorSpec::WindowTvf(w) => Ok(Box::new(WindowTvfOperator::try_new(w)?)),
+        OperatorSpec::WindowAggregate(w) => Ok(Box::new(WindowAggregateOperator::try_new(w, ctx)?)),
+        OperatorSpec::WindowJoin(w) => Ok(Box::new(WindowJoinOperator::try_new(w, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),
         )),

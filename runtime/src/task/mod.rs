@@ -8,4 +8,4 @@ mod stream_task;
 
 pub use operator_chain::OperatorChain;
 pub use status_watermark_valve::StatusWatermarkValve;
-pub use stream_task::{CancelFlag, StreamTask, TaskInput};
+pub use stream_task::{CancelFlag, SourceTiming, StreamTask, TaskInput};

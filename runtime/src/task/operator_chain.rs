@@ -44,15 +44,21 @@ impl OperatorChain {
         self.operators.iter().map(|o| o.name()).collect()
     }
 
-    /// Pushes elements through operators `from..` and then to the outputs.
-    fn push(&mut self, from: usize, first: StreamElement) -> Result<()> {
+    /// Pushes elements through operators `from..` and then to the outputs. `input` is the
+    /// logical input a batch entering the head of the chain came from.
+    fn push(&mut self, from: usize, first: StreamElement, input: usize) -> Result<()> {
         let mut pending = vec![first];
         let mut out = Collector::default();
-        for op in self.operators[from..].iter_mut() {
+        for (i, op) in self.operators[from..].iter_mut().enumerate() {
             for element in pending.drain(..) {
                 match element {
+                    StreamElement::Batch(b) if from + i == 0 => {
+                        op.process_batch_from(input, b, &mut out)?
+                    }
                     StreamElement::Batch(b) => op.process_batch(b, &mut out)?,
                     StreamElement::Watermark(w) => op.process_watermark(w, &mut out)?,
+                    // Statuses concern the exchange only: they pass operators untouched.
+                    status @ StreamElement::WatermarkStatus(_) => out.push(status),
                     StreamElement::EndOfInput => {}
                 }
             }
@@ -87,15 +93,44 @@ impl OperatorChain {
 
     /// Feeds a batch to the head of the chain.
     pub fn process_batch(&mut self, batch: RecordBatch) -> Result<()> {
+        self.process_batch_from(0, batch)
+    }
+
+    /// Feeds a batch of logical input `input` to the head of the chain.
+    pub fn process_batch_from(&mut self, input: usize, batch: RecordBatch) -> Result<()> {
         self.metrics
             .num_records_in
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-        self.push(0, StreamElement::Batch(batch))
+        self.push(0, StreamElement::Batch(batch), input)
     }
 
     /// Feeds a watermark to the head of the chain.
     pub fn process_watermark(&mut self, watermark: Watermark) -> Result<()> {
-        self.push(0, StreamElement::Watermark(watermark))
+        self.push(0, StreamElement::Watermark(watermark), 0)
+    }
+
+    /// Feeds any element (batch, watermark or status) to the head of the chain.
+    pub fn process_element(&mut self, element: StreamElement) -> Result<()> {
+        match element {
+            StreamElement::Batch(b) => self.process_batch(b),
+            StreamElement::WatermarkStatus(_) => self.emit(element),
+            StreamElement::EndOfInput => Ok(()),
+            other => self.push(0, other, 0),
+        }
+    }
+
+    /// Tells every operator that processing time advanced, passing what each emits down
+    /// the chain.
+    pub fn on_processing_time(&mut self, now: i64) -> Result<()> {
+        for i in 0..self.operators.len() {
+            let mut out = Collector::default();
+            self.operators[i].on_processing_time(now, &mut out)?;
+            let emitted: Vec<_> = out.drain().collect();
+            for element in emitted {
+                self.push(i + 1, element, 0)?;
+            }
+        }
+        Ok(())
     }
 
     /// Input ended: finishes operators head first, passing what each emits down the chain,
@@ -106,7 +141,7 @@ impl OperatorChain {
             self.operators[i].finish(&mut out)?;
             let emitted: Vec<_> = out.drain().collect();
             for element in emitted {
-                self.push(i + 1, element)?;
+                self.push(i + 1, element, 0)?;
             }
         }
         for op in &mut self.operators {

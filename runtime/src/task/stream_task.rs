@@ -1,32 +1,44 @@
 //! One subtask's loop: take the next element from the source reader or the input
 //! channels, run it through the chain, until input ends, the task fails or is cancelled.
+//! Between elements the loop also keeps time: periodic watermarks, source idleness and
+//! processing-time callbacks.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::Select;
 
-use crate::connector::{ReaderPoll, SubtaskInfo};
+use crate::connector::SubtaskInfo;
 use crate::error::{Result, RuntimeError};
 use crate::exchange::ChannelReceiver;
-use crate::operators::SourceDriver;
+use crate::operators::{SourceDriver, SourcePoll};
 use crate::stream_element::StreamElement;
 use crate::task::{OperatorChain, StatusWatermarkValve};
-use crate::time::Watermark;
+use crate::time::{now_millis, Watermark, WatermarkStatus};
 
 /// Set to stop a running task; checked between elements.
 pub type CancelFlag = Arc<AtomicBool>;
 
-/// How often a waiting task looks at its cancel flag.
-const CANCEL_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+/// How often a waiting task looks at its cancel flag and the clock.
+const TICK: Duration = Duration::from_millis(50);
 
 /// Where a subtask's elements come from.
 pub enum TaskInput {
     /// The chain is headed by a source.
     Source(SourceDriver),
-    /// Channels from upstream subtasks, in edge then producer order.
-    Channels(Vec<ChannelReceiver>),
+    /// Channels from upstream subtasks, in edge then producer order, each with the
+    /// logical input (edge position among the vertex's inputs) it belongs to.
+    Channels(Vec<(usize, ChannelReceiver)>),
+}
+
+/// Timing the source loop needs from the job's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceTiming {
+    /// `pipeline.auto-watermark-interval` (zero: a watermark after every row).
+    pub watermark_interval: Duration,
+    /// `table.exec.source.idle-timeout` (zero: never idle).
+    pub idle_timeout: Duration,
 }
 
 /// A running subtask (Flink's `StreamTask`).
@@ -35,6 +47,7 @@ pub struct StreamTask {
     chain: OperatorChain,
     cancel: CancelFlag,
     info: SubtaskInfo,
+    timing: SourceTiming,
 }
 
 impl StreamTask {
@@ -44,17 +57,20 @@ impl StreamTask {
         chain: OperatorChain,
         cancel: CancelFlag,
         info: SubtaskInfo,
+        timing: SourceTiming,
     ) -> Self {
         Self {
             input,
             chain,
             cancel,
             info,
+            timing,
         }
     }
 
     /// Runs the subtask to its end. Blocks: call it on a thread of its own.
     pub fn run(mut self) -> Result<()> {
+        tracing::trace!(vertex = %self.info.vertex_name, subtask = self.info.subtask_index, "running");
         let result = self.chain.open().and_then(|_| match &mut self.input {
             TaskInput::Source(_) => self.run_source(),
             TaskInput::Channels(_) => self.run_channels(),
@@ -73,18 +89,58 @@ impl StreamTask {
         let TaskInput::Source(driver) = &mut self.input else {
             return Err(RuntimeError::Internal("not a source task".into()));
         };
+        let SourceTiming {
+            watermark_interval,
+            idle_timeout,
+        } = self.timing;
+        let mut out = Vec::new();
+        let mut next_watermark = Instant::now() + watermark_interval;
+        let mut next_tick = Instant::now() + TICK;
+        let mut last_data = Instant::now();
+        let mut idle = false;
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(RuntimeError::Cancelled);
             }
-            match driver.poll(&self.info)? {
-                ReaderPoll::Batch(batch) => self.chain.process_batch(batch)?,
-                ReaderPoll::Pending(wait) => std::thread::sleep(wait.min(CANCEL_CHECK_INTERVAL)),
-                ReaderPoll::Finished => {
+            match driver.poll(&mut out)? {
+                SourcePoll::Data => {
+                    last_data = Instant::now();
+                    if idle {
+                        idle = false;
+                        self.chain.process_element(StreamElement::WatermarkStatus(
+                            WatermarkStatus::Active,
+                        ))?;
+                    }
+                    for element in out.drain(..) {
+                        self.chain.process_element(element)?;
+                    }
+                }
+                SourcePoll::Pending(wait) => {
+                    if !idle && !idle_timeout.is_zero() && last_data.elapsed() >= idle_timeout {
+                        idle = true;
+                        self.chain.process_element(StreamElement::WatermarkStatus(
+                            WatermarkStatus::Idle,
+                        ))?;
+                    }
+                    std::thread::sleep(wait.min(TICK));
+                }
+                SourcePoll::Finished => {
                     // Bounded input ends with a final watermark so every window fires.
                     self.chain.process_watermark(Watermark::MAX)?;
                     return self.chain.finish();
                 }
+            }
+            let now = Instant::now();
+            if !watermark_interval.is_zero() && now >= next_watermark {
+                next_watermark = now + watermark_interval;
+                driver.periodic_watermark(&mut out);
+                for element in out.drain(..) {
+                    self.chain.process_element(element)?;
+                }
+            }
+            if now >= next_tick {
+                next_tick = now + TICK;
+                self.chain.on_processing_time(now_millis())?;
             }
         }
     }
@@ -96,41 +152,46 @@ impl StreamTask {
         let channels = channels.clone();
         let mut valve = StatusWatermarkValve::new(channels.len());
         let mut open: Vec<bool> = vec![true; channels.len()];
+        let mut merged = Vec::new();
+        let mut next_tick = Instant::now() + TICK;
         while !valve.all_finished() {
             if self.cancelled() {
                 return Err(RuntimeError::Cancelled);
             }
+            if Instant::now() >= next_tick {
+                next_tick = Instant::now() + TICK;
+                self.chain.on_processing_time(now_millis())?;
+            }
             let mut select = Select::new();
             let mut index = Vec::new();
-            for (i, ch) in channels.iter().enumerate() {
+            for (i, (_, ch)) in channels.iter().enumerate() {
                 if open[i] {
                     select.recv(ch);
                     index.push(i);
                 }
             }
-            let op = match select.select_timeout(CANCEL_CHECK_INTERVAL) {
+            let op = match select.select_timeout(TICK) {
                 Ok(op) => op,
                 Err(_) => continue,
             };
             let channel = index[op.index()];
-            let element = match op.recv(&channels[channel]) {
+            let (input, receiver) = &channels[channel];
+            let element = match op.recv(receiver) {
                 Ok(e) => e,
                 // The producer vanished without ending its stream: it failed.
                 Err(_) => return Err(RuntimeError::Cancelled),
             };
             match element {
-                StreamElement::Batch(b) => self.chain.process_batch(b)?,
-                StreamElement::Watermark(w) => {
-                    if let Some(w) = valve.input_watermark(channel, w) {
-                        self.chain.process_watermark(w)?;
-                    }
-                }
+                StreamElement::Batch(b) => self.chain.process_batch_from(*input, b)?,
+                StreamElement::Watermark(w) => valve.input_watermark(channel, w, &mut merged),
+                StreamElement::WatermarkStatus(s) => valve.input_status(channel, s, &mut merged),
                 StreamElement::EndOfInput => {
                     open[channel] = false;
-                    if let Some(w) = valve.channel_finished(channel) {
-                        self.chain.process_watermark(w)?;
-                    }
+                    valve.channel_finished(channel, &mut merged);
                 }
+            }
+            for element in merged.drain(..) {
+                self.chain.process_element(element)?;
             }
         }
         self.chain.finish()

@@ -8,12 +8,22 @@ use serde::{Deserialize, Serialize};
 
 use super::FlinkType;
 
-/// A physical column.
+/// A column: physical, or computed (`name AS expression`) when `expression` is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     pub name: String,
+    /// For a computed column, the type DataFusion infers for its expression.
     pub data_type: FlinkType,
     pub nullable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+}
+
+impl Column {
+    /// Whether the column is stored by the connector (not computed).
+    pub fn is_physical(&self) -> bool {
+        self.expression.is_none()
+    }
 }
 
 /// `WATERMARK FOR column AS expression`.
@@ -34,14 +44,23 @@ pub struct CatalogTable {
 }
 
 impl CatalogTable {
-    /// The table's Arrow schema.
-    pub fn schema(&self) -> SchemaRef {
+    /// The Arrow schema of the physical columns: what the connector reads and writes.
+    pub fn physical_schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
             self.columns
                 .iter()
+                .filter(|c| c.is_physical())
                 .map(|c| Field::new(&c.name, c.data_type.to_arrow(), c.nullable))
                 .collect::<Vec<_>>(),
         ))
+    }
+
+    /// `(name, expression)` of each computed column, in declaration order.
+    pub fn computed_columns(&self) -> Vec<(String, String)> {
+        self.columns
+            .iter()
+            .filter_map(|c| c.expression.clone().map(|e| (c.name.clone(), e)))
+            .collect()
     }
 
     /// The DDL that recreates this table, in Flink's SHOW CREATE TABLE layout.
@@ -49,13 +68,14 @@ impl CatalogTable {
         let mut lines: Vec<String> = self
             .columns
             .iter()
-            .map(|c| {
-                format!(
+            .map(|c| match &c.expression {
+                Some(e) => format!("  `{}` AS {e}", c.name),
+                None => format!(
                     "  `{}` {}{}",
                     c.name,
                     c.data_type,
                     if c.nullable { "" } else { " NOT NULL" }
-                )
+                ),
             })
             .collect();
         if let Some(w) = &self.watermark {

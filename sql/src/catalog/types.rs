@@ -39,7 +39,54 @@ fn unit(precision: u8) -> TimeUnit {
     }
 }
 
+fn precision(unit: &TimeUnit) -> u8 {
+    match unit {
+        TimeUnit::Second => 0,
+        TimeUnit::Millisecond => 3,
+        TimeUnit::Microsecond => 6,
+        TimeUnit::Nanosecond => 9,
+    }
+}
+
 impl FlinkType {
+    /// The Flink type of an Arrow type, for columns whose type is inferred (computed
+    /// columns); `None` for Arrow types Flink has no name for.
+    pub fn from_arrow(t: &DataType) -> Option<FlinkType> {
+        Some(match t {
+            DataType::Boolean => FlinkType::Boolean,
+            DataType::Int8 => FlinkType::TinyInt,
+            DataType::Int16 => FlinkType::SmallInt,
+            DataType::Int32 => FlinkType::Int,
+            DataType::Int64 => FlinkType::BigInt,
+            DataType::Float32 => FlinkType::Float,
+            DataType::Float64 => FlinkType::Double,
+            DataType::Decimal128(p, s) => FlinkType::Decimal(*p, *s),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => FlinkType::String,
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => FlinkType::Bytes,
+            DataType::Date32 => FlinkType::Date,
+            DataType::Time32(u) | DataType::Time64(u) => FlinkType::Time(precision(u)),
+            DataType::Timestamp(u, None) => FlinkType::Timestamp(precision(u)),
+            DataType::Timestamp(u, Some(_)) => FlinkType::TimestampLtz(precision(u)),
+            DataType::List(f) | DataType::LargeList(f) => {
+                FlinkType::Array(Box::new(FlinkType::from_arrow(f.data_type())?))
+            }
+            DataType::Struct(fields) => FlinkType::Row(
+                fields
+                    .iter()
+                    .map(|f| Some((f.name().clone(), FlinkType::from_arrow(f.data_type())?)))
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => FlinkType::Map(
+                    Box::new(FlinkType::from_arrow(kv[0].data_type())?),
+                    Box::new(FlinkType::from_arrow(kv[1].data_type())?),
+                ),
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
     /// The Arrow type values of this type are held in.
     pub fn to_arrow(&self) -> DataType {
         match self {

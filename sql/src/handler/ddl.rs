@@ -1,19 +1,21 @@
 //! CREATE / DROP of tables and views.
 
-use crate::catalog::CatalogTable;
+use crate::catalog::{CatalogTable, FlinkType};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
 pub(super) async fn create_table(
     engine: &Engine,
-    table: CatalogTable,
+    mut table: CatalogTable,
     if_not_exists: bool,
 ) -> Result<QueryOutput> {
-    // Options are checked before the catalog is touched: a bad table never gets in.
+    // Options, computed columns and the watermark are checked before the catalog is
+    // touched: a bad table never gets in.
     engine
         .registry
-        .validate_table(&table.name, &table.schema(), &table.options)?;
+        .validate_table(&table.name, &table.physical_schema(), &table.options)?;
+    infer_computed_types(engine, &mut table)?;
     let mut catalog = engine.catalog.write().await;
     if catalog.exists(&table.name) {
         if if_not_exists {
@@ -26,6 +28,26 @@ pub(super) async fn create_table(
     engine.save_catalog(&next)?;
     *catalog = next;
     Ok(QueryOutput::Command("CREATE TABLE".into()))
+}
+
+/// Plans the computed columns and the watermark, and records the computed columns' types.
+fn infer_computed_types(engine: &Engine, table: &mut CatalogTable) -> Result<()> {
+    let ctx = engine.bare_context();
+    let checked = engine.connector_table(table, &engine.config, &ctx.state())?;
+    for column in table.columns.iter_mut().filter(|c| !c.is_physical()) {
+        let field = checked.schema.field_with_name(&column.name).map_err(|e| {
+            SqlError::Internal(format!("computed column '{}' vanished: {e}", column.name))
+        })?;
+        column.data_type = FlinkType::from_arrow(field.data_type()).ok_or_else(|| {
+            SqlError::NotSupported(format!(
+                "computed column '{}' has type {}, which Flink SQL has no name for",
+                column.name,
+                field.data_type()
+            ))
+        })?;
+        column.nullable = field.is_nullable();
+    }
+    Ok(())
 }
 
 pub(super) async fn drop_table(
@@ -62,7 +84,9 @@ pub(super) async fn create_view(
     // Plan the query now so that a view over missing tables or columns is refused.
     let config = engine.effective_config(session);
     let ctx = engine.session_context(&config).await?;
-    ctx.state().create_logical_plan(&query).await?;
+    ctx.state()
+        .create_logical_plan(&crate::parser::rewrite_window_tvfs(&query)?)
+        .await?;
     let mut catalog = engine.catalog.write().await;
     if catalog.exists(&name) {
         if if_not_exists {

@@ -71,7 +71,7 @@ pub(super) async fn build_job(
             }
             catalog.table(&name)?.clone()
         };
-        let connector = engine.connector_table(&target_table, &config)?;
+        let connector = engine.connector_table(&target_table, &config, &state)?;
         // A table that cannot be written (datagen, say) is refused now, not when the job runs.
         engine.registry.sink(&connector.spec)?;
         let plan = state
@@ -84,7 +84,8 @@ pub(super) async fn build_job(
             InsertTarget {
                 table: name,
                 spec: connector.spec.clone(),
-                schema: connector.schema.clone(),
+                // Computed columns are not written: the query fills the physical ones.
+                schema: target_table.physical_schema(),
             },
             plan,
         ));

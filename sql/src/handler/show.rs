@@ -1,5 +1,7 @@
 //! SHOW TABLES / VIEWS / CREATE TABLE / CREATE VIEW, DESCRIBE, and PostgreSQL's SHOW name.
 
+use eddy_runtime::TimeAttribute;
+
 use super::rows::{opt_text, table, text, Cell};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
@@ -61,10 +63,17 @@ pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput
 pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
     if let Some(t) = catalog.tables.get(name) {
+        let ctx = engine.bare_context();
+        let checked = engine.connector_table(t, &engine.config, &ctx.state())?;
         let rows = t
             .columns
             .iter()
             .map(|c| {
+                let time = checked
+                    .schema
+                    .field_with_name(&c.name)
+                    .ok()
+                    .and_then(|f| TimeAttribute::of(f));
                 let key = t
                     .primary_key
                     .as_ref()
@@ -75,16 +84,17 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
                     .as_ref()
                     .filter(|w| w.column == c.name)
                     .map(|w| w.expression.clone());
-                let ty = match &t.watermark {
-                    Some(w) if w.column == c.name => format!("{} *ROWTIME*", c.data_type),
-                    _ => c.data_type.to_string(),
+                let ty = match time {
+                    Some(a) => format!("{} {}", c.data_type, a.describe()),
+                    None => c.data_type.to_string(),
                 };
+                let extras = c.expression.as_ref().map(|e| format!("AS {e}"));
                 vec![
                     text(&c.name),
                     text(ty),
                     Cell::Bool(c.nullable),
                     opt_text(key),
-                    opt_text(None),
+                    opt_text(extras),
                     opt_text(watermark),
                 ]
             })

@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use super::data_type::TypeParser;
 use super::normalize_ident;
 use super::statement::Statement;
-use crate::catalog::{CatalogTable, Column, WatermarkSpec};
+use crate::catalog::{CatalogTable, Column, FlinkType, WatermarkSpec};
 use crate::error::{Result, SqlError};
 
 fn ident(p: &mut Parser) -> Result<String> {
@@ -66,10 +66,23 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             ));
         } else {
             let col = ident(&mut p)?;
+            if columns.iter().any(|c| c.name == col) {
+                return Err(SqlError::DuplicateObject(format!("column '{col}'")));
+            }
             if p.parse_keyword(Keyword::AS) {
-                return Err(SqlError::NotSupported(format!(
-                    "computed column '{col}' is not supported yet"
-                )));
+                // The type is inferred when the table is created (see handler::ddl).
+                let expr = p.parse_expr()?;
+                columns.push(Column {
+                    name: col,
+                    data_type: FlinkType::String,
+                    nullable: true,
+                    expression: Some(expr.to_string()),
+                });
+                if p.consume_token(&Token::Comma) {
+                    continue;
+                }
+                p.expect_token(&Token::RParen)?;
+                break;
             }
             let (data_type, mut nullable) = TypeParser::new(&mut p).parse_column_type()?;
             if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
@@ -86,13 +99,11 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                     "metadata column '{col}' is not supported yet"
                 )));
             }
-            if columns.iter().any(|c| c.name == col) {
-                return Err(SqlError::DuplicateObject(format!("column '{col}'")));
-            }
             columns.push(Column {
                 name: col,
                 data_type,
                 nullable,
+                expression: None,
             });
         }
         if p.consume_token(&Token::Comma) {
@@ -162,7 +173,6 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::FlinkType;
 
     #[test]
     fn parses_flink_ddl() {

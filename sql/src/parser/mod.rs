@@ -7,11 +7,13 @@
 mod create_table;
 mod data_type;
 mod statement;
+mod window_tvf;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use statement::{Statement, StatementSetEntry};
+pub use window_tvf::rewrite_window_tvfs;
 
 use crate::error::{Result, SqlError};
 

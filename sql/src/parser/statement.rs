@@ -131,7 +131,8 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
 }
 
 fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
-    let mut stmts = Parser::parse_sql(&dialect(), sql)?;
+    let sql = super::rewrite_window_tvfs(sql)?;
+    let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
     }

@@ -1,0 +1,377 @@
+//! Window table-valued functions in the logical plan. The gateway rewrites Flink's
+//! `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), size))` into a call of the table function
+//! `tumble('t', 'ts', size)` (see the sql crate's parser); the function resolves `t`,
+//! checks that `ts` is a time attribute, and returns a provider that DataFusion inlines
+//! as a [`WindowTvfNode`] over `t`'s plan. The streaming translation turns the node into
+//! the window TVF operator, and window aggregations and joins recognise its
+//! `window_start` / `window_end` columns by their field metadata.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
+use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{DFSchema, DFSchemaRef, ScalarValue, TableReference};
+use datafusion::datasource::{provider_as_source, TableType};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{
+    Expr, Extension, LogicalPlan, LogicalPlanBuilder, UserDefinedLogicalNodeCore,
+};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use eddy_runtime::jobgraph::WindowKind;
+use eddy_runtime::time::mark_window_bound;
+use eddy_runtime::TimeAttribute;
+use futures::FutureExt;
+
+use crate::error::PlanError;
+
+/// A window TVF applied to its input: the input's columns plus `window_start`,
+/// `window_end` and `window_time`, one row per window of each input row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WindowTvfNode {
+    pub input: LogicalPlan,
+    pub kind: WindowKind,
+    /// Index of the time attribute in the input schema.
+    pub time_column: usize,
+    pub time: TimeAttribute,
+    schema: DFSchemaRef,
+}
+
+impl PartialOrd for WindowTvfNode {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        (self.kind, self.time_column, self.time).partial_cmp(&(
+            other.kind,
+            other.time_column,
+            other.time,
+        ))
+    }
+}
+
+impl WindowTvfNode {
+    /// The node over `input`, windowing on its column `time_column`.
+    pub fn try_new(
+        input: LogicalPlan,
+        kind: WindowKind,
+        time_column: usize,
+        time: TimeAttribute,
+    ) -> crate::Result<Self> {
+        let in_schema = input.schema();
+        for name in ["window_start", "window_end", "window_time"] {
+            if in_schema.fields().iter().any(|f| f.name() == name) {
+                return Err(PlanError::Windowing(format!(
+                    "the input of a window function already has a column named '{name}'; rename it first"
+                )));
+            }
+        }
+        let time_type = in_schema.field(time_column).data_type().clone();
+        let time_zone = match &time_type {
+            DataType::Timestamp(_, tz) => tz.clone(),
+            _ => None,
+        };
+        let bound = DataType::Timestamp(TimeUnit::Millisecond, None);
+        let mut fields: Vec<(Option<TableReference>, Arc<Field>)> = in_schema
+            .iter()
+            .map(|(q, f)| (q.cloned(), f.clone()))
+            .collect();
+        fields.push((
+            None,
+            Arc::new(mark_window_bound(
+                Field::new("window_start", bound.clone(), false),
+                "start",
+                time,
+            )),
+        ));
+        fields.push((
+            None,
+            Arc::new(mark_window_bound(
+                Field::new("window_end", bound, false),
+                "end",
+                time,
+            )),
+        ));
+        fields.push((
+            None,
+            Arc::new(time.mark(Field::new(
+                "window_time",
+                DataType::Timestamp(TimeUnit::Millisecond, time_zone),
+                false,
+            ))),
+        ));
+        let schema = DFSchema::new_with_metadata(fields, in_schema.metadata().clone())?;
+        Ok(Self {
+            input,
+            kind,
+            time_column,
+            time,
+            schema: Arc::new(schema),
+        })
+    }
+}
+
+impl UserDefinedLogicalNodeCore for WindowTvfNode {
+    fn name(&self) -> &str {
+        "WindowTableFunction"
+    }
+
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &DFSchemaRef {
+        &self.schema
+    }
+
+    fn expressions(&self) -> Vec<Expr> {
+        Vec::new()
+    }
+
+    fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "WindowTableFunction: {} on {}",
+            self.kind,
+            self.input.schema().field(self.time_column).name()
+        )
+    }
+
+    fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> DfResult<Self> {
+        let input = inputs
+            .into_iter()
+            .next()
+            .ok_or_else(|| DataFusionError::Internal("window TVF without input".into()))?;
+        Self::try_new(input, self.kind, self.time_column, self.time)
+            .map_err(PlanError::into_datafusion)
+    }
+}
+
+/// Which window function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tvf {
+    Tumble,
+    Hop,
+    Cumulate,
+    Session,
+}
+
+impl Tvf {
+    fn name(self) -> &'static str {
+        match self {
+            Tvf::Tumble => "TUMBLE",
+            Tvf::Hop => "HOP",
+            Tvf::Cumulate => "CUMULATE",
+            Tvf::Session => "SESSION",
+        }
+    }
+}
+
+/// The table function behind one window TVF.
+#[derive(Debug)]
+struct WindowFunction {
+    tvf: Tvf,
+}
+
+fn windowing(msg: String) -> DataFusionError {
+    PlanError::Windowing(msg).into_datafusion()
+}
+
+fn string_arg(tvf: Tvf, args: &[Expr], i: usize, what: &str) -> DfResult<String> {
+    match args.get(i) {
+        Some(Expr::Literal(ScalarValue::Utf8(Some(s)), _)) => Ok(s.clone()),
+        _ => Err(windowing(format!("{} needs {what}", tvf.name()))),
+    }
+}
+
+/// An interval argument in milliseconds.
+fn interval_arg(tvf: Tvf, args: &[Expr], i: usize, what: &str) -> DfResult<Option<i64>> {
+    let Some(arg) = args.get(i) else {
+        return Ok(None);
+    };
+    let value = match arg {
+        Expr::Literal(v, _) => v,
+        other => {
+            return Err(windowing(format!(
+                "the {what} of {} must be an interval literal such as INTERVAL '10' SECOND, not {other}",
+                tvf.name()
+            )))
+        }
+    };
+    let ms = match value {
+        ScalarValue::IntervalDayTime(Some(v)) => v.days as i64 * 86_400_000 + v.milliseconds as i64,
+        ScalarValue::IntervalMonthDayNano(Some(v)) if v.months == 0 => {
+            v.days as i64 * 86_400_000 + v.nanoseconds / 1_000_000
+        }
+        _ => {
+            return Err(windowing(format!(
+                "the {what} of {} must be a day-time interval such as INTERVAL '10' SECOND, not {value}",
+                tvf.name()
+            )))
+        }
+    };
+    Ok(Some(ms))
+}
+
+fn positive(tvf: Tvf, what: &str, ms: Option<i64>) -> DfResult<i64> {
+    match ms {
+        Some(ms) if ms > 0 => Ok(ms),
+        Some(ms) => Err(windowing(format!(
+            "the {what} of {} must be positive, not {ms} ms",
+            tvf.name()
+        ))),
+        None => Err(windowing(format!("{} needs a {what}", tvf.name()))),
+    }
+}
+
+/// The plan of table or view `name`, qualified by its name.
+fn table_plan(state: &SessionState, name: &str) -> DfResult<LogicalPlan> {
+    let reference = TableReference::from(name);
+    let provider = state
+        .schema_for_ref(reference.clone())?
+        .table(reference.table())
+        .now_or_never()
+        .ok_or_else(|| DataFusionError::Internal("catalog lookup did not complete".into()))??
+        .ok_or_else(|| DataFusionError::Plan(format!("table '{name}' not found")))?;
+    let plan = match provider.get_logical_plan() {
+        Some(plan) => LogicalPlanBuilder::from(plan.into_owned())
+            .alias(reference)?
+            .build()?,
+        None => LogicalPlanBuilder::scan(reference, provider_as_source(provider), None)?.build()?,
+    };
+    Ok(plan)
+}
+
+impl TableFunctionImpl for WindowFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> DfResult<Arc<dyn TableProvider>> {
+        let tvf = self.tvf;
+        let exprs = args.exprs();
+        let state = args
+            .session()
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| DataFusionError::Internal("window TVF outside a session".into()))?;
+        let table = string_arg(tvf, exprs, 0, "a table: TABLE name")?;
+        let column = string_arg(tvf, exprs, 1, "a time column: DESCRIPTOR(column)")?;
+        let input = table_plan(state, &table)?;
+        let schema = input.schema();
+        let time_column = schema
+            .fields()
+            .iter()
+            .position(|f| f.name() == &column)
+            .ok_or_else(|| {
+                windowing(format!(
+                    "the time column '{column}' of {} is not a column of '{table}'",
+                    tvf.name()
+                ))
+            })?;
+        let field = schema.field(time_column);
+        let time = TimeAttribute::of(field).ok_or_else(|| {
+            windowing(format!(
+                "the time column '{column}' of {}(TABLE {table}, DESCRIPTOR({column}), ...) must be a time attribute (a column with a WATERMARK, or PROCTIME()), but it is a regular {} column",
+                tvf.name(),
+                eddy_connectors::types::sql_type_name(field.data_type())
+            ))
+        })?;
+        let kind = match tvf {
+            Tvf::Tumble => {
+                let size = positive(tvf, "size", interval_arg(tvf, exprs, 2, "size")?)?;
+                let offset = interval_arg(tvf, exprs, 3, "offset")?.unwrap_or(0);
+                WindowKind::Tumble { size, offset }
+            }
+            Tvf::Hop => {
+                let slide = positive(tvf, "slide", interval_arg(tvf, exprs, 2, "slide")?)?;
+                let size = positive(tvf, "size", interval_arg(tvf, exprs, 3, "size")?)?;
+                let offset = interval_arg(tvf, exprs, 4, "offset")?.unwrap_or(0);
+                WindowKind::Hop {
+                    slide,
+                    size,
+                    offset,
+                }
+            }
+            Tvf::Cumulate => {
+                let step = positive(tvf, "step", interval_arg(tvf, exprs, 2, "step")?)?;
+                let size = positive(tvf, "size", interval_arg(tvf, exprs, 3, "size")?)?;
+                let offset = interval_arg(tvf, exprs, 4, "offset")?.unwrap_or(0);
+                if size % step != 0 {
+                    return Err(windowing(format!(
+                        "CUMULATE requires the max size to be an integral multiple of the step, but got size {size} ms and step {step} ms"
+                    )));
+                }
+                WindowKind::Cumulate { step, size, offset }
+            }
+            Tvf::Session => {
+                return Err(PlanError::NotSupported(
+                    "SESSION windows are not supported yet; use TUMBLE, HOP or CUMULATE".into(),
+                )
+                .into_datafusion())
+            }
+        };
+        let node = WindowTvfNode::try_new(input, kind, time_column, time)
+            .map_err(PlanError::into_datafusion)?;
+        let plan = LogicalPlan::Extension(Extension {
+            node: Arc::new(node),
+        });
+        Ok(Arc::new(WindowTvfTable {
+            schema: Arc::new(plan.schema().as_arrow().clone()),
+            plan,
+        }))
+    }
+}
+
+/// What the table function returns: DataFusion inlines its logical plan.
+#[derive(Debug)]
+struct WindowTvfTable {
+    plan: LogicalPlan,
+    schema: SchemaRef,
+}
+
+#[async_trait]
+impl TableProvider for WindowTvfTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
+        Some(Cow::Borrowed(&self.plan))
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Err(
+            PlanError::NotSupported("window functions run only in streaming jobs".into())
+                .into_datafusion(),
+        )
+    }
+}
+
+/// Registers TUMBLE, HOP, CUMULATE and SESSION as table functions of `ctx`, under the
+/// lower-case names the gateway's rewrite calls.
+pub fn register_window_functions(ctx: &SessionContext) -> DfResult<()> {
+    for tvf in [Tvf::Tumble, Tvf::Hop, Tvf::Cumulate, Tvf::Session] {
+        ctx.register_udtf(
+            &tvf.name().to_ascii_lowercase(),
+            Arc::new(WindowFunction { tvf }),
+        );
+    }
+    Ok(())
+}
+
+/// The window TVF node of an extension plan, if it is one.
+pub fn as_window_tvf(plan: &LogicalPlan) -> Option<&WindowTvfNode> {
+    match plan {
+        LogicalPlan::Extension(e) => e.node.as_any().downcast_ref::<WindowTvfNode>(),
+        _ => None,
+    }
+}

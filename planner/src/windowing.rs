@@ -1,0 +1,273 @@
+//! Translation of the windowed operators: window TVFs, window aggregations and window
+//! joins. Aggregations and joins are recognised by the `window_start` / `window_end`
+//! columns a window TVF produced (marked in their field metadata, which DataFusion keeps
+//! through projections, aliases and aggregations), so windowed results can be windowed
+//! again (cascaded windows) and joined per window.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DFSchema;
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::{Aggregate, Expr, Join, JoinType, LogicalPlan};
+use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
+use datafusion::physical_plan::empty::EmptyExec;
+use eddy_runtime::expr_codec::{encode_expr, encode_plan};
+use eddy_runtime::jobgraph::{
+    OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec, WindowTvfSpec,
+};
+use eddy_runtime::time::parse_window_bound;
+use eddy_runtime::TimeAttribute;
+
+use crate::error::{PlanError, Result};
+use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+use crate::window_tvf::WindowTvfNode;
+
+/// The window bound (`start` / `end`) a column of `schema` holds, with its time kind.
+fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAttribute)> {
+    parse_window_bound(schema.field(index))
+}
+
+/// The input column a plain column reference names.
+fn column_index(expr: &Expr, schema: &DFSchema) -> Option<usize> {
+    match expr {
+        Expr::Column(c) => schema.index_of_column(c).ok(),
+        _ => None,
+    }
+}
+
+/// `TABLE(TUMBLE(...))` and friends: the input's chain plus the window TVF operator.
+pub(crate) fn translate_window_tvf(
+    node: &WindowTvfNode,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    let mut chain = translate(&node.input, state, parts)?;
+    chain.flush()?;
+    let spec = WindowTvfSpec {
+        input_schema: SerializedSchema::encode(node.input.schema().as_arrow())?,
+        output_schema: SerializedSchema::encode(&nullable(
+            datafusion::logical_expr::UserDefinedLogicalNodeCore::schema(node).as_arrow(),
+        ))?,
+        time_column: node.time_column,
+        kind: node.kind,
+    };
+    chain
+        .names
+        .push(format!("WindowTableFunction({})", node.kind));
+    chain.ops.push(OperatorSpec::WindowTvf(spec));
+    Ok(chain)
+}
+
+/// `GROUP BY window_start, window_end, keys...` over a window TVF's output.
+pub(crate) fn translate_window_aggregate(
+    agg: &Aggregate,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    let input_schema = agg.input.schema();
+    let mut window_start = None;
+    let mut window_end = None;
+    let mut time = TimeAttribute::Rowtime;
+    let mut keys = Vec::new();
+    for (i, g) in agg.group_expr.iter().enumerate() {
+        let Some(index) = column_index(g, input_schema) else {
+            return Err(PlanError::NotSupported(format!(
+                "GROUP BY {g}: a window aggregation groups by columns only; compute the expression in a subquery first"
+            )));
+        };
+        match bound_of(input_schema, index) {
+            Some(("start", t)) => {
+                window_start = Some(i);
+                time = t;
+            }
+            Some(("end", _)) => window_end = Some(i),
+            // window_time follows from the window: it need not spread the rows.
+            _ if TimeAttribute::of(input_schema.field(index)).is_some() => {}
+            _ => keys.push(index),
+        }
+    }
+    let (Some(window_start), Some(window_end)) = (window_start, window_end) else {
+        return Err(PlanError::NotSupported(
+            "GROUP BY over a stream must include window_start and window_end of a window table function (TUMBLE, HOP or CUMULATE); unbounded group aggregation is not supported yet".into(),
+        ));
+    };
+    let upstream = {
+        let chain = translate(&agg.input, state, parts)?;
+        parts.close(chain)?
+    };
+
+    let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
+    let groups = agg
+        .group_expr
+        .iter()
+        .map(|g| {
+            Ok((
+                state.create_physical_expr(g.clone(), input_schema)?,
+                g.schema_name().to_string(),
+            ))
+        })
+        .collect::<Result<Vec<(Arc<dyn PhysicalExpr>, String)>>>()?;
+    let planning = PhysicalPlanningContext::default();
+    let mut aggregates = Vec::new();
+    let mut filters = Vec::new();
+    for e in &agg.aggr_expr {
+        let lowered = LoweredAggregateBuilder::new(
+            e,
+            input_schema,
+            &physical_input,
+            state.execution_props(),
+            &planning,
+        )
+        .build()?;
+        aggregates.push(lowered.aggregate);
+        filters.push(lowered.filter);
+    }
+    let exec = AggregateExec::try_new(
+        AggregateMode::Single,
+        PhysicalGroupBy::new_single(groups),
+        aggregates,
+        filters,
+        Arc::new(EmptyExec::new(physical_input.clone())),
+        physical_input.clone(),
+    )?;
+    let description = format!(
+        "groupBy=[{}], select=[{}]",
+        agg.group_expr
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        agg.aggr_expr
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let spec = WindowAggregateSpec {
+        input_schema: SerializedSchema::encode(&physical_input)?,
+        output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
+        aggregate: encode_plan(Arc::new(exec))?,
+        window_start,
+        window_end,
+        proctime: time == TimeAttribute::Proctime,
+        description: description.clone(),
+    };
+    Ok(OpenChain {
+        head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
+        ops: vec![OperatorSpec::WindowAggregate(spec)],
+        pending: None,
+        names: vec![format!("WindowAggregate({description})")],
+    })
+}
+
+/// A join of two windowed inputs on `window_start` and `window_end` (plus equi-keys and
+/// any further condition): Flink's window join.
+pub(crate) fn translate_window_join(
+    join: &Join,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    let not_window_join = || {
+        PlanError::NotSupported(
+            "a JOIN of streams is supported only as a window join: both inputs come from window table functions (or window aggregations) and are joined on window_start and window_end".into(),
+        )
+    };
+    if join.join_type != JoinType::Inner {
+        return Err(PlanError::NotSupported(format!(
+            "{} window joins are not supported yet; only INNER JOIN is",
+            join.join_type
+        )));
+    }
+    let (ls, rs) = (join.left.schema(), join.right.schema());
+    let mut left_keys = Vec::new();
+    let mut right_keys = Vec::new();
+    let mut starts = false;
+    let mut ends = None;
+    let mut time = TimeAttribute::Rowtime;
+    for (l, r) in &join.on {
+        let (Some(li), Some(ri)) = (column_index(l, ls), column_index(r, rs)) else {
+            return Err(PlanError::NotSupported(format!(
+                "join condition {l} = {r}: window joins compare columns only"
+            )));
+        };
+        match (bound_of(ls, li), bound_of(rs, ri)) {
+            (Some(("start", t)), Some(("start", _))) => {
+                starts = true;
+                time = t;
+            }
+            (Some(("end", _)), Some(("end", _))) => ends = Some((li, ri)),
+            _ => {}
+        }
+        left_keys.push(li);
+        right_keys.push(ri);
+    }
+    let (true, Some((left_window_end, right_window_end))) = (starts, ends) else {
+        return Err(not_window_join());
+    };
+    let left = {
+        let chain = translate(&join.left, state, parts)?;
+        parts.close(chain)?
+    };
+    let right = {
+        let chain = translate(&join.right, state, parts)?;
+        parts.close(chain)?
+    };
+    let filter = match &join.filter {
+        Some(f) => Some(encode_expr(
+            &state.create_physical_expr(f.clone(), &join.schema)?,
+        )?),
+        None => None,
+    };
+    let description = format!(
+        "on=[{}]{}",
+        join.on
+            .iter()
+            .map(|(l, r)| format!("{l} = {r}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        join.filter
+            .as_ref()
+            .map(|f| format!(", where={f}"))
+            .unwrap_or_default()
+    );
+    let spec = WindowJoinSpec {
+        left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
+        right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,
+        output_schema: SerializedSchema::encode(&nullable(join.schema.as_arrow()))?,
+        left_keys: left_keys.clone(),
+        right_keys: right_keys.clone(),
+        left_window_end,
+        right_window_end,
+        filter,
+        proctime: time == TimeAttribute::Proctime,
+        description: description.clone(),
+    };
+    Ok(OpenChain {
+        head: Head::Inputs(vec![
+            (
+                left,
+                Partitioner::Hash {
+                    key_columns: left_keys,
+                },
+            ),
+            (
+                right,
+                Partitioner::Hash {
+                    key_columns: right_keys,
+                },
+            ),
+        ]),
+        ops: vec![OperatorSpec::WindowJoin(spec)],
+        pending: None,
+        names: vec![format!("WindowJoin({description})")],
+    })
+}
+
+/// Whether a plan node is a window TVF.
+pub(crate) fn window_tvf(plan: &LogicalPlan) -> Option<&WindowTvfNode> {
+    crate::window_tvf::as_window_tvf(plan)
+}

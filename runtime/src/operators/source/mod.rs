@@ -1,0 +1,172 @@
+//! Drives a connector's reader at the head of a chain: where a subtask's records and its
+//! watermarks come from. Each batch read gets the table's computed columns, then the
+//! watermark generator sees it, then the planner's projection applies.
+
+mod watermarks;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatchOptions;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::physical_expr::PhysicalExpr;
+
+pub use watermarks::WatermarkGenerator;
+
+use crate::connector::{ReaderPoll, SourceReader, SourceSplit};
+use crate::error::{Result, RuntimeError};
+use crate::expr_codec::decode_expr;
+use crate::jobgraph::SourceSpec;
+use crate::operators::OperatorContext;
+use crate::stream_element::StreamElement;
+
+/// What a poll of the driver produced.
+#[derive(Debug)]
+pub enum SourcePoll {
+    /// Elements were pushed to the output.
+    Data,
+    /// Nothing now; poll again after at most this long.
+    Pending(std::time::Duration),
+    /// Every split is exhausted.
+    Finished,
+}
+
+/// A source reader plus the table's computed columns, watermark and projection.
+pub struct SourceDriver {
+    reader: Box<dyn SourceReader>,
+    computed: Vec<Arc<dyn PhysicalExpr>>,
+    table_schema: SchemaRef,
+    projection: Option<Vec<usize>>,
+    projected_schema: SchemaRef,
+    watermarks: Option<WatermarkGenerator>,
+    table: String,
+}
+
+impl SourceDriver {
+    /// Creates the reader for the splits assigned to this subtask.
+    pub fn try_new(
+        spec: &SourceSpec,
+        splits: Vec<SourceSplit>,
+        ctx: &OperatorContext<'_>,
+    ) -> Result<Self> {
+        let source = ctx.resolver.create_source(&spec.connector)?;
+        let reader = source.create_reader(splits, ctx.info)?;
+        let physical = spec.connector.schema.decode()?;
+        let table_schema = match &spec.table_schema {
+            Some(s) => s.decode()?,
+            None => physical.clone(),
+        };
+        let computed = spec
+            .computed
+            .iter()
+            .map(|e| decode_expr(e, &physical, &ctx.functions))
+            .collect::<Result<Vec<_>>>()?;
+        let projected_schema = match &spec.projection {
+            Some(p) => Arc::new(table_schema.project(p)?),
+            None => table_schema.clone(),
+        };
+        let watermarks = match &spec.watermark {
+            Some(w) => Some(WatermarkGenerator::new(
+                decode_expr(&w.expr, &table_schema, &ctx.functions)?,
+                w.rowtime,
+                ctx.watermark_interval.is_zero(),
+                reader.interleaves_splits(),
+            )),
+            None => None,
+        };
+        Ok(Self {
+            reader,
+            computed,
+            table_schema,
+            projection: spec.projection.clone(),
+            projected_schema,
+            watermarks,
+            table: spec.connector.table.clone(),
+        })
+    }
+
+    /// The table read, for logs.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Polls the reader; batches and the watermarks they imply go to `out`.
+    pub fn poll(&mut self, out: &mut Vec<StreamElement>) -> Result<SourcePoll> {
+        match self.reader.poll_next()? {
+            ReaderPoll::Batch(batch) => {
+                let full = self.complete(batch)?;
+                let split = self.reader.current_split();
+                match &mut self.watermarks {
+                    Some(w) => {
+                        let mut segments = Vec::new();
+                        w.on_batch(&full, split, &mut segments)?;
+                        for segment in segments {
+                            match segment {
+                                StreamElement::Batch(b) => {
+                                    out.push(StreamElement::Batch(self.project(b)?))
+                                }
+                                other => out.push(other),
+                            }
+                        }
+                    }
+                    None => out.push(StreamElement::Batch(self.project(full)?)),
+                }
+                Ok(SourcePoll::Data)
+            }
+            ReaderPoll::Pending(wait) => Ok(SourcePoll::Pending(wait)),
+            ReaderPoll::Finished => Ok(SourcePoll::Finished),
+        }
+    }
+
+    /// The periodic watermark (`pipeline.auto-watermark-interval`), if it advanced.
+    pub fn periodic_watermark(&mut self, out: &mut Vec<StreamElement>) {
+        if let Some(w) = &mut self.watermarks {
+            w.periodic(out);
+        }
+    }
+
+    fn complete(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        append_computed(batch, &self.computed, &self.table_schema)
+    }
+
+    fn project(&self, batch: RecordBatch) -> Result<RecordBatch> {
+        let Some(p) = &self.projection else {
+            return Ok(batch);
+        };
+        let columns = p.iter().map(|&i| batch.column(i).clone()).collect();
+        RecordBatch::try_new_with_options(
+            self.projected_schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )
+        .map_err(RuntimeError::from)
+    }
+}
+
+/// Appends a table's computed columns to a batch of its physical columns, casting each to
+/// the column's declared type.
+pub fn append_computed(
+    batch: RecordBatch,
+    computed: &[Arc<dyn PhysicalExpr>],
+    table_schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    if computed.is_empty() {
+        return Ok(batch);
+    }
+    let mut columns = batch.columns().to_vec();
+    for (i, expr) in computed.iter().enumerate() {
+        let field = table_schema.field(batch.num_columns() + i);
+        let mut value = expr.evaluate(&batch)?.into_array(batch.num_rows())?;
+        if value.data_type() != field.data_type() {
+            value = cast(&value, field.data_type())?;
+        }
+        columns.push(value);
+    }
+    RecordBatch::try_new_with_options(
+        table_schema.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(RuntimeError::from)
+}

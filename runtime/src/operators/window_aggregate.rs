@@ -1,0 +1,277 @@
+//! Window aggregation (Flink's `WindowAggOperator`): rows arrive with their window bounds
+//! already assigned by the window TVF; they are grouped per window by key with
+//! DataFusion's vectorized group table and `GroupsAccumulator`s, and each window is
+//! emitted once, when the watermark (or, for processing-time windows, the clock) passes
+//! its last instant. Rows for a window that already fired are late: dropped and counted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
+use datafusion::physical_plan::aggregates::group_values::{new_group_values, GroupValues};
+use datafusion::physical_plan::aggregates::order::GroupOrdering;
+use datafusion::physical_plan::aggregates::AggregateExec;
+
+use super::windows::is_fired;
+use super::{Collector, OperatorContext, StreamOperator};
+use crate::error::{Result, RuntimeError};
+use crate::expr_codec::decode_plan;
+use crate::jobgraph::WindowAggregateSpec;
+use crate::metrics::TaskMetrics;
+use crate::time::{millis, Watermark};
+
+/// The groups of one window and their accumulators.
+struct WindowGroups {
+    groups: Box<dyn GroupValues>,
+    accumulators: Vec<Box<dyn GroupsAccumulator>>,
+}
+
+/// What the operator evaluates per batch.
+struct Aggregation {
+    group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    group_schema: SchemaRef,
+    aggregates: Vec<Arc<AggregateFunctionExpr>>,
+    filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
+}
+
+impl Aggregation {
+    fn new_window(&self) -> Result<WindowGroups> {
+        Ok(WindowGroups {
+            groups: new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
+            accumulators: self
+                .aggregates
+                .iter()
+                .map(create_accumulator)
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// A vectorized accumulator for `agg`, adapting row accumulators where DataFusion has no
+/// grouped one (as its own hash aggregation does).
+fn create_accumulator(agg: &Arc<AggregateFunctionExpr>) -> Result<Box<dyn GroupsAccumulator>> {
+    if agg.groups_accumulator_supported() {
+        Ok(agg.create_groups_accumulator()?)
+    } else {
+        let agg = Arc::clone(agg);
+        Ok(Box::new(GroupsAccumulatorAdapter::new(move || {
+            agg.create_accumulator()
+        })))
+    }
+}
+
+/// Evaluates expressions over a batch into arrays.
+fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    exprs
+        .iter()
+        .map(|e| Ok(e.evaluate(batch)?.into_array(batch.num_rows())?))
+        .collect()
+}
+
+/// Keeps the rows at `indices`, or all of them when `indices` is `None`.
+fn take_rows(arrays: &[ArrayRef], indices: Option<&UInt32Array>) -> Result<Vec<ArrayRef>> {
+    match indices {
+        None => Ok(arrays.to_vec()),
+        Some(i) => arrays
+            .iter()
+            .map(|a| Ok(take(a.as_ref(), i, None)?))
+            .collect(),
+    }
+}
+
+/// Flink's `WindowAggOperator` over DataFusion accumulators.
+pub struct WindowAggregateOperator {
+    aggregation: Aggregation,
+    output_schema: SchemaRef,
+    window_start: usize,
+    window_end: usize,
+    proctime: bool,
+    description: String,
+    /// Open windows by (end, start): they fire in this order.
+    windows: BTreeMap<(i64, i64), WindowGroups>,
+    watermark: Watermark,
+    metrics: Arc<TaskMetrics>,
+    group_indices: Vec<usize>,
+}
+
+impl WindowAggregateOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &WindowAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let input_schema = spec.input_schema.decode()?;
+        let plan = decode_plan(&spec.aggregate, &ctx.functions)?;
+        let exec = (plan.as_ref() as &dyn std::any::Any)
+            .downcast_ref::<AggregateExec>()
+            .ok_or_else(|| {
+                RuntimeError::Internal("window aggregate spec holds no AggregateExec".into())
+            })?;
+        let group_exprs: Vec<Arc<dyn PhysicalExpr>> = exec
+            .group_expr()
+            .expr()
+            .iter()
+            .map(|(e, _)| Arc::clone(e))
+            .collect();
+        let group_schema = Arc::new(Schema::new(
+            group_exprs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    Ok(datafusion::arrow::datatypes::Field::new(
+                        format!("g{i}"),
+                        e.data_type(&input_schema)?,
+                        true,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ));
+        Ok(Self {
+            aggregation: Aggregation {
+                group_exprs,
+                group_schema,
+                aggregates: exec.aggr_expr().to_vec(),
+                filters: exec.filter_expr().to_vec(),
+            },
+            output_schema: spec.output_schema.decode()?,
+            window_start: spec.window_start,
+            window_end: spec.window_end,
+            proctime: spec.proctime,
+            description: spec.description.clone(),
+            windows: BTreeMap::new(),
+            watermark: Watermark::MIN,
+            metrics: ctx.info.metrics.clone(),
+            group_indices: Vec::new(),
+        })
+    }
+
+    /// Emits, in window-end order, every window whose last instant is at or below `time`.
+    fn fire(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        while let Some(entry) = self.windows.first_entry() {
+            if !is_fired(entry.key().0, time) {
+                break;
+            }
+            let mut window = entry.remove();
+            let mut columns = window.groups.emit(EmitTo::All)?;
+            for acc in &mut window.accumulators {
+                columns.push(acc.evaluate(EmitTo::All)?);
+            }
+            let columns = columns
+                .into_iter()
+                .zip(self.output_schema.fields())
+                .map(|(c, f)| {
+                    if c.data_type() == f.data_type() {
+                        Ok(c)
+                    } else {
+                        Ok(cast(&c, f.data_type())?)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
+        }
+        Ok(())
+    }
+}
+
+impl StreamOperator for WindowAggregateOperator {
+    fn name(&self) -> String {
+        format!("WindowAggregate({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, _out: &mut Collector) -> Result<()> {
+        let n = batch.num_rows();
+        let agg = &self.aggregation;
+        let keys = evaluate(&agg.group_exprs, &batch)?;
+        let ms = DataType::Timestamp(TimeUnit::Millisecond, None);
+        let starts = cast(&keys[self.window_start], &ms)?;
+        let ends = cast(&keys[self.window_end], &ms)?;
+        let (starts, ends) = (millis(&starts)?, millis(&ends)?);
+        let args = agg
+            .aggregates
+            .iter()
+            .map(|a| evaluate(&a.expressions(), &batch))
+            .collect::<Result<Vec<_>>>()?;
+        let filters = agg
+            .filters
+            .iter()
+            .map(|f| match f {
+                Some(f) => {
+                    let v = f.evaluate(&batch)?.into_array(n)?;
+                    Ok(Some(v))
+                }
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        // Rows by window; a batch usually spans few windows.
+        let mut by_window: Vec<((i64, i64), Vec<u32>)> = Vec::new();
+        let mut late = 0u64;
+        for row in 0..n {
+            if starts.is_null(row) || ends.is_null(row) {
+                continue;
+            }
+            let window = (ends.value(row), starts.value(row));
+            if !self.proctime && is_fired(window.0, self.watermark.0) {
+                late += 1;
+                continue;
+            }
+            match by_window.iter_mut().find(|(w, _)| *w == window) {
+                Some((_, rows)) => rows.push(row as u32),
+                None => by_window.push((window, vec![row as u32])),
+            }
+        }
+        if late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
+        }
+        for (window, rows) in by_window {
+            let indices = (rows.len() != n).then(|| UInt32Array::from(rows));
+            let keys = take_rows(&keys, indices.as_ref())?;
+            let state = match self.windows.entry(window) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(self.aggregation.new_window()?)
+                }
+            };
+            state.groups.intern(&keys, &mut self.group_indices)?;
+            let total = state.groups.len();
+            for ((acc, values), filter) in state.accumulators.iter_mut().zip(&args).zip(&filters) {
+                let values = take_rows(values, indices.as_ref())?;
+                let filter = match filter {
+                    Some(f) => Some(take_rows(std::slice::from_ref(f), indices.as_ref())?),
+                    None => None,
+                };
+                let filter = filter
+                    .as_ref()
+                    .and_then(|f| f[0].as_any().downcast_ref::<BooleanArray>());
+                acc.update_batch(&values, &self.group_indices, filter, total)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        if watermark > self.watermark {
+            self.watermark = watermark;
+        }
+        if !self.proctime {
+            self.fire(watermark.0, out)?;
+        }
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        if self.proctime {
+            self.fire(now, out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        // Input ended: a bounded job's last windows close, also processing-time ones.
+        self.fire(i64::MAX, out)
+    }
+}

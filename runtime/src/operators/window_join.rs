@@ -1,0 +1,243 @@
+//! Window join (Flink's `WindowJoinOperator`): rows of both inputs are buffered per window
+//! and, when the window closes, joined on the equi-keys (window bounds included) with a
+//! hash table over the right side, then filtered by any extra condition. Inner join.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::physical_expr::PhysicalExpr;
+
+use super::windows::is_fired;
+use super::{Collector, OperatorContext, StreamOperator};
+use crate::error::{Result, RuntimeError};
+use crate::expr_codec::decode_expr;
+use crate::jobgraph::WindowJoinSpec;
+use crate::metrics::TaskMetrics;
+use crate::time::{millis, Watermark};
+
+/// Buffered rows of one window, per side.
+#[derive(Default)]
+struct WindowRows {
+    sides: [Vec<RecordBatch>; 2],
+}
+
+/// One side of the join.
+struct Side {
+    schema: SchemaRef,
+    keys: Vec<usize>,
+    window_end: usize,
+}
+
+/// Flink's `WindowJoinOperator`, inner join.
+pub struct WindowJoinOperator {
+    sides: [Side; 2],
+    output_schema: SchemaRef,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    proctime: bool,
+    description: String,
+    windows: BTreeMap<i64, WindowRows>,
+    watermark: Watermark,
+    metrics: Arc<TaskMetrics>,
+}
+
+impl WindowJoinOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &WindowJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let output_schema = spec.output_schema.decode()?;
+        let filter = spec
+            .filter
+            .as_ref()
+            .map(|f| decode_expr(f, &output_schema, &ctx.functions))
+            .transpose()?;
+        Ok(Self {
+            sides: [
+                Side {
+                    schema: spec.left_schema.decode()?,
+                    keys: spec.left_keys.clone(),
+                    window_end: spec.left_window_end,
+                },
+                Side {
+                    schema: spec.right_schema.decode()?,
+                    keys: spec.right_keys.clone(),
+                    window_end: spec.right_window_end,
+                },
+            ],
+            output_schema,
+            filter,
+            proctime: spec.proctime,
+            description: spec.description.clone(),
+            windows: BTreeMap::new(),
+            watermark: Watermark::MIN,
+            metrics: ctx.info.metrics.clone(),
+        })
+    }
+
+    fn fire(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        while let Some(entry) = self.windows.first_entry() {
+            if !is_fired(*entry.key(), time) {
+                break;
+            }
+            let rows = entry.remove();
+            if rows.sides.iter().any(Vec::is_empty) {
+                continue;
+            }
+            let left = concat_batches(&self.sides[0].schema, &rows.sides[0])?;
+            let right = concat_batches(&self.sides[1].schema, &rows.sides[1])?;
+            if let Some(joined) = self.join(&left, &right)? {
+                out.collect(joined);
+            }
+        }
+        Ok(())
+    }
+
+    /// Joins one window's rows.
+    fn join(&self, left: &RecordBatch, right: &RecordBatch) -> Result<Option<RecordBatch>> {
+        let left_keys: Vec<ArrayRef> = self.sides[0]
+            .keys
+            .iter()
+            .map(|&i| left.column(i).clone())
+            .collect();
+        let right_keys = self.sides[1]
+            .keys
+            .iter()
+            .zip(&left_keys)
+            .map(|(&i, l)| {
+                let r = right.column(i);
+                if r.data_type() == l.data_type() {
+                    Ok(r.clone())
+                } else {
+                    Ok(cast(r, l.data_type())?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let converter = RowConverter::new(
+            left_keys
+                .iter()
+                .map(|k| SortField::new(k.data_type().clone()))
+                .collect(),
+        )?;
+        let left_rows = converter.convert_columns(&left_keys)?;
+        let right_rows = converter.convert_columns(&right_keys)?;
+        let has_null = |keys: &[ArrayRef], i: usize| keys.iter().any(|k| k.is_null(i));
+        let mut table: HashMap<&[u8], Vec<u32>> = HashMap::new();
+        for i in 0..right.num_rows() {
+            if !has_null(&right_keys, i) {
+                table
+                    .entry(right_rows.row(i).data())
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+        let (mut li, mut ri) = (Vec::new(), Vec::new());
+        for i in 0..left.num_rows() {
+            if has_null(&left_keys, i) {
+                continue;
+            }
+            if let Some(matches) = table.get(left_rows.row(i).data()) {
+                for &r in matches {
+                    li.push(i as u32);
+                    ri.push(r);
+                }
+            }
+        }
+        if li.is_empty() {
+            return Ok(None);
+        }
+        let l = take_record_batch(left, &UInt32Array::from(li))?;
+        let r = take_record_batch(right, &UInt32Array::from(ri))?;
+        let mut columns = l.columns().to_vec();
+        columns.extend(r.columns().iter().cloned());
+        let joined = RecordBatch::try_new(self.output_schema.clone(), columns)
+            .map_err(|e| RuntimeError::Internal(format!("window join output: {e}")))?;
+        match &self.filter {
+            None => Ok(Some(joined)),
+            Some(f) => {
+                let mask = f.evaluate(&joined)?.into_array(joined.num_rows())?;
+                let mask = mask.as_boolean_opt().ok_or_else(|| {
+                    RuntimeError::Internal("join condition is not boolean".into())
+                })?;
+                Ok(Some(filter_record_batch(&joined, mask)?))
+            }
+        }
+    }
+}
+
+impl StreamOperator for WindowJoinOperator {
+    fn name(&self) -> String {
+        format!("WindowJoin({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        self.process_batch_from(0, batch, out)
+    }
+
+    fn process_batch_from(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        _out: &mut Collector,
+    ) -> Result<()> {
+        let side = input.min(1);
+        let ends = cast(
+            batch.column(self.sides[side].window_end),
+            &DataType::Timestamp(TimeUnit::Millisecond, None),
+        )?;
+        let ends = millis(&ends)?;
+        let mut by_window: Vec<(i64, Vec<u32>)> = Vec::new();
+        let mut late = 0u64;
+        for row in 0..batch.num_rows() {
+            if ends.is_null(row) {
+                continue;
+            }
+            let end = ends.value(row);
+            if !self.proctime && is_fired(end, self.watermark.0) {
+                late += 1;
+                continue;
+            }
+            match by_window.iter_mut().find(|(e, _)| *e == end) {
+                Some((_, rows)) => rows.push(row as u32),
+                None => by_window.push((end, vec![row as u32])),
+            }
+        }
+        if late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
+        }
+        let all = batch.num_rows();
+        for (end, rows) in by_window {
+            let part = if rows.len() == all {
+                batch.clone()
+            } else {
+                take_record_batch(&batch, &UInt32Array::from(rows))?
+            };
+            self.windows.entry(end).or_default().sides[side].push(part);
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        if watermark > self.watermark {
+            self.watermark = watermark;
+        }
+        if !self.proctime {
+            self.fire(watermark.0, out)?;
+        }
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        if self.proctime {
+            self.fire(now, out)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        self.fire(i64::MAX, out)
+    }
+}

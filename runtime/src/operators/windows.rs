@@ -1,0 +1,93 @@
+//! Window arithmetic shared by the window operators, as Flink's `TimeWindow` computes it.
+
+use crate::jobgraph::WindowKind;
+
+/// Start of the window of `size` (shifted by `offset`) holding `ts`.
+pub fn window_start(ts: i64, offset: i64, size: i64) -> i64 {
+    ts - (ts - offset).rem_euclid(size)
+}
+
+/// Calls `emit(start, end)` for each window holding `ts`, in ascending order.
+pub fn assign(kind: &WindowKind, ts: i64, mut emit: impl FnMut(i64, i64)) {
+    match *kind {
+        WindowKind::Tumble { size, offset } => {
+            let start = window_start(ts, offset, size);
+            emit(start, start + size);
+        }
+        WindowKind::Hop {
+            slide,
+            size,
+            offset,
+        } => {
+            let last = window_start(ts, offset, slide);
+            let mut start = last;
+            while start - slide > ts - size {
+                start -= slide;
+            }
+            while start <= last {
+                emit(start, start + size);
+                start += slide;
+            }
+        }
+        WindowKind::Cumulate { step, size, offset } => {
+            let start = window_start(ts, offset, size);
+            let mut end = start + step;
+            while end <= start + size {
+                if end > ts {
+                    emit(start, end);
+                }
+                end += step;
+            }
+        }
+    }
+}
+
+/// Whether a window has fired: its last instant (`end - 1`) is at or below the watermark.
+pub fn is_fired(end: i64, watermark: i64) -> bool {
+    end.saturating_sub(1) <= watermark
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows(kind: WindowKind, ts: i64) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        assign(&kind, ts, |s, e| out.push((s, e)));
+        out
+    }
+
+    #[test]
+    fn tumble_hop_cumulate_match_flink() {
+        let t = WindowKind::Tumble {
+            size: 10,
+            offset: 0,
+        };
+        assert_eq!(windows(t, 0), vec![(0, 10)]);
+        assert_eq!(windows(t, 19), vec![(10, 20)]);
+        assert_eq!(windows(t, -1), vec![(-10, 0)]);
+        let t = WindowKind::Tumble {
+            size: 10,
+            offset: 3,
+        };
+        assert_eq!(windows(t, 2), vec![(-7, 3)]);
+        assert_eq!(windows(t, 3), vec![(3, 13)]);
+        let h = WindowKind::Hop {
+            slide: 5,
+            size: 15,
+            offset: 0,
+        };
+        assert_eq!(windows(h, 12), vec![(0, 15), (5, 20), (10, 25)]);
+        assert_eq!(windows(h, 15), vec![(5, 20), (10, 25), (15, 30)]);
+        let c = WindowKind::Cumulate {
+            step: 2,
+            size: 6,
+            offset: 0,
+        };
+        assert_eq!(windows(c, 0), vec![(0, 2), (0, 4), (0, 6)]);
+        assert_eq!(windows(c, 3), vec![(0, 4), (0, 6)]);
+        assert_eq!(windows(c, 7), vec![(6, 8), (6, 10), (6, 12)]);
+        assert!(is_fired(10, 9));
+        assert!(!is_fired(10, 8));
+    }
+}
