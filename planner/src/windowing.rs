@@ -17,7 +17,8 @@ use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, Physic
 use datafusion::physical_plan::empty::EmptyExec;
 use eddy_runtime::expr_codec::{encode_expr, encode_plan};
 use eddy_runtime::jobgraph::{
-    OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec, WindowTvfSpec,
+    OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec,
+    WindowJoinType, WindowTvfSpec,
 };
 use eddy_runtime::time::parse_window_bound;
 use eddy_runtime::TimeAttribute;
@@ -176,12 +177,18 @@ pub(crate) fn translate_window_join(
             "a JOIN of streams is supported only as a window join: both inputs come from window table functions (or window aggregations) and are joined on window_start and window_end".into(),
         )
     };
-    if join.join_type != JoinType::Inner {
-        return Err(PlanError::NotSupported(format!(
-            "{} window joins are not supported yet; only INNER JOIN is",
-            join.join_type
-        )));
-    }
+    let join_type = match join.join_type {
+        JoinType::Inner => WindowJoinType::Inner,
+        JoinType::LeftSemi => WindowJoinType::LeftSemi,
+        JoinType::LeftAnti => WindowJoinType::LeftAnti,
+        JoinType::RightSemi => WindowJoinType::RightSemi,
+        JoinType::RightAnti => WindowJoinType::RightAnti,
+        other => {
+            return Err(PlanError::NotSupported(format!(
+                "{other} window joins are not supported yet; INNER, semi (IN / EXISTS) and anti (NOT EXISTS) are"
+            )))
+        }
+    };
     let (ls, rs) = (join.left.schema(), join.right.schema());
     let mut left_keys = Vec::new();
     let mut right_keys = Vec::new();
@@ -216,9 +223,11 @@ pub(crate) fn translate_window_join(
         let chain = translate(&join.right, state, parts)?;
         parts.close(chain)?
     };
+    // The condition sees both sides' columns, also when the output has one side only.
+    let joined = ls.as_ref().join(rs)?;
     let filter = match &join.filter {
         Some(f) => Some(encode_expr(
-            &state.create_physical_expr(f.clone(), &join.schema)?,
+            &state.create_physical_expr(f.clone(), &joined)?,
         )?),
         None => None,
     };
@@ -243,6 +252,7 @@ pub(crate) fn translate_window_join(
         left_window_end,
         right_window_end,
         filter,
+        join_type,
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
     };

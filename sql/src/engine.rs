@@ -135,8 +135,7 @@ impl Engine {
         register_window_functions(&ctx)?;
         for view in catalog.views_in_order() {
             // A view whose tables were dropped stays in the catalog but cannot be read.
-            let query = crate::parser::rewrite_window_tvfs(&view.query)?;
-            match ctx.state().create_logical_plan(&query).await {
+            match crate::handler::plan_view_query(&ctx, &view.query).await {
                 Ok(plan) => {
                     ctx.register_table(
                         view.name.as_str(),

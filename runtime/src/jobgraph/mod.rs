@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
     CalcSpec, ConnectorSpec, OperatorSpec, SerializedExpr, SerializedPlan, SerializedSchema,
-    SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec, WindowJoinSpec, WindowKind,
-    WindowTvfSpec,
+    SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec, WindowJoinSpec, WindowJoinType,
+    WindowKind, WindowTvfSpec,
 };
 pub use partitioner::Partitioner;
 

@@ -167,8 +167,22 @@ pub struct WindowJoinSpec {
     pub right_window_end: usize,
     /// Extra condition over the joined row (left columns, then right).
     pub filter: Option<SerializedExpr>,
+    pub join_type: WindowJoinType,
     pub proctime: bool,
     pub description: String,
+}
+
+/// Which rows a window join emits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WindowJoinType {
+    /// Matching pairs: left columns then right columns.
+    Inner,
+    /// Left rows with a match (`IN` / `EXISTS`), or rows the planner proved unique.
+    LeftSemi,
+    /// Left rows without a match (`NOT EXISTS`).
+    LeftAnti,
+    RightSemi,
+    RightAnti,
 }
 
 /// A DataFusion physical plan in datafusion-proto's encoding.

@@ -1,13 +1,14 @@
 //! Window join (Flink's `WindowJoinOperator`): rows of both inputs are buffered per window
 //! and, when the window closes, joined on the equi-keys (window bounds included) with a
-//! hash table over the right side, then filtered by any extra condition. Inner join.
+//! hash table over the right side, then filtered by any extra condition. Inner, semi and
+//! anti joins.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
-use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
@@ -16,7 +17,7 @@ use super::windows::is_fired;
 use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
 use crate::expr_codec::decode_expr;
-use crate::jobgraph::WindowJoinSpec;
+use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
 use crate::time::{millis, Watermark};
 
@@ -33,11 +34,14 @@ struct Side {
     window_end: usize,
 }
 
-/// Flink's `WindowJoinOperator`, inner join.
+/// Flink's `WindowJoinOperator`.
 pub struct WindowJoinOperator {
     sides: [Side; 2],
     output_schema: SchemaRef,
+    /// Left then right columns: what the extra condition is evaluated over.
+    joined_schema: SchemaRef,
     filter: Option<Arc<dyn PhysicalExpr>>,
+    join_type: WindowJoinType,
     proctime: bool,
     description: String,
     windows: BTreeMap<i64, WindowRows>,
@@ -49,20 +53,30 @@ impl WindowJoinOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &WindowJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let output_schema = spec.output_schema.decode()?;
+        let (left, right) = (spec.left_schema.decode()?, spec.right_schema.decode()?);
+        let joined_schema = Arc::new(Schema::new(
+            left.fields()
+                .iter()
+                .chain(right.fields().iter())
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
         let filter = spec
             .filter
             .as_ref()
-            .map(|f| decode_expr(f, &output_schema, &ctx.functions))
+            .map(|f| decode_expr(f, &joined_schema, &ctx.functions))
             .transpose()?;
         Ok(Self {
+            joined_schema,
+            join_type: spec.join_type,
             sides: [
                 Side {
-                    schema: spec.left_schema.decode()?,
+                    schema: left,
                     keys: spec.left_keys.clone(),
                     window_end: spec.left_window_end,
                 },
                 Side {
-                    schema: spec.right_schema.decode()?,
+                    schema: right,
                     keys: spec.right_keys.clone(),
                     window_end: spec.right_window_end,
                 },
@@ -83,9 +97,6 @@ impl WindowJoinOperator {
                 break;
             }
             let rows = entry.remove();
-            if rows.sides.iter().any(Vec::is_empty) {
-                continue;
-            }
             let left = concat_batches(&self.sides[0].schema, &rows.sides[0])?;
             let right = concat_batches(&self.sides[1].schema, &rows.sides[1])?;
             if let Some(joined) = self.join(&left, &right)? {
@@ -145,25 +156,51 @@ impl WindowJoinOperator {
                 }
             }
         }
-        if li.is_empty() {
-            return Ok(None);
-        }
-        let l = take_record_batch(left, &UInt32Array::from(li))?;
-        let r = take_record_batch(right, &UInt32Array::from(ri))?;
+        let l = take_record_batch(left, &UInt32Array::from(li.clone()))?;
+        let r = take_record_batch(right, &UInt32Array::from(ri.clone()))?;
         let mut columns = l.columns().to_vec();
         columns.extend(r.columns().iter().cloned());
-        let joined = RecordBatch::try_new(self.output_schema.clone(), columns)
-            .map_err(|e| RuntimeError::Internal(format!("window join output: {e}")))?;
-        match &self.filter {
-            None => Ok(Some(joined)),
-            Some(f) => {
-                let mask = f.evaluate(&joined)?.into_array(joined.num_rows())?;
-                let mask = mask.as_boolean_opt().ok_or_else(|| {
-                    RuntimeError::Internal("join condition is not boolean".into())
-                })?;
-                Ok(Some(filter_record_batch(&joined, mask)?))
-            }
+        let mut joined = RecordBatch::try_new(self.joined_schema.clone(), columns)
+            .map_err(|e| RuntimeError::Internal(format!("window join pairs: {e}")))?;
+        let mut passed: Option<BooleanArray> = None;
+        if let Some(f) = &self.filter {
+            let mask = f.evaluate(&joined)?.into_array(joined.num_rows())?;
+            let mask = mask
+                .as_boolean_opt()
+                .ok_or_else(|| RuntimeError::Internal("join condition is not boolean".into()))?
+                .clone();
+            joined = filter_record_batch(&joined, &mask)?;
+            passed = Some(mask);
         }
+        let pass = |k: usize| passed.as_ref().is_none_or(|m| m.is_valid(k) && m.value(k));
+        // Semi and anti joins keep one side's rows by whether any pair of theirs passed.
+        let side_rows = |batch: &RecordBatch, pairs: &[u32], keep_matched: bool| {
+            let mut matched = vec![false; batch.num_rows()];
+            for (k, &i) in pairs.iter().enumerate() {
+                if pass(k) {
+                    matched[i as usize] = true;
+                }
+            }
+            let mask: BooleanArray = matched
+                .into_iter()
+                .map(|m| Some(m == keep_matched))
+                .collect();
+            filter_record_batch(batch, &mask)
+        };
+        let out = match self.join_type {
+            WindowJoinType::Inner => joined,
+            WindowJoinType::LeftSemi => side_rows(left, &li, true)?,
+            WindowJoinType::LeftAnti => side_rows(left, &li, false)?,
+            WindowJoinType::RightSemi => side_rows(right, &ri, true)?,
+            WindowJoinType::RightAnti => side_rows(right, &ri, false)?,
+        };
+        if out.num_rows() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(RecordBatch::try_new(
+            self.output_schema.clone(),
+            out.columns().to_vec(),
+        )?))
     }
 }
 

@@ -84,9 +84,7 @@ pub(super) async fn create_view(
     // Plan the query now so that a view over missing tables or columns is refused.
     let config = engine.effective_config(session);
     let ctx = engine.session_context(&config).await?;
-    ctx.state()
-        .create_logical_plan(&crate::parser::rewrite_window_tvfs(&query)?)
-        .await?;
+    super::query::plan_view_query(&ctx, &query).await?;
     let mut catalog = engine.catalog.write().await;
     if catalog.exists(&name) {
         if if_not_exists {

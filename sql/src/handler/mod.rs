@@ -18,6 +18,7 @@ use crate::error::Result;
 use crate::parser::Statement;
 use crate::session::Session;
 
+pub(crate) use query::plan_view_query;
 pub use query::{plan_query, PlannedQuery};
 
 /// Executes one parsed statement; `text` is its SQL (job names use it).

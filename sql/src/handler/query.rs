@@ -64,6 +64,27 @@ pub async fn plan_query(
     })
 }
 
+/// Plans a view's query as a SELECT is planned, so that its columns get the names
+/// PostgreSQL (and Flink) give them: `person.id` is `id`.
+pub(crate) async fn plan_view_query(ctx: &SessionContext, query: &str) -> Result<LogicalPlan> {
+    let sql = crate::parser::rewrite_window_tvfs(query)?;
+    let mut statements =
+        datafusion::sql::sqlparser::parser::Parser::parse_sql(&crate::parser::dialect(), &sql)?;
+    if statements.len() != 1 {
+        return Err(SqlError::Syntax("a view holds exactly one query".into()));
+    }
+    let mut statement = statements.remove(0);
+    // Duplicate names cannot be renamed back inside a view; DataFusion refuses them.
+    let _ = super::output_names::apply(&mut statement);
+    if let ast::Statement::Query(q) = &mut statement {
+        super::literals::apply(q);
+    }
+    Ok(ctx
+        .state()
+        .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+        .await?)
+}
+
 pub(super) async fn query(
     engine: &Engine,
     session: &Session,

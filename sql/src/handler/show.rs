@@ -112,9 +112,14 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
             .fields()
             .iter()
             .map(|f| {
+                let ty = eddy_connectors::types::sql_type_name(f.data_type());
+                let ty = match TimeAttribute::of(f) {
+                    Some(a) => format!("{ty} {}", a.describe()),
+                    None => ty,
+                };
                 vec![
                     text(f.name()),
-                    text(eddy_connectors::types::sql_type_name(f.data_type())),
+                    text(ty),
                     Cell::Bool(f.is_nullable()),
                     opt_text(None),
                     opt_text(None),
