@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
@@ -57,7 +58,256 @@ impl ScalarUDFImpl for ProcTime {
     }
 }
 
+/// Flink built-ins DataFusion lacks, which Flink's Nexmark queries use.
+#[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
+enum FlinkFunction {
+    /// `MOD(a, b)`: the remainder of integers.
+    Mod,
+    /// `HOUR(ts)`: the hour of a timestamp, 0-23.
+    Hour,
+    /// `SPLIT_INDEX(str, delimiter, index)`: the 0-based `index`th part, NULL past the end.
+    SplitIndex,
+    /// `REGEXP_EXTRACT(str, regex [, group])`: the group (default 1) of the first match.
+    RegexpExtract,
+    /// `COUNT_CHAR(str, char)`: occurrences of `char`, the UDF Flink's Nexmark q14 registers.
+    CountChar,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FlinkUdf {
+    function: FlinkFunction,
+    signature: Signature,
+}
+
+impl FlinkUdf {
+    fn new(function: FlinkFunction) -> Self {
+        Self {
+            function,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+fn function_error(msg: String) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::Plan(msg)
+}
+
+impl ScalarUDFImpl for FlinkUdf {
+    fn name(&self) -> &str {
+        match self.function {
+            FlinkFunction::Mod => "mod",
+            FlinkFunction::Hour => "hour",
+            FlinkFunction::SplitIndex => "split_index",
+            FlinkFunction::RegexpExtract => "regexp_extract",
+            FlinkFunction::CountChar => "count_char",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let n = arg_types.len();
+        let arity_ok = match self.function {
+            FlinkFunction::Mod | FlinkFunction::CountChar => n == 2,
+            FlinkFunction::Hour => n == 1,
+            FlinkFunction::SplitIndex => n == 3,
+            FlinkFunction::RegexpExtract => n == 2 || n == 3,
+        };
+        if !arity_ok {
+            return Err(function_error(format!(
+                "function {} does not take {n} arguments",
+                self.name().to_uppercase()
+            )));
+        }
+        Ok(match self.function {
+            FlinkFunction::Mod => {
+                if arg_types.iter().all(|t| t.is_integer() || t.is_null()) {
+                    vec![DataType::Int64; 2]
+                } else {
+                    return Err(function_error(format!(
+                        "MOD takes integers, not {} and {}",
+                        arg_types[0], arg_types[1]
+                    )));
+                }
+            }
+            FlinkFunction::Hour => vec![DataType::Timestamp(TimeUnit::Millisecond, None)],
+            FlinkFunction::SplitIndex => vec![DataType::Utf8, DataType::Utf8, DataType::Int64],
+            FlinkFunction::RegexpExtract => {
+                let mut t = vec![DataType::Utf8, DataType::Utf8];
+                if n == 3 {
+                    t.push(DataType::Int64);
+                }
+                t
+            }
+            FlinkFunction::CountChar => vec![DataType::Utf8, DataType::Utf8],
+        })
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.function {
+            FlinkFunction::Mod | FlinkFunction::Hour | FlinkFunction::CountChar => DataType::Int64,
+            FlinkFunction::SplitIndex | FlinkFunction::RegexpExtract => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let result: ArrayRef = match self.function {
+            FlinkFunction::Mod => {
+                datafusion::arrow::compute::kernels::numeric::rem(&arrays[0], &arrays[1])?
+            }
+            FlinkFunction::Hour => {
+                let hours = datafusion::arrow::compute::kernels::temporal::date_part(
+                    &arrays[0],
+                    datafusion::arrow::compute::kernels::temporal::DatePart::Hour,
+                )?;
+                datafusion::arrow::compute::cast(&hours, &DataType::Int64)?
+            }
+            FlinkFunction::SplitIndex => {
+                let (s, d, i) = (
+                    arrays[0].as_string::<i32>(),
+                    arrays[1].as_string::<i32>(),
+                    arrays[2].as_primitive::<Int64Type>(),
+                );
+                let mut out = StringBuilder::with_capacity(rows, 0);
+                for r in 0..rows {
+                    if s.is_null(r) || d.is_null(r) || i.is_null(r) || d.value(r).is_empty() {
+                        out.append_null();
+                        continue;
+                    }
+                    let part = usize::try_from(i.value(r))
+                        .ok()
+                        .and_then(|k| s.value(r).split(d.value(r)).nth(k));
+                    out.append_option(part);
+                }
+                Arc::new(out.finish())
+            }
+            FlinkFunction::RegexpExtract => {
+                let (s, p) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+                let groups = arrays.get(2).map(|a| a.as_primitive::<Int64Type>().clone());
+                let mut out = StringBuilder::with_capacity(rows, 0);
+                // The pattern is nearly always a literal: compile it once per batch.
+                let mut compiled: Option<(String, regex::Regex)> = None;
+                for r in 0..rows {
+                    if s.is_null(r) || p.is_null(r) {
+                        out.append_null();
+                        continue;
+                    }
+                    if compiled.as_ref().is_none_or(|(text, _)| text != p.value(r)) {
+                        let re = regex::Regex::new(p.value(r)).map_err(|e| {
+                            datafusion::error::DataFusionError::Execution(format!(
+                                "REGEXP_EXTRACT: invalid regular expression '{}': {e}",
+                                p.value(r)
+                            ))
+                        })?;
+                        compiled = Some((p.value(r).to_string(), re));
+                    }
+                    let group = match &groups {
+                        Some(g) if g.is_null(r) => {
+                            out.append_null();
+                            continue;
+                        }
+                        Some(g) => g.value(r),
+                        None => 1,
+                    };
+                    let found = compiled.as_ref().and_then(|(_, re)| {
+                        let caps = re.captures(s.value(r))?;
+                        usize::try_from(group).ok().and_then(|g| caps.get(g))
+                    });
+                    out.append_option(found.map(|m| m.as_str()));
+                }
+                Arc::new(out.finish())
+            }
+            FlinkFunction::CountChar => {
+                let (s, c) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+                let counts: Int64Array = (0..rows)
+                    .map(|r| {
+                        if s.is_null(r) || c.is_null(r) {
+                            return None;
+                        }
+                        let ch = c.value(r).chars().next()?;
+                        Some(s.value(r).chars().filter(|x| *x == ch).count() as i64)
+                    })
+                    .collect();
+                Arc::new(counts)
+            }
+        };
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
 /// Every function Eddy adds.
 pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::new(ScalarUDF::from(ProcTime::default()))]
+    let mut functions = vec![Arc::new(ScalarUDF::from(ProcTime::default()))];
+    for f in [
+        FlinkFunction::Mod,
+        FlinkFunction::Hour,
+        FlinkFunction::SplitIndex,
+        FlinkFunction::RegexpExtract,
+        FlinkFunction::CountChar,
+    ] {
+        functions.push(Arc::new(ScalarUDF::from(FlinkUdf::new(f))));
+    }
+    functions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::StringArray;
+    use datafusion::arrow::datatypes::Field;
+
+    fn call(f: FlinkFunction, args: Vec<ArrayRef>) -> ArrayRef {
+        let udf = FlinkUdf::new(f);
+        let rows = args[0].len();
+        let arg_fields = args
+            .iter()
+            .map(|a| Arc::new(Field::new("a", a.data_type().clone(), true)))
+            .collect();
+        let out = udf
+            .invoke_with_args(ScalarFunctionArgs {
+                args: args.into_iter().map(ColumnarValue::Array).collect(),
+                arg_fields,
+                number_rows: rows,
+                return_field: Arc::new(Field::new("r", DataType::Utf8, true)),
+                config_options: Default::default(),
+            })
+            .unwrap();
+        out.into_array(rows).unwrap()
+    }
+
+    #[test]
+    fn flink_string_functions() {
+        let s: ArrayRef = Arc::new(StringArray::from(vec![Some("a/b/c"), None, Some("x")]));
+        let d: ArrayRef = Arc::new(StringArray::from(vec!["/", "/", "/"]));
+        let i: ArrayRef = Arc::new(Int64Array::from(vec![1, 0, 3]));
+        let out = call(FlinkFunction::SplitIndex, vec![s.clone(), d, i]);
+        let out = out.as_string::<i32>();
+        assert_eq!(out.value(0), "b");
+        assert!(out.is_null(1) && out.is_null(2));
+
+        let urls: ArrayRef = Arc::new(StringArray::from(vec![
+            "https://www.nexmark.com/abc/item.htm?query=1&channel_id=1234",
+            "no match",
+        ]));
+        let re: ArrayRef = Arc::new(StringArray::from(vec![
+            "(&|^)channel_id=([^&]*)",
+            "(&|^)channel_id=([^&]*)",
+        ]));
+        let g: ArrayRef = Arc::new(Int64Array::from(vec![2, 2]));
+        let out = call(FlinkFunction::RegexpExtract, vec![urls, re, g]);
+        let out = out.as_string::<i32>();
+        assert_eq!(out.value(0), "1234");
+        assert!(out.is_null(1));
+
+        let c: ArrayRef = Arc::new(StringArray::from(vec!["/", "/", "x"]));
+        let out = call(FlinkFunction::CountChar, vec![s, c]);
+        let out = out.as_primitive::<Int64Type>();
+        assert_eq!(out.value(0), 2);
+        assert!(out.is_null(1));
+        assert_eq!(out.value(2), 1);
+    }
 }

@@ -200,15 +200,17 @@ fn data_arg(name: &str, value: &[Token]) -> Result<(String, Option<String>)> {
     if value.is_empty() || !word_is(&value[0], "TABLE") {
         return Err(bad());
     }
+    // A possibly qualified name: word (. word)*.
     let mut parts = Vec::new();
     let mut k = 1;
-    while k < value.len() {
-        match &value[k] {
-            Token::Word(w) if parts.len() == k / 2 => parts.push(folded(w)),
-            Token::Period => {}
-            _ => break,
-        }
+    while let Some(Token::Word(w)) = value.get(k) {
+        parts.push(folded(w));
         k += 1;
+        if value.get(k) == Some(&Token::Period) {
+            k += 1;
+        } else {
+            break;
+        }
     }
     let table = parts.last().cloned().ok_or_else(bad)?;
     if k == value.len() {
