@@ -73,7 +73,7 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
                     .schema
                     .field_with_name(&c.name)
                     .ok()
-                    .and_then(|f| TimeAttribute::of(f));
+                    .and_then(TimeAttribute::of);
                 let key = t
                     .primary_key
                     .as_ref()
