@@ -74,6 +74,7 @@ pub(crate) fn translate_window_aggregate(
     let mut window_end = None;
     let mut time = TimeAttribute::Rowtime;
     let mut keys = Vec::new();
+    let mut key_positions = Vec::new();
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
             return Err(PlanError::NotSupported(format!(
@@ -88,7 +89,10 @@ pub(crate) fn translate_window_aggregate(
             Some(("end", _)) => window_end = Some(i),
             // window_time follows from the window: it need not spread the rows.
             _ if TimeAttribute::of(input_schema.field(index)).is_some() => {}
-            _ => keys.push(index),
+            _ => {
+                keys.push(index);
+                key_positions.push(i);
+            }
         }
     }
     let (Some(window_start), Some(window_end)) = (window_start, window_end) else {
@@ -154,6 +158,7 @@ pub(crate) fn translate_window_aggregate(
         aggregate: encode_plan(Arc::new(exec))?,
         window_start,
         window_end,
+        key_positions,
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
     };

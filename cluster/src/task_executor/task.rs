@@ -86,6 +86,10 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         functions,
         watermark_interval: timing.watermark_interval,
         max_parallelism,
+        window_buffer_limit: graph
+            .config
+            .get_int(&table::WINDOW_AGG_BUFFER_SIZE_LIMIT)
+            .max(1) as usize,
     };
     let (input, rest) = match vertex.operators.split_first() {
         Some((OperatorSpec::Source(spec), rest)) => (

@@ -18,5 +18,15 @@ pub const DML_SYNC: ConfigOption = ConfigOption {
     description: "When true, INSERT returns only after its job has ended.",
 };
 
+/// How many groups a window aggregation buffers in memory before it moves them into its
+/// keyed state backend.
+pub const WINDOW_AGG_BUFFER_SIZE_LIMIT: ConfigOption = ConfigOption {
+    key: "table.exec.window-agg.buffer-size-limit",
+    default: "100000",
+    kind: ValueKind::Int,
+    description:
+        "Groups a window aggregation buffers in memory before flushing them to keyed state.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[SOURCE_IDLE_TIMEOUT, DML_SYNC];
+pub const OPTIONS: &[ConfigOption] = &[SOURCE_IDLE_TIMEOUT, DML_SYNC, WINDOW_AGG_BUFFER_SIZE_LIMIT];

@@ -7,5 +7,5 @@ mod partitioner;
 mod record_writer;
 
 pub use local::{channel, ChannelKey, ChannelReceiver, ChannelSender, LocalChannelRegistry};
-pub use partitioner::{partition_batch, HASH_SEED};
+pub use partitioner::{key_groups, partition_batch, HASH_SEED};
 pub use record_writer::RecordWriter;

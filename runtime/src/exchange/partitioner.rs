@@ -15,6 +15,22 @@ use crate::state::key_group::{
 /// across processes.
 pub const HASH_SEED: u64 = 0x5eed_0fed_d100_0001;
 
+/// The key group of each row of the key columns `keys`; with no key columns, key group 0.
+/// The exchange and the keyed state must agree on this, so both use it.
+pub fn key_groups(keys: &[ArrayRef], max_parallelism: u32) -> Result<Vec<u32>> {
+    let rows = keys.first().map_or(0, |k| k.len());
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut hashes = vec![0u64; rows];
+    let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
+    create_hashes(keys, &state, &mut hashes)?;
+    Ok(hashes
+        .into_iter()
+        .map(|h| compute_key_group_for_key_hash(h, max_parallelism))
+        .collect())
+}
+
 /// Splits `batch` into one (possibly empty) batch per target subtask.
 pub fn partition_batch(
     batch: &RecordBatch,
@@ -36,12 +52,8 @@ pub fn partition_batch(
         .iter()
         .map(|&i| batch.column(i).clone())
         .collect();
-    let mut hashes = vec![0u64; batch.num_rows()];
-    let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
-    create_hashes(&keys, &state, &mut hashes)?;
     let mut indices: Vec<Vec<u32>> = vec![Vec::new(); parallelism as usize];
-    for (row, h) in hashes.iter().enumerate() {
-        let kg = compute_key_group_for_key_hash(*h, max_parallelism);
+    for (row, kg) in key_groups(&keys, max_parallelism)?.into_iter().enumerate() {
         let target = compute_operator_index_for_key_group(max_parallelism, parallelism, kg);
         indices[target as usize].push(row as u32);
     }

@@ -148,6 +148,10 @@ pub struct WindowAggregateSpec {
     /// Positions of `window_start` and `window_end` among the group-by expressions.
     pub window_start: usize,
     pub window_end: usize,
+    /// Positions among the group-by expressions of the keys rows are hashed on (the
+    /// exchange's key columns): they give a group's key group in keyed state.
+    #[serde(default)]
+    pub key_positions: Vec<usize>,
     /// Windows close on processing time instead of watermarks.
     pub proctime: bool,
     pub description: String,

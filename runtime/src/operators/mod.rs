@@ -124,6 +124,8 @@ pub struct OperatorContext<'a> {
     pub watermark_interval: std::time::Duration,
     /// `pipeline.max-parallelism`: the number of key groups.
     pub max_parallelism: u32,
+    /// `table.exec.window-agg.buffer-size-limit`.
+    pub window_buffer_limit: usize,
 }
 
 /// Builds the operator a spec describes. Sources are not operators: they head a chain and

@@ -3,14 +3,21 @@
 //! DataFusion's vectorized group table and `GroupsAccumulator`s, and each window is
 //! emitted once, when the watermark (or, for processing-time windows, the clock) passes
 //! its last instant. Rows for a window that already fired are late: dropped and counted.
+//!
+//! The in-memory group tables are a buffer in front of keyed state, as in Flink's
+//! `WindowAggOperator` with its `WindowBuffer`: when the buffer holds more groups than
+//! `table.exec.window-agg.buffer-size-limit` (and, with checkpoints, before a snapshot) the
+//! groups move into the [`KeyedStateBackend`] as encoded accumulator states under (key
+//! group, group key, window); a window merges them back in when it fires.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
@@ -21,9 +28,12 @@ use datafusion::physical_plan::aggregates::AggregateExec;
 use super::windows::is_fired;
 use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
+use crate::exchange::key_groups;
 use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
+use crate::state::key_group::compute_key_group_range_for_operator_index;
+use crate::state::{HeapKeyedStateBackend, KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
 /// The groups of one window and their accumulators.
@@ -98,6 +108,31 @@ pub struct WindowAggregateOperator {
     watermark: Watermark,
     metrics: Arc<TaskMetrics>,
     group_indices: Vec<usize>,
+    state: WindowState,
+}
+
+/// The keyed-state side of the operator.
+struct WindowState {
+    backend: Box<dyn KeyedStateBackend>,
+    /// Windows with groups in the backend.
+    flushed: BTreeSet<(i64, i64)>,
+    key_positions: Vec<usize>,
+    max_parallelism: u32,
+    buffer_limit: usize,
+    buffered_groups: usize,
+    keys: RowConverter,
+    /// One per aggregate, over its intermediate state's types.
+    accumulator_states: Vec<RowConverter>,
+}
+
+/// The name the operator's accumulators are stored under.
+const ACCUMULATORS: &str = "window-accumulators";
+
+/// A window as a state namespace: end then start, big-endian.
+fn namespace((end, start): (i64, i64)) -> Vec<u8> {
+    let mut ns = end.to_be_bytes().to_vec();
+    ns.extend_from_slice(&start.to_be_bytes());
+    ns
 }
 
 impl WindowAggregateOperator {
@@ -129,11 +164,46 @@ impl WindowAggregateOperator {
                 })
                 .collect::<Result<Vec<_>>>()?,
         ));
+        let aggregates = exec.aggr_expr().to_vec();
+        let keys = RowConverter::new(
+            group_schema
+                .fields()
+                .iter()
+                .map(|f| SortField::new(f.data_type().clone()))
+                .collect(),
+        )?;
+        let accumulator_states = aggregates
+            .iter()
+            .map(|a| {
+                Ok(RowConverter::new(
+                    a.state_fields()?
+                        .iter()
+                        .map(|f| SortField::new(f.data_type().clone()))
+                        .collect(),
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let range = compute_key_group_range_for_operator_index(
+            ctx.max_parallelism,
+            ctx.info.parallelism,
+            ctx.info.subtask_index,
+        );
+        let state = WindowState {
+            backend: Box::new(HeapKeyedStateBackend::new(range)),
+            flushed: BTreeSet::new(),
+            key_positions: spec.key_positions.clone(),
+            max_parallelism: ctx.max_parallelism,
+            buffer_limit: ctx.window_buffer_limit,
+            buffered_groups: 0,
+            keys,
+            accumulator_states,
+        };
         Ok(Self {
+            state,
             aggregation: Aggregation {
                 group_exprs,
                 group_schema,
-                aggregates: exec.aggr_expr().to_vec(),
+                aggregates,
                 filters: exec.filter_expr().to_vec(),
             },
             output_schema: spec.output_schema.decode()?,
@@ -148,8 +218,131 @@ impl WindowAggregateOperator {
         })
     }
 
+    /// Moves every buffered group into keyed state: encoded group key under its key group
+    /// and window, the value its accumulators' intermediate states.
+    pub fn flush_to_state(&mut self) -> Result<()> {
+        // A group already in state is merged with its buffered part first: a put replaces.
+        let merged: Vec<(i64, i64)> = self
+            .windows
+            .keys()
+            .filter(|w| self.state.flushed.contains(w))
+            .copied()
+            .collect();
+        for window in merged {
+            self.restore_window(window)?;
+        }
+        let state = &mut self.state;
+        for (window, mut groups) in std::mem::take(&mut self.windows) {
+            let keys = groups.groups.emit(EmitTo::All)?;
+            let rows = keys.first().map_or(0, |k| k.len());
+            let hashed: Vec<ArrayRef> = state
+                .key_positions
+                .iter()
+                .map(|&i| keys[i].clone())
+                .collect();
+            let key_groups = match hashed.is_empty() {
+                true => vec![0; rows],
+                false => key_groups(&hashed, state.max_parallelism)?,
+            };
+            let key_rows = state.keys.convert_columns(&keys)?;
+            let mut values = vec![Vec::new(); rows];
+            for (acc, converter) in groups
+                .accumulators
+                .iter_mut()
+                .zip(&state.accumulator_states)
+            {
+                let encoded = converter.convert_columns(&acc.state(EmitTo::All)?)?;
+                for (r, value) in values.iter_mut().enumerate() {
+                    let bytes = encoded.row(r).data();
+                    value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                    value.extend_from_slice(bytes);
+                }
+            }
+            let ns = namespace(window);
+            for (r, value) in values.into_iter().enumerate() {
+                state.backend.put(
+                    ACCUMULATORS,
+                    StateKey {
+                        key_group: key_groups[r],
+                        namespace: ns.clone(),
+                        key: key_rows.row(r).data().to_vec(),
+                    },
+                    value,
+                );
+            }
+            state.flushed.insert(window);
+        }
+        state.buffered_groups = 0;
+        Ok(())
+    }
+
+    /// Merges a window's groups from keyed state back into its buffer.
+    fn restore_window(&mut self, window: (i64, i64)) -> Result<()> {
+        if !self.state.flushed.remove(&window) {
+            return Ok(());
+        }
+        let entries = self
+            .state
+            .backend
+            .take_namespace(ACCUMULATORS, &namespace(window));
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let parser = self.state.keys.parser();
+        let keys = self
+            .state
+            .keys
+            .convert_rows(entries.iter().map(|(k, _)| parser.parse(&k.key)))?;
+        // Split each value back into one encoded state per accumulator.
+        let n = self.aggregation.aggregates.len();
+        let mut parts: Vec<Vec<&[u8]>> = vec![Vec::with_capacity(entries.len()); n];
+        for (_, value) in &entries {
+            let mut rest = value.as_slice();
+            for part in parts.iter_mut() {
+                let (len, tail) = rest
+                    .split_at_checked(4)
+                    .ok_or_else(|| RuntimeError::Internal("truncated window state value".into()))?;
+                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                let (bytes, tail) = tail
+                    .split_at_checked(len)
+                    .ok_or_else(|| RuntimeError::Internal("truncated window state value".into()))?;
+                part.push(bytes);
+                rest = tail;
+            }
+        }
+        let groups = match self.windows.entry(window) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(self.aggregation.new_window()?)
+            }
+        };
+        groups.groups.intern(&keys, &mut self.group_indices)?;
+        let total = groups.groups.len();
+        for ((acc, converter), part) in groups
+            .accumulators
+            .iter_mut()
+            .zip(&self.state.accumulator_states)
+            .zip(parts)
+        {
+            let parser = converter.parser();
+            let states = converter.convert_rows(part.into_iter().map(|b| parser.parse(b)))?;
+            acc.merge_batch(&states, &self.group_indices, total)?;
+        }
+        Ok(())
+    }
+
     /// Emits, in window-end order, every window whose last instant is at or below `time`.
     fn fire(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        let due: Vec<(i64, i64)> = self
+            .state
+            .flushed
+            .iter()
+            .copied()
+            .filter(|w| is_fired(w.0, time))
+            .collect();
+        for window in due {
+            self.restore_window(window)?;
+        }
         while let Some(entry) = self.windows.first_entry() {
             if !is_fired(entry.key().0, time) {
                 break;
@@ -235,8 +428,10 @@ impl StreamOperator for WindowAggregateOperator {
                     e.insert(self.aggregation.new_window()?)
                 }
             };
+            let before = state.groups.len();
             state.groups.intern(&keys, &mut self.group_indices)?;
             let total = state.groups.len();
+            self.state.buffered_groups += total - before;
             for ((acc, values), filter) in state.accumulators.iter_mut().zip(&args).zip(&filters) {
                 let values = take_rows(values, indices.as_ref())?;
                 let filter = match filter {
@@ -248,6 +443,9 @@ impl StreamOperator for WindowAggregateOperator {
                     .and_then(|f| f[0].as_any().downcast_ref::<BooleanArray>());
                 acc.update_batch(&values, &self.group_indices, filter, total)?;
             }
+        }
+        if self.state.buffered_groups > self.state.buffer_limit {
+            self.flush_to_state()?;
         }
         Ok(())
     }
