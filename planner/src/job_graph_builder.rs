@@ -96,6 +96,7 @@ pub fn plan_statement_set(
         vertices: Vec::new(),
         edges: Vec::new(),
         parallelism: parallelism(config)?,
+        in_window_aggregate: false,
     };
     for (target, query) in inserts {
         add_insert(&mut parts, state, target, query)?;

@@ -45,6 +45,9 @@ pub(crate) struct GraphParts {
     pub vertices: Vec<JobVertex>,
     pub edges: Vec<JobEdge>,
     pub parallelism: u32,
+    /// Set while translating the input of a window aggregation, the only place a SESSION
+    /// window TVF may appear.
+    pub in_window_aggregate: bool,
 }
 
 /// Every field nullable: expressions may produce nulls the plan's schema does not expect

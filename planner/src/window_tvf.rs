@@ -39,6 +39,8 @@ pub struct WindowTvfNode {
     /// Index of the time attribute in the input schema.
     pub time_column: usize,
     pub time: TimeAttribute,
+    /// SESSION's `PARTITION BY` columns.
+    pub partition_keys: Vec<String>,
     schema: DFSchemaRef,
 }
 
@@ -108,6 +110,7 @@ impl WindowTvfNode {
             kind,
             time_column,
             time,
+            partition_keys: Vec::new(),
             schema: Arc::new(schema),
         })
     }
@@ -144,8 +147,10 @@ impl UserDefinedLogicalNodeCore for WindowTvfNode {
             .into_iter()
             .next()
             .ok_or_else(|| DataFusionError::Internal("window TVF without input".into()))?;
-        Self::try_new(input, self.kind, self.time_column, self.time)
-            .map_err(PlanError::into_datafusion)
+        let mut node = Self::try_new(input, self.kind, self.time_column, self.time)
+            .map_err(PlanError::into_datafusion)?;
+        node.partition_keys = self.partition_keys.clone();
+        Ok(node)
     }
 }
 
@@ -303,14 +308,28 @@ impl TableFunctionImpl for WindowFunction {
                 WindowKind::Cumulate { step, size, offset }
             }
             Tvf::Session => {
-                return Err(PlanError::NotSupported(
-                    "SESSION windows are not supported yet; use TUMBLE, HOP or CUMULATE".into(),
-                )
-                .into_datafusion())
+                let gap = positive(tvf, "gap", interval_arg(tvf, exprs, 2, "gap")?)?;
+                WindowKind::Session { gap }
             }
         };
-        let node = WindowTvfNode::try_new(input, kind, time_column, time)
+        let partition_keys: Vec<String> = match (tvf, exprs.get(3)) {
+            (Tvf::Session, Some(_)) => string_arg(tvf, exprs, 3, "partition keys")?
+                .split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        for key in &partition_keys {
+            if !schema.fields().iter().any(|f| f.name() == key) {
+                return Err(windowing(format!(
+                    "the PARTITION BY column '{key}' of SESSION is not a column of '{table}'"
+                )));
+            }
+        }
+        let mut node = WindowTvfNode::try_new(input, kind, time_column, time)
             .map_err(PlanError::into_datafusion)?;
+        node.partition_keys = partition_keys;
         let plan = LogicalPlan::Extension(Extension {
             node: Arc::new(node),
         });

@@ -18,7 +18,7 @@ use datafusion::physical_plan::empty::EmptyExec;
 use eddy_runtime::expr_codec::{encode_expr, encode_plan};
 use eddy_runtime::jobgraph::{
     OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec,
-    WindowJoinType, WindowTvfSpec,
+    WindowJoinType, WindowKind, WindowTvfSpec,
 };
 use eddy_runtime::time::parse_window_bound;
 use eddy_runtime::TimeAttribute;
@@ -46,6 +46,11 @@ pub(crate) fn translate_window_tvf(
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
+    if matches!(node.kind, WindowKind::Session { .. }) && !parts.in_window_aggregate {
+        return Err(PlanError::NotSupported(
+            "SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end and the PARTITION BY keys), not as a table on their own".into(),
+        ));
+    }
     let mut chain = translate(&node.input, state, parts)?;
     chain.flush()?;
     let spec = WindowTvfSpec {
@@ -75,6 +80,7 @@ pub(crate) fn translate_window_aggregate(
     let mut time = TimeAttribute::Rowtime;
     let mut keys = Vec::new();
     let mut key_positions = Vec::new();
+    let mut window_time = None;
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
             return Err(PlanError::NotSupported(format!(
@@ -88,7 +94,11 @@ pub(crate) fn translate_window_aggregate(
             }
             Some(("end", _)) => window_end = Some(i),
             // window_time follows from the window: it need not spread the rows.
-            _ if TimeAttribute::of(input_schema.field(index)).is_some() => {}
+            _ if TimeAttribute::of(input_schema.field(index)).is_some() => {
+                if input_schema.field(index).name() == "window_time" {
+                    window_time = Some(i);
+                }
+            }
             _ => {
                 keys.push(index);
                 key_positions.push(i);
@@ -100,9 +110,31 @@ pub(crate) fn translate_window_aggregate(
             "GROUP BY over a stream must include window_start and window_end of a window table function (TUMBLE, HOP or CUMULATE); unbounded group aggregation is not supported yet".into(),
         ));
     };
+    let session_gap = match session_below(&agg.input) {
+        Some((gap, partition_keys)) => {
+            let mut grouped: Vec<&str> = keys
+                .iter()
+                .map(|&k| input_schema.field(k).name().as_str())
+                .collect();
+            let mut partitioned: Vec<&str> = partition_keys.iter().map(String::as_str).collect();
+            grouped.sort_unstable();
+            partitioned.sort_unstable();
+            if grouped != partitioned {
+                return Err(PlanError::Windowing(format!(
+                    "a SESSION window aggregation must group by exactly its PARTITION BY keys ({}) besides window_start and window_end, but groups by ({})",
+                    partitioned.join(", "),
+                    grouped.join(", ")
+                )));
+            }
+            Some(gap)
+        }
+        None => None,
+    };
     let upstream = {
-        let chain = translate(&agg.input, state, parts)?;
-        parts.close(chain)?
+        parts.in_window_aggregate = session_gap.is_some();
+        let chain = translate(&agg.input, state, parts);
+        parts.in_window_aggregate = false;
+        parts.close(chain?)?
     };
 
     let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
@@ -159,6 +191,8 @@ pub(crate) fn translate_window_aggregate(
         window_start,
         window_end,
         key_positions,
+        session_gap,
+        window_time,
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
     };
@@ -280,6 +314,24 @@ pub(crate) fn translate_window_join(
         pending: None,
         names: vec![format!("WindowJoin({description})")],
     })
+}
+
+/// The gap and partition keys of a SESSION window TVF feeding an aggregation through
+/// projections, aliases and filters.
+fn session_below(plan: &LogicalPlan) -> Option<(i64, Vec<String>)> {
+    match plan {
+        LogicalPlan::Projection(p) => session_below(&p.input),
+        LogicalPlan::SubqueryAlias(a) => session_below(&a.input),
+        LogicalPlan::Filter(f) => session_below(&f.input),
+        other => match window_tvf(other) {
+            Some(WindowTvfNode {
+                kind: WindowKind::Session { gap },
+                partition_keys,
+                ..
+            }) => Some((*gap, partition_keys.clone())),
+            _ => None,
+        },
+    }
 }
 
 /// Whether a plan node is a window TVF.

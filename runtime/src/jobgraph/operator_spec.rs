@@ -94,6 +94,9 @@ pub enum WindowKind {
     Hop { slide: i64, size: i64, offset: i64 },
     /// `CUMULATE(..., step, size [, offset])`.
     Cumulate { step: i64, size: i64, offset: i64 },
+    /// `SESSION(... [PARTITION BY k], ..., gap)`. The TVF operator gives each row the
+    /// window `[ts, ts + gap)`; the window aggregation merges overlapping ones per key.
+    Session { gap: i64 },
 }
 
 impl std::fmt::Display for WindowKind {
@@ -106,6 +109,7 @@ impl std::fmt::Display for WindowKind {
             }
         };
         match self {
+            WindowKind::Session { gap } => write!(f, "SESSION(gap={gap}ms)"),
             WindowKind::Tumble { size, offset: o } => {
                 write!(f, "TUMBLE(size={size}ms{})", offset(*o))
             }
@@ -152,6 +156,13 @@ pub struct WindowAggregateSpec {
     /// exchange's key columns): they give a group's key group in keyed state.
     #[serde(default)]
     pub key_positions: Vec<usize>,
+    /// For SESSION windows, the gap: rows of a key whose windows overlap merge into one
+    /// session.
+    #[serde(default)]
+    pub session_gap: Option<i64>,
+    /// Position of `window_time` among the group-by expressions, if grouped by.
+    #[serde(default)]
+    pub window_time: Option<usize>,
     /// Windows close on processing time instead of watermarks.
     pub proctime: bool,
     pub description: String,

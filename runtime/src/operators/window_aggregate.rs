@@ -13,8 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
-use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, TimestampMillisecondArray, UInt32Array,
+};
+use datafusion::arrow::compute::{
+    cast, concat_batches, lexsort_to_indices, take, take_record_batch, SortColumn,
+};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -109,6 +113,18 @@ pub struct WindowAggregateOperator {
     metrics: Arc<TaskMetrics>,
     group_indices: Vec<usize>,
     state: WindowState,
+    /// For SESSION windows: rows wait here until their session closes.
+    sessions: Option<Sessions>,
+}
+
+/// SESSION windows: rows arrive with the window `[ts, ts + gap)`; those of a key whose
+/// windows overlap form one session, which closes when the watermark passes its end.
+struct Sessions {
+    input_schema: SchemaRef,
+    buffer: Vec<RecordBatch>,
+    /// Per buffered row, in buffer order: whether its own window had fired on arrival.
+    late: Vec<bool>,
+    window_time: Option<usize>,
 }
 
 /// The keyed-state side of the operator.
@@ -198,8 +214,15 @@ impl WindowAggregateOperator {
             keys,
             accumulator_states,
         };
+        let sessions = spec.session_gap.map(|_| Sessions {
+            input_schema: input_schema.clone(),
+            buffer: Vec::new(),
+            late: Vec::new(),
+            window_time: spec.window_time,
+        });
         Ok(Self {
             state,
+            sessions,
             aggregation: Aggregation {
                 group_exprs,
                 group_schema,
@@ -333,6 +356,9 @@ impl WindowAggregateOperator {
 
     /// Emits, in window-end order, every window whose last instant is at or below `time`.
     fn fire(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        if self.sessions.is_some() {
+            return self.fire_sessions(time, out);
+        }
         let due: Vec<(i64, i64)> = self
             .state
             .flushed
@@ -347,25 +373,182 @@ impl WindowAggregateOperator {
             if !is_fired(entry.key().0, time) {
                 break;
             }
-            let mut window = entry.remove();
-            let mut columns = window.groups.emit(EmitTo::All)?;
-            for acc in &mut window.accumulators {
-                columns.push(acc.evaluate(EmitTo::All)?);
-            }
-            let columns = columns
-                .into_iter()
-                .zip(self.output_schema.fields())
-                .map(|(c, f)| {
-                    if c.data_type() == f.data_type() {
-                        Ok(c)
-                    } else {
-                        Ok(cast(&c, f.data_type())?)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
+            let window = entry.remove();
+            self.emit_window(window, out)?;
         }
         Ok(())
+    }
+}
+
+impl WindowAggregateOperator {
+    /// Closes the sessions whose end is at or below `time`: buffered rows sorted by key
+    /// and start, overlapping windows merged, and the closed sessions aggregated at once.
+    fn fire_sessions(&mut self, time: i64, out: &mut Collector) -> Result<()> {
+        let Some(sessions) = &mut self.sessions else {
+            return Ok(());
+        };
+        if sessions.buffer.is_empty() {
+            return Ok(());
+        }
+        let batch = concat_batches(&sessions.input_schema, &sessions.buffer)?;
+        sessions.buffer.clear();
+        let late = std::mem::take(&mut sessions.late);
+        let agg = &self.aggregation;
+        let mut keys = evaluate(&agg.group_exprs, &batch)?;
+        let ms = DataType::Timestamp(TimeUnit::Millisecond, None);
+        let starts = cast(&keys[self.window_start], &ms)?;
+        let ends = cast(&keys[self.window_end], &ms)?;
+        let (starts, ends) = (millis(&starts)?, millis(&ends)?);
+        let partition: Vec<ArrayRef> = self
+            .state
+            .key_positions
+            .iter()
+            .map(|&i| keys[i].clone())
+            .collect();
+        let mut sort_columns: Vec<SortColumn> = partition
+            .iter()
+            .map(|k| SortColumn {
+                values: k.clone(),
+                options: None,
+            })
+            .collect();
+        sort_columns.push(SortColumn {
+            values: Arc::new(starts.clone()),
+            options: None,
+        });
+        let order = lexsort_to_indices(&sort_columns, None)?;
+        let key_rows = self.state.keys_converter_for(&partition)?;
+
+        // Walk rows in key, start order, merging windows that touch (Flink's
+        // TimeWindow::intersects is inclusive).
+        let mut session_of = vec![0usize; batch.num_rows()];
+        let mut extents: Vec<(i64, i64)> = Vec::new();
+        // Whether a session holds any row that was on time.
+        let mut on_time: Vec<bool> = Vec::new();
+        let mut previous: Option<usize> = None;
+        for &row in order.values() {
+            let row = row as usize;
+            let (s, e) = (starts.value(row), ends.value(row));
+            let same_key =
+                previous.is_some_and(|p| key_rows.as_ref().is_none_or(|k| k.row(p) == k.row(row)));
+            match extents.last_mut() {
+                Some(last) if same_key && s <= last.1 => last.1 = last.1.max(e),
+                _ => {
+                    extents.push((s, e));
+                    on_time.push(false);
+                }
+            }
+            session_of[row] = extents.len() - 1;
+            if !late[row] {
+                on_time[extents.len() - 1] = true;
+            }
+            previous = Some(row);
+        }
+        let (mut fired, mut waiting) = (Vec::new(), Vec::new());
+        let mut dropped = 0u64;
+        for (row, &session) in session_of.iter().enumerate() {
+            if !is_fired(extents[session].1, time) {
+                waiting.push(row as u32);
+                sessions.late.push(late[row]);
+            } else if on_time[session] {
+                fired.push(row as u32);
+            } else {
+                // A session of late rows only: its time had passed before any row came.
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, dropped);
+        }
+        if !waiting.is_empty() {
+            let rest = take_record_batch(&batch, &UInt32Array::from(waiting))?;
+            sessions.buffer.push(rest);
+        }
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let session_start: Vec<i64> = fired
+            .iter()
+            .map(|&r| extents[session_of[r as usize]].0)
+            .collect();
+        let session_end: Vec<i64> = fired
+            .iter()
+            .map(|&r| extents[session_of[r as usize]].1)
+            .collect();
+        let indices = UInt32Array::from(fired);
+        keys = take_rows(&keys, Some(&indices))?;
+        let to_type = |values: Vec<i64>, like: &ArrayRef| -> Result<ArrayRef> {
+            let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(values));
+            Ok(cast(&a, like.data_type())?)
+        };
+        keys[self.window_start] = to_type(session_start, &keys[self.window_start])?;
+        let times: Vec<i64> = session_end.iter().map(|e| e - 1).collect();
+        keys[self.window_end] = to_type(session_end, &keys[self.window_end])?;
+        if let Some(t) = sessions.window_time {
+            keys[t] = to_type(times, &keys[t])?;
+        }
+        let mut window = agg.new_window()?;
+        window.groups.intern(&keys, &mut self.group_indices)?;
+        let total = window.groups.len();
+        for ((acc, a), f) in window
+            .accumulators
+            .iter_mut()
+            .zip(&agg.aggregates)
+            .zip(&agg.filters)
+        {
+            let values = take_rows(&evaluate(&a.expressions(), &batch)?, Some(&indices))?;
+            let filter = match f {
+                Some(f) => Some(take_rows(
+                    &[f.evaluate(&batch)?.into_array(batch.num_rows())?],
+                    Some(&indices),
+                )?),
+                None => None,
+            };
+            let filter = filter
+                .as_ref()
+                .and_then(|f| f[0].as_any().downcast_ref::<BooleanArray>());
+            acc.update_batch(&values, &self.group_indices, filter, total)?;
+        }
+        self.emit_window(window, out)
+    }
+
+    /// Emits a window's groups with their aggregates.
+    fn emit_window(&self, mut window: WindowGroups, out: &mut Collector) -> Result<()> {
+        let mut columns = window.groups.emit(EmitTo::All)?;
+        for acc in &mut window.accumulators {
+            columns.push(acc.evaluate(EmitTo::All)?);
+        }
+        let columns = columns
+            .into_iter()
+            .zip(self.output_schema.fields())
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() {
+                    Ok(c)
+                } else {
+                    Ok(cast(&c, f.data_type())?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
+        Ok(())
+    }
+}
+
+impl WindowState {
+    /// Encoded rows of the partition keys, for comparing neighbours; `None` without keys.
+    fn keys_converter_for(
+        &self,
+        keys: &[ArrayRef],
+    ) -> Result<Option<datafusion::arrow::row::Rows>> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let converter = RowConverter::new(
+            keys.iter()
+                .map(|k| SortField::new(k.data_type().clone()))
+                .collect(),
+        )?;
+        Ok(Some(converter.convert_columns(keys)?))
     }
 }
 
@@ -382,6 +565,28 @@ impl StreamOperator for WindowAggregateOperator {
         let starts = cast(&keys[self.window_start], &ms)?;
         let ends = cast(&keys[self.window_end], &ms)?;
         let (starts, ends) = (millis(&starts)?, millis(&ends)?);
+        if let Some(sessions) = &mut self.sessions {
+            // Lateness of a session row is decided when sessions close: a row whose own
+            // window has fired still counts if it merges into a session that has not.
+            let mut kept = Vec::with_capacity(n);
+            for row in 0..n {
+                if starts.is_valid(row) && ends.is_valid(row) {
+                    kept.push(row as u32);
+                    sessions
+                        .late
+                        .push(is_fired(ends.value(row), self.watermark.0));
+                }
+            }
+            let rows = if kept.len() == n {
+                batch
+            } else {
+                take_record_batch(&batch, &UInt32Array::from(kept))?
+            };
+            if rows.num_rows() > 0 {
+                sessions.buffer.push(rows);
+            }
+            return Ok(());
+        }
         let args = agg
             .aggregates
             .iter()

@@ -29,6 +29,7 @@ pub fn assign(kind: &WindowKind, ts: i64, mut emit: impl FnMut(i64, i64)) {
                 start += slide;
             }
         }
+        WindowKind::Session { gap } => emit(ts, ts.saturating_add(gap)),
         WindowKind::Cumulate { step, size, offset } => {
             let start = window_start(ts, offset, size);
             let mut end = start + step;
