@@ -66,11 +66,12 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
                     .sender(key(edge_index, me, c), env.channel_capacity)
             })
             .collect();
-        outputs.push(RecordWriter::new(
-            edge.partitioner.clone(),
-            senders,
-            max_parallelism,
-        ));
+        outputs.push(
+            RecordWriter::new(edge.partitioner.clone(), senders, max_parallelism).with_buffering(
+                info.batch_size,
+                graph.config.get_duration(&execution::BUFFER_TIMEOUT),
+            ),
+        );
     }
 
     let functions = function_context();

@@ -150,6 +150,13 @@ impl OperatorChain {
         self.emit(StreamElement::EndOfInput)
     }
 
+    /// Sends output rows that have waited `execution.buffer-timeout`.
+    pub fn flush_if_due(&mut self, now: std::time::Instant) -> Result<()> {
+        self.outputs
+            .iter_mut()
+            .try_for_each(|w| w.flush_if_due(now))
+    }
+
     /// The task is cancelled or failed.
     pub fn abort(&mut self) {
         for op in &mut self.operators {

@@ -142,6 +142,7 @@ impl StreamTask {
                 next_tick = now + TICK;
                 self.chain.on_processing_time(now_millis())?;
             }
+            self.chain.flush_if_due(now)?;
         }
     }
 
@@ -158,10 +159,12 @@ impl StreamTask {
             if self.cancelled() {
                 return Err(RuntimeError::Cancelled);
             }
-            if Instant::now() >= next_tick {
-                next_tick = Instant::now() + TICK;
+            let now = Instant::now();
+            if now >= next_tick {
+                next_tick = now + TICK;
                 self.chain.on_processing_time(now_millis())?;
             }
+            self.chain.flush_if_due(now)?;
             let mut select = Select::new();
             let mut index = Vec::new();
             for (i, (_, ch)) in channels.iter().enumerate() {
