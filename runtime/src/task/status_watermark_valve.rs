@@ -60,8 +60,14 @@ impl StatusWatermarkValve {
         } else if live.clone().next().is_none() {
             self.emit_if_advanced(Watermark::MAX, out);
         } else if live.clone().all(|c| c.idle) {
-            // Every live input is idle: Flink releases the highest watermark seen.
-            let max = live.map(|c| c.watermark).max().unwrap_or(Watermark::MIN);
+            // Every live input is idle: Flink releases the highest watermark of all
+            // channels, finished ones (at +inf) included.
+            let max = self
+                .channels
+                .iter()
+                .map(|c| c.watermark)
+                .max()
+                .unwrap_or(Watermark::MIN);
             self.emit_if_advanced(max, out);
         }
     }
@@ -184,6 +190,18 @@ mod tests {
         v.input_watermark(1, Watermark(210), &mut out);
         v.input_watermark(0, Watermark(300), &mut out);
         assert_eq!(watermarks(&mut out), vec![210]);
+    }
+
+    #[test]
+    fn a_finished_input_releases_everything_once_the_others_idle() {
+        let mut v = StatusWatermarkValve::new(2);
+        let mut out = Vec::new();
+        v.input_watermark(0, Watermark(5), &mut out);
+        v.input_watermark(1, Watermark::MAX, &mut out);
+        v.channel_finished(1, &mut out);
+        assert_eq!(watermarks(&mut out), vec![5]);
+        v.input_status(0, WatermarkStatus::Idle, &mut out);
+        assert_eq!(watermarks(&mut out), vec![i64::MAX]);
     }
 
     #[test]
