@@ -97,6 +97,7 @@ pub fn plan_statement_set(
         edges: Vec::new(),
         parallelism: parallelism(config)?,
         in_window_aggregate: false,
+        fused_tvf: None,
     };
     for (target, query) in inserts {
         add_insert(&mut parts, state, target, query)?;

@@ -48,6 +48,9 @@ pub(crate) struct GraphParts {
     /// Set while translating the input of a window aggregation, the only place a SESSION
     /// window TVF may appear.
     pub in_window_aggregate: bool,
+    /// A window TVF to run after the exchange, in its aggregation's chain: (address of the
+    /// node, the upstream vertex and partitioner it reads from).
+    pub fused_tvf: Option<(usize, (VertexId, Partitioner))>,
 }
 
 /// Every field nullable: expressions may produce nulls the plan's schema does not expect

@@ -51,7 +51,24 @@ pub(crate) fn translate_window_tvf(
             "SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end and the PARTITION BY keys), not as a table on their own".into(),
         ));
     }
-    let mut chain = translate(&node.input, state, parts)?;
+    let address = node as *const WindowTvfNode as usize;
+    let fused = match parts.fused_tvf.take() {
+        Some((a, head)) if a == address => Some(head),
+        other => {
+            parts.fused_tvf = other;
+            None
+        }
+    };
+    let drop_late = fused.is_some();
+    let mut chain = match fused {
+        Some(head) => OpenChain {
+            head: Head::Inputs(vec![head]),
+            ops: Vec::new(),
+            pending: None,
+            names: Vec::new(),
+        },
+        None => translate(&node.input, state, parts)?,
+    };
     chain.flush()?;
     let spec = WindowTvfSpec {
         input_schema: SerializedSchema::encode(node.input.schema().as_arrow())?,
@@ -60,6 +77,7 @@ pub(crate) fn translate_window_tvf(
         ))?,
         time_column: node.time_column,
         kind: node.kind,
+        drop_late,
     };
     chain
         .names
@@ -130,11 +148,41 @@ pub(crate) fn translate_window_aggregate(
         }
         None => None,
     };
-    let upstream = {
-        parts.in_window_aggregate = session_gap.is_some();
-        let chain = translate(&agg.input, state, parts);
-        parts.in_window_aggregate = false;
-        parts.close(chain?)?
+    // Where possible the exchange goes before the window TVF, which then runs in this
+    // chain and sees this operator's watermark: it can tell rows all of whose windows have
+    // fired (late) from rows that still count in some window, as Flink's fused window
+    // aggregation does.
+    let fused = match (session_gap, time) {
+        (None, TimeAttribute::Rowtime) => fusable_tvf(&agg.input, &keys),
+        _ => None,
+    };
+    let (upstream, fused_chain) = match fused {
+        Some((node, tvf_keys)) => {
+            let below = {
+                let chain = translate(&node.input, state, parts)?;
+                parts.close(chain)?
+            };
+            parts.fused_tvf = Some((
+                node as *const WindowTvfNode as usize,
+                (
+                    below,
+                    Partitioner::Hash {
+                        key_columns: tvf_keys,
+                    },
+                ),
+            ));
+            let chain = translate(&agg.input, state, parts);
+            parts.fused_tvf = None;
+            let mut chain = chain?;
+            chain.flush()?;
+            (None, Some(chain))
+        }
+        None => {
+            parts.in_window_aggregate = session_gap.is_some();
+            let chain = translate(&agg.input, state, parts);
+            parts.in_window_aggregate = false;
+            (Some(parts.close(chain?)?), None)
+        }
     };
 
     let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
@@ -196,12 +244,64 @@ pub(crate) fn translate_window_aggregate(
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
     };
-    Ok(OpenChain {
-        head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
-        ops: vec![OperatorSpec::WindowAggregate(spec)],
-        pending: None,
-        names: vec![format!("WindowAggregate({description})")],
-    })
+    let name = format!("WindowAggregate({description})");
+    match (upstream, fused_chain) {
+        (_, Some(mut chain)) => {
+            chain.ops.push(OperatorSpec::WindowAggregate(spec));
+            chain.names.push(name);
+            Ok(chain)
+        }
+        (Some(upstream), None) => Ok(OpenChain {
+            head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
+            ops: vec![OperatorSpec::WindowAggregate(spec)],
+            pending: None,
+            names: vec![name],
+        }),
+        (None, None) => Err(PlanError::NotSupported(
+            "window aggregation without input".into(),
+        )),
+    }
+}
+
+/// The window TVF (not SESSION) an aggregation reads through column-only projections,
+/// aliases and filters, with the aggregation's key columns mapped to the TVF's input
+/// columns; `None` when the keys do not lead back to it.
+fn fusable_tvf<'a>(
+    plan: &'a LogicalPlan,
+    keys: &[usize],
+) -> Option<(&'a WindowTvfNode, Vec<usize>)> {
+    let mut keys = keys.to_vec();
+    let mut plan = plan;
+    loop {
+        match plan {
+            LogicalPlan::Projection(p) => {
+                keys = keys
+                    .iter()
+                    .map(|&k| match p.expr.get(k)? {
+                        Expr::Column(c) => p.input.schema().index_of_column(c).ok(),
+                        Expr::Alias(a) => match a.expr.as_ref() {
+                            Expr::Column(c) => p.input.schema().index_of_column(c).ok(),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                plan = &p.input;
+            }
+            LogicalPlan::SubqueryAlias(a) => plan = &a.input,
+            LogicalPlan::Filter(f) => plan = &f.input,
+            other => {
+                let node = window_tvf(other)?;
+                let width = node.input.schema().fields().len();
+                let fits = keys.iter().all(|&k| k < width);
+                return match node.kind {
+                    WindowKind::Session { .. } => None,
+                    _ if fits => Some((node, keys)),
+                    _ => None,
+                };
+            }
+        }
+    }
 }
 
 /// A join of two windowed inputs on `window_start` and `window_end` (plus equi-keys and

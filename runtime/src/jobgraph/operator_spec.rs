@@ -139,6 +139,11 @@ pub struct WindowTvfSpec {
     /// The time attribute column in the input.
     pub time_column: usize,
     pub kind: WindowKind,
+    /// Set when the operator runs in its window aggregation's chain, behind the exchange:
+    /// it then sees the aggregation's watermark, drops the row-window pairs whose window has
+    /// fired, and counts as late the rows all of whose windows have.
+    #[serde(default)]
+    pub drop_late: bool,
 }
 
 /// Window aggregation: rows grouped by window and key, each window emitted once when

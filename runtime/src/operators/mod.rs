@@ -134,7 +134,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
     match spec {
         OperatorSpec::Calc(calc) => Ok(Box::new(CalcOperator::try_new(calc, &ctx.functions)?)),
         OperatorSpec::Sink(sink) => Ok(Box::new(SinkOperator::try_new(sink, ctx)?)),
-        OperatorSpec::WindowTvf(w) => Ok(Box::new(WindowTvfOperator::try_new(w)?)),
+        OperatorSpec::WindowTvf(w) => Ok(Box::new(WindowTvfOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowAggregate(w) => Ok(Box::new(WindowAggregateOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowJoin(w) => Ok(Box::new(WindowJoinOperator::try_new(w, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(

@@ -9,11 +9,12 @@ use datafusion::arrow::compute::{cast, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::windows::assign;
-use super::{Collector, StreamOperator};
+use super::windows::{assign, is_fired};
+use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
 use crate::jobgraph::{WindowKind, WindowTvfSpec};
-use crate::time::millis;
+use crate::metrics::TaskMetrics;
+use crate::time::{millis, Watermark};
 
 /// Flink's `WindowTableFunctionOperator`.
 pub struct WindowTvfOperator {
@@ -23,11 +24,14 @@ pub struct WindowTvfOperator {
     indices: Vec<u32>,
     starts: Vec<i64>,
     ends: Vec<i64>,
+    drop_late: bool,
+    watermark: Watermark,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl WindowTvfOperator {
     /// Builds the operator from its spec.
-    pub fn try_new(spec: &WindowTvfSpec) -> Result<Self> {
+    pub fn try_new(spec: &WindowTvfSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         Ok(Self {
             output_schema: spec.output_schema.decode()?,
             time_column: spec.time_column,
@@ -35,6 +39,9 @@ impl WindowTvfOperator {
             indices: Vec::new(),
             starts: Vec::new(),
             ends: Vec::new(),
+            drop_late: spec.drop_late,
+            watermark: Watermark::MIN,
+            metrics: ctx.info.metrics.clone(),
         })
     }
 
@@ -63,17 +70,33 @@ impl StreamOperator for WindowTvfOperator {
         self.indices.clear();
         self.starts.clear();
         self.ends.clear();
+        let watermark = if self.drop_late {
+            self.watermark.0
+        } else {
+            i64::MIN
+        };
+        let mut late = 0u64;
         for row in 0..batch.num_rows() {
             // A row without a time has no window (Flink rejects it; Eddy leaves it out).
             if time.is_null(row) {
                 continue;
             }
             let (indices, starts, ends) = (&mut self.indices, &mut self.starts, &mut self.ends);
+            let mut kept = false;
             assign(&self.kind, time.value(row), |s, e| {
-                indices.push(row as u32);
-                starts.push(s);
-                ends.push(e);
+                if !is_fired(e, watermark) {
+                    indices.push(row as u32);
+                    starts.push(s);
+                    ends.push(e);
+                    kept = true;
+                }
             });
+            if !kept {
+                late += 1;
+            }
+        }
+        if late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
         }
         if self.indices.is_empty() {
             return Ok(());
@@ -88,6 +111,12 @@ impl StreamOperator for WindowTvfOperator {
         let output = RecordBatch::try_new(self.output_schema.clone(), columns)
             .map_err(|e| RuntimeError::Internal(format!("window TVF output: {e}")))?;
         out.collect(output);
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.watermark = self.watermark.max(watermark);
+        out.emit_watermark(watermark);
         Ok(())
     }
 }
