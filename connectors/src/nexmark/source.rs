@@ -127,6 +127,7 @@ impl Source for NexmarkSource {
             batch_size: info.batch_size.max(1),
             buffer_timeout: info.buffer_timeout,
             started: None,
+            current: 0,
         }))
     }
 }
@@ -158,6 +159,8 @@ pub struct NexmarkReader {
     buffer_timeout: Duration,
     /// The first poll: the origin of pacing.
     started: Option<Instant>,
+    /// Index of the split the last batch came from, for per-split watermarks.
+    current: usize,
 }
 
 impl NexmarkReader {
@@ -211,14 +214,16 @@ impl SourceReader for NexmarkReader {
         let config = self.generator.config();
         let end = config.end();
         // The split furthest behind its schedule.
-        let Some(split) = self
+        let Some((index, split)) = self
             .splits
             .iter_mut()
-            .filter(|s| s.state.remaining(end) > 0)
-            .min_by_key(|s| s.advanced())
+            .enumerate()
+            .filter(|(_, s)| s.state.remaining(end) > 0)
+            .min_by_key(|(_, s)| s.advanced())
         else {
             return Ok(ReaderPoll::Finished);
         };
+        self.current = index;
         let stride = split.state.parallelism;
         let want = split.state.remaining(end).min(self.batch_size as u64);
         let rows = if config.throttled {
@@ -250,6 +255,15 @@ impl SourceReader for NexmarkReader {
         Ok(ReaderPoll::Batch(
             self.layout.build(&self.schema, &self.events[..rows])?,
         ))
+    }
+
+    fn current_split(&self) -> usize {
+        self.current
+    }
+
+    // Several splits of one reader advance in turn, each keeping its own watermark.
+    fn interleaves_splits(&self) -> bool {
+        true
     }
 }
 
@@ -542,6 +556,7 @@ mod tests {
             batch_size: 64,
             buffer_timeout: Duration::from_millis(10),
             started: None,
+            current: 0,
         };
         let mut head = Vec::new();
         for _ in 0..3 {
