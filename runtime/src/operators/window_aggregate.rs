@@ -29,7 +29,7 @@ use datafusion::physical_plan::aggregates::group_values::{new_group_values, Grou
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::aggregates::AggregateExec;
 
-use super::windows::is_fired;
+use super::windows::{is_fired, WindowClock};
 use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
@@ -105,11 +105,10 @@ pub struct WindowAggregateOperator {
     output_schema: SchemaRef,
     window_start: usize,
     window_end: usize,
-    proctime: bool,
     description: String,
     /// Open windows by (end, start): they fire in this order.
     windows: BTreeMap<(i64, i64), WindowGroups>,
-    watermark: Watermark,
+    clock: WindowClock,
     metrics: Arc<TaskMetrics>,
     group_indices: Vec<usize>,
     state: WindowState,
@@ -232,10 +231,9 @@ impl WindowAggregateOperator {
             output_schema: spec.output_schema.decode()?,
             window_start: spec.window_start,
             window_end: spec.window_end,
-            proctime: spec.proctime,
             description: spec.description.clone(),
             windows: BTreeMap::new(),
-            watermark: Watermark::MIN,
+            clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
             group_indices: Vec::new(),
         })
@@ -572,9 +570,7 @@ impl StreamOperator for WindowAggregateOperator {
             for row in 0..n {
                 if starts.is_valid(row) && ends.is_valid(row) {
                     kept.push(row as u32);
-                    sessions
-                        .late
-                        .push(is_fired(ends.value(row), self.watermark.0));
+                    sessions.late.push(self.clock.is_late(ends.value(row)));
                 }
             }
             let rows = if kept.len() == n {
@@ -612,7 +608,7 @@ impl StreamOperator for WindowAggregateOperator {
                 continue;
             }
             let window = (ends.value(row), starts.value(row));
-            if !self.proctime && is_fired(window.0, self.watermark.0) {
+            if self.clock.is_late(window.0) {
                 late += 1;
                 continue;
             }
@@ -656,21 +652,18 @@ impl StreamOperator for WindowAggregateOperator {
     }
 
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
-        if watermark > self.watermark {
-            self.watermark = watermark;
-        }
-        if !self.proctime {
-            self.fire(watermark.0, out)?;
+        if let Some(time) = self.clock.on_watermark(watermark) {
+            self.fire(time, out)?;
         }
         out.emit_watermark(watermark);
         Ok(())
     }
 
     fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
-        if self.proctime {
-            self.fire(now, out)?;
+        match self.clock.on_processing_time(now) {
+            Some(time) => self.fire(time, out),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn finish(&mut self, out: &mut Collector) -> Result<()> {

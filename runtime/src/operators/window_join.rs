@@ -13,7 +13,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
-use super::windows::is_fired;
+use super::windows::{is_fired, WindowClock};
 use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
 use crate::expr_codec::decode_expr;
@@ -42,10 +42,9 @@ pub struct WindowJoinOperator {
     joined_schema: SchemaRef,
     filter: Option<Arc<dyn PhysicalExpr>>,
     join_type: WindowJoinType,
-    proctime: bool,
     description: String,
     windows: BTreeMap<i64, WindowRows>,
-    watermark: Watermark,
+    clock: WindowClock,
     metrics: Arc<TaskMetrics>,
 }
 
@@ -83,10 +82,9 @@ impl WindowJoinOperator {
             ],
             output_schema,
             filter,
-            proctime: spec.proctime,
             description: spec.description.clone(),
             windows: BTreeMap::new(),
-            watermark: Watermark::MIN,
+            clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
         })
     }
@@ -232,7 +230,7 @@ impl StreamOperator for WindowJoinOperator {
                 continue;
             }
             let end = ends.value(row);
-            if !self.proctime && is_fired(end, self.watermark.0) {
+            if self.clock.is_late(end) {
                 late += 1;
                 continue;
             }
@@ -257,21 +255,18 @@ impl StreamOperator for WindowJoinOperator {
     }
 
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
-        if watermark > self.watermark {
-            self.watermark = watermark;
-        }
-        if !self.proctime {
-            self.fire(watermark.0, out)?;
+        if let Some(time) = self.clock.on_watermark(watermark) {
+            self.fire(time, out)?;
         }
         out.emit_watermark(watermark);
         Ok(())
     }
 
     fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
-        if self.proctime {
-            self.fire(now, out)?;
+        match self.clock.on_processing_time(now) {
+            Some(time) => self.fire(time, out),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn finish(&mut self, out: &mut Collector) -> Result<()> {

@@ -48,6 +48,40 @@ pub fn is_fired(end: i64, watermark: i64) -> bool {
     end.saturating_sub(1) <= watermark
 }
 
+/// When a windowed operator's windows close: on watermarks for event-time windows, on the
+/// clock for processing-time ones, and all of them when input ends.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowClock {
+    proctime: bool,
+    watermark: crate::time::Watermark,
+}
+
+impl WindowClock {
+    /// A clock for event-time windows, or processing-time ones when `proctime`.
+    pub fn new(proctime: bool) -> Self {
+        Self {
+            proctime,
+            watermark: crate::time::Watermark::MIN,
+        }
+    }
+
+    /// Records a watermark; the time up to which windows close, if they close on it.
+    pub fn on_watermark(&mut self, watermark: crate::time::Watermark) -> Option<i64> {
+        self.watermark = self.watermark.max(watermark);
+        (!self.proctime).then_some(watermark.0)
+    }
+
+    /// The time up to which windows close as the clock reads `now`, if they close on it.
+    pub fn on_processing_time(&self, now: i64) -> Option<i64> {
+        self.proctime.then_some(now)
+    }
+
+    /// Whether a row for the window ending at `end` comes too late (event time only).
+    pub fn is_late(&self, end: i64) -> bool {
+        !self.proctime && is_fired(end, self.watermark.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
