@@ -318,13 +318,16 @@ pub(crate) fn translate_window_join(
     };
     let join_type = match join.join_type {
         JoinType::Inner => WindowJoinType::Inner,
+        JoinType::Left => WindowJoinType::LeftOuter,
+        JoinType::Right => WindowJoinType::RightOuter,
+        JoinType::Full => WindowJoinType::FullOuter,
         JoinType::LeftSemi => WindowJoinType::LeftSemi,
         JoinType::LeftAnti => WindowJoinType::LeftAnti,
         JoinType::RightSemi => WindowJoinType::RightSemi,
         JoinType::RightAnti => WindowJoinType::RightAnti,
         other => {
             return Err(PlanError::NotSupported(format!(
-                "{other} window joins are not supported yet; INNER, semi (IN / EXISTS) and anti (NOT EXISTS) are"
+                "{other} window joins are not supported yet; INNER, LEFT, RIGHT, FULL, semi (IN / EXISTS) and anti (NOT EXISTS) are"
             )))
         }
     };

@@ -197,6 +197,12 @@ pub struct WindowJoinSpec {
 pub enum WindowJoinType {
     /// Matching pairs: left columns then right columns.
     Inner,
+    /// Matching pairs plus left rows without a match, right columns null.
+    LeftOuter,
+    /// Matching pairs plus right rows without a match, left columns null.
+    RightOuter,
+    /// Matching pairs plus the rows of either side without a match.
+    FullOuter,
     /// Left rows with a match (`IN` / `EXISTS`), or rows the planner proved unique.
     LeftSemi,
     /// Left rows without a match (`NOT EXISTS`).

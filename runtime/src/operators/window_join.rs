@@ -1,12 +1,14 @@
 //! Window join (Flink's `WindowJoinOperator`): rows of both inputs are buffered per window
 //! and, when the window closes, joined on the equi-keys (window bounds included) with a
-//! hash table over the right side, then filtered by any extra condition. Inner, semi and
-//! anti joins.
+//! hash table over the right side, then filtered by any extra condition. Inner, outer,
+//! semi and anti joins.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array,
+};
 use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -185,8 +187,36 @@ impl WindowJoinOperator {
                 .collect();
             filter_record_batch(batch, &mask)
         };
+        // Outer joins add each side's rows without a passing pair, the other side null.
+        let unmatched = |batch: &RecordBatch, pairs: &[u32], is_left: bool| {
+            let rows = side_rows(batch, pairs, false)?;
+            let other = &self.sides[usize::from(is_left)].schema;
+            let nulls = other
+                .fields()
+                .iter()
+                .map(|f| new_null_array(f.data_type(), rows.num_rows()));
+            let columns: Vec<ArrayRef> = if is_left {
+                rows.columns().iter().cloned().chain(nulls).collect()
+            } else {
+                nulls.chain(rows.columns().iter().cloned()).collect()
+            };
+            Ok::<_, RuntimeError>(RecordBatch::try_new(self.joined_schema.clone(), columns)?)
+        };
         let out = match self.join_type {
             WindowJoinType::Inner => joined,
+            WindowJoinType::LeftOuter => {
+                let extra = unmatched(left, &li, true)?;
+                concat_batches(&self.joined_schema, &[joined, extra])?
+            }
+            WindowJoinType::RightOuter => {
+                let extra = unmatched(right, &ri, false)?;
+                concat_batches(&self.joined_schema, &[joined, extra])?
+            }
+            WindowJoinType::FullOuter => {
+                let l_extra = unmatched(left, &li, true)?;
+                let r_extra = unmatched(right, &ri, false)?;
+                concat_batches(&self.joined_schema, &[joined, l_extra, r_extra])?
+            }
             WindowJoinType::LeftSemi => side_rows(left, &li, true)?,
             WindowJoinType::LeftAnti => side_rows(left, &li, false)?,
             WindowJoinType::RightSemi => side_rows(right, &ri, true)?,
