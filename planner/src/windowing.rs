@@ -46,11 +46,10 @@ pub(crate) fn translate_window_tvf(
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
-    if matches!(node.kind, WindowKind::Session { .. }) && !parts.in_window_aggregate {
-        return Err(PlanError::NotSupported(
-            "SESSION windows are supported in window aggregations only (GROUP BY window_start, window_end and the PARTITION BY keys), not as a table on their own".into(),
-        ));
-    }
+    // A SESSION TVF on its own gives each row its own window [ts, ts + gap) and drops rows
+    // whose window has already passed, as Flink does; merging happens in aggregations.
+    let standalone_session =
+        matches!(node.kind, WindowKind::Session { .. }) && !parts.in_window_aggregate;
     let address = node as *const WindowTvfNode as usize;
     let fused = match parts.fused_tvf.take() {
         Some((a, head)) if a == address => Some(head),
@@ -59,7 +58,7 @@ pub(crate) fn translate_window_tvf(
             None
         }
     };
-    let drop_late = fused.is_some();
+    let drop_late = fused.is_some() || standalone_session;
     let mut chain = match fused {
         Some(head) => OpenChain {
             head: Head::Inputs(vec![head]),
