@@ -74,6 +74,7 @@ pub(crate) async fn plan_view_query(ctx: &SessionContext, query: &str) -> Result
         return Err(SqlError::Syntax("a view holds exactly one query".into()));
     }
     let mut statement = statements.remove(0);
+    crate::parser::rewrite_group_windows(&mut statement)?;
     // Duplicate names cannot be renamed back inside a view; DataFusion refuses them.
     let _ = super::output_names::apply(&mut statement);
     if let ast::Statement::Query(q) = &mut statement {

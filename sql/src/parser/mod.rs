@@ -6,12 +6,14 @@
 
 mod create_table;
 mod data_type;
+mod group_window;
 mod statement;
 mod window_tvf;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
+pub use group_window::rewrite_group_windows;
 pub use statement::{Statement, StatementSetEntry};
 pub use window_tvf::rewrite_window_tvfs;
 

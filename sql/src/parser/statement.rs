@@ -136,7 +136,9 @@ fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
     }
-    Ok(stmts.remove(0))
+    let mut statement = stmts.remove(0);
+    super::rewrite_group_windows(&mut statement)?;
+    Ok(statement)
 }
 
 /// Parses one statement (no trailing semicolon).
