@@ -1,0 +1,130 @@
+"""The Nexmark query texts and CSV columns shared by bench/run (eddy) and bench/flink_csv.py (Flink).
+
+The queries are the text of nexmark-flink/src/main/resources/queries/q*.sql
+(github.com/nexmark/nexmark), changed only where noted in bench/README.md; both engines run
+exactly these strings. No imports beyond the standard library: bench/flink_csv.py runs it in
+PyFlink's Python.
+"""
+
+# Columns of the three views, in order: the CSV files and the filesystem tables over them.
+COLUMNS = {
+    "person": "id BIGINT, name VARCHAR, emailAddress VARCHAR, creditCard VARCHAR, city VARCHAR, state VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR",
+    "auction": "id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT, dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR",
+    "bid": "auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR",
+}
+COLUMN_NAMES = {
+    "person": "id, name, emailAddress, creditCard, city, state, dateTime, extra",
+    "auction": "id, itemName, description, initialBid, reserve, dateTime, expires, seller, category, extra",
+    "bid": "auction, bidder, price, channel, url, dateTime, extra",
+}
+
+# Nexmark's proportions: of every 50 events, 1 person, 3 auctions, 46 bids (docs/nexmark.md).
+PROPORTIONS = {"person": (0, 1), "auction": (1, 4), "bid": (4, 50)}
+CYCLE = 50
+
+
+class Query:
+    def __init__(self, name, title, inputs, sink_ddl, insert, note=""):
+        self.name = name
+        self.title = title
+        self.inputs = inputs  # views the query reads
+        self.sink_ddl = sink_ddl
+        self.insert = insert
+        self.note = note
+
+
+QUERIES = [
+    Query(
+        "q0", "pass through", ["bid"],
+        "CREATE TABLE nexmark_q0 (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP(3), extra VARCHAR) "
+        "WITH ('connector' = 'blackhole')",
+        "INSERT INTO nexmark_q0 SELECT auction, bidder, price, dateTime, extra FROM bid",
+    ),
+    Query(
+        "q1", "currency conversion", ["bid"],
+        "CREATE TABLE nexmark_q1 (auction BIGINT, bidder BIGINT, price DECIMAL(23, 3), dateTime TIMESTAMP(3), extra VARCHAR) "
+        "WITH ('connector' = 'blackhole')",
+        "INSERT INTO nexmark_q1 SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bid",
+    ),
+    Query(
+        "q2", "selection", ["bid"],
+        "CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT) WITH ('connector' = 'blackhole')",
+        "INSERT INTO nexmark_q2 SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0",
+    ),
+    Query(
+        "q5", "hot items (HOP windows, window join)", ["bid"],
+        "CREATE TABLE nexmark_q5 (auction BIGINT, num BIGINT) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q5
+SELECT AuctionBids.auction, AuctionBids.num
+ FROM (
+   SELECT
+     auction,
+     count(*) AS num,
+     window_start AS starttime,
+     window_end AS endtime
+     FROM TABLE(
+             HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+     GROUP BY auction, window_start, window_end
+ ) AS AuctionBids
+ JOIN (
+   SELECT
+     max(CountBids.num) AS maxn,
+     CountBids.starttime,
+     CountBids.endtime
+   FROM (
+     SELECT
+       count(*) AS num,
+       window_start AS starttime,
+       window_end AS endtime
+     FROM TABLE(
+                HOP(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+     GROUP BY auction, window_start, window_end
+     ) AS CountBids
+   GROUP BY CountBids.starttime, CountBids.endtime
+ ) AS MaxBids
+ ON AuctionBids.starttime = MaxBids.starttime AND
+    AuctionBids.endtime = MaxBids.endtime AND
+    AuctionBids.num >= MaxBids.maxn""",
+    ),
+    Query(
+        "q8", "monitor new users (TUMBLE window join)", ["person", "auction"],
+        "CREATE TABLE nexmark_q8 (id BIGINT, name VARCHAR, stime TIMESTAMP(3)) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q8
+SELECT P.id, P.name, P.starttime
+FROM (
+  SELECT id, name,
+        window_start AS starttime,
+        window_end AS endtime
+  FROM TABLE(
+            TUMBLE(TABLE person, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+  GROUP BY id, name, window_start, window_end
+) P
+JOIN (
+  SELECT seller,
+        window_start AS starttime,
+        window_end AS endtime
+  FROM TABLE(
+        TUMBLE(TABLE auction, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+  GROUP BY seller, window_start, window_end
+) A
+ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime""",
+    ),
+    Query(
+        "tumble", "count/max per auction (TUMBLE 10 s)", ["bid"],
+        "CREATE TABLE nexmark_tumble (auction BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3), num BIGINT, max_price BIGINT) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_tumble
+SELECT auction, window_start, window_end, count(*), max(price)
+FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+GROUP BY auction, window_start, window_end""",
+        note="not a Nexmark query",
+    ),
+]
+QUERY_BY_NAME = {q.name: q for q in QUERIES}
+
+
+def rows_of(kind, events):
+    """How many of the first `events` Nexmark events are of `kind`."""
+    lo, hi = PROPORTIONS[kind]
+    full, rest = divmod(events, CYCLE)
+    return full * (hi - lo) + max(0, min(rest, hi) - lo)
