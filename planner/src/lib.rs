@@ -8,14 +8,14 @@
 mod error;
 mod explain;
 mod job_graph_builder;
+mod logical;
 mod sink_cast;
 mod table;
 mod translate;
-mod window_tvf;
 mod windowing;
 
 pub use error::{PlanError, Result};
 pub use explain::explain;
 pub use job_graph_builder::{plan_collect, plan_insert, plan_statement_set, InsertTarget};
+pub use logical::window_tvf::{register_window_functions, WindowTvfNode};
 pub use table::{is_unbounded_plan, ConnectorTable, TableDefinition, TableWatermark};
-pub use window_tvf::{register_window_functions, WindowTvfNode};

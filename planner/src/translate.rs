@@ -254,7 +254,7 @@ pub(crate) fn translate(
             Ok(chain)
         }
         LogicalPlan::SubqueryAlias(alias) => translate(&alias.input, state, parts),
-        LogicalPlan::Extension(_) => match crate::windowing::window_tvf(plan) {
+        LogicalPlan::Extension(_) => match crate::logical::window_tvf::as_window_tvf(plan) {
             Some(node) => crate::windowing::translate_window_tvf(node, state, parts),
             None => Err(PlanError::NotSupported(
                 "this kind of query is not supported in streaming jobs".into(),

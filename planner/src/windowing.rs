@@ -24,8 +24,8 @@ use eddy_runtime::time::parse_window_bound;
 use eddy_runtime::TimeAttribute;
 
 use crate::error::{PlanError, Result};
+use crate::logical::window_tvf::{as_window_tvf, WindowTvfNode};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
-use crate::window_tvf::WindowTvfNode;
 
 /// The window bound (`start` / `end`) a column of `schema` holds, with its time kind.
 fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAttribute)> {
@@ -290,7 +290,7 @@ fn fusable_tvf<'a>(
             LogicalPlan::SubqueryAlias(a) => plan = &a.input,
             LogicalPlan::Filter(f) => plan = &f.input,
             other => {
-                let node = window_tvf(other)?;
+                let node = as_window_tvf(other)?;
                 let width = node.input.schema().fields().len();
                 let fits = keys.iter().all(|&k| k < width);
                 return match node.kind {
@@ -425,7 +425,7 @@ fn session_below(plan: &LogicalPlan) -> Option<(i64, Vec<String>)> {
         LogicalPlan::Projection(p) => session_below(&p.input),
         LogicalPlan::SubqueryAlias(a) => session_below(&a.input),
         LogicalPlan::Filter(f) => session_below(&f.input),
-        other => match window_tvf(other) {
+        other => match as_window_tvf(other) {
             Some(WindowTvfNode {
                 kind: WindowKind::Session { gap },
                 partition_keys,
@@ -434,9 +434,4 @@ fn session_below(plan: &LogicalPlan) -> Option<(i64, Vec<String>)> {
             _ => None,
         },
     }
-}
-
-/// Whether a plan node is a window TVF.
-pub(crate) fn window_tvf(plan: &LogicalPlan) -> Option<&WindowTvfNode> {
-    crate::window_tvf::as_window_tvf(plan)
 }

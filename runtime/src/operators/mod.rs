@@ -5,12 +5,10 @@
 //! `jobgraph::OperatorSpec`, and an arm in [`build`].
 
 mod calc;
+mod join;
 mod sink;
 mod source;
-mod window_aggregate;
-mod window_join;
-mod window_tvf;
-mod windows;
+mod window;
 
 use std::sync::Arc;
 
@@ -18,11 +16,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::TaskContext;
 
 pub use calc::CalcOperator;
+pub use join::WindowJoinOperator;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
-pub use window_aggregate::WindowAggregateOperator;
-pub use window_join::WindowJoinOperator;
-pub use window_tvf::WindowTvfOperator;
+pub use window::{WindowAggregateOperator, WindowTvfOperator};
 
 use crate::connector::{ConnectorResolver, SubtaskInfo};
 use crate::error::{Result, RuntimeError};

@@ -138,11 +138,6 @@ impl WatermarkGenerator {
             }
         }
     }
-
-    /// The last watermark emitted.
-    pub fn current(&self) -> Watermark {
-        self.emitted
-    }
 }
 
 #[cfg(test)]

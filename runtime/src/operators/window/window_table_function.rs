@@ -9,11 +9,11 @@ use datafusion::arrow::compute::{cast, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::windows::{assign, is_fired};
-use super::{Collector, OperatorContext, StreamOperator};
+use super::{assign, is_fired};
 use crate::error::{Result, RuntimeError};
 use crate::jobgraph::{WindowKind, WindowTvfSpec};
 use crate::metrics::TaskMetrics;
+use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::time::{millis, Watermark};
 
 /// Flink's `WindowTableFunctionOperator`.
@@ -21,9 +21,6 @@ pub struct WindowTvfOperator {
     output_schema: SchemaRef,
     time_column: usize,
     kind: WindowKind,
-    indices: Vec<u32>,
-    starts: Vec<i64>,
-    ends: Vec<i64>,
     drop_late: bool,
     watermark: Watermark,
     metrics: Arc<TaskMetrics>,
@@ -36,9 +33,6 @@ impl WindowTvfOperator {
             output_schema: spec.output_schema.decode()?,
             time_column: spec.time_column,
             kind: spec.kind,
-            indices: Vec::new(),
-            starts: Vec::new(),
-            ends: Vec::new(),
             drop_late: spec.drop_late,
             watermark: Watermark::MIN,
             metrics: ctx.info.metrics.clone(),
@@ -67,9 +61,12 @@ impl StreamOperator for WindowTvfOperator {
             &DataType::Timestamp(TimeUnit::Millisecond, None),
         )?;
         let time = millis(&time)?;
-        self.indices.clear();
-        self.starts.clear();
-        self.ends.clear();
+        let rows = batch.num_rows();
+        let (mut indices, mut starts, mut ends) = (
+            Vec::with_capacity(rows),
+            Vec::with_capacity(rows),
+            Vec::with_capacity(rows),
+        );
         let watermark = if self.drop_late {
             self.watermark.0
         } else {
@@ -81,7 +78,6 @@ impl StreamOperator for WindowTvfOperator {
             if time.is_null(row) {
                 continue;
             }
-            let (indices, starts, ends) = (&mut self.indices, &mut self.starts, &mut self.ends);
             let mut kept = false;
             assign(&self.kind, time.value(row), |s, e| {
                 if !is_fired(e, watermark) {
@@ -98,15 +94,15 @@ impl StreamOperator for WindowTvfOperator {
         if late > 0 {
             TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
         }
-        if self.indices.is_empty() {
+        if indices.is_empty() {
             return Ok(());
         }
-        let rows = take_record_batch(&batch, &UInt32Array::from(self.indices.clone()))?;
+        let taken = take_record_batch(&batch, &UInt32Array::from(indices))?;
         let n = batch.num_columns();
-        let times: Vec<i64> = self.ends.iter().map(|e| e - 1).collect();
-        let mut columns = rows.columns().to_vec();
-        columns.push(self.timestamps(self.starts.clone(), n)?);
-        columns.push(self.timestamps(self.ends.clone(), n + 1)?);
+        let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
+        let mut columns = taken.columns().to_vec();
+        columns.push(self.timestamps(starts, n)?);
+        columns.push(self.timestamps(ends, n + 1)?);
         columns.push(self.timestamps(times, n + 2)?);
         let output = RecordBatch::try_new(self.output_schema.clone(), columns)
             .map_err(|e| RuntimeError::Internal(format!("window TVF output: {e}")))?;

@@ -1,4 +1,12 @@
-//! Window arithmetic shared by the window operators, as Flink's `TimeWindow` computes it.
+//! Windowed operators: the window table function (TUMBLE, HOP, CUMULATE, SESSION) and
+//! window aggregation, plus the window arithmetic they and the window join share, as
+//! Flink's `TimeWindow` computes it.
+
+mod window_aggregate;
+mod window_table_function;
+
+pub use window_aggregate::WindowAggregateOperator;
+pub use window_table_function::WindowTvfOperator;
 
 use crate::jobgraph::WindowKind;
 

@@ -15,12 +15,12 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
-use super::windows::{is_fired, WindowClock};
-use super::{Collector, OperatorContext, StreamOperator};
 use crate::error::{Result, RuntimeError};
 use crate::expr_codec::decode_expr;
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
+use crate::operators::window::{is_fired, WindowClock};
+use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::time::{millis, Watermark};
 
 /// Buffered rows of one window, per side.

@@ -29,13 +29,13 @@ use datafusion::physical_plan::aggregates::group_values::{new_group_values, Grou
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::aggregates::AggregateExec;
 
-use super::windows::{is_fired, WindowClock};
-use super::{Collector, OperatorContext, StreamOperator};
+use super::{is_fired, WindowClock};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
+use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::key_group::compute_key_group_range_for_operator_index;
 use crate::state::{HeapKeyedStateBackend, KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};

@@ -1,0 +1,3 @@
+//! DataFusion extension nodes for what DataFusion's logical plan has no node for.
+
+pub mod window_tvf;
