@@ -1,6 +1,7 @@
 //! `eddy`: starts the SQL gateway, the JobManager roles and a TaskManager in one process.
 
 mod config;
+mod data_dir;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 use eddy_cluster::MiniCluster;
 use eddy_connectors::ConnectorRegistry;
 use eddy_runtime::config::{core, endpoint, options_markdown};
+use eddy_runtime::limits;
 
 /// Eddy: a streaming SQL engine speaking Flink SQL over the PostgreSQL wire protocol.
 ///
@@ -48,13 +50,23 @@ enum Command {
     ConfigDocs,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(Command::ConfigDocs) = cli.command {
         print!("{}", config::docs_page(&options_markdown()));
         return Ok(());
     }
+    // Statements are planned and run on these threads: their stacks must hold the
+    // deepest statement the gateway accepts (see eddy_runtime::limits).
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(limits::THREAD_STACK_SIZE)
+        .build()
+        .context("cannot start the tokio runtime")?
+        .block_on(serve(cli))
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     let mut conf = config::load(cli.config.as_deref(), &cli.defines)?;
     if let Some(p) = cli.pg_port {
         conf.set(endpoint::PG_PORT.key, &p.to_string())?;
@@ -64,8 +76,7 @@ async fn main() -> anyhow::Result<()> {
     }
     config::init_logging(&conf.get_string(&core::LOG_LEVEL));
 
-    std::fs::create_dir_all(&cli.data_dir)
-        .with_context(|| format!("cannot create data directory {}", cli.data_dir.display()))?;
+    let _lock = data_dir::lock(&cli.data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
     let cluster = MiniCluster::start(&conf, registry.clone()).await?;
     let engine = Arc::new(eddy_sql::Engine::open(
@@ -99,7 +110,11 @@ async fn main() -> anyhow::Result<()> {
     );
     tracing::info!(address = %rest_addr, "REST API listening");
     tokio::select! {
-        _ = eddy_sql::pgwire::serve(listener, engine) => {}
+        _ = eddy_sql::pgwire::serve(
+            listener,
+            engine,
+            conf.get_int(&endpoint::PG_MAX_CONNECTIONS).max(1) as usize,
+        ) => {}
         r = rest => {
             if let Err(e) = r {
                 tracing::error!(error = %e, "REST API stopped");

@@ -421,3 +421,43 @@ async fn output_column_names_follow_postgres() {
         ["?column?", "?column?", "upper", "int4", "count", "x", "x"]
     );
 }
+
+/// psycopg and pgjdbc prepare a statement on the server once it has run 5 times; from then
+/// on Describe must announce the columns Execute sends, for utility statements too.
+#[tokio::test]
+async fn prepared_utility_statements_describe_their_rows() {
+    let eddy = Eddy::start();
+    let client = with_people(&eddy).await;
+    common::exec(
+        &client,
+        "CREATE TABLE bh (id INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let job = common::submit(&client, "INSERT INTO bh SELECT id FROM people").await;
+    common::wait_for_status(&client, &job, "FINISHED").await;
+    for _ in 0..6 {
+        let stmt = client.prepare("SHOW JOBS").await.unwrap();
+        let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+        assert!(
+            names.contains(&"job_id") && names.contains(&"status"),
+            "{names:?}"
+        );
+        let rows = client.query(&stmt, &[]).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let id: String = rows[0].get("job_id");
+        assert_eq!(id, job);
+    }
+    for sql in [
+        "SHOW TABLES",
+        "DESCRIBE people",
+        "SHOW statement_timeout",
+        "SHOW CREATE TABLE people",
+        "EXPLAIN SELECT 1",
+    ] {
+        let stmt = client.prepare(sql).await.unwrap();
+        assert!(!stmt.columns().is_empty(), "{sql} describes no columns");
+        let rows = client.query(&stmt, &[]).await.unwrap();
+        assert!(!rows.is_empty(), "{sql} returned no rows");
+        assert_eq!(rows[0].len(), stmt.columns().len(), "{sql}");
+    }
+}

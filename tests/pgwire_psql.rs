@@ -34,10 +34,10 @@ fn psql_available() -> bool {
 
 #[test]
 fn psql_runs_statements() {
-    if !psql_available() {
-        eprintln!("psql not installed; skipping");
-        return;
-    }
+    assert!(
+        psql_available(),
+        "psql is not installed: run .ci/run (it installs postgresql-client) or apt-get install postgresql-client"
+    );
     let eddy = Eddy::start();
     let ddl = format!(
         "CREATE TABLE people (id INT, name STRING, dept STRING, age INT, salary DOUBLE, active BOOLEAN) \

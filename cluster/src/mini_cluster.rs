@@ -6,7 +6,7 @@ use std::sync::Arc;
 use eddy_runtime::config::{task_manager, Configuration};
 use eddy_runtime::connector::ConnectorResolver;
 
-use crate::dispatcher::Dispatcher;
+use crate::dispatcher::{Dispatcher, JobStoreLimits};
 use crate::error::Result;
 use crate::gateway::{DispatcherGateway, ResourceManagerGateway};
 use crate::resource_manager::ResourceManager;
@@ -35,8 +35,11 @@ impl MiniCluster {
         resource_manager
             .register_task_executor(task_executor.id().to_string(), slots, task_executor)
             .await?;
-        let dispatcher: Arc<dyn DispatcherGateway> =
-            Arc::new(Dispatcher::new(resource_manager.clone(), resolver));
+        let dispatcher: Arc<dyn DispatcherGateway> = Arc::new(Dispatcher::new(
+            resource_manager.clone(),
+            resolver,
+            JobStoreLimits::from_config(config),
+        ));
         Ok(Self {
             dispatcher,
             resource_manager,

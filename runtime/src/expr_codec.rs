@@ -26,7 +26,10 @@ pub fn encode_expr(expr: &Arc<dyn PhysicalExpr>) -> Result<SerializedExpr> {
 /// decoding needs because functions are serialized by name.
 pub fn function_context() -> Arc<TaskContext> {
     let ctx = SessionContext::new();
-    for f in crate::functions::eddy_functions() {
+    for f in crate::functions::eddy_functions()
+        .into_iter()
+        .chain(crate::fault_injection::testing_functions())
+    {
         ctx.register_udf(f.as_ref().clone());
     }
     ctx.task_ctx()

@@ -8,12 +8,15 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use eddy_cluster::DispatcherGateway;
 use eddy_connectors::ConnectorRegistry;
 use eddy_planner::{register_window_functions, ConnectorTable, TableDefinition};
-use eddy_runtime::config::Configuration;
+use eddy_runtime::config::{core, endpoint, Configuration};
+use eddy_runtime::fault_injection::testing_functions;
 use eddy_runtime::functions::eddy_functions;
 use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema};
 use futures::stream::BoxStream;
@@ -34,6 +37,27 @@ pub enum QueryOutput {
     },
 }
 
+/// The runtime batch queries share: one memory pool of `limit` bytes (fair between the
+/// operators that can spill, which spill to `spill_dir` past their share) so that no
+/// query can take the process's memory. Spill files a crashed process left are removed.
+fn batch_runtime(spill_dir: &Path, limit: u64) -> Result<Arc<RuntimeEnv>> {
+    if spill_dir.exists() {
+        let _ = std::fs::remove_dir_all(spill_dir);
+    }
+    std::fs::create_dir_all(spill_dir).map_err(|e| crate::error::SqlError::Storage {
+        path: spill_dir.display().to_string(),
+        source: e,
+    })?;
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(usize::try_from(limit).unwrap_or(usize::MAX)),
+        std::num::NonZeroUsize::MIN.saturating_add(2),
+    );
+    Ok(RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .with_temp_file_path(spill_dir)
+        .build_arc()?)
+}
+
 /// Shared by every session of a gateway.
 pub struct Engine {
     pub(crate) catalog: RwLock<Catalog>,
@@ -41,6 +65,10 @@ pub struct Engine {
     pub(crate) registry: Arc<ConnectorRegistry>,
     pub(crate) dispatcher: Arc<dyn DispatcherGateway>,
     pub(crate) config: Configuration,
+    /// The memory pool and spill directory every batch query shares.
+    runtime: Arc<RuntimeEnv>,
+    /// `sql-gateway.batch.memory-limit` in bytes, for error messages.
+    pub(crate) batch_memory_limit: u64,
 }
 
 impl Engine {
@@ -53,12 +81,16 @@ impl Engine {
     ) -> Result<Self> {
         let store = CatalogStore::new(catalog_path(data_dir));
         let catalog = store.load()?;
+        let batch_memory_limit = config.get_memory_size(&endpoint::BATCH_MEMORY_LIMIT);
+        let runtime = batch_runtime(&data_dir.join("tmp"), batch_memory_limit)?;
         Ok(Self {
             catalog: RwLock::new(catalog),
             store,
             registry,
             dispatcher,
             config,
+            runtime,
+            batch_memory_limit,
         })
     }
 
@@ -110,9 +142,14 @@ impl Engine {
             .with_information_schema(true)
             .with_target_partitions(2)
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
-        let ctx = SessionContext::new_with_config(df_config);
+        let ctx = SessionContext::new_with_config_rt(df_config, self.runtime.clone());
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());
+        }
+        if self.config.get_bool(&core::TESTING_FUNCTIONS) {
+            for f in testing_functions() {
+                ctx.register_udf(f.as_ref().clone());
+            }
         }
         ctx
     }

@@ -6,6 +6,10 @@ use eddy_connectors::ConnectorError;
 use eddy_planner::PlanError;
 use eddy_runtime::RuntimeError;
 
+/// sqlparser's recursion limit (its `DEFAULT_REMAINING_DEPTH`), which the parser applies to
+/// nesting it parses by recursing.
+pub const PARSER_NESTING_LIMIT: usize = 50;
+
 /// Result alias for the SQL layer.
 pub type Result<T, E = SqlError> = std::result::Result<T, E>;
 
@@ -30,6 +34,31 @@ pub enum SqlError {
     TypeMismatch(String),
     #[error("canceling statement due to user request")]
     Cancelled,
+    /// PostgreSQL's `statement_timeout` ran out.
+    #[error("canceling statement due to statement timeout ({0})")]
+    StatementTimeout(String),
+    /// Nested deeper than the gateway's limit (PostgreSQL's "stack depth limit exceeded").
+    #[error("statement too complex: it nests at least {depth} levels of expressions, subqueries, set operations or joins, more than the limit of {limit}; split it, or use IN (...) for long OR lists")]
+    TooDeep { depth: usize, limit: usize },
+    /// Parentheses, subqueries, CASE or function calls nested past the parser's own limit.
+    #[error("statement too complex: parentheses, subqueries, CASE expressions or function calls nest more than the parser's limit of {PARSER_NESTING_LIMIT} levels")]
+    NestedTooDeep,
+    /// More operators than any statement under the depth limit needs; refused before
+    /// parsing, so that no tree of them is ever built.
+    #[error("statement too complex: it has {count} operators, more than the limit of {limit}")]
+    TooManyOperators { count: usize, limit: usize },
+    /// A batch query needed more memory than the pool lets it have.
+    #[error("out of memory: batch queries may use {limit} in all ('sql-gateway.batch.memory-limit') and this one needs more: {detail}")]
+    OutOfMemory { limit: String, detail: String },
+    /// Reading or writing a file of the data directory failed.
+    #[error("cannot write {path}: {source}")]
+    Storage {
+        path: String,
+        source: std::io::Error,
+    },
+    /// Code handling the statement panicked; the connection and the server go on.
+    #[error("internal error: {0}")]
+    Panic(String),
     #[error("{0}")]
     Internal(String),
     /// A job the statement waited for failed.
@@ -49,7 +78,12 @@ pub enum SqlError {
 
 impl From<datafusion::sql::sqlparser::parser::ParserError> for SqlError {
     fn from(e: datafusion::sql::sqlparser::parser::ParserError) -> Self {
-        SqlError::Syntax(e.to_string())
+        match e {
+            datafusion::sql::sqlparser::parser::ParserError::RecursionLimitExceeded => {
+                SqlError::NestedTooDeep
+            }
+            e => SqlError::Syntax(e.to_string()),
+        }
     }
 }
 
@@ -124,7 +158,7 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             "22012"
         }
         DataFusionError::Execution(_) => "22000",
-        DataFusionError::ResourcesExhausted(_) => "53000",
+        DataFusionError::ResourcesExhausted(_) => "53200",
         _ => "XX000",
     }
 }
@@ -155,8 +189,16 @@ impl SqlError {
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",
             SqlError::TypeMismatch(_) => "42804",
-            SqlError::Cancelled => "57014",
-            SqlError::Internal(_) => "XX000",
+            SqlError::Cancelled | SqlError::StatementTimeout(_) => "57014",
+            SqlError::TooDeep { .. }
+            | SqlError::NestedTooDeep
+            | SqlError::TooManyOperators { .. } => "54001",
+            SqlError::OutOfMemory { .. } => "53200",
+            SqlError::Storage { source, .. } => match source.kind() {
+                std::io::ErrorKind::StorageFull => "53100",
+                _ => "58030",
+            },
+            SqlError::Internal(_) | SqlError::Panic(_) => "XX000",
             SqlError::JobFailed { .. } => "22000",
             SqlError::Connector(e) => match e {
                 ConnectorError::UnknownConnector { .. }

@@ -27,4 +27,16 @@ with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", au
     cur = conn.cursor()
     cur.execute("SELECT 1; SELECT 2", prepare=False)
     assert conn.execute("SELECT 3").fetchone() == (3,)
+    # psycopg prepares a statement on the server from its 6th execution on (prepare_threshold
+    # 5): the prepared form must describe and return the same rows.
+    conn.execute("CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')")
+    conn.execute("SET 'table.dml-sync' = 'true'")
+    job = conn.execute("INSERT INTO bh SELECT id FROM nums").fetchone()[0]
+    for _ in range(8):
+        jobs = conn.execute("SHOW JOBS").fetchall()
+        assert [j[0] for j in jobs] == [job], jobs
+        tables = conn.execute("SHOW TABLES").fetchall()
+        assert tables == [("bh",), ("nums",)], tables
+        described = conn.execute("DESCRIBE nums").fetchall()
+        assert [d[0] for d in described] == ["id", "name"], described
 print("psycopg ok")

@@ -118,6 +118,11 @@ impl Eddy {
         }
     }
 
+    /// The process id of the running eddy.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("eddy is running").id()
+    }
+
     /// Opens a session (user `eddy`, database `eddy`, no TLS); the connection runs in a task.
     pub async fn connect(&self) -> Client {
         let conn_str = format!("host=127.0.0.1 port={} user=eddy dbname=eddy", self.pg_port);

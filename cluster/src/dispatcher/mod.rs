@@ -18,11 +18,33 @@ struct JobEntry {
     job_master: mpsc::UnboundedSender<JobMasterMessage>,
 }
 
+/// How many ended jobs the Dispatcher remembers, and for how long (Flink's
+/// `jobstore.max-capacity` and `jobstore.expiration-time`).
+#[derive(Debug, Clone, Copy)]
+pub struct JobStoreLimits {
+    pub max_capacity: usize,
+    pub expiration: std::time::Duration,
+}
+
+impl JobStoreLimits {
+    /// The limits a configuration sets.
+    pub fn from_config(config: &eddy_runtime::config::Configuration) -> Self {
+        use eddy_runtime::config::job_store;
+        Self {
+            max_capacity: config.get_int(&job_store::MAX_CAPACITY).max(0) as usize,
+            expiration: std::time::Duration::from_secs(
+                config.get_int(&job_store::EXPIRATION_TIME).max(0) as u64,
+            ),
+        }
+    }
+}
+
 /// An in-process Dispatcher.
 pub struct Dispatcher {
     jobs: RwLock<BTreeMap<u64, (JobId, JobEntry)>>,
     resource_manager: Arc<dyn ResourceManagerGateway>,
     resolver: Arc<dyn ConnectorResolver>,
+    limits: JobStoreLimits,
 }
 
 impl Dispatcher {
@@ -30,11 +52,38 @@ impl Dispatcher {
     pub fn new(
         resource_manager: Arc<dyn ResourceManagerGateway>,
         resolver: Arc<dyn ConnectorResolver>,
+        limits: JobStoreLimits,
     ) -> Self {
         Self {
             jobs: RwLock::new(BTreeMap::new()),
             resource_manager,
             resolver,
+            limits,
+        }
+    }
+
+    /// Forgets ended jobs past their expiration time, then the oldest ended jobs past the
+    /// store's capacity. Running jobs are never forgotten.
+    async fn expire_ended_jobs(&self) {
+        let now = chrono::Utc::now();
+        let expiration =
+            chrono::Duration::from_std(self.limits.expiration).unwrap_or(chrono::Duration::MAX);
+        let mut jobs = self.jobs.write().await;
+        jobs.retain(|_, (_, entry)| {
+            let d = entry.record.details();
+            match d.end_time {
+                Some(end) if d.status.is_terminal() => now - end < expiration,
+                _ => true,
+            }
+        });
+        let ended: Vec<u64> = jobs
+            .iter()
+            .filter(|(_, (_, e))| e.record.status().is_terminal())
+            .map(|(seq, _)| *seq)
+            .collect();
+        let excess = ended.len().saturating_sub(self.limits.max_capacity);
+        for seq in ended.into_iter().take(excess) {
+            jobs.remove(&seq);
         }
     }
 
@@ -72,6 +121,7 @@ impl Dispatcher {
 impl DispatcherGateway for Dispatcher {
     async fn submit_job(&self, job: JobGraph) -> Result<JobId> {
         job.validate()?;
+        self.expire_ended_jobs().await;
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let record = Arc::new(JobRecord::new(
             job_id.clone(),
@@ -105,6 +155,7 @@ impl DispatcherGateway for Dispatcher {
     }
 
     async fn list_jobs(&self) -> Result<Vec<JobDetails>> {
+        self.expire_ended_jobs().await;
         let records: Vec<Arc<JobRecord>> = self
             .jobs
             .read()

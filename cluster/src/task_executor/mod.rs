@@ -99,24 +99,36 @@ impl TaskExecutorGateway for TaskExecutor {
             attempt.subtask_index
         );
         let report = job_master.clone();
-        let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            report.update_task_execution_state(TaskExecutionState {
-                attempt: tdd.attempt.clone(),
-                state: ExecutionState::Running,
-                metrics: MetricsSnapshot::default(),
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .stack_size(eddy_runtime::limits::THREAD_STACK_SIZE)
+            .spawn(move || {
+                report.update_task_execution_state(TaskExecutionState {
+                    attempt: tdd.attempt.clone(),
+                    state: ExecutionState::Running,
+                    metrics: MetricsSnapshot::default(),
+                });
+                // A panic in an operator fails this subtask (and so its job) with the panic's
+                // message; the thread, the TaskExecutor and other jobs go on.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    task::run_task(&tdd, env)
+                }));
+                let state = match outcome {
+                    Ok(Ok(())) => ExecutionState::Finished,
+                    Ok(Err(eddy_runtime::RuntimeError::Cancelled)) => ExecutionState::Canceled,
+                    Ok(Err(e)) => ExecutionState::Failed(e.to_string()),
+                    Err(payload) => {
+                        let msg = eddy_runtime::error::panic_message(payload.as_ref());
+                        tracing::error!(task = ?tdd.attempt, panic = %msg, "a subtask panicked");
+                        ExecutionState::Failed(format!("subtask panicked: {msg}"))
+                    }
+                };
+                report.update_task_execution_state(TaskExecutionState {
+                    attempt: tdd.attempt.clone(),
+                    state,
+                    metrics: metrics.snapshot(),
+                });
             });
-            let outcome = task::run_task(&tdd, env);
-            let state = match outcome {
-                Ok(()) => ExecutionState::Finished,
-                Err(eddy_runtime::RuntimeError::Cancelled) => ExecutionState::Canceled,
-                Err(e) => ExecutionState::Failed(e.to_string()),
-            };
-            report.update_task_execution_state(TaskExecutionState {
-                attempt: tdd.attempt.clone(),
-                state,
-                metrics: metrics.snapshot(),
-            });
-        });
         if let Err(e) = spawned {
             job_master.update_task_execution_state(TaskExecutionState {
                 attempt,

@@ -8,6 +8,8 @@
 mod bad_records;
 mod csv;
 mod json;
+#[cfg(test)]
+mod proptests;
 
 use std::collections::BTreeMap;
 

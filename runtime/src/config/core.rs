@@ -18,5 +18,13 @@ pub const LOG_LEVEL: ConfigOption = ConfigOption {
     description: "Log level written to stderr when RUST_LOG is not set.",
 };
 
+/// Whether the gateway offers the fault-injection functions (`eddy_test_panic`).
+pub const TESTING_FUNCTIONS: ConfigOption = ConfigOption {
+    key: "debug.testing-functions",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Offers eddy_test_panic(text), which panics wherever it runs, to test failure handling; set it when the process starts, never in production.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[DEFAULT_PARALLELISM, LOG_LEVEL];
+pub const OPTIONS: &[ConfigOption] = &[DEFAULT_PARALLELISM, LOG_LEVEL, TESTING_FUNCTIONS];

@@ -26,5 +26,29 @@ pub const REST_PORT: ConfigOption = ConfigOption {
     description: "Port of the REST API (Flink's /overview, /jobs/overview, /jobs/:id).",
 };
 
+/// Most connections the PostgreSQL endpoint serves at once (PostgreSQL's
+/// `max_connections`); one more is refused with SQLSTATE 53300.
+pub const PG_MAX_CONNECTIONS: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.max-connections",
+    default: "100",
+    kind: ValueKind::Int,
+    description:
+        "Most client connections served at once; further ones are refused with SQLSTATE 53300.",
+};
+
+/// Memory all batch queries of the gateway may use together before they spill or fail.
+pub const BATCH_MEMORY_LIMIT: ConfigOption = ConfigOption {
+    key: "sql-gateway.batch.memory-limit",
+    default: "2 gb",
+    kind: ValueKind::MemorySize,
+    description: "Memory shared by all batch queries (SELECT over bounded tables); sorts, hash aggregations and hash joins spill to the data dir's tmp/ past it, and a query that still cannot fit fails with SQLSTATE 53200.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[PG_PORT, BIND_ADDRESS, REST_PORT];
+pub const OPTIONS: &[ConfigOption] = &[
+    PG_PORT,
+    BIND_ADDRESS,
+    REST_PORT,
+    PG_MAX_CONNECTIONS,
+    BATCH_MEMORY_LIMIT,
+];

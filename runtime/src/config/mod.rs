@@ -3,11 +3,12 @@
 //! `-D` flags and session `SET`s.
 //!
 //! One file per Flink options class: [`core`], [`pipeline`], [`execution`], [`task_manager`],
-//! [`table`], [`endpoint`].
+//! [`table`], [`endpoint`], [`job_store`].
 
 pub mod core;
 pub mod endpoint;
 pub mod execution;
+pub mod job_store;
 pub mod pipeline;
 pub mod table;
 pub mod task_manager;
@@ -79,6 +80,7 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all.extend(core::OPTIONS);
     all.extend(endpoint::OPTIONS);
     all.extend(execution::OPTIONS);
+    all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
     all.extend(table::OPTIONS);
     all.extend(task_manager::OPTIONS);
@@ -164,6 +166,11 @@ impl Configuration {
     /// A duration option.
     pub fn get_duration(&self, option: &ConfigOption) -> Duration {
         parse_duration(&self.get_string(option)).unwrap_or(Duration::ZERO)
+    }
+
+    /// A memory size option, in bytes.
+    pub fn get_memory_size(&self, option: &ConfigOption) -> u64 {
+        parse_memory_size(&self.get_string(option)).unwrap_or(0)
     }
 
     /// Every key with its effective value and whether it was set explicitly.

@@ -43,6 +43,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             let column = ident(&mut p)?;
             p.expect_keyword(Keyword::AS)?;
             let expr = p.parse_expr()?;
+            super::depth::check(&expr)?;
             watermark = Some(WatermarkSpec {
                 column,
                 expression: expr.to_string(),
@@ -72,6 +73,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             if p.parse_keyword(Keyword::AS) {
                 // The type is inferred when the table is created (see handler::ddl).
                 let expr = p.parse_expr()?;
+                super::depth::check(&expr)?;
                 columns.push(Column {
                     name: col,
                     data_type: FlinkType::String,

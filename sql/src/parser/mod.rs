@@ -6,7 +6,10 @@
 
 mod create_table;
 mod data_type;
+mod depth;
 mod group_window;
+#[cfg(test)]
+mod proptests;
 mod statement;
 mod window_tvf;
 
@@ -48,24 +51,32 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
     let tokens = tokenize(sql)?;
     let mut out = Vec::new();
     let mut current: Vec<&Token> = Vec::new();
+    // The first four words of the current statement: enough to recognise a statement set,
+    // kept as they come so that splitting stays linear in the length of the text.
+    let mut lead: Vec<&Token> = Vec::with_capacity(4);
     let mut in_set = false;
     for t in &tokens {
         if *t == Token::SemiColon && !in_set {
             push_statement(&mut out, &current);
             current.clear();
+            lead.clear();
             continue;
         }
         current.push(t);
-        let words: Vec<&Token> = current.iter().copied().filter(|t| !is_space(t)).collect();
-        if !in_set
-            && words.len() >= 4
-            && word_is(words[0], "EXECUTE")
-            && word_is(words[1], "STATEMENT")
-            && word_is(words[2], "SET")
-            && word_is(words[3], "BEGIN")
-            && words.len() == 4
-        {
-            in_set = true;
+        if is_space(t) {
+            continue;
+        }
+        if lead.len() < 4 {
+            lead.push(t);
+            if !in_set
+                && lead.len() == 4
+                && word_is(lead[0], "EXECUTE")
+                && word_is(lead[1], "STATEMENT")
+                && word_is(lead[2], "SET")
+                && word_is(lead[3], "BEGIN")
+            {
+                in_set = true;
+            }
         } else if in_set && word_is(t, "END") {
             in_set = false;
         }

@@ -137,13 +137,19 @@ fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
     }
     let mut statement = stmts.remove(0);
+    super::depth::check(&statement)?;
     super::rewrite_group_windows(&mut statement)?;
     Ok(statement)
 }
 
 /// Parses one statement (no trailing semicolon).
 pub(super) fn parse(sql: &str) -> Result<Statement> {
-    let w = words(sql)?;
+    let tokens = tokenize(sql)?;
+    super::depth::check_tokens(&tokens)?;
+    let w: Vec<Token> = tokens
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
     let kw: Vec<String> = w.iter().take(4).map(upper).collect();
     let k = |i: usize| kw.get(i).map(String::as_str).unwrap_or("");
     match (k(0), k(1)) {

@@ -20,6 +20,7 @@ use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::PgWireBackendMessage;
 
 use super::cancel::{cancellable, CancelWatch};
+use super::guard::{guarded, guarded_stream, Deadline};
 use super::types::{decode_params, encode_batch, fields, param_pg_type};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::SqlError;
@@ -91,15 +92,27 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
     }
 }
 
-/// Runs one statement. pgwire drops this future when the client cancels.
+/// Runs one statement under its guard (panics, `statement_timeout`), its rows included.
+/// pgwire drops this future when the client cancels.
 async fn run(
     engine: &Engine,
     session: &Session,
     text: &str,
     params: Option<ParamValues>,
 ) -> Result<QueryOutput, SqlError> {
-    let statement = parse_statement(text)?;
-    execute(engine, session, statement, text, params).await
+    let deadline = Deadline::after(session.statement_timeout());
+    let output = guarded(deadline.as_ref(), async {
+        let statement = parse_statement(text)?;
+        execute(engine, session, statement, text, params).await
+    })
+    .await?;
+    Ok(match output {
+        QueryOutput::Rows { schema, stream } => QueryOutput::Rows {
+            schema,
+            stream: guarded_stream(stream, deadline),
+        },
+        command => command,
+    })
 }
 
 #[async_trait]
@@ -140,6 +153,23 @@ async fn describe(
 ) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
     let statement = parse_statement(sql)?;
     match statement {
+        // Utility statements that answer rows are read-only: running them is how their
+        // columns are known (a prepared SHOW JOBS must describe the rows it sends).
+        s @ (Statement::ShowTables
+        | Statement::ShowViews
+        | Statement::ShowJobs
+        | Statement::ShowCreateTable(_)
+        | Statement::ShowCreateView(_)
+        | Statement::ShowVariable(_)
+        | Statement::Describe(_)
+        | Statement::DescribeJob(_)
+        | Statement::Explain(_)
+        | Statement::Set(None)) => match execute(engine, session, s, sql, None).await? {
+            QueryOutput::Rows { schema, .. } => {
+                Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
+            }
+            QueryOutput::Command(_) => Ok((vec![], vec![])),
+        },
         Statement::Query(q) => {
             let planned = plan_query(engine, session, *q, None).await?;
             let types = ordered_param_types(&planned.plan)?;
@@ -238,10 +268,12 @@ impl ExtendedQueryHandler for EddyHandler {
                     "parameters are supported in queries only".into(),
                 )));
             };
-            let planned = plan_query(&self.engine, &session, *q, None)
-                .await
-                .map_err(pg_error)?;
-            let types = ordered_param_types(&planned.plan).map_err(pg_error)?;
+            let types = guarded(None, async {
+                let planned = plan_query(&self.engine, &session, *q, None).await?;
+                ordered_param_types(&planned.plan)
+            })
+            .await
+            .map_err(pg_error)?;
             Some(ParamValues::List(
                 decode_params(portal, &types)?
                     .into_iter()
@@ -267,7 +299,7 @@ impl ExtendedQueryHandler for EddyHandler {
     {
         let session = session(client);
         let sql = stmt.statement.trim().trim_end_matches(';');
-        let (params, fields) = describe(&self.engine, &session, sql)
+        let (params, fields) = guarded(None, describe(&self.engine, &session, sql))
             .await
             .map_err(pg_error)?;
         let params = params
@@ -293,7 +325,7 @@ impl ExtendedQueryHandler for EddyHandler {
     {
         let session = session(client);
         let sql = portal.statement.statement.trim().trim_end_matches(';');
-        let (_, fields) = describe(&self.engine, &session, sql)
+        let (_, fields) = guarded(None, describe(&self.engine, &session, sql))
             .await
             .map_err(pg_error)?;
         let fields = fields

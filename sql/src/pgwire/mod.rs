@@ -4,7 +4,9 @@
 
 mod cancel;
 mod execute;
+mod guard;
 mod handler;
+mod refuse;
 mod server;
 mod text;
 mod types;

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use eddy_runtime::config::{find_option, Configuration};
 
@@ -54,6 +55,13 @@ impl Session {
             return Ok(self.lock().config.set(key, value)?);
         }
         if PG_VARIABLES.iter().any(|(k, _)| *k == lower) {
+            if lower == "statement_timeout" {
+                parse_pg_duration(value).map_err(|why| {
+                    SqlError::InvalidParameter(format!(
+                        "invalid value for parameter \"statement_timeout\": \"{value}\" ({why})"
+                    ))
+                })?;
+            }
             self.lock().pg.insert(lower, value.to_string());
             return Ok(());
         }
@@ -81,6 +89,15 @@ impl Session {
         }
     }
 
+    /// PostgreSQL's `statement_timeout`, with the text it was set to; `None` when 0.
+    pub fn statement_timeout(&self) -> Option<(Duration, String)> {
+        let text = self.pg_variable("statement_timeout")?;
+        match parse_pg_duration(&text) {
+            Ok(d) if !d.is_zero() => Some((d, text)),
+            _ => None,
+        }
+    }
+
     /// A PostgreSQL variable's value (`SHOW name`).
     pub fn pg_variable(&self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase().replace(' ', "");
@@ -96,5 +113,70 @@ impl Session {
             .iter()
             .find(|(k, _)| *k == lower)
             .map(|(_, v)| v.to_string())
+    }
+}
+
+/// A PostgreSQL time setting: a number of milliseconds, or a number with a unit (`us`,
+/// `ms`, `s`, `min`, `h`, `d`), as in `SET statement_timeout = '5s'`.
+fn parse_pg_duration(value: &str) -> std::result::Result<Duration, String> {
+    let v = value.trim().to_ascii_lowercase();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| "expected milliseconds or a number with a unit such as '5s'".to_string())?;
+    let ms_per_unit = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        other => {
+            return Err(format!(
+                "valid units are \"us\", \"ms\", \"s\", \"min\", \"h\" and \"d\", not \"{other}\""
+            ))
+        }
+    };
+    let ms = n * ms_per_unit;
+    if !ms.is_finite() || ms < 0.0 || ms > i32::MAX as f64 {
+        return Err(format!(
+            "{value} is outside the valid range 0 .. {} ms",
+            i32::MAX
+        ));
+    }
+    Ok(Duration::from_micros((ms * 1000.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_timeouts_read_as_postgresql_reads_them() {
+        assert_eq!(parse_pg_duration("5000").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_pg_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(
+            parse_pg_duration("2 min").unwrap(),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            parse_pg_duration("1.5s").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(parse_pg_duration("5 parsecs").is_err());
+        assert!(parse_pg_duration("-1").is_err());
+        let s = Session::default();
+        assert!(s.statement_timeout().is_none());
+        s.set("statement_timeout", "250ms").unwrap();
+        assert_eq!(s.statement_timeout().unwrap().0, Duration::from_millis(250));
+        assert_eq!(
+            s.set("statement_timeout", "soon").unwrap_err().sqlstate(),
+            "22023"
+        );
+        s.set("statement_timeout", "0").unwrap();
+        assert!(s.statement_timeout().is_none());
     }
 }

@@ -1,0 +1,450 @@
+//! No input takes the server down (issue 11): statements nested past the depth limit, batch
+//! queries past the memory limit, panics in the gateway and in subtasks, too many
+//! connections, statement timeouts, oversized messages. Each answers its SQLSTATE and the
+//! same server goes on answering.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{exec, scalar, simple, sqlstate, submit, try_simple, values, wait_for_status, Eddy};
+use tokio_postgres::Client;
+
+/// The gateway's depth limit (eddy_runtime::limits::MAX_EXPRESSION_DEPTH).
+const LIMIT: usize = 1000;
+
+fn chain(n: usize, term: &str, op: &str) -> String {
+    vec![term; n].join(op)
+}
+
+/// Statements of every deep shape, each at `n` levels.
+fn deep_queries(n: usize) -> Vec<(&'static str, String)> {
+    vec![
+        ("plus chain", format!("SELECT {}", chain(n, "1", " + "))),
+        (
+            "string concat",
+            format!("SELECT length({})", chain(n, "'a'", " || ")),
+        ),
+        (
+            "OR list",
+            format!(
+                "SELECT count(*) FROM (VALUES (1)) t(x) WHERE {}",
+                chain(n, "x = 1", " OR ")
+            ),
+        ),
+        (
+            "AND list",
+            format!(
+                "SELECT count(*) FROM (VALUES (1)) t(x) WHERE {}",
+                chain(n, "x = 1", " AND ")
+            ),
+        ),
+        (
+            "UNION chain",
+            format!(
+                "SELECT count(*) FROM ({}) u",
+                chain(n, "SELECT 1 AS x", " UNION ALL ")
+            ),
+        ),
+        (
+            "CASE chain",
+            format!(
+                "SELECT {}",
+                chain(n / 2, "CASE WHEN 1 = 1 THEN 1 ELSE 0 END", " + ")
+            ),
+        ),
+    ]
+}
+
+async fn expect_state(client: &Client, sql: &str, state: &str) -> String {
+    match try_simple(client, sql).await {
+        Ok(rows) => panic!(
+            "expected {state}, got {} rows for {}",
+            rows.len(),
+            &sql[..80.min(sql.len())]
+        ),
+        Err(e) => {
+            assert_eq!(sqlstate(&e).as_deref(), Some(state), "{e:?}");
+            e.as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default()
+        }
+    }
+}
+
+#[tokio::test]
+async fn statements_past_the_depth_limit_answer_54001_and_under_it_run() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    for (shape, sql) in deep_queries(2 * LIMIT) {
+        let msg = expect_state(&client, &sql, "54001").await;
+        assert!(msg.contains(&LIMIT.to_string()), "{shape}: {msg}");
+    }
+    // Just under the limit every shape plans, runs and answers right.
+    let n = LIMIT - 20;
+    let answers = deep_queries(n);
+    assert_eq!(
+        scalar(&client, &answers[0].1).await.as_deref(),
+        Some(n.to_string().as_str())
+    );
+    assert_eq!(
+        scalar(&client, &answers[1].1).await.as_deref(),
+        Some(n.to_string().as_str())
+    );
+    assert_eq!(scalar(&client, &answers[2].1).await.as_deref(), Some("1"));
+    assert_eq!(scalar(&client, &answers[3].1).await.as_deref(), Some("1"));
+    assert_eq!(
+        scalar(&client, &answers[4].1).await.as_deref(),
+        Some(n.to_string().as_str())
+    );
+    assert_eq!(
+        scalar(&client, &answers[5].1).await.as_deref(),
+        Some((n / 2).to_string().as_str())
+    );
+    // Far past it (a million operators) is refused before parsing.
+    let huge = format!("SELECT {}", chain(1_000_000, "1", "+"));
+    expect_state(&client, &huge, "54001").await;
+    // Nesting the parser itself limits (parentheses, function calls) is 54001 as well.
+    let parens = format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500));
+    expect_state(&client, &parens, "54001").await;
+    let calls = format!("SELECT {}1{}", "abs(".repeat(500), ")".repeat(500));
+    expect_state(&client, &calls, "54001").await;
+    assert_eq!(
+        scalar(&client, "SELECT 41 + 1").await.as_deref(),
+        Some("42")
+    );
+}
+
+#[tokio::test]
+async fn deep_expressions_in_jobs_views_and_computed_columns() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    exec(
+        &client,
+        "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10', \
+         'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10')",
+    )
+    .await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE out_t (v BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            out.display()
+        ),
+    )
+    .await;
+    let deep = chain(2 * LIMIT, "id", " + ");
+    expect_state(
+        &client,
+        &format!("INSERT INTO out_t SELECT {deep} FROM src"),
+        "54001",
+    )
+    .await;
+    expect_state(
+        &client,
+        &format!("CREATE VIEW v AS SELECT {deep} AS v FROM src"),
+        "54001",
+    )
+    .await;
+    expect_state(
+        &client,
+        &format!("CREATE TABLE c (id BIGINT, v AS {deep}) WITH ('connector' = 'datagen')"),
+        "54001",
+    )
+    .await;
+    expect_state(&client, &format!("EXPLAIN SELECT {deep} FROM src"), "54001").await;
+    // Under the limit the job runs its expression in a subtask: each row is id * n.
+    let n = LIMIT - 20;
+    let under = chain(n, "id", " + ");
+    let job = submit(
+        &client,
+        &format!("INSERT INTO out_t SELECT {under} FROM src"),
+    )
+    .await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let mut got: Vec<i64> = common::read_part_files(&out)
+        .iter()
+        .map(|l| l.trim().parse::<i64>().unwrap())
+        .collect();
+    got.sort();
+    let want: Vec<i64> = (1..=10).map(|i| i * n as i64).collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_batch_query_past_the_memory_limit_answers_53200_and_spilling_queries_finish() {
+    let eddy = Eddy::start_with_args(&["-D", "sql-gateway.batch.memory-limit=64mb"]);
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '20000', \
+         'fields.id.kind' = 'sequence', 'fields.id.start' = '0', 'fields.id.end' = '19999')",
+    )
+    .await;
+    // Two DISTINCT aggregates of 60 million values each: DataFusion keeps them as hash
+    // sets in one accumulator, which cannot spill and does not fit in 64 MiB.
+    let msg = expect_state(
+        &client,
+        "SELECT count(DISTINCT a.id * 100000 + b.id), count(DISTINCT b.id * 100000 + a.id) \
+         FROM s a, s b WHERE b.id < 3000",
+        "53200",
+    )
+    .await;
+    assert!(msg.contains("sql-gateway.batch.memory-limit"), "{msg}");
+    assert!(msg.contains("64 MiB"), "{msg}");
+    // One DISTINCT becomes a grouped aggregation, which spills to the data dir and
+    // finishes with the right answer in the same 64 MiB.
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(DISTINCT a.id * 100000 + b.id) FROM s a, s b WHERE b.id < 3000",
+        )
+        .await
+        .as_deref(),
+        Some("60000000")
+    );
+    assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
+}
+
+#[tokio::test]
+async fn panics_fail_their_statement_or_job_and_the_server_goes_on() {
+    let eddy = Eddy::start_with_args(&["-D", "debug.testing-functions=true"]);
+    let client = eddy.connect().await;
+    let msg = expect_state(
+        &client,
+        "SELECT eddy_test_panic('boom in a query')",
+        "XX000",
+    )
+    .await;
+    assert!(msg.contains("boom in a query"), "{msg}");
+    // The same connection goes on, through the extended protocol too.
+    assert_eq!(scalar(&client, "SELECT 2").await.as_deref(), Some("2"));
+    let e = client
+        .query("SELECT eddy_test_panic($1)", &[&"boom prepared"])
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("XX000"));
+    let one: i32 = client.query_one("SELECT 1::INT", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+
+    exec(
+        &client,
+        "CREATE TABLE gen (name STRING) WITH ('connector' = 'datagen', 'number-of-rows' = '100')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE bh (name STRING) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let job = submit(
+        &client,
+        "INSERT INTO bh SELECT eddy_test_panic('boom in a subtask') FROM gen",
+    )
+    .await;
+    wait_for_status(&client, &job, "FAILED").await;
+    let jobs = values(&client, "SHOW JOBS").await;
+    let error = common::describe_job(&client, &job).await;
+    assert!(
+        format!("{error:?}").contains("boom in a subtask"),
+        "{error:?} / {jobs:?}"
+    );
+    // The TaskExecutor still runs jobs.
+    let ok = submit(&client, "INSERT INTO bh SELECT name FROM gen").await;
+    wait_for_status(&client, &ok, "FINISHED").await;
+
+    // Without the flag the function does not exist.
+    let plain = Eddy::start();
+    let c2 = plain.connect().await;
+    expect_state(&c2, "SELECT eddy_test_panic('x')", "42883").await;
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_are_refused_with_53300() {
+    let eddy = Eddy::start_with_args(&["-D", "sql-gateway.endpoint.pg.max-connections=3"]);
+    let conn_str = format!("host=127.0.0.1 port={} user=eddy dbname=eddy", eddy.pg_port);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(eddy.connect().await);
+    }
+    let err = match tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await {
+        Ok(_) => panic!("a fourth connection was accepted"),
+        Err(e) => e,
+    };
+    assert_eq!(sqlstate(&err).as_deref(), Some("53300"), "{err:?}");
+    let msg = err
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("too many clients") && msg.contains("max-connections = 3"),
+        "{msg}"
+    );
+    // psql and libpq ask for SSL first; the refusal answers that too.
+    let mut raw = TcpStream::connect(("127.0.0.1", eddy.pg_port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+        .unwrap();
+    let mut n = [0u8; 1];
+    raw.read_exact(&mut n).unwrap();
+    assert_eq!(&n, b"N");
+    raw.write_all(&startup_packet()).unwrap();
+    let mut reply = Vec::new();
+    let _ = raw.read_to_end(&mut reply);
+    assert_eq!(reply.first(), Some(&b'E'));
+    assert!(String::from_utf8_lossy(&reply).contains("53300"));
+    // The held connections still work; closing one makes room.
+    assert_eq!(scalar(&held[0], "SELECT 1").await.as_deref(), Some("1"));
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await {
+            Ok((c, conn)) => {
+                tokio::spawn(conn);
+                assert_eq!(scalar(&c, "SELECT 1").await.as_deref(), Some("1"));
+                break;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert_eq!(sqlstate(&e).as_deref(), Some("53300"), "{e:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("no room after closing a connection: {e}"),
+        }
+    }
+}
+
+fn startup_packet() -> Vec<u8> {
+    let mut body = vec![0, 3, 0, 0];
+    for s in ["user", "eddy", "database", "eddy"] {
+        body.extend_from_slice(s.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut out = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+#[tokio::test]
+async fn statement_timeout_cancels_batch_and_streaming_queries_with_57014() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE s (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '20000')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE slow (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '1')",
+    )
+    .await;
+    exec(&client, "SET statement_timeout = '300ms'").await;
+    // Eight trillion rows: this cannot finish before the timeout.
+    let msg = expect_state(&client, "SELECT count(*) FROM s a, s b, s c", "57014").await;
+    assert!(msg.contains("statement timeout"), "{msg}");
+    // An unbounded SELECT streams until the timeout ends it.
+    expect_state(&client, "SELECT id FROM slow", "57014").await;
+    expect_state(&client, "SET statement_timeout = 'soon'", "22023").await;
+    exec(&client, "SET statement_timeout = 0").await;
+    assert_eq!(
+        scalar(&client, "SELECT count(*) FROM s").await.as_deref(),
+        Some("20000")
+    );
+    assert_eq!(
+        values(&client, "SHOW statement_timeout").await,
+        vec![vec![Some("0".to_string())]]
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_without_allocating_it() {
+    let eddy = Eddy::start();
+    let mut raw = TcpStream::connect(("127.0.0.1", eddy.pg_port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    raw.write_all(&startup_packet()).unwrap();
+    // Read up to ReadyForQuery ('Z').
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen
+        .windows(6)
+        .any(|w| w[0] == b'Z' && w[1..5] == [0, 0, 0, 5])
+    {
+        let n = raw.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed during startup");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // A Query message claiming 2 GB.
+    raw.write_all(&[b'Q', 0x7f, 0xff, 0xff, 0xf0]).unwrap();
+    let mut rest = Vec::new();
+    let _ = raw.read_to_end(&mut rest);
+    // The server closed the connection at once rather than waiting for 2 GB; it serves on.
+    let client = eddy.connect().await;
+    assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
+    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", eddy.pid()))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .map(|v| v.parse::<u64>().unwrap())
+        })
+        .unwrap();
+    assert!(
+        rss_kb < 1_000_000,
+        "peak RSS {rss_kb} kB: the message was allocated"
+    );
+}
+
+#[tokio::test]
+async fn ended_jobs_are_forgotten_past_the_job_store_capacity() {
+    let eddy = Eddy::start_with_args(&["-D", "jobstore.max-capacity=2"]);
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '5')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE bh (v INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let id = submit(&client, "INSERT INTO bh SELECT v FROM gen").await;
+        wait_for_status(&client, &id, "FINISHED").await;
+        ids.push(id);
+    }
+    let listed: Vec<String> = simple(&client, "SHOW JOBS")
+        .await
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .find(|(k, _)| k == "job_id")
+                .and_then(|(_, v)| v)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(listed, ids[2..].to_vec());
+
+    let eddy = Eddy::start_with_args(&["-D", "jobstore.expiration-time=0"]);
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE gen (v INT) WITH ('connector' = 'datagen', 'number-of-rows' = '5')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE bh (v INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let id = submit(&client, "INSERT INTO bh SELECT v FROM gen").await;
+    wait_for_status(&client, &id, "FINISHED").await;
+    assert!(simple(&client, "SHOW JOBS").await.is_empty());
+}
