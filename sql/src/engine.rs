@@ -22,6 +22,7 @@ use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema};
 use futures::stream::BoxStream;
 use tokio::sync::RwLock;
 
+use crate::batch_executor::BatchExecutor;
 use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable};
 use crate::error::Result;
 use crate::session::Session;
@@ -67,8 +68,8 @@ pub struct Engine {
     pub(crate) config: Configuration,
     /// The memory pool and spill directory every batch query shares.
     runtime: Arc<RuntimeEnv>,
-    /// `sql-gateway.batch.memory-limit` in bytes, for error messages.
-    pub(crate) batch_memory_limit: u64,
+    /// The runtime batch queries execute on.
+    pub(crate) batch_executor: BatchExecutor,
 }
 
 impl Engine {
@@ -90,7 +91,7 @@ impl Engine {
             dispatcher,
             config,
             runtime,
-            batch_memory_limit,
+            batch_executor: BatchExecutor::start(batch_memory_limit)?,
         })
     }
 

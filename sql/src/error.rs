@@ -141,6 +141,10 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             }
         }
         DataFusionError::NotImplemented(_) => "0A000",
+        // DataFusion reports some type errors in user input as internal ones (found by
+        // tests/fuzz_sql.rs): `x BETWEEN a AND b` over types that do not compare.
+        DataFusionError::Internal(msg) if msg.contains("Failed to coerce types") => "42804",
+        DataFusionError::Internal(msg) if msg.contains("failed to match any signature") => "42883",
         DataFusionError::ArrowError(err, _) => match err.as_ref() {
             datafusion::arrow::error::ArrowError::DivideByZero => "22012",
             datafusion::arrow::error::ArrowError::CastError(_)
@@ -174,6 +178,13 @@ impl SqlError {
         };
         match df.find_root() {
             DataFusionError::External(inner) => inner.to_string(),
+            // Not a DataFusion bug when it is the user's type error (see datafusion_sqlstate).
+            DataFusionError::Internal(_) if self.sqlstate() != "XX000" => df
+                .to_string()
+                .split("\nThis issue was likely caused by a bug")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             _ => df.to_string(),
         }
     }

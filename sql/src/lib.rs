@@ -6,6 +6,7 @@
 //! Dispatcher) within a [`session::Session`]. Every error leaves through
 //! [`error::SqlError::sqlstate`].
 
+mod batch_executor;
 pub mod catalog;
 pub mod engine;
 pub mod error;

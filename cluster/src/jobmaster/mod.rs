@@ -78,9 +78,14 @@ impl JobMaster {
     }
 
     /// Schedules the job and follows it until it ends.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         let span = tracing::info_span!("job", job = %self.job_id);
-        let _enter = span.enter();
+        // Instrumented, not entered: an entered span would leak into every task that later
+        // runs on the same thread across the awaits below.
+        tracing::Instrument::instrument(self.run_in_span(), span).await
+    }
+
+    async fn run_in_span(mut self) {
         let slots = match self.schedule().await {
             Ok(slots) => slots,
             Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
@@ -135,6 +140,15 @@ impl JobMaster {
             }
         }
         self.record.set_final_metrics(graph.final_metrics());
+        // Tasks that ended cancelled without a request and without any failure stopped
+        // because their consumer went away (a streaming SELECT's client left, and the
+        // gateway's cancel request may still be on its way): the job was cancelled.
+        if self.record.status() == JobStatus::Running
+            && !graph.all_finished()
+            && self.record.error().is_none()
+        {
+            self.record.transition(JobStatus::Cancelling);
+        }
         let end = match self.record.status() {
             JobStatus::Running if graph.all_finished() => JobStatus::Finished,
             JobStatus::Cancelling if self.record.error().is_none() => JobStatus::Canceled,
@@ -145,7 +159,13 @@ impl JobMaster {
             self.record
                 .set_error("a task was cancelled unexpectedly".to_string());
         }
-        self.record.transition(end);
+        if end == JobStatus::Failed && self.record.status() == JobStatus::Running {
+            // A running job fails through FAILING, as the state machine says.
+            self.record.transition(JobStatus::Failing);
+        }
+        if !self.record.transition(end) {
+            tracing::error!(from = %self.record.status(), to = %end, "job cannot end: no such transition");
+        }
         self.cleanup(&slots).await;
         tracing::info!(status = %end, "job ended");
     }

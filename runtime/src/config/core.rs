@@ -6,7 +6,7 @@ use super::{ConfigOption, ValueKind};
 pub const DEFAULT_PARALLELISM: ConfigOption = ConfigOption {
     key: "parallelism.default",
     default: "1",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 1, max: 32768 },
     description: "Default parallelism of a job's operators.",
 };
 

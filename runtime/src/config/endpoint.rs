@@ -6,7 +6,7 @@ use super::{ConfigOption, ValueKind};
 pub const PG_PORT: ConfigOption = ConfigOption {
     key: "sql-gateway.endpoint.pg.port",
     default: "5433",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 0, max: 65535 },
     description: "Port of the SQL gateway's PostgreSQL wire protocol endpoint.",
 };
 
@@ -22,7 +22,7 @@ pub const BIND_ADDRESS: ConfigOption = ConfigOption {
 pub const REST_PORT: ConfigOption = ConfigOption {
     key: "rest.port",
     default: "8081",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 0, max: 65535 },
     description: "Port of the REST API (Flink's /overview, /jobs/overview, /jobs/:id).",
 };
 
@@ -31,7 +31,10 @@ pub const REST_PORT: ConfigOption = ConfigOption {
 pub const PG_MAX_CONNECTIONS: ConfigOption = ConfigOption {
     key: "sql-gateway.endpoint.pg.max-connections",
     default: "100",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int {
+        min: 1,
+        max: 100000,
+    },
     description:
         "Most client connections served at once; further ones are refused with SQLSTATE 53300.",
 };

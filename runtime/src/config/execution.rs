@@ -14,7 +14,10 @@ pub const BUFFER_TIMEOUT: ConfigOption = ConfigOption {
 pub const BATCH_SIZE: ConfigOption = ConfigOption {
     key: "execution.batch-size",
     default: "8192",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int {
+        min: 1,
+        max: 1048576,
+    },
     description: "Rows per Arrow batch a source fills before flushing it downstream.",
 };
 

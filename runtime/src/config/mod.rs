@@ -26,7 +26,12 @@ use crate::error::{Result, RuntimeError};
 /// The type of a configuration value, used to validate it when it is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
-    Int,
+    /// An integer within `min..=max`: bounds keep a setting from sizing a buffer, a channel or
+    /// a job graph beyond what the machine can hold.
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     Duration,
     String,
@@ -54,11 +59,11 @@ impl ConfigOption {
             ))
         };
         match self.kind {
-            ValueKind::Int => value
-                .trim()
-                .parse::<i64>()
-                .map(|_| ())
-                .map_err(|e| bad(e.to_string())),
+            ValueKind::Int { min, max } => match value.trim().parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(()),
+                Ok(_) => Err(bad(format!("expected an integer from {min} to {max}"))),
+                Err(e) => Err(bad(e.to_string())),
+            },
             ValueKind::Bool => parse_bool(value).map(|_| ()).map_err(bad),
             ValueKind::Duration => parse_duration(value).map(|_| ()).map_err(bad),
             ValueKind::MemorySize => parse_memory_size(value).map(|_| ()).map_err(bad),

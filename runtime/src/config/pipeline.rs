@@ -6,7 +6,7 @@ use super::{ConfigOption, ValueKind};
 pub const MAX_PARALLELISM: ConfigOption = ConfigOption {
     key: "pipeline.max-parallelism",
     default: "128",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 1, max: 32768 },
     description: "Number of key groups keyed state is split into; bounds rescaling.",
 };
 

@@ -23,7 +23,10 @@ pub const DML_SYNC: ConfigOption = ConfigOption {
 pub const WINDOW_AGG_BUFFER_SIZE_LIMIT: ConfigOption = ConfigOption {
     key: "table.exec.window-agg.buffer-size-limit",
     default: "100000",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int {
+        min: 1,
+        max: 100000000,
+    },
     description:
         "Groups a window aggregation buffers in memory before flushing them to keyed state.",
 };

@@ -6,7 +6,7 @@ use super::{ConfigOption, ValueKind};
 pub const NUM_TASK_SLOTS: ConfigOption = ConfigOption {
     key: "taskmanager.numberOfTaskSlots",
     default: "4",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 1, max: 1024 },
     description: "Number of task slots a TaskManager offers.",
 };
 
@@ -14,7 +14,7 @@ pub const NUM_TASK_SLOTS: ConfigOption = ConfigOption {
 pub const CHANNEL_CAPACITY: ConfigOption = ConfigOption {
     key: "taskmanager.network.channel-capacity",
     default: "8",
-    kind: ValueKind::Int,
+    kind: ValueKind::Int { min: 1, max: 65536 },
     description: "Batches buffered per channel between subtasks before the sender blocks.",
 };
 

@@ -19,15 +19,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("'{s}' is not a duration such as '200 ms' or '5 s'"))?;
-    let ms = match unit.trim() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n,
-        "s" | "sec" | "secs" | "second" | "seconds" => n * 1000,
-        "m" | "min" | "mins" | "minute" | "minutes" => n * 60_000,
-        "h" | "hour" | "hours" => n * 3_600_000,
-        "d" | "day" | "days" => n * 86_400_000,
+    let ms_per_unit: u64 = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
         other => return Err(format!("unknown time unit '{other}'")),
     };
-    Ok(Duration::from_millis(ms))
+    n.checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{s}' is too long a duration"))
 }
 
 /// Parses a memory size such as `64 mb` into bytes.
@@ -45,7 +47,8 @@ pub fn parse_memory_size(s: &str) -> Result<u64, String> {
         "g" | "gb" | "gibibytes" => 1 << 30,
         other => return Err(format!("unknown memory unit '{other}'")),
     };
-    Ok(n * mult)
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large a memory size"))
 }
 
 #[cfg(test)]
@@ -58,6 +61,8 @@ mod tests {
         assert_eq!(parse_duration("5 s").unwrap(), Duration::from_secs(5));
         assert_eq!(parse_duration("1min").unwrap(), Duration::from_secs(60));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("99999999999999999 d").is_err());
+        assert!(parse_memory_size("99999999999999 gb").is_err());
         assert!(parse_duration("5 fortnights").is_err());
     }
 }

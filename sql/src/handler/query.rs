@@ -101,16 +101,14 @@ pub(super) async fn query(
     let output = if is_unbounded_plan(&plan) {
         streaming_query(engine, session, &ctx, plan, text).await?
     } else {
+        // Planned here, so that a bad query fails before any row; run on the executor.
         let df = ctx.execute_logical_plan(plan).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let limit = engine.batch_memory_limit;
-        let stream = df
-            .execute_stream()
-            .await
-            .map_err(|e| batch_error(e, limit))?;
+        let task = Arc::new(df.task_ctx());
+        let physical = df.create_physical_plan().await?;
         QueryOutput::Rows {
             schema,
-            stream: Box::pin(stream.map(move |r| r.map_err(|e| batch_error(e, limit)))),
+            stream: engine.batch_executor.execute(physical, task),
         }
     };
     Ok(match (names, output) {
@@ -133,29 +131,6 @@ pub(super) async fn query(
         }
         (_, output) => output,
     })
-}
-
-/// A batch query's error; running out of the memory pool names the pool's limit.
-fn batch_error(e: datafusion::error::DataFusionError, limit: u64) -> SqlError {
-    match e.find_root() {
-        datafusion::error::DataFusionError::ResourcesExhausted(detail) => SqlError::OutOfMemory {
-            limit: human_bytes(limit),
-            detail: detail.clone(),
-        },
-        _ => SqlError::from(e),
-    }
-}
-
-/// `2147483648` as `2 GiB`.
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
-    let mut value = n;
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && value >= 1024 && value.is_multiple_of(1024) {
-        value /= 1024;
-        unit += 1;
-    }
-    format!("{value} {}", UNITS[unit])
 }
 
 /// Cancels the job and forgets the collector when the client stops reading.
