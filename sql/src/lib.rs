@@ -3,8 +3,8 @@
 //!
 //! A statement arrives through [`pgwire`], is split and classified by [`parser`], and is
 //! executed by [`handler`] against the [`engine::Engine`] (catalog + connector registry +
-//! Dispatcher) within a [`session::Session`]. Every error leaves through
-//! [`error::SqlError::sqlstate`].
+//! Dispatcher) within a [`session::Session`]; batch queries execute on their own runtime
+//! (`batch_executor`). Every error leaves through [`error::SqlError::sqlstate`].
 
 mod batch_executor;
 pub mod catalog;
