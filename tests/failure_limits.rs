@@ -137,6 +137,22 @@ async fn deep_expressions_in_jobs_views_and_computed_columns() {
     )
     .await;
     let deep = chain(2 * LIMIT, "id", " + ");
+    let deep_or = chain(2 * LIMIT, "id = 1", " OR ");
+    expect_state(
+        &client,
+        &format!("INSERT INTO out_t SELECT id FROM src WHERE {deep_or}"),
+        "54001",
+    )
+    .await;
+    let deep_union = chain(2 * LIMIT, "SELECT id FROM src", " UNION ALL ");
+    expect_state(&client, &format!("INSERT INTO out_t {deep_union}"), "54001").await;
+    let deep_case = chain(LIMIT, "CASE WHEN id = 1 THEN 1 ELSE 0 END", " + ");
+    expect_state(
+        &client,
+        &format!("INSERT INTO out_t SELECT {deep_case} FROM src"),
+        "54001",
+    )
+    .await;
     expect_state(
         &client,
         &format!("INSERT INTO out_t SELECT {deep} FROM src"),
@@ -165,6 +181,24 @@ async fn deep_expressions_in_jobs_views_and_computed_columns() {
     )
     .await;
     wait_for_status(&client, &job, "FINISHED").await;
+    // An OR list under the limit, evaluated by the job's filter: only id 3 passes.
+    let ors = format!("{} OR id = 3", chain(LIMIT - 30, "id = 99", " OR "));
+    let out_or = eddy.scratch_dir().join("out_or");
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE out_or (v BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            out_or.display()
+        ),
+    )
+    .await;
+    let job_or = submit(
+        &client,
+        &format!("INSERT INTO out_or SELECT id FROM src WHERE {ors}"),
+    )
+    .await;
+    wait_for_status(&client, &job_or, "FINISHED").await;
+    assert_eq!(common::read_part_files(&out_or), vec!["3".to_string()]);
     let mut got: Vec<i64> = common::read_part_files(&out)
         .iter()
         .map(|l| l.trim().parse::<i64>().unwrap())
@@ -452,4 +486,47 @@ async fn ended_jobs_are_forgotten_past_the_job_store_capacity() {
     let id = submit(&client, "INSERT INTO bh SELECT v FROM gen").await;
     wait_for_status(&client, &id, "FINISHED").await;
     assert!(simple(&client, "SHOW JOBS").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_session_idle_in_a_transaction_is_ended_with_25p03() {
+    let eddy = Eddy::start();
+    let conn_str = format!("host=127.0.0.1 port={} user=eddy dbname=eddy", eddy.pg_port);
+    let (client, connection) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let ended = tokio::spawn(connection);
+    exec(&client, "SET idle_in_transaction_session_timeout = '2s'").await;
+    // Idle outside a transaction: nothing happens.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
+    // Busy inside one: nothing happens either (a statement may run past the timeout). The
+    // timeout is long enough that no pause between these statements reaches it.
+    exec(&client, "BEGIN").await;
+    exec(
+        &client,
+        "CREATE TABLE slow (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '2')",
+    )
+    .await;
+    exec(&client, "SET statement_timeout = '3s'").await;
+    let e = try_simple(&client, "SELECT id FROM slow")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("57014"));
+    exec(&client, "SET statement_timeout = 0").await;
+    // Idle inside it: the server ends the session and says why.
+    let result = tokio::time::timeout(Duration::from_secs(30), ended)
+        .await
+        .expect("the idle session was not ended")
+        .unwrap();
+    let e = result.expect_err("the connection ended without an error");
+    assert_eq!(sqlstate(&e).as_deref(), Some("25P03"), "{e:?}");
+    assert!(client.simple_query("SELECT 1").await.is_err());
+    // COMMIT ends the transaction: idle after it is fine.
+    let other = eddy.connect().await;
+    exec(&other, "SET idle_in_transaction_session_timeout = '2s'").await;
+    exec(&other, "BEGIN").await;
+    exec(&other, "COMMIT").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(scalar(&other, "SELECT 2").await.as_deref(), Some("2"));
 }

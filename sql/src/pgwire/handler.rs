@@ -21,6 +21,7 @@ use pgwire::messages::PgWireBackendMessage;
 
 use super::cancel::{cancellable, CancelWatch};
 use super::guard::{guarded, guarded_stream, Deadline};
+use super::idle::{Activities, Activity};
 use super::types::{decode_params, encode_batch, fields, param_pg_type};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::SqlError;
@@ -32,6 +33,8 @@ use crate::session::Session;
 pub(super) struct EddyHandler {
     engine: Arc<Engine>,
     pub(super) connections: Arc<ConnectionManager>,
+    /// Per-connection activity, for the idle-in-transaction timeout.
+    pub(super) activities: Arc<Activities>,
     parser: Arc<NoopQueryParser>,
 }
 
@@ -40,6 +43,7 @@ impl EddyHandler {
         Self {
             engine,
             connections,
+            activities: Arc::default(),
             parser: Arc::new(NoopQueryParser::new()),
         }
     }
@@ -92,27 +96,48 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
     }
 }
 
-/// Runs one statement under its guard (panics, `statement_timeout`), its rows included.
-/// pgwire drops this future when the client cancels.
+/// Runs one statement under its guard (panics, `statement_timeout`), its rows included,
+/// and keeps the connection's activity (busy while it runs, transaction boundaries) for the
+/// idle-in-transaction timeout. pgwire drops this future when the client cancels.
 async fn run(
     engine: &Engine,
     session: &Session,
     text: &str,
     params: Option<ParamValues>,
+    activity: Option<Arc<Activity>>,
 ) -> Result<QueryOutput, SqlError> {
+    let busy = activity.as_ref().map(|a| a.statement());
     let deadline = Deadline::after(session.statement_timeout());
     let output = guarded(deadline.as_ref(), async {
         let statement = parse_statement(text)?;
         execute(engine, session, statement, text, params).await
     })
-    .await?;
-    Ok(match output {
+    .await;
+    if let Some(a) = &activity {
+        let boundary = match &output {
+            Ok(QueryOutput::Command(tag)) if tag == "BEGIN" => Some(true),
+            Ok(QueryOutput::Command(tag)) if tag == "COMMIT" || tag == "ROLLBACK" => Some(false),
+            _ => None,
+        };
+        a.update(boundary, session.idle_in_transaction_timeout());
+    }
+    Ok(match output? {
         QueryOutput::Rows { schema, stream } => QueryOutput::Rows {
             schema,
-            stream: guarded_stream(stream, deadline),
+            // The statement stays busy until its last row is sent.
+            stream: guarded_stream(stream, deadline)
+                .map(move |item| {
+                    let _busy = &busy;
+                    item
+                })
+                .boxed(),
         },
         command => command,
     })
+}
+
+fn activity<C: ClientInfo>(handler: &EddyHandler, client: &C) -> Option<Arc<Activity>> {
+    handler.activities.get(&client.socket_addr())
 }
 
 #[async_trait]
@@ -132,7 +157,7 @@ impl SimpleQueryHandler for EddyHandler {
         let mut responses = Vec::new();
         for text in statements {
             let watch = CancelWatch::new(handle(client));
-            match run(&self.engine, &session, &text, None).await {
+            match run(&self.engine, &session, &text, None, activity(self, client)).await {
                 Ok(out) => responses.push(to_response(out, &Format::UnifiedText, watch)),
                 Err(e) => {
                     // As PostgreSQL: an error ends the rest of a multi-statement query.
@@ -283,7 +308,7 @@ impl ExtendedQueryHandler for EddyHandler {
         } else {
             None
         };
-        match run(&self.engine, &session, &sql, params).await {
+        match run(&self.engine, &session, &sql, params, activity(self, client)).await {
             Ok(out) => Ok(to_response(out, &portal.result_column_format, watch)),
             Err(e) => Err(pg_error(e)),
         }

@@ -6,6 +6,7 @@ mod cancel;
 mod execute;
 mod guard;
 mod handler;
+mod idle;
 mod refuse;
 mod server;
 mod text;

@@ -67,7 +67,7 @@ pub(super) async fn refuse_too_many(mut socket: TcpStream, limit: usize) {
 }
 
 /// An ErrorResponse message with severity FATAL.
-fn fatal_error(sqlstate: &str, message: &str) -> Vec<u8> {
+pub(super) fn fatal_error(sqlstate: &str, message: &str) -> Vec<u8> {
     let mut fields = Vec::new();
     for (tag, value) in [
         (b'S', "FATAL"),

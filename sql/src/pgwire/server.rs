@@ -8,7 +8,7 @@ use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::{ConnectionManager, PgWireServerHandlers};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use super::handler::EddyHandler;
 use crate::engine::Engine;
@@ -61,6 +61,22 @@ fn try_slot(counter: &Arc<AtomicUsize>, max: usize) -> Option<ConnectionSlot> {
     }
 }
 
+/// Two handles on one connection (the same socket, duplicated).
+fn split(socket: TcpStream) -> std::io::Result<(TcpStream, TcpStream)> {
+    let std = socket.into_std()?;
+    let spare = std.try_clone()?;
+    Ok((TcpStream::from_std(std)?, TcpStream::from_std(spare)?))
+}
+
+/// Sends a FATAL error and closes the connection.
+async fn terminate(mut socket: TcpStream, sqlstate: &str, message: &str) {
+    use tokio::io::AsyncWriteExt;
+    let _ = socket
+        .write_all(&super::refuse::fatal_error(sqlstate, message))
+        .await;
+    let _ = socket.shutdown().await;
+}
+
 /// Most refusals answered at once; a flood past even that is dropped without an answer.
 const MAX_REFUSING: usize = 64;
 
@@ -79,6 +95,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, max_connections: 
         match listener.accept().await {
             Ok((socket, peer)) => {
                 let factory = factory.clone();
+                let activities = factory.handler.activities.clone();
                 let active = active.clone();
                 let refusing = refusing.clone();
                 tokio::spawn(async move {
@@ -97,9 +114,31 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, max_connections: 
                         }
                     };
                     let _slot = slot;
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, factory).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    // A second handle on the socket, to say why when the server ends the
+                    // connection itself.
+                    let (socket, spare) = match split(socket) {
+                        Ok(pair) => pair,
+                        Err(e) => {
+                            tracing::warn!(%peer, error = %e, "cannot set up the connection");
+                            return;
+                        }
+                    };
+                    let activity = activities.open(peer);
+                    tokio::select! {
+                        r = pgwire::tokio::process_socket(socket, None, factory) => {
+                            if let Err(e) = r {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        }
+                        timeout = activity.expired() => {
+                            tracing::info!(%peer, ?timeout, "ending a session idle in a transaction");
+                            terminate(spare, "25P03", &format!(
+                                "terminating connection due to idle-in-transaction timeout (idle_in_transaction_session_timeout = {} ms)",
+                                timeout.as_millis()
+                            )).await;
+                        }
                     }
+                    activities.close(&peer);
                 });
             }
             Err(e) => {

@@ -15,6 +15,7 @@ const PG_VARIABLES: &[(&str, &str)] = &[
     ("client_encoding", "UTF8"),
     ("datestyle", "ISO, MDY"),
     ("extra_float_digits", "1"),
+    ("idle_in_transaction_session_timeout", "0"),
     ("integer_datetimes", "on"),
     ("search_path", "public"),
     ("server_encoding", "UTF8"),
@@ -55,10 +56,10 @@ impl Session {
             return Ok(self.lock().config.set(key, value)?);
         }
         if PG_VARIABLES.iter().any(|(k, _)| *k == lower) {
-            if lower == "statement_timeout" {
+            if lower == "statement_timeout" || lower == "idle_in_transaction_session_timeout" {
                 parse_pg_duration(value).map_err(|why| {
                     SqlError::InvalidParameter(format!(
-                        "invalid value for parameter \"statement_timeout\": \"{value}\" ({why})"
+                        "invalid value for parameter \"{lower}\": \"{value}\" ({why})"
                     ))
                 })?;
             }
@@ -91,7 +92,17 @@ impl Session {
 
     /// PostgreSQL's `statement_timeout`, with the text it was set to; `None` when 0.
     pub fn statement_timeout(&self) -> Option<(Duration, String)> {
-        let text = self.pg_variable("statement_timeout")?;
+        self.pg_timeout("statement_timeout")
+    }
+
+    /// PostgreSQL's `idle_in_transaction_session_timeout`; `None` when 0.
+    pub fn idle_in_transaction_timeout(&self) -> Option<Duration> {
+        self.pg_timeout("idle_in_transaction_session_timeout")
+            .map(|(d, _)| d)
+    }
+
+    fn pg_timeout(&self, name: &str) -> Option<(Duration, String)> {
+        let text = self.pg_variable(name)?;
         match parse_pg_duration(&text) {
             Ok(d) if !d.is_zero() => Some((d, text)),
             _ => None,
