@@ -91,6 +91,12 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
             .config
             .get_int(&table::WINDOW_AGG_BUFFER_SIZE_LIMIT)
             .max(1) as usize,
+        buffer_memory_limit: usize::try_from(
+            graph
+                .config
+                .get_memory_size(&table::WINDOW_BUFFER_MEMORY_LIMIT),
+        )
+        .unwrap_or(usize::MAX),
     };
     let (input, rest) = match vertex.operators.split_first() {
         Some((OperatorSpec::Source(spec), rest)) => (

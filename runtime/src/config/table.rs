@@ -31,5 +31,19 @@ pub const WINDOW_AGG_BUFFER_SIZE_LIMIT: ConfigOption = ConfigOption {
         "Groups a window aggregation buffers in memory before flushing them to keyed state.",
 };
 
+/// Bytes of rows a window join or a SESSION window aggregation may hold per subtask while
+/// they wait for their window (`operators::BufferBudget`).
+pub const WINDOW_BUFFER_MEMORY_LIMIT: ConfigOption = ConfigOption {
+    key: crate::operators::BUFFER_MEMORY_LIMIT_KEY,
+    default: "512 mb",
+    kind: ValueKind::MemorySize,
+    description: "Bytes of rows a window join or a SESSION window aggregation holds in memory per subtask while they wait for their window; past it the job fails with an error naming this key.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[SOURCE_IDLE_TIMEOUT, DML_SYNC, WINDOW_AGG_BUFFER_SIZE_LIMIT];
+pub const OPTIONS: &[ConfigOption] = &[
+    SOURCE_IDLE_TIMEOUT,
+    DML_SYNC,
+    WINDOW_AGG_BUFFER_SIZE_LIMIT,
+    WINDOW_BUFFER_MEMORY_LIMIT,
+];

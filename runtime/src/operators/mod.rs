@@ -4,6 +4,7 @@
 //! Adding an operator: a file here holding it and its tests, a variant in
 //! `jobgraph::OperatorSpec`, and an arm in [`build`].
 
+mod buffer_budget;
 mod calc;
 mod join;
 mod sink;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::TaskContext;
 
+pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use join::WindowJoinOperator;
 pub use sink::SinkOperator;
@@ -123,6 +125,8 @@ pub struct OperatorContext<'a> {
     pub max_parallelism: u32,
     /// `table.exec.window-agg.buffer-size-limit`.
     pub window_buffer_limit: usize,
+    /// `table.exec.window.buffer-memory-limit`, in bytes.
+    pub buffer_memory_limit: usize,
 }
 
 /// Builds the operator a spec describes. Sources are not operators: they head a chain and

@@ -20,7 +20,7 @@ use crate::expr_codec::decode_expr;
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
-use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::time::{millis, Watermark};
 
 /// Buffered rows of one window, per side.
@@ -46,6 +46,8 @@ pub struct WindowJoinOperator {
     join_type: WindowJoinType,
     description: String,
     windows: BTreeMap<i64, WindowRows>,
+    /// The bytes `windows` holds, against `table.exec.window.buffer-memory-limit`.
+    budget: BufferBudget,
     clock: WindowClock,
     metrics: Arc<TaskMetrics>,
 }
@@ -86,6 +88,10 @@ impl WindowJoinOperator {
             filter,
             description: spec.description.clone(),
             windows: BTreeMap::new(),
+            budget: BufferBudget::new(
+                ctx.buffer_memory_limit,
+                format!("the window join {}", spec.description),
+            ),
             clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
         })
@@ -97,6 +103,8 @@ impl WindowJoinOperator {
                 break;
             }
             let rows = entry.remove();
+            self.budget.release(&rows.sides[0]);
+            self.budget.release(&rows.sides[1]);
             let left = concat_batches(&self.sides[0].schema, &rows.sides[0])?;
             let right = concat_batches(&self.sides[1].schema, &rows.sides[1])?;
             if let Some(joined) = self.join(&left, &right)? {
@@ -279,6 +287,7 @@ impl StreamOperator for WindowJoinOperator {
             } else {
                 take_record_batch(&batch, &UInt32Array::from(rows))?
             };
+            self.budget.add(&part)?;
             self.windows.entry(end).or_default().sides[side].push(part);
         }
         Ok(())

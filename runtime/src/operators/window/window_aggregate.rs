@@ -35,7 +35,7 @@ use crate::exchange::key_groups;
 use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
-use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::key_group::compute_key_group_range_for_operator_index;
 use crate::state::{HeapKeyedStateBackend, KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
@@ -124,6 +124,8 @@ struct Sessions {
     /// Per buffered row, in buffer order: whether its own window had fired on arrival.
     late: Vec<bool>,
     window_time: Option<usize>,
+    /// The bytes `buffer` holds, against `table.exec.window.buffer-memory-limit`.
+    budget: BufferBudget,
 }
 
 /// The keyed-state side of the operator.
@@ -218,6 +220,10 @@ impl WindowAggregateOperator {
             buffer: Vec::new(),
             late: Vec::new(),
             window_time: spec.window_time,
+            budget: BufferBudget::new(
+                ctx.buffer_memory_limit,
+                "a SESSION window aggregation".into(),
+            ),
         });
         Ok(Self {
             state,
@@ -389,6 +395,7 @@ impl WindowAggregateOperator {
             return Ok(());
         }
         let batch = concat_batches(&sessions.input_schema, &sessions.buffer)?;
+        sessions.budget.release(&sessions.buffer);
         sessions.buffer.clear();
         let late = std::mem::take(&mut sessions.late);
         let agg = &self.aggregation;
@@ -460,6 +467,7 @@ impl WindowAggregateOperator {
         }
         if !waiting.is_empty() {
             let rest = take_record_batch(&batch, &UInt32Array::from(waiting))?;
+            sessions.budget.add(&rest)?;
             sessions.buffer.push(rest);
         }
         if fired.is_empty() {
@@ -579,6 +587,7 @@ impl StreamOperator for WindowAggregateOperator {
                 take_record_batch(&batch, &UInt32Array::from(kept))?
             };
             if rows.num_rows() > 0 {
+                sessions.budget.add(&rows)?;
                 sessions.buffer.push(rows);
             }
             return Ok(());
