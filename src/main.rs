@@ -114,6 +114,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             listener,
             engine,
             conf.get_int(&endpoint::PG_MAX_CONNECTIONS).max(1) as usize,
+            conf.get_duration(&endpoint::PG_STARTUP_TIMEOUT),
         ) => {}
         r = rest => {
             if let Err(e) = r {

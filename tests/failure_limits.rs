@@ -530,3 +530,28 @@ async fn a_session_idle_in_a_transaction_is_ended_with_25p03() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(scalar(&other, "SELECT 2").await.as_deref(), Some("2"));
 }
+
+#[tokio::test]
+async fn a_connection_that_does_not_finish_its_startup_is_closed_with_08p01() {
+    let eddy = Eddy::start_with_args(&["-D", "sql-gateway.endpoint.pg.startup-timeout=500ms"]);
+    let started = std::time::Instant::now();
+    let mut raw = TcpStream::connect(("127.0.0.1", eddy.pg_port)).unwrap();
+    raw.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    // The first bytes of a startup packet, and then nothing.
+    raw.write_all(&startup_packet()[..3]).unwrap();
+    let mut reply = Vec::new();
+    let _ = raw.read_to_end(&mut reply);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the connection was not closed"
+    );
+    assert_eq!(reply.first(), Some(&b'E'), "{reply:?}");
+    let text = String::from_utf8_lossy(&reply);
+    assert!(
+        text.contains("08P01") && text.contains("startup-timeout"),
+        "{text}"
+    );
+    // A client that starts up normally is served.
+    let client = eddy.connect().await;
+    assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
+}

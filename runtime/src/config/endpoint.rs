@@ -39,6 +39,15 @@ pub const PG_MAX_CONNECTIONS: ConfigOption = ConfigOption {
         "Most client connections served at once; further ones are refused with SQLSTATE 53300.",
 };
 
+/// How long a new connection may take to finish its startup (PostgreSQL's
+/// `authentication_timeout`).
+pub const PG_STARTUP_TIMEOUT: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.startup-timeout",
+    default: "60 s",
+    kind: ValueKind::Duration,
+    description: "How long a new connection may take to send its startup packet and finish authentication before it is closed (PostgreSQL's authentication_timeout).",
+};
+
 /// Memory all batch queries of the gateway may use together before they spill or fail.
 pub const BATCH_MEMORY_LIMIT: ConfigOption = ConfigOption {
     key: "sql-gateway.batch.memory-limit",
@@ -53,5 +62,6 @@ pub const OPTIONS: &[ConfigOption] = &[
     BIND_ADDRESS,
     REST_PORT,
     PG_MAX_CONNECTIONS,
+    PG_STARTUP_TIMEOUT,
     BATCH_MEMORY_LIMIT,
 ];

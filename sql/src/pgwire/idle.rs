@@ -1,6 +1,9 @@
-//! PostgreSQL's `idle_in_transaction_session_timeout`: a session that opened a transaction
-//! (`BEGIN`) and then sends nothing for longer than the timeout is ended with FATAL 25P03,
-//! so that a client which went away mid-transaction cannot hold a connection forever.
+//! Connections that hold a slot without using it: one that has not finished its startup
+//! within `sql-gateway.endpoint.pg.startup-timeout` (PostgreSQL's `authentication_timeout`)
+//! is ended with FATAL 08P01, and, as PostgreSQL's `idle_in_transaction_session_timeout`
+//! does, a session that opened a transaction (`BEGIN`) and then sends nothing for longer than
+//! the timeout is ended with FATAL 25P03, so that a client which went away mid-transaction
+//! cannot hold a connection forever.
 //!
 //! Each connection has an [`Activity`]: the handler marks statements busy while they run
 //! and stream rows and records `BEGIN` / `COMMIT`; [`Activity::expired`] resolves once the
@@ -15,8 +18,21 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+/// Why a connection is ended.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Expiry {
+    /// The startup did not finish in time.
+    Startup(Duration),
+    /// Idle inside a transaction for this long.
+    IdleInTransaction(Duration),
+}
+
 #[derive(Debug)]
 struct State {
+    /// Whether the startup (and authentication) finished, and by when it must.
+    started: bool,
+    startup_deadline: Instant,
+    startup_timeout: Duration,
     /// Statements running or streaming rows.
     busy: usize,
     in_transaction: bool,
@@ -33,9 +49,12 @@ pub(super) struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(startup_timeout: Duration) -> Self {
         Self {
             state: Mutex::new(State {
+                started: false,
+                startup_deadline: Instant::now() + startup_timeout,
+                startup_timeout,
                 busy: 0,
                 in_transaction: false,
                 idle_since: Instant::now(),
@@ -47,6 +66,12 @@ impl Activity {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The startup finished: the connection is a session now.
+    pub fn started(&self) {
+        self.lock().started = true;
+        self.changed.notify_one();
     }
 
     /// A statement starts; it counts as running until the guard is dropped.
@@ -67,24 +92,37 @@ impl Activity {
         self.changed.notify_one();
     }
 
-    /// Resolves when the session has been idle in a transaction past its timeout.
-    pub async fn expired(&self) -> Duration {
+    /// Resolves when the connection must end: its startup took too long, or it has been
+    /// idle in a transaction past its timeout.
+    pub async fn expired(&self) -> Expiry {
         loop {
             let deadline = {
                 let s = self.lock();
-                match s.timeout {
-                    Some(t) if s.busy == 0 && s.in_transaction => Some((s.idle_since + t, t)),
-                    _ => None,
+                if !s.started {
+                    Some((s.startup_deadline, Expiry::Startup(s.startup_timeout)))
+                } else {
+                    match s.timeout {
+                        Some(t) if s.busy == 0 && s.in_transaction => {
+                            Some((s.idle_since + t, Expiry::IdleInTransaction(t)))
+                        }
+                        _ => None,
+                    }
                 }
             };
             match deadline {
-                Some((at, timeout)) => tokio::select! {
+                Some((at, expiry)) => tokio::select! {
                     _ = self.changed.notified() => {}
                     _ = tokio::time::sleep_until(at) => {
-                        // Still idle? A statement may have begun just now.
+                        // Does it still hold? The startup or a statement may have begun just now.
                         let s = self.lock();
-                        if s.busy == 0 && s.in_transaction && s.idle_since + timeout <= Instant::now() {
-                            return timeout;
+                        let holds = match expiry {
+                            Expiry::Startup(_) => !s.started,
+                            Expiry::IdleInTransaction(t) => {
+                                s.busy == 0 && s.in_transaction && s.idle_since + t <= Instant::now()
+                            }
+                        };
+                        if holds {
+                            return expiry;
                         }
                     }
                 },
@@ -118,9 +156,9 @@ impl Activities {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a new connection.
-    pub fn open(&self, peer: SocketAddr) -> Arc<Activity> {
-        let a = Arc::new(Activity::new());
+    /// Registers a new connection, which must finish its startup within `startup_timeout`.
+    pub fn open(&self, peer: SocketAddr, startup_timeout: Duration) -> Arc<Activity> {
+        let a = Arc::new(Activity::new(startup_timeout));
         self.lock().insert(peer, a.clone());
         a
     }

@@ -17,10 +17,10 @@ const MAX_STARTUP_PACKET: usize = 10_000;
 const REFUSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether the connection opens with a cancel request (judged from its first 8 bytes,
-/// peeked so that pgwire still reads them). Waits at most a few seconds for them.
-pub(super) async fn is_cancel_request(socket: &TcpStream) -> bool {
+/// peeked so that pgwire still reads them). Waits at most `wait` for them.
+pub(super) async fn is_cancel_request(socket: &TcpStream, wait: Duration) -> bool {
     let mut head = [0u8; 8];
-    let peeked = tokio::time::timeout(REFUSE_TIMEOUT, async {
+    let peeked = tokio::time::timeout(wait.min(REFUSE_TIMEOUT), async {
         loop {
             match socket.peek(&mut head).await {
                 Ok(8) => return true,

@@ -11,6 +11,7 @@ use pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::handler::EddyHandler;
+use super::idle::Expiry;
 use crate::engine::Engine;
 
 struct Factory {
@@ -36,9 +37,30 @@ impl PgWireServerHandlers for Factory {
     }
 }
 
+#[async_trait::async_trait]
 impl NoopStartupHandler for EddyHandler {
     fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
         Some(self.connections.clone())
+    }
+
+    async fn post_startup<C>(
+        &self,
+        client: &mut C,
+        _message: pgwire::messages::PgWireFrontendMessage,
+    ) -> pgwire::error::PgWireResult<()>
+    where
+        C: pgwire::api::ClientInfo
+            + futures::Sink<pgwire::messages::PgWireBackendMessage>
+            + Unpin
+            + Send,
+        C::Error: std::fmt::Debug,
+        pgwire::error::PgWireError:
+            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+    {
+        if let Some(a) = self.activities.get(&client.socket_addr()) {
+            a.started();
+        }
+        Ok(())
     }
 }
 
@@ -83,7 +105,12 @@ const MAX_REFUSING: usize = 64;
 /// Serves the PostgreSQL protocol on `listener` until the process ends, at most
 /// `max_connections` clients at once. Cancel requests do not count (as in PostgreSQL):
 /// a full server must still be able to cancel its own queries.
-pub async fn serve(listener: TcpListener, engine: Arc<Engine>, max_connections: usize) {
+pub async fn serve(
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    max_connections: usize,
+    startup_timeout: std::time::Duration,
+) {
     let connections = Arc::new(ConnectionManager::new());
     let factory = Arc::new(Factory {
         handler: Arc::new(EddyHandler::new(engine, connections.clone())),
@@ -99,7 +126,7 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, max_connections: 
                 let active = active.clone();
                 let refusing = refusing.clone();
                 tokio::spawn(async move {
-                    let slot = if super::refuse::is_cancel_request(&socket).await {
+                    let slot = if super::refuse::is_cancel_request(&socket, startup_timeout).await {
                         None
                     } else {
                         match try_slot(&active, max_connections) {
@@ -123,19 +150,26 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, max_connections: 
                             return;
                         }
                     };
-                    let activity = activities.open(peer);
+                    let activity = activities.open(peer, startup_timeout);
                     tokio::select! {
                         r = pgwire::tokio::process_socket(socket, None, factory) => {
                             if let Err(e) = r {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
                         }
-                        timeout = activity.expired() => {
-                            tracing::info!(%peer, ?timeout, "ending a session idle in a transaction");
-                            terminate(spare, "25P03", &format!(
-                                "terminating connection due to idle-in-transaction timeout (idle_in_transaction_session_timeout = {} ms)",
-                                timeout.as_millis()
-                            )).await;
+                        expiry = activity.expired() => {
+                            tracing::info!(%peer, ?expiry, "ending a connection");
+                            let (sqlstate, message) = match expiry {
+                                Expiry::Startup(t) => ("08P01", format!(
+                                    "canceling authentication due to timeout (sql-gateway.endpoint.pg.startup-timeout = {} ms)",
+                                    t.as_millis()
+                                )),
+                                Expiry::IdleInTransaction(t) => ("25P03", format!(
+                                    "terminating connection due to idle-in-transaction timeout (idle_in_transaction_session_timeout = {} ms)",
+                                    t.as_millis()
+                                )),
+                            };
+                            terminate(spare, sqlstate, &message).await;
                         }
                     }
                     activities.close(&peer);
