@@ -555,3 +555,70 @@ async fn a_connection_that_does_not_finish_its_startup_is_closed_with_08p01() {
     let client = eddy.connect().await;
     assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
 }
+
+/// A streaming SELECT whose client stops reading back-pressures its job: the job stops
+/// producing rather than buffering rows for the client.
+#[tokio::test]
+async fn a_streaming_select_buffers_no_more_than_its_client_has_not_read() {
+    use futures::StreamExt;
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE fast (id BIGINT, s STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '2000000', 'fields.s.length' = '100')",
+    )
+    .await;
+    let admin = eddy.connect().await;
+    let rows = client
+        .query_raw("SELECT id, s FROM fast", std::iter::empty::<i32>())
+        .await
+        .unwrap();
+    futures::pin_mut!(rows);
+    for _ in 0..10 {
+        rows.next().await.unwrap().unwrap();
+    }
+    // The client reads nothing more. Once the channels between source, sink and client are
+    // full, the source stops.
+    let job = simple(&admin, "SHOW JOBS").await[0]
+        .iter()
+        .find(|(k, _)| k == "job_id")
+        .and_then(|(_, v)| v.clone())
+        .unwrap();
+    let produced = |d: std::collections::HashMap<String, Option<String>>| -> u64 {
+        d["records_out"].as_deref().unwrap_or("0").parse().unwrap()
+    };
+    let mut last = produced(common::describe_job(&admin, &job).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = produced(common::describe_job(&admin, &job).await);
+        if now == last {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job kept producing: {now} rows"
+        );
+        last = now;
+    }
+    // What waits for the client is a few batches (channels of 8 and 4 batches of 8192
+    // rows, the socket's buffers), not the two million rows a second the source could make.
+    eprintln!("produced {last} rows for a client that read 10");
+    assert!(last > 10, "the job reports no rows out");
+    assert!(
+        last < 500_000,
+        "{last} rows produced for a client that read 10"
+    );
+    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", eddy.pid()))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .map(|v| v.parse::<u64>().unwrap())
+        })
+        .unwrap();
+    assert!(rss_kb < 1_000_000, "RSS {rss_kb} kB");
+    drop(rows);
+}
