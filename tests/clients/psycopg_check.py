@@ -39,4 +39,12 @@ with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", au
         assert tables == [("bh",), ("nums",)], tables
         described = conn.execute("DESCRIBE nums").fetchall()
         assert [d[0] for d in described] == ["id", "name"], described
+    # After a DROP psycopg sends DEALLOCATE ALL and prepares its statements again.
+    conn.execute("DROP TABLE bh")
+    for _ in range(8):
+        tables = conn.execute("SHOW TABLES").fetchall()
+        assert tables == [("nums",)], tables
+    conn.execute("DEALLOCATE ALL")
+    conn.execute("DISCARD ALL")
+    assert conn.execute("SHOW TABLES").fetchall() == [("nums",)]
 print("psycopg ok")

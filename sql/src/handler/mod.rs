@@ -61,5 +61,12 @@ pub async fn execute(
         Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
         Statement::Query(query) => query::query(engine, session, *query, text, params).await,
         Statement::Transaction(tag) => Ok(QueryOutput::Command(tag.to_string())),
+        Statement::Deallocate { all } => Ok(QueryOutput::Command(
+            if all { "DEALLOCATE ALL" } else { "DEALLOCATE" }.to_string(),
+        )),
+        Statement::DiscardAll => {
+            session.reset(None)?;
+            Ok(QueryOutput::Command("DISCARD ALL".to_string()))
+        }
     }
 }

@@ -60,6 +60,14 @@ pub enum Statement {
     Query(Box<ast::Statement>),
     /// BEGIN / COMMIT / ROLLBACK: accepted for drivers, with no effect.
     Transaction(&'static str),
+    /// `DEALLOCATE [PREPARE] name` / `DEALLOCATE ALL`: psycopg sends it after DROP and ALTER.
+    /// pgwire replaces a prepared statement parsed again under the same name, so dropping
+    /// its old plan needs nothing more here.
+    Deallocate {
+        all: bool,
+    },
+    /// `DISCARD ALL`: the session's settings back to their defaults (as `RESET ALL`).
+    DiscardAll,
 }
 
 fn words(sql: &str) -> Result<Vec<Token>> {
@@ -210,6 +218,23 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("EXECUTE", "STATEMENT") => parse_statement_set(sql),
         ("BEGIN", "STATEMENT") => Err(SqlError::NotSupported(
             "BEGIN STATEMENT SET across several queries is not supported; use EXECUTE STATEMENT SET BEGIN ...; END".into(),
+        )),
+        ("DEALLOCATE", _) => {
+            let rest: Vec<&Token> = w[1..]
+                .iter()
+                .filter(|t| upper(t) != "PREPARE")
+                .collect();
+            match rest.as_slice() {
+                [t] if upper(t) == "ALL" => Ok(Statement::Deallocate { all: true }),
+                [Token::Word(_)] => Ok(Statement::Deallocate { all: false }),
+                _ => Err(SqlError::Syntax(
+                    "expected DEALLOCATE [PREPARE] name or DEALLOCATE ALL".into(),
+                )),
+            }
+        }
+        ("DISCARD", "ALL") if w.len() == 2 => Ok(Statement::DiscardAll),
+        ("DISCARD", _) => Err(SqlError::NotSupported(
+            "only DISCARD ALL is supported".into(),
         )),
         ("BEGIN", _) | ("START", "TRANSACTION") => Ok(Statement::Transaction("BEGIN")),
         ("COMMIT", _) | ("END", _) => Ok(Statement::Transaction("COMMIT")),
