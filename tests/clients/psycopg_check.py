@@ -47,4 +47,28 @@ with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", au
     conn.execute("DEALLOCATE ALL")
     conn.execute("DISCARD ALL")
     assert conn.execute("SHOW TABLES").fetchall() == [("nums",)]
+
+# Without autocommit psycopg opens a transaction itself and reads the transaction-status
+# byte of ReadyForQuery to know where it stands.
+from psycopg.pq import TransactionStatus
+
+with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy") as conn:
+    assert conn.info.transaction_status == TransactionStatus.IDLE
+    assert conn.execute("SELECT count(*) FROM nums").fetchone() == (10,)
+    assert conn.info.transaction_status == TransactionStatus.INTRANS, conn.info.transaction_status
+    # A nested block is a SAVEPOINT, released at its end.
+    with conn.transaction():
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert conn.info.transaction_status == TransactionStatus.INTRANS
+    conn.commit()
+    assert conn.info.transaction_status == TransactionStatus.IDLE
+    try:
+        conn.execute("SELECT * FROM no_such_table")
+        raise AssertionError("expected an error")
+    except psycopg.errors.UndefinedTable:
+        pass
+    assert conn.info.transaction_status == TransactionStatus.INERROR, conn.info.transaction_status
+    conn.rollback()
+    assert conn.info.transaction_status == TransactionStatus.IDLE
+    assert conn.execute("SELECT 2").fetchone() == (2,)
 print("psycopg ok")

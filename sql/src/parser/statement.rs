@@ -58,7 +58,10 @@ pub enum Statement {
     Insert(Box<ast::Statement>),
     /// A query, parsed by sqlparser.
     Query(Box<ast::Statement>),
-    /// BEGIN / COMMIT / ROLLBACK: accepted for drivers, with no effect.
+    /// BEGIN / COMMIT / ROLLBACK / SAVEPOINT / RELEASE / ROLLBACK TO: accepted for drivers
+    /// and tools (SQLAlchemy wraps its inspector in them) and reported in the
+    /// transaction-status byte; Eddy's statements take effect at once, whatever the
+    /// transaction.
     Transaction(&'static str),
     /// `DEALLOCATE [PREPARE] name` / `DEALLOCATE ALL`: psycopg sends it after DROP and ALTER.
     /// pgwire replaces a prepared statement parsed again under the same name, so dropping
@@ -238,7 +241,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         )),
         ("BEGIN", _) | ("START", "TRANSACTION") => Ok(Statement::Transaction("BEGIN")),
         ("COMMIT", _) | ("END", _) => Ok(Statement::Transaction("COMMIT")),
+        ("ROLLBACK", "TO") => Ok(Statement::Transaction("ROLLBACK TO")),
         ("ROLLBACK", _) | ("ABORT", _) => Ok(Statement::Transaction("ROLLBACK")),
+        ("SAVEPOINT", _) if w.len() == 2 => Ok(Statement::Transaction("SAVEPOINT")),
+        ("RELEASE", _) if w.len() >= 2 => Ok(Statement::Transaction("RELEASE")),
         ("INSERT", _) => {
             let s = parse_sqlparser(sql)?;
             Ok(Statement::Insert(Box::new(s)))

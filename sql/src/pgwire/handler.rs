@@ -77,7 +77,14 @@ fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
 
 fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Response {
     match output {
-        QueryOutput::Command(tag) => Response::Execution(Tag::new(&tag)),
+        // The transaction-status byte of ReadyForQuery follows BEGIN and COMMIT as in
+        // PostgreSQL; ROLLBACK TO leaves a failed transaction usable again.
+        QueryOutput::Command(tag) => match tag.as_str() {
+            "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
+            "ROLLBACK TO" => Response::TransactionStart(Tag::new("ROLLBACK")),
+            "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
+            _ => Response::Execution(Tag::new(&tag)),
+        },
         QueryOutput::Rows { schema, stream } => {
             let fields = Arc::new(fields(&schema, format));
             let row_fields = fields.clone();
