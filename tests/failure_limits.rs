@@ -9,7 +9,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{exec, scalar, simple, sqlstate, submit, try_simple, values, wait_for_status, Eddy};
+use common::{
+    exec, scalar, simple, sqlstate, startup_packet, submit, try_simple, values, wait_for_status,
+    Eddy,
+};
 use tokio_postgres::Client;
 
 /// The gateway's depth limit (eddy_runtime::limits::MAX_EXPRESSION_DEPTH).
@@ -350,18 +353,6 @@ async fn connections_past_the_limit_are_refused_with_53300() {
     }
 }
 
-fn startup_packet() -> Vec<u8> {
-    let mut body = vec![0, 3, 0, 0];
-    for s in ["user", "eddy", "database", "eddy"] {
-        body.extend_from_slice(s.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut out = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-    out.extend(body);
-    out
-}
-
 #[tokio::test]
 async fn statement_timeout_cancels_batch_and_streaming_queries_with_57014() {
     let eddy = Eddy::start();
@@ -423,16 +414,7 @@ async fn an_oversized_message_is_refused_without_allocating_it() {
     // The server closed the connection at once rather than waiting for 2 GB; it serves on.
     let client = eddy.connect().await;
     assert_eq!(scalar(&client, "SELECT 1").await.as_deref(), Some("1"));
-    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", eddy.pid()))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .map(|v| v.parse::<u64>().unwrap())
-        })
-        .unwrap();
+    let rss_kb = common::proc_status_kb(eddy.pid(), "VmHWM:");
     assert!(
         rss_kb < 1_000_000,
         "peak RSS {rss_kb} kB: the message was allocated"
@@ -609,15 +591,6 @@ async fn a_streaming_select_buffers_no_more_than_its_client_has_not_read() {
         last < 500_000,
         "{last} rows produced for a client that read 10"
     );
-    let rss_kb = std::fs::read_to_string(format!("/proc/{}/status", eddy.pid()))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .map(|v| v.parse::<u64>().unwrap())
-        })
-        .unwrap();
+    let rss_kb = common::proc_status_kb(eddy.pid(), "VmRSS:");
     assert!(rss_kb < 1_000_000, "RSS {rss_kb} kB");
 }

@@ -9,23 +9,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{scalar, Eddy};
+use common::{scalar, startup_packet, Eddy};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn startup_packet() -> Vec<u8> {
-    let mut body = vec![0, 3, 0, 0];
-    for s in ["user", "eddy", "database", "eddy"] {
-        body.extend_from_slice(s.as_bytes());
-        body.push(0);
-    }
-    body.push(0);
-    let mut out = ((body.len() + 4) as u32).to_be_bytes().to_vec();
-    out.extend(body);
-    out
-}
 
 fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = vec![kind];

@@ -26,15 +26,6 @@ struct Counts {
     jobs: std::sync::Mutex<Vec<String>>,
 }
 
-fn proc_status(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap()
-}
-
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
@@ -181,12 +172,12 @@ async fn a_hundred_busy_connections_leave_no_trace() {
     phase(&eddy, seconds, &counts).await;
     let first_jobs = counts.jobs.lock().unwrap().clone();
     settle(&eddy, &admin, &first_jobs).await;
-    let rss_after_first = proc_status(pid, "VmRSS:");
+    let rss_after_first = common::proc_status_kb(pid, "VmRSS:");
 
     phase(&eddy, seconds, &counts).await;
     let ids = counts.jobs.lock().unwrap().clone();
     let jobs = settle(&eddy, &admin, &ids).await;
-    let rss_after_second = proc_status(pid, "VmRSS:");
+    let rss_after_second = common::proc_status_kb(pid, "VmRSS:");
 
     // Every job is accounted for: bounded ones finished, stopped ones were cancelled.
     for (i, id) in ids.iter().enumerate() {

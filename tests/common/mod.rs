@@ -396,3 +396,27 @@ pub fn mentions_line(message: &str, line: usize) -> bool {
     }
     false
 }
+
+/// A protocol 3.0 startup packet for user and database `eddy`, for tests that speak the
+/// wire protocol by hand.
+pub fn startup_packet() -> Vec<u8> {
+    let mut body = vec![0, 3, 0, 0];
+    for s in ["user", "eddy", "database", "eddy"] {
+        body.extend_from_slice(s.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut out = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+/// A `/proc/<pid>/status` field in kB (`VmRSS:`, `VmHWM:`).
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("read /proc status")
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
