@@ -11,6 +11,12 @@ with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", au
         "'connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', "
         "'fields.id.start' = '1', 'fields.id.end' = '10', 'fields.name.length' = '3')"
     )
+    # The settings reported at startup are the ones SHOW answers.
+    for name in ["server_version", "DateStyle", "TimeZone", "IntervalStyle",
+                 "standard_conforming_strings", "integer_datetimes", "client_encoding"]:
+        shown = conn.execute(f"SHOW {name}").fetchone()[0]
+        assert conn.info.parameter_status(name) == shown, (name, conn.info.parameter_status(name), shown)
+    assert conn.info.server_version >= 150000, conn.info.server_version
     # Extended protocol with a typed parameter.
     rows = conn.execute("SELECT id FROM nums WHERE id > %s ORDER BY id", (7,)).fetchall()
     assert rows == [(8,), (9,), (10,)], rows

@@ -35,6 +35,8 @@ pub(super) struct EddyHandler {
     pub(super) connections: Arc<ConnectionManager>,
     /// Per-connection activity, for the idle-in-transaction timeout.
     pub(super) activities: Arc<Activities>,
+    /// Process ids and cancel keys of new connections.
+    pub(super) pids: pgwire::api::RandomPidSecretKeyGenerator,
     parser: Arc<NoopQueryParser>,
 }
 
@@ -44,6 +46,7 @@ impl EddyHandler {
             engine,
             connections,
             activities: Arc::default(),
+            pids: Default::default(),
             parser: Arc::new(NoopQueryParser::new()),
         }
     }

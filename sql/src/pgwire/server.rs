@@ -3,10 +3,18 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use pgwire::api::auth::noop::NoopStartupHandler;
-use pgwire::api::auth::StartupHandler;
+use std::collections::HashMap;
+
+use pgwire::api::auth::{
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    ServerParameterProvider, StartupHandler,
+};
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::{
+    ClientInfo, ConnectionGuard, ConnectionHandle, PidSecretKeyGenerator,
+    METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING, METADATA_USER,
+};
 use pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -37,28 +45,58 @@ impl PgWireServerHandlers for Factory {
     }
 }
 
-#[async_trait::async_trait]
-impl NoopStartupHandler for EddyHandler {
-    fn connection_manager(&self) -> Option<Arc<ConnectionManager>> {
-        Some(self.connections.clone())
-    }
+/// The settings sent as ParameterStatus at startup: the values `SHOW` answers, from the same
+/// table (`session::reported_parameters`), under PostgreSQL's spelling of their names.
+struct ReportedParameters;
 
-    async fn post_startup<C>(
+impl ServerParameterProvider for ReportedParameters {
+    fn server_parameters<C: ClientInfo>(&self, client: &C) -> Option<HashMap<String, String>> {
+        let mut params: HashMap<String, String> = crate::session::reported_parameters()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // Parameters a client sets in its startup packet come back as it set them.
+        for (name, key) in [
+            ("application_name", METADATA_APPLICATION_NAME),
+            ("client_encoding", METADATA_CLIENT_ENCODING),
+            ("session_authorization", METADATA_USER),
+        ] {
+            if let Some(v) = client.metadata().get(key) {
+                params.insert(name.to_string(), v.clone());
+            }
+        }
+        Some(params)
+    }
+}
+
+#[async_trait::async_trait]
+impl StartupHandler for EddyHandler {
+    async fn on_startup<C>(
         &self,
         client: &mut C,
-        _message: pgwire::messages::PgWireFrontendMessage,
+        message: pgwire::messages::PgWireFrontendMessage,
     ) -> pgwire::error::PgWireResult<()>
     where
-        C: pgwire::api::ClientInfo
-            + futures::Sink<pgwire::messages::PgWireBackendMessage>
-            + Unpin
-            + Send,
+        C: ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send,
         C::Error: std::fmt::Debug,
         pgwire::error::PgWireError:
             From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
     {
-        if let Some(a) = self.activities.get(&client.socket_addr()) {
-            a.started();
+        // As pgwire's no-authentication handler does, with Eddy's parameters.
+        if let pgwire::messages::PgWireFrontendMessage::Startup(ref startup) = message {
+            protocol_negotiation(client, startup).await?;
+            save_startup_parameters_to_metadata(client, startup);
+            let (pid, secret_key) = self.pids.generate(client);
+            client.set_pid_and_secret_key(pid, secret_key.clone());
+            let (handle, guard) = self.connections.register(pid, secret_key);
+            client
+                .session_extensions()
+                .insert::<Arc<ConnectionHandle>>(handle);
+            client.session_extensions().insert::<ConnectionGuard>(guard);
+            if let Some(a) = self.activities.get(&client.socket_addr()) {
+                a.started();
+            }
+            finish_authentication(client, &ReportedParameters).await?;
         }
         Ok(())
     }

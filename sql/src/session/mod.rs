@@ -9,14 +9,50 @@ use eddy_runtime::config::{find_option, Configuration};
 
 use crate::error::{Result, SqlError};
 
+/// Settings a PostgreSQL server reports to every client at startup (ParameterStatus), under
+/// their PostgreSQL names, with the values `SHOW` answers for them.
+pub fn reported_parameters() -> Vec<(&'static str, &'static str)> {
+    const REPORTED: &[(&str, &str)] = &[
+        ("server_version", "server_version"),
+        ("server_encoding", "server_encoding"),
+        ("client_encoding", "client_encoding"),
+        ("DateStyle", "datestyle"),
+        ("IntervalStyle", "intervalstyle"),
+        ("TimeZone", "timezone"),
+        ("integer_datetimes", "integer_datetimes"),
+        ("standard_conforming_strings", "standard_conforming_strings"),
+        ("is_superuser", "is_superuser"),
+        (
+            "default_transaction_read_only",
+            "default_transaction_read_only",
+        ),
+        ("in_hot_standby", "in_hot_standby"),
+        ("search_path", "search_path"),
+        ("application_name", "application_name"),
+    ];
+    REPORTED
+        .iter()
+        .filter_map(|(reported, key)| {
+            PG_VARIABLES
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| (*reported, *v))
+        })
+        .collect()
+}
+
 /// PostgreSQL settings drivers and tools set or read; accepted and echoed, not enforced.
 const PG_VARIABLES: &[(&str, &str)] = &[
     ("application_name", ""),
     ("client_encoding", "UTF8"),
     ("datestyle", "ISO, MDY"),
+    ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
     ("idle_in_transaction_session_timeout", "0"),
+    ("in_hot_standby", "off"),
     ("integer_datetimes", "on"),
+    ("intervalstyle", "postgres"),
+    ("is_superuser", "on"),
     ("search_path", "public"),
     ("server_encoding", "UTF8"),
     ("server_version", "15.0 (Eddy)"),
