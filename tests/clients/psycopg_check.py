@@ -17,6 +17,13 @@ with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", au
         shown = conn.execute(f"SHOW {name}").fetchone()[0]
         assert conn.info.parameter_status(name) == shown, (name, conn.info.parameter_status(name), shown)
     assert conn.info.server_version >= 150000, conn.info.server_version
+
+with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", autocommit=True,
+                     application_name="etl-nightly") as other:
+    assert other.info.parameter_status("application_name") == "etl-nightly"
+    assert other.execute("SHOW application_name").fetchone() == ("etl-nightly",)
+
+with psycopg.connect(host="127.0.0.1", port=port, user="eddy", dbname="eddy", autocommit=True) as conn:
     # Extended protocol with a typed parameter.
     rows = conn.execute("SELECT id FROM nums WHERE id > %s ORDER BY id", (7,)).fetchall()
     assert rows == [(8,), (9,), (10,)], rows

@@ -14,7 +14,10 @@ use pgwire::api::results::{
 use pgwire::api::stmt::{NoopQueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::ClientPortalStore;
-use pgwire::api::{ClientInfo, ConnectionHandle, ConnectionManager, Type};
+use pgwire::api::{
+    ClientInfo, ConnectionHandle, ConnectionManager, Type, METADATA_APPLICATION_NAME,
+    METADATA_CLIENT_ENCODING,
+};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::PgWireBackendMessage;
@@ -65,9 +68,19 @@ fn pg_error(e: SqlError) -> PgWireError {
 }
 
 fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
-    client
-        .session_extensions()
-        .get_or_insert_with(Session::default)
+    client.session_extensions().get_or_insert_with(|| {
+        // What the client set in its startup packet is what SHOW answers, as reported in
+        // ParameterStatus.
+        let session = Session::default();
+        for key in [METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING] {
+            if let Some(value) = client.metadata().get(key) {
+                if let Err(e) = session.set(key, value) {
+                    tracing::debug!(key, error = %e, "startup parameter not taken");
+                }
+            }
+        }
+        session
+    })
 }
 
 fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
