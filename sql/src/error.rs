@@ -30,6 +30,9 @@ pub enum SqlError {
     NotSupported(String),
     #[error("{0}")]
     InvalidParameter(String),
+    /// A setting nobody declared (PostgreSQL's "unrecognized configuration parameter").
+    #[error("{0}")]
+    UndefinedParameter(String),
     #[error("{0}")]
     TypeMismatch(String),
     #[error("canceling statement due to user request")]
@@ -199,6 +202,7 @@ impl SqlError {
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",
+            SqlError::UndefinedParameter(_) => "42704",
             SqlError::TypeMismatch(_) => "42804",
             SqlError::Cancelled | SqlError::StatementTimeout(_) => "57014",
             SqlError::TooDeep { .. }

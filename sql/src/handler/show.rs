@@ -54,7 +54,7 @@ pub(super) async fn show_create_view(engine: &Engine, name: &str) -> Result<Quer
 
 pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput> {
     let value = session.pg_variable(name).ok_or_else(|| {
-        SqlError::InvalidParameter(format!("unrecognized configuration parameter \"{name}\""))
+        SqlError::UndefinedParameter(format!("unrecognized configuration parameter \"{name}\""))
     })?;
     table(&[name], vec![vec![text(value)]])
 }

@@ -46,6 +46,7 @@ const PG_VARIABLES: &[(&str, &str)] = &[
     ("application_name", ""),
     ("client_encoding", "UTF8"),
     ("datestyle", "ISO, MDY"),
+    ("default_transaction_isolation", "read committed"),
     ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
     ("idle_in_transaction_session_timeout", "0"),
@@ -53,9 +54,12 @@ const PG_VARIABLES: &[(&str, &str)] = &[
     ("integer_datetimes", "on"),
     ("intervalstyle", "postgres"),
     ("is_superuser", "on"),
+    ("max_identifier_length", "63"),
     ("search_path", "public"),
     ("server_encoding", "UTF8"),
     ("server_version", "15.0 (Eddy)"),
+    // Drivers compare versions by this number; it must agree with server_version.
+    ("server_version_num", "150000"),
     ("standard_conforming_strings", "on"),
     ("statement_timeout", "0"),
     ("timezone", "UTC"),
@@ -102,8 +106,8 @@ impl Session {
             self.lock().pg.insert(lower, value.to_string());
             return Ok(());
         }
-        Err(SqlError::InvalidParameter(format!(
-            "unknown configuration key '{key}'; SET lists the known keys"
+        Err(SqlError::UndefinedParameter(format!(
+            "unrecognized configuration parameter \"{key}\"; SET lists Eddy's keys"
         )))
     }
 
@@ -120,8 +124,8 @@ impl Session {
                 s.pg.remove(&k.to_ascii_lowercase());
                 Ok(())
             }
-            Some(k) => Err(SqlError::InvalidParameter(format!(
-                "unknown configuration key '{k}'"
+            Some(k) => Err(SqlError::UndefinedParameter(format!(
+                "unrecognized configuration parameter \"{k}\""
             ))),
         }
     }
