@@ -1,7 +1,10 @@
-//! `eddy`: starts the SQL gateway, the JobManager roles and a TaskManager in one process.
+//! `eddy`: starts the SQL gateway, the JobManager roles and a TaskManager in one process;
+//! `eddy jobmanager`, `eddy taskmanager` and `eddy gateway` run them as separate processes
+//! of a standalone cluster.
 
 mod config;
 mod data_dir;
+mod process;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +13,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use eddy_cluster::MiniCluster;
 use eddy_connectors::ConnectorRegistry;
-use eddy_runtime::config::{core, endpoint, options_markdown};
+use eddy_runtime::config::{
+    cluster, core, endpoint, options_markdown, task_manager, Configuration,
+};
 use eddy_runtime::limits;
 
 /// Eddy: a streaming SQL engine speaking Flink SQL over the PostgreSQL wire protocol.
@@ -24,21 +29,21 @@ use eddy_runtime::limits;
 #[command(name = "eddy", version, about, long_about)]
 struct Cli {
     /// YAML file of configuration keys (flat `key: value` or nested maps).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Directory for the catalog and job data.
-    #[arg(long, value_name = "DIR", default_value = "./eddy-data")]
+    #[arg(long, value_name = "DIR", default_value = "./eddy-data", global = true)]
     data_dir: PathBuf,
     /// Port of the PostgreSQL wire protocol endpoint (sql-gateway.endpoint.pg.port)
     /// [default: 5433].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", global = true)]
     pg_port: Option<u16>,
     /// Port of the REST API (rest.port) [default: 8081]: Flink's /overview,
     /// /jobs/overview, /jobs/{jid} and /taskmanagers.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", global = true)]
     rest_port: Option<u16>,
     /// Sets a configuration key, e.g. -D parallelism.default=4 (repeatable).
-    #[arg(short = 'D', value_name = "KEY=VALUE")]
+    #[arg(short = 'D', value_name = "KEY=VALUE", global = true)]
     defines: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,6 +53,39 @@ struct Cli {
 enum Command {
     /// Prints every configuration key with its default as a Markdown table.
     ConfigDocs,
+    /// Runs the JobManager of a standalone cluster: Dispatcher, JobMasters,
+    /// ResourceManager and REST API, plus the SQL gateway unless --no-gateway. TaskManagers
+    /// register on its RPC port (jobmanager.rpc.port, 6123).
+    Jobmanager {
+        /// Port of the RPC endpoint (jobmanager.rpc.port) [default: 6123].
+        #[arg(long, value_name = "N")]
+        rpc_port: Option<u16>,
+        /// Run without the SQL gateway (start one with `eddy gateway`).
+        #[arg(long)]
+        no_gateway: bool,
+    },
+    /// Runs a TaskManager: registers its slots with the JobManager, heartbeats and runs
+    /// the subtasks deployed to it.
+    Taskmanager {
+        /// The JobManager's RPC endpoint [default: jobmanager.rpc.address:jobmanager.rpc.port].
+        #[arg(long, value_name = "HOST:PORT")]
+        jobmanager: Option<String>,
+        /// Port of the TaskManager's RPC endpoint (taskmanager.rpc.port) [default: any].
+        #[arg(long, value_name = "N")]
+        rpc_port: Option<u16>,
+        /// Port of its data exchange server (taskmanager.data.port) [default: any].
+        #[arg(long, value_name = "N")]
+        data_port: Option<u16>,
+        /// Task slots offered (taskmanager.numberOfTaskSlots).
+        #[arg(long, value_name = "N")]
+        slots: Option<u32>,
+    },
+    /// Runs a SQL gateway alone, submitting jobs to the JobManager at --jobmanager.
+    Gateway {
+        /// The JobManager's RPC endpoint [default: jobmanager.rpc.address:jobmanager.rpc.port].
+        #[arg(long, value_name = "HOST:PORT")]
+        jobmanager: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +104,29 @@ fn main() -> anyhow::Result<()> {
         .block_on(serve(cli))
 }
 
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}
+
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     let mut conf = config::load(cli.config.as_deref(), &cli.defines)?;
     if let Some(p) = cli.pg_port {
@@ -74,54 +135,61 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     if let Some(p) = cli.rest_port {
         conf.set(endpoint::REST_PORT.key, &p.to_string())?;
     }
-    config::init_logging(&conf.get_string(&core::LOG_LEVEL));
+    let job_manager_address = |conf: &Configuration, flag: Option<String>| {
+        flag.unwrap_or_else(|| {
+            format!(
+                "{}:{}",
+                conf.get_string(&cluster::JOBMANAGER_RPC_ADDRESS),
+                conf.get_int(&cluster::JOBMANAGER_RPC_PORT)
+            )
+        })
+    };
+    match cli.command {
+        None | Some(Command::ConfigDocs) => {
+            config::init_logging(&conf.get_string(&core::LOG_LEVEL));
+            embedded(&cli.data_dir, conf).await
+        }
+        Some(Command::Jobmanager {
+            rpc_port,
+            no_gateway,
+        }) => {
+            if let Some(p) = rpc_port {
+                conf.set(cluster::JOBMANAGER_RPC_PORT.key, &p.to_string())?;
+            }
+            config::init_logging(&conf.get_string(&core::LOG_LEVEL));
+            process::job_manager(&cli.data_dir, conf, !no_gateway).await
+        }
+        Some(Command::Taskmanager {
+            jobmanager,
+            rpc_port,
+            data_port,
+            slots,
+        }) => {
+            for (key, v) in [
+                (cluster::TASKMANAGER_RPC_PORT.key, rpc_port.map(u32::from)),
+                (cluster::TASKMANAGER_DATA_PORT.key, data_port.map(u32::from)),
+                (task_manager::NUM_TASK_SLOTS.key, slots),
+            ] {
+                if let Some(v) = v {
+                    conf.set(key, &v.to_string())?;
+                }
+            }
+            config::init_logging(&conf.get_string(&core::LOG_LEVEL));
+            let jm = job_manager_address(&conf, jobmanager);
+            process::task_manager(&cli.data_dir, conf, &jm).await
+        }
+        Some(Command::Gateway { jobmanager }) => {
+            config::init_logging(&conf.get_string(&core::LOG_LEVEL));
+            let jm = job_manager_address(&conf, jobmanager);
+            process::gateway(&cli.data_dir, conf, &jm).await
+        }
+    }
+}
 
-    let _lock = data_dir::lock(&cli.data_dir)?;
+/// Everything in one process.
+async fn embedded(data_dir: &std::path::Path, conf: Configuration) -> anyhow::Result<()> {
+    let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
     let cluster = MiniCluster::start(&conf, registry.clone()).await?;
-    let engine = Arc::new(eddy_sql::Engine::open(
-        &cli.data_dir,
-        registry,
-        cluster.dispatcher.clone(),
-        conf.clone(),
-    )?);
-
-    let bind = conf.get_string(&endpoint::BIND_ADDRESS);
-    let pg_addr = format!("{bind}:{}", conf.get_int(&endpoint::PG_PORT));
-    let listener = tokio::net::TcpListener::bind(&pg_addr)
-        .await
-        .with_context(|| format!("cannot listen on {pg_addr}"))?;
-    tracing::info!(
-        address = %pg_addr,
-        data_dir = %cli.data_dir.display(),
-        "Eddy is ready: psql -h {bind} -p {} -U eddy",
-        conf.get_int(&endpoint::PG_PORT)
-    );
-    let rest_addr = format!("{bind}:{}", conf.get_int(&endpoint::REST_PORT));
-    let rest_listener = tokio::net::TcpListener::bind(&rest_addr)
-        .await
-        .with_context(|| format!("cannot listen on {rest_addr} (REST API)"))?;
-    let rest = eddy_cluster::rest::serve(
-        rest_listener,
-        eddy_cluster::rest::RestState {
-            dispatcher: cluster.dispatcher.clone(),
-            resource_manager: cluster.resource_manager.clone(),
-        },
-    );
-    tracing::info!(address = %rest_addr, "REST API listening");
-    tokio::select! {
-        _ = eddy_sql::pgwire::serve(
-            listener,
-            engine,
-            conf.get_int(&endpoint::PG_MAX_CONNECTIONS).max(1) as usize,
-            conf.get_duration(&endpoint::PG_STARTUP_TIMEOUT),
-        ) => {}
-        r = rest => {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "REST API stopped");
-            }
-        }
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
-    }
-    Ok(())
+    process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true).await
 }

@@ -20,6 +20,18 @@ pub enum ClusterError {
     /// A role could not be reached.
     #[error("{0} is not reachable")]
     Unreachable(&'static str),
+    /// No TaskExecutor is registered under this id (it was lost or never registered).
+    #[error("TaskManager '{0}' is not registered")]
+    UnknownTaskExecutor(String),
+    /// A call to another process failed.
+    #[error("RPC to {address} failed: {message}")]
+    Rpc { address: String, message: String },
+    /// A peer speaks another protocol version.
+    #[error("{0}")]
+    Incompatible(String),
+    /// A remote role answered with an error; keeps its class and SQLSTATE.
+    #[error("{0}")]
+    Remote(crate::gateway::Failure),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
 }

@@ -1,12 +1,16 @@
 //! The interfaces between cluster roles (Flink's `*Gateway`s). Everything crossing them is
-//! plain data, so a network transport can carry it.
+//! plain data, so a network transport can carry it: roles name each other by address and
+//! an [`RpcService`] turns an address into a gateway, in process or over gRPC.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use eddy_runtime::error::ErrorClass;
 use eddy_runtime::jobgraph::JobGraph;
 use eddy_runtime::metrics::MetricsSnapshot;
+use eddy_runtime::RuntimeError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -57,6 +61,50 @@ impl std::fmt::Display for JobStatus {
     }
 }
 
+/// Why a subtask or a job failed. Keeps its class and SQLSTATE across processes, so a user
+/// error in a task reaches the SQL client as the user error it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub class: ErrorClass,
+    pub sqlstate: String,
+}
+
+impl Failure {
+    /// The failure a runtime error stands for.
+    pub fn from_runtime(e: &RuntimeError) -> Self {
+        Self {
+            message: e.to_string(),
+            class: e.class(),
+            sqlstate: e.sqlstate().to_string(),
+        }
+    }
+
+    /// A failure of Eddy or of the cluster itself (a lost TaskManager, a panic).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            class: ErrorClass::Internal,
+            sqlstate: "XX000".to_string(),
+        }
+    }
+
+    /// A failure of something outside Eddy's control (a lost connection or machine).
+    pub fn external(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            class: ErrorClass::External,
+            sqlstate: "58000".to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// What SHOW JOBS and DESCRIBE JOB report about a job.
 #[derive(Debug, Clone)]
 pub struct JobDetails {
@@ -66,7 +114,7 @@ pub struct JobDetails {
     pub start_time: DateTime<Utc>,
     pub end_time: Option<DateTime<Utc>>,
     /// The first error that failed the job.
-    pub error: Option<String>,
+    pub error: Option<Failure>,
     /// Parallelism of each vertex, in vertex order.
     pub parallelism: Vec<u32>,
     /// Summed over all subtasks.
@@ -86,34 +134,60 @@ pub trait DispatcherGateway: Send + Sync {
     async fn cancel_job(&self, job_id: &str) -> Result<()>;
     /// Waits until the job has ended and returns its final details.
     async fn request_job_result(&self, job_id: &str) -> Result<JobDetails>;
+    /// Registered TaskExecutors.
+    async fn task_executors(&self) -> Result<Vec<TaskExecutorInfo>>;
 }
 
-/// A slot granted to a job.
+/// A slot granted to a job, with where its TaskExecutor can be reached.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlotAllocation {
     pub task_executor: String,
     pub slot_index: u32,
+    /// The TaskExecutor's RPC address.
+    pub rpc_address: String,
+    /// Its data exchange address (empty for an in-process TaskExecutor).
+    pub data_address: String,
 }
 
-/// The ResourceManager's interface: TaskExecutors register their slots, JobMasters ask
-/// for slots.
+/// What a TaskExecutor tells the ResourceManager when it registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskExecutorRegistration {
+    pub id: String,
+    pub num_slots: u32,
+    pub rpc_address: String,
+    pub data_address: String,
+}
+
+/// A registered TaskExecutor as the ResourceManager sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskExecutorInfo {
+    pub id: String,
+    pub num_slots: u32,
+    pub free_slots: u32,
+    pub rpc_address: String,
+    pub data_address: String,
+    pub since_heartbeat: Duration,
+}
+
+/// The ResourceManager's interface: TaskExecutors register their slots and heartbeat,
+/// JobMasters ask for slots.
 #[async_trait]
 pub trait ResourceManagerGateway: Send + Sync {
-    /// A TaskExecutor offers its slots.
-    async fn register_task_executor(
-        &self,
-        id: String,
-        num_slots: u32,
-        gateway: Arc<dyn TaskExecutorGateway>,
-    ) -> Result<()>;
+    /// A TaskExecutor offers its slots (again, after a restart: its old slots are dropped).
+    async fn register_task_executor(&self, registration: TaskExecutorRegistration) -> Result<()>;
+    /// A TaskExecutor is alive; false when it is not registered (it must register again).
+    async fn heartbeat(&self, id: &str) -> Result<bool>;
     /// Grants `count` free slots to a job, or fails without granting any.
     async fn request_slots(&self, job_id: &str, count: usize) -> Result<Vec<SlotAllocation>>;
     /// Returns a job's slots.
     async fn release_slots(&self, job_id: &str) -> Result<()>;
-    /// The gateway of a registered TaskExecutor.
-    async fn task_executor(&self, id: &str) -> Result<Arc<dyn TaskExecutorGateway>>;
+    /// One registered TaskExecutor.
+    async fn task_executor(&self, id: &str) -> Result<TaskExecutorInfo>;
     /// Registered TaskExecutors with their total and free slots.
-    async fn task_executors(&self) -> Result<Vec<(String, u32, u32)>>;
+    async fn task_executors(&self) -> Result<Vec<TaskExecutorInfo>>;
+    /// Whether TaskExecutors may still register (a standalone cluster), so that a job
+    /// short of slots should wait rather than fail at once.
+    fn accepts_registrations(&self) -> bool;
 }
 
 /// Identifies one run of one subtask.
@@ -126,17 +200,17 @@ pub struct ExecutionAttemptId {
 }
 
 /// A subtask's lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecutionState {
     Deploying,
     Running,
     Finished,
     Canceled,
-    Failed(String),
+    Failed(Failure),
 }
 
 /// A state change of a subtask, reported to its JobMaster.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct TaskExecutionState {
     pub attempt: ExecutionAttemptId,
     pub state: ExecutionState,
@@ -146,12 +220,9 @@ pub struct TaskExecutionState {
 /// The TaskExecutor's interface.
 #[async_trait]
 pub trait TaskExecutorGateway: Send + Sync {
-    /// Deploys and starts a subtask; its state changes go to `job_master`.
-    async fn submit_task(
-        &self,
-        tdd: TaskDeploymentDescriptor,
-        job_master: Arc<dyn JobMasterGateway>,
-    ) -> Result<()>;
+    /// Deploys and starts a subtask; its state changes go to the JobMaster the descriptor
+    /// names.
+    async fn submit_task(&self, tdd: TaskDeploymentDescriptor) -> Result<()>;
     /// Asks a subtask to stop.
     async fn cancel_task(&self, attempt: &ExecutionAttemptId) -> Result<()>;
     /// Current counters of a job's subtasks on this TaskExecutor.
@@ -160,8 +231,20 @@ pub trait TaskExecutorGateway: Send + Sync {
     async fn release_job(&self, job_id: &str) -> Result<()>;
 }
 
-/// The JobMaster's interface towards TaskExecutors.
+/// The JobMaster's interface towards TaskExecutors. One address serves every JobMaster of
+/// a JobManager; reports are routed by job id.
+#[async_trait]
 pub trait JobMasterGateway: Send + Sync {
-    /// A subtask changed state.
-    fn update_task_execution_state(&self, state: TaskExecutionState);
+    /// A subtask changed state. Fails when the JobMaster cannot be reached or no longer
+    /// runs the job.
+    async fn update_task_execution_state(&self, state: TaskExecutionState) -> Result<()>;
+}
+
+/// Turns addresses into gateways (Flink's `RpcService`): in process for the embedded
+/// cluster, over gRPC between processes.
+pub trait RpcService: Send + Sync {
+    /// The TaskExecutor at `address`.
+    fn task_executor(&self, address: &str) -> Result<Arc<dyn TaskExecutorGateway>>;
+    /// The JobMasters at `address`.
+    fn job_master(&self, address: &str) -> Result<Arc<dyn JobMasterGateway>>;
 }

@@ -68,6 +68,20 @@ impl RuntimeError {
         }
     }
 
+    /// The SQLSTATE a client sees for this error.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            RuntimeError::NotFound(_) => "58P01",
+            RuntimeError::BadRecord { .. } => "22P04",
+            RuntimeError::User(_) => "22023",
+            RuntimeError::Cancelled => "57014",
+            RuntimeError::Io { .. } | RuntimeError::External(_) => "58000",
+            RuntimeError::Arrow(_) => "22000",
+            RuntimeError::DataFusion(e) => datafusion_sqlstate(e),
+            RuntimeError::Internal(_) => "XX000",
+        }
+    }
+
     /// The class of this error.
     pub fn class(&self) -> ErrorClass {
         match self {
@@ -79,6 +93,59 @@ impl RuntimeError {
             RuntimeError::Arrow(_) | RuntimeError::DataFusion(_) => ErrorClass::User,
             RuntimeError::Internal(_) => ErrorClass::Internal,
         }
+    }
+}
+
+/// The SQLSTATE of a DataFusion error (one table with [`RuntimeError::sqlstate`]).
+pub fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
+    use datafusion::common::SchemaError;
+    match e.find_root() {
+        DataFusionError::SQL(_, _) => "42601",
+        DataFusionError::SchemaError(err, _) => match err.as_ref() {
+            SchemaError::FieldNotFound { .. } => "42703",
+            SchemaError::AmbiguousReference { .. } => "42702",
+            SchemaError::DuplicateQualifiedField { .. }
+            | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
+        },
+        DataFusionError::Plan(msg) => {
+            let m = msg.to_ascii_lowercase();
+            if m.contains("table") && m.contains("not found") {
+                "42P01"
+            } else if m.contains("invalid function")
+                || m.contains("function") && m.contains("not found")
+            {
+                "42883"
+            } else if m.contains("coerc")
+                || m.contains("type")
+                || m.contains("cast")
+                || m.contains("boolean")
+            {
+                "42804"
+            } else {
+                "42601"
+            }
+        }
+        DataFusionError::NotImplemented(_) => "0A000",
+        // DataFusion reports some type errors in user input as internal ones (found by
+        // tests/fuzz_sql.rs): `x BETWEEN a AND b` over types that do not compare.
+        DataFusionError::Internal(msg) if msg.contains("Failed to coerce types") => "42804",
+        DataFusionError::Internal(msg) if msg.contains("failed to match any signature") => "42883",
+        DataFusionError::ArrowError(err, _) => match err.as_ref() {
+            datafusion::arrow::error::ArrowError::DivideByZero => "22012",
+            datafusion::arrow::error::ArrowError::CastError(_)
+            | datafusion::arrow::error::ArrowError::ParseError(_) => "22P02",
+            _ => "22000",
+        },
+        DataFusionError::External(inner) => match inner.downcast_ref::<RuntimeError>() {
+            Some(r) => r.sqlstate(),
+            None => "XX000",
+        },
+        DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => {
+            "22012"
+        }
+        DataFusionError::Execution(_) => "22000",
+        DataFusionError::ResourcesExhausted(_) => "53200",
+        _ => "XX000",
     }
 }
 

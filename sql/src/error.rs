@@ -66,7 +66,10 @@ pub enum SqlError {
     Internal(String),
     /// A job the statement waited for failed.
     #[error("job {id} failed: {error}")]
-    JobFailed { id: String, error: String },
+    JobFailed {
+        id: String,
+        error: eddy_cluster::gateway::Failure,
+    },
     #[error(transparent)]
     Connector(#[from] ConnectorError),
     #[error(transparent)]
@@ -91,16 +94,7 @@ impl From<datafusion::sql::sqlparser::parser::ParserError> for SqlError {
 }
 
 fn runtime_sqlstate(e: &RuntimeError) -> &'static str {
-    match e {
-        RuntimeError::NotFound(_) => "58P01",
-        RuntimeError::BadRecord { .. } => "22P04",
-        RuntimeError::User(_) => "22023",
-        RuntimeError::Cancelled => "57014",
-        RuntimeError::Io { .. } | RuntimeError::External(_) => "58000",
-        RuntimeError::Arrow(_) => "22000",
-        RuntimeError::DataFusion(e) => datafusion_sqlstate(e),
-        RuntimeError::Internal(_) => "XX000",
-    }
+    e.sqlstate()
 }
 
 fn plan_sqlstate(e: &PlanError) -> &'static str {
@@ -116,58 +110,14 @@ fn plan_sqlstate(e: &PlanError) -> &'static str {
 }
 
 fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
-    use datafusion::common::SchemaError;
-    match e.find_root() {
-        DataFusionError::SQL(_, _) => "42601",
-        DataFusionError::SchemaError(err, _) => match err.as_ref() {
-            SchemaError::FieldNotFound { .. } => "42703",
-            SchemaError::AmbiguousReference { .. } => "42702",
-            SchemaError::DuplicateQualifiedField { .. }
-            | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
-        },
-        DataFusionError::Plan(msg) => {
-            let m = msg.to_ascii_lowercase();
-            if m.contains("table") && m.contains("not found") {
-                "42P01"
-            } else if m.contains("invalid function")
-                || m.contains("function") && m.contains("not found")
-            {
-                "42883"
-            } else if m.contains("coerc")
-                || m.contains("type")
-                || m.contains("cast")
-                || m.contains("boolean")
-            {
-                "42804"
-            } else {
-                "42601"
-            }
+    // Plan errors DataFusion carried back from the planner's callbacks; the rest of the
+    // table lives with the runtime, which also reports task failures by it.
+    if let DataFusionError::External(inner) = e.find_root() {
+        if let Some(p) = inner.downcast_ref::<PlanError>() {
+            return plan_sqlstate(p);
         }
-        DataFusionError::NotImplemented(_) => "0A000",
-        // DataFusion reports some type errors in user input as internal ones (found by
-        // tests/fuzz_sql.rs): `x BETWEEN a AND b` over types that do not compare.
-        DataFusionError::Internal(msg) if msg.contains("Failed to coerce types") => "42804",
-        DataFusionError::Internal(msg) if msg.contains("failed to match any signature") => "42883",
-        DataFusionError::ArrowError(err, _) => match err.as_ref() {
-            datafusion::arrow::error::ArrowError::DivideByZero => "22012",
-            datafusion::arrow::error::ArrowError::CastError(_)
-            | datafusion::arrow::error::ArrowError::ParseError(_) => "22P02",
-            _ => "22000",
-        },
-        DataFusionError::External(inner) => match inner.downcast_ref::<RuntimeError>() {
-            Some(r) => runtime_sqlstate(r),
-            None => match inner.downcast_ref::<PlanError>() {
-                Some(p) => plan_sqlstate(p),
-                None => "XX000",
-            },
-        },
-        DataFusionError::Execution(msg) if msg.to_ascii_lowercase().contains("divide by zero") => {
-            "22012"
-        }
-        DataFusionError::Execution(_) => "22000",
-        DataFusionError::ResourcesExhausted(_) => "53200",
-        _ => "XX000",
     }
+    eddy_runtime::error::datafusion_sqlstate(e)
 }
 
 impl SqlError {
@@ -193,7 +143,7 @@ impl SqlError {
     }
 
     /// The SQLSTATE sent to the client: the only such table in Eddy.
-    pub fn sqlstate(&self) -> &'static str {
+    pub fn sqlstate(&self) -> &str {
         match self {
             SqlError::Syntax(_) => "42601",
             SqlError::UndefinedTable(_) => "42P01",
@@ -214,7 +164,8 @@ impl SqlError {
                 _ => "58030",
             },
             SqlError::Internal(_) | SqlError::Panic(_) => "XX000",
-            SqlError::JobFailed { .. } => "22000",
+            // The task's own error, with the class and SQLSTATE it had where it happened.
+            SqlError::JobFailed { error, .. } => &error.sqlstate,
             SqlError::Connector(e) => match e {
                 ConnectorError::UnknownConnector { .. }
                 | ConnectorError::UnknownOption { .. }
@@ -231,7 +182,10 @@ impl SqlError {
                 ClusterError::JobNotFound(_) => "42704",
                 ClusterError::NotEnoughSlots { .. } => "53000",
                 ClusterError::JobTerminated { .. } => "55000",
-                ClusterError::Unreachable(_) => "08006",
+                ClusterError::Unreachable(_) | ClusterError::Rpc { .. } => "08006",
+                ClusterError::UnknownTaskExecutor(_) => "58000",
+                ClusterError::Incompatible(_) => "08P01",
+                ClusterError::Remote(f) => &f.sqlstate,
                 ClusterError::Runtime(r) => runtime_sqlstate(r),
             },
         }

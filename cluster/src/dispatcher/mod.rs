@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use eddy_runtime::connector::ConnectorResolver;
 use eddy_runtime::jobgraph::JobGraph;
 use tokio::sync::{mpsc, RwLock};
 
 use crate::error::{ClusterError, Result};
-use crate::gateway::{DispatcherGateway, JobDetails, JobId, ResourceManagerGateway};
-use crate::jobmaster::{JobMaster, JobMasterMessage, JobRecord};
+use crate::gateway::{
+    DispatcherGateway, JobDetails, JobId, JobMasterGateway, TaskExecutionState, TaskExecutorInfo,
+};
+use crate::jobmaster::{JobMaster, JobMasterMessage, JobMasterServices, JobRecord};
+use crate::resource_manager::LostTaskExecutor;
 
 struct JobEntry {
     record: Arc<JobRecord>,
@@ -42,28 +44,38 @@ impl JobStoreLimits {
 /// An in-process Dispatcher.
 pub struct Dispatcher {
     jobs: RwLock<BTreeMap<u64, (JobId, JobEntry)>>,
-    resource_manager: Arc<dyn ResourceManagerGateway>,
-    resolver: Arc<dyn ConnectorResolver>,
+    services: JobMasterServices,
     limits: JobStoreLimits,
 }
 
 impl Dispatcher {
     /// A Dispatcher scheduling through `resource_manager`.
-    pub fn new(
-        resource_manager: Arc<dyn ResourceManagerGateway>,
-        resolver: Arc<dyn ConnectorResolver>,
-        limits: JobStoreLimits,
-    ) -> Self {
+    pub fn new(services: JobMasterServices, limits: JobStoreLimits) -> Self {
         Self {
             jobs: RwLock::new(BTreeMap::new()),
-            resource_manager,
-            resolver,
+            services,
             limits,
         }
     }
 
-    /// Forgets ended jobs past their expiration time, then the oldest ended jobs past the
-    /// store's capacity. Running jobs are never forgotten.
+    /// Fails the jobs that had subtasks on TaskExecutors the ResourceManager lost. Runs
+    /// until `lost` closes.
+    pub async fn follow_lost_task_executors(
+        &self,
+        mut lost: mpsc::UnboundedReceiver<LostTaskExecutor>,
+    ) {
+        while let Some(l) = lost.recv().await {
+            for job in &l.jobs {
+                if let Ok((_, job_master)) = self.entry(job).await {
+                    let _ = job_master.send(JobMasterMessage::TaskExecutorLost {
+                        id: l.info.id.clone(),
+                        reason: l.reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+
     async fn expire_ended_jobs(&self) {
         let now = chrono::Utc::now();
         let expiration =
@@ -101,10 +113,10 @@ impl Dispatcher {
     async fn with_live_metrics(&self, record: &JobRecord) -> JobDetails {
         let mut details = record.details();
         if !details.status.is_terminal() {
-            if let Ok(executors) = self.resource_manager.task_executors().await {
+            if let Ok(executors) = self.services.resource_manager.task_executors().await {
                 let mut total = eddy_runtime::metrics::MetricsSnapshot::default();
-                for (id, _, _) in executors {
-                    if let Ok(te) = self.resource_manager.task_executor(&id).await {
+                for info in executors {
+                    if let Ok(te) = self.services.rpc.task_executor(&info.rpc_address) {
                         if let Ok(m) = te.job_metrics(&details.job_id).await {
                             total += m;
                         }
@@ -128,13 +140,8 @@ impl DispatcherGateway for Dispatcher {
             job.name.clone(),
             job.vertices.iter().map(|v| v.parallelism).collect(),
         ));
-        let (job_master, sender) = JobMaster::new(
-            job_id.clone(),
-            job,
-            record.clone(),
-            self.resource_manager.clone(),
-            self.resolver.clone(),
-        );
+        let (job_master, sender) =
+            JobMaster::new(job_id.clone(), job, record.clone(), self.services.clone());
         {
             let mut jobs = self.jobs.write().await;
             let seq = jobs.keys().next_back().map_or(0, |k| k + 1);
@@ -197,5 +204,25 @@ impl DispatcherGateway for Dispatcher {
             }
         }
         Ok(record.details())
+    }
+
+    async fn task_executors(&self) -> Result<Vec<TaskExecutorInfo>> {
+        self.services.resource_manager.task_executors().await
+    }
+}
+
+/// Routes subtask reports to the JobMaster of their job: every JobMaster of this
+/// JobManager shares one address.
+#[async_trait]
+impl JobMasterGateway for Dispatcher {
+    async fn update_task_execution_state(&self, state: TaskExecutionState) -> Result<()> {
+        let (_, job_master) = self.entry(&state.attempt.job_id).await?;
+        let job_id = state.attempt.job_id.clone();
+        job_master
+            .send(JobMasterMessage::TaskState(state))
+            .map_err(|_| ClusterError::JobTerminated {
+                id: job_id,
+                status: "ended".to_string(),
+            })
     }
 }

@@ -7,7 +7,7 @@ use eddy_runtime::metrics::MetricsSnapshot;
 use tokio::sync::watch;
 
 use super::states::can_transition;
-use crate::gateway::{JobDetails, JobStatus};
+use crate::gateway::{Failure, JobDetails, JobStatus};
 
 /// Shared job status, updated by the JobMaster and read by the Dispatcher. Not on the
 /// data path: touched on state changes and user requests only.
@@ -55,12 +55,12 @@ impl JobRecord {
     }
 
     /// The error that failed the job, if any.
-    pub fn error(&self) -> Option<String> {
+    pub fn error(&self) -> Option<Failure> {
         self.read().error.clone()
     }
 
     /// Records the job's error.
-    pub fn set_error(&self, error: String) {
+    pub fn set_error(&self, error: Failure) {
         self.write().error = Some(error);
     }
 

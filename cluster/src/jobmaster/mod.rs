@@ -18,7 +18,7 @@ pub use job_record::JobRecord;
 
 use crate::error::{ClusterError, Result};
 use crate::gateway::{
-    ExecutionState, JobMasterGateway, JobStatus, ResourceManagerGateway, SlotAllocation,
+    ExecutionState, Failure, JobStatus, ResourceManagerGateway, RpcService, SlotAllocation,
     TaskExecutionState,
 };
 use crate::task_executor::TaskDeploymentDescriptor;
@@ -30,16 +30,18 @@ pub enum JobMasterMessage {
     TaskState(TaskExecutionState),
     /// The user asked to cancel the job.
     Cancel,
+    /// A TaskExecutor holding some of the job's slots is gone; its subtasks are lost.
+    TaskExecutorLost { id: String, reason: String },
 }
 
-/// Forwards TaskExecutor reports into the JobMaster's mailbox.
-struct MailboxGateway(mpsc::UnboundedSender<JobMasterMessage>);
-
-impl JobMasterGateway for MailboxGateway {
-    fn update_task_execution_state(&self, state: TaskExecutionState) {
-        // A closed mailbox means the JobMaster has already ended; nothing to tell.
-        let _ = self.0.send(JobMasterMessage::TaskState(state));
-    }
+/// What a JobMaster works with besides its job.
+#[derive(Clone)]
+pub struct JobMasterServices {
+    pub resource_manager: Arc<dyn ResourceManagerGateway>,
+    pub resolver: Arc<dyn ConnectorResolver>,
+    pub rpc: Arc<dyn RpcService>,
+    /// Where TaskExecutors report this JobManager's subtasks' states.
+    pub address: String,
 }
 
 /// Runs one job to its end.
@@ -47,10 +49,10 @@ pub struct JobMaster {
     job_id: String,
     graph: Arc<JobGraph>,
     record: Arc<JobRecord>,
-    resource_manager: Arc<dyn ResourceManagerGateway>,
-    resolver: Arc<dyn ConnectorResolver>,
+    services: JobMasterServices,
     mailbox: mpsc::UnboundedReceiver<JobMasterMessage>,
-    self_sender: mpsc::UnboundedSender<JobMasterMessage>,
+    /// The slots granted, once scheduling got them (slot i runs subtask i of each vertex).
+    slots: Vec<SlotAllocation>,
 }
 
 impl JobMaster {
@@ -59,8 +61,7 @@ impl JobMaster {
         job_id: String,
         graph: JobGraph,
         record: Arc<JobRecord>,
-        resource_manager: Arc<dyn ResourceManagerGateway>,
-        resolver: Arc<dyn ConnectorResolver>,
+        services: JobMasterServices,
     ) -> (Self, mpsc::UnboundedSender<JobMasterMessage>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (
@@ -68,10 +69,9 @@ impl JobMaster {
                 job_id,
                 graph: Arc::new(graph),
                 record,
-                resource_manager,
-                resolver,
+                services,
                 mailbox: rx,
-                self_sender: tx.clone(),
+                slots: Vec::new(),
             },
             tx,
         )
@@ -86,32 +86,34 @@ impl JobMaster {
     }
 
     async fn run_in_span(mut self) {
-        let slots = match self.schedule().await {
-            Ok(slots) => slots,
+        let mut graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
+        match self.schedule().await {
+            Ok(()) => {}
             Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
                 self.record.transition(JobStatus::Cancelling);
                 self.record.transition(JobStatus::Canceled);
-                self.cleanup(&[]).await;
+                self.cleanup().await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "job could not be scheduled");
-                self.record.set_error(e.to_string());
+                self.record.set_error(failure_of(&e));
                 self.record.transition(JobStatus::Failed);
-                self.cleanup(&[]).await;
+                // Subtasks already deployed must not outlive the job.
+                self.cancel_all().await;
+                self.cleanup().await;
                 return;
             }
-        };
+        }
         if !self.record.transition(JobStatus::Running) {
             // Cancelled while scheduling.
-            self.cancel_all(&slots).await;
+            self.cancel_all().await;
         }
-        let mut graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
         while let Some(msg) = self.mailbox.recv().await {
             match msg {
                 JobMasterMessage::Cancel => {
                     if self.record.transition(JobStatus::Cancelling) {
-                        self.cancel_all(&slots).await;
+                        self.cancel_all().await;
                     }
                 }
                 JobMasterMessage::TaskState(update) => {
@@ -123,15 +125,30 @@ impl JobMaster {
                         continue;
                     }
                     if let Some(error) = failed {
-                        if self.record.error().is_none() {
-                            tracing::warn!(%error, "task failed; failing the job");
-                            self.record.set_error(error);
-                        }
-                        let status = self.record.status();
-                        if status == JobStatus::Running {
-                            self.record.transition(JobStatus::Failing);
-                            self.cancel_all(&slots).await;
-                        }
+                        self.fail(error).await;
+                    }
+                }
+                JobMasterMessage::TaskExecutorLost { id, reason } => {
+                    let lost: Vec<_> = graph
+                        .vertices()
+                        .filter(|v| {
+                            self.slots
+                                .get(v.attempt.subtask_index as usize)
+                                .is_some_and(|s| s.task_executor == id)
+                        })
+                        .map(|v| v.attempt.clone())
+                        .collect();
+                    let failure = Failure::external(reason);
+                    let mut any = false;
+                    for attempt in lost {
+                        any |= graph.update(
+                            &attempt,
+                            ExecutionState::Failed(failure.clone()),
+                            Default::default(),
+                        );
+                    }
+                    if any {
+                        self.fail(failure).await;
                     }
                 }
             }
@@ -157,7 +174,7 @@ impl JobMaster {
         };
         if end == JobStatus::Failed && self.record.error().is_none() {
             self.record
-                .set_error("a task was cancelled unexpectedly".to_string());
+                .set_error(Failure::internal("a task was cancelled unexpectedly"));
         }
         if end == JobStatus::Failed && self.record.status() == JobStatus::Running {
             // A running job fails through FAILING, as the state machine says.
@@ -166,14 +183,26 @@ impl JobMaster {
         if !self.record.transition(end) {
             tracing::error!(from = %self.record.status(), to = %end, "job cannot end: no such transition");
         }
-        self.cleanup(&slots).await;
+        self.cleanup().await;
         tracing::info!(status = %end, "job ended");
+    }
+
+    /// Records the job's first failure and cancels its other subtasks.
+    async fn fail(&mut self, error: Failure) {
+        if self.record.error().is_none() {
+            tracing::warn!(error = %error, "task failed; failing the job");
+            self.record.set_error(error);
+        }
+        if self.record.status() == JobStatus::Running {
+            self.record.transition(JobStatus::Failing);
+            self.cancel_all().await;
+        }
     }
 
     /// Gets slots, assigns splits and deploys every subtask. Slot sharing as in Flink: a
     /// job needs as many slots as its largest vertex parallelism, and slot i runs subtask
     /// i of every vertex.
-    async fn schedule(&mut self) -> Result<Vec<SlotAllocation>> {
+    async fn schedule(&mut self) -> Result<()> {
         self.graph.validate()?;
         let needed = self
             .graph
@@ -185,44 +214,40 @@ impl JobMaster {
         let mut splits = BTreeMap::new();
         for v in &self.graph.vertices {
             if let Some(OperatorSpec::Source(spec)) = v.operators.first() {
-                let source = self.resolver.create_source(&spec.connector)?;
+                let source = self.services.resolver.create_source(&spec.connector)?;
                 let all = source.enumerate_splits(v.parallelism)?;
                 splits.insert(v.id, assign_splits(all, v.parallelism));
             }
         }
-        let slots = self.request_slots(needed).await?;
-        let gateway: Arc<dyn JobMasterGateway> = Arc::new(MailboxGateway(self.self_sender.clone()));
+        self.slots = self.request_slots(needed).await?;
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
         for ev in graph.vertices() {
-            let slot = slots
+            let slot = self
+                .slots
                 .get(ev.attempt.subtask_index as usize)
                 .cloned()
                 .ok_or(ClusterError::NotEnoughSlots {
                     required: needed,
-                    available: slots.len(),
+                    available: self.slots.len(),
                 })?;
             let task_splits = splits
                 .get(&ev.attempt.vertex_id)
                 .and_then(|s: &Vec<Vec<SourceSplit>>| s.get(ev.attempt.subtask_index as usize))
                 .cloned()
                 .unwrap_or_default();
-            let executor = self
-                .resource_manager
-                .task_executor(&slot.task_executor)
-                .await?;
+            let executor = self.services.rpc.task_executor(&slot.rpc_address)?;
             executor
-                .submit_task(
-                    TaskDeploymentDescriptor {
-                        attempt: ev.attempt.clone(),
-                        job_graph: self.graph.clone(),
-                        slot,
-                        splits: task_splits,
-                    },
-                    gateway.clone(),
-                )
+                .submit_task(TaskDeploymentDescriptor {
+                    attempt: ev.attempt.clone(),
+                    job_graph: self.graph.clone(),
+                    slot_index: slot.slot_index,
+                    splits: task_splits,
+                    slots: self.slots.clone(),
+                    job_master_address: self.services.address.clone(),
+                })
                 .await?;
         }
-        Ok(slots)
+        Ok(())
     }
 
     /// Waits for `needed` free slots, as Flink's scheduler does, up to
@@ -233,28 +258,27 @@ impl JobMaster {
             .config
             .get_duration(&eddy_runtime::config::task_manager::SLOT_REQUEST_TIMEOUT);
         let deadline = tokio::time::Instant::now() + timeout;
+        let rm = self.services.resource_manager.clone();
         loop {
-            match self
-                .resource_manager
-                .request_slots(&self.job_id, needed)
-                .await
-            {
+            match rm.request_slots(&self.job_id, needed).await {
                 Ok(slots) => return Ok(slots),
                 Err(ClusterError::NotEnoughSlots {
                     required,
                     available,
                 }) => {
-                    let total: usize = self
-                        .resource_manager
+                    let total: usize = rm
                         .task_executors()
                         .await?
                         .iter()
-                        .map(|(_, total, _)| *total as usize)
+                        .map(|t| t.num_slots as usize)
                         .sum();
-                    if total < required || tokio::time::Instant::now() >= deadline {
+                    // An embedded cluster gets no more slots than it has; a standalone one
+                    // may, when a TaskManager registers while the job waits.
+                    let hopeless = total < required && !rm.accepts_registrations();
+                    if hopeless || tokio::time::Instant::now() >= deadline {
                         return Err(ClusterError::NotEnoughSlots {
                             required,
-                            available: if total < required { total } else { available },
+                            available: available.min(total),
                         });
                     }
                     // A STOP JOB while waiting ends the wait.
@@ -272,41 +296,53 @@ impl JobMaster {
         }
     }
 
-    async fn cancel_all(&self, slots: &[SlotAllocation]) {
+    async fn cancel_all(&self) {
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
         for ev in graph.vertices() {
-            if let Some(slot) = slots.get(ev.attempt.subtask_index as usize) {
-                if let Ok(te) = self
-                    .resource_manager
-                    .task_executor(&slot.task_executor)
-                    .await
-                {
-                    let _ = te.cancel_task(&ev.attempt).await;
+            if let Some(slot) = self.slots.get(ev.attempt.subtask_index as usize) {
+                if let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) {
+                    if let Err(e) = te.cancel_task(&ev.attempt).await {
+                        tracing::debug!(error = %e, task_executor = %slot.task_executor, "cannot cancel a task");
+                    }
                 }
             }
         }
         // Dropping channels no task took yet unblocks senders waiting on them.
-        self.release_executors(slots).await;
+        self.release_executors().await;
     }
 
-    async fn release_executors(&self, slots: &[SlotAllocation]) {
+    async fn release_executors(&self) {
         let mut seen = std::collections::BTreeSet::new();
-        for slot in slots {
-            if seen.insert(slot.task_executor.clone()) {
-                if let Ok(te) = self
-                    .resource_manager
-                    .task_executor(&slot.task_executor)
-                    .await
-                {
+        for slot in &self.slots {
+            if seen.insert(slot.rpc_address.clone()) {
+                if let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) {
                     let _ = te.release_job(&self.job_id).await;
                 }
             }
         }
     }
 
-    async fn cleanup(&self, slots: &[SlotAllocation]) {
-        self.release_executors(slots).await;
-        let _ = self.resource_manager.release_slots(&self.job_id).await;
+    async fn cleanup(&self) {
+        self.release_executors().await;
+        let _ = self
+            .services
+            .resource_manager
+            .release_slots(&self.job_id)
+            .await;
+    }
+}
+
+/// The failure a scheduling error stands for.
+fn failure_of(e: &ClusterError) -> Failure {
+    match e {
+        ClusterError::Runtime(r) => Failure::from_runtime(r),
+        ClusterError::Remote(f) => f.clone(),
+        ClusterError::NotEnoughSlots { .. } => Failure {
+            message: e.to_string(),
+            class: eddy_runtime::error::ErrorClass::User,
+            sqlstate: "53000".to_string(),
+        },
+        other => Failure::external(other.to_string()),
     }
 }
 

@@ -26,7 +26,8 @@ fn job_json(j: &JobDetails) -> Value {
             "numRecordsSkipped": j.metrics.num_records_skipped,
             "numLateRecordsDropped": j.metrics.num_late_records_dropped,
         },
-        "error": j.error,
+        "error": j.error.as_ref().map(|f| f.message.clone()),
+        "error-sqlstate": j.error.as_ref().map(|f| f.sqlstate.clone()),
     })
 }
 

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::Router;
 
-use crate::gateway::{DispatcherGateway, ResourceManagerGateway};
+use crate::gateway::DispatcherGateway;
 
 /// What the handlers read.
 #[derive(Clone)]
 pub struct RestState {
     pub dispatcher: Arc<dyn DispatcherGateway>,
-    pub resource_manager: Arc<dyn ResourceManagerGateway>,
 }
 
 /// The router: `/overview`, `/jobs/overview`, `/jobs/{jid}`, `/taskmanagers`.
@@ -23,6 +22,7 @@ pub fn router(state: RestState) -> Router {
     Router::new()
         .route("/overview", get(overview::overview))
         .route("/taskmanagers", get(overview::taskmanagers))
+        .route("/taskmanagers/{id}", get(overview::taskmanager))
         .route("/jobs/overview", get(jobs::overview))
         .route("/jobs/{jid}", get(jobs::job))
         .with_state(state)

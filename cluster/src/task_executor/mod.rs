@@ -1,11 +1,12 @@
 //! The TaskExecutor: runs subtasks in its slots, one thread per subtask, and reports their
-//! state changes to the JobMaster.
+//! state changes to the JobMaster named in each deployment.
 
 mod task;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use eddy_runtime::connector::{ConnectorResolver, SourceSplit};
@@ -15,20 +16,26 @@ use eddy_runtime::metrics::{MetricsSnapshot, TaskMetrics};
 
 use crate::error::Result;
 use crate::gateway::{
-    ExecutionAttemptId, ExecutionState, JobMasterGateway, SlotAllocation, TaskExecutionState,
-    TaskExecutorGateway,
+    ExecutionAttemptId, ExecutionState, Failure, JobMasterGateway, RpcService, SlotAllocation,
+    TaskExecutionState, TaskExecutorGateway,
 };
+use crate::shuffle::NetworkEnvironment;
 
 /// Everything a TaskExecutor needs to run one subtask (Flink's
-/// `TaskDeploymentDescriptor`). The job graph is shared in process; the network
-/// transport will ship `JobGraph::to_bytes` instead.
+/// `TaskDeploymentDescriptor`). In process the job graph is shared; over gRPC it travels as
+/// `JobGraph::to_bytes`.
 #[derive(Debug, Clone)]
 pub struct TaskDeploymentDescriptor {
     pub attempt: ExecutionAttemptId,
     pub job_graph: Arc<JobGraph>,
-    pub slot: SlotAllocation,
+    pub slot_index: u32,
     /// Source splits assigned to this subtask when its chain starts with a source.
     pub splits: Vec<SourceSplit>,
+    /// Every slot of the job: slot i runs subtask i of each vertex, so this says where
+    /// each upstream and downstream subtask runs.
+    pub slots: Vec<SlotAllocation>,
+    /// Where to report state changes.
+    pub job_master_address: String,
 }
 
 struct RunningTask {
@@ -36,23 +43,39 @@ struct RunningTask {
     metrics: Arc<TaskMetrics>,
 }
 
-/// An in-process TaskExecutor.
+/// How often a final state report is tried before it is given up (the JobMaster then
+/// learns of the task from the TaskManager's heartbeat loss or the job's other tasks).
+const REPORT_ATTEMPTS: u32 = 5;
+
+/// A TaskExecutor.
 pub struct TaskExecutor {
     id: String,
     resolver: Arc<dyn ConnectorResolver>,
+    rpc: Arc<dyn RpcService>,
     channels: Arc<LocalChannelRegistry>,
+    /// For channels to other TaskManagers; none in the embedded cluster.
+    network: Option<Arc<NetworkEnvironment>>,
     channel_capacity: usize,
     /// Task bookkeeping, touched on deploy, cancel and metrics requests only.
     tasks: Mutex<HashMap<ExecutionAttemptId, RunningTask>>,
 }
 
 impl TaskExecutor {
-    /// A TaskExecutor building connectors with `resolver`.
-    pub fn new(id: String, resolver: Arc<dyn ConnectorResolver>, channel_capacity: usize) -> Self {
+    /// A TaskExecutor building connectors with `resolver` and reaching JobMasters through
+    /// `rpc`.
+    pub fn new(
+        id: String,
+        resolver: Arc<dyn ConnectorResolver>,
+        rpc: Arc<dyn RpcService>,
+        network: Option<Arc<NetworkEnvironment>>,
+        channel_capacity: usize,
+    ) -> Self {
         Self {
             id,
             resolver,
+            rpc,
             channels: Arc::new(LocalChannelRegistry::default()),
+            network,
             channel_capacity,
             tasks: Mutex::new(HashMap::new()),
         }
@@ -66,15 +89,48 @@ impl TaskExecutor {
     fn tasks(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionAttemptId, RunningTask>> {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Cancels every task: the JobManager no longer knows this TaskExecutor, so the jobs
+    /// they belong to have failed.
+    pub fn cancel_all(&self) {
+        for t in self.tasks().values() {
+            t.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// How many subtasks are deployed and not yet released.
+    pub fn task_count(&self) -> usize {
+        self.tasks().len()
+    }
+}
+
+/// Reports a state change, retrying a few times: a lost final state would leave the job
+/// waiting for this subtask.
+fn report(
+    runtime: &tokio::runtime::Handle,
+    job_master: &Arc<dyn JobMasterGateway>,
+    state: TaskExecutionState,
+) {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=REPORT_ATTEMPTS {
+        match runtime.block_on(job_master.update_task_execution_state(state.clone())) {
+            Ok(()) => return,
+            Err(e) if attempt == REPORT_ATTEMPTS => {
+                tracing::error!(task = ?state.attempt, error = %e, "cannot report a task state; giving up");
+            }
+            Err(e) => {
+                tracing::warn!(task = ?state.attempt, error = %e, "cannot report a task state; retrying");
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+        }
+    }
 }
 
 #[async_trait]
 impl TaskExecutorGateway for TaskExecutor {
-    async fn submit_task(
-        &self,
-        tdd: TaskDeploymentDescriptor,
-        job_master: Arc<dyn JobMasterGateway>,
-    ) -> Result<()> {
+    async fn submit_task(&self, tdd: TaskDeploymentDescriptor) -> Result<()> {
+        let job_master = self.rpc.job_master(&tdd.job_master_address)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(TaskMetrics::default());
         self.tasks().insert(
@@ -86,8 +142,10 @@ impl TaskExecutorGateway for TaskExecutor {
         );
         let attempt = tdd.attempt.clone();
         let env = task::TaskEnvironment {
+            task_executor: self.id.clone(),
             resolver: self.resolver.clone(),
             channels: self.channels.clone(),
+            network: self.network.clone(),
             channel_capacity: self.channel_capacity,
             cancel,
             metrics: metrics.clone(),
@@ -98,16 +156,21 @@ impl TaskExecutorGateway for TaskExecutor {
             attempt.vertex_id,
             attempt.subtask_index
         );
-        let report = job_master.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let reporter = job_master.clone();
         let spawned = std::thread::Builder::new()
             .name(name)
             .stack_size(eddy_runtime::limits::THREAD_STACK_SIZE)
             .spawn(move || {
-                report.update_task_execution_state(TaskExecutionState {
-                    attempt: tdd.attempt.clone(),
-                    state: ExecutionState::Running,
-                    metrics: MetricsSnapshot::default(),
-                });
+                report(
+                    &runtime,
+                    &reporter,
+                    TaskExecutionState {
+                        attempt: tdd.attempt.clone(),
+                        state: ExecutionState::Running,
+                        metrics: MetricsSnapshot::default(),
+                    },
+                );
                 // A panic in an operator fails this subtask (and so its job) with the panic's
                 // message; the thread, the TaskExecutor and other jobs go on.
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -116,25 +179,36 @@ impl TaskExecutorGateway for TaskExecutor {
                 let state = match outcome {
                     Ok(Ok(())) => ExecutionState::Finished,
                     Ok(Err(eddy_runtime::RuntimeError::Cancelled)) => ExecutionState::Canceled,
-                    Ok(Err(e)) => ExecutionState::Failed(e.to_string()),
+                    Ok(Err(e)) => ExecutionState::Failed(Failure::from_runtime(&e)),
                     Err(payload) => {
                         let msg = eddy_runtime::error::panic_message(payload.as_ref());
                         tracing::error!(task = ?tdd.attempt, panic = %msg, "a subtask panicked");
-                        ExecutionState::Failed(format!("subtask panicked: {msg}"))
+                        ExecutionState::Failed(Failure::internal(format!(
+                            "subtask panicked: {msg}"
+                        )))
                     }
                 };
-                report.update_task_execution_state(TaskExecutionState {
-                    attempt: tdd.attempt.clone(),
-                    state,
-                    metrics: metrics.snapshot(),
-                });
+                report(
+                    &runtime,
+                    &reporter,
+                    TaskExecutionState {
+                        attempt: tdd.attempt.clone(),
+                        state,
+                        metrics: metrics.snapshot(),
+                    },
+                );
             });
         if let Err(e) = spawned {
-            job_master.update_task_execution_state(TaskExecutionState {
-                attempt,
-                state: ExecutionState::Failed(format!("cannot start task thread: {e}")),
-                metrics: MetricsSnapshot::default(),
-            });
+            self.tasks().remove(&attempt);
+            job_master
+                .update_task_execution_state(TaskExecutionState {
+                    attempt,
+                    state: ExecutionState::Failed(Failure::internal(format!(
+                        "cannot start task thread: {e}"
+                    ))),
+                    metrics: MetricsSnapshot::default(),
+                })
+                .await?;
         }
         Ok(())
     }
@@ -159,6 +233,9 @@ impl TaskExecutorGateway for TaskExecutor {
     async fn release_job(&self, job_id: &str) -> Result<()> {
         self.tasks().retain(|a, _| a.job_id != job_id);
         self.channels.release_job(job_id);
+        if let Some(n) = &self.network {
+            n.release_job(job_id);
+        }
         Ok(())
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use eddy_runtime::config::{execution, pipeline, table};
 use eddy_runtime::connector::{ConnectorResolver, SubtaskInfo};
 use eddy_runtime::error::{Result, RuntimeError};
-use eddy_runtime::exchange::{ChannelKey, LocalChannelRegistry, RecordWriter};
+use eddy_runtime::exchange::{
+    ChannelKey, InputChannel, LocalChannelRegistry, OutputChannel, RecordWriter,
+};
 use eddy_runtime::expr_codec::function_context;
 use eddy_runtime::jobgraph::{OperatorSpec, Partitioner};
 use eddy_runtime::metrics::TaskMetrics;
@@ -15,11 +17,14 @@ use eddy_runtime::operators::{self, OperatorContext, SourceDriver};
 use eddy_runtime::task::{OperatorChain, SourceTiming, StreamTask, TaskInput};
 
 use super::TaskDeploymentDescriptor;
+use crate::shuffle::NetworkEnvironment;
 
 /// What the TaskExecutor lends a task.
 pub(super) struct TaskEnvironment {
+    pub task_executor: String,
     pub resolver: Arc<dyn ConnectorResolver>,
     pub channels: Arc<LocalChannelRegistry>,
+    pub network: Option<Arc<NetworkEnvironment>>,
     pub channel_capacity: usize,
     pub cancel: Arc<AtomicBool>,
     pub metrics: Arc<TaskMetrics>,
@@ -48,6 +53,14 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         consumer,
     };
 
+    // Where subtask i of any vertex runs: on this TaskExecutor (a local queue), or on
+    // another one, reached through the network stack.
+    let remote = |subtask: u32| -> Option<(&NetworkEnvironment, &str)> {
+        let slot = tdd.slots.get(subtask as usize)?;
+        let network = env.network.as_deref()?;
+        (slot.task_executor != env.task_executor).then_some((network, slot.data_address.as_str()))
+    };
+
     // Outputs first, so that downstream subtasks never wait on a channel nobody holds.
     let mut outputs = Vec::new();
     for (edge_index, edge) in graph.edges.iter().enumerate() {
@@ -61,9 +74,14 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         };
         let senders = consumers
             .into_iter()
-            .map(|c| {
-                env.channels
-                    .sender(key(edge_index, me, c), env.channel_capacity)
+            .map(|c| match remote(c) {
+                Some((network, _)) => {
+                    network.output_channel(key(edge_index, me, c), env.cancel.clone())
+                }
+                None => OutputChannel::Local(
+                    env.channels
+                        .sender(key(edge_index, me, c), env.channel_capacity),
+                ),
             })
             .collect();
         outputs.push(
@@ -117,11 +135,18 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
                     _ => (0..source.parallelism).collect(),
                 };
                 for p in producers {
-                    receivers.push((
-                        input - 1,
-                        env.channels
-                            .receiver(key(edge_index, p, me), env.channel_capacity),
-                    ));
+                    let channel = match remote(p) {
+                        Some((network, address)) => network.input_channel(
+                            &key(edge_index, p, me),
+                            address,
+                            env.channel_capacity,
+                        )?,
+                        None => InputChannel::local(
+                            env.channels
+                                .receiver(key(edge_index, p, me), env.channel_capacity),
+                        ),
+                    };
+                    receivers.push((input - 1, channel));
                 }
             }
             if receivers.is_empty() {

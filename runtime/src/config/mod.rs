@@ -3,8 +3,9 @@
 //! `-D` flags and session `SET`s.
 //!
 //! One file per Flink options class: [`core`], [`pipeline`], [`execution`], [`task_manager`],
-//! [`table`], [`endpoint`], [`job_store`].
+//! [`table`], [`endpoint`], [`job_store`], and [`cluster`] for the standalone processes.
 
+pub mod cluster;
 pub mod core;
 pub mod endpoint;
 pub mod execution;
@@ -82,6 +83,7 @@ impl ConfigOption {
 /// Every key Eddy accepts, in the order the docs list them.
 pub fn all_options() -> Vec<&'static ConfigOption> {
     let mut all = Vec::new();
+    all.extend(cluster::OPTIONS);
     all.extend(core::OPTIONS);
     all.extend(endpoint::OPTIONS);
     all.extend(execution::OPTIONS);

@@ -11,7 +11,7 @@ use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::error::{Result, RuntimeError};
-use crate::exchange::{partition_batch, ChannelSender};
+use crate::exchange::{partition_batch, OutputChannel};
 use crate::jobgraph::Partitioner;
 use crate::stream_element::StreamElement;
 
@@ -19,7 +19,7 @@ use crate::stream_element::StreamElement;
 #[derive(Debug)]
 pub struct RecordWriter {
     partitioner: Partitioner,
-    channels: Vec<ChannelSender>,
+    channels: Vec<OutputChannel>,
     max_parallelism: u32,
     next_round_robin: usize,
     /// Rows waiting per target subtask.
@@ -35,7 +35,7 @@ impl RecordWriter {
     /// A writer over `channels`, indexed by target subtask (one channel for forward edges).
     pub fn new(
         partitioner: Partitioner,
-        channels: Vec<ChannelSender>,
+        channels: Vec<OutputChannel>,
         max_parallelism: u32,
     ) -> Self {
         let n = channels.len();
@@ -105,14 +105,11 @@ impl RecordWriter {
         }
     }
 
-    fn send(&self, target: usize, element: StreamElement) -> Result<()> {
-        // A closed channel means the consumer is gone: the job is being cancelled or failed.
-        self.channels[target]
-            .send(element)
-            .map_err(|_| RuntimeError::Cancelled)
+    fn send(&mut self, target: usize, element: StreamElement) -> Result<()> {
+        self.channels[target].send(element)
     }
 
-    fn broadcast(&self, element: StreamElement) -> Result<()> {
+    fn broadcast(&mut self, element: StreamElement) -> Result<()> {
         for i in 0..self.channels.len() {
             self.send(i, element.clone())?;
         }
@@ -178,7 +175,7 @@ mod tests {
     #[test]
     fn buffers_until_full_timeout_or_watermark() {
         let (tx, rx) = channel(16);
-        let mut w = RecordWriter::new(Partitioner::Forward, vec![tx], 128)
+        let mut w = RecordWriter::new(Partitioner::Forward, vec![OutputChannel::Local(tx)], 128)
             .with_buffering(10, Duration::from_secs(3600));
         w.emit(StreamElement::Batch(rows(4))).unwrap();
         w.emit(StreamElement::Batch(rows(4))).unwrap();
@@ -202,7 +199,7 @@ mod tests {
     #[test]
     fn flushes_after_the_timeout() {
         let (tx, rx) = channel(16);
-        let mut w = RecordWriter::new(Partitioner::Forward, vec![tx], 128)
+        let mut w = RecordWriter::new(Partitioner::Forward, vec![OutputChannel::Local(tx)], 128)
             .with_buffering(10, Duration::from_millis(1));
         w.emit(StreamElement::Batch(rows(2))).unwrap();
         std::thread::sleep(Duration::from_millis(5));

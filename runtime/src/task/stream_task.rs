@@ -11,7 +11,7 @@ use crossbeam_channel::Select;
 
 use crate::connector::SubtaskInfo;
 use crate::error::{Result, RuntimeError};
-use crate::exchange::ChannelReceiver;
+use crate::exchange::InputChannel;
 use crate::operators::{SourceDriver, SourcePoll};
 use crate::stream_element::StreamElement;
 use crate::task::{OperatorChain, StatusWatermarkValve};
@@ -29,7 +29,7 @@ pub enum TaskInput {
     Source(SourceDriver),
     /// Channels from upstream subtasks, in edge then producer order, each with the
     /// logical input (edge position among the vertex's inputs) it belongs to.
-    Channels(Vec<(usize, ChannelReceiver)>),
+    Channels(Vec<(usize, InputChannel)>),
 }
 
 /// Timing the source loop needs from the job's configuration.
@@ -147,10 +147,15 @@ impl StreamTask {
     }
 
     fn run_channels(&mut self) -> Result<()> {
-        let TaskInput::Channels(channels) = &self.input else {
+        let TaskInput::Channels(channels) =
+            std::mem::replace(&mut self.input, TaskInput::Channels(Vec::new()))
+        else {
             return Err(RuntimeError::Internal("not a channel task".into()));
         };
-        let channels = channels.clone();
+        let mut channels = channels;
+        // Clones of the queues to select on (a receiver is a shared handle), so that the
+        // channels themselves stay free to be told what was consumed.
+        let receivers: Vec<_> = channels.iter().map(|(_, c)| c.receiver().clone()).collect();
         let mut valve = StatusWatermarkValve::new(channels.len());
         let mut open: Vec<bool> = vec![true; channels.len()];
         let mut merged = Vec::new();
@@ -167,9 +172,9 @@ impl StreamTask {
             self.chain.flush_if_due(now)?;
             let mut select = Select::new();
             let mut index = Vec::new();
-            for (i, (_, ch)) in channels.iter().enumerate() {
+            for (i, receiver) in receivers.iter().enumerate() {
                 if open[i] {
-                    select.recv(ch);
+                    select.recv(receiver);
                     index.push(i);
                 }
             }
@@ -178,14 +183,17 @@ impl StreamTask {
                 Err(_) => continue,
             };
             let channel = index[op.index()];
-            let (input, receiver) = &channels[channel];
-            let element = match op.recv(receiver) {
+            let (input, ch) = &mut channels[channel];
+            let element = match op.recv(&receivers[channel]) {
                 Ok(e) => e,
-                // The producer vanished without ending its stream: it failed.
-                Err(_) => return Err(RuntimeError::Cancelled),
+                // The producer vanished without ending its stream: it failed, or the
+                // connection to its TaskManager was lost.
+                Err(_) => return Err(ch.closed_error()),
             };
+            ch.consumed();
+            let input = *input;
             match element {
-                StreamElement::Batch(b) => self.chain.process_batch_from(*input, b)?,
+                StreamElement::Batch(b) => self.chain.process_batch_from(input, b)?,
                 StreamElement::Watermark(w) => valve.input_watermark(channel, w, &mut merged),
                 StreamElement::WatermarkStatus(s) => valve.input_status(channel, s, &mut merged),
                 StreamElement::EndOfInput => {

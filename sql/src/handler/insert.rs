@@ -118,7 +118,9 @@ async fn submit(engine: &Engine, session: &Session, graph: JobGraph) -> Result<Q
         if result.status == JobStatus::Failed {
             return Err(SqlError::JobFailed {
                 id: job_id,
-                error: result.error.unwrap_or_default(),
+                error: result.error.unwrap_or_else(|| {
+                    eddy_cluster::gateway::Failure::internal("the job failed without a reason")
+                }),
             });
         }
         Ok(())

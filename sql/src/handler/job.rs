@@ -38,7 +38,7 @@ fn describe_row(j: JobDetails) -> Vec<Cell> {
         Cell::Int(Some(j.metrics.num_records_out as i64)),
         Cell::Int(Some(j.metrics.num_records_skipped as i64)),
         Cell::Int(Some(j.metrics.num_late_records_dropped as i64)),
-        opt_text(j.error),
+        opt_text(j.error.map(|f| f.message)),
     ]
 }
 

@@ -255,7 +255,11 @@ async fn streaming_query(
                                 Some(d) if d.status == JobStatus::Failed => {
                                     let e = SqlError::JobFailed {
                                         id: d.job_id,
-                                        error: d.error.unwrap_or_default(),
+                                        error: d.error.unwrap_or_else(|| {
+                                            eddy_cluster::gateway::Failure::internal(
+                                                "the job failed without a reason",
+                                            )
+                                        }),
                                     };
                                     return Some((Err(e), (rx, 0, guard, None)));
                                 }

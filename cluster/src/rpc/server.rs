@@ -1,0 +1,201 @@
+//! gRPC services in front of this process's roles. A message that does not decode fails
+//! only its own call; a TaskManager of another protocol version is refused at
+//! registration.
+
+use std::sync::Arc;
+
+use eddy_runtime::jobgraph::JobGraph;
+use tonic::{Request, Response, Status};
+
+use super::convert::{status_of, tdd_from_proto, PROTOCOL_VERSION};
+use super::proto;
+use super::proto::job_manager_server::JobManager;
+use super::proto::task_executor_server::TaskExecutor as TaskExecutorRpc;
+use crate::dispatcher::Dispatcher;
+use crate::gateway::{
+    DispatcherGateway, JobMasterGateway, ResourceManagerGateway, TaskExecutionState,
+    TaskExecutorGateway, TaskExecutorRegistration,
+};
+use crate::resource_manager::ResourceManager;
+use crate::task_executor::TaskExecutor;
+
+pub use super::proto::job_manager_server::JobManagerServer;
+pub use super::proto::task_executor_server::TaskExecutorServer;
+
+/// The JobManager's RPC endpoint: ResourceManager, JobMasters and Dispatcher.
+pub struct JobManagerService {
+    pub dispatcher: Arc<Dispatcher>,
+    pub resource_manager: Arc<ResourceManager>,
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl JobManager for JobManagerService {
+    async fn register_task_executor(
+        &self,
+        request: Request<proto::RegisterTaskExecutorRequest>,
+    ) -> Answer<proto::Empty> {
+        let peer = request.remote_addr();
+        let r = request.into_inner();
+        if r.protocol_version != PROTOCOL_VERSION {
+            let message = format!(
+                "refused TaskManager '{}' (eddy {}, RPC protocol {}): this JobManager is eddy {} with RPC protocol {}",
+                r.id,
+                r.build_version,
+                r.protocol_version,
+                env!("CARGO_PKG_VERSION"),
+                PROTOCOL_VERSION
+            );
+            tracing::warn!(?peer, "{message}");
+            return Err(Status::failed_precondition(message));
+        }
+        if r.id.is_empty() || r.num_slots == 0 || r.rpc_address.is_empty() {
+            return Err(Status::invalid_argument(
+                "a registration needs an id, slots and an RPC address",
+            ));
+        }
+        self.resource_manager
+            .register_task_executor(TaskExecutorRegistration {
+                id: r.id,
+                num_slots: r.num_slots,
+                rpc_address: r.rpc_address,
+                data_address: r.data_address,
+            })
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn heartbeat(
+        &self,
+        request: Request<proto::HeartbeatRequest>,
+    ) -> Answer<proto::HeartbeatResponse> {
+        let known = self
+            .resource_manager
+            .heartbeat(&request.into_inner().id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::HeartbeatResponse { known }))
+    }
+
+    async fn update_task_execution_state(
+        &self,
+        request: Request<proto::TaskExecutionState>,
+    ) -> Answer<proto::Empty> {
+        let state = TaskExecutionState::try_from(request.into_inner())?;
+        self.dispatcher
+            .update_task_execution_state(state)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn submit_job(
+        &self,
+        request: Request<proto::SubmitJobRequest>,
+    ) -> Answer<proto::JobIdMessage> {
+        let graph = JobGraph::from_bytes(&request.into_inner().job_graph)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let job_id = self.dispatcher.submit_job(graph).await.map_err(status_of)?;
+        Ok(Response::new(proto::JobIdMessage { job_id }))
+    }
+
+    async fn list_jobs(&self, _: Request<proto::Empty>) -> Answer<proto::JobList> {
+        let jobs = self.dispatcher.list_jobs().await.map_err(status_of)?;
+        Ok(Response::new(proto::JobList {
+            jobs: jobs.iter().map(Into::into).collect(),
+        }))
+    }
+
+    async fn get_job_details(
+        &self,
+        request: Request<proto::JobIdMessage>,
+    ) -> Answer<proto::JobDetails> {
+        let j = self
+            .dispatcher
+            .job_details(&request.into_inner().job_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&j).into()))
+    }
+
+    async fn cancel_job(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Empty> {
+        self.dispatcher
+            .cancel_job(&request.into_inner().job_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn request_job_result(
+        &self,
+        request: Request<proto::JobIdMessage>,
+    ) -> Answer<proto::JobDetails> {
+        let j = self
+            .dispatcher
+            .request_job_result(&request.into_inner().job_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new((&j).into()))
+    }
+
+    async fn list_task_executors(
+        &self,
+        _: Request<proto::Empty>,
+    ) -> Answer<proto::TaskExecutorList> {
+        let list = self
+            .resource_manager
+            .task_executors()
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::TaskExecutorList {
+            task_executors: list.iter().map(Into::into).collect(),
+        }))
+    }
+}
+
+/// A TaskManager's RPC endpoint.
+pub struct TaskExecutorService {
+    pub task_executor: Arc<TaskExecutor>,
+}
+
+#[tonic::async_trait]
+impl TaskExecutorRpc for TaskExecutorService {
+    async fn submit_task(
+        &self,
+        request: Request<proto::TaskDeploymentDescriptor>,
+    ) -> Answer<proto::Empty> {
+        let tdd = tdd_from_proto(request.into_inner())?;
+        self.task_executor
+            .submit_task(tdd)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn cancel_task(&self, request: Request<proto::ExecutionAttempt>) -> Answer<proto::Empty> {
+        self.task_executor
+            .cancel_task(&request.into_inner().into())
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn job_metrics(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Metrics> {
+        let m = self
+            .task_executor
+            .job_metrics(&request.into_inner().job_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(m.into()))
+    }
+
+    async fn release_job(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Empty> {
+        self.task_executor
+            .release_job(&request.into_inner().job_id)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+}

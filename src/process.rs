@@ -1,0 +1,120 @@
+//! What each `eddy` command runs: the SQL gateway with the REST API, a JobManager, a
+//! TaskManager, or a gateway alone. Each runs until SIGTERM or Ctrl-C.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use eddy_cluster::gateway::DispatcherGateway;
+use eddy_cluster::rpc::client::GrpcJobManager;
+use eddy_connectors::ConnectorRegistry;
+use eddy_runtime::config::{cluster, endpoint, Configuration};
+
+use crate::{data_dir, shutdown_signal};
+
+/// Serves the PostgreSQL endpoint (when `gateway`) and the REST API over `dispatcher`
+/// until the process is told to stop.
+pub async fn serve_gateway(
+    data_dir: &Path,
+    conf: Configuration,
+    registry: Arc<ConnectorRegistry>,
+    dispatcher: Arc<dyn DispatcherGateway>,
+    gateway: bool,
+) -> anyhow::Result<()> {
+    let bind = conf.get_string(&endpoint::BIND_ADDRESS);
+    let rest_addr = format!("{bind}:{}", conf.get_int(&endpoint::REST_PORT));
+    let rest_listener = tokio::net::TcpListener::bind(&rest_addr)
+        .await
+        .with_context(|| format!("cannot listen on {rest_addr} (REST API)"))?;
+    let rest = eddy_cluster::rest::serve(
+        rest_listener,
+        eddy_cluster::rest::RestState {
+            dispatcher: dispatcher.clone(),
+        },
+    );
+    tracing::info!(address = %rest_addr, "REST API listening");
+    let pg = async {
+        if !gateway {
+            return std::future::pending::<anyhow::Result<()>>().await;
+        }
+        let engine = Arc::new(eddy_sql::Engine::open(
+            data_dir,
+            registry,
+            dispatcher.clone(),
+            conf.clone(),
+        )?);
+        let pg_addr = format!("{bind}:{}", conf.get_int(&endpoint::PG_PORT));
+        let listener = tokio::net::TcpListener::bind(&pg_addr)
+            .await
+            .with_context(|| format!("cannot listen on {pg_addr}"))?;
+        tracing::info!(
+            address = %pg_addr,
+            data_dir = %data_dir.display(),
+            "Eddy is ready: psql -h {bind} -p {} -U eddy",
+            conf.get_int(&endpoint::PG_PORT)
+        );
+        eddy_sql::pgwire::serve(
+            listener,
+            engine,
+            conf.get_int(&endpoint::PG_MAX_CONNECTIONS).max(1) as usize,
+            conf.get_duration(&endpoint::PG_STARTUP_TIMEOUT),
+        )
+        .await;
+        Ok(())
+    };
+    tokio::select! {
+        r = pg => r?,
+        r = rest => {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "REST API stopped");
+            }
+        }
+        _ = shutdown_signal() => {}
+    }
+    Ok(())
+}
+
+/// `eddy jobmanager`.
+pub async fn job_manager(
+    data_dir: &Path,
+    conf: Configuration,
+    gateway: bool,
+) -> anyhow::Result<()> {
+    let _lock = data_dir::lock(data_dir)?;
+    let registry = Arc::new(ConnectorRegistry::new());
+    let rpc_addr = format!(
+        "{}:{}",
+        conf.get_string(&cluster::JOBMANAGER_BIND_HOST),
+        conf.get_int(&cluster::JOBMANAGER_RPC_PORT)
+    );
+    let listener = tokio::net::TcpListener::bind(&rpc_addr)
+        .await
+        .with_context(|| format!("cannot listen on {rpc_addr} (jobmanager.rpc.port)"))?;
+    let jm = eddy_cluster::standalone::start_job_manager(&conf, registry.clone(), listener).await?;
+    serve_gateway(data_dir, conf, registry, jm.dispatcher, gateway).await
+}
+
+/// `eddy taskmanager`.
+pub async fn task_manager(
+    data_dir: &Path,
+    conf: Configuration,
+    job_manager: &str,
+) -> anyhow::Result<()> {
+    let _lock = data_dir::lock(data_dir)?;
+    let registry = Arc::new(ConnectorRegistry::new());
+    eddy_cluster::standalone::run_task_manager(&conf, registry, job_manager, shutdown_signal())
+        .await
+        .with_context(|| format!("TaskManager of the JobManager at {job_manager}"))
+}
+
+/// `eddy gateway`.
+pub async fn gateway(
+    data_dir: &Path,
+    conf: Configuration,
+    job_manager: &str,
+) -> anyhow::Result<()> {
+    let _lock = data_dir::lock(data_dir)?;
+    let registry = Arc::new(ConnectorRegistry::new());
+    let dispatcher = Arc::new(GrpcJobManager::connect(job_manager)?);
+    serve_gateway(data_dir, conf, registry, dispatcher, true).await
+}
