@@ -191,5 +191,5 @@ async fn embedded(data_dir: &std::path::Path, conf: Configuration) -> anyhow::Re
     let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
     let cluster = MiniCluster::start(&conf, registry.clone()).await?;
-    process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true).await
+    process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true, None).await
 }

@@ -20,6 +20,7 @@ pub async fn serve_gateway(
     registry: Arc<ConnectorRegistry>,
     dispatcher: Arc<dyn DispatcherGateway>,
     gateway: bool,
+    result_address: Option<String>,
 ) -> anyhow::Result<()> {
     let bind = conf.get_string(&endpoint::BIND_ADDRESS);
     let rest_addr = format!("{bind}:{}", conf.get_int(&endpoint::REST_PORT));
@@ -37,12 +38,12 @@ pub async fn serve_gateway(
         if !gateway {
             return std::future::pending::<anyhow::Result<()>>().await;
         }
-        let engine = Arc::new(eddy_sql::Engine::open(
-            data_dir,
-            registry,
-            dispatcher.clone(),
-            conf.clone(),
-        )?);
+        let mut engine =
+            eddy_sql::Engine::open(data_dir, registry, dispatcher.clone(), conf.clone())?;
+        if let Some(address) = result_address {
+            engine = engine.with_result_address(address);
+        }
+        let engine = Arc::new(engine);
         let pg_addr = format!("{bind}:{}", conf.get_int(&endpoint::PG_PORT));
         let listener = tokio::net::TcpListener::bind(&pg_addr)
             .await
@@ -91,7 +92,8 @@ pub async fn job_manager(
         .await
         .with_context(|| format!("cannot listen on {rpc_addr} (jobmanager.rpc.port)"))?;
     let jm = eddy_cluster::standalone::start_job_manager(&conf, registry.clone(), listener).await?;
-    serve_gateway(data_dir, conf, registry, jm.dispatcher, gateway).await
+    let results = Some(jm.advertised_address.clone());
+    serve_gateway(data_dir, conf, registry, jm.dispatcher, gateway, results).await
 }
 
 /// `eddy taskmanager`.
@@ -116,5 +118,16 @@ pub async fn gateway(
     let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
     let dispatcher = Arc::new(GrpcJobManager::connect(job_manager)?);
-    serve_gateway(data_dir, conf, registry, dispatcher, true).await
+    let bind = conf.get_string(&endpoint::BIND_ADDRESS);
+    let port = conf.get_int(&endpoint::RESULT_PORT);
+    let listener = tokio::net::TcpListener::bind(format!("{bind}:{port}"))
+        .await
+        .with_context(|| format!("cannot listen on {bind}:{port} (sql-gateway.result.port)"))?;
+    let results = format!(
+        "{}:{}",
+        conf.get_string(&endpoint::GATEWAY_HOST),
+        listener.local_addr()?.port()
+    );
+    eddy_cluster::standalone::serve_results(listener);
+    serve_gateway(data_dir, conf, registry, dispatcher, true, Some(results)).await
 }

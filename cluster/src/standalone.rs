@@ -18,6 +18,7 @@ use crate::gateway::TaskExecutorRegistration;
 use crate::jobmaster::JobMasterServices;
 use crate::resource_manager::ResourceManager;
 use crate::rpc::client::{GrpcJobManager, GrpcRpcService};
+use crate::rpc::results::{GrpcRemoteCollect, ResultCollectorServer, ResultCollectorService};
 use crate::rpc::server::{
     JobManagerServer, JobManagerService, TaskExecutorServer, TaskExecutorService,
 };
@@ -32,6 +33,25 @@ pub struct JobManager {
     pub dispatcher: Arc<Dispatcher>,
     /// Where its RPC endpoint listens.
     pub rpc_address: SocketAddr,
+    /// Its RPC endpoint as other processes reach it (also the result endpoint of the
+    /// gateway in its process).
+    pub advertised_address: String,
+}
+
+/// Serves a gateway's result endpoint alone (for `eddy gateway`) on `listener`.
+pub fn serve_results(listener: TcpListener) {
+    tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(
+                ResultCollectorServer::new(ResultCollectorService)
+                    .max_decoding_message_size(MAX_MESSAGE),
+            )
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the gateway's result endpoint stopped");
+        }
+    });
 }
 
 /// Starts the JobManager roles and their RPC endpoint on `listener`.
@@ -55,7 +75,7 @@ pub async fn start_job_manager(
             resource_manager: resource_manager.clone(),
             resolver,
             rpc: Arc::new(GrpcRpcService::default()),
-            address: advertised,
+            address: advertised.clone(),
         },
         JobStoreLimits::from_config(config),
     ));
@@ -71,9 +91,13 @@ pub async fn start_job_manager(
     })
     .max_decoding_message_size(MAX_MESSAGE)
     .max_encoding_message_size(MAX_MESSAGE);
+    // The gateway in this process takes a streaming SELECT's rows on the same endpoint.
+    let results =
+        ResultCollectorServer::new(ResultCollectorService).max_decoding_message_size(MAX_MESSAGE);
     tokio::spawn(async move {
         let served = tonic::transport::Server::builder()
             .add_service(service)
+            .add_service(results)
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await;
         if let Err(e) = served {
@@ -84,6 +108,7 @@ pub async fn start_job_manager(
     Ok(JobManager {
         dispatcher,
         rpc_address,
+        advertised_address: advertised,
     })
 }
 
@@ -159,6 +184,9 @@ pub async fn run_task_manager(
         slots = registration.num_slots,
         "TaskManager started"
     );
+    eddy_connectors::collect::set_remote_collect(Arc::new(GrpcRemoteCollect {
+        runtime: tokio::runtime::Handle::current(),
+    }));
     let jm = GrpcJobManager::connect(job_manager)?;
     let interval = config.get_duration(&cluster::HEARTBEAT_INTERVAL);
     let timeout = config.get_duration(&cluster::HEARTBEAT_TIMEOUT);

@@ -106,19 +106,24 @@ pub fn plan_statement_set(
 }
 
 /// Plans a streaming SELECT whose rows go to the `collect` sink registered as
-/// `collect_id`, from where the gateway sends them to the client.
+/// `collect_id`, from where the gateway sends them to the client. `collect_address` is the
+/// gateway's result endpoint, for a sink that runs in another process.
 pub fn plan_collect(
     state: &SessionState,
     query: &LogicalPlan,
     collect_id: &str,
+    collect_address: Option<&str>,
     config: &Configuration,
     name: String,
 ) -> Result<JobGraph> {
     let schema = nullable(query.schema().as_arrow());
-    let options = BTreeMap::from([
+    let mut options = BTreeMap::from([
         ("connector".to_string(), "collect".to_string()),
         ("collect.id".to_string(), collect_id.to_string()),
     ]);
+    if let Some(address) = collect_address {
+        options.insert("collect.address".to_string(), address.to_string());
+    }
     let target = InsertTarget {
         table: "client".to_string(),
         spec: ConnectorSpec {

@@ -70,6 +70,9 @@ pub struct Engine {
     runtime: Arc<RuntimeEnv>,
     /// The runtime batch queries execute on.
     pub(crate) batch_executor: BatchExecutor,
+    /// Where a collect sink in another process sends a streaming SELECT's rows (the
+    /// gateway's result endpoint); none when every sink runs in this process.
+    pub(crate) result_address: Option<String>,
 }
 
 impl Engine {
@@ -92,7 +95,15 @@ impl Engine {
             config,
             runtime,
             batch_executor: BatchExecutor::start(batch_memory_limit)?,
+            result_address: None,
         })
+    }
+
+    /// Tells collect sinks in other processes to send a streaming SELECT's rows to the
+    /// result endpoint at `address` (host:port).
+    pub fn with_result_address(mut self, address: String) -> Self {
+        self.result_address = Some(address);
+        self
     }
 
     /// Process configuration with the session's settings on top.

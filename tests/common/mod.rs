@@ -5,6 +5,8 @@
 //! panics, the tail of eddy's log is printed to help find the cause.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

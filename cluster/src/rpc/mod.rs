@@ -5,6 +5,7 @@
 pub mod client;
 pub mod convert;
 pub mod local;
+pub mod results;
 pub mod server;
 
 #[allow(clippy::all, missing_docs)]

@@ -119,3 +119,163 @@ impl NetworkEnvironment {
         self.partitions.release_job(job_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use eddy_runtime::{StreamElement, Watermark};
+
+    use super::*;
+
+    fn batch(start: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
+        RecordBatch::try_new(
+            schema,
+            vec![Arc::new(Int64Array::from_iter_values(start..start + 100))],
+        )
+        .unwrap()
+    }
+
+    /// Two network stacks on loopback, as two TaskManagers: a producer sends only against
+    /// credit, so a consumer that reads nothing holds it at its queue's capacity; once the
+    /// consumer reads, every element arrives in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn credits_bound_what_a_producer_sends_ahead() {
+        let (producer_tm, producer_addr) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let (consumer_tm, _) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let key = ChannelKey {
+            job_id: "job".into(),
+            attempt: 0,
+            edge: 0,
+            producer: 0,
+            consumer: 1,
+        };
+        let capacity = 4;
+        let sent = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut output = producer_tm.output_channel(key.clone(), cancel.clone());
+        let counter = sent.clone();
+        let producer = std::thread::spawn(move || {
+            for i in 0..1000 {
+                output.send(StreamElement::Batch(batch(i * 100)))?;
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            output.send(StreamElement::Watermark(Watermark(7)))?;
+            output.send(StreamElement::EndOfInput)
+        });
+        let address = producer_addr.to_string();
+        let mut input = tokio::task::spawn_blocking(move || {
+            consumer_tm.input_channel(&key, &address, capacity)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        // Nothing is read: the producer gets as far as its initial credit, and no further.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sent.load(Ordering::SeqCst) < capacity && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(sent.load(Ordering::SeqCst), capacity);
+        let received = tokio::task::spawn_blocking(move || {
+            let mut next = 0;
+            loop {
+                let e = input
+                    .receiver()
+                    .recv_timeout(Duration::from_secs(10))
+                    .unwrap();
+                input.consumed();
+                match e {
+                    StreamElement::Batch(b) => {
+                        let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                        assert_eq!(a.value(0), next);
+                        next += 100;
+                    }
+                    StreamElement::Watermark(w) => assert_eq!(w, Watermark(7)),
+                    StreamElement::EndOfInput => return next,
+                    other => panic!("{other:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(received, 100_000);
+        producer.join().unwrap().unwrap();
+        assert_eq!(sent.load(Ordering::SeqCst), 1000);
+    }
+
+    /// A consumer whose producer's TaskManager goes away fails naming the connection; a
+    /// producer whose consumer cancels stops with a cancellation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_connection_fails_the_consumer_and_a_cancel_stops_the_producer() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        // A "TaskManager" that accepts, reads the hello and request, then dies.
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 256];
+            let _ = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await;
+            drop(s);
+        });
+        let (consumer_tm, _) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let key = ChannelKey {
+            job_id: "job".into(),
+            attempt: 0,
+            edge: 0,
+            producer: 0,
+            consumer: 0,
+        };
+        let input = tokio::task::spawn_blocking(move || {
+            consumer_tm.input_channel(&key, &address, 2).unwrap()
+        })
+        .await
+        .unwrap();
+        let closed = tokio::task::spawn_blocking(move || {
+            assert!(input
+                .receiver()
+                .recv_timeout(Duration::from_secs(10))
+                .is_err());
+            input.closed_error().to_string()
+        })
+        .await
+        .unwrap();
+        assert!(closed.contains("data connection"), "{closed}");
+
+        let (producer_tm, producer_addr) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let (consumer_tm, _) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let key = ChannelKey {
+            job_id: "job2".into(),
+            attempt: 0,
+            edge: 0,
+            producer: 0,
+            consumer: 0,
+        };
+        let mut output = producer_tm.output_channel(key.clone(), Arc::new(AtomicBool::new(false)));
+        let producer = std::thread::spawn(move || loop {
+            output.send(StreamElement::Batch(batch(0)))?;
+        });
+        let address = producer_addr.to_string();
+        let input = tokio::task::spawn_blocking(move || {
+            consumer_tm.input_channel(&key, &address, 2).unwrap()
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        drop(input);
+        let result: eddy_runtime::Result<()> =
+            tokio::task::spawn_blocking(move || producer.join().unwrap())
+                .await
+                .unwrap();
+        assert!(matches!(result, Err(RuntimeError::Cancelled)), "{result:?}");
+    }
+}

@@ -5,6 +5,11 @@
 //! Each writer takes a clone of the sender when it is created and sends every batch,
 //! blocking while the channel is full (back-pressure reaches the job); a dropped receiver
 //! cancels the job.
+//!
+//! In a standalone cluster the sink may run on a TaskManager in another process. The
+//! planner then also sets `'collect.address'`, the gateway's result endpoint, and the
+//! writer comes from the [`RemoteCollect`] transport the TaskManager installed (gRPC,
+//! Arrow IPC), which keeps back-pressure and cancellation.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -24,6 +29,31 @@ pub const COLLECT_ID: OptionKey = OptionKey::new(
     "collect.id",
     "The id under which the gateway registered the channel receiving the rows.",
 );
+
+/// `collect.address`.
+pub const COLLECT_ADDRESS: OptionKey = OptionKey::new(
+    "collect.address",
+    "host:port of the gateway's result endpoint, for a sink running in another process.",
+);
+
+/// Opens writers that send rows to a gateway in another process.
+pub trait RemoteCollect: Send + Sync {
+    /// A writer sending to the collector `id` at `address`.
+    fn open(&self, address: &str, id: &str) -> eddy_runtime::Result<Box<dyn SinkWriter>>;
+}
+
+static REMOTE: OnceLock<Arc<dyn RemoteCollect>> = OnceLock::new();
+
+/// Installs the transport for collect sinks whose gateway is in another process (once per
+/// process; later calls are ignored).
+pub fn set_remote_collect(transport: Arc<dyn RemoteCollect>) {
+    let _ = REMOTE.set(transport);
+}
+
+/// The channel registered under `id`, if any.
+pub fn collector(id: &str) -> Option<Sender<RecordBatch>> {
+    collectors().get(id).cloned()
+}
 
 type Collectors = HashMap<String, Sender<RecordBatch>>;
 
@@ -61,12 +91,15 @@ impl TableFactory for CollectTableFactory {
     }
 
     fn optional_options(&self) -> Vec<OptionKey> {
-        vec![]
+        vec![COLLECT_ADDRESS]
     }
 
     fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
         let id = get_required(self.identifier(), &spec.options, &COLLECT_ID)?;
-        Ok(Arc::new(CollectSink { id: id.to_string() }))
+        Ok(Arc::new(CollectSink {
+            id: id.to_string(),
+            address: spec.options.get(COLLECT_ADDRESS.key).cloned(),
+        }))
     }
 }
 
@@ -74,16 +107,21 @@ impl TableFactory for CollectTableFactory {
 #[derive(Debug)]
 pub struct CollectSink {
     id: String,
+    address: Option<String>,
 }
 
 impl Sink for CollectSink {
     fn create_writer(&self, _info: &SubtaskInfo) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
-        let sender = collectors().get(&self.id).cloned().ok_or_else(|| {
-            RuntimeError::User(format!(
+        let Some(sender) = collector(&self.id) else {
+            // The gateway is in another process.
+            if let (Some(address), Some(remote)) = (&self.address, REMOTE.get()) {
+                return remote.open(address, &self.id);
+            }
+            return Err(RuntimeError::User(format!(
                 "no client is collecting rows for 'collect.id' = '{}'",
                 self.id
-            ))
-        })?;
+            )));
+        };
         Ok(Box::new(CollectWriter {
             sender: Some(sender),
         }))

@@ -10,6 +10,22 @@ pub const PG_PORT: ConfigOption = ConfigOption {
     description: "Port of the SQL gateway's PostgreSQL wire protocol endpoint.",
 };
 
+/// Port of a standalone gateway's result endpoint.
+pub const RESULT_PORT: ConfigOption = ConfigOption {
+    key: "sql-gateway.result.port",
+    default: "0",
+    kind: ValueKind::Int { min: 0, max: 65535 },
+    description: "Port on which a gateway started with `eddy gateway` takes the rows of streaming SELECTs from TaskManagers (0: any free port; bound on rest.bind-address).",
+};
+
+/// Host TaskManagers reach a standalone gateway at.
+pub const GATEWAY_HOST: ConfigOption = ConfigOption {
+    key: "sql-gateway.host",
+    default: "127.0.0.1",
+    kind: ValueKind::String,
+    description: "Host TaskManagers reach a gateway started with `eddy gateway` at.",
+};
+
 /// Address the endpoints bind to.
 pub const BIND_ADDRESS: ConfigOption = ConfigOption {
     key: "rest.bind-address",
@@ -58,6 +74,8 @@ pub const BATCH_MEMORY_LIMIT: ConfigOption = ConfigOption {
 
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
+    RESULT_PORT,
+    GATEWAY_HOST,
     PG_PORT,
     BIND_ADDRESS,
     REST_PORT,

@@ -40,6 +40,7 @@ pub(super) async fn explain(
                     &ctx.state(),
                     &optimized,
                     "explain",
+                    engine.result_address.as_deref(),
                     &config,
                     text.to_string(),
                 )?;

@@ -188,7 +188,14 @@ async fn streaming_query(
     let plan = ctx.state().optimize(&plan)?;
     let config = engine.effective_config(session);
     let collect_id = uuid::Uuid::new_v4().simple().to_string();
-    let graph = plan_collect(&ctx.state(), &plan, &collect_id, &config, text.to_string())?;
+    let graph = plan_collect(
+        &ctx.state(),
+        &plan,
+        &collect_id,
+        engine.result_address.as_deref(),
+        &config,
+        text.to_string(),
+    )?;
     // Rows come from another subtask's output: every column may hold nulls there.
     let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
         plan.schema()
