@@ -31,7 +31,9 @@
 //! Environment: `EDDY_BIN` (binary to run, defaults to the one cargo built), `EDDY_SLT_PORT`
 //! (connect to a server already listening on this port instead of starting one per file),
 //! `EDDY_SLT_FILTER` (substring filter), `EDDY_SLT_TIMEOUT` (seconds per file, default 300),
-//! `EDDY_SLT_KEEP_LOGS=1` (print the eddy log of passing files too).
+//! `EDDY_SLT_KEEP_LOGS=1` (print the eddy log of passing files too), `EDDY_SLT_CLUSTER=N`
+//! (run each file against a standalone cluster: `eddy jobmanager` and N `eddy taskmanager`
+//! processes sharing the embedded TaskManager's 4 slots, so parallelism-4 jobs span them).
 
 use std::fmt;
 use std::net::{TcpListener, TcpStream};
@@ -257,61 +259,119 @@ fn tail(s: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// A running `eddy` with its own ports and data dir; killed on drop (also on panic).
+/// A running `eddy` with its own ports and data dir, or with `EDDY_SLT_CLUSTER=N` a
+/// standalone cluster of a JobManager and N TaskManager processes sharing 4 slots as the
+/// embedded TaskManager has them; killed on drop (also on panic).
 struct EddyProcess {
-    child: Child,
+    children: Vec<(String, Child)>,
     pg_port: u16,
     _data_dir: tempfile::TempDir,
-    log_path: PathBuf,
+    log_dir: PathBuf,
 }
+
+/// Slots of the embedded TaskManager (`taskmanager.numberOfTaskSlots`'s default), spread
+/// over the TaskManagers of a cluster run.
+const SLOTS: usize = 4;
 
 impl EddyProcess {
     fn start() -> Result<Self, String> {
         let bin = std::env::var("EDDY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_eddy").into());
+        let task_managers: usize = std::env::var("EDDY_SLT_CLUSTER")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let data_dir = tempfile::Builder::new()
             .prefix("eddy-slt-data")
             .tempdir()
             .map_err(|e| format!("cannot create data dir: {e}"))?;
-        let log_path = data_dir.path().with_extension("log");
-        let log =
-            std::fs::File::create(&log_path).map_err(|e| format!("cannot create log: {e}"))?;
-        let log2 = log.try_clone().map_err(|e| e.to_string())?;
+        let log_dir = data_dir.path().join("logs");
+        std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
         let (pg_port, rest_port) = free_ports();
-        let child = Command::new(&bin)
-            .arg("--pg-port")
-            .arg(pg_port.to_string())
-            .arg("--rest-port")
-            .arg(rest_port.to_string())
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log2))
-            .spawn()
-            .map_err(|e| format!("cannot start {bin}: {e}"))?;
         let mut eddy = EddyProcess {
-            child,
+            children: Vec::new(),
             pg_port,
+            log_dir,
             _data_dir: data_dir,
-            log_path,
         };
+        let spawn = |eddy: &mut EddyProcess, name: &str, args: &[String]| -> Result<(), String> {
+            let log = std::fs::File::create(eddy.log_dir.join(format!("{name}.log")))
+                .map_err(|e| format!("cannot create log: {e}"))?;
+            let log2 = log.try_clone().map_err(|e| e.to_string())?;
+            let dir = eddy._data_dir.path().join(name);
+            let child = Command::new(&bin)
+                .args(args)
+                .arg("--data-dir")
+                .arg(&dir)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(log))
+                .stderr(Stdio::from(log2))
+                .spawn()
+                .map_err(|e| format!("cannot start {bin}: {e}"))?;
+            eddy.children.push((name.to_string(), child));
+            Ok(())
+        };
+        let mut args = vec![
+            "--pg-port".to_string(),
+            pg_port.to_string(),
+            "--rest-port".to_string(),
+            rest_port.to_string(),
+        ];
+        if task_managers == 0 {
+            spawn(&mut eddy, "eddy", &args)?;
+        } else {
+            let (rpc_port, _) = free_ports();
+            args.splice(0..0, ["jobmanager".to_string()]);
+            args.extend(["--rpc-port".to_string(), rpc_port.to_string()]);
+            spawn(&mut eddy, "jobmanager", &args)?;
+            eddy.wait_for(
+                || TcpStream::connect(("127.0.0.1", rpc_port)).is_ok(),
+                "the JobManager's RPC port",
+            )?;
+            for i in 0..task_managers {
+                let slots = SLOTS / task_managers + usize::from(i < SLOTS % task_managers);
+                spawn(
+                    &mut eddy,
+                    &format!("taskmanager-{i}"),
+                    &[
+                        "taskmanager".to_string(),
+                        "--jobmanager".to_string(),
+                        format!("127.0.0.1:{rpc_port}"),
+                        "--slots".to_string(),
+                        slots.max(1).to_string(),
+                    ],
+                )?;
+            }
+            let wanted = format!("\"taskmanagers\":{task_managers}");
+            eddy.wait_for(
+                || rest_get(rest_port, "/overview").is_some_and(|b| b.contains(&wanted)),
+                "the TaskManagers to register",
+            )?;
+        }
+        eddy.wait_for(
+            || TcpStream::connect(("127.0.0.1", pg_port)).is_ok(),
+            "the PostgreSQL port",
+        )?;
+        Ok(eddy)
+    }
+
+    fn wait_for(&mut self, ready: impl Fn() -> bool, what: &str) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if TcpStream::connect(("127.0.0.1", pg_port)).is_ok() {
-                return Ok(eddy);
+            if ready() {
+                return Ok(());
             }
-            if let Some(status) = eddy.exit_status() {
-                let log = eddy.stop_and_log();
+            if let Some(status) = self.exit_status() {
+                let log = self.stop_and_log();
                 return Err(format!(
                     "eddy exited at startup ({status})\n{}",
                     tail(&log, 60)
                 ));
             }
             if Instant::now() > deadline {
-                let log = eddy.stop_and_log();
+                let log = self.stop_and_log();
                 return Err(format!(
-                    "eddy did not accept connections on port {pg_port} within {}s\n{}",
+                    "eddy: no {what} within {}s\n{}",
                     STARTUP_TIMEOUT.as_secs(),
                     tail(&log, 60)
                 ));
@@ -320,27 +380,52 @@ impl EddyProcess {
         }
     }
 
-    /// `Some(status)` if the process has exited.
+    /// `Some(status)` if a process has exited.
     fn exit_status(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(status)) => Some(status.to_string()),
-            _ => None,
-        }
+        self.children
+            .iter_mut()
+            .find_map(|(name, c)| match c.try_wait() {
+                Ok(Some(status)) => Some(format!("{name}: {status}")),
+                _ => None,
+            })
     }
 
     fn stop_and_log(&mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+        let mut out = String::new();
+        let single = self.children.len() == 1;
+        for (name, c) in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+            let log = std::fs::read_to_string(self.log_dir.join(format!("{name}.log")))
+                .unwrap_or_default();
+            if single {
+                out.push_str(&log);
+            } else {
+                out.push_str(&format!("--- {name} ---\n{}\n", tail(&log, 40)));
+            }
+        }
+        out
     }
 }
 
 impl Drop for EddyProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log_path);
+        for (_, c) in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
+}
+
+/// The body of a GET on the REST port, if it answers.
+fn rest_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.split("\r\n\r\n").nth(1).map(str::to_string)
 }
 
 /// Two distinct ports that were free a moment ago (both listeners are held while picking).

@@ -246,6 +246,33 @@ async fn killing_a_task_manager_fails_its_jobs_promptly_and_the_cluster_goes_on(
 }
 
 #[tokio::test]
+async fn a_task_manager_stopped_with_sigterm_exits_and_fails_its_jobs() {
+    let mut cluster = Cluster::start(2, 2, &[]);
+    let client = cluster.connect().await;
+    exec(&client, "SET 'parallelism.default' = '4'").await;
+    exec(
+        &client,
+        "CREATE TABLE gen (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let job = submit(&client, "INSERT INTO bh SELECT id FROM gen").await;
+    wait_for_status(&client, &job, "RUNNING").await;
+    assert!(
+        cluster.stop_task_manager(0),
+        "the TaskManager did not exit cleanly"
+    );
+    let details = wait_for_status(&client, &job, "FAILED").await;
+    let error = details["error"].clone().unwrap_or_default();
+    assert!(error.contains("TaskManager"), "{error}");
+    cluster.wait_for_task_managers(1);
+}
+
+#[tokio::test]
 async fn a_panicking_operator_fails_its_job_and_leaves_the_cluster_usable() {
     let mut cluster = Cluster::start(2, 2, &["-D", "debug.testing-functions=true"]);
     let client = cluster.connect().await;

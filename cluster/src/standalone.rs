@@ -195,7 +195,7 @@ pub async fn run_task_manager(
         r = run => r,
         _ = shutdown => {
             tracing::info!("TaskManager shutting down: cancelling its tasks");
-            task_executor.cancel_all();
+            task_executor.fail_all(format!("TaskManager {id} was shut down"));
             // Give cancelled subtasks a moment to report; the JobManager fails the rest
             // when the heartbeats stop.
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -251,7 +251,10 @@ async fn keep_registered(
             Ok(true) => last_ok = Instant::now(),
             Ok(false) => {
                 tracing::warn!("the JobManager no longer knows this TaskManager: cancelling its tasks and registering again");
-                task_executor.cancel_all();
+                task_executor.fail_all(format!(
+                    "TaskManager {} lost its registration with the JobManager",
+                    registration.id
+                ));
                 register(jm, registration).await?;
                 last_ok = Instant::now();
             }
@@ -260,7 +263,11 @@ async fn keep_registered(
                 if last_ok.elapsed() > timeout {
                     // The JobManager has declared this TaskManager lost by now, and failed
                     // the jobs of its tasks.
-                    task_executor.cancel_all();
+                    task_executor.fail_all(format!(
+                        "TaskManager {} lost the JobManager: no heartbeat answered for {} ms",
+                        registration.id,
+                        last_ok.elapsed().as_millis()
+                    ));
                 }
             }
         }

@@ -153,6 +153,27 @@ impl Cluster {
         }
     }
 
+    /// SIGTERM of TaskManager `i`; returns whether it exited by itself within 20 s.
+    pub fn stop_task_manager(&mut self, i: usize) -> bool {
+        let Some(mut c) = self.task_managers[i].take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        false
+    }
+
     /// The process id of TaskManager `i`.
     pub fn task_manager_pid(&self, i: usize) -> u32 {
         self.task_managers[i].as_ref().expect("running").id()

@@ -51,6 +51,8 @@ pub struct JobMaster {
     record: Arc<JobRecord>,
     services: JobMasterServices,
     mailbox: mpsc::UnboundedReceiver<JobMasterMessage>,
+    /// For telling itself of a TaskExecutor it could not reach.
+    self_sender: mpsc::UnboundedSender<JobMasterMessage>,
     /// The slots granted, once scheduling got them (slot i runs subtask i of each vertex).
     slots: Vec<SlotAllocation>,
 }
@@ -71,6 +73,7 @@ impl JobMaster {
                 record,
                 services,
                 mailbox: rx,
+                self_sender: tx.clone(),
                 slots: Vec::new(),
             },
             tx,
@@ -298,12 +301,30 @@ impl JobMaster {
 
     async fn cancel_all(&self) {
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
+        let mut unreachable = std::collections::BTreeSet::new();
         for ev in graph.vertices() {
-            if let Some(slot) = self.slots.get(ev.attempt.subtask_index as usize) {
-                if let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) {
-                    if let Err(e) = te.cancel_task(&ev.attempt).await {
-                        tracing::debug!(error = %e, task_executor = %slot.task_executor, "cannot cancel a task");
-                    }
+            let Some(slot) = self.slots.get(ev.attempt.subtask_index as usize) else {
+                continue;
+            };
+            if unreachable.contains(&slot.task_executor) {
+                continue;
+            }
+            let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) else {
+                continue;
+            };
+            if let Err(e) = te.cancel_task(&ev.attempt).await {
+                tracing::debug!(error = %e, task_executor = %slot.task_executor, "cannot cancel a task");
+                if matches!(e, ClusterError::Rpc { .. }) {
+                    // Its subtasks will never report: count them lost now rather than at
+                    // the heartbeat timeout.
+                    unreachable.insert(slot.task_executor.clone());
+                    let _ = self.self_sender.send(JobMasterMessage::TaskExecutorLost {
+                        id: slot.task_executor.clone(),
+                        reason: format!(
+                            "TaskManager {} at {} cannot be reached: {e}",
+                            slot.task_executor, slot.rpc_address
+                        ),
+                    });
                 }
             }
         }

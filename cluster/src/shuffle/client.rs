@@ -100,7 +100,7 @@ async fn read_frames(
         }
     };
     let _ = failure.set(format!(
-        "the data connection to the TaskManager at {address} was lost: {reason}"
+        "the data connection to the TaskManager at {address} was lost (the TaskManager may have died): {reason}"
     ));
     tracing::warn!(%address, "{reason}");
     // Dropping the queues tells their consumers; the writer ends with the last handle.

@@ -5,7 +5,7 @@ mod task;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,6 +41,9 @@ pub struct TaskDeploymentDescriptor {
 struct RunningTask {
     cancel: Arc<AtomicBool>,
     metrics: Arc<TaskMetrics>,
+    /// Set when the TaskExecutor stops the task itself (shutdown, lost registration): it
+    /// then fails with this reason instead of ending cancelled.
+    stop_reason: Arc<OnceLock<String>>,
 }
 
 /// How often a final state report is tried before it is given up (the JobMaster then
@@ -90,10 +93,11 @@ impl TaskExecutor {
         self.tasks.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Cancels every task: the JobManager no longer knows this TaskExecutor, so the jobs
-    /// they belong to have failed.
-    pub fn cancel_all(&self) {
+    /// Stops every task, which then fails with `reason` (the TaskManager shuts down, or
+    /// the JobManager no longer knows it).
+    pub fn fail_all(&self, reason: String) {
         for t in self.tasks().values() {
+            let _ = t.stop_reason.set(reason.clone());
             t.cancel.store(true, Ordering::Relaxed);
         }
     }
@@ -133,11 +137,13 @@ impl TaskExecutorGateway for TaskExecutor {
         let job_master = self.rpc.job_master(&tdd.job_master_address)?;
         let cancel = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(TaskMetrics::default());
+        let stop_reason = Arc::new(OnceLock::new());
         self.tasks().insert(
             tdd.attempt.clone(),
             RunningTask {
                 cancel: cancel.clone(),
                 metrics: metrics.clone(),
+                stop_reason: stop_reason.clone(),
             },
         );
         let attempt = tdd.attempt.clone();
@@ -178,7 +184,10 @@ impl TaskExecutorGateway for TaskExecutor {
                 }));
                 let state = match outcome {
                     Ok(Ok(())) => ExecutionState::Finished,
-                    Ok(Err(eddy_runtime::RuntimeError::Cancelled)) => ExecutionState::Canceled,
+                    Ok(Err(eddy_runtime::RuntimeError::Cancelled)) => match stop_reason.get() {
+                        Some(reason) => ExecutionState::Failed(Failure::external(reason.clone())),
+                        None => ExecutionState::Canceled,
+                    },
                     Ok(Err(e)) => ExecutionState::Failed(Failure::from_runtime(&e)),
                     Err(payload) => {
                         let msg = eddy_runtime::error::panic_message(payload.as_ref());
