@@ -438,3 +438,44 @@ async fn stray_clients_on_the_rpc_and_data_ports_are_refused_and_change_nothing(
     wait_for_status(&client, &ok, "FINISHED").await;
     cluster.wait_for_task_managers(2);
 }
+
+#[tokio::test]
+async fn a_task_manager_of_another_protocol_version_is_refused() {
+    use eddy_cluster::rpc::proto::job_manager_client::JobManagerClient;
+    use eddy_cluster::rpc::proto::RegisterTaskExecutorRequest;
+    let mut cluster = Cluster::start(1, 1, &[]);
+    let address = format!("127.0.0.1:{}", cluster.rpc_port);
+    let mut client = JobManagerClient::new(eddy_cluster::rpc::client::channel(&address).unwrap());
+    let refused = client
+        .register_task_executor(RegisterTaskExecutorRequest {
+            protocol_version: 999,
+            build_version: "9.9.9".into(),
+            id: "time-traveller".into(),
+            num_slots: 4,
+            rpc_address: "127.0.0.1:1".into(),
+            data_address: "127.0.0.1:2".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message().contains("RPC protocol 999"),
+        "{refused:?}"
+    );
+    assert!(cluster
+        .log("jobmanager")
+        .contains("refused TaskManager 'time-traveller'"));
+    // A message that does not decode fails its own call only.
+    let garbage = client
+        .submit_job(eddy_cluster::rpc::proto::SubmitJobRequest {
+            job_graph: b"{not a job graph".to_vec(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(garbage.code(), tonic_code_invalid_argument(), "{garbage:?}");
+    assert!(cluster.all_running());
+    assert_eq!(cluster.rest("/overview")["taskmanagers"], 1);
+}
+
+fn tonic_code_invalid_argument() -> eddy_cluster::rpc::Code {
+    eddy_cluster::rpc::Code::InvalidArgument
+}

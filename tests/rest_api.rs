@@ -9,10 +9,15 @@ use common::{exec, submit, wait_for_status, Eddy};
 
 /// A plain HTTP/1.1 GET against the REST port; returns (status code, body).
 fn get(port: u16, path: &str) -> (u16, serde_json::Value) {
+    request(port, "GET", path)
+}
+
+/// A plain HTTP/1.1 request without a body; returns (status code, body).
+fn request(port: u16, method: &str, path: &str) -> (u16, serde_json::Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to REST port");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .expect("send request");
     let mut response = String::new();
@@ -67,4 +72,90 @@ async fn overview_and_jobs_follow_flink_paths() {
         .as_str()
         .unwrap_or("")
         .contains("does not exist"));
+}
+
+#[tokio::test]
+async fn jobs_list_vertices_config_and_cancel_by_patch() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(&client, "SET 'parallelism.default' = '2'").await;
+    exec(
+        &client,
+        "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    let done = submit(&client, "INSERT INTO bh SELECT id FROM src").await;
+    wait_for_status(&client, &done, "FINISHED").await;
+
+    let (_, one) = get(eddy.rest_port, &format!("/jobs/{done}"));
+    let vertices = one["vertices"].as_array().unwrap();
+    assert!(!vertices.is_empty(), "{one}");
+    for v in vertices {
+        assert_eq!(v["parallelism"], 2, "{v}");
+        assert_eq!(v["status"], "FINISHED", "{v}");
+    }
+    let written: u64 = vertices
+        .iter()
+        .map(|v| v["metrics"]["write-records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(written, 100, "{one}");
+    let bytes: u64 = vertices
+        .iter()
+        .map(|v| {
+            v["metrics"]["read-bytes"].as_u64().unwrap()
+                + v["metrics"]["write-bytes"].as_u64().unwrap()
+        })
+        .sum();
+    assert!(bytes > 0, "{one}");
+
+    let (status, config) = get(eddy.rest_port, "/config");
+    assert_eq!(status, 200);
+    assert!(
+        config["flink-version"]
+            .as_str()
+            .unwrap()
+            .starts_with("eddy-"),
+        "{config}"
+    );
+
+    exec(
+        &client,
+        "CREATE TABLE slow (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10')",
+    )
+    .await;
+    let running = submit(&client, "INSERT INTO bh SELECT id FROM slow").await;
+    wait_for_status(&client, &running, "RUNNING").await;
+    let (status, jobs) = get(eddy.rest_port, "/jobs");
+    assert_eq!(status, 200);
+    let list = jobs["jobs"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|j| j["id"] == running.as_str() && j["status"] == "RUNNING"),
+        "{jobs}"
+    );
+    assert!(
+        list.iter()
+            .any(|j| j["id"] == done.as_str() && j["status"] == "FINISHED"),
+        "{jobs}"
+    );
+
+    let path = format!("/jobs/{running}");
+    let (status, _) = request(eddy.rest_port, "PATCH", &format!("{path}?mode=stop"));
+    assert_eq!(status, 400);
+    let (status, _) = request(eddy.rest_port, "PATCH", &path);
+    assert_eq!(status, 202);
+    wait_for_status(&client, &running, "CANCELED").await;
+    let (status, again) = request(eddy.rest_port, "PATCH", &path);
+    assert_eq!(status, 409, "{again}");
+    let (status, _) = request(
+        eddy.rest_port,
+        "PATCH",
+        "/jobs/0123456789abcdef0123456789abcdef",
+    );
+    assert_eq!(status, 404);
 }

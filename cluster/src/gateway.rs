@@ -119,6 +119,19 @@ pub struct JobDetails {
     pub parallelism: Vec<u32>,
     /// Summed over all subtasks.
     pub metrics: MetricsSnapshot,
+    /// Each vertex (operator chain), as Flink's REST API lists them.
+    pub vertices: Vec<VertexDetails>,
+}
+
+/// One vertex of a job: its subtasks' common status and their summed counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VertexDetails {
+    pub id: u32,
+    pub name: String,
+    pub parallelism: u32,
+    /// Flink's execution state names: CREATED, DEPLOYING, RUNNING, FINISHED, CANCELED, FAILED.
+    pub status: String,
+    pub metrics: MetricsSnapshot,
 }
 
 /// The Dispatcher's interface: what the SQL gateway and REST API use.
@@ -225,8 +238,8 @@ pub trait TaskExecutorGateway: Send + Sync {
     async fn submit_task(&self, tdd: TaskDeploymentDescriptor) -> Result<()>;
     /// Asks a subtask to stop.
     async fn cancel_task(&self, attempt: &ExecutionAttemptId) -> Result<()>;
-    /// Current counters of a job's subtasks on this TaskExecutor.
-    async fn job_metrics(&self, job_id: &str) -> Result<MetricsSnapshot>;
+    /// Current counters of a job's subtasks on this TaskExecutor, summed per vertex.
+    async fn job_metrics(&self, job_id: &str) -> Result<Vec<(u32, MetricsSnapshot)>>;
     /// Releases what the TaskExecutor keeps for a job once it has ended.
     async fn release_job(&self, job_id: &str) -> Result<()>;
 }

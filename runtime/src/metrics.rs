@@ -14,6 +14,10 @@ pub struct TaskMetrics {
     pub num_records_skipped: AtomicU64,
     /// Rows dropped for arriving after their windows fired (Flink `numLateRecordsDropped`).
     pub num_late_records_dropped: AtomicU64,
+    /// Flink `numBytesIn`: the in-memory size of the batches taken in.
+    pub num_bytes_in: AtomicU64,
+    /// Flink `numBytesOut`: the in-memory size of the batches sent on.
+    pub num_bytes_out: AtomicU64,
 }
 
 impl TaskMetrics {
@@ -29,6 +33,8 @@ impl TaskMetrics {
             num_records_out: self.num_records_out.load(Ordering::Relaxed),
             num_records_skipped: self.num_records_skipped.load(Ordering::Relaxed),
             num_late_records_dropped: self.num_late_records_dropped.load(Ordering::Relaxed),
+            num_bytes_in: self.num_bytes_in.load(Ordering::Relaxed),
+            num_bytes_out: self.num_bytes_out.load(Ordering::Relaxed),
         }
     }
 }
@@ -40,6 +46,8 @@ pub struct MetricsSnapshot {
     pub num_records_out: u64,
     pub num_records_skipped: u64,
     pub num_late_records_dropped: u64,
+    pub num_bytes_in: u64,
+    pub num_bytes_out: u64,
 }
 
 impl std::ops::AddAssign for MetricsSnapshot {
@@ -48,5 +56,7 @@ impl std::ops::AddAssign for MetricsSnapshot {
         self.num_records_out += o.num_records_out;
         self.num_records_skipped += o.num_records_skipped;
         self.num_late_records_dropped += o.num_late_records_dropped;
+        self.num_bytes_in += o.num_bytes_in;
+        self.num_bytes_out += o.num_bytes_out;
     }
 }

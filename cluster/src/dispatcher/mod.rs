@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use eddy_runtime::jobgraph::JobGraph;
+use eddy_runtime::metrics::MetricsSnapshot;
 use tokio::sync::{mpsc, RwLock};
 
 use crate::error::{ClusterError, Result};
@@ -114,13 +115,20 @@ impl Dispatcher {
         let mut details = record.details();
         if !details.status.is_terminal() {
             if let Ok(executors) = self.services.resource_manager.task_executors().await {
-                let mut total = eddy_runtime::metrics::MetricsSnapshot::default();
+                let mut per_vertex = BTreeMap::<u32, MetricsSnapshot>::new();
                 for info in executors {
                     if let Ok(te) = self.services.rpc.task_executor(&info.rpc_address) {
                         if let Ok(m) = te.job_metrics(&details.job_id).await {
-                            total += m;
+                            for (vertex, m) in m {
+                                *per_vertex.entry(vertex).or_default() += m;
+                            }
                         }
                     }
+                }
+                let mut total = MetricsSnapshot::default();
+                for v in &mut details.vertices {
+                    v.metrics = per_vertex.get(&v.id).copied().unwrap_or_default();
+                    total += v.metrics;
                 }
                 details.metrics = total;
             }
@@ -135,11 +143,7 @@ impl DispatcherGateway for Dispatcher {
         job.validate()?;
         self.expire_ended_jobs().await;
         let job_id = uuid::Uuid::new_v4().simple().to_string();
-        let record = Arc::new(JobRecord::new(
-            job_id.clone(),
-            job.name.clone(),
-            job.vertices.iter().map(|v| v.parallelism).collect(),
-        ));
+        let record = Arc::new(JobRecord::new(job_id.clone(), &job));
         let (job_master, sender) =
             JobMaster::new(job_id.clone(), job, record.clone(), self.services.clone());
         {

@@ -97,6 +97,38 @@ impl ExecutionGraph {
 }
 
 /// Whether a subtask state is final.
+impl ExecutionGraph {
+    /// Each vertex's status, as Flink aggregates it from its subtasks (a failed subtask
+    /// makes the vertex FAILED; it is FINISHED or CANCELED once all are), with the counters
+    /// of its ended subtasks.
+    pub fn vertex_summary(&self) -> Vec<(u32, &'static str, MetricsSnapshot)> {
+        let mut out: Vec<(u32, &'static str, MetricsSnapshot)> = Vec::new();
+        let mut states: BTreeMap<u32, Vec<&ExecutionState>> = BTreeMap::new();
+        let mut metrics: BTreeMap<u32, MetricsSnapshot> = BTreeMap::new();
+        for ((vertex, _), v) in &self.vertices {
+            states.entry(*vertex).or_default().push(&v.state);
+            *metrics.entry(*vertex).or_default() += v.final_metrics;
+        }
+        for (vertex, s) in states {
+            let all = |f: fn(&ExecutionState) -> bool| s.iter().all(|x| f(x));
+            let any = |f: fn(&ExecutionState) -> bool| s.iter().any(|x| f(x));
+            let status = if any(|x| matches!(x, ExecutionState::Failed(_))) {
+                "FAILED"
+            } else if all(|x| *x == ExecutionState::Finished) {
+                "FINISHED"
+            } else if all(is_terminal) {
+                "CANCELED"
+            } else if any(|x| *x == ExecutionState::Running) {
+                "RUNNING"
+            } else {
+                "DEPLOYING"
+            };
+            out.push((vertex, status, metrics.remove(&vertex).unwrap_or_default()));
+        }
+        out
+    }
+}
+
 pub fn is_terminal(state: &ExecutionState) -> bool {
     matches!(
         state,

@@ -7,7 +7,7 @@ use eddy_runtime::metrics::MetricsSnapshot;
 use tokio::sync::watch;
 
 use super::states::can_transition;
-use crate::gateway::{Failure, JobDetails, JobStatus};
+use crate::gateway::{Failure, JobDetails, JobStatus, VertexDetails};
 
 /// Shared job status, updated by the JobMaster and read by the Dispatcher. Not on the
 /// data path: touched on state changes and user requests only.
@@ -19,12 +19,25 @@ pub struct JobRecord {
 
 impl JobRecord {
     /// A record for a job just submitted.
-    pub fn new(job_id: String, name: String, parallelism: Vec<u32>) -> Self {
+    pub fn new(job_id: String, graph: &eddy_runtime::jobgraph::JobGraph) -> Self {
         let (status_tx, _) = watch::channel(JobStatus::Created);
+        let parallelism = graph.vertices.iter().map(|v| v.parallelism).collect();
+        let vertices = graph
+            .vertices
+            .iter()
+            .map(|v| VertexDetails {
+                id: v.id,
+                name: v.name.clone(),
+                parallelism: v.parallelism,
+                status: "CREATED".to_string(),
+                metrics: MetricsSnapshot::default(),
+            })
+            .collect();
         Self {
             details: RwLock::new(JobDetails {
                 job_id,
-                name,
+                name: graph.name.clone(),
+                vertices,
                 status: JobStatus::Created,
                 start_time: Utc::now(),
                 end_time: None,
@@ -67,6 +80,17 @@ impl JobRecord {
     /// Records the final counters.
     pub fn set_final_metrics(&self, metrics: MetricsSnapshot) {
         self.write().metrics = metrics;
+    }
+
+    /// Records each vertex's status and the counters of its ended subtasks.
+    pub fn set_vertices(&self, summary: Vec<(u32, &'static str, MetricsSnapshot)>) {
+        let mut d = self.write();
+        for (id, status, metrics) in summary {
+            if let Some(v) = d.vertices.iter_mut().find(|v| v.id == id) {
+                v.status = status.to_string();
+                v.metrics = metrics;
+            }
+        }
     }
 
     /// Moves to `to` if the lifecycle allows it; returns whether it did.

@@ -127,6 +127,7 @@ impl JobMaster {
                     if !graph.update(&update.attempt, update.state, update.metrics) {
                         continue;
                     }
+                    self.record.set_vertices(graph.vertex_summary());
                     if let Some(error) = failed {
                         self.fail(error).await;
                     }
@@ -151,6 +152,7 @@ impl JobMaster {
                         );
                     }
                     if any {
+                        self.record.set_vertices(graph.vertex_summary());
                         self.fail(failure).await;
                     }
                 }

@@ -1,6 +1,6 @@
-//! `/jobs/overview` and `/jobs/{jid}`.
+//! `/jobs`, `/jobs/overview` and `/jobs/{jid}` (GET, and PATCH to cancel).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
@@ -26,6 +26,18 @@ fn job_json(j: &JobDetails) -> Value {
             "numRecordsSkipped": j.metrics.num_records_skipped,
             "numLateRecordsDropped": j.metrics.num_late_records_dropped,
         },
+        "vertices": j.vertices.iter().map(|v| json!({
+            "id": v.id.to_string(),
+            "name": v.name,
+            "parallelism": v.parallelism,
+            "status": v.status,
+            "metrics": {
+                "read-records": v.metrics.num_records_in,
+                "write-records": v.metrics.num_records_out,
+                "read-bytes": v.metrics.num_bytes_in,
+                "write-bytes": v.metrics.num_bytes_out,
+            },
+        })).collect::<Vec<_>>(),
         "error": j.error.as_ref().map(|f| f.message.clone()),
         "error-sqlstate": j.error.as_ref().map(|f| f.sqlstate.clone()),
     })
@@ -34,6 +46,7 @@ fn job_json(j: &JobDetails) -> Value {
 fn error(e: ClusterError) -> (StatusCode, Json<Value>) {
     let status = match e {
         ClusterError::JobNotFound(_) => StatusCode::NOT_FOUND,
+        ClusterError::JobTerminated { .. } => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, Json(json!({ "errors": [e.to_string()] })))
@@ -47,6 +60,38 @@ pub(super) async fn overview(
     Ok(Json(
         json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() }),
     ))
+}
+
+/// Every job's id and status (Flink's `/jobs`).
+pub(super) async fn list(
+    State(state): State<RestState>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let jobs = state.dispatcher.list_jobs().await.map_err(error)?;
+    let list: Vec<Value> = jobs
+        .iter()
+        .map(|j| json!({ "id": j.job_id, "status": j.status.as_str() }))
+        .collect();
+    Ok(Json(json!({ "jobs": list })))
+}
+
+/// Cancels a job (Flink's `PATCH /jobs/:jobid`, `?mode=cancel` being the only mode).
+pub(super) async fn cancel(
+    State(state): State<RestState>,
+    Path(jid): Path<String>,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)> {
+    if let Some(mode) = params.get("mode") {
+        if mode != "cancel" {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                Json(
+                    json!({ "errors": [format!("mode '{mode}' is not supported; use mode=cancel")] }),
+                ),
+            ));
+        }
+    }
+    state.dispatcher.cancel_job(&jid).await.map_err(error)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({}))))
 }
 
 /// One job.

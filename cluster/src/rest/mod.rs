@@ -1,5 +1,5 @@
 //! The REST API under Flink's paths, so tools that read Flink's `/overview` and
-//! `/jobs/overview` read Eddy's too. Read-only for now; jobs are managed through SQL.
+//! `/jobs/overview` read Eddy's too. Jobs are submitted through SQL; `PATCH /jobs/{jid}` cancels.
 
 mod jobs;
 mod overview;
@@ -23,8 +23,10 @@ pub fn router(state: RestState) -> Router {
         .route("/overview", get(overview::overview))
         .route("/taskmanagers", get(overview::taskmanagers))
         .route("/taskmanagers/{id}", get(overview::taskmanager))
+        .route("/config", get(overview::config))
+        .route("/jobs", get(jobs::list))
         .route("/jobs/overview", get(jobs::overview))
-        .route("/jobs/{jid}", get(jobs::job))
+        .route("/jobs/{jid}", get(jobs::job).patch(jobs::cancel))
         .with_state(state)
 }
 

@@ -15,6 +15,24 @@ fn internal(e: impl std::fmt::Display) -> (StatusCode, Json<Value>) {
     )
 }
 
+/// What Flink's web UI reads first (`/config`).
+pub(super) async fn config() -> Json<Value> {
+    let now = chrono::Local::now();
+    Json(json!({
+        "refresh-interval": 3000,
+        "timezone-name": now.format("%Z").to_string(),
+        "timezone-offset": now.offset().local_minus_utc() * 1000,
+        "flink-version": concat!("eddy-", env!("CARGO_PKG_VERSION")),
+        "flink-revision": env!("CARGO_PKG_VERSION"),
+        "features": {
+            "web-submit": false,
+            "web-cancel": true,
+            "web-rescale": false,
+            "web-history": false,
+        },
+    }))
+}
+
 /// Flink's cluster overview.
 pub(super) async fn overview(
     State(state): State<RestState>,

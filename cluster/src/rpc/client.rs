@@ -112,7 +112,7 @@ impl TaskExecutorGateway for GrpcTaskExecutor {
         Ok(())
     }
 
-    async fn job_metrics(&self, job_id: &str) -> Result<MetricsSnapshot> {
+    async fn job_metrics(&self, job_id: &str) -> Result<Vec<(u32, MetricsSnapshot)>> {
         let m = self
             .client
             .clone()
@@ -121,7 +121,11 @@ impl TaskExecutorGateway for GrpcTaskExecutor {
             }))
             .await
             .map_err(|s| error_of(s, &self.address))?;
-        Ok(m.into_inner().into())
+        Ok(m.into_inner()
+            .vertices
+            .into_iter()
+            .map(|v| (v.vertex_id, v.metrics.map(Into::into).unwrap_or_default()))
+            .collect())
     }
 
     async fn release_job(&self, job_id: &str) -> Result<()> {

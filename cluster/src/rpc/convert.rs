@@ -15,7 +15,7 @@ use super::proto;
 use crate::error::ClusterError;
 use crate::gateway::{
     ExecutionAttemptId, ExecutionState, Failure, JobDetails, JobStatus, SlotAllocation,
-    TaskExecutionState, TaskExecutorInfo,
+    TaskExecutionState, TaskExecutorInfo, VertexDetails,
 };
 use crate::task_executor::TaskDeploymentDescriptor;
 
@@ -80,6 +80,8 @@ impl From<MetricsSnapshot> for proto::Metrics {
             num_records_out: m.num_records_out,
             num_records_skipped: m.num_records_skipped,
             num_late_records_dropped: m.num_late_records_dropped,
+            num_bytes_in: m.num_bytes_in,
+            num_bytes_out: m.num_bytes_out,
         }
     }
 }
@@ -91,6 +93,32 @@ impl From<proto::Metrics> for MetricsSnapshot {
             num_records_out: m.num_records_out,
             num_records_skipped: m.num_records_skipped,
             num_late_records_dropped: m.num_late_records_dropped,
+            num_bytes_in: m.num_bytes_in,
+            num_bytes_out: m.num_bytes_out,
+        }
+    }
+}
+
+impl From<&VertexDetails> for proto::VertexDetails {
+    fn from(v: &VertexDetails) -> Self {
+        Self {
+            id: v.id,
+            name: v.name.clone(),
+            parallelism: v.parallelism,
+            status: v.status.clone(),
+            metrics: Some(v.metrics.into()),
+        }
+    }
+}
+
+impl From<proto::VertexDetails> for VertexDetails {
+    fn from(v: proto::VertexDetails) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            parallelism: v.parallelism,
+            status: v.status,
+            metrics: v.metrics.map(Into::into).unwrap_or_default(),
         }
     }
 }
@@ -179,6 +207,7 @@ impl From<&JobDetails> for proto::JobDetails {
             error: j.error.as_ref().map(Into::into),
             parallelism: j.parallelism.clone(),
             metrics: Some(j.metrics.into()),
+            vertices: j.vertices.iter().map(Into::into).collect(),
         }
     }
 }
@@ -207,6 +236,7 @@ impl TryFrom<proto::JobDetails> for JobDetails {
             error: j.error.map(Into::into),
             parallelism: j.parallelism,
             metrics: j.metrics.map(Into::into).unwrap_or_default(),
+            vertices: j.vertices.into_iter().map(Into::into).collect(),
         })
     }
 }

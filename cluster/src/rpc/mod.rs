@@ -14,3 +14,6 @@ pub mod proto {
 }
 
 pub use local::LocalRpcService;
+
+/// gRPC status codes, for callers that match on them without depending on tonic.
+pub use tonic::Code;

@@ -182,13 +182,24 @@ impl TaskExecutorRpc for TaskExecutorService {
         Ok(Response::new(proto::Empty {}))
     }
 
-    async fn job_metrics(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Metrics> {
+    async fn job_metrics(
+        &self,
+        request: Request<proto::JobIdMessage>,
+    ) -> Answer<proto::JobMetricsResponse> {
         let m = self
             .task_executor
             .job_metrics(&request.into_inner().job_id)
             .await
             .map_err(status_of)?;
-        Ok(Response::new(m.into()))
+        Ok(Response::new(proto::JobMetricsResponse {
+            vertices: m
+                .into_iter()
+                .map(|(vertex_id, m)| proto::VertexMetrics {
+                    vertex_id,
+                    metrics: Some(m.into()),
+                })
+                .collect(),
+        }))
     }
 
     async fn release_job(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Empty> {

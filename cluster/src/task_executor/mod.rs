@@ -229,14 +229,14 @@ impl TaskExecutorGateway for TaskExecutor {
         Ok(())
     }
 
-    async fn job_metrics(&self, job_id: &str) -> Result<MetricsSnapshot> {
-        let mut total = MetricsSnapshot::default();
+    async fn job_metrics(&self, job_id: &str) -> Result<Vec<(u32, MetricsSnapshot)>> {
+        let mut per_vertex = std::collections::BTreeMap::<u32, MetricsSnapshot>::new();
         for (a, t) in self.tasks().iter() {
             if a.job_id == job_id {
-                total += t.metrics.snapshot();
+                *per_vertex.entry(a.vertex_id).or_default() += t.metrics.snapshot();
             }
         }
-        Ok(total)
+        Ok(per_vertex.into_iter().collect())
     }
 
     async fn release_job(&self, job_id: &str) -> Result<()> {

@@ -72,6 +72,9 @@ impl OperatorChain {
                 self.metrics
                     .num_records_out
                     .fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+                self.metrics
+                    .num_bytes_out
+                    .fetch_add(b.get_array_memory_size() as u64, Ordering::Relaxed);
             }
             self.emit(element)?;
         }
@@ -101,6 +104,9 @@ impl OperatorChain {
         self.metrics
             .num_records_in
             .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+        self.metrics
+            .num_bytes_in
+            .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
         self.push(0, StreamElement::Batch(batch), input)
     }
 
