@@ -479,3 +479,40 @@ async fn a_task_manager_of_another_protocol_version_is_refused() {
 fn tonic_code_invalid_argument() -> eddy_cluster::rpc::Code {
     eddy_cluster::rpc::Code::InvalidArgument
 }
+
+#[tokio::test]
+async fn a_gateway_of_its_own_submits_to_the_job_manager_and_streams_results() {
+    let mut cluster = Cluster::start(2, 2, &[]);
+    let port = cluster.add_gateway();
+    let conn = format!("host=127.0.0.1 port={port} user=eddy dbname=eddy");
+    let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    exec(&client, "SET 'parallelism.default' = '4'").await;
+    exec(
+        &client,
+        "CREATE TABLE gen (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '10000', 'fields.id.min' = '5', 'fields.id.max' = '7')",
+    )
+    .await;
+    // Rows from the TaskManagers reach this gateway's own result endpoint.
+    let rows = simple(&client, "SELECT id FROM gen LIMIT 500").await;
+    assert_eq!(rows.len(), 500);
+    exec(
+        &client,
+        "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE few (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1000')",
+    )
+    .await;
+    let job = submit(&client, "INSERT INTO bh SELECT id FROM few").await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    // The JobManager ran it: its REST API lists the job.
+    let jobs = cluster.rest("/jobs");
+    assert!(jobs.to_string().contains(&job), "{jobs}");
+    let shown = simple(&client, "SHOW JOBS").await;
+    assert!(shown.len() >= 2, "{shown:?}");
+}

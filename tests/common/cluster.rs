@@ -153,6 +153,27 @@ impl Cluster {
         }
     }
 
+    /// Starts `eddy gateway` against this cluster's JobManager; returns its PostgreSQL
+    /// port once it listens. It is stopped with the cluster.
+    pub fn add_gateway(&mut self) -> u16 {
+        let (pg_port, rest_port) = free_ports();
+        let gateway = self.spawn(
+            "gateway",
+            &[
+                "gateway",
+                "--jobmanager",
+                &format!("127.0.0.1:{}", self.rpc_port),
+                "--pg-port",
+                &pg_port.to_string(),
+                "--rest-port",
+                &rest_port.to_string(),
+            ],
+        );
+        self.task_managers.push(Some(gateway));
+        self.wait_for_port(pg_port, "gateway");
+        pg_port
+    }
+
     /// SIGTERM of TaskManager `i`; returns whether it exited by itself within 20 s.
     pub fn stop_task_manager(&mut self, i: usize) -> bool {
         let Some(mut c) = self.task_managers[i].take() else {
