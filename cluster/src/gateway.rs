@@ -190,6 +190,9 @@ pub trait ResourceManagerGateway: Send + Sync {
     async fn register_task_executor(&self, registration: TaskExecutorRegistration) -> Result<()>;
     /// A TaskExecutor is alive; false when it is not registered (it must register again).
     async fn heartbeat(&self, id: &str) -> Result<bool>;
+    /// Drops a TaskExecutor that cannot be reached; the jobs with slots on it are told it
+    /// is lost, and its next heartbeat (if it is alive) makes it stop its tasks.
+    async fn disconnect_task_executor(&self, id: &str, reason: &str) -> Result<()>;
     /// Grants `count` free slots to a job, or fails without granting any.
     async fn request_slots(&self, job_id: &str, count: usize) -> Result<Vec<SlotAllocation>>;
     /// Returns a job's slots.

@@ -199,7 +199,7 @@ pub async fn run_task_manager(
             // Give cancelled subtasks a moment to report; the JobManager fails the rest
             // when the heartbeats stop.
             let deadline = Instant::now() + Duration::from_secs(5);
-            while task_executor.task_count() > 0 && Instant::now() < deadline {
+            while task_executor.live_task_count() > 0 && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Ok(())

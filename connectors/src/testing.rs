@@ -21,6 +21,7 @@ pub fn subtask(index: u32, parallelism: u32, batch_size: usize) -> SubtaskInfo {
         metrics: Arc::new(TaskMetrics::default()),
         batch_size,
         buffer_timeout: Duration::from_millis(10),
+        cancel: Default::default(),
     }
 }
 

@@ -276,6 +276,7 @@ impl TableProvider for ConnectorTable {
                         metrics: Arc::new(TaskMetrics::default()),
                         batch_size: self.config.get_int(&execution::BATCH_SIZE).max(1) as usize,
                         buffer_timeout: self.config.get_duration(&execution::BUFFER_TIMEOUT),
+                        cancel: Default::default(),
                     },
                 }) as Arc<dyn PartitionStream>
             })

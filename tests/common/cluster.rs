@@ -17,7 +17,7 @@ pub const HEARTBEAT: [&str; 4] = [
     "-D",
     "heartbeat.interval=300ms",
     "-D",
-    "heartbeat.timeout=3s",
+    "heartbeat.timeout=5s",
 ];
 
 pub struct Cluster {
@@ -42,31 +42,44 @@ impl Cluster {
             .prefix("eddy-cluster")
             .tempdir()
             .expect("temp dir");
-        let (pg_port, rest_port) = free_ports();
-        let (rpc_port, _) = free_ports();
         let mut cluster = Cluster {
             job_manager: None,
             task_managers: Vec::new(),
-            pg_port,
-            rest_port,
-            rpc_port,
+            pg_port: 0,
+            rest_port: 0,
+            rpc_port: 0,
             root,
             extra: extra.iter().map(|s| s.to_string()).collect(),
         };
-        let jm = cluster.spawn(
-            "jobmanager",
-            &[
+        // A port found free may be taken by another test's process before the JobManager
+        // binds it (TaskManagers bind any free port): then start again on other ports.
+        for attempt in 1..=5 {
+            let (pg_port, rest_port) = free_ports();
+            let (rpc_port, _) = free_ports();
+            (cluster.pg_port, cluster.rest_port, cluster.rpc_port) = (pg_port, rest_port, rpc_port);
+            let jm = cluster.spawn(
                 "jobmanager",
-                "--pg-port",
-                &pg_port.to_string(),
-                "--rest-port",
-                &rest_port.to_string(),
-                "--rpc-port",
-                &rpc_port.to_string(),
-            ],
-        );
-        cluster.job_manager = Some(jm);
-        cluster.wait_for_port(pg_port, "jobmanager");
+                &[
+                    "jobmanager",
+                    "--pg-port",
+                    &pg_port.to_string(),
+                    "--rest-port",
+                    &rest_port.to_string(),
+                    "--rpc-port",
+                    &rpc_port.to_string(),
+                ],
+            );
+            cluster.job_manager = Some(jm);
+            if cluster.try_wait_for_port(pg_port) {
+                break;
+            }
+            let log = cluster.log("jobmanager");
+            assert!(
+                attempt < 5 && log.contains("cannot listen"),
+                "the JobManager did not start\n{}",
+                cluster.logs()
+            );
+        }
         for _ in 0..task_managers {
             cluster.add_task_manager(slots);
         }
@@ -96,7 +109,7 @@ impl Cluster {
         self.root.path().join(format!("{name}.log"))
     }
 
-    /// Starts one more TaskManager; does not wait for it to register.
+    /// Starts one more TaskManager, with id `tm-<i>`; does not wait for it to register.
     pub fn add_task_manager(&mut self, slots: u32) -> usize {
         let i = self.task_managers.len();
         let tm = self.spawn(
@@ -107,10 +120,29 @@ impl Cluster {
                 &format!("127.0.0.1:{}", self.rpc_port),
                 "--slots",
                 &slots.to_string(),
+                "-D",
+                &format!("taskmanager.resource-id=tm-{i}"),
             ],
         );
         self.task_managers.push(Some(tm));
         i
+    }
+
+    /// Waits for the JobManager's port; false if it exited first.
+    fn try_wait_for_port(&mut self, port: u16) -> bool {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(Ok(Some(_))) = self.job_manager.as_mut().map(|c| c.try_wait()) {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the JobManager did not listen on {port}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        true
     }
 
     fn wait_for_port(&mut self, port: u16, name: &str) {

@@ -16,6 +16,9 @@ use crate::gateway::{
 use crate::jobmaster::{JobMaster, JobMasterMessage, JobMasterServices, JobRecord};
 use crate::resource_manager::LostTaskExecutor;
 
+/// How long a TaskExecutor may take to report a running job's counters.
+const METRICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 struct JobEntry {
     record: Arc<JobRecord>,
     job_master: mpsc::UnboundedSender<JobMasterMessage>,
@@ -115,13 +118,20 @@ impl Dispatcher {
         let mut details = record.details();
         if !details.status.is_terminal() {
             if let Ok(executors) = self.services.resource_manager.task_executors().await {
+                // All TaskExecutors at once, each with a short deadline: one that hangs
+                // must not stall SHOW JOBS or the REST API.
+                let asks = executors.iter().filter_map(|info| {
+                    let te = self.services.rpc.task_executor(&info.rpc_address).ok()?;
+                    let job_id = details.job_id.clone();
+                    Some(async move {
+                        tokio::time::timeout(METRICS_TIMEOUT, te.job_metrics(&job_id)).await
+                    })
+                });
                 let mut per_vertex = BTreeMap::<u32, MetricsSnapshot>::new();
-                for info in executors {
-                    if let Ok(te) = self.services.rpc.task_executor(&info.rpc_address) {
-                        if let Ok(m) = te.job_metrics(&details.job_id).await {
-                            for (vertex, m) in m {
-                                *per_vertex.entry(vertex).or_default() += m;
-                            }
+                for answer in futures::future::join_all(asks).await {
+                    if let Ok(Ok(m)) = answer {
+                        for (vertex, m) in m {
+                            *per_vertex.entry(vertex).or_default() += m;
                         }
                     }
                 }

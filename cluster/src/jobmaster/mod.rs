@@ -93,18 +93,18 @@ impl JobMaster {
         match self.schedule().await {
             Ok(()) => {}
             Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
+                self.cleanup().await;
                 self.record.transition(JobStatus::Cancelling);
                 self.record.transition(JobStatus::Canceled);
-                self.cleanup().await;
                 return;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "job could not be scheduled");
-                self.record.set_error(failure_of(&e));
-                self.record.transition(JobStatus::Failed);
                 // Subtasks already deployed must not outlive the job.
                 self.cancel_all().await;
                 self.cleanup().await;
+                self.record.set_error(failure_of(&e));
+                self.record.transition(JobStatus::Failed);
                 return;
             }
         }
@@ -185,15 +185,22 @@ impl JobMaster {
             // A running job fails through FAILING, as the state machine says.
             self.record.transition(JobStatus::Failing);
         }
+        // Slots go back before the end is published: whoever sees the job ended sees its
+        // slots free.
+        self.cleanup().await;
         if !self.record.transition(end) {
             tracing::error!(from = %self.record.status(), to = %end, "job cannot end: no such transition");
         }
-        self.cleanup().await;
         tracing::info!(status = %end, "job ended");
     }
 
-    /// Records the job's first failure and cancels its other subtasks.
+    /// Records the job's first failure and cancels its other subtasks. A job the user is
+    /// cancelling stays cancelled, as in Flink: what fails on the way down is only logged.
     async fn fail(&mut self, error: Failure) {
+        if self.record.status() == JobStatus::Cancelling {
+            tracing::info!(error = %error, "a task failed while the job was being cancelled");
+            return;
+        }
         if self.record.error().is_none() {
             tracing::warn!(error = %error, "task failed; failing the job");
             self.record.set_error(error);
@@ -318,14 +325,21 @@ impl JobMaster {
                 tracing::debug!(error = %e, task_executor = %slot.task_executor, "cannot cancel a task");
                 if matches!(e, ClusterError::Rpc { .. }) {
                     // Its subtasks will never report: count them lost now rather than at
-                    // the heartbeat timeout.
+                    // the heartbeat timeout, and have the ResourceManager drop it, so that
+                    // if it is alive after all its next heartbeat makes it stop its tasks.
                     unreachable.insert(slot.task_executor.clone());
+                    let reason = format!(
+                        "TaskManager {} at {} cannot be reached: {e}",
+                        slot.task_executor, slot.rpc_address
+                    );
+                    let _ = self
+                        .services
+                        .resource_manager
+                        .disconnect_task_executor(&slot.task_executor, &reason)
+                        .await;
                     let _ = self.self_sender.send(JobMasterMessage::TaskExecutorLost {
                         id: slot.task_executor.clone(),
-                        reason: format!(
-                            "TaskManager {} at {} cannot be reached: {e}",
-                            slot.task_executor, slot.rpc_address
-                        ),
+                        reason,
                     });
                 }
             }

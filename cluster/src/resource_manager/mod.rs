@@ -109,6 +109,21 @@ impl ResourceManagerGateway for ResourceManager {
         Ok(self.slots.lock().await.heartbeat(id))
     }
 
+    async fn disconnect_task_executor(&self, id: &str, reason: &str) -> Result<()> {
+        let removed = self.slots.lock().await.remove(id);
+        if let Some((info, jobs)) = removed {
+            tracing::warn!(task_executor = %id, jobs = ?jobs, "{reason}");
+            if let Some(lost) = &self.lost {
+                let _ = lost.send(LostTaskExecutor {
+                    info,
+                    jobs,
+                    reason: reason.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     async fn request_slots(&self, job_id: &str, count: usize) -> Result<Vec<SlotAllocation>> {
         self.slots.lock().await.allocate(job_id, count)
     }

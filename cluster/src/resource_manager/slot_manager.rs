@@ -47,6 +47,12 @@ impl SlotManager {
         }
     }
 
+    /// Removes one TaskExecutor; returns it with the jobs that held its slots.
+    pub fn remove(&mut self, id: &str) -> Option<(TaskExecutorInfo, Vec<String>)> {
+        let e = self.executors.remove(id)?;
+        Some((info(&e, Instant::now()), jobs_of(&e)))
+    }
+
     /// Removes TaskExecutors silent for longer than `timeout`; returns each with the jobs
     /// that held its slots.
     pub fn remove_silent(

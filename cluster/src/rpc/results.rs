@@ -4,10 +4,12 @@
 //! the client's channel is full, and the sink's send then blocks. A client that goes away
 //! ends the call with an error, which cancels the sink.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::arrow::record_batch::RecordBatch;
-use eddy_connectors::collect::{collector, RemoteCollect};
+use eddy_connectors::collect::{collector, is_ended, RemoteCollect};
 use eddy_runtime::connector::SinkWriter;
 use eddy_runtime::RuntimeError;
 use tokio::runtime::Handle;
@@ -44,6 +46,10 @@ impl ResultCollector for ResultCollectorService {
             let chunk = chunk?;
             if sender.is_none() {
                 sender = Some(collector(&chunk.collect_id).ok_or_else(|| {
+                    if is_ended(&chunk.collect_id) {
+                        // The client has all the rows it wanted (its LIMIT): not an error.
+                        return Status::cancelled("the client has its rows");
+                    }
                     Status::not_found(format!(
                         "no client is collecting rows for 'collect.id' = '{}'",
                         chunk.collect_id
@@ -71,7 +77,12 @@ pub struct GrpcRemoteCollect {
 }
 
 impl RemoteCollect for GrpcRemoteCollect {
-    fn open(&self, address: &str, id: &str) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
+    fn open(
+        &self,
+        address: &str,
+        id: &str,
+        cancel: Arc<AtomicBool>,
+    ) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
         let _guard = self.runtime.enter();
         let channel = channel(address).map_err(|e| RuntimeError::External(e.to_string()))?;
         let (tx, rx) = mpsc::channel::<proto::ResultChunk>(2);
@@ -92,6 +103,7 @@ impl RemoteCollect for GrpcRemoteCollect {
             sender: Some(tx),
             call: Some(call),
             address: address.to_string(),
+            cancel,
         }))
     }
 }
@@ -103,7 +115,11 @@ struct GrpcCollectWriter {
     sender: Option<mpsc::Sender<proto::ResultChunk>>,
     call: Option<Call>,
     address: String,
+    cancel: Arc<AtomicBool>,
 }
+
+/// How often a writer waiting for the gateway looks at its cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 impl GrpcCollectWriter {
     /// Why the call ended early: a client that left is a cancellation, anything else an
@@ -139,16 +155,29 @@ impl SinkWriter for GrpcCollectWriter {
             ));
         };
         let arrow_ipc = encode_batch(batch).map_err(|e| RuntimeError::Internal(e.to_string()))?;
-        if sender
-            .blocking_send(proto::ResultChunk {
-                collect_id: String::new(),
-                arrow_ipc,
-            })
-            .is_err()
-        {
-            return Err(self.call_error());
+        let sender = sender.clone();
+        // Waits while the gateway does not take rows (its client does not read), but not
+        // past a cancel: a job failing elsewhere must be able to stop this subtask.
+        loop {
+            let reserved = self
+                .runtime
+                .block_on(async { tokio::time::timeout(CANCEL_POLL, sender.reserve()).await });
+            match reserved {
+                Ok(Ok(permit)) => {
+                    permit.send(proto::ResultChunk {
+                        collect_id: String::new(),
+                        arrow_ipc,
+                    });
+                    return Ok(());
+                }
+                Ok(Err(_)) => return Err(self.call_error()),
+                Err(_) if self.cancel.load(Ordering::Relaxed) => {
+                    self.abort();
+                    return Err(RuntimeError::Cancelled);
+                }
+                Err(_) => {}
+            }
         }
-        Ok(())
     }
 
     fn finish(&mut self) -> eddy_runtime::Result<()> {

@@ -50,10 +50,17 @@ impl JobManager for JobManagerService {
             tracing::warn!(?peer, "{message}");
             return Err(Status::failed_precondition(message));
         }
-        if r.id.is_empty() || r.num_slots == 0 || r.rpc_address.is_empty() {
+        if r.id.is_empty() || r.rpc_address.is_empty() {
             return Err(Status::invalid_argument(
-                "a registration needs an id, slots and an RPC address",
+                "a registration needs an id and an RPC address",
             ));
+        }
+        // taskmanager.numberOfTaskSlots's own bounds.
+        if !(1..=1024).contains(&r.num_slots) {
+            return Err(Status::invalid_argument(format!(
+                "a TaskManager offers 1 to 1024 slots, not {}",
+                r.num_slots
+            )));
         }
         self.resource_manager
             .register_task_executor(TaskExecutorRegistration {

@@ -40,10 +40,11 @@ impl Connection {
             .map_err(|_| format!("connecting to the data port {address} timed out"))?
             .map_err(|e| format!("cannot connect to the data port {address}: {e}"))?;
         let _ = stream.set_nodelay(true);
+        super::keep_alive(&stream);
         let (reader, writer) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(frame::hello());
-        tokio::spawn(write_frames(writer, rx));
+        let write_task = tokio::spawn(write_frames(writer, rx));
         let (register, registrations) = mpsc::unbounded_channel();
         let failure = Arc::new(OnceLock::new());
         tokio::spawn(read_frames(
@@ -51,7 +52,7 @@ impl Connection {
             registrations,
             failure.clone(),
             address.to_string(),
-            tx.clone(),
+            write_task,
         ));
         Ok(Connection {
             address: address.to_string(),
@@ -67,11 +68,19 @@ async fn read_frames(
     mut registrations: mpsc::UnboundedReceiver<(u64, Sender<StreamElement>)>,
     failure: Arc<OnceLock<String>>,
     address: String,
-    writer: mpsc::UnboundedSender<Bytes>,
+    mut write_task: tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
     let mut channels: HashMap<u64, Sender<StreamElement>> = HashMap::new();
     let reason = loop {
-        let (channel, element) = match frame::read(&mut reader).await {
+        let next = tokio::select! {
+            f = frame::read(&mut reader) => f,
+            // Credits and requests cannot be sent: the producer is unreachable.
+            w = &mut write_task => break match w {
+                Ok(Err(e)) => format!("cannot write to the producer: {e}"),
+                _ => "the connection's writer ended".to_string(),
+            },
+        };
+        let (channel, element) = match next {
             Ok(Some(Frame::Element { channel, element })) => (channel, element),
             Ok(Some(other)) => break format!("unexpected frame from a producer: {other:?}"),
             Ok(None) => break "the producing TaskManager closed the connection".to_string(),
@@ -103,9 +112,9 @@ async fn read_frames(
         "the data connection to the TaskManager at {address} was lost (the TaskManager may have died): {reason}"
     ));
     tracing::warn!(%address, "{reason}");
-    // Dropping the queues tells their consumers; the writer ends with the last handle.
+    // Dropping the queues tells their consumers.
     drop(channels);
-    drop(writer);
+    write_task.abort();
 }
 
 /// The consumer's side of one remote channel: gives credit back as elements are taken.

@@ -158,14 +158,26 @@ pub fn decode_batch(bytes: &[u8]) -> Result<RecordBatch, FrameError> {
     }
 }
 
+/// Largest frame a consumer sends (requests, credits, cancels): what a producer's server
+/// accepts, so a stray peer cannot make it allocate much.
+pub const MAX_CONTROL_FRAME: usize = 64 << 10;
+
 /// Reads the next frame; `None` at a clean end of stream.
 pub async fn read(reader: &mut (impl AsyncRead + Unpin)) -> Result<Option<Frame>, FrameError> {
+    read_limited(reader, MAX_FRAME).await
+}
+
+/// Reads the next frame of at most `max` bytes; `None` at a clean end of stream.
+pub async fn read_limited(
+    reader: &mut (impl AsyncRead + Unpin),
+    max: usize,
+) -> Result<Option<Frame>, FrameError> {
     let len = match reader.read_u32().await {
         Ok(n) => n as usize,
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    if len == 0 || len > MAX_FRAME {
+    if len == 0 || len > max {
         return Err(FrameError::Malformed(format!(
             "frame length {len} is out of range"
         )));

@@ -28,6 +28,18 @@ pub use partition::PartitionRegistry;
 
 use client::{Connection, RemoteCredit};
 
+/// Has the kernel probe an idle data connection, so that a peer that vanished without
+/// closing it (power loss, a partition) is noticed within a minute rather than never.
+fn keep_alive(stream: &tokio::net::TcpStream) {
+    let probe = socket2::TcpKeepalive::new()
+        .with_time(std::time::Duration::from_secs(15))
+        .with_interval(std::time::Duration::from_secs(5))
+        .with_retries(6);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&probe) {
+        tracing::debug!(error = %e, "cannot enable TCP keep-alive on a data connection");
+    }
+}
+
 /// A TaskManager's network stack.
 pub struct NetworkEnvironment {
     partitions: Arc<PartitionRegistry>,
@@ -91,26 +103,21 @@ impl NetworkEnvironment {
     }
 
     fn connection(&self, address: &str) -> eddy_runtime::Result<Arc<Connection>> {
-        {
-            let map = self.connections.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(c) = map.get(address) {
-                if !c.is_broken() {
-                    return Ok(c.clone());
-                }
+        // Held while connecting, so that subtasks deployed together share one connection
+        // rather than racing to open several; only deployment waits on it.
+        let mut map = self.connections.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = map.get(address) {
+            if !c.is_broken() {
+                return Ok(c.clone());
             }
         }
-        // Connect outside the lock; two tasks racing here make two connections, and the
-        // later one is kept for new channels.
         let conn = Arc::new(
             self.runtime
                 .block_on(Connection::open(address))
                 .map_err(RuntimeError::External)?,
         );
         tracing::debug!(address = %conn.address, "data connection opened");
-        self.connections
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(address.to_string(), conn.clone());
+        map.insert(address.to_string(), conn.clone());
         Ok(conn)
     }
 
@@ -217,11 +224,19 @@ mod tests {
     async fn a_lost_connection_fails_the_consumer_and_a_cancel_stops_the_producer() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
-        // A "TaskManager" that accepts, reads the hello and request, then dies.
+        // A "TaskManager" that accepts, reads the hello and the request, then dies.
         tokio::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 256];
-            let _ = tokio::io::AsyncReadExt::read(&mut s, &mut buf).await;
+            let hello = frame::read(&mut s).await;
+            assert!(
+                matches!(hello, Ok(Some(frame::Frame::Hello { .. }))),
+                "{hello:?}"
+            );
+            let request = frame::read(&mut s).await;
+            assert!(
+                matches!(request, Ok(Some(frame::Frame::PartitionRequest { .. }))),
+                "{request:?}"
+            );
             drop(s);
         });
         let (consumer_tm, _) =

@@ -39,7 +39,13 @@ type Ends = (Option<Sender<Grant>>, Option<Receiver<Grant>>);
 #[derive(Default)]
 pub struct PartitionRegistry {
     pending: Mutex<HashMap<ChannelKey, Ends>>,
+    /// Jobs released on this TaskManager: a late request or subtask of theirs gets a
+    /// closed channel instead of an entry nobody would remove.
+    released: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How many released job ids are remembered; older ones are forgotten all at once.
+const RELEASED_MEMORY: usize = 10_000;
 
 impl PartitionRegistry {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<ChannelKey, Ends>> {
@@ -47,6 +53,14 @@ impl PartitionRegistry {
     }
 
     fn take<T>(&self, key: &ChannelKey, pick: impl FnOnce(&mut Ends) -> Option<T>) -> Option<T> {
+        if self
+            .released
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&key.job_id)
+        {
+            return None;
+        }
         let mut map = self.entries();
         let entry = map.entry(key.clone()).or_insert_with(|| {
             let (tx, rx) = crossbeam_channel::unbounded();
@@ -81,6 +95,13 @@ impl PartitionRegistry {
 
     /// Forgets a job's subpartitions nobody took; their senders see the consumer gone.
     pub fn release_job(&self, job_id: &str) {
+        {
+            let mut released = self.released.lock().unwrap_or_else(|p| p.into_inner());
+            if released.len() >= RELEASED_MEMORY {
+                released.clear();
+            }
+            released.insert(job_id.to_string());
+        }
         self.entries().retain(|k, _| k.job_id != job_id);
     }
 }
@@ -140,6 +161,11 @@ impl RemoteSender for RemoteOutput {
         self.credits -= 1;
         let bytes = frame::element(*channel, &element)
             .map_err(|e| RuntimeError::Internal(format!("cannot encode an element: {e}")))?;
-        writer.send(bytes).map_err(|_| RuntimeError::Cancelled)
+        writer.send(bytes).map_err(|_| {
+            RuntimeError::External(format!(
+                "the data connection of channel {:?} to its consumer's TaskManager broke",
+                self.key
+            ))
+        })
     }
 }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-use super::frame::{self, Frame, DATA_PROTOCOL_VERSION};
+use super::frame::{self, Frame, DATA_PROTOCOL_VERSION, MAX_CONTROL_FRAME};
 use super::partition::{Grant, PartitionRegistry};
 
 /// How long a new connection may take to say hello.
@@ -45,8 +45,14 @@ async fn connection(
     registry: Arc<PartitionRegistry>,
 ) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
+    super::keep_alive(&stream);
     let (mut reader, writer) = stream.into_split();
-    match tokio::time::timeout(HELLO_TIMEOUT, frame::read(&mut reader)).await {
+    match tokio::time::timeout(
+        HELLO_TIMEOUT,
+        frame::read_limited(&mut reader, MAX_CONTROL_FRAME),
+    )
+    .await
+    {
         Ok(Ok(Some(Frame::Hello { version }))) if version == DATA_PROTOCOL_VERSION => {}
         Ok(Ok(Some(Frame::Hello { version }))) => {
             return Err(format!(
@@ -59,10 +65,20 @@ async fn connection(
     }
     tracing::debug!(%peer, "data connection accepted");
     let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
-    let write_task = tokio::spawn(write_frames(writer, rx));
+    let mut write_task = tokio::spawn(write_frames(writer, rx));
     let mut channels: HashMap<u64, Sender<Grant>> = HashMap::new();
     let result = loop {
-        let frame = match frame::read(&mut reader).await {
+        let next = tokio::select! {
+            f = frame::read_limited(&mut reader, MAX_CONTROL_FRAME) => f,
+            // A failed write means the consumer is unreachable: stop reading too.
+            w = &mut write_task => {
+                break Err(match w {
+                    Ok(Err(e)) => format!("cannot write to the consumer: {e}"),
+                    _ => "the connection's writer ended".to_string(),
+                });
+            }
+        };
+        let frame = match next {
             Ok(Some(f)) => f,
             Ok(None) => break Err("the consumer closed the connection".to_string()),
             Err(e) => break Err(e.to_string()),
@@ -95,7 +111,7 @@ async fn connection(
         }
     };
     if let Err(reason) = &result {
-        let reason = format!("the data connection from {peer} broke: {reason}");
+        let reason = format!("the data connection from the TaskManager at {peer} broke: {reason}");
         for (_, g) in channels.drain() {
             let _ = g.send(Grant::Lost(reason.clone()));
         }

@@ -39,16 +39,22 @@ pub struct TaskDeploymentDescriptor {
 }
 
 struct RunningTask {
-    cancel: Arc<AtomicBool>,
     metrics: Arc<TaskMetrics>,
+}
+
+/// How to stop a subtask whose thread still runs.
+struct LiveTask {
+    cancel: Arc<AtomicBool>,
     /// Set when the TaskExecutor stops the task itself (shutdown, lost registration): it
     /// then fails with this reason instead of ending cancelled.
     stop_reason: Arc<OnceLock<String>>,
 }
 
-/// How often a final state report is tried before it is given up (the JobMaster then
-/// learns of the task from the TaskManager's heartbeat loss or the job's other tasks).
-const REPORT_ATTEMPTS: u32 = 5;
+type LiveTasks = Arc<Mutex<HashMap<ExecutionAttemptId, LiveTask>>>;
+
+/// How long a final state report is retried: a lost one would leave the job waiting for
+/// this subtask while the TaskManager keeps heartbeating.
+const FINAL_REPORT_PATIENCE: Duration = Duration::from_secs(120);
 
 /// A TaskExecutor.
 pub struct TaskExecutor {
@@ -59,8 +65,11 @@ pub struct TaskExecutor {
     /// For channels to other TaskManagers; none in the embedded cluster.
     network: Option<Arc<NetworkEnvironment>>,
     channel_capacity: usize,
-    /// Task bookkeeping, touched on deploy, cancel and metrics requests only.
+    /// Counters of deployed subtasks, until their job is released. Touched on deploy,
+    /// cancel and metrics requests only.
     tasks: Mutex<HashMap<ExecutionAttemptId, RunningTask>>,
+    /// Subtasks whose threads run; each removes itself after its final report.
+    live: LiveTasks,
 }
 
 impl TaskExecutor {
@@ -81,6 +90,7 @@ impl TaskExecutor {
             network,
             channel_capacity,
             tasks: Mutex::new(HashMap::new()),
+            live: LiveTasks::default(),
         }
     }
 
@@ -96,36 +106,50 @@ impl TaskExecutor {
     /// Stops every task, which then fails with `reason` (the TaskManager shuts down, or
     /// the JobManager no longer knows it).
     pub fn fail_all(&self, reason: String) {
-        for t in self.tasks().values() {
+        for t in lock(&self.live).values() {
             let _ = t.stop_reason.set(reason.clone());
             t.cancel.store(true, Ordering::Relaxed);
         }
     }
 
-    /// How many subtasks are deployed and not yet released.
-    pub fn task_count(&self) -> usize {
-        self.tasks().len()
+    /// How many subtask threads have not yet made their final report.
+    pub fn live_task_count(&self) -> usize {
+        lock(&self.live).len()
     }
 }
 
-/// Reports a state change, retrying a few times: a lost final state would leave the job
-/// waiting for this subtask.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reports a state change, retrying for up to `patience` while the JobMaster cannot be
+/// reached. A JobMaster that no longer runs the job does not need the report.
 fn report(
     runtime: &tokio::runtime::Handle,
     job_master: &Arc<dyn JobMasterGateway>,
     state: TaskExecutionState,
+    patience: Duration,
 ) {
+    let deadline = std::time::Instant::now() + patience;
     let mut delay = Duration::from_millis(100);
-    for attempt in 1..=REPORT_ATTEMPTS {
+    loop {
         match runtime.block_on(job_master.update_task_execution_state(state.clone())) {
             Ok(()) => return,
-            Err(e) if attempt == REPORT_ATTEMPTS => {
+            Err(
+                e @ (crate::error::ClusterError::JobNotFound(_)
+                | crate::error::ClusterError::JobTerminated { .. }),
+            ) => {
+                tracing::debug!(task = ?state.attempt, error = %e, "the job has ended; report dropped");
+                return;
+            }
+            Err(e) if std::time::Instant::now() >= deadline => {
                 tracing::error!(task = ?state.attempt, error = %e, "cannot report a task state; giving up");
+                return;
             }
             Err(e) => {
                 tracing::warn!(task = ?state.attempt, error = %e, "cannot report a task state; retrying");
                 std::thread::sleep(delay);
-                delay *= 2;
+                delay = (delay * 2).min(Duration::from_secs(2));
             }
         }
     }
@@ -141,11 +165,17 @@ impl TaskExecutorGateway for TaskExecutor {
         self.tasks().insert(
             tdd.attempt.clone(),
             RunningTask {
-                cancel: cancel.clone(),
                 metrics: metrics.clone(),
+            },
+        );
+        lock(&self.live).insert(
+            tdd.attempt.clone(),
+            LiveTask {
+                cancel: cancel.clone(),
                 stop_reason: stop_reason.clone(),
             },
         );
+        let live = self.live.clone();
         let attempt = tdd.attempt.clone();
         let env = task::TaskEnvironment {
             task_executor: self.id.clone(),
@@ -158,7 +188,7 @@ impl TaskExecutorGateway for TaskExecutor {
         };
         let name = format!(
             "{}-v{}-{}",
-            &attempt.job_id[..8.min(attempt.job_id.len())],
+            attempt.job_id.get(..8).unwrap_or("job"),
             attempt.vertex_id,
             attempt.subtask_index
         );
@@ -176,6 +206,7 @@ impl TaskExecutorGateway for TaskExecutor {
                         state: ExecutionState::Running,
                         metrics: MetricsSnapshot::default(),
                     },
+                    Duration::from_secs(5),
                 );
                 // A panic in an operator fails this subtask (and so its job) with the panic's
                 // message; the thread, the TaskExecutor and other jobs go on.
@@ -205,10 +236,13 @@ impl TaskExecutorGateway for TaskExecutor {
                         state,
                         metrics: metrics.snapshot(),
                     },
+                    FINAL_REPORT_PATIENCE,
                 );
+                lock(&live).remove(&tdd.attempt);
             });
         if let Err(e) = spawned {
             self.tasks().remove(&attempt);
+            lock(&self.live).remove(&attempt);
             job_master
                 .update_task_execution_state(TaskExecutionState {
                     attempt,
@@ -223,7 +257,7 @@ impl TaskExecutorGateway for TaskExecutor {
     }
 
     async fn cancel_task(&self, attempt: &ExecutionAttemptId) -> Result<()> {
-        if let Some(t) = self.tasks().get(attempt) {
+        if let Some(t) = lock(&self.live).get(attempt) {
             t.cancel.store(true, Ordering::Relaxed);
         }
         Ok(())

@@ -44,6 +44,7 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         metrics: env.metrics.clone(),
         batch_size: graph.config.get_int(&execution::BATCH_SIZE).max(1) as usize,
         buffer_timeout: graph.config.get_duration(&execution::BUFFER_TIMEOUT),
+        cancel: env.cancel.clone(),
     };
     let key = |edge: usize, producer: u32, consumer: u32| ChannelKey {
         job_id: tdd.attempt.job_id.clone(),

@@ -12,6 +12,7 @@
 //! Arrow IPC), which keeps back-pressure and cancellation.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use datafusion::arrow::record_batch::RecordBatch;
@@ -38,8 +39,14 @@ pub const COLLECT_ADDRESS: OptionKey = OptionKey::new(
 
 /// Opens writers that send rows to a gateway in another process.
 pub trait RemoteCollect: Send + Sync {
-    /// A writer sending to the collector `id` at `address`.
-    fn open(&self, address: &str, id: &str) -> eddy_runtime::Result<Box<dyn SinkWriter>>;
+    /// A writer sending to the collector `id` at `address`; it stops waiting for the
+    /// gateway once `cancel` is set.
+    fn open(
+        &self,
+        address: &str,
+        id: &str,
+        cancel: Arc<AtomicBool>,
+    ) -> eddy_runtime::Result<Box<dyn SinkWriter>>;
 }
 
 static REMOTE: OnceLock<Arc<dyn RemoteCollect>> = OnceLock::new();
@@ -52,10 +59,23 @@ pub fn set_remote_collect(transport: Arc<dyn RemoteCollect>) {
 
 /// The channel registered under `id`, if any.
 pub fn collector(id: &str) -> Option<Sender<RecordBatch>> {
-    collectors().get(id).cloned()
+    collectors().live.get(id).cloned()
 }
 
-type Collectors = HashMap<String, Sender<RecordBatch>>;
+/// Whether the client of `id` has had all the rows it wants (its LIMIT, or it left): a
+/// writer created after that is cancelled, not failed.
+pub fn is_ended(id: &str) -> bool {
+    collectors().ended.contains(id)
+}
+
+/// How many ended ids are remembered; older ones are forgotten all at once.
+const ENDED_MEMORY: usize = 10_000;
+
+#[derive(Default)]
+struct Collectors {
+    live: HashMap<String, Sender<RecordBatch>>,
+    ended: std::collections::HashSet<String>,
+}
 
 fn collectors() -> MutexGuard<'static, Collectors> {
     static COLLECTORS: OnceLock<Mutex<Collectors>> = OnceLock::new();
@@ -68,13 +88,19 @@ fn collectors() -> MutexGuard<'static, Collectors> {
 /// Makes `sender` receive the rows of every collect sink with `'collect.id' = id`
 /// created from now on (replacing an earlier registration of the same id).
 pub fn register_collector(id: &str, sender: Sender<RecordBatch>) {
-    collectors().insert(id.to_string(), sender);
+    collectors().live.insert(id.to_string(), sender);
 }
 
 /// Forgets the channel of `id`. Writers already created keep sending to it until they
 /// finish; the receiver sees the channel close once they have all finished.
 pub fn unregister_collector(id: &str) {
-    collectors().remove(id);
+    let mut c = collectors();
+    if c.live.remove(id).is_some() {
+        if c.ended.len() >= ENDED_MEMORY {
+            c.ended.clear();
+        }
+        c.ended.insert(id.to_string());
+    }
 }
 
 /// The `collect` connector.
@@ -111,11 +137,14 @@ pub struct CollectSink {
 }
 
 impl Sink for CollectSink {
-    fn create_writer(&self, _info: &SubtaskInfo) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
+    fn create_writer(&self, info: &SubtaskInfo) -> eddy_runtime::Result<Box<dyn SinkWriter>> {
         let Some(sender) = collector(&self.id) else {
+            if is_ended(&self.id) {
+                return Err(RuntimeError::Cancelled);
+            }
             // The gateway is in another process.
             if let (Some(address), Some(remote)) = (&self.address, REMOTE.get()) {
-                return remote.open(address, &self.id);
+                return remote.open(address, &self.id, info.cancel.clone());
             }
             return Err(RuntimeError::User(format!(
                 "no client is collecting rows for 'collect.id' = '{}'",
@@ -124,6 +153,7 @@ impl Sink for CollectSink {
         };
         Ok(Box::new(CollectWriter {
             sender: Some(sender),
+            cancel: info.cancel.clone(),
         }))
     }
 }
@@ -131,7 +161,11 @@ impl Sink for CollectSink {
 /// One subtask's sender. Runs on the subtask's OS thread, so it may block.
 pub struct CollectWriter {
     sender: Option<Sender<RecordBatch>>,
+    cancel: Arc<AtomicBool>,
 }
+
+/// How often a writer blocked on a client that does not read looks at its cancel flag.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl SinkWriter for CollectWriter {
     fn write(&mut self, batch: &RecordBatch) -> eddy_runtime::Result<()> {
@@ -143,9 +177,25 @@ impl SinkWriter for CollectWriter {
                 "collect writer used after finish".into(),
             ));
         };
-        sender
-            .blocking_send(batch.clone())
-            .map_err(|_| RuntimeError::Cancelled)
+        // Waits while the client does not read (back-pressure), but not past a cancel: a
+        // job failing elsewhere must be able to stop this subtask.
+        loop {
+            match sender.try_reserve() {
+                Ok(permit) => {
+                    permit.send(batch.clone());
+                    return Ok(());
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Full(())) => {
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Err(RuntimeError::Cancelled);
+                    }
+                    std::thread::sleep(CANCEL_POLL);
+                }
+                Err(tokio::sync::mpsc::error::TrySendError::Closed(())) => {
+                    return Err(RuntimeError::Cancelled)
+                }
+            }
+        }
     }
 
     fn finish(&mut self) -> eddy_runtime::Result<()> {

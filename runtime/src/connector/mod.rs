@@ -27,6 +27,9 @@ pub struct SubtaskInfo {
     pub batch_size: usize,
     /// Longest a partially filled batch may wait.
     pub buffer_timeout: std::time::Duration,
+    /// Set when the subtask is cancelled: a reader or writer that waits on something
+    /// outside the task (a client, a gateway) looks at it while waiting.
+    pub cancel: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Creates sources and sinks from their specs (implemented by the connector registry).

@@ -223,10 +223,11 @@ async fn streaming_query(
     let out_schema = schema.clone();
     // Rows arrive until LIMIT is reached or the job ends; a job that fails (even before
     // any writer registered with the collector) ends the stream with its error.
-    let ended: futures::future::BoxFuture<'static, Option<eddy_cluster::JobDetails>> = {
+    type Ended = std::result::Result<eddy_cluster::JobDetails, eddy_cluster::ClusterError>;
+    let ended: futures::future::BoxFuture<'static, Ended> = {
         let dispatcher = engine.dispatcher.clone();
         let job_id = job_id.clone();
-        Box::pin(async move { dispatcher.request_job_result(&job_id).await.ok() })
+        Box::pin(async move { dispatcher.request_job_result(&job_id).await })
     };
     let stream = futures::stream::unfold(
         (rx, remaining, guard, Some(ended)),
@@ -259,7 +260,10 @@ async fn streaming_query(
                         Err(details) => {
                             ended = None;
                             match details {
-                                Some(d) if d.status == JobStatus::Failed => {
+                                // The JobManager cannot be asked (a gateway of its own lost
+                                // it): the rows may be incomplete, so say so.
+                                Err(e) => return Some((Err(e.into()), (rx, 0, guard, None))),
+                                Ok(d) if d.status == JobStatus::Failed => {
                                     let e = SqlError::JobFailed {
                                         id: d.job_id,
                                         error: d.error.unwrap_or_else(|| {
