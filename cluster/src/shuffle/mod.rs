@@ -137,6 +137,9 @@ mod tests {
     use datafusion::arrow::record_batch::RecordBatch;
     use eddy_runtime::{StreamElement, Watermark};
 
+    use eddy_runtime::exchange::RecordWriter;
+    use eddy_runtime::jobgraph::Partitioner;
+
     use super::*;
 
     fn batch(start: i64) -> RecordBatch {
@@ -292,5 +295,108 @@ mod tests {
                 .await
                 .unwrap();
         assert!(matches!(result, Err(RuntimeError::Cancelled)), "{result:?}");
+    }
+
+    /// What each of `n` remote consumers receives when one producer writes `batches` over
+    /// `partitioner` (two network stacks on loopback, as two TaskManagers).
+    async fn exchange(partitioner: Partitioner, n: u32, batches: i64) -> Vec<Vec<i64>> {
+        let (producer_tm, producer_addr) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let (consumer_tm, _) =
+            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let job_id = format!("{partitioner}");
+        let key = |c: u32| ChannelKey {
+            job_id: job_id.clone(),
+            attempt: 0,
+            edge: 0,
+            producer: 0,
+            consumer: c,
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let outputs = (0..n)
+            .map(|c| producer_tm.output_channel(key(c), cancel.clone()))
+            .collect();
+        let producer = std::thread::spawn(move || {
+            let mut writer = RecordWriter::new(partitioner, outputs, 128);
+            for i in 0..batches {
+                writer.emit(StreamElement::Batch(batch(i * 100)))?;
+            }
+            writer.emit(StreamElement::EndOfInput)
+        });
+        let address = producer_addr.to_string();
+        let consumers: Vec<_> = (0..n)
+            .map(|c| {
+                let consumer_tm = consumer_tm.clone();
+                let address = address.clone();
+                let key = key(c);
+                std::thread::spawn(move || {
+                    let mut input = consumer_tm.input_channel(&key, &address, 2).unwrap();
+                    let mut values = Vec::new();
+                    loop {
+                        let e = input
+                            .receiver()
+                            .recv_timeout(Duration::from_secs(10))
+                            .unwrap();
+                        input.consumed();
+                        match e {
+                            StreamElement::Batch(b) => values.extend(
+                                b.column(0)
+                                    .as_any()
+                                    .downcast_ref::<Int64Array>()
+                                    .unwrap()
+                                    .values()
+                                    .iter(),
+                            ),
+                            StreamElement::EndOfInput => return values,
+                            _ => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        let out = tokio::task::spawn_blocking(move || {
+            consumers.into_iter().map(|c| c.join().unwrap()).collect()
+        })
+        .await
+        .unwrap();
+        producer.join().unwrap().unwrap();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hash_broadcast_and_rebalance_cross_the_network() {
+        let all: Vec<i64> = (0..1000).collect();
+        // Broadcast: every consumer gets every row, in order.
+        for got in exchange(Partitioner::Broadcast, 3, 10).await {
+            assert_eq!(got, all);
+        }
+        // Rebalance: whole batches round-robin.
+        let got = exchange(Partitioner::Rebalance, 2, 10).await;
+        assert_eq!(got[0].len(), 500);
+        assert_eq!(got[1].len(), 500);
+        assert_eq!(&got[0][..100], &all[..100]);
+        assert_eq!(&got[1][..100], &all[100..200]);
+        // Hash: each row once, at the subtask its key group belongs to.
+        let got = exchange(
+            Partitioner::Hash {
+                key_columns: vec![0],
+            },
+            4,
+            10,
+        )
+        .await;
+        let mut seen: Vec<i64> = got.iter().flatten().copied().collect();
+        seen.sort();
+        assert_eq!(seen, all);
+        let mut expected: Vec<Vec<i64>> = vec![Vec::new(); 4];
+        for i in 0..10 {
+            let b = batch(i * 100);
+            let parts = eddy_runtime::exchange::partition_batch(&b, &[0], 4, 128).unwrap();
+            for (c, p) in parts.iter().enumerate() {
+                let a = p.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                expected[c].extend(a.values().iter());
+            }
+        }
+        assert_eq!(got, expected);
     }
 }
