@@ -67,6 +67,32 @@ async fn run_window_queries(
     out
 }
 
+/// Runs a bounded job at `parallelism` to FINISHED: the cluster still schedules and runs
+/// jobs. Its tables are named after `tag`.
+async fn a_job_finishes(client: &Client, parallelism: u32, tag: &str) {
+    exec(
+        client,
+        &format!("SET 'parallelism.default' = '{parallelism}'"),
+    )
+    .await;
+    exec(
+        client,
+        &format!("CREATE TABLE few_{tag} (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1000')"),
+    )
+    .await;
+    exec(
+        client,
+        &format!("CREATE TABLE out_{tag} (id BIGINT) WITH ('connector' = 'blackhole')"),
+    )
+    .await;
+    let job = submit(
+        client,
+        &format!("INSERT INTO out_{tag} SELECT id FROM few_{tag}"),
+    )
+    .await;
+    wait_for_status(client, &job, "FINISHED").await;
+}
+
 #[tokio::test]
 async fn window_jobs_over_two_task_managers_give_the_embedded_results() {
     let cluster = Cluster::start(2, 2, &[]);
@@ -223,19 +249,7 @@ async fn killing_a_task_manager_fails_its_jobs_promptly_and_the_cluster_goes_on(
     );
     assert_eq!(cluster.rest("/overview")["slots-available"], 2);
     // The rest of the cluster runs jobs.
-    exec(&client, "SET 'parallelism.default' = '2'").await;
-    exec(
-        &client,
-        "CREATE TABLE few (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100')",
-    )
-    .await;
-    exec(
-        &client,
-        "CREATE TABLE bh2 (id BIGINT) WITH ('connector' = 'blackhole')",
-    )
-    .await;
-    let ok = submit(&client, "INSERT INTO bh2 SELECT id FROM few").await;
-    wait_for_status(&client, &ok, "FINISHED").await;
+    a_job_finishes(&client, 2, "after").await;
     // Dropped at the first RPC it could not answer, or at the heartbeat timeout.
     let log = cluster.log("jobmanager");
     assert!(
@@ -429,20 +443,7 @@ async fn stray_clients_on_the_rpc_and_data_ports_are_refused_and_change_nothing(
         cluster.logs()
     );
     // Jobs still run across both TaskManagers.
-    let client = cluster.connect().await;
-    exec(&client, "SET 'parallelism.default' = '4'").await;
-    exec(
-        &client,
-        "CREATE TABLE gen (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '1000')",
-    )
-    .await;
-    exec(
-        &client,
-        "CREATE TABLE bh (id BIGINT) WITH ('connector' = 'blackhole')",
-    )
-    .await;
-    let ok = submit(&client, "INSERT INTO bh SELECT id FROM gen").await;
-    wait_for_status(&client, &ok, "FINISHED").await;
+    a_job_finishes(&cluster.connect().await, 4, "after").await;
     cluster.wait_for_task_managers(2);
 }
 

@@ -122,25 +122,39 @@ struct GrpcCollectWriter {
 const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 impl GrpcCollectWriter {
-    /// Why the call ended early: a client that left is a cancellation, anything else an
-    /// error naming the gateway.
-    fn call_error(&mut self) -> RuntimeError {
+    /// Waits for the call to end: `Ok` once the gateway took every row, `Cancelled` when
+    /// its client left or had all the rows it wanted, an error naming the gateway otherwise.
+    fn wait_for_call(&mut self) -> eddy_runtime::Result<()> {
         let Some(call) = self.call.take() else {
-            return RuntimeError::Cancelled;
+            return Err(RuntimeError::Cancelled);
         };
-        let outcome = self
+        match self
             .runtime
-            .block_on(async { tokio::time::timeout(FINISH_TIMEOUT, call).await });
-        match outcome {
-            Ok(Ok(Err(status))) if status.code() != tonic::Code::Cancelled => {
-                RuntimeError::External(format!(
-                    "sending rows to the gateway at {} failed: {}",
-                    self.address,
-                    status.message()
-                ))
+            .block_on(async { tokio::time::timeout(FINISH_TIMEOUT, call).await })
+        {
+            Ok(Ok(Ok(_))) => Ok(()),
+            Ok(Ok(Err(status))) if status.code() == tonic::Code::Cancelled => {
+                Err(RuntimeError::Cancelled)
             }
-            _ => RuntimeError::Cancelled,
+            Ok(Ok(Err(status))) => Err(RuntimeError::External(format!(
+                "sending rows to the gateway at {} failed: {}",
+                self.address,
+                status.message()
+            ))),
+            Ok(Err(e)) => Err(RuntimeError::Internal(format!("result call panicked: {e}"))),
+            Err(_) => Err(RuntimeError::External(format!(
+                "the gateway at {} did not take the last rows within {} s",
+                self.address,
+                FINISH_TIMEOUT.as_secs()
+            ))),
         }
+    }
+
+    /// Why a send failed: the call has ended.
+    fn call_error(&mut self) -> RuntimeError {
+        self.wait_for_call()
+            .err()
+            .unwrap_or(RuntimeError::Cancelled)
     }
 }
 
@@ -182,29 +196,10 @@ impl SinkWriter for GrpcCollectWriter {
 
     fn finish(&mut self) -> eddy_runtime::Result<()> {
         self.sender = None;
-        let Some(call) = self.call.take() else {
+        if self.call.is_none() {
             return Ok(());
-        };
-        match self
-            .runtime
-            .block_on(async { tokio::time::timeout(FINISH_TIMEOUT, call).await })
-        {
-            Ok(Ok(Ok(_))) => Ok(()),
-            Ok(Ok(Err(status))) if status.code() == tonic::Code::Cancelled => {
-                Err(RuntimeError::Cancelled)
-            }
-            Ok(Ok(Err(status))) => Err(RuntimeError::External(format!(
-                "sending rows to the gateway at {} failed: {}",
-                self.address,
-                status.message()
-            ))),
-            Ok(Err(e)) => Err(RuntimeError::Internal(format!("result call panicked: {e}"))),
-            Err(_) => Err(RuntimeError::External(format!(
-                "the gateway at {} did not take the last rows within {} s",
-                self.address,
-                FINISH_TIMEOUT.as_secs()
-            ))),
         }
+        self.wait_for_call()
     }
 
     fn abort(&mut self) {

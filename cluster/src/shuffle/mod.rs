@@ -142,6 +142,28 @@ mod tests {
 
     use super::*;
 
+    async fn network() -> (Arc<NetworkEnvironment>, SocketAddr) {
+        NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap()
+    }
+
+    /// Two network stacks on loopback, as two TaskManagers: the producer's, its data
+    /// address, and the consumer's.
+    async fn two_task_managers() -> (Arc<NetworkEnvironment>, SocketAddr, Arc<NetworkEnvironment>) {
+        let (producer, address) = network().await;
+        let (consumer, _) = network().await;
+        (producer, address, consumer)
+    }
+
+    fn key(job_id: &str, consumer: u32) -> ChannelKey {
+        ChannelKey {
+            job_id: job_id.into(),
+            attempt: 0,
+            edge: 0,
+            producer: 0,
+            consumer,
+        }
+    }
+
     fn batch(start: i64) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
         RecordBatch::try_new(
@@ -156,17 +178,8 @@ mod tests {
     /// consumer reads, every element arrives in order.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn credits_bound_what_a_producer_sends_ahead() {
-        let (producer_tm, producer_addr) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let (consumer_tm, _) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let key = ChannelKey {
-            job_id: "job".into(),
-            attempt: 0,
-            edge: 0,
-            producer: 0,
-            consumer: 1,
-        };
+        let (producer_tm, producer_addr, consumer_tm) = two_task_managers().await;
+        let key = key("job", 1);
         let capacity = 4;
         let sent = Arc::new(AtomicUsize::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
@@ -242,17 +255,10 @@ mod tests {
             );
             drop(s);
         });
-        let (consumer_tm, _) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let key = ChannelKey {
-            job_id: "job".into(),
-            attempt: 0,
-            edge: 0,
-            producer: 0,
-            consumer: 0,
-        };
+        let (consumer_tm, _) = network().await;
+        let lost = key("job", 0);
         let input = tokio::task::spawn_blocking(move || {
-            consumer_tm.input_channel(&key, &address, 2).unwrap()
+            consumer_tm.input_channel(&lost, &address, 2).unwrap()
         })
         .await
         .unwrap();
@@ -267,24 +273,16 @@ mod tests {
         .unwrap();
         assert!(closed.contains("data connection"), "{closed}");
 
-        let (producer_tm, producer_addr) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let (consumer_tm, _) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let key = ChannelKey {
-            job_id: "job2".into(),
-            attempt: 0,
-            edge: 0,
-            producer: 0,
-            consumer: 0,
-        };
-        let mut output = producer_tm.output_channel(key.clone(), Arc::new(AtomicBool::new(false)));
+        let (producer_tm, producer_addr, consumer_tm) = two_task_managers().await;
+        let cancelled = key("job2", 0);
+        let mut output =
+            producer_tm.output_channel(cancelled.clone(), Arc::new(AtomicBool::new(false)));
         let producer = std::thread::spawn(move || loop {
             output.send(StreamElement::Batch(batch(0)))?;
         });
         let address = producer_addr.to_string();
         let input = tokio::task::spawn_blocking(move || {
-            consumer_tm.input_channel(&key, &address, 2).unwrap()
+            consumer_tm.input_channel(&cancelled, &address, 2).unwrap()
         })
         .await
         .unwrap();
@@ -300,18 +298,9 @@ mod tests {
     /// What each of `n` remote consumers receives when one producer writes `batches` over
     /// `partitioner` (two network stacks on loopback, as two TaskManagers).
     async fn exchange(partitioner: Partitioner, n: u32, batches: i64) -> Vec<Vec<i64>> {
-        let (producer_tm, producer_addr) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
-        let (consumer_tm, _) =
-            NetworkEnvironment::start(TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+        let (producer_tm, producer_addr, consumer_tm) = two_task_managers().await;
         let job_id = format!("{partitioner}");
-        let key = |c: u32| ChannelKey {
-            job_id: job_id.clone(),
-            attempt: 0,
-            edge: 0,
-            producer: 0,
-            consumer: c,
-        };
+        let key = |c: u32| key(&job_id, c);
         let cancel = Arc::new(AtomicBool::new(false));
         let outputs = (0..n)
             .map(|c| producer_tm.output_channel(key(c), cancel.clone()))
