@@ -101,6 +101,7 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         idle_timeout: graph.config.get_duration(&table::SOURCE_IDLE_TIMEOUT),
     };
     let ctx = OperatorContext {
+        config: &graph.config,
         resolver: env.resolver.as_ref(),
         info: &info,
         functions,

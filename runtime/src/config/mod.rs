@@ -3,7 +3,8 @@
 //! `-D` flags and session `SET`s.
 //!
 //! One file per Flink options class: [`core`], [`pipeline`], [`execution`], [`task_manager`],
-//! [`table`], [`endpoint`], [`job_store`], and [`cluster`] for the standalone processes.
+//! [`table`], [`endpoint`], [`job_store`], [`state`], and [`cluster`] for the standalone
+//! processes.
 
 pub mod cluster;
 pub mod core;
@@ -11,6 +12,7 @@ pub mod endpoint;
 pub mod execution;
 pub mod job_store;
 pub mod pipeline;
+pub mod state;
 pub mod table;
 pub mod task_manager;
 mod value;
@@ -89,6 +91,7 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all.extend(execution::OPTIONS);
     all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
+    all.extend(state::OPTIONS);
     all.extend(table::OPTIONS);
     all.extend(task_manager::OPTIONS);
     all

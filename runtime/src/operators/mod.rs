@@ -127,6 +127,20 @@ pub struct OperatorContext<'a> {
     pub window_buffer_limit: usize,
     /// `table.exec.window.buffer-memory-limit`, in bytes.
     pub buffer_memory_limit: usize,
+    /// The job's configuration, from which operators get their state backend.
+    pub config: &'a crate::config::Configuration,
+}
+
+impl OperatorContext<'_> {
+    /// The keyed state backend `state.backend.type` names, for this subtask's key groups.
+    pub fn keyed_state_backend(&self) -> Result<Box<dyn crate::state::KeyedStateBackend>> {
+        let range = crate::state::key_group::compute_key_group_range_for_operator_index(
+            self.max_parallelism,
+            self.info.parallelism,
+            self.info.subtask_index,
+        );
+        crate::state::create_backend(self.config, range)
+    }
 }
 
 /// Builds the operator a spec describes. Sources are not operators: they head a chain and

@@ -1,14 +1,20 @@
-//! Keyed state on the heap, for jobs without a configured backend.
+//! Keyed state on the heap (Flink's `HashMapStateBackend`), ordered by key group so that a
+//! key-group range is one contiguous range.
 
 use std::collections::BTreeMap;
 
-use super::{KeyGroupRange, KeyedStateBackend, StateKey};
+use super::{KeyGroupRange, KeyedStateBackend, StateKey, Visitor};
+use crate::error::{Result, RuntimeError};
 
-/// State on the heap, for jobs without a configured backend (Flink's `HashMapStateBackend`).
+/// One value's address with its state first in the key group, so a scan of a range visits
+/// key group by key group as a RocksDB backend's would.
+type Address = (u32, String, Vec<u8>, Vec<u8>);
+
+/// State on the heap.
 #[derive(Debug)]
 pub struct HeapKeyedStateBackend {
     range: KeyGroupRange,
-    states: BTreeMap<String, BTreeMap<StateKey, Vec<u8>>>,
+    values: BTreeMap<Address, Vec<u8>>,
 }
 
 impl HeapKeyedStateBackend {
@@ -16,8 +22,17 @@ impl HeapKeyedStateBackend {
     pub fn new(range: KeyGroupRange) -> Self {
         Self {
             range,
-            states: BTreeMap::new(),
+            values: BTreeMap::new(),
         }
+    }
+
+    fn address(state: &str, key: &StateKey) -> Address {
+        (
+            key.key_group,
+            state.to_string(),
+            key.namespace.clone(),
+            key.key.clone(),
+        )
     }
 }
 
@@ -26,41 +41,73 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         self.range
     }
 
-    fn put(&mut self, state: &str, key: StateKey, value: Vec<u8>) {
-        debug_assert!(self.range.contains(key.key_group));
-        self.states
-            .entry(state.to_string())
-            .or_default()
-            .insert(key, value);
+    fn put(&mut self, state: &str, key: StateKey, value: Vec<u8>) -> Result<()> {
+        if !self.range.contains(key.key_group) {
+            return Err(RuntimeError::Internal(format!(
+                "key group {} is outside this subtask's range {}..={}",
+                key.key_group, self.range.start, self.range.end
+            )));
+        }
+        let StateKey {
+            key_group,
+            namespace,
+            key,
+        } = key;
+        self.values
+            .insert((key_group, state.to_string(), namespace, key), value);
+        Ok(())
     }
 
-    fn get(&self, state: &str, key: &StateKey) -> Option<&[u8]> {
-        self.states.get(state)?.get(key).map(Vec::as_slice)
+    fn get(&self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>> {
+        Ok(self.values.get(&Self::address(state, key)).cloned())
     }
 
-    fn take_namespace(&mut self, state: &str, namespace: &[u8]) -> Vec<(StateKey, Vec<u8>)> {
-        let Some(values) = self.states.get_mut(state) else {
-            return Vec::new();
-        };
-        let keys: Vec<StateKey> = values
+    fn remove(&mut self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>> {
+        Ok(self.values.remove(&Self::address(state, key)))
+    }
+
+    fn take_namespace(
+        &mut self,
+        state: &str,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        let addresses: Vec<Address> = self
+            .values
             .keys()
-            .filter(|k| k.namespace == namespace)
+            .filter(|(_, s, ns, _)| s == state && ns.as_slice() == namespace)
             .cloned()
             .collect();
-        keys.into_iter()
-            .filter_map(|k| values.remove(&k).map(|v| (k, v)))
-            .collect()
+        Ok(addresses
+            .into_iter()
+            .filter_map(|a| {
+                let value = self.values.remove(&a)?;
+                let (key_group, _, namespace, key) = a;
+                Some((
+                    StateKey {
+                        key_group,
+                        namespace,
+                        key,
+                    },
+                    value,
+                ))
+            })
+            .collect())
     }
 
-    fn entries(&self) -> Vec<(String, StateKey, Vec<u8>)> {
-        self.states
-            .iter()
-            .flat_map(|(name, values)| {
-                values
-                    .iter()
-                    .map(move |(k, v)| (name.clone(), k.clone(), v.clone()))
-            })
-            .collect()
+    fn scan(&self, range: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()> {
+        let from = (range.start, String::new(), Vec::new(), Vec::new());
+        for ((key_group, state, namespace, key), value) in self.values.range(from..) {
+            if *key_group > range.end {
+                break;
+            }
+            let address = StateKey {
+                key_group: *key_group,
+                namespace: namespace.clone(),
+                key: key.clone(),
+            };
+            visit(state, &address, value)?;
+        }
+        Ok(())
     }
 }
 
@@ -69,22 +116,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_are_addressed_by_key_group_namespace_and_key() {
-        let mut b = HeapKeyedStateBackend::new(KeyGroupRange { start: 0, end: 127 });
-        let at = |kg: u32, ns: &[u8], k: &[u8]| StateKey {
-            key_group: kg,
-            namespace: ns.to_vec(),
-            key: k.to_vec(),
-        };
-        b.put("acc", at(3, b"w1", b"a"), b"1".to_vec());
-        b.put("acc", at(9, b"w1", b"b"), b"2".to_vec());
-        b.put("acc", at(3, b"w2", b"a"), b"3".to_vec());
-        b.put("acc", at(3, b"w1", b"a"), b"4".to_vec());
-        assert_eq!(b.get("acc", &at(3, b"w1", b"a")), Some(&b"4"[..]));
-        assert_eq!(b.get("other", &at(3, b"w1", b"a")), None);
-        let w1 = b.take_namespace("acc", b"w1");
-        assert_eq!(w1.len(), 2);
-        assert_eq!(b.entries().len(), 1);
-        assert_eq!(b.entries()[0].1, at(3, b"w2", b"a"));
+    fn keeps_the_keyed_state_contract() {
+        crate::state::testing::check_backend(&|range| Box::new(HeapKeyedStateBackend::new(range)));
     }
 }

@@ -4,12 +4,23 @@
 //! through this interface when they snapshot, and back when they need it. The layout puts
 //! the key group first so that one key-group range is one contiguous range of keys: what a
 //! RocksDB backend will store and a checkpoint will copy, and what rescaling will split.
+//!
+//! Every call can fail (a disk-backed backend can), values are handed out owned (a backend
+//! need not keep them in memory), and a snapshot is written per key-group range in the
+//! versioned encoding of [`snapshot`], which any backend restores, keeping only its own key
+//! groups: that is how state moves to a different parallelism. [`testing::check_backend`]
+//! is the contract every backend passes.
 
 pub mod heap;
 pub mod key_group;
+pub mod snapshot;
+pub mod testing;
 
 pub use heap::HeapKeyedStateBackend;
 pub use key_group::KeyGroupRange;
+
+use crate::config::{state as state_options, Configuration};
+use crate::error::{Result, RuntimeError};
 
 /// Where a state value lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,16 +32,63 @@ pub struct StateKey {
     pub key: Vec<u8>,
 }
 
-/// Flink's `KeyedStateBackend`, reduced to what operators need.
+/// Visits one value during a scan: its state's name, its address and its bytes.
+pub type Visitor<'a> = dyn FnMut(&str, &StateKey, &[u8]) -> Result<()> + 'a;
+
+/// Flink's `KeyedStateBackend`, reduced to what operators and checkpoints need.
 pub trait KeyedStateBackend: Send {
     /// The key groups this backend holds.
     fn key_group_range(&self) -> KeyGroupRange;
-    /// Stores a value, replacing any value at the same address.
-    fn put(&mut self, state: &str, key: StateKey, value: Vec<u8>);
+    /// Stores a value, replacing any value at the same address. A key group outside the
+    /// backend's range is an error: the value was routed to the wrong subtask.
+    fn put(&mut self, state: &str, key: StateKey, value: Vec<u8>) -> Result<()>;
     /// The value at an address.
-    fn get(&self, state: &str, key: &StateKey) -> Option<&[u8]>;
+    fn get(&self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
+    /// Removes and returns the value at an address.
+    fn remove(&mut self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
     /// Removes and returns every value of a namespace, over all key groups.
-    fn take_namespace(&mut self, state: &str, namespace: &[u8]) -> Vec<(StateKey, Vec<u8>)>;
-    /// Every value, ordered by state, key group, namespace and key: a snapshot.
-    fn entries(&self) -> Vec<(String, StateKey, Vec<u8>)>;
+    fn take_namespace(&mut self, state: &str, namespace: &[u8])
+        -> Result<Vec<(StateKey, Vec<u8>)>>;
+    /// Visits every value whose key group is in `range`, ordered by key group, then
+    /// state, namespace and key, without copying the state first.
+    fn scan(&self, range: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()>;
+
+    /// Writes the values of `range` in the snapshot encoding.
+    fn snapshot(&self, range: KeyGroupRange, out: &mut dyn std::io::Write) -> Result<()> {
+        let mut writer = snapshot::SnapshotWriter::new(out, range)?;
+        self.scan(range, &mut |state, key, value| {
+            writer.write(state, key, value)
+        })?;
+        writer.finish()
+    }
+
+    /// Adds the values of a snapshot that fall in this backend's key groups (a snapshot
+    /// taken at another parallelism holds others too).
+    fn restore(&mut self, input: &mut dyn std::io::Read) -> Result<()> {
+        let own = self.key_group_range();
+        let mut reader = snapshot::SnapshotReader::new(input)?;
+        while let Some((state, key, value)) = reader.next()? {
+            if own.contains(key.key_group) {
+                self.put(&state, key, value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The backend `state.backend.type` names, for a subtask owning `range`.
+pub fn create_backend(
+    config: &Configuration,
+    range: KeyGroupRange,
+) -> Result<Box<dyn KeyedStateBackend>> {
+    match config
+        .get_string(&state_options::BACKEND_TYPE)
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "hashmap" => Ok(Box::new(HeapKeyedStateBackend::new(range))),
+        other => Err(RuntimeError::User(format!(
+            "'state.backend.type' = '{other}' is not a state backend; use 'hashmap'"
+        ))),
+    }
 }

@@ -36,8 +36,7 @@ use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
-use crate::state::key_group::compute_key_group_range_for_operator_index;
-use crate::state::{HeapKeyedStateBackend, KeyedStateBackend, StateKey};
+use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
 /// The groups of one window and their accumulators.
@@ -200,13 +199,8 @@ impl WindowAggregateOperator {
                 )?)
             })
             .collect::<Result<Vec<_>>>()?;
-        let range = compute_key_group_range_for_operator_index(
-            ctx.max_parallelism,
-            ctx.info.parallelism,
-            ctx.info.subtask_index,
-        );
         let state = WindowState {
-            backend: Box::new(HeapKeyedStateBackend::new(range)),
+            backend: ctx.keyed_state_backend()?,
             flushed: BTreeSet::new(),
             key_positions: spec.key_positions.clone(),
             max_parallelism: ctx.max_parallelism,
@@ -295,7 +289,7 @@ impl WindowAggregateOperator {
                         key: key_rows.row(r).data().to_vec(),
                     },
                     value,
-                );
+                )?;
             }
             state.flushed.insert(window);
         }
@@ -311,7 +305,7 @@ impl WindowAggregateOperator {
         let entries = self
             .state
             .backend
-            .take_namespace(ACCUMULATORS, &namespace(window));
+            .take_namespace(ACCUMULATORS, &namespace(window))?;
         if entries.is_empty() {
             return Ok(());
         }

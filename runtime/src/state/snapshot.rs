@@ -1,0 +1,157 @@
+//! The snapshot encoding of keyed state, shared by every backend so that any backend can
+//! restore what another wrote, at any parallelism. Versioned: a reader refuses a version it
+//! does not know instead of misreading it.
+//!
+//! ```text
+//! header:  "EDDYSTAT" | version u32 | key-group range start u32 | end u32
+//! value:   1u8 | state name (u32 length + UTF-8) | key group u32 | namespace (u32 + bytes)
+//!          | key (u32 + bytes) | value (u32 + bytes)
+//! end:     0u8
+//! ```
+//! All integers are big-endian.
+
+use std::io::{Read, Write};
+
+use super::{KeyGroupRange, StateKey};
+use crate::error::{Result, RuntimeError};
+
+const MAGIC: &[u8; 8] = b"EDDYSTAT";
+/// The version this code writes.
+pub const SNAPSHOT_VERSION: u32 = 1;
+/// Longest field a reader accepts; a longer one means the snapshot is damaged.
+const MAX_FIELD: u32 = 1 << 30;
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> RuntimeError + '_ {
+    move |e| RuntimeError::io(format!("keyed-state snapshot: {what}"), e)
+}
+
+/// Writes one snapshot.
+pub struct SnapshotWriter<'a> {
+    out: &'a mut dyn Write,
+}
+
+impl<'a> SnapshotWriter<'a> {
+    /// Writes the header of a snapshot of `range`.
+    pub fn new(out: &'a mut dyn Write, range: KeyGroupRange) -> Result<Self> {
+        out.write_all(MAGIC).map_err(io("write"))?;
+        for n in [SNAPSHOT_VERSION, range.start, range.end] {
+            out.write_all(&n.to_be_bytes()).map_err(io("write"))?;
+        }
+        Ok(Self { out })
+    }
+
+    fn bytes(&mut self, b: &[u8]) -> Result<()> {
+        let len = u32::try_from(b.len())
+            .ok()
+            .filter(|n| *n <= MAX_FIELD)
+            .ok_or_else(|| RuntimeError::Internal(format!("a state field of {} bytes", b.len())))?;
+        self.out
+            .write_all(&len.to_be_bytes())
+            .map_err(io("write"))?;
+        self.out.write_all(b).map_err(io("write"))
+    }
+
+    /// Writes one value.
+    pub fn write(&mut self, state: &str, key: &StateKey, value: &[u8]) -> Result<()> {
+        self.out.write_all(&[1]).map_err(io("write"))?;
+        self.bytes(state.as_bytes())?;
+        self.out
+            .write_all(&key.key_group.to_be_bytes())
+            .map_err(io("write"))?;
+        self.bytes(&key.namespace)?;
+        self.bytes(&key.key)?;
+        self.bytes(value)
+    }
+
+    /// Ends the snapshot.
+    pub fn finish(self) -> Result<()> {
+        self.out.write_all(&[0]).map_err(io("write"))?;
+        self.out.flush().map_err(io("write"))
+    }
+}
+
+/// Reads one snapshot.
+pub struct SnapshotReader<'a> {
+    input: &'a mut dyn Read,
+    /// The key groups the snapshot was taken of.
+    pub range: KeyGroupRange,
+}
+
+impl<'a> SnapshotReader<'a> {
+    /// Reads and checks the header.
+    pub fn new(input: &'a mut dyn Read) -> Result<Self> {
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic).map_err(io("read"))?;
+        if &magic != MAGIC {
+            return Err(RuntimeError::User(
+                "not a keyed-state snapshot (wrong magic bytes)".into(),
+            ));
+        }
+        let mut reader = Self {
+            input,
+            range: KeyGroupRange { start: 0, end: 0 },
+        };
+        let version = reader.u32()?;
+        if version != SNAPSHOT_VERSION {
+            return Err(RuntimeError::User(format!(
+                "keyed-state snapshot version {version} is not supported (this Eddy reads version {SNAPSHOT_VERSION})"
+            )));
+        }
+        reader.range = KeyGroupRange {
+            start: reader.u32()?,
+            end: reader.u32()?,
+        };
+        Ok(reader)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.input.read_exact(&mut b).map_err(io("read"))?;
+        Ok(u32::from_be_bytes(b))
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>> {
+        let len = self.u32()?;
+        if len > MAX_FIELD {
+            return Err(RuntimeError::Internal(format!(
+                "keyed-state snapshot is damaged: a field of {len} bytes"
+            )));
+        }
+        let mut b = vec![0; len as usize];
+        self.input.read_exact(&mut b).map_err(io("read"))?;
+        Ok(b)
+    }
+
+    /// The next value, or `None` at the end.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<(String, StateKey, Vec<u8>)>> {
+        let mut tag = [0u8; 1];
+        self.input.read_exact(&mut tag).map_err(io("read"))?;
+        match tag[0] {
+            0 => Ok(None),
+            1 => {
+                let state = String::from_utf8(self.bytes()?).map_err(|_| {
+                    RuntimeError::Internal(
+                        "keyed-state snapshot is damaged: a state name is not UTF-8".into(),
+                    )
+                })?;
+                let key_group = self.u32()?;
+                let namespace = self.bytes()?;
+                let key = self.bytes()?;
+                let value = self.bytes()?;
+                Ok(Some((
+                    state,
+                    StateKey {
+                        key_group,
+                        namespace,
+                        key,
+                    },
+                    value,
+                )))
+            }
+            t => Err(RuntimeError::Internal(format!(
+                "keyed-state snapshot is damaged: unknown record tag {t}"
+            ))),
+        }
+    }
+}
