@@ -71,6 +71,9 @@ enum FlinkFunction {
     RegexpExtract,
     /// `COUNT_CHAR(str, char)`: occurrences of `char`, the UDF Flink's Nexmark q14 registers.
     CountChar,
+    /// `TO_TIMESTAMP_LTZ(numeric [, precision])`: epoch seconds (precision 0) or epoch
+    /// milliseconds (precision 3, the default) as a TIMESTAMP_LTZ(3).
+    ToTimestampLtz,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -100,6 +103,7 @@ impl ScalarUDFImpl for FlinkUdf {
             FlinkFunction::SplitIndex => "split_index",
             FlinkFunction::RegexpExtract => "regexp_extract",
             FlinkFunction::CountChar => "count_char",
+            FlinkFunction::ToTimestampLtz => "to_timestamp_ltz",
         }
     }
 
@@ -114,6 +118,7 @@ impl ScalarUDFImpl for FlinkUdf {
             FlinkFunction::Hour => n == 1,
             FlinkFunction::SplitIndex => n == 3,
             FlinkFunction::RegexpExtract => n == 2 || n == 3,
+            FlinkFunction::ToTimestampLtz => n == 1 || n == 2,
         };
         if !arity_ok {
             return Err(function_error(format!(
@@ -142,6 +147,32 @@ impl ScalarUDFImpl for FlinkUdf {
                 t
             }
             FlinkFunction::CountChar => vec![DataType::Utf8, DataType::Utf8],
+            FlinkFunction::ToTimestampLtz => {
+                let epoch = match &arg_types[0] {
+                    t if t.is_integer() || t.is_null() => DataType::Int64,
+                    t if t.is_floating()
+                        || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+                    {
+                        DataType::Float64
+                    }
+                    t => {
+                        return Err(function_error(format!(
+                        "TO_TIMESTAMP_LTZ takes epoch seconds or milliseconds as a number, not {t}"
+                    )))
+                    }
+                };
+                let mut t = vec![epoch];
+                if n == 2 {
+                    if !(arg_types[1].is_integer() || arg_types[1].is_null()) {
+                        return Err(function_error(format!(
+                            "the precision of TO_TIMESTAMP_LTZ is an integer (0 or 3), not {}",
+                            arg_types[1]
+                        )));
+                    }
+                    t.push(DataType::Int64);
+                }
+                t
+            }
         })
     }
 
@@ -149,6 +180,9 @@ impl ScalarUDFImpl for FlinkUdf {
         Ok(match self.function {
             FlinkFunction::Mod | FlinkFunction::Hour | FlinkFunction::CountChar => DataType::Int64,
             FlinkFunction::SplitIndex | FlinkFunction::RegexpExtract => DataType::Utf8,
+            FlinkFunction::ToTimestampLtz => {
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+            }
         })
     }
 
@@ -234,9 +268,72 @@ impl ScalarUDFImpl for FlinkUdf {
                     .collect();
                 Arc::new(counts)
             }
+            FlinkFunction::ToTimestampLtz => to_timestamp_ltz(&arrays, rows)?,
         };
         Ok(ColumnarValue::Array(result))
     }
+}
+
+/// A user's bad argument, which the gateway answers with 22023 and this message.
+fn user_error(msg: String) -> datafusion::error::DataFusionError {
+    datafusion::error::DataFusionError::External(Box::new(crate::RuntimeError::User(msg)))
+}
+
+/// `TO_TIMESTAMP_LTZ(epoch [, precision])` over whole columns. Flink accepts precision 0
+/// (epoch seconds) and 3 (epoch milliseconds); a result outside TIMESTAMP's range is an
+/// error naming the value rather than a wrapped-around time.
+fn to_timestamp_ltz(arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let factor = |r: usize| -> Result<Option<i64>> {
+        let Some(p) = arrays.get(1) else {
+            return Ok(Some(1));
+        };
+        let p = p.as_primitive::<Int64Type>();
+        if p.is_null(r) {
+            return Ok(None);
+        }
+        match p.value(r) {
+            0 => Ok(Some(1000)),
+            3 => Ok(Some(1)),
+            other => Err(user_error(format!(
+                "TO_TIMESTAMP_LTZ: precision {other} is not supported; use 0 (epoch seconds) or 3 (epoch milliseconds)"
+            ))),
+        }
+    };
+    let out_of_range = |v: String| {
+        user_error(format!(
+            "TO_TIMESTAMP_LTZ: {v} is outside the range of TIMESTAMP_LTZ"
+        ))
+    };
+    let mut millis = Vec::with_capacity(rows);
+    if let Some(ints) = arrays[0].as_primitive_opt::<Int64Type>() {
+        for r in 0..rows {
+            millis.push(match (ints.is_null(r), factor(r)?) {
+                (false, Some(f)) => Some(
+                    ints.value(r)
+                        .checked_mul(f)
+                        .ok_or_else(|| out_of_range(ints.value(r).to_string()))?,
+                ),
+                _ => None,
+            });
+        }
+    } else {
+        let floats = arrays[0].as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        for r in 0..rows {
+            millis.push(match (floats.is_null(r), factor(r)?) {
+                (false, Some(f)) => {
+                    let v = (floats.value(r) * f as f64).trunc();
+                    if !v.is_finite() || v.abs() >= i64::MAX as f64 {
+                        return Err(out_of_range(floats.value(r).to_string()));
+                    }
+                    Some(v as i64)
+                }
+                _ => None,
+            });
+        }
+    }
+    Ok(Arc::new(
+        datafusion::arrow::array::TimestampMillisecondArray::from(millis).with_timezone("UTC"),
+    ))
 }
 
 /// Every function Eddy adds.
@@ -248,6 +345,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
         FlinkFunction::SplitIndex,
         FlinkFunction::RegexpExtract,
         FlinkFunction::CountChar,
+        FlinkFunction::ToTimestampLtz,
     ] {
         functions.push(Arc::new(ScalarUDF::from(FlinkUdf::new(f))));
     }
