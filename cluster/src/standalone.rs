@@ -244,10 +244,18 @@ async fn keep_registered(
     let mut tick = tokio::time::interval(interval.max(Duration::from_millis(10)));
     loop {
         tick.tick().await;
-        match jm
-            .heartbeat(&registration.id, interval.max(Duration::from_secs(1)))
-            .await
-        {
+        let undelivered = task_executor.take_undelivered();
+        let beat = jm
+            .heartbeat(
+                &registration.id,
+                &undelivered,
+                interval.max(Duration::from_secs(1)),
+            )
+            .await;
+        if beat.is_err() {
+            task_executor.return_undelivered(undelivered);
+        }
+        match beat {
             Ok(true) => last_ok = Instant::now(),
             Ok(false) => {
                 tracing::warn!("the JobManager no longer knows this TaskManager: cancelling its tasks and registering again");

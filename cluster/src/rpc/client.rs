@@ -185,9 +185,18 @@ impl GrpcJobManager {
         Ok(())
     }
 
-    /// Heartbeats; false when the JobManager does not know the TaskExecutor.
-    pub async fn heartbeat(&self, id: &str, timeout: Duration) -> Result<bool> {
-        let mut r = Request::new(proto::HeartbeatRequest { id: id.to_string() });
+    /// Heartbeats, carrying final task states not reported yet; false when the JobManager
+    /// does not know the TaskExecutor.
+    pub async fn heartbeat(
+        &self,
+        id: &str,
+        undelivered: &[TaskExecutionState],
+        timeout: Duration,
+    ) -> Result<bool> {
+        let mut r = Request::new(proto::HeartbeatRequest {
+            id: id.to_string(),
+            undelivered: undelivered.iter().map(Into::into).collect(),
+        });
         r.set_timeout(timeout);
         let resp = self.client.clone().heartbeat(r).await.map_err(self.err())?;
         Ok(resp.into_inner().known)

@@ -78,11 +78,18 @@ impl JobManager for JobManagerService {
         &self,
         request: Request<proto::HeartbeatRequest>,
     ) -> Answer<proto::HeartbeatResponse> {
+        let request = request.into_inner();
         let known = self
             .resource_manager
-            .heartbeat(&request.into_inner().id)
+            .heartbeat(&request.id)
             .await
             .map_err(status_of)?;
+        for state in request.undelivered {
+            // A job that has ended since does not need it.
+            if let Ok(state) = TaskExecutionState::try_from(state) {
+                let _ = self.dispatcher.update_task_execution_state(state).await;
+            }
+        }
         Ok(Response::new(proto::HeartbeatResponse { known }))
     }
 

@@ -52,9 +52,12 @@ struct LiveTask {
 
 type LiveTasks = Arc<Mutex<HashMap<ExecutionAttemptId, LiveTask>>>;
 
-/// How long a final state report is retried: a lost one would leave the job waiting for
-/// this subtask while the TaskManager keeps heartbeating.
-const FINAL_REPORT_PATIENCE: Duration = Duration::from_secs(120);
+/// How long a final state report is retried before it is left to the heartbeat, which
+/// carries it to the JobManager (a lost one would leave the job waiting for this subtask).
+const FINAL_REPORT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Final states not yet delivered, for the next heartbeat.
+type Undelivered = Arc<Mutex<Vec<TaskExecutionState>>>;
 
 /// A TaskExecutor.
 pub struct TaskExecutor {
@@ -70,6 +73,7 @@ pub struct TaskExecutor {
     tasks: Mutex<HashMap<ExecutionAttemptId, RunningTask>>,
     /// Subtasks whose threads run; each removes itself after its final report.
     live: LiveTasks,
+    undelivered: Undelivered,
 }
 
 impl TaskExecutor {
@@ -91,7 +95,18 @@ impl TaskExecutor {
             channel_capacity,
             tasks: Mutex::new(HashMap::new()),
             live: LiveTasks::default(),
+            undelivered: Undelivered::default(),
         }
+    }
+
+    /// Final states no report could deliver, taken for a heartbeat to carry.
+    pub fn take_undelivered(&self) -> Vec<TaskExecutionState> {
+        std::mem::take(&mut *lock(&self.undelivered))
+    }
+
+    /// Puts back states a heartbeat could not deliver either.
+    pub fn return_undelivered(&self, states: Vec<TaskExecutionState>) {
+        lock(&self.undelivered).extend(states);
     }
 
     /// This TaskExecutor's id.
@@ -123,12 +138,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Reports a state change, retrying for up to `patience` while the JobMaster cannot be
-/// reached. A JobMaster that no longer runs the job does not need the report.
+/// reached. A JobMaster that no longer runs the job does not need the report. A final
+/// state that could not be delivered goes to `undelivered`, for the heartbeat.
 fn report(
     runtime: &tokio::runtime::Handle,
     job_master: &Arc<dyn JobMasterGateway>,
     state: TaskExecutionState,
     patience: Duration,
+    undelivered: Option<&Undelivered>,
 ) {
     let deadline = std::time::Instant::now() + patience;
     let mut delay = Duration::from_millis(100);
@@ -143,7 +160,15 @@ fn report(
                 return;
             }
             Err(e) if std::time::Instant::now() >= deadline => {
-                tracing::error!(task = ?state.attempt, error = %e, "cannot report a task state; giving up");
+                match undelivered {
+                    Some(queue) => {
+                        tracing::warn!(task = ?state.attempt, error = %e, "cannot report a final task state; the heartbeat will carry it");
+                        lock(queue).push(state);
+                    }
+                    None => {
+                        tracing::warn!(task = ?state.attempt, error = %e, "cannot report a task state; giving up")
+                    }
+                }
                 return;
             }
             Err(e) => {
@@ -176,6 +201,7 @@ impl TaskExecutorGateway for TaskExecutor {
             },
         );
         let live = self.live.clone();
+        let undelivered = self.undelivered.clone();
         let attempt = tdd.attempt.clone();
         let env = task::TaskEnvironment {
             task_executor: self.id.clone(),
@@ -207,6 +233,7 @@ impl TaskExecutorGateway for TaskExecutor {
                         metrics: MetricsSnapshot::default(),
                     },
                     Duration::from_secs(5),
+                    None,
                 );
                 // A panic in an operator fails this subtask (and so its job) with the panic's
                 // message; the thread, the TaskExecutor and other jobs go on.
@@ -237,6 +264,7 @@ impl TaskExecutorGateway for TaskExecutor {
                         metrics: metrics.snapshot(),
                     },
                     FINAL_REPORT_PATIENCE,
+                    Some(&undelivered),
                 );
                 lock(&live).remove(&tdd.attempt);
             });
@@ -280,5 +308,70 @@ impl TaskExecutorGateway for TaskExecutor {
             n.release_job(job_id);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ClusterError;
+
+    /// A JobManager that answers every report with one error.
+    struct Answering(fn() -> ClusterError);
+
+    #[async_trait]
+    impl JobMasterGateway for Answering {
+        async fn update_task_execution_state(&self, _: TaskExecutionState) -> Result<()> {
+            Err((self.0)())
+        }
+    }
+
+    fn finished() -> TaskExecutionState {
+        TaskExecutionState {
+            attempt: ExecutionAttemptId {
+                job_id: "j".into(),
+                vertex_id: 1,
+                subtask_index: 0,
+                attempt: 0,
+            },
+            state: ExecutionState::Finished,
+            metrics: MetricsSnapshot::default(),
+        }
+    }
+
+    /// A final state the JobManager cannot take is kept for the heartbeat; one whose job
+    /// has ended is dropped.
+    #[test]
+    fn undeliverable_final_states_wait_for_the_heartbeat() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let queue = Undelivered::default();
+        let unreachable: Arc<dyn JobMasterGateway> = Arc::new(Answering(|| ClusterError::Rpc {
+            address: "jm:6123".into(),
+            message: "connection refused".into(),
+        }));
+        report(
+            runtime.handle(),
+            &unreachable,
+            finished(),
+            Duration::ZERO,
+            Some(&queue),
+        );
+        assert_eq!(lock(&queue).len(), 1);
+        assert_eq!(lock(&queue)[0].state, ExecutionState::Finished);
+
+        let ended: Arc<dyn JobMasterGateway> =
+            Arc::new(Answering(|| ClusterError::JobNotFound("j".into())));
+        report(
+            runtime.handle(),
+            &ended,
+            finished(),
+            Duration::ZERO,
+            Some(&queue),
+        );
+        assert_eq!(
+            lock(&queue).len(),
+            1,
+            "a report for an ended job is not kept"
+        );
     }
 }
