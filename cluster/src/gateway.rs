@@ -263,4 +263,6 @@ pub trait RpcService: Send + Sync {
     fn task_executor(&self, address: &str) -> Result<Arc<dyn TaskExecutorGateway>>;
     /// The JobMasters at `address`.
     fn job_master(&self, address: &str) -> Result<Arc<dyn JobMasterGateway>>;
+    /// Drops what is kept for a peer that is gone (a lost TaskManager's connection).
+    fn forget(&self, _address: &str) {}
 }

@@ -69,6 +69,7 @@ impl Dispatcher {
         mut lost: mpsc::UnboundedReceiver<LostTaskExecutor>,
     ) {
         while let Some(l) = lost.recv().await {
+            self.services.rpc.forget(&l.info.rpc_address);
             for job in &l.jobs {
                 if let Ok((_, job_master)) = self.entry(job).await {
                     let _ = job_master.send(JobMasterMessage::TaskExecutorLost {

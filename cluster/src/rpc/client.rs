@@ -83,6 +83,13 @@ impl RpcService for GrpcRpcService {
             address,
         )))
     }
+
+    fn forget(&self, address: &str) {
+        self.channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(address);
+    }
 }
 
 /// A TaskExecutor in another process.
@@ -291,5 +298,24 @@ impl DispatcherGateway for GrpcJobManager {
             .into_iter()
             .map(Into::into)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn channels_are_cached_per_address_until_forgotten() {
+        let rpc = GrpcRpcService::default();
+        let count = |rpc: &GrpcRpcService| rpc.channels.lock().unwrap().len();
+        rpc.task_executor("127.0.0.1:1").unwrap();
+        rpc.task_executor("127.0.0.1:1").unwrap();
+        rpc.job_master("127.0.0.1:2").unwrap();
+        assert_eq!(count(&rpc), 2);
+        rpc.forget("127.0.0.1:1");
+        assert_eq!(count(&rpc), 1);
+        // An address that is not host:port is an error, not a panic.
+        assert!(rpc.task_executor("not an address\n").is_err());
     }
 }
