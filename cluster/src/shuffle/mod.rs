@@ -164,6 +164,31 @@ mod tests {
         }
     }
 
+    /// Takes a channel's elements to its end: the first column's values and the watermarks.
+    fn read_all(input: &mut InputChannel) -> (Vec<i64>, Vec<Watermark>) {
+        let (mut values, mut watermarks) = (Vec::new(), Vec::new());
+        loop {
+            let element = input
+                .receiver()
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap();
+            input.consumed();
+            match element {
+                StreamElement::Batch(b) => values.extend(
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .unwrap()
+                        .values()
+                        .iter(),
+                ),
+                StreamElement::Watermark(w) => watermarks.push(w),
+                StreamElement::EndOfInput => return (values, watermarks),
+                StreamElement::WatermarkStatus(_) => {}
+            }
+        }
+    }
+
     fn batch(start: i64) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
         RecordBatch::try_new(
@@ -207,29 +232,11 @@ mod tests {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(sent.load(Ordering::SeqCst), capacity);
-        let received = tokio::task::spawn_blocking(move || {
-            let mut next = 0;
-            loop {
-                let e = input
-                    .receiver()
-                    .recv_timeout(Duration::from_secs(10))
-                    .unwrap();
-                input.consumed();
-                match e {
-                    StreamElement::Batch(b) => {
-                        let a = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
-                        assert_eq!(a.value(0), next);
-                        next += 100;
-                    }
-                    StreamElement::Watermark(w) => assert_eq!(w, Watermark(7)),
-                    StreamElement::EndOfInput => return next,
-                    other => panic!("{other:?}"),
-                }
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(received, 100_000);
+        let (values, watermarks) = tokio::task::spawn_blocking(move || read_all(&mut input))
+            .await
+            .unwrap();
+        assert_eq!(values, (0..100_000).collect::<Vec<i64>>());
+        assert_eq!(watermarks, [Watermark(7)]);
         producer.join().unwrap().unwrap();
         assert_eq!(sent.load(Ordering::SeqCst), 1000);
     }
@@ -320,26 +327,7 @@ mod tests {
                 let key = key(c);
                 std::thread::spawn(move || {
                     let mut input = consumer_tm.input_channel(&key, &address, 2).unwrap();
-                    let mut values = Vec::new();
-                    loop {
-                        let e = input
-                            .receiver()
-                            .recv_timeout(Duration::from_secs(10))
-                            .unwrap();
-                        input.consumed();
-                        match e {
-                            StreamElement::Batch(b) => values.extend(
-                                b.column(0)
-                                    .as_any()
-                                    .downcast_ref::<Int64Array>()
-                                    .unwrap()
-                                    .values()
-                                    .iter(),
-                            ),
-                            StreamElement::EndOfInput => return values,
-                            _ => {}
-                        }
-                    }
+                    read_all(&mut input).0
                 })
             })
             .collect();
