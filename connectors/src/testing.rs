@@ -14,6 +14,7 @@ use eddy_runtime::metrics::TaskMetrics;
 /// Subtask `index` of `parallelism`, with fresh metrics.
 pub fn subtask(index: u32, parallelism: u32, batch_size: usize) -> SubtaskInfo {
     SubtaskInfo {
+        attempt: 0,
         job_id: "job".into(),
         vertex_name: "vertex".into(),
         subtask_index: index,

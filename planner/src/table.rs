@@ -270,6 +270,7 @@ impl TableProvider for ConnectorTable {
                     schema: self.schema.clone(),
                     info: SubtaskInfo {
                         job_id: "batch".into(),
+                        attempt: 0,
                         vertex_name: self.spec.table.clone(),
                         subtask_index: i as u32,
                         parallelism,

@@ -3,10 +3,12 @@
 //! Reading order follows the data: a [`StreamElement`] flows through
 //! [`operators::StreamOperator`]s chained into an [`task::OperatorChain`], driven by one
 //! [`task::StreamTask`] per subtask, which exchanges elements with other subtasks through
-//! [`exchange`] channels. What a job is made of is described by a serializable
+//! [`exchange`] channels. [`checkpoint`] holds what a task needs to take part in
+//! checkpoints, and [`state`] the keyed state operators snapshot. What a job is made of is described by a serializable
 //! [`jobgraph::JobGraph`]; the connectors crate plugs sources and sinks in through the
 //! traits in [`connector`].
 
+pub mod checkpoint;
 pub mod config;
 pub mod connector;
 pub mod error;

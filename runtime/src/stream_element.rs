@@ -14,6 +14,8 @@ pub enum StreamElement {
     Watermark(Watermark),
     /// The sending subtask went idle or became active again.
     WatermarkStatus(WatermarkStatus),
+    /// Checkpoint progress: everything before it belongs to the checkpoint.
+    Barrier(crate::checkpoint::CheckpointBarrier),
     /// The sending subtask finished; nothing follows on this channel.
     EndOfInput,
 }

@@ -9,6 +9,7 @@ use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use datafusion::arrow::record_batch::RecordBatch;
+use eddy_runtime::checkpoint::{CheckpointBarrier, CheckpointKind};
 use eddy_runtime::exchange::ChannelKey;
 use eddy_runtime::{StreamElement, Watermark, WatermarkStatus};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -16,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 /// First bytes of a hello.
 pub const MAGIC: &[u8; 8] = b"EDDYDATA";
 /// Bumped on any incompatible change of this format.
-pub const DATA_PROTOCOL_VERSION: u32 = 1;
+pub const DATA_PROTOCOL_VERSION: u32 = 2;
 /// Largest frame accepted; a length past it means the peer is not speaking this protocol.
 pub const MAX_FRAME: usize = 512 << 20;
 
@@ -28,6 +29,7 @@ const BATCH: u8 = 4;
 const WATERMARK: u8 = 5;
 const STATUS: u8 = 6;
 const END_OF_INPUT: u8 = 7;
+const BARRIER: u8 = 8;
 
 /// A frame as read.
 #[derive(Debug)]
@@ -127,6 +129,20 @@ pub fn element(channel: u64, element: &StreamElement) -> Result<Bytes, FrameErro
             let mut b = frame(STATUS, 9);
             b.put_u64(channel);
             b.put_u8(matches!(s, WatermarkStatus::Idle) as u8);
+            b.freeze()
+        }
+        StreamElement::Barrier(barrier) => {
+            let mut b = frame(BARRIER, 27);
+            b.put_u64(channel);
+            b.put_u64(barrier.id);
+            b.put_i64(barrier.timestamp);
+            let (kind, stop, drain) = match barrier.kind {
+                CheckpointKind::Checkpoint => (0, false, false),
+                CheckpointKind::Savepoint { stop, drain } => (1, stop, drain),
+            };
+            b.put_u8(kind);
+            b.put_u8(stop as u8);
+            b.put_u8(drain as u8);
             b.freeze()
         }
         StreamElement::EndOfInput => {
@@ -239,7 +255,7 @@ fn decode(mut b: Bytes) -> Result<Frame, FrameError> {
                 channel: b.get_u64(),
             }
         }
-        BATCH | WATERMARK | STATUS | END_OF_INPUT => {
+        BATCH | WATERMARK | STATUS | END_OF_INPUT | BARRIER => {
             need(&b, 8, "element")?;
             let channel = b.get_u64();
             let element = match kind {
@@ -254,6 +270,20 @@ fn decode(mut b: Bytes) -> Result<Frame, FrameError> {
                         WatermarkStatus::Idle
                     } else {
                         WatermarkStatus::Active
+                    })
+                }
+                BARRIER => {
+                    need(&b, 19, "barrier")?;
+                    let id = b.get_u64();
+                    let timestamp = b.get_i64();
+                    let (kind, stop, drain) = (b.get_u8(), b.get_u8() == 1, b.get_u8() == 1);
+                    StreamElement::Barrier(CheckpointBarrier {
+                        id,
+                        timestamp,
+                        kind: match kind {
+                            0 => CheckpointKind::Checkpoint,
+                            _ => CheckpointKind::Savepoint { stop, drain },
+                        },
                     })
                 }
                 _ => StreamElement::EndOfInput,
@@ -306,6 +336,26 @@ mod tests {
                 element: StreamElement::Watermark(Watermark(-5))
             }
         ));
+        for kind in [
+            CheckpointKind::Checkpoint,
+            CheckpointKind::Savepoint {
+                stop: true,
+                drain: false,
+            },
+        ] {
+            let barrier = CheckpointBarrier {
+                id: 42,
+                timestamp: -3,
+                kind,
+            };
+            match roundtrip(element(2, &StreamElement::Barrier(barrier)).unwrap()).await {
+                Frame::Element {
+                    channel: 2,
+                    element: StreamElement::Barrier(b),
+                } => assert_eq!(b, barrier),
+                other => panic!("{other:?}"),
+            }
+        }
         let key = ChannelKey {
             job_id: "j".repeat(32),
             attempt: 1,

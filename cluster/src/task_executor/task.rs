@@ -41,6 +41,7 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         vertex_name: vertex.name.clone(),
         subtask_index: me,
         parallelism: vertex.parallelism,
+        attempt: tdd.attempt.attempt,
         metrics: env.metrics.clone(),
         batch_size: graph.config.get_int(&execution::BATCH_SIZE).max(1) as usize,
         buffer_timeout: graph.config.get_duration(&execution::BUFFER_TIMEOUT),

@@ -6,12 +6,14 @@
 //! [`table`], [`endpoint`], [`job_store`], [`state`], and [`cluster`] for the standalone
 //! processes.
 
+pub mod checkpointing;
 pub mod cluster;
 pub mod core;
 pub mod endpoint;
 pub mod execution;
 pub mod job_store;
 pub mod pipeline;
+pub mod restart;
 pub mod state;
 pub mod table;
 pub mod task_manager;
@@ -36,7 +38,12 @@ pub enum ValueKind {
         max: i64,
     },
     Bool,
+    /// A non-negative number such as a backoff multiplier.
+    Float,
     Duration,
+    /// A duration, or empty for "not set" (Flink options without a default, such as
+    /// `execution.checkpointing.interval`).
+    OptionalDuration,
     String,
     MemorySize,
     /// One of a fixed set of words (case-insensitive).
@@ -68,7 +75,13 @@ impl ConfigOption {
                 Err(e) => Err(bad(e.to_string())),
             },
             ValueKind::Bool => parse_bool(value).map(|_| ()).map_err(bad),
+            ValueKind::Float => match value.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() && f >= 0.0 => Ok(()),
+                _ => Err(bad("expected a non-negative number".into())),
+            },
             ValueKind::Duration => parse_duration(value).map(|_| ()).map_err(bad),
+            ValueKind::OptionalDuration if value.trim().is_empty() => Ok(()),
+            ValueKind::OptionalDuration => parse_duration(value).map(|_| ()).map_err(bad),
             ValueKind::MemorySize => parse_memory_size(value).map(|_| ()).map_err(bad),
             ValueKind::String => Ok(()),
             ValueKind::Enum(words) => {
@@ -85,12 +98,14 @@ impl ConfigOption {
 /// Every key Eddy accepts, in the order the docs list them.
 pub fn all_options() -> Vec<&'static ConfigOption> {
     let mut all = Vec::new();
+    all.extend(checkpointing::OPTIONS);
     all.extend(cluster::OPTIONS);
     all.extend(core::OPTIONS);
     all.extend(endpoint::OPTIONS);
     all.extend(execution::OPTIONS);
     all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
+    all.extend(restart::OPTIONS);
     all.extend(state::OPTIONS);
     all.extend(table::OPTIONS);
     all.extend(task_manager::OPTIONS);
@@ -176,6 +191,20 @@ impl Configuration {
     /// A duration option.
     pub fn get_duration(&self, option: &ConfigOption) -> Duration {
         parse_duration(&self.get_string(option)).unwrap_or(Duration::ZERO)
+    }
+
+    /// An optional duration: `None` when unset or empty.
+    pub fn get_optional_duration(&self, option: &ConfigOption) -> Option<Duration> {
+        let text = self.get_string(option);
+        match text.trim() {
+            "" => None,
+            t => parse_duration(t).ok(),
+        }
+    }
+
+    /// A floating-point option (validated when set).
+    pub fn get_float(&self, option: &ConfigOption) -> f64 {
+        self.get_string(option).trim().parse().unwrap_or(0.0)
     }
 
     /// A memory size option, in bytes.

@@ -22,6 +22,9 @@ pub struct SubtaskInfo {
     pub vertex_name: String,
     pub subtask_index: u32,
     pub parallelism: u32,
+    /// Which run of the job this is: 0, then one more after each restart. Files a writer
+    /// names with it can be told apart from those of a failed earlier run.
+    pub attempt: u32,
     pub metrics: Arc<TaskMetrics>,
     /// Rows per batch a source should aim for.
     pub batch_size: usize,

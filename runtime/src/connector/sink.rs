@@ -1,6 +1,9 @@
-//! Sink V2: a sink creates one writer per subtask. Writers are closed through `finish`
-//! when input ends; the checkpoint issue adds pre-commit on barriers and commit on
-//! checkpoint completion.
+//! Sink V2: a sink creates one writer per subtask. Without checkpoints a writer makes
+//! its output visible in `finish`, when input ends. With checkpoints it is a two-phase
+//! commit: at each barrier `prepare_commit` makes what was written durable and returns
+//! the committables (stored in the checkpoint), and `commit` makes them visible once the
+//! checkpoint completed; a restored writer first commits the committables of the
+//! checkpoint it restores from (`recover`) and discards what the failed attempt left.
 
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -17,8 +20,29 @@ pub trait Sink: Send + Sync {
 pub trait SinkWriter: Send {
     /// Writes a batch; may buffer.
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
-    /// Input ended: flush, close and make everything written visible.
+    /// Input ended (checkpoints off): flush, close and make everything written visible.
     fn finish(&mut self) -> Result<()>;
     /// The job is being cancelled or failed: drop uncommitted output.
     fn abort(&mut self) {}
+
+    /// A barrier (or, with `checkpoint_id` = [`crate::checkpoint::FINAL_CHECKPOINT_ID`],
+    /// the end of input): make everything written so far durable and return what
+    /// committing it takes, in the writer's own encoding. The default writes through
+    /// (output is visible at once: at-least-once) and has nothing to commit.
+    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
+    /// Makes committables returned by `prepare_commit` visible. Must be idempotent: after a
+    /// failure the same committable may be committed again.
+    fn commit(&mut self, _committables: Vec<Vec<u8>>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Restoring: `all_committables` are those of every subtask in the checkpoint restored
+    /// from (committed by whoever they are dealt to); anything else a failed attempt of
+    /// this job left behind may be discarded.
+    fn recover(&mut self, _all_committables: &[Vec<u8>]) -> Result<()> {
+        Ok(())
+    }
 }

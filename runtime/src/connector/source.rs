@@ -60,4 +60,14 @@ pub trait SourceReader: Send {
     fn interleaves_splits(&self) -> bool {
         false
     }
+
+    /// The current position of every split not yet finished, for a checkpoint: a reader
+    /// created from these splits goes on right after the last batch returned. Readers that
+    /// cannot say where they are keep the default, and a checkpoint of their job fails
+    /// with this message.
+    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+        Err(crate::RuntimeError::User(
+            "this source cannot be checkpointed: it does not report its position".into(),
+        ))
+    }
 }

@@ -23,6 +23,7 @@ pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
 pub use window::{WindowAggregateOperator, WindowTvfOperator};
 
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::connector::{ConnectorResolver, SubtaskInfo};
 use crate::error::{Result, RuntimeError};
 use crate::jobgraph::OperatorSpec;
@@ -60,10 +61,12 @@ impl Collector {
 }
 
 /// An operator in a chain (Flink's `StreamOperator`). Hooks are called in this order:
-/// `open`, then any number of `process_batch` / `process_watermark`, then `finish` when
-/// all input has ended (it may still emit), then `close`. `abort` replaces `finish` and
-/// `close` when the task is cancelled or fails. Only `process_batch` is required; the
-/// watermark hook forwards by default.
+/// `initialize_state` when the job restores from a checkpoint, `open`, then any number of
+/// `process_batch` / `process_watermark` / `snapshot_state` / `notify_checkpoint_complete`,
+/// then `finish` when all input has ended (it may still emit), then `close`. `abort`
+/// replaces `finish` and `close` when the task is cancelled or fails. Only `process_batch`
+/// is required; the watermark hook forwards by default, and an operator without state
+/// keeps the checkpoint hooks' defaults.
 pub trait StreamOperator: Send {
     /// A name for logs and EXPLAIN.
     fn name(&self) -> String;
@@ -111,6 +114,28 @@ pub trait StreamOperator: Send {
 
     /// The task is cancelled or failed: discard uncommitted output.
     fn abort(&mut self) {}
+
+    /// Restores what a checkpoint or savepoint held for this operator.
+    fn initialize_state(&mut self, _state: RestoredState) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every element before `barrier` has been processed: returns what the checkpoint must
+    /// hold. Called on the task thread, so it should only copy; the task uploads.
+    fn snapshot_state(&mut self, _barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        Ok(OperatorSnapshot::default())
+    }
+
+    /// Checkpoint `id` completed (every task acknowledged it and its metadata is stored).
+    fn notify_checkpoint_complete(&mut self, _id: u64) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether `finish` left output that becomes visible only when the job's final
+    /// checkpoint completes (a two-phase-commit sink's last files).
+    fn awaits_final_commit(&self) -> bool {
+        false
+    }
 }
 
 /// What operators need from their TaskManager when they are built.

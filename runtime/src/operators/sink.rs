@@ -1,8 +1,16 @@
-//! The operator at the end of a chain that hands batches to a connector's writer.
+//! The operator at the end of a chain that hands batches to a connector's writer. With
+//! checkpoints on it drives the writer's two-phase commit: prepare at each barrier, keep
+//! the committables in the checkpoint, commit when the checkpoint completes.
+
+use std::collections::BTreeMap;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{Collector, OperatorContext, StreamOperator};
+use crate::checkpoint::{
+    decode_list, encode_list, CheckpointBarrier, CheckpointSettings, OperatorSnapshot,
+    RestoredState, FINAL_CHECKPOINT_ID,
+};
 use crate::connector::SinkWriter;
 use crate::error::Result;
 use crate::jobgraph::SinkSpec;
@@ -14,6 +22,10 @@ pub struct SinkOperator {
     /// Rows handed to the writer count as the subtask's output (Flink counts a sink's
     /// written records as `numRecordsOut` too).
     metrics: std::sync::Arc<crate::metrics::TaskMetrics>,
+    /// Checkpoints are on: output becomes visible through them, not at `finish`.
+    two_phase: bool,
+    /// Committables prepared per checkpoint and not yet committed.
+    pending: BTreeMap<u64, Vec<Vec<u8>>>,
 }
 
 impl SinkOperator {
@@ -24,7 +36,22 @@ impl SinkOperator {
             table: spec.connector.table.clone(),
             writer: sink.create_writer(ctx.info)?,
             metrics: ctx.info.metrics.clone(),
+            two_phase: CheckpointSettings::from_config(ctx.config).enabled,
+            pending: BTreeMap::new(),
         })
+    }
+
+    fn commit_up_to(&mut self, id: u64) -> Result<()> {
+        let later = match id {
+            FINAL_CHECKPOINT_ID => BTreeMap::new(),
+            id => self.pending.split_off(&(id + 1)),
+        };
+        let due = std::mem::replace(&mut self.pending, later);
+        let committables: Vec<Vec<u8>> = due.into_values().flatten().collect();
+        if committables.is_empty() {
+            return Ok(());
+        }
+        self.writer.commit(committables)
     }
 }
 
@@ -44,10 +71,61 @@ impl StreamOperator for SinkOperator {
     }
 
     fn finish(&mut self, _out: &mut Collector) -> Result<()> {
-        self.writer.finish()
+        if !self.two_phase {
+            return self.writer.finish();
+        }
+        let last = self.writer.prepare_commit(FINAL_CHECKPOINT_ID)?;
+        if !last.is_empty() {
+            self.pending.insert(FINAL_CHECKPOINT_ID, last);
+        }
+        Ok(())
     }
 
     fn abort(&mut self) {
         self.writer.abort();
+    }
+
+    fn initialize_state(&mut self, state: RestoredState) -> Result<()> {
+        let mut all = Vec::new();
+        for bytes in &state.union {
+            all.extend(decode_list(bytes)?);
+        }
+        self.writer.recover(&all)?;
+        let mut mine = Vec::new();
+        for bytes in &state.operator {
+            mine.extend(decode_list(bytes)?);
+        }
+        // They belong to a completed checkpoint: commit them now (idempotently, as the
+        // failed attempt may have committed some already).
+        if !mine.is_empty() {
+            self.writer.commit(mine)?;
+        }
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        let prepared = self.writer.prepare_commit(barrier.id)?;
+        if !prepared.is_empty() {
+            self.pending.entry(barrier.id).or_default().extend(prepared);
+        }
+        // Committables of earlier checkpoints whose completion was not heard of yet are
+        // kept too: restoring from this checkpoint commits them.
+        let all: Vec<Vec<u8>> = self.pending.values().flatten().cloned().collect();
+        Ok(OperatorSnapshot {
+            keyed: Vec::new(),
+            operator: if all.is_empty() {
+                Vec::new()
+            } else {
+                encode_list(&all)
+            },
+        })
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.commit_up_to(id)
+    }
+
+    fn awaits_final_commit(&self) -> bool {
+        self.pending.contains_key(&FINAL_CHECKPOINT_ID)
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::Result;
 use crate::exchange::RecordWriter;
 use crate::metrics::TaskMetrics;
@@ -18,6 +19,8 @@ pub struct OperatorChain {
     operators: Vec<Box<dyn StreamOperator>>,
     outputs: Vec<RecordWriter>,
     metrics: Arc<TaskMetrics>,
+    /// Per operator, its uid when it has state to checkpoint.
+    uids: Vec<Option<String>>,
 }
 
 impl OperatorChain {
@@ -27,11 +30,69 @@ impl OperatorChain {
         outputs: Vec<RecordWriter>,
         metrics: Arc<TaskMetrics>,
     ) -> Self {
+        let uids = vec![None; operators.len()];
         Self {
             operators,
             outputs,
             metrics,
+            uids,
         }
+    }
+
+    /// Names each operator's state in checkpoints (`None`: stateless).
+    pub fn with_uids(mut self, uids: Vec<Option<String>>) -> Self {
+        self.uids = uids;
+        self.uids.resize(self.operators.len(), None);
+        self
+    }
+
+    /// Hands restored state to the operators it belongs to; before `open`.
+    pub fn initialize_state(
+        &mut self,
+        mut restored: std::collections::BTreeMap<String, RestoredState>,
+    ) -> Result<()> {
+        for (op, uid) in self.operators.iter_mut().zip(&self.uids) {
+            if let Some(state) = uid.as_ref().and_then(|u| restored.remove(u)) {
+                op.initialize_state(state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Snapshots every operator with state, head first; the barrier itself is sent on with
+    /// [`OperatorChain::emit_barrier`].
+    pub fn snapshot(
+        &mut self,
+        barrier: &CheckpointBarrier,
+    ) -> Result<Vec<(String, OperatorSnapshot)>> {
+        let mut out = Vec::new();
+        for (op, uid) in self.operators.iter_mut().zip(&self.uids) {
+            let snapshot = op.snapshot_state(barrier)?;
+            if let Some(uid) = uid {
+                if !snapshot.is_empty() {
+                    out.push((uid.clone(), snapshot));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends a barrier downstream, after every row emitted before it.
+    pub fn emit_barrier(&mut self, barrier: CheckpointBarrier) -> Result<()> {
+        self.emit(StreamElement::Barrier(barrier))
+    }
+
+    /// Checkpoint `id` completed.
+    pub fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.operators
+            .iter_mut()
+            .try_for_each(|op| op.notify_checkpoint_complete(id))
+    }
+
+    /// Whether an operator waits for the job's final checkpoint before its output is
+    /// visible.
+    pub fn awaits_final_commit(&self) -> bool {
+        self.operators.iter().any(|op| op.awaits_final_commit())
     }
 
     /// Opens every operator, head first.
@@ -57,8 +118,11 @@ impl OperatorChain {
                     }
                     StreamElement::Batch(b) => op.process_batch(b, &mut out)?,
                     StreamElement::Watermark(w) => op.process_watermark(w, &mut out)?,
-                    // Statuses concern the exchange only: they pass operators untouched.
-                    status @ StreamElement::WatermarkStatus(_) => out.push(status),
+                    // Statuses and barriers concern the exchange only: they pass operators
+                    // untouched (a chain snapshots as a whole, see `snapshot`).
+                    e @ (StreamElement::WatermarkStatus(_) | StreamElement::Barrier(_)) => {
+                        out.push(e)
+                    }
                     StreamElement::EndOfInput => {}
                 }
             }
@@ -119,7 +183,7 @@ impl OperatorChain {
     pub fn process_element(&mut self, element: StreamElement) -> Result<()> {
         match element {
             StreamElement::Batch(b) => self.process_batch(b),
-            StreamElement::WatermarkStatus(_) => self.emit(element),
+            StreamElement::WatermarkStatus(_) | StreamElement::Barrier(_) => self.emit(element),
             StreamElement::EndOfInput => Ok(()),
             other => self.push(0, other, 0),
         }
@@ -140,7 +204,7 @@ impl OperatorChain {
     }
 
     /// Input ended: finishes operators head first, passing what each emits down the chain,
-    /// then tells downstream subtasks that this one is done.
+    /// then tells downstream subtasks that this one is done. `close` follows.
     pub fn finish(&mut self) -> Result<()> {
         for i in 0..self.operators.len() {
             let mut out = Collector::default();
@@ -150,10 +214,12 @@ impl OperatorChain {
                 self.push(i + 1, element, 0)?;
             }
         }
-        for op in &mut self.operators {
-            op.close()?;
-        }
         self.emit(StreamElement::EndOfInput)
+    }
+
+    /// Releases the operators after `finish` (and after the final commit, if any).
+    pub fn close(&mut self) -> Result<()> {
+        self.operators.iter_mut().try_for_each(|op| op.close())
     }
 
     /// Sends output rows that have waited `execution.buffer-timeout`.

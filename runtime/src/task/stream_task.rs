@@ -1,7 +1,9 @@
 //! One subtask's loop: take the next element from the source reader or the input
 //! channels, run it through the chain, until input ends, the task fails or is cancelled.
 //! Between elements the loop also keeps time: periodic watermarks, source idleness and
-//! processing-time callbacks.
+//! processing-time callbacks, and takes part in checkpoints: a source task emits a barrier
+//! when told to, a task with input channels aligns the barriers of its channels
+//! ([`BarrierAligner`]), and either snapshots its chain and has the responder store it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,12 +11,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Select;
 
+use crate::checkpoint::{
+    CheckpointBarrier, CheckpointResponder, CheckpointSettings, TaskCommand, TaskSnapshot,
+};
 use crate::connector::SubtaskInfo;
 use crate::error::{Result, RuntimeError};
 use crate::exchange::InputChannel;
 use crate::operators::{SourceDriver, SourcePoll};
 use crate::stream_element::StreamElement;
-use crate::task::{OperatorChain, StatusWatermarkValve};
+use crate::task::{Alignment, BarrierAligner, OperatorChain, StatusWatermarkValve};
 use crate::time::{now_millis, Watermark, WatermarkStatus};
 
 /// Set to stop a running task; checked between elements.
@@ -41,6 +46,31 @@ pub struct SourceTiming {
     pub idle_timeout: Duration,
 }
 
+/// How a task takes part in checkpoints.
+pub struct TaskCheckpointing {
+    pub settings: CheckpointSettings,
+    /// Triggers (for sources) and completion notices from the TaskExecutor.
+    pub commands: crossbeam_channel::Receiver<TaskCommand>,
+    pub responder: Arc<dyn CheckpointResponder>,
+}
+
+impl TaskCheckpointing {
+    /// Checkpoints off: no commands ever arrive.
+    pub fn disabled() -> Self {
+        struct Nobody;
+        impl CheckpointResponder for Nobody {
+            fn acknowledge(&self, _: &CheckpointBarrier, _: TaskSnapshot) {}
+            fn decline(&self, _: u64, _: String) {}
+            fn finished(&self, _: TaskSnapshot) {}
+        }
+        Self {
+            settings: CheckpointSettings::disabled(),
+            commands: crossbeam_channel::never(),
+            responder: Arc::new(Nobody),
+        }
+    }
+}
+
 /// A running subtask (Flink's `StreamTask`).
 pub struct StreamTask {
     input: TaskInput,
@@ -48,6 +78,7 @@ pub struct StreamTask {
     cancel: CancelFlag,
     info: SubtaskInfo,
     timing: SourceTiming,
+    checkpointing: TaskCheckpointing,
 }
 
 impl StreamTask {
@@ -65,7 +96,14 @@ impl StreamTask {
             cancel,
             info,
             timing,
+            checkpointing: TaskCheckpointing::disabled(),
         }
+    }
+
+    /// Lets the task take part in checkpoints.
+    pub fn with_checkpointing(mut self, checkpointing: TaskCheckpointing) -> Self {
+        self.checkpointing = checkpointing;
+        self
     }
 
     /// Runs the subtask to its end. Blocks: call it on a thread of its own.
@@ -85,10 +123,68 @@ impl StreamTask {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    fn run_source(&mut self) -> Result<()> {
-        let TaskInput::Source(driver) = &mut self.input else {
-            return Err(RuntimeError::Internal("not a source task".into()));
+    /// Snapshots the chain for `barrier`, sends the barrier on and hands the snapshot to
+    /// the responder. A failure to snapshot declines the checkpoint rather than failing
+    /// the task: the next checkpoint may succeed.
+    fn checkpoint(
+        &mut self,
+        barrier: CheckpointBarrier,
+        splits: Option<Vec<crate::connector::SourceSplit>>,
+    ) -> Result<()> {
+        let operators = match self.chain.snapshot(&barrier) {
+            Ok(o) => o,
+            Err(e) => {
+                self.checkpointing
+                    .responder
+                    .decline(barrier.id, e.to_string());
+                return Ok(());
+            }
         };
+        self.chain.emit_barrier(barrier)?;
+        self.checkpointing
+            .responder
+            .acknowledge(&barrier, TaskSnapshot { operators, splits });
+        Ok(())
+    }
+
+    /// Input ended and the chain finished. With checkpoints on, the task reports its final
+    /// state and, when an operator still has output to commit, waits for the job's final
+    /// checkpoint to complete before it ends.
+    fn end(&mut self, splits: Option<Vec<crate::connector::SourceSplit>>) -> Result<()> {
+        self.chain.finish()?;
+        if self.checkpointing.settings.enabled {
+            let barrier = CheckpointBarrier {
+                id: crate::checkpoint::FINAL_CHECKPOINT_ID,
+                timestamp: now_millis(),
+                kind: crate::checkpoint::CheckpointKind::Checkpoint,
+            };
+            let operators = self.chain.snapshot(&barrier)?;
+            let waits = self.chain.awaits_final_commit();
+            self.checkpointing
+                .responder
+                .finished(TaskSnapshot { operators, splits });
+            while waits {
+                if self.cancelled() {
+                    return Err(RuntimeError::Cancelled);
+                }
+                match self.checkpointing.commands.recv_timeout(TICK) {
+                    Ok(TaskCommand::CheckpointComplete(id)) => {
+                        self.chain.notify_checkpoint_complete(id)?;
+                        if id == crate::checkpoint::FINAL_CHECKPOINT_ID {
+                            break;
+                        }
+                    }
+                    Ok(_) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                        return Err(RuntimeError::Cancelled)
+                    }
+                }
+            }
+        }
+        self.chain.close()
+    }
+
+    fn run_source(&mut self) -> Result<()> {
         let SourceTiming {
             watermark_interval,
             idle_timeout,
@@ -98,10 +194,51 @@ impl StreamTask {
         let mut next_tick = Instant::now() + TICK;
         let mut last_data = Instant::now();
         let mut idle = false;
+        // After a stop-with-savepoint barrier the source reads nothing more; the job is
+        // cancelled once the savepoint completes.
+        let mut stopped = false;
         loop {
             if self.cancel.load(Ordering::Relaxed) {
                 return Err(RuntimeError::Cancelled);
             }
+            while let Ok(command) = self.checkpointing.commands.try_recv() {
+                match command {
+                    TaskCommand::TriggerCheckpoint(barrier) if !stopped => {
+                        if matches!(
+                            barrier.kind,
+                            crate::checkpoint::CheckpointKind::Savepoint { drain: true, .. }
+                        ) {
+                            self.chain.process_watermark(Watermark::MAX)?;
+                        }
+                        let TaskInput::Source(driver) = &mut self.input else {
+                            return Err(RuntimeError::Internal("not a source task".into()));
+                        };
+                        match driver.snapshot_splits() {
+                            Ok(splits) => self.checkpoint(barrier, Some(splits))?,
+                            Err(e) => self
+                                .checkpointing
+                                .responder
+                                .decline(barrier.id, e.to_string()),
+                        }
+                        stopped = barrier.stops();
+                    }
+                    TaskCommand::TriggerCheckpoint(barrier) => self
+                        .checkpointing
+                        .responder
+                        .decline(barrier.id, "the source has stopped".into()),
+                    TaskCommand::CheckpointComplete(id) => {
+                        self.chain.notify_checkpoint_complete(id)?
+                    }
+                    TaskCommand::CheckpointAborted(_) => {}
+                }
+            }
+            if stopped {
+                std::thread::sleep(TICK);
+                continue;
+            }
+            let TaskInput::Source(driver) = &mut self.input else {
+                return Err(RuntimeError::Internal("not a source task".into()));
+            };
             match driver.poll(&mut out)? {
                 SourcePoll::Data => {
                     last_data = Instant::now();
@@ -127,7 +264,7 @@ impl StreamTask {
                 SourcePoll::Finished => {
                     // Bounded input ends with a final watermark so every window fires.
                     self.chain.process_watermark(Watermark::MAX)?;
-                    return self.chain.finish();
+                    return self.end(Some(Vec::new()));
                 }
             }
             let now = Instant::now();
@@ -157,9 +294,11 @@ impl StreamTask {
         // channels themselves stay free to be told what was consumed.
         let receivers: Vec<_> = channels.iter().map(|(_, c)| c.receiver().clone()).collect();
         let mut valve = StatusWatermarkValve::new(channels.len());
+        let mut aligner = BarrierAligner::new(channels.len(), self.checkpointing.settings.mode);
         let mut open: Vec<bool> = vec![true; channels.len()];
         let mut merged = Vec::new();
         let mut next_tick = Instant::now() + TICK;
+        let commands = self.checkpointing.commands.clone();
         while !valve.all_finished() {
             if self.cancelled() {
                 return Err(RuntimeError::Cancelled);
@@ -173,15 +312,29 @@ impl StreamTask {
             let mut select = Select::new();
             let mut index = Vec::new();
             for (i, receiver) in receivers.iter().enumerate() {
-                if open[i] {
+                if open[i] && !aligner.is_blocked(i) {
                     select.recv(receiver);
                     index.push(i);
                 }
             }
+            let command_op = select.recv(&commands);
             let op = match select.select_timeout(TICK) {
                 Ok(op) => op,
                 Err(_) => continue,
             };
+            if op.index() == command_op {
+                match op.recv(&commands) {
+                    Ok(TaskCommand::CheckpointComplete(id)) => {
+                        self.chain.notify_checkpoint_complete(id)?
+                    }
+                    Ok(TaskCommand::CheckpointAborted(id)) => {
+                        aligner.abort(id);
+                    }
+                    // Only sources are triggered; barriers reach this task on its channels.
+                    Ok(TaskCommand::TriggerCheckpoint(_)) | Err(_) => {}
+                }
+                continue;
+            }
             let channel = index[op.index()];
             let (input, ch) = &mut channels[channel];
             let element = match op.recv(&receivers[channel]) {
@@ -192,19 +345,32 @@ impl StreamTask {
             };
             ch.consumed();
             let input = *input;
+            let mut alignments = Vec::new();
             match element {
                 StreamElement::Batch(b) => self.chain.process_batch_from(input, b)?,
                 StreamElement::Watermark(w) => valve.input_watermark(channel, w, &mut merged),
                 StreamElement::WatermarkStatus(s) => valve.input_status(channel, s, &mut merged),
+                StreamElement::Barrier(b) => alignments = aligner.on_barrier(channel, b),
                 StreamElement::EndOfInput => {
                     open[channel] = false;
                     valve.channel_finished(channel, &mut merged);
+                    alignments.push(aligner.on_end_of_input(channel));
                 }
             }
             for element in merged.drain(..) {
                 self.chain.process_element(element)?;
             }
+            for alignment in alignments {
+                match alignment {
+                    Alignment::Waiting => {}
+                    Alignment::Abandoned(id) => self
+                        .checkpointing
+                        .responder
+                        .decline(id, "a newer checkpoint overtook it".into()),
+                    Alignment::Complete(barrier) => self.checkpoint(barrier, None)?,
+                }
+            }
         }
-        self.chain.finish()
+        self.end(None)
     }
 }

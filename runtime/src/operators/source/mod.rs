@@ -119,6 +119,14 @@ impl SourceDriver {
         }
     }
 
+    /// Where the reader is, for a checkpoint.
+    pub fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+        self.reader.snapshot_splits().map_err(|e| match e {
+            RuntimeError::User(m) => RuntimeError::User(format!("table '{}': {m}", self.table)),
+            other => other,
+        })
+    }
+
     /// The periodic watermark (`pipeline.auto-watermark-interval`), if it advanced.
     pub fn periodic_watermark(&mut self, out: &mut Vec<StreamElement>) {
         if let Some(w) = &mut self.watermarks {
