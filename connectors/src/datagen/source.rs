@@ -53,6 +53,16 @@ struct ShareState {
     emitted: u64,
 }
 
+impl ShareState {
+    fn to_split(self) -> Result<SourceSplit> {
+        Ok(SourceSplit {
+            id: format!("datagen-{}-of-{}", self.index, self.parallelism),
+            state: serde_json::to_value(self)
+                .map_err(|e| RuntimeError::Internal(format!("datagen split state: {e}")))?,
+        })
+    }
+}
+
 impl Source for DataGenSource {
     fn is_bounded(&self) -> bool {
         self.config.is_bounded()
@@ -62,16 +72,12 @@ impl Source for DataGenSource {
         let parallelism = u64::from(parallelism.max(1));
         (0..parallelism)
             .map(|index| {
-                let state = ShareState {
+                ShareState {
                     index,
                     parallelism,
                     emitted: 0,
-                };
-                Ok(SourceSplit {
-                    id: format!("datagen-{index}-of-{parallelism}"),
-                    state: serde_json::to_value(state)
-                        .map_err(|e| RuntimeError::Internal(format!("split state: {e}")))?,
-                })
+                }
+                .to_split()
             })
             .collect()
     }
@@ -221,6 +227,23 @@ impl SourceReader for DataGenReader {
             }
         }
     }
+
+    // A row is a function of its share and its number in the share (sequences exactly;
+    // random fields are random either way), so the count emitted is the whole position.
+    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+        self.shares
+            .iter()
+            .filter(|s| s.remaining() != Some(0))
+            .map(|s| {
+                ShareState {
+                    index: s.share.index,
+                    parallelism: s.share.parallelism,
+                    emitted: s.emitted,
+                }
+                .to_split()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -234,7 +257,7 @@ mod tests {
     use super::*;
     use crate::datagen::DataGenTableFactory;
     use crate::factory::TableFactory;
-    use crate::testing::{read_all, spec, subtask};
+    use crate::testing::{check_resumes_after_every_batch, read_all, spec, subtask};
 
     fn schema() -> Schema {
         Schema::new(vec![
@@ -351,6 +374,39 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(700), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
         assert!(outputs[0].len() >= 2, "{} batches", outputs[0].len());
+    }
+
+    #[test]
+    fn resumes_from_a_snapshot_within_and_between_shares() {
+        let source = DataGenTableFactory
+            .create_source(&spec(
+                &schema(),
+                &[
+                    ("connector", "datagen"),
+                    ("rows-per-second", "100000000"),
+                    ("fields.id.kind", "sequence"),
+                    ("fields.id.start", "1"),
+                    ("fields.id.end", "50"),
+                    ("fields.name.kind", "sequence"),
+                    ("fields.name.start", "101"),
+                    ("fields.name.end", "200"),
+                ],
+            ))
+            .unwrap();
+        // One reader generating two of three shares, one after the other: 17 + 16 rows
+        // in batches of 8, so snapshots fall inside a share and between the two.
+        let mut splits = source.enumerate_splits(3).unwrap();
+        splits.remove(1);
+        let (whole, snapshots) =
+            check_resumes_after_every_batch(source.as_ref(), splits.clone(), &subtask(0, 1, 8));
+        assert_eq!(whole.len(), 17 + 16);
+        assert_eq!(snapshots[0], splits);
+        assert_eq!(snapshots[1][0].state["emitted"], 8);
+        assert_eq!(snapshots[1].len(), 2);
+        // The first share is done after three batches and is left out.
+        assert_eq!(snapshots[3].len(), 1);
+        assert_eq!(snapshots[3][0].id, "datagen-2-of-3");
+        assert!(snapshots.last().unwrap().is_empty());
     }
 
     #[test]

@@ -1,10 +1,23 @@
-//! Writing a filesystem table, after Flink's `FileSink`: each subtask writes hidden
-//! in-progress part files `.part-<uuid>-<subtask>-<n>.inprogress`, rolls to a new one
-//! past `sink.rolling-policy.file-size` (or the rollover interval), and on `finish`
-//! flushes them and renames them to `part-<uuid>-<subtask>-<n>`, so readers only ever
-//! see complete files. `abort` deletes them.
+//! Writing a filesystem table, after Flink's `FileSink`. Each subtask writes hidden
+//! in-progress part files `.part-<job>-<attempt>-<subtask>-<uuid>-<n>.inprogress` and rolls
+//! to a new one past `sink.rolling-policy.file-size` (or the rollover interval). Committing
+//! a file renames it to `part-<job>-<attempt>-<subtask>-<uuid>-<n>`; readers skip hidden
+//! names, so they only ever see complete files.
+//!
+//! Without checkpoints, `finish` flushes the files and commits them all at once. With
+//! checkpoints it is a two-phase commit: `prepare_commit` flushes and syncs the files
+//! written since the last one and returns a committable per file (its two names, as
+//! JSON), and the next rows go to a new file; `commit` renames them once the checkpoint
+//! completed, and counts a file already renamed as committed, so a commit repeated after
+//! a failure succeeds. On restore, `recover` deletes the in-progress files that earlier
+//! attempts of the job left and that no committable of the restored checkpoint names:
+//! their rows will be written again. The job id and the attempt in the names are what
+//! keep it from touching files of another job writing into the same directory, or of the
+//! running attempt. `abort` deletes the files not yet prepared; prepared ones belong to a
+//! checkpoint.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -15,8 +28,12 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
 use eddy_runtime::{Result, RuntimeError};
+use serde::{Deserialize, Serialize};
 
 use crate::format::{BatchEncoder, FormatFactory};
+
+/// What ends the name of a part file not yet committed.
+const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 
 /// A filesystem table written as a sink.
 pub struct FileSystemSink {
@@ -67,9 +84,19 @@ impl Sink for FileSystemSink {
                 e,
             )
         })?;
+        let job = job_tag(&info.job_id);
         Ok(Box::new(FileSystemWriter {
             dir: self.dir.clone(),
-            prefix: format!("part-{}-{}", uuid::Uuid::new_v4(), info.subtask_index),
+            // The uuid tells apart two writers of one subtask, such as two INSERTs into
+            // the same table in one job.
+            prefix: format!(
+                "part-{job}-{}-{}-{}",
+                info.attempt,
+                info.subtask_index,
+                uuid::Uuid::new_v4()
+            ),
+            job,
+            attempt: info.attempt,
             encoder: self
                 .format
                 .create_encoder(self.schema.clone(), &self.options)?,
@@ -83,26 +110,106 @@ impl Sink for FileSystemSink {
     }
 }
 
+/// The job id as it appears in part file names. `-` separates the fields of a name, so
+/// anything but ASCII letters and digits becomes `_`, which keeps the job's field (and
+/// so the attempt after it) unambiguous.
+fn job_tag(job_id: &str) -> String {
+    job_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Whether `name` is an in-progress part file that an attempt of job `job` (a
+/// [`job_tag`]) earlier than `attempt` wrote.
+fn is_left_by_earlier_attempt(name: &OsStr, job: &str, attempt: u32) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let Some(rest) = name
+        .strip_prefix(".part-")
+        .and_then(|r| r.strip_prefix(job))
+        .and_then(|r| r.strip_prefix('-'))
+        .and_then(|r| r.strip_suffix(IN_PROGRESS_SUFFIX))
+    else {
+        return false;
+    };
+    rest.split('-')
+        .next()
+        .and_then(|a| a.parse::<u32>().ok())
+        .is_some_and(|a| a < attempt)
+}
+
 /// One subtask's writer.
 pub struct FileSystemWriter {
     dir: PathBuf,
-    /// `part-<uuid>-<subtask>`.
+    /// `part-<job>-<attempt>-<subtask>-<uuid>`.
     prefix: String,
+    /// The job's [`job_tag`] and this run's attempt, to recognise earlier runs' files.
+    job: String,
+    attempt: u32,
     encoder: Box<dyn BatchEncoder>,
     file_size: u64,
     rollover_interval: Duration,
     next_part: u64,
     current: Option<InProgressFile>,
-    /// Rolled part files, still in progress, waiting to be committed.
+    /// Rolled part files, still in progress, not yet prepared for a commit.
     closed: Vec<PartFile>,
     buf: Vec<u8>,
 }
 
-/// Names of one part file.
-#[derive(Debug, Clone)]
+/// Names of one part file; encoded as JSON, the committable of a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct PartFile {
     in_progress: PathBuf,
     committed: PathBuf,
+}
+
+impl PartFile {
+    fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| {
+            RuntimeError::Internal(format!(
+                "cannot encode the committable of '{}': {e}",
+                self.in_progress.display()
+            ))
+        })
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            RuntimeError::Internal(format!(
+                "bad committable of a filesystem sink: {e}; committable: '{}'",
+                String::from_utf8_lossy(bytes)
+            ))
+        })
+    }
+
+    /// Renames the file to its committed name. A commit may be repeated after a failure,
+    /// so a file found already renamed counts as committed.
+    fn commit(&self) -> Result<()> {
+        let context = || {
+            format!(
+                "cannot commit '{}' as '{}'",
+                self.in_progress.display(),
+                self.committed.display()
+            )
+        };
+        let err = match std::fs::rename(&self.in_progress, &self.committed) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if err.kind() != std::io::ErrorKind::NotFound {
+            return Err(RuntimeError::io(context(), err));
+        }
+        match self.committed.try_exists() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(RuntimeError::NotFound(format!(
+                "{}: neither file exists any more, so the rows written to it are lost",
+                context()
+            ))),
+            Err(e) => Err(RuntimeError::io(context(), e)),
+        }
+    }
 }
 
 struct InProgressFile {
@@ -132,7 +239,7 @@ impl FileSystemWriter {
         let name = format!("{}-{}", self.prefix, self.next_part);
         self.next_part += 1;
         let part = PartFile {
-            in_progress: self.dir.join(format!(".{name}.inprogress")),
+            in_progress: self.dir.join(format!(".{name}{IN_PROGRESS_SUFFIX}")),
             committed: self.dir.join(name),
         };
         let file = File::create(&part.in_progress).map_err(|e| {
@@ -183,16 +290,7 @@ impl SinkWriter for FileSystemWriter {
     fn finish(&mut self) -> Result<()> {
         self.roll()?;
         for part in self.closed.drain(..) {
-            std::fs::rename(&part.in_progress, &part.committed).map_err(|e| {
-                RuntimeError::io(
-                    format!(
-                        "cannot commit '{}' as '{}'",
-                        part.in_progress.display(),
-                        part.committed.display()
-                    ),
-                    e,
-                )
-            })?;
+            part.commit()?;
         }
         Ok(())
     }
@@ -208,6 +306,83 @@ impl SinkWriter for FileSystemWriter {
                     "cannot delete in-progress part file");
             }
         }
+    }
+
+    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+        self.roll()?;
+        let committables = self
+            .closed
+            .iter()
+            .map(PartFile::encode)
+            .collect::<Result<Vec<_>>>()?;
+        // From now on the checkpoint owns these files: `abort` must leave them for a
+        // restore to commit.
+        self.closed.clear();
+        Ok(committables)
+    }
+
+    fn commit(&mut self, committables: Vec<Vec<u8>>) -> Result<()> {
+        for bytes in &committables {
+            PartFile::decode(bytes)?.commit()?;
+        }
+        Ok(())
+    }
+
+    fn recover(&mut self, all_committables: &[Vec<u8>]) -> Result<()> {
+        // Matched by file name: the names are unique, while a relative sink path may
+        // resolve elsewhere in the process that prepared them.
+        let mut keep: HashSet<OsString> = HashSet::new();
+        for bytes in all_committables {
+            if let Some(name) = PartFile::decode(bytes)?.in_progress.file_name() {
+                keep.insert(name.to_os_string());
+            }
+        }
+        let mut dirs = vec![self.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            let context = || format!("cannot list directory '{}'", dir.display());
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // A subdirectory removed since it was listed holds nothing to recover.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != self.dir => {
+                    continue
+                }
+                Err(e) => return Err(RuntimeError::io(context(), e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| RuntimeError::io(context(), e))?;
+                let path = entry.path();
+                let file_type = entry
+                    .file_type()
+                    .map_err(|e| RuntimeError::io(format!("cannot read '{}'", path.display()), e))?;
+                if file_type.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let name = entry.file_name();
+                if keep.contains(&name) || !is_left_by_earlier_attempt(&name, &self.job, self.attempt)
+                {
+                    continue;
+                }
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {
+                        tracing::info!(file = %path.display(),
+                            "deleted a part file a failed attempt left uncommitted");
+                    }
+                    // Every subtask of the new attempt recovers the same directory.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(RuntimeError::io(
+                            format!(
+                                "cannot delete '{}', left uncommitted by a failed attempt",
+                                path.display()
+                            ),
+                            e,
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

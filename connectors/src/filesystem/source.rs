@@ -35,6 +35,18 @@ struct FileSplitState {
     line: u64,
 }
 
+impl FileSplitState {
+    fn to_split(&self) -> Result<SourceSplit> {
+        let state = serde_json::to_value(self).map_err(|e| {
+            RuntimeError::Internal(format!("state of split '{}': {e}", self.path))
+        })?;
+        Ok(SourceSplit {
+            id: self.path.clone(),
+            state,
+        })
+    }
+}
+
 impl FileSystemSource {
     /// A source over `path` decoding `format`.
     pub fn new(
@@ -110,15 +122,12 @@ impl Source for FileSystemSource {
         self.list_files()?
             .into_iter()
             .map(|path| {
-                let path = path.to_string_lossy().into_owned();
-                let state = FileSplitState {
-                    path: path.clone(),
+                FileSplitState {
+                    path: path.to_string_lossy().into_owned(),
                     offset: 0,
                     line: 0,
-                };
-                let state = serde_json::to_value(state)
-                    .map_err(|e| RuntimeError::Internal(format!("split state: {e}")))?;
-                Ok(SourceSplit { id: path, state })
+                }
+                .to_split()
             })
             .collect()
     }
@@ -233,6 +242,17 @@ impl SourceReader for FileSystemReader {
             }
         }
     }
+
+    // A poll returns only once every line it read is in the batch it returns (or was
+    // skipped), so the open file's offset is exactly after the last batch.
+    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+        self.current
+            .iter()
+            .map(|file| &file.state)
+            .chain(&self.pending)
+            .map(FileSplitState::to_split)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -245,7 +265,7 @@ mod tests {
     use super::*;
     use crate::factory::TableFactory;
     use crate::filesystem::FileSystemTableFactory;
-    use crate::testing::{read_all, spec, subtask, TestDir};
+    use crate::testing::{check_resumes_after_every_batch, read_all, spec, subtask, TestDir};
 
     fn schema() -> Schema {
         Schema::new(vec![
@@ -357,5 +377,35 @@ mod tests {
             .create_reader(vec![split], &subtask(0, 1, 10))
             .unwrap();
         assert_eq!(ids(&read_all(reader.as_mut()).unwrap()), vec![2, 3]);
+    }
+
+    #[test]
+    fn resumes_from_a_snapshot_in_a_file_and_between_files() {
+        let dir = TestDir::new();
+        // With two rows a batch, a.csv ends inside the second batch and b.csv exactly at
+        // the end of its second: snapshots fall mid-file, at a file's end and between
+        // files.
+        let a = dir.write("a.csv", "1,a\n\n2,b\n3,c\n");
+        let b = dir.write("b.csv", "4,d\n5,e\n6,f\n7,g");
+        dir.write("c.csv", "8,h\n");
+        let source = source(dir.path(), &[]);
+        let splits = source.enumerate_splits(1).unwrap();
+        let (whole, snapshots) =
+            check_resumes_after_every_batch(source.as_ref(), splits.clone(), &subtask(0, 1, 2));
+        assert_eq!(whole.len(), 8);
+        assert_eq!(snapshots[0], splits, "before the first batch nothing moved");
+        let state = |s: &SourceSplit| (s.id.clone(), s.state["offset"].clone(), s.state["line"].clone());
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        // After one batch: two rows and the empty line between them of a.csv read.
+        assert_eq!(
+            state(&snapshots[1][0]),
+            (path(&a), 9.into(), 3.into())
+        );
+        assert_eq!(snapshots[1].len(), 3);
+        // After two: a.csv is finished and left out.
+        assert_eq!(snapshots[2], splits[1..].to_vec());
+        // After four: b.csv was read to its end but not found finished yet.
+        assert_eq!(state(&snapshots[4][0]), (path(&b), 15.into(), 4.into()));
+        assert_eq!(snapshots.last().map(Vec::len), Some(0));
     }
 }

@@ -163,14 +163,6 @@ pub struct NexmarkReader {
     current: usize,
 }
 
-impl NexmarkReader {
-    /// The current state of every assigned split: what a checkpoint stores and a new
-    /// reader resumes from.
-    pub fn snapshot(&self) -> Result<Vec<SourceSplit>> {
-        self.splits.iter().map(|s| s.state.to_split()).collect()
-    }
-}
-
 /// What pacing allows now.
 #[derive(Debug, PartialEq)]
 enum Pace {
@@ -265,6 +257,15 @@ impl SourceReader for NexmarkReader {
     fn interleaves_splits(&self) -> bool {
         true
     }
+
+    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+        let end = self.generator.config().end();
+        self.splits
+            .iter()
+            .filter(|s| s.state.remaining(end) > 0)
+            .map(|s| s.state.to_split())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -274,13 +275,12 @@ mod tests {
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::{Int32Type, Int64Type, TimestampMillisecondType};
     use datafusion::arrow::record_batch::RecordBatch;
-    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
     use super::*;
     use crate::factory::TableFactory;
     use crate::nexmark::batch::tests::flink_schema;
     use crate::nexmark::NexmarkTableFactory;
-    use crate::testing::{read_all, spec, subtask};
+    use crate::testing::{check_resumes_after_every_batch, read_all, rows, spec, subtask};
 
     fn source(options: &[(&str, &str)]) -> Arc<dyn Source> {
         let mut all = vec![("connector", "nexmark")];
@@ -306,27 +306,6 @@ mod tests {
                 batches
             })
             .collect()
-    }
-
-    /// Every row as text, for comparing streams.
-    fn rows(batches: &[RecordBatch]) -> Vec<String> {
-        let options = FormatOptions::default().with_null("NULL");
-        let mut out = Vec::new();
-        for b in batches {
-            let formatters: Vec<ArrayFormatter> = b
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
-                .collect();
-            for row in 0..b.num_rows() {
-                let cells: Vec<String> = formatters
-                    .iter()
-                    .map(|f| f.value(row).to_string())
-                    .collect();
-                out.push(cells.join(" | "));
-            }
-        }
-        out
     }
 
     /// (event_type, dateTime) of every row.
@@ -528,49 +507,20 @@ mod tests {
     #[test]
     fn resumes_from_a_snapshot() {
         let source = source(&[FAST, ("events.num", "500")]);
-        let splits = source.enumerate_splits(1).unwrap();
-        let whole = rows(
-            &read_all(
-                source
-                    .create_reader(splits.clone(), &subtask(0, 1, 64))
-                    .unwrap()
-                    .as_mut(),
-            )
-            .unwrap(),
-        );
-        let mut reader = NexmarkReader {
-            schema: Arc::new(flink_schema()),
-            layout: Arc::new(EventLayout::try_new(&flink_schema()).unwrap()),
-            generator: NexmarkGenerator::new(
-                NexmarkConfig::parse(&crate::nexmark::config::tests::opts(&[
-                    FAST,
-                    ("events.num", "500"),
-                ]))
-                .unwrap(),
-            ),
-            splits: vec![SplitProgress {
-                state: SplitState::from_split(splits[0].clone()).unwrap(),
-                start: 0,
-            }],
-            events: Vec::new(),
-            batch_size: 64,
-            buffer_timeout: Duration::from_millis(10),
-            started: None,
-            current: 0,
-        };
-        let mut head = Vec::new();
-        for _ in 0..3 {
-            match reader.poll_next().unwrap() {
-                ReaderPoll::Batch(b) => head.push(b),
-                other => panic!("{other:?}"),
-            }
-        }
-        let snapshot = reader.snapshot().unwrap();
-        assert_eq!(snapshot[0].state["next"], 192);
-        let mut resumed = source.create_reader(snapshot, &subtask(0, 1, 64)).unwrap();
-        let mut stream = rows(&head);
-        stream.extend(rows(&read_all(resumed.as_mut()).unwrap()));
-        assert_eq!(stream, whole);
+        // Two of three splits in one reader, advancing in turn: 167 + 166 events.
+        let mut splits = source.enumerate_splits(3).unwrap();
+        splits.remove(1);
+        let (whole, snapshots) =
+            check_resumes_after_every_batch(source.as_ref(), splits.clone(), &subtask(0, 1, 64));
+        assert_eq!(whole.len(), 333);
+        assert_eq!(snapshots[0], splits);
+        // Split 0 went first; its next number is 64 events of every third number on.
+        assert_eq!(snapshots[1][0].state["next"], 192);
+        assert_eq!(snapshots[1][1].state["next"], 2);
+        // Each split ends with its third batch: after the fifth only split 2 is left.
+        assert_eq!(snapshots[5].len(), 1);
+        assert_eq!(snapshots[5][0].id, "nexmark-2-of-3");
+        assert!(snapshots.last().unwrap().is_empty());
         let bad = SourceSplit {
             id: "x".into(),
             state: serde_json::json!({"index": 1, "parallelism": 2, "next": 4}),

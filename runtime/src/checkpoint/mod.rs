@@ -111,6 +111,10 @@ pub struct TaskSnapshot {
     pub operators: Vec<(String, OperatorSnapshot)>,
     /// For a source subtask: the positions of its unfinished splits.
     pub splits: Option<Vec<SourceSplit>>,
+    /// For a source subtask: the watermark it had emitted, so that rows replayed after a
+    /// restore are as late as they were the first time.
+    #[serde(default)]
+    pub watermark: Option<i64>,
 }
 
 /// What a restored operator gets back.
@@ -236,10 +240,12 @@ mod tests {
                 id: "f".into(),
                 state: serde_json::json!({"offset": 3}),
             }]),
+            watermark: Some(-4),
         };
         let json = serde_json::to_string(&s).unwrap();
         let back: TaskSnapshot = serde_json::from_str(&json).unwrap();
         assert_eq!(back.operators, s.operators);
         assert_eq!(back.splits, s.splits);
+        assert_eq!(back.watermark, Some(-4));
     }
 }

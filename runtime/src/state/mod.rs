@@ -13,6 +13,7 @@
 
 pub mod heap;
 pub mod key_group;
+pub mod rows;
 pub mod snapshot;
 pub mod testing;
 

@@ -131,6 +131,10 @@ impl StreamTask {
         barrier: CheckpointBarrier,
         splits: Option<Vec<crate::connector::SourceSplit>>,
     ) -> Result<()> {
+        let watermark = match &self.input {
+            TaskInput::Source(driver) => driver.current_watermark(),
+            TaskInput::Channels(_) => None,
+        };
         let operators = match self.chain.snapshot(&barrier) {
             Ok(o) => o,
             Err(e) => {
@@ -143,7 +147,14 @@ impl StreamTask {
         self.chain.emit_barrier(barrier)?;
         self.checkpointing
             .responder
-            .acknowledge(&barrier, TaskSnapshot { operators, splits });
+            .acknowledge(
+                &barrier,
+                TaskSnapshot {
+                    operators,
+                    splits,
+                    watermark,
+                },
+            );
         Ok(())
     }
 
@@ -162,7 +173,11 @@ impl StreamTask {
             let waits = self.chain.awaits_final_commit();
             self.checkpointing
                 .responder
-                .finished(TaskSnapshot { operators, splits });
+                .finished(TaskSnapshot {
+                    operators,
+                    splits,
+                    watermark: None,
+                });
             while waits {
                 if self.cancelled() {
                     return Err(RuntimeError::Cancelled);

@@ -15,7 +15,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
+use crate::state::rows::RowsCodec;
+use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
+use crate::state::KeyGroupRange;
 use crate::expr_codec::decode_expr;
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
@@ -34,6 +38,8 @@ struct Side {
     schema: SchemaRef,
     keys: Vec<usize>,
     window_end: usize,
+    /// The side's buffered rows as keyed state.
+    codec: RowsCodec,
 }
 
 /// Flink's `WindowJoinOperator`.
@@ -50,6 +56,9 @@ pub struct WindowJoinOperator {
     budget: BufferBudget,
     clock: WindowClock,
     metrics: Arc<TaskMetrics>,
+    /// This subtask's key groups, and how many there are.
+    key_groups: KeyGroupRange,
+    max_parallelism: u32,
 }
 
 impl WindowJoinOperator {
@@ -74,11 +83,13 @@ impl WindowJoinOperator {
             join_type: spec.join_type,
             sides: [
                 Side {
+                    codec: RowsCodec::new(left.clone())?,
                     schema: left,
                     keys: spec.left_keys.clone(),
                     window_end: spec.left_window_end,
                 },
                 Side {
+                    codec: RowsCodec::new(right.clone())?,
                     schema: right,
                     keys: spec.right_keys.clone(),
                     window_end: spec.right_window_end,
@@ -94,6 +105,12 @@ impl WindowJoinOperator {
             ),
             clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
+            key_groups: crate::state::key_group::compute_key_group_range_for_operator_index(
+                ctx.max_parallelism,
+                ctx.info.parallelism,
+                ctx.info.subtask_index,
+            ),
+            max_parallelism: ctx.max_parallelism,
         })
     }
 
@@ -311,4 +328,73 @@ impl StreamOperator for WindowJoinOperator {
     fn finish(&mut self, out: &mut Collector) -> Result<()> {
         self.fire(i64::MAX, out)
     }
+
+    fn snapshot_state(&mut self, _barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        let mut keyed = Vec::new();
+        let mut writer = SnapshotWriter::new(&mut keyed, self.key_groups)?;
+        let mut seq = 0;
+        for (end, rows) in &self.windows {
+            for (index, side) in self.sides.iter().enumerate() {
+                let name = SIDE_STATES[index];
+                if rows.sides[index].is_empty() {
+                    continue;
+                }
+                let batch = concat_batches(&side.schema, &rows.sides[index])?;
+                let keys: Vec<ArrayRef> =
+                    side.keys.iter().map(|&i| batch.column(i).clone()).collect();
+                side.codec.write(
+                    &mut writer,
+                    name,
+                    &end.to_be_bytes(),
+                    &batch,
+                    &keys,
+                    self.max_parallelism,
+                    &mut seq,
+                )?;
+            }
+        }
+        writer.finish()?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator: self.clock.snapshot(),
+        })
+    }
+
+    fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        self.clock.restore(&restored.union)?;
+        let mut rows: BTreeMap<(i64, usize), Vec<Vec<u8>>> = BTreeMap::new();
+        for snapshot in &restored.keyed {
+            let mut input = snapshot.as_slice();
+            let mut reader = SnapshotReader::new(&mut input)?;
+            while let Some((state, key, value)) = reader.next()? {
+                if !self.key_groups.contains(key.key_group) {
+                    continue;
+                }
+                let side = SIDE_STATES
+                    .iter()
+                    .position(|s| *s == state)
+                    .ok_or_else(|| {
+                        RuntimeError::User(format!(
+                            "the state restored for the window join {} holds '{state}', which it does not keep",
+                            self.description
+                        ))
+                    })?;
+                let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
+                    RuntimeError::Internal("a window join namespace is not 8 bytes".into())
+                })?;
+                rows.entry((i64::from_be_bytes(end), side))
+                    .or_default()
+                    .push(value);
+            }
+        }
+        for ((end, side), values) in rows {
+            let batch = self.sides[side].codec.decode(&values)?;
+            self.budget.add(&batch)?;
+            self.windows.entry(end).or_default().sides[side].push(batch);
+        }
+        Ok(())
+    }
 }
+
+/// The names the two sides' rows are stored under.
+const SIDE_STATES: [&str; 2] = ["join-left-rows", "join-right-rows"];

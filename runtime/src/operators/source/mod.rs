@@ -127,6 +127,18 @@ impl SourceDriver {
         })
     }
 
+    /// The watermark emitted so far, when the table has one.
+    pub fn current_watermark(&self) -> Option<i64> {
+        self.watermarks.as_ref().map(|w| w.current())
+    }
+
+    /// Restores the watermark a checkpoint recorded.
+    pub fn restore_watermark(&mut self, watermark: i64) {
+        if let Some(w) = &mut self.watermarks {
+            w.restore(watermark);
+        }
+    }
+
     /// The periodic watermark (`pipeline.auto-watermark-interval`), if it advanced.
     pub fn periodic_watermark(&mut self, out: &mut Vec<StreamElement>) {
         if let Some(w) = &mut self.watermarks {

@@ -45,6 +45,17 @@ impl WatermarkGenerator {
         }
     }
 
+    /// The last watermark emitted, for a checkpoint.
+    pub fn current(&self) -> i64 {
+        self.emitted.0
+    }
+
+    /// Restores the watermark a checkpoint recorded: it is not emitted again, and rows
+    /// replayed after the restore do not move it back.
+    pub fn restore(&mut self, watermark: i64) {
+        self.emitted = self.emitted.max(Watermark(watermark));
+    }
+
     fn combined(&self) -> Option<i64> {
         self.splits.iter().map(|(_, m)| *m).min()
     }

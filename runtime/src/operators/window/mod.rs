@@ -84,6 +84,28 @@ impl WindowClock {
         self.proctime.then_some(now)
     }
 
+    /// The highest watermark seen, for a checkpoint: restored, it keeps late rows late.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.watermark.0.to_be_bytes().to_vec()
+    }
+
+    /// Restores from the snapshots of every old subtask (any of them may have fed this
+    /// subtask's key groups): the lowest watermark is one every one of them had passed.
+    pub fn restore(&mut self, snapshots: &[Vec<u8>]) -> crate::error::Result<()> {
+        let mut lowest: Option<i64> = None;
+        for s in snapshots {
+            let bytes: [u8; 8] = s.as_slice().try_into().map_err(|_| {
+                crate::RuntimeError::Internal("window clock state is not 8 bytes".into())
+            })?;
+            let w = i64::from_be_bytes(bytes);
+            lowest = Some(lowest.map_or(w, |l| l.min(w)));
+        }
+        if let Some(w) = lowest {
+            self.watermark = self.watermark.max(crate::time::Watermark(w));
+        }
+        Ok(())
+    }
+
     /// Whether a row for the window ending at `end` comes too late (event time only).
     pub fn is_late(&self, end: i64) -> bool {
         !self.proctime && is_fired(end, self.watermark.0)

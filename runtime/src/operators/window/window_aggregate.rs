@@ -36,6 +36,9 @@ use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
+use crate::state::rows::RowsCodec;
+use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
@@ -125,6 +128,21 @@ struct Sessions {
     window_time: Option<usize>,
     /// The bytes `buffer` holds, against `table.exec.window.buffer-memory-limit`.
     budget: BufferBudget,
+    /// Buffered rows plus their lateness flag, as keyed state.
+    codec: RowsCodec,
+}
+
+impl Sessions {
+    /// The input schema with the lateness flag appended, as rows are stored.
+    fn stored_schema(input: &SchemaRef) -> SchemaRef {
+        let mut fields: Vec<_> = input.fields().iter().cloned().collect();
+        fields.push(Arc::new(datafusion::arrow::datatypes::Field::new(
+            "__late",
+            DataType::Boolean,
+            false,
+        )));
+        Arc::new(Schema::new(fields))
+    }
 }
 
 /// The keyed-state side of the operator.
@@ -143,6 +161,20 @@ struct WindowState {
 
 /// The name the operator's accumulators are stored under.
 const ACCUMULATORS: &str = "window-accumulators";
+/// The name SESSION rows waiting for their session to close are stored under.
+const SESSION_ROWS: &str = "session-rows";
+
+/// A namespace back as a window.
+fn window_of(ns: &[u8]) -> Result<(i64, i64)> {
+    let bytes: [u8; 16] = ns
+        .try_into()
+        .map_err(|_| RuntimeError::Internal("a window namespace is not 16 bytes".into()))?;
+    let (end, start) = bytes.split_at(8);
+    Ok((
+        i64::from_be_bytes(end.try_into().unwrap_or_default()),
+        i64::from_be_bytes(start.try_into().unwrap_or_default()),
+    ))
+}
 
 /// A window as a state namespace: end then start, big-endian.
 fn namespace((end, start): (i64, i64)) -> Vec<u8> {
@@ -209,7 +241,11 @@ impl WindowAggregateOperator {
             keys,
             accumulator_states,
         };
-        let sessions = spec.session_gap.map(|_| Sessions {
+        let sessions = spec
+            .session_gap
+            .map(|_| -> Result<Sessions> {
+                Ok(Sessions {
+            codec: RowsCodec::new(Sessions::stored_schema(&input_schema))?,
             input_schema: input_schema.clone(),
             buffer: Vec::new(),
             late: Vec::new(),
@@ -218,7 +254,9 @@ impl WindowAggregateOperator {
                 ctx.buffer_memory_limit,
                 "a SESSION window aggregation".into(),
             ),
-        });
+        })
+            })
+            .transpose()?;
         Ok(Self {
             state,
             sessions,
@@ -672,5 +710,102 @@ impl StreamOperator for WindowAggregateOperator {
     fn finish(&mut self, out: &mut Collector) -> Result<()> {
         // Input ended: a bounded job's last windows close, also processing-time ones.
         self.fire(i64::MAX, out)
+    }
+
+    fn snapshot_state(&mut self, _barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        // The in-memory groups go into the backend, which is then copied as a whole.
+        self.flush_to_state()?;
+        let range = self.state.backend.key_group_range();
+        let mut keyed = Vec::new();
+        let mut writer = SnapshotWriter::new(&mut keyed, range)?;
+        self.state
+            .backend
+            .scan(range, &mut |state, key, value| writer.write(state, key, value))?;
+        if let Some(sessions) = &self.sessions {
+            if !sessions.buffer.is_empty() {
+                let rows = concat_batches(&sessions.input_schema, &sessions.buffer)?;
+                let keys = evaluate(&self.aggregation.group_exprs, &rows)?;
+                let mut columns = rows.columns().to_vec();
+                columns.push(Arc::new(BooleanArray::from(sessions.late.clone())));
+                let stored = RecordBatch::try_new(
+                    Sessions::stored_schema(&sessions.input_schema),
+                    columns,
+                )?;
+                // Key groups come from the partition keys, as the exchange computed them.
+                let partition: Vec<ArrayRef> = self
+                    .state
+                    .key_positions
+                    .iter()
+                    .map(|&i| keys[i].clone())
+                    .collect();
+                let mut seq = 0;
+                sessions.codec.write(
+                    &mut writer,
+                    SESSION_ROWS,
+                    &[],
+                    &stored,
+                    &partition,
+                    self.state.max_parallelism,
+                    &mut seq,
+                )?;
+            }
+        }
+        writer.finish()?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator: self.clock.snapshot(),
+        })
+    }
+
+    fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        self.clock.restore(&restored.union)?;
+        let own = self.state.backend.key_group_range();
+        let mut session_rows = Vec::new();
+        for snapshot in &restored.keyed {
+            let mut input = snapshot.as_slice();
+            let mut reader = SnapshotReader::new(&mut input)?;
+            while let Some((state, key, value)) = reader.next()? {
+                if !own.contains(key.key_group) {
+                    continue;
+                }
+                match state.as_str() {
+                    ACCUMULATORS => {
+                        self.state.flushed.insert(window_of(&key.namespace)?);
+                        self.state.backend.put(ACCUMULATORS, key, value)?;
+                    }
+                    SESSION_ROWS => session_rows.push(value),
+                    other => {
+                        return Err(RuntimeError::User(format!(
+                            "the state restored for {} holds '{other}', which it does not keep; the savepoint belongs to another operator",
+                            self.name()
+                        )))
+                    }
+                }
+            }
+        }
+        if session_rows.is_empty() {
+            return Ok(());
+        }
+        let Some(sessions) = &mut self.sessions else {
+            return Err(RuntimeError::User(format!(
+                "the state restored for {} holds SESSION rows, but its window is not a SESSION window",
+                self.description
+            )));
+        };
+        let stored = sessions.codec.decode(&session_rows)?;
+        let n = stored.num_columns() - 1;
+        let late = stored
+            .column(n)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| RuntimeError::Internal("session lateness is not boolean".into()))?;
+        sessions.late.extend(late.iter().map(|l| l.unwrap_or(false)));
+        let rows = RecordBatch::try_new(
+            sessions.input_schema.clone(),
+            stored.columns()[..n].to_vec(),
+        )?;
+        sessions.budget.add(&rows)?;
+        sessions.buffer.push(rows);
+        Ok(())
     }
 }
