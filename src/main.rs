@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use eddy_cluster::MiniCluster;
 use eddy_connectors::ConnectorRegistry;
 use eddy_runtime::config::{
-    cluster, core, endpoint, options_markdown, task_manager, Configuration,
+    checkpointing, cluster, core, endpoint, options_markdown, task_manager, Configuration,
 };
 use eddy_runtime::limits;
 
@@ -144,6 +144,16 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             )
         })
     };
+    // Checkpoints and savepoints go under the data directory unless configured.
+    for (option, sub) in [
+        (&checkpointing::CHECKPOINTS_DIR, "checkpoints"),
+        (&checkpointing::SAVEPOINTS_DIR, "savepoints"),
+    ] {
+        if conf.get_string(option).is_empty() {
+            let dir = std::path::absolute(&cli.data_dir)?.join(sub);
+            conf.set(option.key, &dir.to_string_lossy())?;
+        }
+    }
     match cli.command {
         None | Some(Command::ConfigDocs) => {
             config::init_logging(&conf.get_string(&core::LOG_LEVEL));

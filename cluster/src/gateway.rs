@@ -13,6 +13,9 @@ use eddy_runtime::metrics::MetricsSnapshot;
 use eddy_runtime::RuntimeError;
 use serde::{Deserialize, Serialize};
 
+use eddy_runtime::checkpoint::TaskCommand;
+
+use crate::checkpoint::CheckpointReport;
 use crate::error::Result;
 use crate::task_executor::TaskDeploymentDescriptor;
 
@@ -25,6 +28,9 @@ pub type JobId = String;
 pub enum JobStatus {
     Created,
     Running,
+    /// A failed job waits for its restart strategy's delay, then runs again from its
+    /// latest completed checkpoint.
+    Restarting,
     Failing,
     Failed,
     Cancelling,
@@ -46,6 +52,7 @@ impl JobStatus {
         match self {
             JobStatus::Created => "CREATED",
             JobStatus::Running => "RUNNING",
+            JobStatus::Restarting => "RESTARTING",
             JobStatus::Failing => "FAILING",
             JobStatus::Failed => "FAILED",
             JobStatus::Cancelling => "CANCELLING",
@@ -121,6 +128,10 @@ pub struct JobDetails {
     pub metrics: MetricsSnapshot,
     /// Each vertex (operator chain), as Flink's REST API lists them.
     pub vertices: Vec<VertexDetails>,
+    /// How many times the job restarted after a failure.
+    pub restarts: u32,
+    /// Its checkpoints.
+    pub checkpoints: crate::checkpoint::CheckpointStats,
 }
 
 /// One vertex of a job: its subtasks' common status and their summed counters.
@@ -149,6 +160,15 @@ pub trait DispatcherGateway: Send + Sync {
     async fn request_job_result(&self, job_id: &str) -> Result<JobDetails>;
     /// Registered TaskExecutors.
     async fn task_executors(&self) -> Result<Vec<TaskExecutorInfo>>;
+    /// Takes a savepoint into `target` (or `state.savepoints.dir`); with `stop` the job then
+    /// stops (with `drain`, after its final watermark). Returns the savepoint's location.
+    async fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        target: Option<String>,
+        stop: bool,
+        drain: bool,
+    ) -> Result<String>;
 }
 
 /// A slot granted to a job, with where its TaskExecutor can be reached.
@@ -245,6 +265,14 @@ pub trait TaskExecutorGateway: Send + Sync {
     async fn job_metrics(&self, job_id: &str) -> Result<Vec<(u32, MetricsSnapshot)>>;
     /// Releases what the TaskExecutor keeps for a job once it has ended.
     async fn release_job(&self, job_id: &str) -> Result<()>;
+    /// Passes a checkpoint command to one running subtask, or to every running subtask of
+    /// the job when `target` is `None`. Fails when the one subtask is not running.
+    async fn task_command(
+        &self,
+        job_id: &str,
+        target: Option<&ExecutionAttemptId>,
+        command: TaskCommand,
+    ) -> Result<()>;
 }
 
 /// The JobMaster's interface towards TaskExecutors. One address serves every JobMaster of
@@ -254,6 +282,8 @@ pub trait JobMasterGateway: Send + Sync {
     /// A subtask changed state. Fails when the JobMaster cannot be reached or no longer
     /// runs the job.
     async fn update_task_execution_state(&self, state: TaskExecutionState) -> Result<()>;
+    /// A subtask acknowledged or declined a checkpoint, or reported its final snapshot.
+    async fn report_checkpoint(&self, report: CheckpointReport) -> Result<()>;
 }
 
 /// Turns addresses into gateways (Flink's `RpcService`): in process for the embedded

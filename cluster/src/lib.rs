@@ -4,8 +4,10 @@
 //! gateway traits in [`gateway`] and name each other by address: the [`mini_cluster`] wires
 //! them in one process, [`standalone`] runs them as processes that talk over gRPC
 //! ([`rpc`]), and subtasks on different TaskManagers exchange rows through [`shuffle`].
-//! [`rest`] serves Flink's REST paths over the Dispatcher.
+//! [`rest`] serves Flink's REST paths over the Dispatcher. [`checkpoint`] holds the
+//! checkpoint coordinator, checkpoint storage and restore.
 
+pub mod checkpoint;
 pub mod dispatcher;
 pub mod error;
 pub mod gateway;

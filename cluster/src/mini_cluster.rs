@@ -61,6 +61,7 @@ impl MiniCluster {
                 resolver,
                 rpc: rpc.clone(),
                 address: JOB_MANAGER_ADDRESS.to_string(),
+                defaults: config.clone(),
             },
             JobStoreLimits::from_config(config),
         ));

@@ -76,6 +76,7 @@ pub async fn start_job_manager(
             resolver,
             rpc: Arc::new(GrpcRpcService::default()),
             address: advertised.clone(),
+            defaults: config.clone(),
         },
         JobStoreLimits::from_config(config),
     ));

@@ -51,22 +51,6 @@ pub fn read_all(reader: &mut dyn SourceReader) -> eddy_runtime::Result<Vec<Recor
     }
 }
 
-/// Polls a reader until it has returned `n` batches or finished, returning the batches.
-pub fn read_batches(
-    reader: &mut dyn SourceReader,
-    n: usize,
-) -> eddy_runtime::Result<Vec<RecordBatch>> {
-    let mut batches = Vec::new();
-    while batches.len() < n {
-        match reader.poll_next()? {
-            ReaderPoll::Batch(b) => batches.push(b),
-            ReaderPoll::Pending(d) => std::thread::sleep(d.min(Duration::from_millis(50))),
-            ReaderPoll::Finished => break,
-        }
-    }
-    Ok(batches)
-}
-
 /// Every row as text, for comparing streams.
 pub fn rows(batches: &[RecordBatch]) -> Vec<String> {
     let options = FormatOptions::default().with_null("NULL");
@@ -91,34 +75,92 @@ pub fn rows(batches: &[RecordBatch]) -> Vec<String> {
 /// Checks that a reader of `splits` resumes from its snapshot after any number of
 /// batches: for every `k`, the `k` batches read before the snapshot followed by all a
 /// reader created from the snapshot reads are the uninterrupted stream, no row lost or
-/// repeated. Returns the uninterrupted stream's rows and the snapshot taken after each
-/// batch (`snapshots[k]` after `k` batches).
+/// repeated. For a reader that interleaves splits, only each split's stream has an
+/// order, so the streams are compared split by split. Returns the uninterrupted
+/// stream's rows and the snapshot taken after each batch (`snapshots[k]` after `k`).
 pub fn check_resumes_after_every_batch(
     source: &dyn Source,
     splits: Vec<SourceSplit>,
     info: &SubtaskInfo,
 ) -> (Vec<String>, Vec<Vec<SourceSplit>>) {
-    let mut whole = source
-        .create_reader(splits.clone(), info)
-        .expect("reader");
-    let whole = read_all(whole.as_mut()).expect("uninterrupted read");
-    let expected = rows(&whole);
+    let whole = read_by_split(source, splits.clone(), info, usize::MAX);
     let mut snapshots = Vec::new();
-    for k in 0..=whole.len() {
-        let mut reader = source.create_reader(splits.clone(), info).expect("reader");
-        let head = read_batches(reader.as_mut(), k).expect("read before the snapshot");
-        assert_eq!(head.len(), k);
-        let snapshot = reader.snapshot_splits().expect("snapshot");
-        let mut resumed = source
-            .create_reader(snapshot.clone(), info)
-            .expect("reader from the snapshot");
-        let tail = read_all(resumed.as_mut()).expect("read after the snapshot");
-        let mut stream = rows(&head);
-        stream.extend(rows(&tail));
-        assert_eq!(stream, expected, "resumed after {k} batches from {snapshot:?}");
+    for k in 0..=whole.batches {
+        let head = read_by_split(source, splits.clone(), info, k);
+        assert_eq!(head.batches, k);
+        let snapshot = head.snapshot;
+        let tail = read_by_split(source, snapshot.clone(), info, usize::MAX);
+        let resumed: Vec<(String, String)> = head.rows.into_iter().chain(tail.rows).collect();
+        if head.interleaves {
+            let per_split = |rows: &[(String, String)]| {
+                let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for (split, row) in rows {
+                    map.entry(split.clone()).or_default().push(row.clone());
+                }
+                map
+            };
+            assert_eq!(
+                per_split(&resumed),
+                per_split(&whole.rows),
+                "resumed after {k} batches from {snapshot:?}"
+            );
+        } else {
+            // Such a reader need not say which split a batch came from.
+            let untagged = |rows: &[(String, String)]| -> Vec<String> {
+                rows.iter().map(|(_, row)| row.clone()).collect()
+            };
+            assert_eq!(
+                untagged(&resumed),
+                untagged(&whole.rows),
+                "resumed after {k} batches from {snapshot:?}"
+            );
+        }
         snapshots.push(snapshot);
     }
-    (expected, snapshots)
+    let rows = whole.rows.into_iter().map(|(_, row)| row).collect();
+    (rows, snapshots)
+}
+
+/// What [`read_by_split`] read.
+struct SplitRead {
+    /// Each row with the id of the split it came from.
+    rows: Vec<(String, String)>,
+    batches: usize,
+    /// Taken after the last batch.
+    snapshot: Vec<SourceSplit>,
+    interleaves: bool,
+}
+
+/// Reads up to `n` batches of `splits`, then snapshots the reader.
+fn read_by_split(
+    source: &dyn Source,
+    splits: Vec<SourceSplit>,
+    info: &SubtaskInfo,
+    n: usize,
+) -> SplitRead {
+    let ids: Vec<String> = splits.iter().map(|s| s.id.clone()).collect();
+    let mut reader = source.create_reader(splits, info).expect("reader");
+    let mut out = Vec::new();
+    let mut batches = 0;
+    while batches < n {
+        let batch = match reader.poll_next().expect("poll") {
+            ReaderPoll::Batch(b) => b,
+            ReaderPoll::Pending(d) => {
+                std::thread::sleep(d.min(Duration::from_millis(50)));
+                continue;
+            }
+            ReaderPoll::Finished => break,
+        };
+        batches += 1;
+        let split = ids[reader.current_split()].clone();
+        out.extend(rows(&[batch]).into_iter().map(|row| (split.clone(), row)));
+    }
+    SplitRead {
+        rows: out,
+        batches,
+        snapshot: reader.snapshot_splits().expect("snapshot"),
+        interleaves: reader.interleaves_splits(),
+    }
 }
 
 /// A scratch directory, removed when dropped.

@@ -9,12 +9,17 @@ use eddy_runtime::jobgraph::JobGraph;
 use eddy_runtime::metrics::MetricsSnapshot;
 use tokio::sync::{mpsc, RwLock};
 
+use crate::checkpoint::coordinator::{CompletedCheckpoint, SavepointRequest};
+use crate::checkpoint::storage::CheckpointStorage;
+use crate::checkpoint::CheckpointReport;
 use crate::error::{ClusterError, Result};
 use crate::gateway::{
     DispatcherGateway, JobDetails, JobId, JobMasterGateway, TaskExecutionState, TaskExecutorInfo,
 };
-use crate::jobmaster::{JobMaster, JobMasterMessage, JobMasterServices, JobRecord};
+use crate::jobmaster::{JobMaster, JobMasterMessage, JobMasterServices, JobRecord, JobStart};
 use crate::resource_manager::LostTaskExecutor;
+use eddy_runtime::config::checkpointing;
+use eddy_runtime::RuntimeError;
 
 /// How long a TaskExecutor may take to report a running job's counters.
 const METRICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -150,13 +155,75 @@ impl Dispatcher {
 
 #[async_trait]
 impl DispatcherGateway for Dispatcher {
-    async fn submit_job(&self, job: JobGraph) -> Result<JobId> {
+    async fn submit_job(&self, mut job: JobGraph) -> Result<JobId> {
         job.validate()?;
         self.expire_ended_jobs().await;
+        // Where checkpoints and savepoints go, unless the job says: the JobManager's
+        // defaults (under its data directory).
+        for option in [
+            &checkpointing::CHECKPOINTS_DIR,
+            &checkpointing::SAVEPOINTS_DIR,
+        ] {
+            if job.config.get_string(option).is_empty() {
+                let default = self.services.defaults.get_string(option);
+                if !default.is_empty() {
+                    job.config.set(option.key, &default)?;
+                }
+            }
+        }
+        let storage = match job
+            .config
+            .get_string(&checkpointing::CHECKPOINTS_DIR)
+            .as_str()
+        {
+            "" => CheckpointStorage::open(
+                &std::env::temp_dir()
+                    .join("eddy-checkpoints")
+                    .to_string_lossy(),
+            )?,
+            dir => CheckpointStorage::open(dir)?,
+        };
+        if job
+            .config
+            .get_string(&checkpointing::CHECKPOINTS_DIR)
+            .is_empty()
+        {
+            job.config
+                .set(checkpointing::CHECKPOINTS_DIR.key, storage.url())?;
+        }
+        // A savepoint to restore is checked before the job exists: a wrong path, or state
+        // the job cannot claim, is the user's error now rather than a failed job later.
+        let restore = match job
+            .config
+            .get_string(&checkpointing::SAVEPOINT_PATH)
+            .as_str()
+        {
+            "" => None,
+            path => {
+                let restored = load_checkpoint(path).await?;
+                let max_parallelism = job
+                    .config
+                    .get_int(&eddy_runtime::config::pipeline::MAX_PARALLELISM)
+                    .max(1) as u32;
+                crate::checkpoint::restore::plan(
+                    &restored.metadata,
+                    &restored.root,
+                    &job,
+                    max_parallelism,
+                    job.config.get_bool(&checkpointing::IGNORE_UNCLAIMED_STATE),
+                )?;
+                Some(restored)
+            }
+        };
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let record = Arc::new(JobRecord::new(job_id.clone(), &job));
-        let (job_master, sender) =
-            JobMaster::new(job_id.clone(), job, record.clone(), self.services.clone());
+        let (job_master, sender) = JobMaster::new(
+            job_id.clone(),
+            job,
+            record.clone(),
+            self.services.clone(),
+            JobStart { storage, restore },
+        );
         {
             let mut jobs = self.jobs.write().await;
             let seq = jobs.keys().next_back().map_or(0, |k| k + 1);
@@ -224,6 +291,60 @@ impl DispatcherGateway for Dispatcher {
     async fn task_executors(&self) -> Result<Vec<TaskExecutorInfo>> {
         self.services.resource_manager.task_executors().await
     }
+
+    async fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        target: Option<String>,
+        stop: bool,
+        drain: bool,
+    ) -> Result<String> {
+        let (record, job_master) = self.entry(job_id).await?;
+        let status = record.status();
+        if status.is_terminal() {
+            return Err(ClusterError::JobTerminated {
+                id: job_id.to_string(),
+                status: status.to_string(),
+            });
+        }
+        let base = match target {
+            Some(t) => t,
+            None => {
+                let d = self
+                    .services
+                    .defaults
+                    .get_string(&checkpointing::SAVEPOINTS_DIR);
+                if d.is_empty() {
+                    return Err(ClusterError::Runtime(RuntimeError::User(
+                        "no savepoint directory: SET 'state.savepoints.dir' first".into(),
+                    )));
+                }
+                d
+            }
+        };
+        let name = format!(
+            "savepoint-{}-{}",
+            job_id.get(..6).unwrap_or(job_id),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let target = format!("{}/{name}", base.trim_end_matches('/'));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        job_master
+            .send(JobMasterMessage::Savepoint(SavepointRequest {
+                target,
+                stop,
+                drain,
+                reply,
+            }))
+            .map_err(|_| ClusterError::JobTerminated {
+                id: job_id.to_string(),
+                status: "ended".to_string(),
+            })?;
+        answer.await.map_err(|_| ClusterError::JobTerminated {
+            id: job_id.to_string(),
+            status: "ended".to_string(),
+        })?
+    }
 }
 
 /// Routes subtask reports to the JobMaster of their job: every JobMaster of this
@@ -240,4 +361,20 @@ impl JobMasterGateway for Dispatcher {
                 status: "ended".to_string(),
             })
     }
+
+    async fn report_checkpoint(&self, report: CheckpointReport) -> Result<()> {
+        let (_, job_master) = self.entry(&report.attempt.job_id).await?;
+        let job_id = report.attempt.job_id.clone();
+        job_master
+            .send(JobMasterMessage::Checkpoint(report))
+            .map_err(|_| ClusterError::JobTerminated {
+                id: job_id,
+                status: "ended".to_string(),
+            })
+    }
+}
+
+/// Loads the savepoint or checkpoint a job restores from.
+async fn load_checkpoint(path: &str) -> Result<CompletedCheckpoint> {
+    crate::checkpoint::coordinator::load(path).await
 }

@@ -79,6 +79,13 @@ impl ExecutionGraph {
         self.vertices.values().all(|v| is_terminal(&v.state))
     }
 
+    /// Whether every subtask is running (a checkpoint's barriers can reach all of them).
+    pub fn all_running(&self) -> bool {
+        self.vertices
+            .values()
+            .all(|v| v.state == ExecutionState::Running)
+    }
+
     /// Whether every subtask finished normally.
     pub fn all_finished(&self) -> bool {
         self.vertices

@@ -44,6 +44,8 @@ impl JobRecord {
                 error: None,
                 parallelism,
                 metrics: MetricsSnapshot::default(),
+                restarts: 0,
+                checkpoints: Default::default(),
             }),
             status_tx,
         }
@@ -75,6 +77,21 @@ impl JobRecord {
     /// Records the job's error.
     pub fn set_error(&self, error: Failure) {
         self.write().error = Some(error);
+    }
+
+    /// Records a restart.
+    pub fn add_restart(&self) {
+        self.write().restarts += 1;
+    }
+
+    /// Records the job's checkpoint counts.
+    pub fn set_checkpoints(&self, stats: crate::checkpoint::CheckpointStats) {
+        self.write().checkpoints = stats;
+    }
+
+    /// Forgets the error of a failure the job restarted from.
+    pub fn clear_error(&self) {
+        self.write().error = None;
     }
 
     /// Records the final counters.

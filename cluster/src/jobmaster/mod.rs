@@ -1,14 +1,18 @@
 //! The JobMaster: one per job. Expands the `JobGraph` into an [`ExecutionGraph`], gets
 //! slots from the ResourceManager, assigns source splits, deploys subtasks to
-//! TaskExecutors and follows their states to decide the job's status.
+//! TaskExecutors and follows their states to decide the job's status. It drives the job's
+//! checkpoint coordinator and, when a subtask fails, restarts the job from its latest
+//! completed checkpoint as its [`restart::RestartStrategy`] allows.
 
 pub mod execution_graph;
 mod job_record;
+pub mod restart;
 pub mod states;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use eddy_runtime::checkpoint::{operator_uids, CheckpointBarrier, TaskCommand};
 use eddy_runtime::connector::{ConnectorResolver, SourceSplit};
 use eddy_runtime::jobgraph::{JobGraph, OperatorSpec};
 use tokio::sync::mpsc;
@@ -16,15 +20,21 @@ use tokio::sync::mpsc;
 pub use execution_graph::ExecutionGraph;
 pub use job_record::JobRecord;
 
+use crate::checkpoint::coordinator::{
+    CheckpointCoordinator, CompletedCheckpoint, CoordinatorAction, CoordinatorSettings,
+    SavepointRequest,
+};
+use crate::checkpoint::storage::CheckpointStorage;
+use crate::checkpoint::{restore, CheckpointReport, CheckpointReportKind};
 use crate::error::{ClusterError, Result};
 use crate::gateway::{
-    ExecutionState, Failure, JobStatus, ResourceManagerGateway, RpcService, SlotAllocation,
-    TaskExecutionState,
+    ExecutionAttemptId, ExecutionState, Failure, JobStatus, ResourceManagerGateway, RpcService,
+    SlotAllocation, TaskExecutionState,
 };
 use crate::task_executor::TaskDeploymentDescriptor;
+use restart::RestartStrategy;
 
 /// Messages a JobMaster reacts to.
-#[derive(Debug)]
 pub enum JobMasterMessage {
     /// A subtask changed state.
     TaskState(TaskExecutionState),
@@ -32,6 +42,22 @@ pub enum JobMasterMessage {
     Cancel,
     /// A TaskExecutor holding some of the job's slots is gone; its subtasks are lost.
     TaskExecutorLost { id: String, reason: String },
+    /// A subtask's checkpoint acknowledgement, decline or final snapshot.
+    Checkpoint(CheckpointReport),
+    /// The user asked for a savepoint.
+    Savepoint(SavepointRequest),
+}
+
+impl std::fmt::Debug for JobMasterMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobMasterMessage::TaskState(s) => write!(f, "TaskState({s:?})"),
+            JobMasterMessage::Cancel => f.write_str("Cancel"),
+            JobMasterMessage::TaskExecutorLost { id, .. } => write!(f, "TaskExecutorLost({id})"),
+            JobMasterMessage::Checkpoint(r) => write!(f, "Checkpoint({r:?})"),
+            JobMasterMessage::Savepoint(r) => write!(f, "Savepoint({})", r.target),
+        }
+    }
 }
 
 /// What a JobMaster works with besides its job.
@@ -42,6 +68,16 @@ pub struct JobMasterServices {
     pub rpc: Arc<dyn RpcService>,
     /// Where TaskExecutors report this JobManager's subtasks' states.
     pub address: String,
+    /// The JobManager's configuration: what a job that does not set `state.checkpoints.dir`
+    /// or `state.savepoints.dir` gets.
+    pub defaults: eddy_runtime::config::Configuration,
+}
+
+/// How a JobMaster starts: where its checkpoints go and what it restores.
+pub struct JobStart {
+    pub storage: CheckpointStorage,
+    /// The savepoint or checkpoint the first attempt restores from.
+    pub restore: Option<CompletedCheckpoint>,
 }
 
 /// Runs one job to its end.
@@ -55,6 +91,19 @@ pub struct JobMaster {
     self_sender: mpsc::UnboundedSender<JobMasterMessage>,
     /// The slots granted, once scheduling got them (slot i runs subtask i of each vertex).
     slots: Vec<SlotAllocation>,
+    /// Which run of the job this is (0, then one more per restart).
+    attempt: u32,
+    coordinator: CheckpointCoordinator,
+    restart: RestartStrategy,
+    /// A stop-with-savepoint completed: the job ends FINISHED once its tasks are down.
+    stopped: bool,
+}
+
+/// Why the mailbox loop stopped waiting.
+enum Wake {
+    Message(JobMasterMessage),
+    Tick,
+    Closed,
 }
 
 impl JobMaster {
@@ -64,8 +113,36 @@ impl JobMaster {
         graph: JobGraph,
         record: Arc<JobRecord>,
         services: JobMasterServices,
+        start: JobStart,
     ) -> (Self, mpsc::UnboundedSender<JobMasterMessage>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let max_parallelism = graph
+            .config
+            .get_int(&eddy_runtime::config::pipeline::MAX_PARALLELISM)
+            .max(1) as u32;
+        let uids = operator_uids(&graph);
+        let source_uids = graph
+            .vertices
+            .iter()
+            .filter(|v| matches!(v.operators.first(), Some(OperatorSpec::Source(_))))
+            .filter_map(|v| Some((v.id, uids.get(&(v.id, 0))?.clone())))
+            .collect();
+        let settings = CoordinatorSettings::from_config(&graph.config);
+        let checkpointing = settings.interval.is_some();
+        let coordinator = CheckpointCoordinator::new(
+            job_id.clone(),
+            settings,
+            start.storage,
+            max_parallelism,
+            graph
+                .vertices
+                .iter()
+                .map(|v| (v.id, v.parallelism))
+                .collect(),
+            source_uids,
+            start.restore,
+        );
+        let restart = RestartStrategy::from_config(&graph.config, checkpointing);
         (
             Self {
                 job_id,
@@ -75,6 +152,10 @@ impl JobMaster {
                 mailbox: rx,
                 self_sender: tx.clone(),
                 slots: Vec::new(),
+                attempt: 0,
+                coordinator,
+                restart,
+                stopped: false,
             },
             tx,
         )
@@ -88,9 +169,26 @@ impl JobMaster {
         tracing::Instrument::instrument(self.run_in_span(), span).await
     }
 
+    async fn next(&mut self) -> Wake {
+        let deadline = self.coordinator.next_deadline();
+        tokio::select! {
+            m = self.mailbox.recv() => match m {
+                Some(m) => Wake::Message(m),
+                None => Wake::Closed,
+            },
+            _ = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Tick,
+        }
+    }
+
     async fn run_in_span(mut self) {
         let mut graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
-        match self.schedule().await {
+        let restore = self.coordinator.latest().cloned();
+        match self.schedule(restore.as_ref()).await {
             Ok(()) => {}
             Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
                 self.cleanup().await;
@@ -112,14 +210,45 @@ impl JobMaster {
             // Cancelled while scheduling.
             self.cancel_all().await;
         }
-        while let Some(msg) = self.mailbox.recv().await {
-            match msg {
-                JobMasterMessage::Cancel => {
+        loop {
+            match self.next().await {
+                Wake::Closed => break,
+                Wake::Tick => {
+                    let running = self.record.status() == JobStatus::Running && graph.all_running();
+                    let (barrier, actions) =
+                        self.coordinator.on_tick(std::time::Instant::now(), running);
+                    if let Some(barrier) = barrier {
+                        self.trigger(barrier, &graph).await;
+                    }
+                    self.act(actions, &mut graph).await;
+                }
+                Wake::Message(JobMasterMessage::Cancel) => {
                     if self.record.transition(JobStatus::Cancelling) {
                         self.cancel_all().await;
                     }
                 }
-                JobMasterMessage::TaskState(update) => {
+                Wake::Message(JobMasterMessage::Savepoint(request)) => {
+                    let running = self.record.status() == JobStatus::Running && graph.all_running();
+                    if let Some(barrier) = self.coordinator.trigger_savepoint(request, running) {
+                        self.trigger(barrier, &graph).await;
+                    }
+                }
+                Wake::Message(JobMasterMessage::Checkpoint(report)) => {
+                    let attempt = report.attempt.attempt;
+                    let actions = match report.kind {
+                        CheckpointReportKind::Acknowledge { id, handle } => {
+                            self.coordinator.acknowledge(id, attempt, handle).await
+                        }
+                        CheckpointReportKind::Decline { id, reason } => {
+                            self.coordinator.decline(id, attempt, reason)
+                        }
+                        CheckpointReportKind::Finished { handle } => {
+                            self.coordinator.task_finished(attempt, handle).await
+                        }
+                    };
+                    self.act(actions, &mut graph).await;
+                }
+                Wake::Message(JobMasterMessage::TaskState(update)) => {
                     let failed = match &update.state {
                         ExecutionState::Failed(e) => Some(e.clone()),
                         _ => None,
@@ -129,10 +258,10 @@ impl JobMaster {
                     }
                     self.record.set_vertices(graph.vertex_summary());
                     if let Some(error) = failed {
-                        self.fail(error).await;
+                        self.fail(error, &mut graph).await;
                     }
                 }
-                JobMasterMessage::TaskExecutorLost { id, reason } => {
+                Wake::Message(JobMasterMessage::TaskExecutorLost { id, reason }) => {
                     let lost: Vec<_> = graph
                         .vertices()
                         .filter(|v| {
@@ -153,35 +282,46 @@ impl JobMaster {
                     }
                     if any {
                         self.record.set_vertices(graph.vertex_summary());
-                        self.fail(failure).await;
+                        self.fail(failure, &mut graph).await;
                     }
                 }
             }
+            self.record.set_checkpoints(self.coordinator.stats());
             if graph.all_terminal() {
                 break;
             }
         }
         self.record.set_final_metrics(graph.final_metrics());
+        let stopped = self.stopped && self.record.error().is_none();
         // Tasks that ended cancelled without a request and without any failure stopped
         // because their consumer went away (a streaming SELECT's client left, and the
         // gateway's cancel request may still be on its way): the job was cancelled.
         if self.record.status() == JobStatus::Running
             && !graph.all_finished()
+            && !stopped
             && self.record.error().is_none()
         {
             self.record.transition(JobStatus::Cancelling);
         }
         let end = match self.record.status() {
-            JobStatus::Running if graph.all_finished() => JobStatus::Finished,
+            JobStatus::Running if graph.all_finished() || stopped => JobStatus::Finished,
             JobStatus::Cancelling if self.record.error().is_none() => JobStatus::Canceled,
-            JobStatus::Cancelling | JobStatus::Failing | JobStatus::Running => JobStatus::Failed,
+            JobStatus::Cancelling
+            | JobStatus::Failing
+            | JobStatus::Running
+            | JobStatus::Restarting => JobStatus::Failed,
             other => other,
         };
         if end == JobStatus::Failed && self.record.error().is_none() {
             self.record
                 .set_error(Failure::internal("a task was cancelled unexpectedly"));
         }
-        if end == JobStatus::Failed && self.record.status() == JobStatus::Running {
+        if end == JobStatus::Failed
+            && matches!(
+                self.record.status(),
+                JobStatus::Running | JobStatus::Restarting
+            )
+        {
             // A running job fails through FAILING, as the state machine says.
             self.record.transition(JobStatus::Failing);
         }
@@ -194,27 +334,216 @@ impl JobMaster {
         tracing::info!(status = %end, "job ended");
     }
 
-    /// Records the job's first failure and cancels its other subtasks. A job the user is
-    /// cancelling stays cancelled, as in Flink: what fails on the way down is only logged.
-    async fn fail(&mut self, error: Failure) {
-        if self.record.status() == JobStatus::Cancelling {
-            tracing::info!(error = %error, "a task failed while the job was being cancelled");
-            return;
-        }
-        if self.record.error().is_none() {
-            tracing::warn!(error = %error, "task failed; failing the job");
-            self.record.set_error(error);
-        }
-        if self.record.status() == JobStatus::Running {
-            self.record.transition(JobStatus::Failing);
-            self.cancel_all().await;
+    /// Sends a barrier to every source subtask.
+    async fn trigger(&mut self, barrier: CheckpointBarrier, graph: &ExecutionGraph) {
+        let sources: Vec<ExecutionAttemptId> = self
+            .graph
+            .vertices
+            .iter()
+            .filter(|v| matches!(v.operators.first(), Some(OperatorSpec::Source(_))))
+            .flat_map(|v| {
+                graph
+                    .vertices()
+                    .filter(move |e| e.attempt.vertex_id == v.id)
+                    .map(|e| e.attempt.clone())
+            })
+            .collect();
+        for attempt in sources {
+            let sent = match self.slots.get(attempt.subtask_index as usize) {
+                Some(slot) => match self.services.rpc.task_executor(&slot.rpc_address) {
+                    Ok(te) => {
+                        te.task_command(
+                            &self.job_id,
+                            Some(&attempt),
+                            TaskCommand::TriggerCheckpoint(barrier),
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                },
+                None => Err(ClusterError::Unreachable("a source subtask's slot")),
+            };
+            if let Err(e) = sent {
+                let actions = self
+                    .coordinator
+                    .trigger_failed(barrier.id, format!("cannot reach a source: {e}"));
+                self.broadcast_actions(actions).await;
+                return;
+            }
         }
     }
 
-    /// Gets slots, assigns splits and deploys every subtask. Slot sharing as in Flink: a
-    /// job needs as many slots as its largest vertex parallelism, and slot i runs subtask
-    /// i of every vertex.
-    async fn schedule(&mut self) -> Result<()> {
+    /// Carries out what the coordinator asked for.
+    async fn act(&mut self, actions: Vec<CoordinatorAction>, graph: &mut ExecutionGraph) {
+        for action in actions {
+            match action {
+                CoordinatorAction::FailJob(message) => {
+                    self.fail(Failure::external(message), graph).await
+                }
+                CoordinatorAction::StopJob => {
+                    self.stopped = true;
+                    self.cancel_all().await;
+                }
+                other => self.broadcast_actions(vec![other]).await,
+            }
+        }
+    }
+
+    /// Sends completion and abort notices to every TaskExecutor of the job.
+    async fn broadcast_actions(&self, actions: Vec<CoordinatorAction>) {
+        for action in actions {
+            let command = match action {
+                CoordinatorAction::NotifyComplete(id) => TaskCommand::CheckpointComplete(id),
+                CoordinatorAction::NotifyAborted(id) => TaskCommand::CheckpointAborted(id),
+                _ => continue,
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for slot in &self.slots {
+                if !seen.insert(slot.rpc_address.clone()) {
+                    continue;
+                }
+                if let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) {
+                    if let Err(e) = te.task_command(&self.job_id, None, command.clone()).await {
+                        tracing::debug!(error = %e, "cannot pass on a checkpoint notice");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A subtask failed. The job restarts from its latest completed checkpoint when its
+    /// restart strategy allows; otherwise it fails with the first error. A job the user is
+    /// cancelling stays cancelled, as in Flink: what fails on the way down is only logged.
+    async fn fail(&mut self, error: Failure, graph: &mut ExecutionGraph) {
+        if self.record.status() == JobStatus::Cancelling || self.stopped {
+            tracing::info!(error = %error, "a task failed while the job was being stopped");
+            return;
+        }
+        if self.record.status() != JobStatus::Running {
+            return;
+        }
+        let mut error = error;
+        loop {
+            let Some(delay) = self.restart.on_failure(std::time::Instant::now()) else {
+                tracing::warn!(error = %error, "task failed; failing the job");
+                if self.record.error().is_none() {
+                    self.record.set_error(error);
+                }
+                if matches!(
+                    self.record.status(),
+                    JobStatus::Running | JobStatus::Restarting
+                ) {
+                    self.record.transition(JobStatus::Failing);
+                    self.cancel_all().await;
+                }
+                return;
+            };
+            tracing::warn!(error = %error, delay_ms = delay.as_millis() as u64, "task failed; restarting the job");
+            match self.restart_after(delay, graph).await {
+                Ok(()) => return,
+                Err(None) => return, // cancelled while restarting
+                Err(Some(e)) => error = e,
+            }
+        }
+    }
+
+    /// Takes the job down, waits `delay`, and deploys a new attempt restoring the latest
+    /// completed checkpoint. `Err(None)`: cancelled meanwhile; `Err(Some)`: the new attempt
+    /// could not be scheduled.
+    async fn restart_after(
+        &mut self,
+        delay: std::time::Duration,
+        graph: &mut ExecutionGraph,
+    ) -> std::result::Result<(), Option<Failure>> {
+        self.record.transition(JobStatus::Restarting);
+        self.record.add_restart();
+        self.cancel_all().await;
+        // Wait for the old attempt's subtasks to go down (those on a lost TaskManager
+        // already count as failed), then for the delay, answering a cancel at once.
+        let deadline = tokio::time::Instant::now() + delay.max(std::time::Duration::from_millis(1));
+        let settle = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut cancelled = false;
+        while !(graph.all_terminal() && tokio::time::Instant::now() >= deadline) {
+            if tokio::time::Instant::now() >= settle {
+                break;
+            }
+            let wake_at = if graph.all_terminal() {
+                deadline
+            } else {
+                settle.min(tokio::time::Instant::now() + std::time::Duration::from_millis(100))
+            };
+            tokio::select! {
+                m = self.mailbox.recv() => match m {
+                    Some(JobMasterMessage::TaskState(u)) => {
+                        graph.update(&u.attempt, u.state, u.metrics);
+                    }
+                    Some(JobMasterMessage::Cancel) => cancelled = true,
+                    Some(JobMasterMessage::Savepoint(r)) => {
+                        let _ = r.reply.send(Err(ClusterError::Runtime(eddy_runtime::RuntimeError::User(
+                            "the job is restarting; try the savepoint again once it runs".into(),
+                        ))));
+                    }
+                    Some(_) => {}
+                    None => cancelled = true,
+                },
+                _ = tokio::time::sleep_until(wake_at) => {}
+            }
+            if cancelled && graph.all_terminal() {
+                break;
+            }
+        }
+        self.cleanup().await;
+        for waiting in self.coordinator.restart(self.attempt + 1) {
+            let _ = waiting.reply.send(Err(ClusterError::Runtime(
+                eddy_runtime::RuntimeError::External(
+                    "the job failed before the savepoint completed".into(),
+                ),
+            )));
+        }
+        if cancelled {
+            self.record.transition(JobStatus::Cancelling);
+            return Err(None);
+        }
+        self.attempt += 1;
+        *graph = ExecutionGraph::new(&self.job_id, &self.graph, self.attempt);
+        self.record.set_vertices(graph.vertex_summary());
+        let restore = self.coordinator.latest().cloned();
+        if let Some(r) = &restore {
+            tracing::info!(checkpoint = r.metadata.checkpoint_id, path = %r.root, "restoring");
+        }
+        match self.schedule(restore.as_ref()).await {
+            Ok(()) => {
+                self.record.transition(JobStatus::Running);
+                Ok(())
+            }
+            Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Cancelled)) => {
+                self.record.transition(JobStatus::Cancelling);
+                self.cancel_all().await;
+                Err(None)
+            }
+            Err(e) => {
+                self.cancel_all().await;
+                self.cleanup().await;
+                // The new attempt never ran: mark its subtasks so the job can end.
+                let failure = failure_of(&e);
+                let attempts: Vec<_> = graph.vertices().map(|v| v.attempt.clone()).collect();
+                for a in attempts {
+                    graph.update(
+                        &a,
+                        ExecutionState::Failed(failure.clone()),
+                        Default::default(),
+                    );
+                }
+                self.record.transition(JobStatus::Running);
+                Err(Some(failure))
+            }
+        }
+    }
+
+    /// Gets slots, assigns splits and deploys every subtask, restoring `restore` when
+    /// given. Slot sharing as in Flink: a job needs as many slots as its largest vertex
+    /// parallelism, and slot i runs subtask i of every vertex.
+    async fn schedule(&mut self, restore: Option<&CompletedCheckpoint>) -> Result<()> {
         self.graph.validate()?;
         let needed = self
             .graph
@@ -223,16 +552,39 @@ impl JobMaster {
             .map(|v| v.parallelism as usize)
             .max()
             .unwrap_or(0);
+        let max_parallelism = self
+            .graph
+            .config
+            .get_int(&eddy_runtime::config::pipeline::MAX_PARALLELISM)
+            .max(1) as u32;
+        let ignore_unclaimed = self
+            .graph
+            .config
+            .get_bool(&eddy_runtime::config::checkpointing::IGNORE_UNCLAIMED_STATE);
+        let plan = match restore {
+            Some(c) => Some(restore::plan(
+                &c.metadata,
+                &c.root,
+                &self.graph,
+                max_parallelism,
+                ignore_unclaimed,
+            )?),
+            None => None,
+        };
         let mut splits = BTreeMap::new();
         for v in &self.graph.vertices {
             if let Some(OperatorSpec::Source(spec)) = v.operators.first() {
+                if let Some(restored) = plan.as_ref().and_then(|p| p.splits.get(&v.id)) {
+                    splits.insert(v.id, restored.clone());
+                    continue;
+                }
                 let source = self.services.resolver.create_source(&spec.connector)?;
                 let all = source.enumerate_splits(v.parallelism)?;
                 splits.insert(v.id, assign_splits(all, v.parallelism));
             }
         }
         self.slots = self.request_slots(needed).await?;
-        let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
+        let graph = ExecutionGraph::new(&self.job_id, &self.graph, self.attempt);
         for ev in graph.vertices() {
             let slot = self
                 .slots
@@ -256,6 +608,11 @@ impl JobMaster {
                     splits: task_splits,
                     slots: self.slots.clone(),
                     job_master_address: self.services.address.clone(),
+                    restore: plan.as_ref().and_then(|p| {
+                        p.tasks
+                            .get(&(ev.attempt.vertex_id, ev.attempt.subtask_index))
+                            .cloned()
+                    }),
                 })
                 .await?;
         }
@@ -309,7 +666,7 @@ impl JobMaster {
     }
 
     async fn cancel_all(&self) {
-        let graph = ExecutionGraph::new(&self.job_id, &self.graph, 0);
+        let graph = ExecutionGraph::new(&self.job_id, &self.graph, self.attempt);
         let mut unreachable = std::collections::BTreeSet::new();
         for ev in graph.vertices() {
             let Some(slot) = self.slots.get(ev.attempt.subtask_index as usize) else {

@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! CREATED ──► RUNNING ──► FINISHED
-//!    │           │
+//!    │         ▲ │
+//!    │         │ ├──► RESTARTING ──► FAILED | CANCELLING
+//!    │         └─┘ (restarted)
 //!    │           ├──► FAILING ──► FAILED
 //!    │           └──► CANCELLING ──► CANCELED
 //!    ├──► FAILED            (no slots, bad splits)
@@ -19,6 +21,11 @@ const TRANSITIONS: &[(JobStatus, JobStatus)] = &[
     (JobStatus::Running, JobStatus::Finished),
     (JobStatus::Running, JobStatus::Failing),
     (JobStatus::Running, JobStatus::Cancelling),
+    (JobStatus::Running, JobStatus::Restarting),
+    (JobStatus::Restarting, JobStatus::Running),
+    (JobStatus::Restarting, JobStatus::Failing),
+    (JobStatus::Restarting, JobStatus::Failed),
+    (JobStatus::Restarting, JobStatus::Cancelling),
     (JobStatus::Failing, JobStatus::Failed),
     (JobStatus::Cancelling, JobStatus::Canceled),
     // A task may fail while the others are being cancelled.

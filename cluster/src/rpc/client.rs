@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use eddy_runtime::checkpoint::TaskCommand;
 use eddy_runtime::jobgraph::JobGraph;
 use eddy_runtime::metrics::MetricsSnapshot;
 use tonic::transport::{Channel, Endpoint};
@@ -16,6 +17,7 @@ use super::convert::{error_of, tdd_to_proto, PROTOCOL_VERSION};
 use super::proto;
 use super::proto::job_manager_client::JobManagerClient;
 use super::proto::task_executor_client::TaskExecutorClient;
+use crate::checkpoint::CheckpointReport;
 use crate::error::{ClusterError, Result};
 use crate::gateway::{
     DispatcherGateway, ExecutionAttemptId, JobDetails, JobId, JobMasterGateway, RpcService,
@@ -105,6 +107,27 @@ impl TaskExecutorGateway for GrpcTaskExecutor {
         self.client
             .clone()
             .submit_task(request(message))
+            .await
+            .map_err(|s| error_of(s, &self.address))?;
+        Ok(())
+    }
+
+    async fn task_command(
+        &self,
+        job_id: &str,
+        target: Option<&ExecutionAttemptId>,
+        command: TaskCommand,
+    ) -> Result<()> {
+        let command = serde_json::to_vec(&command).map_err(|e| {
+            ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(e.to_string()))
+        })?;
+        self.client
+            .clone()
+            .task_command(request(proto::TaskCommandRequest {
+                job_id: job_id.to_string(),
+                attempt: target.map(Into::into),
+                command,
+            }))
             .await
             .map_err(|s| error_of(s, &self.address))?;
         Ok(())
@@ -220,10 +243,44 @@ impl JobMasterGateway for GrpcJobManager {
             .map_err(self.err())?;
         Ok(())
     }
+
+    async fn report_checkpoint(&self, report: CheckpointReport) -> Result<()> {
+        let report = serde_json::to_vec(&report).map_err(|e| {
+            ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(e.to_string()))
+        })?;
+        self.client
+            .clone()
+            .report_checkpoint(request(proto::CheckpointReportMessage { report }))
+            .await
+            .map_err(self.err())?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl DispatcherGateway for GrpcJobManager {
+    async fn trigger_savepoint(
+        &self,
+        job_id: &str,
+        target: Option<String>,
+        stop: bool,
+        drain: bool,
+    ) -> Result<String> {
+        // A savepoint may take as long as a checkpoint: no deadline of the usual RPCs.
+        let r = self
+            .client
+            .clone()
+            .trigger_savepoint(Request::new(proto::SavepointRequest {
+                job_id: job_id.to_string(),
+                target,
+                stop,
+                drain,
+            }))
+            .await
+            .map_err(self.err())?;
+        Ok(r.into_inner().path)
+    }
+
     async fn submit_job(&self, job: JobGraph) -> Result<JobId> {
         let r = self
             .client

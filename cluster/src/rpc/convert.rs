@@ -208,6 +208,8 @@ impl From<&JobDetails> for proto::JobDetails {
             parallelism: j.parallelism.clone(),
             metrics: Some(j.metrics.into()),
             vertices: j.vertices.iter().map(Into::into).collect(),
+            restarts: j.restarts,
+            checkpoints: serde_json::to_string(&j.checkpoints).unwrap_or_default(),
         }
     }
 }
@@ -218,6 +220,7 @@ impl TryFrom<proto::JobDetails> for JobDetails {
         let status = [
             JobStatus::Created,
             JobStatus::Running,
+            JobStatus::Restarting,
             JobStatus::Failing,
             JobStatus::Failed,
             JobStatus::Cancelling,
@@ -237,6 +240,8 @@ impl TryFrom<proto::JobDetails> for JobDetails {
             parallelism: j.parallelism,
             metrics: j.metrics.map(Into::into).unwrap_or_default(),
             vertices: j.vertices.into_iter().map(Into::into).collect(),
+            restarts: j.restarts,
+            checkpoints: serde_json::from_str(&j.checkpoints).unwrap_or_default(),
         })
     }
 }
@@ -293,6 +298,12 @@ pub fn tdd_to_proto(
             })
             .collect(),
         job_master_address: tdd.job_master_address.clone(),
+        restore: match &tdd.restore {
+            Some(r) => serde_json::to_vec(r).map_err(|e| {
+                ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(e.to_string()))
+            })?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -328,6 +339,10 @@ pub fn tdd_from_proto(
             })
             .collect(),
         job_master_address: t.job_master_address,
+        restore: match t.restore.is_empty() {
+            true => None,
+            false => Some(serde_json::from_slice(&t.restore).map_err(|_| bad("restore"))?),
+        },
     })
 }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use eddy_runtime::checkpoint::TaskCommand;
 use eddy_runtime::jobgraph::JobGraph;
 use tonic::{Request, Response, Status};
 
@@ -11,10 +12,11 @@ use super::convert::{status_of, tdd_from_proto, PROTOCOL_VERSION};
 use super::proto;
 use super::proto::job_manager_server::JobManager;
 use super::proto::task_executor_server::TaskExecutor as TaskExecutorRpc;
+use crate::checkpoint::CheckpointReport;
 use crate::dispatcher::Dispatcher;
 use crate::gateway::{
-    DispatcherGateway, JobMasterGateway, ResourceManagerGateway, TaskExecutionState,
-    TaskExecutorGateway, TaskExecutorRegistration,
+    DispatcherGateway, ExecutionAttemptId, JobMasterGateway, ResourceManagerGateway,
+    TaskExecutionState, TaskExecutorGateway, TaskExecutorRegistration,
 };
 use crate::resource_manager::ResourceManager;
 use crate::task_executor::TaskExecutor;
@@ -154,6 +156,32 @@ impl JobManager for JobManagerService {
         Ok(Response::new((&j).into()))
     }
 
+    async fn report_checkpoint(
+        &self,
+        request: Request<proto::CheckpointReportMessage>,
+    ) -> Answer<proto::Empty> {
+        let report: CheckpointReport = serde_json::from_slice(&request.into_inner().report)
+            .map_err(|e| Status::invalid_argument(format!("checkpoint report: {e}")))?;
+        self.dispatcher
+            .report_checkpoint(report)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
+    }
+
+    async fn trigger_savepoint(
+        &self,
+        request: Request<proto::SavepointRequest>,
+    ) -> Answer<proto::SavepointResponse> {
+        let r = request.into_inner();
+        let path = self
+            .dispatcher
+            .trigger_savepoint(&r.job_id, r.target, r.stop, r.drain)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::SavepointResponse { path }))
+    }
+
     async fn list_task_executors(
         &self,
         _: Request<proto::Empty>,
@@ -214,6 +242,21 @@ impl TaskExecutorRpc for TaskExecutorService {
                 })
                 .collect(),
         }))
+    }
+
+    async fn task_command(
+        &self,
+        request: Request<proto::TaskCommandRequest>,
+    ) -> Answer<proto::Empty> {
+        let r = request.into_inner();
+        let command: TaskCommand = serde_json::from_slice(&r.command)
+            .map_err(|e| Status::invalid_argument(format!("task command: {e}")))?;
+        let attempt: Option<ExecutionAttemptId> = r.attempt.map(Into::into);
+        self.task_executor
+            .task_command(&r.job_id, attempt.as_ref(), command)
+            .await
+            .map_err(status_of)?;
+        Ok(Response::new(proto::Empty {}))
     }
 
     async fn release_job(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Empty> {

@@ -184,7 +184,7 @@ mod tests {
                 ),
                 StreamElement::Watermark(w) => watermarks.push(w),
                 StreamElement::EndOfInput => return (values, watermarks),
-                StreamElement::WatermarkStatus(_) => {}
+                StreamElement::WatermarkStatus(_) | StreamElement::Barrier(_) => {}
             }
         }
     }

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use eddy_runtime::checkpoint::TaskCommand;
 use eddy_runtime::connector::{ConnectorResolver, SourceSplit};
 use eddy_runtime::exchange::LocalChannelRegistry;
 use eddy_runtime::jobgraph::JobGraph;
@@ -36,6 +37,8 @@ pub struct TaskDeploymentDescriptor {
     pub slots: Vec<SlotAllocation>,
     /// Where to report state changes.
     pub job_master_address: String,
+    /// The checkpoint state this subtask restores, if the job restores one.
+    pub restore: Option<crate::checkpoint::TaskRestore>,
 }
 
 struct RunningTask {
@@ -45,6 +48,8 @@ struct RunningTask {
 /// How to stop a subtask whose thread still runs.
 struct LiveTask {
     cancel: Arc<AtomicBool>,
+    /// Checkpoint triggers and notices for the task.
+    commands: crossbeam_channel::Sender<TaskCommand>,
     /// Set when the TaskExecutor stops the task itself (shutdown, lost registration): it
     /// then fails with this reason instead of ending cancelled.
     stop_reason: Arc<OnceLock<String>>,
@@ -187,6 +192,7 @@ impl TaskExecutorGateway for TaskExecutor {
         let cancel = Arc::new(AtomicBool::new(false));
         let metrics = Arc::new(TaskMetrics::default());
         let stop_reason = Arc::new(OnceLock::new());
+        let (commands, command_rx) = crossbeam_channel::unbounded();
         self.tasks().insert(
             tdd.attempt.clone(),
             RunningTask {
@@ -197,6 +203,7 @@ impl TaskExecutorGateway for TaskExecutor {
             tdd.attempt.clone(),
             LiveTask {
                 cancel: cancel.clone(),
+                commands,
                 stop_reason: stop_reason.clone(),
             },
         );
@@ -211,6 +218,9 @@ impl TaskExecutorGateway for TaskExecutor {
             channel_capacity: self.channel_capacity,
             cancel,
             metrics: metrics.clone(),
+            commands: command_rx,
+            job_master: job_master.clone(),
+            runtime: tokio::runtime::Handle::current(),
         };
         let name = format!(
             "{}-v{}-{}",
@@ -301,6 +311,36 @@ impl TaskExecutorGateway for TaskExecutor {
         Ok(per_vertex.into_iter().collect())
     }
 
+    async fn task_command(
+        &self,
+        job_id: &str,
+        target: Option<&ExecutionAttemptId>,
+        command: TaskCommand,
+    ) -> Result<()> {
+        let live = lock(&self.live);
+        match target {
+            Some(attempt) => {
+                let task = live.get(attempt).ok_or_else(|| {
+                    crate::error::ClusterError::Runtime(eddy_runtime::RuntimeError::External(
+                        format!(
+                            "subtask {} of vertex {} is not running on TaskManager {}",
+                            attempt.subtask_index, attempt.vertex_id, self.id
+                        ),
+                    ))
+                })?;
+                let _ = task.commands.send(command);
+            }
+            None => {
+                for (attempt, task) in live.iter() {
+                    if attempt.job_id == job_id {
+                        let _ = task.commands.send(command.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn release_job(&self, job_id: &str) -> Result<()> {
         self.tasks().retain(|a, _| a.job_id != job_id);
         self.channels.release_job(job_id);
@@ -322,6 +362,10 @@ mod tests {
     #[async_trait]
     impl JobMasterGateway for Answering {
         async fn update_task_execution_state(&self, _: TaskExecutionState) -> Result<()> {
+            Err((self.0)())
+        }
+
+        async fn report_checkpoint(&self, _: crate::checkpoint::CheckpointReport) -> Result<()> {
             Err((self.0)())
         }
     }

@@ -4,7 +4,8 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use eddy_runtime::config::{execution, pipeline, table};
+use eddy_runtime::checkpoint::{operator_uids, CheckpointSettings, TaskCommand};
+use eddy_runtime::config::{checkpointing, execution, pipeline, table};
 use eddy_runtime::connector::{ConnectorResolver, SubtaskInfo};
 use eddy_runtime::error::{Result, RuntimeError};
 use eddy_runtime::exchange::{
@@ -14,9 +15,12 @@ use eddy_runtime::expr_codec::function_context;
 use eddy_runtime::jobgraph::{OperatorSpec, Partitioner};
 use eddy_runtime::metrics::TaskMetrics;
 use eddy_runtime::operators::{self, OperatorContext, SourceDriver};
-use eddy_runtime::task::{OperatorChain, SourceTiming, StreamTask, TaskInput};
+use eddy_runtime::task::{OperatorChain, SourceTiming, StreamTask, TaskCheckpointing, TaskInput};
 
 use super::TaskDeploymentDescriptor;
+use crate::checkpoint::responder::{read_restored_state, TaskCheckpointResponder};
+use crate::checkpoint::storage::CheckpointStorage;
+use crate::gateway::JobMasterGateway;
 use crate::shuffle::NetworkEnvironment;
 
 /// What the TaskExecutor lends a task.
@@ -28,6 +32,9 @@ pub(super) struct TaskEnvironment {
     pub channel_capacity: usize,
     pub cancel: Arc<AtomicBool>,
     pub metrics: Arc<TaskMetrics>,
+    pub commands: crossbeam_channel::Receiver<TaskCommand>,
+    pub job_master: Arc<dyn JobMasterGateway>,
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// Builds and runs one subtask to its end.
@@ -165,7 +172,55 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
         .iter()
         .map(|spec| operators::build(spec, &ctx))
         .collect::<Result<Vec<_>>>()?;
-    let chain = OperatorChain::new(operators, outputs, env.metrics.clone());
+    let uids = operator_uids(graph);
+    let offset = vertex.operators.len() - rest.len();
+    let chain_uids = (0..rest.len())
+        .map(|i| uids.get(&(vertex.id, i + offset)).cloned())
+        .collect();
+    let mut chain =
+        OperatorChain::new(operators, outputs, env.metrics.clone()).with_uids(chain_uids);
+    let mut input = input;
+    if let Some(restore) = &tdd.restore {
+        let state = env
+            .runtime
+            .block_on(read_restored_state(restore))
+            .map_err(cluster_to_runtime)?;
+        chain.initialize_state(state)?;
+        if let (TaskInput::Source(driver), Some(w)) = (&mut input, restore.watermark) {
+            driver.restore_watermark(w);
+        }
+    }
+    let source_uid = (offset == 1)
+        .then(|| uids.get(&(vertex.id, 0)).cloned())
+        .flatten();
+    let checkpointing = match graph
+        .config
+        .get_string(&checkpointing::CHECKPOINTS_DIR)
+        .as_str()
+    {
+        "" => TaskCheckpointing::disabled(),
+        dir => TaskCheckpointing {
+            settings: CheckpointSettings::from_config(&graph.config),
+            commands: env.commands,
+            responder: Arc::new(TaskCheckpointResponder {
+                storage: CheckpointStorage::open(dir).map_err(cluster_to_runtime)?,
+                job_master: env.job_master,
+                runtime: env.runtime,
+                attempt: tdd.attempt.clone(),
+                source_uid,
+            }),
+        },
+    };
     tracing::debug!(job = %tdd.attempt.job_id, vertex = %vertex.name, subtask = me, "task starting");
-    StreamTask::new(input, chain, env.cancel, info, timing).run()
+    StreamTask::new(input, chain, env.cancel, info, timing)
+        .with_checkpointing(checkpointing)
+        .run()
+}
+
+/// A cluster error met while setting a task up, as the task's failure.
+fn cluster_to_runtime(e: crate::error::ClusterError) -> RuntimeError {
+    match e {
+        crate::error::ClusterError::Runtime(r) => r,
+        other => RuntimeError::External(other.to_string()),
+    }
 }

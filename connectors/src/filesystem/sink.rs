@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -337,53 +337,57 @@ impl SinkWriter for FileSystemWriter {
                 keep.insert(name.to_os_string());
             }
         }
-        let mut dirs = vec![self.dir.clone()];
-        while let Some(dir) = dirs.pop() {
-            let context = || format!("cannot list directory '{}'", dir.display());
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                // A subdirectory removed since it was listed holds nothing to recover.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != self.dir => {
-                    continue
-                }
-                Err(e) => return Err(RuntimeError::io(context(), e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(|e| RuntimeError::io(context(), e))?;
-                let path = entry.path();
-                let file_type = entry
-                    .file_type()
-                    .map_err(|e| RuntimeError::io(format!("cannot read '{}'", path.display()), e))?;
-                if file_type.is_dir() {
-                    dirs.push(path);
-                    continue;
-                }
-                let name = entry.file_name();
-                if keep.contains(&name) || !is_left_by_earlier_attempt(&name, &self.job, self.attempt)
-                {
-                    continue;
-                }
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {
-                        tracing::info!(file = %path.display(),
-                            "deleted a part file a failed attempt left uncommitted");
-                    }
-                    // Every subtask of the new attempt recovers the same directory.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(RuntimeError::io(
-                            format!(
-                                "cannot delete '{}', left uncommitted by a failed attempt",
-                                path.display()
-                            ),
-                            e,
-                        ))
-                    }
+        for path in left_by_earlier_attempts(&self.dir, &self.job, self.attempt)? {
+            if path.file_name().is_some_and(|name| keep.contains(name)) {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::info!(file = %path.display(),
+                    "deleted a part file a failed attempt left uncommitted"),
+                // Every subtask of the new attempt recovers the same directory.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(RuntimeError::io(
+                        format!(
+                            "cannot delete '{}', left uncommitted by a failed attempt",
+                            path.display()
+                        ),
+                        e,
+                    ))
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The in-progress part files under `dir` (recursively) that attempts of job `job`
+/// earlier than `attempt` wrote.
+fn left_by_earlier_attempts(dir: &Path, job: &str, attempt: u32) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(current) = dirs.pop() {
+        let context = || format!("cannot list directory '{}'", current.display());
+        let entries = match std::fs::read_dir(&current) {
+            Ok(entries) => entries,
+            // A subdirectory removed since it was listed holds nothing to recover.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && current != dir => continue,
+            Err(e) => return Err(RuntimeError::io(context(), e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| RuntimeError::io(context(), e))?;
+            let path = entry.path();
+            let file_type = entry
+                .file_type()
+                .map_err(|e| RuntimeError::io(format!("cannot read '{}'", path.display()), e))?;
+            if file_type.is_dir() {
+                dirs.push(path);
+            } else if is_left_by_earlier_attempt(&entry.file_name(), job, attempt) {
+                found.push(path);
+            }
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -458,8 +462,11 @@ mod tests {
             let names = listing(&out);
             assert!(names.iter().all(|n| n.starts_with("part-")), "{names:?}");
             assert!(
-                names.iter().any(|n| n.ends_with("-0-0"))
-                    && names.iter().any(|n| n.ends_with("-1-0"))
+                names
+                    .iter()
+                    .any(|n| n.starts_with("part-job-0-0-") && n.ends_with("-0"))
+                    && names.iter().any(|n| n.starts_with("part-job-0-1-")),
+                "{names:?}"
             );
 
             let source = FileSystemTableFactory.create_source(&spec).unwrap();
@@ -506,6 +513,190 @@ mod tests {
             listing(dir.path()).is_empty(),
             "a writer that wrote nothing leaves no file"
         );
+    }
+
+    /// Subtask `index` of run `attempt` of job `job`.
+    fn run_of(job: &str, attempt: u32, index: u32) -> SubtaskInfo {
+        let mut info = subtask(index, 2, 10);
+        info.job_id = job.into();
+        info.attempt = attempt;
+        info
+    }
+
+    fn csv_sink(dir: &std::path::Path, extra: &[(&str, &str)]) -> Arc<dyn Sink> {
+        let path = dir.to_string_lossy().into_owned();
+        let mut opts = options(&path, "csv");
+        opts.extend_from_slice(extra);
+        FileSystemTableFactory
+            .create_sink(&spec(&schema(), &opts))
+            .unwrap()
+    }
+
+    /// The ids a reader of the directory sees, sorted.
+    fn visible_ids(dir: &std::path::Path) -> Vec<i64> {
+        let path = dir.to_string_lossy().into_owned();
+        let source = FileSystemTableFactory
+            .create_source(&spec(&schema(), &options(&path, "csv")))
+            .unwrap();
+        let splits = source.enumerate_splits(1).unwrap();
+        let mut reader = source.create_reader(splits, &subtask(0, 1, 10)).unwrap();
+        let mut ids: Vec<i64> = read_all(reader.as_mut())
+            .unwrap()
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn in_progress_name(committable: &[u8]) -> String {
+        PartFile::decode(committable)
+            .unwrap()
+            .in_progress
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn prepared_files_stay_hidden_until_committed_and_commits_repeat() {
+        let dir = TestDir::new();
+        let sink = csv_sink(dir.path(), &[]);
+        let mut writer = sink.create_writer(&run_of("job", 0, 1)).unwrap();
+        assert!(
+            writer.prepare_commit(1).unwrap().is_empty(),
+            "nothing written"
+        );
+        writer.write(&batch(&[1, 2])).unwrap();
+        let first = writer.prepare_commit(1).unwrap();
+        assert_eq!(first.len(), 1);
+        let name = in_progress_name(&first[0]);
+        assert!(
+            name.starts_with(".part-job-0-1-") && name.ends_with("-0.inprogress"),
+            "{name}"
+        );
+        writer.write(&batch(&[3])).unwrap();
+        let second = writer.prepare_commit(2).unwrap();
+        assert_eq!(second.len(), 1, "the next rows went to a new file");
+        assert_eq!(listing(dir.path()).len(), 2);
+        assert!(
+            visible_ids(dir.path()).is_empty(),
+            "prepared is not visible"
+        );
+
+        writer.commit(first.clone()).unwrap();
+        assert_eq!(visible_ids(dir.path()), vec![1, 2]);
+        let committed = name.trim_start_matches('.').trim_end_matches(".inprogress");
+        assert!(listing(dir.path()).contains(&committed.to_string()));
+        writer.commit(first).unwrap();
+        writer.commit(second).unwrap();
+        assert_eq!(visible_ids(dir.path()), vec![1, 2, 3]);
+
+        // A prepared file belongs to the checkpoint: abort leaves it, and deletes only
+        // what was written since.
+        writer.write(&batch(&[4])).unwrap();
+        let third = writer.prepare_commit(3).unwrap();
+        writer.write(&batch(&[5])).unwrap();
+        writer.abort();
+        let hidden: Vec<String> = listing(dir.path())
+            .into_iter()
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        assert_eq!(hidden, vec![in_progress_name(&third[0])]);
+
+        // Gone under both names: the rows are lost, which commit must not hide.
+        std::fs::remove_file(dir.path().join(&hidden[0])).unwrap();
+        let err = writer.commit(third).unwrap_err();
+        assert!(
+            matches!(err, RuntimeError::NotFound(ref m) if m.contains(&hidden[0])),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn recover_deletes_only_what_earlier_attempts_left_uncommitted() {
+        let dir = TestDir::new();
+        let sink = csv_sink(dir.path(), &[]);
+        // Attempt 0 prepared a file for the checkpoint restored from, one for a
+        // checkpoint that never completed, and was writing a third when it failed.
+        let mut failed = sink.create_writer(&run_of("job", 0, 0)).unwrap();
+        failed.write(&batch(&[1])).unwrap();
+        let in_checkpoint = failed.prepare_commit(1).unwrap();
+        failed.write(&batch(&[2])).unwrap();
+        let not_completed = failed.prepare_commit(2).unwrap();
+        failed.write(&batch(&[3])).unwrap();
+        drop(failed);
+        dir.write("sub/.part-job-0-1-u-0.inprogress", "4,n4\n");
+        // Another job writing into the same directory, whose id starts the same way.
+        let mut other = sink.create_writer(&run_of("job-2", 0, 0)).unwrap();
+        other.write(&batch(&[9])).unwrap();
+        // A subtask of the new attempt that is already writing.
+        let mut running = sink.create_writer(&run_of("job", 1, 1)).unwrap();
+        running.write(&batch(&[7])).unwrap();
+        assert_eq!(listing(dir.path()).len(), 6, "five files and 'sub'");
+
+        let mut restored = sink.create_writer(&run_of("job", 1, 0)).unwrap();
+        restored.recover(&in_checkpoint).unwrap();
+        let mut left = listing(dir.path());
+        left.retain(|n| n != "sub");
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(left.contains(&in_progress_name(&in_checkpoint[0])));
+        assert!(!left.contains(&in_progress_name(&not_completed[0])));
+        assert!(left.iter().any(|n| n.starts_with(".part-job_2-0-0-")));
+        assert!(left.iter().any(|n| n.starts_with(".part-job-1-1-")));
+        assert!(listing(&dir.path().join("sub")).is_empty());
+
+        // Another subtask recovering the same directory finds nothing more to delete.
+        sink.create_writer(&run_of("job", 1, 1))
+            .unwrap()
+            .recover(&in_checkpoint)
+            .unwrap();
+        restored.commit(in_checkpoint).unwrap();
+        assert_eq!(visible_ids(dir.path()), vec![1]);
+        other.finish().unwrap();
+        assert_eq!(visible_ids(dir.path()), vec![1, 9]);
+    }
+
+    #[test]
+    fn names_of_earlier_attempts() {
+        let earlier = |name: &str| is_left_by_earlier_attempt(OsStr::new(name), "job", 2);
+        assert!(earlier(".part-job-0-3-u-0.inprogress"));
+        assert!(earlier(".part-job-1-0-u-7.inprogress"));
+        assert!(
+            !earlier(".part-job-2-0-u-0.inprogress"),
+            "the running attempt"
+        );
+        assert!(!earlier("part-job-0-0-u-0"), "committed");
+        assert!(!earlier(".part-jobx-0-0-u-0.inprogress"), "another job");
+        assert!(!earlier(".part-job-x-0-u-0.inprogress"));
+        assert!(!earlier(".data-job-0-0-u-0.inprogress"));
+        assert_eq!(job_tag("a1-b/c"), "a1_b_c");
+    }
+
+    #[test]
+    fn bounded_input_with_checkpoints_is_visible_after_the_final_commit() {
+        let dir = TestDir::new();
+        let sink = csv_sink(dir.path(), &[("sink.rolling-policy.file-size", "10b")]);
+        let mut writer = sink.create_writer(&run_of("job", 0, 0)).unwrap();
+        writer.write(&batch(&[1, 2])).unwrap();
+        writer.write(&batch(&[3, 4])).unwrap();
+        writer.write(&batch(&[5])).unwrap();
+        let last = writer
+            .prepare_commit(eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID)
+            .unwrap();
+        assert_eq!(last.len(), 3, "rolled files and the open one");
+        assert!(visible_ids(dir.path()).is_empty());
+        writer.commit(last).unwrap();
+        assert_eq!(visible_ids(dir.path()), vec![1, 2, 3, 4, 5]);
+        assert!(listing(dir.path()).iter().all(|n| n.starts_with("part-")));
     }
 
     #[test]

@@ -37,9 +37,8 @@ struct FileSplitState {
 
 impl FileSplitState {
     fn to_split(&self) -> Result<SourceSplit> {
-        let state = serde_json::to_value(self).map_err(|e| {
-            RuntimeError::Internal(format!("state of split '{}': {e}", self.path))
-        })?;
+        let state = serde_json::to_value(self)
+            .map_err(|e| RuntimeError::Internal(format!("state of split '{}': {e}", self.path)))?;
         Ok(SourceSplit {
             id: self.path.clone(),
             state,
@@ -394,13 +393,16 @@ mod tests {
             check_resumes_after_every_batch(source.as_ref(), splits.clone(), &subtask(0, 1, 2));
         assert_eq!(whole.len(), 8);
         assert_eq!(snapshots[0], splits, "before the first batch nothing moved");
-        let state = |s: &SourceSplit| (s.id.clone(), s.state["offset"].clone(), s.state["line"].clone());
+        let state = |s: &SourceSplit| {
+            (
+                s.id.clone(),
+                s.state["offset"].clone(),
+                s.state["line"].clone(),
+            )
+        };
         let path = |p: &PathBuf| p.to_string_lossy().into_owned();
         // After one batch: two rows and the empty line between them of a.csv read.
-        assert_eq!(
-            state(&snapshots[1][0]),
-            (path(&a), 9.into(), 3.into())
-        );
+        assert_eq!(state(&snapshots[1][0]), (path(&a), 9.into(), 3.into()));
         assert_eq!(snapshots[1].len(), 3);
         // After two: a.csv is finished and left out.
         assert_eq!(snapshots[2], splits[1..].to_vec());

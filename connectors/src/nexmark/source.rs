@@ -514,7 +514,7 @@ mod tests {
             check_resumes_after_every_batch(source.as_ref(), splits.clone(), &subtask(0, 1, 64));
         assert_eq!(whole.len(), 333);
         assert_eq!(snapshots[0], splits);
-        // Split 0 went first; its next number is 64 events of every third number on.
+        // Split 0 went first: 64 of its numbers (every third one) later, it is at 192.
         assert_eq!(snapshots[1][0].state["next"], 192);
         assert_eq!(snapshots[1][1].state["next"], 2);
         // Each split ends with its third batch: after the fifth only split 2 is left.

@@ -56,7 +56,7 @@ impl CheckpointBarrier {
 }
 
 /// What the TaskExecutor tells a running task, between elements.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum TaskCommand {
     /// For source tasks: emit a barrier now.
     TriggerCheckpoint(CheckpointBarrier),

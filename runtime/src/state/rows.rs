@@ -38,6 +38,7 @@ impl RowsCodec {
     /// group its `keys` (one array per key column, as the exchange hashed them) hash to;
     /// key group 0 without keys, where the exchange sends unkeyed rows. `seq` numbers the
     /// rows so that each has an address of its own.
+    #[allow(clippy::too_many_arguments)]
     pub fn write(
         &self,
         writer: &mut SnapshotWriter<'_>,
@@ -101,13 +102,19 @@ mod tests {
             schema.clone(),
             vec![
                 Arc::new(Int64Array::from(vec![1, 2, 3, 1])),
-                Arc::new(StringArray::from(vec![Some("a"), None, Some("c"), Some("d")])),
+                Arc::new(StringArray::from(vec![
+                    Some("a"),
+                    None,
+                    Some("c"),
+                    Some("d"),
+                ])),
             ],
         )
         .unwrap();
         let codec = RowsCodec::new(schema).unwrap();
         let mut bytes = Vec::new();
-        let mut writer = SnapshotWriter::new(&mut bytes, KeyGroupRange { start: 0, end: 127 }).unwrap();
+        let mut writer =
+            SnapshotWriter::new(&mut bytes, KeyGroupRange { start: 0, end: 127 }).unwrap();
         let mut seq = 0;
         codec
             .write(

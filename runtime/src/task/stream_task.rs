@@ -119,8 +119,21 @@ impl StreamTask {
         result
     }
 
-    fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+    /// Whether the task must stop. Completion notices that arrived first are still
+    /// applied: the checkpoint they name is complete, so its output may be committed
+    /// (a stop-with-savepoint cancels the job right after notifying).
+    fn cancelled(&mut self) -> bool {
+        if !self.cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        while let Ok(command) = self.checkpointing.commands.try_recv() {
+            if let TaskCommand::CheckpointComplete(id) = command {
+                if let Err(e) = self.chain.notify_checkpoint_complete(id) {
+                    tracing::warn!(error = %e, checkpoint = id, "cannot commit a completed checkpoint");
+                }
+            }
+        }
+        true
     }
 
     /// Snapshots the chain for `barrier`, sends the barrier on and hands the snapshot to
@@ -145,16 +158,14 @@ impl StreamTask {
             }
         };
         self.chain.emit_barrier(barrier)?;
-        self.checkpointing
-            .responder
-            .acknowledge(
-                &barrier,
-                TaskSnapshot {
-                    operators,
-                    splits,
-                    watermark,
-                },
-            );
+        self.checkpointing.responder.acknowledge(
+            &barrier,
+            TaskSnapshot {
+                operators,
+                splits,
+                watermark,
+            },
+        );
         Ok(())
     }
 
@@ -171,32 +182,37 @@ impl StreamTask {
             };
             let operators = self.chain.snapshot(&barrier)?;
             let waits = self.chain.awaits_final_commit();
-            self.checkpointing
-                .responder
-                .finished(TaskSnapshot {
-                    operators,
-                    splits,
-                    watermark: None,
-                });
-            while waits {
-                if self.cancelled() {
-                    return Err(RuntimeError::Cancelled);
-                }
-                match self.checkpointing.commands.recv_timeout(TICK) {
-                    Ok(TaskCommand::CheckpointComplete(id)) => {
-                        self.chain.notify_checkpoint_complete(id)?;
-                        if id == crate::checkpoint::FINAL_CHECKPOINT_ID {
-                            break;
-                        }
-                    }
-                    Ok(_) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                        return Err(RuntimeError::Cancelled)
-                    }
-                }
+            self.checkpointing.responder.finished(TaskSnapshot {
+                operators,
+                splits,
+                watermark: None,
+            });
+            if waits {
+                self.await_final_commit()?;
             }
         }
         self.chain.close()
+    }
+
+    /// Waits for the job's final checkpoint to complete, committing what it covers.
+    fn await_final_commit(&mut self) -> Result<()> {
+        loop {
+            if self.cancelled() {
+                return Err(RuntimeError::Cancelled);
+            }
+            match self.checkpointing.commands.recv_timeout(TICK) {
+                Ok(TaskCommand::CheckpointComplete(id)) => {
+                    self.chain.notify_checkpoint_complete(id)?;
+                    if id == crate::checkpoint::FINAL_CHECKPOINT_ID {
+                        return Ok(());
+                    }
+                }
+                Ok(_) | Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    return Err(RuntimeError::Cancelled)
+                }
+            }
+        }
     }
 
     fn run_source(&mut self) -> Result<()> {
@@ -213,7 +229,7 @@ impl StreamTask {
         // cancelled once the savepoint completes.
         let mut stopped = false;
         loop {
-            if self.cancel.load(Ordering::Relaxed) {
+            if self.cancelled() {
                 return Err(RuntimeError::Cancelled);
             }
             while let Ok(command) = self.checkpointing.commands.try_recv() {

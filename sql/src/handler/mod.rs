@@ -49,9 +49,11 @@ pub async fn execute(
         Statement::Describe(name) => show::describe(engine, &name).await,
         Statement::ShowJobs => job::show_jobs(engine).await,
         Statement::DescribeJob(id) => job::describe_job(engine, &id).await,
-        Statement::StopJob { id, with_savepoint } => {
-            job::stop_job(engine, &id, with_savepoint).await
-        }
+        Statement::StopJob {
+            id,
+            with_savepoint,
+            with_drain,
+        } => job::stop_job(engine, &id, with_savepoint, with_drain).await,
         Statement::Set(kv) => set::set(engine, session, kv),
         Statement::Reset(key) => set::reset(session, key.as_deref()),
         Statement::Explain(inner) => explain::explain(engine, session, *inner, text).await,

@@ -47,6 +47,7 @@ pub enum Statement {
     StopJob {
         id: String,
         with_savepoint: bool,
+        with_drain: bool,
     },
     /// `SET` alone lists; `SET 'k' = 'v'` or `SET k = v` / `SET k TO v` sets.
     Set(Option<(String, String)>),
@@ -194,12 +195,17 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             let id = quoted_arg(&w, 2, "job id")?;
             let rest: Vec<String> = w[3..].iter().map(upper).collect();
             let with_savepoint = rest.iter().any(|r| r == "SAVEPOINT");
+            let with_drain = rest.iter().any(|r| r == "DRAIN");
             if rest.iter().any(|r| r.is_empty() || !["WITH", "SAVEPOINT", "DRAIN"].contains(&r.as_str())) {
                 return Err(SqlError::Syntax(
                     "expected STOP JOB '<id>' [WITH SAVEPOINT] [WITH DRAIN]".into(),
                 ));
             }
-            Ok(Statement::StopJob { id, with_savepoint })
+            Ok(Statement::StopJob {
+                id,
+                with_savepoint,
+                with_drain,
+            })
         }
         ("SET", _) => parse_set(&w),
         ("RESET", _) => match w.len() {

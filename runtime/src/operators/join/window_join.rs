@@ -17,14 +17,14 @@ use datafusion::physical_expr::PhysicalExpr;
 
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
-use crate::state::rows::RowsCodec;
-use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
-use crate::state::KeyGroupRange;
 use crate::expr_codec::decode_expr;
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
+use crate::state::rows::RowsCodec;
+use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
+use crate::state::KeyGroupRange;
 use crate::time::{millis, Watermark};
 
 /// Buffered rows of one window, per side.

@@ -30,13 +30,13 @@ use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::aggregates::AggregateExec;
 
 use super::{is_fired, WindowClock};
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
-use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::state::rows::RowsCodec;
 use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -245,16 +245,16 @@ impl WindowAggregateOperator {
             .session_gap
             .map(|_| -> Result<Sessions> {
                 Ok(Sessions {
-            codec: RowsCodec::new(Sessions::stored_schema(&input_schema))?,
-            input_schema: input_schema.clone(),
-            buffer: Vec::new(),
-            late: Vec::new(),
-            window_time: spec.window_time,
-            budget: BufferBudget::new(
-                ctx.buffer_memory_limit,
-                "a SESSION window aggregation".into(),
-            ),
-        })
+                    codec: RowsCodec::new(Sessions::stored_schema(&input_schema))?,
+                    input_schema: input_schema.clone(),
+                    buffer: Vec::new(),
+                    late: Vec::new(),
+                    window_time: spec.window_time,
+                    budget: BufferBudget::new(
+                        ctx.buffer_memory_limit,
+                        "a SESSION window aggregation".into(),
+                    ),
+                })
             })
             .transpose()?;
         Ok(Self {
@@ -718,19 +718,17 @@ impl StreamOperator for WindowAggregateOperator {
         let range = self.state.backend.key_group_range();
         let mut keyed = Vec::new();
         let mut writer = SnapshotWriter::new(&mut keyed, range)?;
-        self.state
-            .backend
-            .scan(range, &mut |state, key, value| writer.write(state, key, value))?;
+        self.state.backend.scan(range, &mut |state, key, value| {
+            writer.write(state, key, value)
+        })?;
         if let Some(sessions) = &self.sessions {
             if !sessions.buffer.is_empty() {
                 let rows = concat_batches(&sessions.input_schema, &sessions.buffer)?;
                 let keys = evaluate(&self.aggregation.group_exprs, &rows)?;
                 let mut columns = rows.columns().to_vec();
                 columns.push(Arc::new(BooleanArray::from(sessions.late.clone())));
-                let stored = RecordBatch::try_new(
-                    Sessions::stored_schema(&sessions.input_schema),
-                    columns,
-                )?;
+                let stored =
+                    RecordBatch::try_new(Sessions::stored_schema(&sessions.input_schema), columns)?;
                 // Key groups come from the partition keys, as the exchange computed them.
                 let partition: Vec<ArrayRef> = self
                     .state
@@ -799,7 +797,9 @@ impl StreamOperator for WindowAggregateOperator {
             .as_any()
             .downcast_ref::<BooleanArray>()
             .ok_or_else(|| RuntimeError::Internal("session lateness is not boolean".into()))?;
-        sessions.late.extend(late.iter().map(|l| l.unwrap_or(false)));
+        sessions
+            .late
+            .extend(late.iter().map(|l| l.unwrap_or(false)));
         let rows = RecordBatch::try_new(
             sessions.input_schema.clone(),
             stored.columns()[..n].to_vec(),
