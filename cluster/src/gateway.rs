@@ -263,8 +263,9 @@ pub trait TaskExecutorGateway: Send + Sync {
     async fn cancel_task(&self, attempt: &ExecutionAttemptId) -> Result<()>;
     /// Current counters of a job's subtasks on this TaskExecutor, summed per vertex.
     async fn job_metrics(&self, job_id: &str) -> Result<Vec<(u32, MetricsSnapshot)>>;
-    /// Releases what the TaskExecutor keeps for a job once it has ended.
-    async fn release_job(&self, job_id: &str) -> Result<()>;
+    /// Releases what the TaskExecutor keeps for a job's attempts up to `up_to_attempt`:
+    /// all of them once the job has ended, the failed ones when it restarts.
+    async fn release_job(&self, job_id: &str, up_to_attempt: u32) -> Result<()>;
     /// Passes a checkpoint command to one running subtask, or to every running subtask of
     /// the job when `target` is `None`. Fails when the one subtask is not running.
     async fn task_command(

@@ -478,6 +478,24 @@ impl JobMaster {
                         graph.update(&u.attempt, u.state, u.metrics);
                     }
                     Some(JobMasterMessage::Cancel) => cancelled = true,
+                    Some(JobMasterMessage::TaskExecutorLost { id, reason }) => {
+                        let lost: Vec<_> = graph
+                            .vertices()
+                            .filter(|v| {
+                                self.slots
+                                    .get(v.attempt.subtask_index as usize)
+                                    .is_some_and(|s| s.task_executor == id)
+                            })
+                            .map(|v| v.attempt.clone())
+                            .collect();
+                        for attempt in lost {
+                            graph.update(
+                                &attempt,
+                                ExecutionState::Failed(Failure::external(reason.clone())),
+                                Default::default(),
+                            );
+                        }
+                    }
                     Some(JobMasterMessage::Savepoint(r)) => {
                         let _ = r.reply.send(Err(ClusterError::Runtime(eddy_runtime::RuntimeError::User(
                             "the job is restarting; try the savepoint again once it runs".into(),
@@ -492,7 +510,13 @@ impl JobMaster {
                 break;
             }
         }
-        self.cleanup().await;
+        // The slots go back (some may be on a lost TaskManager); the old attempt's channels
+        // are keyed by attempt, so they stay until the job ends, when they are released.
+        let _ = self
+            .services
+            .resource_manager
+            .release_slots(&self.job_id)
+            .await;
         for waiting in self.coordinator.restart(self.attempt + 1) {
             let _ = waiting.reply.send(Err(ClusterError::Runtime(
                 eddy_runtime::RuntimeError::External(
@@ -523,7 +547,11 @@ impl JobMaster {
             }
             Err(e) => {
                 self.cancel_all().await;
-                self.cleanup().await;
+                let _ = self
+                    .services
+                    .resource_manager
+                    .release_slots(&self.job_id)
+                    .await;
                 // The new attempt never ran: mark its subtasks so the job can end.
                 let failure = failure_of(&e);
                 let attempts: Vec<_> = graph.vertices().map(|v| v.attempt.clone()).collect();
@@ -665,6 +693,7 @@ impl JobMaster {
         }
     }
 
+    /// Cancels every subtask of the current attempt.
     async fn cancel_all(&self) {
         let graph = ExecutionGraph::new(&self.job_id, &self.graph, self.attempt);
         let mut unreachable = std::collections::BTreeSet::new();
@@ -702,22 +731,23 @@ impl JobMaster {
             }
         }
         // Dropping channels no task took yet unblocks senders waiting on them.
-        self.release_executors().await;
+        self.release_executors(self.attempt).await;
     }
 
-    async fn release_executors(&self) {
+    /// Releases what TaskExecutors keep for attempts up to `up_to_attempt`.
+    async fn release_executors(&self, up_to_attempt: u32) {
         let mut seen = std::collections::BTreeSet::new();
         for slot in &self.slots {
             if seen.insert(slot.rpc_address.clone()) {
                 if let Ok(te) = self.services.rpc.task_executor(&slot.rpc_address) {
-                    let _ = te.release_job(&self.job_id).await;
+                    let _ = te.release_job(&self.job_id, up_to_attempt).await;
                 }
             }
         }
     }
 
     async fn cleanup(&self) {
-        self.release_executors().await;
+        self.release_executors(u32::MAX).await;
         let _ = self
             .services
             .resource_manager

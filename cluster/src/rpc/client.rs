@@ -158,11 +158,12 @@ impl TaskExecutorGateway for GrpcTaskExecutor {
             .collect())
     }
 
-    async fn release_job(&self, job_id: &str) -> Result<()> {
+    async fn release_job(&self, job_id: &str, up_to_attempt: u32) -> Result<()> {
         self.client
             .clone()
-            .release_job(request(proto::JobIdMessage {
+            .release_job(request(proto::ReleaseJobRequest {
                 job_id: job_id.to_string(),
+                up_to_attempt,
             }))
             .await
             .map_err(|s| error_of(s, &self.address))?;

@@ -259,9 +259,13 @@ impl TaskExecutorRpc for TaskExecutorService {
         Ok(Response::new(proto::Empty {}))
     }
 
-    async fn release_job(&self, request: Request<proto::JobIdMessage>) -> Answer<proto::Empty> {
+    async fn release_job(
+        &self,
+        request: Request<proto::ReleaseJobRequest>,
+    ) -> Answer<proto::Empty> {
+        let r = request.into_inner();
         self.task_executor
-            .release_job(&request.into_inner().job_id)
+            .release_job(&r.job_id, r.up_to_attempt)
             .await
             .map_err(status_of)?;
         Ok(Response::new(proto::Empty {}))

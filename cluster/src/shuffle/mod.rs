@@ -122,8 +122,8 @@ impl NetworkEnvironment {
     }
 
     /// Forgets what a job left behind.
-    pub fn release_job(&self, job_id: &str) {
-        self.partitions.release_job(job_id);
+    pub fn release_job(&self, job_id: &str, up_to_attempt: u32) {
+        self.partitions.release_job(job_id, up_to_attempt);
     }
 }
 

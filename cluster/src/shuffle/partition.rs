@@ -39,9 +39,10 @@ type Ends = (Option<Sender<Grant>>, Option<Receiver<Grant>>);
 #[derive(Default)]
 pub struct PartitionRegistry {
     pending: Mutex<HashMap<ChannelKey, Ends>>,
-    /// Jobs released on this TaskManager: a late request or subtask of theirs gets a
-    /// closed channel instead of an entry nobody would remove.
-    released: Mutex<std::collections::HashSet<String>>,
+    /// Job attempts released on this TaskManager, as the highest released attempt per job:
+    /// a late request or subtask of theirs gets a closed channel instead of an entry nobody
+    /// would remove, while a later attempt of a restarted job is served.
+    released: Mutex<HashMap<String, u32>>,
 }
 
 /// How many released job ids are remembered; older ones are forgotten all at once.
@@ -57,7 +58,8 @@ impl PartitionRegistry {
             .released
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&key.job_id)
+            .get(&key.job_id)
+            .is_some_and(|up_to| key.attempt <= *up_to)
         {
             return None;
         }
@@ -94,15 +96,17 @@ impl PartitionRegistry {
     }
 
     /// Forgets a job's subpartitions nobody took; their senders see the consumer gone.
-    pub fn release_job(&self, job_id: &str) {
+    pub fn release_job(&self, job_id: &str, up_to_attempt: u32) {
         {
             let mut released = self.released.lock().unwrap_or_else(|p| p.into_inner());
             if released.len() >= RELEASED_MEMORY {
                 released.clear();
             }
-            released.insert(job_id.to_string());
+            let entry = released.entry(job_id.to_string()).or_insert(up_to_attempt);
+            *entry = (*entry).max(up_to_attempt);
         }
-        self.entries().retain(|k, _| k.job_id != job_id);
+        self.entries()
+            .retain(|k, _| k.job_id != job_id || k.attempt > up_to_attempt);
     }
 }
 

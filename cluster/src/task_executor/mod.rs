@@ -341,11 +341,12 @@ impl TaskExecutorGateway for TaskExecutor {
         Ok(())
     }
 
-    async fn release_job(&self, job_id: &str) -> Result<()> {
-        self.tasks().retain(|a, _| a.job_id != job_id);
-        self.channels.release_job(job_id);
+    async fn release_job(&self, job_id: &str, up_to_attempt: u32) -> Result<()> {
+        self.tasks()
+            .retain(|a, _| a.job_id != job_id || a.attempt > up_to_attempt);
+        self.channels.release_job(job_id, up_to_attempt);
         if let Some(n) = &self.network {
-            n.release_job(job_id);
+            n.release_job(job_id, up_to_attempt);
         }
         Ok(())
     }

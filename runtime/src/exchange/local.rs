@@ -65,9 +65,10 @@ impl LocalChannelRegistry {
         receiver.unwrap_or_else(|| channel(capacity).1)
     }
 
-    /// Forgets every channel of a job attempt (after it ended or failed to deploy).
-    pub fn release_job(&self, job_id: &str) {
+    /// Forgets every channel of a job's attempts up to `up_to_attempt` (after they ended
+    /// or failed to deploy); a later attempt of a restarted job keeps its channels.
+    pub fn release_job(&self, job_id: &str, up_to_attempt: u32) {
         let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|k, _| k.job_id != job_id);
+        map.retain(|k, _| k.job_id != job_id || k.attempt > up_to_attempt);
     }
 }
