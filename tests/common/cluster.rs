@@ -2,7 +2,6 @@
 //! with its own data dir and log, on free loopback ports, with short heartbeats so a lost
 //! TaskManager is noticed within seconds. Everything is killed on drop.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -258,13 +257,7 @@ impl Cluster {
 
     /// GET of a REST path, as JSON.
     pub fn rest(&self, path: &str) -> serde_json::Value {
-        let mut s = TcpStream::connect(("127.0.0.1", self.rest_port)).expect("REST port");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+        super::rest_get(self.rest_port, path)
     }
 
     /// The log of one process (`jobmanager`, `taskmanager-0`, ...).

@@ -1,4 +1,5 @@
-//! `/jobs`, `/jobs/overview` and `/jobs/{jid}` (GET, and PATCH to cancel).
+//! `/jobs`, `/jobs/overview`, `/jobs/{jid}` (GET, and PATCH to cancel) and
+//! `/jobs/{jid}/checkpoints`.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -101,4 +102,38 @@ pub(super) async fn job(
 ) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
     let job = state.dispatcher.job_details(&jid).await.map_err(error)?;
     Ok(Json(job_json(&job)))
+}
+
+/// A job's checkpoint statistics, in the shape of Flink's `/jobs/:jobid/checkpoints`.
+pub(super) async fn checkpoints(
+    State(state): State<RestState>,
+    Path(jid): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let job = state.dispatcher.job_details(&jid).await.map_err(error)?;
+    let c = &job.checkpoints;
+    let completed = c.latest.as_ref().map(|l| {
+        json!({
+            "id": l.id,
+            "status": "COMPLETED",
+            "is_savepoint": l.savepoint,
+            "external_path": l.path,
+            "end_to_end_duration": l.duration_ms,
+            "state_size": l.size,
+            "latest_ack_timestamp": l.completed_at,
+        })
+    });
+    Ok(Json(json!({
+        "counts": {
+            "restored": u64::from(c.restored.is_some()),
+            "total": c.triggered,
+            "in_progress": c.in_progress,
+            "completed": c.completed,
+            "failed": c.failed,
+        },
+        "latest": {
+            "completed": completed,
+            "restored": c.restored.map(|id| json!({ "id": id })),
+        },
+        "restarts": job.restarts,
+    })))
 }

@@ -17,7 +17,8 @@ pub struct RestState {
     pub dispatcher: Arc<dyn DispatcherGateway>,
 }
 
-/// The router: `/overview`, `/jobs/overview`, `/jobs/{jid}`, `/taskmanagers`.
+/// The router: `/overview`, `/jobs/overview`, `/jobs/{jid}`, `/jobs/{jid}/checkpoints`,
+/// `/taskmanagers`.
 pub fn router(state: RestState) -> Router {
     Router::new()
         .route("/overview", get(overview::overview))
@@ -27,6 +28,7 @@ pub fn router(state: RestState) -> Router {
         .route("/jobs", get(jobs::list))
         .route("/jobs/overview", get(jobs::overview))
         .route("/jobs/{jid}", get(jobs::job).patch(jobs::cancel))
+        .route("/jobs/{jid}/checkpoints", get(jobs::checkpoints))
         .with_state(state)
 }
 

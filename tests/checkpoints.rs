@@ -1,0 +1,373 @@
+//! Checkpoints, recovery and savepoints end to end, on the real `eddy` binary: a throttled
+//! `datagen` sequence with an event-time column written as Flink users write it
+//! (`TO_TIMESTAMP_LTZ(id, 3)`), a one-second TUMBLE window aggregation, and the filesystem
+//! sink. The expected rows come from the semantics: window k holds the ids of
+//! `[1000 k, 1000 (k + 1))` that the sequence produces, so its count, sum and maximum are
+//! known without running anything. Every comparison checks both ways (no row missing, no
+//! row extra), which is what exactly-once means for the sink.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::cluster::Cluster;
+use common::{
+    describe_job, exec, read_part_files, simple, sqlstate, submit, try_simple, wait_for_status,
+    Eddy,
+};
+use tokio_postgres::Client;
+
+/// The rows of `count, sum, max` per one-second window over ids `1..=n`.
+fn expected(n: i64) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut k = 0;
+    while k * 1000 <= n {
+        let lo = (k * 1000).max(1);
+        let hi = ((k + 1) * 1000 - 1).min(n);
+        if lo <= hi {
+            let count = hi - lo + 1;
+            let sum = (lo + hi) * count / 2;
+            rows.push(format!("{count},{sum},{hi}"));
+        }
+        k += 1;
+    }
+    rows.sort();
+    rows
+}
+
+/// Checks that the sink directory holds exactly `expected`, reporting rows missing and rows
+/// extra (a duplicate counts as extra).
+fn assert_rows(dir: &Path, expected: &[String]) {
+    let mut got = read_part_files(dir);
+    got.sort();
+    let mut missing = Vec::new();
+    let mut extra = got.clone();
+    for row in expected {
+        match extra.iter().position(|r| r == row) {
+            Some(i) => {
+                extra.remove(i);
+            }
+            None => missing.push(row.clone()),
+        }
+    }
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} rows expected, {} written; missing {:?}, extra {:?}",
+        expected.len(),
+        got.len(),
+        &missing[..missing.len().min(5)],
+        &extra[..extra.len().min(5)]
+    );
+}
+
+/// Creates the source of `n` ids at `rate` rows per second and the sink in `out`.
+async fn create_tables(client: &Client, n: i64, rate: i64, out: &Path) {
+    exec(
+        client,
+        &format!(
+            "CREATE TABLE seq (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id, 3), \
+             WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', \
+             'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{n}', \
+             'rows-per-second' = '{rate}')"
+        ),
+    )
+    .await;
+    exec(
+        client,
+        &format!(
+            "CREATE TABLE windows (c BIGINT, s BIGINT, mx BIGINT) WITH ('connector' = \
+             'filesystem', 'path' = '{}', 'format' = 'csv')",
+            out.display()
+        ),
+    )
+    .await;
+}
+
+const WINDOW_QUERY: &str = "INSERT INTO windows SELECT COUNT(*), SUM(id), MAX(id) \
+     FROM TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) \
+     GROUP BY window_start, window_end";
+
+fn path_of(url: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(url.strip_prefix("file://").unwrap_or(url))
+}
+
+fn int(job: &std::collections::HashMap<String, Option<String>>, key: &str) -> i64 {
+    job.get(key)
+        .cloned()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} in {job:?}"))
+}
+
+#[tokio::test]
+async fn a_checkpointed_job_commits_exactly_its_rows_and_reports_its_checkpoints() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    create_tables(&client, 20_000, 10_000, &out).await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
+    exec(&client, "SET 'parallelism.default' = '2'").await;
+    let job = submit(&client, WINDOW_QUERY).await;
+    // Files become visible at completed checkpoints, before the job ends.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read_part_files(&out).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no file was committed while the job ran"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let running = describe_job(&client, &job).await;
+    assert_eq!(running["status"].as_deref(), Some("RUNNING"), "{running:?}");
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    assert_rows(&out, &expected(20_000));
+    assert!(int(&done, "completed_checkpoints") >= 2, "{done:?}");
+    assert_eq!(int(&done, "restarts"), 0, "{done:?}");
+    let latest = done["latest_checkpoint_path"].clone().expect("a path");
+    assert!(
+        path_of(&latest).join("_metadata").is_file(),
+        "{latest} holds no _metadata"
+    );
+    // Checkpoints live under the data directory unless configured otherwise.
+    assert!(
+        path_of(&latest).starts_with(eddy.data_dir().join("checkpoints")),
+        "{latest}"
+    );
+    let rest = common::rest_get(eddy.rest_port, &format!("/jobs/{job}/checkpoints"));
+    assert!(rest["counts"]["completed"].as_u64().unwrap() >= 2, "{rest}");
+    assert_eq!(
+        rest["latest"]["completed"]["external_path"],
+        latest.as_str(),
+        "{rest}"
+    );
+    let jobs = simple(&client, "SHOW JOBS").await;
+    let row: std::collections::HashMap<_, _> = jobs[0].iter().cloned().collect();
+    assert!(row.contains_key("restarts") && row.contains_key("completed_checkpoints"));
+}
+
+#[tokio::test]
+async fn a_checkpoint_that_times_out_is_aborted_and_the_job_goes_on() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    create_tables(&client, 10_000, 10_000, &out).await;
+    for set in [
+        "SET 'execution.checkpointing.interval' = '100 ms'",
+        // Nothing completes within 1 ms: every checkpoint times out.
+        "SET 'execution.checkpointing.timeout' = '1 ms'",
+        "SET 'execution.checkpointing.tolerable-failed-checkpoints' = '1000'",
+    ] {
+        exec(&client, set).await;
+    }
+    let job = submit(&client, WINDOW_QUERY).await;
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    assert!(int(&done, "failed_checkpoints") >= 1, "{done:?}");
+    assert_eq!(int(&done, "restarts"), 0, "{done:?}");
+    assert_rows(&out, &expected(10_000));
+}
+
+#[tokio::test]
+async fn stop_with_savepoint_then_resume_at_another_parallelism_gives_the_straight_run() {
+    let eddy = Eddy::start_with_args(&["-D", "taskmanager.numberOfTaskSlots=4"]);
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    let n = 30_000;
+    create_tables(&client, n, 10_000, &out).await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
+    exec(&client, "SET 'parallelism.default' = '2'").await;
+    let first = submit(&client, WINDOW_QUERY).await;
+    wait_for_status(&client, &first, "RUNNING").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let rows = simple(&client, &format!("STOP JOB '{first}' WITH SAVEPOINT")).await;
+    let savepoint = rows[0][0].1.clone().expect("a savepoint path");
+    assert!(
+        path_of(&savepoint).starts_with(eddy.data_dir().join("savepoints")),
+        "{savepoint}"
+    );
+    assert!(
+        path_of(&savepoint).join("_metadata").is_file(),
+        "{savepoint}"
+    );
+    wait_for_status(&client, &first, "FINISHED").await;
+    let partial = read_part_files(&out).len();
+    assert!(
+        partial > 0 && partial < expected(n).len(),
+        "the first run should have stopped part way: {partial} windows"
+    );
+
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{savepoint}'"),
+    )
+    .await;
+    exec(&client, "SET 'parallelism.default' = '3'").await;
+    let second = submit(&client, WINDOW_QUERY).await;
+    let done = wait_for_status(&client, &second, "FINISHED").await;
+    assert_rows(&out, &expected(n));
+    let rest = common::rest_get(eddy.rest_port, &format!("/jobs/{second}/checkpoints"));
+    assert!(
+        rest["latest"]["restored"]["id"].as_u64().is_some(),
+        "{rest} {done:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_savepoint_path_or_unclaimed_state_is_refused_before_any_job_runs() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    create_tables(&client, 5_000, 5_000, &out).await;
+    let missing = eddy.scratch_dir().join("no-such-savepoint");
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{}'", missing.display()),
+    )
+    .await;
+    let e = try_simple(&client, WINDOW_QUERY).await.unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("22023"), "{e:?}");
+    assert!(
+        common::describe_error(&e).contains("no-such-savepoint"),
+        "{e:?}"
+    );
+    let empty = eddy.scratch_dir().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{}'", empty.display()),
+    )
+    .await;
+    let e = try_simple(&client, WINDOW_QUERY).await.unwrap_err();
+    assert!(
+        common::describe_error(&e).contains("does not hold a savepoint"),
+        "{e:?}"
+    );
+    assert!(simple(&client, "SHOW JOBS").await.is_empty(), "no job ran");
+
+    // A savepoint of this query...
+    exec(&client, "RESET 'execution.savepoint.path'").await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '100 ms'").await;
+    exec(&client, "DROP TABLE seq").await;
+    exec(
+        &client,
+        "CREATE TABLE seq (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id, 3), \
+         WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', \
+         'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000000', \
+         'rows-per-second' = '2000')",
+    )
+    .await;
+    let job = submit(&client, WINDOW_QUERY).await;
+    wait_for_status(&client, &job, "RUNNING").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rows = simple(&client, &format!("STOP JOB '{job}' WITH SAVEPOINT")).await;
+    let savepoint = rows[0][0].1.clone().unwrap();
+    // ...holds window state a query with another aggregation does not claim.
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{savepoint}'"),
+    )
+    .await;
+    let changed = "INSERT INTO windows SELECT COUNT(*), MIN(id), MAX(id) \
+         FROM TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) \
+         GROUP BY window_start, window_end";
+    let e = try_simple(&client, changed).await.unwrap_err();
+    let message = common::describe_error(&e);
+    assert!(
+        message.contains("window-aggregate") && message.contains("ignore-unclaimed-state"),
+        "{message}"
+    );
+    exec(
+        &client,
+        "SET 'execution.savepoint.ignore-unclaimed-state' = 'true'",
+    )
+    .await;
+    let job = submit(&client, changed).await;
+    wait_for_status(&client, &job, "RUNNING").await;
+    simple(&client, &format!("STOP JOB '{job}'")).await;
+}
+
+#[tokio::test]
+async fn restoring_a_job_directory_skips_a_checkpoint_whose_metadata_was_not_written() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    create_tables(&client, 1_000_000, 5_000, &out).await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '100 ms'").await;
+    exec(&client, "SET 'state.checkpoints.num-retained' = '3'").await;
+    let job = submit(&client, WINDOW_QUERY).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = describe_job(&client, &job).await;
+        if int(&d, "completed_checkpoints") >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{d:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    simple(&client, &format!("STOP JOB '{job}'")).await;
+    wait_for_status(&client, &job, "CANCELED").await;
+    let dir = eddy.data_dir().join("checkpoints").join(&job);
+    let mut ids: Vec<u64> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_prefix("chk-")?.parse().ok())
+        .filter(|id| dir.join(format!("chk-{id}/_metadata")).is_file())
+        .collect();
+    ids.sort();
+    assert!(ids.len() >= 2, "{ids:?}");
+    // The newest checkpoint's metadata write was interrupted: it never completed.
+    let newest = *ids.last().unwrap();
+    std::fs::remove_file(dir.join(format!("chk-{newest}/_metadata"))).unwrap();
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{}'", dir.display()),
+    )
+    .await;
+    let resumed = submit(&client, WINDOW_QUERY).await;
+    wait_for_status(&client, &resumed, "RUNNING").await;
+    let rest = common::rest_get(eddy.rest_port, &format!("/jobs/{resumed}/checkpoints"));
+    assert_eq!(
+        rest["latest"]["restored"]["id"].as_u64(),
+        Some(ids[ids.len() - 2]),
+        "{rest}"
+    );
+    simple(&client, &format!("STOP JOB '{resumed}'")).await;
+}
+
+#[tokio::test]
+async fn killing_task_managers_repeatedly_loses_and_duplicates_no_row() {
+    let mut cluster = Cluster::start(2, 1, &[]);
+    let client = cluster.connect().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let n = 60_000;
+    create_tables(&client, n, 6_000, &out).await;
+    for set in [
+        "SET 'execution.checkpointing.interval' = '300 ms'",
+        "SET 'parallelism.default' = '2'",
+        "SET 'restart-strategy.type' = 'fixed-delay'",
+        "SET 'restart-strategy.fixed-delay.attempts' = '20'",
+        "SET 'restart-strategy.fixed-delay.delay' = '200 ms'",
+    ] {
+        exec(&client, set).await;
+    }
+    let job = submit(&client, WINDOW_QUERY).await;
+    wait_for_status(&client, &job, "RUNNING").await;
+    let mut live = vec![0, 1];
+    let seed = std::process::id() as u64;
+    for round in 0..3u64 {
+        // A moment and a victim that differ from round to round and run to run.
+        let jitter = (seed * 7919 + round * 104_729) % 1500;
+        tokio::time::sleep(Duration::from_millis(800 + jitter)).await;
+        let status = describe_job(&client, &job).await;
+        if status["status"].as_deref() == Some("FINISHED") {
+            break;
+        }
+        let victim = live.remove(((seed + round) % 2) as usize);
+        cluster.kill_task_manager(victim);
+        live.push(cluster.add_task_manager(1));
+    }
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    assert!(int(&done, "restarts") >= 1, "{done:?}");
+    assert_rows(&out, &expected(n));
+}
