@@ -61,7 +61,17 @@ async fn stop_job_cancels_unbounded_job() {
 
     let jobs = simple(&client, "SHOW JOBS").await;
     let cols: Vec<&str> = jobs[0].iter().map(|(c, _)| c.as_str()).collect();
-    assert_eq!(cols, vec!["job_id", "job_name", "status", "start_time"]);
+    assert_eq!(
+        cols,
+        vec![
+            "job_id",
+            "job_name",
+            "status",
+            "start_time",
+            "restarts",
+            "completed_checkpoints"
+        ]
+    );
     assert!(
         jobs.iter().any(
             |r| r[0].1.as_deref() == Some(job.as_str()) && r[2].1.as_deref() == Some("RUNNING")

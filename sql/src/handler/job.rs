@@ -37,23 +37,24 @@ pub(super) async fn show_jobs(engine: &Engine) -> Result<QueryOutput> {
 }
 
 fn describe_row(j: JobDetails) -> Vec<Cell> {
+    let latest = j.checkpoints.latest.clone();
     vec![
         text(j.job_id),
         text(j.name),
         text(j.status.as_str()),
         text(time(j.start_time)),
         opt_text(j.end_time.map(time)),
+        Cell::Int(Some(j.restarts as i64)),
+        Cell::Int(Some(j.checkpoints.completed as i64)),
+        Cell::Int(Some(j.checkpoints.failed as i64)),
+        Cell::Int(latest.as_ref().map(|c| c.id as i64)),
+        Cell::Int(latest.as_ref().map(|c| c.duration_ms as i64)),
+        Cell::Int(latest.as_ref().map(|c| c.size as i64)),
+        opt_text(latest.map(|c| c.path)),
         Cell::Int(Some(j.metrics.num_records_in as i64)),
         Cell::Int(Some(j.metrics.num_records_out as i64)),
         Cell::Int(Some(j.metrics.num_records_skipped as i64)),
         Cell::Int(Some(j.metrics.num_late_records_dropped as i64)),
-        Cell::Int(Some(j.restarts as i64)),
-        Cell::Int(Some(j.checkpoints.completed as i64)),
-        Cell::Int(Some(j.checkpoints.failed as i64)),
-        Cell::Int(j.checkpoints.latest.as_ref().map(|c| c.id as i64)),
-        Cell::Int(j.checkpoints.latest.as_ref().map(|c| c.duration_ms as i64)),
-        Cell::Int(j.checkpoints.latest.as_ref().map(|c| c.size as i64)),
-        opt_text(j.checkpoints.latest.map(|c| c.path)),
         opt_text(j.error.map(|f| f.message)),
     ]
 }
@@ -67,10 +68,6 @@ pub(super) async fn describe_job(engine: &Engine, id: &str) -> Result<QueryOutpu
             "status",
             "start_time",
             "end_time",
-            "records_in",
-            "records_out",
-            "records_skipped",
-            "late_records_dropped",
             "restarts",
             "completed_checkpoints",
             "failed_checkpoints",
@@ -78,6 +75,10 @@ pub(super) async fn describe_job(engine: &Engine, id: &str) -> Result<QueryOutpu
             "latest_checkpoint_duration_ms",
             "latest_checkpoint_size",
             "latest_checkpoint_path",
+            "records_in",
+            "records_out",
+            "records_skipped",
+            "late_records_dropped",
             "error",
         ],
         vec![describe_row(details)],
