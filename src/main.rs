@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use eddy_cluster::MiniCluster;
 use eddy_connectors::ConnectorRegistry;
 use eddy_runtime::config::{
-    checkpointing, cluster, core, endpoint, options_markdown, task_manager, Configuration,
+    cluster, core, endpoint, options_markdown, task_manager, Configuration,
 };
 use eddy_runtime::limits;
 
@@ -144,16 +144,6 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             )
         })
     };
-    // Checkpoints and savepoints go under the data directory unless configured.
-    for (option, sub) in [
-        (&checkpointing::CHECKPOINTS_DIR, "checkpoints"),
-        (&checkpointing::SAVEPOINTS_DIR, "savepoints"),
-    ] {
-        if conf.get_string(option).is_empty() {
-            let dir = std::path::absolute(&cli.data_dir)?.join(sub);
-            conf.set(option.key, &dir.to_string_lossy())?;
-        }
-    }
     match cli.command {
         None | Some(Command::ConfigDocs) => {
             config::init_logging(&conf.get_string(&core::LOG_LEVEL));
@@ -200,6 +190,10 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
 async fn embedded(data_dir: &std::path::Path, conf: Configuration) -> anyhow::Result<()> {
     let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
-    let cluster = MiniCluster::start(&conf, registry.clone()).await?;
+    let cluster = MiniCluster::start(
+        &process::with_state_dirs(&conf, data_dir)?,
+        registry.clone(),
+    )
+    .await?;
     process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true, None).await
 }

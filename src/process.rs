@@ -8,7 +8,7 @@ use anyhow::Context;
 use eddy_cluster::gateway::DispatcherGateway;
 use eddy_cluster::rpc::client::GrpcJobManager;
 use eddy_connectors::ConnectorRegistry;
-use eddy_runtime::config::{cluster, endpoint, Configuration};
+use eddy_runtime::config::{checkpointing, cluster, endpoint, Configuration};
 
 use crate::{data_dir, shutdown_signal};
 
@@ -75,6 +75,24 @@ pub async fn serve_gateway(
     Ok(())
 }
 
+/// The JobManager's configuration: checkpoints and savepoints go under its data directory
+/// unless configured. Only the JobManager gets these defaults (the Dispatcher fills them in
+/// for jobs that do not set them), so that a job submitted through a gateway elsewhere
+/// still uses the JobManager's directories.
+pub fn with_state_dirs(conf: &Configuration, data_dir: &Path) -> anyhow::Result<Configuration> {
+    let mut conf = conf.clone();
+    for (option, sub) in [
+        (&checkpointing::CHECKPOINTS_DIR, "checkpoints"),
+        (&checkpointing::SAVEPOINTS_DIR, "savepoints"),
+    ] {
+        if conf.get_string(option).is_empty() {
+            let dir = std::path::absolute(data_dir)?.join(sub);
+            conf.set(option.key, &dir.to_string_lossy())?;
+        }
+    }
+    Ok(conf)
+}
+
 /// `eddy jobmanager`.
 pub async fn job_manager(
     data_dir: &Path,
@@ -91,7 +109,12 @@ pub async fn job_manager(
     let listener = tokio::net::TcpListener::bind(&rpc_addr)
         .await
         .with_context(|| format!("cannot listen on {rpc_addr} (jobmanager.rpc.port)"))?;
-    let jm = eddy_cluster::standalone::start_job_manager(&conf, registry.clone(), listener).await?;
+    let jm = eddy_cluster::standalone::start_job_manager(
+        &with_state_dirs(&conf, data_dir)?,
+        registry.clone(),
+        listener,
+    )
+    .await?;
     let results = Some(jm.advertised_address.clone());
     serve_gateway(data_dir, conf, registry, jm.dispatcher, gateway, results).await
 }

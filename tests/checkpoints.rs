@@ -100,12 +100,22 @@ fn int(job: &std::collections::HashMap<String, Option<String>>, key: &str) -> i6
         .unwrap_or_else(|| panic!("{key} in {job:?}"))
 }
 
+/// Both keyed state backends.
+const BACKENDS: [&str; 2] = ["hashmap", "rocksdb"];
+
 #[tokio::test]
 async fn a_checkpointed_job_commits_exactly_its_rows_and_reports_its_checkpoints() {
+    for backend in BACKENDS {
+        checkpointed_job(backend).await;
+    }
+}
+
+async fn checkpointed_job(backend: &str) {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
     let out = eddy.scratch_dir().join("out");
     create_tables(&client, 20_000, 10_000, &out).await;
+    exec(&client, &format!("SET 'state.backend.type' = '{backend}'")).await;
     exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
     exec(&client, "SET 'parallelism.default' = '2'").await;
     let job = submit(&client, WINDOW_QUERY).await;
@@ -336,12 +346,19 @@ async fn restoring_a_job_directory_skips_a_checkpoint_whose_metadata_was_not_wri
 
 #[tokio::test]
 async fn killing_task_managers_repeatedly_loses_and_duplicates_no_row() {
+    for backend in BACKENDS {
+        kill_task_managers(backend).await;
+    }
+}
+
+async fn kill_task_managers(backend: &str) {
     let mut cluster = Cluster::start(2, 1, &[]);
     let client = cluster.connect().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let n = 60_000;
     create_tables(&client, n, 6_000, &out).await;
+    exec(&client, &format!("SET 'state.backend.type' = '{backend}'")).await;
     for set in [
         "SET 'execution.checkpointing.interval' = '300 ms'",
         "SET 'parallelism.default' = '2'",
@@ -368,6 +385,57 @@ async fn killing_task_managers_repeatedly_loses_and_duplicates_no_row() {
         live.push(cluster.add_task_manager(1));
     }
     let done = wait_for_status(&client, &job, "FINISHED").await;
-    assert!(int(&done, "restarts") >= 1, "{done:?}");
+    assert!(int(&done, "restarts") >= 1, "{backend}: {done:?}");
     assert_rows(&out, &expected(n));
+}
+
+#[tokio::test]
+async fn rocksdb_holds_window_state_far_larger_than_its_memory_through_checkpoints() {
+    // 4 MB for every RocksDB instance of the process, and a window buffer of 1,000 groups:
+    // 100,000 groups of one window go to RocksDB and through every checkpoint.
+    let eddy = Eddy::start_with_args(&["-D", "taskmanager.memory.managed.size=4mb"]);
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    let n: i64 = 200_000;
+    create_tables(&client, n, 1_000_000, &out).await;
+    for set in [
+        "SET 'state.backend.type' = 'rocksdb'",
+        "SET 'table.exec.window-agg.buffer-size-limit' = '1000'",
+        "SET 'execution.checkpointing.interval' = '100 ms'",
+        "SET 'parallelism.default' = '2'",
+    ] {
+        exec(&client, set).await;
+    }
+    exec(
+        &client,
+        "CREATE VIEW keyed AS SELECT id, ts, id % 100000 AS k FROM seq",
+    )
+    .await;
+    let job = submit(
+        &client,
+        "INSERT INTO windows SELECT COUNT(*), SUM(id), MAX(id) \
+         FROM TABLE(TUMBLE(TABLE keyed, DESCRIPTOR(ts), INTERVAL '1' HOUR)) \
+         GROUP BY window_start, window_end, k",
+    )
+    .await;
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    // Key k holds ids k and k + 100,000 (key 0: 100,000 and 200,000).
+    let mut expected: Vec<String> = (0..100_000i64)
+        .map(|k| {
+            let (a, b) = if k == 0 {
+                (100_000, 200_000)
+            } else {
+                (k, k + 100_000)
+            };
+            format!("2,{},{b}", a + b)
+        })
+        .collect();
+    expected.sort();
+    assert_rows(&out, &expected);
+    assert!(int(&done, "completed_checkpoints") >= 1, "{done:?}");
+    let size = int(&done, "latest_checkpoint_size");
+    assert!(
+        size > 4 << 20,
+        "state of {size} bytes should exceed the 4 MB of memory"
+    );
 }

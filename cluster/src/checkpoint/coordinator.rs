@@ -26,8 +26,9 @@ use crate::error::{ClusterError, Result};
 
 /// Who waits for a savepoint, and where it goes.
 pub struct SavepointRequest {
-    /// The directory (URL or path) the savepoint is written to.
-    pub target: String,
+    /// The directory (URL or path) the savepoint is written to; `None` until the
+    /// JobMaster resolves it from the job's `state.savepoints.dir`.
+    pub target: Option<String>,
     pub stop: bool,
     pub drain: bool,
     pub reply: oneshot::Sender<Result<String>>,
@@ -176,9 +177,13 @@ impl CheckpointCoordinator {
         }
     }
 
-    /// A new attempt of the job starts (after a restart): what was in flight is void.
+    /// A new attempt of the job starts (after a restart): what was in flight is void, and
+    /// the attempt restores the latest completed checkpoint, if any.
     pub fn restart(&mut self, attempt: u32) -> Vec<SavepointRequest> {
         self.attempt = attempt;
+        if let Some(latest) = &self.latest {
+            self.stats.restored = Some(latest.metadata.checkpoint_id);
+        }
         self.finished.clear();
         let mut waiting = Vec::new();
         for (_, p) in std::mem::take(&mut self.pending) {
@@ -318,6 +323,11 @@ impl CheckpointCoordinator {
         if attempt != self.attempt {
             return Vec::new();
         }
+        if id == eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID {
+            return vec![CoordinatorAction::FailJob(format!(
+                "a finished subtask's final snapshot could not be stored: {reason}"
+            ))];
+        }
         // A checkpoint a newer one overtook is given up by the task; that is no failure.
         let counts = !reason.contains("overtook");
         self.abort(id, format!("a subtask declined it: {reason}"), counts)
@@ -369,7 +379,12 @@ impl CheckpointCoordinator {
                 .write_metadata(&self.storage, &dir, &metadata)
                 .await
                 .map(|_| self.storage.url_of(&dir)),
-            Some(sp) => self.write_savepoint(&dir, &sp.target, &metadata).await,
+            Some(sp) => match &sp.target {
+                Some(target) => self.write_savepoint(&dir, target, &metadata).await,
+                None => Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(
+                    "a savepoint without a target directory".into(),
+                ))),
+            },
         };
         self.last_end = Some(Instant::now());
         let root = match written {
@@ -527,8 +542,12 @@ pub async fn load(location: &str) -> Result<CompletedCheckpoint> {
             "'{location}' does not hold a savepoint or checkpoint (no _metadata there)"
         )))
     };
-    if url::Url::parse(location).map_or(true, |u| u.scheme().len() <= 1) {
-        let path = std::path::Path::new(location);
+    let local = match url::Url::parse(location) {
+        Ok(u) if u.scheme() == "file" => u.to_file_path().ok(),
+        Ok(u) if u.scheme().len() > 1 => None,
+        _ => Some(std::path::PathBuf::from(location)),
+    };
+    if let Some(path) = local {
         if !path.exists() {
             return Err(ClusterError::Runtime(eddy_runtime::RuntimeError::User(
                 format!("savepoint path '{location}' does not exist"),

@@ -87,15 +87,11 @@ impl TaskCheckpointResponder {
                     splits: snapshot.splits,
                     watermark: snapshot.watermark,
                 }),
-                Err(e) => match checkpoint_id {
-                    Some(id) => CheckpointReportKind::Decline {
-                        id,
-                        reason: e.to_string(),
-                    },
-                    None => {
-                        tracing::warn!(task = ?attempt, error = %e, "cannot store a final snapshot");
-                        return;
-                    }
+                // A final snapshot that cannot be stored is declined under the final
+                // checkpoint's id: the job cannot finish cleanly and must fail (or restart).
+                Err(e) => CheckpointReportKind::Decline {
+                    id: checkpoint_id.unwrap_or(eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID),
+                    reason: e.to_string(),
                 },
             };
             let report = CheckpointReport { attempt, kind };

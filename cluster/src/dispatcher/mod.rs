@@ -19,7 +19,6 @@ use crate::gateway::{
 use crate::jobmaster::{JobMaster, JobMasterMessage, JobMasterServices, JobRecord, JobStart};
 use crate::resource_manager::LostTaskExecutor;
 use eddy_runtime::config::checkpointing;
-use eddy_runtime::RuntimeError;
 
 /// How long a TaskExecutor may take to report a running job's counters.
 const METRICS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -307,27 +306,6 @@ impl DispatcherGateway for Dispatcher {
                 status: status.to_string(),
             });
         }
-        let base = match target {
-            Some(t) => t,
-            None => {
-                let d = self
-                    .services
-                    .defaults
-                    .get_string(&checkpointing::SAVEPOINTS_DIR);
-                if d.is_empty() {
-                    return Err(ClusterError::Runtime(RuntimeError::User(
-                        "no savepoint directory: SET 'state.savepoints.dir' first".into(),
-                    )));
-                }
-                d
-            }
-        };
-        let name = format!(
-            "savepoint-{}-{}",
-            job_id.get(..6).unwrap_or(job_id),
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        );
-        let target = format!("{}/{name}", base.trim_end_matches('/'));
         let (reply, answer) = tokio::sync::oneshot::channel();
         job_master
             .send(JobMasterMessage::Savepoint(SavepointRequest {

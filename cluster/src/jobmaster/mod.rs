@@ -55,7 +55,7 @@ impl std::fmt::Debug for JobMasterMessage {
             JobMasterMessage::Cancel => f.write_str("Cancel"),
             JobMasterMessage::TaskExecutorLost { id, .. } => write!(f, "TaskExecutorLost({id})"),
             JobMasterMessage::Checkpoint(r) => write!(f, "Checkpoint({r:?})"),
-            JobMasterMessage::Savepoint(r) => write!(f, "Savepoint({})", r.target),
+            JobMasterMessage::Savepoint(r) => write!(f, "Savepoint({:?})", r.target),
         }
     }
 }
@@ -227,7 +227,30 @@ impl JobMaster {
                         self.cancel_all().await;
                     }
                 }
-                Wake::Message(JobMasterMessage::Savepoint(request)) => {
+                Wake::Message(JobMasterMessage::Savepoint(mut request)) => {
+                    // The directory: the request's, else the job's `state.savepoints.dir`
+                    // (a session's SET, or the JobManager's default filled in at submission).
+                    let base = match request.target.take() {
+                        Some(t) => t,
+                        None => self
+                            .graph
+                            .config
+                            .get_string(&eddy_runtime::config::checkpointing::SAVEPOINTS_DIR),
+                    };
+                    if base.is_empty() {
+                        let _ = request.reply.send(Err(ClusterError::Runtime(
+                            eddy_runtime::RuntimeError::User(
+                                "no savepoint directory: set 'state.savepoints.dir'".into(),
+                            ),
+                        )));
+                        continue;
+                    }
+                    request.target = Some(format!(
+                        "{}/savepoint-{}-{}",
+                        base.trim_end_matches('/'),
+                        self.job_id.get(..6).unwrap_or(&self.job_id),
+                        &uuid::Uuid::new_v4().simple().to_string()[..12]
+                    ));
                     let running = self.record.status() == JobStatus::Running && graph.all_running();
                     if let Some(barrier) = self.coordinator.trigger_savepoint(request, running) {
                         self.trigger(barrier, &graph).await;

@@ -60,7 +60,7 @@ pub const INCREMENTAL: ConfigOption = ConfigOption {
     key: "execution.checkpointing.incremental",
     default: "false",
     kind: ValueKind::Bool,
-    description: "Incremental checkpoints (rocksdb state backend only).",
+    description: "Accepted for compatibility with Flink; Eddy's checkpoints are full snapshots today, with either backend.",
 };
 
 /// Where checkpoints are written.
@@ -92,7 +92,7 @@ pub const SAVEPOINT_PATH: ConfigOption = ConfigOption {
     key: "execution.savepoint.path",
     default: "",
     kind: ValueKind::String,
-    description: "Savepoint (or checkpoint) the next submitted job restores its state from.",
+    description: "Savepoint, checkpoint, or a job's checkpoint directory (its latest complete checkpoint) that jobs submitted while this is set restore their state from; RESET it afterwards, as in Flink.",
 };
 
 /// Whether state that matches no operator may be dropped on restore.

@@ -164,7 +164,19 @@ impl OperatorContext<'_> {
             self.info.parallelism,
             self.info.subtask_index,
         );
-        crate::state::create_backend(self.config, range)
+        let scope = format!(
+            "{}-{}-{}-{}",
+            self.info.job_id,
+            self.info
+                .vertex_name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(24)
+                .collect::<String>(),
+            self.info.subtask_index,
+            self.info.attempt
+        );
+        crate::state::create_backend(self.config, range, &scope)
     }
 }
 

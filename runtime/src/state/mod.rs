@@ -13,6 +13,7 @@
 
 pub mod heap;
 pub mod key_group;
+pub mod rocksdb;
 pub mod rows;
 pub mod snapshot;
 pub mod testing;
@@ -77,10 +78,13 @@ pub trait KeyedStateBackend: Send {
     }
 }
 
-/// The backend `state.backend.type` names, for a subtask owning `range`.
+/// The backend `state.backend.type` names, for a subtask owning `range`. `scope` names
+/// the subtask's operator (job, vertex, subtask, attempt): a RocksDB instance gets a
+/// directory of that name.
 pub fn create_backend(
     config: &Configuration,
     range: KeyGroupRange,
+    scope: &str,
 ) -> Result<Box<dyn KeyedStateBackend>> {
     match config
         .get_string(&state_options::BACKEND_TYPE)
@@ -88,8 +92,24 @@ pub fn create_backend(
         .as_str()
     {
         "hashmap" => Ok(Box::new(HeapKeyedStateBackend::new(range))),
+        "rocksdb" => {
+            let base = match config.get_string(&state_options::ROCKSDB_LOCALDIR).as_str() {
+                "" => std::env::temp_dir().join("eddy-rocksdb"),
+                dir => std::path::PathBuf::from(dir),
+            };
+            let managed = config
+                .get_bool(&state_options::ROCKSDB_MEMORY_MANAGED)
+                .then(|| config.get_memory_size(&state_options::MANAGED_MEMORY_SIZE) as usize);
+            Ok(Box::new(rocksdb::RocksDbKeyedStateBackend::open(
+                range,
+                &rocksdb::RocksDbOptions {
+                    path: base.join(format!("{scope}-{}", uuid::Uuid::new_v4().simple())),
+                    managed_memory: managed,
+                },
+            )?))
+        }
         other => Err(RuntimeError::User(format!(
-            "'state.backend.type' = '{other}' is not a state backend; use 'hashmap'"
+            "'state.backend.type' = '{other}' is not a state backend; use 'hashmap' or 'rocksdb'"
         ))),
     }
 }

@@ -226,15 +226,15 @@ impl StreamTask {
         let mut last_data = Instant::now();
         let mut idle = false;
         // After a stop-with-savepoint barrier the source reads nothing more; the job is
-        // cancelled once the savepoint completes.
-        let mut stopped = false;
+        // cancelled once the savepoint completes, and the source reads on if it fails.
+        let mut stopped: Option<u64> = None;
         loop {
             if self.cancelled() {
                 return Err(RuntimeError::Cancelled);
             }
             while let Ok(command) = self.checkpointing.commands.try_recv() {
                 match command {
-                    TaskCommand::TriggerCheckpoint(barrier) if !stopped => {
+                    TaskCommand::TriggerCheckpoint(barrier) if stopped.is_none() => {
                         if matches!(
                             barrier.kind,
                             crate::checkpoint::CheckpointKind::Savepoint { drain: true, .. }
@@ -251,7 +251,7 @@ impl StreamTask {
                                 .responder
                                 .decline(barrier.id, e.to_string()),
                         }
-                        stopped = barrier.stops();
+                        stopped = barrier.stops().then_some(barrier.id);
                     }
                     TaskCommand::TriggerCheckpoint(barrier) => self
                         .checkpointing
@@ -260,10 +260,14 @@ impl StreamTask {
                     TaskCommand::CheckpointComplete(id) => {
                         self.chain.notify_checkpoint_complete(id)?
                     }
-                    TaskCommand::CheckpointAborted(_) => {}
+                    TaskCommand::CheckpointAborted(id) => {
+                        if stopped == Some(id) {
+                            stopped = None;
+                        }
+                    }
                 }
             }
-            if stopped {
+            if stopped.is_some() {
                 std::thread::sleep(TICK);
                 continue;
             }

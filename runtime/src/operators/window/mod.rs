@@ -86,6 +86,12 @@ impl WindowClock {
 
     /// The highest watermark seen, for a checkpoint: restored, it keeps late rows late.
     pub fn snapshot(&self) -> Vec<u8> {
+        // The final watermark of a drained stop or of the end of input closes every window
+        // but says nothing about the data: a job resumed from such a snapshot must not
+        // count all its rows late.
+        if self.watermark == crate::time::Watermark::MAX {
+            return Vec::new();
+        }
         self.watermark.0.to_be_bytes().to_vec()
     }
 
@@ -93,7 +99,7 @@ impl WindowClock {
     /// subtask's key groups): the lowest watermark is one every one of them had passed.
     pub fn restore(&mut self, snapshots: &[Vec<u8>]) -> crate::error::Result<()> {
         let mut lowest: Option<i64> = None;
-        for s in snapshots {
+        for s in snapshots.iter().filter(|s| !s.is_empty()) {
             let bytes: [u8; 8] = s.as_slice().try_into().map_err(|_| {
                 crate::RuntimeError::Internal("window clock state is not 8 bytes".into())
             })?;
