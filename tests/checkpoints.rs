@@ -439,3 +439,107 @@ async fn rocksdb_holds_window_state_far_larger_than_its_memory_through_checkpoin
         "state of {size} bytes should exceed the 4 MB of memory"
     );
 }
+
+/// Rows of `k, count, sum, max` per SESSION window: ids in blocks of 100 are 10 ms apart
+/// within a block and more than 10 s apart between blocks, so each block's ids of one key
+/// `id % 3` form one session.
+fn expected_sessions(n: i64) -> Vec<String> {
+    let mut rows = Vec::new();
+    for block in 0..=n / 100 {
+        for k in 0..3 {
+            let ids: Vec<i64> = (block * 100..block * 100 + 100)
+                .filter(|id| *id >= 1 && *id <= n && id % 3 == k)
+                .collect();
+            if let Some(max) = ids.last() {
+                rows.push(format!(
+                    "{k},{},{},{max}",
+                    ids.len(),
+                    ids.iter().sum::<i64>()
+                ));
+            }
+        }
+    }
+    rows.sort();
+    rows
+}
+
+/// Stops `job` with a savepoint once it has run a while and returns the savepoint.
+async fn stop_part_way(client: &Client, job: &str) -> String {
+    wait_for_status(client, job, "RUNNING").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let rows = simple(client, &format!("STOP JOB '{job}' WITH SAVEPOINT")).await;
+    let savepoint = rows[0][0].1.clone().expect("a savepoint path");
+    wait_for_status(client, job, "FINISHED").await;
+    savepoint
+}
+
+#[tokio::test]
+async fn session_and_window_join_state_survives_a_savepoint_and_a_rescale() {
+    for backend in BACKENDS {
+        session_and_join(backend).await;
+    }
+}
+
+async fn session_and_join(backend: &str) {
+    let eddy = Eddy::start_with_args(&["-D", "taskmanager.numberOfTaskSlots=8"]);
+    let client = eddy.connect().await;
+    let n = 3_000;
+    let (sessions, joined) = (eddy.scratch_dir().join("s"), eddy.scratch_dir().join("j"));
+    for sql in [
+        format!(
+            "CREATE TABLE sq (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 10 + (id / 100) * 10000, 3), \
+             WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', \
+             'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{n}', \
+             'rows-per-second' = '1000')"
+        ),
+        "CREATE VIEW sk AS SELECT id, ts, id % 3 AS k FROM sq".to_string(),
+        format!(
+            "CREATE TABLE sessions (k BIGINT, c BIGINT, s BIGINT, mx BIGINT) WITH \
+             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            sessions.display()
+        ),
+        format!(
+            "CREATE TABLE joined (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'csv')",
+            joined.display()
+        ),
+        format!("SET 'state.backend.type' = '{backend}'"),
+        "SET 'execution.checkpointing.interval' = '200 ms'".to_string(),
+    ] {
+        exec(&client, &sql).await;
+    }
+    let session_query = "INSERT INTO sessions SELECT k, COUNT(*), SUM(id), MAX(id) \
+         FROM TABLE(SESSION(TABLE sk PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' SECOND)) \
+         GROUP BY k, window_start, window_end";
+    let join_query = "INSERT INTO joined SELECT l.id, r.id \
+         FROM TABLE(TUMBLE(TABLE sq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) l \
+         JOIN TABLE(TUMBLE(TABLE sq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) r \
+         ON l.window_start = r.window_start AND l.window_end = r.window_end AND l.id = r.id";
+    for (query, out, expected) in [
+        (session_query, &sessions, expected_sessions(n)),
+        (join_query, &joined, {
+            let mut rows: Vec<String> = (1..=n).map(|i| format!("{i},{i}")).collect();
+            rows.sort();
+            rows
+        }),
+    ] {
+        exec(&client, "RESET 'execution.savepoint.path'").await;
+        exec(&client, "SET 'parallelism.default' = '2'").await;
+        let first = submit(&client, query).await;
+        let savepoint = stop_part_way(&client, &first).await;
+        let partial = read_part_files(out).len();
+        assert!(
+            partial < expected.len(),
+            "{backend}: the first run should have stopped part way ({partial} rows)"
+        );
+        exec(
+            &client,
+            &format!("SET 'execution.savepoint.path' = '{savepoint}'"),
+        )
+        .await;
+        exec(&client, "SET 'parallelism.default' = '3'").await;
+        let second = submit(&client, query).await;
+        wait_for_status(&client, &second, "FINISHED").await;
+        assert_rows(out, &expected);
+    }
+}

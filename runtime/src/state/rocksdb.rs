@@ -184,12 +184,7 @@ impl RocksDbKeyedStateBackend {
     }
 
     /// Visits the values of `state` whose encoded key starts with `prefix`.
-    fn prefix_scan(
-        &self,
-        state: &str,
-        prefix: &[u8],
-        visit: &mut RawVisitor<'_>,
-    ) -> Result<()> {
+    fn prefix_scan(&self, state: &str, prefix: &[u8], visit: &mut RawVisitor<'_>) -> Result<()> {
         let db = self.db()?;
         let Some(cf) = db.cf_handle(state) else {
             return Ok(());
