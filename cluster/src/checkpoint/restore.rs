@@ -149,3 +149,165 @@ fn unclaimed(uid: &str) -> ClusterError {
         "the savepoint holds state of operator '{uid}', which the job does not have; SET 'execution.savepoint.ignore-unclaimed-state' = 'true' to drop it"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use eddy_runtime::config::Configuration;
+    use eddy_runtime::jobgraph::{
+        ConnectorSpec, JobEdge, JobVertex, Partitioner, SerializedSchema, SinkSpec, SourceSpec,
+        JOB_GRAPH_VERSION,
+    };
+
+    use super::*;
+    use crate::checkpoint::{TaskStateHandle, METADATA_VERSION};
+
+    fn connector(table: &str) -> ConnectorSpec {
+        ConnectorSpec {
+            table: table.into(),
+            schema: SerializedSchema::encode(&Schema::new(vec![Field::new(
+                "a",
+                DataType::Int64,
+                true,
+            )]))
+            .unwrap(),
+            options: BTreeMap::new(),
+        }
+    }
+
+    /// `source` at `p_source` subtasks feeding `sink` at `p_sink`.
+    fn graph(source: &str, sink: &str, p_source: u32, p_sink: u32) -> JobGraph {
+        JobGraph {
+            version: JOB_GRAPH_VERSION,
+            name: "t".into(),
+            vertices: vec![
+                JobVertex {
+                    id: 1,
+                    name: "source".into(),
+                    parallelism: p_source,
+                    operators: vec![OperatorSpec::Source(SourceSpec {
+                        connector: connector(source),
+                        computed: vec![],
+                        table_schema: None,
+                        watermark: None,
+                        projection: None,
+                    })],
+                },
+                JobVertex {
+                    id: 2,
+                    name: "sink".into(),
+                    parallelism: p_sink,
+                    operators: vec![OperatorSpec::Sink(SinkSpec {
+                        connector: connector(sink),
+                    })],
+                },
+            ],
+            edges: vec![JobEdge {
+                source: 1,
+                target: 2,
+                partitioner: Partitioner::Rebalance,
+            }],
+            config: Configuration::new(),
+        }
+    }
+
+    /// A checkpoint of `graph("t", "out", 2, 2)`: each subtask of the sink holds state,
+    /// and the two source subtasks hold three splits between them.
+    fn metadata() -> CheckpointMetadata {
+        let split = |id: &str| SourceSplit {
+            id: id.into(),
+            state: serde_json::json!({}),
+        };
+        let mut tasks = Vec::new();
+        for (subtask, splits, watermark) in [
+            (0, vec![split("a"), split("b")], Some(10)),
+            (1, vec![split("c")], Some(7)),
+        ] {
+            tasks.push(TaskStateHandle {
+                vertex_id: 1,
+                subtask_index: subtask,
+                path: format!("v1-s{subtask}"),
+                size: 1,
+                uids: vec![],
+                source_uid: Some("source:t".into()),
+                splits: Some(splits),
+                watermark,
+            });
+        }
+        for subtask in 0..2 {
+            tasks.push(TaskStateHandle {
+                vertex_id: 2,
+                subtask_index: subtask,
+                path: format!("v2-s{subtask}"),
+                size: 1,
+                uids: vec!["sink:out".into()],
+                source_uid: None,
+                splits: None,
+                watermark: None,
+            });
+        }
+        CheckpointMetadata {
+            version: METADATA_VERSION,
+            job_id: "j".into(),
+            checkpoint_id: 4,
+            timestamp: 0,
+            savepoint: true,
+            max_parallelism: 128,
+            parallelism: vec![(1, 2), (2, 2)],
+            tasks,
+        }
+    }
+
+    #[test]
+    fn rescaling_deals_splits_keyed_and_operator_state_to_the_new_subtasks() {
+        let plan = plan(
+            &metadata(),
+            "file:///sp",
+            &graph("t", "out", 3, 3),
+            128,
+            false,
+        )
+        .unwrap();
+        // Three splits over three source subtasks, one each; the watermark is the lowest.
+        let splits = &plan.splits[&1];
+        assert_eq!(splits.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(plan.tasks[&(1, 0)].watermark, Some(7));
+        // Old sink subtask 0 held key groups 0..=63, subtask 1 64..=127. New subtask 0
+        // (0..=42) overlaps only the first, subtask 1 (43..=85) both, subtask 2 only the second.
+        let keyed = |s: u32| plan.tasks[&(2, s)].operators[0].keyed.clone();
+        assert_eq!(keyed(0), ["v2-s0"]);
+        assert_eq!(keyed(1), ["v2-s0", "v2-s1"]);
+        assert_eq!(keyed(2), ["v2-s1"]);
+        // Operator state round-robin: old subtask j to new subtask j % 3; the union to all.
+        let operator = |s: u32| plan.tasks[&(2, s)].operators[0].operator.clone();
+        assert_eq!(operator(0), ["v2-s0"]);
+        assert_eq!(operator(1), ["v2-s1"]);
+        assert!(operator(2).is_empty());
+        for s in 0..3 {
+            assert_eq!(plan.tasks[&(2, s)].operators[0].union.len(), 2);
+            assert_eq!(plan.tasks[&(2, s)].root, "file:///sp");
+        }
+    }
+
+    #[test]
+    fn state_no_operator_claims_is_refused_unless_allowed() {
+        let other_sink = graph("t", "elsewhere", 2, 2);
+        let e = plan(&metadata(), "r", &other_sink, 128, false).unwrap_err();
+        assert!(e.to_string().contains("'sink:out'"), "{e}");
+        assert!(plan(&metadata(), "r", &other_sink, 128, true).is_ok());
+        let other_source = graph("u", "out", 2, 2);
+        let e = plan(&metadata(), "r", &other_source, 128, false).unwrap_err();
+        assert!(e.to_string().contains("'source:t'"), "{e}");
+        // A new source starts from scratch: no splits are dealt for it.
+        let p = plan(&metadata(), "r", &other_source, 128, true).unwrap();
+        assert!(!p.splits.contains_key(&1));
+    }
+
+    #[test]
+    fn another_number_of_key_groups_is_refused() {
+        let e = plan(&metadata(), "r", &graph("t", "out", 2, 2), 256, false).unwrap_err();
+        assert!(e.to_string().contains("max-parallelism"), "{e}");
+    }
+}
