@@ -85,6 +85,17 @@ impl Dispatcher {
         }
     }
 
+    /// Hands a message to a job's JobMaster; fails when the job has ended.
+    async fn deliver(&self, job_id: &str, message: JobMasterMessage) -> Result<()> {
+        let (_, job_master) = self.entry(job_id).await?;
+        job_master
+            .send(message)
+            .map_err(|_| ClusterError::JobTerminated {
+                id: job_id.to_string(),
+                status: "ended".to_string(),
+            })
+    }
+
     async fn expire_ended_jobs(&self) {
         let now = chrono::Utc::now();
         let expiration =
@@ -330,25 +341,15 @@ impl DispatcherGateway for Dispatcher {
 #[async_trait]
 impl JobMasterGateway for Dispatcher {
     async fn update_task_execution_state(&self, state: TaskExecutionState) -> Result<()> {
-        let (_, job_master) = self.entry(&state.attempt.job_id).await?;
         let job_id = state.attempt.job_id.clone();
-        job_master
-            .send(JobMasterMessage::TaskState(state))
-            .map_err(|_| ClusterError::JobTerminated {
-                id: job_id,
-                status: "ended".to_string(),
-            })
+        self.deliver(&job_id, JobMasterMessage::TaskState(state))
+            .await
     }
 
     async fn report_checkpoint(&self, report: CheckpointReport) -> Result<()> {
-        let (_, job_master) = self.entry(&report.attempt.job_id).await?;
         let job_id = report.attempt.job_id.clone();
-        job_master
-            .send(JobMasterMessage::Checkpoint(report))
-            .map_err(|_| ClusterError::JobTerminated {
-                id: job_id,
-                status: "ended".to_string(),
-            })
+        self.deliver(&job_id, JobMasterMessage::Checkpoint(report))
+            .await
     }
 }
 

@@ -285,25 +285,8 @@ impl JobMaster {
                     }
                 }
                 Wake::Message(JobMasterMessage::TaskExecutorLost { id, reason }) => {
-                    let lost: Vec<_> = graph
-                        .vertices()
-                        .filter(|v| {
-                            self.slots
-                                .get(v.attempt.subtask_index as usize)
-                                .is_some_and(|s| s.task_executor == id)
-                        })
-                        .map(|v| v.attempt.clone())
-                        .collect();
                     let failure = Failure::external(reason);
-                    let mut any = false;
-                    for attempt in lost {
-                        any |= graph.update(
-                            &attempt,
-                            ExecutionState::Failed(failure.clone()),
-                            Default::default(),
-                        );
-                    }
-                    if any {
+                    if self.mark_lost(&mut graph, &id, &failure) {
                         self.record.set_vertices(graph.vertex_summary());
                         self.fail(failure, &mut graph).await;
                     }
@@ -355,6 +338,29 @@ impl JobMaster {
             tracing::error!(from = %self.record.status(), to = %end, "job cannot end: no such transition");
         }
         tracing::info!(status = %end, "job ended");
+    }
+
+    /// Marks the subtasks in slots of TaskExecutor `id` failed with `failure`; returns
+    /// whether any was still running.
+    fn mark_lost(&self, graph: &mut ExecutionGraph, id: &str, failure: &Failure) -> bool {
+        let lost: Vec<_> = graph
+            .vertices()
+            .filter(|v| {
+                self.slots
+                    .get(v.attempt.subtask_index as usize)
+                    .is_some_and(|s| s.task_executor == id)
+            })
+            .map(|v| v.attempt.clone())
+            .collect();
+        let mut any = false;
+        for attempt in lost {
+            any |= graph.update(
+                &attempt,
+                ExecutionState::Failed(failure.clone()),
+                Default::default(),
+            );
+        }
+        any
     }
 
     /// Sends a barrier to every source subtask.
@@ -502,22 +508,7 @@ impl JobMaster {
                     }
                     Some(JobMasterMessage::Cancel) => cancelled = true,
                     Some(JobMasterMessage::TaskExecutorLost { id, reason }) => {
-                        let lost: Vec<_> = graph
-                            .vertices()
-                            .filter(|v| {
-                                self.slots
-                                    .get(v.attempt.subtask_index as usize)
-                                    .is_some_and(|s| s.task_executor == id)
-                            })
-                            .map(|v| v.attempt.clone())
-                            .collect();
-                        for attempt in lost {
-                            graph.update(
-                                &attempt,
-                                ExecutionState::Failed(Failure::external(reason.clone())),
-                                Default::default(),
-                            );
-                        }
+                        self.mark_lost(graph, &id, &Failure::external(reason));
                     }
                     Some(JobMasterMessage::Savepoint(r)) => {
                         let _ = r.reply.send(Err(ClusterError::Runtime(eddy_runtime::RuntimeError::User(
