@@ -543,3 +543,32 @@ async fn session_and_join(backend: &str) {
         assert_rows(out, &expected);
     }
 }
+
+#[tokio::test]
+async fn a_user_error_fails_a_checkpointed_job_at_once_instead_of_restarting_it() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let input = eddy.scratch_dir().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(input.join("a.csv"), "1\n2\nnot a number\n4\n").unwrap();
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE nums (n BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', \
+             'format' = 'csv')",
+            input.display()
+        ),
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE sunk (n BIGINT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '100 ms'").await;
+    let job = submit(&client, "INSERT INTO sunk SELECT n FROM nums").await;
+    let failed = wait_for_status(&client, &job, "FAILED").await;
+    assert_eq!(int(&failed, "restarts"), 0, "{failed:?}");
+    let error = failed["error"].clone().unwrap_or_default();
+    assert!(error.contains("a.csv"), "{error}");
+}

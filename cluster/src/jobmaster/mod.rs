@@ -441,7 +441,8 @@ impl JobMaster {
     }
 
     /// A subtask failed. The job restarts from its latest completed checkpoint when its
-    /// restart strategy allows; otherwise it fails with the first error. A job the user is
+    /// restart strategy allows and the failure is not the user's; otherwise it fails with
+    /// the first error. A job the user is
     /// cancelling stays cancelled, as in Flink: what fails on the way down is only logged.
     async fn fail(&mut self, error: Failure, graph: &mut ExecutionGraph) {
         if self.record.status() == JobStatus::Cancelling || self.stopped {
@@ -453,7 +454,13 @@ impl JobMaster {
         }
         let mut error = error;
         loop {
-            let Some(delay) = self.restart.on_failure(std::time::Instant::now()) else {
+            // A user's error (a malformed record, state a restored operator cannot read)
+            // comes back on every attempt: the job fails at once instead of restarting.
+            let delay = match error.class {
+                eddy_runtime::error::ErrorClass::User => None,
+                _ => self.restart.on_failure(std::time::Instant::now()),
+            };
+            let Some(delay) = delay else {
                 tracing::warn!(error = %error, "task failed; failing the job");
                 if self.record.error().is_none() {
                     self.record.set_error(error);

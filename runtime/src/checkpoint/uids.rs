@@ -1,13 +1,14 @@
 //! Stable operator identities: what matches an operator's state in a checkpoint or
 //! savepoint to the operator of a (possibly changed) job. Derived from what makes the
-//! state what it is (the table a source reads or a sink writes, a window aggregate's
-//! window, keys and aggregates) rather than from positions in the graph, so that dropping
-//! a filter or adding a projection in front of a window aggregation keeps its state.
+//! state what it is (the table a source reads or a sink writes; a window aggregate's
+//! windows, keys and aggregates; a window join's type, windows, keys and condition) rather
+//! than from positions in the graph, so that dropping a filter or adding a projection in
+//! front of a window aggregation keeps its state, while changing its window size does not.
 //! Stateless operators have none.
 
 use std::collections::BTreeMap;
 
-use crate::jobgraph::{JobGraph, OperatorSpec, VertexId};
+use crate::jobgraph::{JobGraph, JobVertex, OperatorSpec, VertexId};
 
 /// The uid of every operator that has one, by (vertex, position in its chain). Two
 /// operators with the same description get `#2`, `#3`... in vertex order.
@@ -16,7 +17,9 @@ pub fn operator_uids(graph: &JobGraph) -> BTreeMap<(VertexId, usize), String> {
     let mut out = BTreeMap::new();
     for v in &graph.vertices {
         for (i, op) in v.operators.iter().enumerate() {
-            let Some(base) = basis(op) else { continue };
+            let Some(base) = basis(op, &windows_into(graph, v, i)) else {
+                continue;
+            };
             let n = seen.entry(base.clone()).or_default();
             *n += 1;
             let uid = match *n {
@@ -29,12 +32,38 @@ pub fn operator_uids(graph: &JobGraph) -> BTreeMap<(VertexId, usize), String> {
     out
 }
 
-fn basis(op: &OperatorSpec) -> Option<String> {
+fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
+    let windows = windows.join(",");
     match op {
         OperatorSpec::Source(s) => Some(format!("source:{}", s.connector.table)),
         OperatorSpec::Sink(s) => Some(format!("sink:{}", s.connector.table)),
-        OperatorSpec::WindowAggregate(w) => Some(format!("window-aggregate:{}", w.description)),
-        OperatorSpec::WindowJoin(w) => Some(format!("window-join:{}", w.description)),
+        OperatorSpec::WindowAggregate(w) => {
+            Some(format!("window-aggregate:{windows}:{}", w.description))
+        }
+        OperatorSpec::WindowJoin(w) => Some(format!(
+            "window-join:{:?}:{windows}:{}",
+            w.join_type, w.description
+        )),
         OperatorSpec::Calc(_) | OperatorSpec::WindowTvf(_) => None,
     }
+}
+
+/// The windows operator `i` of `vertex` works on: the window TVF before it in its chain,
+/// else the last one of each vertex feeding it, in input order.
+fn windows_into(graph: &JobGraph, vertex: &JobVertex, i: usize) -> Vec<String> {
+    let last_tvf = |ops: &[OperatorSpec]| {
+        ops.iter().rev().find_map(|op| match op {
+            OperatorSpec::WindowTvf(t) => Some(t.kind.to_string()),
+            _ => None,
+        })
+    };
+    if let Some(kind) = last_tvf(&vertex.operators[..i]) {
+        return vec![kind];
+    }
+    graph
+        .inputs_of(vertex.id)
+        .iter()
+        .filter_map(|e| graph.vertex(e.source).ok())
+        .filter_map(|u| last_tvf(&u.operators))
+        .collect()
 }
