@@ -572,3 +572,77 @@ async fn a_user_error_fails_a_checkpointed_job_at_once_instead_of_restarting_it(
     let error = failed["error"].clone().unwrap_or_default();
     assert!(error.contains("a.csv"), "{error}");
 }
+
+#[tokio::test]
+async fn at_least_once_checkpoints_complete_without_aligning_a_join_s_inputs() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    let n = 4_000;
+    create_tables(&client, n, 4_000, &out).await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE pairs (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'csv')",
+            out.display()
+        ),
+    )
+    .await;
+    for set in [
+        "SET 'execution.checkpointing.interval' = '100 ms'",
+        "SET 'execution.checkpointing.mode' = 'AT_LEAST_ONCE'",
+        "SET 'parallelism.default' = '2'",
+    ] {
+        exec(&client, set).await;
+    }
+    let job = submit(
+        &client,
+        "INSERT INTO pairs SELECT l.id, r.id \
+         FROM TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) l \
+         JOIN TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' SECOND)) r \
+         ON l.window_start = r.window_start AND l.window_end = r.window_end AND l.id = r.id",
+    )
+    .await;
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    assert!(int(&done, "completed_checkpoints") >= 2, "{done:?}");
+    let mut expected: Vec<String> = (1..=n).map(|i| format!("{i},{i}")).collect();
+    expected.sort();
+    // Without a failure nothing is replayed: exactly the rows, even at least once.
+    assert_rows(&out, &expected);
+}
+
+#[tokio::test]
+async fn a_failing_streaming_select_is_not_restarted_into_its_client() {
+    let eddy = Eddy::start_with_args(&["-D", "debug.testing-functions=true"]);
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE gen (name STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '10')",
+    )
+    .await;
+    for set in [
+        "SET 'execution.checkpointing.interval' = '100 ms'",
+        "SET 'restart-strategy.type' = 'fixed-delay'",
+        "SET 'restart-strategy.fixed-delay.attempts' = '5'",
+        "SET 'restart-strategy.fixed-delay.delay' = '10 ms'",
+    ] {
+        exec(&client, set).await;
+    }
+    // A panic is not the user's error: an INSERT would restart. A SELECT's rows go to its
+    // client, which could not tell rows sent again after a restart: it fails instead.
+    let e = try_simple(
+        &client,
+        "SELECT eddy_test_panic('boom into a client') FROM gen",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        common::describe_error(&e).contains("boom into a client"),
+        "{e:?}"
+    );
+    let jobs = simple(&client, "SHOW JOBS").await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let row: std::collections::HashMap<_, _> = jobs[0].iter().cloned().collect();
+    assert_eq!(row["restarts"].as_deref(), Some("0"), "{row:?}");
+}

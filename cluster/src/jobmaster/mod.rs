@@ -142,7 +142,18 @@ impl JobMaster {
             source_uids,
             start.restore,
         );
-        let restart = RestartStrategy::from_config(&graph.config, checkpointing);
+        // A streaming SELECT's rows go straight to its client, which cannot tell a row sent
+        // again after a restart from a new one: such a job fails rather than restarting.
+        let to_client = graph.vertices.iter().any(|v| {
+            v.operators.iter().any(
+                |op| matches!(op, OperatorSpec::Sink(s) if s.connector.connector() == "collect"),
+            )
+        });
+        let restart = if to_client {
+            RestartStrategy::None
+        } else {
+            RestartStrategy::from_config(&graph.config, checkpointing)
+        };
         (
             Self {
                 job_id,
