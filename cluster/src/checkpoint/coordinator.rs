@@ -329,7 +329,7 @@ impl CheckpointCoordinator {
             ))];
         }
         // A checkpoint a newer one overtook is given up by the task; that is no failure.
-        let counts = !reason.contains("overtook");
+        let counts = reason != eddy_runtime::checkpoint::OVERTAKEN;
         self.abort(id, format!("a subtask declined it: {reason}"), counts)
     }
 

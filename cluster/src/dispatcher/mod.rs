@@ -85,6 +85,22 @@ impl Dispatcher {
         }
     }
 
+    /// The JobMaster of a job that has not ended.
+    async fn running_job_master(
+        &self,
+        job_id: &str,
+    ) -> Result<mpsc::UnboundedSender<JobMasterMessage>> {
+        let (record, job_master) = self.entry(job_id).await?;
+        let status = record.status();
+        if status.is_terminal() {
+            return Err(ClusterError::JobTerminated {
+                id: job_id.to_string(),
+                status: status.to_string(),
+            });
+        }
+        Ok(job_master)
+    }
+
     /// Hands a message to a job's JobMaster; fails when the job has ended.
     async fn deliver(&self, job_id: &str, message: JobMasterMessage) -> Result<()> {
         let (_, job_master) = self.entry(job_id).await?;
@@ -275,14 +291,7 @@ impl DispatcherGateway for Dispatcher {
     }
 
     async fn cancel_job(&self, job_id: &str) -> Result<()> {
-        let (record, job_master) = self.entry(job_id).await?;
-        let status = record.status();
-        if status.is_terminal() {
-            return Err(ClusterError::JobTerminated {
-                id: job_id.to_string(),
-                status: status.to_string(),
-            });
-        }
+        let job_master = self.running_job_master(job_id).await?;
         let _ = job_master.send(JobMasterMessage::Cancel);
         Ok(())
     }
@@ -309,14 +318,7 @@ impl DispatcherGateway for Dispatcher {
         stop: bool,
         drain: bool,
     ) -> Result<String> {
-        let (record, job_master) = self.entry(job_id).await?;
-        let status = record.status();
-        if status.is_terminal() {
-            return Err(ClusterError::JobTerminated {
-                id: job_id.to_string(),
-                status: status.to_string(),
-            });
-        }
+        let job_master = self.running_job_master(job_id).await?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         job_master
             .send(JobMasterMessage::Savepoint(SavepointRequest {

@@ -89,11 +89,6 @@ impl JobRecord {
         self.write().checkpoints = stats;
     }
 
-    /// Forgets the error of a failure the job restarted from.
-    pub fn clear_error(&self) {
-        self.write().error = None;
-    }
-
     /// Records the final counters.
     pub fn set_final_metrics(&self, metrics: MetricsSnapshot) {
         self.write().metrics = metrics;

@@ -27,6 +27,10 @@ use crate::error::Result;
 /// is done, so that a restart never commits it twice.
 pub const FINAL_CHECKPOINT_ID: u64 = u64::MAX;
 
+/// The reason a task gives when it abandons a checkpoint because a newer one's barrier
+/// reached it first: the coordinator does not count that as a failure.
+pub const OVERTAKEN: &str = "a newer checkpoint overtook it";
+
 /// What a checkpoint is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckpointKind {

@@ -70,6 +70,25 @@ impl<'a> SnapshotWriter<'a> {
     }
 }
 
+/// Visits every value of `snapshots` whose key group is in `own`: what an operator
+/// restores from the snapshots of the old subtasks that overlap its key groups.
+pub fn for_each_owned(
+    snapshots: &[Vec<u8>],
+    own: KeyGroupRange,
+    visit: &mut dyn FnMut(String, StateKey, Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    for snapshot in snapshots {
+        let mut input = snapshot.as_slice();
+        let mut reader = SnapshotReader::new(&mut input)?;
+        while let Some((state, key, value)) = reader.next()? {
+            if own.contains(key.key_group) {
+                visit(state, key, value)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads one snapshot.
 pub struct SnapshotReader<'a> {
     input: &'a mut dyn Read,

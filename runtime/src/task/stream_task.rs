@@ -401,7 +401,7 @@ impl StreamTask {
                     Alignment::Abandoned(id) => self
                         .checkpointing
                         .responder
-                        .decline(id, "a newer checkpoint overtook it".into()),
+                        .decline(id, crate::checkpoint::OVERTAKEN.into()),
                     Alignment::Complete(barrier) => self.checkpoint(barrier, None)?,
                 }
             }

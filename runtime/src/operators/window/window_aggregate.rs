@@ -38,7 +38,7 @@ use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::RowsCodec;
-use crate::state::snapshot::{SnapshotReader, SnapshotWriter};
+use crate::state::snapshot::{for_each_owned, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
@@ -759,28 +759,23 @@ impl StreamOperator for WindowAggregateOperator {
         self.clock.restore(&restored.union)?;
         let own = self.state.backend.key_group_range();
         let mut session_rows = Vec::new();
-        for snapshot in &restored.keyed {
-            let mut input = snapshot.as_slice();
-            let mut reader = SnapshotReader::new(&mut input)?;
-            while let Some((state, key, value)) = reader.next()? {
-                if !own.contains(key.key_group) {
-                    continue;
+        let name = self.name();
+        let state = &mut self.state;
+        for_each_owned(&restored.keyed, own, &mut |kind, key, value| {
+            match kind.as_str() {
+                ACCUMULATORS => {
+                    state.flushed.insert(window_of(&key.namespace)?);
+                    state.backend.put(ACCUMULATORS, key, value)?;
                 }
-                match state.as_str() {
-                    ACCUMULATORS => {
-                        self.state.flushed.insert(window_of(&key.namespace)?);
-                        self.state.backend.put(ACCUMULATORS, key, value)?;
-                    }
-                    SESSION_ROWS => session_rows.push(value),
-                    other => {
-                        return Err(RuntimeError::User(format!(
-                            "the state restored for {} holds '{other}', which it does not keep; the savepoint belongs to another operator",
-                            self.name()
-                        )))
-                    }
+                SESSION_ROWS => session_rows.push(value),
+                other => {
+                    return Err(RuntimeError::User(format!(
+                        "the state restored for {name} holds '{other}', which it does not keep; the savepoint belongs to another operator"
+                    )))
                 }
             }
-        }
+            Ok(())
+        })?;
         if session_rows.is_empty() {
             return Ok(());
         }
