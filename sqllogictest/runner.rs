@@ -33,7 +33,10 @@
 //! `EDDY_SLT_FILTER` (substring filter), `EDDY_SLT_TIMEOUT` (seconds per file, default 300),
 //! `EDDY_SLT_KEEP_LOGS=1` (print the eddy log of passing files too), `EDDY_SLT_CLUSTER=N`
 //! (run each file against a standalone cluster: `eddy jobmanager` and N `eddy taskmanager`
-//! processes sharing the embedded TaskManager's 4 slots, so parallelism-4 jobs span them).
+//! processes sharing the embedded TaskManager's 4 slots, so parallelism-4 jobs span them),
+//! `EDDY_SLT_ONE_WAY=1` (skip the three-way replay of stateful queries, `three_ways.rs`).
+
+mod three_ways;
 
 use std::fmt;
 use std::net::{TcpListener, TcpStream};
@@ -43,7 +46,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqllogictest::{
-    default_validator, AsyncDB, DBOutput, DefaultColumnType, Normalizer, Record, Runner,
+    default_validator, AsyncDB, DBOutput, DefaultColumnType, Normalizer, QueryExpect, Record,
+    Runner, StatementExpect,
 };
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
@@ -166,6 +170,11 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
     // mismatch of a file (later failures may be consequences of earlier ones).
     let mut errors = Vec::new();
     let mut current = String::new();
+    // Three ways (three_ways.rs): the session's settings so far and the queries to replay.
+    let pace =
+        three_ways::directive(&script).filter(|_| std::env::var_os("EDDY_SLT_ONE_WAY").is_none());
+    let mut settings: Vec<String> = Vec::new();
+    let mut candidates = Vec::new();
     let run_all = async {
         for record in records {
             match &record {
@@ -175,8 +184,55 @@ async fn run_file(file: &Path, data_dir: &Path, timeout: Duration) -> Result<Str
                 }
                 _ => {}
             }
+            match &record {
+                Record::Statement {
+                    sql,
+                    expected: StatementExpect::Ok | StatementExpect::Count(_),
+                    ..
+                } if is_setting(sql) => settings.push(sql.clone()),
+                Record::Statement {
+                    loc,
+                    sql,
+                    expected: StatementExpect::Ok | StatementExpect::Count(_),
+                    ..
+                } if pace.is_some() => {
+                    if let Some(query) = three_ways::inserted_query(sql) {
+                        candidates.push(three_ways::Candidate {
+                            settings: settings.clone(),
+                            sql: query.to_string(),
+                            expected_rows: None,
+                            location: loc.to_string(),
+                        });
+                    }
+                }
+                Record::Query {
+                    loc,
+                    sql,
+                    expected:
+                        QueryExpect::Results {
+                            results,
+                            result_mode,
+                            ..
+                        },
+                    ..
+                } if pace.is_some() => candidates.push(three_ways::Candidate {
+                    settings: settings.clone(),
+                    sql: sql.clone(),
+                    expected_rows: (result_mode.is_none()
+                        && !results.iter().any(|r| r.contains("<slt:")))
+                    .then_some(results.len()),
+                    location: loc.to_string(),
+                }),
+                _ => {}
+            }
             if let Err(e) = runner.run_async(record).await {
                 errors.push(e.display(false).to_string());
+            }
+        }
+        if let Some(rate) = pace {
+            current = "the three ways".to_string();
+            if let Err(e) = three_ways::run(port, scratch.path(), rate, &candidates).await {
+                errors.push(e);
             }
         }
     };
@@ -241,6 +297,12 @@ fn validator(normalizer: Normalizer, actual: &[Vec<String>], expected: &[String]
         return true;
     }
     default_validator(normalizer, actual, &expected)
+}
+
+/// Whether a statement changes the session's settings.
+fn is_setting(sql: &str) -> bool {
+    let head = sql.trim_start().to_uppercase();
+    head.starts_with("SET") || head.starts_with("RESET")
 }
 
 /// Replaces the placeholders. `$__TEST_DIR__` (the crate's own spelling) is accepted too.

@@ -219,7 +219,7 @@ impl CheckpointCoordinator {
             .last_end
             .is_some_and(|end| now < end + self.settings.min_pause);
         if !all_running
-            || !self.finished.is_empty()
+            || !self.has_running_source()
             || self.pending.len() >= self.settings.max_concurrent
             || paused
         {
@@ -240,11 +240,16 @@ impl CheckpointCoordinator {
         request: SavepointRequest,
         all_running: bool,
     ) -> Option<CheckpointBarrier> {
-        if !all_running || !self.finished.is_empty() {
+        let refusal = if !all_running {
+            Some("a savepoint needs every subtask of the job running or finished; some are not yet running")
+        } else if !self.has_running_source() {
+            Some("every source of the job has finished; its final checkpoint is under way")
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
             let _ = request.reply.send(Err(ClusterError::Runtime(
-                eddy_runtime::RuntimeError::User(
-                    "a savepoint needs every subtask of the job running; some have finished or are not yet running".into(),
-                ),
+                eddy_runtime::RuntimeError::User(reason.into()),
             )));
             return None;
         }
@@ -253,6 +258,23 @@ impl CheckpointCoordinator {
             drain: request.drain,
         };
         Some(self.begin(kind, Some(request), Instant::now()))
+    }
+
+    /// Whether some source subtask has not finished: barriers start at those (Flink's
+    /// checkpoints after tasks finished, FLIP-147).
+    fn has_running_source(&self) -> bool {
+        self.tasks
+            .iter()
+            .any(|t| self.source_uids.contains_key(&t.0) && !self.finished.contains_key(t))
+    }
+
+    /// Whether every subtask acknowledged `p` or finished: a finished subtask's final
+    /// snapshot stands for its acknowledgement, since everything it sent downstream came
+    /// before its end of input, which aligned barriers wait for.
+    fn covered(&self, p: &PendingCheckpoint) -> bool {
+        self.tasks
+            .iter()
+            .all(|t| p.acks.contains_key(t) || self.finished.contains_key(t))
     }
 
     fn begin(
@@ -352,17 +374,43 @@ impl CheckpointCoordinator {
         }
         p.acks
             .insert((handle.vertex_id, handle.subtask_index), handle);
-        if p.acks.len() < self.tasks.len() {
+        if !self.pending.get(&id).is_some_and(|p| self.covered(p)) {
             return Vec::new();
         }
-        let Some(p) = self.pending.remove(&id) else {
-            return Vec::new();
-        };
-        self.complete(p).await
+        match self.pending.remove(&id) {
+            Some(p) => self.complete(p).await,
+            None => Vec::new(),
+        }
     }
 
-    async fn complete(&mut self, p: PendingCheckpoint) -> Vec<CoordinatorAction> {
+    async fn complete(&mut self, mut p: PendingCheckpoint) -> Vec<CoordinatorAction> {
         let id = p.barrier.id;
+        let dir = checkpoint_dir(&self.job_id, id);
+        // Finished subtasks take part with their final snapshots, copied in so that the
+        // checkpoint directory stays self-contained.
+        let mut copied = Ok(());
+        for (key, handle) in &self.finished {
+            if p.acks.contains_key(key) {
+                continue;
+            }
+            let from = format!("{}/{}", final_dir(&self.job_id, self.attempt), handle.path);
+            copied = self
+                .storage
+                .copy(&from, &format!("{dir}/{}", handle.path))
+                .await;
+            if copied.is_err() {
+                break;
+            }
+            p.acks.insert(*key, handle.clone());
+        }
+        if let Err(e) = copied {
+            self.pending.insert(id, p);
+            return self.abort(
+                id,
+                format!("a finished subtask's snapshot could not be copied: {e}"),
+                true,
+            );
+        }
         let metadata = CheckpointMetadata {
             version: METADATA_VERSION,
             job_id: self.job_id.clone(),
@@ -373,7 +421,6 @@ impl CheckpointCoordinator {
             parallelism: self.parallelism.clone(),
             tasks: p.acks.into_values().collect(),
         };
-        let dir = checkpoint_dir(&self.job_id, id);
         let written = match &p.savepoint {
             None => self
                 .write_metadata(&self.storage, &dir, &metadata)
@@ -490,19 +537,27 @@ impl CheckpointCoordinator {
             handle.source_uid = self.source_uids.get(&handle.vertex_id).cloned();
         }
         self.finished.insert(key, handle);
-        // Pending checkpoints this subtask had not acknowledged can no longer complete.
-        let stuck: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| !p.acks.contains_key(&key))
-            .map(|(id, _)| *id)
-            .collect();
         let mut actions = Vec::new();
-        for id in stuck {
-            actions.extend(self.abort(id, "a subtask finished before it".into(), false));
-        }
         if self.finished.len() < self.tasks.len() {
+            // Pending checkpoints that waited only for this subtask complete with its
+            // final snapshot.
+            let covered: Vec<u64> = self
+                .pending
+                .iter()
+                .filter(|(_, p)| self.covered(p))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in covered {
+                if let Some(p) = self.pending.remove(&id) {
+                    actions.extend(self.complete(p).await);
+                }
+            }
             return actions;
+        }
+        // The job's final checkpoint supersedes whatever was still pending.
+        let pending: Vec<u64> = self.pending.keys().copied().collect();
+        for id in pending {
+            actions.extend(self.abort(id, "every subtask finished before it".into(), false));
         }
         let id = self.next_id;
         self.next_id += 1;

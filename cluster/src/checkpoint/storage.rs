@@ -116,6 +116,19 @@ impl CheckpointStorage {
         }
     }
 
+    /// Copies a file within the storage.
+    pub async fn copy(&self, from: &str, to: &str) -> Result<()> {
+        self.store
+            .copy(&self.path(from), &self.path(to))
+            .await
+            .map_err(|e| {
+                storage_error(
+                    format!("cannot copy {} to {}", self.url_of(from), self.url_of(to)),
+                    e,
+                )
+            })
+    }
+
     /// Deletes every file under a directory.
     pub async fn delete_dir(&self, relative: &str) -> Result<()> {
         let prefix = self.path(relative);

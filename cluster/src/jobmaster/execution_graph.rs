@@ -79,11 +79,12 @@ impl ExecutionGraph {
         self.vertices.values().all(|v| is_terminal(&v.state))
     }
 
-    /// Whether every subtask is running (a checkpoint's barriers can reach all of them).
-    pub fn all_running(&self) -> bool {
+    /// Whether every subtask is running or has finished: a checkpoint's barriers reach
+    /// the running ones, and the finished ones take part with their final snapshots.
+    pub fn all_running_or_finished(&self) -> bool {
         self.vertices
             .values()
-            .all(|v| v.state == ExecutionState::Running)
+            .all(|v| matches!(v.state, ExecutionState::Running | ExecutionState::Finished))
     }
 
     /// Whether every subtask finished normally.

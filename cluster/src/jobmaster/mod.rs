@@ -225,7 +225,8 @@ impl JobMaster {
             match self.next().await {
                 Wake::Closed => break,
                 Wake::Tick => {
-                    let running = self.record.status() == JobStatus::Running && graph.all_running();
+                    let running = self.record.status() == JobStatus::Running
+                        && graph.all_running_or_finished();
                     let (barrier, actions) =
                         self.coordinator.on_tick(std::time::Instant::now(), running);
                     if let Some(barrier) = barrier {
@@ -262,7 +263,8 @@ impl JobMaster {
                         self.job_id.get(..6).unwrap_or(&self.job_id),
                         &uuid::Uuid::new_v4().simple().to_string()[..12]
                     ));
-                    let running = self.record.status() == JobStatus::Running && graph.all_running();
+                    let running = self.record.status() == JobStatus::Running
+                        && graph.all_running_or_finished();
                     if let Some(barrier) = self.coordinator.trigger_savepoint(request, running) {
                         self.trigger(barrier, &graph).await;
                     }
@@ -374,7 +376,7 @@ impl JobMaster {
         any
     }
 
-    /// Sends a barrier to every source subtask.
+    /// Sends a barrier to every running source subtask.
     async fn trigger(&mut self, barrier: CheckpointBarrier, graph: &ExecutionGraph) {
         let sources: Vec<ExecutionAttemptId> = self
             .graph
@@ -384,7 +386,9 @@ impl JobMaster {
             .flat_map(|v| {
                 graph
                     .vertices()
-                    .filter(move |e| e.attempt.vertex_id == v.id)
+                    .filter(move |e| {
+                        e.attempt.vertex_id == v.id && e.state == ExecutionState::Running
+                    })
                     .map(|e| e.attempt.clone())
             })
             .collect();

@@ -107,6 +107,10 @@ pub(super) fn run_task(tdd: &TaskDeploymentDescriptor, env: TaskEnvironment) -> 
             .config
             .get_duration(&pipeline::AUTO_WATERMARK_INTERVAL),
         idle_timeout: graph.config.get_duration(&table::SOURCE_IDLE_TIMEOUT),
+        rows_per_second: graph
+            .config
+            .get_float(&eddy_runtime::config::core::SOURCE_ROWS_PER_SECOND)
+            .max(0.0),
     };
     let ctx = OperatorContext {
         config: &graph.config,

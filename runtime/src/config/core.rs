@@ -26,5 +26,19 @@ pub const TESTING_FUNCTIONS: ConfigOption = ConfigOption {
     description: "Offers eddy_test_panic(text), which panics wherever it runs, to test failure handling; set it when the process starts, never in production.",
 };
 
+/// Paces every source subtask of a job, so that tests can stop a job part way through a
+/// small bounded input.
+pub const SOURCE_ROWS_PER_SECOND: ConfigOption = ConfigOption {
+    key: "debug.source.rows-per-second",
+    default: "0",
+    kind: ValueKind::Float,
+    description: "Reads at most this many rows per second in each source subtask (0: as fast as possible); for tests that stop a job part way through a small input, not for production.",
+};
+
 /// Every option in this file.
-pub const OPTIONS: &[ConfigOption] = &[DEFAULT_PARALLELISM, LOG_LEVEL, TESTING_FUNCTIONS];
+pub const OPTIONS: &[ConfigOption] = &[
+    DEFAULT_PARALLELISM,
+    LOG_LEVEL,
+    TESTING_FUNCTIONS,
+    SOURCE_ROWS_PER_SECOND,
+];

@@ -44,6 +44,8 @@ pub struct SourceTiming {
     pub watermark_interval: Duration,
     /// `table.exec.source.idle-timeout` (zero: never idle).
     pub idle_timeout: Duration,
+    /// `debug.source.rows-per-second` (zero: unpaced).
+    pub rows_per_second: f64,
 }
 
 /// How a task takes part in checkpoints.
@@ -219,7 +221,10 @@ impl StreamTask {
         let SourceTiming {
             watermark_interval,
             idle_timeout,
+            rows_per_second,
         } = self.timing;
+        let started = Instant::now();
+        let mut rows_read = 0u64;
         let mut out = Vec::new();
         let mut next_watermark = Instant::now() + watermark_interval;
         let mut next_tick = Instant::now() + TICK;
@@ -271,6 +276,14 @@ impl StreamTask {
                 std::thread::sleep(TICK);
                 continue;
             }
+            if rows_per_second > 0.0 {
+                let due = started + Duration::from_secs_f64(rows_read as f64 / rows_per_second);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep((due - now).min(TICK));
+                    continue;
+                }
+            }
             let TaskInput::Source(driver) = &mut self.input else {
                 return Err(RuntimeError::Internal("not a source task".into()));
             };
@@ -284,6 +297,9 @@ impl StreamTask {
                         ))?;
                     }
                     for element in out.drain(..) {
+                        if let StreamElement::Batch(b) = &element {
+                            rows_read += b.num_rows() as u64;
+                        }
                         self.chain.process_element(element)?;
                     }
                 }
