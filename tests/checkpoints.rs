@@ -347,11 +347,13 @@ async fn restoring_a_job_directory_skips_a_checkpoint_whose_metadata_was_not_wri
 #[tokio::test]
 async fn killing_task_managers_repeatedly_loses_and_duplicates_no_row() {
     for backend in BACKENDS {
-        kill_task_managers(backend).await;
+        kill_task_managers(backend, false).await;
     }
+    // Restarts restore incremental checkpoints: SST files downloaded and read back.
+    kill_task_managers("rocksdb", true).await;
 }
 
-async fn kill_task_managers(backend: &str) {
+async fn kill_task_managers(backend: &str, incremental: bool) {
     let mut cluster = Cluster::start(2, 1, &[]);
     let client = cluster.connect().await;
     let dir = tempfile::tempdir().unwrap();
@@ -359,6 +361,11 @@ async fn kill_task_managers(backend: &str) {
     let n = 60_000;
     create_tables(&client, n, 6_000, &out).await;
     exec(&client, &format!("SET 'state.backend.type' = '{backend}'")).await;
+    exec(
+        &client,
+        &format!("SET 'execution.checkpointing.incremental' = '{incremental}'"),
+    )
+    .await;
     for set in [
         "SET 'execution.checkpointing.interval' = '300 ms'",
         "SET 'parallelism.default' = '2'",
@@ -386,6 +393,128 @@ async fn kill_task_managers(backend: &str) {
     }
     let done = wait_for_status(&client, &job, "FINISHED").await;
     assert!(int(&done, "restarts") >= 1, "{backend}: {done:?}");
+    assert_rows(&out, &expected(n));
+}
+
+/// Shared files a checkpoint's `_metadata` references, as (checkpoint that uploaded the
+/// file, local path).
+fn shared_files(checkpoint: &Path) -> Vec<(u64, std::path::PathBuf)> {
+    let text = std::fs::read_to_string(checkpoint.join("_metadata")).unwrap();
+    let metadata: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut files = Vec::new();
+    for task in metadata["tasks"].as_array().unwrap() {
+        for url in task["shared"].as_array().into_iter().flatten() {
+            let path = path_of(url.as_str().unwrap());
+            let uploaded_by = path
+                .parent()
+                .and_then(|p| p.file_name())
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse().ok())
+                .unwrap();
+            files.push((uploaded_by, path));
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn incremental_checkpoints_upload_only_new_files_and_restore_at_another_parallelism() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let out = eddy.scratch_dir().join("out");
+    let n = 60_000;
+    create_tables(&client, n, 6_000, &out).await;
+    for set in [
+        "SET 'state.backend.type' = 'rocksdb'",
+        "SET 'execution.checkpointing.incremental' = 'true'",
+        "SET 'execution.checkpointing.interval' = '200 ms'",
+        "SET 'state.checkpoints.num-retained' = '2'",
+        "SET 'parallelism.default' = '2'",
+    ] {
+        exec(&client, set).await;
+    }
+    let job = submit(&client, WINDOW_QUERY).await;
+    // A checkpoint that references an SST file an earlier checkpoint uploaded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let latest = loop {
+        assert!(Instant::now() < deadline, "no checkpoint reused a file");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let described = describe_job(&client, &job).await;
+        assert_eq!(
+            described["status"].as_deref(),
+            Some("RUNNING"),
+            "{described:?}"
+        );
+        let Some(latest) = described["latest_checkpoint_path"].clone() else {
+            continue;
+        };
+        let checkpoint = path_of(&latest);
+        let id: u64 = checkpoint
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("chk-"))
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        // The checkpoint may be subsumed and deleted while it is read.
+        if !checkpoint.join("_metadata").is_file() {
+            continue;
+        }
+        let files = shared_files(&checkpoint);
+        if files.iter().any(|(by, _)| *by < id) {
+            break checkpoint;
+        }
+    };
+    simple(&client, &format!("STOP JOB '{job}'")).await;
+    wait_for_status(&client, &job, "CANCELED").await;
+
+    // Every file a retained checkpoint references exists, and of the files uploaded up to
+    // the latest checkpoint, none is left that no retained checkpoint references.
+    let job_dir = latest.parent().unwrap().to_path_buf();
+    let mut retained = Vec::new();
+    for entry in std::fs::read_dir(&job_dir).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("chk-") && entry.path().join("_metadata").is_file() {
+            retained.extend(shared_files(&entry.path()));
+        }
+    }
+    for (_, path) in &retained {
+        assert!(
+            path.is_file(),
+            "{} is referenced but missing",
+            path.display()
+        );
+    }
+    let latest_id: u64 = latest
+        .to_string_lossy()
+        .rsplit("chk-")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for uploaded in std::fs::read_dir(job_dir.join("shared")).unwrap().flatten() {
+        let by: u64 = uploaded.file_name().to_string_lossy().parse().unwrap();
+        if by > latest_id {
+            continue;
+        }
+        for file in std::fs::read_dir(uploaded.path()).unwrap().flatten() {
+            assert!(
+                retained.iter().any(|(_, p)| *p == file.path()),
+                "{} is referenced by no retained checkpoint",
+                file.path().display()
+            );
+        }
+    }
+
+    // Resumed at parallelism 3 from the cancelled job's latest incremental checkpoint, the
+    // job writes exactly the rows an undisturbed run writes.
+    exec(&client, "SET 'parallelism.default' = '3'").await;
+    exec(
+        &client,
+        &format!("SET 'execution.savepoint.path' = '{}'", latest.display()),
+    )
+    .await;
+    let resumed = submit(&client, WINDOW_QUERY).await;
+    wait_for_status(&client, &resumed, "FINISHED").await;
     assert_rows(&out, &expected(n));
 }
 

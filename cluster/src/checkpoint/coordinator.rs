@@ -104,7 +104,11 @@ pub struct CheckpointCoordinator {
     next_trigger: Option<Instant>,
     consecutive_failures: u32,
     latest: Option<CompletedCheckpoint>,
-    retained: VecDeque<String>,
+    /// Retained checkpoints: directory and the shared files it references.
+    retained: VecDeque<(String, BTreeSet<String>)>,
+    /// Shared files (incremental checkpoints' SSTs) by URL: how many retained checkpoints
+    /// reference each. One that drops to zero is deleted.
+    shared: BTreeMap<String, u32>,
     finished: BTreeMap<(u32, u32), TaskStateHandle>,
     attempt: u32,
     stats: CheckpointStats,
@@ -146,6 +150,7 @@ impl CheckpointCoordinator {
             consecutive_failures: 0,
             latest: restored,
             retained: VecDeque::new(),
+            shared: BTreeMap::new(),
             finished: BTreeMap::new(),
             attempt: 0,
             stats,
@@ -324,8 +329,11 @@ impl CheckpointCoordinator {
         }
         let storage = self.storage.clone();
         let dir = checkpoint_dir(&self.job_id, id);
+        // The shared files first uploaded for this checkpoint: no other references them.
+        let shared = super::native::shared_dir(&self.job_id, id);
         tokio::spawn(async move {
             let _ = storage.delete_dir(&dir).await;
+            let _ = storage.delete_dir(&shared).await;
         });
         if counts {
             self.consecutive_failures += 1;
@@ -411,6 +419,27 @@ impl CheckpointCoordinator {
                 true,
             );
         }
+        // A subtask that had not yet heard of the latest completion may reference a shared
+        // file that has since been deleted; such a checkpoint could not be restored.
+        let own_prefix = format!(
+            "{}/",
+            self.storage
+                .url_of(&super::native::shared_dir(&self.job_id, id))
+        );
+        let references: BTreeSet<String> = p
+            .acks
+            .values()
+            .flat_map(|h| h.shared.iter().cloned())
+            .collect();
+        if let Some(gone) = references
+            .iter()
+            .find(|u| !u.starts_with(&own_prefix) && !self.shared.contains_key(*u))
+        {
+            let reason =
+                format!("it references the shared file {gone}, which is no longer retained");
+            self.pending.insert(id, p);
+            return self.abort(id, reason, true);
+        }
         let metadata = CheckpointMetadata {
             version: METADATA_VERSION,
             job_id: self.job_id.clone(),
@@ -472,12 +501,16 @@ impl CheckpointCoordinator {
                 let _ = sp.reply.send(Ok(root.clone()));
             }
             None => {
-                self.retained.push_back(dir);
+                for url in &references {
+                    *self.shared.entry(url.clone()).or_default() += 1;
+                }
+                self.retained.push_back((dir, references));
                 while self.retained.len() > self.settings.num_retained {
-                    if let Some(old) = self.retained.pop_front() {
+                    if let Some((old, references)) = self.retained.pop_front() {
                         if let Err(e) = self.storage.delete_dir(&old).await {
                             tracing::warn!(error = %e, "cannot delete an old checkpoint");
                         }
+                        self.release_shared(references).await;
                     }
                 }
             }
@@ -487,6 +520,26 @@ impl CheckpointCoordinator {
             actions.push(CoordinatorAction::StopJob);
         }
         actions
+    }
+
+    /// Drops one retained checkpoint's references; files no checkpoint needs are deleted.
+    async fn release_shared(&mut self, references: BTreeSet<String>) {
+        for url in references {
+            let Some(count) = self.shared.get_mut(&url) else {
+                continue;
+            };
+            *count -= 1;
+            if *count > 0 {
+                continue;
+            }
+            self.shared.remove(&url);
+            // Files of another job's checkpoint (a restore) are not this job's to delete.
+            if let Some(relative) = self.storage.relative_of(&url) {
+                if let Err(e) = self.storage.delete(&relative).await {
+                    tracing::warn!(error = %e, "cannot delete a shared checkpoint file");
+                }
+            }
+        }
     }
 
     async fn write_metadata(

@@ -9,6 +9,7 @@
 //! `_metadata`, written last: a checkpoint without `_metadata` never completed.
 
 pub mod coordinator;
+pub mod native;
 pub mod responder;
 pub mod restore;
 pub mod storage;
@@ -40,6 +41,10 @@ pub struct TaskStateHandle {
     pub splits: Option<Vec<SourceSplit>>,
     #[serde(default)]
     pub watermark: Option<i64>,
+    /// URLs of the shared files (incremental checkpoints' SSTs) the subtask's file
+    /// references; the coordinator counts them to know when one may be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<String>,
 }
 
 /// What a subtask tells its JobMaster about a checkpoint.

@@ -66,18 +66,32 @@ impl TaskCheckpointResponder {
         self.runtime.spawn(async move {
             let name = task_file(attempt.vertex_id, attempt.subtask_index);
             let uids = snapshot.operators.iter().map(|(u, _)| u.clone()).collect();
-            let file = TaskFile {
-                version: TASK_FILE_VERSION,
-                operators: snapshot.operators,
-            };
-            let stored = match serde_json::to_vec(&file) {
-                Ok(bytes) => storage.put(&format!("{dir}/{name}"), bytes).await,
-                Err(e) => Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(
-                    format!("cannot encode a snapshot: {e}"),
-                ))),
-            };
+            let mut operators = snapshot.operators;
+            let stored =
+                match super::native::upload(&storage, &attempt.job_id, &dir, &name, &mut operators)
+                    .await
+                {
+                    Ok(uploaded) => {
+                        let file = TaskFile {
+                            version: TASK_FILE_VERSION,
+                            operators,
+                        };
+                        match serde_json::to_vec(&file) {
+                            Ok(bytes) => storage
+                                .put(&format!("{dir}/{name}"), bytes)
+                                .await
+                                .map(|size| (size + uploaded.bytes, uploaded.shared)),
+                            Err(e) => {
+                                Err(ClusterError::Runtime(eddy_runtime::RuntimeError::Internal(
+                                    format!("cannot encode a snapshot: {e}"),
+                                )))
+                            }
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
             let kind = match stored {
-                Ok(size) => report(TaskStateHandle {
+                Ok((size, shared)) => report(TaskStateHandle {
                     vertex_id: attempt.vertex_id,
                     subtask_index: attempt.subtask_index,
                     path: name,
@@ -86,6 +100,7 @@ impl TaskCheckpointResponder {
                     source_uid: source_uid.filter(|_| snapshot.splits.is_some()),
                     splits: snapshot.splits,
                     watermark: snapshot.watermark,
+                    shared,
                 }),
                 // A final snapshot that cannot be stored is declined under the final
                 // checkpoint's id: the job cannot finish cleanly and must fail (or restart).
@@ -165,6 +180,21 @@ pub async fn read_restored_state(restore: &TaskRestore) -> Result<BTreeMap<Strin
             }
             files.insert(path.clone(), file.operators.into_iter().collect());
         }
+        let mut native = Vec::new();
+        for snapshot in op
+            .keyed
+            .iter()
+            .filter_map(|p| files.get(p)?.get(&op.uid)?.native.as_ref())
+        {
+            let into = std::env::temp_dir()
+                .join("eddy-restore")
+                .join(uuid::Uuid::new_v4().simple().to_string());
+            if let Err(e) = super::native::download(snapshot, &into).await {
+                let _ = tokio::fs::remove_dir_all(&into).await;
+                return Err(e);
+            }
+            native.push(into);
+        }
         let pick = |paths: &[String], f: fn(&OperatorSnapshot) -> &Vec<u8>| -> Vec<Vec<u8>> {
             paths
                 .iter()
@@ -180,6 +210,7 @@ pub async fn read_restored_state(restore: &TaskRestore) -> Result<BTreeMap<Strin
                 keyed: pick(&op.keyed, |s| &s.keyed),
                 operator: pick(&op.operator, |s| &s.operator),
                 union: pick(&op.union, |s| &s.operator),
+                native,
             },
         );
     }

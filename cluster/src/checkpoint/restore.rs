@@ -234,6 +234,7 @@ mod tests {
                 source_uid: Some("source:t".into()),
                 splits: Some(splits),
                 watermark,
+                shared: vec![],
             });
         }
         for subtask in 0..2 {
@@ -246,6 +247,7 @@ mod tests {
                 source_uid: None,
                 splits: None,
                 watermark: None,
+                shared: vec![],
             });
         }
         CheckpointMetadata {

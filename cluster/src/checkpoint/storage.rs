@@ -116,6 +116,24 @@ impl CheckpointStorage {
         }
     }
 
+    /// Deletes one file; a file that is already gone is no error.
+    pub async fn delete(&self, relative: &str) -> Result<()> {
+        match self.store.delete(&self.path(relative)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(storage_error(
+                format!("cannot delete {}", self.url_of(relative)),
+                e,
+            )),
+        }
+    }
+
+    /// The path under the root that a URL of this storage names, if it is one.
+    pub fn relative_of(&self, url: &str) -> Option<String> {
+        url.strip_prefix(self.url.as_str())
+            .filter(|rest| rest.starts_with('/'))
+            .map(|rest| rest.trim_start_matches('/').to_string())
+    }
+
     /// Copies a file within the storage.
     pub async fn copy(&self, from: &str, to: &str) -> Result<()> {
         self.store

@@ -57,6 +57,12 @@ impl CheckpointBarrier {
     pub fn stops(&self) -> bool {
         matches!(self.kind, CheckpointKind::Savepoint { stop: true, .. })
     }
+
+    /// A periodic checkpoint, neither a savepoint nor a job's final checkpoint: the only
+    /// kind that may be incremental, since the others must stand alone.
+    pub fn is_periodic(&self) -> bool {
+        self.kind == CheckpointKind::Checkpoint && self.id != FINAL_CHECKPOINT_ID
+    }
 }
 
 /// What the TaskExecutor tells a running task, between elements.
@@ -82,12 +88,16 @@ pub struct OperatorSnapshot {
     /// the snapshots of all subtasks are dealt round-robin to the new subtasks.
     #[serde(with = "serde_bytes_vec")]
     pub operator: Vec<u8>,
+    /// The keyed state backend's native snapshot (an incremental checkpoint); `keyed` then
+    /// holds only the state kept outside the backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub native: Option<crate::state::NativeSnapshot>,
 }
 
 impl OperatorSnapshot {
     /// Whether there is nothing to store.
     pub fn is_empty(&self) -> bool {
-        self.keyed.is_empty() && self.operator.is_empty()
+        self.keyed.is_empty() && self.operator.is_empty() && self.native.is_none()
     }
 }
 
@@ -132,6 +142,10 @@ pub struct RestoredState {
     /// The operator states of every old subtask (Flink's union list state), for what
     /// every new subtask needs to know, such as which files a failed attempt left.
     pub union: Vec<Vec<u8>>,
+    /// Downloaded native snapshots (RocksDB checkpoint directories) of the old subtasks
+    /// whose key groups overlap this subtask's; read with `state::snapshot::for_each_restored`,
+    /// which deletes them.
+    pub native: Vec<std::path::PathBuf>,
 }
 
 /// Where a task's snapshots go. Implemented by the TaskExecutor: it stores the bytes and
@@ -238,6 +252,7 @@ mod tests {
                 OperatorSnapshot {
                     keyed: vec![0, 1, 255],
                     operator: b"op".to_vec(),
+                    native: None,
                 },
             )],
             splits: Some(vec![SourceSplit {

@@ -60,7 +60,7 @@ pub const INCREMENTAL: ConfigOption = ConfigOption {
     key: "execution.checkpointing.incremental",
     default: "false",
     kind: ValueKind::Bool,
-    description: "Accepted for compatibility with Flink; Eddy's checkpoints are full snapshots today, with either backend.",
+    description: "With the rocksdb backend, checkpoints upload only the SST files that no completed checkpoint holds yet and reference the others; shared files are deleted once no retained checkpoint needs them. Savepoints and the hashmap backend write full snapshots.",
 };
 
 /// Where checkpoints are written.

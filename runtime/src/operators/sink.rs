@@ -118,6 +118,7 @@ impl StreamOperator for SinkOperator {
             } else {
                 encode_list(&all)
             },
+            native: None,
         })
     }
 

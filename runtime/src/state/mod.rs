@@ -13,6 +13,7 @@
 
 pub mod heap;
 pub mod key_group;
+pub mod native;
 pub mod rocksdb;
 pub mod rows;
 pub mod snapshot;
@@ -20,6 +21,7 @@ pub mod testing;
 
 pub use heap::HeapKeyedStateBackend;
 pub use key_group::KeyGroupRange;
+pub use native::{NativeFile, NativeSnapshot};
 
 use crate::config::{state as state_options, Configuration};
 use crate::error::{Result, RuntimeError};
@@ -64,6 +66,16 @@ pub trait KeyedStateBackend: Send {
         writer.finish()
     }
 
+    /// A native snapshot for periodic checkpoint `checkpoint_id`, when the backend takes
+    /// incremental checkpoints; `None` asks for the portable encoding instead.
+    fn native_snapshot(&mut self, _checkpoint_id: u64) -> Result<Option<NativeSnapshot>> {
+        Ok(None)
+    }
+
+    /// Checkpoint `id` completed: the files of its native snapshot are in storage and later
+    /// snapshots may reference them instead of uploading them again.
+    fn checkpoint_complete(&mut self, _id: u64) {}
+
     /// Adds the values of a snapshot that fall in this backend's key groups (a snapshot
     /// taken at another parallelism holds others too).
     fn restore(&mut self, input: &mut dyn std::io::Read) -> Result<()> {
@@ -97,6 +109,7 @@ pub fn create_backend(
                 "" => std::env::temp_dir().join("eddy-rocksdb"),
                 dir => std::path::PathBuf::from(dir),
             };
+            let incremental = config.get_bool(&crate::config::checkpointing::INCREMENTAL);
             let managed = config
                 .get_bool(&state_options::ROCKSDB_MEMORY_MANAGED)
                 .then(|| config.get_memory_size(&state_options::MANAGED_MEMORY_SIZE) as usize);
@@ -105,6 +118,7 @@ pub fn create_backend(
                 &rocksdb::RocksDbOptions {
                     path: base.join(format!("{scope}-{}", uuid::Uuid::new_v4().simple())),
                     managed_memory: managed,
+                    incremental,
                 },
             )?))
         }

@@ -6,10 +6,13 @@
 //! by `taskmanager.memory.managed.size` when `state.backend.rocksdb.memory.managed` is on,
 //! so state larger than memory spills to disk instead of growing the heap.
 //!
-//! Snapshots are full: every value of the range in the shared snapshot encoding, which any
-//! backend restores at any parallelism.
+//! Snapshots are full (every value of the range in the shared snapshot encoding, which any
+//! backend restores at any parallelism), or, with `execution.checkpointing.incremental`,
+//! native ([`super::native`]): a RocksDB checkpoint whose SST files already in a completed
+//! checkpoint are referenced instead of uploaded again. [`read_native`] reads such a
+//! checkpoint back for any key-group range, so rescaling works from either form.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -18,6 +21,7 @@ use rocksdb::{
     WriteBufferManager, DB,
 };
 
+use super::native::{NativeFile, NativeSnapshot};
 use super::{KeyGroupRange, KeyedStateBackend, StateKey, Visitor};
 use crate::error::{Result, RuntimeError};
 
@@ -69,6 +73,8 @@ pub struct RocksDbOptions {
     /// Bytes of block cache and write buffers this process's instances share; `None` lets
     /// each instance use RocksDB's defaults.
     pub managed_memory: Option<usize>,
+    /// Periodic checkpoints take native snapshots (`execution.checkpointing.incremental`).
+    pub incremental: bool,
 }
 
 /// Keyed state in RocksDB.
@@ -78,6 +84,13 @@ pub struct RocksDbKeyedStateBackend {
     range: KeyGroupRange,
     states: BTreeSet<String>,
     cf_options: Options,
+    incremental: bool,
+    /// Distinguishes this instance's uploads from another's with the same SST names.
+    instance: String,
+    /// SST name → storage key, as of the latest completed checkpoint: reused, not uploaded.
+    confirmed: BTreeMap<String, String>,
+    /// The same for checkpoints taken but not yet known complete.
+    pending: BTreeMap<u64, BTreeMap<String, String>>,
 }
 
 fn encode(key: &StateKey) -> Vec<u8> {
@@ -147,6 +160,10 @@ impl RocksDbKeyedStateBackend {
             range,
             states: BTreeSet::new(),
             cf_options,
+            incremental: options.incremental,
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            confirmed: BTreeMap::new(),
+            pending: BTreeMap::new(),
         })
     }
 
@@ -276,6 +293,67 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         Ok(taken)
     }
 
+    fn native_snapshot(&mut self, checkpoint_id: u64) -> Result<Option<NativeSnapshot>> {
+        if !self.incremental {
+            return Ok(None);
+        }
+        let dir = self
+            .path
+            .with_file_name(format!("{}-chk-{checkpoint_id}", self.instance));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| RuntimeError::io(format!("cannot clear '{}'", dir.display()), e))?;
+        }
+        // Flushes the memtables first, so that the SST files hold every value.
+        rocksdb::checkpoint::Checkpoint::new(self.db()?)
+            .and_then(|c| c.create_checkpoint(&dir))
+            .map_err(db_error("cannot take a checkpoint", &self.path))?;
+        let mut files = Vec::new();
+        let mut keys = BTreeMap::new();
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| RuntimeError::io(format!("cannot list '{}'", dir.display()), e))?;
+        for entry in entries {
+            let entry = entry
+                .map_err(|e| RuntimeError::io(format!("cannot list '{}'", dir.display()), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            let shared = name.ends_with(".sst");
+            let (location, upload) = match (shared, self.confirmed.get(&name)) {
+                (false, _) => (String::new(), true),
+                (true, Some(key)) => (key.clone(), false),
+                (true, None) => (
+                    format!("shared/{checkpoint_id}/{}-{name}", self.instance),
+                    true,
+                ),
+            };
+            if shared {
+                keys.insert(name.clone(), location.clone());
+            }
+            files.push(NativeFile {
+                name,
+                location,
+                shared,
+                upload,
+                size,
+            });
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        self.pending.insert(checkpoint_id, keys);
+        Ok(Some(NativeSnapshot {
+            range: self.range,
+            files,
+            local_dir: Some(dir),
+        }))
+    }
+
+    fn checkpoint_complete(&mut self, id: u64) {
+        if let Some(keys) = self.pending.remove(&id) {
+            self.confirmed = keys;
+        }
+        // Older checkpoints can no longer complete usefully.
+        self.pending.retain(|&p, _| p > id);
+    }
+
     fn scan(&self, range: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()> {
         let start = range.start.max(self.range.start);
         let end = range.end.min(self.range.end);
@@ -290,6 +368,30 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         }
         Ok(())
     }
+}
+
+/// Visits the values of a downloaded native snapshot (a RocksDB checkpoint directory) whose
+/// key group is in `own`, state by state, in key order.
+pub fn read_native(dir: &Path, own: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()> {
+    let options = Options::default();
+    let families = DB::list_cf(&options, dir).map_err(db_error("cannot list the states", dir))?;
+    let db = DB::open_cf_for_read_only(&options, dir, &families, false)
+        .map_err(db_error("cannot open a restored checkpoint", dir))?;
+    for state in families.iter().filter(|f| f.as_str() != "default") {
+        let Some(cf) = db.cf_handle(state) else {
+            continue;
+        };
+        let start = own.start.to_be_bytes();
+        for item in db.iterator_cf(cf, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = item.map_err(db_error("cannot read", dir))?;
+            let key = decode(&k)?;
+            if key.key_group > own.end {
+                break;
+            }
+            visit(state, &key, &v)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -309,6 +411,7 @@ mod tests {
                     &RocksDbOptions {
                         path: dir.path().join(format!("db{i}")),
                         managed_memory: Some(8 << 20),
+                        incremental: false,
                     },
                 )
                 .unwrap(),
@@ -326,6 +429,7 @@ mod tests {
             &RocksDbOptions {
                 path: path.clone(),
                 managed_memory: Some(4 << 20),
+                incremental: false,
             },
         )
         .unwrap();
@@ -359,5 +463,83 @@ mod tests {
         );
         drop(b);
         assert!(!path.exists(), "the subtask's directory is removed");
+    }
+
+    fn value_at(kg: u32, i: u32) -> StateKey {
+        StateKey {
+            key_group: kg,
+            namespace: b"w".to_vec(),
+            key: i.to_be_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn incremental_snapshots_reference_the_sst_files_a_completed_checkpoint_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let range = KeyGroupRange { start: 0, end: 127 };
+        let mut b = RocksDbKeyedStateBackend::open(
+            range,
+            &RocksDbOptions {
+                path: dir.path().join("db"),
+                managed_memory: None,
+                incremental: true,
+            },
+        )
+        .unwrap();
+        for i in 0..1000u32 {
+            b.put("acc", value_at(i % 128, i), vec![1; 100]).unwrap();
+        }
+        let first = b.native_snapshot(1).unwrap().unwrap();
+        let shared = |s: &NativeSnapshot| -> Vec<NativeFile> {
+            s.files.iter().filter(|f| f.shared).cloned().collect()
+        };
+        assert!(!shared(&first).is_empty(), "{first:?}");
+        assert!(shared(&first)
+            .iter()
+            .all(|f| f.upload && f.location.starts_with("shared/1/")));
+        assert!(first.files.iter().any(|f| f.name == "CURRENT" && !f.shared));
+
+        // Until checkpoint 1 is known complete, checkpoint 2 uploads everything again.
+        let second = b.native_snapshot(2).unwrap().unwrap();
+        assert!(shared(&second).iter().all(|f| f.upload));
+        b.checkpoint_complete(1);
+        for i in 1000..1100u32 {
+            b.put("acc", value_at(i % 128, i), vec![2; 100]).unwrap();
+        }
+        let third = b.native_snapshot(3).unwrap().unwrap();
+        let (reused, new): (Vec<_>, Vec<_>) = shared(&third).into_iter().partition(|f| !f.upload);
+        assert_eq!(
+            reused
+                .iter()
+                .map(|f| (&f.name, &f.location))
+                .collect::<Vec<_>>(),
+            shared(&first)
+                .iter()
+                .map(|f| (&f.name, &f.location))
+                .collect::<Vec<_>>(),
+            "the files of checkpoint 1 are referenced, not uploaded"
+        );
+        assert!(!new.is_empty() && new.iter().all(|f| f.location.starts_with("shared/3/")));
+
+        // The checkpoint's directory restores any key-group range.
+        let local = third.local_dir.clone().unwrap();
+        let mut seen = Vec::new();
+        read_native(
+            &local,
+            KeyGroupRange { start: 10, end: 19 },
+            &mut |state, key, v| {
+                assert_eq!(state, "acc");
+                seen.push((key.key_group, v.len()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        let expected = (0..1100u32)
+            .filter(|i| (10..20).contains(&(i % 128)))
+            .count();
+        assert_eq!(seen.len(), expected);
+        assert!(seen
+            .iter()
+            .all(|(kg, len)| (10..20).contains(kg) && *len == 100));
     }
 }

@@ -89,6 +89,24 @@ pub fn for_each_owned(
     Ok(())
 }
 
+/// Visits every restored value in `own`: the portable snapshots, then the native ones
+/// (whose downloaded directories are deleted once read).
+pub fn for_each_restored(
+    restored: &crate::checkpoint::RestoredState,
+    own: KeyGroupRange,
+    visit: &mut dyn FnMut(String, StateKey, Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    for_each_owned(&restored.keyed, own, visit)?;
+    for dir in &restored.native {
+        let read = super::rocksdb::read_native(dir, own, &mut |state, key, value| {
+            visit(state.to_string(), key.clone(), value.to_vec())
+        });
+        let _ = std::fs::remove_dir_all(dir);
+        read?;
+    }
+    Ok(())
+}
+
 /// Reads one snapshot.
 pub struct SnapshotReader<'a> {
     input: &'a mut dyn Read,

@@ -23,7 +23,7 @@ use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::RowsCodec;
-use crate::state::snapshot::{for_each_owned, SnapshotWriter};
+use crate::state::snapshot::{for_each_restored, SnapshotWriter};
 use crate::state::KeyGroupRange;
 use crate::time::{millis, Watermark};
 
@@ -357,6 +357,7 @@ impl StreamOperator for WindowJoinOperator {
         Ok(OperatorSnapshot {
             keyed,
             operator: self.clock.snapshot(),
+            native: None,
         })
     }
 
@@ -364,24 +365,20 @@ impl StreamOperator for WindowJoinOperator {
         self.clock.restore(&restored.union)?;
         let mut rows: BTreeMap<(i64, usize), Vec<Vec<u8>>> = BTreeMap::new();
         let description = &self.description;
-        for_each_owned(
-            &restored.keyed,
-            self.key_groups,
-            &mut |state, key, value| {
-                let side = SIDE_STATES.iter().position(|s| *s == state).ok_or_else(|| {
+        for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
+            let side = SIDE_STATES.iter().position(|s| *s == state).ok_or_else(|| {
                 RuntimeError::User(format!(
                     "the state restored for the window join {description} holds '{state}', which it does not keep"
                 ))
             })?;
-                let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
-                    RuntimeError::Internal("a window join namespace is not 8 bytes".into())
-                })?;
-                rows.entry((i64::from_be_bytes(end), side))
-                    .or_default()
-                    .push(value);
-                Ok(())
-            },
-        )?;
+            let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
+                RuntimeError::Internal("a window join namespace is not 8 bytes".into())
+            })?;
+            rows.entry((i64::from_be_bytes(end), side))
+                .or_default()
+                .push(value);
+            Ok(())
+        })?;
         for ((end, side), values) in rows {
             let batch = self.sides[side].codec.decode(&values)?;
             self.budget.add(&batch)?;

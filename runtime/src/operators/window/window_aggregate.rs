@@ -38,7 +38,7 @@ use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::RowsCodec;
-use crate::state::snapshot::{for_each_owned, SnapshotWriter};
+use crate::state::snapshot::{for_each_restored, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
@@ -712,15 +712,22 @@ impl StreamOperator for WindowAggregateOperator {
         self.fire(i64::MAX, out)
     }
 
-    fn snapshot_state(&mut self, _barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        // The in-memory groups go into the backend, which is then copied as a whole.
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        // The in-memory groups go into the backend, which is then copied as a whole, or
+        // natively for an incremental checkpoint.
         self.flush_to_state()?;
         let range = self.state.backend.key_group_range();
+        let native = match barrier.is_periodic() {
+            true => self.state.backend.native_snapshot(barrier.id)?,
+            false => None,
+        };
         let mut keyed = Vec::new();
         let mut writer = SnapshotWriter::new(&mut keyed, range)?;
-        self.state.backend.scan(range, &mut |state, key, value| {
-            writer.write(state, key, value)
-        })?;
+        if native.is_none() {
+            self.state.backend.scan(range, &mut |state, key, value| {
+                writer.write(state, key, value)
+            })?;
+        }
         if let Some(sessions) = &self.sessions {
             if !sessions.buffer.is_empty() {
                 let rows = concat_batches(&sessions.input_schema, &sessions.buffer)?;
@@ -752,7 +759,13 @@ impl StreamOperator for WindowAggregateOperator {
         Ok(OperatorSnapshot {
             keyed,
             operator: self.clock.snapshot(),
+            native,
         })
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.state.backend.checkpoint_complete(id);
+        Ok(())
     }
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
@@ -761,7 +774,7 @@ impl StreamOperator for WindowAggregateOperator {
         let mut session_rows = Vec::new();
         let name = self.name();
         let state = &mut self.state;
-        for_each_owned(&restored.keyed, own, &mut |kind, key, value| {
+        for_each_restored(&restored, own, &mut |kind, key, value| {
             match kind.as_str() {
                 ACCUMULATORS => {
                     state.flushed.insert(window_of(&key.namespace)?);
