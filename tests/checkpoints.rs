@@ -569,6 +569,88 @@ async fn rocksdb_holds_window_state_far_larger_than_its_memory_through_checkpoin
     );
 }
 
+#[tokio::test]
+async fn rocksdb_spills_window_join_and_session_rows_the_heap_limit_refuses() {
+    // 200,000 rows in one 1-hour window: a window join and a SESSION aggregation hold them
+    // all until the end. On the heap they exceed a 1 MB buffer limit; RocksDB, with 4 MB of
+    // memory, spills them and the results are exact.
+    let n: i64 = 200_000;
+    for backend in BACKENDS {
+        let eddy = Eddy::start_with_args(&["-D", "taskmanager.memory.managed.size=4mb"]);
+        let client = eddy.connect().await;
+        let (joined, sessions) = (eddy.scratch_dir().join("j"), eddy.scratch_dir().join("s"));
+        for sql in [
+            format!(
+                "CREATE TABLE seq (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id, 3), \
+                 WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', \
+                 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', \
+                 'fields.id.end' = '{n}', 'rows-per-second' = '1000000')"
+            ),
+            "CREATE VIEW keyed AS SELECT id, ts, id % 1000 AS k FROM seq".to_string(),
+            format!(
+                "CREATE TABLE joined (a BIGINT, b BIGINT) WITH ('connector' = 'filesystem', \
+                 'path' = '{}', 'format' = 'csv')",
+                joined.display()
+            ),
+            format!(
+                "CREATE TABLE sessions (k BIGINT, c BIGINT, s BIGINT, mx BIGINT) WITH \
+                 ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+                sessions.display()
+            ),
+            format!("SET 'state.backend.type' = '{backend}'"),
+            "SET 'table.exec.window.buffer-memory-limit' = '1mb'".to_string(),
+            "SET 'execution.checkpointing.interval' = '500 ms'".to_string(),
+            "SET 'parallelism.default' = '2'".to_string(),
+        ] {
+            exec(&client, &sql).await;
+        }
+        let join = submit(
+            &client,
+            "INSERT INTO joined SELECT l.id, r.id \
+             FROM TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' HOUR)) l \
+             JOIN TABLE(TUMBLE(TABLE seq, DESCRIPTOR(ts), INTERVAL '1' HOUR)) r \
+             ON l.window_start = r.window_start AND l.window_end = r.window_end AND l.id = r.id",
+        )
+        .await;
+        let session = submit(
+            &client,
+            "INSERT INTO sessions SELECT k, COUNT(*), SUM(id), MAX(id) \
+             FROM TABLE(SESSION(TABLE keyed PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' HOUR)) \
+             GROUP BY k, window_start, window_end",
+        )
+        .await;
+        if backend == "hashmap" {
+            for job in [&join, &session] {
+                let failed = wait_for_status(&client, job, "FAILED").await;
+                let error = failed["error"].clone().unwrap_or_default();
+                assert!(
+                    error.contains("table.exec.window.buffer-memory-limit"),
+                    "{error}"
+                );
+            }
+            continue;
+        }
+        wait_for_status(&client, &join, "FINISHED").await;
+        wait_for_status(&client, &session, "FINISHED").await;
+        let mut expected_join: Vec<String> = (1..=n).map(|i| format!("{i},{i}")).collect();
+        expected_join.sort();
+        assert_rows(&joined, &expected_join);
+        // Key k holds the 200 ids k + 1000 j (key 0: 1000 j for j in 1..=200).
+        let mut expected_sessions: Vec<String> = (0..1000i64)
+            .map(|k| {
+                let ids: Vec<i64> = match k {
+                    0 => (1..=200).map(|j| 1000 * j).collect(),
+                    _ => (0..200).map(|j| k + 1000 * j).collect(),
+                };
+                let max = ids.iter().max().copied().unwrap_or_default();
+                format!("{k},200,{},{max}", ids.iter().sum::<i64>())
+            })
+            .collect();
+        expected_sessions.sort();
+        assert_rows(&sessions, &expected_sessions);
+    }
+}
+
 /// Rows of `k, count, sum, max` per SESSION window: ids in blocks of 100 are 10 ms apart
 /// within a block and more than 10 s apart between blocks, so each block's ids of one key
 /// `id % 3` form one session.

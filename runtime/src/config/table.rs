@@ -37,7 +37,7 @@ pub const WINDOW_BUFFER_MEMORY_LIMIT: ConfigOption = ConfigOption {
     key: crate::operators::BUFFER_MEMORY_LIMIT_KEY,
     default: "512 mb",
     kind: ValueKind::MemorySize,
-    description: "Bytes of rows a window join or a SESSION window aggregation holds in memory per subtask while they wait for their window; past it the job fails with an error naming this key.",
+    description: "With the hashmap state backend, bytes of rows a window join or a SESSION window aggregation holds per subtask while they wait for their window; past it the job fails with an error naming this key. The rocksdb backend spills them to disk instead.",
 };
 
 /// Every option in this file.

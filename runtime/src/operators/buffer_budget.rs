@@ -1,7 +1,8 @@
 //! How many bytes of rows an operator may hold on the heap while they wait for their window
-//! (`table.exec.window.buffer-memory-limit`). Until window state can live in RocksDB, a
-//! window join or SESSION aggregation over more data than the limit fails its job with an
-//! error naming the operator and the key, instead of growing until the process is killed.
+//! (`table.exec.window.buffer-memory-limit`). With the `hashmap` state backend, a window join
+//! or SESSION aggregation over more data than the limit fails its job with an error naming
+//! the operator and the key, instead of growing until the process is killed; with `rocksdb`
+//! the rows spill to disk and no limit applies.
 
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -30,7 +31,12 @@ impl BufferBudget {
 
     /// Counts a batch the operator keeps; fails once the operator holds more than its limit.
     pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.bytes += batch.get_array_memory_size();
+        self.add_bytes(batch.get_array_memory_size())
+    }
+
+    /// Counts bytes the operator keeps; fails once it holds more than its limit.
+    pub fn add_bytes(&mut self, bytes: usize) -> Result<()> {
+        self.bytes += bytes;
         if self.bytes > self.limit {
             return Err(RuntimeError::User(format!(
                 "{} buffers {} KiB of rows waiting for their windows, more than {} = {} KiB; \
@@ -46,8 +52,12 @@ impl BufferBudget {
 
     /// Forgets batches the operator let go of.
     pub fn release(&mut self, batches: &[RecordBatch]) {
-        let freed: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
-        self.bytes = self.bytes.saturating_sub(freed);
+        self.release_bytes(batches.iter().map(|b| b.get_array_memory_size()).sum());
+    }
+
+    /// Forgets bytes the operator let go of.
+    pub fn release_bytes(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_sub(bytes);
     }
 }
 

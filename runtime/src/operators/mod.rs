@@ -157,6 +157,14 @@ pub struct OperatorContext<'a> {
 }
 
 impl OperatorContext<'_> {
+    /// Whether keyed state lives on the heap (`state.backend.type` = `hashmap`), where
+    /// buffered rows count against `table.exec.window.buffer-memory-limit`.
+    pub fn heap_state(&self) -> bool {
+        self.config
+            .get_string(&crate::config::state::BACKEND_TYPE)
+            .eq_ignore_ascii_case("hashmap")
+    }
+
     /// The keyed state backend `state.backend.type` names, for this subtask's key groups.
     pub fn keyed_state_backend(&self) -> Result<Box<dyn crate::state::KeyedStateBackend>> {
         let range = crate::state::key_group::compute_key_group_range_for_operator_index(

@@ -71,12 +71,20 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         state: &str,
         namespace: &[u8],
     ) -> Result<Vec<(StateKey, Vec<u8>)>> {
-        let addresses: Vec<Address> = self
-            .values
-            .keys()
-            .filter(|(_, s, ns, _)| s == state && ns.as_slice() == namespace)
-            .cloned()
-            .collect();
+        // One ordered range per key group: (key group, state, namespace) prefixes its keys.
+        let mut addresses: Vec<Address> = Vec::new();
+        for key_group in self.range.start..=self.range.end {
+            let from = (key_group, state.to_string(), namespace.to_vec(), Vec::new());
+            addresses.extend(
+                self.values
+                    .range(from..)
+                    .map(|(a, _)| a)
+                    .take_while(|(kg, s, ns, _)| {
+                        *kg == key_group && s == state && ns.as_slice() == namespace
+                    })
+                    .cloned(),
+            );
+        }
         Ok(addresses
             .into_iter()
             .filter_map(|a| {

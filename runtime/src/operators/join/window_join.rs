@@ -1,9 +1,10 @@
 //! Window join (Flink's `WindowJoinOperator`): rows of both inputs are buffered per window
-//! and, when the window closes, joined on the equi-keys (window bounds included) with a
-//! hash table over the right side, then filtered by any extra condition. Inner, outer,
-//! semi and anti joins.
+//! in the keyed state backend (chunks of rows under the window's end, `state/rows.rs`, so
+//! RocksDB spills them and checkpoints carry them) and, when the window closes, joined on
+//! the equi-keys (window bounds included) with a hash table over the right side, then
+//! filtered by any extra condition. Inner, outer, semi and anti joins.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -22,16 +23,10 @@ use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
-use crate::state::rows::RowsCodec;
+use crate::state::rows::{chunk_seq, RowsCodec};
 use crate::state::snapshot::{for_each_restored, SnapshotWriter};
-use crate::state::KeyGroupRange;
+use crate::state::{KeyGroupRange, KeyedStateBackend};
 use crate::time::{millis, Watermark};
-
-/// Buffered rows of one window, per side.
-#[derive(Default)]
-struct WindowRows {
-    sides: [Vec<RecordBatch>; 2],
-}
 
 /// One side of the join.
 struct Side {
@@ -51,9 +46,15 @@ pub struct WindowJoinOperator {
     filter: Option<Arc<dyn PhysicalExpr>>,
     join_type: WindowJoinType,
     description: String,
-    windows: BTreeMap<i64, WindowRows>,
-    /// The bytes `windows` holds, against `table.exec.window.buffer-memory-limit`.
-    budget: BufferBudget,
+    /// Both sides' rows, by window end.
+    backend: Box<dyn KeyedStateBackend>,
+    /// Ends of the windows that hold rows, in firing order.
+    windows: BTreeSet<i64>,
+    /// Numbers the stored chunks.
+    seq: u64,
+    /// With the heap backend, the bytes of rows held against
+    /// `table.exec.window.buffer-memory-limit`; RocksDB spills instead.
+    budget: Option<BufferBudget>,
     clock: WindowClock,
     metrics: Arc<TaskMetrics>,
     /// This subtask's key groups, and how many there are.
@@ -98,11 +99,15 @@ impl WindowJoinOperator {
             output_schema,
             filter,
             description: spec.description.clone(),
-            windows: BTreeMap::new(),
-            budget: BufferBudget::new(
-                ctx.buffer_memory_limit,
-                format!("the window join {}", spec.description),
-            ),
+            windows: BTreeSet::new(),
+            seq: 0,
+            budget: ctx.heap_state().then(|| {
+                BufferBudget::new(
+                    ctx.buffer_memory_limit,
+                    format!("the window join {}", spec.description),
+                )
+            }),
+            backend: ctx.keyed_state_backend()?,
             clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
             key_groups: crate::state::key_group::compute_key_group_range_for_operator_index(
@@ -115,19 +120,53 @@ impl WindowJoinOperator {
     }
 
     fn fire(&mut self, time: i64, out: &mut Collector) -> Result<()> {
-        while let Some(entry) = self.windows.first_entry() {
-            if !is_fired(*entry.key(), time) {
+        while let Some(&end) = self.windows.first() {
+            if !is_fired(end, time) {
                 break;
             }
-            let rows = entry.remove();
-            self.budget.release(&rows.sides[0]);
-            self.budget.release(&rows.sides[1]);
-            let left = concat_batches(&self.sides[0].schema, &rows.sides[0])?;
-            let right = concat_batches(&self.sides[1].schema, &rows.sides[1])?;
+            self.windows.pop_first();
+            let left = self.take_side(0, end)?;
+            let right = self.take_side(1, end)?;
             if let Some(joined) = self.join(&left, &right)? {
                 out.collect(joined);
             }
         }
+        Ok(())
+    }
+
+    /// Removes one side's rows of the window ending at `end` from the backend.
+    fn take_side(&mut self, side: usize, end: i64) -> Result<RecordBatch> {
+        let mut chunks = self
+            .backend
+            .take_namespace(SIDE_STATES[side], &end.to_be_bytes())?;
+        chunks.sort_by_key(|(key, _)| chunk_seq(key));
+        if let Some(budget) = &mut self.budget {
+            budget.release_bytes(chunks.iter().map(|(_, v)| v.len()).sum());
+        }
+        let values: Vec<Vec<u8>> = chunks.into_iter().map(|(_, v)| v).collect();
+        self.sides[side].codec.decode(&values)
+    }
+
+    /// Stores rows of one side for the window ending at `end`.
+    fn store(&mut self, side: usize, end: i64, rows: &RecordBatch) -> Result<()> {
+        let keys: Vec<ArrayRef> = self.sides[side]
+            .keys
+            .iter()
+            .map(|&i| rows.column(i).clone())
+            .collect();
+        let stored = self.sides[side].codec.put(
+            self.backend.as_mut(),
+            SIDE_STATES[side],
+            &end.to_be_bytes(),
+            rows,
+            &keys,
+            self.max_parallelism,
+            &mut self.seq,
+        )?;
+        if let Some(budget) = &mut self.budget {
+            budget.add_bytes(stored)?;
+        }
+        self.windows.insert(end);
         Ok(())
     }
 
@@ -304,8 +343,7 @@ impl StreamOperator for WindowJoinOperator {
             } else {
                 take_record_batch(&batch, &UInt32Array::from(rows))?
             };
-            self.budget.add(&part)?;
-            self.windows.entry(end).or_default().sides[side].push(part);
+            self.store(side, end, &part)?;
         }
         Ok(())
     }
@@ -329,62 +367,57 @@ impl StreamOperator for WindowJoinOperator {
         self.fire(i64::MAX, out)
     }
 
-    fn snapshot_state(&mut self, _barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        let native = match barrier.is_periodic() {
+            true => self.backend.native_snapshot(barrier.id)?,
+            false => None,
+        };
         let mut keyed = Vec::new();
-        let mut writer = SnapshotWriter::new(&mut keyed, self.key_groups)?;
-        let mut seq = 0;
-        for (end, rows) in &self.windows {
-            for (index, side) in self.sides.iter().enumerate() {
-                let name = SIDE_STATES[index];
-                if rows.sides[index].is_empty() {
-                    continue;
-                }
-                let batch = concat_batches(&side.schema, &rows.sides[index])?;
-                let keys: Vec<ArrayRef> =
-                    side.keys.iter().map(|&i| batch.column(i).clone()).collect();
-                side.codec.write(
-                    &mut writer,
-                    name,
-                    &end.to_be_bytes(),
-                    &batch,
-                    &keys,
-                    self.max_parallelism,
-                    &mut seq,
-                )?;
-            }
+        if native.is_none() {
+            let mut writer = SnapshotWriter::new(&mut keyed, self.key_groups)?;
+            self.backend
+                .scan(self.key_groups, &mut |state, key, value| {
+                    writer.write(state, key, value)
+                })?;
+            writer.finish()?;
         }
-        writer.finish()?;
         Ok(OperatorSnapshot {
             keyed,
             operator: self.clock.snapshot(),
-            native: None,
+            native,
         })
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.backend.checkpoint_complete(id);
+        Ok(())
     }
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
         self.clock.restore(&restored.union)?;
-        let mut rows: BTreeMap<(i64, usize), Vec<Vec<u8>>> = BTreeMap::new();
         let description = &self.description;
+        let (backend, windows, seq, budget) = (
+            &mut self.backend,
+            &mut self.windows,
+            &mut self.seq,
+            &mut self.budget,
+        );
         for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
-            let side = SIDE_STATES.iter().position(|s| *s == state).ok_or_else(|| {
-                RuntimeError::User(format!(
+            if !SIDE_STATES.contains(&state.as_str()) {
+                return Err(RuntimeError::User(format!(
                     "the state restored for the window join {description} holds '{state}', which it does not keep"
-                ))
-            })?;
+                )));
+            }
             let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
                 RuntimeError::Internal("a window join namespace is not 8 bytes".into())
             })?;
-            rows.entry((i64::from_be_bytes(end), side))
-                .or_default()
-                .push(value);
-            Ok(())
-        })?;
-        for ((end, side), values) in rows {
-            let batch = self.sides[side].codec.decode(&values)?;
-            self.budget.add(&batch)?;
-            self.windows.entry(end).or_default().sides[side].push(batch);
-        }
-        Ok(())
+            windows.insert(i64::from_be_bytes(end));
+            *seq = (*seq).max(chunk_seq(&key));
+            if let Some(budget) = budget.as_mut() {
+                budget.add_bytes(value.len())?;
+            }
+            backend.put(&state, key, value)
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! window aggregation, plus the window arithmetic they and the window join share, as
 //! Flink's `TimeWindow` computes it.
 
+mod session;
 mod window_aggregate;
 mod window_table_function;
 

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, TimestampMillisecondArray, UInt32Array,
 };
-use datafusion::arrow::compute::{
-    cast, concat_batches, lexsort_to_indices, take, take_record_batch, SortColumn,
-};
+use datafusion::arrow::compute::{cast, take, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -29,6 +27,7 @@ use datafusion::physical_plan::aggregates::group_values::{new_group_values, Grou
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::physical_plan::aggregates::AggregateExec;
 
+use super::session::{Sessions, SESSION_ROWS};
 use super::{is_fired, WindowClock};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
@@ -37,7 +36,6 @@ use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
-use crate::state::rows::RowsCodec;
 use crate::state::snapshot::{for_each_restored, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
@@ -114,35 +112,10 @@ pub struct WindowAggregateOperator {
     metrics: Arc<TaskMetrics>,
     group_indices: Vec<usize>,
     state: WindowState,
-    /// For SESSION windows: rows wait here until their session closes.
+    /// For SESSION windows: rows wait in keyed state until their session closes.
     sessions: Option<Sessions>,
-}
-
-/// SESSION windows: rows arrive with the window `[ts, ts + gap)`; those of a key whose
-/// windows overlap form one session, which closes when the watermark passes its end.
-struct Sessions {
-    input_schema: SchemaRef,
-    buffer: Vec<RecordBatch>,
-    /// Per buffered row, in buffer order: whether its own window had fired on arrival.
-    late: Vec<bool>,
+    /// For SESSION windows: the window-time column among the group keys.
     window_time: Option<usize>,
-    /// The bytes `buffer` holds, against `table.exec.window.buffer-memory-limit`.
-    budget: BufferBudget,
-    /// Buffered rows plus their lateness flag, as keyed state.
-    codec: RowsCodec,
-}
-
-impl Sessions {
-    /// The input schema with the lateness flag appended, as rows are stored.
-    fn stored_schema(input: &SchemaRef) -> SchemaRef {
-        let mut fields: Vec<_> = input.fields().iter().cloned().collect();
-        fields.push(Arc::new(datafusion::arrow::datatypes::Field::new(
-            "__late",
-            DataType::Boolean,
-            false,
-        )));
-        Arc::new(Schema::new(fields))
-    }
 }
 
 /// The keyed-state side of the operator.
@@ -161,9 +134,6 @@ struct WindowState {
 
 /// The name the operator's accumulators are stored under.
 const ACCUMULATORS: &str = "window-accumulators";
-/// The name SESSION rows waiting for their session to close are stored under.
-const SESSION_ROWS: &str = "session-rows";
-
 /// A namespace back as a window.
 fn window_of(ns: &[u8]) -> Result<(i64, i64)> {
     let bytes: [u8; 16] = ns
@@ -243,23 +213,20 @@ impl WindowAggregateOperator {
         };
         let sessions = spec
             .session_gap
-            .map(|_| -> Result<Sessions> {
-                Ok(Sessions {
-                    codec: RowsCodec::new(Sessions::stored_schema(&input_schema))?,
-                    input_schema: input_schema.clone(),
-                    buffer: Vec::new(),
-                    late: Vec::new(),
-                    window_time: spec.window_time,
-                    budget: BufferBudget::new(
+            .map(|_| {
+                let budget = ctx.heap_state().then(|| {
+                    BufferBudget::new(
                         ctx.buffer_memory_limit,
                         "a SESSION window aggregation".into(),
-                    ),
-                })
+                    )
+                });
+                Sessions::new(input_schema.clone(), budget, ctx.max_parallelism)
             })
             .transpose()?;
         Ok(Self {
             state,
             sessions,
+            window_time: spec.window_time,
             aggregation: Aggregation {
                 group_exprs,
                 group_schema,
@@ -417,112 +384,31 @@ impl WindowAggregateOperator {
 }
 
 impl WindowAggregateOperator {
-    /// Closes the sessions whose end is at or below `time`: buffered rows sorted by key
-    /// and start, overlapping windows merged, and the closed sessions aggregated at once.
+    /// Closes the sessions whose end is at or below `time` and aggregates their rows at once.
     fn fire_sessions(&mut self, time: i64, out: &mut Collector) -> Result<()> {
         let Some(sessions) = &mut self.sessions else {
             return Ok(());
         };
-        if sessions.buffer.is_empty() {
+        let Some(fired) = sessions.take_fired(self.state.backend.as_mut(), time)? else {
+            return Ok(());
+        };
+        if fired.dropped > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, fired.dropped);
+        }
+        if fired.rows.num_rows() == 0 {
             return Ok(());
         }
-        let batch = concat_batches(&sessions.input_schema, &sessions.buffer)?;
-        sessions.budget.release(&sessions.buffer);
-        sessions.buffer.clear();
-        let late = std::mem::take(&mut sessions.late);
+        let batch = fired.rows;
         let agg = &self.aggregation;
         let mut keys = evaluate(&agg.group_exprs, &batch)?;
-        let ms = DataType::Timestamp(TimeUnit::Millisecond, None);
-        let starts = cast(&keys[self.window_start], &ms)?;
-        let ends = cast(&keys[self.window_end], &ms)?;
-        let (starts, ends) = (millis(&starts)?, millis(&ends)?);
-        let partition: Vec<ArrayRef> = self
-            .state
-            .key_positions
-            .iter()
-            .map(|&i| keys[i].clone())
-            .collect();
-        let mut sort_columns: Vec<SortColumn> = partition
-            .iter()
-            .map(|k| SortColumn {
-                values: k.clone(),
-                options: None,
-            })
-            .collect();
-        sort_columns.push(SortColumn {
-            values: Arc::new(starts.clone()),
-            options: None,
-        });
-        let order = lexsort_to_indices(&sort_columns, None)?;
-        let key_rows = self.state.keys_converter_for(&partition)?;
-
-        // Walk rows in key, start order, merging windows that touch (Flink's
-        // TimeWindow::intersects is inclusive).
-        let mut session_of = vec![0usize; batch.num_rows()];
-        let mut extents: Vec<(i64, i64)> = Vec::new();
-        // Whether a session holds any row that was on time.
-        let mut on_time: Vec<bool> = Vec::new();
-        let mut previous: Option<usize> = None;
-        for &row in order.values() {
-            let row = row as usize;
-            let (s, e) = (starts.value(row), ends.value(row));
-            let same_key =
-                previous.is_some_and(|p| key_rows.as_ref().is_none_or(|k| k.row(p) == k.row(row)));
-            match extents.last_mut() {
-                Some(last) if same_key && s <= last.1 => last.1 = last.1.max(e),
-                _ => {
-                    extents.push((s, e));
-                    on_time.push(false);
-                }
-            }
-            session_of[row] = extents.len() - 1;
-            if !late[row] {
-                on_time[extents.len() - 1] = true;
-            }
-            previous = Some(row);
-        }
-        let (mut fired, mut waiting) = (Vec::new(), Vec::new());
-        let mut dropped = 0u64;
-        for (row, &session) in session_of.iter().enumerate() {
-            if !is_fired(extents[session].1, time) {
-                waiting.push(row as u32);
-                sessions.late.push(late[row]);
-            } else if on_time[session] {
-                fired.push(row as u32);
-            } else {
-                // A session of late rows only: its time had passed before any row came.
-                dropped += 1;
-            }
-        }
-        if dropped > 0 {
-            TaskMetrics::add(&self.metrics.num_late_records_dropped, dropped);
-        }
-        if !waiting.is_empty() {
-            let rest = take_record_batch(&batch, &UInt32Array::from(waiting))?;
-            sessions.budget.add(&rest)?;
-            sessions.buffer.push(rest);
-        }
-        if fired.is_empty() {
-            return Ok(());
-        }
-        let session_start: Vec<i64> = fired
-            .iter()
-            .map(|&r| extents[session_of[r as usize]].0)
-            .collect();
-        let session_end: Vec<i64> = fired
-            .iter()
-            .map(|&r| extents[session_of[r as usize]].1)
-            .collect();
-        let indices = UInt32Array::from(fired);
-        keys = take_rows(&keys, Some(&indices))?;
         let to_type = |values: Vec<i64>, like: &ArrayRef| -> Result<ArrayRef> {
             let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(values));
             Ok(cast(&a, like.data_type())?)
         };
-        keys[self.window_start] = to_type(session_start, &keys[self.window_start])?;
-        let times: Vec<i64> = session_end.iter().map(|e| e - 1).collect();
-        keys[self.window_end] = to_type(session_end, &keys[self.window_end])?;
-        if let Some(t) = sessions.window_time {
+        let times: Vec<i64> = fired.ends.iter().map(|e| e - 1).collect();
+        keys[self.window_start] = to_type(fired.starts, &keys[self.window_start])?;
+        keys[self.window_end] = to_type(fired.ends, &keys[self.window_end])?;
+        if let Some(t) = self.window_time {
             keys[t] = to_type(times, &keys[t])?;
         }
         let mut window = agg.new_window()?;
@@ -534,17 +420,14 @@ impl WindowAggregateOperator {
             .zip(&agg.aggregates)
             .zip(&agg.filters)
         {
-            let values = take_rows(&evaluate(&a.expressions(), &batch)?, Some(&indices))?;
+            let values = evaluate(&a.expressions(), &batch)?;
             let filter = match f {
-                Some(f) => Some(take_rows(
-                    &[f.evaluate(&batch)?.into_array(batch.num_rows())?],
-                    Some(&indices),
-                )?),
+                Some(f) => Some(f.evaluate(&batch)?.into_array(batch.num_rows())?),
                 None => None,
             };
             let filter = filter
                 .as_ref()
-                .and_then(|f| f[0].as_any().downcast_ref::<BooleanArray>());
+                .and_then(|f| f.as_any().downcast_ref::<BooleanArray>());
             acc.update_batch(&values, &self.group_indices, filter, total)?;
         }
         self.emit_window(window, out)
@@ -572,24 +455,6 @@ impl WindowAggregateOperator {
     }
 }
 
-impl WindowState {
-    /// Encoded rows of the partition keys, for comparing neighbours; `None` without keys.
-    fn keys_converter_for(
-        &self,
-        keys: &[ArrayRef],
-    ) -> Result<Option<datafusion::arrow::row::Rows>> {
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let converter = RowConverter::new(
-            keys.iter()
-                .map(|k| SortField::new(k.data_type().clone()))
-                .collect(),
-        )?;
-        Ok(Some(converter.convert_columns(keys)?))
-    }
-}
-
 impl StreamOperator for WindowAggregateOperator {
     fn name(&self) -> String {
         format!("WindowAggregate({})", self.description)
@@ -606,22 +471,43 @@ impl StreamOperator for WindowAggregateOperator {
         if let Some(sessions) = &mut self.sessions {
             // Lateness of a session row is decided when sessions close: a row whose own
             // window has fired still counts if it merges into a session that has not.
-            let mut kept = Vec::with_capacity(n);
-            for row in 0..n {
-                if starts.is_valid(row) && ends.is_valid(row) {
-                    kept.push(row as u32);
-                    sessions.late.push(self.clock.is_late(ends.value(row)));
-                }
-            }
-            let rows = if kept.len() == n {
-                batch
+            let valid: Vec<u32> = (0..n)
+                .filter(|&row| starts.is_valid(row) && ends.is_valid(row))
+                .map(|row| row as u32)
+                .collect();
+            let (rows, keys, starts, ends) = if valid.len() == n {
+                (batch, keys, starts.clone(), ends.clone())
             } else {
-                take_record_batch(&batch, &UInt32Array::from(kept))?
+                let indices = UInt32Array::from(valid);
+                let keys = take_rows(&keys, Some(&indices))?;
+                let starts = take(&starts, &indices, None)?;
+                let ends = take(&ends, &indices, None)?;
+                (
+                    take_record_batch(&batch, &indices)?,
+                    keys,
+                    millis(&starts)?.clone(),
+                    millis(&ends)?.clone(),
+                )
             };
-            if rows.num_rows() > 0 {
-                sessions.budget.add(&rows)?;
-                sessions.buffer.push(rows);
-            }
+            let late: Vec<bool> = ends
+                .values()
+                .iter()
+                .map(|&e| self.clock.is_late(e))
+                .collect();
+            let partition: Vec<ArrayRef> = self
+                .state
+                .key_positions
+                .iter()
+                .map(|&i| keys[i].clone())
+                .collect();
+            sessions.add(
+                self.state.backend.as_mut(),
+                &rows,
+                starts.values(),
+                ends.values(),
+                &partition,
+                &late,
+            )?;
             return Ok(());
         }
         let args = agg
@@ -728,33 +614,6 @@ impl StreamOperator for WindowAggregateOperator {
                 writer.write(state, key, value)
             })?;
         }
-        if let Some(sessions) = &self.sessions {
-            if !sessions.buffer.is_empty() {
-                let rows = concat_batches(&sessions.input_schema, &sessions.buffer)?;
-                let keys = evaluate(&self.aggregation.group_exprs, &rows)?;
-                let mut columns = rows.columns().to_vec();
-                columns.push(Arc::new(BooleanArray::from(sessions.late.clone())));
-                let stored =
-                    RecordBatch::try_new(Sessions::stored_schema(&sessions.input_schema), columns)?;
-                // Key groups come from the partition keys, as the exchange computed them.
-                let partition: Vec<ArrayRef> = self
-                    .state
-                    .key_positions
-                    .iter()
-                    .map(|&i| keys[i].clone())
-                    .collect();
-                let mut seq = 0;
-                sessions.codec.write(
-                    &mut writer,
-                    SESSION_ROWS,
-                    &[],
-                    &stored,
-                    &partition,
-                    self.state.max_parallelism,
-                    &mut seq,
-                )?;
-            }
-        }
         writer.finish()?;
         Ok(OperatorSnapshot {
             keyed,
@@ -771,49 +630,25 @@ impl StreamOperator for WindowAggregateOperator {
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
         self.clock.restore(&restored.union)?;
         let own = self.state.backend.key_group_range();
-        let mut session_rows = Vec::new();
         let name = self.name();
         let state = &mut self.state;
+        let sessions = &mut self.sessions;
         for_each_restored(&restored, own, &mut |kind, key, value| {
-            match kind.as_str() {
-                ACCUMULATORS => {
+            match (kind.as_str(), sessions.as_mut()) {
+                (ACCUMULATORS, _) => {
                     state.flushed.insert(window_of(&key.namespace)?);
-                    state.backend.put(ACCUMULATORS, key, value)?;
+                    state.backend.put(ACCUMULATORS, key, value)
                 }
-                SESSION_ROWS => session_rows.push(value),
-                other => {
-                    return Err(RuntimeError::User(format!(
-                        "the state restored for {name} holds '{other}', which it does not keep; the savepoint belongs to another operator"
-                    )))
+                (SESSION_ROWS, Some(sessions)) => {
+                    sessions.restore(state.backend.as_mut(), key, value)
                 }
+                (SESSION_ROWS, None) => Err(RuntimeError::User(format!(
+                    "the state restored for {name} holds SESSION rows, but its window is not a SESSION window"
+                ))),
+                (other, _) => Err(RuntimeError::User(format!(
+                    "the state restored for {name} holds '{other}', which it does not keep; the savepoint belongs to another operator"
+                ))),
             }
-            Ok(())
-        })?;
-        if session_rows.is_empty() {
-            return Ok(());
-        }
-        let Some(sessions) = &mut self.sessions else {
-            return Err(RuntimeError::User(format!(
-                "the state restored for {} holds SESSION rows, but its window is not a SESSION window",
-                self.description
-            )));
-        };
-        let stored = sessions.codec.decode(&session_rows)?;
-        let n = stored.num_columns() - 1;
-        let late = stored
-            .column(n)
-            .as_any()
-            .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| RuntimeError::Internal("session lateness is not boolean".into()))?;
-        sessions
-            .late
-            .extend(late.iter().map(|l| l.unwrap_or(false)));
-        let rows = RecordBatch::try_new(
-            sessions.input_schema.clone(),
-            stored.columns()[..n].to_vec(),
-        )?;
-        sessions.budget.add(&rows)?;
-        sessions.buffer.push(rows);
-        Ok(())
+        })
     }
 }
