@@ -245,6 +245,11 @@ async fn stop_part_way(
 ) -> Result<String, String> {
     for s in [
         format!("SET 'state.backend.type' = '{backend}'"),
+        // RocksDB's periodic checkpoints are incremental; the savepoint is whole anyway.
+        format!(
+            "SET 'execution.checkpointing.incremental' = '{}'",
+            backend == "rocksdb"
+        ),
         "SET 'parallelism.default' = '2'".to_string(),
         "SET 'execution.checkpointing.interval' = '200 ms'".to_string(),
         format!("SET 'debug.source.rows-per-second' = '{rate}'"),

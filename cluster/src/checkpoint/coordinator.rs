@@ -109,7 +109,9 @@ pub struct CheckpointCoordinator {
     /// Shared files (incremental checkpoints' SSTs) by URL: how many retained checkpoints
     /// reference each. One that drops to zero is deleted.
     shared: BTreeMap<String, u32>,
-    finished: BTreeMap<(u32, u32), TaskStateHandle>,
+    /// Finished subtasks: their final snapshot, and the highest checkpoint they had
+    /// acknowledged or declined before (which the final snapshot cannot stand in for).
+    finished: BTreeMap<(u32, u32), (TaskStateHandle, u64)>,
     attempt: u32,
     stats: CheckpointStats,
 }
@@ -191,8 +193,9 @@ impl CheckpointCoordinator {
         }
         self.finished.clear();
         let mut waiting = Vec::new();
-        for (_, p) in std::mem::take(&mut self.pending) {
+        for (id, p) in std::mem::take(&mut self.pending) {
             self.stats.failed += 1;
+            self.delete_checkpoint_files(id);
             waiting.extend(p.savepoint);
         }
         self.next_trigger = self.settings.interval.map(|i| Instant::now() + i);
@@ -273,13 +276,18 @@ impl CheckpointCoordinator {
             .any(|t| self.source_uids.contains_key(&t.0) && !self.finished.contains_key(t))
     }
 
-    /// Whether every subtask acknowledged `p` or finished: a finished subtask's final
-    /// snapshot stands for its acknowledgement, since everything it sent downstream came
-    /// before its end of input, which aligned barriers wait for.
+    /// Whether every subtask acknowledged `p` or finished before it saw `p`'s barrier: such
+    /// a subtask's final snapshot stands for its acknowledgement, since everything it sent
+    /// downstream came before its end of input, which aligned barriers wait for.
     fn covered(&self, p: &PendingCheckpoint) -> bool {
         self.tasks
             .iter()
-            .all(|t| p.acks.contains_key(t) || self.finished.contains_key(t))
+            .all(|t| p.acks.contains_key(t) || self.stands_in(t, p.barrier.id))
+    }
+
+    /// Whether subtask `t` finished without taking part in checkpoint `id`.
+    fn stands_in(&self, t: &(u32, u32), id: u64) -> bool {
+        self.finished.get(t).is_some_and(|(_, last)| *last < id)
     }
 
     fn begin(
@@ -327,14 +335,7 @@ impl CheckpointCoordinator {
                 eddy_runtime::RuntimeError::External(format!("the savepoint failed: {reason}")),
             )));
         }
-        let storage = self.storage.clone();
-        let dir = checkpoint_dir(&self.job_id, id);
-        // The shared files first uploaded for this checkpoint: no other references them.
-        let shared = super::native::shared_dir(&self.job_id, id);
-        tokio::spawn(async move {
-            let _ = storage.delete_dir(&dir).await;
-            let _ = storage.delete_dir(&shared).await;
-        });
+        self.delete_checkpoint_files(id);
         if counts {
             self.consecutive_failures += 1;
             if self.consecutive_failures > self.settings.tolerable_failures {
@@ -346,6 +347,21 @@ impl CheckpointCoordinator {
             }
         }
         actions
+    }
+
+    /// Deletes the files of checkpoint `id`, which did not complete: its directory and the
+    /// shared files first uploaded for it, which no other checkpoint references.
+    fn delete_checkpoint_files(&self, id: u64) {
+        let dir = checkpoint_dir(&self.job_id, id);
+        if self.retained.iter().any(|(d, _)| *d == dir) {
+            return;
+        }
+        let storage = self.storage.clone();
+        let shared = super::native::shared_dir(&self.job_id, id);
+        tokio::spawn(async move {
+            let _ = storage.delete_dir(&dir).await;
+            let _ = storage.delete_dir(&shared).await;
+        });
     }
 
     /// A subtask declined checkpoint `id`.
@@ -371,7 +387,10 @@ impl CheckpointCoordinator {
         attempt: u32,
         mut handle: TaskStateHandle,
     ) -> Vec<CoordinatorAction> {
-        if attempt != self.attempt {
+        if attempt != self.attempt || !self.pending.contains_key(&id) {
+            // An acknowledgement that came after its checkpoint was aborted (or its attempt
+            // restarted): what the subtask uploaded for it in the meantime is deleted.
+            self.delete_checkpoint_files(id);
             return Vec::new();
         }
         let Some(p) = self.pending.get_mut(&id) else {
@@ -397,8 +416,8 @@ impl CheckpointCoordinator {
         // Finished subtasks take part with their final snapshots, copied in so that the
         // checkpoint directory stays self-contained.
         let mut copied = Ok(());
-        for (key, handle) in &self.finished {
-            if p.acks.contains_key(key) {
+        for (key, (handle, last)) in &self.finished {
+            if p.acks.contains_key(key) || *last >= id {
                 continue;
             }
             let from = format!("{}/{}", final_dir(&self.job_id, self.attempt), handle.path);
@@ -435,10 +454,12 @@ impl CheckpointCoordinator {
             .iter()
             .find(|u| !u.starts_with(&own_prefix) && !self.shared.contains_key(*u))
         {
+            // Not the storage's fault nor the job's: the subtask catches up with the next
+            // completion notice, so this does not count towards the tolerable failures.
             let reason =
                 format!("it references the shared file {gone}, which is no longer retained");
             self.pending.insert(id, p);
-            return self.abort(id, reason, true);
+            return self.abort(id, reason, false);
         }
         let metadata = CheckpointMetadata {
             version: METADATA_VERSION,
@@ -575,12 +596,14 @@ impl CheckpointCoordinator {
         Ok(to.url().to_string())
     }
 
-    /// A subtask finished; `handle` is its final snapshot. When every subtask has, the
-    /// job's final checkpoint completes.
+    /// A subtask finished; `handle` is its final snapshot, taken after the subtask
+    /// acknowledged or declined checkpoints up to `last_checkpoint`. When every subtask has
+    /// finished, the job's final checkpoint completes.
     pub async fn task_finished(
         &mut self,
         attempt: u32,
         mut handle: TaskStateHandle,
+        last_checkpoint: u64,
     ) -> Vec<CoordinatorAction> {
         if attempt != self.attempt {
             return Vec::new();
@@ -589,7 +612,7 @@ impl CheckpointCoordinator {
         if handle.splits.is_some() {
             handle.source_uid = self.source_uids.get(&handle.vertex_id).cloned();
         }
-        self.finished.insert(key, handle);
+        self.finished.insert(key, (handle, last_checkpoint));
         let mut actions = Vec::new();
         if self.finished.len() < self.tasks.len() {
             // Pending checkpoints that waited only for this subtask complete with its
@@ -622,7 +645,10 @@ impl CheckpointCoordinator {
             savepoint: false,
             max_parallelism: self.max_parallelism,
             parallelism: self.parallelism.clone(),
-            tasks: std::mem::take(&mut self.finished).into_values().collect(),
+            tasks: std::mem::take(&mut self.finished)
+                .into_values()
+                .map(|(handle, _)| handle)
+                .collect(),
         };
         let dir = final_dir(&self.job_id, self.attempt);
         match self.write_metadata(&self.storage, &dir, &metadata).await {

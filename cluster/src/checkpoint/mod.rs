@@ -60,8 +60,13 @@ pub enum CheckpointReportKind {
     Acknowledge { id: u64, handle: TaskStateHandle },
     /// The subtask cannot take part in checkpoint `id`.
     Decline { id: u64, reason: String },
-    /// The subtask's input ended; its final snapshot is stored.
-    Finished { handle: TaskStateHandle },
+    /// The subtask's input ended; its final snapshot is stored. It had acknowledged or
+    /// declined checkpoints up to `last_checkpoint`.
+    Finished {
+        handle: TaskStateHandle,
+        #[serde(default)]
+        last_checkpoint: u64,
+    },
 }
 
 /// A checkpoint's `_metadata`: every subtask's handle.

@@ -32,7 +32,7 @@ pub struct Uploaded {
 
 /// Uploads the files of the operators' native snapshots and rewrites each file's location
 /// to its URL; `dir` is the checkpoint's directory and `task` the subtask's file name. The
-/// local checkpoint directories are deleted, also when the upload fails.
+/// local checkpoint directories are deleted (by dropping them), also when the upload fails.
 pub async fn upload(
     storage: &CheckpointStorage,
     job_id: &str,
@@ -46,23 +46,19 @@ pub async fn upload(
         let Some(native) = op.native.as_mut() else {
             continue;
         };
+        // Dropped at the end of the iteration, which deletes the local directory.
         let local = native.local_dir.take();
-        if result.is_ok() {
-            if let Some(local) = &local {
-                result = upload_one(
-                    storage,
-                    job_id,
-                    dir,
-                    &format!("{task}-{index}"),
-                    native,
-                    local,
-                    &mut out,
-                )
-                .await;
-            }
-        }
-        if let Some(local) = local {
-            let _ = tokio::fs::remove_dir_all(&local).await;
+        if let Some(local) = local.as_ref().filter(|_| result.is_ok()) {
+            result = upload_one(
+                storage,
+                job_id,
+                dir,
+                &format!("{task}-{index}"),
+                native,
+                local.path(),
+                &mut out,
+            )
+            .await;
         }
     }
     result.map(|_| out)

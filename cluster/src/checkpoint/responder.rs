@@ -139,11 +139,14 @@ impl CheckpointResponder for TaskCheckpointResponder {
         });
     }
 
-    fn finished(&self, snapshot: TaskSnapshot) {
+    fn finished(&self, snapshot: TaskSnapshot, last_checkpoint: u64) {
         self.store_and_report(
             final_dir(&self.attempt.job_id, self.attempt.attempt),
             snapshot,
-            |handle| CheckpointReportKind::Finished { handle },
+            move |handle| CheckpointReportKind::Finished {
+                handle,
+                last_checkpoint,
+            },
             None,
         );
     }
@@ -186,13 +189,13 @@ pub async fn read_restored_state(restore: &TaskRestore) -> Result<BTreeMap<Strin
             .iter()
             .filter_map(|p| files.get(p)?.get(&op.uid)?.native.as_ref())
         {
-            let into = std::env::temp_dir()
-                .join("eddy-restore")
-                .join(uuid::Uuid::new_v4().simple().to_string());
-            if let Err(e) = super::native::download(snapshot, &into).await {
-                let _ = tokio::fs::remove_dir_all(&into).await;
-                return Err(e);
-            }
+            // Deleted once the operator has read it, or at once if the download fails.
+            let into = eddy_runtime::state::LocalDir::new(
+                std::env::temp_dir()
+                    .join("eddy-restore")
+                    .join(uuid::Uuid::new_v4().simple().to_string()),
+            );
+            super::native::download(snapshot, into.path()).await?;
             native.push(into);
         }
         let pick = |paths: &[String], f: fn(&OperatorSnapshot) -> &Vec<u8>| -> Vec<Vec<u8>> {

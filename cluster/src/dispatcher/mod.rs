@@ -350,7 +350,7 @@ impl JobMasterGateway for Dispatcher {
 
     async fn report_checkpoint(&self, report: CheckpointReport) -> Result<()> {
         let job_id = report.attempt.job_id.clone();
-        self.deliver(&job_id, JobMasterMessage::Checkpoint(report))
+        self.deliver(&job_id, JobMasterMessage::Checkpoint(Box::new(report)))
             .await
     }
 }

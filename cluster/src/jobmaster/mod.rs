@@ -42,8 +42,9 @@ pub enum JobMasterMessage {
     Cancel,
     /// A TaskExecutor holding some of the job's slots is gone; its subtasks are lost.
     TaskExecutorLost { id: String, reason: String },
-    /// A subtask's checkpoint acknowledgement, decline or final snapshot.
-    Checkpoint(CheckpointReport),
+    /// A subtask's checkpoint acknowledgement, decline or final snapshot (boxed: it is
+    /// much larger than the other messages).
+    Checkpoint(Box<CheckpointReport>),
     /// The user asked for a savepoint.
     Savepoint(SavepointRequest),
 }
@@ -278,8 +279,13 @@ impl JobMaster {
                         CheckpointReportKind::Decline { id, reason } => {
                             self.coordinator.decline(id, attempt, reason)
                         }
-                        CheckpointReportKind::Finished { handle } => {
-                            self.coordinator.task_finished(attempt, handle).await
+                        CheckpointReportKind::Finished {
+                            handle,
+                            last_checkpoint,
+                        } => {
+                            self.coordinator
+                                .task_finished(attempt, handle, last_checkpoint)
+                                .await
                         }
                     };
                     self.act(actions, &mut graph).await;
@@ -392,6 +398,14 @@ impl JobMaster {
                     .map(|e| e.attempt.clone())
             })
             .collect();
+        if sources.is_empty() {
+            // Every source finished while the trigger was decided.
+            let actions = self
+                .coordinator
+                .trigger_failed(barrier.id, "no source subtask is running".into());
+            self.broadcast_actions(actions).await;
+            return;
+        }
         for attempt in sources {
             let sent = match self.slots.get(attempt.subtask_index as usize) {
                 Some(slot) => match self.services.rpc.task_executor(&slot.rpc_address) {

@@ -143,9 +143,9 @@ pub struct RestoredState {
     /// every new subtask needs to know, such as which files a failed attempt left.
     pub union: Vec<Vec<u8>>,
     /// Downloaded native snapshots (RocksDB checkpoint directories) of the old subtasks
-    /// whose key groups overlap this subtask's; read with `state::snapshot::for_each_restored`,
-    /// which deletes them.
-    pub native: Vec<std::path::PathBuf>,
+    /// whose key groups overlap this subtask's, deleted when dropped; read with
+    /// `state::snapshot::for_each_restored`.
+    pub native: Vec<std::sync::Arc<crate::state::LocalDir>>,
 }
 
 /// Where a task's snapshots go. Implemented by the TaskExecutor: it stores the bytes and
@@ -156,9 +156,11 @@ pub trait CheckpointResponder: Send + Sync {
     /// The task cannot take part in checkpoint `id`.
     fn decline(&self, id: u64, reason: String);
     /// The task's input ended and its chain finished; `snapshot` is its final state (a
-    /// sink's files waiting for commit). The task then waits for the next
-    /// [`TaskCommand::CheckpointComplete`] when it has anything to commit.
-    fn finished(&self, snapshot: TaskSnapshot);
+    /// sink's files waiting for commit). `last_checkpoint` is the highest checkpoint the
+    /// task acknowledged or declined: the final snapshot may stand in only for later ones,
+    /// since an earlier one's acknowledgement may still be on its way. The task then waits
+    /// for the next [`TaskCommand::CheckpointComplete`] when it has anything to commit.
+    fn finished(&self, snapshot: TaskSnapshot, last_checkpoint: u64);
 }
 
 /// Flink's `execution.checkpointing.mode`.

@@ -71,20 +71,30 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         state: &str,
         namespace: &[u8],
     ) -> Result<Vec<(StateKey, Vec<u8>)>> {
-        // One ordered range per key group: (key group, state, namespace) prefixes its keys.
-        let mut addresses: Vec<Address> = Vec::new();
+        let mut taken = Vec::new();
         for key_group in self.range.start..=self.range.end {
-            let from = (key_group, state.to_string(), namespace.to_vec(), Vec::new());
-            addresses.extend(
-                self.values
-                    .range(from..)
-                    .map(|(a, _)| a)
-                    .take_while(|(kg, s, ns, _)| {
-                        *kg == key_group && s == state && ns.as_slice() == namespace
-                    })
-                    .cloned(),
-            );
+            taken.extend(self.take_namespace_in(state, key_group, namespace)?);
         }
+        Ok(taken)
+    }
+
+    fn take_namespace_in(
+        &mut self,
+        state: &str,
+        key_group: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        // (key group, state, namespace) prefixes the keys: one ordered range.
+        let from = (key_group, state.to_string(), namespace.to_vec(), Vec::new());
+        let addresses: Vec<Address> = self
+            .values
+            .range(from..)
+            .map(|(a, _)| a)
+            .take_while(|(kg, s, ns, _)| {
+                *kg == key_group && s == state && ns.as_slice() == namespace
+            })
+            .cloned()
+            .collect();
         Ok(addresses
             .into_iter()
             .filter_map(|a| {

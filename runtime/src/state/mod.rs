@@ -21,7 +21,7 @@ pub mod testing;
 
 pub use heap::HeapKeyedStateBackend;
 pub use key_group::KeyGroupRange;
-pub use native::{NativeFile, NativeSnapshot};
+pub use native::{LocalDir, NativeFile, NativeSnapshot};
 
 use crate::config::{state as state_options, Configuration};
 use crate::error::{Result, RuntimeError};
@@ -53,6 +53,14 @@ pub trait KeyedStateBackend: Send {
     /// Removes and returns every value of a namespace, over all key groups.
     fn take_namespace(&mut self, state: &str, namespace: &[u8])
         -> Result<Vec<(StateKey, Vec<u8>)>>;
+    /// Removes and returns every value of a namespace in one key group (a namespace that
+    /// belongs to one key, such as a key's sessions, lives in one key group).
+    fn take_namespace_in(
+        &mut self,
+        state: &str,
+        key_group: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>>;
     /// Visits every value whose key group is in `range`, ordered by key group, then
     /// state, namespace and key, without copying the state first.
     fn scan(&self, range: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()>;

@@ -268,8 +268,21 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         namespace: &[u8],
     ) -> Result<Vec<(StateKey, Vec<u8>)>> {
         let mut taken = Vec::new();
-        let mut keys = Vec::new();
         for kg in self.range.start..=self.range.end {
+            taken.extend(self.take_namespace_in(state, kg, namespace)?);
+        }
+        Ok(taken)
+    }
+
+    fn take_namespace_in(
+        &mut self,
+        state: &str,
+        kg: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        let mut taken = Vec::new();
+        let mut keys = Vec::new();
+        if self.range.contains(kg) {
             let mut prefix = kg.to_be_bytes().to_vec();
             prefix.extend_from_slice(&(namespace.len() as u32).to_be_bytes());
             prefix.extend_from_slice(namespace);
@@ -304,6 +317,8 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| RuntimeError::io(format!("cannot clear '{}'", dir.display()), e))?;
         }
+        // Deleted with the snapshot, whatever becomes of it.
+        let local = super::native::LocalDir::new(dir.clone());
         // Flushes the memtables first, so that the SST files hold every value.
         rocksdb::checkpoint::Checkpoint::new(self.db()?)
             .and_then(|c| c.create_checkpoint(&dir))
@@ -342,7 +357,7 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         Ok(Some(NativeSnapshot {
             range: self.range,
             files,
-            local_dir: Some(dir),
+            local_dir: Some(local),
         }))
     }
 
@@ -525,7 +540,7 @@ mod tests {
         let local = third.local_dir.clone().unwrap();
         let mut seen = Vec::new();
         read_native(
-            &local,
+            local.path(),
             KeyGroupRange { start: 10, end: 19 },
             &mut |state, key, v| {
                 assert_eq!(state, "acc");

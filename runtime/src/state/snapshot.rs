@@ -89,8 +89,7 @@ pub fn for_each_owned(
     Ok(())
 }
 
-/// Visits every restored value in `own`: the portable snapshots, then the native ones
-/// (whose downloaded directories are deleted once read).
+/// Visits every restored value in `own`: the portable snapshots, then the native ones.
 pub fn for_each_restored(
     restored: &crate::checkpoint::RestoredState,
     own: KeyGroupRange,
@@ -98,11 +97,9 @@ pub fn for_each_restored(
 ) -> Result<()> {
     for_each_owned(&restored.keyed, own, visit)?;
     for dir in &restored.native {
-        let read = super::rocksdb::read_native(dir, own, &mut |state, key, value| {
+        super::rocksdb::read_native(dir.path(), own, &mut |state, key, value| {
             visit(state.to_string(), key.clone(), value.to_vec())
-        });
-        let _ = std::fs::remove_dir_all(dir);
-        read?;
+        })?;
     }
     Ok(())
 }

@@ -73,6 +73,12 @@ pub fn check_backend(make: &MakeBackend<'_>) {
     );
     assert_eq!(all(b.as_ref(), full).len(), 5);
 
+    // Taking a namespace in one key group leaves the other groups' values.
+    assert!(b.take_namespace_in("acc", 4, b"w1").unwrap().is_empty());
+    let in_nine = b.take_namespace_in("acc", 9, b"w1").unwrap();
+    assert_eq!(in_nine, [(at(9, b"w1", b"b"), b"2".to_vec())]);
+    b.put("acc", at(9, b"w1", b"b"), b"2".to_vec()).unwrap();
+
     // Taking a namespace removes exactly its values of that state.
     let mut w1 = b.take_namespace("acc", b"w1").unwrap();
     w1.sort_by(|a, b| a.0.cmp(&b.0));

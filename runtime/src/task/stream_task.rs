@@ -63,7 +63,7 @@ impl TaskCheckpointing {
         impl CheckpointResponder for Nobody {
             fn acknowledge(&self, _: &CheckpointBarrier, _: TaskSnapshot) {}
             fn decline(&self, _: u64, _: String) {}
-            fn finished(&self, _: TaskSnapshot) {}
+            fn finished(&self, _: TaskSnapshot, _: u64) {}
         }
         Self {
             settings: CheckpointSettings::disabled(),
@@ -81,6 +81,8 @@ pub struct StreamTask {
     info: SubtaskInfo,
     timing: SourceTiming,
     checkpointing: TaskCheckpointing,
+    /// The highest checkpoint this task acknowledged or declined.
+    last_checkpoint: u64,
 }
 
 impl StreamTask {
@@ -99,6 +101,7 @@ impl StreamTask {
             info,
             timing,
             checkpointing: TaskCheckpointing::disabled(),
+            last_checkpoint: 0,
         }
     }
 
@@ -138,6 +141,12 @@ impl StreamTask {
         true
     }
 
+    /// Declines checkpoint `id`.
+    fn decline(&mut self, id: u64, reason: String) {
+        self.last_checkpoint = self.last_checkpoint.max(id);
+        self.checkpointing.responder.decline(id, reason);
+    }
+
     /// Snapshots the chain for `barrier`, sends the barrier on and hands the snapshot to
     /// the responder. A failure to snapshot declines the checkpoint rather than failing
     /// the task: the next checkpoint may succeed.
@@ -153,13 +162,12 @@ impl StreamTask {
         let operators = match self.chain.snapshot(&barrier) {
             Ok(o) => o,
             Err(e) => {
-                self.checkpointing
-                    .responder
-                    .decline(barrier.id, e.to_string());
+                self.decline(barrier.id, e.to_string());
                 return Ok(());
             }
         };
         self.chain.emit_barrier(barrier)?;
+        self.last_checkpoint = self.last_checkpoint.max(barrier.id);
         self.checkpointing.responder.acknowledge(
             &barrier,
             TaskSnapshot {
@@ -184,11 +192,14 @@ impl StreamTask {
             };
             let operators = self.chain.snapshot(&barrier)?;
             let waits = self.chain.awaits_final_commit();
-            self.checkpointing.responder.finished(TaskSnapshot {
-                operators,
-                splits,
-                watermark: None,
-            });
+            self.checkpointing.responder.finished(
+                TaskSnapshot {
+                    operators,
+                    splits,
+                    watermark: None,
+                },
+                self.last_checkpoint,
+            );
             if waits {
                 self.await_final_commit()?;
             }
@@ -251,17 +262,13 @@ impl StreamTask {
                         };
                         match driver.snapshot_splits() {
                             Ok(splits) => self.checkpoint(barrier, Some(splits))?,
-                            Err(e) => self
-                                .checkpointing
-                                .responder
-                                .decline(barrier.id, e.to_string()),
+                            Err(e) => self.decline(barrier.id, e.to_string()),
                         }
                         stopped = barrier.stops().then_some(barrier.id);
                     }
-                    TaskCommand::TriggerCheckpoint(barrier) => self
-                        .checkpointing
-                        .responder
-                        .decline(barrier.id, "the source has stopped".into()),
+                    TaskCommand::TriggerCheckpoint(barrier) => {
+                        self.decline(barrier.id, "the source has stopped".into())
+                    }
                     TaskCommand::CheckpointComplete(id) => {
                         self.chain.notify_checkpoint_complete(id)?
                     }
@@ -276,18 +283,22 @@ impl StreamTask {
                 std::thread::sleep(TICK);
                 continue;
             }
-            if rows_per_second > 0.0 {
-                let due = started + Duration::from_secs_f64(rows_read as f64 / rows_per_second);
-                let now = Instant::now();
-                if due > now {
-                    std::thread::sleep((due - now).min(TICK));
-                    continue;
-                }
-            }
+            // Paced: wait until the rows read so far are due, a tick at most, and keep time.
+            let pause = match rows_per_second > 0.0 {
+                true => Duration::try_from_secs_f64(rows_read as f64 / rows_per_second)
+                    .ok()
+                    .and_then(|d| started.checked_add(d))
+                    .map_or(TICK, |due| due.saturating_duration_since(Instant::now())),
+                false => Duration::ZERO,
+            };
             let TaskInput::Source(driver) = &mut self.input else {
                 return Err(RuntimeError::Internal("not a source task".into()));
             };
-            match driver.poll(&mut out)? {
+            let polled = match pause.is_zero() {
+                true => driver.poll(&mut out)?,
+                false => SourcePoll::Pending(pause),
+            };
+            match polled {
                 SourcePoll::Data => {
                     last_data = Instant::now();
                     if idle {
@@ -414,10 +425,9 @@ impl StreamTask {
             for alignment in alignments {
                 match alignment {
                     Alignment::Waiting => {}
-                    Alignment::Abandoned(id) => self
-                        .checkpointing
-                        .responder
-                        .decline(id, crate::checkpoint::OVERTAKEN.into()),
+                    Alignment::Abandoned(id) => {
+                        self.decline(id, crate::checkpoint::OVERTAKEN.into())
+                    }
                     Alignment::Complete(barrier) => self.checkpoint(barrier, None)?,
                 }
             }

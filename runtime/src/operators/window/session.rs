@@ -56,6 +56,8 @@ pub struct Sessions {
     /// Partition keys (Arrow row format of the key columns) with open sessions, by id.
     ids: HashMap<Vec<u8>, u32>,
     keys: Vec<Vec<u8>>,
+    /// Per key id: the key group its rows are stored in.
+    groups: Vec<u32>,
     /// Per key id: its merged sessions, disjoint and sorted by start.
     open: Vec<Vec<Session>>,
     /// Ids of keys without sessions, for reuse.
@@ -86,6 +88,7 @@ impl Sessions {
             input_schema,
             ids: HashMap::new(),
             keys: Vec::new(),
+            groups: Vec::new(),
             open: Vec::new(),
             free: Vec::new(),
             by_end: BTreeSet::new(),
@@ -95,18 +98,20 @@ impl Sessions {
         })
     }
 
-    /// The id of a partition key, interned on first sight.
-    fn id(&mut self, key: &[u8]) -> u32 {
+    /// The id of a partition key in `group`, interned on first sight.
+    fn id(&mut self, key: &[u8], group: u32) -> u32 {
         if let Some(&id) = self.ids.get(key) {
             return id;
         }
         let id = match self.free.pop() {
             Some(id) => {
                 self.keys[id as usize] = key.to_vec();
+                self.groups[id as usize] = group;
                 id
             }
             None => {
                 self.keys.push(key.to_vec());
+                self.groups.push(group);
                 self.open.push(Vec::new());
                 (self.keys.len() - 1) as u32
             }
@@ -153,12 +158,12 @@ impl Sessions {
             by_key.entry(key_of(row)).or_default().push(row as u32);
         }
         for (key, rows) in by_key {
-            let id = self.id(key);
+            let group = groups[rows[0] as usize];
+            let id = self.id(key, group);
             for &row in &rows {
                 let row = row as usize;
                 self.merge(id, starts[row], ends[row], !late[row]);
             }
-            let group = groups[rows[0] as usize];
             let part = take_record_batch(&stored, &UInt32Array::from(rows))?;
             let bytes =
                 self.codec
@@ -215,9 +220,9 @@ impl Sessions {
         for id in due {
             let key = self.keys[id as usize].clone();
             let sessions = std::mem::take(&mut self.open[id as usize]);
-            let mut chunks = backend.take_namespace(SESSION_ROWS, &key)?;
+            let group = self.groups[id as usize];
+            let mut chunks = backend.take_namespace_in(SESSION_ROWS, group, &key)?;
             chunks.sort_by_key(|(k, _)| chunk_seq(k));
-            let group = chunks.first().map_or(0, |(k, _)| k.key_group);
             if let Some(budget) = &mut self.budget {
                 budget.release_bytes(chunks.iter().map(|(_, v)| v.len()).sum());
             }
@@ -294,7 +299,7 @@ impl Sessions {
         let starts = stored.column(inputs).as_primitive::<Int64Type>();
         let ends = stored.column(inputs + 1).as_primitive::<Int64Type>();
         let late = stored.column(inputs + 2).as_boolean();
-        let id = self.id(&key.namespace);
+        let id = self.id(&key.namespace, key.key_group);
         for row in 0..stored.num_rows() {
             self.merge(id, starts.value(row), ends.value(row), !late.value(row));
         }
