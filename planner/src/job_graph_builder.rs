@@ -49,6 +49,10 @@ fn add_insert(
         None => query.clone(),
     };
     let mut chain = translate(&plan, state, parts)?;
+    let connector = target.spec.connector();
+    if !accepts_updates(connector) {
+        chain.insert_only(&format!("Table sink '{}'", target.table))?;
+    }
     chain.flush()?;
     chain.names.push(format!(
         "Sink: {}[{}]",
@@ -60,6 +64,13 @@ fn add_insert(
     }));
     parts.close(chain)?;
     Ok(())
+}
+
+/// Sinks that take an updating stream: `print` shows the row kinds, `blackhole` drops
+/// them, `collect` hands them to the client. Filesystem formats that write a changelog
+/// (debezium-json, canal-json) are yet to come.
+fn accepts_updates(connector: &str) -> bool {
+    matches!(connector, "print" | "blackhole" | "collect")
 }
 
 fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {
@@ -103,6 +114,16 @@ pub fn plan_statement_set(
         add_insert(&mut parts, state, target, query)?;
     }
     finish(parts, name, config)
+}
+
+/// Whether a job's result is an updating stream (a group aggregation feeds its sink), whose
+/// batches carry row kinds.
+pub fn is_updating(graph: &JobGraph) -> bool {
+    graph
+        .vertices
+        .iter()
+        .flat_map(|v| &v.operators)
+        .any(|op| matches!(op, OperatorSpec::GroupAggregate(_)))
 }
 
 /// Plans a streaming SELECT whose rows go to the `collect` sink registered as

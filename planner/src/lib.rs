@@ -5,6 +5,7 @@
 //! go back to the client, and [`explain`] for EXPLAIN. [`ConnectorTable`] is how catalog
 //! tables appear to DataFusion, both for batch queries and for this translation.
 
+mod aggregate;
 mod error;
 mod explain;
 mod job_graph_builder;
@@ -14,8 +15,11 @@ mod table;
 mod translate;
 mod windowing;
 
+pub use aggregate::is_updating_plan;
 pub use error::{PlanError, Result};
 pub use explain::explain;
-pub use job_graph_builder::{plan_collect, plan_insert, plan_statement_set, InsertTarget};
+pub use job_graph_builder::{
+    is_updating, plan_collect, plan_insert, plan_statement_set, InsertTarget,
+};
 pub use logical::window_tvf::{register_window_functions, WindowTvfNode};
 pub use table::{is_unbounded_plan, ConnectorTable, TableDefinition, TableWatermark};

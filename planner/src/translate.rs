@@ -8,6 +8,7 @@ use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_expr::{conjunction, PhysicalExpr};
+use eddy_runtime::changelog::{with_op_field, OP_COLUMN};
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
     CalcSpec, JobEdge, JobVertex, OperatorSpec, Partitioner, SerializedSchema, SourceSpec, VertexId,
@@ -38,6 +39,11 @@ pub(crate) struct OpenChain {
     pub ops: Vec<OperatorSpec>,
     pub pending: Option<PendingCalc>,
     pub names: Vec<String>,
+    /// The chain's output is an updating stream: its batches carry row kinds in the
+    /// `__op` column, last.
+    pub updating: bool,
+    /// For an updating chain, the node whose updates it carries, as error messages name it.
+    pub producer: Option<String>,
 }
 
 /// Vertices and edges built so far.
@@ -66,6 +72,35 @@ pub(crate) fn nullable(schema: &Schema) -> SchemaRef {
 }
 
 impl OpenChain {
+    /// A chain of `ops` after `head`, insert-only.
+    pub fn new(head: Head, ops: Vec<OperatorSpec>, names: Vec<String>) -> Self {
+        Self {
+            head,
+            ops,
+            pending: None,
+            names,
+            updating: false,
+            producer: None,
+        }
+    }
+
+    /// The node an updating chain's updates come from, for messages.
+    pub fn producer(&self) -> &str {
+        self.producer.as_deref().unwrap_or("its input")
+    }
+
+    /// Refuses an updating chain where `consumer` needs an insert-only one, with Flink's
+    /// message.
+    pub fn insert_only(&self, consumer: &str) -> Result<()> {
+        match self.updating {
+            false => Ok(()),
+            true => Err(PlanError::NotSupported(format!(
+                "{consumer} doesn't support consuming update changes which is produced by node {}",
+                self.producer()
+            ))),
+        }
+    }
+
     /// Serializes the pending Calc, if any, into the chain.
     pub fn flush(&mut self) -> Result<()> {
         let Some(p) = self.pending.take() else {
@@ -104,6 +139,11 @@ impl OpenChain {
         predicate: Arc<dyn PhysicalExpr>,
         text: String,
     ) -> Result<()> {
+        // Row kinds ride along as the last column; the predicate's columns come before.
+        let input = match self.updating {
+            true => with_op_field(&input),
+            false => input,
+        };
         if let Some(p) = &mut self.pending {
             if p.projection.is_none() {
                 p.filter = Some(match p.filter.take() {
@@ -131,10 +171,23 @@ impl OpenChain {
     fn add_projection(
         &mut self,
         input: SchemaRef,
-        exprs: Vec<Arc<dyn PhysicalExpr>>,
+        mut exprs: Vec<Arc<dyn PhysicalExpr>>,
         output: SchemaRef,
         text: String,
     ) -> Result<()> {
+        // An updating stream's row kinds are projected through, last.
+        let (input, output) = match self.updating {
+            true => {
+                exprs.push(Arc::new(
+                    datafusion::physical_expr::expressions::Column::new(
+                        OP_COLUMN,
+                        input.fields().len(),
+                    ),
+                ));
+                (with_op_field(&input), with_op_field(&output))
+            }
+            false => (input, output),
+        };
         if let Some(p) = &mut self.pending {
             if p.projection.is_none() {
                 p.projection = Some(exprs);
@@ -213,12 +266,11 @@ pub(crate) fn translate(
                     "filters pushed into a scan are not supported in streaming jobs".into(),
                 ));
             }
-            Ok(OpenChain {
-                head: Head::Source(table.source_spec(state, scan.projection.clone())?),
-                ops: Vec::new(),
-                pending: None,
-                names: Vec::new(),
-            })
+            Ok(OpenChain::new(
+                Head::Source(table.source_spec(state, scan.projection.clone())?),
+                Vec::new(),
+                Vec::new(),
+            ))
         }
         LogicalPlan::Filter(filter) => {
             let mut chain = translate(&filter.input, state, parts)?;
@@ -268,14 +320,14 @@ pub(crate) fn translate(
             let mut inputs = Vec::new();
             for input in &union.inputs {
                 let chain = translate(input, state, parts)?;
+                chain.insert_only("Union")?;
                 inputs.push((parts.close(chain)?, Partitioner::Forward));
             }
-            Ok(OpenChain {
-                head: Head::Inputs(inputs),
-                ops: Vec::new(),
-                pending: None,
-                names: vec!["Union".to_string()],
-            })
+            Ok(OpenChain::new(
+                Head::Inputs(inputs),
+                Vec::new(),
+                vec!["Union".to_string()],
+            ))
         }
         other => Err(PlanError::NotSupported(format!(
             "{} is not supported in streaming queries yet; only projections, filters, UNION ALL, window table functions, window aggregations and window joins are",

@@ -4,18 +4,10 @@
 //! through projections, aliases and aggregations), so windowed results can be windowed
 //! again (cascaded windows) and joined per window.
 
-use std::sync::Arc;
-
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::{Aggregate, Expr, Join, JoinType, LogicalPlan};
-use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
-use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
-use datafusion::physical_plan::empty::EmptyExec;
-use eddy_runtime::expr_codec::{encode_expr, encode_plan};
+use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
     OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec,
     WindowJoinType, WindowKind, WindowTvfSpec,
@@ -28,12 +20,12 @@ use crate::logical::window_tvf::{as_window_tvf, WindowTvfNode};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
 
 /// The window bound (`start` / `end`) a column of `schema` holds, with its time kind.
-fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAttribute)> {
+pub(crate) fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAttribute)> {
     parse_window_bound(schema.field(index))
 }
 
 /// The input column a plain column reference names.
-fn column_index(expr: &Expr, schema: &DFSchema) -> Option<usize> {
+pub(crate) fn column_index(expr: &Expr, schema: &DFSchema) -> Option<usize> {
     match expr {
         Expr::Column(c) => schema.index_of_column(c).ok(),
         _ => None,
@@ -60,13 +52,12 @@ pub(crate) fn translate_window_tvf(
     };
     let drop_late = fused.is_some() || standalone_session;
     let mut chain = match fused {
-        Some(head) => OpenChain {
-            head: Head::Inputs(vec![head]),
-            ops: Vec::new(),
-            pending: None,
-            names: Vec::new(),
-        },
-        None => translate(&node.input, state, parts)?,
+        Some(head) => OpenChain::new(Head::Inputs(vec![head]), Vec::new(), Vec::new()),
+        None => {
+            let chain = translate(&node.input, state, parts)?;
+            chain.insert_only("WindowTableFunction")?;
+            chain
+        }
     };
     chain.flush()?;
     let spec = WindowTvfSpec {
@@ -101,7 +92,7 @@ pub(crate) fn translate_window_aggregate(
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
             return Err(PlanError::NotSupported(format!(
-                "GROUP BY {g}: a window aggregation groups by columns only; compute the expression in a subquery first"
+                "GROUP BY {g}: a streaming aggregation groups by columns only; compute the expression in a subquery first"
             )));
         };
         match bound_of(input_schema, index) {
@@ -123,9 +114,19 @@ pub(crate) fn translate_window_aggregate(
         }
     }
     let (Some(window_start), Some(window_end)) = (window_start, window_end) else {
-        return Err(PlanError::NotSupported(
-            "GROUP BY over a stream must include window_start and window_end of a window table function (TUMBLE, HOP or CUMULATE); unbounded group aggregation is not supported yet".into(),
-        ));
+        if window_start.is_some() || window_end.is_some() || window_time.is_some() {
+            return Err(PlanError::NotSupported(
+                "a window aggregation must group by both window_start and window_end".into(),
+            ));
+        }
+        // No window: Flink's group aggregation, whose result updates. Every group key
+        // spreads the rows, time attributes too.
+        let keys = agg
+            .group_expr
+            .iter()
+            .filter_map(|g| column_index(g, input_schema))
+            .collect();
+        return crate::aggregate::translate_group_aggregate(agg, keys, state, parts);
     };
     let session_gap = match session_below(&agg.input) {
         Some((gap, partition_keys)) => {
@@ -159,6 +160,7 @@ pub(crate) fn translate_window_aggregate(
         Some((node, tvf_keys)) => {
             let below = {
                 let chain = translate(&node.input, state, parts)?;
+                chain.insert_only("WindowTableFunction")?;
                 parts.close(chain)?
             };
             parts.fused_tvf = Some((
@@ -180,61 +182,18 @@ pub(crate) fn translate_window_aggregate(
             parts.in_window_aggregate = session_gap.is_some();
             let chain = translate(&agg.input, state, parts);
             parts.in_window_aggregate = false;
-            (Some(parts.close(chain?)?), None)
+            let chain = chain?;
+            chain.insert_only("WindowAggregate")?;
+            (Some(parts.close(chain)?), None)
         }
     };
 
-    let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
-    let groups = agg
-        .group_expr
-        .iter()
-        .map(|g| {
-            Ok((
-                state.create_physical_expr(g.clone(), input_schema)?,
-                g.schema_name().to_string(),
-            ))
-        })
-        .collect::<Result<Vec<(Arc<dyn PhysicalExpr>, String)>>>()?;
-    let planning = PhysicalPlanningContext::default();
-    let mut aggregates = Vec::new();
-    let mut filters = Vec::new();
-    for e in &agg.aggr_expr {
-        let lowered = LoweredAggregateBuilder::new(
-            e,
-            input_schema,
-            &physical_input,
-            state.execution_props(),
-            &planning,
-        )
-        .build()?;
-        aggregates.push(lowered.aggregate);
-        filters.push(lowered.filter);
-    }
-    let exec = AggregateExec::try_new(
-        AggregateMode::Single,
-        PhysicalGroupBy::new_single(groups),
-        aggregates,
-        filters,
-        Arc::new(EmptyExec::new(physical_input.clone())),
-        physical_input.clone(),
-    )?;
-    let description = format!(
-        "groupBy=[{}], select=[{}]",
-        agg.group_expr
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        agg.aggr_expr
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let lowered = crate::aggregate::lower_aggregate(agg, state)?;
+    let description = lowered.description;
     let spec = WindowAggregateSpec {
-        input_schema: SerializedSchema::encode(&physical_input)?,
+        input_schema: SerializedSchema::encode(&lowered.input_schema)?,
         output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
-        aggregate: encode_plan(Arc::new(exec))?,
+        aggregate: lowered.plan,
         window_start,
         window_end,
         key_positions,
@@ -250,12 +209,11 @@ pub(crate) fn translate_window_aggregate(
             chain.names.push(name);
             Ok(chain)
         }
-        (Some(upstream), None) => Ok(OpenChain {
-            head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
-            ops: vec![OperatorSpec::WindowAggregate(spec)],
-            pending: None,
-            names: vec![name],
-        }),
+        (Some(upstream), None) => Ok(OpenChain::new(
+            Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
+            vec![OperatorSpec::WindowAggregate(spec)],
+            vec![name],
+        )),
         (None, None) => Err(PlanError::NotSupported(
             "window aggregation without input".into(),
         )),
@@ -358,10 +316,12 @@ pub(crate) fn translate_window_join(
     };
     let left = {
         let chain = translate(&join.left, state, parts)?;
+        chain.insert_only("WindowJoin")?;
         parts.close(chain)?
     };
     let right = {
         let chain = translate(&join.right, state, parts)?;
+        chain.insert_only("WindowJoin")?;
         parts.close(chain)?
     };
     // The condition sees both sides' columns, also when the output has one side only.
@@ -397,8 +357,8 @@ pub(crate) fn translate_window_join(
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
     };
-    Ok(OpenChain {
-        head: Head::Inputs(vec![
+    Ok(OpenChain::new(
+        Head::Inputs(vec![
             (
                 left,
                 Partitioner::Hash {
@@ -412,10 +372,9 @@ pub(crate) fn translate_window_join(
                 },
             ),
         ]),
-        ops: vec![OperatorSpec::WindowJoin(spec)],
-        pending: None,
-        names: vec![format!("WindowJoin({description})")],
-    })
+        vec![OperatorSpec::WindowJoin(spec)],
+        vec![format!("WindowJoin({description})")],
+    ))
 }
 
 /// The gap and partition keys of a SESSION window TVF feeding an aggregation through

@@ -3,11 +3,13 @@
 //! Reading order follows the data: a [`StreamElement`] flows through
 //! [`operators::StreamOperator`]s chained into an [`task::OperatorChain`], driven by one
 //! [`task::StreamTask`] per subtask, which exchanges elements with other subtasks through
-//! [`exchange`] channels. [`checkpoint`] holds what a task needs to take part in
+//! [`exchange`] channels; an updating stream's batches carry their row kinds in a
+//! [`changelog`] column. [`checkpoint`] holds what a task needs to take part in
 //! checkpoints, and [`state`] the keyed state operators snapshot. What a job is made of is described by a serializable
 //! [`jobgraph::JobGraph`]; the connectors crate plugs sources and sinks in through the
 //! traits in [`connector`].
 
+pub mod changelog;
 pub mod checkpoint;
 pub mod config;
 pub mod connector;

@@ -12,7 +12,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
 use eddy_runtime::jobgraph::ConnectorSpec;
-use eddy_runtime::{Result as RuntimeResult, RowKind, RuntimeError};
+use eddy_runtime::{Result as RuntimeResult, RuntimeError};
 
 use crate::error::Result;
 use crate::factory::TableFactory;
@@ -111,13 +111,14 @@ pub struct PrintWriter {
 
 /// Appends one line per row of `batch` to `out`.
 fn format_batch(prefix: &str, batch: &RecordBatch, out: &mut String) -> RuntimeResult<()> {
-    let formatters = batch
-        .columns()
+    // An updating stream's row kinds are shown as Flink shows them, not as a column.
+    let formatters = eddy_runtime::changelog::data_columns(batch)
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &FORMAT_OPTIONS))
         .collect::<Result<Vec<_>, _>>()?;
-    let kind = RowKind::Insert.short_string();
+    let kinds = eddy_runtime::changelog::op_strings(batch)?;
     for row in 0..batch.num_rows() {
+        let kind = kinds.value(row);
         let _ = write!(out, "{prefix}{kind}[");
         for (i, f) in formatters.iter().enumerate() {
             if i > 0 {

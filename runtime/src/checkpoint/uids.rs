@@ -40,6 +40,7 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::WindowAggregate(w) => {
             Some(format!("window-aggregate:{windows}:{}", w.description))
         }
+        OperatorSpec::GroupAggregate(g) => Some(format!("group-aggregate:{}", g.description)),
         OperatorSpec::WindowJoin(w) => Some(format!(
             "window-join:{:?}:{windows}:{}",
             w.join_type, w.description

@@ -9,9 +9,9 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, OperatorSpec, SerializedExpr, SerializedPlan, SerializedSchema,
-    SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec, WindowJoinSpec, WindowJoinType,
-    WindowKind, WindowTvfSpec,
+    CalcSpec, ConnectorSpec, GroupAggregateSpec, OperatorSpec, SerializedExpr, SerializedPlan,
+    SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec,
+    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
 };
 pub use partitioner::Partitioner;
 

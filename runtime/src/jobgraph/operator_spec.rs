@@ -173,6 +173,20 @@ pub struct WindowAggregateSpec {
     pub description: String,
 }
 
+/// Group aggregation over an unbounded stream: one result row per group key, updated as
+/// rows arrive; its output is an updating stream (row kinds in the `__op` column).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupAggregateSpec {
+    pub input_schema: SerializedSchema,
+    /// The result's columns (group keys, then aggregates), without the row-kind column.
+    pub output_schema: SerializedSchema,
+    pub aggregate: SerializedPlan,
+    /// Positions among the group-by expressions of the keys rows are hashed on (the
+    /// exchange's key columns): they give a group's key group in keyed state.
+    pub key_positions: Vec<usize>,
+    pub description: String,
+}
+
 /// Window join: rows of both inputs buffered per window and joined when it closes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowJoinSpec {
@@ -240,6 +254,7 @@ pub enum OperatorSpec {
     Calc(CalcSpec),
     WindowTvf(WindowTvfSpec),
     WindowAggregate(WindowAggregateSpec),
+    GroupAggregate(GroupAggregateSpec),
     WindowJoin(WindowJoinSpec),
     Sink(SinkSpec),
 }
@@ -254,6 +269,7 @@ impl OperatorSpec {
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
             OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
             OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),
+            OperatorSpec::GroupAggregate(g) => format!("GroupAggregate({})", g.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())

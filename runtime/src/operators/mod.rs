@@ -4,8 +4,10 @@
 //! Adding an operator: a file here holding it and its tests, a variant in
 //! `jobgraph::OperatorSpec`, and an arm in [`build`].
 
+mod aggregation;
 mod buffer_budget;
 mod calc;
+mod group_aggregate;
 mod join;
 mod sink;
 mod source;
@@ -18,6 +20,7 @@ use datafusion::execution::TaskContext;
 
 pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
+pub use group_aggregate::GroupAggregateOperator;
 pub use join::WindowJoinOperator;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
@@ -197,6 +200,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::WindowTvf(w) => Ok(Box::new(WindowTvfOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowAggregate(w) => Ok(Box::new(WindowAggregateOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowJoin(w) => Ok(Box::new(WindowJoinOperator::try_new(w, ctx)?)),
+        OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),
         )),

@@ -28,9 +28,18 @@ impl PlannedQuery {
     /// The result schema as the client sees it.
     pub fn output_schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
         let schema = self.plan.schema().as_arrow().clone();
-        match &self.output_names {
+        let schema = match &self.output_names {
             Some(names) => super::output_names::rename(&schema, names),
             None => Arc::new(schema),
+        };
+        // A streaming result that updates comes as a changelog, its row kinds first.
+        match is_unbounded_plan(&self.plan) && eddy_planner::is_updating_plan(&self.plan) {
+            true => Arc::new(datafusion::arrow::datatypes::Schema::new(
+                std::iter::once(Arc::new(op_field()))
+                    .chain(schema.fields().iter().cloned())
+                    .collect::<Vec<_>>(),
+            )),
+            false => schema,
         }
     }
 }
@@ -176,6 +185,32 @@ fn split_limit(plan: LogicalPlan) -> Result<(LogicalPlan, Option<usize>)> {
     Ok((plan, None))
 }
 
+/// The `op` column of a changelog result.
+fn op_field() -> datafusion::arrow::datatypes::Field {
+    datafusion::arrow::datatypes::Field::new(
+        "op",
+        datafusion::arrow::datatypes::DataType::Utf8,
+        false,
+    )
+}
+
+/// A result batch's columns for the client: an updating result's row kinds as text, first.
+fn changelog_columns(
+    batch: &datafusion::arrow::record_batch::RecordBatch,
+    updating: bool,
+) -> Result<Vec<datafusion::arrow::array::ArrayRef>> {
+    if !updating {
+        return Ok(batch.columns().to_vec());
+    }
+    let ops = eddy_runtime::changelog::op_strings(batch)
+        .map_err(|e| SqlError::Internal(e.to_string()))?;
+    Ok(
+        std::iter::once(Arc::new(ops) as datafusion::arrow::array::ArrayRef)
+            .chain(eddy_runtime::changelog::data_columns(batch).iter().cloned())
+            .collect(),
+    )
+}
+
 async fn streaming_query(
     engine: &Engine,
     session: &Session,
@@ -196,13 +231,20 @@ async fn streaming_query(
         &config,
         text.to_string(),
     )?;
+    // An updating result streams its changes, each row with its kind first in an `op`
+    // column, as Flink's SQL client shows a changelog.
+    let updating = eddy_planner::is_updating(&graph);
+    let op = updating.then(op_field);
     // Rows come from another subtask's output: every column may hold nulls there.
     let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
-        plan.schema()
-            .as_arrow()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
+        op.into_iter()
+            .chain(
+                plan.schema()
+                    .as_arrow()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone().with_nullable(true)),
+            )
             .collect::<Vec<_>>(),
     ));
     let (tx, rx) = tokio::sync::mpsc::channel(4);
@@ -249,11 +291,10 @@ async fn streaming_query(
                         Ok(Some(batch)) => {
                             let n = batch.num_rows().min(remaining);
                             let batch = batch.slice(0, n);
-                            let batch = datafusion::arrow::record_batch::RecordBatch::try_new(
-                                schema,
-                                batch.columns().to_vec(),
-                            )
-                            .map_err(|e| SqlError::Internal(e.to_string()));
+                            let batch = changelog_columns(&batch, updating).and_then(|c| {
+                                datafusion::arrow::record_batch::RecordBatch::try_new(schema, c)
+                                    .map_err(|e| SqlError::Internal(e.to_string()))
+                            });
                             return Some((batch, (rx, remaining - n, guard, ended)));
                         }
                         Ok(None) => return None,

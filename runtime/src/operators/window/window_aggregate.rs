@@ -17,87 +17,22 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, TimestampMillisecondArray, UInt32Array,
 };
 use datafusion::arrow::compute::{cast, take, take_record_batch};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::row::{RowConverter, SortField};
-use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
-use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
-use datafusion::physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
-use datafusion::physical_plan::aggregates::group_values::{new_group_values, GroupValues};
-use datafusion::physical_plan::aggregates::order::GroupOrdering;
-use datafusion::physical_plan::aggregates::AggregateExec;
+use datafusion::logical_expr::EmitTo;
 
 use super::session::{Sessions, SESSION_ROWS};
 use super::{is_fired, WindowClock};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
-use crate::expr_codec::decode_plan;
 use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
+use crate::operators::aggregation::{evaluate, take_rows, Aggregation, Groups};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{for_each_restored, SnapshotWriter};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
-
-/// The groups of one window and their accumulators.
-struct WindowGroups {
-    groups: Box<dyn GroupValues>,
-    accumulators: Vec<Box<dyn GroupsAccumulator>>,
-}
-
-/// What the operator evaluates per batch.
-struct Aggregation {
-    group_exprs: Vec<Arc<dyn PhysicalExpr>>,
-    group_schema: SchemaRef,
-    aggregates: Vec<Arc<AggregateFunctionExpr>>,
-    filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
-}
-
-impl Aggregation {
-    fn new_window(&self) -> Result<WindowGroups> {
-        Ok(WindowGroups {
-            groups: new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
-            accumulators: self
-                .aggregates
-                .iter()
-                .map(create_accumulator)
-                .collect::<Result<_>>()?,
-        })
-    }
-}
-
-/// A vectorized accumulator for `agg`, adapting row accumulators where DataFusion has no
-/// grouped one (as its own hash aggregation does).
-fn create_accumulator(agg: &Arc<AggregateFunctionExpr>) -> Result<Box<dyn GroupsAccumulator>> {
-    if agg.groups_accumulator_supported() {
-        Ok(agg.create_groups_accumulator()?)
-    } else {
-        let agg = Arc::clone(agg);
-        Ok(Box::new(GroupsAccumulatorAdapter::new(move || {
-            agg.create_accumulator()
-        })))
-    }
-}
-
-/// Evaluates expressions over a batch into arrays.
-fn evaluate(exprs: &[Arc<dyn PhysicalExpr>], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-    exprs
-        .iter()
-        .map(|e| Ok(e.evaluate(batch)?.into_array(batch.num_rows())?))
-        .collect()
-}
-
-/// Keeps the rows at `indices`, or all of them when `indices` is `None`.
-fn take_rows(arrays: &[ArrayRef], indices: Option<&UInt32Array>) -> Result<Vec<ArrayRef>> {
-    match indices {
-        None => Ok(arrays.to_vec()),
-        Some(i) => arrays
-            .iter()
-            .map(|a| Ok(take(a.as_ref(), i, None)?))
-            .collect(),
-    }
-}
 
 /// Flink's `WindowAggOperator` over DataFusion accumulators.
 pub struct WindowAggregateOperator {
@@ -107,7 +42,7 @@ pub struct WindowAggregateOperator {
     window_end: usize,
     description: String,
     /// Open windows by (end, start): they fire in this order.
-    windows: BTreeMap<(i64, i64), WindowGroups>,
+    windows: BTreeMap<(i64, i64), Groups>,
     clock: WindowClock,
     metrics: Arc<TaskMetrics>,
     group_indices: Vec<usize>,
@@ -127,9 +62,6 @@ struct WindowState {
     max_parallelism: u32,
     buffer_limit: usize,
     buffered_groups: usize,
-    keys: RowConverter,
-    /// One per aggregate, over its intermediate state's types.
-    accumulator_states: Vec<RowConverter>,
 }
 
 /// The name the operator's accumulators are stored under.
@@ -157,50 +89,7 @@ impl WindowAggregateOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &WindowAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let input_schema = spec.input_schema.decode()?;
-        let plan = decode_plan(&spec.aggregate, &ctx.functions)?;
-        let exec = (plan.as_ref() as &dyn std::any::Any)
-            .downcast_ref::<AggregateExec>()
-            .ok_or_else(|| {
-                RuntimeError::Internal("window aggregate spec holds no AggregateExec".into())
-            })?;
-        let group_exprs: Vec<Arc<dyn PhysicalExpr>> = exec
-            .group_expr()
-            .expr()
-            .iter()
-            .map(|(e, _)| Arc::clone(e))
-            .collect();
-        let group_schema = Arc::new(Schema::new(
-            group_exprs
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    Ok(datafusion::arrow::datatypes::Field::new(
-                        format!("g{i}"),
-                        e.data_type(&input_schema)?,
-                        true,
-                    ))
-                })
-                .collect::<Result<Vec<_>>>()?,
-        ));
-        let aggregates = exec.aggr_expr().to_vec();
-        let keys = RowConverter::new(
-            group_schema
-                .fields()
-                .iter()
-                .map(|f| SortField::new(f.data_type().clone()))
-                .collect(),
-        )?;
-        let accumulator_states = aggregates
-            .iter()
-            .map(|a| {
-                Ok(RowConverter::new(
-                    a.state_fields()?
-                        .iter()
-                        .map(|f| SortField::new(f.data_type().clone()))
-                        .collect(),
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let aggregation = Aggregation::decode(&spec.aggregate, &input_schema, &ctx.functions)?;
         let state = WindowState {
             backend: ctx.keyed_state_backend()?,
             flushed: BTreeSet::new(),
@@ -208,8 +97,6 @@ impl WindowAggregateOperator {
             max_parallelism: ctx.max_parallelism,
             buffer_limit: ctx.window_buffer_limit,
             buffered_groups: 0,
-            keys,
-            accumulator_states,
         };
         let sessions = spec
             .session_gap
@@ -227,12 +114,7 @@ impl WindowAggregateOperator {
             state,
             sessions,
             window_time: spec.window_time,
-            aggregation: Aggregation {
-                group_exprs,
-                group_schema,
-                aggregates,
-                filters: exec.filter_expr().to_vec(),
-            },
+            aggregation,
             output_schema: spec.output_schema.decode()?,
             window_start: spec.window_start,
             window_end: spec.window_end,
@@ -270,20 +152,10 @@ impl WindowAggregateOperator {
                 true => vec![0; rows],
                 false => key_groups(&hashed, state.max_parallelism)?,
             };
-            let key_rows = state.keys.convert_columns(&keys)?;
-            let mut values = vec![Vec::new(); rows];
-            for (acc, converter) in groups
-                .accumulators
-                .iter_mut()
-                .zip(&state.accumulator_states)
-            {
-                let encoded = converter.convert_columns(&acc.state(EmitTo::All)?)?;
-                for (r, value) in values.iter_mut().enumerate() {
-                    let bytes = encoded.row(r).data();
-                    value.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-                    value.extend_from_slice(bytes);
-                }
-            }
+            let key_rows = self.aggregation.keys.convert_columns(&keys)?;
+            let values = self
+                .aggregation
+                .encode_states(&mut groups.accumulators, rows)?;
             let ns = namespace(window);
             for (r, value) in values.into_iter().enumerate() {
                 state.backend.put(
@@ -314,47 +186,26 @@ impl WindowAggregateOperator {
         if entries.is_empty() {
             return Ok(());
         }
-        let parser = self.state.keys.parser();
+        let parser = self.aggregation.keys.parser();
         let keys = self
-            .state
+            .aggregation
             .keys
             .convert_rows(entries.iter().map(|(k, _)| parser.parse(&k.key)))?;
-        // Split each value back into one encoded state per accumulator.
-        let n = self.aggregation.aggregates.len();
-        let mut parts: Vec<Vec<&[u8]>> = vec![Vec::with_capacity(entries.len()); n];
-        for (_, value) in &entries {
-            let mut rest = value.as_slice();
-            for part in parts.iter_mut() {
-                let (len, tail) = rest
-                    .split_at_checked(4)
-                    .ok_or_else(|| RuntimeError::Internal("truncated window state value".into()))?;
-                let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
-                let (bytes, tail) = tail
-                    .split_at_checked(len)
-                    .ok_or_else(|| RuntimeError::Internal("truncated window state value".into()))?;
-                part.push(bytes);
-                rest = tail;
-            }
-        }
         let groups = match self.windows.entry(window) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(self.aggregation.new_window()?)
+                e.insert(self.aggregation.new_groups()?)
             }
         };
         groups.groups.intern(&keys, &mut self.group_indices)?;
         let total = groups.groups.len();
-        for ((acc, converter), part) in groups
-            .accumulators
-            .iter_mut()
-            .zip(&self.state.accumulator_states)
-            .zip(parts)
-        {
-            let parser = converter.parser();
-            let states = converter.convert_rows(part.into_iter().map(|b| parser.parse(b)))?;
-            acc.merge_batch(&states, &self.group_indices, total)?;
-        }
-        Ok(())
+        let values: Vec<&[u8]> = entries.iter().map(|(_, v)| v.as_slice()).collect();
+        self.aggregation.merge_states(
+            &mut groups.accumulators,
+            &values,
+            &self.group_indices,
+            total,
+        )
     }
 
     /// Emits, in window-end order, every window whose last instant is at or below `time`.
@@ -411,30 +262,15 @@ impl WindowAggregateOperator {
         if let Some(t) = self.window_time {
             keys[t] = to_type(times, &keys[t])?;
         }
-        let mut window = agg.new_window()?;
+        let mut window = agg.new_groups()?;
         window.groups.intern(&keys, &mut self.group_indices)?;
         let total = window.groups.len();
-        for ((acc, a), f) in window
-            .accumulators
-            .iter_mut()
-            .zip(&agg.aggregates)
-            .zip(&agg.filters)
-        {
-            let values = evaluate(&a.expressions(), &batch)?;
-            let filter = match f {
-                Some(f) => Some(f.evaluate(&batch)?.into_array(batch.num_rows())?),
-                None => None,
-            };
-            let filter = filter
-                .as_ref()
-                .and_then(|f| f.as_any().downcast_ref::<BooleanArray>());
-            acc.update_batch(&values, &self.group_indices, filter, total)?;
-        }
+        agg.update(&mut window.accumulators, &batch, &self.group_indices, total)?;
         self.emit_window(window, out)
     }
 
     /// Emits a window's groups with their aggregates.
-    fn emit_window(&self, mut window: WindowGroups, out: &mut Collector) -> Result<()> {
+    fn emit_window(&self, mut window: Groups, out: &mut Collector) -> Result<()> {
         let mut columns = window.groups.emit(EmitTo::All)?;
         for acc in &mut window.accumulators {
             columns.push(acc.evaluate(EmitTo::All)?);
@@ -553,7 +389,7 @@ impl StreamOperator for WindowAggregateOperator {
             let state = match self.windows.entry(window) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(self.aggregation.new_window()?)
+                    e.insert(self.aggregation.new_groups()?)
                 }
             };
             let before = state.groups.len();

@@ -1,0 +1,145 @@
+//! Aggregations over streams. [`lower_aggregate`] turns a logical `Aggregate` into the
+//! `AggregateExec` both aggregation operators run (group keys and DataFusion's
+//! accumulators); [`translate_group_aggregate`] plans an aggregation without a window,
+//! Flink's group aggregation, whose result is an updating stream.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::{Aggregate, LogicalPlan};
+use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
+use datafusion::physical_plan::empty::EmptyExec;
+use eddy_runtime::expr_codec::encode_plan;
+use eddy_runtime::jobgraph::{
+    GroupAggregateSpec, OperatorSpec, Partitioner, SerializedPlan, SerializedSchema,
+};
+
+use crate::error::{PlanError, Result};
+use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+
+/// An aggregation lowered for a streaming operator.
+pub(crate) struct LoweredAggregate {
+    /// The rows the aggregation reads.
+    pub input_schema: SchemaRef,
+    pub plan: SerializedPlan,
+    /// `groupBy=[..], select=[..]`, as Flink describes an aggregation.
+    pub description: String,
+}
+
+/// Lowers `agg` to an `AggregateExec` over its input's rows.
+pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<LoweredAggregate> {
+    let input_schema = agg.input.schema();
+    let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
+    let groups = agg
+        .group_expr
+        .iter()
+        .map(|g| {
+            Ok((
+                state.create_physical_expr(g.clone(), input_schema)?,
+                g.schema_name().to_string(),
+            ))
+        })
+        .collect::<Result<Vec<(Arc<dyn PhysicalExpr>, String)>>>()?;
+    let planning = PhysicalPlanningContext::default();
+    let mut aggregates = Vec::new();
+    let mut filters = Vec::new();
+    for e in &agg.aggr_expr {
+        let lowered = LoweredAggregateBuilder::new(
+            e,
+            input_schema,
+            &physical_input,
+            state.execution_props(),
+            &planning,
+        )
+        .build()?;
+        aggregates.push(lowered.aggregate);
+        filters.push(lowered.filter);
+    }
+    let exec = AggregateExec::try_new(
+        AggregateMode::Single,
+        PhysicalGroupBy::new_single(groups),
+        aggregates,
+        filters,
+        Arc::new(EmptyExec::new(physical_input.clone())),
+        physical_input.clone(),
+    )?;
+    let list = |exprs: &[datafusion::logical_expr::Expr]| {
+        exprs
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Ok(LoweredAggregate {
+        input_schema: physical_input,
+        plan: encode_plan(Arc::new(exec))?,
+        description: format!(
+            "groupBy=[{}], select=[{}]",
+            list(&agg.group_expr),
+            list(&agg.aggr_expr)
+        ),
+    })
+}
+
+/// Whether a query's result over streams updates: it holds an aggregation that is not a
+/// window aggregation (none of its group keys is a window TVF's `window_start`).
+pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
+    let mut updating = false;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::Aggregate(agg) = node {
+            let input = agg.input.schema();
+            let windowed = agg.group_expr.iter().any(|g| {
+                crate::windowing::column_index(g, input)
+                    .and_then(|i| crate::windowing::bound_of(input, i))
+                    .is_some_and(|(bound, _)| bound == "start")
+            });
+            updating |= !windowed;
+        }
+        Ok(match updating {
+            true => TreeNodeRecursion::Stop,
+            false => TreeNodeRecursion::Continue,
+        })
+    });
+    updating
+}
+
+/// Plans a GROUP BY without a window (or an aggregation without GROUP BY) over a stream:
+/// the rows are hashed on the group keys (all to one subtask without keys) into a group
+/// aggregation, which emits an updating stream. `keys` are the group keys' input columns.
+pub(crate) fn translate_group_aggregate(
+    agg: &Aggregate,
+    keys: Vec<usize>,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    let chain = translate(&agg.input, state, parts)?;
+    if chain.updating {
+        return Err(PlanError::NotSupported(format!(
+            "GroupAggregate doesn't support consuming update changes yet, which {} produces",
+            chain.producer()
+        )));
+    }
+    let upstream = parts.close(chain)?;
+    let lowered = lower_aggregate(agg, state)?;
+    let spec = GroupAggregateSpec {
+        input_schema: SerializedSchema::encode(&lowered.input_schema)?,
+        output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
+        aggregate: lowered.plan,
+        key_positions: (0..keys.len()).collect(),
+        description: lowered.description.clone(),
+    };
+    let name = format!("GroupAggregate({})", lowered.description);
+    Ok(OpenChain {
+        head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
+        ops: vec![OperatorSpec::GroupAggregate(spec)],
+        pending: None,
+        names: vec![name.clone()],
+        updating: true,
+        producer: Some(name),
+    })
+}
