@@ -24,7 +24,7 @@ use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::GroupAggregateSpec;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
-use crate::state::snapshot::{for_each_restored, SnapshotWriter};
+use crate::state::snapshot::{for_each_restored, snapshot_backend};
 use crate::state::{KeyGroupRange, KeyedStateBackend, StateKey};
 use crate::stream_element::RowKind;
 use crate::time::Watermark;
@@ -229,19 +229,7 @@ impl StreamOperator for GroupAggregateOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        let native = match barrier.is_periodic() {
-            true => self.backend.native_snapshot(barrier.id)?,
-            false => None,
-        };
-        let mut keyed = Vec::new();
-        if native.is_none() {
-            let mut writer = SnapshotWriter::new(&mut keyed, self.key_groups)?;
-            self.backend
-                .scan(self.key_groups, &mut |state, key, value| {
-                    writer.write(state, key, value)
-                })?;
-            writer.finish()?;
-        }
+        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
         Ok(OperatorSnapshot {
             keyed,
             operator: Vec::new(),

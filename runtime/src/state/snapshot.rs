@@ -89,6 +89,29 @@ pub fn for_each_owned(
     Ok(())
 }
 
+/// Snapshots a whole backend for `barrier`: natively for a periodic checkpoint when the
+/// backend takes incremental ones, else every value in the portable encoding. Returns the
+/// operator's `keyed` bytes and `native` snapshot.
+pub fn snapshot_backend(
+    backend: &mut dyn super::KeyedStateBackend,
+    barrier: &crate::checkpoint::CheckpointBarrier,
+) -> Result<(Vec<u8>, Option<super::NativeSnapshot>)> {
+    let native = match barrier.is_periodic() {
+        true => backend.native_snapshot(barrier.id)?,
+        false => None,
+    };
+    let mut keyed = Vec::new();
+    if native.is_none() {
+        let range = backend.key_group_range();
+        let mut writer = SnapshotWriter::new(&mut keyed, range)?;
+        backend.scan(range, &mut |state, key, value| {
+            writer.write(state, key, value)
+        })?;
+        writer.finish()?;
+    }
+    Ok((keyed, native))
+}
+
 /// Visits every restored value in `own`: the portable snapshots, then the native ones.
 pub fn for_each_restored(
     restored: &crate::checkpoint::RestoredState,

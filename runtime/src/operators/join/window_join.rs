@@ -24,7 +24,7 @@ use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::{chunk_seq, RowsCodec};
-use crate::state::snapshot::{for_each_restored, SnapshotWriter};
+use crate::state::snapshot::{for_each_restored, snapshot_backend};
 use crate::state::{KeyGroupRange, KeyedStateBackend};
 use crate::time::{millis, Watermark};
 
@@ -368,19 +368,7 @@ impl StreamOperator for WindowJoinOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        let native = match barrier.is_periodic() {
-            true => self.backend.native_snapshot(barrier.id)?,
-            false => None,
-        };
-        let mut keyed = Vec::new();
-        if native.is_none() {
-            let mut writer = SnapshotWriter::new(&mut keyed, self.key_groups)?;
-            self.backend
-                .scan(self.key_groups, &mut |state, key, value| {
-                    writer.write(state, key, value)
-                })?;
-            writer.finish()?;
-        }
+        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
         Ok(OperatorSnapshot {
             keyed,
             operator: self.clock.snapshot(),

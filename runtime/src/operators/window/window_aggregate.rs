@@ -30,7 +30,7 @@ use crate::jobgraph::WindowAggregateSpec;
 use crate::metrics::TaskMetrics;
 use crate::operators::aggregation::{evaluate, take_rows, Aggregation, Groups};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
-use crate::state::snapshot::{for_each_restored, SnapshotWriter};
+use crate::state::snapshot::{for_each_restored, snapshot_backend};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::{millis, Watermark};
 
@@ -438,19 +438,7 @@ impl StreamOperator for WindowAggregateOperator {
         // The in-memory groups go into the backend, which is then copied as a whole, or
         // natively for an incremental checkpoint.
         self.flush_to_state()?;
-        let range = self.state.backend.key_group_range();
-        let native = match barrier.is_periodic() {
-            true => self.state.backend.native_snapshot(barrier.id)?,
-            false => None,
-        };
-        let mut keyed = Vec::new();
-        let mut writer = SnapshotWriter::new(&mut keyed, range)?;
-        if native.is_none() {
-            self.state.backend.scan(range, &mut |state, key, value| {
-                writer.write(state, key, value)
-            })?;
-        }
-        writer.finish()?;
+        let (keyed, native) = snapshot_backend(self.state.backend.as_mut(), barrier)?;
         Ok(OperatorSnapshot {
             keyed,
             operator: self.clock.snapshot(),
