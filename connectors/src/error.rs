@@ -57,6 +57,9 @@ pub enum ConnectorError {
     /// The connector only reads (e.g. `datagen`), yet the table was written.
     #[error("connector '{connector}' can only be used as a source; it cannot be written to")]
     NotASink { connector: String },
+    /// The format can be written but not read (yet).
+    #[error("format '{format}' can only be written for now; reading it is not supported yet")]
+    FormatNotReadable { format: String },
     /// A runtime error (missing file, I/O failure, ...).
     #[error(transparent)]
     Runtime(#[from] RuntimeError),

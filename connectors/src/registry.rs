@@ -16,14 +16,20 @@ use crate::datagen::DataGenTableFactory;
 use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
 use crate::filesystem::FileSystemTableFactory;
-use crate::format::{CsvFormatFactory, FormatFactory, JsonFormatFactory};
+use crate::format::{
+    CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory, JsonFormatFactory,
+};
 use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
 use crate::print::PrintTableFactory;
 
 /// Every format, by its `format` option value.
 pub fn formats() -> Vec<Arc<dyn FormatFactory>> {
-    vec![Arc::new(CsvFormatFactory), Arc::new(JsonFormatFactory)]
+    vec![
+        Arc::new(CsvFormatFactory),
+        Arc::new(JsonFormatFactory),
+        Arc::new(DebeziumJsonFormatFactory),
+    ]
 }
 
 /// The format named by a `format` option value.

@@ -49,8 +49,7 @@ fn add_insert(
         None => query.clone(),
     };
     let mut chain = translate(&plan, state, parts)?;
-    let connector = target.spec.connector();
-    if !accepts_updates(connector) {
+    if !accepts_updates(&target.spec) {
         chain.insert_only(&format!("Table sink '{}'", target.table))?;
     }
     chain.flush()?;
@@ -67,10 +66,17 @@ fn add_insert(
 }
 
 /// Sinks that take an updating stream: `print` shows the row kinds, `blackhole` drops
-/// them, `collect` hands them to the client. Filesystem formats that write a changelog
-/// (debezium-json, canal-json) are yet to come.
-fn accepts_updates(connector: &str) -> bool {
-    matches!(connector, "print" | "blackhole" | "collect")
+/// them, `collect` hands them to the client, and the filesystem sink writes them in a
+/// changelog format (`debezium-json`).
+fn accepts_updates(spec: &ConnectorSpec) -> bool {
+    match spec.connector() {
+        "print" | "blackhole" | "collect" => true,
+        "filesystem" => spec
+            .options
+            .get("format")
+            .is_some_and(|f| f == "debezium-json"),
+        _ => false,
+    }
 }
 
 fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {

@@ -132,9 +132,14 @@ fn supports(data_type: &DataType) -> bool {
 }
 
 fn check_types(schema: &Schema) -> Result<()> {
+    check_types_for(schema, "format 'json'")
+}
+
+/// Checks that every column can be written as JSON; `format` names the format in errors.
+pub(crate) fn check_types_for(schema: &Schema, format: &str) -> Result<()> {
     match schema.fields().iter().find(|f| !supports(f.data_type())) {
         Some(f) => Err(ConnectorError::UnsupportedType {
-            connector_or_format: "format 'json'".into(),
+            connector_or_format: format.into(),
             column: f.name().clone(),
             data_type: sql_type_name(f.data_type()),
         }),

@@ -7,6 +7,7 @@
 
 mod bad_records;
 mod csv;
+mod debezium;
 mod json;
 #[cfg(test)]
 mod proptests;
@@ -19,6 +20,7 @@ use eddy_runtime::RuntimeError;
 
 pub use bad_records::{quote_record, BadRecordPolicy, RecordDecoder};
 pub use csv::{CsvDecoder, CsvEncoder, CsvFormatFactory};
+pub use debezium::{DebeziumJsonEncoder, DebeziumJsonFormatFactory};
 pub use json::{JsonDecoder, JsonEncoder, JsonFormatFactory};
 
 use crate::error::Result;

@@ -1,0 +1,159 @@
+//! Changelog results end to end: an unbounded GROUP BY written by the filesystem sink in
+//! `debezium-json`, whose part files (committed at each checkpoint) hold exactly the changes
+//! the semantics give, worked out by hand row by row.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{exec, read_part_files, simple, sqlstate, submit, test_data_dir, try_simple, Eddy};
+
+/// The union of the bids file with an unbounded nexmark stream whose rows are all filtered
+/// out: a streaming input that reads the file's seven bids and then nothing.
+async fn create_bids(client: &tokio_postgres::Client) {
+    for sql in [
+        format!(
+            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3)) WITH \
+             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            test_data_dir().join("bids_ooo.csv").display()
+        ),
+        "CREATE TABLE never (event_type INT, bid ROW<auction BIGINT, bidder BIGINT, \
+         price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR>) \
+         WITH ('connector' = 'nexmark', 'tps' = '1')"
+            .to_string(),
+        "CREATE VIEW all_bids AS SELECT auction, price FROM bids UNION ALL \
+         SELECT bid.auction, bid.price FROM never WHERE event_type = 2 AND bid.price < 0"
+            .to_string(),
+    ] {
+        exec(client, &sql).await;
+    }
+}
+
+#[tokio::test]
+async fn a_group_aggregation_writes_its_changelog_as_debezium_json() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    create_bids(&client).await;
+    let out = eddy.scratch_dir().join("counts");
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE counts (auction BIGINT, c BIGINT, s BIGINT) WITH ('connector' = \
+             'filesystem', 'path' = '{}', 'format' = 'debezium-json')",
+            out.display()
+        ),
+    )
+    .await;
+    // One row per batch: the changelog Flink emits without mini-batches.
+    exec(&client, "SET 'execution.batch-size' = '1'").await;
+    exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
+    let job = submit(
+        &client,
+        "INSERT INTO counts SELECT auction, count(*), sum(price) FROM all_bids GROUP BY auction",
+    )
+    .await;
+
+    // (1,10) (2,20) (1,30) (2,40) (1,50) (1,60) (2,70): a first result is `c` with `after`;
+    // a change retracts the old result (`d` with `before`) and adds the new one.
+    let row = |a: i64, c: i64, s: i64| format!("{{\"auction\":{a},\"c\":{c},\"s\":{s}}}");
+    let insert = |a, c, s| {
+        format!(
+            "{{\"before\":null,\"after\":{},\"op\":\"c\"}}",
+            row(a, c, s)
+        )
+    };
+    let retract = |a, c, s| {
+        format!(
+            "{{\"before\":{},\"after\":null,\"op\":\"d\"}}",
+            row(a, c, s)
+        )
+    };
+    let mut expected = vec![
+        insert(1, 1, 10),
+        insert(2, 1, 20),
+        retract(1, 1, 10),
+        insert(1, 2, 40),
+        retract(2, 1, 20),
+        insert(2, 2, 60),
+        retract(1, 2, 40),
+        insert(1, 3, 90),
+        retract(1, 3, 90),
+        insert(1, 4, 150),
+        retract(2, 2, 60),
+        insert(2, 3, 130),
+    ];
+    expected.sort();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut got = read_part_files(&out);
+    while got.len() < expected.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        got = read_part_files(&out);
+    }
+    // A little longer: nothing beyond the twelve changes may come.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    got = read_part_files(&out);
+    got.sort();
+    assert_eq!(got, expected, "the committed changelog");
+    simple(&client, &format!("STOP JOB '{job}'")).await;
+}
+
+#[tokio::test]
+async fn an_insert_only_sink_refuses_an_updating_query_with_flinks_message() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    create_bids(&client).await;
+    for format in ["csv", "json"] {
+        exec(
+            &client,
+            &format!(
+                "CREATE TABLE out_{format} (auction BIGINT, c BIGINT) WITH ('connector' = \
+                 'filesystem', 'path' = '{}', 'format' = '{format}')",
+                eddy.scratch_dir().join(format).display()
+            ),
+        )
+        .await;
+        let err = try_simple(
+            &client,
+            &format!(
+                "INSERT INTO out_{format} SELECT auction, count(*) FROM all_bids GROUP BY auction"
+            ),
+        )
+        .await
+        .expect_err("an insert-only sink takes no updates");
+        assert_eq!(sqlstate(&err).as_deref(), Some("0A000"), "{err:?}");
+        let message = err
+            .as_db_error()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
+        assert!(
+            message.starts_with(&format!(
+                "Table sink 'out_{format}' doesn't support consuming update changes which is produced by node GroupAggregate(groupBy=[all_bids.auction]"
+            )),
+            "{message}"
+        );
+    }
+    // Reading a debezium-json table back is not there yet, and says so.
+    std::fs::create_dir_all(eddy.scratch_dir().join("cl")).unwrap();
+    std::fs::write(
+        eddy.scratch_dir().join("cl").join("part-0"),
+        "{\"before\":null,\"after\":{\"auction\":1,\"c\":1},\"op\":\"c\"}\n",
+    )
+    .unwrap();
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE cl (auction BIGINT, c BIGINT) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'debezium-json')",
+            eddy.scratch_dir().join("cl").display()
+        ),
+    )
+    .await;
+    let err = try_simple(&client, "SELECT * FROM cl")
+        .await
+        .expect_err("not readable yet");
+    let message = err
+        .as_db_error()
+        .map(|e| e.message().to_string())
+        .unwrap_or_default();
+    assert!(message.contains("debezium-json"), "{message}");
+}
