@@ -9,6 +9,7 @@ mod aggregate;
 mod error;
 mod explain;
 mod job_graph_builder;
+mod join;
 mod logical;
 mod sink_cast;
 mod table;

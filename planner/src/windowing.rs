@@ -270,7 +270,7 @@ pub(crate) fn translate_window_join(
 ) -> Result<OpenChain> {
     let not_window_join = || {
         PlanError::NotSupported(
-            "a JOIN of streams is supported only as a window join: both inputs come from window table functions (or window aggregations) and are joined on window_start and window_end".into(),
+            "a window join joins both inputs on window_start and window_end".into(),
         )
     };
     let join_type = match join.join_type {
@@ -297,7 +297,7 @@ pub(crate) fn translate_window_join(
     for (l, r) in &join.on {
         let (Some(li), Some(ri)) = (column_index(l, ls), column_index(r, rs)) else {
             return Err(PlanError::NotSupported(format!(
-                "join condition {l} = {r}: window joins compare columns only"
+                "join condition {l} = {r}: joins of streams compare columns only; compute the expression in a subquery first"
             )));
         };
         match (bound_of(ls, li), bound_of(rs, ri)) {
@@ -312,7 +312,11 @@ pub(crate) fn translate_window_join(
         right_keys.push(ri);
     }
     let (true, Some((left_window_end, right_window_end))) = (starts, ends) else {
-        return Err(not_window_join());
+        if starts || ends.is_some() {
+            return Err(not_window_join());
+        }
+        // No window: a regular join of two streams.
+        return crate::join::translate_stream_join(join, left_keys, right_keys, state, parts);
     };
     let left = {
         let chain = translate(&join.left, state, parts)?;

@@ -41,6 +41,7 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
             Some(format!("window-aggregate:{windows}:{}", w.description))
         }
         OperatorSpec::GroupAggregate(g) => Some(format!("group-aggregate:{}", g.description)),
+        OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::WindowJoin(w) => Some(format!(
             "window-join:{:?}:{windows}:{}",
             w.join_type, w.description

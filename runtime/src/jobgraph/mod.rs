@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
     CalcSpec, ConnectorSpec, GroupAggregateSpec, OperatorSpec, SerializedExpr, SerializedPlan,
-    SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, WindowAggregateSpec,
-    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
+    SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
+    WindowAggregateSpec, WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
 };
 pub use partitioner::Partitioner;
 

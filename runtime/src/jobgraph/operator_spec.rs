@@ -187,6 +187,22 @@ pub struct GroupAggregateSpec {
     pub description: String,
 }
 
+/// Regular (unwindowed) join of two streams (Flink's `StreamingJoinOperator`): each side's
+/// rows are kept in keyed state under their join key, and every arriving row is joined with
+/// the other side's rows of its key at once. Inner only, over insert-only inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamJoinSpec {
+    pub left_schema: SerializedSchema,
+    pub right_schema: SerializedSchema,
+    pub output_schema: SerializedSchema,
+    /// Equi-join columns, left and right, of equal types.
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// Extra condition over the left then right columns.
+    pub filter: Option<SerializedExpr>,
+    pub description: String,
+}
+
 /// Window join: rows of both inputs buffered per window and joined when it closes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowJoinSpec {
@@ -255,6 +271,7 @@ pub enum OperatorSpec {
     WindowTvf(WindowTvfSpec),
     WindowAggregate(WindowAggregateSpec),
     GroupAggregate(GroupAggregateSpec),
+    StreamJoin(StreamJoinSpec),
     WindowJoin(WindowJoinSpec),
     Sink(SinkSpec),
 }
@@ -270,6 +287,7 @@ impl OperatorSpec {
             OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
             OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),
             OperatorSpec::GroupAggregate(g) => format!("GroupAggregate({})", g.description),
+            OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())

@@ -78,6 +78,32 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         Ok(taken)
     }
 
+    fn get_namespace_in(
+        &self,
+        state: &str,
+        key_group: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        let from = (key_group, state.to_string(), namespace.to_vec(), Vec::new());
+        Ok(self
+            .values
+            .range(from..)
+            .take_while(|((kg, s, ns, _), _)| {
+                *kg == key_group && s == state && ns.as_slice() == namespace
+            })
+            .map(|((kg, _, ns, key), value)| {
+                (
+                    StateKey {
+                        key_group: *kg,
+                        namespace: ns.clone(),
+                        key: key.clone(),
+                    },
+                    value.clone(),
+                )
+            })
+            .collect())
+    }
+
     fn take_namespace_in(
         &mut self,
         state: &str,

@@ -61,6 +61,13 @@ pub trait KeyedStateBackend: Send {
         key_group: u32,
         namespace: &[u8],
     ) -> Result<Vec<(StateKey, Vec<u8>)>>;
+    /// Every value of a namespace in one key group, left in place.
+    fn get_namespace_in(
+        &self,
+        state: &str,
+        key_group: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>>;
     /// Visits every value whose key group is in `range`, ordered by key group, then
     /// state, namespace and key, without copying the state first.
     fn scan(&self, range: KeyGroupRange, visit: &mut Visitor<'_>) -> Result<()>;

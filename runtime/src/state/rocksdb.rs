@@ -274,6 +274,25 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         Ok(taken)
     }
 
+    fn get_namespace_in(
+        &self,
+        state: &str,
+        kg: u32,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        let mut found = Vec::new();
+        if self.range.contains(kg) {
+            let mut prefix = kg.to_be_bytes().to_vec();
+            prefix.extend_from_slice(&(namespace.len() as u32).to_be_bytes());
+            prefix.extend_from_slice(namespace);
+            self.prefix_scan(state, &prefix, &mut |k, v| {
+                found.push((decode(k)?, v.to_vec()));
+                Ok(())
+            })?;
+        }
+        Ok(found)
+    }
+
     fn take_namespace_in(
         &mut self,
         state: &str,

@@ -75,6 +75,11 @@ pub fn check_backend(make: &MakeBackend<'_>) {
 
     // Taking a namespace in one key group leaves the other groups' values.
     assert!(b.take_namespace_in("acc", 4, b"w1").unwrap().is_empty());
+    assert_eq!(
+        b.get_namespace_in("acc", 9, b"w1").unwrap(),
+        [(at(9, b"w1", b"b"), b"2".to_vec())],
+        "reading a namespace leaves it in place"
+    );
     let in_nine = b.take_namespace_in("acc", 9, b"w1").unwrap();
     assert_eq!(in_nine, [(at(9, b"w1", b"b"), b"2".to_vec())]);
     b.put("acc", at(9, b"w1", b"b"), b"2".to_vec()).unwrap();

@@ -1,0 +1,101 @@
+//! Regular joins of two streams (no window): Flink's `StreamingJoinOperator`. Both inputs
+//! are hashed on the join keys into one operator that keeps every row of each side in keyed
+//! state and joins each arriving row with the other side's rows of its key. INNER joins of
+//! insert-only inputs, whose result is insert-only too; outer joins, which retract
+//! null-padded rows, are yet to come.
+
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::{Join, JoinType};
+use eddy_runtime::expr_codec::encode_expr;
+use eddy_runtime::jobgraph::{OperatorSpec, Partitioner, SerializedSchema, StreamJoinSpec};
+
+use crate::error::{PlanError, Result};
+use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+
+/// Plans `join` (equi-join columns `left_keys` = `right_keys`) as a regular streaming join.
+pub(crate) fn translate_stream_join(
+    join: &Join,
+    left_keys: Vec<usize>,
+    right_keys: Vec<usize>,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    if join.join_type != JoinType::Inner {
+        return Err(PlanError::NotSupported(format!(
+            "{} joins of streams without windows are not supported yet; INNER joins and window joins are",
+            join.join_type
+        )));
+    }
+    if left_keys.is_empty() {
+        return Err(PlanError::NotSupported(
+            "a join of streams needs an equality between the two sides (a cross join would keep every row forever)".into(),
+        ));
+    }
+    let (ls, rs) = (join.left.schema(), join.right.schema());
+    for (&l, &r) in left_keys.iter().zip(&right_keys) {
+        let (lt, rt) = (ls.field(l).data_type(), rs.field(r).data_type());
+        if lt != rt {
+            return Err(PlanError::NotSupported(format!(
+                "join keys {} ({lt}) and {} ({rt}) differ in type; CAST one side in a subquery",
+                ls.field(l).name(),
+                rs.field(r).name()
+            )));
+        }
+    }
+    let left = {
+        let chain = translate(&join.left, state, parts)?;
+        chain.insert_only("Join")?;
+        parts.close(chain)?
+    };
+    let right = {
+        let chain = translate(&join.right, state, parts)?;
+        chain.insert_only("Join")?;
+        parts.close(chain)?
+    };
+    let joined = ls.as_ref().join(rs)?;
+    let filter = match &join.filter {
+        Some(f) => Some(encode_expr(
+            &state.create_physical_expr(f.clone(), &joined)?,
+        )?),
+        None => None,
+    };
+    let description = format!(
+        "joinType=[InnerJoin], on=[{}]{}",
+        join.on
+            .iter()
+            .map(|(l, r)| format!("{l} = {r}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        join.filter
+            .as_ref()
+            .map(|f| format!(", where={f}"))
+            .unwrap_or_default()
+    );
+    let spec = StreamJoinSpec {
+        left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
+        right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,
+        output_schema: SerializedSchema::encode(&nullable(join.schema.as_arrow()))?,
+        left_keys: left_keys.clone(),
+        right_keys: right_keys.clone(),
+        filter,
+        description: description.clone(),
+    };
+    Ok(OpenChain::new(
+        Head::Inputs(vec![
+            (
+                left,
+                Partitioner::Hash {
+                    key_columns: left_keys,
+                },
+            ),
+            (
+                right,
+                Partitioner::Hash {
+                    key_columns: right_keys,
+                },
+            ),
+        ]),
+        vec![OperatorSpec::StreamJoin(spec)],
+        vec![format!("Join({description})")],
+    ))
+}

@@ -1,0 +1,233 @@
+//! Regular join of two streams (Flink's `StreamingJoinOperator`), inner, over insert-only
+//! inputs: each side's rows stay in keyed state under their join key (chunks of rows,
+//! `state/rows.rs`), and an arriving batch is joined, key by key, with the other side's rows
+//! of the same keys, then stored for the other side's later rows. Rows with a NULL key
+//! never match and are not kept. The output is insert-only. State grows with the inputs
+//! (there is no state TTL yet).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, AsArray, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch, take_record_batch};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::physical_expr::PhysicalExpr;
+
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
+use crate::error::{Result, RuntimeError};
+use crate::exchange::key_groups;
+use crate::expr_codec::decode_expr;
+use crate::jobgraph::StreamJoinSpec;
+use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::state::rows::{chunk_seq, RowsCodec};
+use crate::state::snapshot::{for_each_restored, snapshot_backend};
+use crate::state::{KeyGroupRange, KeyedStateBackend};
+use crate::time::Watermark;
+
+/// The states each side's rows are kept under.
+const SIDE_STATES: [&str; 2] = ["join-left-rows-by-key", "join-right-rows-by-key"];
+
+struct Side {
+    keys: Vec<usize>,
+    codec: RowsCodec,
+}
+
+/// Flink's `StreamingJoinOperator` for inner joins.
+pub struct StreamJoinOperator {
+    sides: [Side; 2],
+    /// Join keys in Arrow's row format: the namespace rows are kept under.
+    keys: RowConverter,
+    joined_schema: SchemaRef,
+    output_schema: SchemaRef,
+    filter: Option<Arc<dyn PhysicalExpr>>,
+    backend: Box<dyn KeyedStateBackend>,
+    key_groups: KeyGroupRange,
+    max_parallelism: u32,
+    seq: u64,
+    description: String,
+}
+
+impl StreamJoinOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &StreamJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let (left, right) = (spec.left_schema.decode()?, spec.right_schema.decode()?);
+        let joined_schema = Arc::new(Schema::new(
+            left.fields()
+                .iter()
+                .chain(right.fields().iter())
+                .cloned()
+                .collect::<Vec<_>>(),
+        ));
+        let filter = spec
+            .filter
+            .as_ref()
+            .map(|f| decode_expr(f, &joined_schema, &ctx.functions))
+            .transpose()?;
+        let keys = RowConverter::new(
+            spec.left_keys
+                .iter()
+                .map(|&i| SortField::new(left.field(i).data_type().clone()))
+                .collect(),
+        )?;
+        let backend = ctx.keyed_state_backend()?;
+        Ok(Self {
+            sides: [
+                Side {
+                    codec: RowsCodec::new(left.clone())?,
+                    keys: spec.left_keys.clone(),
+                },
+                Side {
+                    codec: RowsCodec::new(right.clone())?,
+                    keys: spec.right_keys.clone(),
+                },
+            ],
+            keys,
+            joined_schema,
+            output_schema: spec.output_schema.decode()?,
+            filter,
+            key_groups: backend.key_group_range(),
+            backend,
+            max_parallelism: ctx.max_parallelism,
+            seq: 0,
+            description: spec.description.clone(),
+        })
+    }
+
+    /// Pairs `rows` of side `side` with `others` of the other side, every row with every
+    /// other, left columns first, then the extra condition.
+    fn pairs(&self, side: usize, rows: &RecordBatch, others: &RecordBatch) -> Result<RecordBatch> {
+        let (n, m) = (rows.num_rows() as u32, others.num_rows() as u32);
+        let mine: UInt32Array = (0..n)
+            .flat_map(|i| std::iter::repeat_n(i, m as usize))
+            .collect();
+        let theirs: UInt32Array = (0..n).flat_map(|_| 0..m).collect();
+        let mine = take_record_batch(rows, &mine)?;
+        let theirs = take_record_batch(others, &theirs)?;
+        let (left, right) = match side {
+            0 => (mine, theirs),
+            _ => (theirs, mine),
+        };
+        let columns: Vec<ArrayRef> = left
+            .columns()
+            .iter()
+            .chain(right.columns())
+            .cloned()
+            .collect();
+        let joined = RecordBatch::try_new(self.joined_schema.clone(), columns)?;
+        match &self.filter {
+            None => Ok(joined),
+            Some(f) => {
+                let mask = f.evaluate(&joined)?.into_array(joined.num_rows())?;
+                let mask = mask.as_boolean_opt().ok_or_else(|| {
+                    RuntimeError::Internal("the join condition is not boolean".into())
+                })?;
+                Ok(filter_record_batch(&joined, mask)?)
+            }
+        }
+    }
+}
+
+impl StreamOperator for StreamJoinOperator {
+    fn name(&self) -> String {
+        format!("Join({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        self.process_batch_from(0, batch, out)
+    }
+
+    fn process_batch_from(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        out: &mut Collector,
+    ) -> Result<()> {
+        let side = input.min(1);
+        let key_columns: Vec<ArrayRef> = self.sides[side]
+            .keys
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
+        let key_rows = self.keys.convert_columns(&key_columns)?;
+        let groups = key_groups(&key_columns, self.max_parallelism)?;
+        // Rows by key, in arrival order; a NULL key never matches.
+        let mut by_key: HashMap<&[u8], Vec<u32>> = HashMap::new();
+        for row in 0..batch.num_rows() {
+            if key_columns.iter().any(|k| k.is_null(row)) {
+                continue;
+            }
+            by_key
+                .entry(key_rows.row(row).data())
+                .or_default()
+                .push(row as u32);
+        }
+        let mut joined = Vec::new();
+        for (key, rows) in by_key {
+            let group = groups[rows[0] as usize];
+            let rows = take_record_batch(&batch, &UInt32Array::from(rows))?;
+            let mut others = self
+                .backend
+                .get_namespace_in(SIDE_STATES[1 - side], group, key)?;
+            if !others.is_empty() {
+                others.sort_by_key(|(k, _)| chunk_seq(k));
+                let values: Vec<Vec<u8>> = others.into_iter().map(|(_, v)| v).collect();
+                let others = self.sides[1 - side].codec.decode(&values)?;
+                let pairs = self.pairs(side, &rows, &others)?;
+                if pairs.num_rows() > 0 {
+                    joined.push(pairs);
+                }
+            }
+            self.sides[side].codec.put_in_group(
+                self.backend.as_mut(),
+                SIDE_STATES[side],
+                key,
+                &rows,
+                group,
+                &mut self.seq,
+            )?;
+        }
+        if !joined.is_empty() {
+            let all = concat_batches(&self.joined_schema, &joined)?;
+            out.collect(RecordBatch::try_new(
+                self.output_schema.clone(),
+                all.columns().to_vec(),
+            )?);
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
+        Ok(OperatorSnapshot {
+            keyed,
+            operator: Vec::new(),
+            native,
+        })
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.backend.checkpoint_complete(id);
+        Ok(())
+    }
+
+    fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        let description = &self.description;
+        let (backend, seq) = (&mut self.backend, &mut self.seq);
+        for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
+            if !SIDE_STATES.contains(&state.as_str()) {
+                return Err(RuntimeError::User(format!(
+                    "the state restored for the join {description} holds '{state}', which it does not keep"
+                )));
+            }
+            *seq = (*seq).max(chunk_seq(&key));
+            backend.put(&state, key, value)
+        })
+    }
+}
