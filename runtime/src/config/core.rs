@@ -32,7 +32,7 @@ pub const SOURCE_ROWS_PER_SECOND: ConfigOption = ConfigOption {
     key: "debug.source.rows-per-second",
     default: "0",
     kind: ValueKind::Float,
-    description: "Reads at most this many rows per second in each source subtask (0: as fast as possible); for tests that stop a job part way through a small input, not for production.",
+    description: "Reads at most this many rows per second in each source subtask, the first one interval after the start (0: as fast as possible); for tests that stop a job part way through a small input, not for production.",
 };
 
 /// Every option in this file.

@@ -255,3 +255,141 @@ impl StreamOperator for GroupAggregateOperator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::functions_aggregate::count::count_udaf;
+    use datafusion::functions_aggregate::min_max::max_udaf;
+    use datafusion::functions_aggregate::sum::sum_udaf;
+
+    use super::*;
+    use crate::config::Configuration;
+    use crate::jobgraph::SerializedSchema;
+    use crate::operators::testing::{
+        aggregate_plan, build, changes, feed, int_schema, ints, snapshot,
+    };
+
+    fn spec(groups: &[&str], aggregates: &[(&str, &str)]) -> GroupAggregateSpec {
+        let input = int_schema(&["k", "v"]);
+        let functions: Vec<_> = aggregates
+            .iter()
+            .map(|(f, alias)| {
+                let udaf = match *f {
+                    "count" => count_udaf(),
+                    "sum" => sum_udaf(),
+                    _ => max_udaf(),
+                };
+                (udaf, "v", *alias)
+            })
+            .collect();
+        let output: Vec<&str> = groups
+            .iter()
+            .copied()
+            .chain(aggregates.iter().map(|(_, a)| *a))
+            .collect();
+        GroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&int_schema(&output)).unwrap(),
+            aggregate: aggregate_plan(&input, groups, &functions),
+            key_positions: (0..groups.len()).collect(),
+            description: "test".into(),
+        }
+    }
+
+    fn operator(
+        spec: &GroupAggregateSpec,
+        parallelism: u32,
+        subtask: u32,
+        backend: &str,
+    ) -> GroupAggregateOperator {
+        let mut config = Configuration::new();
+        config.set("state.backend.type", backend).unwrap();
+        build(parallelism, subtask, &config, |ctx| {
+            GroupAggregateOperator::try_new(spec, ctx)
+        })
+    }
+
+    fn rows(pairs: &[(i64, i64)]) -> RecordBatch {
+        let k: Vec<Option<i64>> = pairs.iter().map(|p| Some(p.0)).collect();
+        let v: Vec<Option<i64>> = pairs.iter().map(|p| Some(p.1)).collect();
+        ints(&["k", "v"], &[&k, &v])
+    }
+
+    #[test]
+    fn emits_an_insert_then_a_retraction_and_the_new_result_per_changed_group() {
+        for backend in ["hashmap", "rocksdb"] {
+            let spec = spec(&["k"], &[("count", "c"), ("sum", "s")]);
+            let mut op = operator(&spec, 1, 0, backend);
+            assert_eq!(
+                changes(&feed(&mut op, 0, rows(&[(1, 10)]))),
+                ["+I[1, 1, 10]"]
+            );
+            assert_eq!(
+                changes(&feed(&mut op, 0, rows(&[(1, 30), (2, 20), (1, 5)]))),
+                ["-U[1, 1, 10]", "+U[1, 3, 45]", "+I[2, 1, 20]"],
+                "{backend}: one change per group and batch, the retraction first"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unchanged_result_emits_nothing() {
+        let spec = spec(&["k"], &[("max", "m")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        assert_eq!(changes(&feed(&mut op, 0, rows(&[(1, 10)]))), ["+I[1, 10]"]);
+        assert!(feed(&mut op, 0, rows(&[(1, 5), (1, 10)])).is_empty());
+        assert_eq!(
+            changes(&feed(&mut op, 0, rows(&[(1, 20)]))),
+            ["-U[1, 10]", "+U[1, 20]"]
+        );
+    }
+
+    #[test]
+    fn a_global_aggregation_has_one_group_from_its_first_row() {
+        let spec = spec(&[], &[("count", "c")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        assert_eq!(
+            changes(&feed(&mut op, 0, rows(&[(1, 1), (2, 2)]))),
+            ["+I[2]"]
+        );
+        assert_eq!(
+            changes(&feed(&mut op, 0, rows(&[(3, 3)]))),
+            ["-U[2]", "+U[3]"]
+        );
+    }
+
+    #[test]
+    fn restored_at_another_parallelism_each_group_goes_on_from_its_state() {
+        let spec = spec(&["k"], &[("sum", "s")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        let keys: Vec<(i64, i64)> = (0..50).map(|k| (k, k * 10)).collect();
+        feed(&mut op, 0, rows(&keys));
+        let restored = snapshot(&mut op, 1);
+        // Two new subtasks; each key goes to the subtask owning its key group.
+        let mut seen = 0;
+        for subtask in 0..2 {
+            let mut op = operator(&spec, 2, subtask, "rocksdb");
+            op.initialize_state(restored.clone()).unwrap();
+            for k in 0..50 {
+                let range = op.key_groups;
+                let kg = key_groups(
+                    &[Arc::new(datafusion::arrow::array::Int64Array::from(vec![k])) as ArrayRef],
+                    128,
+                )
+                .unwrap()[0];
+                if !range.contains(kg) {
+                    continue;
+                }
+                seen += 1;
+                assert_eq!(
+                    changes(&feed(&mut op, 0, rows(&[(k, 1)]))),
+                    [
+                        format!("-U[{k}, {}]", k * 10),
+                        format!("+U[{k}, {}]", k * 10 + 1)
+                    ]
+                );
+            }
+        }
+        assert_eq!(seen, 50, "every key is owned by one of the new subtasks");
+    }
+}

@@ -11,6 +11,8 @@ mod group_aggregate;
 mod join;
 mod sink;
 mod source;
+#[cfg(test)]
+pub(crate) mod testing;
 mod window;
 
 use std::sync::Arc;

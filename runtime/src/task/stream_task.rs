@@ -283,9 +283,10 @@ impl StreamTask {
                 std::thread::sleep(TICK);
                 continue;
             }
-            // Paced: wait until the rows read so far are due, a tick at most, and keep time.
+            // Paced: wait until the next row is due (the first one too, one interval after
+            // the start), a tick at most, and keep time.
             let pause = match rows_per_second > 0.0 {
-                true => Duration::try_from_secs_f64(rows_read as f64 / rows_per_second)
+                true => Duration::try_from_secs_f64((rows_read + 1) as f64 / rows_per_second)
                     .ok()
                     .and_then(|d| started.checked_add(d))
                     .map_or(TICK, |due| due.saturating_duration_since(Instant::now())),

@@ -231,3 +231,99 @@ impl StreamOperator for StreamJoinOperator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::Array;
+
+    use super::*;
+    use crate::config::Configuration;
+    use crate::jobgraph::SerializedSchema;
+    use crate::operators::testing::{build, feed, int_schema, ints, snapshot};
+
+    fn operator(subtask_of: (u32, u32)) -> StreamJoinOperator {
+        let spec = StreamJoinSpec {
+            left_schema: SerializedSchema::encode(&int_schema(&["k", "a"])).unwrap(),
+            right_schema: SerializedSchema::encode(&int_schema(&["k2", "b"])).unwrap(),
+            output_schema: SerializedSchema::encode(&int_schema(&["k", "a", "k2", "b"])).unwrap(),
+            left_keys: vec![0],
+            right_keys: vec![0],
+            filter: None,
+            description: "test".into(),
+        };
+        build(subtask_of.1, subtask_of.0, &Configuration::new(), |ctx| {
+            StreamJoinOperator::try_new(&spec, ctx)
+        })
+    }
+
+    fn rows(out: &[RecordBatch]) -> Vec<Vec<Option<i64>>> {
+        let mut rows = Vec::new();
+        for b in out {
+            for r in 0..b.num_rows() {
+                rows.push(
+                    b.columns()
+                        .iter()
+                        .map(|c| {
+                            let c = c.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+                            (!c.is_null(r)).then(|| c.value(r))
+                        })
+                        .collect(),
+                );
+            }
+        }
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn each_pair_is_emitted_once_when_its_later_row_arrives() {
+        let mut op = operator((0, 1));
+        assert!(feed(
+            &mut op,
+            0,
+            ints(&["k", "a"], &[&[Some(1), None], &[Some(10), Some(11)]])
+        )
+        .is_empty());
+        assert_eq!(
+            rows(&feed(
+                &mut op,
+                1,
+                ints(
+                    &["k2", "b"],
+                    &[
+                        &[Some(1), Some(2), None],
+                        &[Some(100), Some(200), Some(300)]
+                    ]
+                )
+            )),
+            [vec![Some(1), Some(10), Some(1), Some(100)]],
+            "a NULL key matches nothing"
+        );
+        assert_eq!(
+            rows(&feed(
+                &mut op,
+                0,
+                ints(&["k", "a"], &[&[Some(1), Some(2)], &[Some(12), Some(20)]])
+            )),
+            [
+                vec![Some(1), Some(12), Some(1), Some(100)],
+                vec![Some(2), Some(20), Some(2), Some(200)]
+            ]
+        );
+        // Restored, both sides' rows are still there.
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator((0, 1));
+        op.initialize_state(restored).unwrap();
+        assert_eq!(
+            rows(&feed(
+                &mut op,
+                1,
+                ints(&["k2", "b"], &[&[Some(1)], &[Some(101)]])
+            )),
+            [
+                vec![Some(1), Some(10), Some(1), Some(101)],
+                vec![Some(1), Some(12), Some(1), Some(101)]
+            ]
+        );
+    }
+}

@@ -476,3 +476,114 @@ impl StreamOperator for WindowAggregateOperator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Int64Array, TimestampMillisecondArray};
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::functions_aggregate::count::count_udaf;
+    use datafusion::functions_aggregate::sum::sum_udaf;
+
+    use super::*;
+    use crate::config::Configuration;
+    use crate::jobgraph::SerializedSchema;
+    use crate::operators::testing::{aggregate_plan, build, changes, feed, snapshot, watermark};
+
+    fn schema() -> SchemaRef {
+        let ts = DataType::Timestamp(TimeUnit::Millisecond, None);
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Int64, true),
+            Field::new("window_start", ts.clone(), true),
+            Field::new("window_end", ts, true),
+        ]))
+    }
+
+    fn operator() -> WindowAggregateOperator {
+        let input = schema();
+        let output = Arc::new(Schema::new(vec![
+            input.field(2).clone(),
+            input.field(3).clone(),
+            input.field(0).clone(),
+            Field::new("c", DataType::Int64, true),
+            Field::new("s", DataType::Int64, true),
+        ]));
+        let spec = WindowAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&output).unwrap(),
+            aggregate: aggregate_plan(
+                &input,
+                &["window_start", "window_end", "k"],
+                &[(count_udaf(), "v", "c"), (sum_udaf(), "v", "s")],
+            ),
+            window_start: 0,
+            window_end: 1,
+            key_positions: vec![2],
+            session_gap: None,
+            window_time: None,
+            proctime: false,
+            description: "test".into(),
+        };
+        build(1, 0, &Configuration::new(), |ctx| {
+            WindowAggregateOperator::try_new(&spec, ctx)
+        })
+    }
+
+    /// Rows `(k, v, start)` of 10 ms tumbling windows.
+    fn rows(rows: &[(i64, i64, i64)]) -> RecordBatch {
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    rows.iter().map(|r| r.2),
+                )),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    rows.iter().map(|r| r.2 + 10),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_window_fires_once_when_the_watermark_passes_its_end_and_late_rows_are_dropped() {
+        let mut op = operator();
+        assert!(feed(
+            &mut op,
+            0,
+            rows(&[(1, 1, 0), (1, 2, 0), (2, 5, 0), (1, 7, 10)])
+        )
+        .is_empty());
+        // Window [0, 10) ends at 9: a watermark of 8 fires nothing, 9 fires it.
+        assert!(watermark(&mut op, 8).is_empty());
+        let mut fired = changes(&watermark(&mut op, 9));
+        fired.sort();
+        assert_eq!(
+            fired,
+            [
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 1, 2, 3]",
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 2, 1, 5]"
+            ]
+        );
+        // A row for the fired window is late; [10, 20) still takes rows.
+        assert!(feed(&mut op, 0, rows(&[(1, 100, 0), (1, 3, 10)])).is_empty());
+        assert_eq!(
+            op.metrics
+                .num_late_records_dropped
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        // Its groups survive a snapshot and restore.
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator();
+        op.initialize_state(restored).unwrap();
+        assert_eq!(
+            changes(&watermark(&mut op, 19)),
+            ["+I[1970-01-01T00:00:00.010, 1970-01-01T00:00:00.020, 1, 2, 10]"]
+        );
+    }
+}
