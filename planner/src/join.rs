@@ -5,12 +5,67 @@
 //! null-padded rows, are yet to come.
 
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{Join, JoinType};
+use datafusion::logical_expr::{Join, JoinType, LogicalPlan};
 use eddy_runtime::expr_codec::encode_expr;
-use eddy_runtime::jobgraph::{OperatorSpec, Partitioner, SerializedSchema, StreamJoinSpec};
+use eddy_runtime::jobgraph::{
+    OperatorSpec, Partitioner, SerializedExpr, SerializedSchema, StreamJoinSpec, VertexId,
+};
 
 use crate::error::{PlanError, Result};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+
+/// A join's two inputs, planned.
+pub(crate) struct JoinInputs {
+    pub left: VertexId,
+    pub right: VertexId,
+    /// The extra condition, over the left then the right columns.
+    pub filter: Option<SerializedExpr>,
+    /// `on=[..]` and `, where=..`, as Flink describes a join.
+    pub description: String,
+}
+
+/// Translates both inputs of `join` into vertices (each must be insert-only for
+/// `consumer`) and its extra condition.
+pub(crate) fn join_inputs(
+    join: &Join,
+    consumer: &str,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<JoinInputs> {
+    let mut side = |plan: &LogicalPlan| -> Result<VertexId> {
+        let chain = translate(plan, state, parts)?;
+        chain.insert_only(consumer)?;
+        parts.close(chain)
+    };
+    let left = side(&join.left)?;
+    let right = side(&join.right)?;
+    // The condition sees both sides' columns, also when the output has one side only.
+    let joined = join.left.schema().as_ref().join(join.right.schema())?;
+    let filter = match &join.filter {
+        Some(f) => Some(encode_expr(
+            &state.create_physical_expr(f.clone(), &joined)?,
+        )?),
+        None => None,
+    };
+    let description = format!(
+        "on=[{}]{}",
+        join.on
+            .iter()
+            .map(|(l, r)| format!("{l} = {r}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        join.filter
+            .as_ref()
+            .map(|f| format!(", where={f}"))
+            .unwrap_or_default()
+    );
+    Ok(JoinInputs {
+        left,
+        right,
+        filter,
+        description,
+    })
+}
 
 /// Plans `join` (equi-join columns `left_keys` = `right_keys`) as a regular streaming join.
 pub(crate) fn translate_stream_join(
@@ -42,35 +97,13 @@ pub(crate) fn translate_stream_join(
             )));
         }
     }
-    let left = {
-        let chain = translate(&join.left, state, parts)?;
-        chain.insert_only("Join")?;
-        parts.close(chain)?
-    };
-    let right = {
-        let chain = translate(&join.right, state, parts)?;
-        chain.insert_only("Join")?;
-        parts.close(chain)?
-    };
-    let joined = ls.as_ref().join(rs)?;
-    let filter = match &join.filter {
-        Some(f) => Some(encode_expr(
-            &state.create_physical_expr(f.clone(), &joined)?,
-        )?),
-        None => None,
-    };
-    let description = format!(
-        "joinType=[InnerJoin], on=[{}]{}",
-        join.on
-            .iter()
-            .map(|(l, r)| format!("{l} = {r}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        join.filter
-            .as_ref()
-            .map(|f| format!(", where={f}"))
-            .unwrap_or_default()
-    );
+    let JoinInputs {
+        left,
+        right,
+        filter,
+        description,
+    } = join_inputs(join, "Join", state, parts)?;
+    let description = format!("joinType=[InnerJoin], {description}");
     let spec = StreamJoinSpec {
         left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
         right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,

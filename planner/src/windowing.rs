@@ -7,7 +7,6 @@
 use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Aggregate, Expr, Join, JoinType, LogicalPlan};
-use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
     OperatorSpec, Partitioner, SerializedSchema, WindowAggregateSpec, WindowJoinSpec,
     WindowJoinType, WindowKind, WindowTvfSpec,
@@ -318,36 +317,12 @@ pub(crate) fn translate_window_join(
         // No window: a regular join of two streams.
         return crate::join::translate_stream_join(join, left_keys, right_keys, state, parts);
     };
-    let left = {
-        let chain = translate(&join.left, state, parts)?;
-        chain.insert_only("WindowJoin")?;
-        parts.close(chain)?
-    };
-    let right = {
-        let chain = translate(&join.right, state, parts)?;
-        chain.insert_only("WindowJoin")?;
-        parts.close(chain)?
-    };
-    // The condition sees both sides' columns, also when the output has one side only.
-    let joined = ls.as_ref().join(rs)?;
-    let filter = match &join.filter {
-        Some(f) => Some(encode_expr(
-            &state.create_physical_expr(f.clone(), &joined)?,
-        )?),
-        None => None,
-    };
-    let description = format!(
-        "on=[{}]{}",
-        join.on
-            .iter()
-            .map(|(l, r)| format!("{l} = {r}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        join.filter
-            .as_ref()
-            .map(|f| format!(", where={f}"))
-            .unwrap_or_default()
-    );
+    let crate::join::JoinInputs {
+        left,
+        right,
+        filter,
+        description,
+    } = crate::join::join_inputs(join, "WindowJoin", state, parts)?;
     let spec = WindowJoinSpec {
         left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
         right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,

@@ -20,12 +20,12 @@ use datafusion::logical_expr::EmitTo;
 use super::aggregation::{evaluate, Aggregation};
 use crate::changelog::with_op_field;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
-use crate::error::{Result, RuntimeError};
+use crate::error::Result;
 use crate::exchange::key_groups;
 use crate::jobgraph::GroupAggregateSpec;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
-use crate::state::snapshot::{for_each_restored, snapshot_backend};
-use crate::state::{KeyGroupRange, KeyedStateBackend, StateKey};
+use crate::state::snapshot::{restore_into, snapshot_backend};
+use crate::state::{KeyedStateBackend, StateKey};
 use crate::stream_element::RowKind;
 use crate::time::Watermark;
 
@@ -41,7 +41,6 @@ pub struct GroupAggregateOperator {
     /// Results in Arrow's row format, to tell a changed result from an unchanged one.
     results: RowConverter,
     backend: Box<dyn KeyedStateBackend>,
-    key_groups: KeyGroupRange,
     key_positions: Vec<usize>,
     max_parallelism: u32,
     description: String,
@@ -67,7 +66,6 @@ impl GroupAggregateOperator {
             emitted_schema: with_op_field(&output_schema),
             output_schema,
             results,
-            key_groups: backend.key_group_range(),
             backend,
             key_positions: spec.key_positions.clone(),
             max_parallelism: ctx.max_parallelism,
@@ -243,16 +241,13 @@ impl StreamOperator for GroupAggregateOperator {
     }
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
-        let description = &self.description;
-        let backend = &mut self.backend;
-        for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
-            if state != GROUP_ACCUMULATORS {
-                return Err(RuntimeError::User(format!(
-                    "the state restored for the group aggregation {description} holds '{state}', which it does not keep"
-                )));
-            }
-            backend.put(&state, key, value)
-        })
+        restore_into(
+            &restored,
+            self.backend.as_mut(),
+            &[GROUP_ACCUMULATORS],
+            &format!("the group aggregation {}", self.description),
+            &mut |_, _| Ok(()),
+        )
     }
 }
 
@@ -371,7 +366,7 @@ mod tests {
             let mut op = operator(&spec, 2, subtask, "rocksdb");
             op.initialize_state(restored.clone()).unwrap();
             for k in 0..50 {
-                let range = op.key_groups;
+                let range = op.backend.key_group_range();
                 let kg = key_groups(
                     &[Arc::new(datafusion::arrow::array::Int64Array::from(vec![k])) as ArrayRef],
                     128,

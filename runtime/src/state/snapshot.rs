@@ -127,6 +127,28 @@ pub fn for_each_restored(
     Ok(())
 }
 
+/// Puts every restored value in the backend's key groups back into it, after `seen` looked
+/// at it. A state not among `states` means the snapshot belongs to another operator, which
+/// `operator` names in the error.
+pub fn restore_into(
+    restored: &crate::checkpoint::RestoredState,
+    backend: &mut dyn super::KeyedStateBackend,
+    states: &[&str],
+    operator: &str,
+    seen: &mut dyn FnMut(&StateKey, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let own = backend.key_group_range();
+    for_each_restored(restored, own, &mut |state, key, value| {
+        if !states.contains(&state.as_str()) {
+            return Err(RuntimeError::User(format!(
+                "the state restored for {operator} holds '{state}', which it does not keep"
+            )));
+        }
+        seen(&key, &value)?;
+        backend.put(&state, key, value)
+    })
+}
+
 /// Reads one snapshot.
 pub struct SnapshotReader<'a> {
     input: &'a mut dyn Read,

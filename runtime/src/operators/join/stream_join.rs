@@ -22,8 +22,8 @@ use crate::expr_codec::decode_expr;
 use crate::jobgraph::StreamJoinSpec;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::rows::{chunk_seq, RowsCodec};
-use crate::state::snapshot::{for_each_restored, snapshot_backend};
-use crate::state::{KeyGroupRange, KeyedStateBackend};
+use crate::state::snapshot::{restore_into, snapshot_backend};
+use crate::state::KeyedStateBackend;
 use crate::time::Watermark;
 
 /// The states each side's rows are kept under.
@@ -43,7 +43,6 @@ pub struct StreamJoinOperator {
     output_schema: SchemaRef,
     filter: Option<Arc<dyn PhysicalExpr>>,
     backend: Box<dyn KeyedStateBackend>,
-    key_groups: KeyGroupRange,
     max_parallelism: u32,
     seq: u64,
     description: String,
@@ -87,7 +86,6 @@ impl StreamJoinOperator {
             joined_schema,
             output_schema: spec.output_schema.decode()?,
             filter,
-            key_groups: backend.key_group_range(),
             backend,
             max_parallelism: ctx.max_parallelism,
             seq: 0,
@@ -218,17 +216,17 @@ impl StreamOperator for StreamJoinOperator {
     }
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
-        let description = &self.description;
-        let (backend, seq) = (&mut self.backend, &mut self.seq);
-        for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
-            if !SIDE_STATES.contains(&state.as_str()) {
-                return Err(RuntimeError::User(format!(
-                    "the state restored for the join {description} holds '{state}', which it does not keep"
-                )));
-            }
-            *seq = (*seq).max(chunk_seq(&key));
-            backend.put(&state, key, value)
-        })
+        let seq = &mut self.seq;
+        restore_into(
+            &restored,
+            self.backend.as_mut(),
+            &SIDE_STATES,
+            &format!("the join {}", self.description),
+            &mut |key, _| {
+                *seq = (*seq).max(chunk_seq(key));
+                Ok(())
+            },
+        )
     }
 }
 

@@ -24,8 +24,8 @@ use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::{chunk_seq, RowsCodec};
-use crate::state::snapshot::{for_each_restored, snapshot_backend};
-use crate::state::{KeyGroupRange, KeyedStateBackend};
+use crate::state::snapshot::{restore_into, snapshot_backend};
+use crate::state::KeyedStateBackend;
 use crate::time::{millis, Watermark};
 
 /// One side of the join.
@@ -57,8 +57,7 @@ pub struct WindowJoinOperator {
     budget: Option<BufferBudget>,
     clock: WindowClock,
     metrics: Arc<TaskMetrics>,
-    /// This subtask's key groups, and how many there are.
-    key_groups: KeyGroupRange,
+    /// How many key groups there are.
     max_parallelism: u32,
 }
 
@@ -110,11 +109,6 @@ impl WindowJoinOperator {
             backend: ctx.keyed_state_backend()?,
             clock: WindowClock::new(spec.proctime),
             metrics: ctx.info.metrics.clone(),
-            key_groups: crate::state::key_group::compute_key_group_range_for_operator_index(
-                ctx.max_parallelism,
-                ctx.info.parallelism,
-                ctx.info.subtask_index,
-            ),
             max_parallelism: ctx.max_parallelism,
         })
     }
@@ -383,29 +377,24 @@ impl StreamOperator for WindowJoinOperator {
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
         self.clock.restore(&restored.union)?;
-        let description = &self.description;
-        let (backend, windows, seq, budget) = (
-            &mut self.backend,
-            &mut self.windows,
-            &mut self.seq,
-            &mut self.budget,
-        );
-        for_each_restored(&restored, self.key_groups, &mut |state, key, value| {
-            if !SIDE_STATES.contains(&state.as_str()) {
-                return Err(RuntimeError::User(format!(
-                    "the state restored for the window join {description} holds '{state}', which it does not keep"
-                )));
-            }
-            let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
-                RuntimeError::Internal("a window join namespace is not 8 bytes".into())
-            })?;
-            windows.insert(i64::from_be_bytes(end));
-            *seq = (*seq).max(chunk_seq(&key));
-            if let Some(budget) = budget.as_mut() {
-                budget.add_bytes(value.len())?;
-            }
-            backend.put(&state, key, value)
-        })
+        let (windows, seq, budget) = (&mut self.windows, &mut self.seq, &mut self.budget);
+        restore_into(
+            &restored,
+            self.backend.as_mut(),
+            &SIDE_STATES,
+            &format!("the window join {}", self.description),
+            &mut |key, value| {
+                let end: [u8; 8] = key.namespace.as_slice().try_into().map_err(|_| {
+                    RuntimeError::Internal("a window join namespace is not 8 bytes".into())
+                })?;
+                windows.insert(i64::from_be_bytes(end));
+                *seq = (*seq).max(chunk_seq(key));
+                match budget.as_mut() {
+                    Some(budget) => budget.add_bytes(value.len()),
+                    None => Ok(()),
+                }
+            },
+        )
     }
 }
 
