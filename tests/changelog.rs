@@ -157,3 +157,32 @@ async fn an_insert_only_sink_refuses_an_updating_query_with_flinks_message() {
         .unwrap_or_default();
     assert!(message.contains("debezium-json"), "{message}");
 }
+
+#[tokio::test]
+async fn a_prepared_updating_select_describes_its_op_column_first() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    create_bids(&client).await;
+    exec(&client, "SET 'execution.batch-size' = '1'").await;
+    // The extended protocol, as drivers use it: Describe must announce what Execute sends.
+    let statement = client
+        .prepare("SELECT auction, count(*) AS c FROM all_bids GROUP BY auction LIMIT 2")
+        .await
+        .expect("prepare");
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["op", "auction", "c"]);
+    let rows = client.query(&statement, &[]).await.expect("execute");
+    let mut got: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<_, String>(0),
+                r.get::<_, i64>(1),
+                r.get::<_, i64>(2),
+            )
+        })
+        .collect();
+    got.sort();
+    // The file's first rows are (1, 10) and (2, 20): each auction's first result is +I.
+    assert_eq!(got, [("+I".to_string(), 1, 1), ("+I".to_string(), 2, 1)]);
+}
