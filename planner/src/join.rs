@@ -114,21 +114,31 @@ pub(crate) fn translate_stream_join(
         description: description.clone(),
     };
     Ok(OpenChain::new(
-        Head::Inputs(vec![
-            (
-                left,
-                Partitioner::Hash {
-                    key_columns: left_keys,
-                },
-            ),
-            (
-                right,
-                Partitioner::Hash {
-                    key_columns: right_keys,
-                },
-            ),
-        ]),
+        hashed_inputs(left, left_keys, right, right_keys),
         vec![OperatorSpec::StreamJoin(spec)],
         vec![format!("Join({description})")],
     ))
+}
+
+/// Both inputs of a join, each hashed on its join keys.
+pub(crate) fn hashed_inputs(
+    left: VertexId,
+    left_keys: Vec<usize>,
+    right: VertexId,
+    right_keys: Vec<usize>,
+) -> Head {
+    Head::Inputs(vec![
+        (
+            left,
+            Partitioner::Hash {
+                key_columns: left_keys,
+            },
+        ),
+        (
+            right,
+            Partitioner::Hash {
+                key_columns: right_keys,
+            },
+        ),
+    ])
 }

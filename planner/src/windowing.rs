@@ -337,20 +337,7 @@ pub(crate) fn translate_window_join(
         description: description.clone(),
     };
     Ok(OpenChain::new(
-        Head::Inputs(vec![
-            (
-                left,
-                Partitioner::Hash {
-                    key_columns: left_keys,
-                },
-            ),
-            (
-                right,
-                Partitioner::Hash {
-                    key_columns: right_keys,
-                },
-            ),
-        ]),
+        crate::join::hashed_inputs(left, left_keys, right, right_keys),
         vec![OperatorSpec::WindowJoin(spec)],
         vec![format!("WindowJoin({description})")],
     ))

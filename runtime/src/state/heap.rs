@@ -66,18 +66,6 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         Ok(self.values.remove(&Self::address(state, key)))
     }
 
-    fn take_namespace(
-        &mut self,
-        state: &str,
-        namespace: &[u8],
-    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
-        let mut taken = Vec::new();
-        for key_group in self.range.start..=self.range.end {
-            taken.extend(self.take_namespace_in(state, key_group, namespace)?);
-        }
-        Ok(taken)
-    }
-
     fn get_namespace_in(
         &self,
         state: &str,

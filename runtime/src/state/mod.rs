@@ -51,8 +51,18 @@ pub trait KeyedStateBackend: Send {
     /// Removes and returns the value at an address.
     fn remove(&mut self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
     /// Removes and returns every value of a namespace, over all key groups.
-    fn take_namespace(&mut self, state: &str, namespace: &[u8])
-        -> Result<Vec<(StateKey, Vec<u8>)>>;
+    fn take_namespace(
+        &mut self,
+        state: &str,
+        namespace: &[u8],
+    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
+        let range = self.key_group_range();
+        let mut taken = Vec::new();
+        for key_group in range.start..=range.end {
+            taken.extend(self.take_namespace_in(state, key_group, namespace)?);
+        }
+        Ok(taken)
+    }
     /// Removes and returns every value of a namespace in one key group (a namespace that
     /// belongs to one key, such as a key's sessions, lives in one key group).
     fn take_namespace_in(

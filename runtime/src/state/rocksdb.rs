@@ -262,18 +262,6 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         Ok(value)
     }
 
-    fn take_namespace(
-        &mut self,
-        state: &str,
-        namespace: &[u8],
-    ) -> Result<Vec<(StateKey, Vec<u8>)>> {
-        let mut taken = Vec::new();
-        for kg in self.range.start..=self.range.end {
-            taken.extend(self.take_namespace_in(state, kg, namespace)?);
-        }
-        Ok(taken)
-    }
-
     fn get_namespace_in(
         &self,
         state: &str,
