@@ -18,6 +18,7 @@ use eddy_runtime::expr_codec::encode_plan;
 use eddy_runtime::jobgraph::{
     GroupAggregateSpec, OperatorSpec, Partitioner, SerializedPlan, SerializedSchema,
 };
+use eddy_runtime::operators::supports_retraction;
 
 use crate::error::{PlanError, Result};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
@@ -29,6 +30,8 @@ pub(crate) struct LoweredAggregate {
     pub plan: SerializedPlan,
     /// `groupBy=[..], select=[..]`, as Flink describes an aggregation.
     pub description: String,
+    /// The first aggregate that cannot take retractions, as the query writes it.
+    pub unretractable: Option<String>,
 }
 
 /// Lowers `agg` to an `AggregateExec` over its input's rows.
@@ -48,6 +51,7 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
     let planning = PhysicalPlanningContext::default();
     let mut aggregates = Vec::new();
     let mut filters = Vec::new();
+    let mut unretractable = None;
     for e in &agg.aggr_expr {
         let lowered = LoweredAggregateBuilder::new(
             e,
@@ -57,6 +61,12 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
             &planning,
         )
         .build()?;
+        let function = lowered.aggregate.fun().name();
+        if unretractable.is_none()
+            && !supports_retraction(function, lowered.aggregate.is_distinct())
+        {
+            unretractable = Some(e.to_string());
+        }
         aggregates.push(lowered.aggregate);
         filters.push(lowered.filter);
     }
@@ -83,6 +93,7 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
             list(&agg.group_expr),
             list(&agg.aggr_expr)
         ),
+        unretractable,
     })
 }
 
@@ -118,20 +129,22 @@ pub(crate) fn translate_group_aggregate(
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
     let chain = translate(&agg.input, state, parts)?;
-    if chain.updating {
+    let retracting = chain.updating;
+    let lowered = lower_aggregate(agg, state)?;
+    if let (true, Some(function)) = (retracting, &lowered.unretractable) {
         return Err(PlanError::NotSupported(format!(
-            "GroupAggregate doesn't support consuming update changes yet, which {} produces",
+            "{function} cannot consume the update changes produced by node {}: it does not support retraction (over an updating input Eddy aggregates with COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX, STDDEV and VAR)",
             chain.producer()
         )));
     }
     let upstream = parts.close(chain)?;
-    let lowered = lower_aggregate(agg, state)?;
     let spec = GroupAggregateSpec {
         input_schema: SerializedSchema::encode(&lowered.input_schema)?,
         output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
         aggregate: lowered.plan,
         key_positions: (0..keys.len()).collect(),
         description: lowered.description.clone(),
+        retracting,
     };
     let name = format!("GroupAggregate({})", lowered.description);
     Ok(OpenChain {

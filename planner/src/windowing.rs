@@ -27,6 +27,8 @@ pub(crate) fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAtt
 pub(crate) fn column_index(expr: &Expr, schema: &DFSchema) -> Option<usize> {
     match expr {
         Expr::Column(c) => schema.index_of_column(c).ok(),
+        // DataFusion's rewrite of a single COUNT(DISTINCT c) groups by `c AS alias1`.
+        Expr::Alias(a) => column_index(&a.expr, schema),
         _ => None,
     }
 }

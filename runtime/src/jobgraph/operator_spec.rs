@@ -185,6 +185,9 @@ pub struct GroupAggregateSpec {
     /// exchange's key columns): they give a group's key group in keyed state.
     pub key_positions: Vec<usize>,
     pub description: String,
+    /// The input is updating: rows with kind `-U` / `-D` are taken out of their groups.
+    #[serde(default)]
+    pub retracting: bool,
 }
 
 /// Regular (unwindowed) join of two streams (Flink's `StreamingJoinOperator`): each side's

@@ -18,6 +18,7 @@ use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::logical_expr::EmitTo;
 
 use super::aggregation::{evaluate, Aggregation};
+use super::retracting::RetractingAggregation;
 use crate::changelog::with_op_field;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::Result;
@@ -31,6 +32,8 @@ use crate::time::Watermark;
 
 /// The state a group's accumulators are stored under.
 const GROUP_ACCUMULATORS: &str = "group-accumulators";
+/// The same over an updating input: the group's row count, then retract accumulators.
+const GROUP_CHANGES: &str = "group-retract-accumulators";
 
 /// Flink's `GroupAggFunction` over DataFusion accumulators.
 pub struct GroupAggregateOperator {
@@ -45,6 +48,8 @@ pub struct GroupAggregateOperator {
     max_parallelism: u32,
     description: String,
     group_indices: Vec<usize>,
+    /// Set when the input is updating: the aggregates that take retractions.
+    retracting: Option<RetractingAggregation>,
 }
 
 impl GroupAggregateOperator {
@@ -61,7 +66,16 @@ impl GroupAggregateOperator {
                 .collect(),
         )?;
         let backend = ctx.keyed_state_backend()?;
+        let retracting = match spec.retracting {
+            true => Some(RetractingAggregation::try_new(
+                &aggregation.aggregates,
+                &aggregation.filters,
+                &input_schema,
+            )?),
+            false => None,
+        };
         Ok(Self {
+            retracting,
             aggregation,
             emitted_schema: with_op_field(&output_schema),
             output_schema,
@@ -102,6 +116,104 @@ impl GroupAggregateOperator {
         columns.push(Arc::new(Int8Array::from(vec![kind.to_i8(); n])));
         Ok(RecordBatch::try_new(self.emitted_schema.clone(), columns)?)
     }
+
+    /// Interns the batch's groups (their indices in `group_indices`): returns how many there
+    /// are, their keys, and each one's address in keyed state.
+    fn intern(&mut self, batch: &RecordBatch) -> Result<(usize, Vec<ArrayRef>, Vec<StateKey>)> {
+        let agg = &self.aggregation;
+        // A global aggregation (no GROUP BY) has one group, with an empty key.
+        if agg.group_exprs.is_empty() {
+            self.group_indices.clear();
+            self.group_indices.resize(batch.num_rows(), 0);
+            let address = StateKey {
+                key_group: 0,
+                namespace: Vec::new(),
+                key: Vec::new(),
+            };
+            return Ok((1, Vec::new(), vec![address]));
+        }
+        let mut groups = agg.new_groups()?;
+        groups
+            .groups
+            .intern(&evaluate(&agg.group_exprs, batch)?, &mut self.group_indices)?;
+        let total = groups.groups.len();
+        let keys = groups.groups.emit(EmitTo::All)?;
+        let key_rows = agg.keys.convert_columns(&keys)?;
+        let hashed: Vec<ArrayRef> = self
+            .key_positions
+            .iter()
+            .map(|&i| keys[i].clone())
+            .collect();
+        let key_groups = match hashed.is_empty() {
+            true => vec![0; total],
+            false => key_groups(&hashed, self.max_parallelism)?,
+        };
+        let addresses = key_groups
+            .into_iter()
+            .enumerate()
+            .map(|(g, key_group)| StateKey {
+                key_group,
+                namespace: Vec::new(),
+                key: key_rows.row(g).data().to_vec(),
+            })
+            .collect();
+        Ok((total, keys, addresses))
+    }
+
+    /// A batch of an updating input: rows are added to and taken out of their groups, and
+    /// a group whose last row is taken out is deleted (`-D` of its last result), as Flink's
+    /// `GroupAggFunction` does.
+    fn process_changes(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let (total, keys, addresses) = self.intern(&batch)?;
+        let Some(retracting) = &self.retracting else {
+            return Ok(());
+        };
+        let stored = addresses
+            .iter()
+            .map(|a| self.backend.get(GROUP_CHANGES, a))
+            .collect::<Result<Vec<_>>>()?;
+        let mut states = retracting.restore(&stored)?;
+        let existed: Vec<bool> = states.iter().map(|s| s.rows > 0).collect();
+        let before = self.results(&keys, retracting.evaluate(&mut states)?)?;
+        retracting.apply(&mut states, &batch, &self.group_indices)?;
+        let after = self.results(&keys, retracting.evaluate(&mut states)?)?;
+        let before_rows = self.results.convert_columns(before.columns())?;
+        let after_rows = self.results.convert_columns(after.columns())?;
+        let (mut deleted, mut changed, mut inserted) = (Vec::new(), Vec::new(), Vec::new());
+        for (g, &existed) in existed.iter().enumerate().take(total) {
+            let exists = states[g].rows > 0;
+            match (existed, exists) {
+                (true, false) => deleted.push(g as u32),
+                (false, true) => inserted.push(g as u32),
+                (true, true) if before_rows.row(g) != after_rows.row(g) => changed.push(g as u32),
+                _ => {}
+            }
+        }
+        let mut emitted = Vec::new();
+        for (results, rows, kind) in [
+            (&before, deleted, RowKind::Delete),
+            (&before, changed.clone(), RowKind::UpdateBefore),
+            (&after, changed, RowKind::UpdateAfter),
+            (&after, inserted, RowKind::Insert),
+        ] {
+            if !rows.is_empty() {
+                emitted.push(self.with_kind(results, rows, kind)?);
+            }
+        }
+        if !emitted.is_empty() {
+            out.collect(concat_batches(&self.emitted_schema, &emitted)?);
+        }
+        let encoded = retracting.encode(&mut states)?;
+        for ((address, value), state) in addresses.into_iter().zip(encoded).zip(&states) {
+            match state.rows > 0 {
+                true => self.backend.put(GROUP_CHANGES, address, value)?,
+                false => {
+                    self.backend.remove(GROUP_CHANGES, &address)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl StreamOperator for GroupAggregateOperator {
@@ -113,48 +225,17 @@ impl StreamOperator for GroupAggregateOperator {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        if self.retracting.is_some() {
+            return self.process_changes(batch, out);
+        }
+        let (total, keys, addresses) = self.intern(&batch)?;
         let agg = &self.aggregation;
-        // A global aggregation (no GROUP BY) has one group, with an empty key.
-        let (total, keys, key_rows) = match agg.group_exprs.is_empty() {
-            true => {
-                self.group_indices.clear();
-                self.group_indices.resize(batch.num_rows(), 0);
-                (1, Vec::new(), None)
-            }
-            false => {
-                let mut groups = agg.new_groups()?;
-                groups.groups.intern(
-                    &evaluate(&agg.group_exprs, &batch)?,
-                    &mut self.group_indices,
-                )?;
-                let total = groups.groups.len();
-                let keys = groups.groups.emit(EmitTo::All)?;
-                let key_rows = agg.keys.convert_columns(&keys)?;
-                (total, keys, Some(key_rows))
-            }
-        };
-        let hashed: Vec<ArrayRef> = self
-            .key_positions
-            .iter()
-            .map(|&i| keys[i].clone())
-            .collect();
-        let key_groups = match hashed.is_empty() {
-            true => vec![0; total],
-            false => key_groups(&hashed, self.max_parallelism)?,
-        };
-        let address = |g: usize| StateKey {
-            key_group: key_groups[g],
-            namespace: Vec::new(),
-            key: key_rows
-                .as_ref()
-                .map_or_else(Vec::new, |r| r.row(g).data().to_vec()),
-        };
 
         // The groups seen before, with their stored accumulators.
         let mut seen = Vec::new();
         let mut stored = Vec::new();
-        for g in 0..total {
-            if let Some(value) = self.backend.get(GROUP_ACCUMULATORS, &address(g))? {
+        for (g, address) in addresses.iter().enumerate() {
+            if let Some(value) = self.backend.get(GROUP_ACCUMULATORS, address)? {
                 seen.push(g);
                 stored.push(value);
             }
@@ -215,8 +296,8 @@ impl StreamOperator for GroupAggregateOperator {
         if !emitted.is_empty() {
             out.collect(concat_batches(&self.emitted_schema, &emitted)?);
         }
-        for (g, value) in states.into_iter().enumerate() {
-            self.backend.put(GROUP_ACCUMULATORS, address(g), value)?;
+        for (address, value) in addresses.into_iter().zip(states) {
+            self.backend.put(GROUP_ACCUMULATORS, address, value)?;
         }
         Ok(())
     }
@@ -244,7 +325,7 @@ impl StreamOperator for GroupAggregateOperator {
         restore_into(
             &restored,
             self.backend.as_mut(),
-            &[GROUP_ACCUMULATORS],
+            &[GROUP_ACCUMULATORS, GROUP_CHANGES],
             &format!("the group aggregation {}", self.description),
             &mut |_, _| Ok(()),
         )
@@ -254,14 +335,14 @@ impl StreamOperator for GroupAggregateOperator {
 #[cfg(test)]
 mod tests {
     use datafusion::functions_aggregate::count::count_udaf;
-    use datafusion::functions_aggregate::min_max::max_udaf;
+    use datafusion::functions_aggregate::min_max::{max_udaf, min_udaf};
     use datafusion::functions_aggregate::sum::sum_udaf;
 
     use super::*;
     use crate::config::Configuration;
     use crate::jobgraph::SerializedSchema;
     use crate::operators::testing::{
-        aggregate_plan, build, changes, feed, int_schema, ints, snapshot,
+        aggregate_plan, build, changes, feed, int_schema, ints, snapshot, with_kinds,
     };
 
     fn spec(groups: &[&str], aggregates: &[(&str, &str)]) -> GroupAggregateSpec {
@@ -272,6 +353,7 @@ mod tests {
                 let udaf = match *f {
                     "count" => count_udaf(),
                     "sum" => sum_udaf(),
+                    "min" => min_udaf(),
                     _ => max_udaf(),
                 };
                 (udaf, "v", *alias)
@@ -288,6 +370,14 @@ mod tests {
             aggregate: aggregate_plan(&input, groups, &functions),
             key_positions: (0..groups.len()).collect(),
             description: "test".into(),
+            retracting: false,
+        }
+    }
+
+    fn retracting(groups: &[&str], aggregates: &[(&str, &str)]) -> GroupAggregateSpec {
+        GroupAggregateSpec {
+            retracting: true,
+            ..spec(groups, aggregates)
         }
     }
 
@@ -386,5 +476,71 @@ mod tests {
             }
         }
         assert_eq!(seen, 50, "every key is owned by one of the new subtasks");
+    }
+
+    #[test]
+    fn retractions_take_rows_out_and_an_emptied_group_is_deleted() {
+        for backend in ["hashmap", "rocksdb"] {
+            let spec = retracting(
+                &["k"],
+                &[("count", "c"), ("sum", "s"), ("min", "lo"), ("max", "hi")],
+            );
+            let mut op = operator(&spec, 1, 0, backend);
+            let changes_of = |op: &mut GroupAggregateOperator, pairs, kinds| {
+                changes(&feed(op, 0, with_kinds(rows(pairs), kinds)))
+            };
+            assert_eq!(
+                changes_of(&mut op, &[(1, 10), (1, 30), (1, 20)], &["+I", "+I", "+I"]),
+                ["+I[1, 3, 60, 10, 30]"]
+            );
+            // The minimum and the maximum are taken out: the next ones are known.
+            assert_eq!(
+                changes_of(&mut op, &[(1, 10), (1, 30)], &["-U", "-D"]),
+                ["-U[1, 3, 60, 10, 30]", "+U[1, 1, 20, 20, 20]"],
+                "{backend}"
+            );
+            // One row out and one in, of the same value: nothing changes, nothing is sent.
+            assert!(changes_of(&mut op, &[(1, 20), (1, 20)], &["-U", "+U"]).is_empty());
+            assert_eq!(
+                changes_of(&mut op, &[(1, 20), (2, 5)], &["-D", "+I"]),
+                ["-D[1, 1, 20, 20, 20]", "+I[2, 1, 5, 5, 5]"],
+                "{backend}: the last row out deletes the group"
+            );
+            // A deleted group starts again from nothing.
+            assert_eq!(
+                changes_of(&mut op, &[(1, 7)], &["+I"]),
+                ["+I[1, 1, 7, 7, 7]"]
+            );
+        }
+    }
+
+    #[test]
+    fn retracting_state_survives_a_snapshot_and_a_rescale() {
+        let spec = retracting(&["k"], &[("sum", "s"), ("max", "hi")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        feed(
+            &mut op,
+            0,
+            with_kinds(rows(&[(1, 10), (1, 30), (1, 30)]), &["+I", "+I", "+I"]),
+        );
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator(&spec, 1, 0, "rocksdb");
+        op.initialize_state(restored).unwrap();
+        assert_eq!(
+            changes(&feed(&mut op, 0, with_kinds(rows(&[(1, 30)]), &["-D"]))),
+            ["-U[1, 70, 30]", "+U[1, 40, 30]"],
+            "the maximum keeps how many rows hold each value"
+        );
+    }
+
+    #[test]
+    fn a_retraction_for_a_group_never_seen_emits_nothing() {
+        let spec = retracting(&[], &[("count", "c")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        assert!(feed(&mut op, 0, with_kinds(rows(&[(1, 1)]), &["-D"])).is_empty());
+        assert_eq!(
+            changes(&feed(&mut op, 0, with_kinds(rows(&[(1, 1)]), &["+I"]))),
+            ["+I[1]"]
+        );
     }
 }

@@ -9,6 +9,7 @@ mod buffer_budget;
 mod calc;
 mod group_aggregate;
 mod join;
+mod retracting;
 mod sink;
 mod source;
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use group_aggregate::GroupAggregateOperator;
 pub use join::{StreamJoinOperator, WindowJoinOperator};
+pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
 pub use window::{WindowAggregateOperator, WindowTvfOperator};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Array};
+use datafusion::arrow::array::{ArrayRef, Int64Array, Int8Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -21,7 +21,7 @@ use crate::connector::{ConnectorResolver, Sink, Source, SubtaskInfo};
 use crate::error::{Result, RuntimeError};
 use crate::expr_codec::{encode_plan, function_context};
 use crate::jobgraph::{ConnectorSpec, SerializedPlan};
-use crate::stream_element::StreamElement;
+use crate::stream_element::{RowKind, StreamElement};
 use crate::time::Watermark;
 
 struct NoConnectors;
@@ -121,6 +121,30 @@ pub fn ints(names: &[&str], columns: &[&[Option<i64>]]) -> RecordBatch {
         .map(|c| Arc::new(Int64Array::from(c.to_vec())) as ArrayRef)
         .collect();
     RecordBatch::try_new(schema, arrays).expect("a batch")
+}
+
+/// `batch` as an updating stream's: each row with the kind written as Flink prints it
+/// (`+I`, `-U`, `+U`, `-D`).
+pub fn with_kinds(batch: RecordBatch, kinds: &[&str]) -> RecordBatch {
+    let kinds: Vec<i8> = kinds
+        .iter()
+        .map(|k| {
+            let kind = [
+                RowKind::Insert,
+                RowKind::UpdateBefore,
+                RowKind::UpdateAfter,
+                RowKind::Delete,
+            ]
+            .into_iter()
+            .find(|r| r.short_string() == *k)
+            .expect("a row kind as Flink prints it");
+            kind.to_i8()
+        })
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(Int8Array::from(kinds)));
+    RecordBatch::try_new(crate::changelog::with_op_field(&batch.schema()), columns)
+        .expect("a changelog batch")
 }
 
 /// A schema of nullable BIGINT columns.

@@ -1,0 +1,427 @@
+//! Aggregates over an updating input (Flink's retract accumulators): rows with kind `+I` or
+//! `+U` are added to their group, rows with `-U` or `-D` taken out again, and each group
+//! counts the rows it holds, so that it can be deleted when the count drops to zero.
+//!
+//! DataFusion's grouped accumulators cannot take rows out, so this path runs its row
+//! accumulators, one per group and aggregate touched by a batch, fed with all of that
+//! group's rows at once. Only aggregates whose retraction does not depend on order are
+//! used that way (`COUNT`, `SUM`, `AVG`, variances): DataFusion's sliding `MIN` / `MAX` and
+//! distinct accumulators retract in window order only. `MIN`, `MAX` and `COUNT(DISTINCT)`
+//! keep instead what Flink's `MaxWithRetractAggFunction` keeps: each value (in Arrow's row
+//! format, which sorts as the values do) with how many rows hold it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, UInt32Array};
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::Accumulator;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::PhysicalExpr;
+
+use super::aggregation::evaluate;
+use crate::changelog::ops;
+use crate::error::{Result, RuntimeError};
+use crate::stream_element::RowKind;
+
+/// Whether the aggregate `function` (DataFusion's name) can run over an updating input;
+/// the planner refuses the others with a message naming them.
+pub fn supports_retraction(function: &str, distinct: bool) -> bool {
+    match distinct {
+        true => function == "count",
+        false => matches!(
+            function,
+            "count" | "sum" | "avg" | "min" | "max" | "stddev" | "stddev_pop" | "var" | "var_pop"
+        ),
+    }
+}
+
+/// How one aggregate keeps its state.
+enum Kind {
+    /// DataFusion's row accumulator, its state (whatever `state()` holds) in row format.
+    Accumulator { state: RowConverter },
+    /// The argument's values with their row counts.
+    Values {
+        function: ValueFunction,
+        values: RowConverter,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum ValueFunction {
+    Min,
+    Max,
+    CountDistinct,
+}
+
+/// One aggregate's accumulator for one group.
+pub(crate) enum GroupAccumulator {
+    Row(Box<dyn Accumulator>),
+    /// Value (row format) → how many rows hold it.
+    Values(BTreeMap<Vec<u8>, i64>),
+}
+
+/// One group: how many rows it holds, and its accumulators.
+pub(crate) struct GroupState {
+    pub rows: i64,
+    pub accumulators: Vec<GroupAccumulator>,
+}
+
+/// The aggregates of one aggregation, over an updating input.
+pub(crate) struct RetractingAggregation {
+    aggregates: Vec<Arc<AggregateFunctionExpr>>,
+    filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
+    kinds: Vec<Kind>,
+}
+
+impl RetractingAggregation {
+    /// The aggregates and their FILTERs, over rows of `input_schema`.
+    pub fn try_new(
+        aggregates: &[Arc<AggregateFunctionExpr>],
+        filters: &[Option<Arc<dyn PhysicalExpr>>],
+        input_schema: &SchemaRef,
+    ) -> Result<Self> {
+        let kinds = aggregates
+            .iter()
+            .map(|a| {
+                let function = a.fun().name();
+                if !supports_retraction(function, a.is_distinct()) {
+                    return Err(RuntimeError::Internal(format!(
+                        "{} cannot take retractions",
+                        a.name()
+                    )));
+                }
+                let value_function = match (function, a.is_distinct()) {
+                    ("count", true) => Some(ValueFunction::CountDistinct),
+                    ("min", _) => Some(ValueFunction::Min),
+                    ("max", _) => Some(ValueFunction::Max),
+                    _ => None,
+                };
+                Ok(match value_function {
+                    Some(function) => Kind::Values {
+                        function,
+                        values: RowConverter::new(
+                            a.expressions()
+                                .iter()
+                                .map(|e| Ok(SortField::new(e.data_type(input_schema)?)))
+                                .collect::<Result<Vec<_>>>()?,
+                        )?,
+                    },
+                    None => Kind::Accumulator {
+                        state: RowConverter::new(
+                            a.create_sliding_accumulator()?
+                                .state()?
+                                .iter()
+                                .map(|s| SortField::new(s.data_type()))
+                                .collect(),
+                        )?,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            aggregates: aggregates.to_vec(),
+            filters: filters.to_vec(),
+            kinds,
+        })
+    }
+
+    /// The groups' states from their stored values (`None`: a group not seen before).
+    pub fn restore(&self, stored: &[Option<Vec<u8>>]) -> Result<Vec<GroupState>> {
+        let damaged = || RuntimeError::Internal("a group's stored state is truncated".into());
+        let mut rows = Vec::with_capacity(stored.len());
+        // Per group, each aggregate's bytes.
+        let mut parts: Vec<Vec<&[u8]>> = Vec::with_capacity(stored.len());
+        for value in stored {
+            let Some(value) = value else {
+                rows.push(0);
+                parts.push(Vec::new());
+                continue;
+            };
+            let (count, mut rest) = value.split_at_checked(8).ok_or_else(damaged)?;
+            rows.push(i64::from_be_bytes(count.try_into().map_err(|_| damaged())?));
+            let mut group = Vec::with_capacity(self.kinds.len());
+            for _ in &self.kinds {
+                let (bytes, tail) = split_prefixed(rest).ok_or_else(damaged)?;
+                group.push(bytes);
+                rest = tail;
+            }
+            parts.push(group);
+        }
+        let mut states: Vec<GroupState> = rows
+            .into_iter()
+            .map(|rows| {
+                Ok(GroupState {
+                    rows,
+                    accumulators: Vec::with_capacity(self.kinds.len()),
+                })
+            })
+            .collect::<Result<_>>()?;
+        for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
+            match kind {
+                Kind::Values { .. } => {
+                    for (state, group) in states.iter_mut().zip(&parts) {
+                        let mut values = BTreeMap::new();
+                        if let Some(mut rest) = group.get(j).copied() {
+                            while !rest.is_empty() {
+                                let (value, tail) = split_prefixed(rest).ok_or_else(damaged)?;
+                                let (count, tail) = tail.split_at_checked(8).ok_or_else(damaged)?;
+                                let count =
+                                    i64::from_be_bytes(count.try_into().map_err(|_| damaged())?);
+                                values.insert(value.to_vec(), count);
+                                rest = tail;
+                            }
+                        }
+                        state.accumulators.push(GroupAccumulator::Values(values));
+                    }
+                }
+                Kind::Accumulator { state: converter } => {
+                    // One conversion for every stored group, then each merges its row.
+                    let restored: Vec<(usize, &[u8])> = parts
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(g, group)| group.get(j).map(|b| (g, *b)))
+                        .collect();
+                    let parser = converter.parser();
+                    let columns = match restored.is_empty() {
+                        true => Vec::new(),
+                        false => {
+                            converter.convert_rows(restored.iter().map(|(_, b)| parser.parse(b)))?
+                        }
+                    };
+                    let mut next = restored.iter().enumerate().peekable();
+                    for (g, state) in states.iter_mut().enumerate() {
+                        let mut accumulator = aggregate.create_sliding_accumulator()?;
+                        if let Some((row, _)) = next.next_if(|(_, (s, _))| *s == g) {
+                            let slice: Vec<ArrayRef> =
+                                columns.iter().map(|c| c.slice(row, 1)).collect();
+                            accumulator.merge_batch(&slice)?;
+                        }
+                        state.accumulators.push(GroupAccumulator::Row(accumulator));
+                    }
+                }
+            }
+        }
+        Ok(states)
+    }
+
+    /// Adds and takes out the rows of `batch` (an updating stream's) in their groups.
+    pub fn apply(
+        &self,
+        states: &mut [GroupState],
+        batch: &RecordBatch,
+        group_indices: &[usize],
+    ) -> Result<()> {
+        let kinds = ops(batch)
+            .ok_or_else(|| RuntimeError::Internal("an updating input without row kinds".into()))?;
+        // Per group, its rows that add and its rows that take out, in arrival order.
+        let mut added: Vec<Vec<u32>> = vec![Vec::new(); states.len()];
+        let mut retracted: Vec<Vec<u32>> = vec![Vec::new(); states.len()];
+        for (row, &g) in group_indices.iter().enumerate() {
+            match is_retraction(kinds, row)? {
+                false => {
+                    added[g].push(row as u32);
+                    states[g].rows += 1;
+                }
+                true => {
+                    retracted[g].push(row as u32);
+                    states[g].rows -= 1;
+                }
+            }
+        }
+        for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
+            let arguments = evaluate(&aggregate.expressions(), batch)?;
+            let filter = match &self.filters[j] {
+                Some(f) => Some(f.evaluate(batch)?.into_array(batch.num_rows())?),
+                None => None,
+            };
+            let filter = filter
+                .as_ref()
+                .and_then(|f| f.as_any().downcast_ref::<BooleanArray>());
+            let counted = |row: &u32| {
+                filter.is_none_or(|f| f.is_valid(*row as usize) && f.value(*row as usize))
+            };
+            match kind {
+                Kind::Accumulator { .. } => {
+                    for (g, state) in states.iter_mut().enumerate() {
+                        let GroupAccumulator::Row(accumulator) = &mut state.accumulators[j] else {
+                            continue;
+                        };
+                        for (rows, retract) in [(&added[g], false), (&retracted[g], true)] {
+                            let rows: Vec<u32> = rows.iter().copied().filter(counted).collect();
+                            if rows.is_empty() {
+                                continue;
+                            }
+                            let indices = UInt32Array::from(rows);
+                            let values = arguments
+                                .iter()
+                                .map(|a| Ok(take(a.as_ref(), &indices, None)?))
+                                .collect::<Result<Vec<_>>>()?;
+                            match retract {
+                                false => accumulator.update_batch(&values)?,
+                                true => accumulator.retract_batch(&values)?,
+                            }
+                        }
+                    }
+                }
+                Kind::Values { values, .. } => {
+                    let encoded = values.convert_columns(&arguments)?;
+                    // MIN, MAX and COUNT(DISTINCT) skip nulls.
+                    let valid = |row: usize| arguments.iter().all(|a| a.is_valid(row));
+                    for (g, state) in states.iter_mut().enumerate() {
+                        let GroupAccumulator::Values(counts) = &mut state.accumulators[j] else {
+                            continue;
+                        };
+                        for (rows, delta) in [(&added[g], 1), (&retracted[g], -1)] {
+                            for row in rows.iter().filter(|r| counted(r)) {
+                                let row = *row as usize;
+                                if !valid(row) {
+                                    continue;
+                                }
+                                let value = encoded.row(row);
+                                match counts.get_mut(value.data()) {
+                                    Some(count) => *count += delta,
+                                    None => {
+                                        counts.insert(value.data().to_vec(), delta);
+                                    }
+                                }
+                                if counts.get(value.data()) == Some(&0) {
+                                    counts.remove(value.data());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Each aggregate's value for every group, one array per aggregate.
+    pub fn evaluate(&self, states: &mut [GroupState]) -> Result<Vec<ArrayRef>> {
+        let mut columns = Vec::with_capacity(self.kinds.len());
+        for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
+            let mut values = Vec::with_capacity(states.len());
+            for state in states.iter_mut() {
+                values.push(match (&mut state.accumulators[j], kind) {
+                    (GroupAccumulator::Row(a), _) => a.evaluate()?,
+                    (GroupAccumulator::Values(counts), Kind::Values { function, values }) => {
+                        value_of(*function, counts, values, aggregate)?
+                    }
+                    _ => return Err(RuntimeError::Internal("mismatched accumulator".into())),
+                });
+            }
+            columns.push(match values.is_empty() {
+                true => datafusion::arrow::array::new_empty_array(aggregate.field().data_type()),
+                false => ScalarValue::iter_to_array(values)?,
+            });
+        }
+        Ok(columns)
+    }
+
+    /// Each group's state as one keyed-state value: its row count, then per aggregate its
+    /// state, length-prefixed.
+    pub fn encode(&self, states: &mut [GroupState]) -> Result<Vec<Vec<u8>>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut encoded: Vec<Vec<u8>> = states
+            .iter()
+            .map(|s| s.rows.to_be_bytes().to_vec())
+            .collect();
+        for (j, kind) in self.kinds.iter().enumerate() {
+            match kind {
+                Kind::Accumulator { state: converter } => {
+                    let n = states.len();
+                    let mut columns: Vec<Vec<ScalarValue>> = Vec::new();
+                    for state in states.iter_mut() {
+                        let GroupAccumulator::Row(a) = &mut state.accumulators[j] else {
+                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
+                        };
+                        for (k, value) in a.state()?.into_iter().enumerate() {
+                            if columns.len() <= k {
+                                columns.push(Vec::with_capacity(n));
+                            }
+                            columns[k].push(value);
+                        }
+                    }
+                    let arrays = columns
+                        .into_iter()
+                        .map(|c| Ok(ScalarValue::iter_to_array(c)?))
+                        .collect::<Result<Vec<_>>>()?;
+                    let rows = converter.convert_columns(&arrays)?;
+                    for (g, value) in encoded.iter_mut().enumerate() {
+                        put_prefixed(value, rows.row(g).data());
+                    }
+                }
+                Kind::Values { .. } => {
+                    for (state, value) in states.iter().zip(encoded.iter_mut()) {
+                        let GroupAccumulator::Values(counts) = &state.accumulators[j] else {
+                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
+                        };
+                        let mut bytes = Vec::new();
+                        for (v, count) in counts {
+                            put_prefixed(&mut bytes, v);
+                            bytes.extend_from_slice(&count.to_be_bytes());
+                        }
+                        put_prefixed(value, &bytes);
+                    }
+                }
+            }
+        }
+        Ok(encoded)
+    }
+}
+
+/// Whether row `row` takes a row out (`-U`, `-D`) rather than adding one.
+fn is_retraction(kinds: &Int8Array, row: usize) -> Result<bool> {
+    match RowKind::from_i8(kinds.value(row)) {
+        Some(RowKind::Insert | RowKind::UpdateAfter) => Ok(false),
+        Some(RowKind::UpdateBefore | RowKind::Delete) => Ok(true),
+        None => Err(RuntimeError::Internal(format!(
+            "a row kind of {}",
+            kinds.value(row)
+        ))),
+    }
+}
+
+/// The value of MIN, MAX or COUNT(DISTINCT) over a group's value counts.
+fn value_of(
+    function: ValueFunction,
+    counts: &BTreeMap<Vec<u8>, i64>,
+    values: &RowConverter,
+    aggregate: &AggregateFunctionExpr,
+) -> Result<ScalarValue> {
+    let chosen = match function {
+        ValueFunction::CountDistinct => {
+            return Ok(ScalarValue::Int64(Some(counts.len() as i64)));
+        }
+        ValueFunction::Min => counts.keys().next(),
+        ValueFunction::Max => counts.keys().next_back(),
+    };
+    match chosen {
+        None => Ok(ScalarValue::try_from(aggregate.field().data_type())?),
+        Some(bytes) => {
+            let parser = values.parser();
+            let column = values.convert_rows([parser.parse(bytes)])?;
+            let value = ScalarValue::try_from_array(&column[0], 0)?;
+            // MIN/MAX answer in their own type (the argument's, coerced).
+            Ok(value.cast_to(aggregate.field().data_type())?)
+        }
+    }
+}
+
+fn put_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn split_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_at_checked(4)?;
+    let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
+    rest.split_at_checked(len)
+}
