@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion::logical_expr::{Aggregate, LogicalPlan};
+use datafusion::logical_expr::{Aggregate, Expr, JoinType, LogicalPlan};
 use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
@@ -97,26 +98,46 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
     })
 }
 
-/// Whether a query's result over streams updates: it holds an aggregation that is not a
-/// window aggregation (none of its group keys is a window TVF's `window_start`).
+/// Whether a query's result over streams updates, as the job graph built from it will say:
+/// it holds an aggregation that is not a window aggregation (none of its group keys is a
+/// window TVF's `window_start`), or a regular join (not on window bounds) that is outer or
+/// anti.
 pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
     let mut updating = false;
     let _ = plan.apply(|node| {
-        if let LogicalPlan::Aggregate(agg) = node {
-            let input = agg.input.schema();
-            let windowed = agg.group_expr.iter().any(|g| {
-                crate::windowing::column_index(g, input)
-                    .and_then(|i| crate::windowing::bound_of(input, i))
-                    .is_some_and(|(bound, _)| bound == "start")
-            });
-            updating |= !windowed;
-        }
+        updating |= match node {
+            LogicalPlan::Aggregate(agg) => {
+                let input = agg.input.schema();
+                !agg.group_expr
+                    .iter()
+                    .any(|g| is_window_bound(g, input, "start"))
+            }
+            LogicalPlan::Join(join) => {
+                let window = join.on.iter().any(|(l, r)| {
+                    is_window_bound(l, join.left.schema(), "start")
+                        && is_window_bound(r, join.right.schema(), "start")
+                });
+                !window
+                    && !matches!(
+                        join.join_type,
+                        JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi
+                    )
+            }
+            _ => false,
+        };
         Ok(match updating {
             true => TreeNodeRecursion::Stop,
             false => TreeNodeRecursion::Continue,
         })
     });
     updating
+}
+
+/// Whether `expr` is a column holding a window TVF's `bound` (`start` or `end`).
+fn is_window_bound(expr: &Expr, schema: &DFSchema, bound: &str) -> bool {
+    crate::windowing::column_index(expr, schema)
+        .and_then(|i| crate::windowing::bound_of(schema, i))
+        .is_some_and(|(b, _)| b == bound)
 }
 
 /// Plans a GROUP BY without a window (or an aggregation without GROUP BY) over a stream:

@@ -60,6 +60,7 @@ fn add_insert(
     ));
     chain.ops.push(OperatorSpec::Sink(SinkSpec {
         connector: target.spec.clone(),
+        updating: chain.updating,
     }));
     parts.close(chain)?;
     Ok(())
@@ -122,14 +123,14 @@ pub fn plan_statement_set(
     finish(parts, name, config)
 }
 
-/// Whether a job's result is an updating stream (a group aggregation feeds its sink), whose
-/// batches carry row kinds.
+/// Whether a job's result is an updating stream (a sink's input is), whose batches carry
+/// row kinds.
 pub fn is_updating(graph: &JobGraph) -> bool {
     graph
         .vertices
         .iter()
         .flat_map(|v| &v.operators)
-        .any(|op| matches!(op, OperatorSpec::GroupAggregate(_)))
+        .any(|op| matches!(op, OperatorSpec::Sink(s) if s.updating))
 }
 
 /// Plans a streaming SELECT whose rows go to the `collect` sink registered as

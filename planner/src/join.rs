@@ -1,14 +1,16 @@
 //! Regular joins of two streams (no window): Flink's `StreamingJoinOperator`. Both inputs
 //! are hashed on the join keys into one operator that keeps every row of each side in keyed
-//! state and joins each arriving row with the other side's rows of its key. INNER joins of
-//! insert-only inputs, whose result is insert-only too; outer joins, which retract
-//! null-padded rows, are yet to come.
+//! state and joins each arriving row with the other side's rows of its key. Inner, outer,
+//! semi and anti joins, over insert-only or updating inputs. As in Flink, an inner or semi
+//! join of insert-only inputs is insert-only; any other is updating (outer joins retract
+//! their null-padded rows, anti joins the rows that gain a match).
 
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{Join, JoinType, LogicalPlan};
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
     OperatorSpec, Partitioner, SerializedExpr, SerializedSchema, StreamJoinSpec, VertexId,
+    WindowJoinType,
 };
 
 use crate::error::{PlanError, Result};
@@ -22,19 +24,27 @@ pub(crate) struct JoinInputs {
     pub filter: Option<SerializedExpr>,
     /// `on=[..]` and `, where=..`, as Flink describes a join.
     pub description: String,
+    /// The first input whose changes are updates, by the node that produces them.
+    pub updating: Option<String>,
 }
 
 /// Translates both inputs of `join` into vertices (each must be insert-only for
-/// `consumer`) and its extra condition.
+/// `consumer`, when given) and its extra condition.
 pub(crate) fn join_inputs(
     join: &Join,
-    consumer: &str,
+    consumer: Option<&str>,
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<JoinInputs> {
+    let mut updating = None;
     let mut side = |plan: &LogicalPlan| -> Result<VertexId> {
         let chain = translate(plan, state, parts)?;
-        chain.insert_only(consumer)?;
+        if let Some(consumer) = consumer {
+            chain.insert_only(consumer)?;
+        }
+        if chain.updating && updating.is_none() {
+            updating = Some(chain.producer().to_string());
+        }
         parts.close(chain)
     };
     let left = side(&join.left)?;
@@ -64,6 +74,7 @@ pub(crate) fn join_inputs(
         right,
         filter,
         description,
+        updating,
     })
 }
 
@@ -75,11 +86,25 @@ pub(crate) fn translate_stream_join(
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
-    if join.join_type != JoinType::Inner {
-        return Err(PlanError::NotSupported(format!(
-            "{} joins of streams without windows are not supported yet; INNER joins and window joins are",
-            join.join_type
-        )));
+    let (join_type, flink_name) = match join.join_type {
+        JoinType::Inner => (WindowJoinType::Inner, "InnerJoin"),
+        JoinType::Left => (WindowJoinType::LeftOuter, "LeftOuterJoin"),
+        JoinType::Right => (WindowJoinType::RightOuter, "RightOuterJoin"),
+        JoinType::Full => (WindowJoinType::FullOuter, "FullOuterJoin"),
+        JoinType::LeftSemi => (WindowJoinType::LeftSemi, "LeftSemiJoin"),
+        JoinType::LeftAnti => (WindowJoinType::LeftAnti, "LeftAntiJoin"),
+        JoinType::RightSemi => (WindowJoinType::RightSemi, "RightSemiJoin"),
+        JoinType::RightAnti => (WindowJoinType::RightAnti, "RightAntiJoin"),
+        other => {
+            return Err(PlanError::NotSupported(format!(
+                "{other} joins of streams are not supported"
+            )))
+        }
+    };
+    if join.null_aware {
+        return Err(PlanError::NotSupported(
+            "NOT IN (subquery) over streams is not supported (a NULL on either side changes every row's answer); write NOT EXISTS".into(),
+        ));
     }
     if left_keys.is_empty() {
         return Err(PlanError::NotSupported(
@@ -102,8 +127,16 @@ pub(crate) fn translate_stream_join(
         right,
         filter,
         description,
-    } = join_inputs(join, "Join", state, parts)?;
-    let description = format!("joinType=[InnerJoin], {description}");
+        updating,
+    } = join_inputs(join, None, state, parts)?;
+    let description = format!("joinType=[{flink_name}], {description}");
+    // Flink's changelog inference: inner and semi joins forward their inputs' kinds, any
+    // other join may retract what it emitted.
+    let output_updating = updating.is_some()
+        || !matches!(
+            join_type,
+            WindowJoinType::Inner | WindowJoinType::LeftSemi | WindowJoinType::RightSemi
+        );
     let spec = StreamJoinSpec {
         left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
         right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,
@@ -112,12 +145,25 @@ pub(crate) fn translate_stream_join(
         right_keys: right_keys.clone(),
         filter,
         description: description.clone(),
+        join_type,
+        updating: output_updating,
     };
-    Ok(OpenChain::new(
+    let name = format!("Join({description})");
+    let mut chain = OpenChain::new(
         hashed_inputs(left, left_keys, right, right_keys),
         vec![OperatorSpec::StreamJoin(spec)],
-        vec![format!("Join({description})")],
-    ))
+        vec![name.clone()],
+    );
+    chain.updating = output_updating;
+    chain.producer = Some(match (updating, join_type) {
+        // An inner or semi join passes its input's updates on.
+        (
+            Some(producer),
+            WindowJoinType::Inner | WindowJoinType::LeftSemi | WindowJoinType::RightSemi,
+        ) => producer,
+        _ => name,
+    });
+    Ok(chain)
 }
 
 /// Both inputs of a join, each hashed on its join keys.

@@ -324,7 +324,8 @@ pub(crate) fn translate_window_join(
         right,
         filter,
         description,
-    } = crate::join::join_inputs(join, "WindowJoin", state, parts)?;
+        ..
+    } = crate::join::join_inputs(join, Some("WindowJoin"), state, parts)?;
     let spec = WindowJoinSpec {
         left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
         right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,

@@ -201,6 +201,7 @@ mod tests {
                     parallelism: p_sink,
                     operators: vec![OperatorSpec::Sink(SinkSpec {
                         connector: connector(sink),
+                        updating: false,
                     })],
                 },
             ],

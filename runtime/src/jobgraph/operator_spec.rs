@@ -204,6 +204,12 @@ pub struct StreamJoinSpec {
     /// Extra condition over the left then right columns.
     pub filter: Option<SerializedExpr>,
     pub description: String,
+    #[serde(default)]
+    pub join_type: WindowJoinType,
+    /// The output is updating (an input is, or the join is outer or anti): its batches
+    /// carry row kinds.
+    #[serde(default)]
+    pub updating: bool,
 }
 
 /// Window join: rows of both inputs buffered per window and joined when it closes.
@@ -225,10 +231,11 @@ pub struct WindowJoinSpec {
     pub description: String,
 }
 
-/// Which rows a window join emits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Which rows a join emits (window joins and regular joins alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WindowJoinType {
     /// Matching pairs: left columns then right columns.
+    #[default]
     Inner,
     /// Matching pairs plus left rows without a match, right columns null.
     LeftOuter,
@@ -263,6 +270,9 @@ pub struct CalcSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SinkSpec {
     pub connector: ConnectorSpec,
+    /// The sink's input is updating: its batches carry row kinds.
+    #[serde(default)]
+    pub updating: bool,
 }
 
 /// One operator of a chain. Adding an operator: a variant here and its arm in
