@@ -58,6 +58,12 @@ pub trait TableFactory: Send + Sync {
         )
     }
 
+    /// Whether the connector is Eddy's own plumbing (`collect`, `values`), which no
+    /// `CREATE TABLE` may name.
+    fn is_internal(&self) -> bool {
+        false
+    }
+
     /// Whether a source with these options ends by itself.
     fn is_bounded(&self, _options: &BTreeMap<String, String>) -> bool {
         false

@@ -19,6 +19,7 @@ pub mod options;
 pub mod print;
 pub mod registry;
 pub mod types;
+pub mod values;
 
 #[cfg(test)]
 mod testing;

@@ -22,6 +22,7 @@ use crate::format::{
 use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
 use crate::print::PrintTableFactory;
+use crate::values::ValuesTableFactory;
 
 /// Every format, by its `format` option value.
 pub fn formats() -> Vec<Arc<dyn FormatFactory>> {
@@ -63,6 +64,7 @@ impl ConnectorRegistry {
             Arc::new(PrintTableFactory),
             Arc::new(BlackHoleTableFactory),
             Arc::new(CollectTableFactory),
+            Arc::new(ValuesTableFactory),
         ])
     }
 
@@ -107,7 +109,15 @@ impl ConnectorRegistry {
         schema: &Schema,
         options: &BTreeMap<String, String>,
     ) -> Result<()> {
-        self.factory_for(options)?.validate(table, schema, options)
+        let factory = self.factory_for(options)?;
+        if factory.is_internal() {
+            return Err(ConnectorError::invalid(
+                "connector",
+                factory.identifier(),
+                "this connector is internal to Eddy (it carries query results or INSERT ... VALUES rows) and cannot back a table",
+            ));
+        }
+        factory.validate(table, schema, options)
     }
 
     /// Whether reading a table with these options ends by itself.
@@ -169,7 +179,8 @@ mod tests {
                 "datagen",
                 "filesystem",
                 "nexmark",
-                "print"
+                "print",
+                "values"
             ]
         );
         match r.factory("kafak") {

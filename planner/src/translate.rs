@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_expr::{conjunction, PhysicalExpr};
@@ -208,6 +209,35 @@ impl OpenChain {
     }
 }
 
+impl OpenChain {
+    /// Makes an insert-only chain (rows of `schema`) updating: each row gets kind `+I`.
+    pub fn add_insert_kinds(&mut self, schema: SchemaRef) -> Result<()> {
+        let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..schema.fields().len())
+            .map(|i| {
+                Arc::new(datafusion::physical_expr::expressions::Column::new(
+                    schema.field(i).name(),
+                    i,
+                )) as Arc<dyn PhysicalExpr>
+            })
+            .collect();
+        exprs.push(Arc::new(
+            datafusion::physical_expr::expressions::Literal::new(
+                datafusion::common::ScalarValue::Int8(Some(
+                    eddy_runtime::stream_element::RowKind::Insert.to_i8(),
+                )),
+            ),
+        ));
+        self.add_projection(
+            schema.clone(),
+            exprs,
+            with_op_field(&nullable(&schema)),
+            "+I".to_string(),
+        )?;
+        self.updating = true;
+        Ok(())
+    }
+}
+
 impl GraphParts {
     /// Closes a chain into a vertex and returns its id.
     pub fn close(&mut self, mut chain: OpenChain) -> Result<VertexId> {
@@ -316,24 +346,113 @@ pub(crate) fn translate(
             crate::windowing::translate_window_aggregate(agg, state, parts)
         }
         LogicalPlan::Join(join) => crate::windowing::translate_window_join(join, state, parts),
+        LogicalPlan::Values(values) => Ok(OpenChain::new(
+            Head::Source(values_source(&values.schema, &values.values, state)?),
+            Vec::new(),
+            Vec::new(),
+        )),
+        // `SELECT 1, 'a'` without FROM: one row of no columns, which a projection fills.
+        LogicalPlan::EmptyRelation(empty) => {
+            let rows = match empty.produce_one_row {
+                true => vec![Vec::new()],
+                false => Vec::new(),
+            };
+            Ok(OpenChain::new(
+                Head::Source(values_source(&empty.schema, &rows, state)?),
+                Vec::new(),
+                Vec::new(),
+            ))
+        }
         LogicalPlan::Union(union) => {
+            let mut chains = union
+                .inputs
+                .iter()
+                .map(|input| translate(input, state, parts))
+                .collect::<Result<Vec<_>>>()?;
+            // One updating input makes the union updating: the others' rows become `+I`.
+            let updating = chains.iter().find(|c| c.updating).map(|c| c.producer().to_string());
             let mut inputs = Vec::new();
-            for input in &union.inputs {
-                let chain = translate(input, state, parts)?;
-                chain.insert_only("Union")?;
+            for (mut chain, input) in chains.drain(..).zip(&union.inputs) {
+                if updating.is_some() && !chain.updating {
+                    chain.add_insert_kinds(Arc::new(input.schema().as_arrow().clone()))?;
+                }
                 inputs.push((parts.close(chain)?, Partitioner::Forward));
             }
-            Ok(OpenChain::new(
+            let mut chain = OpenChain::new(
                 Head::Inputs(inputs),
                 Vec::new(),
                 vec!["Union".to_string()],
-            ))
+            );
+            chain.updating = updating.is_some();
+            chain.producer = updating;
+            Ok(chain)
         }
         other => Err(PlanError::NotSupported(format!(
-            "{} is not supported in streaming queries yet; only projections, filters, UNION ALL, window table functions, window aggregations and window joins are",
+            "{} is not supported in streaming queries yet; projections, filters, VALUES, UNION, GROUP BY, joins, window table functions, window aggregations and window joins are",
             describe_node(other)
         ))),
     }
+}
+
+/// `VALUES (..), (..)` as a bounded source: the rows are evaluated here and travel in the
+/// job graph, as Flink's `StreamExecValues` carries its literals.
+fn values_source(
+    schema: &datafusion::common::DFSchema,
+    rows: &[Vec<datafusion::logical_expr::Expr>],
+    state: &SessionState,
+) -> Result<SourceSpec> {
+    let schema = nullable(schema.as_arrow());
+    let one_row = datafusion::arrow::record_batch::RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        Vec::new(),
+        &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .map_err(DataFusionError::from)?;
+    let empty = datafusion::common::DFSchema::empty();
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (c, field) in schema.fields().iter().enumerate() {
+        let mut cells = Vec::with_capacity(rows.len());
+        for row in rows {
+            let expr = state.create_physical_expr(row[c].clone(), &empty)?;
+            let array = expr.evaluate(&one_row)?.into_array(1)?;
+            cells.push(
+                datafusion::arrow::compute::cast(&array, field.data_type())
+                    .map_err(DataFusionError::from)?,
+            );
+        }
+        let refs: Vec<&dyn datafusion::arrow::array::Array> =
+            cells.iter().map(|a| a.as_ref()).collect();
+        columns.push(match refs.is_empty() {
+            true => datafusion::arrow::array::new_empty_array(field.data_type()),
+            false => datafusion::arrow::compute::concat(&refs).map_err(DataFusionError::from)?,
+        });
+    }
+    let batch = datafusion::arrow::record_batch::RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &datafusion::arrow::record_batch::RecordBatchOptions::new()
+            .with_row_count(Some(rows.len())),
+    )
+    .map_err(DataFusionError::from)?;
+    let spec = eddy_runtime::jobgraph::ConnectorSpec {
+        table: "VALUES".to_string(),
+        schema: SerializedSchema::encode(&schema)?,
+        options: [
+            ("connector".to_string(), "values".to_string()),
+            (
+                eddy_connectors::values::VALUES_ROWS.key.to_string(),
+                eddy_connectors::values::encode_rows(&batch)?,
+            ),
+        ]
+        .into(),
+    };
+    Ok(SourceSpec {
+        connector: spec,
+        computed: Vec::new(),
+        table_schema: None,
+        watermark: None,
+        projection: None,
+    })
 }
 
 fn describe_node(plan: &LogicalPlan) -> &'static str {

@@ -24,6 +24,8 @@ pub enum SqlError {
     UndefinedColumn { table: String, column: String },
     #[error("type '{0}' does not exist")]
     UndefinedType(String),
+    #[error("column '{0}' specified more than once")]
+    DuplicateColumn(String),
     #[error("{0} already exists")]
     DuplicateObject(String),
     #[error("{0}")]
@@ -149,6 +151,7 @@ impl SqlError {
             SqlError::UndefinedTable(_) => "42P01",
             SqlError::UndefinedColumn { .. } => "42703",
             SqlError::UndefinedType(_) => "42704",
+            SqlError::DuplicateColumn(_) => "42701",
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",

@@ -112,6 +112,10 @@ impl TableFactory for CollectTableFactory {
         "collect"
     }
 
+    fn is_internal(&self) -> bool {
+        true
+    }
+
     fn required_options(&self) -> Vec<OptionKey> {
         vec![COLLECT_ID]
     }

@@ -1,6 +1,8 @@
 //! INSERT INTO ... SELECT and EXECUTE STATEMENT SET: planned into one JobGraph, submitted
 //! to the Dispatcher; the reply is the job id (or, with `table.dml-sync`, the job's end).
 
+use datafusion::common::{Column, ScalarValue};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast;
 use eddy_cluster::JobStatus;
@@ -14,7 +16,8 @@ use crate::error::{Result, SqlError};
 use crate::parser::StatementSetEntry;
 use crate::session::Session;
 
-fn insert_parts(statement: &ast::Statement) -> Result<(String, Box<ast::Query>)> {
+/// The target table, the named target columns (none: all, in table order) and the query.
+fn insert_parts(statement: &ast::Statement) -> Result<(String, Vec<String>, Box<ast::Query>)> {
     let ast::Statement::Insert(insert) = statement else {
         return Err(SqlError::Internal("not an INSERT".into()));
     };
@@ -36,16 +39,66 @@ fn insert_parts(statement: &ast::Statement) -> Result<(String, Box<ast::Query>)>
             ))
         }
     };
-    if !insert.columns.is_empty() {
-        return Err(SqlError::NotSupported(format!(
-            "INSERT INTO {name} with a column list is not supported yet; select every column in table order"
-        )));
-    }
+    let columns = insert
+        .columns
+        .iter()
+        .map(|c| {
+            c.0.last()
+                .and_then(|p| p.as_ident())
+                .map(crate::parser::normalize_ident)
+                .ok_or_else(|| SqlError::Syntax(format!("expected a column name, not {c}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let source = insert
         .source
         .clone()
         .ok_or_else(|| SqlError::Syntax("INSERT needs a query".into()))?;
-    Ok((name, source))
+    Ok((name, columns, source))
+}
+
+/// `INSERT INTO t (c, a) <query>`: the query's columns go to the named ones, the others get
+/// NULL, as in Flink and PostgreSQL; the result has the table's columns in table order.
+fn fill_columns(
+    table: &str,
+    columns: &[String],
+    schema: &datafusion::arrow::datatypes::Schema,
+    plan: LogicalPlan,
+) -> Result<LogicalPlan> {
+    let mut position = std::collections::HashMap::new();
+    for (i, c) in columns.iter().enumerate() {
+        if schema.field_with_name(c).is_err() {
+            return Err(SqlError::UndefinedColumn {
+                table: table.to_string(),
+                column: c.clone(),
+            });
+        }
+        if position.insert(c.as_str(), i).is_some() {
+            return Err(SqlError::DuplicateColumn(c.clone()));
+        }
+    }
+    let width = plan.schema().fields().len();
+    if width != columns.len() {
+        let more = match width > columns.len() {
+            true => "more expressions than target columns",
+            false => "more target columns than expressions",
+        };
+        return Err(SqlError::Syntax(format!(
+            "INSERT INTO {table} has {more}: {} columns named, the query gives {width}",
+            columns.len()
+        )));
+    }
+    let exprs = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let expr = match position.get(f.name().as_str()) {
+                Some(&i) => Expr::Column(Column::from(plan.schema().qualified_field(i))),
+                None => Expr::Literal(ScalarValue::try_from(f.data_type())?, None),
+            };
+            Ok(expr.alias(f.name()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
 /// Plans several INSERTs into one job graph.
@@ -60,7 +113,7 @@ pub(super) async fn build_job(
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {
-        let (name, mut source) = insert_parts(statement)?;
+        let (name, columns, mut source) = insert_parts(statement)?;
         super::literals::apply(&mut source);
         let target_table = {
             let catalog = engine.catalog.read().await;
@@ -79,6 +132,10 @@ pub(super) async fn build_job(
                 source,
             ))))
             .await?;
+        let plan = match columns.is_empty() {
+            true => plan,
+            false => fill_columns(&name, &columns, &target_table.physical_schema(), plan)?,
+        };
         let plan = state.optimize(&plan)?;
         planned.push((
             InsertTarget {
