@@ -100,8 +100,8 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
 
 /// Whether a query's result over streams updates, as the job graph built from it will say:
 /// it holds an aggregation that is not a window aggregation (none of its group keys is a
-/// window TVF's `window_start`), or a regular join (not on window bounds) that is outer or
-/// anti.
+/// window TVF's `window_start`), a regular join (not on window bounds) that is outer or
+/// anti, or a Top-N (but a keep-first deduplication by processing time).
 pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
     let mut updating = false;
     let _ = plan.apply(|node| {
@@ -122,6 +122,9 @@ pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
                         join.join_type,
                         JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi
                     )
+            }
+            LogicalPlan::Filter(filter) => {
+                crate::rank::as_rank(filter).is_some_and(|rank| !rank.keeps_first_by_proctime())
             }
             _ => false,
         };

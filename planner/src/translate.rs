@@ -169,7 +169,7 @@ impl OpenChain {
     /// Adds a projection, completing a pending filter-only Calc. Physical columns are
     /// positional and a filter keeps positions, so the projection stays valid over the
     /// filter's input.
-    fn add_projection(
+    pub(crate) fn add_projection(
         &mut self,
         input: SchemaRef,
         mut exprs: Vec<Arc<dyn PhysicalExpr>>,
@@ -303,6 +303,9 @@ pub(crate) fn translate(
             ))
         }
         LogicalPlan::Filter(filter) => {
+            if let Some(rank) = crate::rank::as_rank(filter) {
+                return crate::rank::translate_rank(&rank, true, state, parts);
+            }
             let mut chain = translate(&filter.input, state, parts)?;
             let input_schema = filter.input.schema();
             let predicate = state.create_physical_expr(filter.predicate.clone(), input_schema)?;
@@ -314,7 +317,19 @@ pub(crate) fn translate(
             Ok(chain)
         }
         LogicalPlan::Projection(projection) => {
-            let mut chain = translate(&projection.input, state, parts)?;
+            // A Top-N whose rank number nobody reads changes per row, not per rank.
+            let rank = match projection.input.as_ref() {
+                LogicalPlan::Filter(f) => crate::rank::as_rank(f),
+                _ => None,
+            };
+            let mut chain = match rank {
+                Some(rank) => {
+                    let output_rank =
+                        crate::rank::reads_rank(&projection.expr, &projection.input, &rank);
+                    crate::rank::translate_rank(&rank, output_rank, state, parts)?
+                }
+                None => translate(&projection.input, state, parts)?,
+            };
             let input_schema = projection.input.schema();
             let exprs = projection
                 .expr

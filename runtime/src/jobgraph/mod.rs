@@ -9,8 +9,8 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, GroupAggregateSpec, OperatorSpec, SerializedExpr, SerializedPlan,
-    SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
+    CalcSpec, ConnectorSpec, GroupAggregateSpec, OperatorSpec, RankOrder, RankSpec, SerializedExpr,
+    SerializedPlan, SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
     WindowAggregateSpec, WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
 };
 pub use partitioner::Partitioner;

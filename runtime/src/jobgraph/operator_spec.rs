@@ -231,6 +231,37 @@ pub struct WindowJoinSpec {
     pub description: String,
 }
 
+/// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
+/// kept to the ranks `rank_start..=rank_end`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankSpec {
+    pub input_schema: SerializedSchema,
+    /// The input's columns, then the rank number; without the row-kind column.
+    pub output_schema: SerializedSchema,
+    /// Input columns of PARTITION BY (none: one partition).
+    pub partition_keys: Vec<usize>,
+    pub order_by: Vec<RankOrder>,
+    pub rank_start: u64,
+    pub rank_end: u64,
+    /// The rank number is read downstream: changes are per rank (`-U` / `+U`), not per row.
+    pub output_rank: bool,
+    /// The input is updating.
+    pub retracting: bool,
+    /// The output is updating (all but a keep-first deduplication by processing time).
+    pub updating: bool,
+    /// The latest row wins a tie (keep-last deduplication).
+    pub ties_latest_first: bool,
+    pub description: String,
+}
+
+/// One ORDER BY key of a Rank.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RankOrder {
+    pub column: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
 /// Which rows a join emits (window joins and regular joins alike).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WindowJoinType {
@@ -286,6 +317,7 @@ pub enum OperatorSpec {
     GroupAggregate(GroupAggregateSpec),
     StreamJoin(StreamJoinSpec),
     WindowJoin(WindowJoinSpec),
+    Rank(RankSpec),
     Sink(SinkSpec),
 }
 
@@ -302,6 +334,7 @@ impl OperatorSpec {
             OperatorSpec::GroupAggregate(g) => format!("GroupAggregate({})", g.description),
             OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
+            OperatorSpec::Rank(r) => format!("Rank({})", r.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())
             }

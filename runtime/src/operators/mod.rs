@@ -9,6 +9,7 @@ mod buffer_budget;
 mod calc;
 mod group_aggregate;
 mod join;
+mod rank;
 mod retracting;
 mod sink;
 mod source;
@@ -25,6 +26,7 @@ pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use group_aggregate::GroupAggregateOperator;
 pub use join::{StreamJoinOperator, WindowJoinOperator};
+pub use rank::RankOperator;
 pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
@@ -206,6 +208,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::WindowJoin(w) => Ok(Box::new(WindowJoinOperator::try_new(w, ctx)?)),
         OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
+        OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),
         )),

@@ -510,7 +510,9 @@ impl StreamOperator for StreamJoinOperator {
             .collect();
         let key_rows = self.keys.convert_columns(&key_columns)?;
         let groups = key_groups(&key_columns, self.max_parallelism)?;
-        // Rows by key, in arrival order; a NULL key never matches.
+        // Rows by key, in arrival order, keys in order of first arrival; a NULL key never
+        // matches.
+        let mut keys_in_order: Vec<&[u8]> = Vec::new();
         let mut by_key: HashMap<&[u8], Vec<u32>> = HashMap::new();
         let mut unmatched = Output::default();
         let mut null_keyed = Vec::new();
@@ -519,9 +521,13 @@ impl StreamOperator for StreamJoinOperator {
                 null_keyed.push(row as u32);
                 continue;
             }
+            let key = key_rows.row(row).data();
             by_key
-                .entry(key_rows.row(row).data())
-                .or_default()
+                .entry(key)
+                .or_insert_with(|| {
+                    keys_in_order.push(key);
+                    Vec::new()
+                })
                 .push(row as u32);
         }
         let mut emitted = Vec::new();
@@ -552,7 +558,10 @@ impl StreamOperator for StreamJoinOperator {
             };
             emitted.push(self.emit(l, r, unmatched)?);
         }
-        for (key, rows) in by_key {
+        for key in keys_in_order {
+            let Some(rows) = by_key.remove(key) else {
+                continue;
+            };
             let group = groups[rows[0] as usize];
             let mut output = Output::default();
             let (left, right) =

@@ -1,0 +1,288 @@
+//! Top-N and deduplication, as Flink writes them: a filter keeping a range of
+//! `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)` becomes one Rank operator, with the
+//! rows hashed on the PARTITION BY keys (all to one subtask without them). `rn = 1` ordered
+//! by a time attribute is Flink's deduplication: keep the first row (ASC) or the last
+//! (DESC). Like Flink, the result is updating, except a keep-first deduplication by
+//! processing time over an insert-only input, which only ever inserts.
+
+use datafusion::common::ScalarValue;
+use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::expr::WindowFunction;
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, Filter, LogicalPlan, Operator, Projection, Window,
+};
+use eddy_runtime::jobgraph::{OperatorSpec, Partitioner, RankOrder, RankSpec, SerializedSchema};
+use eddy_runtime::time::TimeAttribute;
+
+use crate::error::{PlanError, Result};
+use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+use crate::windowing::column_index;
+
+/// A filter over a ROW_NUMBER window that keeps ranks `start..=end`.
+pub(crate) struct RankFilter<'a> {
+    pub window: &'a Window,
+    /// The columns DataFusion keeps between the window and the filter, if it pruned some.
+    pub projection: Option<&'a Projection>,
+    /// Where the rank is among the filter's input columns.
+    pub rank_column: usize,
+    pub start: u64,
+    pub end: u64,
+}
+
+impl RankFilter<'_> {
+    /// Flink's deduplication, rank 1 of rows ordered by a time attribute alone: the time
+    /// attribute and whether the last row is kept (DESC).
+    pub fn deduplication(&self) -> Option<(TimeAttribute, bool)> {
+        let [Expr::WindowFunction(function)] = self.window.window_expr.as_slice() else {
+            return None;
+        };
+        let [order] = function.params.order_by.as_slice() else {
+            return None;
+        };
+        let input = self.window.input.schema();
+        let time = TimeAttribute::of(input.field(column_index(&order.expr, input)?))?;
+        (self.start == 1 && self.end == 1).then_some((time, !order.asc))
+    }
+
+    /// A keep-first deduplication by processing time: over an insert-only input it only
+    /// ever inserts, as in Flink.
+    pub fn keeps_first_by_proctime(&self) -> bool {
+        self.deduplication() == Some((TimeAttribute::Proctime, false))
+    }
+}
+
+/// `filter` as a rank range over a ROW_NUMBER window, when it is one.
+pub(crate) fn as_rank(filter: &Filter) -> Option<RankFilter<'_>> {
+    let (window, projection) = match filter.input.as_ref() {
+        LogicalPlan::Window(window) => (window, None),
+        LogicalPlan::Projection(p) => match p.input.as_ref() {
+            LogicalPlan::Window(window)
+                if p.expr
+                    .iter()
+                    .all(|e| column_index(e, &window.schema).is_some()) =>
+            {
+                (window, Some(p))
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let [Expr::WindowFunction(function)] = window.window_expr.as_slice() else {
+        return None;
+    };
+    if function.fun.name() != "row_number" {
+        return None;
+    }
+    let window_rank = window.schema.fields().len() - 1;
+    let rank = match projection {
+        None => window_rank,
+        Some(p) => p
+            .expr
+            .iter()
+            .position(|e| column_index(e, &window.schema) == Some(window_rank))?,
+    };
+    let schema = filter.input.schema();
+    let (mut start, mut end) = (1u64, u64::MAX);
+    for conjunct in conjuncts(&filter.predicate) {
+        let (op, value) = bound_on(conjunct, schema, rank)?;
+        match op {
+            Operator::LtEq => end = end.min(value),
+            Operator::Lt => end = end.min(value.checked_sub(1)?),
+            Operator::GtEq => start = start.max(value),
+            Operator::Gt => start = start.max(value + 1),
+            Operator::Eq => {
+                start = start.max(value);
+                end = end.min(value);
+            }
+            _ => return None,
+        }
+    }
+    // Without an upper bound every row stays: that is no Top-N.
+    (end != u64::MAX).then_some(RankFilter {
+        window,
+        projection,
+        rank_column: rank,
+        start,
+        end,
+    })
+}
+
+fn conjuncts(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
+            let mut all = conjuncts(left);
+            all.extend(conjuncts(right));
+            all
+        }
+        other => vec![other],
+    }
+}
+
+/// `rank <op> value` (or `value <op> rank`, turned around).
+fn bound_on(
+    expr: &Expr,
+    schema: &datafusion::common::DFSchema,
+    rank: usize,
+) -> Option<(Operator, u64)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
+        return None;
+    };
+    let value = |e: &Expr| match e {
+        Expr::Literal(v, _) => v
+            .cast_to(&datafusion::arrow::datatypes::DataType::Int64)
+            .ok()
+            .and_then(|v| match v {
+                ScalarValue::Int64(Some(n)) if n >= 0 => Some(n as u64),
+                _ => None,
+            }),
+        _ => None,
+    };
+    let is_rank = |e: &Expr| column_index(e, schema) == Some(rank);
+    match (is_rank(left), is_rank(right)) {
+        (true, false) => Some((*op, value(right)?)),
+        (false, true) => Some((op.swap()?, value(left)?)),
+        _ => None,
+    }
+}
+
+/// Plans `rank` (output: the window's columns, the rank last). `output_rank`: whether the
+/// rank number is read downstream.
+pub(crate) fn translate_rank(
+    rank: &RankFilter<'_>,
+    output_rank: bool,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    let window = rank.window;
+    let [Expr::WindowFunction(function)] = window.window_expr.as_slice() else {
+        return Err(PlanError::NotSupported(
+            "a Top-N needs one ROW_NUMBER".into(),
+        ));
+    };
+    let WindowFunction { params, .. } = function.as_ref();
+    let input_schema = window.input.schema();
+    let column = |e: &Expr, what: &str| {
+        column_index(e, input_schema).ok_or_else(|| {
+            PlanError::NotSupported(format!(
+                "ROW_NUMBER() {what} {e}: a streaming Top-N uses columns only; compute the expression in a subquery first"
+            ))
+        })
+    };
+    let partition_keys = params
+        .partition_by
+        .iter()
+        .map(|e| column(e, "PARTITION BY"))
+        .collect::<Result<Vec<_>>>()?;
+    if params.order_by.is_empty() {
+        return Err(PlanError::NotSupported(
+            "a streaming Top-N needs ROW_NUMBER() OVER (.. ORDER BY ..)".into(),
+        ));
+    }
+    let order_by = params
+        .order_by
+        .iter()
+        .map(|s| {
+            Ok(RankOrder {
+                column: column(&s.expr, "ORDER BY")?,
+                descending: !s.asc,
+                nulls_first: s.nulls_first,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let chain = translate(&window.input, state, parts)?;
+    let retracting = chain.updating;
+    let producer = chain.producer.clone();
+    let upstream = parts.close(chain)?;
+    let deduplication = rank.deduplication();
+    let keep_last = deduplication.is_some_and(|(_, last)| last);
+    let insert_only = rank.keeps_first_by_proctime() && !retracting;
+    let column_names = |cols: &mut dyn Iterator<Item = usize>| {
+        cols.map(|i| input_schema.field(i).name().clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let description = format!(
+        "{}, partitionBy=[{}], orderBy=[{}], rankRange=[rankStart={}, rankEnd={}], select=[{}]",
+        match deduplication {
+            Some(_) => format!(
+                "Deduplicate(keep={})",
+                if keep_last { "LastRow" } else { "FirstRow" }
+            ),
+            None => "rankType=[ROW_NUMBER]".to_string(),
+        },
+        column_names(&mut partition_keys.iter().copied()),
+        order_by
+            .iter()
+            .map(|o| format!(
+                "{} {}",
+                input_schema.field(o.column).name(),
+                if o.descending { "DESC" } else { "ASC" }
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+        rank.start,
+        rank.end,
+        column_names(&mut (0..input_schema.fields().len())),
+    );
+    let spec = RankSpec {
+        input_schema: SerializedSchema::encode(&nullable(input_schema.as_arrow()))?,
+        output_schema: SerializedSchema::encode(&nullable(window.schema.as_arrow()))?,
+        partition_keys: partition_keys.clone(),
+        order_by,
+        rank_start: rank.start,
+        rank_end: rank.end,
+        output_rank,
+        retracting,
+        updating: !insert_only,
+        ties_latest_first: keep_last,
+        description: description.clone(),
+    };
+    let name = format!("Rank({description})");
+    let mut chain = OpenChain::new(
+        Head::Inputs(vec![(
+            upstream,
+            Partitioner::Hash {
+                key_columns: partition_keys,
+            },
+        )]),
+        vec![OperatorSpec::Rank(spec)],
+        vec![name.clone()],
+    );
+    chain.updating = !insert_only;
+    if let Some(p) = rank.projection {
+        let exprs = p
+            .expr
+            .iter()
+            .map(|e| state.create_physical_expr(e.clone(), &window.schema))
+            .collect::<datafusion::error::Result<Vec<_>>>()?;
+        chain.add_projection(
+            std::sync::Arc::new(window.schema.as_arrow().clone()),
+            exprs,
+            nullable(p.schema.as_arrow()),
+            p.expr
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )?;
+    }
+    chain.producer = Some(match (retracting, producer) {
+        (true, Some(p)) if insert_only => p,
+        _ => name,
+    });
+    Ok(chain)
+}
+
+/// Whether `exprs` over `input` (the rank filter) read its rank column.
+pub(crate) fn reads_rank(exprs: &[Expr], input: &LogicalPlan, rank: &RankFilter<'_>) -> bool {
+    let rank = rank.rank_column;
+    exprs.iter().any(|e| {
+        e.column_refs()
+            .iter()
+            .any(|c| input.schema().index_of_column(c).ok() == Some(rank))
+    })
+}
