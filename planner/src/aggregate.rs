@@ -100,8 +100,8 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
 
 /// Whether a query's result over streams updates, as the job graph built from it will say:
 /// it holds an aggregation that is not a window aggregation (none of its group keys is a
-/// window TVF's `window_start`), a regular join (not on window bounds) that is outer or
-/// anti, or a Top-N (but a keep-first deduplication by processing time).
+/// window TVF's `window_start`), a regular join (not on window bounds, not an interval join)
+/// that is outer or anti, or a Top-N (but a keep-first deduplication by processing time).
 pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
     let mut updating = false;
     let _ = plan.apply(|node| {
@@ -117,7 +117,10 @@ pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
                     is_window_bound(l, join.left.schema(), "start")
                         && is_window_bound(r, join.right.schema(), "start")
                 });
+                // An interval join pads outer rows only when they expire: insert-only.
+                let interval = crate::join::interval_bounds(join).is_some();
                 !window
+                    && !interval
                     && !matches!(
                         join.join_type,
                         JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi

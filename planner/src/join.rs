@@ -5,13 +5,15 @@
 //! join of insert-only inputs is insert-only; any other is updating (outer joins retract
 //! their null-padded rows, anti joins the rows that gain a match).
 
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{Join, JoinType, LogicalPlan};
+use datafusion::logical_expr::{BinaryExpr, Expr, Join, JoinType, LogicalPlan, Operator};
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
-    OperatorSpec, Partitioner, SerializedExpr, SerializedSchema, StreamJoinSpec, VertexId,
-    WindowJoinType,
+    IntervalJoinSpec, OperatorSpec, Partitioner, SerializedExpr, SerializedSchema, StreamJoinSpec,
+    VertexId, WindowJoinType,
 };
+use eddy_runtime::time::TimeAttribute;
 
 use crate::error::{PlanError, Result};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
@@ -101,6 +103,20 @@ pub(crate) fn translate_stream_join(
             )))
         }
     };
+    if let (Some(bounds), true) = (
+        interval_bounds(join),
+        matches!(
+            join_type,
+            WindowJoinType::Inner
+                | WindowJoinType::LeftOuter
+                | WindowJoinType::RightOuter
+                | WindowJoinType::FullOuter
+        ),
+    ) {
+        return translate_interval_join(
+            join, join_type, flink_name, bounds, left_keys, right_keys, state, parts,
+        );
+    }
     if join.null_aware {
         return Err(PlanError::NotSupported(
             "NOT IN (subquery) over streams is not supported (a NULL on either side changes every row's answer); write NOT EXISTS".into(),
@@ -187,4 +203,182 @@ pub(crate) fn hashed_inputs(
             },
         ),
     ])
+}
+
+/// The time bounds of an interval join: the rowtime column of each side, and `lower`,
+/// `upper` (milliseconds) with `r.ts + lower <= l.ts <= r.ts + upper`.
+pub(crate) struct IntervalBounds {
+    left_time: usize,
+    right_time: usize,
+    lower: i64,
+    upper: i64,
+}
+
+/// `join`'s condition as an interval join's, when it bounds the left rowtime by the right
+/// one from both sides (`l.ts BETWEEN r.ts - INTERVAL .. AND r.ts + INTERVAL ..`, or two
+/// comparisons).
+pub(crate) fn interval_bounds(join: &Join) -> Option<IntervalBounds> {
+    let (ls, rs) = (join.left.schema(), join.right.schema());
+    let filter = join.filter.as_ref()?;
+    let mut conjuncts = Vec::new();
+    split_conjuncts(filter, &mut conjuncts);
+    let (mut lower, mut upper) = (None::<i64>, None::<i64>);
+    let mut columns = None;
+    // `a op b` with each side a time column plus an offset.
+    let mut bound = |a: &Expr, op: Operator, b: &Expr| -> Option<()> {
+        let (a, b) = (time_term(a, ls, rs)?, time_term(b, ls, rs)?);
+        // As `l - r op c`.
+        let (l, r, c, op) = match (a.0, b.0) {
+            (Side::Left(l), Side::Right(r)) => (l, r, b.1 - a.1, op),
+            (Side::Right(r), Side::Left(l)) => (l, r, a.1 - b.1, op.swap()?),
+            _ => return None,
+        };
+        if *columns.get_or_insert((l, r)) != (l, r) {
+            return None;
+        }
+        match op {
+            Operator::GtEq => lower = Some(lower.map_or(c, |x| x.max(c))),
+            Operator::Gt => lower = Some(lower.map_or(c + 1, |x| x.max(c + 1))),
+            Operator::LtEq => upper = Some(upper.map_or(c, |x| x.min(c))),
+            Operator::Lt => upper = Some(upper.map_or(c - 1, |x| x.min(c - 1))),
+            _ => return None,
+        }
+        Some(())
+    };
+    for conjunct in conjuncts {
+        match conjunct {
+            Expr::BinaryExpr(BinaryExpr { left, op, right })
+                if matches!(
+                    op,
+                    Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+                ) =>
+            {
+                let _ = bound(left, *op, right);
+            }
+            Expr::Between(between) if !between.negated => {
+                let _ = bound(&between.expr, Operator::GtEq, &between.low);
+                let _ = bound(&between.expr, Operator::LtEq, &between.high);
+            }
+            _ => {}
+        }
+    }
+    let ((left_time, right_time), lower, upper) = (columns?, lower?, upper?);
+    let rowtime = |schema: &DFSchema, i: usize| {
+        TimeAttribute::of(schema.field(i)) == Some(TimeAttribute::Rowtime)
+    };
+    (rowtime(ls, left_time) && rowtime(rs, right_time)).then_some(IntervalBounds {
+        left_time,
+        right_time,
+        lower,
+        upper,
+    })
+}
+
+enum Side {
+    Left(usize),
+    Right(usize),
+}
+
+fn split_conjuncts<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
+            split_conjuncts(left, out);
+            split_conjuncts(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// `col`, `col + INTERVAL ..` or `col - INTERVAL ..`: the column's side and index, and the
+/// offset in milliseconds.
+fn time_term(expr: &Expr, ls: &DFSchema, rs: &DFSchema) -> Option<(Side, i64)> {
+    match expr {
+        Expr::Column(c) => match (ls.index_of_column(c).ok(), rs.index_of_column(c).ok()) {
+            (Some(l), None) => Some((Side::Left(l), 0)),
+            (None, Some(r)) => Some((Side::Right(r), 0)),
+            _ => None,
+        },
+        Expr::Cast(cast) => time_term(&cast.expr, ls, rs),
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (side, offset) = time_term(left, ls, rs)?;
+            let Expr::Literal(value, _) = right.as_ref() else {
+                return None;
+            };
+            let ms = interval_millis(value)?;
+            match op {
+                Operator::Plus => Some((side, offset + ms)),
+                Operator::Minus => Some((side, offset - ms)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// A day-time interval literal in milliseconds.
+fn interval_millis(value: &ScalarValue) -> Option<i64> {
+    match value {
+        ScalarValue::IntervalDayTime(Some(v)) => {
+            Some(v.days as i64 * 86_400_000 + v.milliseconds as i64)
+        }
+        ScalarValue::IntervalMonthDayNano(Some(v)) if v.months == 0 => {
+            Some(v.days as i64 * 86_400_000 + v.nanoseconds / 1_000_000)
+        }
+        _ => None,
+    }
+}
+
+/// Plans an interval join: both inputs insert-only and hashed on the keys; the result is
+/// insert-only, outer rows padded when they expire.
+#[allow(clippy::too_many_arguments)]
+fn translate_interval_join(
+    join: &Join,
+    join_type: WindowJoinType,
+    flink_name: &str,
+    bounds: IntervalBounds,
+    left_keys: Vec<usize>,
+    right_keys: Vec<usize>,
+    state: &SessionState,
+    parts: &mut GraphParts,
+) -> Result<OpenChain> {
+    if left_keys.is_empty() {
+        return Err(PlanError::NotSupported(
+            "an interval join of streams needs an equality between the two sides besides the time bounds".into(),
+        ));
+    }
+    let (ls, rs) = (join.left.schema(), join.right.schema());
+    let JoinInputs {
+        left,
+        right,
+        filter,
+        description,
+        ..
+    } = join_inputs(join, Some("IntervalJoin"), state, parts)?;
+    let description = format!(
+        "joinType=[{flink_name}], windowBounds=[isRowTime=true, leftLowerBound={}, leftUpperBound={}, leftTimeIndex={}, rightTimeIndex={}], {description}",
+        bounds.lower, bounds.upper, bounds.left_time, bounds.right_time
+    );
+    let spec = IntervalJoinSpec {
+        left_schema: SerializedSchema::encode(&nullable(ls.as_arrow()))?,
+        right_schema: SerializedSchema::encode(&nullable(rs.as_arrow()))?,
+        output_schema: SerializedSchema::encode(&nullable(join.schema.as_arrow()))?,
+        left_keys: left_keys.clone(),
+        right_keys: right_keys.clone(),
+        left_time: bounds.left_time,
+        right_time: bounds.right_time,
+        lower: bounds.lower,
+        upper: bounds.upper,
+        filter,
+        join_type,
+        description: description.clone(),
+    };
+    Ok(OpenChain::new(
+        hashed_inputs(left, left_keys, right, right_keys),
+        vec![OperatorSpec::IntervalJoin(spec)],
+        vec![format!("IntervalJoin({description})")],
+    ))
 }

@@ -43,6 +43,7 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::GroupAggregate(g) => Some(format!("group-aggregate:{}", g.description)),
         OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::Rank(r) => Some(format!("rank:{}", r.description)),
+        OperatorSpec::IntervalJoin(j) => Some(format!("interval-join:{}", j.description)),
         OperatorSpec::WindowJoin(w) => Some(format!(
             "window-join:{:?}:{windows}:{}",
             w.join_type, w.description

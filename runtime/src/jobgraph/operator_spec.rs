@@ -231,6 +231,29 @@ pub struct WindowJoinSpec {
     pub description: String,
 }
 
+/// Interval join over event time: keys equal and `r.ts + lower <= l.ts <= r.ts + upper`
+/// (milliseconds), both inputs insert-only; rows are kept until the watermark passes the
+/// last time a row of the other side could match them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalJoinSpec {
+    pub left_schema: SerializedSchema,
+    pub right_schema: SerializedSchema,
+    pub output_schema: SerializedSchema,
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// The rowtime column of each side.
+    pub left_time: usize,
+    pub right_time: usize,
+    pub lower: i64,
+    pub upper: i64,
+    /// The whole join condition besides the keys (the time bounds included), over the left
+    /// then the right columns.
+    pub filter: Option<SerializedExpr>,
+    /// Inner, left, right or full outer.
+    pub join_type: WindowJoinType,
+    pub description: String,
+}
+
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
 /// kept to the ranks `rank_start..=rank_end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -318,6 +341,7 @@ pub enum OperatorSpec {
     StreamJoin(StreamJoinSpec),
     WindowJoin(WindowJoinSpec),
     Rank(RankSpec),
+    IntervalJoin(IntervalJoinSpec),
     Sink(SinkSpec),
 }
 
@@ -335,6 +359,7 @@ impl OperatorSpec {
             OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),
+            OperatorSpec::IntervalJoin(j) => format!("IntervalJoin({})", j.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())
             }

@@ -25,7 +25,7 @@ use datafusion::execution::TaskContext;
 pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use group_aggregate::GroupAggregateOperator;
-pub use join::{StreamJoinOperator, WindowJoinOperator};
+pub use join::{IntervalJoinOperator, StreamJoinOperator, WindowJoinOperator};
 pub use rank::RankOperator;
 pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
@@ -209,6 +209,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
+        OperatorSpec::IntervalJoin(j) => Ok(Box::new(IntervalJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),
         )),
