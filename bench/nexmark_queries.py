@@ -110,6 +110,96 @@ JOIN (
 ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime""",
     ),
     Query(
+        "q3", "local item suggestion (regular join)", ["auction", "person"],
+        "CREATE TABLE nexmark_q3 (name VARCHAR, city VARCHAR, state VARCHAR, id BIGINT) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q3
+SELECT
+    P.name, P.city, P.state, A.id
+FROM
+    auction AS A INNER JOIN person AS P on A.seller = P.id
+WHERE
+    A.category = 10 and (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')""",
+    ),
+    Query(
+        "q4", "average price per category (join, two group aggregations)", ["auction", "bid"],
+        "CREATE TABLE nexmark_q4 (id BIGINT, final DOUBLE) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q4
+SELECT
+    Q.category,
+    AVG(Q.final)
+FROM (
+    SELECT MAX(B.price) AS final, A.category
+    FROM auction A, bid B
+    WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+    GROUP BY A.id, A.category
+) Q
+GROUP BY Q.category""",
+    ),
+    Query(
+        "q7", "highest bid (TUMBLE maximum joined back)", ["bid"],
+        "CREATE TABLE nexmark_q7 (auction BIGINT, price BIGINT, bidder BIGINT, dateTime TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q7
+SELECT B.auction, B.price, B.bidder, B.dateTime, B.extra
+from bid B
+JOIN (
+  SELECT MAX(price) AS maxprice, window_end as dateTime
+  FROM TABLE(
+          TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND))
+  GROUP BY window_start, window_end
+) B1
+ON B.price = B1.maxprice
+WHERE B.dateTime BETWEEN B1.dateTime  - INTERVAL '10' SECOND AND B1.dateTime""",
+    ),
+    Query(
+        "q9", "winning bids (Top-1 over a join)", ["auction", "bid"],
+        "CREATE TABLE nexmark_q9 (id BIGINT, itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT, dateTime TIMESTAMP(3), "
+        "expires TIMESTAMP(3), seller BIGINT, category BIGINT, extra VARCHAR, auction BIGINT, bidder BIGINT, price BIGINT, "
+        "bid_dateTime TIMESTAMP(3), bid_extra VARCHAR) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q9
+SELECT
+    id, itemName, description, initialBid, reserve, dateTime, expires, seller, category, extra,
+    auction, bidder, price, bid_dateTime, bid_extra
+FROM (
+   SELECT A.*, B.auction, B.bidder, B.price, B.dateTime AS bid_dateTime, B.extra AS bid_extra,
+     ROW_NUMBER() OVER (PARTITION BY A.id ORDER BY B.price DESC, B.dateTime ASC) AS rownum
+   FROM auction A, bid B
+   WHERE A.id = B.auction AND B.dateTime BETWEEN A.dateTime AND A.expires
+)
+WHERE rownum <= 1""",
+    ),
+    Query(
+        "q18", "last bid per bidder and auction (deduplication)", ["bid"],
+        "CREATE TABLE nexmark_q18 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q18
+SELECT auction, bidder, price, channel, url, dateTime, extra
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY bidder, auction ORDER BY dateTime DESC) AS rank_number
+          FROM bid)
+    WHERE rank_number <= 1""",
+    ),
+    Query(
+        "q19", "top 10 bids per auction (Top-N)", ["bid"],
+        "CREATE TABLE nexmark_q19 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR, rank_number BIGINT) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q19
+SELECT * FROM
+(SELECT *, ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC) AS rank_number FROM bid)
+WHERE rank_number <= 10""",
+    ),
+    Query(
+        "q20", "expand bid with auction (regular join)", ["bid", "auction"],
+        "CREATE TABLE nexmark_q20 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, bid_dateTime TIMESTAMP(3), bid_extra VARCHAR, "
+        "itemName VARCHAR, description VARCHAR, initialBid BIGINT, reserve BIGINT, auction_dateTime TIMESTAMP(3), expires TIMESTAMP(3), seller BIGINT, "
+        "category BIGINT, auction_extra VARCHAR) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q20
+SELECT
+    auction, bidder, price, channel, url, B.dateTime, B.extra,
+    itemName, description, initialBid, reserve, A.dateTime, expires, seller, category, A.extra
+FROM
+    bid AS B INNER JOIN auction AS A on B.auction = A.id
+WHERE A.category = 10""",
+    ),
+    Query(
         "tumble", "count/max per auction (TUMBLE 10 s)", ["bid"],
         "CREATE TABLE nexmark_tumble (auction BIGINT, window_start TIMESTAMP(3), window_end TIMESTAMP(3), num BIGINT, max_price BIGINT) "
         "WITH ('connector' = 'blackhole')",
@@ -120,6 +210,8 @@ GROUP BY auction, window_start, window_end""",
         note="not a Nexmark query",
     ),
 ]
+# In Nexmark's order, the non-Nexmark query last.
+QUERIES.sort(key=lambda q: (not q.name[1:].isdigit(), int(q.name[1:]) if q.name[1:].isdigit() else 0))
 QUERY_BY_NAME = {q.name: q for q in QUERIES}
 
 
