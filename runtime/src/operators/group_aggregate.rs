@@ -25,7 +25,7 @@ use crate::error::Result;
 use crate::exchange::key_groups;
 use crate::jobgraph::GroupAggregateSpec;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
-use crate::state::snapshot::{restore_into, snapshot_backend};
+use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::stream_element::RowKind;
 use crate::time::Watermark;
@@ -308,12 +308,7 @@ impl StreamOperator for GroupAggregateOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator: Vec::new(),
-            native,
-        })
+        keyed_snapshot(self.backend.as_mut(), barrier)
     }
 
     fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {

@@ -112,6 +112,19 @@ pub fn snapshot_backend(
     Ok((keyed, native))
 }
 
+/// The snapshot of an operator whose state is all in its keyed backend.
+pub fn keyed_snapshot(
+    backend: &mut dyn super::KeyedStateBackend,
+    barrier: &crate::checkpoint::CheckpointBarrier,
+) -> Result<crate::checkpoint::OperatorSnapshot> {
+    let (keyed, native) = snapshot_backend(backend, barrier)?;
+    Ok(crate::checkpoint::OperatorSnapshot {
+        keyed,
+        operator: Vec::new(),
+        native,
+    })
+}
+
 /// Visits every restored value in `own`: the portable snapshots, then the native ones.
 pub fn for_each_restored(
     restored: &crate::checkpoint::RestoredState,

@@ -24,7 +24,8 @@ use crate::expr_codec::decode_expr;
 use crate::jobgraph::{IntervalJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::for_each_restored;
-use crate::state::{snapshot::snapshot_backend, KeyedStateBackend, StateKey};
+use crate::state::snapshot::keyed_snapshot;
+use crate::state::{KeyedStateBackend, StateKey};
 use crate::time::Watermark;
 
 /// The states each side's rows are kept under.
@@ -465,12 +466,7 @@ impl StreamOperator for IntervalJoinOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator: Vec::new(),
-            native,
-        })
+        keyed_snapshot(self.backend.as_mut(), barrier)
     }
 
     fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {

@@ -36,7 +36,7 @@ use crate::exchange::key_groups;
 use crate::expr_codec::decode_expr;
 use crate::jobgraph::{StreamJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
-use crate::state::snapshot::{restore_into, snapshot_backend};
+use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
 use crate::stream_element::RowKind;
 use crate::time::Watermark;
@@ -582,12 +582,7 @@ impl StreamOperator for StreamJoinOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        let (keyed, native) = snapshot_backend(self.backend.as_mut(), barrier)?;
-        Ok(OperatorSnapshot {
-            keyed,
-            operator: Vec::new(),
-            native,
-        })
+        keyed_snapshot(self.backend.as_mut(), barrier)
     }
 
     fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
