@@ -10,7 +10,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion::logical_expr::{Aggregate, Expr, JoinType, LogicalPlan};
+use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, JoinType, LogicalPlan};
 use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
@@ -148,14 +148,58 @@ fn is_window_bound(expr: &Expr, schema: &DFSchema, bound: &str) -> bool {
 
 /// Plans a GROUP BY without a window (or an aggregation without GROUP BY) over a stream:
 /// the rows are hashed on the group keys (all to one subtask without keys) into a group
-/// aggregation, which emits an updating stream. `keys` are the group keys' input columns.
+/// aggregation, which emits an updating stream. A key that is an expression is computed
+/// into an extra column before the exchange, which hashes on it.
 pub(crate) fn translate_group_aggregate(
     agg: &Aggregate,
-    keys: Vec<usize>,
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
-    let chain = translate(&agg.input, state, parts)?;
+    let mut chain = translate(&agg.input, state, parts)?;
+    let input_schema = agg.input.schema();
+    let width = input_schema.fields().len();
+    let mut keys = Vec::new();
+    let mut computed = Vec::new();
+    for g in &agg.group_expr {
+        match crate::windowing::column_index(g, input_schema) {
+            Some(i) => keys.push(i),
+            None => {
+                keys.push(width + computed.len());
+                computed.push(g);
+            }
+        }
+    }
+    if !computed.is_empty() {
+        let physical: SchemaRef = Arc::new(input_schema.as_arrow().clone());
+        let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..width)
+            .map(|i| {
+                Arc::new(datafusion::physical_expr::expressions::Column::new(
+                    physical.field(i).name(),
+                    i,
+                )) as Arc<dyn PhysicalExpr>
+            })
+            .collect();
+        let mut fields: Vec<_> = physical.fields().iter().cloned().collect();
+        for (n, g) in computed.iter().enumerate() {
+            exprs.push(state.create_physical_expr((*g).clone(), input_schema)?);
+            let data_type = g.get_type(input_schema)?;
+            fields.push(Arc::new(datafusion::arrow::datatypes::Field::new(
+                format!("__group_key_{n}"),
+                data_type,
+                true,
+            )));
+        }
+        chain.add_projection(
+            physical,
+            exprs,
+            nullable(&datafusion::arrow::datatypes::Schema::new(fields)),
+            computed
+                .iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )?;
+    }
     let retracting = chain.updating;
     let lowered = lower_aggregate(agg, state)?;
     if let (true, Some(function)) = (retracting, &lowered.unretractable) {

@@ -90,11 +90,11 @@ pub(crate) fn translate_window_aggregate(
     let mut keys = Vec::new();
     let mut key_positions = Vec::new();
     let mut window_time = None;
+    let mut expression_key = None;
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
-            return Err(PlanError::NotSupported(format!(
-                "GROUP BY {g}: a streaming aggregation groups by columns only; compute the expression in a subquery first"
-            )));
+            expression_key = Some(g);
+            continue;
         };
         match bound_of(input_schema, index) {
             Some(("start", t)) => {
@@ -122,13 +122,13 @@ pub(crate) fn translate_window_aggregate(
         }
         // No window: Flink's group aggregation, whose result updates. Every group key
         // spreads the rows, time attributes too.
-        let keys = agg
-            .group_expr
-            .iter()
-            .filter_map(|g| column_index(g, input_schema))
-            .collect();
-        return crate::aggregate::translate_group_aggregate(agg, keys, state, parts);
+        return crate::aggregate::translate_group_aggregate(agg, state, parts);
     };
+    if let Some(g) = expression_key {
+        return Err(PlanError::NotSupported(format!(
+            "GROUP BY {g}: a window aggregation groups by columns only; compute the expression in a subquery first"
+        )));
+    }
     let session_gap = match session_below(&agg.input) {
         Some((gap, partition_keys)) => {
             let mut grouped: Vec<&str> = keys
