@@ -40,10 +40,19 @@ pub const WINDOW_BUFFER_MEMORY_LIMIT: ConfigOption = ConfigOption {
     description: "With the hashmap state backend, bytes of rows a window join or a SESSION window aggregation holds per subtask while they wait for their window; past it the job fails with an error naming this key. The rocksdb backend spills them to disk instead.",
 };
 
+/// Idle state retention of group aggregations, regular joins and Top-N.
+pub const STATE_TTL: ConfigOption = ConfigOption {
+    key: "table.exec.state.ttl",
+    default: "0 ms",
+    kind: ValueKind::Duration,
+    description: "State of a group aggregation, regular join, Top-N or deduplication that has not been written for this long (processing time) is dropped, as in Flink: a group or a row seen again starts afresh. 0 keeps state forever. Window operators and interval joins clean their state by watermark and ignore it. With a TTL, checkpoints of these operators are full, not incremental.",
+};
+
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
     SOURCE_IDLE_TIMEOUT,
     DML_SYNC,
     WINDOW_AGG_BUFFER_SIZE_LIMIT,
     WINDOW_BUFFER_MEMORY_LIMIT,
+    STATE_TTL,
 ];

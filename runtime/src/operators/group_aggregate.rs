@@ -65,7 +65,7 @@ impl GroupAggregateOperator {
                 .map(|f| SortField::new(f.data_type().clone()))
                 .collect(),
         )?;
-        let backend = ctx.keyed_state_backend()?;
+        let backend = ctx.keyed_state_backend_with_ttl()?;
         let retracting = match spec.retracting {
             true => Some(RetractingAggregation::try_new(
                 &aggregation.aggregates,

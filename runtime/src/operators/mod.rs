@@ -195,6 +195,17 @@ impl OperatorContext<'_> {
         );
         crate::state::create_backend(self.config, range, &scope)
     }
+
+    /// The keyed state backend of an operator whose state Flink retains for
+    /// `table.exec.state.ttl` (group aggregation, regular joins, Top-N).
+    pub fn keyed_state_backend_with_ttl(&self) -> Result<Box<dyn crate::state::KeyedStateBackend>> {
+        let backend = self.keyed_state_backend()?;
+        let ttl = self.config.get_duration(&crate::config::table::STATE_TTL);
+        Ok(match ttl.is_zero() {
+            true => backend,
+            false => Box::new(crate::state::ttl::TtlBackend::new(backend, ttl)),
+        })
+    }
 }
 
 /// Builds the operator a spec describes. Sources are not operators: they head a chain and

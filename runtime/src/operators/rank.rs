@@ -157,7 +157,7 @@ impl RankOperator {
             },
             updating: spec.updating,
             spec: spec.clone(),
-            backend: ctx.keyed_state_backend()?,
+            backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
         })
     }

@@ -199,7 +199,7 @@ impl StreamJoinOperator {
             updating: spec.updating,
             emits,
             filter,
-            backend: ctx.keyed_state_backend()?,
+            backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
             description: spec.description.clone(),
         })
