@@ -48,6 +48,34 @@ pub const STATE_TTL: ConfigOption = ConfigOption {
     description: "State of a group aggregation, regular join, Top-N or deduplication that has not been written for this long (processing time) is dropped, as in Flink: a group or a row seen again starts afresh. 0 keeps state forever. Window operators and interval joins clean their state by watermark and ignore it. With a TTL, checkpoints of these operators are full, not incremental.",
 };
 
+/// Flink's mini-batch: buffer input rows and process them together.
+pub const MINI_BATCH_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.mini-batch.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Group aggregations and Top-N buffer their input until 'table.exec.mini-batch.allow-latency' has passed since the first buffered row or 'table.exec.mini-batch.size' rows are buffered, then process it at once: one state access and one change per key for the whole mini-batch. Watermarks, checkpoints and the end of input flush the buffer first.",
+};
+
+/// The longest a row waits in a mini-batch.
+pub const MINI_BATCH_ALLOW_LATENCY: ConfigOption = ConfigOption {
+    key: "table.exec.mini-batch.allow-latency",
+    default: "0 ms",
+    kind: ValueKind::Duration,
+    description: "With mini-batches, how long the first buffered row may wait; must be more than 0 when they are enabled.",
+};
+
+/// The most rows a mini-batch holds.
+pub const MINI_BATCH_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.mini-batch.size",
+    default: "-1",
+    kind: ValueKind::Int {
+        min: -1,
+        max: 2147483647,
+    },
+    description:
+        "With mini-batches, the most rows one holds; must be more than 0 when they are enabled.",
+};
+
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
     SOURCE_IDLE_TIMEOUT,
@@ -55,4 +83,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     WINDOW_AGG_BUFFER_SIZE_LIMIT,
     WINDOW_BUFFER_MEMORY_LIMIT,
     STATE_TTL,
+    MINI_BATCH_ENABLED,
+    MINI_BATCH_ALLOW_LATENCY,
+    MINI_BATCH_SIZE,
 ];

@@ -24,6 +24,7 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::Result;
 use crate::exchange::key_groups;
 use crate::jobgraph::GroupAggregateSpec;
+use crate::operators::mini_batch::{now_ms, MiniBatch};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -50,6 +51,7 @@ pub struct GroupAggregateOperator {
     group_indices: Vec<usize>,
     /// Set when the input is updating: the aggregates that take retractions.
     retracting: Option<RetractingAggregation>,
+    mini_batch: Option<MiniBatch>,
 }
 
 impl GroupAggregateOperator {
@@ -76,6 +78,7 @@ impl GroupAggregateOperator {
         };
         Ok(Self {
             retracting,
+            mini_batch: MiniBatch::from_config(ctx.config)?,
             aggregation,
             emitted_schema: with_op_field(&output_schema),
             output_schema,
@@ -214,14 +217,9 @@ impl GroupAggregateOperator {
         }
         Ok(())
     }
-}
 
-impl StreamOperator for GroupAggregateOperator {
-    fn name(&self) -> String {
-        format!("GroupAggregate({})", self.description)
-    }
-
-    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+    /// Processes a batch (a whole mini-batch, with mini-batches on).
+    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -302,7 +300,60 @@ impl StreamOperator for GroupAggregateOperator {
         Ok(())
     }
 
+    /// Processes whatever the mini-batch holds.
+    fn flush_mini_batch(&mut self, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(MiniBatch::take)
+            .transpose()?
+            .flatten()
+        {
+            self.process_now(batch, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl StreamOperator for GroupAggregateOperator {
+    fn name(&self) -> String {
+        format!("GroupAggregate({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let ready = match &mut self.mini_batch {
+            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
+            None => Some(batch),
+        };
+        match ready {
+            Some(batch) => self.process_now(batch, out),
+            None => Ok(()),
+        }
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(|m| m.due(now))
+            .transpose()?
+            .flatten()
+        {
+            self.process_now(batch, out)?;
+        }
+        Ok(())
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)?;
         out.emit_watermark(watermark);
         Ok(())
     }
@@ -537,5 +588,37 @@ mod tests {
             changes(&feed(&mut op, 0, with_kinds(rows(&[(1, 1)]), &["+I"]))),
             ["+I[1]"]
         );
+    }
+
+    #[test]
+    fn a_mini_batch_emits_one_change_per_group_when_full_or_at_a_watermark() {
+        let spec = spec(&["k"], &[("sum", "s")]);
+        let mut config = Configuration::new();
+        for (k, v) in [
+            ("table.exec.mini-batch.enabled", "true"),
+            ("table.exec.mini-batch.allow-latency", "1 h"),
+            ("table.exec.mini-batch.size", "3"),
+        ] {
+            config.set(k, v).unwrap();
+        }
+        let mut op = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&spec, ctx)
+        });
+        assert!(feed(&mut op, 0, rows(&[(1, 10)])).is_empty());
+        assert!(feed(&mut op, 0, rows(&[(1, 20)])).is_empty());
+        assert_eq!(
+            changes(&feed(&mut op, 0, rows(&[(2, 5)]))),
+            ["+I[1, 30]", "+I[2, 5]"],
+            "three rows fill the mini-batch"
+        );
+        assert!(feed(&mut op, 0, rows(&[(1, 1)])).is_empty());
+        assert_eq!(
+            changes(&crate::operators::testing::watermark(&mut op, 0)),
+            ["-U[1, 30]", "+U[1, 31]"],
+            "a watermark flushes it first"
+        );
+        config.set("table.exec.mini-batch.size", "-1").unwrap();
+        let refused = crate::operators::mini_batch::MiniBatch::from_config(&config);
+        assert!(refused.is_err_and(|e| e.to_string().contains("table.exec.mini-batch.size")));
     }
 }

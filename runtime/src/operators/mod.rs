@@ -9,6 +9,7 @@ mod buffer_budget;
 mod calc;
 mod group_aggregate;
 mod join;
+mod mini_batch;
 mod rank;
 mod retracting;
 mod sink;
@@ -102,6 +103,12 @@ pub trait StreamOperator: Send {
     /// Processing time advanced to `now` (epoch ms); called every few tens of
     /// milliseconds. Processing-time windows close here.
     fn on_processing_time(&mut self, _now: i64, _out: &mut Collector) -> Result<()> {
+        Ok(())
+    }
+
+    /// A checkpoint barrier is about to pass: emit what must come before it (Flink's
+    /// `prepareSnapshotPreBarrier`), such as rows a mini-batch holds.
+    fn prepare_snapshot_pre_barrier(&mut self, _out: &mut Collector) -> Result<()> {
         Ok(())
     }
 

@@ -27,6 +27,7 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::RankSpec;
+use crate::operators::mini_batch::{now_ms, MiniBatch};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -113,6 +114,7 @@ pub struct RankOperator {
     updating: bool,
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
+    mini_batch: Option<MiniBatch>,
 }
 
 impl RankOperator {
@@ -159,6 +161,7 @@ impl RankOperator {
             spec: spec.clone(),
             backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
+            mini_batch: MiniBatch::from_config(ctx.config)?,
         })
     }
 
@@ -315,14 +318,9 @@ impl RankOperator {
             .collect::<Result<Vec<ArrayRef>>>()?;
         Ok(RecordBatch::try_new(self.emitted_schema.clone(), columns)?)
     }
-}
 
-impl StreamOperator for RankOperator {
-    fn name(&self) -> String {
-        format!("Rank({})", self.spec.description)
-    }
-
-    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+    /// Processes a batch (a whole mini-batch, with mini-batches on).
+    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -416,7 +414,60 @@ impl StreamOperator for RankOperator {
         Ok(())
     }
 
+    /// Processes whatever the mini-batch holds.
+    fn flush_mini_batch(&mut self, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(MiniBatch::take)
+            .transpose()?
+            .flatten()
+        {
+            self.process_now(batch, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl StreamOperator for RankOperator {
+    fn name(&self) -> String {
+        format!("Rank({})", self.spec.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let ready = match &mut self.mini_batch {
+            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
+            None => Some(batch),
+        };
+        match ready {
+            Some(batch) => self.process_now(batch, out),
+            None => Ok(()),
+        }
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(|m| m.due(now))
+            .transpose()?
+            .flatten()
+        {
+            self.process_now(batch, out)?;
+        }
+        Ok(())
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)?;
         out.emit_watermark(watermark);
         Ok(())
     }

@@ -203,6 +203,20 @@ impl OperatorChain {
         Ok(())
     }
 
+    /// A barrier is about to pass: operators emit, head first, what must precede it, and
+    /// it flows down the chain before the chain snapshots.
+    pub fn prepare_snapshot_pre_barrier(&mut self) -> Result<()> {
+        for i in 0..self.operators.len() {
+            let mut out = Collector::default();
+            self.operators[i].prepare_snapshot_pre_barrier(&mut out)?;
+            let emitted: Vec<_> = out.drain().collect();
+            for element in emitted {
+                self.push(i + 1, element, 0)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Input ended: finishes operators head first, passing what each emits down the chain,
     /// then tells downstream subtasks that this one is done. `close` follows.
     pub fn finish(&mut self) -> Result<()> {

@@ -159,6 +159,7 @@ impl StreamTask {
             TaskInput::Source(driver) => driver.current_watermark(),
             TaskInput::Channels(_) => None,
         };
+        self.chain.prepare_snapshot_pre_barrier()?;
         let operators = match self.chain.snapshot(&barrier) {
             Ok(o) => o,
             Err(e) => {

@@ -1,0 +1,83 @@
+//! Flink's mini-batch (`table.exec.mini-batch.*`): an operator buffers its input and
+//! processes it as one batch when `allow-latency` has passed since the first buffered row
+//! (on processing time) or `size` rows are buffered. Watermarks, checkpoint barriers and the
+//! end of input flush the buffer first, so nothing buffered is ever missing from a
+//! snapshot or overtaken by a watermark.
+
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::config::table::{MINI_BATCH_ALLOW_LATENCY, MINI_BATCH_ENABLED, MINI_BATCH_SIZE};
+use crate::config::Configuration;
+use crate::error::{Result, RuntimeError};
+
+/// Buffered input of one operator.
+pub(crate) struct MiniBatch {
+    latency_ms: i64,
+    size: usize,
+    buffered: Vec<RecordBatch>,
+    rows: usize,
+    /// Processing time of the first buffered row.
+    since: Option<i64>,
+}
+
+impl MiniBatch {
+    /// The mini-batch `config` asks for, if any.
+    pub fn from_config(config: &Configuration) -> Result<Option<Self>> {
+        if !config.get_bool(&MINI_BATCH_ENABLED) {
+            return Ok(None);
+        }
+        let latency = config.get_duration(&MINI_BATCH_ALLOW_LATENCY);
+        let size = config.get_int(&MINI_BATCH_SIZE);
+        if latency.is_zero() || size <= 0 {
+            return Err(RuntimeError::User(format!(
+                "'{}' needs '{}' and '{}' greater than 0 (they are {latency:?} and {size})",
+                MINI_BATCH_ENABLED.key, MINI_BATCH_ALLOW_LATENCY.key, MINI_BATCH_SIZE.key
+            )));
+        }
+        Ok(Some(Self {
+            latency_ms: latency.as_millis() as i64,
+            size: size as usize,
+            buffered: Vec::new(),
+            rows: 0,
+            since: None,
+        }))
+    }
+
+    /// Buffers `batch`; returns the whole mini-batch when it is full.
+    pub fn add(&mut self, batch: RecordBatch, now: i64) -> Result<Option<RecordBatch>> {
+        self.since.get_or_insert(now);
+        self.rows += batch.num_rows();
+        self.buffered.push(batch);
+        match self.rows >= self.size {
+            true => self.take(),
+            false => Ok(None),
+        }
+    }
+
+    /// The mini-batch, when its latency has passed at `now`.
+    pub fn due(&mut self, now: i64) -> Result<Option<RecordBatch>> {
+        match self.since {
+            Some(since) if now - since >= self.latency_ms => self.take(),
+            _ => Ok(None),
+        }
+    }
+
+    /// Everything buffered, as one batch.
+    pub fn take(&mut self) -> Result<Option<RecordBatch>> {
+        self.since = None;
+        self.rows = 0;
+        let buffered = std::mem::take(&mut self.buffered);
+        let Some(first) = buffered.first() else {
+            return Ok(None);
+        };
+        Ok(Some(concat_batches(&first.schema(), &buffered)?))
+    }
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
