@@ -186,3 +186,37 @@ async fn a_prepared_updating_select_describes_its_op_column_first() {
     // The file's first rows are (1, 10) and (2, 20): each auction's first result is +I.
     assert_eq!(got, [("+I".to_string(), 1, 1), ("+I".to_string(), 2, 1)]);
 }
+
+#[tokio::test]
+async fn prepared_joins_and_top_n_describe_what_they_send() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    create_bids(&client).await;
+    // Each query's Describe (from the plan) must agree with the job it runs (from the job
+    // graph): an op column exactly when the result updates. NOT EXISTS only becomes an
+    // (anti) join when the plan is optimized.
+    for (sql, op) in [
+        (
+            "SELECT a.auction FROM all_bids a WHERE NOT EXISTS \
+             (SELECT 1 FROM all_bids b WHERE b.auction = a.auction AND b.price > 1000) LIMIT 1",
+            true,
+        ),
+        (
+            "SELECT a.auction FROM all_bids a WHERE EXISTS \
+             (SELECT 1 FROM all_bids b WHERE b.auction = a.auction) LIMIT 1",
+            false,
+        ),
+        (
+            "SELECT auction, price FROM (SELECT auction, price, ROW_NUMBER() OVER \
+             (PARTITION BY auction ORDER BY price DESC) AS rn FROM all_bids) WHERE rn <= 1 LIMIT 1",
+            true,
+        ),
+    ] {
+        let statement = client.prepare(sql).await.expect("prepare");
+        let described = statement.columns().first().map(|c| c.name()) == Some("op");
+        assert_eq!(described, op, "{sql}");
+        let rows = client.query(&statement, &[]).await.expect("execute");
+        assert_eq!(rows.len(), 1, "{sql}");
+        assert_eq!(rows[0].columns().len(), statement.columns().len(), "{sql}");
+    }
+}

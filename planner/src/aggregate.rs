@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -104,7 +104,7 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
 /// that is outer or anti, or a Top-N (but a keep-first deduplication by processing time).
 pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
     let mut updating = false;
-    let _ = plan.apply(|node| {
+    let _ = plan.apply_with_subqueries(|node| {
         updating |= match node {
             LogicalPlan::Aggregate(agg) => {
                 let input = agg.input.schema();
@@ -117,8 +117,13 @@ pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
                     is_window_bound(l, join.left.schema(), "start")
                         && is_window_bound(r, join.right.schema(), "start")
                 });
-                // An interval join pads outer rows only when they expire: insert-only.
-                let interval = crate::join::interval_bounds(join).is_some();
+                // An interval join pads outer rows only when they expire: insert-only. Semi
+                // and anti joins with time bounds are regular joins.
+                let interval = crate::join::interval_bounds(join).is_some()
+                    && matches!(
+                        join.join_type,
+                        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+                    );
                 !window
                     && !interval
                     && !matches!(

@@ -5,7 +5,8 @@
 //! join of insert-only inputs is insert-only; any other is updating (outer joins retract
 //! their null-padded rows, anti joins the rows that gain a match).
 
-use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DFSchema, NullEquality, ScalarValue};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{BinaryExpr, Expr, Join, JoinType, LogicalPlan, Operator};
 use eddy_runtime::expr_codec::encode_expr;
@@ -163,6 +164,7 @@ pub(crate) fn translate_stream_join(
         description: description.clone(),
         join_type,
         updating: output_updating,
+        nulls_equal: join.null_equality == NullEquality::NullEqualsNull,
     };
     let name = format!("Join({description})");
     let mut chain = OpenChain::new(
@@ -302,7 +304,10 @@ fn time_term(expr: &Expr, ls: &DFSchema, rs: &DFSchema) -> Option<(Side, i64)> {
             (None, Some(r)) => Some((Side::Right(r), 0)),
             _ => None,
         },
-        Expr::Cast(cast) => time_term(&cast.expr, ls, rs),
+        // Only a cast between timestamp types keeps the value the bounds are taken from.
+        Expr::Cast(cast) if matches!(cast.field.data_type(), DataType::Timestamp(..)) => {
+            time_term(&cast.expr, ls, rs)
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let (side, offset) = time_term(left, ls, rs)?;
             let Expr::Literal(value, _) = right.as_ref() else {

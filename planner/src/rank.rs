@@ -199,6 +199,9 @@ pub(crate) fn translate_rank(
     let upstream = parts.close(chain)?;
     let deduplication = rank.deduplication();
     let keep_last = deduplication.is_some_and(|(_, last)| last);
+    // By processing time the order is the order of arrival, not the PROCTIME values, which
+    // parallel sources compute apart (Flink's ProcTimeDeduplicate functions do the same).
+    let by_arrival = matches!(deduplication, Some((TimeAttribute::Proctime, _)));
     let insert_only = rank.keeps_first_by_proctime() && !retracting;
     let column_names = |cols: &mut dyn Iterator<Item = usize>| {
         cols.map(|i| input_schema.field(i).name().clone())
@@ -232,7 +235,10 @@ pub(crate) fn translate_rank(
         input_schema: SerializedSchema::encode(&nullable(input_schema.as_arrow()))?,
         output_schema: SerializedSchema::encode(&nullable(window.schema.as_arrow()))?,
         partition_keys: partition_keys.clone(),
-        order_by,
+        order_by: match by_arrival {
+            true => Vec::new(),
+            false => order_by,
+        },
         rank_start: rank.start,
         rank_end: rank.end,
         output_rank,

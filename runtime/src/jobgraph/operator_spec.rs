@@ -210,6 +210,9 @@ pub struct StreamJoinSpec {
     /// carry row kinds.
     #[serde(default)]
     pub updating: bool,
+    /// NULL keys match each other (INTERSECT, EXCEPT, `IS NOT DISTINCT FROM`).
+    #[serde(default)]
+    pub nulls_equal: bool,
 }
 
 /// Window join: rows of both inputs buffered per window and joined when it closes.

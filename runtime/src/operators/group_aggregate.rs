@@ -52,6 +52,9 @@ pub struct GroupAggregateOperator {
     /// Set when the input is updating: the aggregates that take retractions.
     retracting: Option<RetractingAggregation>,
     mini_batch: Option<MiniBatch>,
+    /// With a state TTL an unchanged result is still sent (`-U` / `+U`), as in Flink, so
+    /// that state downstream keeps its lease.
+    emit_unchanged: bool,
 }
 
 impl GroupAggregateOperator {
@@ -79,6 +82,10 @@ impl GroupAggregateOperator {
         Ok(Self {
             retracting,
             mini_batch: MiniBatch::from_config(ctx.config)?,
+            emit_unchanged: !ctx
+                .config
+                .get_duration(&crate::config::table::STATE_TTL)
+                .is_zero(),
             aggregation,
             emitted_schema: with_op_field(&output_schema),
             output_schema,
@@ -188,7 +195,9 @@ impl GroupAggregateOperator {
             match (existed, exists) {
                 (true, false) => deleted.push(g as u32),
                 (false, true) => inserted.push(g as u32),
-                (true, true) if before_rows.row(g) != after_rows.row(g) => changed.push(g as u32),
+                (true, true) if self.emit_unchanged || before_rows.row(g) != after_rows.row(g) => {
+                    changed.push(g as u32)
+                }
                 _ => {}
             }
         }
@@ -275,7 +284,7 @@ impl GroupAggregateOperator {
             if seen_iter.next_if(|&&s| s == g).is_none() {
                 inserted.push(g as u32);
             } else if let (Some(b), Some(a)) = (&before_rows, &after_rows) {
-                if b.row(g) != a.row(g) {
+                if self.emit_unchanged || b.row(g) != a.row(g) {
                     changed.push(g as u32);
                 }
             }
@@ -576,6 +585,21 @@ mod tests {
             changes(&feed(&mut op, 0, with_kinds(rows(&[(1, 30)]), &["-D"]))),
             ["-U[1, 70, 30]", "+U[1, 40, 30]"],
             "the maximum keeps how many rows hold each value"
+        );
+    }
+
+    #[test]
+    fn a_retraction_for_a_group_holding_no_rows_is_ignored_row_by_row() {
+        let spec = retracting(&["k"], &[("sum", "s")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        // The -U finds no rows (expired state, say): the +U still counts, as in Flink.
+        assert_eq!(
+            changes(&feed(
+                &mut op,
+                0,
+                with_kinds(rows(&[(1, 10), (1, 20)]), &["-U", "+U"])
+            )),
+            ["+I[1, 20]"]
         );
     }
 

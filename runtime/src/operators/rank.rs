@@ -10,8 +10,8 @@
 //! Per batch, each partition it touches is changed row by row, and what is visible in the
 //! rank range before and after is compared. With the rank number in the output, each rank
 //! whose row changed emits `-U` (the old row) and `+U` (the new), a new rank `+I` and a
-//! vacated one `-D`, as Flink does. Without it, a row that enters the range emits `+I` and
-//! one that leaves it `-D` (`-U` / `+U` for a deduplication's single row).
+//! vacated one `-D`, as Flink does. Without it, a row that leaves the range emits `-D` and
+//! one that enters it `+I` (`-U` / `+U` for a deduplication's single row).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -106,8 +106,9 @@ pub struct RankOperator {
     spec: RankSpec,
     /// Input rows in Arrow's row format, to store and to rebuild.
     rows: RowConverter,
-    /// ORDER BY keys with their directions: bytes compare in rank order.
-    sort: RowConverter,
+    /// ORDER BY keys with their directions: bytes compare in rank order. None orders by
+    /// arrival alone (a deduplication by processing time).
+    sort: Option<RowConverter>,
     /// PARTITION BY keys: a partition's address.
     partition: RowConverter,
     emitted_schema: SchemaRef,
@@ -146,7 +147,10 @@ impl RankOperator {
                     .map(field)
                     .collect::<Result<_>>()?,
             )?,
-            sort: RowConverter::new(sort)?,
+            sort: match sort.is_empty() {
+                true => None,
+                false => Some(RowConverter::new(sort)?),
+            },
             partition: RowConverter::new(
                 spec.partition_keys
                     .iter()
@@ -277,18 +281,19 @@ impl RankOperator {
             }
             return;
         }
-        for (rank, e) in entered {
-            out.push(Change {
-                row: e.row,
-                rank,
-                kind: RowKind::Insert,
-            });
-        }
+        // The row pushed out goes first, as Flink's Top-N without row number emits it.
         for (rank, e) in left {
             out.push(Change {
                 row: e.row,
                 rank,
                 kind: RowKind::Delete,
+            });
+        }
+        for (rank, e) in entered {
+            out.push(Change {
+                row: e.row,
+                rank,
+                kind: RowKind::Insert,
             });
         }
     }
@@ -343,7 +348,11 @@ impl RankOperator {
             .iter()
             .map(|o| data[o.column].clone())
             .collect();
-        let sort_rows = self.sort.convert_columns(&sort_columns)?;
+        let sort_rows = self
+            .sort
+            .as_ref()
+            .map(|s| s.convert_columns(&sort_columns))
+            .transpose()?;
         let rows = self.rows.convert_columns(data)?;
         // Rows by partition, in arrival order; partitions in order of first arrival.
         let mut order: Vec<&[u8]> = Vec::new();
@@ -391,10 +400,11 @@ impl RankOperator {
                         }
                     },
                 };
-                let (sort, data) = (sort_rows.row(row), rows.row(row));
+                let sort = sort_rows.as_ref().map_or(&[][..], |r| r.row(row).data());
+                let data = rows.row(row);
                 match adds {
-                    true => self.insert(&mut partition, sort.data(), data.data()),
-                    false => self.retract(&mut partition, sort.data(), data.data()),
+                    true => self.insert(&mut partition, sort, data.data()),
+                    false => self.retract(&mut partition, sort, data.data()),
                 }
             }
             let after = self.visible(&partition);
@@ -566,7 +576,7 @@ mod tests {
     fn without_rank_numbers_a_row_enters_and_one_leaves() {
         let mut op = operator(&spec(2, false, false, false), "hashmap");
         step(&mut op, &[(1, 10), (1, 30)]);
-        assert_eq!(step(&mut op, &[(1, 50)]), ["+I[1, 50, 1]", "-D[1, 10, 2]"]);
+        assert_eq!(step(&mut op, &[(1, 50)]), ["-D[1, 10, 2]", "+I[1, 50, 1]"]);
         assert!(step(&mut op, &[(1, 20)]).is_empty());
     }
 

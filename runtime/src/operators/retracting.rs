@@ -227,6 +227,9 @@ impl RetractingAggregation {
                     added[g].push(row as u32);
                     states[g].rows += 1;
                 }
+                // Row by row, as Flink: a retraction for a group holding no rows (its state
+                // expired, or a delete of something never inserted) is ignored.
+                true if states[g].rows <= 0 => {}
                 true => {
                     retracted[g].push(row as u32);
                     states[g].rows -= 1;

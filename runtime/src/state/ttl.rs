@@ -6,8 +6,10 @@
 //! Snapshots hold the values without their times, so a savepoint restores into a job with
 //! or without a TTL (restored values get a fresh lease, as if written at restore). For that
 //! reason such a backend takes full checkpoints, never RocksDB's native incremental ones,
-//! whose files would hold the times. Expired values are dropped when read and at every
-//! checkpoint, which scans all the state anyway (Flink's cleanup in full snapshots).
+//! whose files would hold the times. Expired values are never returned; they are dropped
+//! at every checkpoint, which scans all the state anyway (Flink's cleanup in full
+//! snapshots), and by a scan on write at most once per TTL, so that a job without
+//! checkpoints does not keep them forever.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +21,8 @@ pub struct TtlBackend {
     inner: Box<dyn KeyedStateBackend>,
     ttl_ms: u64,
     clock: fn() -> u64,
+    /// When expired values were last dropped.
+    last_purge: u64,
 }
 
 /// Milliseconds since the epoch, by the wall clock.
@@ -43,6 +47,7 @@ impl TtlBackend {
         Self {
             inner,
             ttl_ms: ttl.as_millis() as u64,
+            last_purge: clock(),
             clock,
         }
     }
@@ -64,6 +69,7 @@ impl TtlBackend {
     /// Drops every expired value.
     fn purge(&mut self) -> Result<()> {
         let now = (self.clock)();
+        self.last_purge = now;
         let mut expired = Vec::new();
         self.inner
             .scan(self.inner.key_group_range(), &mut |state, key, value| {
@@ -89,7 +95,13 @@ impl KeyedStateBackend for TtlBackend {
     }
 
     fn put(&mut self, state: &str, key: StateKey, value: Vec<u8>) -> Result<()> {
-        let expiry = (self.clock)().saturating_add(self.ttl_ms);
+        let now = (self.clock)();
+        // Without checkpoints nothing else drops what expired: a scan once per TTL (at
+        // least a second apart) keeps the dead from piling up.
+        if now.saturating_sub(self.last_purge) >= self.ttl_ms.max(1_000) {
+            self.purge()?;
+        }
+        let expiry = now.saturating_add(self.ttl_ms);
         let mut stored = Vec::with_capacity(8 + value.len());
         stored.extend_from_slice(&expiry.to_be_bytes());
         stored.extend_from_slice(&value);
@@ -208,6 +220,16 @@ mod tests {
             [(vec![2], b"c".to_vec())],
             "snapshots hold live values, bare"
         );
+        // A write a TTL after the last purge drops what expired.
+        NOW.store(2_200, Ordering::SeqCst);
+        backend.put("s", key(3), b"d".to_vec()).unwrap();
+        assert_eq!(
+            backend.inner.get("s", &key(2)).unwrap(),
+            None,
+            "dropped on write"
+        );
+        backend.put("s", key(1), b"e".to_vec()).unwrap();
+        NOW.store(2_400, Ordering::SeqCst);
         assert!(backend.native_snapshot(1).unwrap().is_none());
         assert_eq!(
             backend.inner.get("s", &key(1)).unwrap(),

@@ -32,8 +32,11 @@ impl PlannedQuery {
             Some(names) => super::output_names::rename(&schema, names),
             None => Arc::new(schema),
         };
-        // A streaming result that updates comes as a changelog, its row kinds first.
-        match is_unbounded_plan(&self.plan) && eddy_planner::is_updating_plan(&self.plan) {
+        // A streaming result that updates comes as a changelog, its row kinds first. Asked
+        // of the optimized plan, as the job is planned from it (subqueries become joins).
+        let optimized = self.ctx.state().optimize(&self.plan);
+        let plan = optimized.as_ref().unwrap_or(&self.plan);
+        match is_unbounded_plan(plan) && eddy_planner::is_updating_plan(plan) {
             true => Arc::new(datafusion::arrow::datatypes::Schema::new(
                 std::iter::once(Arc::new(op_field()))
                     .chain(schema.fields().iter().cloned())

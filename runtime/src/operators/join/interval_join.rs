@@ -5,7 +5,8 @@
 //! `t - lower`, a right row until it reaches `t + upper`. Then it is removed and, on an
 //! outer side, emitted padded with nulls if it never matched. A row that arrives after its
 //! own expiry still joins with the rows kept, and is padded at once when it finds none, as
-//! in Flink. The output is insert-only: nothing emitted is ever retracted.
+//! in Flink. The output is insert-only: nothing emitted is ever retracted. Watermarks go on
+//! held back by the larger bound, so that what is emitted is not late downstream.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -461,7 +462,14 @@ impl StreamOperator for IntervalJoinOperator {
             }
         }
         self.emit(padded, out)?;
-        out.emit_watermark(watermark);
+        // Joined rows carry times up to the larger bound behind the watermark: it goes on
+        // held back by that much, so that they are not late downstream (Flink's
+        // `KeyedCoProcessOperatorWithWatermarkDelay`). The end of input stays the end.
+        let delay = self.upper.max(-self.lower).max(0);
+        out.emit_watermark(match watermark.0 {
+            i64::MAX => watermark,
+            w => Watermark(w.saturating_sub(delay)),
+        });
         Ok(())
     }
 
@@ -588,6 +596,19 @@ mod tests {
             ["+I[1, 1970-01-01T00:00:09, NULL, NULL]"],
             "restored rows expire too"
         );
+        // Watermarks go on held back by the larger bound (1 s), the end of input as is.
+        for (arrived, sent) in [(20_000, 19_000), (i64::MAX, i64::MAX)] {
+            let mut out = Collector::default();
+            op.process_watermark(Watermark(arrived), &mut out).unwrap();
+            let sent_on: Vec<i64> = out
+                .drain()
+                .filter_map(|e| match e {
+                    crate::stream_element::StreamElement::Watermark(w) => Some(w.0),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(sent_on, [sent]);
+        }
         // A left row after its own expiry still joins what is kept, else is padded at once.
         assert_eq!(
             changes(&feed(&mut op, 0, rows(0, &[(1, 2000)]))),

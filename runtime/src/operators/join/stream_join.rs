@@ -113,6 +113,7 @@ pub struct StreamJoinOperator {
     emitted_schema: SchemaRef,
     updating: bool,
     emits: Emits,
+    nulls_equal: bool,
     filter: Option<Arc<dyn PhysicalExpr>>,
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
@@ -198,6 +199,7 @@ impl StreamJoinOperator {
             },
             updating: spec.updating,
             emits,
+            nulls_equal: spec.nulls_equal,
             filter,
             backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
@@ -517,7 +519,7 @@ impl StreamOperator for StreamJoinOperator {
         let mut unmatched = Output::default();
         let mut null_keyed = Vec::new();
         for row in 0..batch.num_rows() {
-            if key_columns.iter().any(|k| k.is_null(row)) {
+            if !self.nulls_equal && key_columns.iter().any(|k| k.is_null(row)) {
                 null_keyed.push(row as u32);
                 continue;
             }
@@ -634,6 +636,7 @@ mod tests {
             description: "test".into(),
             join_type,
             updating,
+            nulls_equal: false,
         };
         build(subtask_of.1, subtask_of.0, &Configuration::new(), |ctx| {
             StreamJoinOperator::try_new(&spec, ctx)
@@ -888,6 +891,31 @@ mod tests {
             step(&mut op, 1, &[(Some(1), 100, "-D")]),
             ["-D[1, 10, 1, 100]", "+I[1, 10, NULL, NULL]"],
             "how many matches the left row has is restored with it"
+        );
+    }
+
+    #[test]
+    fn with_nulls_equal_a_null_key_matches_a_null_key() {
+        let spec = StreamJoinSpec {
+            left_schema: SerializedSchema::encode(&int_schema(&["k", "a"])).unwrap(),
+            right_schema: SerializedSchema::encode(&int_schema(&["k2", "b"])).unwrap(),
+            output_schema: SerializedSchema::encode(&int_schema(&["k", "a"])).unwrap(),
+            left_keys: vec![0],
+            right_keys: vec![0],
+            filter: None,
+            description: "test".into(),
+            join_type: WindowJoinType::LeftSemi,
+            updating: false,
+            nulls_equal: true,
+        };
+        let mut op = build(1, 0, &Configuration::new(), |ctx| {
+            StreamJoinOperator::try_new(&spec, ctx)
+        });
+        feed(&mut op, 1, ints(&["k2", "b"], &[&[None], &[Some(1)]]));
+        assert_eq!(
+            rows(&feed(&mut op, 0, ints(&["k", "a"], &[&[None], &[Some(7)]]))),
+            [vec![None, Some(7)]],
+            "INTERSECT keeps a NULL that both sides hold"
         );
     }
 }
