@@ -44,6 +44,13 @@ use crate::time::Watermark;
 /// The states each side's rows are kept under.
 const SIDE_STATES: [&str; 2] = ["join-left-records", "join-right-records"];
 
+/// At most this many pairs (more when one row has more candidates) go through the extra
+/// join condition at once; a few in unit tests, so that they cross chunks.
+#[cfg(not(test))]
+const PAIRS_PER_EVALUATION: usize = 64 * 1024;
+#[cfg(test)]
+const PAIRS_PER_EVALUATION: usize = 4;
+
 struct Side {
     keys: Vec<usize>,
     schema: SchemaRef,
@@ -230,34 +237,39 @@ impl StreamJoinOperator {
         if m == 0 {
             return Ok(vec![Vec::new(); n]);
         }
-        let mine: UInt32Array = (0..n as u32)
-            .flat_map(|i| std::iter::repeat_n(i, m))
-            .collect();
-        let theirs: UInt32Array = (0..n).flat_map(|_| 0..m as u32).collect();
-        let (left, right) = match side {
-            0 => ((rows, &mine), (others, &theirs)),
-            _ => ((others, &theirs), (rows, &mine)),
-        };
-        let columns = left
-            .0
-            .columns()
-            .iter()
-            .map(|c| Ok(take(c.as_ref(), left.1, None)?))
-            .chain(
-                right
-                    .0
-                    .columns()
-                    .iter()
-                    .map(|c| Ok(take(c.as_ref(), right.1, None)?)),
-            )
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        let joined = RecordBatch::try_new(self.joined_schema.clone(), columns)?;
-        let mask = filter.evaluate(&joined)?.into_array(joined.num_rows())?;
-        let mask = mask
-            .as_boolean_opt()
-            .ok_or_else(|| RuntimeError::Internal("the join condition is not boolean".into()))?;
-        Ok((0..n)
-            .map(|i| {
+        // The condition runs over the pairs of a few rows at a time, so that a hot key's
+        // rows times a large batch never become one enormous batch.
+        let per_chunk = (PAIRS_PER_EVALUATION / m).max(1);
+        let mut matches = Vec::with_capacity(n);
+        for first in (0..n).step_by(per_chunk) {
+            let last = (first + per_chunk).min(n);
+            let mine: UInt32Array = (first as u32..last as u32)
+                .flat_map(|i| std::iter::repeat_n(i, m))
+                .collect();
+            let theirs: UInt32Array = (first..last).flat_map(|_| 0..m as u32).collect();
+            let (left, right) = match side {
+                0 => ((rows, &mine), (others, &theirs)),
+                _ => ((others, &theirs), (rows, &mine)),
+            };
+            let columns = left
+                .0
+                .columns()
+                .iter()
+                .map(|c| Ok(take(c.as_ref(), left.1, None)?))
+                .chain(
+                    right
+                        .0
+                        .columns()
+                        .iter()
+                        .map(|c| Ok(take(c.as_ref(), right.1, None)?)),
+                )
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let joined = RecordBatch::try_new(self.joined_schema.clone(), columns)?;
+            let mask = filter.evaluate(&joined)?.into_array(joined.num_rows())?;
+            let mask = mask.as_boolean_opt().ok_or_else(|| {
+                RuntimeError::Internal("the join condition is not boolean".into())
+            })?;
+            matches.extend((0..last - first).map(|i| {
                 (0..m)
                     .filter(|&j| {
                         let at = i * m + j;
@@ -265,8 +277,9 @@ impl StreamJoinOperator {
                     })
                     .map(|j| j as u32)
                     .collect()
-            })
-            .collect())
+            }));
+        }
+        Ok(matches)
     }
 
     /// Joins the rows `indices` of `batch` (side `side`), all of one join key, with the
@@ -916,6 +929,63 @@ mod tests {
             rows(&feed(&mut op, 0, ints(&["k", "a"], &[&[None], &[Some(7)]]))),
             [vec![None, Some(7)]],
             "INTERSECT keeps a NULL that both sides hold"
+        );
+    }
+
+    #[test]
+    fn the_extra_condition_is_evaluated_over_chunks_of_pairs() {
+        use datafusion::logical_expr::Operator;
+        use datafusion::physical_expr::expressions::{binary, col};
+        let joined = int_schema(&["k", "a", "k2", "b"]);
+        let condition = binary(
+            col("a", &joined).unwrap(),
+            Operator::Lt,
+            col("b", &joined).unwrap(),
+            &joined,
+        )
+        .unwrap();
+        let spec = StreamJoinSpec {
+            left_schema: SerializedSchema::encode(&int_schema(&["k", "a"])).unwrap(),
+            right_schema: SerializedSchema::encode(&int_schema(&["k2", "b"])).unwrap(),
+            output_schema: SerializedSchema::encode(&joined).unwrap(),
+            left_keys: vec![0],
+            right_keys: vec![0],
+            filter: Some(crate::expr_codec::encode_expr(&condition).unwrap()),
+            description: "test".into(),
+            join_type: WindowJoinType::Inner,
+            updating: false,
+            nulls_equal: false,
+        };
+        let mut op = build(1, 0, &Configuration::new(), |ctx| {
+            StreamJoinOperator::try_new(&spec, ctx)
+        });
+        // Three stored rows and five arriving ones: 15 pairs, in chunks of one row (3 pairs).
+        feed(
+            &mut op,
+            1,
+            ints(
+                &["k2", "b"],
+                &[&[Some(1); 3], &[Some(10), Some(20), Some(30)]],
+            ),
+        );
+        let arriving: Vec<Option<i64>> = [5, 15, 25, 35, 20].into_iter().map(Some).collect();
+        let out = rows(&feed(
+            &mut op,
+            0,
+            ints(&["k", "a"], &[&[Some(1); 5], &arriving]),
+        ));
+        let pairs: Vec<(i64, i64)> = out.iter().map(|r| (r[1].unwrap(), r[3].unwrap())).collect();
+        assert_eq!(
+            pairs,
+            [
+                (5, 10),
+                (5, 20),
+                (5, 30),
+                (15, 20),
+                (15, 30),
+                (20, 30),
+                (25, 30)
+            ]
         );
     }
 }
