@@ -11,6 +11,7 @@ mod explain;
 mod job_graph_builder;
 mod join;
 mod logical;
+mod over;
 mod rank;
 mod sink_cast;
 mod table;

@@ -378,6 +378,7 @@ pub(crate) fn translate(
                 Vec::new(),
             ))
         }
+        LogicalPlan::Window(window) => crate::over::translate_over(window, state, parts),
         LogicalPlan::Union(union) => {
             let mut chains = union
                 .inputs

@@ -257,6 +257,32 @@ pub struct IntervalJoinSpec {
     pub description: String,
 }
 
+/// OVER aggregation: each input row with aggregates over its frame of its partition,
+/// ordered by a time attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverAggregateSpec {
+    pub input_schema: SerializedSchema,
+    /// The input's columns, then one per aggregate.
+    pub output_schema: SerializedSchema,
+    pub partition_keys: Vec<usize>,
+    /// The ORDER BY time attribute.
+    pub time: usize,
+    /// Ordered by processing time: rows are aggregated as they arrive.
+    pub proctime: bool,
+    pub frame: OverFrame,
+    /// An `AggregateExec` without groups holding the aggregates over the input.
+    pub aggregates: SerializedPlan,
+    pub description: String,
+}
+
+/// The frame of an OVER aggregation, ending at the current row. `None`: UNBOUNDED
+/// PRECEDING.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum OverFrame {
+    Rows { preceding: Option<u64> },
+    Range { preceding_ms: Option<i64> },
+}
+
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
 /// kept to the ranks `rank_start..=rank_end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -345,6 +371,7 @@ pub enum OperatorSpec {
     WindowJoin(WindowJoinSpec),
     Rank(RankSpec),
     IntervalJoin(IntervalJoinSpec),
+    OverAggregate(OverAggregateSpec),
     Sink(SinkSpec),
 }
 
@@ -363,6 +390,7 @@ impl OperatorSpec {
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),
             OperatorSpec::IntervalJoin(j) => format!("IntervalJoin({})", j.description),
+            OperatorSpec::OverAggregate(o) => format!("OverAggregate({})", o.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())
             }

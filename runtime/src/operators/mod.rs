@@ -10,6 +10,7 @@ mod calc;
 mod group_aggregate;
 mod join;
 mod mini_batch;
+mod over_aggregate;
 mod rank;
 mod retracting;
 mod sink;
@@ -27,6 +28,7 @@ pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use group_aggregate::GroupAggregateOperator;
 pub use join::{IntervalJoinOperator, StreamJoinOperator, WindowJoinOperator};
+pub use over_aggregate::OverAggregateOperator;
 pub use rank::RankOperator;
 pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
@@ -228,6 +230,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::IntervalJoin(j) => Ok(Box::new(IntervalJoinOperator::try_new(j, ctx)?)),
+        OperatorSpec::OverAggregate(o) => Ok(Box::new(OverAggregateOperator::try_new(o, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),
         )),

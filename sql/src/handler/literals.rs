@@ -32,6 +32,34 @@ fn rewrite<T: ast::VisitMut>(node: &mut T) {
         }
         ControlFlow::<()>::Continue(())
     });
+    // A window frame's offset (`ROWS BETWEEN 1 PRECEDING ..`) is a count, not a value:
+    // it stays a bare literal.
+    let _ = ast::visit_expressions_mut(node, |e: &mut Expr| {
+        if let Expr::Function(f) = e {
+            if let Some(ast::WindowType::WindowSpec(spec)) = f.over.as_mut() {
+                if let Some(frame) = spec.window_frame.as_mut() {
+                    uncast_bound(&mut frame.start_bound);
+                    if let Some(end) = frame.end_bound.as_mut() {
+                        uncast_bound(end);
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn uncast_bound(bound: &mut ast::WindowFrameBound) {
+    if let ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) =
+        bound
+    {
+        if let Expr::Cast { expr, .. } = e.as_mut() {
+            if is_number(expr) {
+                let literal = expr.as_ref().clone();
+                **e = literal;
+            }
+        }
+    }
 }
 
 fn rewrite_set_expr(body: &mut SetExpr) {

@@ -1,0 +1,385 @@
+//! OVER aggregation (Flink's `RowTimeRangeBoundedPrecedingFunction`,
+//! `RowTimeRowsBoundedPrecedingFunction` and their processing-time and unbounded kin):
+//! every input row comes out once, with the aggregates over its frame, `ROWS BETWEEN n
+//! PRECEDING AND CURRENT ROW` or `RANGE BETWEEN INTERVAL .. PRECEDING AND CURRENT ROW`
+//! (or UNBOUNDED PRECEDING) of its partition, ordered by a time attribute.
+//!
+//! By event time a row waits in keyed state ("pending") until the watermark passes it;
+//! then its partition's pending rows are aggregated in time order (rows of one time in
+//! arrival order) with DataFusion's sliding accumulators, which take rows out of the front
+//! of the frame, and move to the partition's history, trimmed to what a later frame can
+//! still reach. A row at or behind the watermark when it arrives is late: dropped and
+//! counted, as in Flink. By processing time rows are aggregated as they arrive. The output
+//! is insert-only.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::ScalarValue;
+
+use super::aggregation::{evaluate, Aggregation};
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
+use crate::error::{Result, RuntimeError};
+use crate::exchange::key_groups;
+use crate::jobgraph::{OverAggregateSpec, OverFrame};
+use crate::metrics::TaskMetrics;
+use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::state::snapshot::{for_each_restored, keyed_snapshot};
+use crate::state::{KeyedStateBackend, StateKey};
+use crate::time::Watermark;
+
+/// Rows not yet aggregated, and rows a later frame may still reach.
+const PENDING: &str = "over-pending-rows";
+const HISTORY: &str = "over-history-rows";
+
+/// Flink's OVER aggregation.
+pub struct OverAggregateOperator {
+    spec: OverAggregateSpec,
+    aggregation: Aggregation,
+    rows: RowConverter,
+    partition: RowConverter,
+    input_schema: SchemaRef,
+    output_schema: SchemaRef,
+    backend: Box<dyn KeyedStateBackend>,
+    max_parallelism: u32,
+    metrics: Arc<TaskMetrics>,
+    watermark: i64,
+    seq: u64,
+    /// Partitions with pending rows, by the earliest pending time. Derived from state and
+    /// rebuilt from it on restore.
+    pending: BTreeMap<i64, BTreeSet<(u32, Vec<u8>)>>,
+}
+
+/// A row's address under its partition: time (sign flipped, so bytes sort as times do),
+/// then an arrival number.
+fn row_key(time: i64, seq: u64) -> Vec<u8> {
+    let mut key = ((time as u64) ^ (1 << 63)).to_be_bytes().to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn time_of(key: &[u8]) -> Result<i64> {
+    let bytes: [u8; 8] = key
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| RuntimeError::Internal("an OVER row key is truncated".into()))?;
+    Ok((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
+impl OverAggregateOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &OverAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let input_schema = spec.input_schema.decode()?;
+        let aggregation = Aggregation::decode(&spec.aggregates, &input_schema, &ctx.functions)?;
+        let converter = |columns: &mut dyn Iterator<Item = usize>| {
+            RowConverter::new(
+                columns
+                    .map(|i| SortField::new(input_schema.field(i).data_type().clone()))
+                    .collect(),
+            )
+        };
+        Ok(Self {
+            rows: converter(&mut (0..input_schema.fields().len()))?,
+            partition: converter(&mut spec.partition_keys.iter().copied())?,
+            output_schema: spec.output_schema.decode()?,
+            input_schema,
+            aggregation,
+            spec: spec.clone(),
+            backend: ctx.keyed_state_backend()?,
+            max_parallelism: ctx.max_parallelism,
+            metrics: ctx.info.metrics.clone(),
+            watermark: i64::MIN,
+            seq: 0,
+            pending: BTreeMap::new(),
+        })
+    }
+
+    /// Aggregates the pending rows of `partition` up to `until`, in order, and emits them.
+    fn fire(
+        &mut self,
+        key_group: u32,
+        partition: &[u8],
+        until: i64,
+    ) -> Result<Option<RecordBatch>> {
+        let mut pending = self
+            .backend
+            .get_namespace_in(PENDING, key_group, partition)?;
+        pending.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        let later = pending
+            .iter()
+            .position(|(k, _)| time_of(&k.key).is_ok_and(|t| t > until))
+            .unwrap_or(pending.len());
+        let rest: Vec<_> = pending.split_off(later);
+        if let Some((first, _)) = rest.first() {
+            self.pending
+                .entry(time_of(&first.key)?)
+                .or_default()
+                .insert((key_group, partition.to_vec()));
+        }
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let mut history = self
+            .backend
+            .get_namespace_in(HISTORY, key_group, partition)?;
+        history.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        // History, then the rows to aggregate: one batch in time order.
+        let all: Vec<&(StateKey, Vec<u8>)> = history.iter().chain(pending.iter()).collect();
+        let parser = self.rows.parser();
+        let batch = RecordBatch::try_new(
+            self.input_schema.clone(),
+            self.rows
+                .convert_rows(all.iter().map(|(_, v)| parser.parse(v)))?,
+        )?;
+        let times = all
+            .iter()
+            .map(|(k, _)| time_of(&k.key))
+            .collect::<Result<Vec<i64>>>()?;
+        let arguments = self
+            .aggregation
+            .aggregates
+            .iter()
+            .map(|a| evaluate(&a.expressions(), &batch))
+            .collect::<Result<Vec<_>>>()?;
+        let mut accumulators = self
+            .aggregation
+            .aggregates
+            .iter()
+            .map(|a| Ok(a.create_sliding_accumulator()?))
+            .collect::<Result<Vec<_>>>()?;
+        let slice = |args: &[ArrayRef], from: usize, to: usize| -> Vec<ArrayRef> {
+            args.iter().map(|a| a.slice(from, to - from)).collect()
+        };
+        // The frame is rows front..end of `all`.
+        let (mut front, mut end) = (0usize, history.len());
+        for (acc, args) in accumulators.iter_mut().zip(&arguments) {
+            if end > 0 {
+                acc.update_batch(&slice(args, 0, end))?;
+            }
+        }
+        let mut values: Vec<Vec<ScalarValue>> = vec![Vec::new(); accumulators.len()];
+        let first_pending = history.len();
+        let mut i = first_pending;
+        while i < all.len() {
+            // The rows this step emits: one row (ROWS), or every row of its time (RANGE).
+            let step_end = match self.spec.frame {
+                OverFrame::Rows { .. } => i + 1,
+                OverFrame::Range { .. } => {
+                    let t = times[i];
+                    i + times[i..].iter().take_while(|&&x| x == t).count()
+                }
+            };
+            for (acc, args) in accumulators.iter_mut().zip(&arguments) {
+                acc.update_batch(&slice(args, end, step_end))?;
+            }
+            end = step_end;
+            let new_front = match self.spec.frame {
+                OverFrame::Rows { preceding: Some(n) } => end.saturating_sub(n as usize + 1),
+                OverFrame::Range {
+                    preceding_ms: Some(ms),
+                } => {
+                    let lowest = times[end - 1].saturating_sub(ms);
+                    front
+                        + times[front..end]
+                            .iter()
+                            .take_while(|&&t| t < lowest)
+                            .count()
+                }
+                _ => front,
+            };
+            if new_front > front {
+                for (acc, args) in accumulators.iter_mut().zip(&arguments) {
+                    acc.retract_batch(&slice(args, front, new_front))?;
+                }
+                front = new_front;
+            }
+            for (acc, out) in accumulators.iter_mut().zip(values.iter_mut()) {
+                let value = acc.evaluate()?;
+                out.extend(std::iter::repeat_n(value, step_end - i));
+            }
+            i = step_end;
+        }
+        // The aggregated rows join the history, which keeps what a later frame can reach.
+        for (key, value) in pending.iter() {
+            self.backend.remove(PENDING, key)?;
+            self.backend.put(HISTORY, key.clone(), value.clone())?;
+        }
+        let keep_from = match self.spec.frame {
+            OverFrame::Rows { preceding: Some(n) } => all.len().saturating_sub(n as usize),
+            OverFrame::Range {
+                preceding_ms: Some(ms),
+            } => {
+                let lowest = times[all.len() - 1].saturating_sub(ms);
+                times.iter().take_while(|&&t| t < lowest).count()
+            }
+            _ => 0,
+        };
+        for (key, _) in all.iter().take(keep_from) {
+            self.backend.remove(HISTORY, key)?;
+        }
+        let emitted = batch.slice(first_pending, all.len() - first_pending);
+        let mut columns = emitted.columns().to_vec();
+        for (value, field) in values
+            .into_iter()
+            .zip(&self.output_schema.fields()[emitted.num_columns()..])
+        {
+            let array = ScalarValue::iter_to_array(value)?;
+            columns.push(match array.data_type() == field.data_type() {
+                true => array,
+                false => cast(&array, field.data_type())?,
+            });
+        }
+        Ok(Some(RecordBatch::try_new(
+            self.output_schema.clone(),
+            columns,
+        )?))
+    }
+
+    /// Aggregates every partition with pending rows up to `until`.
+    fn fire_until(&mut self, until: i64, out: &mut Collector) -> Result<()> {
+        let mut due = BTreeSet::new();
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > until {
+                break;
+            }
+            due.extend(entry.remove());
+        }
+        let mut emitted = Vec::new();
+        for (key_group, partition) in due {
+            if let Some(batch) = self.fire(key_group, &partition, until)? {
+                emitted.push(batch);
+            }
+        }
+        if !emitted.is_empty() {
+            out.collect(concat_batches(&self.output_schema, &emitted)?);
+        }
+        Ok(())
+    }
+}
+
+/// Times of a time attribute column, in milliseconds.
+fn millis(column: &ArrayRef) -> Result<Int64Array> {
+    let ms = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+    cast(&ms, &DataType::Int64)?
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .cloned()
+        .ok_or_else(|| RuntimeError::Internal("times are not Int64".into()))
+}
+
+impl StreamOperator for OverAggregateOperator {
+    fn name(&self) -> String {
+        format!("OverAggregate({})", self.spec.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let times = millis(batch.column(self.spec.time))?;
+        let partition_columns: Vec<ArrayRef> = self
+            .spec
+            .partition_keys
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect();
+        let groups = match partition_columns.is_empty() {
+            true => vec![0; batch.num_rows()],
+            false => key_groups(&partition_columns, self.max_parallelism)?,
+        };
+        let partitions = self.partition.convert_columns(&partition_columns)?;
+        let rows = self.rows.convert_columns(batch.columns())?;
+        let mut late = 0u64;
+        let mut touched: HashMap<(u32, Vec<u8>), i64> = HashMap::new();
+        for (row, &group) in groups.iter().enumerate() {
+            // A row without a time has no place in any frame.
+            if times.is_null(row) {
+                late += 1;
+                continue;
+            }
+            let time = times.value(row);
+            if !self.spec.proctime && time <= self.watermark {
+                late += 1;
+                continue;
+            }
+            self.seq += 1;
+            let partition = match partition_columns.is_empty() {
+                true => Vec::new(),
+                false => partitions.row(row).data().to_vec(),
+            };
+            let address = StateKey {
+                key_group: group,
+                namespace: partition.clone(),
+                key: row_key(time, self.seq),
+            };
+            self.backend
+                .put(PENDING, address, rows.row(row).data().to_vec())?;
+            let earliest = touched.entry((group, partition)).or_insert(time);
+            *earliest = (*earliest).min(time);
+        }
+        if late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
+        }
+        for ((group, partition), time) in touched {
+            self.pending
+                .entry(time)
+                .or_default()
+                .insert((group, partition));
+        }
+        // By processing time a row is aggregated on arrival.
+        if self.spec.proctime {
+            self.fire_until(i64::MAX, out)?;
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.watermark = self.watermark.max(watermark.0);
+        self.fire_until(self.watermark, out)?;
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        keyed_snapshot(self.backend.as_mut(), barrier)
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.backend.checkpoint_complete(id);
+        Ok(())
+    }
+
+    fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        let own = self.backend.key_group_range();
+        let mut entries = Vec::new();
+        for_each_restored(&restored, own, &mut |state, key, value| {
+            if state != PENDING && state != HISTORY {
+                return Err(RuntimeError::User(format!(
+                    "the state restored for the OVER aggregation {} holds '{state}', which it does not keep",
+                    self.spec.description
+                )));
+            }
+            entries.push((state, key, value));
+            Ok(())
+        })?;
+        // The pending index is derived from the pending rows, so it is rebuilt from them.
+        for (state, key, value) in entries {
+            let seq = key
+                .key
+                .get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            self.seq = self.seq.max(seq);
+            if state == PENDING {
+                self.pending
+                    .entry(time_of(&key.key)?)
+                    .or_default()
+                    .insert((key.key_group, key.namespace.clone()));
+            }
+            self.backend.put(&state, key, value)?;
+        }
+        Ok(())
+    }
+}
