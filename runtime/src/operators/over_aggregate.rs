@@ -383,3 +383,91 @@ impl StreamOperator for OverAggregateOperator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use datafusion::arrow::array::TimestampMillisecondArray;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::functions_aggregate::sum::sum_udaf;
+
+    use super::*;
+    use crate::config::Configuration;
+    use crate::jobgraph::SerializedSchema;
+    use crate::operators::testing::{aggregate_plan, build, changes, feed, snapshot, watermark};
+
+    fn input() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Int64, true),
+            Field::new("t", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        ]))
+    }
+
+    /// `sum(v) OVER (PARTITION BY k ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)`.
+    fn operator() -> OverAggregateOperator {
+        let input = input();
+        let mut fields: Vec<_> = input.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new("s", DataType::Int64, true)));
+        let spec = OverAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&Arc::new(Schema::new(fields))).unwrap(),
+            partition_keys: vec![0],
+            time: 2,
+            proctime: false,
+            frame: OverFrame::Rows { preceding: Some(1) },
+            aggregates: aggregate_plan(&input, &[], &[(sum_udaf(), "v", "s")]),
+            description: "test".into(),
+        };
+        build(1, 0, &Configuration::new(), |ctx| {
+            OverAggregateOperator::try_new(&spec, ctx)
+        })
+    }
+
+    fn rows(rows: &[(i64, i64, i64)]) -> RecordBatch {
+        RecordBatch::try_new(
+            input(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    rows.iter().map(|r| r.2),
+                )),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_wait_for_the_watermark_in_state_and_late_ones_are_dropped() {
+        let mut op = operator();
+        assert!(feed(
+            &mut op,
+            0,
+            rows(&[(1, 10, 3000), (1, 1, 1000), (2, 5, 2000)])
+        )
+        .is_empty());
+        assert_eq!(
+            changes(&watermark(&mut op, 2000)),
+            [
+                "+I[1, 1, 1970-01-01T00:00:01, 1]",
+                "+I[2, 5, 1970-01-01T00:00:02, 5]"
+            ]
+        );
+        // Restored, the waiting row and the history of its frame are still there.
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator();
+        op.initialize_state(restored).unwrap();
+        op.watermark = 2000;
+        assert!(feed(&mut op, 0, rows(&[(1, 7, 1500)])).is_empty(), "late");
+        assert_eq!(
+            op.metrics.num_late_records_dropped.load(Ordering::Relaxed),
+            1
+        );
+        assert_eq!(
+            changes(&watermark(&mut op, 5000)),
+            ["+I[1, 10, 1970-01-01T00:00:03, 11]"]
+        );
+    }
+}
