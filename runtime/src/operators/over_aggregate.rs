@@ -23,6 +23,7 @@ use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
 
 use super::aggregation::{evaluate, Aggregation};
+use super::window::WindowClock;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
@@ -48,7 +49,8 @@ pub struct OverAggregateOperator {
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
     metrics: Arc<TaskMetrics>,
-    watermark: i64,
+    /// The watermark, checkpointed so that rows late before a restore stay late.
+    clock: WindowClock,
     seq: u64,
     /// Partitions with pending rows, by the earliest pending time. Derived from state and
     /// rebuilt from it on restore.
@@ -93,7 +95,7 @@ impl OverAggregateOperator {
             backend: ctx.keyed_state_backend()?,
             max_parallelism: ctx.max_parallelism,
             metrics: ctx.info.metrics.clone(),
-            watermark: i64::MIN,
+            clock: WindowClock::new(spec.proctime),
             seq: 0,
             pending: BTreeMap::new(),
         })
@@ -300,7 +302,7 @@ impl StreamOperator for OverAggregateOperator {
                 continue;
             }
             let time = times.value(row);
-            if !self.spec.proctime && time <= self.watermark {
+            if !self.spec.proctime && time <= self.clock.watermark() {
                 late += 1;
                 continue;
             }
@@ -336,14 +338,16 @@ impl StreamOperator for OverAggregateOperator {
     }
 
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
-        self.watermark = self.watermark.max(watermark.0);
-        self.fire_until(self.watermark, out)?;
+        self.clock.on_watermark(watermark);
+        self.fire_until(self.clock.watermark(), out)?;
         out.emit_watermark(watermark);
         Ok(())
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
-        keyed_snapshot(self.backend.as_mut(), barrier)
+        let mut snapshot = keyed_snapshot(self.backend.as_mut(), barrier)?;
+        snapshot.operator = self.clock.snapshot();
+        Ok(snapshot)
     }
 
     fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
@@ -352,6 +356,7 @@ impl StreamOperator for OverAggregateOperator {
     }
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        self.clock.restore(&restored.union)?;
         let own = self.backend.key_group_range();
         let mut entries = Vec::new();
         for_each_restored(&restored, own, &mut |state, key, value| {
@@ -459,8 +464,10 @@ mod tests {
         let restored = snapshot(&mut op, 1);
         let mut op = operator();
         op.initialize_state(restored).unwrap();
-        op.watermark = 2000;
-        assert!(feed(&mut op, 0, rows(&[(1, 7, 1500)])).is_empty(), "late");
+        assert!(
+            feed(&mut op, 0, rows(&[(1, 7, 1500)])).is_empty(),
+            "late: the watermark is restored too"
+        );
         assert_eq!(
             op.metrics.num_late_records_dropped.load(Ordering::Relaxed),
             1

@@ -85,6 +85,11 @@ impl WindowClock {
         self.proctime.then_some(now)
     }
 
+    /// The highest watermark seen.
+    pub fn watermark(&self) -> i64 {
+        self.watermark.0
+    }
+
     /// The highest watermark seen, for a checkpoint: restored, it keeps late rows late.
     pub fn snapshot(&self) -> Vec<u8> {
         // The final watermark of a drained stop or of the end of input closes every window
