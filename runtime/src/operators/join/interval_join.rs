@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, take};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
@@ -21,7 +21,6 @@ use datafusion::physical_expr::PhysicalExpr;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
-use crate::expr_codec::decode_expr;
 use crate::jobgraph::{IntervalJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::for_each_restored;
@@ -99,18 +98,7 @@ impl IntervalJoinOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &IntervalJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let (left, right) = (spec.left_schema.decode()?, spec.right_schema.decode()?);
-        let joined_schema = Arc::new(Schema::new(
-            left.fields()
-                .iter()
-                .chain(right.fields().iter())
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
-        let filter = spec
-            .filter
-            .as_ref()
-            .map(|f| decode_expr(f, &joined_schema, &ctx.functions))
-            .transpose()?;
+        let (joined_schema, filter) = super::joined_rows(&left, &right, spec.filter.as_ref(), ctx)?;
         let converter = |schema: &SchemaRef| {
             RowConverter::new(
                 schema
@@ -512,7 +500,7 @@ impl StreamOperator for IntervalJoinOperator {
 #[cfg(test)]
 mod tests {
     use datafusion::arrow::array::TimestampMillisecondArray;
-    use datafusion::arrow::datatypes::Field;
+    use datafusion::arrow::datatypes::{Field, Schema};
 
     use super::*;
     use crate::config::Configuration;

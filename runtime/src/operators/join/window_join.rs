@@ -11,14 +11,13 @@ use datafusion::arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, BooleanArray, UInt32Array,
 };
 use datafusion::arrow::compute::{cast, concat_batches, filter_record_batch, take_record_batch};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
-use crate::expr_codec::decode_expr;
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
 use crate::operators::window::{is_fired, WindowClock};
@@ -66,18 +65,7 @@ impl WindowJoinOperator {
     pub fn try_new(spec: &WindowJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let output_schema = spec.output_schema.decode()?;
         let (left, right) = (spec.left_schema.decode()?, spec.right_schema.decode()?);
-        let joined_schema = Arc::new(Schema::new(
-            left.fields()
-                .iter()
-                .chain(right.fields().iter())
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
-        let filter = spec
-            .filter
-            .as_ref()
-            .map(|f| decode_expr(f, &joined_schema, &ctx.functions))
-            .transpose()?;
+        let (joined_schema, filter) = super::joined_rows(&left, &right, spec.filter.as_ref(), ctx)?;
         Ok(Self {
             joined_schema,
             join_type: spec.join_type,

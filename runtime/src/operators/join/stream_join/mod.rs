@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int8Array, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take};
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
@@ -33,7 +33,6 @@ use crate::changelog::{data_columns, ops, with_op_field};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
-use crate::expr_codec::decode_expr;
 use crate::jobgraph::{StreamJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
@@ -131,18 +130,7 @@ impl StreamJoinOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &StreamJoinSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let (left, right) = (spec.left_schema.decode()?, spec.right_schema.decode()?);
-        let joined_schema = Arc::new(Schema::new(
-            left.fields()
-                .iter()
-                .chain(right.fields().iter())
-                .cloned()
-                .collect::<Vec<_>>(),
-        ));
-        let filter = spec
-            .filter
-            .as_ref()
-            .map(|f| decode_expr(f, &joined_schema, &ctx.functions))
-            .transpose()?;
+        let (joined_schema, filter) = super::joined_rows(&left, &right, spec.filter.as_ref(), ctx)?;
         let keys = RowConverter::new(
             spec.left_keys
                 .iter()
