@@ -131,6 +131,19 @@ pub fn millis(
         })
 }
 
+/// Epoch milliseconds of a time attribute column of any timestamp precision, as Int64.
+pub fn cast_millis(
+    array: &datafusion::arrow::array::ArrayRef,
+) -> crate::Result<datafusion::arrow::array::Int64Array> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
+    let ms = cast(array, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+    Ok(cast(&ms, &DataType::Int64)?
+        .as_primitive::<Int64Type>()
+        .clone())
+}
+
 /// The current processing time in epoch milliseconds.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()

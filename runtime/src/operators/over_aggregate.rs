@@ -15,9 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array};
+use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::compute::{cast, concat_batches};
-use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
@@ -31,8 +31,9 @@ use crate::jobgraph::{OverAggregateSpec, OverFrame};
 use crate::metrics::TaskMetrics;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{for_each_restored, keyed_snapshot};
+use crate::state::timed_key::{seq_of, time_of, timed_key};
 use crate::state::{KeyedStateBackend, StateKey};
-use crate::time::Watermark;
+use crate::time::{cast_millis, Watermark};
 
 /// Rows not yet aggregated, and rows a later frame may still reach.
 const PENDING: &str = "over-pending-rows";
@@ -55,22 +56,6 @@ pub struct OverAggregateOperator {
     /// Partitions with pending rows, by the earliest pending time. Derived from state and
     /// rebuilt from it on restore.
     pending: BTreeMap<i64, BTreeSet<(u32, Vec<u8>)>>,
-}
-
-/// A row's address under its partition: time (sign flipped, so bytes sort as times do),
-/// then an arrival number.
-fn row_key(time: i64, seq: u64) -> Vec<u8> {
-    let mut key = ((time as u64) ^ (1 << 63)).to_be_bytes().to_vec();
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn time_of(key: &[u8]) -> Result<i64> {
-    let bytes: [u8; 8] = key
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| RuntimeError::Internal("an OVER row key is truncated".into()))?;
-    Ok((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
 }
 
 impl OverAggregateOperator {
@@ -264,23 +249,13 @@ impl OverAggregateOperator {
     }
 }
 
-/// Times of a time attribute column, in milliseconds.
-fn millis(column: &ArrayRef) -> Result<Int64Array> {
-    let ms = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
-    cast(&ms, &DataType::Int64)?
-        .as_any()
-        .downcast_ref::<Int64Array>()
-        .cloned()
-        .ok_or_else(|| RuntimeError::Internal("times are not Int64".into()))
-}
-
 impl StreamOperator for OverAggregateOperator {
     fn name(&self) -> String {
         format!("OverAggregate({})", self.spec.description)
     }
 
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
-        let times = millis(batch.column(self.spec.time))?;
+        let times = cast_millis(batch.column(self.spec.time))?;
         let partition_columns: Vec<ArrayRef> = self
             .spec
             .partition_keys
@@ -314,7 +289,7 @@ impl StreamOperator for OverAggregateOperator {
             let address = StateKey {
                 key_group: group,
                 namespace: partition.clone(),
-                key: row_key(time, self.seq),
+                key: timed_key(time, self.seq),
             };
             self.backend
                 .put(PENDING, address, rows.row(row).data().to_vec())?;
@@ -371,12 +346,7 @@ impl StreamOperator for OverAggregateOperator {
         })?;
         // The pending index is derived from the pending rows, so it is rebuilt from them.
         for (state, key, value) in entries {
-            let seq = key
-                .key
-                .get(8..16)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u64::from_be_bytes);
-            self.seq = self.seq.max(seq);
+            self.seq = self.seq.max(seq_of(&key.key));
             if state == PENDING {
                 self.pending
                     .entry(time_of(&key.key)?)
@@ -391,6 +361,8 @@ impl StreamOperator for OverAggregateOperator {
 
 #[cfg(test)]
 mod tests {
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
     use std::sync::atomic::Ordering;
 
     use datafusion::arrow::array::TimestampMillisecondArray;

@@ -18,6 +18,7 @@ pub mod rocksdb;
 pub mod rows;
 pub mod snapshot;
 pub mod testing;
+pub mod timed_key;
 pub mod ttl;
 
 pub use heap::HeapKeyedStateBackend;

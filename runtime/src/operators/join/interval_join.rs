@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, UInt32Array};
-use datafusion::arrow::compute::{cast, concat_batches, take};
-use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
@@ -25,8 +25,9 @@ use crate::jobgraph::{IntervalJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::for_each_restored;
 use crate::state::snapshot::keyed_snapshot;
+use crate::state::timed_key::{seq_of, time_of, timed_key};
 use crate::state::{KeyedStateBackend, StateKey};
-use crate::time::Watermark;
+use crate::time::{cast_millis, Watermark};
 
 /// The states each side's rows are kept under.
 const SIDE_STATES: [&str; 2] = ["interval-join-left-rows", "interval-join-right-rows"];
@@ -64,34 +65,6 @@ pub struct IntervalJoinOperator {
     /// rebuilt from it on restore.
     expiry: BTreeMap<i64, BTreeSet<(usize, u32, Vec<u8>)>>,
     description: String,
-}
-
-/// A row's address under its key: its time (sign flipped, so bytes sort as times do), then
-/// an arrival number.
-fn row_key(time: i64, seq: u64) -> Vec<u8> {
-    let mut key = ((time as u64) ^ (1 << 63)).to_be_bytes().to_vec();
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
-}
-
-fn time_of(key: &[u8]) -> Result<i64> {
-    let bytes: [u8; 8] = key
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| RuntimeError::Internal("an interval join row key is truncated".into()))?;
-    Ok((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
-}
-
-fn seq_of(key: &[u8]) -> u64 {
-    key.get(8..16)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
-/// Event times of a time attribute column, in milliseconds.
-fn millis(column: &ArrayRef) -> Result<Int64Array> {
-    let ms = cast(column, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
-    Ok(cast(&ms, &DataType::Int64)?.as_primitive().clone())
 }
 
 impl IntervalJoinOperator {
@@ -280,7 +253,7 @@ impl IntervalJoinOperator {
         let address = StateKey {
             key_group,
             namespace: key.to_vec(),
-            key: row_key(time, self.seq),
+            key: timed_key(time, self.seq),
         };
         self.backend.put(SIDE_STATES[side], address, value)?;
         self.expiry
@@ -327,7 +300,7 @@ impl StreamOperator for IntervalJoinOperator {
             .collect();
         let key_rows = self.keys.convert_columns(&key_columns)?;
         let groups = key_groups(&key_columns, self.max_parallelism)?;
-        let times = millis(batch.column(self.sides[side].time))?;
+        let times = cast_millis(batch.column(self.sides[side].time))?;
         let rows = self.sides[side].rows.convert_columns(batch.columns())?;
         // Rows by key in arrival order, keys in order of first arrival. A NULL key or time
         // matches nothing.
@@ -499,7 +472,9 @@ impl StreamOperator for IntervalJoinOperator {
 
 #[cfg(test)]
 mod tests {
+    use datafusion::arrow::array::Int64Array;
     use datafusion::arrow::array::TimestampMillisecondArray;
+    use datafusion::arrow::datatypes::{DataType, TimeUnit};
     use datafusion::arrow::datatypes::{Field, Schema};
 
     use super::*;
