@@ -190,10 +190,7 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
 async fn embedded(data_dir: &std::path::Path, conf: Configuration) -> anyhow::Result<()> {
     let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
-    let cluster = MiniCluster::start(
-        &process::with_state_dirs(&conf, data_dir)?,
-        registry.clone(),
-    )
-    .await?;
+    let conf = process::with_state_dirs(&conf, data_dir)?;
+    let cluster = MiniCluster::start(&conf, registry.clone()).await?;
     process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true, None).await
 }

@@ -44,6 +44,7 @@ pub async fn serve_gateway(
             engine = engine.with_result_address(address);
         }
         let engine = Arc::new(engine);
+        eddy_sql::handler::resume_materialized_views(&engine).await;
         let pg_addr = format!("{bind}:{}", conf.get_int(&endpoint::PG_PORT));
         let listener = tokio::net::TcpListener::bind(&pg_addr)
             .await
@@ -116,6 +117,9 @@ pub async fn job_manager(
     )
     .await?;
     let results = Some(jm.advertised_address.clone());
+    // The gateway's jobs name the directories too, so a materialized view knows where its
+    // job's checkpoints are.
+    let conf = with_state_dirs(&conf, data_dir)?;
     serve_gateway(data_dir, conf, registry, jm.dispatcher, gateway, results).await
 }
 

@@ -19,6 +19,7 @@ use crate::filesystem::FileSystemTableFactory;
 use crate::format::{
     CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory, JsonFormatFactory,
 };
+use crate::materialized::MaterializedTableFactory;
 use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
 use crate::print::PrintTableFactory;
@@ -65,6 +66,7 @@ impl ConnectorRegistry {
             Arc::new(BlackHoleTableFactory),
             Arc::new(CollectTableFactory),
             Arc::new(ValuesTableFactory),
+            Arc::new(MaterializedTableFactory),
         ])
     }
 
@@ -178,6 +180,7 @@ mod tests {
                 "collect",
                 "datagen",
                 "filesystem",
+                "materialized",
                 "nexmark",
                 "print",
                 "values"

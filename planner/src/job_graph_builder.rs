@@ -67,11 +67,11 @@ fn add_insert(
 }
 
 /// Sinks that take an updating stream: `print` shows the row kinds, `blackhole` drops
-/// them, `collect` hands them to the client, and the filesystem sink writes them in a
-/// changelog format (`debezium-json`).
+/// them, `collect` hands them to the client, `materialized` folds them into a view's
+/// contents, and the filesystem sink writes them in a changelog format (`debezium-json`).
 fn accepts_updates(spec: &ConnectorSpec) -> bool {
     match spec.connector() {
-        "print" | "blackhole" | "collect" => true,
+        "print" | "blackhole" | "collect" | "materialized" => true,
         "filesystem" => spec
             .options
             .get("format")

@@ -73,6 +73,8 @@ pub struct Engine {
     /// Where a collect sink in another process sends a streaming SELECT's rows (the
     /// gateway's result endpoint); none when every sink runs in this process.
     pub(crate) result_address: Option<String>,
+    /// The gateway's data directory (materialized views live under it by default).
+    pub(crate) data_dir: std::path::PathBuf,
 }
 
 impl Engine {
@@ -96,6 +98,7 @@ impl Engine {
             runtime,
             batch_executor: BatchExecutor::start(batch_memory_limit)?,
             result_address: None,
+            data_dir: data_dir.to_path_buf(),
         })
     }
 
@@ -171,7 +174,8 @@ impl Engine {
         let ctx = self.bare_context();
         let catalog = self.catalog.read().await;
         let state = ctx.state();
-        for table in catalog.tables.values() {
+        let materialized = catalog.materialized.values().map(|m| &m.table);
+        for table in catalog.tables.values().chain(materialized) {
             // A table the current code cannot read (e.g. an expression that no longer
             // plans) must not make every other table unreadable.
             match self.connector_table(table, config, &state) {

@@ -30,6 +30,10 @@ pub enum SqlError {
     DuplicateObject(String),
     #[error("{0}")]
     NotSupported(String),
+    /// A statement for one kind of object named another kind (PostgreSQL's
+    /// wrong_object_type: `DROP VIEW` of a table).
+    #[error("{0}")]
+    WrongObjectType(String),
     #[error("{0}")]
     InvalidParameter(String),
     /// A setting nobody declared (PostgreSQL's "unrecognized configuration parameter").
@@ -152,6 +156,7 @@ impl SqlError {
             SqlError::UndefinedColumn { .. } => "42703",
             SqlError::UndefinedType(_) => "42704",
             SqlError::DuplicateColumn(_) => "42701",
+            SqlError::WrongObjectType(_) => "42809",
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",

@@ -72,6 +72,22 @@ pub const BATCH_MEMORY_LIMIT: ConfigOption = ConfigOption {
     description: "Memory shared by all batch queries (SELECT over bounded tables); sorts, hash aggregations and hash joins spill to the data dir's tmp/ past it, and a query that still cannot fit fails with SQLSTATE 53200.",
 };
 
+/// Where materialized views keep their contents.
+pub const MATERIALIZED_VIEW_DIR: ConfigOption = ConfigOption {
+    key: "sql-gateway.materialized-view.dir",
+    default: "",
+    kind: ValueKind::String,
+    description: "Directory under which each materialized view keeps its committed contents (empty: `materialized/` under the gateway's data dir). Every TaskManager must reach it at the same path.",
+};
+
+/// Freshness of a materialized view that declares none.
+pub const MATERIALIZED_VIEW_FRESHNESS: ConfigOption = ConfigOption {
+    key: "sql-gateway.materialized-view.default-freshness",
+    default: "1 s",
+    kind: ValueKind::Duration,
+    description: "Checkpoint interval of a materialized view's job when neither FRESHNESS nor `execution.checkpointing.interval` sets one: how stale a read of the view can be.",
+};
+
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
     RESULT_PORT,
@@ -82,4 +98,6 @@ pub const OPTIONS: &[ConfigOption] = &[
     PG_MAX_CONNECTIONS,
     PG_STARTUP_TIMEOUT,
     BATCH_MEMORY_LIMIT,
+    MATERIALIZED_VIEW_DIR,
+    MATERIALIZED_VIEW_FRESHNESS,
 ];

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use store::CatalogStore;
-pub use table::{CatalogTable, CatalogView, Column, WatermarkSpec};
+pub use table::{CatalogMaterializedView, CatalogTable, CatalogView, Column, WatermarkSpec};
 pub use types::FlinkType;
 
 use crate::error::{Result, SqlError};
 
-/// Tables and views of the single database `default_database`.
+/// Tables, views and materialized views of the single database `default_database`.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Catalog {
     pub tables: BTreeMap<String, CatalogTable>,
@@ -22,12 +22,16 @@ pub struct Catalog {
     /// Creation order of views, so a view is always registered after those it reads.
     #[serde(default)]
     pub view_order: Vec<String>,
+    #[serde(default)]
+    pub materialized: BTreeMap<String, CatalogMaterializedView>,
 }
 
 impl Catalog {
     /// Whether a table or view has this name.
     pub fn exists(&self, name: &str) -> bool {
-        self.tables.contains_key(name) || self.views.contains_key(name)
+        self.tables.contains_key(name)
+            || self.views.contains_key(name)
+            || self.materialized.contains_key(name)
     }
 
     /// A table by name.

@@ -114,3 +114,47 @@ pub struct CatalogView {
     pub name: String,
     pub query: String,
 }
+
+/// A materialized view: the table its contents are read through (connector
+/// `materialized`), its query, and the job keeping it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogMaterializedView {
+    pub table: CatalogTable,
+    pub query: String,
+    /// Declared as Flink's `CREATE MATERIALIZED TABLE` rather than a view.
+    pub flink_table: bool,
+    /// FRESHNESS, as given: the job's checkpoint interval.
+    pub freshness_ms: Option<u64>,
+    /// The job keeping the contents, and which one it is (see the `materialized`
+    /// connector's generations).
+    pub job_id: String,
+    pub generation: u32,
+    /// Where that job's checkpoints go, so a restart can restore the newest.
+    pub checkpoints_dir: String,
+    /// The session's settings when it was created: its job runs with them again after a
+    /// restart.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+}
+
+impl CatalogMaterializedView {
+    /// The statement that recreates it.
+    pub fn ddl(&self) -> String {
+        match (self.flink_table, self.freshness_ms) {
+            (false, _) => format!(
+                "CREATE MATERIALIZED VIEW `{}` AS\n{}",
+                self.table.name, self.query
+            ),
+            (true, Some(ms)) => format!(
+                "CREATE MATERIALIZED TABLE `{}`\nFRESHNESS = INTERVAL '{}' SECOND\nREFRESH_MODE = CONTINUOUS\nAS {}",
+                self.table.name,
+                ms / 1000,
+                self.query
+            ),
+            (true, None) => format!(
+                "CREATE MATERIALIZED TABLE `{}`\nREFRESH_MODE = CONTINUOUS\nAS {}",
+                self.table.name, self.query
+            ),
+        }
+    }
+}

@@ -65,6 +65,11 @@ pub(super) async fn drop_table(
                 "'{name}' is a view; use DROP VIEW"
             )));
         }
+        if catalog.materialized.contains_key(name) {
+            return Err(SqlError::WrongObjectType(format!(
+                "'{name}' is a materialized view; use DROP MATERIALIZED VIEW"
+            )));
+        }
         return Err(SqlError::UndefinedTable(name.to_string()));
     }
     let mut next = catalog.clone();
@@ -111,6 +116,11 @@ pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> R
     if !catalog.views.contains_key(name) {
         if if_exists {
             return Ok(QueryOutput::Command("DROP VIEW".into()));
+        }
+        if catalog.materialized.contains_key(name) {
+            return Err(SqlError::WrongObjectType(format!(
+                "'{name}' is a materialized view; use DROP MATERIALIZED VIEW"
+            )));
         }
         return Err(SqlError::UndefinedTable(name.to_string()));
     }

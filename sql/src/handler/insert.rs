@@ -122,6 +122,11 @@ pub(super) async fn build_job(
                     "cannot INSERT INTO view '{name}'"
                 )));
             }
+            if catalog.materialized.contains_key(&name) {
+                return Err(SqlError::WrongObjectType(format!(
+                    "cannot INSERT INTO materialized view '{name}': its query fills it"
+                )));
+            }
             catalog.table(&name)?.clone()
         };
         let connector = engine.connector_table(&target_table, &config, &state)?;

@@ -5,6 +5,7 @@ mod explain;
 mod insert;
 mod job;
 mod literals;
+mod materialized;
 mod output_names;
 mod query;
 mod rows;
@@ -18,6 +19,7 @@ use crate::error::Result;
 use crate::parser::Statement;
 use crate::session::Session;
 
+pub use materialized::resume as resume_materialized_views;
 pub(crate) use query::plan_view_query;
 pub use query::{plan_query, PlannedQuery};
 
@@ -41,6 +43,29 @@ pub async fn execute(
             if_not_exists,
         } => ddl::create_view(engine, session, name, query, if_not_exists).await,
         Statement::DropView { name, if_exists } => ddl::drop_view(engine, &name, if_exists).await,
+        Statement::CreateMaterializedView {
+            name,
+            query,
+            if_not_exists,
+            freshness,
+            table,
+        } => {
+            let def = materialized::Definition {
+                name,
+                query,
+                if_not_exists,
+                freshness,
+                flink_table: table,
+            };
+            materialized::create(engine, session, def).await
+        }
+        Statement::DropMaterializedView { name, if_exists } => {
+            materialized::drop_view(engine, &name, if_exists).await
+        }
+        Statement::ShowMaterializedViews => materialized::show(engine).await,
+        Statement::ShowCreateMaterializedView(name) => {
+            materialized::show_create(engine, &name).await
+        }
         Statement::ShowTables => show::show_tables(engine).await,
         Statement::ShowViews => show::show_views(engine).await,
         Statement::ShowCreateTable(name) => show::show_create_table(engine, &name).await,

@@ -87,8 +87,13 @@ pub(crate) async fn plan_view_query(ctx: &SessionContext, query: &str) -> Result
     }
     let mut statement = statements.remove(0);
     crate::parser::rewrite_group_windows(&mut statement)?;
-    // Duplicate names cannot be renamed back inside a view; DataFusion refuses them.
-    let _ = super::output_names::apply(&mut statement);
+    // Duplicate names cannot be renamed back inside a view: refused, as PostgreSQL does.
+    if let Some(names) = super::output_names::apply(&mut statement) {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(SqlError::DuplicateColumn(name.clone()));
+        }
+    }
     if let ast::Statement::Query(q) = &mut statement {
         super::literals::apply(q);
     }

@@ -10,7 +10,13 @@ use crate::session::Session;
 /// Flink's SHOW TABLES lists views too.
 pub(super) async fn show_tables(engine: &Engine) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
-    let mut names: Vec<&String> = catalog.tables.keys().chain(catalog.views.keys()).collect();
+    // As Flink's SHOW TABLES, materialized tables included.
+    let mut names: Vec<&String> = catalog
+        .tables
+        .keys()
+        .chain(catalog.views.keys())
+        .chain(catalog.materialized.keys())
+        .collect();
     names.sort();
     table(
         &["table_name"],
@@ -31,6 +37,11 @@ pub(super) async fn show_create_table(engine: &Engine, name: &str) -> Result<Que
     if catalog.views.contains_key(name) {
         return Err(SqlError::NotSupported(format!(
             "'{name}' is a view; use SHOW CREATE VIEW"
+        )));
+    }
+    if catalog.materialized.contains_key(name) {
+        return Err(SqlError::WrongObjectType(format!(
+            "'{name}' is a materialized view; use SHOW CREATE MATERIALIZED VIEW"
         )));
     }
     let t = catalog.table(name)?;
@@ -62,7 +73,11 @@ pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput
 /// Flink's DESCRIBE columns: name, type, null, key, extras, watermark.
 pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
-    if let Some(t) = catalog.tables.get(name) {
+    let found = catalog
+        .tables
+        .get(name)
+        .or_else(|| catalog.materialized.get(name).map(|m| &m.table));
+    if let Some(t) = found {
         let ctx = engine.bare_context();
         let checked = engine.connector_table(t, &engine.config, &ctx.state())?;
         let rows = t

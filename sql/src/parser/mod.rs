@@ -8,6 +8,7 @@ mod create_table;
 mod data_type;
 mod depth;
 mod group_window;
+mod materialized;
 #[cfg(test)]
 mod proptests;
 mod statement;
@@ -134,6 +135,9 @@ mod malformed_input {
         let statements = [
             "CREATE TABLE t (a INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, PRIMARY KEY (a) NOT ENFORCED) WITH ('connector' = 'datagen', 'rows-per-second' = '1')",
             "CREATE VIEW IF NOT EXISTS v AS SELECT a FROM t",
+            "CREATE MATERIALIZED TABLE IF NOT EXISTS m FRESHNESS = INTERVAL '3' SECOND REFRESH_MODE = CONTINUOUS AS SELECT a, count(*) FROM t GROUP BY a",
+            "DROP MATERIALIZED VIEW IF EXISTS m",
+            "SHOW CREATE MATERIALIZED VIEW m",
             "DROP TABLE IF EXISTS t",
             "DROP VIEW v",
             "SHOW CREATE TABLE t",

@@ -35,6 +35,21 @@ pub enum Statement {
         name: String,
         if_exists: bool,
     },
+    /// `CREATE MATERIALIZED VIEW`, or Flink's `CREATE MATERIALIZED TABLE` (`table`), whose
+    /// FRESHNESS is its job's checkpoint interval.
+    CreateMaterializedView {
+        name: String,
+        query: String,
+        if_not_exists: bool,
+        freshness: Option<std::time::Duration>,
+        table: bool,
+    },
+    DropMaterializedView {
+        name: String,
+        if_exists: bool,
+    },
+    ShowMaterializedViews,
+    ShowCreateMaterializedView(String),
     ShowTables,
     ShowViews,
     ShowJobs,
@@ -81,7 +96,7 @@ fn words(sql: &str) -> Result<Vec<Token>> {
         .collect())
 }
 
-fn upper(t: &Token) -> String {
+pub(super) fn upper(t: &Token) -> String {
     match t {
         Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
         _ => String::new(),
@@ -142,7 +157,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
     }
 }
 
-fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
+pub(super) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
@@ -169,6 +184,18 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             super::create_table::parse(sql)
         }
         ("CREATE", "VIEW") | ("CREATE", "TEMPORARY") => parse_create_view(sql),
+        ("CREATE", "MATERIALIZED") => super::materialized::parse_create(sql),
+        ("DROP", "MATERIALIZED") if matches!(k(2), "VIEW" | "TABLE") => {
+            let if_exists = k(3) == "IF" && w.get(4).map(upper).as_deref() == Some("EXISTS");
+            let name = single_name(sql, if if_exists { 5 } else { 3 })?;
+            Ok(Statement::DropMaterializedView { name, if_exists })
+        }
+        ("SHOW", "MATERIALIZED") if w.len() == 3 && matches!(k(2), "VIEWS" | "TABLES") => {
+            Ok(Statement::ShowMaterializedViews)
+        }
+        ("SHOW", "CREATE") if k(2) == "MATERIALIZED" && matches!(k(3), "VIEW" | "TABLE") => {
+            Ok(Statement::ShowCreateMaterializedView(single_name(sql, 4)?))
+        }
         ("DROP", "TABLE") | ("DROP", "VIEW") => {
             let if_exists = k(2) == "IF" && k(3) == "EXISTS";
             let name = single_name(sql, if if_exists { 4 } else { 2 })?;
@@ -278,7 +305,7 @@ fn first_words(s: &str) -> String {
 }
 
 /// The text from the parser's position to the end.
-fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
+pub(super) fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
     let start = p.index();
     let tokens = tokenize(sql)?;
     // The parser's index counts every token, whitespace included.

@@ -1,0 +1,205 @@
+use datafusion::arrow::array::{Int64Array, Int8Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use eddy_runtime::changelog::with_op_field;
+
+use super::*;
+use crate::testing::{read_all, spec, subtask};
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("k", DataType::Utf8, true),
+        Field::new("n", DataType::Int64, true),
+    ]))
+}
+
+/// A changelog batch: (row kind byte, key, value).
+fn changes(rows: &[(i8, &str, i64)]) -> RecordBatch {
+    RecordBatch::try_new(
+        with_op_field(&schema()),
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.2))),
+            Arc::new(Int8Array::from_iter_values(rows.iter().map(|r| r.0))),
+        ],
+    )
+    .unwrap()
+}
+
+fn sorted_rows(store: &Store) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for b in store.read(&schema()).unwrap() {
+        let k = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        let n = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        for i in 0..b.num_rows() {
+            out.push((k.value(i).to_string(), n.value(i)));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn id(generation: u32, epoch: u64, subtask: u32) -> EpochId {
+    EpochId {
+        generation,
+        epoch,
+        subtask,
+        parallelism: 2,
+    }
+}
+
+fn rows(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
+
+#[test]
+fn reads_only_epochs_every_subtask_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    assert!(sorted_rows(&store).is_empty(), "nothing committed yet");
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
+        .unwrap();
+    assert!(
+        sorted_rows(&store).is_empty(),
+        "subtask 1 has not committed epoch 1"
+    );
+    store
+        .commit(id(0, 1, 1), &[changes(&[(0, "b", 1)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 1), ("b", 1)]));
+    // Epoch 2 updates a; subtask 1 has nothing to say but still commits.
+    store
+        .commit(id(0, 2, 0), &[changes(&[(1, "a", 1), (2, "a", 2)])])
+        .unwrap();
+    assert_eq!(
+        sorted_rows(&store),
+        rows(&[("a", 1), ("b", 1)]),
+        "epoch 2 is half committed: not visible"
+    );
+    store.commit(id(0, 2, 1), &[]).unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 2), ("b", 1)]));
+    // Committed again after a restore: nothing changes, the mark does not go back.
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
+        .unwrap();
+    store
+        .commit(id(0, 2, 0), &[changes(&[(1, "a", 1), (2, "a", 2)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 2), ("b", 1)]));
+    // A delete, and a duplicate row (a multiset).
+    store
+        .commit(id(0, 3, 0), &[changes(&[(3, "a", 2)])])
+        .unwrap();
+    store
+        .commit(id(0, 3, 1), &[changes(&[(0, "b", 1), (0, "c", 7)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("b", 1), ("b", 1), ("c", 7)]));
+}
+
+#[test]
+fn a_later_generation_adds_to_what_the_earlier_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    store
+        .commit(id(0, 5, 0), &[changes(&[(0, "a", 1)])])
+        .unwrap();
+    store.commit(id(0, 5, 1), &[]).unwrap();
+    // The next job starts at parallelism 1, with its own epoch numbers.
+    let one = EpochId {
+        generation: 1,
+        epoch: 1,
+        subtask: 0,
+        parallelism: 1,
+    };
+    store
+        .commit(one, &[changes(&[(1, "a", 1), (2, "a", 3)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 3)]));
+}
+
+#[test]
+fn compaction_keeps_the_contents_and_removes_what_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let mut expected = Vec::new();
+    for epoch in 1..=(store::COMPACT_AFTER as u64 + 2) {
+        let key = format!("k{}", epoch % 5);
+        store
+            .commit(id(0, epoch, 0), &[changes(&[(0, &key, epoch as i64)])])
+            .unwrap();
+        store.commit(id(0, epoch, 1), &[]).unwrap();
+        expected.push((key, epoch as i64));
+    }
+    expected.sort();
+    let before = std::fs::read_dir(dir.path()).unwrap().count();
+    store.compact_if_due(&schema()).unwrap();
+    let after: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(after.len() < before, "{after:?}");
+    assert!(after.iter().any(|f| f.starts_with("b-")), "{after:?}");
+    assert!(!after.iter().any(|f| f.starts_with("d-")), "{after:?}");
+    assert_eq!(sorted_rows(&store), expected);
+    // A delta recommitted after the compaction (a restore) is not counted twice.
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "k1", 1)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), expected);
+    // Deltas after the base still count.
+    store
+        .commit(id(0, 99, 0), &[changes(&[(3, "k1", 1)])])
+        .unwrap();
+    store.commit(id(0, 99, 1), &[]).unwrap();
+    expected.retain(|(k, n)| !(k == "k1" && *n == 1));
+    assert_eq!(sorted_rows(&store), expected);
+}
+
+#[test]
+fn the_sink_commits_at_checkpoints_and_the_source_reads_the_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v").to_string_lossy().into_owned();
+    let spec = spec(
+        &schema(),
+        &[
+            ("connector", "materialized"),
+            (PATH.key, &path),
+            (GENERATION.key, "0"),
+        ],
+    );
+    let sink = MaterializedTableFactory.create_sink(&spec).unwrap();
+    let mut writer = sink.create_writer(&subtask(0, 1, 1024)).unwrap();
+    writer.write(&changes(&[(0, "a", 1), (0, "b", 2)])).unwrap();
+    let committables = writer.prepare_commit(1).unwrap();
+    // Written after the barrier: part of the next epoch.
+    writer.write(&changes(&[(3, "b", 2)])).unwrap();
+    let read = || {
+        let source = MaterializedTableFactory.create_source(&spec).unwrap();
+        let splits = source.enumerate_splits(1).unwrap();
+        let mut reader = source.create_reader(splits, &subtask(0, 1, 1)).unwrap();
+        let mut out: Vec<String> = read_all(reader.as_mut())
+            .unwrap()
+            .iter()
+            .flat_map(|b| {
+                let k = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+                (0..b.num_rows())
+                    .map(|i| k.value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert!(
+        read().is_empty(),
+        "not committed before the checkpoint completes"
+    );
+    writer.commit(committables.clone()).unwrap();
+    assert_eq!(read(), ["a", "b"]);
+    writer.commit(committables).unwrap();
+    assert_eq!(read(), ["a", "b"], "committing twice changes nothing");
+    let second = writer.prepare_commit(2).unwrap();
+    writer.commit(second).unwrap();
+    assert_eq!(read(), ["a"]);
+    assert!(decode_committable(b"\x05\x00").is_err());
+}

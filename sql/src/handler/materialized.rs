@@ -1,0 +1,318 @@
+//! Materialized views: `CREATE MATERIALIZED VIEW` (and Flink's `CREATE MATERIALIZED
+//! TABLE`) plans the query into a job whose sink is the internal `materialized`
+//! connector, with checkpoints every FRESHNESS; the view is then a catalog table read
+//! through the same connector, so `SELECT`, joins and `DESCRIBE` work as for any table.
+//! When the gateway starts, each view whose job is gone is started again from that job's
+//! newest checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eddy_cluster::JobStatus;
+use eddy_connectors::materialized::{store::Store, GENERATION, PATH};
+use eddy_planner::{plan_insert, InsertTarget};
+use eddy_runtime::config::{
+    checkpointing, endpoint, pipeline, table as table_options, Configuration,
+};
+use eddy_runtime::jobgraph::{ConnectorSpec, JobGraph, SerializedSchema};
+
+use super::rows::{table, text};
+use crate::catalog::{CatalogMaterializedView, CatalogTable, Column, FlinkType};
+use crate::engine::{Engine, QueryOutput};
+use crate::error::{Result, SqlError};
+use crate::session::Session;
+
+/// What `CREATE MATERIALIZED ...` asks for.
+pub(super) struct Definition {
+    pub name: String,
+    pub query: String,
+    pub if_not_exists: bool,
+    pub freshness: Option<std::time::Duration>,
+    pub flink_table: bool,
+}
+
+fn tag(flink_table: bool, verb: &str) -> String {
+    match flink_table {
+        true => format!("{verb} MATERIALIZED TABLE"),
+        false => format!("{verb} MATERIALIZED VIEW"),
+    }
+}
+
+/// The directory materialized views live under.
+pub(crate) fn views_dir(config: &Configuration, data_dir: &Path) -> PathBuf {
+    match config.get_string(&endpoint::MATERIALIZED_VIEW_DIR) {
+        dir if dir.is_empty() => std::path::absolute(data_dir)
+            .unwrap_or_else(|_| data_dir.to_path_buf())
+            .join("materialized"),
+        dir => PathBuf::from(dir),
+    }
+}
+
+pub(super) async fn create(
+    engine: &Engine,
+    session: &Session,
+    def: Definition,
+) -> Result<QueryOutput> {
+    if engine.catalog.read().await.exists(&def.name) {
+        if def.if_not_exists {
+            return Ok(QueryOutput::Command(tag(def.flink_table, "CREATE")));
+        }
+        return Err(SqlError::DuplicateObject(format!(
+            "relation '{}'",
+            def.name
+        )));
+    }
+    let settings = session.config().explicit().clone();
+    let config = engine.config.merged_with(&session.config());
+    let ctx = engine.session_context(&config).await?;
+    let plan = super::query::plan_view_query(&ctx, &def.query).await?;
+    let columns = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            Ok(Column {
+                name: f.name().clone(),
+                data_type: FlinkType::from_arrow(f.data_type()).ok_or_else(|| {
+                    SqlError::NotSupported(format!(
+                        "column '{}' has type {}, which a materialized view cannot hold",
+                        f.name(),
+                        f.data_type()
+                    ))
+                })?,
+                // Rows come through the job: any column may be null there.
+                nullable: true,
+                expression: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let dir = views_dir(&engine.config, &engine.data_dir).join(format!(
+        "{}-{}",
+        def.name,
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut view = CatalogMaterializedView {
+        table: CatalogTable {
+            name: def.name.clone(),
+            columns,
+            watermark: None,
+            primary_key: None,
+            options: BTreeMap::from([
+                ("connector".to_string(), "materialized".to_string()),
+                (PATH.key.to_string(), dir.to_string_lossy().into_owned()),
+            ]),
+        },
+        query: def.query,
+        flink_table: def.flink_table,
+        freshness_ms: def.freshness.map(|d| d.as_millis() as u64),
+        job_id: String::new(),
+        generation: 0,
+        checkpoints_dir: config.get_string(&checkpointing::CHECKPOINTS_DIR),
+        settings,
+    };
+    let graph = job_graph(engine, &view, &config, &ctx).await?;
+    view.job_id = engine.dispatcher.submit_job(graph).await?;
+    let mut catalog = engine.catalog.write().await;
+    // Another session may have taken the name while the job was being planned.
+    let taken = catalog.exists(&view.table.name);
+    let mut next = catalog.clone();
+    next.materialized
+        .insert(view.table.name.clone(), view.clone());
+    if let Some(e) = taken
+        .then(|| SqlError::DuplicateObject(format!("relation '{}'", view.table.name)))
+        .or_else(|| engine.save_catalog(&next).err())
+    {
+        let _ = engine.dispatcher.cancel_job(&view.job_id).await;
+        return Err(e);
+    }
+    *catalog = next;
+    drop(catalog);
+    // With `table.dml-sync` the statement returns once the view's job ends (over bounded
+    // input): its contents are then complete.
+    if config.get_bool(&table_options::DML_SYNC) {
+        let result = engine.dispatcher.request_job_result(&view.job_id).await?;
+        if result.status == JobStatus::Failed {
+            return Err(SqlError::JobFailed {
+                id: view.job_id,
+                error: result.error.unwrap_or_else(|| {
+                    eddy_cluster::gateway::Failure::internal("the job failed without a reason")
+                }),
+            });
+        }
+    }
+    Ok(QueryOutput::Command(tag(view.flink_table, "CREATE")))
+}
+
+/// The job that keeps `view` up to date: its query into the `materialized` sink, with a
+/// checkpoint every FRESHNESS (commits happen at checkpoints).
+async fn job_graph(
+    engine: &Engine,
+    view: &CatalogMaterializedView,
+    config: &Configuration,
+    ctx: &datafusion::prelude::SessionContext,
+) -> Result<JobGraph> {
+    let state = ctx.state();
+    let plan = super::query::plan_view_query(ctx, &view.query).await?;
+    let plan = state.optimize(&plan)?;
+    let mut config = config.clone();
+    let interval = match view.freshness_ms {
+        Some(ms) => Some(std::time::Duration::from_millis(ms)),
+        None => config.get_optional_duration(&checkpointing::INTERVAL),
+    }
+    .unwrap_or_else(|| {
+        engine
+            .config
+            .get_duration(&endpoint::MATERIALIZED_VIEW_FRESHNESS)
+    });
+    config.set(
+        checkpointing::INTERVAL.key,
+        &format!("{} ms", interval.as_millis().max(1)),
+    )?;
+    if config.get_string(&pipeline::NAME).is_empty() {
+        config.set(
+            pipeline::NAME.key,
+            &format!("materialized view {}", view.table.name),
+        )?;
+    }
+    let schema = view.table.physical_schema();
+    let mut options = view.table.options.clone();
+    options.insert(GENERATION.key.to_string(), view.generation.to_string());
+    let target = InsertTarget {
+        table: view.table.name.clone(),
+        spec: ConnectorSpec {
+            table: view.table.name.clone(),
+            schema: SerializedSchema::encode(&schema)?,
+            options,
+        },
+        schema: Arc::clone(&schema),
+    };
+    let name = config.get_string(&pipeline::NAME);
+    Ok(plan_insert(&state, &target, &plan, &config, name)?)
+}
+
+pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> Result<QueryOutput> {
+    let mut catalog = engine.catalog.write().await;
+    let Some(view) = catalog.materialized.get(name).cloned() else {
+        if if_exists {
+            return Ok(QueryOutput::Command("DROP MATERIALIZED VIEW".into()));
+        }
+        if catalog.exists(name) {
+            return Err(SqlError::WrongObjectType(format!(
+                "'{name}' is not a materialized view"
+            )));
+        }
+        return Err(SqlError::UndefinedTable(name.to_string()));
+    };
+    let mut next = catalog.clone();
+    next.materialized.remove(name);
+    engine.save_catalog(&next)?;
+    *catalog = next;
+    drop(catalog);
+    // The job may have ended already; the view is gone either way.
+    let _ = engine.dispatcher.cancel_job(&view.job_id).await;
+    if let Some(path) = view.table.options.get(PATH.key) {
+        if let Err(e) = Store::new(path).clear() {
+            tracing::warn!(view = name, error = %e, "the dropped view's files stay");
+        }
+    }
+    Ok(QueryOutput::Command(tag(view.flink_table, "DROP")))
+}
+
+pub(super) async fn show(engine: &Engine) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    let mut rows = Vec::new();
+    for (name, view) in &catalog.materialized {
+        let status = match engine.dispatcher.job_details(&view.job_id).await {
+            Ok(d) => d.status.as_str().to_string(),
+            Err(_) => "UNKNOWN".to_string(),
+        };
+        rows.push(vec![text(name), text(&view.job_id), text(status)]);
+    }
+    table(&["materialized view name", "job id", "job status"], rows)
+}
+
+pub(super) async fn show_create(engine: &Engine, name: &str) -> Result<QueryOutput> {
+    let catalog = engine.catalog.read().await;
+    let view = catalog
+        .materialized
+        .get(name)
+        .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
+    table(&["result"], vec![vec![text(view.ddl())]])
+}
+
+/// Starts again the job of every materialized view whose job this JobManager does not
+/// run (Eddy restarted, or the job failed for good), restoring its newest checkpoint so
+/// the contents go on from where they were committed. A view whose checkpoint cannot be
+/// restored starts over: its old contents are deleted first, as they would otherwise be
+/// counted twice.
+pub async fn resume(engine: &Engine) {
+    let views: Vec<CatalogMaterializedView> = {
+        let catalog = engine.catalog.read().await;
+        catalog.materialized.values().cloned().collect()
+    };
+    for view in views {
+        match engine.dispatcher.job_details(&view.job_id).await {
+            Ok(d) if !d.status.is_terminal() || d.status == JobStatus::Finished => continue,
+            _ => {}
+        }
+        match restart(engine, view.clone()).await {
+            Ok(restarted) => {
+                tracing::info!(view = %view.table.name, job = %restarted.job_id, "materialized view's job started again");
+                let mut catalog = engine.catalog.write().await;
+                if !catalog.materialized.contains_key(&view.table.name) {
+                    let _ = engine.dispatcher.cancel_job(&restarted.job_id).await;
+                    continue;
+                }
+                let mut next = catalog.clone();
+                next.materialized.insert(view.table.name.clone(), restarted);
+                match engine.save_catalog(&next) {
+                    Ok(()) => *catalog = next,
+                    Err(e) => {
+                        tracing::error!(view = %view.table.name, error = %e, "cannot record the view's new job")
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(view = %view.table.name, error = %e, "cannot start the materialized view's job; it keeps its last contents")
+            }
+        }
+    }
+}
+
+async fn restart(
+    engine: &Engine,
+    mut view: CatalogMaterializedView,
+) -> Result<CatalogMaterializedView> {
+    let mut settings = Configuration::new();
+    for (k, v) in &view.settings {
+        settings.set(k, v)?;
+    }
+    let config = engine.config.merged_with(&settings);
+    let ctx = engine.session_context(&config).await?;
+    let old_job = std::mem::take(&mut view.job_id);
+    view.generation += 1;
+    if !view.checkpoints_dir.is_empty() {
+        let mut restoring = config.clone();
+        restoring.set(
+            checkpointing::SAVEPOINT_PATH.key,
+            &format!("{}/{old_job}", view.checkpoints_dir.trim_end_matches('/')),
+        )?;
+        let graph = job_graph(engine, &view, &restoring, &ctx).await?;
+        match engine.dispatcher.submit_job(graph).await {
+            Ok(id) => {
+                view.job_id = id;
+                return Ok(view);
+            }
+            Err(e) => {
+                tracing::warn!(view = %view.table.name, error = %e, "no checkpoint of the view's job to restore; its contents are computed again")
+            }
+        }
+    }
+    if let Some(path) = view.table.options.get(PATH.key) {
+        Store::new(path).clear()?;
+    }
+    let graph = job_graph(engine, &view, &config, &ctx).await?;
+    view.job_id = engine.dispatcher.submit_job(graph).await?;
+    Ok(view)
+}

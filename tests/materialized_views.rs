@@ -1,0 +1,139 @@
+//! Materialized views over an unbounded stream, through a real server and pgwire client:
+//! reads are consistent as of one checkpoint, the contents and the job survive a restart
+//! of Eddy (hard kill included), and DROP stops the job and deletes the contents.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{exec, simple, sqlstate, try_simple, values, wait_for_status, Eddy};
+
+/// A view whose rows must agree at every consistent point: the count per key (hashed
+/// over two subtasks) and, in another operator, the total count. A read that saw one
+/// subtask's or operator's changes of a checkpoint without the other's would break
+/// `sum(per key) = total`.
+const VIEW: &str = "CREATE MATERIALIZED VIEW counts AS \
+     SELECT k, count(*) AS n FROM src GROUP BY k \
+     UNION ALL SELECT 'total' AS k, count(*) AS n FROM src";
+
+async fn setup(client: &tokio_postgres::Client) {
+    exec(client, "SET 'parallelism.default' = '2'").await;
+    exec(
+        client,
+        "CREATE TABLE src (k STRING, v INT) WITH ('connector' = 'datagen', \
+         'rows-per-second' = '200', 'fields.k.length' = '1')",
+    )
+    .await;
+    exec(client, VIEW).await;
+}
+
+/// `(sum of the per-key counts, the total)` as one read sees them.
+async fn read(client: &tokio_postgres::Client) -> (i64, i64) {
+    let rows = values(client, "SELECT k, n FROM counts").await;
+    let mut per_key = 0;
+    let mut total = 0;
+    // One row per key: a key twice would be a change counted twice (say, by a job that
+    // started over on top of its predecessor's contents).
+    let mut keys: Vec<&str> = rows.iter().map(|r| r[0].as_deref().unwrap()).collect();
+    keys.sort();
+    let before = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), before, "a key is in the view twice: {rows:?}");
+    assert!(keys.contains(&"total") || rows.is_empty(), "{rows:?}");
+    for row in &rows {
+        let n: i64 = row[1].as_deref().unwrap().parse().unwrap();
+        match row[0].as_deref() {
+            Some("total") => total += n,
+            _ => per_key += n,
+        }
+    }
+    (per_key, total)
+}
+
+/// Reads until the total passes `at_least`, checking every read is consistent.
+async fn read_until(client: &tokio_postgres::Client, at_least: i64) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (per_key, total) = read(client).await;
+        assert_eq!(per_key, total, "a read saw half of a checkpoint");
+        if total > at_least {
+            return total;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the view stayed at {total} rows (wanted more than {at_least})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn view_files(eddy: &Eddy) -> Vec<String> {
+    let dir = eddy.data_dir().join("materialized");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+async fn job_of_view(client: &tokio_postgres::Client) -> (String, String) {
+    let rows = values(client, "SHOW MATERIALIZED VIEWS").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0].as_deref(), Some("counts"));
+    (rows[0][1].clone().unwrap(), rows[0][2].clone().unwrap())
+}
+
+#[tokio::test]
+async fn reads_are_consistent_and_survive_restarts() {
+    let mut eddy = Eddy::start();
+    let client = eddy.connect().await;
+    setup(&client).await;
+    // Many checkpoints' worth of reads, each consistent.
+    let before = read_until(&client, 300).await;
+    let (first_job, status) = job_of_view(&client).await;
+    assert_eq!(status, "RUNNING");
+
+    // A graceful restart: the contents are there at once, and the view goes on.
+    drop(client);
+    eddy.restart();
+    let client = eddy.connect().await;
+    let (per_key, total) = read(&client).await;
+    assert_eq!(per_key, total);
+    assert!(total >= before, "the view lost rows: {total} < {before}");
+    let (second_job, _) = job_of_view(&client).await;
+    assert_ne!(first_job, second_job, "a new job keeps the view");
+    let after_restart = read_until(&client, total + 200).await;
+
+    // A hard kill: what was committed stays, and nothing is counted twice (the new job
+    // restores the checkpoint the contents were committed at).
+    drop(client);
+    eddy.kill_and_restart();
+    let client = eddy.connect().await;
+    let (per_key, total) = read(&client).await;
+    assert_eq!(per_key, total);
+    assert!(total >= after_restart);
+    read_until(&client, total + 200).await;
+    assert!(
+        eddy.log().contains("materialized view's job started again"),
+        "{}",
+        eddy.log_tail(30)
+    );
+
+    // DROP stops the job and deletes the contents.
+    assert!(!view_files(&eddy).is_empty());
+    let (job, _) = job_of_view(&client).await;
+    exec(&client, "DROP MATERIALIZED VIEW counts").await;
+    wait_for_status(&client, &job, "CANCELED").await;
+    assert!(view_files(&eddy).is_empty(), "{:?}", view_files(&eddy));
+    let err = try_simple(&client, "SELECT * FROM counts")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("42P01"));
+    // The definition is gone after a restart too.
+    drop(client);
+    eddy.restart();
+    let client = eddy.connect().await;
+    assert!(simple(&client, "SHOW MATERIALIZED VIEWS").await.is_empty());
+}
