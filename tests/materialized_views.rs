@@ -137,3 +137,46 @@ async fn reads_are_consistent_and_survive_restarts() {
     let client = eddy.connect().await;
     assert!(simple(&client, "SHOW MATERIALIZED VIEWS").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_view_over_bounded_input_keeps_its_contents_after_its_job_finished() {
+    let mut eddy = Eddy::start();
+    let client = eddy.connect().await;
+    for sql in [
+        "SET 'table.dml-sync' = 'true'",
+        "SET 'parallelism.default' = '2'",
+        "CREATE TABLE nx (event_type INT, bid ROW<auction BIGINT, bidder BIGINT, price BIGINT, \
+         channel VARCHAR, url VARCHAR, dateTime TIMESTAMP(3), extra VARCHAR>) \
+         WITH ('connector' = 'nexmark', 'events.num' = '5000', 'tps' = '0')",
+        "CREATE MATERIALIZED VIEW per_auction AS SELECT bid.auction, count(*) AS n \
+         FROM nx WHERE event_type = 2 GROUP BY bid.auction",
+    ] {
+        exec(&client, sql).await;
+    }
+    let expected =
+        "SELECT bid.auction, count(*) AS n FROM nx WHERE event_type = 2 GROUP BY bid.auction";
+    let mut want = values(&client, expected).await;
+    want.sort();
+    let mut got = values(&client, "SELECT * FROM per_auction").await;
+    got.sort();
+    assert_eq!(got, want);
+    assert!(!got.is_empty());
+    assert_eq!(job_status(&client).await, "FINISHED");
+    drop(client);
+    eddy.restart();
+    let client = eddy.connect().await;
+    let mut again = values(&client, "SELECT * FROM per_auction").await;
+    again.sort();
+    assert_eq!(again, want);
+    assert_eq!(job_status(&client).await, "FINISHED");
+    assert!(
+        !eddy.log().contains("started again"),
+        "a finished view needs no job: {}",
+        eddy.log_tail(20)
+    );
+}
+
+async fn job_status(client: &tokio_postgres::Client) -> String {
+    let rows = values(client, "SHOW MATERIALIZED VIEWS").await;
+    rows[0][2].clone().unwrap()
+}

@@ -31,6 +31,7 @@ use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use eddy_runtime::changelog;
+use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::stream_element::RowKind;
 use eddy_runtime::{Result, RuntimeError};
 
@@ -289,6 +290,12 @@ impl Store {
             let _ = std::fs::remove_file(path);
         }
         Ok(())
+    }
+
+    /// Whether the view's newest job finished: every subtask committed its final epoch,
+    /// so the contents are complete and no job needs to keep them.
+    pub fn is_finished(&self) -> Result<bool> {
+        Ok(self.list()?.latest_complete().map(|(_, e)| e) == Some(FINAL_CHECKPOINT_ID))
     }
 
     /// Deletes what a generation that starts over must not see: every file.

@@ -4,6 +4,7 @@ use eddy_runtime::changelog::with_op_field;
 
 use super::*;
 use crate::testing::{read_all, spec, subtask};
+use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID as FINAL;
 
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -115,6 +116,13 @@ fn a_later_generation_adds_to_what_the_earlier_committed() {
         .commit(one, &[changes(&[(1, "a", 1), (2, "a", 3)])])
         .unwrap();
     assert_eq!(sorted_rows(&store), rows(&[("a", 3)]));
+    assert!(!store.is_finished().unwrap());
+    let last = EpochId {
+        epoch: FINAL,
+        ..one
+    };
+    store.commit(last, &[]).unwrap();
+    assert!(store.is_finished().unwrap(), "the job's final epoch is in");
 }
 
 #[test]

@@ -224,8 +224,10 @@ pub(super) async fn show(engine: &Engine) -> Result<QueryOutput> {
     let mut rows = Vec::new();
     for (name, view) in &catalog.materialized {
         let status = match engine.dispatcher.job_details(&view.job_id).await {
-            Ok(d) => d.status.as_str().to_string(),
-            Err(_) => "UNKNOWN".to_string(),
+            Ok(d) => d.status.as_str(),
+            // Finished before Eddy last started: the JobManager has forgotten the job.
+            Err(_) if finished(view) => JobStatus::Finished.as_str(),
+            Err(_) => "UNKNOWN",
         };
         rows.push(vec![text(name), text(&view.job_id), text(status)]);
     }
@@ -241,6 +243,15 @@ pub(super) async fn show_create(engine: &Engine, name: &str) -> Result<QueryOutp
     table(&["result"], vec![vec![text(view.ddl())]])
 }
 
+/// Whether the view's last job committed its final epoch (it read bounded input to the
+/// end): its contents are complete and stay as they are.
+fn finished(view: &CatalogMaterializedView) -> bool {
+    view.table
+        .options
+        .get(PATH.key)
+        .is_some_and(|p| Store::new(p).is_finished().unwrap_or(false))
+}
+
 /// Starts again the job of every materialized view whose job this JobManager does not
 /// run (Eddy restarted, or the job failed for good), restoring its newest checkpoint so
 /// the contents go on from where they were committed. A view whose checkpoint cannot be
@@ -254,6 +265,7 @@ pub async fn resume(engine: &Engine) {
     for view in views {
         match engine.dispatcher.job_details(&view.job_id).await {
             Ok(d) if !d.status.is_terminal() || d.status == JobStatus::Finished => continue,
+            _ if finished(&view) => continue,
             _ => {}
         }
         match restart(engine, view.clone()).await {
