@@ -180,3 +180,106 @@ async fn job_status(client: &tokio_postgres::Client) -> String {
     let rows = values(client, "SHOW MATERIALIZED VIEWS").await;
     rows[0][2].clone().unwrap()
 }
+
+/// Applies a subscription's rows (`op`, `k`, `n`) to a multiset of `(k, n)`.
+fn apply(view: &mut std::collections::BTreeMap<(String, i64), i64>, rows: &[Vec<Option<String>>]) {
+    for row in rows {
+        let key = (
+            row[1].clone().unwrap(),
+            row[2].as_deref().unwrap().parse::<i64>().unwrap(),
+        );
+        let delta = match row[0].as_deref() {
+            Some("+I" | "+U") => 1,
+            Some("-U" | "-D") => -1,
+            op => panic!("row kind {op:?}"),
+        };
+        let count = view.entry(key.clone()).or_default();
+        *count += delta;
+        assert!(*count >= 0, "{key:?} retracted more often than inserted");
+        if *count == 0 {
+            view.remove(&key);
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_stream_the_snapshot_then_whole_checkpoints_of_changes() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    setup(&client).await;
+    read_until(&client, 50).await;
+
+    exec(&client, "BEGIN").await;
+    exec(&client, "DECLARE c CURSOR FOR SUBSCRIBE TO counts").await;
+    let mut view = std::collections::BTreeMap::new();
+    let mut fetches = 0;
+    let mut total = 0;
+    while total < 300 {
+        // Each FETCH ALL waits for a row, then takes whole checkpoints: after each, the
+        // folded changes are a consistent view.
+        let rows = values(&client, "FETCH ALL FROM c").await;
+        assert!(!rows.is_empty(), "FETCH waits for at least one row");
+        if fetches == 0 {
+            assert!(
+                rows.iter().all(|r| r[0].as_deref() == Some("+I")),
+                "the snapshot: {rows:?}"
+            );
+        }
+        apply(&mut view, &rows);
+        let keys: Vec<&String> = view.keys().map(|(k, _)| k).collect();
+        let mut distinct = keys.clone();
+        distinct.dedup();
+        assert_eq!(keys.len(), distinct.len(), "a key twice: {view:?}");
+        total = view
+            .keys()
+            .filter(|(k, _)| k == "total")
+            .map(|(_, n)| *n)
+            .sum();
+        let per_key: i64 = view
+            .keys()
+            .filter(|(k, _)| k != "total")
+            .map(|(_, n)| *n)
+            .sum();
+        assert_eq!(per_key, total, "half a checkpoint: {view:?}");
+        fetches += 1;
+    }
+    assert!(fetches > 1);
+    // FETCH n takes at most n rows.
+    assert_eq!(values(&client, "FETCH 2 FROM c").await.len(), 2);
+    exec(&client, "CLOSE c").await;
+    let err = try_simple(&client, "FETCH 1 FROM c").await.unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("34000"));
+    exec(
+        &client,
+        "DECLARE d CURSOR FOR SUBSCRIBE counts WITH (SNAPSHOT = false)",
+    )
+    .await;
+    let err = try_simple(&client, "DECLARE d CURSOR FOR SELECT 1")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("42P03"));
+    // Without the snapshot, the first rows are changes: an existing key is updated.
+    let rows = values(&client, "FETCH ALL FROM d").await;
+    assert!(
+        rows.iter().any(|r| r[0].as_deref() == Some("-U")),
+        "{rows:?}"
+    );
+    exec(&client, "COMMIT").await;
+
+    let err = try_simple(&client, "SUBSCRIBE src").await.unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("42809"));
+
+    // SUBSCRIBE streams without a cursor too (endlessly: this is the connection's last
+    // statement); its Describe names the op column first.
+    let statement = client.prepare("SUBSCRIBE counts").await.unwrap();
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["op", "k", "n"]);
+    let rows = client
+        .query_raw(&statement, std::iter::empty::<i32>())
+        .await
+        .unwrap();
+    futures::pin_mut!(rows);
+    use futures::StreamExt;
+    let first = rows.next().await.unwrap().unwrap();
+    assert_eq!(first.get::<_, &str>(0), "+I");
+}

@@ -34,6 +34,11 @@ pub enum SqlError {
     /// wrong_object_type: `DROP VIEW` of a table).
     #[error("{0}")]
     WrongObjectType(String),
+    /// No cursor of that name (PostgreSQL's invalid_cursor_name).
+    #[error("{0}")]
+    InvalidCursor(String),
+    #[error("{0}")]
+    DuplicateCursor(String),
     #[error("{0}")]
     InvalidParameter(String),
     /// A setting nobody declared (PostgreSQL's "unrecognized configuration parameter").
@@ -157,6 +162,8 @@ impl SqlError {
             SqlError::UndefinedType(_) => "42704",
             SqlError::DuplicateColumn(_) => "42701",
             SqlError::WrongObjectType(_) => "42809",
+            SqlError::InvalidCursor(_) => "34000",
+            SqlError::DuplicateCursor(_) => "42P03",
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",

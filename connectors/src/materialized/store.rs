@@ -41,6 +41,9 @@ const COUNT_COLUMN: &str = "__count";
 /// Once this many committed delta files are waiting, subtask 0 folds them into a base.
 pub const COMPACT_AFTER: usize = 32;
 
+/// How far a reader has read: the (generation, epoch) of the last complete epoch taken.
+pub type Position = Option<(u32, u64)>;
+
 /// Which epoch of which job a subtask commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EpochId {
@@ -88,6 +91,11 @@ impl Listing {
             })
             .map(|(k, p)| (*k, p))
             .collect()
+    }
+
+    /// How far a read of this listing goes: the newest complete epoch, or the base.
+    fn position(&self) -> Position {
+        self.latest_complete().max(self.base)
     }
 
     /// The newest complete (generation, epoch), if any.
@@ -200,6 +208,67 @@ impl Store {
         folded.rows(schema)
     }
 
+    /// The view's rows as of the newest complete epoch, and that epoch: where a
+    /// subscription's changes start.
+    pub fn snapshot(&self, schema: &SchemaRef) -> Result<(Vec<RecordBatch>, Position)> {
+        let mut attempts = 0;
+        loop {
+            let listing = self.list()?;
+            match self.fold_listing(schema, &listing) {
+                Ok(folded) => return Ok((folded.rows(schema)?, listing.position())),
+                Err(FoldError::Vanished) if attempts < 10 => attempts += 1,
+                Err(FoldError::Vanished) => return Err(self.kept_changing()),
+                Err(FoldError::Failed(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// The changes of the epochs completed after `since`, in commit order (each batch
+    /// with its row kinds), and the position they reach. Fails when compaction has
+    /// already folded changes the caller has not seen.
+    pub fn changes_since(&self, since: Position) -> Result<(Vec<RecordBatch>, Position)> {
+        let mut attempts = 0;
+        loop {
+            let listing = self.list()?;
+            if let Some(base) = listing.base.filter(|b| since.is_none_or(|s| *b > s)) {
+                return Err(RuntimeError::User(format!(
+                    "the view's changes up to its checkpoint {} were compacted before this \
+                     subscription read them; subscribe again",
+                    base.1
+                )));
+            }
+            let mut out = Vec::new();
+            let mut vanished = false;
+            for (key, path) in listing.visible() {
+                if since.is_some_and(|s| (key.0, key.1) <= s) {
+                    continue;
+                }
+                match read_file(path) {
+                    Ok(batches) => out.extend(batches),
+                    Err(FoldError::Vanished) => {
+                        vanished = true;
+                        break;
+                    }
+                    Err(FoldError::Failed(e)) => return Err(e),
+                }
+            }
+            if !vanished {
+                return Ok((out, listing.position().or(since)));
+            }
+            attempts += 1;
+            if attempts >= 10 {
+                return Err(self.kept_changing());
+            }
+        }
+    }
+
+    fn kept_changing(&self) -> RuntimeError {
+        RuntimeError::Internal(format!(
+            "the files of {} kept changing while being read",
+            self.dir.display()
+        ))
+    }
+
     /// Folds the base and the visible deltas. Compaction may delete files between the
     /// listing and the reads: the fold then starts again from a new listing.
     fn fold(&self, schema: &SchemaRef) -> Result<Folded> {
@@ -209,12 +278,7 @@ impl Store {
             match self.fold_listing(schema, &listing) {
                 Ok(folded) => return Ok(folded),
                 Err(FoldError::Vanished) if attempts < 10 => attempts += 1,
-                Err(FoldError::Vanished) => {
-                    return Err(RuntimeError::Internal(format!(
-                        "the files of {} kept changing while being read",
-                        self.dir.display()
-                    )))
-                }
+                Err(FoldError::Vanished) => return Err(self.kept_changing()),
                 Err(FoldError::Failed(e)) => return Err(e),
             }
         }

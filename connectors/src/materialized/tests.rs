@@ -211,3 +211,44 @@ fn the_sink_commits_at_checkpoints_and_the_source_reads_the_contents() {
     assert_eq!(read(), ["a"]);
     assert!(decode_committable(b"\x05\x00").is_err());
 }
+
+#[test]
+fn a_subscription_reads_the_snapshot_then_each_complete_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let (rows, at) = store.snapshot(&schema()).unwrap();
+    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    assert_eq!(at, None);
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
+        .unwrap();
+    let (none, at) = store.changes_since(at).unwrap();
+    assert!(none.is_empty(), "epoch 1 is not complete");
+    assert_eq!(at, None);
+    store
+        .commit(id(0, 1, 1), &[changes(&[(0, "b", 1)])])
+        .unwrap();
+    store
+        .commit(id(0, 2, 0), &[changes(&[(1, "a", 1), (2, "a", 2)])])
+        .unwrap();
+    let (first, at) = store.changes_since(at).unwrap();
+    assert_eq!(first.len(), 2, "both subtasks' changes of epoch 1");
+    assert_eq!(at, Some((0, 1)));
+    store.commit(id(0, 2, 1), &[]).unwrap();
+    let (second, at) = store.changes_since(at).unwrap();
+    assert_eq!(second, vec![changes(&[(1, "a", 1), (2, "a", 2)])]);
+    assert_eq!(at, Some((0, 2)));
+    let (rows, snapshot_at) = store.snapshot(&schema()).unwrap();
+    assert_eq!(snapshot_at, at);
+    assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+    // Compaction past what a subscriber read: it is told, not given a wrong answer.
+    for epoch in 3..(3 + store::COMPACT_AFTER as u64) {
+        store
+            .commit(id(0, epoch, 0), &[changes(&[(0, "c", 1)])])
+            .unwrap();
+        store.commit(id(0, epoch, 1), &[]).unwrap();
+    }
+    store.compact_if_due(&schema()).unwrap();
+    let err = store.changes_since(at).unwrap_err();
+    assert!(err.to_string().contains("subscribe again"), "{err}");
+}

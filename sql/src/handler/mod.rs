@@ -11,6 +11,7 @@ mod query;
 mod rows;
 mod set;
 mod show;
+mod subscribe;
 
 use datafusion::common::ParamValues;
 
@@ -63,6 +64,16 @@ pub async fn execute(
             materialized::drop_view(engine, &name, if_exists).await
         }
         Statement::ShowMaterializedViews => materialized::show(engine).await,
+        Statement::Subscribe { name, snapshot } => {
+            subscribe::subscribe(engine, &name, snapshot).await
+        }
+        Statement::DeclareCursor {
+            name,
+            hold,
+            statement,
+        } => subscribe::declare(engine, session, name, hold, *statement, text).await,
+        Statement::Fetch { name, count } => subscribe::fetch(session, &name, count).await,
+        Statement::CloseCursor(name) => subscribe::close(session, name.as_deref()).await,
         Statement::ShowCreateMaterializedView(name) => {
             materialized::show_create(engine, &name).await
         }
@@ -87,12 +98,19 @@ pub async fn execute(
         }
         Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
         Statement::Query(query) => query::query(engine, session, *query, text, params).await,
-        Statement::Transaction(tag) => Ok(QueryOutput::Command(tag.to_string())),
+        Statement::Transaction(tag) => {
+            // As PostgreSQL: a cursor without WITH HOLD ends with its transaction.
+            if matches!(tag, "COMMIT" | "ROLLBACK") {
+                session.cursors.close_unheld().await;
+            }
+            Ok(QueryOutput::Command(tag.to_string()))
+        }
         Statement::Deallocate { all } => Ok(QueryOutput::Command(
             if all { "DEALLOCATE ALL" } else { "DEALLOCATE" }.to_string(),
         )),
         Statement::DiscardAll => {
             session.reset(None)?;
+            session.cursors.close(None).await?;
             Ok(QueryOutput::Command("DISCARD ALL".to_string()))
         }
     }

@@ -5,6 +5,7 @@
 //! fold to lower case as in PostgreSQL; quoted ones (`"x"` or `` `x` ``) keep their case.
 
 mod create_table;
+mod cursor;
 mod data_type;
 mod depth;
 mod group_window;
@@ -17,6 +18,7 @@ mod window_tvf;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
+pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
 pub use statement::{Statement, StatementSetEntry};
 pub use window_tvf::rewrite_window_tvfs;
@@ -138,6 +140,10 @@ mod malformed_input {
             "CREATE MATERIALIZED TABLE IF NOT EXISTS m FRESHNESS = INTERVAL '3' SECOND REFRESH_MODE = CONTINUOUS AS SELECT a, count(*) FROM t GROUP BY a",
             "DROP MATERIALIZED VIEW IF EXISTS m",
             "SHOW CREATE MATERIALIZED VIEW m",
+            "SUBSCRIBE TO m WITH (SNAPSHOT = false)",
+            "DECLARE c CURSOR WITH HOLD FOR SUBSCRIBE m",
+            "FETCH FORWARD 10 FROM c",
+            "CLOSE ALL",
             "DROP TABLE IF EXISTS t",
             "DROP VIEW v",
             "SHOW CREATE TABLE t",

@@ -50,6 +50,23 @@ pub enum Statement {
     },
     ShowMaterializedViews,
     ShowCreateMaterializedView(String),
+    /// `SUBSCRIBE [TO] view`: the view's contents, then its changes as they commit.
+    Subscribe {
+        name: String,
+        snapshot: bool,
+    },
+    /// `DECLARE name CURSOR [WITH HOLD] FOR <query | SUBSCRIBE>`.
+    DeclareCursor {
+        name: String,
+        hold: bool,
+        statement: Box<Statement>,
+    },
+    Fetch {
+        name: String,
+        count: super::cursor::FetchCount,
+    },
+    /// `CLOSE name`, or `CLOSE ALL` (None).
+    CloseCursor(Option<String>),
     ShowTables,
     ShowViews,
     ShowJobs,
@@ -252,6 +269,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             Ok(Statement::Explain(Box::new(parse(&rest)?)))
         }
         ("EXECUTE", "STATEMENT") => parse_statement_set(sql),
+        ("SUBSCRIBE", _) => super::cursor::parse_subscribe(&w),
+        ("DECLARE", _) => super::cursor::parse_declare(sql),
+        ("FETCH", _) => super::cursor::parse_fetch(&w),
+        ("CLOSE", _) => super::cursor::parse_close(&w),
         ("BEGIN", "STATEMENT") => Err(SqlError::NotSupported(
             "BEGIN STATEMENT SET across several queries is not supported; use EXECUTE STATEMENT SET BEGIN ...; END".into(),
         )),

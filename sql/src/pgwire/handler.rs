@@ -208,6 +208,10 @@ async fn describe(
         | Statement::ShowJobs
         | Statement::ShowCreateTable(_)
         | Statement::ShowCreateView(_)
+        | Statement::ShowMaterializedViews
+        | Statement::ShowCreateMaterializedView(_)
+        // Lazy: its first change is read only when the rows are.
+        | Statement::Subscribe { .. }
         | Statement::ShowVariable(_)
         | Statement::Describe(_)
         | Statement::DescribeJob(_)
@@ -224,6 +228,11 @@ async fn describe(
             let params = types.iter().map(|t| param_pg_type(t.as_ref())).collect();
             let schema = planned.output_schema();
             Ok((params, fields(&schema, &Format::UnifiedBinary)))
+        }
+        // A FETCH's columns are its cursor's; running it would consume rows.
+        Statement::Fetch { name, .. } => {
+            let schema = session.cursors.schema(&name).await?;
+            Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
         }
         Statement::Insert(_) | Statement::StatementSet(_) => {
             let schema = datafusion::arrow::datatypes::Schema::new(vec![

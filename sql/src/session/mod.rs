@@ -1,6 +1,8 @@
 //! A client session: its configuration overrides (Flink's `SET 'k' = 'v'`) and the
 //! PostgreSQL variables drivers set (`client_encoding`, `DateStyle`, ...).
 
+mod cursors;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -76,6 +78,8 @@ struct State {
 #[derive(Debug, Default)]
 pub struct Session {
     state: Mutex<State>,
+    /// Cursors the session declared.
+    pub cursors: cursors::Cursors,
 }
 
 impl Session {
