@@ -39,6 +39,9 @@ pub enum SqlError {
     InvalidCursor(String),
     #[error("{0}")]
     DuplicateCursor(String),
+    /// A FETCH of a cursor whose statement failed earlier: that error again.
+    #[error("{message}")]
+    CursorFailed { sqlstate: String, message: String },
     #[error("{0}")]
     InvalidParameter(String),
     /// A setting nobody declared (PostgreSQL's "unrecognized configuration parameter").
@@ -164,6 +167,7 @@ impl SqlError {
             SqlError::WrongObjectType(_) => "42809",
             SqlError::InvalidCursor(_) => "34000",
             SqlError::DuplicateCursor(_) => "42P03",
+            SqlError::CursorFailed { sqlstate, .. } => sqlstate,
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::InvalidParameter(_) => "22023",

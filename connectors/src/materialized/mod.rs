@@ -4,6 +4,8 @@
 //! source, folded into the view's rows as of the newest complete checkpoint. Not for
 //! `CREATE TABLE`: the gateway creates the table of a `CREATE MATERIALIZED VIEW`.
 
+mod fold;
+mod listing;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -111,6 +113,7 @@ impl Sink for MaterializedSink {
             subtask: info.subtask_index,
             parallelism: info.parallelism,
             pending: Vec::new(),
+            last_prepared: 0,
         }))
     }
 }
@@ -124,22 +127,36 @@ struct MaterializedWriter {
     subtask: u32,
     parallelism: u32,
     pending: Vec<RecordBatch>,
+    /// The last checkpoint prepared for, so the last commit can name the epoch after it.
+    last_prepared: u64,
 }
 
 impl MaterializedWriter {
-    fn epoch(&self, epoch: u64) -> EpochId {
+    fn epoch(&self, checkpoint_id: u64) -> EpochId {
+        let last = checkpoint_id == FINAL_CHECKPOINT_ID;
         EpochId {
             generation: self.generation,
-            epoch,
+            // The input ended: these changes belong to the first checkpoint after the
+            // last one prepared for, the earliest the other subtasks can complete with
+            // them (the job's checkpoints after this subtask finished hold them).
+            epoch: match last {
+                true => self.last_prepared + 1,
+                false => checkpoint_id,
+            },
             subtask: self.subtask,
             parallelism: self.parallelism,
+            last,
         }
     }
 
     fn commit_one(&self, id: EpochId, changes: &[RecordBatch]) -> eddy_runtime::Result<()> {
         self.store.commit(id, changes)?;
         if self.subtask == 0 {
-            self.store.compact_if_due(&self.schema)?;
+            // Compaction only saves space: failing it must not fail the commit (and the
+            // job with it); the next commit tries again.
+            if let Err(e) = self.store.compact_if_due(&self.schema) {
+                tracing::warn!(view = %self.store.dir().display(), error = %e, "cannot compact the materialized view");
+            }
         }
         Ok(())
     }
@@ -166,10 +183,28 @@ impl SinkWriter for MaterializedWriter {
 
     fn prepare_commit(&mut self, checkpoint_id: u64) -> eddy_runtime::Result<Vec<Vec<u8>>> {
         let pending = std::mem::take(&mut self.pending);
-        Ok(vec![encode_committable(
-            self.epoch(checkpoint_id),
-            &pending,
-        )?])
+        let id = self.epoch(checkpoint_id);
+        if checkpoint_id != FINAL_CHECKPOINT_ID {
+            self.last_prepared = checkpoint_id;
+        }
+        Ok(vec![encode_committable(id, &pending)?])
+    }
+
+    /// A restore: the previous generation's commits count only up to the checkpoint
+    /// restored, which is the newest epoch among its committables (every subtask prepares
+    /// one at every checkpoint); this generation makes whatever came after again.
+    fn recover(&mut self, all_committables: &[Vec<u8>]) -> eddy_runtime::Result<()> {
+        let mut restored: Option<(u32, u64)> = None;
+        for committable in all_committables {
+            let id = decode_header(committable)?;
+            if id.generation < self.generation {
+                restored = restored.max(Some((id.generation, id.epoch)));
+            }
+        }
+        match restored {
+            Some((generation, epoch)) => self.store.cap(generation, epoch),
+            None => Ok(()),
+        }
     }
 
     fn commit(&mut self, committables: Vec<Vec<u8>>) -> eddy_runtime::Result<()> {
@@ -198,8 +233,12 @@ fn encode_committable(id: EpochId, changes: &[RecordBatch]) -> eddy_runtime::Res
     Ok(out)
 }
 
-fn decode_committable(bytes: &[u8]) -> eddy_runtime::Result<(EpochId, Vec<RecordBatch>)> {
-    let damaged = || RuntimeError::Internal("a materialized view committable is damaged".into());
+fn damaged() -> RuntimeError {
+    RuntimeError::Internal("a materialized view committable is damaged".into())
+}
+
+/// A committable's header and where its changes start.
+fn split_committable(bytes: &[u8]) -> eddy_runtime::Result<(EpochId, &[u8])> {
     let len_bytes: [u8; 4] = bytes
         .get(..4)
         .and_then(|b| b.try_into().ok())
@@ -207,7 +246,15 @@ fn decode_committable(bytes: &[u8]) -> eddy_runtime::Result<(EpochId, Vec<Record
     let len = u32::from_le_bytes(len_bytes) as usize;
     let header = bytes.get(4..4 + len).ok_or_else(damaged)?;
     let id: EpochId = serde_json::from_slice(header).map_err(|_| damaged())?;
-    let rest = &bytes[4 + len..];
+    Ok((id, &bytes[4 + len..]))
+}
+
+fn decode_header(bytes: &[u8]) -> eddy_runtime::Result<EpochId> {
+    split_committable(bytes).map(|(id, _)| id)
+}
+
+fn decode_committable(bytes: &[u8]) -> eddy_runtime::Result<(EpochId, Vec<RecordBatch>)> {
+    let (id, rest) = split_committable(bytes)?;
     if rest.is_empty() {
         return Ok((id, Vec::new()));
     }

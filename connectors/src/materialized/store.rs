@@ -1,45 +1,51 @@
 //! A materialized view's contents on disk: the changes of each completed checkpoint (an
 //! *epoch*), committed by every sink subtask, folded into a multiset of rows when read.
 //!
-//! Files in the view's directory, each written to a temporary name and renamed, so a
-//! reader sees a file whole or not at all:
+//! Files in the view's directory, each written to a temporary name, synced and renamed, so
+//! a reader sees a file whole or not at all:
 //! - `d-{gen}-{epoch}-{subtask}.arrow`: the changes one subtask committed for one epoch
 //!   (Arrow IPC; the view's columns plus `__op` when the query updates). Written only
 //!   when there are changes.
-//! - `m-{gen}-{subtask}-{parallelism}`: the last epoch the subtask committed. An epoch
-//!   of a generation is complete when every subtask's mark has reached it; readers take
-//!   only complete epochs, so they see the view as of one checkpoint, never half of one.
+//! - `m-{gen}-{subtask}-{parallelism}`: the last epoch the subtask committed, or
+//!   `u64::MAX` once it finished (its input ended). An epoch of a generation is complete
+//!   when every subtask's mark has reached it; readers take only complete epochs, so they
+//!   see the view as of one checkpoint, never half of one.
 //! - `b-{gen}-{epoch}.arrow`: every complete epoch up to and including this one, folded
-//!   (the view's columns plus `__count`), written by compaction; deltas it covers are
-//!   deleted afterwards.
+//!   (the view's columns plus `__count`), written by compaction.
+//! - `c-{gen}-{epoch}`: the checkpoint of generation `gen` the next generation restored;
+//!   `gen`'s commits past it do not count, since the next generation makes them again
+//!   (a savepoint taken after that checkpoint, say, committed them).
 //!
-//! A *generation* is one job keeping the view (a new one each time Eddy restarts the
-//! view's job); it restores the previous generation's checkpoint, so the older
-//! generations' complete epochs stay part of the contents.
+//! A *generation* is one job keeping the view (a new one each time Eddy starts the view's
+//! job again); it restores the previous generation's checkpoint, so the older generations'
+//! complete epochs stay part of the contents.
+//!
+//! Compaction keeps the two newest bases and deletes, in this order, older bases and then
+//! the deltas the second newest covers. A reader that finds its base still there after
+//! reading therefore read every delta after it; one that does not, reads again.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, UInt32Array};
-use datafusion::arrow::compute::take;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::{Array, Int64Array};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::row::{RowConverter, SortField};
 use eddy_runtime::changelog;
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::stream_element::RowKind;
 use eddy_runtime::{Result, RuntimeError};
 
-/// The count column of a base file.
-const COUNT_COLUMN: &str = "__count";
+use super::fold::Folded;
+use super::listing::{read_epoch, Listing};
 
 /// Once this many committed delta files are waiting, subtask 0 folds them into a base.
 pub const COMPACT_AFTER: usize = 32;
+
+/// How often a read starts again before giving up on files that keep changing.
+const READ_ATTEMPTS: usize = 10;
 
 /// How far a reader has read: the (generation, epoch) of the last complete epoch taken.
 pub type Position = Option<(u32, u64)>;
@@ -51,60 +57,15 @@ pub struct EpochId {
     pub epoch: u64,
     pub subtask: u32,
     pub parallelism: u32,
+    /// The subtask's last commit (its input ended): its mark goes to `u64::MAX`, so it
+    /// no longer holds later epochs back.
+    #[serde(default)]
+    pub last: bool,
 }
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
     let context = context.into();
     move |source| RuntimeError::Io { context, source }
-}
-
-/// What a directory listing found.
-#[derive(Debug, Default)]
-struct Listing {
-    /// The newest base, by (generation, epoch).
-    base: Option<(u32, u64)>,
-    older_bases: Vec<PathBuf>,
-    deltas: BTreeMap<(u32, u64, u32), PathBuf>,
-    /// Per generation: its parallelism and each subtask's mark.
-    marks: BTreeMap<u32, (u32, Marks)>,
-}
-
-/// Each subtask's mark file and the epoch it holds.
-type Marks = BTreeMap<u32, (PathBuf, u64)>;
-
-impl Listing {
-    /// The last epoch every subtask of `generation` has committed.
-    fn complete(&self, generation: u32) -> Option<u64> {
-        let (parallelism, marks) = self.marks.get(&generation)?;
-        if marks.len() < *parallelism as usize {
-            return None;
-        }
-        marks.values().map(|(_, e)| *e).min()
-    }
-
-    /// The deltas a reader takes: after the base, in complete epochs, in order.
-    fn visible(&self) -> Vec<((u32, u64, u32), &PathBuf)> {
-        self.deltas
-            .iter()
-            .filter(|((g, e, _), _)| {
-                self.base.is_none_or(|b| (*g, *e) > b) && self.complete(*g).is_some_and(|c| *e <= c)
-            })
-            .map(|(k, p)| (*k, p))
-            .collect()
-    }
-
-    /// How far a read of this listing goes: the newest complete epoch, or the base.
-    fn position(&self) -> Position {
-        self.latest_complete().max(self.base)
-    }
-
-    /// The newest complete (generation, epoch), if any.
-    fn latest_complete(&self) -> Option<(u32, u64)> {
-        self.marks
-            .keys()
-            .rev()
-            .find_map(|g| self.complete(*g).map(|e| (*g, e)))
-    }
 }
 
 /// One materialized view's directory.
@@ -123,64 +84,23 @@ impl Store {
     }
 
     fn list(&self) -> Result<Listing> {
-        let mut listing = Listing::default();
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(listing),
-            Err(e) => return Err(io(format!("listing {}", self.dir.display()))(e)),
-        };
-        let mut bases = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io(format!("listing {}", self.dir.display())))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let parts: Vec<&str> = name.trim_end_matches(".arrow").split('-').collect();
-            let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
-            match (parts.first(), parts.len()) {
-                (Some(&"d"), 4) => {
-                    if let (Some(g), Some(e), Some(s)) = (num(1), num(2), num(3)) {
-                        listing.deltas.insert((g as u32, e, s as u32), entry.path());
-                    }
-                }
-                (Some(&"b"), 3) => {
-                    if let (Some(g), Some(e)) = (num(1), num(2)) {
-                        bases.push(((g as u32, e), entry.path()));
-                    }
-                }
-                (Some(&"m"), 4) => {
-                    if let (Some(g), Some(s), Some(p)) = (num(1), num(2), num(3)) {
-                        let epoch = read_mark(&entry.path())?;
-                        if let Some(epoch) = epoch {
-                            listing
-                                .marks
-                                .entry(g as u32)
-                                .or_insert_with(|| (p as u32, BTreeMap::new()))
-                                .1
-                                .insert(s as u32, (entry.path(), epoch));
-                        }
-                    }
-                }
-                // Temporary files being written, and anything else.
-                _ => {}
-            }
-        }
-        bases.sort();
-        if let Some((key, _)) = bases.pop() {
-            listing.base = Some(key);
-        }
-        listing.older_bases = bases.into_iter().map(|(_, p)| p).collect();
-        Ok(listing)
+        Listing::read(&self.dir)
     }
 
     fn base_path(&self, (g, e): (u32, u64)) -> PathBuf {
         self.dir.join(format!("b-{g:06}-{e:020}.arrow"))
     }
 
+    /// Creates the directory (a view that has committed nothing yet still has one).
+    pub fn create(&self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(io(format!("creating {}", self.dir.display())))
+    }
+
     /// Commits one subtask's changes for one epoch: the changes first, then the mark, so
     /// that a complete epoch always has all its changes. Committing the same epoch again
     /// (after a restore) rewrites the same file and leaves a later mark alone.
     pub fn commit(&self, id: EpochId, changes: &[RecordBatch]) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(io(format!("creating {}", self.dir.display())))?;
+        self.create()?;
         let rows: usize = changes.iter().map(|b| b.num_rows()).sum();
         if rows > 0 {
             let path = self.dir.join(format!(
@@ -193,56 +113,76 @@ impl Store {
             "m-{:06}-{:05}-{:05}",
             id.generation, id.subtask, id.parallelism
         ));
-        if read_mark(&mark)?.is_some_and(|e| e >= id.epoch) {
+        let epoch = match id.last {
+            true => FINAL_CHECKPOINT_ID,
+            false => id.epoch,
+        };
+        if read_epoch(&mark)?.is_some_and(|e| e >= epoch) {
             return Ok(());
         }
-        let tmp = mark.with_extension("tmp");
-        std::fs::write(&tmp, id.epoch.to_string())
-            .and_then(|()| std::fs::rename(&tmp, &mark))
-            .map_err(io(format!("writing {}", mark.display())))
+        self.write_epoch(&mark, epoch)
+    }
+
+    /// Records that the next generation restored `generation`'s checkpoint `epoch`. The
+    /// first record stands: a restore repeated after a failure restores the same one.
+    pub fn cap(&self, generation: u32, epoch: u64) -> Result<()> {
+        self.create()?;
+        let path = self.dir.join(format!("c-{generation:06}-{epoch:020}"));
+        let listing = self.list()?;
+        if listing.caps.contains_key(&generation) {
+            return Ok(());
+        }
+        self.write_epoch(&path, epoch)
+    }
+
+    fn write_epoch(&self, path: &Path, epoch: u64) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut file = File::create(&tmp)?;
+            file.write_all(epoch.to_string().as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            // The rename itself reaches the disk with the directory.
+            File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(io(format!("writing {}", path.display())))
     }
 
     /// The view's rows (each as often as it occurs), as of the newest complete epoch.
     pub fn read(&self, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
-        let folded = self.fold(schema)?;
-        folded.rows(schema)
+        self.snapshot(schema).map(|(rows, _)| rows)
     }
 
     /// The view's rows as of the newest complete epoch, and that epoch: where a
     /// subscription's changes start.
     pub fn snapshot(&self, schema: &SchemaRef) -> Result<(Vec<RecordBatch>, Position)> {
-        let mut attempts = 0;
-        loop {
+        for _ in 0..READ_ATTEMPTS {
             let listing = self.list()?;
             match self.fold_listing(schema, &listing) {
                 Ok(folded) => return Ok((folded.rows(schema)?, listing.position())),
-                Err(FoldError::Vanished) if attempts < 10 => attempts += 1,
-                Err(FoldError::Vanished) => return Err(self.kept_changing()),
+                Err(FoldError::Vanished) => continue,
                 Err(FoldError::Failed(e)) => return Err(e),
             }
         }
+        Err(self.kept_changing())
     }
 
     /// The changes of the epochs completed after `since`, in commit order (each batch
-    /// with its row kinds), and the position they reach. Fails when compaction has
-    /// already folded changes the caller has not seen.
+    /// with its row kinds), and the position they reach. Fails when compaction may have
+    /// deleted changes the caller has not read.
     pub fn changes_since(&self, since: Position) -> Result<(Vec<RecordBatch>, Position)> {
-        let mut attempts = 0;
-        loop {
+        for _ in 0..READ_ATTEMPTS {
             let listing = self.list()?;
-            if let Some(base) = listing.base.filter(|b| since.is_none_or(|s| *b > s)) {
+            if let Some(floor) = listing.floor().filter(|f| since.is_none_or(|s| *f > s)) {
                 return Err(RuntimeError::User(format!(
                     "the view's changes up to its checkpoint {} were compacted before this \
                      subscription read them; subscribe again",
-                    base.1
+                    floor.1
                 )));
             }
             let mut out = Vec::new();
             let mut vanished = false;
-            for (key, path) in listing.visible() {
-                if since.is_some_and(|s| (key.0, key.1) <= s) {
-                    continue;
-                }
+            for (_, path) in listing.visible_after(since) {
                 match read_file(path) {
                     Ok(batches) => out.extend(batches),
                     Err(FoldError::Vanished) => {
@@ -253,13 +193,10 @@ impl Store {
                 }
             }
             if !vanished {
-                return Ok((out, listing.position().or(since)));
-            }
-            attempts += 1;
-            if attempts >= 10 {
-                return Err(self.kept_changing());
+                return Ok((out, listing.position().max(since)));
             }
         }
+        Err(self.kept_changing())
     }
 
     fn kept_changing(&self) -> RuntimeError {
@@ -269,28 +206,17 @@ impl Store {
         ))
     }
 
-    /// Folds the base and the visible deltas. Compaction may delete files between the
-    /// listing and the reads: the fold then starts again from a new listing.
-    fn fold(&self, schema: &SchemaRef) -> Result<Folded> {
-        let mut attempts = 0;
-        loop {
-            let listing = self.list()?;
-            match self.fold_listing(schema, &listing) {
-                Ok(folded) => return Ok(folded),
-                Err(FoldError::Vanished) if attempts < 10 => attempts += 1,
-                Err(FoldError::Vanished) => return Err(self.kept_changing()),
-                Err(FoldError::Failed(e)) => return Err(e),
-            }
-        }
-    }
-
+    /// Folds the base and the visible deltas. If compaction deleted what the listing
+    /// named, or the base it started from (its deltas may then be gone too), the caller
+    /// reads again from a new listing.
     fn fold_listing(
         &self,
         schema: &SchemaRef,
         listing: &Listing,
     ) -> std::result::Result<Folded, FoldError> {
         let mut folded = Folded::new(schema)?;
-        if let Some(base) = listing.base {
+        let base = listing.base();
+        if let Some(base) = base {
             for batch in read_file(&self.base_path(base))? {
                 let n = batch.num_columns();
                 let counts = batch
@@ -314,11 +240,14 @@ impl Store {
                 })?;
             }
         }
+        if base.is_some_and(|b| !self.base_path(b).exists()) {
+            return Err(FoldError::Vanished);
+        }
         Ok(folded)
     }
 
-    /// Folds what is complete into a new base once enough deltas wait, and deletes the
-    /// files it covers. Only one subtask calls it.
+    /// Folds what is complete into a new base once enough deltas wait. Only one subtask
+    /// calls it.
     pub fn compact_if_due(&self, schema: &SchemaRef) -> Result<()> {
         let listing = self.list()?;
         if listing.visible().len() < COMPACT_AFTER {
@@ -329,37 +258,52 @@ impl Store {
         };
         let folded = match self.fold_listing(schema, &listing) {
             Ok(f) => f,
-            // Another compaction got there first.
             Err(FoldError::Vanished) => return Ok(()),
             Err(FoldError::Failed(e)) => return Err(e),
         };
-        let base = folded.counted(schema)?;
-        write_atomically(&self.base_path(upto), &base)?;
+        write_atomically(&self.base_path(upto), &folded.counted(schema)?)?;
+        // The new base and the one before it stay; the older ones go first, then what the
+        // one before covers (see the module's documentation for why in this order).
+        let Some(floor) = listing.base() else {
+            return Ok(());
+        };
+        let older_bases = listing
+            .bases
+            .iter()
+            .filter(|(k, _)| **k < floor)
+            .map(|(_, p)| p);
         let covered = listing
             .deltas
             .iter()
-            .filter(|((g, e, _), _)| (*g, *e) <= upto)
+            .filter(|((g, e, _), _)| (*g, *e) <= floor)
             .map(|(_, p)| p);
         let old_marks = listing
             .marks
-            .range(..upto.0)
+            .range(..floor.0)
             .flat_map(|(_, (_, m))| m.values().map(|(p, _)| p));
-        let old_base = listing.base.map(|b| self.base_path(b));
-        for path in covered
-            .chain(old_marks)
-            .chain(listing.older_bases.iter())
-            .chain(old_base.iter())
-        {
-            // Already gone is fine: a restore may have recommitted and a reader retries.
+        let old_caps = listing.caps.range(..floor.0).map(|(_, (p, _))| p);
+        for path in older_bases.chain(covered) {
+            let _ = std::fs::remove_file(path);
+        }
+        for path in old_marks.chain(old_caps) {
             let _ = std::fs::remove_file(path);
         }
         Ok(())
     }
 
-    /// Whether the view's newest job finished: every subtask committed its final epoch,
+    /// Whether the view's newest job finished: every subtask committed its last epoch,
     /// so the contents are complete and no job needs to keep them.
     pub fn is_finished(&self) -> Result<bool> {
-        Ok(self.list()?.latest_complete().map(|(_, e)| e) == Some(FINAL_CHECKPOINT_ID))
+        let listing = self.list()?;
+        let Some(newest) = listing.marks.keys().next_back() else {
+            return Ok(false);
+        };
+        Ok(listing.complete(*newest) == Some(FINAL_CHECKPOINT_ID))
+    }
+
+    /// The highest generation that committed anything.
+    pub fn newest_generation(&self) -> Result<Option<u32>> {
+        Ok(self.list()?.newest_generation())
     }
 
     /// Deletes what a generation that starts over must not see: every file.
@@ -387,14 +331,6 @@ impl From<RuntimeError> for FoldError {
 impl From<datafusion::arrow::error::ArrowError> for FoldError {
     fn from(e: datafusion::arrow::error::ArrowError) -> Self {
         FoldError::Failed(e.into())
-    }
-}
-
-fn read_mark(path: &Path) -> Result<Option<u64>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text.trim().parse().ok()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(format!("reading {}", path.display()))(e)),
     }
 }
 
@@ -429,103 +365,4 @@ fn write_atomically(path: &Path, batches: &[RecordBatch]) -> Result<()> {
     write().inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
-}
-
-/// Rows with their multiplicity.
-struct Folded {
-    converter: RowConverter,
-    /// Rows in the converter's encoding.
-    counts: HashMap<Box<[u8]>, i64>,
-}
-
-impl Folded {
-    fn new(schema: &SchemaRef) -> Result<Self> {
-        let fields = schema
-            .fields()
-            .iter()
-            .map(|f| SortField::new(f.data_type().clone()))
-            .collect();
-        Ok(Self {
-            converter: RowConverter::new(fields)?,
-            counts: HashMap::new(),
-        })
-    }
-
-    fn add(&mut self, columns: &[ArrayRef], delta: impl Fn(usize) -> i64) -> Result<()> {
-        let rows = self.converter.convert_columns(columns)?;
-        for (i, row) in rows.iter().enumerate() {
-            let d = delta(i);
-            let bytes: &[u8] = row.as_ref();
-            match self.counts.get_mut(bytes) {
-                Some(c) => {
-                    *c += d;
-                    if *c == 0 {
-                        self.counts.remove(bytes);
-                    }
-                }
-                None => {
-                    self.counts.insert(bytes.into(), d);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Distinct rows with a positive count, and the counts.
-    fn distinct(&self, schema: &SchemaRef) -> Result<(Vec<ArrayRef>, Int64Array)> {
-        let live: Vec<(&[u8], i64)> = self
-            .counts
-            .iter()
-            .filter(|(_, c)| **c > 0)
-            .map(|(r, c)| (r.as_ref(), *c))
-            .collect();
-        let parser = self.converter.parser();
-        let columns = self
-            .converter
-            .convert_rows(live.iter().map(|(r, _)| parser.parse(r)))?;
-        let columns = columns
-            .into_iter()
-            .zip(schema.fields())
-            .map(|(c, f)| match c.data_type() == f.data_type() {
-                true => Ok(c),
-                false => Ok(datafusion::arrow::compute::cast(&c, f.data_type())?),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((columns, live.iter().map(|(_, c)| *c).collect()))
-    }
-
-    fn rows(&self, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
-        let (columns, counts) = self.distinct(schema)?;
-        let indices: UInt32Array = counts
-            .values()
-            .iter()
-            .enumerate()
-            .flat_map(|(i, c)| std::iter::repeat_n(i as u32, *c as usize))
-            .collect();
-        let columns = columns
-            .iter()
-            .map(|c| take(c.as_ref(), &indices, None))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let options = datafusion::arrow::record_batch::RecordBatchOptions::new()
-            .with_row_count(Some(indices.len()));
-        Ok(vec![RecordBatch::try_new_with_options(
-            schema.clone(),
-            columns,
-            &options,
-        )?])
-    }
-
-    fn counted(&self, schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
-        let (mut columns, counts) = self.distinct(schema)?;
-        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        fields.push(Field::new(COUNT_COLUMN, DataType::Int64, false));
-        columns.push(Arc::new(counts));
-        let options = datafusion::arrow::record_batch::RecordBatchOptions::new()
-            .with_row_count(Some(columns[0].len()));
-        Ok(vec![RecordBatch::try_new_with_options(
-            Arc::new(Schema::new(fields)),
-            columns,
-            &options,
-        )?])
-    }
 }

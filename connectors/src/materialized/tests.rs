@@ -45,6 +45,7 @@ fn id(generation: u32, epoch: u64, subtask: u32) -> EpochId {
         epoch,
         subtask,
         parallelism: 2,
+        last: false,
     }
 }
 
@@ -111,6 +112,7 @@ fn a_later_generation_adds_to_what_the_earlier_committed() {
         epoch: 1,
         subtask: 0,
         parallelism: 1,
+        last: false,
     };
     store
         .commit(one, &[changes(&[(1, "a", 1), (2, "a", 3)])])
@@ -118,11 +120,77 @@ fn a_later_generation_adds_to_what_the_earlier_committed() {
     assert_eq!(sorted_rows(&store), rows(&[("a", 3)]));
     assert!(!store.is_finished().unwrap());
     let last = EpochId {
-        epoch: FINAL,
+        epoch: 2,
+        last: true,
         ..one
     };
     store.commit(last, &[]).unwrap();
-    assert!(store.is_finished().unwrap(), "the job's final epoch is in");
+    assert!(store.is_finished().unwrap(), "the job's last commit is in");
+    assert_eq!(FINAL, u64::MAX);
+}
+
+#[test]
+fn a_subtask_whose_input_ended_holds_no_epoch_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
+        .unwrap();
+    store.commit(id(0, 1, 1), &[]).unwrap();
+    // Subtask 1's input ends after checkpoint 1; its last changes belong to epoch 2.
+    let last = EpochId {
+        last: true,
+        ..id(0, 2, 1)
+    };
+    store.commit(last, &[changes(&[(0, "z", 9)])]).unwrap();
+    assert_eq!(
+        sorted_rows(&store),
+        rows(&[("a", 1)]),
+        "epoch 2 waits for subtask 0"
+    );
+    store
+        .commit(id(0, 2, 0), &[changes(&[(0, "b", 2)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 1), ("b", 2), ("z", 9)]));
+    // Subtask 0 goes on alone.
+    store
+        .commit(id(0, 3, 0), &[changes(&[(0, "c", 3)])])
+        .unwrap();
+    assert_eq!(
+        sorted_rows(&store),
+        rows(&[("a", 1), ("b", 2), ("c", 3), ("z", 9)])
+    );
+    assert!(!store.is_finished().unwrap());
+}
+
+#[test]
+fn commits_past_the_checkpoint_the_next_generation_restored_do_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    for epoch in 1..=3 {
+        let key = format!("e{epoch}");
+        store
+            .commit(id(0, epoch, 0), &[changes(&[(0, &key, 1)])])
+            .unwrap();
+        store.commit(id(0, epoch, 1), &[]).unwrap();
+    }
+    // A savepoint (epoch 3) committed, but the next job restored checkpoint 2 and makes
+    // epoch 3's changes again.
+    store.cap(0, 2).unwrap();
+    store.cap(0, 3).unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("e1", 1), ("e2", 1)]));
+    let again = EpochId {
+        generation: 1,
+        epoch: 1,
+        subtask: 0,
+        parallelism: 1,
+        last: false,
+    };
+    store.commit(again, &[changes(&[(0, "e3", 1)])]).unwrap();
+    assert_eq!(
+        sorted_rows(&store),
+        rows(&[("e1", 1), ("e2", 1), ("e3", 1)])
+    );
 }
 
 #[test]
@@ -139,6 +207,18 @@ fn compaction_keeps_the_contents_and_removes_what_it_covers() {
         expected.push((key, epoch as i64));
     }
     expected.sort();
+    store.compact_if_due(&schema()).unwrap();
+    assert_eq!(sorted_rows(&store), expected);
+    // A second compaction deletes what the first base covers, and older files.
+    let first_base_deltas = store::COMPACT_AFTER as u64 + 2;
+    for epoch in first_base_deltas + 1..=first_base_deltas + store::COMPACT_AFTER as u64 {
+        store
+            .commit(id(0, epoch, 0), &[changes(&[(0, "late", epoch as i64)])])
+            .unwrap();
+        store.commit(id(0, epoch, 1), &[]).unwrap();
+        expected.push(("late".to_string(), epoch as i64));
+    }
+    expected.sort();
     let before = std::fs::read_dir(dir.path()).unwrap().count();
     store.compact_if_due(&schema()).unwrap();
     let after: Vec<String> = std::fs::read_dir(dir.path())
@@ -146,8 +226,16 @@ fn compaction_keeps_the_contents_and_removes_what_it_covers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(after.len() < before, "{after:?}");
-    assert!(after.iter().any(|f| f.starts_with("b-")), "{after:?}");
-    assert!(!after.iter().any(|f| f.starts_with("d-")), "{after:?}");
+    assert_eq!(
+        after.iter().filter(|f| f.starts_with("b-")).count(),
+        2,
+        "{after:?}"
+    );
+    assert_eq!(
+        after.iter().filter(|f| f.starts_with("d-")).count(),
+        store::COMPACT_AFTER,
+        "the deltas after the first base stay: {after:?}"
+    );
     assert_eq!(sorted_rows(&store), expected);
     // A delta recommitted after the compaction (a restore) is not counted twice.
     store
@@ -156,9 +244,9 @@ fn compaction_keeps_the_contents_and_removes_what_it_covers() {
     assert_eq!(sorted_rows(&store), expected);
     // Deltas after the base still count.
     store
-        .commit(id(0, 99, 0), &[changes(&[(3, "k1", 1)])])
+        .commit(id(0, 999, 0), &[changes(&[(3, "k1", 1)])])
         .unwrap();
-    store.commit(id(0, 99, 1), &[]).unwrap();
+    store.commit(id(0, 999, 1), &[]).unwrap();
     expected.retain(|(k, n)| !(k == "k1" && *n == 1));
     assert_eq!(sorted_rows(&store), expected);
 }
@@ -241,14 +329,67 @@ fn a_subscription_reads_the_snapshot_then_each_complete_epoch() {
     let (rows, snapshot_at) = store.snapshot(&schema()).unwrap();
     assert_eq!(snapshot_at, at);
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
-    // Compaction past what a subscriber read: it is told, not given a wrong answer.
-    for epoch in 3..(3 + store::COMPACT_AFTER as u64) {
-        store
-            .commit(id(0, epoch, 0), &[changes(&[(0, "c", 1)])])
-            .unwrap();
-        store.commit(id(0, epoch, 1), &[]).unwrap();
-    }
-    store.compact_if_due(&schema()).unwrap();
+    // One compaction past what a subscriber read leaves it the changes it needs.
+    let mut epoch = 3;
+    let mut commit_many = |store: &Store| {
+        for _ in 0..store::COMPACT_AFTER {
+            store
+                .commit(id(0, epoch, 0), &[changes(&[(0, "c", 1)])])
+                .unwrap();
+            store.commit(id(0, epoch, 1), &[]).unwrap();
+            epoch += 1;
+        }
+        store.compact_if_due(&schema()).unwrap();
+    };
+    commit_many(&store);
+    let (caught_up, _) = store.changes_since(at).unwrap();
+    assert_eq!(caught_up.len(), store::COMPACT_AFTER);
+    // Two: the changes it has not read may be gone. It is told, not given a wrong answer.
+    commit_many(&store);
     let err = store.changes_since(at).unwrap_err();
     assert!(err.to_string().contains("subscribe again"), "{err}");
+}
+
+#[test]
+fn a_restored_writer_caps_the_previous_generation_at_the_checkpoint_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_string_lossy().into_owned();
+    let writer_of = |generation: &str| {
+        let spec = spec(
+            &schema(),
+            &[
+                ("connector", "materialized"),
+                (PATH.key, &path),
+                (GENERATION.key, generation),
+            ],
+        );
+        let sink = MaterializedTableFactory.create_sink(&spec).unwrap();
+        sink.create_writer(&subtask(0, 1, 1024)).unwrap()
+    };
+    let mut old = writer_of("0");
+    let mut restored_from = Vec::new();
+    for epoch in 1..=3 {
+        old.write(&changes(&[(0, &format!("e{epoch}"), 1)]))
+            .unwrap();
+        let committables = old.prepare_commit(epoch).unwrap();
+        if epoch == 2 {
+            restored_from = committables.clone();
+        }
+        old.commit(committables).unwrap();
+    }
+    let store = Store::new(dir.path());
+    assert_eq!(sorted_rows(&store).len(), 3);
+    // The next job restores checkpoint 2 (epoch 3 was a savepoint, say).
+    let mut new = writer_of("1");
+    new.recover(&restored_from).unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("e1", 1), ("e2", 1)]));
+    // Its input ends before its first checkpoint: its changes come with the first epoch.
+    new.write(&changes(&[(0, "e3", 1)])).unwrap();
+    let last = new.prepare_commit(FINAL).unwrap();
+    new.commit(last).unwrap();
+    assert_eq!(
+        sorted_rows(&store),
+        rows(&[("e1", 1), ("e2", 1), ("e3", 1)])
+    );
+    assert!(store.is_finished().unwrap());
 }

@@ -26,6 +26,11 @@ pub struct SinkOperator {
     two_phase: bool,
     /// Committables prepared per checkpoint and not yet committed.
     pending: BTreeMap<u64, Vec<Vec<u8>>>,
+    /// The last checkpoint this subtask took a snapshot for.
+    last_snapshot: u64,
+    /// Set when input ended: the last checkpoint snapshotted before. Any later checkpoint
+    /// that completes holds the final snapshot, and with it the final committables.
+    finished_after: Option<u64>,
 }
 
 impl SinkOperator {
@@ -38,6 +43,8 @@ impl SinkOperator {
             metrics: ctx.info.metrics.clone(),
             two_phase: CheckpointSettings::from_config(ctx.config).enabled,
             pending: BTreeMap::new(),
+            last_snapshot: 0,
+            finished_after: None,
         })
     }
 
@@ -78,6 +85,7 @@ impl StreamOperator for SinkOperator {
         if !last.is_empty() {
             self.pending.insert(FINAL_CHECKPOINT_ID, last);
         }
+        self.finished_after = Some(self.last_snapshot);
         Ok(())
     }
 
@@ -104,6 +112,20 @@ impl StreamOperator for SinkOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        if barrier.id == FINAL_CHECKPOINT_ID {
+            // The final snapshot: `finish` prepared what it holds.
+            let all: Vec<Vec<u8>> = self.pending.values().flatten().cloned().collect();
+            return Ok(OperatorSnapshot {
+                keyed: Vec::new(),
+                operator: if all.is_empty() {
+                    Vec::new()
+                } else {
+                    encode_list(&all)
+                },
+                native: None,
+            });
+        }
+        self.last_snapshot = barrier.id;
         let prepared = self.writer.prepare_commit(barrier.id)?;
         if !prepared.is_empty() {
             self.pending.entry(barrier.id).or_default().extend(prepared);
@@ -123,10 +145,95 @@ impl StreamOperator for SinkOperator {
     }
 
     fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
-        self.commit_up_to(id)
+        // A checkpoint after the input ended holds this subtask's final snapshot (FLIP-147):
+        // its final committables are as safe as the job's own, so they are committed now
+        // rather than when the whole job ends.
+        match self.finished_after {
+            Some(after) if id > after => self.commit_up_to(FINAL_CHECKPOINT_ID),
+            _ => self.commit_up_to(id),
+        }
     }
 
     fn awaits_final_commit(&self) -> bool {
         self.pending.contains_key(&FINAL_CHECKPOINT_ID)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::checkpoint::CheckpointKind;
+
+    /// Prepares one committable per call, naming the checkpoint; records commits.
+    struct Recording(Arc<Mutex<Vec<String>>>);
+
+    impl SinkWriter for Recording {
+        fn write(&mut self, _batch: &RecordBatch) -> Result<()> {
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn prepare_commit(&mut self, id: u64) -> Result<Vec<Vec<u8>>> {
+            let name = match id {
+                FINAL_CHECKPOINT_ID => "final".to_string(),
+                id => id.to_string(),
+            };
+            Ok(vec![name.into_bytes()])
+        }
+        fn commit(&mut self, committables: Vec<Vec<u8>>) -> Result<()> {
+            let mut seen = self.0.lock().unwrap();
+            seen.extend(
+                committables
+                    .into_iter()
+                    .map(|c| String::from_utf8(c).unwrap()),
+            );
+            Ok(())
+        }
+    }
+
+    fn barrier(id: u64) -> CheckpointBarrier {
+        CheckpointBarrier {
+            id,
+            timestamp: 0,
+            kind: CheckpointKind::Checkpoint,
+        }
+    }
+
+    #[test]
+    fn a_finished_subtask_commits_with_the_first_checkpoint_after_it_finished() {
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = SinkOperator {
+            table: "t".into(),
+            writer: Box::new(Recording(committed.clone())),
+            metrics: Default::default(),
+            two_phase: true,
+            pending: BTreeMap::new(),
+            last_snapshot: 0,
+            finished_after: None,
+        };
+        sink.snapshot_state(&barrier(1)).unwrap();
+        sink.snapshot_state(&barrier(2)).unwrap();
+        sink.notify_checkpoint_complete(1).unwrap();
+        assert_eq!(*committed.lock().unwrap(), ["1"]);
+        sink.finish(&mut Collector::default()).unwrap();
+        let last = sink.snapshot_state(&barrier(FINAL_CHECKPOINT_ID)).unwrap();
+        assert!(
+            !last.operator.is_empty(),
+            "the final snapshot holds what is pending"
+        );
+        assert!(sink.awaits_final_commit());
+        // Checkpoint 2 was snapshotted before the end: only its own committable is due.
+        sink.notify_checkpoint_complete(2).unwrap();
+        assert_eq!(*committed.lock().unwrap(), ["1", "2"]);
+        // Checkpoint 3 holds the final snapshot: the final committable is due with it.
+        sink.notify_checkpoint_complete(3).unwrap();
+        assert_eq!(*committed.lock().unwrap(), ["1", "2", "final"]);
+        assert!(!sink.awaits_final_commit());
+        sink.notify_checkpoint_complete(FINAL_CHECKPOINT_ID)
+            .unwrap();
+        assert_eq!(committed.lock().unwrap().len(), 3, "committed once");
     }
 }

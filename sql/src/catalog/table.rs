@@ -129,6 +129,10 @@ pub struct CatalogMaterializedView {
     /// connector's generations).
     pub job_id: String,
     pub generation: u32,
+    /// The jobs that kept it before, newest last: a restart restores the newest of them
+    /// (or of `job_id`) that completed a checkpoint.
+    #[serde(default)]
+    pub previous_jobs: Vec<String>,
     /// Where that job's checkpoints go, so a restart can restore the newest.
     pub checkpoints_dir: String,
     /// The session's settings when it was created: its job runs with them again after a

@@ -66,7 +66,14 @@ pub(super) async fn create(
     let settings = session.config().explicit().clone();
     let config = engine.config.merged_with(&session.config());
     let ctx = engine.session_context(&config).await?;
-    let plan = super::query::plan_view_query(&ctx, &def.query).await?;
+    let (plan, names) = super::query::plan_view_query_with_names(&ctx, &def.query).await?;
+    // Its columns are a table's: each name once, as PostgreSQL requires of a view.
+    if let Some(names) = names {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(SqlError::DuplicateColumn(name.clone()));
+        }
+    }
     let columns = plan
         .schema()
         .fields()
@@ -108,10 +115,13 @@ pub(super) async fn create(
         freshness_ms: def.freshness.map(|d| d.as_millis() as u64),
         job_id: String::new(),
         generation: 0,
+        previous_jobs: Vec::new(),
         checkpoints_dir: config.get_string(&checkpointing::CHECKPOINTS_DIR),
         settings,
     };
     let graph = job_graph(engine, &view, &config, &ctx).await?;
+    // The directory exists while the view does: a subscription ends when it goes.
+    Store::new(&dir).create()?;
     view.job_id = engine.dispatcher.submit_job(graph).await?;
     let mut catalog = engine.catalog.write().await;
     // Another session may have taken the name while the job was being planned.
@@ -209,8 +219,17 @@ pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> R
     engine.save_catalog(&next)?;
     *catalog = next;
     drop(catalog);
-    // The job may have ended already; the view is gone either way.
-    let _ = engine.dispatcher.cancel_job(&view.job_id).await;
+    // The job may have ended already; the view is gone either way. Its files go once it
+    // has stopped, so that no late commit writes them again.
+    if engine.dispatcher.cancel_job(&view.job_id).await.is_ok() {
+        let ended = engine.dispatcher.request_job_result(&view.job_id);
+        if tokio::time::timeout(std::time::Duration::from_secs(30), ended)
+            .await
+            .is_err()
+        {
+            tracing::warn!(view = name, job = %view.job_id, "the dropped view's job did not stop within 30 s");
+        }
+    }
     if let Some(path) = view.table.options.get(PATH.key) {
         if let Err(e) = Store::new(path).clear() {
             tracing::warn!(view = name, error = %e, "the dropped view's files stay");
@@ -302,27 +321,44 @@ async fn restart(
     }
     let config = engine.config.merged_with(&settings);
     let ctx = engine.session_context(&config).await?;
+    let store = view.table.options.get(PATH.key).map(Store::new);
+    // A generation number is never used twice, even if the catalog missed the last one.
+    let on_disk = match &store {
+        Some(s) => s.newest_generation()?,
+        None => None,
+    };
+    view.generation = view.generation.max(on_disk.unwrap_or(0)) + 1;
     let old_job = std::mem::take(&mut view.job_id);
-    view.generation += 1;
+    view.previous_jobs.push(old_job);
+    // The newest job that completed a checkpoint: a job that failed (or an Eddy that
+    // stopped again) before its first checkpoint leaves its predecessor's to restore.
     if !view.checkpoints_dir.is_empty() {
-        let mut restoring = config.clone();
-        restoring.set(
-            checkpointing::SAVEPOINT_PATH.key,
-            &format!("{}/{old_job}", view.checkpoints_dir.trim_end_matches('/')),
-        )?;
-        let graph = job_graph(engine, &view, &restoring, &ctx).await?;
-        match engine.dispatcher.submit_job(graph).await {
-            Ok(id) => {
-                view.job_id = id;
-                return Ok(view);
-            }
-            Err(e) => {
-                tracing::warn!(view = %view.table.name, error = %e, "no checkpoint of the view's job to restore; its contents are computed again")
+        for job in view.previous_jobs.clone().iter().rev() {
+            let mut restoring = config.clone();
+            restoring.set(
+                checkpointing::SAVEPOINT_PATH.key,
+                &format!("{}/{job}", view.checkpoints_dir.trim_end_matches('/')),
+            )?;
+            let graph = job_graph(engine, &view, &restoring, &ctx).await?;
+            match engine.dispatcher.submit_job(graph).await {
+                Ok(id) => {
+                    view.job_id = id;
+                    return Ok(view);
+                }
+                Err(e)
+                    if e.to_string()
+                        .contains("does not hold a savepoint or checkpoint") =>
+                {
+                    tracing::info!(view = %view.table.name, job = %job, "no checkpoint of this job of the view")
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }
-    if let Some(path) = view.table.options.get(PATH.key) {
-        Store::new(path).clear()?;
+    tracing::warn!(view = %view.table.name, "no checkpoint of the view's jobs to restore; its contents are computed again");
+    if let Some(store) = &store {
+        store.clear()?;
+        store.create()?;
     }
     let graph = job_graph(engine, &view, &config, &ctx).await?;
     view.job_id = engine.dispatcher.submit_job(graph).await?;

@@ -79,6 +79,16 @@ pub async fn plan_query(
 /// Plans a view's query as a SELECT is planned, so that its columns get the names
 /// PostgreSQL (and Flink) give them: `person.id` is `id`.
 pub(crate) async fn plan_view_query(ctx: &SessionContext, query: &str) -> Result<LogicalPlan> {
+    plan_view_query_with_names(ctx, query)
+        .await
+        .map(|(plan, _)| plan)
+}
+
+/// As [`plan_view_query`], with PostgreSQL's output names when some repeat.
+pub(crate) async fn plan_view_query_with_names(
+    ctx: &SessionContext,
+    query: &str,
+) -> Result<(LogicalPlan, Option<Vec<String>>)> {
     let sql = crate::parser::rewrite_window_tvfs(query)?;
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&crate::parser::dialect(), &sql)?;
@@ -87,20 +97,17 @@ pub(crate) async fn plan_view_query(ctx: &SessionContext, query: &str) -> Result
     }
     let mut statement = statements.remove(0);
     crate::parser::rewrite_group_windows(&mut statement)?;
-    // Duplicate names cannot be renamed back inside a view: refused, as PostgreSQL does.
-    if let Some(names) = super::output_names::apply(&mut statement) {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
-            return Err(SqlError::DuplicateColumn(name.clone()));
-        }
-    }
+    // Duplicate names cannot be renamed back inside a view: they keep DataFusion's
+    // internal aliases there (and a materialized view refuses them).
+    let names = super::output_names::apply(&mut statement);
     if let ast::Statement::Query(q) = &mut statement {
         super::literals::apply(q);
     }
-    Ok(ctx
+    let plan = ctx
         .state()
         .statement_to_plan(DFStatement::Statement(Box::new(statement)))
-        .await?)
+        .await?;
+    Ok((plan, names))
 }
 
 pub(super) async fn query(

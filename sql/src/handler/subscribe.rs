@@ -84,7 +84,7 @@ pub(super) async fn subscribe(engine: &Engine, name: &str, snapshot: bool) -> Re
                         Err(e) => return Some((Err(e), (store, position, Vec::new()))),
                     }
                     if ready.is_empty() {
-                        if !store.dir().exists() && position.is_some() {
+                        if !store.dir().exists() {
                             // The view was dropped: the subscription ends.
                             return None;
                         }

@@ -22,6 +22,9 @@ struct Cursor {
     /// Declared WITH HOLD: it outlives COMMIT and ROLLBACK.
     hold: bool,
     done: bool,
+    /// The error the stream ended with, raised again by every later FETCH (after the
+    /// rows taken before it).
+    failed: Option<(String, String)>,
 }
 
 /// The cursors of one session, by name.
@@ -65,6 +68,7 @@ impl Cursors {
                 subscription,
                 hold,
                 done: false,
+                failed: None,
             },
         );
         Ok(())
@@ -86,6 +90,12 @@ impl Cursors {
             FetchCount::Rows(n) => usize::try_from(n).unwrap_or(usize::MAX),
             FetchCount::All => usize::MAX,
         };
+        if let Some((sqlstate, message)) = &cursor.failed {
+            return Err(SqlError::CursorFailed {
+                sqlstate: sqlstate.clone(),
+                message: message.clone(),
+            });
+        }
         let mut out = Vec::new();
         let mut got = 0;
         while got < want {
@@ -108,7 +118,12 @@ impl Cursors {
                 }
                 Some(Err(e)) => {
                     cursor.done = true;
-                    return Err(e);
+                    cursor.failed = Some((e.sqlstate().to_string(), e.client_message()));
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    // The rows already taken go out first; the next FETCH reports it.
+                    break;
                 }
                 Some(Ok(batch)) => {
                     let take = (want - got).min(batch.num_rows());

@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Replays .slt files on Apache Flink (PyFlink, streaming mode) and reports where Flink's
+answers differ from the files' expected ones, so that the changelog suites' expected rows
+come from Flink itself, not from Eddy.
+
+    python -m venv ~/flink && ~/flink/bin/pip install apache-flink==2.3.0
+    ~/flink/bin/python sqllogictest/flink_compare.py sqllogictest/test_files/changelog/group_aggregate.slt
+
+How a file is replayed:
+- `__DATA_DIR__` is `sqllogictest/data`, `__TEST_DIR__` a fresh temporary directory.
+- The suites make a bounded file a stream by a UNION ALL with an unbounded `nexmark`
+  table whose rows are all filtered out (`never`), and end each query with a LIMIT. Flink
+  reads a bounded file as a stream by itself in streaming mode, so `never` and those
+  UNION ALL branches are left out, and the LIMIT off: Flink's whole changelog is compared.
+- `SET` / `RESET` go to Flink's table config. Settings only Eddy has (`execution.batch-size`,
+  `debug.*`, `table.dml-sync`) are skipped; Flink emits row by row without mini-batches,
+  as Eddy does with a batch size of 1. While a `debug.*` setting is on (a throttled
+  source, say), queries are skipped: their answer depends on it.
+- A query with a LIMIT is compared with as many of Flink's first rows as it expects (Eddy
+  stops reading there).
+- EXPLAIN records are skipped: plans are not meant to read alike.
+- A query's rows are compared with their row kinds when the expected rows start with one
+  (`+I`, `-U`, `+U`, `-D`), in order unless the record says `rowsort`; otherwise (a query
+  over a bounded table, which Eddy answers as a batch query) as the final rows, sorted.
+- `statement error` records must fail on Flink too (the messages are not compared); one
+  that Flink runs is listed as something Eddy refuses and Flink does not, without failing
+  the run.
+- Records Flink cannot run as Eddy's suites write them (Eddy's own settings and functions)
+  are listed as skipped, with the reason.
+
+Exits 1 when a record differs.
+"""
+
+import datetime
+import decimal
+import os
+import re
+import sys
+import tempfile
+
+ROW_KINDS = ("+I", "-U", "+U", "-D")
+EDDY_ONLY_SETTINGS = ("execution.batch-size", "debug.", "table.dml-sync")
+# What RESET goes back to: the defaults of Flink 2.3 for the keys the suites set, with the
+# parallelism this script runs at.
+DEFAULTS = {
+    "parallelism.default": "1",
+    "table.exec.state.ttl": "0 ms",
+    "table.exec.mini-batch.enabled": "false",
+    "table.exec.mini-batch.allow-latency": "0 ms",
+    "table.exec.mini-batch.size": "-1",
+}
+
+
+def records(path):
+    lines = open(path, encoding="utf-8").read().split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if not line or line.startswith("#"):
+            i += 1
+            continue
+        head = line.split()
+        start = i + 1
+        i += 1
+        sql = []
+        while i < len(lines) and lines[i].strip() and lines[i].strip() != "----":
+            sql.append(lines[i])
+            i += 1
+        expected = None
+        if i < len(lines) and lines[i].strip() == "----":
+            i += 1
+            expected = []
+            while i < len(lines) and lines[i].strip():
+                expected.append(lines[i].strip())
+                i += 1
+        yield start, head, " ".join(s.strip() for s in sql), expected
+
+
+def render(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime.datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        if value.microsecond:
+            text += ("." + f"{value.microsecond:06d}").rstrip("0")
+        return text
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def for_flink(sql, data_dir, test_dir):
+    """The statement as Flink runs it, or None with a reason to skip it."""
+    sql = sql.replace("__DATA_DIR__", data_dir).replace("__TEST_DIR__", test_dir)
+    if re.search(r"'connector'\s*=\s*'nexmark'", sql) and re.match(r"CREATE TABLE never", sql):
+        return None, "the suite's unbounded filler table"
+    # The filler branch of a view: everything from its UNION ALL over `never`.
+    sql = re.sub(r"\s+UNION ALL SELECT [^;]*? FROM never WHERE [^;]*$", "", sql)
+    if re.match(r"EXPLAIN\b", sql, re.I):
+        return None, "a plan"
+    if re.match(r"(SELECT|WITH)\b", sql, re.I):
+        sql = re.sub(r"\s+LIMIT \d+\s*$", "", sql)
+    return sql, None
+
+
+def setting(sql):
+    """`SET 'k' = 'v'` as (k, v), `RESET 'k'` as (k, None); None for anything else."""
+    m = re.match(r"SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", sql, re.I)
+    if m:
+        return m.group(1), m.group(2)
+    m = re.match(r"RESET\s+'([^']+)'\s*$", sql, re.I)
+    if m:
+        return m.group(1), None
+    return None
+
+
+def main():
+    files = sys.argv[1:]
+    if not files:
+        sys.exit(__doc__)
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    data_dir = os.path.join(here, "data")
+    differ = 0
+    for path in files:
+        env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+        env.get_config().set("parallelism.default", "1")
+        test_dir = tempfile.mkdtemp(prefix="flink-slt-")
+        agreed = skipped = refused = 0
+        eddy_only = set()
+        for line, head, sql, expected in records(path):
+            kind = head[0]
+            if kind not in ("statement", "query"):
+                continue
+            where = f"{os.path.relpath(path)}:{line}"
+            kv = setting(sql)
+            if kv:
+                key, value = kv
+                if key.startswith(EDDY_ONLY_SETTINGS):
+                    if key.startswith("debug.") and value is not None:
+                        eddy_only.add(key)
+                    else:
+                        eddy_only.discard(key)
+                else:
+                    env.get_config().set(key, value if value is not None else DEFAULTS.get(key, ""))
+                skipped += 1
+                continue
+            flink_sql, reason = for_flink(sql, data_dir, test_dir)
+            if flink_sql is None or (kind == "query" and eddy_only):
+                skipped += 1
+                continue
+            try:
+                result = env.execute_sql(flink_sql)
+                rows = []
+                if kind == "query" or flink_sql.upper().startswith("INSERT"):
+                    if flink_sql.upper().startswith("INSERT"):
+                        result.wait()
+                    else:
+                        with result.collect() as it:
+                            rows = [(str(r.get_row_kind()), [render(v) for v in r]) for r in it]
+                error = None
+            except Exception as e:  # noqa: BLE001 - any Flink error is an answer here
+                error = str(e).split("\n")[0][:300]
+            problem = None
+            if kind == "statement" and head[1] == "ok" and error:
+                problem = f"Flink fails it: {error}"
+            elif kind == "statement" and head[1] == "error" and not error:
+                refused += 1
+                print(f"{where}: Eddy refuses it, Flink runs it\n    {sql}")
+                continue
+            elif kind == "query":
+                if error:
+                    problem = f"Flink fails it: {error}"
+                else:
+                    want = list(expected or [])
+                    changelog = bool(want) and want[0].split(" ")[0] in ROW_KINDS
+                    if changelog:
+                        got = [" ".join([k] + v) for k, v in rows]
+                    else:
+                        got = final_rows(rows)
+                    if re.search(r"\sLIMIT \d+\s*$", sql) and "rowsort" not in head:
+                        got = got[: len(want)]
+                    if "rowsort" in head or not changelog:
+                        got, want = sorted(got), sorted(want)
+                    if got != want:
+                        missing = [r for r in want if r not in got]
+                        extra = [r for r in got if r not in want]
+                        problem = (f"Flink's rows differ\n      Flink: {got}\n      Eddy's file: {want}"
+                                   f"\n      missing on Flink: {missing}\n      extra on Flink: {extra}")
+            if problem:
+                differ += 1
+                print(f"{where}: {problem}\n    {sql}")
+            else:
+                agreed += 1
+        print(f"{os.path.relpath(path)}: Flink agrees with {agreed} record(s); {refused} that Eddy "
+              f"refuses run on Flink; {skipped} skipped (settings, plans, Eddy's own tables)")
+    if differ:
+        print(f"{differ} record(s) differ from Flink")
+        sys.exit(1)
+
+
+def final_rows(rows):
+    """A changelog folded into its final rows (each as often as it remains)."""
+    counts = {}
+    order = []
+    for kind, values in rows:
+        key = " ".join(values)
+        if key not in counts:
+            counts[key] = 0
+            order.append(key)
+        counts[key] += 1 if kind in ("+I", "+U") else -1
+    return [k for k in order for _ in range(max(counts[k], 0))]
+
+
+if __name__ == "__main__":
+    main()
