@@ -41,6 +41,8 @@ import re
 import sys
 import tempfile
 
+from slt_file import records
+
 ROW_KINDS = ("+I", "-U", "+U", "-D")
 EDDY_ONLY_SETTINGS = ("execution.batch-size", "debug.", "table.dml-sync")
 # What RESET goes back to: the defaults of Flink 2.3 for the keys the suites set, with the
@@ -52,31 +54,6 @@ DEFAULTS = {
     "table.exec.mini-batch.allow-latency": "0 ms",
     "table.exec.mini-batch.size": "-1",
 }
-
-
-def records(path):
-    lines = open(path, encoding="utf-8").read().split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i].strip()
-        if not line or line.startswith("#"):
-            i += 1
-            continue
-        head = line.split()
-        start = i + 1
-        i += 1
-        sql = []
-        while i < len(lines) and lines[i].strip() and lines[i].strip() != "----":
-            sql.append(lines[i])
-            i += 1
-        expected = None
-        if i < len(lines) and lines[i].strip() == "----":
-            i += 1
-            expected = []
-            while i < len(lines) and lines[i].strip():
-                expected.append(lines[i].strip())
-                i += 1
-        yield start, head, " ".join(s.strip() for s in sql), expected
 
 
 def render(value):
