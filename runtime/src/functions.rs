@@ -4,14 +4,17 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
 use crate::time::now_millis;
+
+mod date_format;
 
 /// Flink's `PROCTIME()`: the wall-clock time at which a row is processed, as
 /// TIMESTAMP_LTZ(3). Volatile, so DataFusion evaluates it per batch instead of folding it
@@ -48,6 +51,19 @@ impl ScalarUDFImpl for ProcTime {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(proctime_type())
+    }
+
+    /// Marks the result as a processing-time attribute, so that `SELECT *, PROCTIME() AS
+    /// p_time FROM t` in a view or subquery gives a column a window or a temporal join
+    /// can use, as in Flink.
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        Ok(Arc::new(
+            crate::time::TimeAttribute::Proctime.mark(Field::new(
+                self.name(),
+                proctime_type(),
+                false,
+            )),
+        ))
     }
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -338,7 +354,10 @@ fn to_timestamp_ltz(arrays: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
 
 /// Every function Eddy adds.
 pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
-    let mut functions = vec![Arc::new(ScalarUDF::from(ProcTime::default()))];
+    let mut functions = vec![
+        Arc::new(ScalarUDF::from(ProcTime::default())),
+        Arc::new(ScalarUDF::from(date_format::DateFormat::default())),
+    ];
     for f in [
         FlinkFunction::Mod,
         FlinkFunction::Hour,

@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn parses_flink_ddl() {
-        let s = parse(
+        let s = crate::parser::parse_statement(
             "CREATE TABLE IF NOT EXISTS Bids (auction BIGINT NOT NULL, `Price` DECIMAL(10, 2), m MAP<STRING, ARRAY<INT>>, \
              ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, PRIMARY KEY (auction) NOT ENFORCED) \
              WITH ('connector' = 'datagen', 'rows-per-second' = '5')",
@@ -193,7 +193,7 @@ mod tests {
         };
         assert!(if_not_exists);
         assert_eq!(table.name, "bids");
-        assert_eq!(table.columns[1].name, "Price");
+        assert_eq!(table.columns[1].name, "price");
         assert_eq!(table.columns[1].data_type, FlinkType::Decimal(10, 2));
         assert_eq!(
             table.columns[2].data_type,

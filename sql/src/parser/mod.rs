@@ -2,7 +2,10 @@
 //! parses the statements sqlparser does not know (Flink DDL with `WITH` options and
 //! `WATERMARK`, `SHOW JOBS`, `STOP JOB`, `EXECUTE STATEMENT SET`, `SET 'k' = 'v'`, ...).
 //! Standard statements (SELECT, INSERT) are parsed by sqlparser. Unquoted identifiers
-//! fold to lower case as in PostgreSQL; quoted ones (`"x"` or `` `x` ``) keep their case.
+//! fold to lower case as in PostgreSQL; double-quoted ones (`"x"`) keep their case.
+//! Flink's backtick quoting (`` `x` ``) folds like an unquoted name: Flink is case-sensitive
+//! with or without quotes, so Flink text writes `` `dateTime` `` and `dateTime` for the
+//! same column, and both must find the one Eddy folded to `datetime`.
 
 mod create_table;
 mod cursor;
@@ -108,7 +111,29 @@ pub(crate) fn normalize_ident(ident: &datafusion::sql::sqlparser::ast::Ident) ->
 
 /// Parses one statement.
 pub fn parse_statement(sql: &str) -> Result<Statement> {
-    statement::parse(sql)
+    statement::parse(&fold_backticks(sql)?)
+}
+
+/// Lower-cases every backtick-quoted identifier, keeping its quotes (so a reserved word
+/// such as `` `value` `` stays a name). Text without backticks is returned as it is.
+fn fold_backticks(sql: &str) -> Result<String> {
+    if !sql.contains('`') {
+        return Ok(sql.to_string());
+    }
+    let mut tokens = tokenize(sql)?;
+    let mut folded = false;
+    for t in &mut tokens {
+        if let Token::Word(w) = t {
+            if w.quote_style == Some('`') && w.value.chars().any(|c| c.is_ascii_uppercase()) {
+                w.value = w.value.to_ascii_lowercase();
+                folded = true;
+            }
+        }
+    }
+    Ok(match folded {
+        true => tokens.iter().map(|t| t.to_string()).collect(),
+        false => sql.to_string(),
+    })
 }
 #[cfg(test)]
 mod tests {
@@ -123,6 +148,12 @@ mod tests {
         assert_eq!(s.len(), 3, "{s:?}");
         assert!(s[2].starts_with("EXECUTE STATEMENT SET BEGIN"));
         assert!(s[2].ends_with("END"));
+    }
+
+    #[test]
+    fn backticks_fold_like_unquoted_names_and_double_quotes_keep_case() {
+        let s = fold_backticks("SELECT `dateTime`, \"Keep\", '`Lit`' FROM `Bid`").unwrap();
+        assert_eq!(s, "SELECT `datetime`, \"Keep\", '`Lit`' FROM `bid`");
     }
 }
 
