@@ -116,6 +116,7 @@ pub fn plan_statement_set(
         parallelism: parallelism(config)?,
         in_window_aggregate: false,
         fused_tvf: None,
+        temporal_right: false,
     };
     for (target, query) in inserts {
         add_insert(&mut parts, state, target, query)?;

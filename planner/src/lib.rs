@@ -15,6 +15,7 @@ mod over;
 mod rank;
 mod sink_cast;
 mod table;
+mod temporal_join;
 mod translate;
 mod windowing;
 
@@ -24,5 +25,6 @@ pub use explain::explain;
 pub use job_graph_builder::{
     is_updating, plan_collect, plan_insert, plan_statement_set, InsertTarget,
 };
+pub use logical::temporal_table::{register_temporal_function, TemporalTableNode};
 pub use logical::window_tvf::{register_window_functions, WindowTvfNode};
 pub use table::{is_unbounded_plan, ConnectorTable, TableDefinition, TableWatermark};

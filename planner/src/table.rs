@@ -43,6 +43,8 @@ pub struct ConnectorTable {
     /// Computed columns, over the physical columns.
     pub computed: Vec<Expr>,
     pub watermark: Option<TableWatermark>,
+    /// The declared primary key's columns (a versioned table's key in temporal joins).
+    pub primary_key: Vec<String>,
     pub bounded: bool,
     pub resolver: Arc<dyn ConnectorResolver>,
     pub config: Configuration,
@@ -66,6 +68,8 @@ pub struct TableDefinition {
     pub computed: Vec<(String, String)>,
     /// `(column, expression)` of the watermark.
     pub watermark: Option<(String, String)>,
+    /// `PRIMARY KEY (..) NOT ENFORCED` columns; empty without one.
+    pub primary_key: Vec<String>,
     pub bounded: bool,
 }
 
@@ -160,6 +164,7 @@ impl ConnectorTable {
             schema: Arc::new(Schema::new(fields)),
             computed,
             watermark,
+            primary_key: def.primary_key,
             bounded: def.bounded,
             resolver,
             config,

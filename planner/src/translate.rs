@@ -58,6 +58,9 @@ pub(crate) struct GraphParts {
     /// A window TVF to run after the exchange, in its aggregation's chain: (address of the
     /// node, the upstream vertex and partitioner it reads from).
     pub fused_tvf: Option<(usize, (VertexId, Partitioner))>,
+    /// Set while translating the right input of a temporal join, the only place a
+    /// versioned table (`FOR SYSTEM_TIME AS OF`) may appear.
+    pub temporal_right: bool,
 }
 
 /// Every field nullable: expressions may produce nulls the plan's schema does not expect
@@ -351,16 +354,28 @@ pub(crate) fn translate(
             Ok(chain)
         }
         LogicalPlan::SubqueryAlias(alias) => translate(&alias.input, state, parts),
-        LogicalPlan::Extension(_) => match crate::logical::window_tvf::as_window_tvf(plan) {
-            Some(node) => crate::windowing::translate_window_tvf(node, state, parts),
-            None => Err(PlanError::NotSupported(
-                "this kind of query is not supported in streaming jobs".into(),
-            )),
-        },
+        LogicalPlan::Extension(_) => {
+            if let Some(node) = crate::logical::window_tvf::as_window_tvf(plan) {
+                return crate::windowing::translate_window_tvf(node, state, parts);
+            }
+            match crate::logical::temporal_table::as_temporal_table(plan) {
+                Some(node) if parts.temporal_right => translate(&node.input, state, parts),
+                Some(node) => Err(PlanError::NotSupported(format!(
+                    "'{}' FOR SYSTEM_TIME AS OF {} is supported only as the right side of a JOIN (a temporal join)",
+                    node.table, node.as_of
+                ))),
+                None => Err(PlanError::NotSupported(
+                    "this kind of query is not supported in streaming jobs".into(),
+                )),
+            }
+        }
         LogicalPlan::Aggregate(agg) => {
             crate::windowing::translate_window_aggregate(agg, state, parts)
         }
-        LogicalPlan::Join(join) => crate::windowing::translate_window_join(join, state, parts),
+        LogicalPlan::Join(join) => match crate::temporal_join::temporal_table_of(&join.right) {
+            Some(node) => crate::temporal_join::translate_temporal_join(join, node, state, parts),
+            None => crate::windowing::translate_window_join(join, state, parts),
+        },
         LogicalPlan::Values(values) => Ok(OpenChain::new(
             Head::Source(values_source(&values.schema, &values.values, state)?),
             Vec::new(),

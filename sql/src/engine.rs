@@ -14,7 +14,9 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use eddy_cluster::DispatcherGateway;
 use eddy_connectors::ConnectorRegistry;
-use eddy_planner::{register_window_functions, ConnectorTable, TableDefinition};
+use eddy_planner::{
+    register_temporal_function, register_window_functions, ConnectorTable, TableDefinition,
+};
 use eddy_runtime::config::{core, endpoint, Configuration};
 use eddy_runtime::fault_injection::testing_functions;
 use eddy_runtime::functions::eddy_functions;
@@ -140,6 +142,7 @@ impl Engine {
                 .watermark
                 .as_ref()
                 .map(|w| (w.column.clone(), w.expression.clone())),
+            primary_key: table.primary_key.clone().unwrap_or_default(),
             bounded: self.registry.is_bounded(&table.options)?,
         };
         Ok(ConnectorTable::try_new(
@@ -186,6 +189,7 @@ impl Engine {
             }
         }
         register_window_functions(&ctx)?;
+        register_temporal_function(&ctx);
         for view in catalog.views_in_order() {
             // A view whose tables were dropped stays in the catalog but cannot be read.
             match crate::handler::plan_view_query(&ctx, &view.query).await {

@@ -232,7 +232,7 @@ fn positive(tvf: Tvf, what: &str, ms: Option<i64>) -> DfResult<i64> {
 }
 
 /// The plan of table or view `name`, qualified by its name.
-fn table_plan(state: &SessionState, name: &str) -> DfResult<LogicalPlan> {
+pub(crate) fn table_plan(state: &SessionState, name: &str) -> DfResult<LogicalPlan> {
     let reference = TableReference::from(name);
     let provider = state
         .schema_for_ref(reference.clone())?

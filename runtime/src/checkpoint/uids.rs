@@ -44,6 +44,7 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::Rank(r) => Some(format!("rank:{}", r.description)),
         OperatorSpec::IntervalJoin(j) => Some(format!("interval-join:{}", j.description)),
+        OperatorSpec::TemporalJoin(j) => Some(format!("temporal-join:{}", j.description)),
         OperatorSpec::OverAggregate(o) => Some(format!("over-aggregate:{}", o.description)),
         OperatorSpec::WindowJoin(w) => Some(format!(
             "window-join:{:?}:{windows}:{}",

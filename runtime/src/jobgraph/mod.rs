@@ -9,7 +9,7 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec,
+    CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec, TemporalJoinSpec,
     OverFrame, RankOrder, RankSpec, SerializedExpr, SerializedPlan, SerializedSchema, SinkSpec,
     SourceSpec, SourceWatermarkSpec, StreamJoinSpec, WindowAggregateSpec, WindowJoinSpec,
     WindowJoinType, WindowKind, WindowTvfSpec,

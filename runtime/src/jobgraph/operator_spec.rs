@@ -257,6 +257,36 @@ pub struct IntervalJoinSpec {
     pub description: String,
 }
 
+/// Temporal join (`JOIN t FOR SYSTEM_TIME AS OF l.time`): each left row joined with the
+/// right rows valid at its time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemporalJoinSpec {
+    pub left_schema: SerializedSchema,
+    pub right_schema: SerializedSchema,
+    /// The left columns, then the right ones (key columns computed for the join dropped).
+    pub output_schema: SerializedSchema,
+    pub left_keys: Vec<usize>,
+    pub right_keys: Vec<usize>,
+    /// How many of the left input's columns are output: the ones after are join keys the
+    /// planner computed.
+    pub left_output_columns: usize,
+    /// How many of the right input's columns are output.
+    pub right_output_columns: usize,
+    /// The left time attribute the join is `AS OF`.
+    pub left_time: usize,
+    /// Event time: the right input's rowtime, whose versions (by primary key) the left
+    /// rows see. `None`: processing time over a bounded right input, which is read whole
+    /// before any left row is joined (a lookup join).
+    pub right_time: Option<usize>,
+    /// The condition besides the keys, over the left then the right columns.
+    pub filter: Option<SerializedExpr>,
+    /// Inner or left outer.
+    pub left_outer: bool,
+    /// The left input is updating: its row kinds pass through to the output.
+    pub updating: bool,
+    pub description: String,
+}
+
 /// OVER aggregation: each input row with aggregates over its frame of its partition,
 /// ordered by a time attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -371,6 +401,7 @@ pub enum OperatorSpec {
     WindowJoin(WindowJoinSpec),
     Rank(RankSpec),
     IntervalJoin(IntervalJoinSpec),
+    TemporalJoin(TemporalJoinSpec),
     OverAggregate(OverAggregateSpec),
     Sink(SinkSpec),
 }
@@ -390,6 +421,7 @@ impl OperatorSpec {
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),
             OperatorSpec::IntervalJoin(j) => format!("IntervalJoin({})", j.description),
+            OperatorSpec::TemporalJoin(j) => format!("TemporalJoin({})", j.description),
             OperatorSpec::OverAggregate(o) => format!("OverAggregate({})", o.description),
             OperatorSpec::Sink(s) => {
                 format!("Sink: {}[{}]", s.connector.table, s.connector.connector())

@@ -27,7 +27,9 @@ use datafusion::execution::TaskContext;
 pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use group_aggregate::GroupAggregateOperator;
-pub use join::{IntervalJoinOperator, StreamJoinOperator, WindowJoinOperator};
+pub use join::{
+    IntervalJoinOperator, StreamJoinOperator, TemporalJoinOperator, WindowJoinOperator,
+};
 pub use over_aggregate::OverAggregateOperator;
 pub use rank::RankOperator;
 pub use retracting::supports_retraction;
@@ -111,6 +113,12 @@ pub trait StreamOperator: Send {
     /// A checkpoint barrier is about to pass: emit what must come before it (Flink's
     /// `prepareSnapshotPreBarrier`), such as rows a mini-batch holds.
     fn prepare_snapshot_pre_barrier(&mut self, _out: &mut Collector) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every channel of logical input `input` has ended (Flink's `BoundedMultiInput`);
+    /// the other inputs may go on. Called on a chain head only, before `finish`.
+    fn end_input(&mut self, _input: usize, _out: &mut Collector) -> Result<()> {
         Ok(())
     }
 
@@ -230,6 +238,7 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::IntervalJoin(j) => Ok(Box::new(IntervalJoinOperator::try_new(j, ctx)?)),
+        OperatorSpec::TemporalJoin(j) => Ok(Box::new(TemporalJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::OverAggregate(o) => Ok(Box::new(OverAggregateOperator::try_new(o, ctx)?)),
         OperatorSpec::Source(_) => Err(RuntimeError::Internal(
             "a source can only head an operator chain".into(),

@@ -217,6 +217,21 @@ impl OperatorChain {
         Ok(())
     }
 
+    /// Every channel of the head's logical input `input` ended: the head may emit what
+    /// waited for it, which flows down the chain.
+    pub fn end_input(&mut self, input: usize) -> Result<()> {
+        let Some(head) = self.operators.first_mut() else {
+            return Ok(());
+        };
+        let mut out = Collector::default();
+        head.end_input(input, &mut out)?;
+        let emitted: Vec<_> = out.drain().collect();
+        for element in emitted {
+            self.push(1, element, 0)?;
+        }
+        Ok(())
+    }
+
     /// Input ended: finishes operators head first, passing what each emits down the chain,
     /// then tells downstream subtasks that this one is done. `close` follows.
     pub fn finish(&mut self) -> Result<()> {

@@ -417,6 +417,13 @@ impl StreamTask {
                 StreamElement::Barrier(b) => alignments = aligner.on_barrier(channel, b),
                 StreamElement::EndOfInput => {
                     open[channel] = false;
+                    let input_ended = channels
+                        .iter()
+                        .zip(&open)
+                        .all(|((i, _), open)| *i != input || !open);
+                    if input_ended {
+                        self.chain.end_input(input)?;
+                    }
                     valve.channel_finished(channel, &mut merged);
                     alignments.push(aligner.on_end_of_input(channel));
                 }

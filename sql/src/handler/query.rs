@@ -90,6 +90,7 @@ pub(crate) async fn plan_view_query_with_names(
     query: &str,
 ) -> Result<(LogicalPlan, Option<Vec<String>>)> {
     let sql = crate::parser::rewrite_window_tvfs(query)?;
+    let sql = crate::parser::rewrite_temporal_tables(&sql)?;
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&crate::parser::dialect(), &sql)?;
     if statements.len() != 1 {

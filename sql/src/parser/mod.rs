@@ -16,6 +16,7 @@ mod materialized;
 #[cfg(test)]
 mod proptests;
 mod statement;
+mod temporal;
 mod window_tvf;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -24,6 +25,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
 pub use statement::{Statement, StatementSetEntry};
+pub use temporal::rewrite_temporal_tables;
 pub use window_tvf::rewrite_window_tvfs;
 
 use crate::error::{Result, SqlError};

@@ -176,6 +176,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
 
 pub(super) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
+    let sql = super::rewrite_temporal_tables(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));

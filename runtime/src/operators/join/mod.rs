@@ -1,12 +1,14 @@
 //! Joins of two inputs: the window join, the regular (unwindowed) join of two changelog
-//! streams, and the interval join over event time.
+//! streams, the interval join over event time and the temporal join.
 
 mod interval_join;
 mod stream_join;
+mod temporal_join;
 mod window_join;
 
 pub use interval_join::IntervalJoinOperator;
 pub use stream_join::StreamJoinOperator;
+pub use temporal_join::TemporalJoinOperator;
 pub use window_join::WindowJoinOperator;
 
 use std::sync::Arc;
