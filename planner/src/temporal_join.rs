@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::common::DFSchema;
-use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{Expr, ExprSchemable, Join, JoinType, LogicalPlan};
+use datafusion::logical_expr::{Expr, ExprSchemable, JoinType, LogicalPlan};
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::PhysicalExpr;
 use eddy_runtime::expr_codec::encode_expr;
@@ -18,7 +17,7 @@ use eddy_runtime::jobgraph::{OperatorSpec, SerializedSchema, TemporalJoinSpec};
 use eddy_runtime::time::TimeAttribute;
 
 use crate::error::{PlanError, Result};
-use crate::logical::temporal_table::{as_temporal_table, TemporalTableNode, MARKER};
+use crate::logical::temporal_table::{as_temporal_table, TemporalJoinNode, TemporalTableNode};
 use crate::table::is_unbounded_plan;
 use crate::translate::{nullable, translate, GraphParts, OpenChain};
 
@@ -109,45 +108,31 @@ fn keyed_side(
     })
 }
 
-/// Plans a join whose right input is a temporal table.
+/// Plans a temporal join.
 pub(crate) fn translate_temporal_join(
-    join: &Join,
-    node: &TemporalTableNode,
+    join: &TemporalJoinNode,
     state: &SessionState,
     parts: &mut GraphParts,
 ) -> Result<OpenChain> {
+    let node = temporal_table_of(&join.right)
+        .ok_or_else(|| refuse("a temporal join lost its versioned table"))?;
     let (left_outer, flink_name) = match join.join_type {
         JoinType::Inner => (false, "InnerJoin"),
         JoinType::Left => (true, "LeftOuterJoin"),
-        other => {
-            return Err(refuse(format!(
-                "Temporal table join currently only support INNER JOIN and LEFT JOIN, but was {} JOIN.",
-                other.to_string().to_uppercase()
-            )))
-        }
+        other => return Err(refuse(format!(
+            "Temporal table join currently only support INNER JOIN and LEFT JOIN, but was {} JOIN.",
+            other.to_string().to_uppercase()
+        ))),
     };
     let ls = join.left.schema();
     let rs = join.right.schema();
-    // The analyzer's marker names the left time; the rest is the join's own condition.
-    let mut left_time = None;
-    let mut rest = Vec::new();
-    for conjunct in join.filter.iter().flat_map(split_conjunction) {
-        match conjunct {
-            Expr::ScalarFunction(f) if f.name() == MARKER => {
-                if let Some(Expr::Column(c)) = f.args.first() {
-                    left_time = ls.index_of_column(c).ok();
-                }
-            }
-            other => rest.push(other.clone()),
-        }
+    let left_time = match &join.left_time {
+        Expr::Column(c) => ls.index_of_column(c).ok(),
+        _ => None,
     }
-    let Some(left_time) = left_time else {
-        return Err(refuse(format!(
-            "the temporal join with '{}' lost its time column",
-            node.table
-        )));
-    };
-    let join_filter = conjunction(rest);
+    .ok_or_else(|| {
+        refuse("the time column of FOR SYSTEM_TIME AS OF is not a column of the join's left input")
+    })?;
     let event_time = match TimeAttribute::of(ls.field(left_time)) {
         Some(TimeAttribute::Rowtime) => true,
         Some(TimeAttribute::Proctime) => false,
@@ -247,7 +232,8 @@ pub(crate) fn translate_temporal_join(
         }
     }
     let joined = left.schema.join(&right.schema)?;
-    let filter = join_filter
+    let filter = join
+        .filter
         .as_ref()
         .map(|f| encode_expr(&state.create_physical_expr(f.clone(), &joined)?))
         .transpose()?;
@@ -258,7 +244,7 @@ pub(crate) fn translate_temporal_join(
     let description = format!(
         "joinType=[{flink_name}], table=[{}], {mode}, on=[{condition}]{}",
         node.table,
-        join_filter
+        join.filter
             .as_ref()
             .map(|f| format!(", where={f}"))
             .unwrap_or_default()

@@ -358,6 +358,9 @@ pub(crate) fn translate(
             if let Some(node) = crate::logical::window_tvf::as_window_tvf(plan) {
                 return crate::windowing::translate_window_tvf(node, state, parts);
             }
+            if let Some(join) = crate::logical::temporal_table::as_temporal_join(plan) {
+                return crate::temporal_join::translate_temporal_join(join, state, parts);
+            }
             match crate::logical::temporal_table::as_temporal_table(plan) {
                 Some(node) if parts.temporal_right => translate(&node.input, state, parts),
                 Some(node) => Err(PlanError::NotSupported(format!(
@@ -372,10 +375,7 @@ pub(crate) fn translate(
         LogicalPlan::Aggregate(agg) => {
             crate::windowing::translate_window_aggregate(agg, state, parts)
         }
-        LogicalPlan::Join(join) => match crate::temporal_join::temporal_table_of(&join.right) {
-            Some(node) => crate::temporal_join::translate_temporal_join(join, node, state, parts),
-            None => crate::windowing::translate_window_join(join, state, parts),
-        },
+        LogicalPlan::Join(join) => crate::windowing::translate_window_join(join, state, parts),
         LogicalPlan::Values(values) => Ok(OpenChain::new(
             Head::Source(values_source(&values.schema, &values.values, state)?),
             Vec::new(),

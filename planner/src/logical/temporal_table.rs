@@ -7,29 +7,24 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{Column, DFSchema};
 use datafusion::common::{DFSchemaRef, ScalarValue, TableReference};
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::session_state::SessionState;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::Column;
-use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, Extension, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, UserDefinedLogicalNodeCore, Volatility,
+    Expr, Extension, JoinType, LogicalPlan, Operator, UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::AnalyzerRule;
-use eddy_runtime::TimeAttribute;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use futures::FutureExt;
@@ -73,13 +68,6 @@ impl UserDefinedLogicalNodeCore for TemporalTableNode {
 
     fn expressions(&self) -> Vec<Expr> {
         Vec::new()
-    }
-
-    /// Filters on the versioned table go below it, as Flink (Calcite) pushes them into a
-    /// temporal join's right input; the translation refuses them over a changelog, as
-    /// Flink does.
-    fn prevent_predicate_push_down_columns(&self) -> HashSet<String> {
-        HashSet::new()
     }
 
     fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -186,96 +174,183 @@ pub fn not_in_batch() -> PlanError {
 }
 
 /// Registers the table function the gateway's temporal join rewrite calls, and the
-/// analyzer rule that ties each temporal table to its join's left time.
+/// analyzer rule that makes each join over one a [`TemporalJoinNode`].
 pub fn register_temporal_function(ctx: &SessionContext) {
     ctx.register_udtf(FUNCTION, Arc::new(VersionedFunction));
-    ctx.add_analyzer_rule(Arc::new(TemporalJoinMarker));
+    ctx.add_analyzer_rule(Arc::new(TemporalJoinRule));
 }
 
-/// The name of the condition [`TemporalJoinMarker`] adds.
-pub const MARKER: &str = "__temporal_join";
-
-/// `__temporal_join(left time, right column)`: true. A conjunct of a temporal join's
-/// condition that names the left time attribute, so that DataFusion's optimizer keeps that
-/// column (nothing else may read it) and cannot push the condition into either side. The
-/// streaming translation takes it out again.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct MarkerFunction {
-    signature: Signature,
+/// A join whose right input is a temporal table, as the analyzer rule
+/// [`TemporalJoinRule`] makes it from DataFusion's join before the optimizer runs: an
+/// opaque node, so that no condition on the versioned table is pushed below the join
+/// (Flink checks it against the version found, not the rows before versioning) and the
+/// left time attribute is kept as a column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TemporalJoinNode {
+    pub left: LogicalPlan,
+    pub right: LogicalPlan,
+    /// Equalities between a left and a right expression.
+    pub on: Vec<(Expr, Expr)>,
+    /// The rest of the join condition.
+    pub filter: Option<Expr>,
+    /// The left time attribute `AS OF`.
+    pub left_time: Expr,
+    pub join_type: JoinType,
+    pub schema: DFSchemaRef,
 }
 
-impl ScalarUDFImpl for MarkerFunction {
+impl PartialOrd for TemporalJoinNode {
+    fn partial_cmp(&self, _other: &Self) -> Option<Ordering> {
+        None
+    }
+}
+
+impl UserDefinedLogicalNodeCore for TemporalJoinNode {
     fn name(&self) -> &str {
-        MARKER
+        "TemporalJoin"
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
+    fn inputs(&self) -> Vec<&LogicalPlan> {
+        vec![&self.left, &self.right]
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
-        Ok(DataType::Boolean)
+    fn schema(&self) -> &DFSchemaRef {
+        &self.schema
     }
 
-    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))))
+    fn expressions(&self) -> Vec<Expr> {
+        let mut exprs = vec![self.left_time.clone()];
+        for (l, r) in &self.on {
+            exprs.push(l.clone());
+            exprs.push(r.clone());
+        }
+        exprs.extend(self.filter.clone());
+        exprs
+    }
+
+    fn fmt_for_explain(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let on: Vec<String> = self.on.iter().map(|(l, r)| format!("{l} = {r}")).collect();
+        write!(
+            f,
+            "TemporalJoin: {} AS OF {}, on=[{}]",
+            self.join_type,
+            self.left_time,
+            on.join(", ")
+        )?;
+        if let Some(filter) = &self.filter {
+            write!(f, ", where={filter}")?;
+        }
+        Ok(())
+    }
+
+    fn with_exprs_and_inputs(&self, exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> DfResult<Self> {
+        let [left, right]: [LogicalPlan; 2] = inputs
+            .try_into()
+            .map_err(|_| DataFusionError::Internal("a temporal join has two inputs".into()))?;
+        let mut exprs = exprs.into_iter();
+        let left_time = exprs
+            .next()
+            .ok_or_else(|| DataFusionError::Internal("a temporal join lost its time".into()))?;
+        let mut on = Vec::with_capacity(self.on.len());
+        for _ in 0..self.on.len() {
+            match (exprs.next(), exprs.next()) {
+                (Some(l), Some(r)) => on.push((l, r)),
+                _ => {
+                    return Err(DataFusionError::Internal(
+                        "a temporal join lost a key".into(),
+                    ))
+                }
+            }
+        }
+        Ok(Self {
+            left,
+            right,
+            on,
+            filter: exprs.next(),
+            left_time,
+            join_type: self.join_type,
+            schema: self.schema.clone(),
+        })
     }
 }
 
-/// Runs after type coercion: adds the [`MARKER`] condition to every join whose right input
-/// is a temporal table.
+/// Turns each join whose right input is a temporal table into a [`TemporalJoinNode`].
+/// Runs after type coercion, before the optimizer.
 #[derive(Debug)]
-struct TemporalJoinMarker;
+struct TemporalJoinRule;
 
-impl AnalyzerRule for TemporalJoinMarker {
+/// Whether every column `expr` reads is in `schema`.
+fn reads_only(expr: &Expr, schema: &DFSchema) -> bool {
+    expr.column_refs().iter().all(|c| schema.has_column(c))
+}
+
+impl AnalyzerRule for TemporalJoinRule {
     fn name(&self) -> &str {
-        "temporal_join_marker"
+        "temporal_join"
     }
 
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> DfResult<LogicalPlan> {
         plan.transform_up(|plan| {
-            let LogicalPlan::Join(mut join) = plan else {
+            let LogicalPlan::Join(join) = plan else {
                 return Ok(Transformed::no(plan));
             };
             let Some(node) = crate::temporal_join::temporal_table_of(&join.right) else {
                 return Ok(Transformed::no(LogicalPlan::Join(join)));
             };
-            let marked = join.filter.as_ref().is_some_and(|f| {
-                split_conjunction(f)
-                    .iter()
-                    .any(|c| matches!(c, Expr::ScalarFunction(s) if s.name() == MARKER))
-            });
-            if marked {
-                return Ok(Transformed::no(LogicalPlan::Join(join)));
-            }
-            let as_of = Column::from_qualified_name(&node.as_of);
             let (ls, rs) = (join.left.schema(), join.right.schema());
-            let left = ls.qualified_field_with_name(as_of.relation.as_ref(), &as_of.name).map_err(|_| {
-                PlanError::NotSupported(format!(
-                    "the time column '{}' of FOR SYSTEM_TIME AS OF is not a column of the join's left input",
-                    node.as_of
-                ))
-                .into_datafusion()
-            })?;
-            let left = Expr::Column(Column::from(left));
-            // Any right column: the rowtime if there is one.
-            let right = (0..rs.fields().len())
-                .find(|&i| TimeAttribute::of(rs.field(i)) == Some(TimeAttribute::Rowtime))
-                .unwrap_or(0);
-            let right = Expr::Column(Column::from(rs.qualified_field(right)));
-            let marker = Expr::ScalarFunction(ScalarFunction::new_udf(
-                Arc::new(ScalarUDF::from(MarkerFunction {
-                    signature: Signature::any(2, Volatility::Immutable),
-                })),
-                vec![left, right],
-            ));
-            join.filter = Some(match join.filter.take() {
-                Some(f) => f.and(marker),
-                None => marker,
-            });
-            Ok(Transformed::yes(LogicalPlan::Join(join)))
+            let as_of = Column::from_qualified_name(&node.as_of);
+            let left_time = ls
+                .qualified_field_with_name(as_of.relation.as_ref(), &as_of.name)
+                .map_err(|_| {
+                    PlanError::NotSupported(format!(
+                        "the time column '{}' of FOR SYSTEM_TIME AS OF is not a column of the join's left input",
+                        node.as_of
+                    ))
+                    .into_datafusion()
+                })?;
+            let left_time = Expr::Column(Column::from(left_time));
+            let mut on = join.on.clone();
+            let mut rest = Vec::new();
+            for conjunct in join.filter.iter().flat_map(split_conjunction) {
+                if let Expr::BinaryExpr(b) = conjunct {
+                    if b.op == Operator::Eq {
+                        let (l, r) = (b.left.as_ref(), b.right.as_ref());
+                        let has_columns = |e: &Expr| !e.column_refs().is_empty();
+                        if has_columns(l) && has_columns(r) {
+                            if reads_only(l, ls) && reads_only(r, rs) {
+                                on.push((l.clone(), r.clone()));
+                                continue;
+                            }
+                            if reads_only(r, ls) && reads_only(l, rs) {
+                                on.push((r.clone(), l.clone()));
+                                continue;
+                            }
+                        }
+                    }
+                }
+                rest.push(conjunct.clone());
+            }
+            Ok(Transformed::yes(LogicalPlan::Extension(Extension {
+                node: Arc::new(TemporalJoinNode {
+                    left: join.left.as_ref().clone(),
+                    right: join.right.as_ref().clone(),
+                    on,
+                    filter: conjunction(rest),
+                    left_time,
+                    join_type: join.join_type,
+                    schema: join.schema.clone(),
+                }),
+            })))
         })
         .map(|t| t.data)
+    }
+}
+
+/// The temporal join node of an extension plan, if it is one.
+pub fn as_temporal_join(plan: &LogicalPlan) -> Option<&TemporalJoinNode> {
+    match plan {
+        LogicalPlan::Extension(e) => e.node.as_any().downcast_ref::<TemporalJoinNode>(),
+        _ => None,
     }
 }
 

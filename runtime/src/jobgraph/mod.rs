@@ -9,10 +9,10 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec, TemporalJoinSpec,
+    CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec,
     OverFrame, RankOrder, RankSpec, SerializedExpr, SerializedPlan, SerializedSchema, SinkSpec,
-    SourceSpec, SourceWatermarkSpec, StreamJoinSpec, WindowAggregateSpec, WindowJoinSpec,
-    WindowJoinType, WindowKind, WindowTvfSpec,
+    SourceSpec, SourceWatermarkSpec, StreamJoinSpec, TemporalJoinSpec, WindowAggregateSpec,
+    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
 };
 pub use partitioner::Partitioner;
 

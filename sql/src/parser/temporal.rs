@@ -37,8 +37,24 @@ fn dotted_name(tokens: &[Token], at: usize) -> Option<(Vec<String>, usize)> {
 
 /// Words after a table that are not its alias.
 const NOT_AN_ALIAS: &[&str] = &[
-    "ON", "USING", "WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL",
-    "GROUP", "ORDER", "LIMIT", "UNION", "EXCEPT", "INTERSECT", "HAVING", "WINDOW",
+    "ON",
+    "USING",
+    "WHERE",
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "CROSS",
+    "NATURAL",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "HAVING",
+    "WINDOW",
 ];
 
 /// Rewrites every `FOR SYSTEM_TIME AS OF`; returns `sql` unchanged when it has none.
@@ -86,6 +102,17 @@ pub fn rewrite_temporal_tables(sql: &str) -> Result<String> {
                 SqlError::Syntax("FOR SYSTEM_TIME AS OF must follow a table name".into())
             })?;
         let time_at = next_non_space(&tokens, words[2] + 1);
+        let constant = time_at.is_some_and(|at| {
+            matches!(tokens[at], Token::SingleQuotedString(_) | Token::Number(..))
+                || (word_is(&tokens[at], "TIMESTAMP")
+                    && next_non_space(&tokens, at + 1)
+                        .is_some_and(|n| matches!(tokens[n], Token::SingleQuotedString(_))))
+        });
+        if constant {
+            return Err(SqlError::NotSupported(
+                "FOR SYSTEM_TIME AS OF a point in time (time travel) is not supported: Eddy's tables keep no history. A temporal join is written JOIN t FOR SYSTEM_TIME AS OF l.time, with l.time a time attribute of the left table".into(),
+            ));
+        }
         let (time, after) = time_at
             .and_then(|at| dotted_name(&tokens, at))
             .filter(|(_, end)| {
@@ -117,10 +144,7 @@ pub fn rewrite_temporal_tables(sql: &str) -> Result<String> {
         );
         if !aliased {
             let name = table.last().cloned().unwrap_or_default();
-            call.push_str(&format!(
-                " AS {}",
-                Token::make_word(&name, Some('"'))
-            ));
+            call.push_str(&format!(" AS {}", Token::make_word(&name, Some('"'))));
         }
         let replacement = tokenize(&call)?;
         let len = replacement.len();
@@ -166,5 +190,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("time attribute field"), "{err}");
+        let err =
+            rewrite_temporal_tables("SELECT * FROM r FOR SYSTEM_TIME AS OF TIMESTAMP '2024-01-01'")
+                .unwrap_err();
+        assert!(err.to_string().contains("time travel"), "{err}");
     }
 }

@@ -28,7 +28,6 @@ use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::changelog::{data_columns, ops};
-use crate::stream_element::RowKind;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
@@ -37,6 +36,7 @@ use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{for_each_restored, keyed_snapshot};
 use crate::state::timed_key::{seq_of, time_of, timed_key};
 use crate::state::{KeyedStateBackend, StateKey};
+use crate::stream_element::RowKind;
 use crate::time::{cast_millis, Watermark};
 
 /// Left rows waiting: namespace = join key, key = (time, arrival), value = kind, row.
@@ -170,7 +170,7 @@ impl TemporalJoinOperator {
         let mut pairs = Pairs::default();
         // Rows to join now, by key: a lookup join after the right input's end.
         let mut now: HashMap<(u32, &[u8]), Vec<usize>> = HashMap::new();
-        for row in 0..batch.num_rows() {
+        for (row, &group) in groups.iter().enumerate() {
             let kind = kinds.map_or(RowKind::Insert.to_i8(), |k| k.value(row));
             let no_time = times.as_ref().is_some_and(|t| t.is_null(row));
             if no_time || key_columns.iter().any(|k| k.is_null(row)) {
@@ -185,7 +185,7 @@ impl TemporalJoinOperator {
                 }
                 continue;
             }
-            let (group, key) = (groups[row], key_rows.row(row).data());
+            let key = key_rows.row(row).data();
             if !self.event_time() && self.right_ended {
                 now.entry((group, key)).or_default().push(row);
                 continue;
@@ -244,7 +244,7 @@ impl TemporalJoinOperator {
             .right_time
             .map(|t| cast_millis(&columns[t]))
             .transpose()?;
-        for row in 0..batch.num_rows() {
+        for (row, &group) in groups.iter().enumerate() {
             let kind = kinds
                 .and_then(|k| RowKind::from_i8(k.value(row)))
                 .unwrap_or(RowKind::Insert);
@@ -252,7 +252,7 @@ impl TemporalJoinOperator {
             if no_time || key_columns.iter().any(|k| k.is_null(row)) {
                 continue;
             }
-            let (group, key) = (groups[row], key_rows.row(row).data());
+            let key = key_rows.row(row).data();
             let data = rows.row(row).data();
             match &times {
                 Some(times) => {
@@ -314,12 +314,7 @@ impl TemporalJoinOperator {
             .get_namespace_in(LEFT_ROWS, group, key)?
             .into_iter()
             .map(|(address, value)| {
-                Ok((
-                    time_of(&address.key)?,
-                    seq_of(&address.key),
-                    address,
-                    value,
-                ))
+                Ok((time_of(&address.key)?, seq_of(&address.key), address, value))
             })
             .collect::<Result<_>>()?;
         // Emitted in arrival order, as Flink keeps it.
@@ -365,9 +360,9 @@ impl TemporalJoinOperator {
             let mut left = self.backend.take_namespace_in(LEFT_ROWS, group, &key)?;
             left.sort_by_key(|(address, _)| seq_of(&address.key));
             for (_, value) in left {
-                let (kind, row) = value.split_first().ok_or_else(|| {
-                    RuntimeError::Internal("a temporal join row is empty".into())
-                })?;
+                let (kind, row) = value
+                    .split_first()
+                    .ok_or_else(|| RuntimeError::Internal("a temporal join row is empty".into()))?;
                 pairs.add(*kind as i8, row.to_vec(), &matches);
             }
         }
@@ -378,7 +373,12 @@ impl TemporalJoinOperator {
         Ok(())
     }
 
-    fn decode(&self, converter: &RowConverter, schema: &SchemaRef, rows: &[&[u8]]) -> Result<RecordBatch> {
+    fn decode(
+        &self,
+        converter: &RowConverter,
+        schema: &SchemaRef,
+        rows: &[&[u8]],
+    ) -> Result<RecordBatch> {
         let parser = converter.parser();
         let columns = converter.convert_rows(rows.iter().map(|r| parser.parse(r)))?;
         Ok(RecordBatch::try_new_with_options(
@@ -430,7 +430,8 @@ impl TemporalJoinOperator {
         }
         let right_final: UInt32Array = right_final.into_iter().collect();
         let joined = self.take_pairs(&left, &right, &left_index, &right_final)?;
-        let kinds = Int8Array::from_iter_values(pairs.pairs.iter().map(|p| pairs.left[p.0 as usize].kind));
+        let kinds =
+            Int8Array::from_iter_values(pairs.pairs.iter().map(|p| pairs.left[p.0 as usize].kind));
         let mut columns: Vec<ArrayRef> = joined.columns()[..self.left_output].to_vec();
         let right_start = self.left_schema.fields().len();
         columns.extend_from_slice(&joined.columns()[right_start..right_start + self.right_output]);

@@ -3,7 +3,9 @@ use datafusion::arrow::datatypes::Schema;
 use super::*;
 use crate::config::Configuration;
 use crate::jobgraph::SerializedSchema;
-use crate::operators::testing::{build, changes, feed, int_schema, ints, snapshot, watermark, with_kinds};
+use crate::operators::testing::{
+    build, changes, feed, int_schema, ints, snapshot, watermark, with_kinds,
+};
 
 /// Left `(k, t)`, right `(k2, v, t2)`, joined on `k = k2`; event time when `event`.
 fn operator(event: bool, left_outer: bool) -> TemporalJoinOperator {
@@ -56,10 +58,18 @@ fn event_time_joins_the_version_valid_at_each_left_rows_time() {
     assert!(feed(
         &mut op,
         1,
-        with_kinds(right(&[(1, 10, 1000), (1, 20, 3000), (1, 20, 5000)]), &["+I", "+U", "-D"])
+        with_kinds(
+            right(&[(1, 10, 1000), (1, 20, 3000), (1, 20, 5000)]),
+            &["+I", "+U", "-D"]
+        )
     )
     .is_empty());
-    assert!(feed(&mut op, 0, left(&[(1, 2000), (1, 3000), (1, 6000), (2, 2000), (1, 500)])).is_empty());
+    assert!(feed(
+        &mut op,
+        0,
+        left(&[(1, 2000), (1, 3000), (1, 6000), (2, 2000), (1, 500)])
+    )
+    .is_empty());
     assert_eq!(
         changes(&watermark(&mut op, 2500)),
         ["+I[1, 2000, 1, 10, 1000]", "+I[1, 500, NULL, NULL, NULL]", "+I[2, 2000, NULL, NULL, NULL]"],
@@ -98,7 +108,10 @@ fn processing_time_reads_the_right_input_whole_before_joining() {
     let mut op = operator(false, true);
     feed(&mut op, 1, right(&[(1, 10, 0), (1, 11, 0)]));
     assert!(feed(&mut op, 0, left(&[(1, 5), (3, 6)])).is_empty());
-    assert!(watermark(&mut op, 100).is_empty(), "watermarks wait with the rows");
+    assert!(
+        watermark(&mut op, 100).is_empty(),
+        "watermarks wait with the rows"
+    );
     let restored = snapshot(&mut op, 1);
     let mut op = operator(false, true);
     op.initialize_state(restored).unwrap();
@@ -116,7 +129,11 @@ fn processing_time_reads_the_right_input_whole_before_joining() {
     got.sort();
     assert_eq!(
         got,
-        ["+I[1, 5, 1, 10, 0]", "+I[1, 5, 1, 11, 0]", "+I[3, 6, 3, 30, 0]"]
+        [
+            "+I[1, 5, 1, 10, 0]",
+            "+I[1, 5, 1, 11, 0]",
+            "+I[3, 6, 3, 30, 0]"
+        ]
     );
     // From now on rows join as they arrive.
     assert_eq!(
