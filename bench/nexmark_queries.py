@@ -24,13 +24,28 @@ CYCLE = 50
 
 
 class Query:
-    def __init__(self, name, title, inputs, sink_ddl, insert, note=""):
+    def __init__(self, name, title, inputs, sink_ddl, insert, note="", setup=()):
         self.name = name
         self.title = title
         self.inputs = inputs  # views the query reads
         self.sink_ddl = sink_ddl
         self.insert = insert
         self.note = note
+        # Statements run once before the sink's DDL (views, side tables); `{side_input}`
+        # is the path of the file write_side_input wrote.
+        self.setup = list(setup)
+
+
+# Nexmark q13's side input: `key,value` for keys 0..9999, as nexmark-flink's
+# side_input_gen.sh writes it.
+SIDE_INPUT_ROWS = 10_000
+
+
+def write_side_input(path):
+    """Writes q13's side input file at `path` (a str or Path)."""
+    with open(path, "w") as f:
+        for key in range(SIDE_INPUT_ROWS):
+            f.write(f"{key},{key}\n")
 
 
 QUERIES = [
@@ -198,6 +213,108 @@ SELECT
 FROM
     bid AS B INNER JOIN auction AS A on B.auction = A.id
 WHERE A.category = 10""",
+    ),
+    Query(
+        "q12", "bids per bidder in processing-time windows (TUMBLE on PROCTIME())", ["bid"],
+        "CREATE TABLE nexmark_q12 (bidder BIGINT, bid_count BIGINT, starttime TIMESTAMP(3), endtime TIMESTAMP(3)) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q12
+SELECT
+    bidder,
+    count(*) as bid_count,
+    window_start AS starttime,
+    window_end AS endtime
+FROM TABLE(
+        TUMBLE(TABLE B, DESCRIPTOR(p_time), INTERVAL '10' SECOND))
+GROUP BY bidder, window_start, window_end""",
+        setup=["CREATE VIEW B AS SELECT *, PROCTIME() as p_time FROM bid"],
+    ),
+    Query(
+        "q13", "bids joined with a bounded side input (processing-time temporal join)", ["bid"],
+        "CREATE TABLE nexmark_q13 (auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3), `value` VARCHAR) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q13
+SELECT
+    B.auction,
+    B.bidder,
+    B.price,
+    B.`dateTime`,
+    S.`value`
+FROM (SELECT *, PROCTIME() as p_time FROM bid) B
+JOIN side_input FOR SYSTEM_TIME AS OF B.p_time AS S
+ON mod(B.auction, 10000) = S.key""",
+        note="side_input is a filesystem csv table (Nexmark's uses the legacy csv source, which Flink 2.3 no longer has)",
+        setup=["CREATE TABLE side_input (key BIGINT, `value` VARCHAR) "
+               "WITH ('connector' = 'filesystem', 'path' = '{side_input}', 'format' = 'csv')"],
+    ),
+    Query(
+        "q15", "bidding statistics per day (COUNT DISTINCT with FILTER)", ["bid"],
+        "CREATE TABLE nexmark_q15 (`day` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, rank2_bids BIGINT, rank3_bids BIGINT, "
+        "total_bidders BIGINT, rank1_bidders BIGINT, rank2_bidders BIGINT, rank3_bidders BIGINT, total_auctions BIGINT, "
+        "rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT) WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q15
+SELECT
+     DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
+     count(*) AS total_bids,
+     count(*) filter (where price < 10000) AS rank1_bids,
+     count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
+     count(*) filter (where price >= 1000000) AS rank3_bids,
+     count(distinct bidder) AS total_bidders,
+     count(distinct bidder) filter (where price < 10000) AS rank1_bidders,
+     count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders,
+     count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders,
+     count(distinct auction) AS total_auctions,
+     count(distinct auction) filter (where price < 10000) AS rank1_auctions,
+     count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions,
+     count(distinct auction) filter (where price >= 1000000) AS rank3_auctions
+FROM bid
+GROUP BY DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')""",
+    ),
+    Query(
+        "q16", "channel statistics per day (COUNT DISTINCT with FILTER)", ["bid"],
+        "CREATE TABLE nexmark_q16 (channel VARCHAR, `day` VARCHAR, `minute` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, "
+        "rank2_bids BIGINT, rank3_bids BIGINT, total_bidders BIGINT, rank1_bidders BIGINT, rank2_bidders BIGINT, "
+        "rank3_bidders BIGINT, total_auctions BIGINT, rank1_auctions BIGINT, rank2_auctions BIGINT, rank3_auctions BIGINT) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q16
+SELECT
+    channel,
+    DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
+    max(DATE_FORMAT(`dateTime`, 'HH:mm')) as `minute`,
+    count(*) AS total_bids,
+    count(*) filter (where price < 10000) AS rank1_bids,
+    count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
+    count(*) filter (where price >= 1000000) AS rank3_bids,
+    count(distinct bidder) AS total_bidders,
+    count(distinct bidder) filter (where price < 10000) AS rank1_bidders,
+    count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders,
+    count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders,
+    count(distinct auction) AS total_auctions,
+    count(distinct auction) filter (where price < 10000) AS rank1_auctions,
+    count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions,
+    count(distinct auction) filter (where price >= 1000000) AS rank3_auctions
+FROM bid
+GROUP BY channel, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')""",
+    ),
+    Query(
+        "q17", "auction statistics per day (COUNT with FILTER, MIN, MAX, AVG, SUM)", ["bid"],
+        "CREATE TABLE nexmark_q17 (auction BIGINT, `day` VARCHAR, total_bids BIGINT, rank1_bids BIGINT, rank2_bids BIGINT, "
+        "rank3_bids BIGINT, min_price BIGINT, max_price BIGINT, avg_price BIGINT, sum_price BIGINT) "
+        "WITH ('connector' = 'blackhole')",
+        """INSERT INTO nexmark_q17
+SELECT
+     auction,
+     DATE_FORMAT(`dateTime`, 'yyyy-MM-dd') as `day`,
+     count(*) AS total_bids,
+     count(*) filter (where price < 10000) AS rank1_bids,
+     count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
+     count(*) filter (where price >= 1000000) AS rank3_bids,
+     min(price) AS min_price,
+     max(price) AS max_price,
+     avg(price) AS avg_price,
+     sum(price) AS sum_price
+FROM bid
+GROUP BY auction, DATE_FORMAT(`dateTime`, 'yyyy-MM-dd')""",
     ),
     Query(
         "tumble", "count/max per auction (TUMBLE 10 s)", ["bid"],
