@@ -119,10 +119,12 @@ pub(crate) fn translate_temporal_join(
     let (left_outer, flink_name) = match join.join_type {
         JoinType::Inner => (false, "InnerJoin"),
         JoinType::Left => (true, "LeftOuterJoin"),
-        other => return Err(refuse(format!(
+        other => {
+            return Err(refuse(format!(
             "Temporal table join currently only support INNER JOIN and LEFT JOIN, but was {} JOIN.",
             other.to_string().to_uppercase()
-        ))),
+        )))
+        }
     };
     let ls = join.left.schema();
     let rs = join.right.schema();

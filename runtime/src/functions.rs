@@ -15,6 +15,9 @@ use datafusion::logical_expr::{
 use crate::time::now_millis;
 
 mod date_format;
+mod flink_aggregates;
+
+pub use flink_aggregates::flink_aggregates;
 
 /// Flink's `PROCTIME()`: the wall-clock time at which a row is processed, as
 /// TIMESTAMP_LTZ(3). Volatile, so DataFusion evaluates it per batch instead of folding it

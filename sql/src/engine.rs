@@ -172,9 +172,25 @@ impl Engine {
         ctx
     }
 
-    /// A DataFusion context with every table and view of the catalog registered.
+    /// A DataFusion context with every table and view of the catalog registered, for
+    /// batch queries.
     pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
+        self.context_with(config, false).await
+    }
+
+    /// As [`Engine::session_context`], for planning streaming jobs: `SUM` and `AVG` have
+    /// Flink's result types there (and in the views the job reads), as on TaskManagers.
+    pub(crate) async fn job_context(&self, config: &Configuration) -> Result<SessionContext> {
+        self.context_with(config, true).await
+    }
+
+    async fn context_with(&self, config: &Configuration, job: bool) -> Result<SessionContext> {
         let ctx = self.bare_context();
+        if job {
+            for f in eddy_runtime::functions::flink_aggregates() {
+                ctx.register_udaf(f.as_ref().clone());
+            }
+        }
         let catalog = self.catalog.read().await;
         let state = ctx.state();
         let materialized = catalog.materialized.values().map(|m| &m.table);

@@ -109,7 +109,7 @@ pub(super) async fn build_job(
     text: &str,
 ) -> Result<JobGraph> {
     let config = engine.effective_config(session);
-    let ctx = engine.session_context(&config).await?;
+    let ctx = engine.job_context(&config).await?;
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {

@@ -65,7 +65,7 @@ pub(super) async fn create(
     }
     let settings = session.config().explicit().clone();
     let config = engine.config.merged_with(&session.config());
-    let ctx = engine.session_context(&config).await?;
+    let ctx = engine.job_context(&config).await?;
     let (plan, names) = super::query::plan_view_query_with_names(&ctx, &def.query).await?;
     // Its columns are a table's: each name once, as PostgreSQL requires of a view.
     if let Some(names) = names {
@@ -320,7 +320,7 @@ async fn restart(
         settings.set(k, v)?;
     }
     let config = engine.config.merged_with(&settings);
-    let ctx = engine.session_context(&config).await?;
+    let ctx = engine.job_context(&config).await?;
     let store = view.table.options.get(PATH.key).map(Store::new);
     // A generation number is never used twice, even if the catalog missed the last one.
     let on_disk = match &store {

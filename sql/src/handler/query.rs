@@ -62,10 +62,22 @@ pub async fn plan_query(
     }
     let config = engine.effective_config(session);
     let ctx = engine.session_context(&config).await?;
-    let mut plan = ctx
+    let plan = ctx
         .state()
-        .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+        .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
         .await?;
+    // A query over an unbounded table is a job: planned again with Flink's SUM and AVG.
+    let (ctx, mut plan) = match is_unbounded_plan(&plan) {
+        true => {
+            let ctx = engine.job_context(&config).await?;
+            let plan = ctx
+                .state()
+                .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+                .await?;
+            (ctx, plan)
+        }
+        false => (ctx, plan),
+    };
     if let Some(params) = params {
         plan = plan.with_param_values(params)?;
     }
