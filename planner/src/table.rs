@@ -218,6 +218,16 @@ impl ConnectorTable {
             .collect()
     }
 
+    /// The table's format, when it reads a changelog (`debezium-json`): its rows come
+    /// with row kinds, and a batch query cannot read it.
+    pub fn changelog_format(&self) -> Option<&str> {
+        let format = self.spec.options.get("format")?;
+        eddy_connectors::registry::format_factory(format)
+            .ok()
+            .filter(|f| f.produces_changelog())
+            .map(|_| format.as_str())
+    }
+
     /// Finds the connector table behind a provider, if it is one.
     pub fn from_provider(provider: &dyn TableProvider) -> Option<&ConnectorTable> {
         (provider as &dyn Any).downcast_ref::<ConnectorTable>()
@@ -254,6 +264,14 @@ impl TableProvider for ConnectorTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if let Some(format) = self.changelog_format() {
+            // As Flink refuses it in batch mode: a batch query would see each change as a row.
+            return Err(PlanError::NotSupported(format!(
+                "Querying a table in batch mode is currently only possible for INSERT-only table sources. But the source for table '{}' (format '{format}') produces other changelog messages than just INSERT. Read it in a streaming job: INSERT INTO a sink, or CREATE MATERIALIZED VIEW over it",
+                self.spec.table
+            ))
+            .into_datafusion());
+        }
         let source = self.resolver.create_source(&self.spec).map_err(external)?;
         let computed = self.physical_computed(state)?;
         let readers = state.config().target_partitions().max(1);

@@ -299,11 +299,20 @@ pub(crate) fn translate(
                     "filters pushed into a scan are not supported in streaming jobs".into(),
                 ));
             }
-            Ok(OpenChain::new(
+            let mut chain = OpenChain::new(
                 Head::Source(table.source_spec(state, scan.projection.clone())?),
                 Vec::new(),
                 Vec::new(),
-            ))
+            );
+            // A changelog source (`debezium-json`) is an updating stream from the start.
+            if let Some(format) = table.changelog_format() {
+                chain.updating = true;
+                chain.producer = Some(format!(
+                    "TableSourceScan(table=[[{}]], format=[{format}])",
+                    table.spec.table
+                ));
+            }
+            Ok(chain)
         }
         LogicalPlan::Filter(filter) => {
             if let Some(rank) = crate::rank::as_rank(filter) {

@@ -144,10 +144,15 @@ impl Source for FileSystemSource {
                 })
             })
             .collect::<Result<VecDeque<_>>>()?;
+        // A changelog format's batches carry row kinds, last.
+        let decoded = match self.format.produces_changelog() {
+            true => eddy_runtime::changelog::with_op_field(&self.schema),
+            false => self.schema.clone(),
+        };
         let decoder = RecordDecoder::new(
             self.format
                 .create_decoder(self.schema.clone(), &self.options)?,
-            self.schema.clone(),
+            decoded,
             self.format.bad_record_policy(&self.options)?,
             info.metrics.clone(),
         );

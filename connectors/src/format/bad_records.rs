@@ -69,8 +69,9 @@ impl RecordDecoder {
         if chunk.is_empty() {
             return Ok(None);
         }
+        let exact = self.decoder.one_row_per_line();
         if let Ok(batch) = self.decoder.decode(chunk.bytes(), chunk.len()) {
-            if batch.num_rows() == chunk.len() {
+            if !exact || batch.num_rows() == chunk.len() {
                 return Ok(Some(batch));
             }
         }
@@ -79,7 +80,7 @@ impl RecordDecoder {
         let mut skipped = 0u64;
         for (line_number, text, with_newline) in chunk.lines() {
             let reason = match self.decoder.decode(with_newline, 1) {
-                Ok(batch) if batch.num_rows() == 1 => {
+                Ok(batch) if !exact || batch.num_rows() == 1 => {
                     good.push(batch);
                     continue;
                 }

@@ -1,14 +1,20 @@
-//! Flink's `debezium-json` format as a sink: each change is one Debezium envelope per line,
-//! `{"before": .., "after": .., "op": ..}`, as Flink's `DebeziumJsonSerializationSchema`
-//! writes it: an insert or the new side of an update is `"op":"c"` with `after`, a delete or
-//! the old side of an update is `"op":"d"` with `before`. An insert-only stream writes only
-//! `c`. Reading such files back as a changelog source is not there yet.
+//! Flink's `debezium-json` format. As a sink, each change is one Debezium envelope per
+//! line, `{"before": .., "after": .., "op": ..}`, as Flink's
+//! `DebeziumJsonSerializationSchema` writes it: an insert or the new side of an update is
+//! `"op":"c"` with `after`, a delete or the old side of an update is `"op":"d"` with
+//! `before`. An insert-only stream writes only `c`. As a source it reads what Debezium
+//! writes, as Flink's `DebeziumJsonDeserializationSchema`: `c` and `r` (a snapshot read)
+//! are `+I` of `after`, `u` is `-U` of `before` then `+U` of `after`, `d` is `-D` of
+//! `before`; other fields of the envelope (`source`, `ts_ms`) are ignored.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, StringArray, StructArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int8Array, StringArray, StructArray,
+};
 use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::compute::interleave;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use datafusion::arrow::json::writer::LineDelimited;
 use datafusion::arrow::json::WriterBuilder;
@@ -94,14 +100,22 @@ impl FormatFactory for DebeziumJsonFormatFactory {
         )?))
     }
 
+    fn produces_changelog(&self) -> bool {
+        true
+    }
+
     fn create_decoder(
         &self,
-        _schema: SchemaRef,
-        _options: &BTreeMap<String, String>,
+        schema: SchemaRef,
+        options: &BTreeMap<String, String>,
     ) -> Result<Box<dyn BatchDecoder>> {
-        Err(ConnectorError::FormatNotReadable {
-            format: self.identifier().into(),
-        })
+        self.validate(&schema, options)?;
+        let (row, envelope) = envelope(&schema);
+        Ok(Box::new(DebeziumJsonDecoder {
+            row,
+            envelope,
+            output: eddy_runtime::changelog::with_op_field(&schema),
+        }))
     }
 
     fn create_encoder(
@@ -110,23 +124,97 @@ impl FormatFactory for DebeziumJsonFormatFactory {
         options: &BTreeMap<String, String>,
     ) -> Result<Box<dyn BatchEncoder>> {
         self.validate(&schema, options)?;
-        let row = Fields::from(
-            schema
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone().with_nullable(true))
-                .collect::<Vec<Field>>(),
-        );
-        let envelope = Arc::new(Schema::new(vec![
-            Field::new("before", DataType::Struct(row.clone()), true),
-            Field::new("after", DataType::Struct(row.clone()), true),
-            Field::new("op", DataType::Utf8, false),
-        ]));
+        let (row, envelope) = envelope(&schema);
         Ok(Box::new(DebeziumJsonEncoder {
             row,
             envelope,
             iso_timestamps: iso_timestamps(options)?,
         }))
+    }
+}
+
+/// A table's row as the envelope's `before` / `after`, and the envelope.
+fn envelope(schema: &Schema) -> (Fields, SchemaRef) {
+    let row = Fields::from(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<Field>>(),
+    );
+    let envelope = Arc::new(Schema::new(vec![
+        Field::new("before", DataType::Struct(row.clone()), true),
+        Field::new("after", DataType::Struct(row.clone()), true),
+        Field::new("op", DataType::Utf8, true),
+    ]));
+    (row, envelope)
+}
+
+/// Reads Debezium envelopes as changes.
+pub struct DebeziumJsonDecoder {
+    row: Fields,
+    envelope: SchemaRef,
+    output: SchemaRef,
+}
+
+impl BatchDecoder for DebeziumJsonDecoder {
+    fn decode(&mut self, buf: &[u8], num_lines: usize) -> std::result::Result<RecordBatch, String> {
+        let envelopes = super::json::decode_with(&self.envelope, buf, num_lines)?;
+        let before = envelopes.column(0).as_struct();
+        let after = envelopes.column(1).as_struct();
+        let op = envelopes.column(2).as_string::<i32>();
+        // Each output row: (0 = before / 1 = after, envelope row) and its kind.
+        let mut picks: Vec<(usize, usize)> = Vec::with_capacity(envelopes.num_rows() * 2);
+        let mut kinds: Vec<i8> = Vec::with_capacity(envelopes.num_rows() * 2);
+        let side = |present: bool, name: &str, op: &str| {
+            match present {
+            true => Ok(()),
+            false => Err(format!(
+                "the \"{name}\" field of a \"{op}\" message is null; if the source is Debezium's Postgres connector, set the table's REPLICA IDENTITY to FULL"
+            )),
+        }
+        };
+        for i in 0..envelopes.num_rows() {
+            if op.is_null(i) {
+                return Err("the record has no \"op\" field".into());
+            }
+            match op.value(i) {
+                o @ ("c" | "r") => {
+                    side(after.is_valid(i), "after", o)?;
+                    picks.push((1, i));
+                    kinds.push(RowKind::Insert.to_i8());
+                }
+                "u" => {
+                    side(before.is_valid(i), "before", "u")?;
+                    side(after.is_valid(i), "after", "u")?;
+                    picks.push((0, i));
+                    kinds.push(RowKind::UpdateBefore.to_i8());
+                    picks.push((1, i));
+                    kinds.push(RowKind::UpdateAfter.to_i8());
+                }
+                "d" => {
+                    side(before.is_valid(i), "before", "d")?;
+                    picks.push((0, i));
+                    kinds.push(RowKind::Delete.to_i8());
+                }
+                other => {
+                    return Err(format!(
+                        "unknown \"op\" value '{other}' (expected c, r, u or d)"
+                    ))
+                }
+            }
+        }
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.row.len() + 1);
+        for c in 0..self.row.len() {
+            let sides = [before.column(c).as_ref(), after.column(c).as_ref()];
+            columns.push(interleave(&sides, &picks).map_err(|e| e.to_string())?);
+        }
+        columns.push(Arc::new(Int8Array::from(kinds)));
+        RecordBatch::try_new(self.output.clone(), columns).map_err(|e| e.to_string())
+    }
+
+    fn one_row_per_line(&self) -> bool {
+        false
     }
 }
 
@@ -239,14 +327,49 @@ mod tests {
     }
 
     #[test]
-    fn refuses_schema_include_and_reading() {
+    fn refuses_schema_include() {
         let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
         let options = BTreeMap::from([(SCHEMA_INCLUDE.key.to_string(), "true".to_string())]);
         assert!(DebeziumJsonFormatFactory
             .validate(&schema, &options)
             .is_err());
-        assert!(DebeziumJsonFormatFactory
+    }
+
+    #[test]
+    fn reads_each_operation_as_flink_does() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("c", DataType::Utf8, true),
+        ]));
+        let mut decoder = DebeziumJsonFormatFactory
             .create_decoder(schema, &BTreeMap::new())
-            .is_err());
+            .unwrap();
+        let lines = concat!(
+            "{\"before\":null,\"after\":{\"k\":1,\"c\":\"a\"},\"op\":\"r\",\"ts_ms\":1}\n",
+            "{\"before\":null,\"after\":{\"k\":2,\"c\":\"b\"},\"op\":\"c\",\"source\":{\"db\":\"x\"}}\n",
+            "{\"before\":{\"k\":1,\"c\":\"a\"},\"after\":{\"k\":1,\"c\":\"z\"},\"op\":\"u\"}\n",
+            "{\"before\":{\"k\":2,\"c\":\"b\"},\"after\":null,\"op\":\"d\"}\n",
+        );
+        let batch = decoder.decode(lines.as_bytes(), 4).unwrap();
+        assert_eq!(
+            eddy_runtime::changelog::op_strings(&batch)
+                .unwrap()
+                .iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+            ["+I", "+I", "-U", "+U", "-D"]
+        );
+        let c = batch.column(1).as_string::<i32>();
+        assert_eq!(
+            (0..5).map(|i| c.value(i)).collect::<Vec<_>>(),
+            ["a", "b", "a", "z", "b"]
+        );
+        // An update without its old row cannot be retracted: refused, naming the fix.
+        let err = decoder
+            .decode(b"{\"before\":null,\"after\":{\"k\":1},\"op\":\"u\"}\n", 1)
+            .unwrap_err();
+        assert!(err.contains("REPLICA IDENTITY"), "{err}");
+        let err = decoder.decode(b"{\"op\":\"x\"}\n", 1).unwrap_err();
+        assert!(err.contains("'x'"), "{err}");
     }
 }

@@ -223,7 +223,7 @@ fn reason(e: ArrowError) -> String {
     }
 }
 
-fn decode_with(
+pub(super) fn decode_with(
     schema: &SchemaRef,
     buf: &[u8],
     num_lines: usize,

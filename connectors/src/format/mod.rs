@@ -52,6 +52,12 @@ pub trait FormatFactory: Send + Sync {
     /// Checks option values and column types (keys were checked by the connector).
     fn validate(&self, schema: &Schema, options: &BTreeMap<String, String>) -> Result<()>;
 
+    /// Whether records are changes (`debezium-json`, `canal-json`): decoded batches then
+    /// carry row kinds in the `__op` column, last.
+    fn produces_changelog(&self) -> bool {
+        false
+    }
+
     /// What to do with records that do not decode.
     fn bad_record_policy(&self, options: &BTreeMap<String, String>) -> Result<BadRecordPolicy>;
 
@@ -76,6 +82,12 @@ pub trait BatchDecoder: Send {
     /// one batch with one row per line. An error (the reason, for the user) means at least
     /// one line is malformed; the caller then decodes line by line to find it.
     fn decode(&mut self, buf: &[u8], num_lines: usize) -> std::result::Result<RecordBatch, String>;
+
+    /// Whether each line is exactly one row. A changelog format's is not: an update is
+    /// two rows (`-U`, `+U`), and its batches carry row kinds (the `__op` column).
+    fn one_row_per_line(&self) -> bool {
+        true
+    }
 }
 
 /// Encodes batches into bytes, one line per row.

@@ -146,22 +146,59 @@ impl SourceDriver {
         }
     }
 
+    /// The table's columns of a batch read; a changelog's row kinds stay last.
     fn complete(&self, batch: RecordBatch) -> Result<RecordBatch> {
-        append_computed(batch, &self.computed, &self.table_schema)
+        let Some((data, ops)) = split_ops(&batch)? else {
+            return append_computed(batch, &self.computed, &self.table_schema);
+        };
+        let full = append_computed(data, &self.computed, &self.table_schema)?;
+        with_ops(full, ops)
     }
 
     fn project(&self, batch: RecordBatch) -> Result<RecordBatch> {
         let Some(p) = &self.projection else {
             return Ok(batch);
         };
-        let columns = p.iter().map(|&i| batch.column(i).clone()).collect();
-        RecordBatch::try_new_with_options(
+        let (data, ops) = match split_ops(&batch)? {
+            Some((data, ops)) => (data, Some(ops)),
+            None => (batch, None),
+        };
+        let columns = p.iter().map(|&i| data.column(i).clone()).collect();
+        let projected = RecordBatch::try_new_with_options(
             self.projected_schema.clone(),
             columns,
-            &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+            &RecordBatchOptions::new().with_row_count(Some(data.num_rows())),
         )
-        .map_err(RuntimeError::from)
+        .map_err(RuntimeError::from)?;
+        match ops {
+            Some(ops) => with_ops(projected, ops),
+            None => Ok(projected),
+        }
     }
+}
+
+/// A changelog batch's data columns and its row kinds.
+fn split_ops(
+    batch: &RecordBatch,
+) -> Result<Option<(RecordBatch, datafusion::arrow::array::ArrayRef)>> {
+    if !crate::changelog::is_changelog(batch) {
+        return Ok(None);
+    }
+    let last = batch.num_columns() - 1;
+    let data = batch.project(&(0..last).collect::<Vec<_>>())?;
+    Ok(Some((data, batch.column(last).clone())))
+}
+
+/// `batch` with row kinds `ops` appended.
+fn with_ops(batch: RecordBatch, ops: datafusion::arrow::array::ArrayRef) -> Result<RecordBatch> {
+    let mut columns = batch.columns().to_vec();
+    columns.push(ops);
+    RecordBatch::try_new_with_options(
+        crate::changelog::with_op_field(&batch.schema()),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(RuntimeError::from)
 }
 
 /// Appends a table's computed columns to a batch of its physical columns, casting each to
