@@ -17,7 +17,8 @@ use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
 use crate::filesystem::FileSystemTableFactory;
 use crate::format::{
-    CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory, JsonFormatFactory,
+    CanalJsonFormatFactory, CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory,
+    JsonFormatFactory,
 };
 use crate::materialized::MaterializedTableFactory;
 use crate::nexmark::NexmarkTableFactory;
@@ -31,6 +32,7 @@ pub fn formats() -> Vec<Arc<dyn FormatFactory>> {
         Arc::new(CsvFormatFactory),
         Arc::new(JsonFormatFactory),
         Arc::new(DebeziumJsonFormatFactory),
+        Arc::new(CanalJsonFormatFactory),
     ]
 }
 

@@ -6,6 +6,7 @@
 //! chunk fails.
 
 mod bad_records;
+mod canal;
 mod csv;
 mod debezium;
 mod json;
@@ -19,6 +20,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::RuntimeError;
 
 pub use bad_records::{quote_record, BadRecordPolicy, RecordDecoder};
+pub use canal::{CanalJsonDecoder, CanalJsonEncoder, CanalJsonFormatFactory};
 pub use csv::{CsvDecoder, CsvEncoder, CsvFormatFactory};
 pub use debezium::{DebeziumJsonEncoder, DebeziumJsonFormatFactory};
 pub use json::{JsonDecoder, JsonEncoder, JsonFormatFactory};
