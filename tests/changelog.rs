@@ -220,3 +220,53 @@ async fn prepared_joins_and_top_n_describe_what_they_send() {
         assert_eq!(rows[0].columns().len(), statement.columns().len(), "{sql}");
     }
 }
+
+/// A print sink with a primary key takes upserts, as Flink's does: it prints `+I` and `+U`,
+/// never the old side of an update; without a key it prints both sides.
+#[tokio::test]
+async fn a_print_sink_with_a_primary_key_gets_no_update_before() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3)) WITH \
+             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            test_data_dir().join("bids_ooo.csv").display()
+        ),
+    )
+    .await;
+    for sql in [
+        "CREATE TABLE upserts (auction BIGINT, n BIGINT, PRIMARY KEY (auction) NOT ENFORCED) \
+         WITH ('connector' = 'print', 'print-identifier' = 'upserts')",
+        "CREATE TABLE retracts (auction BIGINT, n BIGINT) \
+         WITH ('connector' = 'print', 'print-identifier' = 'retracts')",
+        "SET 'execution.batch-size' = '1'",
+        "SET 'table.dml-sync' = 'true'",
+        "INSERT INTO upserts SELECT auction, count(*) FROM bids GROUP BY auction",
+        "INSERT INTO retracts SELECT auction, count(*) FROM bids GROUP BY auction",
+    ] {
+        exec(&client, sql).await;
+    }
+    let log = eddy.log();
+    let printed = |identifier: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
+            .map(str::to_string)
+            .collect()
+    };
+    // Auction 1 has four bids and 2 three: (1,1) (2,1) then each next count.
+    let mut upserts = printed("upserts");
+    upserts.sort();
+    assert_eq!(
+        upserts,
+        ["+I[1, 1]", "+I[2, 1]", "+U[1, 2]", "+U[1, 3]", "+U[1, 4]", "+U[2, 2]", "+U[2, 3]"],
+        "{log}"
+    );
+    let retracts = printed("retracts");
+    assert_eq!(
+        retracts.iter().filter(|r| r.starts_with("-U")).count(),
+        5,
+        "{log}"
+    );
+}

@@ -24,6 +24,8 @@ pub struct InsertTarget {
     pub table: String,
     pub spec: ConnectorSpec,
     pub schema: SchemaRef,
+    /// The sink's `PRIMARY KEY` columns; empty without one.
+    pub primary_key: Vec<String>,
 }
 
 fn parallelism(config: &Configuration) -> Result<u32> {
@@ -52,6 +54,11 @@ fn add_insert(
     if !accepts_updates(&target.spec) {
         chain.insert_only(&format!("Table sink '{}'", target.table))?;
     }
+    // A sink with a primary key takes upserts (Flink asks it for ONLY_UPDATE_AFTER): the
+    // old side of each update is dropped before it, as Flink's DropUpdateBefore does.
+    if chain.updating && !target.primary_key.is_empty() && takes_upserts(&target.spec) {
+        chain.drop_update_before(Arc::new(plan.schema().as_arrow().clone()))?;
+    }
     chain.flush()?;
     chain.names.push(format!(
         "Sink: {}[{}]",
@@ -78,6 +85,13 @@ fn accepts_updates(spec: &ConnectorSpec) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Sinks whose changelog mode is the one the planner asks for, as Flink's `print` and
+/// `blackhole` return the requested mode: with a primary key, upserts (`+I`, `+U`, `-D`).
+/// A changelog format (`debezium-json`) needs both sides of an update.
+fn takes_upserts(spec: &ConnectorSpec) -> bool {
+    matches!(spec.connector(), "print" | "blackhole")
 }
 
 fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {
@@ -161,6 +175,7 @@ pub fn plan_collect(
             options,
         },
         schema: Arc::clone(&schema),
+        primary_key: Vec::new(),
     };
     plan_insert(state, &target, query, config, name)
 }

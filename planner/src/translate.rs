@@ -12,7 +12,8 @@ use datafusion::physical_expr::{conjunction, PhysicalExpr};
 use eddy_runtime::changelog::{with_op_field, OP_COLUMN};
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
-    CalcSpec, JobEdge, JobVertex, OperatorSpec, Partitioner, SerializedSchema, SourceSpec, VertexId,
+    CalcSpec, JobEdge, JobVertex, OperatorSpec, Partitioner, SerializedSchema, SourceSpec,
+    VertexId, DROP_UPDATE_BEFORE,
 };
 
 use crate::error::{PlanError, Result};
@@ -103,6 +104,37 @@ impl OpenChain {
                 self.producer()
             ))),
         }
+    }
+
+    /// Drops the old side (`-U`) of each update of an updating chain whose rows (without
+    /// kinds) have `schema`: Flink's `DropUpdateBefore`, where no consumer needs it.
+    pub fn drop_update_before(&mut self, schema: SchemaRef) -> Result<()> {
+        use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+        self.flush()?;
+        let input = with_op_field(&schema);
+        let op = schema.fields().len();
+        let predicate: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
+            Arc::new(Column::new(OP_COLUMN, op)),
+            datafusion::logical_expr::Operator::NotEq,
+            Arc::new(Literal::new(datafusion::common::ScalarValue::Int8(Some(
+                eddy_runtime::RowKind::UpdateBefore.to_i8(),
+            )))),
+        ));
+        let projection: Vec<Arc<dyn PhysicalExpr>> = (0..input.fields().len())
+            .map(|i| Arc::new(Column::new(input.field(i).name(), i)) as Arc<dyn PhysicalExpr>)
+            .collect();
+        self.names.push(DROP_UPDATE_BEFORE.to_string());
+        self.ops.push(OperatorSpec::Calc(CalcSpec {
+            input_schema: SerializedSchema::encode(&input)?,
+            output_schema: SerializedSchema::encode(&input)?,
+            filter: Some(encode_expr(&predicate)?),
+            projection: projection
+                .iter()
+                .map(encode_expr)
+                .collect::<Result<_, _>>()?,
+            description: DROP_UPDATE_BEFORE.to_string(),
+        }));
+        Ok(())
     }
 
     /// Serializes the pending Calc, if any, into the chain.

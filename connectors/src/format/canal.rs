@@ -209,9 +209,11 @@ impl BatchDecoder for CanalJsonDecoder {
                         push(&mut picks, &|_| (0, r), RowKind::UpdateAfter);
                     }
                 }
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "unknown \"type\" value '{other}' (expected INSERT, UPDATE, DELETE or CREATE)"
-                )),
+                ))
+                }
             }
         }
         let mut out: Vec<ArrayRef> = Vec::with_capacity(columns + 1);

@@ -12,7 +12,7 @@ pub use operator_spec::{
     CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec,
     OverFrame, RankOrder, RankSpec, SerializedExpr, SerializedPlan, SerializedSchema, SinkSpec,
     SourceSpec, SourceWatermarkSpec, StreamJoinSpec, TemporalJoinSpec, WindowAggregateSpec,
-    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec,
+    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec, DROP_UPDATE_BEFORE,
 };
 pub use partitioner::Partitioner;
 

@@ -388,6 +388,9 @@ pub struct SinkSpec {
     pub updating: bool,
 }
 
+/// The description of the Calc that drops `-U` rows, which EXPLAIN shows by Flink's name.
+pub const DROP_UPDATE_BEFORE: &str = "DropUpdateBefore";
+
 /// One operator of a chain. Adding an operator: a variant here and its arm in
 /// `operators::build`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -413,6 +416,7 @@ impl OperatorSpec {
             OperatorSpec::Source(s) => {
                 format!("Source: {}[{}]", s.connector.table, s.connector.connector())
             }
+            OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => c.description.clone(),
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
             OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
             OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),

@@ -148,6 +148,7 @@ pub(super) async fn build_job(
                 spec: connector.spec.clone(),
                 // Computed columns are not written: the query fills the physical ones.
                 schema: target_table.physical_schema(),
+                primary_key: target_table.primary_key.clone().unwrap_or_default(),
             },
             plan,
         ));

@@ -196,6 +196,7 @@ async fn job_graph(
             options,
         },
         schema: Arc::clone(&schema),
+        primary_key: Vec::new(),
     };
     let name = config.get_string(&pipeline::NAME);
     Ok(plan_insert(&state, &target, &plan, &config, name)?)
