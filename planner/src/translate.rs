@@ -225,11 +225,25 @@ impl OpenChain {
             false => (input, output),
         };
         if let Some(p) = &mut self.pending {
-            if p.projection.is_none() {
-                p.projection = Some(exprs);
-                p.output_schema = output;
-                p.description.push(format!("select={text}"));
-                return Ok(());
+            match &p.projection {
+                None => {
+                    p.projection = Some(exprs);
+                    p.output_schema = output;
+                    p.description.push(format!("select={text}"));
+                    return Ok(());
+                }
+                // A projection of a projection is one (Flink's FlinkCalcMergeRule), unless
+                // that would evaluate a computed expression more than once.
+                Some(inner) => {
+                    if let Some(merged) = substitute(&exprs, inner) {
+                        p.projection = Some(merged);
+                        p.output_schema = output;
+                        // The filter (on the input) stays; the outer names describe it.
+                        p.description.retain(|d| !d.starts_with("select="));
+                        p.description.push(format!("select={text}"));
+                        return Ok(());
+                    }
+                }
             }
         }
         self.flush()?;
@@ -242,6 +256,52 @@ impl OpenChain {
         });
         Ok(())
     }
+}
+
+/// `outer` (over `inner`'s output) rewritten over `inner`'s input, when no expression of
+/// `inner` other than a column or a literal is read more than once (which would compute
+/// it twice, or, for PROCTIME(), give two values).
+fn substitute(
+    outer: &[Arc<dyn PhysicalExpr>],
+    inner: &[Arc<dyn PhysicalExpr>],
+) -> Option<Vec<Arc<dyn PhysicalExpr>>> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::physical_expr::expressions::{Column, Literal};
+    let trivial = |e: &Arc<dyn PhysicalExpr>| {
+        e.downcast_ref::<Column>().is_some() || e.downcast_ref::<Literal>().is_some()
+    };
+    let mut reads = vec![0usize; inner.len()];
+    for e in outer {
+        e.apply(|node| {
+            if let Some(c) = node.downcast_ref::<Column>() {
+                if let Some(n) = reads.get_mut(c.index()) {
+                    *n += 1;
+                }
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        })
+        .ok()?;
+    }
+    if inner.iter().zip(&reads).any(|(e, &n)| n > 1 && !trivial(e)) {
+        return None;
+    }
+    outer
+        .iter()
+        .map(|e| {
+            Arc::clone(e)
+                .transform_up(|node| match node.downcast_ref::<Column>() {
+                    Some(c) => match inner.get(c.index()) {
+                        Some(replacement) => Ok(Transformed::yes(Arc::clone(replacement))),
+                        None => Err(datafusion::error::DataFusionError::Internal(
+                            "a column past its input".into(),
+                        )),
+                    },
+                    None => Ok(Transformed::no(node)),
+                })
+                .map(|t| t.data)
+                .ok()
+        })
+        .collect()
 }
 
 impl OpenChain {
@@ -538,5 +598,40 @@ fn describe_node(plan: &LogicalPlan) -> &'static str {
         LogicalPlan::Values(_) => "VALUES",
         LogicalPlan::EmptyRelation(_) => "a SELECT without FROM",
         _ => "this kind of query",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::logical_expr::Operator;
+    use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+
+    use super::*;
+
+    fn col(i: usize) -> Arc<dyn PhysicalExpr> {
+        Arc::new(Column::new(&format!("c{i}"), i))
+    }
+
+    fn plus_one(e: Arc<dyn PhysicalExpr>) -> Arc<dyn PhysicalExpr> {
+        Arc::new(BinaryExpr::new(
+            e,
+            Operator::Plus,
+            Arc::new(Literal::new(datafusion::common::ScalarValue::Int64(Some(
+                1,
+            )))),
+        ))
+    }
+
+    #[test]
+    fn projections_merge_unless_a_computed_value_would_be_computed_twice() {
+        // inner: [c1, c0 + 1]; outer: [c1 + 1, c0] over it is [(c0 + 1) + 1, c1].
+        let inner = vec![col(1), plus_one(col(0))];
+        let merged = substitute(&[plus_one(col(1)), col(0)], &inner).unwrap();
+        assert_eq!(merged[0].to_string(), "c0@0 + 1 + 1");
+        assert_eq!(merged[1].to_string(), "c1@1");
+        // Reading the computed column twice would compute it twice: not merged.
+        assert!(substitute(&[col(1), plus_one(col(1))], &inner).is_none());
+        // A plain column may be read any number of times.
+        assert!(substitute(&[col(0), col(0)], &inner).is_some());
     }
 }
