@@ -20,7 +20,6 @@ use datafusion::physical_expr::PhysicalExpr;
 
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
-use crate::exchange::key_groups;
 use crate::jobgraph::{IntervalJoinSpec, WindowJoinType};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::for_each_restored;
@@ -298,8 +297,13 @@ impl StreamOperator for IntervalJoinOperator {
             .iter()
             .map(|&i| batch.column(i).clone())
             .collect();
-        let key_rows = self.keys.convert_columns(&key_columns)?;
-        let groups = key_groups(&key_columns, self.max_parallelism)?;
+        let keys = super::BatchKeys::new(
+            &key_columns,
+            &self.keys,
+            self.max_parallelism,
+            batch.num_rows(),
+        )?;
+        let groups = &keys.groups;
         let times = cast_millis(batch.column(self.sides[side].time))?;
         let rows = self.sides[side].rows.convert_columns(batch.columns())?;
         // Rows by key in arrival order, keys in order of first arrival. A NULL key or time
@@ -312,7 +316,7 @@ impl StreamOperator for IntervalJoinOperator {
                 unmatched.push(row as u32);
                 continue;
             }
-            let key = key_rows.row(row).data();
+            let key = keys.key(row);
             by_key
                 .entry(key)
                 .or_insert_with(|| {

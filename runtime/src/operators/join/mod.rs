@@ -41,3 +41,35 @@ fn joined_rows(
         .transpose()?;
     Ok((joined, condition))
 }
+
+/// The join key of each row of a batch, in Arrow's row format, and its key group. A join
+/// without key columns (Flink runs it on one subtask) has one empty key, in key group 0.
+pub(crate) struct BatchKeys {
+    rows: Option<datafusion::arrow::row::Rows>,
+    pub groups: Vec<u32>,
+}
+
+impl BatchKeys {
+    pub fn new(
+        key_columns: &[datafusion::arrow::array::ArrayRef],
+        converter: &datafusion::arrow::row::RowConverter,
+        max_parallelism: u32,
+        num_rows: usize,
+    ) -> Result<Self> {
+        if key_columns.is_empty() {
+            return Ok(Self {
+                rows: None,
+                groups: vec![0; num_rows],
+            });
+        }
+        Ok(Self {
+            rows: Some(converter.convert_columns(key_columns)?),
+            groups: crate::exchange::key_groups(key_columns, max_parallelism)?,
+        })
+    }
+
+    /// The key of row `row`.
+    pub fn key(&self, row: usize) -> &[u8] {
+        self.rows.as_ref().map_or(&[], |r| r.row(row).data())
+    }
+}
