@@ -41,13 +41,7 @@ pub struct CanalJsonFormatFactory;
 
 /// A table's row, and Canal's message holding rows of it.
 fn message(schema: &Schema) -> (Fields, SchemaRef) {
-    let row = Fields::from(
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<Field>>(),
-    );
+    let row = super::nested_row(schema);
     let rows = DataType::List(Arc::new(Field::new(
         "item",
         DataType::Struct(row.clone()),

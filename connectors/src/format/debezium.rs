@@ -135,13 +135,7 @@ impl FormatFactory for DebeziumJsonFormatFactory {
 
 /// A table's row as the envelope's `before` / `after`, and the envelope.
 fn envelope(schema: &Schema) -> (Fields, SchemaRef) {
-    let row = Fields::from(
-        schema
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<Field>>(),
-    );
+    let row = super::nested_row(schema);
     let envelope = Arc::new(Schema::new(vec![
         Field::new("before", DataType::Struct(row.clone()), true),
         Field::new("after", DataType::Struct(row.clone()), true),

@@ -42,6 +42,16 @@ pub const TIME_FORMAT: &str = "%H:%M:%S%.f";
 /// DATE text (`2020-12-30`).
 pub const DATE_FORMAT: &str = "%Y-%m-%d";
 
+/// A table's columns as the fields of a row nested in a changelog message (Debezium's
+/// `before` / `after`, Canal's `data`): every one nullable.
+pub(crate) fn nested_row(schema: &Schema) -> datafusion::arrow::datatypes::Fields {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect()
+}
+
 /// A format: its `format` value, its options (all prefixed `<identifier>.`) and its
 /// decoders and encoders.
 pub trait FormatFactory: Send + Sync {

@@ -226,15 +226,7 @@ impl IntervalJoinOperator {
     }
 
     fn decode_rows(&self, side: usize, rows: &[&[u8]]) -> Result<RecordBatch> {
-        let converter = &self.sides[side].rows;
-        let parser = converter.parser();
-        let columns = converter.convert_rows(rows.iter().map(|r| parser.parse(r)))?;
-        Ok(RecordBatch::try_new_with_options(
-            self.sides[side].schema.clone(),
-            columns,
-            &datafusion::arrow::record_batch::RecordBatchOptions::new()
-                .with_row_count(Some(rows.len())),
-        )?)
+        super::decode_rows(&self.sides[side].rows, &self.sides[side].schema, rows)
     }
 
     fn store(

@@ -73,3 +73,21 @@ impl BatchKeys {
         self.rows.as_ref().map_or(&[], |r| r.row(row).data())
     }
 }
+
+/// Rows kept in Arrow's row format (by `converter`) back as a batch of `schema`.
+pub(crate) fn decode_rows(
+    converter: &datafusion::arrow::row::RowConverter,
+    schema: &SchemaRef,
+    rows: &[&[u8]],
+) -> Result<datafusion::arrow::record_batch::RecordBatch> {
+    let parser = converter.parser();
+    let columns = converter.convert_rows(rows.iter().map(|r| parser.parse(r)))?;
+    Ok(
+        datafusion::arrow::record_batch::RecordBatch::try_new_with_options(
+            schema.clone(),
+            columns,
+            &datafusion::arrow::record_batch::RecordBatchOptions::new()
+                .with_row_count(Some(rows.len())),
+        )?,
+    )
+}

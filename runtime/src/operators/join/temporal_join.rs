@@ -373,21 +373,6 @@ impl TemporalJoinOperator {
         Ok(())
     }
 
-    fn decode(
-        &self,
-        converter: &RowConverter,
-        schema: &SchemaRef,
-        rows: &[&[u8]],
-    ) -> Result<RecordBatch> {
-        let parser = converter.parser();
-        let columns = converter.convert_rows(rows.iter().map(|r| parser.parse(r)))?;
-        Ok(RecordBatch::try_new_with_options(
-            schema.clone(),
-            columns,
-            &RecordBatchOptions::new().with_row_count(Some(rows.len())),
-        )?)
-    }
-
     /// Evaluates the condition over the pairs and emits each left row's passing pairs, or
     /// (LEFT join) the row padded with nulls when none passes.
     fn emit(&self, pairs: Pairs, out: &mut Collector) -> Result<()> {
@@ -396,8 +381,8 @@ impl TemporalJoinOperator {
         }
         let left_rows: Vec<&[u8]> = pairs.left.iter().map(|l| l.row.as_slice()).collect();
         let right_rows: Vec<&[u8]> = pairs.right.iter().map(Vec::as_slice).collect();
-        let left = self.decode(&self.left_rows, &self.left_schema, &left_rows)?;
-        let right = self.decode(&self.right_rows, &self.right_schema, &right_rows)?;
+        let left = super::decode_rows(&self.left_rows, &self.left_schema, &left_rows)?;
+        let right = super::decode_rows(&self.right_rows, &self.right_schema, &right_rows)?;
         let left_index = UInt32Array::from_iter_values(pairs.pairs.iter().map(|p| p.0));
         let right_index: UInt32Array = pairs.pairs.iter().map(|p| p.1).collect();
         let joined = self.take_pairs(&left, &right, &left_index, &right_index)?;
