@@ -111,7 +111,7 @@ impl OpenChain {
     pub fn drop_update_before(&mut self, schema: SchemaRef) -> Result<()> {
         use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
         self.flush()?;
-        let input = with_op_field(&schema);
+        let input = with_op_field(&nullable(&schema));
         let op = schema.fields().len();
         let predicate: Arc<dyn PhysicalExpr> = Arc::new(BinaryExpr::new(
             Arc::new(Column::new(OP_COLUMN, op)),

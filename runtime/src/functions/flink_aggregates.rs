@@ -157,7 +157,17 @@ impl FlinkTyped {
             .iter()
             .map(|f| f.data_type().clone())
             .collect();
-        Ok(Some(Casts { inputs, target }))
+        // An average of decimals is computed again from DataFusion's state (count, sum):
+        // its own result has scale s + 4 and is truncated, Flink's max(s, 6), HALF_UP.
+        let decimal_average = match (self.kind, arg_fields.first().map(|f| f.data_type())) {
+            (Kind::Avg, Some(DataType::Decimal128(_, s))) => Some(*s),
+            _ => None,
+        };
+        Ok(Some(Casts {
+            inputs,
+            target,
+            decimal_average,
+        }))
     }
 }
 
@@ -166,9 +176,55 @@ impl FlinkTyped {
 struct Casts {
     inputs: Vec<DataType>,
     target: DataType,
+    /// For an average of `DECIMAL(p, s)`: `s`.
+    decimal_average: Option<i8>,
 }
 
 impl Casts {
+    /// Flink's decimal average of each group, from DataFusion's state columns: the counts
+    /// (UInt64) and the sums (at the input's scale).
+    fn decimal_average(&self, input_scale: i8, state: &[ArrayRef]) -> Result<ArrayRef> {
+        let DataType::Decimal128(precision, scale) = self.target else {
+            return Err(datafusion::error::DataFusionError::Internal(
+                "a decimal average without a decimal type".into(),
+            ));
+        };
+        let (Some(counts), Some(sums)) = (state.first(), state.get(1)) else {
+            return Err(datafusion::error::DataFusionError::Internal(
+                "an average's state lacks its count or sum".into(),
+            ));
+        };
+        let counts = datafusion::arrow::compute::cast(counts, &DataType::Int64)?;
+        let counts = counts.as_primitive::<Int64Type>();
+        let sums = sums.as_primitive::<datafusion::arrow::datatypes::Decimal128Type>();
+        let factor = 10i128.pow((scale - input_scale).max(0) as u32);
+        let overflow = || {
+            datafusion::error::DataFusionError::Execution(format!(
+                "AVG: a sum does not fit DECIMAL(38, {scale}) scaled for the average"
+            ))
+        };
+        let mut out = Vec::with_capacity(sums.len());
+        for i in 0..sums.len() {
+            if sums.is_null(i) || counts.is_null(i) || counts.value(i) == 0 {
+                out.push(None);
+                continue;
+            }
+            let n = sums.value(i).checked_mul(factor).ok_or_else(overflow)?;
+            let c = counts.value(i) as i128;
+            let (q, r) = (n / c, n % c);
+            // HALF_UP, as Java's BigDecimal: away from zero from one half on.
+            let q = match 2 * r.abs() >= c {
+                true => q + n.signum(),
+                false => q,
+            };
+            out.push(Some(q));
+        }
+        Ok(Arc::new(
+            datafusion::arrow::array::Decimal128Array::from(out)
+                .with_precision_and_scale(precision, scale)?,
+        ))
+    }
+
     fn inputs(&self, values: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
         values
             .iter()
@@ -284,6 +340,18 @@ impl Accumulator for CastAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
+        if let Some(input_scale) = self.casts.decimal_average {
+            let state = self
+                .inner
+                .state()?
+                .iter()
+                .map(|v| v.to_array())
+                .collect::<Result<Vec<_>>>()?;
+            return ScalarValue::try_from_array(
+                &self.casts.decimal_average(input_scale, &state)?,
+                0,
+            );
+        }
         let value = self.inner.evaluate()?.to_array()?;
         ScalarValue::try_from_array(&to_flink(&value, &self.casts.target)?, 0)
     }
@@ -331,6 +399,10 @@ impl GroupsAccumulator for CastGroupsAccumulator {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        if let Some(input_scale) = self.casts.decimal_average {
+            let state = self.inner.state(emit_to)?;
+            return self.casts.decimal_average(input_scale, &state);
+        }
         to_flink(&self.inner.evaluate(emit_to)?, &self.casts.target)
     }
 
@@ -437,6 +509,26 @@ mod tests {
         assert_eq!(
             evaluate(&avg, decimals),
             ScalarValue::Decimal128(Some(1_750_000), 38, 6)
+        );
+        // Scale 0: Flink's average has 6 digits, rounded HALF_UP (1, 1, 2 after 9 is
+        // retracted: 1.333333; 0.02, 0, 0 at scale 2: 0.006667).
+        let whole: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![9, 1, 1, 2])
+                .with_precision_and_scale(10, 0)
+                .unwrap(),
+        );
+        assert_eq!(
+            evaluate(&avg, whole),
+            ScalarValue::Decimal128(Some(1_333_333), 38, 6)
+        );
+        let small: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![5, 2, 0, 0])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
+        assert_eq!(
+            evaluate(&avg, small),
+            ScalarValue::Decimal128(Some(6_667), 38, 6)
         );
     }
 }

@@ -45,6 +45,53 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>> {
         .map_err(|e| SqlError::Syntax(e.to_string()))
 }
 
+/// Tokens with the byte range each covers in `sql`, for rewrites that replace a few
+/// tokens and keep every other byte as written (printing tokens back would lose escapes:
+/// sqlparser's tokens hold `'O''Brien'` as `O'Brien`).
+pub(crate) fn tokenize_spans(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>> {
+    let tokens = Tokenizer::new(&dialect(), sql)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::Syntax(e.to_string()))?;
+    // Byte offset of each (line, column), both 1-based and counted in characters.
+    let mut offsets = std::collections::HashMap::new();
+    let (mut line, mut column) = (1u64, 1u64);
+    for (i, c) in sql.char_indices() {
+        offsets.insert((line, column), i);
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    let offset = |l: &datafusion::sql::sqlparser::tokenizer::Location| {
+        offsets
+            .get(&(l.line, l.column))
+            .copied()
+            .unwrap_or(sql.len())
+    };
+    Ok(tokens
+        .into_iter()
+        .map(|t| {
+            let range = offset(&t.span.start)..offset(&t.span.end);
+            (t.token, range)
+        })
+        .collect())
+}
+
+/// `sql` with each byte range replaced (ranges in order, not overlapping).
+pub(crate) fn splice(sql: &str, replacements: &[(std::ops::Range<usize>, String)]) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut at = 0;
+    for (range, text) in replacements {
+        out.push_str(&sql[at..range.start]);
+        out.push_str(text);
+        at = range.end;
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
 fn is_space(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
 }
@@ -122,20 +169,20 @@ fn fold_backticks(sql: &str) -> Result<String> {
     if !sql.contains('`') {
         return Ok(sql.to_string());
     }
-    let mut tokens = tokenize(sql)?;
-    let mut folded = false;
-    for t in &mut tokens {
-        if let Token::Word(w) = t {
-            if w.quote_style == Some('`') && w.value.chars().any(|c| c.is_ascii_uppercase()) {
-                w.value = w.value.to_ascii_lowercase();
-                folded = true;
+    let replacements: Vec<_> = tokenize_spans(sql)?
+        .into_iter()
+        .filter_map(|(t, range)| match t {
+            Token::Word(w)
+                if w.quote_style == Some('`')
+                    && w.value.chars().any(|c| c.is_ascii_uppercase()) =>
+            {
+                let folded = sql[range.clone()].to_ascii_lowercase();
+                Some((range, folded))
             }
-        }
-    }
-    Ok(match folded {
-        true => tokens.iter().map(|t| t.to_string()).collect(),
-        false => sql.to_string(),
-    })
+            _ => None,
+        })
+        .collect();
+    Ok(splice(sql, &replacements))
 }
 #[cfg(test)]
 mod tests {
@@ -154,8 +201,11 @@ mod tests {
 
     #[test]
     fn backticks_fold_like_unquoted_names_and_double_quotes_keep_case() {
-        let s = fold_backticks("SELECT `dateTime`, \"Keep\", '`Lit`' FROM `Bid`").unwrap();
-        assert_eq!(s, "SELECT `datetime`, \"Keep\", '`Lit`' FROM `bid`");
+        let s = fold_backticks("SELECT `dateTime`, \"Keep\", '`Lit`', 'O''Br' FROM `Bid`").unwrap();
+        assert_eq!(
+            s,
+            "SELECT `datetime`, \"Keep\", '`Lit`', 'O''Br' FROM `bid`"
+        );
     }
 }
 

@@ -6,7 +6,7 @@
 
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::{is_space, tokenize, word_is};
+use super::{is_space, word_is};
 use crate::error::{Result, SqlError};
 
 /// The table function the rewrite calls (registered by the planner).
@@ -16,12 +16,30 @@ fn next_non_space(tokens: &[Token], from: usize) -> Option<usize> {
     (from..tokens.len()).find(|&i| !is_space(&tokens[i]))
 }
 
+/// A name part as an SQL identifier that DataFusion's name parsing reads back as the same
+/// name: unquoted ones folded to lower case, quoted ones (any quote) in double quotes.
 fn folded(t: &Token) -> Option<String> {
     match t {
-        Token::Word(w) if w.quote_style.is_some() => Some(w.value.clone()),
+        Token::Word(w) if w.quote_style.is_some() => {
+            Some(format!("\"{}\"", w.value.replace('"', "\"\"")))
+        }
         Token::Word(w) => Some(w.value.to_ascii_lowercase()),
         _ => None,
     }
+}
+
+/// `text` as an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The index of the last part of the dotted name starting at `at`.
+fn after_table(tokens: &[Token], at: usize) -> usize {
+    let mut i = at;
+    while tokens.get(i + 1) == Some(&Token::Period) {
+        i += 2;
+    }
+    i
 }
 
 /// A dotted name starting at `at`: its folded parts and the index after it.
@@ -62,8 +80,9 @@ pub fn rewrite_temporal_tables(sql: &str) -> Result<String> {
     if !sql.to_ascii_uppercase().contains("SYSTEM_TIME") {
         return Ok(sql.to_string());
     }
-    let mut tokens = tokenize(sql)?;
-    let mut changed = false;
+    let spanned = super::tokenize_spans(sql)?;
+    let tokens: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
+    let mut replacements = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         if !word_is(&tokens[i], "FOR") {
@@ -136,26 +155,26 @@ pub fn rewrite_temporal_tables(sql: &str) -> Result<String> {
             }
             _ => false,
         });
-        let quote = |s: String| Token::SingleQuotedString(s).to_string();
         let mut call = format!(
             "{FUNCTION}({}, {})",
-            quote(table.join(".")),
-            quote(time.join("."))
+            literal(&table.join(".")),
+            literal(&time.join("."))
         );
         if !aliased {
-            let name = table.last().cloned().unwrap_or_default();
-            call.push_str(&format!(" AS {}", Token::make_word(&name, Some('"'))));
+            // The table's own name, for references such as `rates.currency`.
+            if let Some(Token::Word(w)) = tokens.get(after_table(&tokens, start)) {
+                let name = match w.quote_style {
+                    Some(_) => w.value.clone(),
+                    None => w.value.to_ascii_lowercase(),
+                };
+                call.push_str(&format!(" AS \"{}\"", name.replace('"', "\"\"")));
+            }
         }
-        let replacement = tokenize(&call)?;
-        let len = replacement.len();
-        tokens.splice(start..after, replacement);
-        i = start + len;
-        changed = true;
+        let range = spanned[start].1.start..spanned[after - 1].1.end;
+        replacements.push((range, call));
+        i = after;
     }
-    Ok(match changed {
-        true => tokens.iter().map(|t| t.to_string()).collect(),
-        false => sql.to_string(),
-    })
+    Ok(super::splice(sql, &replacements))
 }
 
 #[cfg(test)]
@@ -178,6 +197,12 @@ mod tests {
         assert_eq!(
             rewrite_temporal_tables(sql).unwrap(),
             "SELECT * FROM o LEFT JOIN __versioned('rates', 'o.t') AS \"rates\" ON o.c = rates.c"
+        );
+        // Quoted names keep their case; the rest of the text stays byte for byte.
+        let sql = "SELECT 'O''Brien', \"A\"\"b\" FROM o JOIN \"Rates\" FOR SYSTEM_TIME AS OF o.\"orderTime\" ON o.k = \"Rates\".k -- it's";
+        assert_eq!(
+            rewrite_temporal_tables(sql).unwrap(),
+            "SELECT 'O''Brien', \"A\"\"b\" FROM o JOIN __versioned('\"Rates\"', 'o.\"orderTime\"') AS \"Rates\" ON o.k = \"Rates\".k -- it's"
         );
         let sql = "SELECT 'FOR SYSTEM_TIME AS OF' FROM t";
         assert_eq!(rewrite_temporal_tables(sql).unwrap(), sql);

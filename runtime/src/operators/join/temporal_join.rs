@@ -52,6 +52,15 @@ struct LeftRow {
     row: Vec<u8>,
 }
 
+/// Event time: a left row the watermark passed, with the version it joins.
+struct Ready {
+    time: i64,
+    seq: u64,
+    kind: i8,
+    row: Vec<u8>,
+    version: Option<Vec<u8>>,
+}
+
 /// Joined pairs to emit: left rows, right rows, and which right row (if any) each left
 /// row is paired with; a left row may appear in several pairs.
 #[derive(Default)]
@@ -168,26 +177,28 @@ impl TemporalJoinOperator {
             false => None,
         };
         let mut pairs = Pairs::default();
-        // Rows to join now, by key: a lookup join after the right input's end.
-        let mut now: HashMap<(u32, &[u8]), Vec<usize>> = HashMap::new();
+        // A lookup join after the right input's end joins rows now, in their order; each
+        // key's rows are looked up once.
+        let mut looked_up: HashMap<(u32, &[u8]), Vec<Vec<u8>>> = HashMap::new();
         for (row, &group) in groups.iter().enumerate() {
             let kind = kinds.map_or(RowKind::Insert.to_i8(), |k| k.value(row));
-            let no_time = times.as_ref().is_some_and(|t| t.is_null(row));
-            if no_time || key_columns.iter().any(|k| k.is_null(row)) {
-                // A NULL key (or time) matches nothing.
+            // A row without a time has no version: it matches nothing. (A NULL key waits
+            // like any other and finds nothing, as the right side keeps no NULL key.)
+            if times.as_ref().is_some_and(|t| t.is_null(row)) {
                 if self.left_outer {
-                    let at = pairs.left.len() as u32;
-                    pairs.left.push(LeftRow {
-                        kind,
-                        row: rows.row(row).data().to_vec(),
-                    });
-                    pairs.pairs.push((at, None));
+                    pairs.add(kind, rows.row(row).data().to_vec(), &[]);
                 }
                 continue;
             }
             let key = key_rows.row(row).data();
             if !self.event_time() && self.right_ended {
-                now.entry((group, key)).or_default().push(row);
+                let matches = match looked_up.entry((group, key)) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(self.lookup(group, key)?)
+                    }
+                };
+                pairs.add(kind, rows.row(row).data().to_vec(), matches);
                 continue;
             }
             let time = times.as_ref().map_or(0, |t| t.value(row));
@@ -205,13 +216,6 @@ impl TemporalJoinOperator {
                 false => {
                     self.waiting.insert((group, key.to_vec()));
                 }
-            }
-        }
-        for ((group, key), indices) in now {
-            let matches = self.lookup(group, key)?;
-            for row in indices {
-                let kind = kinds.map_or(RowKind::Insert.to_i8(), |k| k.value(row));
-                pairs.add(kind, rows.row(row).data().to_vec(), &matches);
             }
         }
         self.emit(pairs, out)
@@ -301,7 +305,13 @@ impl TemporalJoinOperator {
 
     /// Event time: joins a key's left rows at or before `watermark` with their versions,
     /// removes versions no left row can see any more, and schedules the key again.
-    fn visit(&mut self, group: u32, key: &[u8], watermark: i64, pairs: &mut Pairs) -> Result<()> {
+    fn visit(
+        &mut self,
+        group: u32,
+        key: &[u8],
+        watermark: i64,
+        ready: &mut Vec<Ready>,
+    ) -> Result<()> {
         let mut versions: Vec<(i64, StateKey, Vec<u8>)> = self
             .backend
             .get_namespace_in(RIGHT_VERSIONS, group, key)?
@@ -309,7 +319,7 @@ impl TemporalJoinOperator {
             .map(|(address, value)| Ok((time_of(&address.key)?, address, value)))
             .collect::<Result<_>>()?;
         versions.sort_by_key(|v| v.0);
-        let mut left: Vec<(i64, u64, StateKey, Vec<u8>)> = self
+        let left: Vec<(i64, u64, StateKey, Vec<u8>)> = self
             .backend
             .get_namespace_in(LEFT_ROWS, group, key)?
             .into_iter()
@@ -317,10 +327,8 @@ impl TemporalJoinOperator {
                 Ok((time_of(&address.key)?, seq_of(&address.key), address, value))
             })
             .collect::<Result<_>>()?;
-        // Emitted in arrival order, as Flink keeps it.
-        left.sort_by_key(|l| l.1);
         let mut next_left = None::<i64>;
-        for (time, _, address, value) in left {
+        for (time, seq, address, value) in left {
             if time > watermark {
                 next_left = Some(next_left.map_or(time, |n| n.min(time)));
                 continue;
@@ -337,7 +345,13 @@ impl TemporalJoinOperator {
                 .and_then(|v| v.split_first())
                 .filter(|(has_data, _)| **has_data == 1)
                 .map(|(_, row)| row.to_vec());
-            pairs.add(*kind as i8, row.to_vec(), version.as_slice());
+            ready.push(Ready {
+                time,
+                seq,
+                kind: *kind as i8,
+                row: row.to_vec(),
+                version,
+            });
         }
         // Keep the version valid at the watermark and every later one.
         let valid = versions.partition_point(|v| v.0 <= watermark);
@@ -354,17 +368,22 @@ impl TemporalJoinOperator {
     /// Processing time: the right input is complete; joins every waiting left row.
     fn release_waiting(&mut self, out: &mut Collector) -> Result<()> {
         self.right_ended = true;
-        let mut pairs = Pairs::default();
+        // Every waiting row with its key's matches, then all in arrival order.
+        let mut waiting: Vec<(u64, usize, Vec<u8>)> = Vec::new();
+        let mut matches = Vec::new();
         for (group, key) in std::mem::take(&mut self.waiting) {
-            let matches = self.lookup(group, &key)?;
-            let mut left = self.backend.take_namespace_in(LEFT_ROWS, group, &key)?;
-            left.sort_by_key(|(address, _)| seq_of(&address.key));
-            for (_, value) in left {
-                let (kind, row) = value
-                    .split_first()
-                    .ok_or_else(|| RuntimeError::Internal("a temporal join row is empty".into()))?;
-                pairs.add(*kind as i8, row.to_vec(), &matches);
+            matches.push(self.lookup(group, &key)?);
+            for (address, value) in self.backend.take_namespace_in(LEFT_ROWS, group, &key)? {
+                waiting.push((seq_of(&address.key), matches.len() - 1, value));
             }
+        }
+        waiting.sort_by_key(|w| w.0);
+        let mut pairs = Pairs::default();
+        for (_, m, value) in waiting {
+            let (kind, row) = value
+                .split_first()
+                .ok_or_else(|| RuntimeError::Internal("a temporal join row is empty".into()))?;
+            pairs.add(*kind as i8, row.to_vec(), &matches[m]);
         }
         self.emit(pairs, out)?;
         if let Some(w) = self.held_watermark.take() {
@@ -524,9 +543,16 @@ impl StreamOperator for TemporalJoinOperator {
             }
             keys.extend(entry.remove());
         }
-        let mut pairs = Pairs::default();
+        let mut ready = Vec::new();
         for (group, key) in keys {
-            self.visit(group, &key, self.watermark, &mut pairs)?;
+            self.visit(group, &key, self.watermark, &mut ready)?;
+        }
+        // In time order, rows of one time in arrival order, across keys too (Flink fires
+        // its timers in time order).
+        ready.sort_by_key(|r| (r.time, r.seq));
+        let mut pairs = Pairs::default();
+        for r in ready {
+            pairs.add(r.kind, r.row, r.version.as_slice());
         }
         self.emit(pairs, out)?;
         out.emit_watermark(watermark);

@@ -72,8 +72,8 @@ fn event_time_joins_the_version_valid_at_each_left_rows_time() {
     .is_empty());
     assert_eq!(
         changes(&watermark(&mut op, 2500)),
-        ["+I[1, 2000, 1, 10, 1000]", "+I[1, 500, NULL, NULL, NULL]", "+I[2, 2000, NULL, NULL, NULL]"],
-        "rows at or before the watermark, each with the version at its time (none before the first), a key's in arrival order"
+        ["+I[1, 500, NULL, NULL, NULL]", "+I[1, 2000, 1, 10, 1000]", "+I[2, 2000, NULL, NULL, NULL]"],
+        "rows at or before the watermark in time order, then arrival order, each with the version at its time (none before the first)"
     );
     let restored = snapshot(&mut op, 1);
     let mut op = operator(true, true);
