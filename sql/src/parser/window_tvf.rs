@@ -7,7 +7,7 @@
 
 use datafusion::sql::sqlparser::tokenizer::{Token, Word};
 
-use super::{is_space, tokenize, word_is};
+use super::{is_space, word_is};
 use crate::error::{Result, SqlError};
 
 /// The window functions and their parameters in positional order.
@@ -44,21 +44,23 @@ fn literal(s: String) -> String {
 
 /// Rewrites every window TVF in `sql`; returns `sql` unchanged when it has none.
 pub fn rewrite_window_tvfs(sql: &str) -> Result<String> {
-    let tokens = tokenize(sql)?;
-    let mut out = String::with_capacity(sql.len());
+    if !sql.to_ascii_uppercase().contains("TABLE") {
+        return Ok(sql.to_string());
+    }
+    let spanned = super::tokenize_spans(sql)?;
+    let tokens: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
+    // Only the calls are replaced; every other byte stays as written.
+    let mut replacements = Vec::new();
     let mut i = 0;
-    let mut changed = false;
     while i < tokens.len() {
         if let Some((call, end)) = window_call(&tokens, i)? {
-            out.push_str(&call);
+            replacements.push((spanned[i].1.start..spanned[end - 1].1.end, call));
             i = end;
-            changed = true;
         } else {
-            out.push_str(&tokens[i].to_string());
             i += 1;
         }
     }
-    Ok(if changed { out } else { sql.to_string() })
+    Ok(super::splice(sql, &replacements))
 }
 
 /// At `TABLE ( FN (` returns the rewritten call and the index after its closing `)`.
@@ -271,6 +273,14 @@ mod tests {
         assert_eq!(
             rewrite_window_tvfs("SELECT 'TABLE(' FROM t").unwrap(),
             "SELECT 'TABLE(' FROM t"
+        );
+        // The text around a call stays byte for byte, escapes included.
+        assert_eq!(
+            rewrite_window_tvfs(
+                "SELECT 'O''Brien', \"a\"\"b\" FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(ts), INTERVAL '1' SECOND)) -- x"
+            )
+            .unwrap(),
+            "SELECT 'O''Brien', \"a\"\"b\" FROM tumble('bid', 'ts', INTERVAL '1' SECOND) -- x"
         );
     }
 
