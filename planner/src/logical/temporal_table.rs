@@ -5,19 +5,15 @@
 //! it only tells the streaming translation that the join above it is a temporal join, at
 //! which left time, and with which primary key.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema};
 use datafusion::common::{DFSchemaRef, ScalarValue, TableReference};
-use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::utils::{conjunction, split_conjunction};
@@ -25,10 +21,10 @@ use datafusion::logical_expr::{
     Expr, Extension, JoinType, LogicalPlan, Operator, UserDefinedLogicalNodeCore,
 };
 use datafusion::optimizer::AnalyzerRule;
-use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use futures::FutureExt;
 
+use super::streaming_only::StreamingOnlyTable;
 use crate::error::PlanError;
 use crate::table::ConnectorTable;
 
@@ -119,59 +115,18 @@ impl TableFunctionImpl for VersionedFunction {
             .map(|t| t.primary_key.clone())
             .unwrap_or_default();
         let input = crate::logical::window_tvf::table_plan(state, &table)?;
-        let plan = LogicalPlan::Extension(Extension {
-            node: Arc::new(TemporalTableNode {
-                input,
-                table,
-                as_of,
-                primary_key,
-            }),
-        });
-        Ok(Arc::new(TemporalTable {
-            schema: Arc::new(plan.schema().as_arrow().clone()),
-            plan,
-        }))
-    }
-}
-
-/// What the table function returns: DataFusion inlines its logical plan.
-#[derive(Debug)]
-struct TemporalTable {
-    plan: LogicalPlan,
-    schema: SchemaRef,
-}
-
-#[async_trait]
-impl TableProvider for TemporalTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
-        Some(Cow::Borrowed(&self.plan))
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        _projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        Err(not_in_batch().into_datafusion())
+        let node = TemporalTableNode {
+            input,
+            table,
+            as_of,
+            primary_key,
+        };
+        Ok(StreamingOnlyTable::provider(Arc::new(node), NOT_IN_BATCH))
     }
 }
 
 /// Temporal joins are streaming operators; a batch query cannot run them.
-pub fn not_in_batch() -> PlanError {
-    PlanError::NotSupported(
-        "FOR SYSTEM_TIME AS OF (a temporal join) runs only in streaming jobs: INSERT INTO a sink, or SELECT from an unbounded table".into(),
-    )
-}
+const NOT_IN_BATCH: &str = "FOR SYSTEM_TIME AS OF (a temporal join) runs only in streaming jobs: INSERT INTO a sink, or SELECT from an unbounded table";
 
 /// Registers the table function the gateway's temporal join rewrite calls, and the
 /// analyzer rule that makes each join over one a [`TemporalJoinNode`].

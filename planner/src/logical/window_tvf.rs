@@ -6,28 +6,24 @@
 //! the window TVF operator, and window aggregations and joins recognise its
 //! `window_start` / `window_end` columns by their field metadata.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use datafusion::arrow::datatypes::{DataType, Field, SchemaRef, TimeUnit};
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DFSchema, DFSchemaRef, ScalarValue, TableReference};
-use datafusion::datasource::{provider_as_source, TableType};
+use datafusion::datasource::provider_as_source;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::session_state::SessionState;
-use datafusion::logical_expr::{
-    Expr, Extension, LogicalPlan, LogicalPlanBuilder, UserDefinedLogicalNodeCore,
-};
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, UserDefinedLogicalNodeCore};
 use datafusion::prelude::SessionContext;
 use eddy_runtime::jobgraph::WindowKind;
 use eddy_runtime::time::mark_window_bound;
 use eddy_runtime::TimeAttribute;
 use futures::FutureExt;
 
+use super::streaming_only::StreamingOnlyTable;
 use crate::error::PlanError;
 
 /// A window TVF applied to its input: the input's columns plus `window_start`,
@@ -330,48 +326,10 @@ impl TableFunctionImpl for WindowFunction {
         let mut node = WindowTvfNode::try_new(input, kind, time_column, time)
             .map_err(PlanError::into_datafusion)?;
         node.partition_keys = partition_keys;
-        let plan = LogicalPlan::Extension(Extension {
-            node: Arc::new(node),
-        });
-        Ok(Arc::new(WindowTvfTable {
-            schema: Arc::new(plan.schema().as_arrow().clone()),
-            plan,
-        }))
-    }
-}
-
-/// What the table function returns: DataFusion inlines its logical plan.
-#[derive(Debug)]
-struct WindowTvfTable {
-    plan: LogicalPlan,
-    schema: SchemaRef,
-}
-
-#[async_trait]
-impl TableProvider for WindowTvfTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    fn get_logical_plan(&self) -> Option<Cow<'_, LogicalPlan>> {
-        Some(Cow::Borrowed(&self.plan))
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        _projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        Err(
-            PlanError::NotSupported("window functions run only in streaming jobs".into())
-                .into_datafusion(),
-        )
+        Ok(StreamingOnlyTable::provider(
+            Arc::new(node),
+            "window functions run only in streaming jobs",
+        ))
     }
 }
 
