@@ -14,6 +14,7 @@ pub mod error;
 pub mod factory;
 pub mod filesystem;
 pub mod format;
+pub mod kafka;
 pub mod materialized;
 pub mod nexmark;
 pub mod options;

@@ -18,8 +18,9 @@ use crate::factory::TableFactory;
 use crate::filesystem::FileSystemTableFactory;
 use crate::format::{
     CanalJsonFormatFactory, CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory,
-    JsonFormatFactory,
+    JsonFormatFactory, RawFormatFactory,
 };
+use crate::kafka::KafkaTableFactory;
 use crate::materialized::MaterializedTableFactory;
 use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
@@ -33,6 +34,7 @@ pub fn formats() -> Vec<Arc<dyn FormatFactory>> {
         Arc::new(JsonFormatFactory),
         Arc::new(DebeziumJsonFormatFactory),
         Arc::new(CanalJsonFormatFactory),
+        Arc::new(RawFormatFactory),
     ]
 }
 
@@ -62,6 +64,7 @@ impl ConnectorRegistry {
     pub fn new() -> Self {
         Self::from_factories(vec![
             Arc::new(FileSystemTableFactory),
+            Arc::new(KafkaTableFactory),
             Arc::new(DataGenTableFactory),
             Arc::new(NexmarkTableFactory),
             Arc::new(PrintTableFactory),
@@ -182,6 +185,7 @@ mod tests {
                 "collect",
                 "datagen",
                 "filesystem",
+                "kafka",
                 "materialized",
                 "nexmark",
                 "print",

@@ -158,7 +158,7 @@ fn read_by_split(
     SplitRead {
         rows: out,
         batches,
-        snapshot: reader.snapshot_splits().expect("snapshot"),
+        snapshot: reader.snapshot_splits(1).expect("snapshot"),
         interleaves: reader.interleaves_splits(),
     }
 }

@@ -135,7 +135,7 @@ impl SourceReader for ValuesReader {
         }
     }
 
-    fn snapshot_splits(&mut self) -> eddy_runtime::Result<Vec<SourceSplit>> {
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> eddy_runtime::Result<Vec<SourceSplit>> {
         Ok(match self.next < self.batches.len() {
             true => vec![SourceSplit {
                 id: "values".into(),
@@ -176,7 +176,7 @@ mod tests {
             .unwrap();
         assert!(matches!(reader.poll_next().unwrap(), ReaderPoll::Batch(b) if b == batch));
         assert!(
-            reader.snapshot_splits().unwrap().is_empty(),
+            reader.snapshot_splits(1).unwrap().is_empty(),
             "emitted: nothing left"
         );
         assert!(matches!(reader.poll_next().unwrap(), ReaderPoll::Finished));

@@ -75,14 +75,18 @@ fn add_insert(
 
 /// Sinks that take an updating stream: `print` shows the row kinds, `blackhole` drops
 /// them, `collect` hands them to the client, `materialized` folds them into a view's
-/// contents, and the filesystem sink writes them in a changelog format (`debezium-json`,
-/// `canal-json`).
+/// contents, and the filesystem and Kafka sinks write them in a changelog format
+/// (`debezium-json`, `canal-json`).
 fn accepts_updates(spec: &ConnectorSpec) -> bool {
     match spec.connector() {
         "print" | "blackhole" | "collect" | "materialized" => true,
-        "filesystem" => spec.options.get("format").is_some_and(|f| {
-            eddy_connectors::registry::format_factory(f).is_ok_and(|f| f.produces_changelog())
-        }),
+        "filesystem" | "kafka" => spec
+            .options
+            .get("format")
+            .or_else(|| spec.options.get("value.format"))
+            .is_some_and(|f| {
+                eddy_connectors::registry::format_factory(f).is_ok_and(|f| f.produces_changelog())
+            }),
         _ => false,
     }
 }

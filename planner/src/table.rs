@@ -221,7 +221,11 @@ impl ConnectorTable {
     /// The table's format, when it reads a changelog (`debezium-json`): its rows come
     /// with row kinds, and a batch query cannot read it.
     pub fn changelog_format(&self) -> Option<&str> {
-        let format = self.spec.options.get("format")?;
+        let format = self
+            .spec
+            .options
+            .get("format")
+            .or_else(|| self.spec.options.get("value.format"))?;
         eddy_connectors::registry::format_factory(format)
             .ok()
             .filter(|f| f.produces_changelog())

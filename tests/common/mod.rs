@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod kafka;
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! Deals a checkpoint's state to the subtasks of the job restoring from it, which may have
 //! another parallelism or, for a savepoint, another shape: state is matched to operators by
 //! uid; keyed state goes to the subtasks whose key groups it overlaps, operator state is
-//! dealt round-robin, and source splits are dealt round-robin over the new source
+//! dealt round-robin, and source splits are gathered for the source to deal over its new
 //! subtasks.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,8 +21,9 @@ use crate::error::{ClusterError, Result};
 pub struct RestorePlan {
     /// By (vertex, subtask).
     pub tasks: BTreeMap<(u32, u32), TaskRestore>,
-    /// By source vertex: the splits of each of its subtasks.
-    pub splits: BTreeMap<u32, Vec<Vec<SourceSplit>>>,
+    /// By source vertex: the splits its subtasks held, which the source deals to the new
+    /// subtasks ([`eddy_runtime::connector::Source::assign_splits`]).
+    pub splits: BTreeMap<u32, Vec<SourceSplit>>,
 }
 
 fn overlaps(a: KeyGroupRange, b: KeyGroupRange) -> bool {
@@ -133,11 +134,7 @@ pub fn plan(
                 .iter()
                 .any(|t| t.source_uid.is_some() && t.source_uid.as_ref() == uid);
             if known {
-                let mut dealt = vec![Vec::new(); v.parallelism.max(1) as usize];
-                for (i, s) in held.into_iter().enumerate() {
-                    dealt[i % v.parallelism.max(1) as usize].push(s);
-                }
-                out.splits.insert(v.id, dealt);
+                out.splits.insert(v.id, held);
             }
         }
     }
@@ -274,8 +271,7 @@ mod tests {
         )
         .unwrap();
         // Three splits over three source subtasks, one each; the watermark is the lowest.
-        let splits = &plan.splits[&1];
-        assert_eq!(splits.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 1]);
+        assert_eq!(plan.splits[&1].len(), 3);
         assert_eq!(plan.tasks[&(1, 0)].watermark, Some(7));
         // Old sink subtask 0 held key groups 0..=63, subtask 1 64..=127. New subtask 0
         // (0..=42) overlaps only the first, subtask 1 (43..=85) both, subtask 2 only the second.

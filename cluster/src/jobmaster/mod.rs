@@ -652,13 +652,12 @@ impl JobMaster {
         let mut splits = BTreeMap::new();
         for v in &self.graph.vertices {
             if let Some(OperatorSpec::Source(spec)) = v.operators.first() {
-                if let Some(restored) = plan.as_ref().and_then(|p| p.splits.get(&v.id)) {
-                    splits.insert(v.id, restored.clone());
-                    continue;
-                }
                 let source = self.services.resolver.create_source(&spec.connector)?;
-                let all = source.enumerate_splits(v.parallelism)?;
-                splits.insert(v.id, assign_splits(all, v.parallelism));
+                let all = match plan.as_ref().and_then(|p| p.splits.get(&v.id)) {
+                    Some(restored) => restored.clone(),
+                    None => source.enumerate_splits(v.parallelism)?,
+                };
+                splits.insert(v.id, source.assign_splits(all, v.parallelism));
             }
         }
         self.slots = self.request_slots(needed).await?;
@@ -818,13 +817,4 @@ fn failure_of(e: &ClusterError) -> Failure {
         },
         other => Failure::external(other.to_string()),
     }
-}
-
-/// Distributes splits round-robin over `parallelism` subtasks.
-pub fn assign_splits(splits: Vec<SourceSplit>, parallelism: u32) -> Vec<Vec<SourceSplit>> {
-    let mut out = vec![Vec::new(); parallelism.max(1) as usize];
-    for (i, s) in splits.into_iter().enumerate() {
-        out[i % parallelism.max(1) as usize].push(s);
-    }
-    out
 }

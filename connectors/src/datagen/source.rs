@@ -230,7 +230,7 @@ impl SourceReader for DataGenReader {
 
     // A row is a function of its share and its number in the share (sequences exactly;
     // random fields are random either way), so the count emitted is the whole position.
-    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> Result<Vec<SourceSplit>> {
         self.shares
             .iter()
             .filter(|s| s.remaining() != Some(0))

@@ -249,7 +249,7 @@ impl SourceReader for FileSystemReader {
 
     // A poll returns only once every line it read is in the batch it returns (or was
     // skipped), so the open file's offset is exactly after the last batch.
-    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> Result<Vec<SourceSplit>> {
         self.current
             .iter()
             .map(|file| &file.state)

@@ -309,6 +309,19 @@ impl BatchEncoder for JsonEncoder {
         writer.finish()?;
         Ok(())
     }
+
+    // A JSON text escapes every newline, so one encoding of the batch splits into rows.
+    fn encode_records(
+        &mut self,
+        batch: &RecordBatch,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Result<(), RuntimeError> {
+        let start = out.len();
+        self.encode(batch, out)?;
+        super::split_lines(out, start, ends);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -332,7 +332,7 @@ impl SourceReader for MaterializedReader {
 
     /// The contents are read whole at the first poll, so a checkpoint can only say
     /// whether they went out.
-    fn snapshot_splits(&mut self) -> eddy_runtime::Result<Vec<SourceSplit>> {
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> eddy_runtime::Result<Vec<SourceSplit>> {
         Ok(match self.done {
             true => Vec::new(),
             false => vec![SourceSplit {

@@ -258,7 +258,7 @@ impl SourceReader for NexmarkReader {
         true
     }
 
-    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> Result<Vec<SourceSplit>> {
         let end = self.generator.config().end();
         self.splits
             .iter()

@@ -23,6 +23,18 @@ pub trait Source: Send + Sync {
     fn is_bounded(&self) -> bool;
     /// Enumerates splits for a source run by `parallelism` subtasks.
     fn enumerate_splits(&self, parallelism: u32) -> Result<Vec<SourceSplit>>;
+    /// Deals splits (enumerated, or held by a checkpoint restored from, maybe at another
+    /// parallelism) to `parallelism` subtasks. Round-robin by default; a source whose
+    /// readers discover splits by themselves (Kafka partitions) deals by the same rule
+    /// they use, so a split is never read twice.
+    fn assign_splits(&self, splits: Vec<SourceSplit>, parallelism: u32) -> Vec<Vec<SourceSplit>> {
+        let n = parallelism.max(1) as usize;
+        let mut out = vec![Vec::new(); n];
+        for (i, s) in splits.into_iter().enumerate() {
+            out[i % n].push(s);
+        }
+        out
+    }
     /// A reader for the splits assigned to one subtask.
     fn create_reader(
         &self,
@@ -61,13 +73,34 @@ pub trait SourceReader: Send {
         false
     }
 
-    /// The current position of every split not yet finished, for a checkpoint: a reader
-    /// created from these splits goes on right after the last batch returned. Readers that
-    /// cannot say where they are keep the default, and a checkpoint of their job fails
-    /// with this message.
-    fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
+    /// Splits the reader holds from its start (indexes `0..n` of [`current_split`]), each of
+    /// which holds the watermark back until it has data or goes idle, as Flink's per-split
+    /// watermarks do. Readers that do not interleave splits keep the default (none).
+    ///
+    /// [`current_split`]: Self::current_split
+    fn declared_splits(&self) -> usize {
+        0
+    }
+
+    /// Splits (by index) that ended since the last call, so they stop holding the
+    /// watermark back; for readers that interleave splits of a bounded source.
+    fn take_finished_splits(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// The current position of every split not yet finished, for checkpoint
+    /// `checkpoint_id`: a reader created from these splits goes on right after the last
+    /// batch returned. Readers that cannot say where they are keep the default, and a
+    /// checkpoint of their job fails with this message.
+    fn snapshot_splits(&mut self, _checkpoint_id: u64) -> Result<Vec<SourceSplit>> {
         Err(crate::RuntimeError::User(
             "this source cannot be checkpointed: it does not report its position".into(),
         ))
+    }
+
+    /// Checkpoint `checkpoint_id` completed: positions snapshotted for it are durable
+    /// (a Kafka reader commits them to its consumer group).
+    fn notify_checkpoint_complete(&mut self, _checkpoint_id: u64) -> Result<()> {
+        Ok(())
     }
 }

@@ -136,6 +136,11 @@ impl StreamTask {
                 if let Err(e) = self.chain.notify_checkpoint_complete(id) {
                     tracing::warn!(error = %e, checkpoint = id, "cannot commit a completed checkpoint");
                 }
+                if let TaskInput::Source(driver) = &mut self.input {
+                    if let Err(e) = driver.notify_checkpoint_complete(id) {
+                        tracing::warn!(error = %e, checkpoint = id, "cannot commit source positions");
+                    }
+                }
             }
         }
         true
@@ -261,7 +266,7 @@ impl StreamTask {
                         let TaskInput::Source(driver) = &mut self.input else {
                             return Err(RuntimeError::Internal("not a source task".into()));
                         };
-                        match driver.snapshot_splits() {
+                        match driver.snapshot_splits(barrier.id) {
                             Ok(splits) => self.checkpoint(barrier, Some(splits))?,
                             Err(e) => self.decline(barrier.id, e.to_string()),
                         }
@@ -271,7 +276,10 @@ impl StreamTask {
                         self.decline(barrier.id, "the source has stopped".into())
                     }
                     TaskCommand::CheckpointComplete(id) => {
-                        self.chain.notify_checkpoint_complete(id)?
+                        self.chain.notify_checkpoint_complete(id)?;
+                        if let TaskInput::Source(driver) = &mut self.input {
+                            driver.notify_checkpoint_complete(id)?;
+                        }
                     }
                     TaskCommand::CheckpointAborted(id) => {
                         if stopped == Some(id) {

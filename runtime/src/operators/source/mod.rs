@@ -67,12 +67,20 @@ impl SourceDriver {
             None => table_schema.clone(),
         };
         let watermarks = match &spec.watermark {
-            Some(w) => Some(WatermarkGenerator::new(
-                decode_expr(&w.expr, &table_schema, &ctx.functions)?,
-                w.rowtime,
-                ctx.watermark_interval.is_zero(),
-                reader.interleaves_splits(),
-            )),
+            Some(w) => {
+                let mut generator = WatermarkGenerator::new(
+                    decode_expr(&w.expr, &table_schema, &ctx.functions)?,
+                    w.rowtime,
+                    ctx.watermark_interval.is_zero(),
+                    reader.interleaves_splits(),
+                )
+                .with_idle_timeout(
+                    ctx.config
+                        .get_duration(&crate::config::table::SOURCE_IDLE_TIMEOUT),
+                );
+                generator.declare_splits(reader.declared_splits());
+                Some(generator)
+            }
             None => None,
         };
         Ok(Self {
@@ -97,6 +105,11 @@ impl SourceDriver {
             ReaderPoll::Batch(batch) => {
                 let full = self.complete(batch)?;
                 let split = self.reader.current_split();
+                if let Some(w) = &mut self.watermarks {
+                    for finished in self.reader.take_finished_splits() {
+                        w.finish_split(finished);
+                    }
+                }
                 match &mut self.watermarks {
                     Some(w) => {
                         let mut segments = Vec::new();
@@ -119,12 +132,19 @@ impl SourceDriver {
         }
     }
 
-    /// Where the reader is, for a checkpoint.
-    pub fn snapshot_splits(&mut self) -> Result<Vec<SourceSplit>> {
-        self.reader.snapshot_splits().map_err(|e| match e {
-            RuntimeError::User(m) => RuntimeError::User(format!("table '{}': {m}", self.table)),
-            other => other,
-        })
+    /// Where the reader is, for checkpoint `checkpoint_id`.
+    pub fn snapshot_splits(&mut self, checkpoint_id: u64) -> Result<Vec<SourceSplit>> {
+        self.reader
+            .snapshot_splits(checkpoint_id)
+            .map_err(|e| match e {
+                RuntimeError::User(m) => RuntimeError::User(format!("table '{}': {m}", self.table)),
+                other => other,
+            })
+    }
+
+    /// Checkpoint `checkpoint_id` completed.
+    pub fn notify_checkpoint_complete(&mut self, checkpoint_id: u64) -> Result<()> {
+        self.reader.notify_checkpoint_complete(checkpoint_id)
     }
 
     /// The watermark emitted so far, when the table has one.

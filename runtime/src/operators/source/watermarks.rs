@@ -2,12 +2,15 @@
 //! split, the largest value of the `WATERMARK FOR` expression seen so far; the subtask's
 //! watermark is the minimum over its live splits. Periodically (every
 //! `pipeline.auto-watermark-interval`) or, with an interval of 0, after every row.
+//! A split without data for `table.exec.source.idle-timeout` stops holding the watermark
+//! back until it has data again (Flink's `withIdleness`, per split).
 
 use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::compute::{cast, max};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use datafusion::physical_expr::PhysicalExpr;
 
@@ -22,8 +25,18 @@ pub struct WatermarkGenerator {
     per_row: bool,
     interleaving: bool,
     /// Largest expression value seen per split, by split index.
-    splits: Vec<(usize, i64)>,
+    splits: Vec<SplitWatermark>,
     emitted: Watermark,
+    /// Zero: splits never go idle.
+    idle_timeout: Duration,
+}
+
+/// One split's part in the watermark.
+struct SplitWatermark {
+    split: usize,
+    max: i64,
+    last_data: Instant,
+    idle: bool,
 }
 
 impl WatermarkGenerator {
@@ -42,7 +55,26 @@ impl WatermarkGenerator {
             interleaving,
             splits: Vec::new(),
             emitted: Watermark::MIN,
+            idle_timeout: Duration::ZERO,
         }
+    }
+
+    /// Splits without data for `timeout` (when not zero) stop holding the watermark back.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Splits `0..n` hold the watermark back from the start, before their first row.
+    pub fn declare_splits(&mut self, n: usize) {
+        for split in 0..n {
+            self.split_slot(split);
+        }
+    }
+
+    /// A split ended: it no longer holds the watermark back.
+    pub fn finish_split(&mut self, split: usize) {
+        self.splits.retain(|s| s.split != split);
     }
 
     /// The last watermark emitted, for a checkpoint.
@@ -57,18 +89,23 @@ impl WatermarkGenerator {
     }
 
     fn combined(&self) -> Option<i64> {
-        self.splits.iter().map(|(_, m)| *m).min()
+        self.splits.iter().filter(|s| !s.idle).map(|s| s.max).min()
     }
 
     fn split_slot(&mut self, split: usize) -> usize {
         if !self.interleaving {
             // A sequential reader has finished every split before this one.
-            self.splits.retain(|(s, _)| *s == split);
+            self.splits.retain(|s| s.split == split);
         }
-        match self.splits.iter().position(|(s, _)| *s == split) {
+        match self.splits.iter().position(|s| s.split == split) {
             Some(i) => i,
             None => {
-                self.splits.push((split, i64::MIN));
+                self.splits.push(SplitWatermark {
+                    split,
+                    max: i64::MIN,
+                    last_data: Instant::now(),
+                    idle: false,
+                });
                 self.splits.len() - 1
             }
         }
@@ -91,11 +128,13 @@ impl WatermarkGenerator {
         out: &mut Vec<StreamElement>,
     ) -> Result<()> {
         let slot = self.split_slot(split);
+        self.splits[slot].last_data = Instant::now();
+        self.splits[slot].idle = false;
         let values = self.watermark_values(batch)?;
         let values = millis(&values)?;
         if !self.per_row {
             if let Some(m) = max(values) {
-                self.splits[slot].1 = self.splits[slot].1.max(m);
+                self.splits[slot].max = self.splits[slot].max.max(m);
             }
             out.push(StreamElement::Batch(batch.clone()));
             return Ok(());
@@ -119,10 +158,10 @@ impl WatermarkGenerator {
                 out.push(StreamElement::Watermark(self.emitted));
                 start = i;
             }
-            if values.is_valid(i) && values.value(i) > self.splits[slot].1 {
-                self.splits[slot].1 = values.value(i);
+            if values.is_valid(i) && values.value(i) > self.splits[slot].max {
+                self.splits[slot].max = values.value(i);
                 pending = if single {
-                    self.splits[slot].1
+                    self.splits[slot].max
                 } else {
                     self.combined().unwrap_or(i64::MIN)
                 };
@@ -142,6 +181,11 @@ impl WatermarkGenerator {
 
     /// Pushes the current watermark if it advanced since the last one.
     pub fn periodic(&mut self, out: &mut Vec<StreamElement>) {
+        if !self.idle_timeout.is_zero() {
+            for s in &mut self.splits {
+                s.idle |= s.last_data.elapsed() >= self.idle_timeout;
+            }
+        }
         if let Some(c) = self.combined() {
             if c > self.emitted.0 {
                 self.emitted = Watermark(c);
@@ -232,5 +276,36 @@ mod tests {
         out.clear();
         g.periodic(&mut out);
         assert_eq!(shape(&out), vec!["wm2000"]);
+    }
+
+    #[test]
+    fn declared_splits_hold_back_until_they_have_data_or_go_idle() {
+        let mut g = generator(false);
+        g.interleaving = true;
+        g.declare_splits(2);
+        let mut out = Vec::new();
+        g.on_batch(&batch(&[9000]), 0, &mut out).unwrap();
+        out.clear();
+        g.periodic(&mut out);
+        assert!(shape(&out).is_empty(), "split 1 has no data yet");
+        g.idle_timeout = Duration::from_millis(1);
+        std::thread::sleep(Duration::from_millis(5));
+        // Both splits went idle: nothing moves the watermark.
+        g.periodic(&mut out);
+        assert!(shape(&out).is_empty());
+        // Split 0 has data again and alone decides; split 1 stays idle.
+        g.on_batch(&batch(&[9500]), 0, &mut out).unwrap();
+        out.clear();
+        g.periodic(&mut out);
+        assert_eq!(shape(&out), vec!["wm8500"]);
+        // A finished split no longer holds back.
+        let mut h = generator(false);
+        h.interleaving = true;
+        h.declare_splits(2);
+        h.on_batch(&batch(&[4000]), 0, &mut out).unwrap();
+        h.finish_split(1);
+        out.clear();
+        h.periodic(&mut out);
+        assert_eq!(shape(&out), vec!["wm3000"]);
     }
 }

@@ -1,0 +1,214 @@
+//! Kafka records into rows: the value format decodes the value columns, the key format
+//! (when there is one) the key columns, both over a whole buffer of records at once. Only
+//! when that fails (or a key is null) are records decoded one by one, to skip or report
+//! the bad ones by topic, partition and offset.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{new_null_array, ArrayRef, RecordBatchOptions};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use eddy_runtime::metrics::TaskMetrics;
+use eddy_runtime::RuntimeError;
+
+use super::options::KafkaOptions;
+use crate::format::{quote_record, BadRecordPolicy, BatchDecoder, LineChunk};
+
+/// Records of one partition waiting to be decoded. A record's "line number" in the chunks
+/// is its offset.
+#[derive(Default)]
+pub(crate) struct RecordBuffer {
+    pub values: LineChunk,
+    /// Keys, one per value, when the table has a key format (empty for a null key).
+    pub keys: LineChunk,
+    /// Per key: whether the record had none.
+    pub null_keys: Vec<bool>,
+    /// Offset of the last record taken (also of records skipped as tombstones).
+    pub last_offset: Option<i64>,
+}
+
+impl RecordBuffer {
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.keys.clear();
+        self.null_keys.clear();
+        self.last_offset = None;
+    }
+}
+
+/// Decodes buffers of records into batches of the table's physical columns.
+pub(crate) struct KafkaDecoder {
+    value: Box<dyn BatchDecoder>,
+    value_columns: Vec<usize>,
+    key: Option<(Box<dyn BatchDecoder>, Vec<usize>)>,
+    /// The table's physical columns.
+    schema: SchemaRef,
+    /// What batches have: the columns, plus row kinds for a changelog format.
+    output: SchemaRef,
+    changelog: bool,
+    policy: BadRecordPolicy,
+    metrics: Arc<TaskMetrics>,
+}
+
+impl KafkaDecoder {
+    pub fn new(
+        opts: &KafkaOptions,
+        schema: SchemaRef,
+        metrics: Arc<TaskMetrics>,
+    ) -> Result<Self, RuntimeError> {
+        let value = &opts.value;
+        let changelog = value.factory.produces_changelog();
+        let key = match &opts.key {
+            Some(k) => Some((
+                k.factory.create_decoder(k.schema.clone(), &k.options)?,
+                k.columns.clone(),
+            )),
+            None => None,
+        };
+        // One bad value or key fails the job unless the value format skips bad records.
+        let policy = value.factory.bad_record_policy(&value.options)?;
+        Ok(Self {
+            value: value
+                .factory
+                .create_decoder(value.schema.clone(), &value.options)?,
+            value_columns: value.columns.clone(),
+            key,
+            output: match changelog {
+                true => eddy_runtime::changelog::with_op_field(&schema),
+                false => schema.clone(),
+            },
+            schema,
+            changelog,
+            policy,
+            metrics,
+        })
+    }
+
+    /// Decodes the buffered records of `topic` partition `partition`; `None` when none
+    /// survived.
+    pub fn decode(
+        &mut self,
+        topic: &str,
+        partition: i32,
+        buf: &RecordBuffer,
+    ) -> Result<Option<RecordBatch>, RuntimeError> {
+        if buf.values.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(batch) = self.decode_all(buf) {
+            return Ok(Some(batch));
+        }
+        let mut good = Vec::new();
+        let mut skipped = 0u64;
+        let keys: Vec<_> = buf.keys.lines().collect();
+        for (i, (offset, value, _)) in buf.values.lines().enumerate() {
+            let null_key = buf.null_keys.get(i).copied().unwrap_or(false);
+            let key = keys.get(i).map(|(_, k, _)| *k).filter(|_| !null_key);
+            let reason = match self.decode_one(value, key) {
+                Ok(batch) => {
+                    good.push(batch);
+                    continue;
+                }
+                Err(reason) => reason,
+            };
+            match self.policy {
+                BadRecordPolicy::Skip => skipped += 1,
+                BadRecordPolicy::Fail => {
+                    return Err(RuntimeError::BadRecord {
+                        location: format!("topic '{topic}' partition {partition} offset {offset}"),
+                        reason,
+                        record: quote_record(value),
+                    })
+                }
+            }
+        }
+        if skipped > 0 {
+            TaskMetrics::add(&self.metrics.num_records_skipped, skipped);
+        }
+        if good.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(concat_batches(&self.output, &good)?))
+    }
+
+    fn decode_all(&mut self, buf: &RecordBuffer) -> Result<RecordBatch, String> {
+        let n = buf.values.len();
+        let values = self.value.decode_records(&buf.values)?;
+        if !self.changelog && values.num_rows() != n {
+            return Err(format!("{} rows from {n} records", values.num_rows()));
+        }
+        let keys = match &mut self.key {
+            Some(_) if buf.null_keys.contains(&true) => return Err("a null key".into()),
+            Some((decoder, _)) => {
+                let keys = decoder.decode_records(&buf.keys)?;
+                if keys.num_rows() != n {
+                    return Err(format!("{} keys from {n} records", keys.num_rows()));
+                }
+                Some(keys)
+            }
+            None => None,
+        };
+        self.assemble(values, keys)
+    }
+
+    /// One record; a null key (`None` with a key format) gives NULL key columns.
+    fn decode_one(&mut self, value: &[u8], key: Option<&[u8]>) -> Result<RecordBatch, String> {
+        let mut chunk = LineChunk::new();
+        chunk.push(0, value);
+        let values = self.value.decode_records(&chunk)?;
+        if !self.changelog && values.num_rows() != 1 {
+            return Err(format!("expected one row, found {}", values.num_rows()));
+        }
+        let keys = match (&mut self.key, key) {
+            (Some((decoder, _)), Some(key)) => {
+                let mut chunk = LineChunk::new();
+                chunk.push(0, key);
+                let keys = decoder
+                    .decode_records(&chunk)
+                    .map_err(|e| format!("the key: {e}"))?;
+                if keys.num_rows() != 1 {
+                    return Err(format!("expected one key, found {}", keys.num_rows()));
+                }
+                Some(keys)
+            }
+            _ => None,
+        };
+        self.assemble(values, keys)
+    }
+
+    /// The table's columns from the value's and key's; the value wins where both hold a
+    /// column (`value.fields-include` = `ALL`), as in Flink.
+    fn assemble(
+        &self,
+        values: RecordBatch,
+        keys: Option<RecordBatch>,
+    ) -> Result<RecordBatch, String> {
+        let rows = values.num_rows();
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];
+        if let (Some(keys), Some((_, key_columns))) = (&keys, &self.key) {
+            for (j, &c) in key_columns.iter().enumerate() {
+                columns[c] = Some(keys.column(j).clone());
+            }
+        }
+        for (j, &c) in self.value_columns.iter().enumerate() {
+            columns[c] = Some(values.column(j).clone());
+        }
+        let mut out: Vec<ArrayRef> = columns
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.unwrap_or_else(|| new_null_array(self.schema.field(i).data_type(), rows))
+            })
+            .collect();
+        if self.changelog {
+            out.push(values.column(values.num_columns() - 1).clone());
+        }
+        RecordBatch::try_new_with_options(
+            self.output.clone(),
+            out,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| e.to_string())
+    }
+}

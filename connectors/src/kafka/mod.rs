@@ -1,0 +1,88 @@
+//! The `kafka` connector (Flink's `KafkaDynamicTableFactory`) on librdkafka:
+//! - [`options`]: Flink's WITH options, checked at CREATE TABLE;
+//! - [`client`]: clients, partition listing, the offsets a startup or bounded mode means;
+//! - [`source`]: partitions as splits, dealt by Flink's owner rule;
+//! - [`reader`]: one subtask's reader, per-partition batches and positions, offsets
+//!   committed on checkpoints, partitions found later;
+//! - [`decode`]: key and value formats into rows, bad records by topic/partition/offset;
+//! - [`sink`]: records out, with `none`, `at-least-once` or `exactly-once` delivery.
+//!
+//! See `docs/kafka.md`.
+
+mod client;
+mod decode;
+mod options;
+mod reader;
+mod sink;
+mod source;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::Schema;
+use eddy_runtime::connector::{Sink, Source};
+use eddy_runtime::jobgraph::ConnectorSpec;
+
+pub use reader::KafkaReader;
+pub use sink::KafkaSink;
+pub use source::KafkaSource;
+
+use crate::error::Result;
+use crate::factory::TableFactory;
+use crate::options::OptionKey;
+use options::{KafkaOptions, BOOTSTRAP_SERVERS, IDENTIFIER};
+
+/// The `kafka` connector.
+#[derive(Debug, Default)]
+pub struct KafkaTableFactory;
+
+impl TableFactory for KafkaTableFactory {
+    fn identifier(&self) -> &'static str {
+        IDENTIFIER
+    }
+
+    fn required_options(&self) -> Vec<OptionKey> {
+        vec![BOOTSTRAP_SERVERS]
+    }
+
+    fn optional_options(&self) -> Vec<OptionKey> {
+        options::declared()
+    }
+
+    fn validate(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        KafkaOptions::parse(table, schema, options).map(|_| ())
+    }
+
+    fn is_bounded(&self, options: &BTreeMap<String, String>) -> bool {
+        options
+            .get(options::BOUNDED_MODE.key)
+            .is_some_and(|m| m != "unbounded")
+    }
+
+    fn create_source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
+        let schema = spec.schema.decode()?;
+        let opts = KafkaOptions::parse(&spec.table, &schema, &spec.options)?;
+        opts.source_topics()?;
+        Ok(Arc::new(KafkaSource {
+            table: spec.table.clone(),
+            schema,
+            opts,
+        }))
+    }
+
+    fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
+        let schema = spec.schema.decode()?;
+        let opts = KafkaOptions::parse(&spec.table, &schema, &spec.options)?;
+        opts.sink_topic()?;
+        Ok(Arc::new(KafkaSink {
+            table: spec.table.clone(),
+            schema,
+            opts,
+        }))
+    }
+}
