@@ -511,7 +511,7 @@ async fn an_idle_partition_stops_holding_the_watermark_back() {
     .await;
     exec(&client, "SET 'pipeline.auto-watermark-interval' = '50 ms'").await;
     exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
-    exec(&client, "SET 'table.exec.source.idle-timeout' = '1 s'").await;
+    exec(&client, "SET 'table.exec.source.idle-timeout' = '3 s'").await;
     let job = submit(
         &client,
         "INSERT INTO quiet_out SELECT window_start, count(*) FROM TABLE(\
@@ -519,7 +519,7 @@ async fn an_idle_partition_stops_holding_the_watermark_back() {
     )
     .await;
     wait_for_status(&client, &job, "RUNNING").await;
-    // Only partition 0 gets records; partition 1 never does, and goes idle after 1 s.
+    // Only partition 0 gets records; partition 1 never does, and goes idle after 3 s.
     let records: Vec<String> = [1, 2, 25]
         .iter()
         .map(|s| format!("{{\"id\":{s},\"amount\":1.0,\"ts\":\"2024-01-01 00:00:{s:02}\"}}"))
@@ -529,9 +529,167 @@ async fn an_idle_partition_stops_holding_the_watermark_back() {
         .map(|v| (0, None, Some(v.as_str()), None))
         .collect();
     broker.produce("quiet", &r);
+    // Until then the partition without data holds the watermark back, as in Flink: no
+    // window has fired half way (a lower bound: nothing can fire early on a slow machine).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        read_part_files(&out).is_empty(),
+        "a window fired before partition 1 went idle"
+    );
     wait_until(|| !read_part_files(&out).is_empty(), "the first window").await;
     assert_same(
         read_part_files(&out),
         vec!["2024-01-01 00:00:00,2".to_string()],
     );
+}
+
+#[tokio::test]
+async fn an_exactly_once_sink_commits_every_record_once_across_killed_task_managers() {
+    exactly_once_across_a_kill().await;
+}
+
+/// What a restarted sink does with the transactions of the checkpoint it restores, whose
+/// producer died: commits them by producer id and epoch. Here the producer is the test's,
+/// and it dies (is dropped) with its transaction open.
+#[tokio::test]
+async fn a_transaction_left_open_by_a_dead_producer_is_committed_by_its_id_and_epoch() {
+    use rdkafka::config::RDKafkaLogLevel;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use std::sync::{Arc, Mutex};
+
+    struct Pid(Arc<Mutex<Option<(i64, i16)>>>);
+    impl rdkafka::ClientContext for Pid {
+        fn log(&self, _: RDKafkaLogLevel, _: &str, message: &str) {
+            if let Some(pid) = eddy_connectors::kafka::acquired_pid(message) {
+                *self.0.lock().unwrap() = Some(pid);
+            }
+        }
+    }
+    impl rdkafka::producer::ProducerContext for Pid {
+        type DeliveryOpaque = ();
+        fn delivery(&self, _: &rdkafka::producer::DeliveryResult<'_>, _: ()) {}
+    }
+
+    let broker = Broker::start();
+    broker.create_topic("resumed", 1);
+    let pid = Arc::new(Mutex::new(None));
+    let producer: BaseProducer<Pid> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.address())
+        .set("transactional.id", "resume-me")
+        .set("debug", "eos")
+        .set_log_level(RDKafkaLogLevel::Debug)
+        .create_with_context(Pid(pid.clone()))
+        .unwrap();
+    let t = Duration::from_secs(10);
+    producer.init_transactions(t).unwrap();
+    producer.begin_transaction().unwrap();
+    for v in ["a", "b", "c"] {
+        producer
+            .send(
+                BaseRecord::<str, str>::to("resumed")
+                    .partition(0)
+                    .payload(v),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(t).unwrap();
+    drop(producer);
+    let (id, epoch) = pid
+        .lock()
+        .unwrap()
+        .expect("librdkafka logged its producer id");
+    let before = broker.committed_log("resumed", 0);
+    assert_eq!((before.committed.len(), before.open), (0, 3));
+    for _ in 0..2 {
+        // A second commit (of a transaction committed already) succeeds too.
+        eddy_connectors::kafka::commit_prepared(&broker.address(), "resume-me", id, epoch, t)
+            .unwrap();
+    }
+    let after = broker.committed_log("resumed", 0);
+    assert_eq!(after.committed, vec!["a", "b", "c"]);
+    assert_eq!(after.open, 0);
+}
+
+async fn exactly_once_across_a_kill() {
+    use common::cluster::Cluster;
+    let broker = Broker::start();
+    broker.create_topic("eo_in", 2);
+    broker.create_topic("eo_out", 2);
+    let n = 600;
+    produce_orders(&broker, "eo_in", 0..n, 2);
+    let mut cluster = Cluster::start(2, 1, &[]);
+    let client = cluster.connect().await;
+    exec(
+        &client,
+        &orders_ddl(
+            "eo_in",
+            &broker,
+            "eo_in",
+            ", 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'",
+        ),
+    )
+    .await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE eo_out (id BIGINT) WITH ('connector' = 'kafka', 'topic' = 'eo_out', \
+             'properties.bootstrap.servers' = '{}', 'format' = 'json', \
+             'sink.partitioner' = 'fixed', 'sink.delivery-guarantee' = 'exactly-once', \
+             'sink.transactional-id-prefix' = 'eo-test')",
+            broker.address()
+        ),
+    )
+    .await;
+    // 150 rows a second per subtask, 10 at a time: about two seconds per attempt.
+    exec(&client, "SET 'debug.source.rows-per-second' = '150'").await;
+    exec(&client, "SET 'execution.batch-size' = '10'").await;
+    for set in [
+        "SET 'execution.checkpointing.interval' = '300 ms'",
+        "SET 'parallelism.default' = '2'",
+        "SET 'restart-strategy.type' = 'fixed-delay'",
+        "SET 'restart-strategy.fixed-delay.attempts' = '20'",
+        "SET 'restart-strategy.fixed-delay.delay' = '200 ms'",
+    ] {
+        exec(&client, set).await;
+    }
+    let job = submit(&client, "INSERT INTO eo_out SELECT id FROM eo_in").await;
+    wait_for_status(&client, &job, "RUNNING").await;
+    // Kill a TaskManager once records have been committed, while transactions are open.
+    wait_until(
+        || (0..2).any(|p| !broker.committed_log("eo_out", p).committed.is_empty()),
+        "a first committed transaction",
+    )
+    .await;
+    cluster.kill_task_manager(0);
+    cluster.add_task_manager(1);
+    let done = wait_for_status(&client, &job, "FINISHED").await;
+    let restarts: i64 = done["restarts"]
+        .clone()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    assert!(restarts >= 1, "{done:?}");
+    let mut committed = Vec::new();
+    let mut aborts = 0;
+    for p in 0..2 {
+        let log = broker.committed_log("eo_out", p);
+        assert_eq!(
+            log.open, 0,
+            "partition {p}: records of a transaction still open"
+        );
+        aborts += log.aborts;
+        committed.extend(log.committed);
+    }
+    // What the killed attempt wrote after its last checkpoint was aborted; what its last
+    // checkpoint held was committed, by it or by the restarted job.
+    eprintln!("{aborts} transactions aborted");
+    assert_same(
+        committed,
+        (0..n).map(|i| format!("{{\"id\":{i}}}")).collect(),
+    );
+    // Nothing is left open: a read_committed reader sees to the end of each partition.
+    for (p, (high, stable)) in broker.offsets("eo_out", 2).into_iter().enumerate() {
+        assert_eq!(high, stable, "partition {p}");
+    }
 }

@@ -277,3 +277,193 @@ impl Drop for Broker {
         let _ = self.child.wait();
     }
 }
+
+/// What a `read_committed` reader must see of one partition, worked out from the log
+/// itself: tansu's `read_committed` fetch does not hide aborted records, so the test reads
+/// the raw record batches (Fetch v4, record batch v2) and applies Kafka's rule: records of
+/// a transactional batch count once their producer's next control record commits them, and
+/// are dropped when it aborts them or when none follows.
+pub struct PartitionLog {
+    /// Values of the committed records, in offset order.
+    pub committed: Vec<String>,
+    /// Commit and abort markers seen.
+    pub commits: usize,
+    pub aborts: usize,
+    /// Records of transactions neither committed nor aborted.
+    pub open: usize,
+}
+
+impl Broker {
+    /// The committed records of one partition, from its raw log.
+    pub fn committed_log(&self, topic: &str, partition: i32) -> PartitionLog {
+        use std::collections::HashMap;
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut log = PartitionLog {
+            committed: Vec::new(),
+            commits: 0,
+            aborts: 0,
+            open: 0,
+        };
+        let mut pending: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut offset = 0i64;
+        for correlation in 1i32.. {
+            // Fetch v4: header v1, then replica, wait, min/max bytes, isolation, topics.
+            let mut body = Vec::new();
+            body.extend_from_slice(&1i16.to_be_bytes());
+            body.extend_from_slice(&4i16.to_be_bytes());
+            body.extend_from_slice(&correlation.to_be_bytes());
+            body.extend_from_slice(&4i16.to_be_bytes());
+            body.extend_from_slice(b"test");
+            body.extend_from_slice(&(-1i32).to_be_bytes());
+            body.extend_from_slice(&100i32.to_be_bytes());
+            body.extend_from_slice(&0i32.to_be_bytes());
+            body.extend_from_slice(&(8i32 << 20).to_be_bytes());
+            body.push(0);
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&(topic.len() as i16).to_be_bytes());
+            body.extend_from_slice(topic.as_bytes());
+            body.extend_from_slice(&1i32.to_be_bytes());
+            body.extend_from_slice(&partition.to_be_bytes());
+            body.extend_from_slice(&offset.to_be_bytes());
+            body.extend_from_slice(&(8i32 << 20).to_be_bytes());
+            stream
+                .write_all(&(body.len() as i32).to_be_bytes())
+                .unwrap();
+            stream.write_all(&body).unwrap();
+            let mut size = [0u8; 4];
+            stream.read_exact(&mut size).unwrap();
+            let mut response = vec![0u8; i32::from_be_bytes(size) as usize];
+            stream.read_exact(&mut response).unwrap();
+            let mut r = Reader(&response);
+            r.i32(); // correlation id
+            r.i32(); // throttle
+            assert_eq!(r.i32(), 1, "one topic");
+            r.string();
+            assert_eq!(r.i32(), 1, "one partition");
+            r.i32();
+            let error = r.i16();
+            assert_eq!(error, 0, "fetch error {error}");
+            let high = r.i64();
+            r.i64(); // last stable offset
+            let aborted = r.i32();
+            for _ in 0..aborted.max(0) {
+                r.i64();
+                r.i64();
+            }
+            let len = r.i32();
+            let mut records = Reader(r.take(len.max(0) as usize));
+            let mut next = offset;
+            while records.0.len() >= 12 {
+                let base = records.i64();
+                let batch_len = records.i32() as usize;
+                if records.0.len() < batch_len {
+                    break; // a partial batch at the end of the response
+                }
+                let mut b = Reader(records.take(batch_len));
+                b.i32(); // leader epoch
+                assert_eq!(b.i8(), 2, "record batch v2");
+                b.i32(); // crc
+                let attributes = b.i16();
+                assert_eq!(attributes & 0x7, 0, "uncompressed");
+                let last_delta = b.i32();
+                b.i64();
+                b.i64();
+                let producer = b.i64();
+                b.i16();
+                b.i32();
+                let count = b.i32();
+                let transactional = attributes & 0x10 != 0;
+                let control = attributes & 0x20 != 0;
+                for _ in 0..count {
+                    let record_len = b.varint() as usize;
+                    let mut rec = Reader(b.take(record_len));
+                    rec.i8();
+                    rec.varint();
+                    rec.varint();
+                    let key_len = rec.varint();
+                    let key = if key_len >= 0 {
+                        rec.take(key_len as usize).to_vec()
+                    } else {
+                        Vec::new()
+                    };
+                    let value_len = rec.varint();
+                    let value = if value_len >= 0 {
+                        String::from_utf8_lossy(rec.take(value_len as usize)).into_owned()
+                    } else {
+                        String::new()
+                    };
+                    if control {
+                        // Key: version (i16), type (i16): 0 abort, 1 commit.
+                        let kind = i16::from_be_bytes([key[2], key[3]]);
+                        let records = pending.remove(&producer).unwrap_or_default();
+                        match kind {
+                            1 => {
+                                log.commits += 1;
+                                log.committed.extend(records);
+                            }
+                            _ => log.aborts += 1,
+                        }
+                    } else if transactional {
+                        pending.entry(producer).or_default().push(value);
+                    } else {
+                        log.committed.push(value);
+                    }
+                }
+                next = base + last_delta as i64 + 1;
+            }
+            // tansu's high watermark can lag the log (see the module's note): read until a
+            // fetch brings nothing new.
+            if next == offset && offset >= high {
+                break;
+            }
+            offset = next;
+        }
+        log.open = pending.values().map(Vec::len).sum();
+        log
+    }
+}
+
+/// Big-endian reads over a response, panicking past its end (a test helper).
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        head
+    }
+    fn i8(&mut self) -> i8 {
+        self.take(1)[0] as i8
+    }
+    fn i16(&mut self) -> i16 {
+        i16::from_be_bytes(self.take(2).try_into().unwrap())
+    }
+    fn i32(&mut self) -> i32 {
+        i32::from_be_bytes(self.take(4).try_into().unwrap())
+    }
+    fn i64(&mut self) -> i64 {
+        i64::from_be_bytes(self.take(8).try_into().unwrap())
+    }
+    fn string(&mut self) -> String {
+        let n = self.i16();
+        String::from_utf8_lossy(self.take(n.max(0) as usize)).into_owned()
+    }
+    /// A zigzag varint.
+    fn varint(&mut self) -> i64 {
+        let mut raw = 0u64;
+        let mut shift = 0;
+        loop {
+            let byte = self.take(1)[0];
+            raw |= ((byte & 0x7f) as u64) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        ((raw >> 1) as i64) ^ -((raw & 1) as i64)
+    }
+}

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use eddy_runtime::checkpoint::{operator_uids, CheckpointBarrier, TaskCommand};
 use eddy_runtime::connector::{ConnectorResolver, SourceSplit};
 use eddy_runtime::jobgraph::{JobGraph, OperatorSpec};
+use eddy_runtime::RuntimeError;
 use tokio::sync::mpsc;
 
 pub use execution_graph::ExecutionGraph;
@@ -655,7 +656,18 @@ impl JobMaster {
                 let source = self.services.resolver.create_source(&spec.connector)?;
                 let all = match plan.as_ref().and_then(|p| p.splits.get(&v.id)) {
                     Some(restored) => restored.clone(),
-                    None => source.enumerate_splits(v.parallelism)?,
+                    // Enumerating may wait on an external system (Kafka's brokers): off
+                    // the JobMaster's task.
+                    None => {
+                        let (source, parallelism) = (source.clone(), v.parallelism);
+                        tokio::task::spawn_blocking(move || source.enumerate_splits(parallelism))
+                            .await
+                            .map_err(|e| {
+                                ClusterError::Runtime(RuntimeError::Internal(format!(
+                                    "enumerating splits: {e}"
+                                )))
+                            })??
+                    }
                 };
                 splits.insert(v.id, source.assign_splits(all, v.parallelism));
             }

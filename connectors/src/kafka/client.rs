@@ -27,6 +27,11 @@ pub(crate) fn client_config(opts: &KafkaOptions, group: Option<&str>) -> ClientC
     for (k, v) in &opts.properties {
         config.set(k, v);
     }
+    // Keys land on the partitions Flink's and Java's producers pick (murmur2), not
+    // librdkafka's CRC32 default.
+    if !opts.properties.contains_key("partitioner") {
+        config.set("partitioner", "murmur2_random");
+    }
     config.remove("group.id");
     if let Some(g) = group {
         config.set("group.id", g);

@@ -5,7 +5,8 @@
 //! - [`reader`]: one subtask's reader, per-partition batches and positions, offsets
 //!   committed on checkpoints, partitions found later;
 //! - [`decode`]: key and value formats into rows, bad records by topic/partition/offset;
-//! - [`sink`]: records out, with `none`, `at-least-once` or `exactly-once` delivery.
+//! - [`sink`]: records out, with `none`, `at-least-once` or `exactly-once` delivery;
+//! - [`txn`]: committing a transaction a failed attempt prepared.
 //!
 //! See `docs/kafka.md`.
 
@@ -15,6 +16,7 @@ mod options;
 mod reader;
 mod sink;
 mod source;
+mod txn;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use eddy_runtime::jobgraph::ConnectorSpec;
 pub use reader::KafkaReader;
 pub use sink::KafkaSink;
 pub use source::KafkaSource;
+pub use txn::{acquired_pid, commit_prepared, ResumeError};
 
 use crate::error::Result;
 use crate::factory::TableFactory;

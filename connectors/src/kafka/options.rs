@@ -518,6 +518,19 @@ impl KafkaOptions {
             Some(v) => parse_duration(API_TIMEOUT.key, v)?,
             None => Duration::from_secs(30),
         };
+        // Offsets by partition number name one topic's partitions, as Flink requires.
+        let specific = get(options, &STARTUP_SPECIFIC_OFFSETS)
+            .map(|_| STARTUP_SPECIFIC_OFFSETS.key)
+            .or(get(options, &BOUNDED_SPECIFIC_OFFSETS).map(|_| BOUNDED_SPECIFIC_OFFSETS.key));
+        if let Some(key) = specific {
+            if !matches!(&topics, Some(Topics::List(l)) if l.len() == 1) {
+                return Err(ConnectorError::invalid(
+                    key,
+                    &options[key],
+                    "specific offsets can be given for a single topic only, as in Flink",
+                ));
+            }
+        }
         let opts = Self {
             topics,
             bootstrap_servers,
@@ -733,7 +746,7 @@ mod tests {
     #[test]
     fn flink_options_parse() {
         let o = parse(&[
-            ("topic", "a; b"),
+            ("topic", "a"),
             ("format", "json"),
             ("json.ignore-parse-errors", "true"),
             ("scan.startup.mode", "specific-offsets"),
@@ -747,7 +760,9 @@ mod tests {
             ("properties.fetch.min.bytes", "1"),
         ])
         .unwrap();
-        assert!(matches!(&o.topics, Some(Topics::List(l)) if l == &["a", "b"]));
+        assert!(matches!(&o.topics, Some(Topics::List(l)) if l == &["a"]));
+        let two = parse(&[("topic", "a; b"), ("format", "json")]).unwrap();
+        assert!(matches!(&two.topics, Some(Topics::List(l)) if l == &["a", "b"]));
         assert_eq!(
             o.startup,
             StartupMode::Specific(BTreeMap::from([(0, 42), (1, 300)]))
@@ -831,5 +846,12 @@ mod tests {
             err(&[("topic", "a"), ("topic-pattern", "b.*"), ("format", "json")])
                 .contains("not both")
         );
+        assert!(err(&[
+            ("topic", "a;b"),
+            ("format", "json"),
+            ("scan.startup.mode", "specific-offsets"),
+            ("scan.startup.specific-offsets", "partition:0,offset:1")
+        ])
+        .contains("single topic"));
     }
 }

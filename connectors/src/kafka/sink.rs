@@ -9,9 +9,9 @@
 //!   checkpoints not yet completed wait. Starting a producer (`init_transactions`) aborts
 //!   what an earlier attempt left open under its id.
 //!
-//! librdkafka cannot resume another producer's transaction (Flink's Java sink does it by
-//! reflection), so a transaction whose checkpoint completed but which was not committed
-//! before the process died is aborted by the restarted job, not committed.
+//! A restarted job commits the transactions of the checkpoint it restores, whose producers
+//! died with the failed attempt, by their producer id and epoch ([`super::txn`]), as
+//! Flink's sink resumes them; then it aborts what else the failed attempt left open.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,8 +20,10 @@ use std::time::Duration;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
 use eddy_runtime::{Result, RuntimeError};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -30,11 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{broker_error, client_config};
 use super::options::{DeliveryGuarantee, KafkaOptions, SinkPartitioner};
+use super::txn;
 use crate::format::BatchEncoder;
-
-/// Transactional producers each subtask starts with (enough for the transaction being
-/// written and two awaiting their checkpoints' completion).
-const INITIAL_PRODUCERS: usize = 3;
 
 /// A Kafka table written as a sink.
 pub struct KafkaSink {
@@ -50,9 +49,29 @@ struct DeliveryErrors {
     first: Mutex<Option<String>>,
 }
 
-struct WriterContext(Arc<DeliveryErrors>);
+struct WriterContext {
+    errors: Arc<DeliveryErrors>,
+    /// The producer id and epoch of a transactional producer, once acquired.
+    pid: Mutex<Option<(i64, i16)>>,
+}
 
-impl ClientContext for WriterContext {}
+impl ClientContext for WriterContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        if let Some(pid) = super::txn::acquired_pid(message) {
+            if let Ok(mut slot) = self.pid.lock() {
+                *slot = Some(pid);
+            }
+        }
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", "{fac}: {message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", "{fac}: {message}"),
+            _ => tracing::trace!(target: "librdkafka", "{fac}: {message}"),
+        }
+    }
+}
 
 impl ProducerContext for WriterContext {
     type DeliveryOpaque = ();
@@ -60,8 +79,8 @@ impl ProducerContext for WriterContext {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         if let Err((e, message)) = result {
             // Only failures take the lock; deliveries that succeed touch nothing.
-            if !self.0.failed.swap(true, Ordering::AcqRel) {
-                if let Ok(mut first) = self.0.first.lock() {
+            if !self.errors.failed.swap(true, Ordering::AcqRel) {
+                if let Ok(mut first) = self.errors.first.lock() {
                     *first = Some(format!(
                         "delivering a record to partition {} failed: {e}",
                         message.partition()
@@ -74,10 +93,22 @@ impl ProducerContext for WriterContext {
 
 type Producer_ = BaseProducer<WriterContext>;
 
-/// What committing a prepared transaction takes: its producer's id.
+/// What a checkpoint holds of a transactional writer: the transaction it prepared, if
+/// records were written since the last checkpoint, by id and by the producer id and epoch
+/// that resuming it takes.
 #[derive(Debug, Serialize, Deserialize)]
 struct Committable {
+    /// The barrier this was prepared at.
+    checkpoint: u64,
+    subtask: u32,
+    transaction: Option<Prepared>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Prepared {
     transactional_id: String,
+    producer_id: i64,
+    epoch: i16,
 }
 
 impl Sink for KafkaSink {
@@ -111,25 +142,23 @@ impl Sink for KafkaSink {
             partitions,
             next_partition: info.subtask_index as i32,
             subtask: info.subtask_index,
+            cancel: info.cancel.clone(),
             errors,
             producer: None,
-            idle: Vec::new(),
             pending: BTreeMap::new(),
-            created: 0,
+            last_barrier: 0,
+            restored_from: None,
             values: Vec::new(),
             value_ends: Vec::new(),
             keys: Vec::new(),
             key_ends: Vec::new(),
             schema: self.schema.clone(),
         };
-        match writer.opts.delivery {
-            DeliveryGuarantee::ExactlyOnce => {
-                for _ in 0..INITIAL_PRODUCERS {
-                    let p = writer.new_producer()?;
-                    writer.idle.push(p);
-                }
-            }
-            _ => writer.producer = Some(writer.new_producer()?),
+        // Transactional producers start on first use: a restored writer first commits the
+        // transactions of its checkpoint, which starting a producer under their ids would
+        // abort.
+        if writer.opts.delivery != DeliveryGuarantee::ExactlyOnce {
+            writer.producer = Some(writer.new_producer()?);
         }
         Ok(Box::new(writer))
     }
@@ -164,15 +193,18 @@ struct KafkaWriter {
     partitions: i32,
     next_partition: i32,
     subtask: u32,
+    cancel: Arc<AtomicBool>,
     errors: Arc<DeliveryErrors>,
     /// The producer records go to; with transactions, the one whose transaction is open.
     producer: Option<(String, Producer_)>,
-    /// Transactional producers with no open transaction.
-    idle: Vec<(String, Producer_)>,
     /// Transactional producers whose transaction waits for its checkpoint, by id.
     pending: BTreeMap<String, Producer_>,
-    /// Transactional producers created so far (numbers their ids).
-    created: usize,
+    /// The last barrier seen (or restored from): the next transaction is named after
+    /// the one that follows it, so every transaction has an id of its own.
+    last_barrier: u64,
+    /// The checkpoint a restored writer started from, until its first barrier has
+    /// aborted what the failed attempt left open after it.
+    restored_from: Option<u64>,
     values: Vec<u8>,
     value_ends: Vec<usize>,
     keys: Vec<u8>,
@@ -185,27 +217,47 @@ impl KafkaWriter {
         self.opts.delivery == DeliveryGuarantee::ExactlyOnce
     }
 
-    /// A producer; a transactional one is started, which aborts whatever an earlier
-    /// attempt left open under its id.
+    /// The transactional id of the transaction that follows barrier `after`, as Flink's
+    /// `<prefix>-<subtask>-<checkpoint>`.
+    fn transactional_id(&self, after: u64) -> String {
+        let prefix = self
+            .opts
+            .transactional_id_prefix
+            .as_deref()
+            .unwrap_or("eddy");
+        format!("{prefix}-{}-{}", self.subtask, after + 1)
+    }
+
+    /// A producer: for transactions, one started under the id of the next transaction,
+    /// which aborts whatever an earlier attempt left open under it.
     fn new_producer(&mut self) -> Result<(String, Producer_)> {
+        let id = match self.transactional() {
+            true => self.transactional_id(self.last_barrier),
+            false => String::new(),
+        };
+        self.start_producer(id)
+    }
+
+    fn start_producer(&self, id: String) -> Result<(String, Producer_)> {
         let mut config = client_config(&self.opts, None);
-        let mut id = String::new();
         if self.transactional() {
-            let prefix = self
-                .opts
-                .transactional_id_prefix
-                .as_deref()
-                .unwrap_or("eddy");
-            id = format!("{prefix}-{}-{}", self.subtask, self.created);
-            self.created += 1;
             config.set("transactional.id", &id);
+            // librdkafka reports the producer id and epoch, which resuming the
+            // transaction after a failure takes, only in this log.
+            if !self.opts.properties.contains_key("debug") {
+                config.set("debug", "eos");
+            }
+            config.set_log_level(RDKafkaLogLevel::Debug);
             if !self.opts.properties.contains_key("transaction.timeout.ms") {
                 // Long enough for a slow checkpoint; the broker caps it.
                 config.set("transaction.timeout.ms", "900000");
             }
         }
         let producer: Producer_ = config
-            .create_with_context(WriterContext(self.errors.clone()))
+            .create_with_context(WriterContext {
+                errors: self.errors.clone(),
+                pid: Mutex::new(None),
+            })
             .map_err(|e| broker_error(&self.opts, "creating a producer", e))?;
         if self.transactional() {
             producer
@@ -239,15 +291,33 @@ impl KafkaWriter {
         )))
     }
 
+    /// At the first barrier after a restore from checkpoint `c`: the failed attempt named
+    /// its transactions after barriers `c + 1 ..= barrier` (this attempt's barriers come
+    /// after all of its), so starting a producer under each of those ids aborts whatever
+    /// it left open, which would otherwise hold `read_committed` readers back until the
+    /// broker times the transaction out.
+    fn abort_lingering(&mut self, barrier: u64) -> Result<()> {
+        let Some(c) = self.restored_from.take() else {
+            return Ok(());
+        };
+        let prepared: Vec<String> = self.pending.keys().cloned().collect();
+        // A bound for a savepoint of a long-gone run: its later ids timed out long ago.
+        let from = c.max(barrier.saturating_sub(1000));
+        for after in from..barrier {
+            let id = self.transactional_id(after);
+            if !prepared.contains(&id) {
+                drop(self.start_producer(id)?);
+            }
+        }
+        Ok(())
+    }
+
     /// The producer to write to, opening a transaction when needed.
     fn open(&mut self) -> Result<()> {
         if self.producer.is_some() {
             return Ok(());
         }
-        let (id, producer) = match self.idle.pop() {
-            Some(p) => p,
-            None => self.new_producer()?,
-        };
+        let (id, producer) = self.new_producer()?;
         producer
             .begin_transaction()
             .map_err(|e| self.failure(&format!("beginning a transaction of '{id}'"), e))?;
@@ -346,6 +416,9 @@ impl SinkWriter for KafkaWriter {
                         // librdkafka's queue is full: let it deliver, then try again.
                         producer.poll(Duration::from_millis(50));
                         self.check_deliveries()?;
+                        if self.cancel.load(Ordering::Relaxed) {
+                            return Err(RuntimeError::Cancelled);
+                        }
                         record = r;
                     }
                     Err((e, _)) => return Err(self.failure("producing a record", e)),
@@ -367,29 +440,42 @@ impl SinkWriter for KafkaWriter {
                 p.commit_transaction(self.opts.api_timeout).map_err(|e| {
                     self.failure(&format!("committing the transaction of '{id}'"), e)
                 })?;
-                self.idle.push((id, p));
             }
         }
         Ok(())
     }
 
     fn abort(&mut self) {
-        if !self.transactional() {
-            return;
-        }
-        let open = self
-            .producer
-            .take()
-            .into_iter()
-            .chain(std::mem::take(&mut self.pending));
-        for (id, p) in open {
+        // Only the transaction being written: those awaiting their checkpoints may belong
+        // to checkpoints that completed. The next attempt's producers fence all of them.
+        if let Some((id, p)) = self.producer.take() {
             if let Err(e) = p.abort_transaction(Duration::from_secs(5)) {
                 tracing::debug!(transactional_id = %id, error = %e, "cannot abort a transaction; the next attempt aborts it");
             }
         }
     }
 
-    fn prepare_commit(&mut self, _checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
+    fn recover(&mut self, all_committables: &[Vec<u8>]) -> Result<()> {
+        if !self.transactional() {
+            return Ok(());
+        }
+        // The checkpoint restored from: the failed attempt named its later transactions
+        // after the barriers that followed it. The first of them is started (so aborted)
+        // by this attempt's first transaction, the others at its first barrier.
+        let restored = all_committables
+            .iter()
+            .filter_map(|b| serde_json::from_slice::<Committable>(b).ok())
+            .map(|c| c.checkpoint)
+            .filter(|&c| c != FINAL_CHECKPOINT_ID)
+            .max();
+        if let Some(c) = restored {
+            self.last_barrier = c;
+            self.restored_from = Some(c);
+        }
+        Ok(())
+    }
+
+    fn prepare_commit(&mut self, checkpoint_id: u64) -> Result<Vec<Vec<u8>>> {
         match self.opts.delivery {
             DeliveryGuarantee::None => Ok(Vec::new()),
             DeliveryGuarantee::AtLeastOnce => {
@@ -398,14 +484,38 @@ impl SinkWriter for KafkaWriter {
             }
             DeliveryGuarantee::ExactlyOnce => {
                 self.flush()?;
-                let Some((id, producer)) = self.producer.take() else {
-                    return Ok(Vec::new());
+                let transaction = match self.producer.take() {
+                    Some((id, producer)) => {
+                        let (producer_id, epoch) = producer
+                            .context()
+                            .pid
+                            .lock()
+                            .ok()
+                            .and_then(|p| *p)
+                            .ok_or_else(|| {
+                                RuntimeError::Internal(format!(
+                                    "librdkafka did not report the producer id of '{id}'"
+                                ))
+                            })?;
+                        self.pending.insert(id.clone(), producer);
+                        Some(Prepared {
+                            transactional_id: id,
+                            producer_id,
+                            epoch,
+                        })
+                    }
+                    None => None,
                 };
+                if checkpoint_id != FINAL_CHECKPOINT_ID {
+                    self.abort_lingering(checkpoint_id)?;
+                    self.last_barrier = checkpoint_id;
+                }
                 let committable = serde_json::to_vec(&Committable {
-                    transactional_id: id.clone(),
+                    checkpoint: checkpoint_id,
+                    subtask: self.subtask,
+                    transaction,
                 })
                 .map_err(|e| RuntimeError::Internal(e.to_string()))?;
-                self.pending.insert(id, producer);
                 Ok(vec![committable])
             }
         }
@@ -415,21 +525,41 @@ impl SinkWriter for KafkaWriter {
         for bytes in committables {
             let c: Committable = serde_json::from_slice(&bytes)
                 .map_err(|e| RuntimeError::Internal(format!("a Kafka committable: {e}")))?;
-            match self.pending.remove(&c.transactional_id) {
-                Some(p) => {
-                    p.commit_transaction(self.opts.api_timeout).map_err(|e| {
-                        self.failure(
-                            &format!("committing the transaction of '{}'", c.transactional_id),
-                            e,
-                        )
-                    })?;
-                    self.idle.push((c.transactional_id, p));
-                }
-                // Committed already, or left by a failed attempt: starting this attempt's
-                // producers aborted it (see the module's note).
-                None => {
-                    tracing::debug!(transactional_id = %c.transactional_id, "no open transaction to commit")
-                }
+            let Some(t) = c.transaction else {
+                continue;
+            };
+            match self.pending.remove(&t.transactional_id) {
+                Some(p) => p.commit_transaction(self.opts.api_timeout).map_err(|e| {
+                    self.failure(
+                        &format!("committing the transaction of '{}'", t.transactional_id),
+                        e,
+                    )
+                })?,
+                // A transaction of the checkpoint restored from, whose producer died with
+                // the failed attempt: committed by its id and epoch (again, harmlessly,
+                // if the failed attempt committed it).
+                None => match txn::commit_prepared(
+                    &self.opts.bootstrap_servers,
+                    &t.transactional_id,
+                    t.producer_id,
+                    t.epoch,
+                    self.opts.api_timeout,
+                ) {
+                    Ok(()) => {}
+                    Err(txn::ResumeError::Unreachable(e)) => {
+                        return Err(RuntimeError::External(format!(
+                            "Kafka sink of table '{}': committing the transaction of '{}' left by the failed attempt: {e}",
+                            self.table, t.transactional_id
+                        )))
+                    }
+                    // As Flink's committer: the transaction was aborted (it timed out, say);
+                    // its records are gone, which is logged, and the job goes on.
+                    Err(txn::ResumeError::Refused(e)) => tracing::error!(
+                        table = %self.table,
+                        transactional_id = %t.transactional_id,
+                        "cannot commit the transaction left by the failed attempt; its records are lost: {e}"
+                    ),
+                },
             }
         }
         Ok(())

@@ -340,8 +340,13 @@ impl StreamTask {
                 }
             }
             let now = Instant::now();
-            if !watermark_interval.is_zero() && now >= next_watermark {
-                next_watermark = now + watermark_interval;
+            // With a watermark after every row, splits going idle still need a clock.
+            let interval = match watermark_interval.is_zero() && !idle_timeout.is_zero() {
+                true => TICK,
+                false => watermark_interval,
+            };
+            if !interval.is_zero() && now >= next_watermark {
+                next_watermark = now + interval;
                 driver.periodic_watermark(&mut out);
                 for element in out.drain(..) {
                     self.chain.process_element(element)?;

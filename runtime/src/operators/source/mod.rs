@@ -101,15 +101,23 @@ impl SourceDriver {
 
     /// Polls the reader; batches and the watermarks they imply go to `out`.
     pub fn poll(&mut self, out: &mut Vec<StreamElement>) -> Result<SourcePoll> {
-        match self.reader.poll_next()? {
+        let polled = self.reader.poll_next()?;
+        let result = self.take(polled, out);
+        // After the batch: a split that ended with it would otherwise count again. The
+        // next periodic watermark leaves ended splits out.
+        if let Some(w) = &mut self.watermarks {
+            for finished in self.reader.take_finished_splits() {
+                w.finish_split(finished);
+            }
+        }
+        result
+    }
+
+    fn take(&mut self, polled: ReaderPoll, out: &mut Vec<StreamElement>) -> Result<SourcePoll> {
+        match polled {
             ReaderPoll::Batch(batch) => {
                 let full = self.complete(batch)?;
                 let split = self.reader.current_split();
-                if let Some(w) = &mut self.watermarks {
-                    for finished in self.reader.take_finished_splits() {
-                        w.finish_split(finished);
-                    }
-                }
                 match &mut self.watermarks {
                     Some(w) => {
                         let mut segments = Vec::new();
