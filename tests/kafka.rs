@@ -880,3 +880,45 @@ async fn a_savepoint_restores_at_another_parallelism_without_losing_or_repeating
         (0..80).map(|i| i.to_string()).collect(),
     );
 }
+
+#[tokio::test]
+async fn a_sink_fails_naming_a_missing_topic_or_an_unreachable_broker() {
+    let broker = Broker::start();
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let (dead_port, _) = common::free_ports();
+    for (name, servers, topic, expected) in [
+        (
+            "to_missing",
+            broker.address(),
+            "nope",
+            "'nope' does not exist".to_string(),
+        ),
+        (
+            "to_nowhere",
+            format!("127.0.0.1:{dead_port}"),
+            "t",
+            format!("127.0.0.1:{dead_port}"),
+        ),
+    ] {
+        exec(
+            &client,
+            &format!(
+                "CREATE TABLE {name} (id BIGINT) WITH ('connector' = 'kafka', 'topic' = \
+                 '{topic}', 'properties.bootstrap.servers' = '{servers}', 'format' = 'json', \
+                 'properties.default.api.timeout.ms' = '2000')"
+            ),
+        )
+        .await;
+        let started = Instant::now();
+        let job = submit(&client, &format!("INSERT INTO {name} VALUES (1), (2)")).await;
+        let failed = wait_for_status(&client, &job, "FAILED").await;
+        let error = failed.get("error").cloned().flatten().unwrap_or_default();
+        assert!(error.contains(&expected), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}

@@ -240,6 +240,14 @@ impl KafkaWriter {
 
     fn start_producer(&self, id: String) -> Result<(String, Producer_)> {
         let mut config = client_config(&self.opts, None);
+        // A record not delivered within the API timeout fails the job (naming the
+        // brokers) instead of waiting librdkafka's default five minutes.
+        if !self.opts.properties.contains_key("message.timeout.ms") {
+            config.set(
+                "message.timeout.ms",
+                self.opts.api_timeout.as_millis().to_string(),
+            );
+        }
         if self.transactional() {
             config.set("transactional.id", &id);
             // librdkafka reports the producer id and epoch, which resuming the
