@@ -470,3 +470,34 @@ impl<'a> Reader<'a> {
         ((raw >> 1) as i64) ^ -((raw & 1) as i64)
     }
 }
+
+/// Produces `n` orders `{"id": i, "amount": i * 1.5, "ts": ...}` round-robin over
+/// `partitions`, one second of event time apart from 2024-01-01 00:00:00.
+pub fn produce_orders(broker: &Broker, topic: &str, ids: std::ops::Range<i64>, partitions: i32) {
+    let texts: Vec<(i32, String)> = ids
+        .map(|i| {
+            let ts = format!("2024-01-01 00:{:02}:{:02}", i / 60, i % 60);
+            (
+                (i % partitions as i64) as i32,
+                format!(
+                    "{{\"id\":{i},\"amount\":{},\"ts\":\"{ts}\"}}",
+                    i as f64 * 1.5
+                ),
+            )
+        })
+        .collect();
+    let records: Vec<_> = texts
+        .iter()
+        .map(|(p, v)| (*p, None, Some(v.as_str()), None))
+        .collect();
+    broker.produce(topic, &records);
+}
+
+pub fn orders_ddl(name: &str, broker: &Broker, topic: &str, extra: &str) -> String {
+    format!(
+        "CREATE TABLE {name} (id BIGINT, amount DOUBLE, ts TIMESTAMP(3), \
+         WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'kafka', \
+         'topic' = '{topic}', 'properties.bootstrap.servers' = '{}', 'format' = 'json'{extra})",
+        broker.address()
+    )
+}

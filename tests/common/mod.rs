@@ -435,3 +435,49 @@ pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
 }
+
+/// `expected` and `got` hold the same rows, each as often; the message lists the
+/// differences both ways.
+pub fn assert_same(mut got: Vec<String>, mut expected: Vec<String>) {
+    got.sort();
+    expected.sort();
+    let mut extra = got.clone();
+    let mut missing = Vec::new();
+    for row in &expected {
+        match extra.iter().position(|r| r == row) {
+            Some(i) => {
+                extra.remove(i);
+            }
+            None => missing.push(row.clone()),
+        }
+    }
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} rows expected, {} got; missing {missing:?}, extra {extra:?}",
+        expected.len(),
+        got.len()
+    );
+}
+
+/// Rows of a query, each as its values joined by commas (NULL empty).
+pub async fn joined_rows(client: &Client, sql: &str) -> Vec<String> {
+    values(client, sql)
+        .await
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| v.unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+/// Polls `done` every 100 ms for up to a minute.
+pub async fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
