@@ -563,3 +563,159 @@ async fn a_savepoint_restores_at_another_parallelism_without_losing_or_repeating
         (0..80).map(|i| i.to_string()).collect(),
     );
 }
+
+#[tokio::test]
+async fn metadata_columns_read_what_kafka_knows_of_each_record() {
+    let broker = Broker::start();
+    broker.create_topic("meta", 2);
+    // Record timestamps: 2024-01-01 00:00:0i UTC.
+    let base = 1_704_067_200_000i64;
+    let values: Vec<String> = (0..4)
+        .map(|i| format!("{{\"id\":{i},\"amount\":1.0}}"))
+        .collect();
+    let records: Vec<_> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                (i % 2) as i32,
+                None,
+                Some(v.as_str()),
+                Some(base + 1000 * i as i64),
+            )
+        })
+        .collect();
+    broker.produce("meta", &records);
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE meta (id BIGINT, amount DOUBLE, \
+             off BIGINT METADATA FROM 'offset' VIRTUAL, \
+             `partition` INT METADATA VIRTUAL, \
+             topic STRING METADATA VIRTUAL, \
+             rec_ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
+             ts_type STRING METADATA FROM 'timestamp-type' VIRTUAL) WITH ( \
+             'connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '{}', \
+             'format' = 'json', 'scan.startup.mode' = 'earliest-offset', \
+             'scan.bounded.mode' = 'latest-offset')",
+            broker.address()
+        ),
+    )
+    .await;
+    assert_same(
+        joined_rows(
+            &client,
+            "SELECT id, off, \"partition\", topic, rec_ts, ts_type FROM meta",
+        )
+        .await,
+        vec![
+            "0,0,0,meta,2024-01-01 00:00:00+00,CreateTime".into(),
+            "1,0,1,meta,2024-01-01 00:00:01+00,CreateTime".into(),
+            "2,1,0,meta,2024-01-01 00:00:02+00,CreateTime".into(),
+            "3,1,1,meta,2024-01-01 00:00:03+00,CreateTime".into(),
+        ],
+    );
+    // SHOW CREATE TABLE keeps the declarations.
+    let ddl = values_of(&client, "SHOW CREATE TABLE meta").await;
+    assert!(ddl.contains("METADATA FROM 'offset' VIRTUAL"), "{ddl}");
+    assert!(ddl.contains("METADATA FROM 'timestamp'"), "{ddl}");
+
+    // An INSERT writes the timestamp column as the records' timestamps; the VIRTUAL
+    // columns are not written (the query fills the others).
+    broker.create_topic("stamped", 1);
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE stamped (id BIGINT, t TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
+             off BIGINT METADATA FROM 'offset' VIRTUAL) WITH ('connector' = 'kafka', \
+             'topic' = 'stamped', 'properties.bootstrap.servers' = '{}', 'format' = 'json')",
+            broker.address()
+        ),
+    )
+    .await;
+    let job = submit(
+        &client,
+        "INSERT INTO stamped SELECT id, rec_ts FROM meta WHERE id < 2",
+    )
+    .await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let mut written: Vec<(Option<String>, Option<i64>)> = broker
+        .read_all("stamped")
+        .into_iter()
+        .map(|r| (r.value, r.timestamp))
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        vec![
+            (Some("{\"id\":0}".into()), Some(base)),
+            (Some("{\"id\":1}".into()), Some(base + 1000)),
+        ]
+    );
+
+    // Mistakes, named.
+    for (ddl, state, words) in [
+        (
+            "CREATE TABLE bad1 (id BIGINT, x INT METADATA FROM 'leader' VIRTUAL) WITH \
+             ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = 'h:1', \
+             'format' = 'json')"
+                .to_string(),
+            "42704",
+            vec!["'leader'", "offset"],
+        ),
+        (
+            "CREATE TABLE bad2 (id BIGINT, o BIGINT METADATA FROM 'offset') WITH \
+             ('connector' = 'filesystem', 'path' = '/tmp/x', 'format' = 'csv')"
+                .to_string(),
+            "42704",
+            vec!["'offset'", "filesystem"],
+        ),
+        (
+            "CREATE TABLE bad3 (id BIGINT, o ARRAY<INT> METADATA FROM 'offset' VIRTUAL) WITH \
+             ('connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = 'h:1', \
+             'format' = 'json')"
+                .to_string(),
+            "42704",
+            vec!["ARRAY<INT>", "BIGINT"],
+        ),
+    ] {
+        let err = try_simple(&client, &ddl).await.unwrap_err();
+        let text = describe_error(&err);
+        assert_eq!(sqlstate(&err).as_deref(), Some(state), "{text}");
+        for w in words {
+            assert!(text.contains(w), "{text}");
+        }
+    }
+    // A metadata column only read must be VIRTUAL in a table an INSERT writes.
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE readonly (id BIGINT, o BIGINT METADATA FROM 'offset') WITH \
+             ('connector' = 'kafka', 'topic' = 'stamped', 'properties.bootstrap.servers' = \
+             '{}', 'format' = 'json')",
+            broker.address()
+        ),
+    )
+    .await;
+    let err = try_simple(&client, "INSERT INTO readonly VALUES (1, 2)")
+        .await
+        .unwrap_err();
+    assert!(
+        describe_error(&err).contains("declare it VIRTUAL"),
+        "{}",
+        describe_error(&err)
+    );
+}
+
+/// Every value of a result, joined by newlines.
+async fn values_of(client: &tokio_postgres::Client, sql: &str) -> String {
+    values(client, sql)
+        .await
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+}

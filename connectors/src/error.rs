@@ -51,6 +51,9 @@ pub enum ConnectorError {
         column: String,
         data_type: String,
     },
+    /// A metadata column the connector does not have, or of a type it cannot give.
+    #[error("{0}")]
+    InvalidMetadata(String),
     /// The connector only writes (e.g. `print`), yet the table was read.
     #[error("connector '{connector}' can only be used as a sink; it cannot be read from")]
     NotASource { connector: String },

@@ -58,6 +58,12 @@ pub trait TableFactory: Send + Sync {
         )
     }
 
+    /// The metadata columns the connector offers (`offset`, `timestamp`, ...); none by
+    /// default.
+    fn metadata(&self) -> Vec<crate::metadata::MetadataKey> {
+        Vec::new()
+    }
+
     /// Whether the connector is Eddy's own plumbing (`collect`, `values`), which no
     /// `CREATE TABLE` may name.
     fn is_internal(&self) -> bool {

@@ -16,6 +16,7 @@ pub mod filesystem;
 pub mod format;
 pub mod kafka;
 pub mod materialized;
+pub mod metadata;
 pub mod nexmark;
 pub mod options;
 pub mod print;

@@ -124,6 +124,7 @@ impl ConnectorRegistry {
                 "this connector is internal to Eddy (it carries query results or INSERT ... VALUES rows) and cannot back a table",
             ));
         }
+        crate::metadata::check(factory.identifier(), table, schema, &factory.metadata())?;
         factory.validate(table, schema, options)
     }
 

@@ -188,7 +188,8 @@ impl SqlError {
             SqlError::Connector(e) => match e {
                 ConnectorError::UnknownConnector { .. }
                 | ConnectorError::UnknownOption { .. }
-                | ConnectorError::OptionNotApplicable { .. } => "42704",
+                | ConnectorError::OptionNotApplicable { .. }
+                | ConnectorError::InvalidMetadata(_) => "42704",
                 ConnectorError::NotASource { .. } | ConnectorError::NotASink { .. } => "42809",
                 ConnectorError::UnsupportedType { .. } => "0A000",
                 ConnectorError::Runtime(r) => runtime_sqlstate(r),

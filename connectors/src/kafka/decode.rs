@@ -12,6 +12,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::metrics::TaskMetrics;
 use eddy_runtime::RuntimeError;
 
+use super::metadata::{self, Kind, RecordMetadata};
 use super::options::KafkaOptions;
 use crate::format::{quote_record, BadRecordPolicy, BatchDecoder, LineChunk};
 
@@ -26,6 +27,8 @@ pub(crate) struct RecordBuffer {
     pub null_keys: Vec<bool>,
     /// Offset of the last record taken (also of records skipped as tombstones).
     pub last_offset: Option<i64>,
+    /// Per value, what metadata columns need beyond topic, partition and offset.
+    pub meta: RecordMetadata,
 }
 
 impl RecordBuffer {
@@ -34,6 +37,7 @@ impl RecordBuffer {
         self.keys.clear();
         self.null_keys.clear();
         self.last_offset = None;
+        self.meta.clear();
     }
 }
 
@@ -47,6 +51,8 @@ pub(crate) struct KafkaDecoder {
     /// What batches have: the columns, plus row kinds for a changelog format.
     output: SchemaRef,
     changelog: bool,
+    /// Metadata columns: (column, what).
+    metadata: Vec<(usize, Kind)>,
     policy: BadRecordPolicy,
     metrics: Arc<TaskMetrics>,
 }
@@ -78,11 +84,45 @@ impl KafkaDecoder {
                 true => eddy_runtime::changelog::with_op_field(&schema),
                 false => schema.clone(),
             },
+            metadata: metadata::columns(&schema),
             schema,
             changelog,
             policy,
             metrics,
         })
+    }
+
+    /// Whether records' timestamps are needed (a metadata column reads them).
+    pub fn needs_record_metadata(&self) -> bool {
+        self.metadata
+            .iter()
+            .any(|(_, k)| matches!(k, Kind::Timestamp | Kind::TimestampType))
+    }
+
+    /// The metadata columns of the buffered records.
+    fn metadata_columns(
+        &self,
+        topic: &str,
+        partition: i32,
+        buf: &RecordBuffer,
+    ) -> Result<Vec<ArrayRef>, RuntimeError> {
+        if self.metadata.is_empty() {
+            return Ok(Vec::new());
+        }
+        let offsets: Vec<i64> = buf.values.lines().map(|(o, _, _)| o as i64).collect();
+        self.metadata
+            .iter()
+            .map(|&(c, kind)| {
+                metadata::column(
+                    kind,
+                    self.schema.field(c).data_type(),
+                    topic,
+                    partition,
+                    &offsets,
+                    &buf.meta,
+                )
+            })
+            .collect()
     }
 
     /// Decodes the buffered records of `topic` partition `partition`; `None` when none
@@ -96,7 +136,8 @@ impl KafkaDecoder {
         if buf.values.is_empty() {
             return Ok(None);
         }
-        if let Ok(batch) = self.decode_all(buf) {
+        let meta = self.metadata_columns(topic, partition, buf)?;
+        if let Ok(batch) = self.decode_all(buf, &meta) {
             return Ok(Some(batch));
         }
         let mut good = Vec::new();
@@ -105,7 +146,8 @@ impl KafkaDecoder {
         for (i, (offset, value, _)) in buf.values.lines().enumerate() {
             let null_key = buf.null_keys.get(i).copied().unwrap_or(false);
             let key = keys.get(i).map(|(_, k, _)| *k).filter(|_| !null_key);
-            let reason = match self.decode_one(value, key) {
+            let row_meta: Vec<ArrayRef> = meta.iter().map(|m| m.slice(i, 1)).collect();
+            let reason = match self.decode_one(value, key, &row_meta) {
                 Ok(batch) => {
                     good.push(batch);
                     continue;
@@ -132,7 +174,7 @@ impl KafkaDecoder {
         Ok(Some(concat_batches(&self.output, &good)?))
     }
 
-    fn decode_all(&mut self, buf: &RecordBuffer) -> Result<RecordBatch, String> {
+    fn decode_all(&mut self, buf: &RecordBuffer, meta: &[ArrayRef]) -> Result<RecordBatch, String> {
         let n = buf.values.len();
         let values = self.value.decode_records(&buf.values)?;
         if !self.changelog && values.num_rows() != n {
@@ -149,11 +191,16 @@ impl KafkaDecoder {
             }
             None => None,
         };
-        self.assemble(values, keys)
+        self.assemble(values, keys, meta)
     }
 
     /// One record; a null key (`None` with a key format) gives NULL key columns.
-    fn decode_one(&mut self, value: &[u8], key: Option<&[u8]>) -> Result<RecordBatch, String> {
+    fn decode_one(
+        &mut self,
+        value: &[u8],
+        key: Option<&[u8]>,
+        meta: &[ArrayRef],
+    ) -> Result<RecordBatch, String> {
         let mut chunk = LineChunk::new();
         chunk.push(0, value);
         let values = self.value.decode_records(&chunk)?;
@@ -174,7 +221,7 @@ impl KafkaDecoder {
             }
             _ => None,
         };
-        self.assemble(values, keys)
+        self.assemble(values, keys, meta)
     }
 
     /// The table's columns from the value's and key's; the value wins where both hold a
@@ -183,6 +230,7 @@ impl KafkaDecoder {
         &self,
         values: RecordBatch,
         keys: Option<RecordBatch>,
+        meta: &[ArrayRef],
     ) -> Result<RecordBatch, String> {
         let rows = values.num_rows();
         let mut columns: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];
@@ -193,6 +241,12 @@ impl KafkaDecoder {
         }
         for (j, &c) in self.value_columns.iter().enumerate() {
             columns[c] = Some(values.column(j).clone());
+        }
+        // A changelog's rows are not records: its metadata columns stay NULL.
+        if !self.changelog {
+            for (&(c, _), m) in self.metadata.iter().zip(meta) {
+                columns[c] = Some(m.clone());
+            }
         }
         let mut out: Vec<ArrayRef> = columns
             .into_iter()

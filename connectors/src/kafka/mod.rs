@@ -5,6 +5,7 @@
 //! - [`reader`]: one subtask's reader, per-partition batches and positions, offsets
 //!   committed on checkpoints, partitions found later;
 //! - [`decode`]: key and value formats into rows, bad records by topic/partition/offset;
+//! - [`metadata`]: the metadata columns (`offset`, `partition`, `timestamp`, ...);
 //! - [`sink`]: records out, with `none`, `at-least-once` or `exactly-once` delivery;
 //! - [`txn`]: committing a transaction a failed attempt prepared.
 //!
@@ -12,6 +13,7 @@
 
 mod client;
 mod decode;
+mod metadata;
 mod options;
 mod reader;
 mod sink;
@@ -61,6 +63,10 @@ impl TableFactory for KafkaTableFactory {
         KafkaOptions::parse(table, schema, options).map(|_| ())
     }
 
+    fn metadata(&self) -> Vec<crate::metadata::MetadataKey> {
+        metadata::keys()
+    }
+
     fn is_bounded(&self, options: &BTreeMap<String, String>) -> bool {
         options
             .get(options::BOUNDED_MODE.key)
@@ -82,6 +88,20 @@ impl TableFactory for KafkaTableFactory {
         let schema = spec.schema.decode()?;
         let opts = KafkaOptions::parse(&spec.table, &schema, &spec.options)?;
         opts.sink_topic()?;
+        // Of the metadata, only the timestamp is written; the rest must be VIRTUAL.
+        let offered = metadata::keys();
+        for field in schema.fields() {
+            let Some(key) = crate::metadata::key_of(field) else {
+                continue;
+            };
+            if !offered.iter().any(|m| m.key == key && m.writable) {
+                return Err(crate::error::ConnectorError::InvalidMetadata(format!(
+                    "metadata column '{}' of table '{}' reads '{key}', which a Kafka sink cannot write: declare it VIRTUAL to insert into the table",
+                    field.name(),
+                    spec.table
+                )));
+            }
+        }
         Ok(Arc::new(KafkaSink {
             table: spec.table.clone(),
             schema,

@@ -652,7 +652,19 @@ impl KafkaOptions {
                 })
             }
         };
-        let value_columns: Vec<usize> = (0..columns.len())
+        if let Some(&c) = key_columns
+            .iter()
+            .find(|&&c| crate::metadata::key_of(schema.field(c)).is_some())
+        {
+            return Err(ConnectorError::invalid(
+                KEY_FIELDS.key,
+                &options[KEY_FIELDS.key],
+                format!("'{}' is a metadata column, not part of the key", columns[c]),
+            ));
+        }
+        // Metadata columns are the connector's, not the formats'.
+        let value_columns: Vec<usize> = crate::metadata::without_metadata(schema)
+            .into_iter()
             .filter(|i| !except_key || !key_columns.contains(i))
             .collect();
         let (factory, opts) = value;

@@ -195,6 +195,7 @@ impl KafkaReader {
 
     /// Takes fetched records into the partitions' buffers, a batch's worth at most.
     fn fill(&mut self) -> Result<()> {
+        let record_metadata = self.decoder.needs_record_metadata();
         let Self {
             consumer,
             partitions,
@@ -230,6 +231,9 @@ impl KafkaReader {
             // A record without a value (a tombstone) holds no row, as in Flink's source.
             if let Some(value) = message.payload() {
                 p.buffer.values.push(offset as u64, value);
+                if record_metadata {
+                    p.buffer.meta.push(message.timestamp());
+                }
                 if *keyed {
                     let key = message.key();
                     p.buffer.keys.push(offset as u64, key.unwrap_or_default());

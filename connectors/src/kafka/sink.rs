@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
@@ -138,6 +139,8 @@ impl Sink for KafkaSink {
                 .create_encoder(value.schema.clone(), &value.options)?,
             value_columns: value.columns.clone(),
             changelog: value.factory.produces_changelog(),
+            timestamp_column: (0..self.schema.fields().len())
+                .find(|&i| crate::metadata::key_of(self.schema.field(i)) == Some("timestamp")),
             key,
             partitions,
             next_partition: info.subtask_index as i32,
@@ -189,6 +192,8 @@ struct KafkaWriter {
     value: Box<dyn BatchEncoder>,
     value_columns: Vec<usize>,
     changelog: bool,
+    /// The `timestamp` metadata column, whose values become the records' timestamps.
+    timestamp_column: Option<usize>,
     key: Option<(Box<dyn BatchEncoder>, Vec<usize>, SchemaRef)>,
     partitions: i32,
     next_partition: i32,
@@ -398,6 +403,20 @@ impl SinkWriter for KafkaWriter {
             self.open()?;
         }
         self.encode(batch)?;
+        let timestamps = match self.timestamp_column {
+            Some(c) => Some(
+                datafusion::arrow::compute::cast(
+                    batch.column(c),
+                    &datafusion::arrow::datatypes::DataType::Timestamp(
+                        datafusion::arrow::datatypes::TimeUnit::Millisecond,
+                        None,
+                    ),
+                )?
+                .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>()
+                .clone(),
+            ),
+            None => None,
+        };
         let mut start = 0;
         let mut key_start = 0;
         for row in 0..self.value_ends.len() {
@@ -416,6 +435,9 @@ impl SinkWriter for KafkaWriter {
             }
             if let Some(p) = partition {
                 record = record.partition(p);
+            }
+            if let Some(ts) = timestamps.as_ref().filter(|t| t.is_valid(row)) {
+                record = record.timestamp(ts.value(row));
             }
             loop {
                 match producer.send(record) {

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use store::CatalogStore;
-pub use table::{CatalogMaterializedView, CatalogTable, CatalogView, Column, WatermarkSpec};
+pub use table::{
+    CatalogMaterializedView, CatalogTable, CatalogView, Column, MetadataColumn, WatermarkSpec,
+};
 pub use types::FlinkType;
 
 use crate::error::{Result, SqlError};

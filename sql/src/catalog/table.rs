@@ -17,6 +17,28 @@ pub struct Column {
     pub nullable: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
+    /// For a metadata column (`METADATA [FROM 'key'] [VIRTUAL]`), what it reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MetadataColumn>,
+}
+
+/// `METADATA FROM 'key' [VIRTUAL]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetadataColumn {
+    pub key: String,
+    /// Only read: an INSERT does not write it.
+    pub is_virtual: bool,
+}
+
+impl MetadataColumn {
+    /// The column's declaration after its type, as Flink prints it.
+    pub fn ddl(&self) -> String {
+        format!(
+            "METADATA FROM '{}'{}",
+            self.key.replace('\'', "''"),
+            if self.is_virtual { " VIRTUAL" } else { "" }
+        )
+    }
 }
 
 impl Column {
@@ -45,12 +67,44 @@ pub struct CatalogTable {
 
 impl CatalogTable {
     /// The Arrow schema of the physical columns: what the connector reads and writes.
+    /// Metadata columns are fields marked with their key (`eddy_connectors::metadata`).
     pub fn physical_schema(&self) -> SchemaRef {
         Arc::new(Schema::new(
             self.columns
                 .iter()
                 .filter(|c| c.is_physical())
-                .map(|c| Field::new(&c.name, c.data_type.to_arrow(), c.nullable))
+                .map(|c| {
+                    let field = Field::new(&c.name, c.data_type.to_arrow(), c.nullable);
+                    match &c.metadata {
+                        None => field,
+                        Some(m) => field.with_metadata(
+                            [
+                                (
+                                    eddy_connectors::metadata::METADATA_KEY.to_string(),
+                                    m.key.clone(),
+                                ),
+                                (
+                                    eddy_connectors::metadata::VIRTUAL.to_string(),
+                                    m.is_virtual.to_string(),
+                                ),
+                            ]
+                            .into(),
+                        ),
+                    }
+                })
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The physical columns an INSERT writes: all but `VIRTUAL` metadata columns.
+    pub fn writable_schema(&self) -> SchemaRef {
+        let physical = self.physical_schema();
+        Arc::new(Schema::new(
+            physical
+                .fields()
+                .iter()
+                .filter(|f| !eddy_connectors::metadata::is_virtual(f))
+                .cloned()
                 .collect::<Vec<_>>(),
         ))
     }
@@ -71,10 +125,14 @@ impl CatalogTable {
             .map(|c| match &c.expression {
                 Some(e) => format!("  `{}` AS {e}", c.name),
                 None => format!(
-                    "  `{}` {}{}",
+                    "  `{}` {}{}{}",
                     c.name,
                     c.data_type,
-                    if c.nullable { "" } else { " NOT NULL" }
+                    if c.nullable { "" } else { " NOT NULL" },
+                    c.metadata
+                        .as_ref()
+                        .map(|m| format!(" {}", m.ddl()))
+                        .unwrap_or_default()
                 ),
             })
             .collect();

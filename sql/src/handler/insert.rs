@@ -131,7 +131,10 @@ pub(super) async fn build_job(
         };
         let connector = engine.connector_table(&target_table, &config, &state)?;
         // A table that cannot be written (datagen, say) is refused now, not when the job runs.
-        engine.registry.sink(&connector.spec)?;
+        let mut sink_spec = connector.spec.clone();
+        sink_spec.schema =
+            eddy_runtime::jobgraph::SerializedSchema::encode(&target_table.writable_schema())?;
+        engine.registry.sink(&sink_spec)?;
         let plan = state
             .statement_to_plan(DFStatement::Statement(Box::new(ast::Statement::Query(
                 source,
@@ -139,15 +142,19 @@ pub(super) async fn build_job(
             .await?;
         let plan = match columns.is_empty() {
             true => plan,
-            false => fill_columns(&name, &columns, &target_table.physical_schema(), plan)?,
+            false => fill_columns(&name, &columns, &target_table.writable_schema(), plan)?,
         };
         let plan = state.optimize(&plan)?;
+        // Computed and VIRTUAL metadata columns are not written: the query fills the rest,
+        // and the sink gets those.
+        let writable = target_table.writable_schema();
+        let mut spec = connector.spec.clone();
+        spec.schema = eddy_runtime::jobgraph::SerializedSchema::encode(&writable)?;
         planned.push((
             InsertTarget {
                 table: name,
-                spec: connector.spec.clone(),
-                // Computed columns are not written: the query fills the physical ones.
-                schema: target_table.physical_schema(),
+                spec,
+                schema: writable,
                 primary_key: target_table.primary_key.clone().unwrap_or_default(),
             },
             plan,

@@ -91,6 +91,7 @@ pub(super) async fn create(
                 // Rows come through the job: any column may be null there.
                 nullable: true,
                 expression: None,
+                metadata: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;

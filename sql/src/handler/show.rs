@@ -103,7 +103,11 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
                     Some(a) => format!("{} {}", c.data_type, a.describe()),
                     None => c.data_type.to_string(),
                 };
-                let extras = c.expression.as_ref().map(|e| format!("AS {e}"));
+                let extras = match (&c.expression, &c.metadata) {
+                    (Some(e), _) => Some(format!("AS {e}")),
+                    (None, Some(m)) => Some(m.ddl()),
+                    (None, None) => None,
+                };
                 vec![
                     text(&c.name),
                     text(ty),

@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use super::data_type::TypeParser;
 use super::normalize_ident;
 use super::statement::Statement;
-use crate::catalog::{CatalogTable, Column, FlinkType, WatermarkSpec};
+use crate::catalog::{CatalogTable, Column, FlinkType, MetadataColumn, WatermarkSpec};
 use crate::error::{Result, SqlError};
 
 fn ident(p: &mut Parser) -> Result<String> {
@@ -79,6 +79,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                     data_type: FlinkType::String,
                     nullable: true,
                     expression: Some(expr.to_string()),
+                    metadata: None,
                 });
                 if p.consume_token(&Token::Comma) {
                     continue;
@@ -96,16 +97,29 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 primary_key = Some(vec![col.clone()]);
                 nullable = false;
             }
-            if p.parse_keyword(Keyword::METADATA) {
-                return Err(SqlError::NotSupported(format!(
-                    "metadata column '{col}' is not supported yet"
-                )));
-            }
+            let metadata = match p.parse_keyword(Keyword::METADATA) {
+                false => None,
+                true => {
+                    let key = match p.parse_keyword(Keyword::FROM) {
+                        true => p.parse_literal_string()?,
+                        false => col.clone(),
+                    };
+                    let is_virtual = matches!(
+                        &p.peek_token().token,
+                        Token::Word(w) if w.value.eq_ignore_ascii_case("VIRTUAL")
+                    );
+                    if is_virtual {
+                        p.next_token();
+                    }
+                    Some(MetadataColumn { key, is_virtual })
+                }
+            };
             columns.push(Column {
                 name: col,
                 data_type,
                 nullable,
                 expression: None,
+                metadata,
             });
         }
         if p.consume_token(&Token::Comma) {
