@@ -39,26 +39,7 @@ fn expected(n: i64) -> Vec<String> {
 /// Checks that the sink directory holds exactly `expected`, reporting rows missing and rows
 /// extra (a duplicate counts as extra).
 fn assert_rows(dir: &Path, expected: &[String]) {
-    let mut got = read_part_files(dir);
-    got.sort();
-    let mut missing = Vec::new();
-    let mut extra = got.clone();
-    for row in expected {
-        match extra.iter().position(|r| r == row) {
-            Some(i) => {
-                extra.remove(i);
-            }
-            None => missing.push(row.clone()),
-        }
-    }
-    assert!(
-        missing.is_empty() && extra.is_empty(),
-        "{} rows expected, {} written; missing {:?}, extra {:?}",
-        expected.len(),
-        got.len(),
-        &missing[..missing.len().min(5)],
-        &extra[..extra.len().min(5)]
-    );
+    common::assert_same(read_part_files(dir), expected.to_vec());
 }
 
 /// Creates the source of `n` ids at `rate` rows per second and the sink in `out`.

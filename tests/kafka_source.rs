@@ -39,16 +39,7 @@ async fn a_bounded_read_of_several_partitions_returns_every_record_once() {
     assert_eq!(n, vec!["60,60".to_string()]);
 
     // A job over it at parallelism 2 finishes by itself and writes every record once.
-    let out = eddy.scratch_dir().join("orders_out");
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE orders_out (id BIGINT, amount DOUBLE) WITH ('connector' = \
-             'filesystem', 'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
-    )
-    .await;
+    let out = csv_sink(&client, &eddy, "orders_out", "id BIGINT, amount DOUBLE").await;
     exec(&client, "SET 'parallelism.default' = '2'").await;
     let job = submit(
         &client,
@@ -172,16 +163,7 @@ async fn bad_records_fail_naming_where_they_are_or_are_skipped_and_counted() {
         joined_rows(&client, "SELECT id FROM lenient").await,
         vec!["1".into(), "3".into()],
     );
-    let out = eddy.scratch_dir().join("lenient_out");
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE lenient_out (id BIGINT) WITH ('connector' = 'filesystem', \
-             'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
-    )
-    .await;
+    csv_sink(&client, &eddy, "lenient_out", "id BIGINT").await;
     let job = submit(&client, "INSERT INTO lenient_out SELECT id FROM lenient").await;
     let done = wait_for_status(&client, &job, "FINISHED").await;
     assert_eq!(
@@ -285,16 +267,7 @@ async fn offsets_are_committed_on_checkpoints_and_a_savepoint_resumes_after_them
         ),
     )
     .await;
-    let out = eddy.scratch_dir().join("clicks_out");
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE clicks_out (id BIGINT) WITH ('connector' = 'filesystem', \
-             'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
-    )
-    .await;
+    let out = csv_sink(&client, &eddy, "clicks_out", "id BIGINT").await;
     exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
     let job = submit(&client, "INSERT INTO clicks_out SELECT id FROM clicks").await;
     wait_until(|| read_part_files(&out).len() == 20, "the first 20 rows").await;
@@ -422,14 +395,11 @@ async fn an_idle_partition_stops_holding_the_watermark_back() {
         ),
     )
     .await;
-    let out = eddy.scratch_dir().join("quiet_out");
-    exec(
+    let out = csv_sink(
         &client,
-        &format!(
-            "CREATE TABLE quiet_out (window_start TIMESTAMP(3), n BIGINT) WITH ('connector' = \
-             'filesystem', 'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
+        &eddy,
+        "quiet_out",
+        "window_start TIMESTAMP(3), n BIGINT",
     )
     .await;
     exec(&client, "SET 'pipeline.auto-watermark-interval' = '50 ms'").await;
@@ -484,16 +454,7 @@ async fn a_topic_pattern_picks_up_topics_created_later() {
         ),
     )
     .await;
-    let out = eddy.scratch_dir().join("logs_out");
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE logs_out (id BIGINT) WITH ('connector' = 'filesystem', \
-             'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
-    )
-    .await;
+    let out = csv_sink(&client, &eddy, "logs_out", "id BIGINT").await;
     exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
     exec(&client, "SET 'parallelism.default' = '2'").await;
     submit(&client, "INSERT INTO logs_out SELECT id FROM logs").await;
@@ -532,16 +493,7 @@ async fn a_savepoint_restores_at_another_parallelism_without_losing_or_repeating
         ),
     )
     .await;
-    let out = eddy.scratch_dir().join("rescale_out");
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE rescale_out (id BIGINT) WITH ('connector' = 'filesystem', \
-             'path' = '{}', 'format' = 'csv')",
-            out.display()
-        ),
-    )
-    .await;
+    let out = csv_sink(&client, &eddy, "rescale_out", "id BIGINT").await;
     exec(&client, "SET 'execution.checkpointing.interval' = '200 ms'").await;
     exec(&client, "SET 'parallelism.default' = '3'").await;
     let job = submit(&client, "INSERT INTO rescale_out SELECT id FROM rescale").await;
@@ -718,4 +670,24 @@ async fn values_of(client: &tokio_postgres::Client, sql: &str) -> String {
         .flatten()
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A filesystem CSV table `name (columns)` in the test's scratch directory, and its path.
+async fn csv_sink(
+    client: &tokio_postgres::Client,
+    eddy: &Eddy,
+    name: &str,
+    columns: &str,
+) -> std::path::PathBuf {
+    let out = eddy.scratch_dir().join(name);
+    exec(
+        client,
+        &format!(
+            "CREATE TABLE {name} ({columns}) WITH ('connector' = 'filesystem', 'path' = '{}', \
+             'format' = 'csv')",
+            out.display()
+        ),
+    )
+    .await;
+    out
 }

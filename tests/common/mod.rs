@@ -453,9 +453,11 @@ pub fn assert_same(mut got: Vec<String>, mut expected: Vec<String>) {
     }
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "{} rows expected, {} got; missing {missing:?}, extra {extra:?}",
+        "{} rows expected, {} got; missing {:?}, extra {:?}",
         expected.len(),
-        got.len()
+        got.len(),
+        &missing[..missing.len().min(20)],
+        &extra[..extra.len().min(20)]
     );
 }
 
