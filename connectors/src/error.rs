@@ -54,6 +54,10 @@ pub enum ConnectorError {
     /// A metadata column the connector does not have, or of a type it cannot give.
     #[error("{0}")]
     InvalidMetadata(String),
+
+    /// A connector that needs a primary key (`upsert-kafka`) on a table without one.
+    #[error("{0}")]
+    MissingPrimaryKey(String),
     /// The connector only writes (e.g. `print`), yet the table was read.
     #[error("connector '{connector}' can only be used as a sink; it cannot be read from")]
     NotASource { connector: String },

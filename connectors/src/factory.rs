@@ -40,6 +40,19 @@ pub trait TableFactory: Send + Sync {
         self.check_keys(table, schema, options)
     }
 
+    /// Checks a table definition with its `PRIMARY KEY` columns (empty without one). Only
+    /// connectors the key means something to (`upsert-kafka`) override this; the rest
+    /// check what `validate` checks.
+    fn validate_with_key(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+        _primary_key: &[String],
+    ) -> Result<()> {
+        self.validate(table, schema, options)
+    }
+
     /// Checks the WITH keys against the declared options; `validate` overrides call it
     /// before checking values.
     fn check_keys(

@@ -20,7 +20,7 @@ use crate::format::{
     CanalJsonFormatFactory, CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory,
     JsonFormatFactory, RawFormatFactory,
 };
-use crate::kafka::KafkaTableFactory;
+use crate::kafka::{KafkaTableFactory, UpsertKafkaTableFactory};
 use crate::materialized::MaterializedTableFactory;
 use crate::nexmark::NexmarkTableFactory;
 use crate::options::CONNECTOR;
@@ -65,6 +65,7 @@ impl ConnectorRegistry {
         Self::from_factories(vec![
             Arc::new(FileSystemTableFactory),
             Arc::new(KafkaTableFactory),
+            Arc::new(UpsertKafkaTableFactory),
             Arc::new(DataGenTableFactory),
             Arc::new(NexmarkTableFactory),
             Arc::new(PrintTableFactory),
@@ -115,6 +116,7 @@ impl ConnectorRegistry {
         table: &str,
         schema: &Schema,
         options: &BTreeMap<String, String>,
+        primary_key: &[String],
     ) -> Result<()> {
         let factory = self.factory_for(options)?;
         if factory.is_internal() {
@@ -125,7 +127,7 @@ impl ConnectorRegistry {
             ));
         }
         crate::metadata::check(factory.identifier(), table, schema, &factory.metadata())?;
-        factory.validate(table, schema, options)
+        factory.validate_with_key(table, schema, options, primary_key)
     }
 
     /// Whether reading a table with these options ends by itself.
@@ -136,14 +138,24 @@ impl ConnectorRegistry {
     /// The validated source of a table.
     pub fn source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
         let factory = self.factory_for(&spec.options)?;
-        factory.validate(&spec.table, &*spec.schema.decode()?, &spec.options)?;
+        factory.validate_with_key(
+            &spec.table,
+            &*spec.schema.decode()?,
+            &spec.options,
+            &spec.primary_key,
+        )?;
         factory.create_source(spec)
     }
 
     /// The validated sink of a table.
     pub fn sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
         let factory = self.factory_for(&spec.options)?;
-        factory.validate(&spec.table, &*spec.schema.decode()?, &spec.options)?;
+        factory.validate_with_key(
+            &spec.table,
+            &*spec.schema.decode()?,
+            &spec.options,
+            &spec.primary_key,
+        )?;
         factory.create_sink(spec)
     }
 }
@@ -190,6 +202,7 @@ mod tests {
                 "materialized",
                 "nexmark",
                 "print",
+                "upsert-kafka",
                 "values"
             ]
         );
@@ -206,16 +219,23 @@ mod tests {
     #[test]
     fn validates_tables() {
         let r = ConnectorRegistry::new();
-        let err = r.validate_table("t", &schema(), &opts(&[])).unwrap_err();
+        let err = r
+            .validate_table("t", &schema(), &opts(&[]), &[])
+            .unwrap_err();
         assert!(matches!(
             err,
             ConnectorError::MissingOption { ref connector, ref option }
                 if connector.is_empty() && option == "connector"
         ));
-        r.validate_table("t", &schema(), &opts(&[("connector", "blackhole")]))
+        r.validate_table("t", &schema(), &opts(&[("connector", "blackhole")]), &[])
             .unwrap();
         let err = r
-            .validate_table("t", &schema(), &opts(&[("connector", "print"), ("x", "1")]))
+            .validate_table(
+                "t",
+                &schema(),
+                &opts(&[("connector", "print"), ("x", "1")]),
+                &[],
+            )
             .unwrap_err();
         assert!(matches!(err, ConnectorError::UnknownOption { .. }), "{err}");
         assert!(r
@@ -232,6 +252,7 @@ mod tests {
             table: "t".into(),
             schema: SerializedSchema::encode(&schema()).unwrap(),
             options: opts(&[("connector", "print")]),
+            primary_key: Vec::new(),
         };
         let err = r.create_source(&spec).err().expect("print is not a source");
         assert!(err.to_string().contains("'print'"), "{err}");

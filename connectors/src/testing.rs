@@ -36,6 +36,7 @@ pub fn spec(schema: &Schema, options: &[(&str, &str)]) -> ConnectorSpec {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        primary_key: Vec::new(),
     }
 }
 

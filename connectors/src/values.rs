@@ -168,6 +168,7 @@ mod tests {
                 (VALUES_ROWS.key.to_string(), encode_rows(&batch).unwrap()),
             ]
             .into(),
+            primary_key: Vec::new(),
         };
         let source = ValuesTableFactory.create_source(&spec).unwrap();
         let splits = source.enumerate_splits(2).unwrap();
@@ -192,7 +193,7 @@ mod tests {
         let schema = Schema::new(vec![Field::new("a", DataType::Int64, true)]);
         let options = [("connector".to_string(), "values".to_string())].into();
         assert!(crate::ConnectorRegistry::new()
-            .validate_table("t", &schema, &options)
+            .validate_table("t", &schema, &options, &[])
             .is_err());
     }
 }

@@ -79,7 +79,7 @@ fn add_insert(
 /// (`debezium-json`, `canal-json`).
 fn accepts_updates(spec: &ConnectorSpec) -> bool {
     match spec.connector() {
-        "print" | "blackhole" | "collect" | "materialized" => true,
+        "print" | "blackhole" | "collect" | "materialized" | "upsert-kafka" => true,
         "filesystem" | "kafka" => spec
             .options
             .get("format")
@@ -95,7 +95,7 @@ fn accepts_updates(spec: &ConnectorSpec) -> bool {
 /// `blackhole` return the requested mode: with a primary key, upserts (`+I`, `+U`, `-D`).
 /// A changelog format (`debezium-json`) needs both sides of an update.
 fn takes_upserts(spec: &ConnectorSpec) -> bool {
-    matches!(spec.connector(), "print" | "blackhole")
+    matches!(spec.connector(), "print" | "blackhole" | "upsert-kafka")
 }
 
 fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {
@@ -177,6 +177,7 @@ pub fn plan_collect(
             table: "client".to_string(),
             schema: SerializedSchema::encode(&schema)?,
             options,
+            primary_key: Vec::new(),
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),

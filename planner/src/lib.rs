@@ -17,6 +17,7 @@ mod sink_cast;
 mod table;
 mod temporal_join;
 mod translate;
+mod upsert_source;
 mod windowing;
 
 pub use aggregate::is_updating_plan;

@@ -232,6 +232,12 @@ impl ConnectorTable {
             .map(|_| format.as_str())
     }
 
+    /// Whether the table is an upsert table (`upsert-kafka`): its rows are each key's
+    /// latest value and deletions of keys, a changelog keyed by its primary key.
+    pub fn is_upsert(&self) -> bool {
+        self.spec.connector() == "upsert-kafka"
+    }
+
     /// Finds the connector table behind a provider, if it is one.
     pub fn from_provider(provider: &dyn TableProvider) -> Option<&ConnectorTable> {
         (provider as &dyn Any).downcast_ref::<ConnectorTable>()
@@ -268,6 +274,13 @@ impl TableProvider for ConnectorTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if self.is_upsert() {
+            return Err(PlanError::NotSupported(format!(
+                "Querying a table in batch mode is currently only possible for INSERT-only table sources. But the source for table '{}' (connector 'upsert-kafka') produces other changelog messages than just INSERT. Read it in a streaming job: INSERT INTO a sink, or CREATE MATERIALIZED VIEW over it",
+                self.spec.table
+            ))
+            .into_datafusion());
+        }
         if let Some(format) = self.changelog_format() {
             // As Flink refuses it in batch mode: a batch query would see each change as a row.
             return Err(PlanError::NotSupported(format!(

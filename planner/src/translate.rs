@@ -391,6 +391,9 @@ pub(crate) fn translate(
                     "filters pushed into a scan are not supported in streaming jobs".into(),
                 ));
             }
+            if table.is_upsert() {
+                return crate::upsert_source::translate_upsert_scan(scan, table, state, parts);
+            }
             let mut chain = OpenChain::new(
                 Head::Source(table.source_spec(state, scan.projection.clone())?),
                 Vec::new(),
@@ -577,6 +580,7 @@ fn values_source(
             ),
         ]
         .into(),
+        primary_key: Vec::new(),
     };
     Ok(SourceSpec {
         connector: spec,

@@ -135,6 +135,7 @@ impl Engine {
                 table: table.name.clone(),
                 schema: SerializedSchema::encode(&physical)?,
                 options: table.options.clone(),
+                primary_key: table.primary_key.clone().unwrap_or_default(),
             },
             physical,
             computed: table.computed_columns(),

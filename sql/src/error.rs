@@ -192,6 +192,7 @@ impl SqlError {
                 | ConnectorError::InvalidMetadata(_) => "42704",
                 ConnectorError::NotASource { .. } | ConnectorError::NotASink { .. } => "42809",
                 ConnectorError::UnsupportedType { .. } => "0A000",
+                ConnectorError::MissingPrimaryKey(_) => "42P16",
                 ConnectorError::Runtime(r) => runtime_sqlstate(r),
                 _ => "22023",
             },

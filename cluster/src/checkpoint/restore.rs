@@ -171,6 +171,7 @@ mod tests {
             )]))
             .unwrap(),
             options: BTreeMap::new(),
+            primary_key: Vec::new(),
         }
     }
 

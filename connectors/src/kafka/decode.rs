@@ -5,12 +5,15 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{new_null_array, ArrayRef, RecordBatchOptions};
+use datafusion::arrow::array::{
+    new_null_array, ArrayRef, Int8Array, RecordBatchOptions, UInt32Array,
+};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::metrics::TaskMetrics;
-use eddy_runtime::RuntimeError;
+use eddy_runtime::{RowKind, RuntimeError};
 
 use super::metadata::{self, Kind, RecordMetadata};
 use super::options::KafkaOptions;
@@ -29,6 +32,9 @@ pub(crate) struct RecordBuffer {
     pub last_offset: Option<i64>,
     /// Per value, what metadata columns need beyond topic, partition and offset.
     pub meta: RecordMetadata,
+    /// In an upsert table, per value: whether the record was a tombstone (its value is
+    /// then empty).
+    pub tombstones: Vec<bool>,
 }
 
 impl RecordBuffer {
@@ -38,6 +44,7 @@ impl RecordBuffer {
         self.null_keys.clear();
         self.last_offset = None;
         self.meta.clear();
+        self.tombstones.clear();
     }
 }
 
@@ -45,12 +52,17 @@ impl RecordBuffer {
 pub(crate) struct KafkaDecoder {
     value: Box<dyn BatchDecoder>,
     value_columns: Vec<usize>,
+    value_schema: SchemaRef,
     key: Option<(Box<dyn BatchDecoder>, Vec<usize>)>,
     /// The table's physical columns.
     schema: SchemaRef,
-    /// What batches have: the columns, plus row kinds for a changelog format.
+    /// What batches have: the columns, plus row kinds for a changelog format or an upsert
+    /// table.
     output: SchemaRef,
+    /// The value format is a changelog (`debezium-json`): it decodes the row kinds.
     changelog: bool,
+    /// An upsert table: values are inserts, tombstones deletions of their key.
+    upsert: bool,
     /// Metadata columns: (column, what).
     metadata: Vec<(usize, Kind)>,
     policy: BadRecordPolicy,
@@ -79,14 +91,24 @@ impl KafkaDecoder {
                 .factory
                 .create_decoder(value.schema.clone(), &value.options)?,
             value_columns: value.columns.clone(),
+            // Tombstones have no value: NULL even where the value's columns are NOT NULL.
+            value_schema: Arc::new(Schema::new(
+                value
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone().with_nullable(true))
+                    .collect::<Vec<_>>(),
+            )),
             key,
-            output: match changelog {
+            output: match changelog || opts.upsert {
                 true => eddy_runtime::changelog::with_op_field(&schema),
                 false => schema.clone(),
             },
             metadata: metadata::columns(&schema),
             schema,
             changelog,
+            upsert: opts.upsert,
             policy,
             metrics,
         })
@@ -147,7 +169,8 @@ impl KafkaDecoder {
             let null_key = buf.null_keys.get(i).copied().unwrap_or(false);
             let key = keys.get(i).map(|(_, k, _)| *k).filter(|_| !null_key);
             let row_meta: Vec<ArrayRef> = meta.iter().map(|m| m.slice(i, 1)).collect();
-            let reason = match self.decode_one(value, key, &row_meta) {
+            let tombstone = buf.tombstones.get(i).copied().unwrap_or(false);
+            let reason = match self.decode_one(value, tombstone, key, &row_meta) {
                 Ok(batch) => {
                     good.push(batch);
                     continue;
@@ -176,7 +199,10 @@ impl KafkaDecoder {
 
     fn decode_all(&mut self, buf: &RecordBuffer, meta: &[ArrayRef]) -> Result<RecordBatch, String> {
         let n = buf.values.len();
-        let values = self.value.decode_records(&buf.values)?;
+        let values = match buf.tombstones.contains(&true) {
+            true => self.decode_upserts(buf)?,
+            false => self.value.decode_records(&buf.values)?,
+        };
         if !self.changelog && values.num_rows() != n {
             return Err(format!("{} rows from {n} records", values.num_rows()));
         }
@@ -191,19 +217,77 @@ impl KafkaDecoder {
             }
             None => None,
         };
-        self.assemble(values, keys, meta)
+        self.assemble(values, keys, meta, &buf.tombstones)
+    }
+
+    /// The values of an upsert table's records, tombstones among them: the others are
+    /// decoded at once and spread out, tombstones getting NULL values.
+    fn decode_upserts(&mut self, buf: &RecordBuffer) -> Result<RecordBatch, String> {
+        let mut live = LineChunk::new();
+        for ((offset, value, _), &tombstone) in buf.values.lines().zip(&buf.tombstones) {
+            if !tombstone {
+                live.push(offset, value);
+            }
+        }
+        let decoded = self.value.decode_records(&live)?;
+        if decoded.num_rows() != live.len() {
+            return Err(format!(
+                "{} rows from {} records",
+                decoded.num_rows(),
+                live.len()
+            ));
+        }
+        let mut next = 0u32;
+        let spread: UInt32Array = buf
+            .tombstones
+            .iter()
+            .map(|&t| {
+                (!t).then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        let columns = decoded
+            .columns()
+            .iter()
+            .map(|c| take(c, &spread, None))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        RecordBatch::try_new_with_options(
+            self.value_schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(spread.len())),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// One record; a null key (`None` with a key format) gives NULL key columns.
     fn decode_one(
         &mut self,
         value: &[u8],
+        tombstone: bool,
         key: Option<&[u8]>,
         meta: &[ArrayRef],
     ) -> Result<RecordBatch, String> {
         let mut chunk = LineChunk::new();
         chunk.push(0, value);
-        let values = self.value.decode_records(&chunk)?;
+        let values = match tombstone {
+            true => {
+                let fields = self.value_schema.fields();
+                let nulls = fields
+                    .iter()
+                    .map(|f| new_null_array(f.data_type(), 1))
+                    .collect();
+                RecordBatch::try_new_with_options(
+                    self.value_schema.clone(),
+                    nulls,
+                    &RecordBatchOptions::new().with_row_count(Some(1)),
+                )
+                .map_err(|e| e.to_string())?
+            }
+            false => self.value.decode_records(&chunk)?,
+        };
         if !self.changelog && values.num_rows() != 1 {
             return Err(format!("expected one row, found {}", values.num_rows()));
         }
@@ -221,7 +305,7 @@ impl KafkaDecoder {
             }
             _ => None,
         };
-        self.assemble(values, keys, meta)
+        self.assemble(values, keys, meta, &[tombstone])
     }
 
     /// The table's columns from the value's and key's; the value wins where both hold a
@@ -231,16 +315,20 @@ impl KafkaDecoder {
         values: RecordBatch,
         keys: Option<RecordBatch>,
         meta: &[ArrayRef],
+        tombstones: &[bool],
     ) -> Result<RecordBatch, String> {
         let rows = values.num_rows();
         let mut columns: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];
-        if let (Some(keys), Some((_, key_columns))) = (&keys, &self.key) {
-            for (j, &c) in key_columns.iter().enumerate() {
-                columns[c] = Some(keys.column(j).clone());
-            }
-        }
         for (j, &c) in self.value_columns.iter().enumerate() {
             columns[c] = Some(values.column(j).clone());
+        }
+        // In an upsert table the key's columns come from the key, which a tombstone has.
+        if let (Some(keys), Some((_, key_columns))) = (&keys, &self.key) {
+            for (j, &c) in key_columns.iter().enumerate() {
+                if self.upsert || columns[c].is_none() {
+                    columns[c] = Some(keys.column(j).clone());
+                }
+            }
         }
         // A changelog's rows are not records: its metadata columns stay NULL.
         if !self.changelog {
@@ -257,6 +345,15 @@ impl KafkaDecoder {
             .collect();
         if self.changelog {
             out.push(values.column(values.num_columns() - 1).clone());
+        }
+        if self.upsert {
+            let kind = |tombstone: bool| match tombstone {
+                true => RowKind::Delete.to_i8(),
+                false => RowKind::Insert.to_i8(),
+            };
+            out.push(Arc::new(Int8Array::from_iter_values(
+                (0..rows).map(|i| kind(tombstones.get(i).copied().unwrap_or(false))),
+            )));
         }
         RecordBatch::try_new_with_options(
             self.output.clone(),

@@ -1,4 +1,5 @@
-//! The `kafka` connector (Flink's `KafkaDynamicTableFactory`) on librdkafka:
+//! The `kafka` and `upsert-kafka` connectors (Flink's `KafkaDynamicTableFactory` and
+//! `UpsertKafkaDynamicTableFactory`) on librdkafka:
 //! - [`options`]: Flink's WITH options, checked at CREATE TABLE;
 //! - [`client`]: clients, partition listing, the offsets a startup or bounded mode means;
 //! - [`source`]: partitions as splits, dealt by Flink's owner rule;
@@ -75,37 +76,116 @@ impl TableFactory for KafkaTableFactory {
 
     fn create_source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
         let schema = spec.schema.decode()?;
-        let opts = KafkaOptions::parse(&spec.table, &schema, &spec.options)?;
-        opts.source_topics()?;
-        Ok(Arc::new(KafkaSource {
-            table: spec.table.clone(),
-            schema,
-            opts,
-        }))
+        source(
+            spec,
+            KafkaOptions::parse(&spec.table, &schema, &spec.options)?,
+        )
     }
 
     fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
         let schema = spec.schema.decode()?;
-        let opts = KafkaOptions::parse(&spec.table, &schema, &spec.options)?;
-        opts.sink_topic()?;
-        // Of the metadata, only the timestamp is written; the rest must be VIRTUAL.
-        let offered = metadata::keys();
-        for field in schema.fields() {
-            let Some(key) = crate::metadata::key_of(field) else {
-                continue;
-            };
-            if !offered.iter().any(|m| m.key == key && m.writable) {
-                return Err(crate::error::ConnectorError::InvalidMetadata(format!(
-                    "metadata column '{}' of table '{}' reads '{key}', which a Kafka sink cannot write: declare it VIRTUAL to insert into the table",
-                    field.name(),
-                    spec.table
-                )));
-            }
-        }
-        Ok(Arc::new(KafkaSink {
-            table: spec.table.clone(),
-            schema,
-            opts,
-        }))
+        sink(
+            spec,
+            KafkaOptions::parse(&spec.table, &schema, &spec.options)?,
+        )
     }
+}
+
+/// The `upsert-kafka` connector (Flink's `UpsertKafkaDynamicTableFactory`): a table whose
+/// `PRIMARY KEY` is the message key. Read, it is a changelog of the latest value per key
+/// (a tombstone deletes the key); written, each `+I` / `+U` is the key's new value and
+/// each `-D` a tombstone.
+#[derive(Debug, Default)]
+pub struct UpsertKafkaTableFactory;
+
+impl TableFactory for UpsertKafkaTableFactory {
+    fn identifier(&self) -> &'static str {
+        options::UPSERT_IDENTIFIER
+    }
+
+    fn required_options(&self) -> Vec<OptionKey> {
+        vec![
+            BOOTSTRAP_SERVERS,
+            options::KEY_FORMAT,
+            options::VALUE_FORMAT,
+        ]
+    }
+
+    fn optional_options(&self) -> Vec<OptionKey> {
+        options::declared_upsert()
+    }
+
+    fn validate(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.validate_with_key(table, schema, options, &[])
+    }
+
+    fn validate_with_key(
+        &self,
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+        primary_key: &[String],
+    ) -> Result<()> {
+        KafkaOptions::parse_upsert(table, schema, options, primary_key).map(|_| ())
+    }
+
+    fn metadata(&self) -> Vec<crate::metadata::MetadataKey> {
+        metadata::keys()
+    }
+
+    fn is_bounded(&self, options: &BTreeMap<String, String>) -> bool {
+        KafkaTableFactory.is_bounded(options)
+    }
+
+    fn create_source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
+        let schema = spec.schema.decode()?;
+        let opts =
+            KafkaOptions::parse_upsert(&spec.table, &schema, &spec.options, &spec.primary_key)?;
+        source(spec, opts)
+    }
+
+    fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
+        let schema = spec.schema.decode()?;
+        let opts =
+            KafkaOptions::parse_upsert(&spec.table, &schema, &spec.options, &spec.primary_key)?;
+        sink(spec, opts)
+    }
+}
+
+fn source(spec: &ConnectorSpec, opts: KafkaOptions) -> Result<Arc<dyn Source>> {
+    opts.source_topics()?;
+    Ok(Arc::new(KafkaSource {
+        table: spec.table.clone(),
+        schema: spec.schema.decode()?,
+        opts,
+    }))
+}
+
+fn sink(spec: &ConnectorSpec, opts: KafkaOptions) -> Result<Arc<dyn Sink>> {
+    let schema = spec.schema.decode()?;
+    opts.sink_topic()?;
+    // Of the metadata, only the timestamp is written; the rest must be VIRTUAL.
+    let offered = metadata::keys();
+    for field in schema.fields() {
+        let Some(key) = crate::metadata::key_of(field) else {
+            continue;
+        };
+        if !offered.iter().any(|m| m.key == key && m.writable) {
+            return Err(crate::error::ConnectorError::InvalidMetadata(format!(
+                "metadata column '{}' of table '{}' reads '{key}', which a Kafka sink cannot write: declare it VIRTUAL to insert into the table",
+                field.name(),
+                spec.table
+            )));
+        }
+    }
+    Ok(Arc::new(KafkaSink {
+        table: spec.table.clone(),
+        schema,
+        opts,
+    }))
 }

@@ -14,6 +14,7 @@ use crate::options::{check_options, get, parse_bool, parse_duration, OptionKey};
 use crate::registry::{format_factory, formats};
 
 pub(crate) const IDENTIFIER: &str = "kafka";
+pub(crate) const UPSERT_IDENTIFIER: &str = "upsert-kafka";
 
 pub const TOPIC: OptionKey = OptionKey::new(
     "topic",
@@ -205,6 +206,9 @@ pub(crate) struct KafkaOptions {
     pub partitioner: SinkPartitioner,
     pub delivery: DeliveryGuarantee,
     pub transactional_id_prefix: Option<String>,
+    /// An `upsert-kafka` table: the key is the primary key, a record the latest value of
+    /// its key and a tombstone (no value) its deletion.
+    pub upsert: bool,
 }
 
 pub(crate) fn declared() -> Vec<OptionKey> {
@@ -229,6 +233,30 @@ pub(crate) fn declared() -> Vec<OptionKey> {
         BOUNDED_TIMESTAMP,
         DISCOVERY_INTERVAL,
         SINK_PARTITIONER,
+        DELIVERY_GUARANTEE,
+        TRANSACTIONAL_ID_PREFIX,
+    ]
+}
+
+/// The options of an `upsert-kafka` table (Flink's `UpsertKafkaDynamicTableFactory`): no
+/// startup modes (a compacted topic is read from its start), no `key.fields` (the primary
+/// key is the key), no partitioner (records go by key).
+pub(crate) fn declared_upsert() -> Vec<OptionKey> {
+    vec![
+        TOPIC,
+        TOPIC_PATTERN,
+        GROUP_ID,
+        PROPERTIES,
+        COMMIT_ON_CHECKPOINT,
+        API_TIMEOUT,
+        VALUE_FORMAT,
+        KEY_FORMAT,
+        KEY_FIELDS_PREFIX,
+        VALUE_FIELDS_INCLUDE,
+        BOUNDED_MODE,
+        BOUNDED_SPECIFIC_OFFSETS,
+        BOUNDED_TIMESTAMP,
+        DISCOVERY_INTERVAL,
         DELIVERY_GUARANTEE,
         TRANSACTIONAL_ID_PREFIX,
     ]
@@ -391,6 +419,62 @@ fn format_options(
 impl KafkaOptions {
     /// Checks every option of a table with physical columns `schema`.
     pub fn parse(table: &str, schema: &Schema, options: &BTreeMap<String, String>) -> Result<Self> {
+        Self::parse_as(IDENTIFIER, &declared(), table, schema, options)
+    }
+
+    /// Checks every option of an `upsert-kafka` table whose primary key is `primary_key`.
+    pub fn parse_upsert(
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+        primary_key: &[String],
+    ) -> Result<Self> {
+        if primary_key.is_empty() {
+            return Err(ConnectorError::MissingPrimaryKey(format!(
+                "'upsert-kafka' tables require to define a PRIMARY KEY constraint (table '{table}'). The PRIMARY KEY specifies which columns should be read from or write to the Kafka message key. The PRIMARY KEY also defines records in the 'upsert-kafka' table should update or delete on which keys."
+            )));
+        }
+        for option in [KEY_FORMAT, VALUE_FORMAT] {
+            if !options.contains_key(option.key) {
+                return Err(ConnectorError::MissingOption {
+                    connector: UPSERT_IDENTIFIER.into(),
+                    option: option.key.into(),
+                });
+            }
+        }
+        if let Some(value) = options.get(KEY_FIELDS.key) {
+            return Err(ConnectorError::invalid(
+                KEY_FIELDS.key,
+                value,
+                "an 'upsert-kafka' table's key is its PRIMARY KEY; leave 'key.fields' out",
+            ));
+        }
+        let value_format = &options[VALUE_FORMAT.key];
+        if format_factory(value_format)?.produces_changelog() {
+            return Err(ConnectorError::invalid(
+                VALUE_FORMAT.key,
+                value_format,
+                "'upsert-kafka' writes each key's latest row; a changelog format cannot be its value format",
+            ));
+        }
+        let mut options = options.clone();
+        options.insert(KEY_FIELDS.key.to_string(), primary_key.join(";"));
+        let mut declared = declared_upsert();
+        declared.push(KEY_FIELDS);
+        let mut opts = Self::parse_as(UPSERT_IDENTIFIER, &declared, table, schema, &options)?;
+        opts.upsert = true;
+        // A compacted topic is the table: it is read from its start.
+        opts.startup = StartupMode::Earliest;
+        Ok(opts)
+    }
+
+    fn parse_as(
+        identifier: &str,
+        declared: &[OptionKey],
+        table: &str,
+        schema: &Schema,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Self> {
         let required = [BOOTSTRAP_SERVERS];
         // Formats first: their options are checked by them, the rest against `declared`.
         let (value_name, value_prefix) =
@@ -406,7 +490,7 @@ impl KafkaOptions {
                 (None, Some(f)) => (f.as_str(), "value."),
                 (None, None) => {
                     return Err(ConnectorError::MissingOption {
-                        connector: IDENTIFIER.into(),
+                        connector: identifier.into(),
                         option: "format' or 'value.format".into(),
                     })
                 }
@@ -434,7 +518,7 @@ impl KafkaOptions {
                 }
             }
         }
-        check_options(IDENTIFIER, table, schema, &checked, &required, &declared())?;
+        check_options(identifier, table, schema, &checked, &required, declared)?;
         let bootstrap_servers = options[BOOTSTRAP_SERVERS.key].clone();
         if bootstrap_servers.trim().is_empty() {
             return Err(ConnectorError::invalid(
@@ -549,6 +633,7 @@ impl KafkaOptions {
             partitioner,
             delivery,
             transactional_id_prefix,
+            upsert: false,
         };
         // librdkafka names a property it does not know, or a value it cannot take.
         super::client::client_config(&opts, None)
@@ -700,7 +785,7 @@ impl KafkaOptions {
         self.topics
             .as_ref()
             .ok_or_else(|| ConnectorError::MissingOption {
-                connector: IDENTIFIER.into(),
+                connector: self.identifier().into(),
                 option: "topic' or 'topic-pattern".into(),
             })
     }
@@ -720,9 +805,17 @@ impl KafkaOptions {
                 "a sink cannot write a topic pattern; give 'topic'",
             )),
             None => Err(ConnectorError::MissingOption {
-                connector: IDENTIFIER.into(),
+                connector: self.identifier().into(),
                 option: TOPIC.key.into(),
             }),
+        }
+    }
+
+    /// The connector the table names.
+    pub fn identifier(&self) -> &'static str {
+        match self.upsert {
+            true => UPSERT_IDENTIFIER,
+            false => IDENTIFIER,
         }
     }
 

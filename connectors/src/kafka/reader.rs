@@ -203,6 +203,7 @@ impl KafkaReader {
             keyed,
             ..
         } = self;
+        let upsert = self.opts.upsert;
         let mut taken = 0;
         while taken < self.batch_size {
             let message = match consumer.poll(Duration::ZERO) {
@@ -228,8 +229,17 @@ impl KafkaReader {
             if p.split.stop.is_some_and(|stop| offset >= stop) {
                 continue;
             }
-            // A record without a value (a tombstone) holds no row, as in Flink's source.
-            if let Some(value) = message.payload() {
+            // A record without a value (a tombstone) holds no row, as in Flink's source,
+            // except in an upsert table, where it deletes its key.
+            let payload = match (message.payload(), upsert) {
+                (Some(value), _) => Some(value),
+                (None, true) => Some(&[][..]),
+                (None, false) => None,
+            };
+            if let Some(value) = payload {
+                if upsert {
+                    p.buffer.tombstones.push(message.payload().is_none());
+                }
                 p.buffer.values.push(offset as u64, value);
                 if record_metadata {
                     p.buffer.meta.push(message.timestamp());

@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::{Array, AsArray, Int8Array};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
-use eddy_runtime::{Result, RuntimeError};
+use eddy_runtime::{Result, RowKind, RuntimeError};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -402,6 +402,31 @@ impl SinkWriter for KafkaWriter {
         if self.transactional() {
             self.open()?;
         }
+        // An upsert table takes each key's new value and tombstones for deletions; the
+        // old side of an update (`-U`) is not written, as Flink's upsert-kafka drops it.
+        let filtered;
+        let (batch, deletes) = match (self.opts.upsert, eddy_runtime::changelog::ops(batch)) {
+            (true, Some(kinds)) => {
+                let keep = datafusion::arrow::compute::kernels::cmp::neq(
+                    kinds,
+                    &Int8Array::new_scalar(RowKind::UpdateBefore.to_i8()),
+                )?;
+                filtered = datafusion::arrow::compute::filter_record_batch(batch, &keep)?;
+                let kinds = eddy_runtime::changelog::ops(&filtered).ok_or_else(|| {
+                    RuntimeError::Internal("an upsert batch lost its row kinds".into())
+                })?;
+                let deletes: Vec<bool> = kinds
+                    .values()
+                    .iter()
+                    .map(|&k| k == RowKind::Delete.to_i8())
+                    .collect();
+                (&filtered, deletes)
+            }
+            _ => (batch, Vec::new()),
+        };
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
         self.encode(batch)?;
         let timestamps = match self.timestamp_column {
             Some(c) => Some(
@@ -427,8 +452,10 @@ impl SinkWriter for KafkaWriter {
                     "a Kafka writer without a producer".into(),
                 ));
             };
-            let mut record: BaseRecord<'_, [u8], [u8]> =
-                BaseRecord::to(&self.topic).payload(&self.values[start..end]);
+            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic);
+            if !deletes.get(row).copied().unwrap_or(false) {
+                record = record.payload(&self.values[start..end]);
+            }
             if let Some(&key_end) = self.key_ends.get(row) {
                 record = record.key(&self.keys[key_start..key_end]);
                 key_start = key_end;

@@ -43,6 +43,9 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::GroupAggregate(g) => Some(format!("group-aggregate:{}", g.description)),
         OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::Rank(r) => Some(format!("rank:{}", r.description)),
+        OperatorSpec::ChangelogNormalize(c) => {
+            Some(format!("changelog-normalize:{}", c.description))
+        }
         OperatorSpec::IntervalJoin(j) => Some(format!("interval-join:{}", j.description)),
         OperatorSpec::TemporalJoin(j) => Some(format!("temporal-join:{}", j.description)),
         OperatorSpec::OverAggregate(o) => Some(format!("over-aggregate:{}", o.description)),

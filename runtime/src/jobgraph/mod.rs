@@ -9,10 +9,11 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec, OperatorSpec, OverAggregateSpec,
-    OverFrame, RankOrder, RankSpec, SerializedExpr, SerializedPlan, SerializedSchema, SinkSpec,
-    SourceSpec, SourceWatermarkSpec, StreamJoinSpec, TemporalJoinSpec, WindowAggregateSpec,
-    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec, DROP_UPDATE_BEFORE,
+    CalcSpec, ChangelogNormalizeSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec,
+    OperatorSpec, OverAggregateSpec, OverFrame, RankOrder, RankSpec, SerializedExpr,
+    SerializedPlan, SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
+    TemporalJoinSpec, WindowAggregateSpec, WindowJoinSpec, WindowJoinType, WindowKind,
+    WindowTvfSpec, DROP_UPDATE_BEFORE,
 };
 pub use partitioner::Partitioner;
 

@@ -44,6 +44,10 @@ pub struct ConnectorSpec {
     pub table: String,
     pub schema: SerializedSchema,
     pub options: BTreeMap<String, String>,
+    /// The table's `PRIMARY KEY` columns (an `upsert-kafka` table's message key); empty
+    /// without one.
+    #[serde(default)]
+    pub primary_key: Vec<String>,
 }
 
 impl ConnectorSpec {
@@ -313,6 +317,17 @@ pub enum OverFrame {
     Range { preceding_ms: Option<i64> },
 }
 
+/// Flink's `ChangelogNormalize`: an upsert stream (`upsert-kafka`) into a full changelog,
+/// by the last row per key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangelogNormalizeSpec {
+    /// The rows, without the row-kind column.
+    pub schema: SerializedSchema,
+    /// The upsert key's columns.
+    pub key_columns: Vec<usize>,
+    pub description: String,
+}
+
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
 /// kept to the ranks `rank_start..=rank_end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -403,6 +418,7 @@ pub enum OperatorSpec {
     StreamJoin(StreamJoinSpec),
     WindowJoin(WindowJoinSpec),
     Rank(RankSpec),
+    ChangelogNormalize(ChangelogNormalizeSpec),
     IntervalJoin(IntervalJoinSpec),
     TemporalJoin(TemporalJoinSpec),
     OverAggregate(OverAggregateSpec),
@@ -424,6 +440,7 @@ impl OperatorSpec {
             OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),
+            OperatorSpec::ChangelogNormalize(c) => format!("ChangelogNormalize({})", c.description),
             OperatorSpec::IntervalJoin(j) => format!("IntervalJoin({})", j.description),
             OperatorSpec::TemporalJoin(j) => format!("TemporalJoin({})", j.description),
             OperatorSpec::OverAggregate(o) => format!("OverAggregate({})", o.description),

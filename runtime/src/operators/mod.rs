@@ -7,6 +7,7 @@
 mod aggregation;
 mod buffer_budget;
 mod calc;
+mod changelog_normalize;
 mod group_aggregate;
 mod join;
 mod mini_batch;
@@ -26,6 +27,7 @@ use datafusion::execution::TaskContext;
 
 pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
+pub use changelog_normalize::ChangelogNormalizeOperator;
 pub use group_aggregate::GroupAggregateOperator;
 pub use join::{
     IntervalJoinOperator, StreamJoinOperator, TemporalJoinOperator, WindowJoinOperator,
@@ -237,6 +239,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
+        OperatorSpec::ChangelogNormalize(c) => {
+            Ok(Box::new(ChangelogNormalizeOperator::try_new(c, ctx)?))
+        }
         OperatorSpec::IntervalJoin(j) => Ok(Box::new(IntervalJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::TemporalJoin(j) => Ok(Box::new(TemporalJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::OverAggregate(o) => Ok(Box::new(OverAggregateOperator::try_new(o, ctx)?)),

@@ -12,9 +12,12 @@ pub(super) async fn create_table(
 ) -> Result<QueryOutput> {
     // Options, computed columns and the watermark are checked before the catalog is
     // touched: a bad table never gets in.
-    engine
-        .registry
-        .validate_table(&table.name, &table.physical_schema(), &table.options)?;
+    engine.registry.validate_table(
+        &table.name,
+        &table.physical_schema(),
+        &table.options,
+        table.primary_key.as_deref().unwrap_or_default(),
+    )?;
     infer_computed_types(engine, &mut table)?;
     let mut catalog = engine.catalog.write().await;
     if catalog.exists(&table.name) {

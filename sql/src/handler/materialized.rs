@@ -195,6 +195,7 @@ async fn job_graph(
             table: view.table.name.clone(),
             schema: SerializedSchema::encode(&schema)?,
             options,
+            primary_key: Vec::new(),
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),

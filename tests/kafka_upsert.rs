@@ -1,0 +1,247 @@
+//! The `upsert-kafka` connector end to end, against a real Kafka-protocol broker (tansu,
+//! see `common/kafka.rs`) and the real `eddy` binary: a compacted topic read as a
+//! changelog (latest value per key, tombstones as deletions), updating queries written as
+//! new values and tombstones, and the round trip back.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::kafka::{Broker, Record};
+use common::{assert_same, exec, joined_rows, sqlstate, submit, try_simple, wait_for_status, Eddy};
+
+/// The changes the test writes to `users`: `(id, value)`, `None` a tombstone. Key `id`
+/// goes to partition `id % 2`, so each key's records keep their order.
+const USERS: &[(i64, Option<(&str, i64)>)] = &[
+    (1, Some(("ann", 10))),
+    (2, Some(("bob", 20))),
+    (3, Some(("cid", 30))),
+    (1, Some(("ann", 11))),
+    (2, None),
+    // A tombstone of a key never written deletes nothing.
+    (9, None),
+    // The kept value again: no change.
+    (3, Some(("cid", 30))),
+    (4, Some(("bob", 40))),
+    (2, Some(("bob", 21))),
+    (4, None),
+];
+
+fn user_json(id: i64, value: Option<(&str, i64)>) -> Option<String> {
+    value.map(|(name, score)| format!("{{\"id\":{id},\"name\":\"{name}\",\"score\":{score}}}"))
+}
+
+/// Each key's latest value, as compaction would leave the topic (a tombstone removes it).
+fn compacted(records: &[Record]) -> BTreeMap<String, String> {
+    let mut latest = BTreeMap::new();
+    for r in records {
+        let key = r.key.clone().expect("every upsert record has a key");
+        match &r.value {
+            Some(v) => latest.insert(key, v.clone()),
+            None => latest.remove(&key),
+        };
+    }
+    latest
+}
+
+fn upsert_table(broker: &Broker, name: &str, columns: &str, key: &str, extra: &str) -> String {
+    format!(
+        "CREATE TABLE {name} ({columns}, PRIMARY KEY ({key}) NOT ENFORCED) WITH (\
+         'connector' = 'upsert-kafka', 'topic' = '{name}', \
+         'properties.bootstrap.servers' = '{}', 'key.format' = 'json', \
+         'value.format' = 'json', 'properties.batch.num.messages' = '1'{extra})",
+        broker.address()
+    )
+}
+
+#[tokio::test]
+async fn a_compacted_topic_reads_as_a_changelog_and_updates_write_back_as_upserts() {
+    let broker = Broker::start();
+    broker.create_topic("users", 2);
+    broker.create_topic("users_copy", 2);
+    broker.create_topic("by_name", 2);
+    let keys: Vec<String> = USERS
+        .iter()
+        .map(|(id, _)| format!("{{\"id\":{id}}}"))
+        .collect();
+    let values: Vec<Option<String>> = USERS.iter().map(|(id, v)| user_json(*id, *v)).collect();
+    let records: Vec<_> = USERS
+        .iter()
+        .zip(keys.iter().zip(&values))
+        .map(|((id, _), (k, v))| ((id % 2) as i32, Some(k.as_str()), v.as_deref(), None))
+        .collect();
+    broker.produce("users", &records);
+
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(&client, "SET 'parallelism.default' = '2'").await;
+    let bounded = ", 'scan.bounded.mode' = 'latest-offset'";
+    let user_columns = "id BIGINT, name STRING, score BIGINT";
+    exec(
+        &client,
+        &upsert_table(&broker, "users", user_columns, "id", bounded),
+    )
+    .await;
+    exec(
+        &client,
+        &upsert_table(&broker, "users_copy", user_columns, "id", ""),
+    )
+    .await;
+    exec(
+        &client,
+        &upsert_table(
+            &broker,
+            "by_name",
+            "name STRING, n BIGINT, total BIGINT",
+            "name",
+            bounded,
+        ),
+    )
+    .await;
+
+    // A copy: each key's changes in order, as Flink's upsert-kafka writes them: no old
+    // sides of updates, a tombstone per deletion, nothing for a deletion of an unknown
+    // key or a repeated value.
+    let job = submit(&client, "INSERT INTO users_copy SELECT * FROM users").await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let copy = broker.read_all("users_copy");
+    let per_key = |id: i64| -> Vec<Option<String>> {
+        let key = format!("{{\"id\":{id}}}");
+        copy.iter()
+            .filter(|r| r.key.as_deref() == Some(key.as_str()))
+            .map(|r| r.value.clone())
+            .collect()
+    };
+    assert_eq!(
+        per_key(1),
+        [
+            user_json(1, Some(("ann", 10))),
+            user_json(1, Some(("ann", 11)))
+        ]
+    );
+    assert_eq!(
+        per_key(2),
+        [
+            user_json(2, Some(("bob", 20))),
+            None,
+            user_json(2, Some(("bob", 21)))
+        ]
+    );
+    assert_eq!(per_key(3), [user_json(3, Some(("cid", 30)))]);
+    assert_eq!(per_key(4), [user_json(4, Some(("bob", 40))), None]);
+    assert!(per_key(9).is_empty(), "{copy:?}");
+    assert_eq!(copy.len(), 8, "{copy:?}");
+
+    // An updating aggregation over the changelog: deletions and updates retract.
+    let job = submit(
+        &client,
+        "INSERT INTO by_name SELECT name, count(*) AS n, sum(score) AS total \
+         FROM users GROUP BY name",
+    )
+    .await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let expected = BTreeMap::from([
+        (
+            "{\"name\":\"ann\"}".to_string(),
+            r#"{"name":"ann","n":1,"total":11}"#.to_string(),
+        ),
+        (
+            "{\"name\":\"bob\"}".to_string(),
+            r#"{"name":"bob","n":1,"total":21}"#.to_string(),
+        ),
+        (
+            "{\"name\":\"cid\"}".to_string(),
+            r#"{"name":"cid","n":1,"total":30}"#.to_string(),
+        ),
+    ]);
+    assert_eq!(compacted(&broker.read_all("by_name")), expected);
+
+    // The round trip: the written topic read back as a table is the aggregation's result.
+    exec(&client, "SET 'table.dml-sync' = 'true'").await;
+    exec(
+        &client,
+        "CREATE MATERIALIZED VIEW names AS SELECT name, n, total FROM by_name",
+    )
+    .await;
+    assert_same(
+        joined_rows(&client, "SELECT * FROM names").await,
+        vec!["ann,1,11".into(), "bob,1,21".into(), "cid,1,30".into()],
+    );
+    exec(
+        &client,
+        "CREATE MATERIALIZED VIEW latest AS SELECT id, name, score FROM users",
+    )
+    .await;
+    assert_same(
+        joined_rows(&client, "SELECT * FROM latest").await,
+        vec!["1,ann,11".into(), "2,bob,21".into(), "3,cid,30".into()],
+    );
+}
+
+#[tokio::test]
+async fn upsert_tables_are_checked_as_flink_checks_them() {
+    let broker = Broker::start();
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let servers = broker.address();
+    let create = |columns: &str, options: &str| {
+        format!(
+            "CREATE TABLE u ({columns}) WITH ('connector' = 'upsert-kafka', 'topic' = 'u', \
+             'properties.bootstrap.servers' = '{servers}'{options})"
+        )
+    };
+    let formats = ", 'key.format' = 'json', 'value.format' = 'json'";
+    let keyed = "id BIGINT, v STRING, PRIMARY KEY (id) NOT ENFORCED";
+    for (sql, state, message) in [
+        (
+            create("id BIGINT, v STRING", formats),
+            "42P16",
+            "'upsert-kafka' tables require to define a PRIMARY KEY constraint",
+        ),
+        (
+            create(keyed, ", 'value.format' = 'json'"),
+            "22023",
+            "key.format",
+        ),
+        (
+            create(keyed, &format!("{formats}, 'key.fields' = 'id'")),
+            "22023",
+            "its PRIMARY KEY",
+        ),
+        (
+            create(
+                keyed,
+                &format!("{formats}, 'scan.startup.mode' = 'latest-offset'"),
+            ),
+            "42704",
+            "scan.startup.mode",
+        ),
+        (
+            create(
+                keyed,
+                ", 'key.format' = 'json', 'value.format' = 'debezium-json'",
+            ),
+            "22023",
+            "changelog format cannot be its value format",
+        ),
+    ] {
+        let err = try_simple(&client, &sql).await.unwrap_err();
+        assert_eq!(sqlstate(&err).as_deref(), Some(state), "{sql}: {err:?}");
+        let text = err
+            .as_db_error()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
+        assert!(text.contains(message), "{sql}: {text}");
+    }
+    // A batch query cannot read a changelog, as in Flink.
+    exec(
+        &client,
+        &create(
+            keyed,
+            &format!("{formats}, 'scan.bounded.mode' = 'latest-offset'"),
+        ),
+    )
+    .await;
+    let err = try_simple(&client, "SELECT * FROM u").await.unwrap_err();
+    assert_eq!(sqlstate(&err).as_deref(), Some("0A000"), "{err:?}");
+}
