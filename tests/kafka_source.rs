@@ -548,7 +548,9 @@ async fn metadata_columns_read_what_kafka_knows_of_each_record() {
              `partition` INT METADATA VIRTUAL, \
              topic STRING METADATA VIRTUAL, \
              rec_ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
-             ts_type STRING METADATA FROM 'timestamp-type' VIRTUAL) WITH ( \
+             ts_type STRING METADATA FROM 'timestamp-type' VIRTUAL, \
+             hdrs MAP<STRING, BYTES> METADATA FROM 'headers', \
+             epoch INT METADATA FROM 'leader-epoch' VIRTUAL) WITH ( \
              'connector' = 'kafka', 'topic' = 'meta', 'properties.bootstrap.servers' = '{}', \
              'format' = 'json', 'scan.startup.mode' = 'earliest-offset', \
              'scan.bounded.mode' = 'latest-offset')",
@@ -559,14 +561,15 @@ async fn metadata_columns_read_what_kafka_knows_of_each_record() {
     assert_same(
         joined_rows(
             &client,
-            "SELECT id, off, \"partition\", topic, rec_ts, ts_type FROM meta",
+            "SELECT id, off, \"partition\", topic, rec_ts, ts_type, \
+             CAST(hdrs['source'] AS STRING), epoch FROM meta",
         )
         .await,
         vec![
-            "0,0,0,meta,2024-01-01 00:00:00+00,CreateTime".into(),
-            "1,0,1,meta,2024-01-01 00:00:01+00,CreateTime".into(),
-            "2,1,0,meta,2024-01-01 00:00:02+00,CreateTime".into(),
-            "3,1,1,meta,2024-01-01 00:00:03+00,CreateTime".into(),
+            "0,0,0,meta,2024-01-01 00:00:00+00,CreateTime,test,0".into(),
+            "1,0,1,meta,2024-01-01 00:00:01+00,CreateTime,test,0".into(),
+            "2,1,0,meta,2024-01-01 00:00:02+00,CreateTime,test,0".into(),
+            "3,1,1,meta,2024-01-01 00:00:03+00,CreateTime,test,0".into(),
         ],
     );
     // SHOW CREATE TABLE keeps the declarations.
@@ -581,7 +584,8 @@ async fn metadata_columns_read_what_kafka_knows_of_each_record() {
         &client,
         &format!(
             "CREATE TABLE stamped (id BIGINT, t TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', \
-             off BIGINT METADATA FROM 'offset' VIRTUAL) WITH ('connector' = 'kafka', \
+             off BIGINT METADATA FROM 'offset' VIRTUAL, \
+             h MAP<STRING, BYTES> METADATA FROM 'headers') WITH ('connector' = 'kafka', \
              'topic' = 'stamped', 'properties.bootstrap.servers' = '{}', 'format' = 'json')",
             broker.address()
         ),
@@ -589,21 +593,22 @@ async fn metadata_columns_read_what_kafka_knows_of_each_record() {
     .await;
     let job = submit(
         &client,
-        "INSERT INTO stamped SELECT id, rec_ts FROM meta WHERE id < 2",
+        "INSERT INTO stamped SELECT id, rec_ts, hdrs FROM meta WHERE id < 2",
     )
     .await;
     wait_for_status(&client, &job, "FINISHED").await;
-    let mut written: Vec<(Option<String>, Option<i64>)> = broker
+    let mut written: Vec<_> = broker
         .read_all("stamped")
         .into_iter()
-        .map(|r| (r.value, r.timestamp))
+        .map(|r| (r.value, r.timestamp, r.headers))
         .collect();
     written.sort();
+    let headers = vec![("source".to_string(), Some("test".to_string()))];
     assert_eq!(
         written,
         vec![
-            (Some("{\"id\":0}".into()), Some(base)),
-            (Some("{\"id\":1}".into()), Some(base + 1000)),
+            (Some("{\"id\":0}".into()), Some(base), headers.clone()),
+            (Some("{\"id\":1}".into()), Some(base + 1000), headers),
         ]
     );
 

@@ -72,7 +72,8 @@ fn family(t: &DataType) -> u8 {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => 1,
         DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => 2,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => 3,
-        _ => 4,
+        DataType::Map(_, _) => 4,
+        _ => 5,
     }
 }
 

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
@@ -26,6 +26,8 @@ pub struct Record {
     pub key: Option<String>,
     pub value: Option<String>,
     pub timestamp: Option<i64>,
+    /// `(key, value)` of each header, values as text.
+    pub headers: Vec<(String, Option<String>)>,
 }
 
 /// A record to produce: partition, key, value and timestamp (None: now).
@@ -217,6 +219,18 @@ impl Broker {
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
                         value: m.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
                         timestamp: m.timestamp().to_millis(),
+                        headers: m
+                            .headers()
+                            .map(|h| {
+                                h.iter()
+                                    .map(|h| {
+                                        let text =
+                                            |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+                                        (h.key.to_string(), h.value.map(text))
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     });
                 }
                 Some(Err(e)) => panic!("reading {topic}: {e}"),

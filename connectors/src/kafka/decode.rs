@@ -118,7 +118,12 @@ impl KafkaDecoder {
     pub fn needs_record_metadata(&self) -> bool {
         self.metadata
             .iter()
-            .any(|(_, k)| matches!(k, Kind::Timestamp | Kind::TimestampType))
+            .any(|(_, k)| !matches!(k, Kind::Topic | Kind::Partition | Kind::Offset))
+    }
+
+    /// Whether records' headers are needed.
+    pub fn needs_headers(&self) -> bool {
+        self.metadata.iter().any(|(_, k)| *k == Kind::Headers)
     }
 
     /// The metadata columns of the buffered records.

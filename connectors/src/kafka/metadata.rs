@@ -1,15 +1,19 @@
 //! The Kafka metadata columns, as Flink's Kafka connector declares them: `topic` (STRING),
-//! `partition` (INT), `offset` (BIGINT), `timestamp` (TIMESTAMP_LTZ(3), written too) and
-//! `timestamp-type` (STRING), read per record and filled in next to the decoded columns.
+//! `partition` (INT), `offset` (BIGINT), `timestamp` (TIMESTAMP_LTZ(3), written too),
+//! `timestamp-type` (STRING), `headers` (MAP<STRING, BYTES>, written too) and
+//! `leader-epoch` (INT), read per record and filled in next to the decoded columns.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, Int32Array, Int64Array, StringArray, TimestampMillisecondArray,
+    ArrayRef, BinaryBuilder, Int32Array, Int64Array, MapBuilder, MapFieldNames, StringArray,
+    StringBuilder, TimestampMillisecondArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
 use eddy_runtime::RuntimeError;
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::Message;
 
 use crate::metadata::{key_of, MetadataKey};
 
@@ -42,7 +46,32 @@ pub(crate) fn keys() -> Vec<MetadataKey> {
             data_type: DataType::Utf8,
             writable: false,
         },
+        MetadataKey {
+            key: "headers",
+            data_type: headers_type(),
+            writable: true,
+        },
+        MetadataKey {
+            key: "leader-epoch",
+            data_type: DataType::Int32,
+            writable: false,
+        },
     ]
+}
+
+/// `MAP<STRING, BYTES>` as the catalog declares maps.
+fn headers_type() -> DataType {
+    DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(Fields::from(vec![
+                Field::new("key", DataType::Utf8, false),
+                Field::new("value", DataType::Binary, true),
+            ])),
+            false,
+        )),
+        false,
+    )
 }
 
 /// One metadata value a record has.
@@ -53,6 +82,8 @@ pub(crate) enum Kind {
     Offset,
     Timestamp,
     TimestampType,
+    Headers,
+    LeaderEpoch,
 }
 
 impl Kind {
@@ -63,6 +94,8 @@ impl Kind {
             "offset" => Kind::Offset,
             "timestamp" => Kind::Timestamp,
             "timestamp-type" => Kind::TimestampType,
+            "headers" => Kind::Headers,
+            "leader-epoch" => Kind::LeaderEpoch,
             _ => return None,
         })
     }
@@ -80,16 +113,37 @@ pub(crate) fn columns(schema: &Schema) -> Vec<(usize, Kind)> {
 pub(crate) struct RecordMetadata {
     pub timestamps: Vec<Option<i64>>,
     pub timestamp_types: Vec<&'static str>,
+    pub leader_epochs: Vec<Option<i32>>,
+    /// Per record, its headers; kept only when a column reads them.
+    pub headers: Vec<Vec<(String, Option<Vec<u8>>)>>,
 }
 
 impl RecordMetadata {
     pub fn clear(&mut self) {
         self.timestamps.clear();
         self.timestamp_types.clear();
+        self.leader_epochs.clear();
+        self.headers.clear();
     }
 
-    pub fn push(&mut self, timestamp: rdkafka::Timestamp) {
-        let (ts, kind) = match timestamp {
+    /// Takes what `message` has beyond topic, partition and offset; its headers when
+    /// `with_headers`.
+    pub fn push(&mut self, message: &BorrowedMessage<'_>, with_headers: bool) {
+        // SAFETY: the message is alive for the call; librdkafka only reads it.
+        let epoch = unsafe { rdkafka::bindings::rd_kafka_message_leader_epoch(message.ptr()) };
+        self.leader_epochs.push((epoch >= 0).then_some(epoch));
+        if with_headers {
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.headers.push(headers);
+        }
+        let (ts, kind) = match message.timestamp() {
             rdkafka::Timestamp::NotAvailable => (None, "NoTimestampType"),
             rdkafka::Timestamp::CreateTime(t) => (Some(t), "CreateTime"),
             rdkafka::Timestamp::LogAppendTime(t) => (Some(t), "LogAppendTime"),
@@ -118,6 +172,23 @@ pub(crate) fn column(
             Arc::new(TimestampMillisecondArray::from(meta.timestamps.clone()).with_timezone("UTC"))
         }
         Kind::TimestampType => Arc::new(StringArray::from(meta.timestamp_types.clone())),
+        Kind::LeaderEpoch => Arc::new(Int32Array::from(meta.leader_epochs.clone())),
+        Kind::Headers => {
+            let names = MapFieldNames {
+                entry: "entries".into(),
+                key: "key".into(),
+                value: "value".into(),
+            };
+            let mut map = MapBuilder::new(Some(names), StringBuilder::new(), BinaryBuilder::new());
+            for headers in &meta.headers {
+                for (key, value) in headers {
+                    map.keys().append_value(key);
+                    map.values().append_option(value.as_deref());
+                }
+                map.append(true)?;
+            }
+            Arc::new(map.finish())
+        }
     };
     if array.data_type() == data_type {
         return Ok(array);

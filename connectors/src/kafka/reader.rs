@@ -196,6 +196,7 @@ impl KafkaReader {
     /// Takes fetched records into the partitions' buffers, a batch's worth at most.
     fn fill(&mut self) -> Result<()> {
         let record_metadata = self.decoder.needs_record_metadata();
+        let with_headers = self.decoder.needs_headers();
         let Self {
             consumer,
             partitions,
@@ -242,7 +243,7 @@ impl KafkaReader {
                 }
                 p.buffer.values.push(offset as u64, value);
                 if record_metadata {
-                    p.buffer.meta.push(message.timestamp());
+                    p.buffer.meta.push(&message, with_headers);
                 }
                 if *keyed {
                     let key = message.key();

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use datafusion::arrow::array::{Array, AsArray, Int8Array};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
@@ -27,6 +27,7 @@ use eddy_runtime::{Result, RowKind, RuntimeError};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Message};
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,8 @@ impl Sink for KafkaSink {
             changelog: value.factory.produces_changelog(),
             timestamp_column: (0..self.schema.fields().len())
                 .find(|&i| crate::metadata::key_of(self.schema.field(i)) == Some("timestamp")),
+            headers_column: (0..self.schema.fields().len())
+                .find(|&i| crate::metadata::key_of(self.schema.field(i)) == Some("headers")),
             key,
             partitions,
             next_partition: info.subtask_index as i32,
@@ -194,6 +197,8 @@ struct KafkaWriter {
     changelog: bool,
     /// The `timestamp` metadata column, whose values become the records' timestamps.
     timestamp_column: Option<usize>,
+    /// The `headers` metadata column, whose maps become the records' headers.
+    headers_column: Option<usize>,
     key: Option<(Box<dyn BatchEncoder>, Vec<usize>, SchemaRef)>,
     partitions: i32,
     next_partition: i32,
@@ -442,6 +447,10 @@ impl SinkWriter for KafkaWriter {
             ),
             None => None,
         };
+        let headers = match self.headers_column {
+            Some(c) => Some(headers_of(batch.column(c))?),
+            None => None,
+        };
         let mut start = 0;
         let mut key_start = 0;
         for row in 0..self.value_ends.len() {
@@ -465,6 +474,13 @@ impl SinkWriter for KafkaWriter {
             }
             if let Some(ts) = timestamps.as_ref().filter(|t| t.is_valid(row)) {
                 record = record.timestamp(ts.value(row));
+            }
+            if let Some(h) = headers
+                .as_ref()
+                .and_then(|h| h.get(row))
+                .and_then(Option::as_ref)
+            {
+                record = record.headers(h.clone());
             }
             loop {
                 match producer.send(record) {
@@ -621,4 +637,34 @@ impl SinkWriter for KafkaWriter {
         }
         Ok(())
     }
+}
+
+/// The records' headers from a `headers` column (`MAP<STRING, BYTES>`), per row; `None`
+/// for a NULL map.
+fn headers_of(column: &dyn Array) -> Result<Vec<Option<OwnedHeaders>>> {
+    let map = column.as_map_opt().ok_or_else(|| {
+        RuntimeError::User(format!(
+            "the headers column is {}, not MAP<STRING, BYTES>",
+            column.data_type()
+        ))
+    })?;
+    let keys = datafusion::arrow::compute::cast(map.keys(), &DataType::Utf8)?;
+    let values = datafusion::arrow::compute::cast(map.values(), &DataType::Binary)?;
+    let (keys, values) = (keys.as_string::<i32>(), values.as_binary::<i32>());
+    let offsets = map.value_offsets();
+    Ok((0..map.len())
+        .map(|row| {
+            map.is_valid(row).then(|| {
+                (offsets[row] as usize..offsets[row + 1] as usize).fold(
+                    OwnedHeaders::new(),
+                    |headers, i| {
+                        headers.insert(Header {
+                            key: keys.value(i),
+                            value: values.is_valid(i).then(|| values.value(i)),
+                        })
+                    },
+                )
+            })
+        })
+        .collect())
 }
