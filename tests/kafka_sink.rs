@@ -290,3 +290,114 @@ async fn a_sink_fails_naming_a_missing_topic_or_an_unreachable_broker() {
         );
     }
 }
+
+/// Flink's schema for `(id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2),
+/// ts TIMESTAMP(3))`, as its `AvroSchemaConverter` derives it.
+const ORDERS_AVRO: &str = r#"{"type":"record","name":"record","namespace":"org.apache.flink.avro.generated","fields":[
+  {"name":"id","type":"long"},
+  {"name":"name","type":["null","string"],"default":null},
+  {"name":"price","type":["null",{"type":"bytes","logicalType":"decimal","precision":10,"scale":2}],"default":null},
+  {"name":"ts","type":["null",{"type":"long","logicalType":"timestamp-millis"}],"default":null}]}"#;
+
+fn avro_order(id: i64, name: Option<&str>, cents: i64, ts: i64) -> apache_avro::types::Value {
+    use apache_avro::types::Value;
+    let some = |v: Value| Value::Union(1, Box::new(v));
+    Value::Record(vec![
+        ("id".into(), Value::Long(id)),
+        (
+            "name".into(),
+            match name {
+                Some(n) => some(Value::String(n.into())),
+                None => Value::Union(0, Box::new(Value::Null)),
+            },
+        ),
+        (
+            "price".into(),
+            some(Value::Decimal(apache_avro::Decimal::from(
+                cents.to_be_bytes().to_vec(),
+            ))),
+        ),
+        ("ts".into(), some(Value::TimestampMillis(ts))),
+    ])
+}
+
+#[tokio::test]
+async fn avro_records_read_and_write_as_the_avro_reference_encodes_them() {
+    use rdkafka::producer::{BaseRecord, Producer};
+    let schema = apache_avro::Schema::parse_str(ORDERS_AVRO).unwrap();
+    let base = 1_704_067_200_000i64;
+    let orders = [
+        avro_order(1, Some("ann"), 1050, base),
+        avro_order(2, None, -5, base + 1_500),
+        avro_order(3, Some("zoë"), 99_999_999, base + 3_000),
+    ];
+    let broker = Broker::start();
+    broker.create_topic("avro_in", 1);
+    broker.create_topic("avro_out", 1);
+    let producer = broker.producer();
+    for order in &orders {
+        let datum = apache_avro::to_avro_datum(&schema, order.clone()).unwrap();
+        producer
+            .send(BaseRecord::<[u8], [u8]>::to("avro_in").payload(&datum))
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    for (name, extra) in [
+        (
+            "avro_in",
+            ", 'scan.startup.mode' = 'earliest-offset', 'scan.bounded.mode' = 'latest-offset'",
+        ),
+        ("avro_out", ", 'properties.batch.num.messages' = '1'"),
+    ] {
+        exec(
+            &client,
+            &format!(
+                "CREATE TABLE {name} (id BIGINT NOT NULL, name STRING, price DECIMAL(10, 2), \
+                 ts TIMESTAMP(3)) WITH ('connector' = 'kafka', 'topic' = '{name}', \
+                 'properties.bootstrap.servers' = '{}', 'format' = 'avro'{extra})",
+                broker.address()
+            ),
+        )
+        .await;
+    }
+    assert_same(
+        joined_rows(&client, "SELECT * FROM avro_in").await,
+        vec![
+            "1,ann,10.50,2024-01-01 00:00:00".into(),
+            "2,,-0.05,2024-01-01 00:00:01.5".into(),
+            "3,zoë,999999.99,2024-01-01 00:00:03".into(),
+        ],
+    );
+    let job = submit(
+        &client,
+        "INSERT INTO avro_out SELECT * FROM avro_in WHERE id > 1",
+    )
+    .await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let written: Vec<apache_avro::types::Value> = broker
+        .read_all("avro_out")
+        .into_iter()
+        .map(|r| {
+            let raw = r.raw.expect("a value");
+            let mut datum = raw.as_slice();
+            let value = apache_avro::from_avro_datum(&schema, &mut datum, None).unwrap();
+            assert!(datum.is_empty(), "one datum per record");
+            value
+        })
+        .collect();
+    assert_eq!(written, orders[1..].to_vec());
+
+    // Avro records are messages: a file cannot hold them this way.
+    let err = common::try_simple(
+        &client,
+        "CREATE TABLE avro_file (id BIGINT) WITH ('connector' = 'filesystem', \
+         'path' = '/tmp/x', 'format' = 'avro')",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(common::sqlstate(&err).as_deref(), Some("22023"), "{err:?}");
+}

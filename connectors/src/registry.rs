@@ -17,8 +17,8 @@ use crate::error::{ConnectorError, Result};
 use crate::factory::TableFactory;
 use crate::filesystem::FileSystemTableFactory;
 use crate::format::{
-    CanalJsonFormatFactory, CsvFormatFactory, DebeziumJsonFormatFactory, FormatFactory,
-    JsonFormatFactory, RawFormatFactory,
+    AvroFormatFactory, CanalJsonFormatFactory, CsvFormatFactory, DebeziumJsonFormatFactory,
+    FormatFactory, JsonFormatFactory, RawFormatFactory,
 };
 use crate::kafka::{KafkaTableFactory, UpsertKafkaTableFactory};
 use crate::materialized::MaterializedTableFactory;
@@ -35,6 +35,7 @@ pub fn formats() -> Vec<Arc<dyn FormatFactory>> {
         Arc::new(DebeziumJsonFormatFactory),
         Arc::new(CanalJsonFormatFactory),
         Arc::new(RawFormatFactory),
+        Arc::new(AvroFormatFactory),
     ]
 }
 

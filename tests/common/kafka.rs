@@ -25,6 +25,8 @@ pub struct Record {
     pub offset: i64,
     pub key: Option<String>,
     pub value: Option<String>,
+    /// The value's bytes, for binary formats.
+    pub raw: Option<Vec<u8>>,
     pub timestamp: Option<i64>,
     /// `(key, value)` of each header, values as text.
     pub headers: Vec<(String, Option<String>)>,
@@ -218,6 +220,7 @@ impl Broker {
                         offset: m.offset(),
                         key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
                         value: m.payload().map(|v| String::from_utf8_lossy(v).into_owned()),
+                        raw: m.payload().map(<[u8]>::to_vec),
                         timestamp: m.timestamp().to_millis(),
                         headers: m
                             .headers()

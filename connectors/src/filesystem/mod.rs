@@ -79,6 +79,13 @@ impl FileSystemOptions {
                 });
             }
         }
+        if !format.reads_lines() {
+            return Err(ConnectorError::invalid(
+                FORMAT.key,
+                format.identifier(),
+                "this format encodes records, not lines: Eddy reads and writes it with the kafka and upsert-kafka connectors only (Flink's filesystem writes Avro container files, which Eddy does not)",
+            ));
+        }
         format.validate(schema, options)?;
         let file_size = match get(options, &ROLLING_FILE_SIZE) {
             Some(v) => parse_memory_size(ROLLING_FILE_SIZE.key, v)?,

@@ -5,6 +5,7 @@
 //! [`bad_records::RecordDecoder`], which falls back to line-by-line decoding only when a
 //! chunk fails.
 
+mod avro;
 mod bad_records;
 mod canal;
 mod csv;
@@ -20,6 +21,7 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::RuntimeError;
 
+pub use avro::{schema_json as avro_schema_json, AvroFormatFactory};
 pub use bad_records::{quote_record, BadRecordPolicy, RecordDecoder};
 pub use canal::{CanalJsonDecoder, CanalJsonEncoder, CanalJsonFormatFactory};
 pub use csv::{CsvDecoder, CsvEncoder, CsvFormatFactory};
@@ -70,6 +72,12 @@ pub trait FormatFactory: Send + Sync {
     /// carry row kinds in the `__op` column, last.
     fn produces_changelog(&self) -> bool {
         false
+    }
+
+    /// Whether the format reads and writes lines (files as well as Kafka records); a
+    /// record-only format (`avro`) is for Kafka alone.
+    fn reads_lines(&self) -> bool {
+        true
     }
 
     /// What to do with records that do not decode.
