@@ -401,3 +401,43 @@ async fn avro_records_read_and_write_as_the_avro_reference_encodes_them() {
     .unwrap_err();
     assert_eq!(common::sqlstate(&err).as_deref(), Some("22023"), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_null_raw_value_or_key_is_written_as_none() {
+    let broker = Broker::start();
+    broker.create_topic("raw_nulls", 1);
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE raw_nulls (k STRING, v STRING) WITH ('connector' = 'kafka', \
+             'topic' = 'raw_nulls', 'properties.bootstrap.servers' = '{}', \
+             'key.format' = 'raw', 'key.fields' = 'k', 'value.format' = 'raw', \
+             'value.fields-include' = 'EXCEPT_KEY', 'properties.batch.num.messages' = '1')",
+            broker.address()
+        ),
+    )
+    .await;
+    let job = submit(
+        &client,
+        "INSERT INTO raw_nulls VALUES ('a', 'x'), ('b', CAST(NULL AS STRING)), \
+         (CAST(NULL AS STRING), 'y')",
+    )
+    .await;
+    wait_for_status(&client, &job, "FINISHED").await;
+    let mut records: Vec<_> = broker
+        .read_all("raw_nulls")
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
+    records.sort();
+    assert_eq!(
+        records,
+        vec![
+            (None, Some("y".to_string())),
+            (Some("a".to_string()), Some("x".to_string())),
+            (Some("b".to_string()), None),
+        ]
+    );
+}

@@ -245,3 +245,92 @@ async fn upsert_tables_are_checked_as_flink_checks_them() {
     let err = try_simple(&client, "SELECT * FROM u").await.unwrap_err();
     assert_eq!(sqlstate(&err).as_deref(), Some("0A000"), "{err:?}");
 }
+
+/// Flink's key and value schemas of `prices` below: the key column is NOT NULL (a primary
+/// key's columns are), so is `item`; `price` is nullable.
+const PRICE_KEY: &str = r#"{"type":"record","name":"record","namespace":"org.apache.flink.avro.generated","fields":[{"name":"id","type":"long"}]}"#;
+const PRICE_VALUE: &str = r#"{"type":"record","name":"record","namespace":"org.apache.flink.avro.generated","fields":[{"name":"item","type":"string"},{"name":"price","type":["null","long"],"default":null}]}"#;
+
+#[tokio::test]
+async fn an_avro_upsert_table_reads_deletes_of_not_null_columns_and_skips_keyless_records() {
+    use apache_avro::types::Value;
+    use rdkafka::producer::{BaseRecord, Producer};
+    let key_schema = apache_avro::Schema::parse_str(PRICE_KEY).unwrap();
+    let value_schema = apache_avro::Schema::parse_str(PRICE_VALUE).unwrap();
+    let key = |id: i64| {
+        apache_avro::to_avro_datum(
+            &key_schema,
+            Value::Record(vec![("id".into(), Value::Long(id))]),
+        )
+        .unwrap()
+    };
+    let value = |item: &str, price: Option<i64>| {
+        let price = match price {
+            Some(p) => Value::Union(1, Box::new(Value::Long(p))),
+            None => Value::Union(0, Box::new(Value::Null)),
+        };
+        apache_avro::to_avro_datum(
+            &value_schema,
+            Value::Record(vec![
+                ("item".into(), Value::String(item.into())),
+                ("price".into(), price),
+            ]),
+        )
+        .unwrap()
+    };
+    // (key, value) of each record.
+    type Bytes = Option<Vec<u8>>;
+    let records: Vec<(Bytes, Bytes)> = vec![
+        (Some(key(1)), Some(value("a", Some(10)))),
+        (Some(key(2)), Some(value("b", None))),
+        // A tombstone: `item` is NOT NULL, yet the deletion's row has it NULL.
+        (Some(key(1)), None),
+        // No key: no upsert, skipped.
+        (None, Some(value("x", Some(99)))),
+        (Some(key(3)), Some(value("c", Some(30)))),
+        (Some(key(2)), Some(value("b", Some(20)))),
+    ];
+    let broker = Broker::start();
+    broker.create_topic("prices", 1);
+    let producer = broker.producer();
+    for (k, v) in &records {
+        let mut record = BaseRecord::<[u8], [u8]>::to("prices");
+        if let Some(k) = k {
+            record = record.key(k);
+        }
+        if let Some(v) = v {
+            record = record.payload(v);
+        }
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(std::time::Duration::from_secs(30)).unwrap();
+
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE prices (id BIGINT, item STRING NOT NULL, price BIGINT, \
+             PRIMARY KEY (id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', \
+             'topic' = 'prices', 'properties.bootstrap.servers' = '{}', \
+             'key.format' = 'avro', 'value.format' = 'avro', \
+             'value.fields-include' = 'EXCEPT_KEY', 'scan.bounded.mode' = 'latest-offset')",
+            broker.address()
+        ),
+    )
+    .await;
+    let ddl = joined_rows(&client, "SHOW CREATE TABLE prices")
+        .await
+        .join("\n");
+    assert!(ddl.contains("`id` BIGINT NOT NULL"), "{ddl}");
+    exec(&client, "SET 'table.dml-sync' = 'true'").await;
+    exec(
+        &client,
+        "CREATE MATERIALIZED VIEW latest_prices AS SELECT id, item, price FROM prices",
+    )
+    .await;
+    assert_same(
+        joined_rows(&client, "SELECT * FROM latest_prices").await,
+        vec!["2,b,20".into(), "3,c,30".into()],
+    );
+}

@@ -21,7 +21,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut lines: Vec<Vec<u8>> = Vec::new();
     for file in files {
         let text = std::fs::read(file)?;
-        lines.extend(text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec));
+        lines.extend(
+            text.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec),
+        );
     }
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)

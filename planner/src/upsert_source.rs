@@ -56,6 +56,7 @@ pub(crate) fn translate_upsert_scan(
         vec![OperatorSpec::ChangelogNormalize(ChangelogNormalizeSpec {
             schema: SerializedSchema::encode(&schema)?,
             key_columns,
+            table: table.spec.table.clone(),
             description,
         })],
         vec![name.clone()],

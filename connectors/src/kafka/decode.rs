@@ -101,9 +101,22 @@ impl KafkaDecoder {
                     .collect::<Vec<_>>(),
             )),
             key,
-            output: match changelog || opts.upsert {
-                true => eddy_runtime::changelog::with_op_field(&schema),
-                false => schema.clone(),
+            output: match (changelog, opts.upsert) {
+                // A deletion's row holds only its key: the other columns are NULL, NOT
+                // NULL or not.
+                (_, true) => eddy_runtime::changelog::with_op_field(&Schema::new(
+                    schema
+                        .fields()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let key = opts.key.as_ref().is_some_and(|k| k.columns.contains(&i));
+                            f.as_ref().clone().with_nullable(f.is_nullable() || !key)
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+                (true, false) => eddy_runtime::changelog::with_op_field(&schema),
+                (false, false) => schema.clone(),
             },
             metadata: metadata::columns(&schema),
             schema,
@@ -119,6 +132,11 @@ impl KafkaDecoder {
         self.metadata
             .iter()
             .any(|(_, k)| !matches!(k, Kind::Topic | Kind::Partition | Kind::Offset))
+    }
+
+    /// Counts records skipped before decoding (an upsert table's records without a key).
+    pub fn count_skipped(&self, n: u64) {
+        TaskMetrics::add(&self.metrics.num_records_skipped, n);
     }
 
     /// Whether records' headers are needed.

@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
 use eddy_runtime::RuntimeError;
-use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::Message;
 
 use crate::metadata::{key_of, MetadataKey};
@@ -133,15 +133,7 @@ impl RecordMetadata {
         let epoch = unsafe { rdkafka::bindings::rd_kafka_message_leader_epoch(message.ptr()) };
         self.leader_epochs.push((epoch >= 0).then_some(epoch));
         if with_headers {
-            let headers = message
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            self.headers.push(headers);
+            self.headers.push(headers_of(message));
         }
         let (ts, kind) = match message.timestamp() {
             rdkafka::Timestamp::NotAvailable => (None, "NoTimestampType"),
@@ -194,4 +186,37 @@ pub(crate) fn column(
         return Ok(array);
     }
     Ok(cast(&array, data_type)?)
+}
+
+/// A record's headers, names as text. rdkafka's own accessor panics on a name that is not
+/// UTF-8, which any producer may send; here such a name is read lossily.
+fn headers_of(message: &BorrowedMessage<'_>) -> Vec<(String, Option<Vec<u8>>)> {
+    use rdkafka::bindings as rd;
+    use std::ffi::{c_char, c_void, CStr};
+    let ok = rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR;
+    let mut out = Vec::new();
+    let mut headers: *mut rd::rd_kafka_headers_t = std::ptr::null_mut();
+    // SAFETY: the message outlives these calls, and librdkafka keeps its headers for as
+    // long; they are only read, and copied out before returning. A name is a NUL-ended
+    // string and a value `size` bytes (or NULL), as librdkafka documents them.
+    unsafe {
+        if rd::rd_kafka_message_headers(message.ptr(), &mut headers) != ok || headers.is_null() {
+            return out;
+        }
+        for idx in 0..rd::rd_kafka_header_cnt(headers) {
+            let mut name: *const c_char = std::ptr::null();
+            let mut value: *const c_void = std::ptr::null();
+            let mut size = 0usize;
+            if rd::rd_kafka_header_get_all(headers, idx, &mut name, &mut value, &mut size) != ok
+                || name.is_null()
+            {
+                break;
+            }
+            let key = CStr::from_ptr(name).to_string_lossy().into_owned();
+            let value = (!value.is_null())
+                .then(|| std::slice::from_raw_parts(value.cast::<u8>(), size).to_vec());
+            out.push((key, value));
+        }
+    }
+    out
 }

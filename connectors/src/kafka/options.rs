@@ -434,6 +434,14 @@ impl KafkaOptions {
                 "'upsert-kafka' tables require to define a PRIMARY KEY constraint (table '{table}'). The PRIMARY KEY specifies which columns should be read from or write to the Kafka message key. The PRIMARY KEY also defines records in the 'upsert-kafka' table should update or delete on which keys."
             )));
         }
+        for column in primary_key {
+            let field = schema.field_with_name(column).ok();
+            if field.is_none_or(|f| crate::metadata::key_of(f).is_some()) {
+                return Err(ConnectorError::MissingPrimaryKey(format!(
+                    "PRIMARY KEY column '{column}' of upsert-kafka table '{table}' is not a physical column: the key is written to and read from the message key, so it must be one"
+                )));
+            }
+        }
         for option in [KEY_FORMAT, VALUE_FORMAT] {
             if !options.contains_key(option.key) {
                 return Err(ConnectorError::MissingOption {

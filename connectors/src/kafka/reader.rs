@@ -205,6 +205,7 @@ impl KafkaReader {
             ..
         } = self;
         let upsert = self.opts.upsert;
+        let mut keyless = 0;
         let mut taken = 0;
         while taken < self.batch_size {
             let message = match consumer.poll(Duration::ZERO) {
@@ -231,8 +232,13 @@ impl KafkaReader {
                 continue;
             }
             // A record without a value (a tombstone) holds no row, as in Flink's source,
-            // except in an upsert table, where it deletes its key.
+            // except in an upsert table, where it deletes its key. A record without a key
+            // says nothing of an upsert table: skipped and counted.
             let payload = match (message.payload(), upsert) {
+                _ if upsert && message.key().is_none() => {
+                    keyless += 1;
+                    None
+                }
                 (Some(value), _) => Some(value),
                 (None, true) => Some(&[][..]),
                 (None, false) => None,
@@ -253,6 +259,9 @@ impl KafkaReader {
             }
             p.buffer.last_offset = Some(offset);
             taken += 1;
+        }
+        if keyless > 0 {
+            self.decoder.count_skipped(keyless);
         }
         Ok(())
     }

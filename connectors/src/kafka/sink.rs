@@ -140,6 +140,12 @@ impl Sink for KafkaSink {
                 .create_encoder(value.schema.clone(), &value.options)?,
             value_columns: value.columns.clone(),
             changelog: value.factory.produces_changelog(),
+            raw_value: value.factory.identifier() == "raw",
+            raw_key: self
+                .opts
+                .key
+                .as_ref()
+                .is_some_and(|k| k.factory.identifier() == "raw"),
             timestamp_column: (0..self.schema.fields().len())
                 .find(|&i| crate::metadata::key_of(self.schema.field(i)) == Some("timestamp")),
             headers_column: (0..self.schema.fields().len())
@@ -193,6 +199,10 @@ struct KafkaWriter {
     topic: String,
     opts: KafkaOptions,
     value: Box<dyn BatchEncoder>,
+    /// The value format is `raw`, whose NULL is a record without a value.
+    raw_value: bool,
+    /// The key format is `raw`: a NULL key column is a record without a key.
+    raw_key: bool,
     value_columns: Vec<usize>,
     changelog: bool,
     /// The `timestamp` metadata column, whose values become the records' timestamps.
@@ -411,7 +421,7 @@ impl SinkWriter for KafkaWriter {
         // old side of an update (`-U`) is not written, as Flink's upsert-kafka drops it.
         let filtered;
         let (batch, deletes) = match (self.opts.upsert, eddy_runtime::changelog::ops(batch)) {
-            (true, Some(kinds)) => {
+            (true, Some(kinds)) if kinds.values().contains(&RowKind::UpdateBefore.to_i8()) => {
                 let keep = datafusion::arrow::compute::kernels::cmp::neq(
                     kinds,
                     &Int8Array::new_scalar(RowKind::UpdateBefore.to_i8()),
@@ -427,6 +437,14 @@ impl SinkWriter for KafkaWriter {
                     .collect();
                 (&filtered, deletes)
             }
+            (true, Some(kinds)) => (
+                batch,
+                kinds
+                    .values()
+                    .iter()
+                    .map(|&k| k == RowKind::Delete.to_i8())
+                    .collect(),
+            ),
             _ => (batch, Vec::new()),
         };
         if batch.num_rows() == 0 {
@@ -447,7 +465,16 @@ impl SinkWriter for KafkaWriter {
             ),
             None => None,
         };
-        let headers = match self.headers_column {
+        // A NULL `raw` value is a record without a value, as Flink's raw format writes it.
+        let raw_value = match self.raw_value {
+            true => self.value_columns.first().map(|&c| batch.column(c)),
+            false => None,
+        };
+        let raw_key = match &self.key {
+            Some((_, columns, _)) if self.raw_key => columns.first().map(|&c| batch.column(c)),
+            _ => None,
+        };
+        let mut headers = match self.headers_column {
             Some(c) => Some(headers_of(batch.column(c))?),
             None => None,
         };
@@ -462,11 +489,14 @@ impl SinkWriter for KafkaWriter {
                 ));
             };
             let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic);
-            if !deletes.get(row).copied().unwrap_or(false) {
+            let null_raw = raw_value.is_some_and(|c| c.is_null(row));
+            if !deletes.get(row).copied().unwrap_or(false) && !null_raw {
                 record = record.payload(&self.values[start..end]);
             }
             if let Some(&key_end) = self.key_ends.get(row) {
-                record = record.key(&self.keys[key_start..key_end]);
+                if !raw_key.is_some_and(|c| c.is_null(row)) {
+                    record = record.key(&self.keys[key_start..key_end]);
+                }
                 key_start = key_end;
             }
             if let Some(p) = partition {
@@ -476,11 +506,11 @@ impl SinkWriter for KafkaWriter {
                 record = record.timestamp(ts.value(row));
             }
             if let Some(h) = headers
-                .as_ref()
-                .and_then(|h| h.get(row))
-                .and_then(Option::as_ref)
+                .as_mut()
+                .and_then(|h| h.get_mut(row))
+                .and_then(Option::take)
             {
-                record = record.headers(h.clone());
+                record = record.headers(h);
             }
             loop {
                 match producer.send(record) {

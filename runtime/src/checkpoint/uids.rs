@@ -44,7 +44,7 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::Rank(r) => Some(format!("rank:{}", r.description)),
         OperatorSpec::ChangelogNormalize(c) => {
-            Some(format!("changelog-normalize:{}", c.description))
+            Some(format!("changelog-normalize:{}:{}", c.table, c.description))
         }
         OperatorSpec::IntervalJoin(j) => Some(format!("interval-join:{}", j.description)),
         OperatorSpec::TemporalJoin(j) => Some(format!("temporal-join:{}", j.description)),

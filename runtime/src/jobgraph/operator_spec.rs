@@ -325,6 +325,9 @@ pub struct ChangelogNormalizeSpec {
     pub schema: SerializedSchema,
     /// The upsert key's columns.
     pub key_columns: Vec<usize>,
+    /// The upsert table read, which names the operator's state.
+    #[serde(default)]
+    pub table: String,
     pub description: String,
 }
 

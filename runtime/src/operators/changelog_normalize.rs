@@ -124,21 +124,23 @@ impl StreamOperator for ChangelogNormalizeOperator {
             match kind {
                 RowKind::Insert | RowKind::UpdateAfter => {
                     let current = rows.row(row).data();
-                    match previous {
-                        None => changes.push((current.to_vec(), RowKind::Insert)),
+                    let kind = match previous {
+                        None => RowKind::Insert,
                         Some(p) if p.as_slice() == current && !self.emit_unchanged => continue,
                         Some(p) => {
-                            changes.push((p.to_vec(), RowKind::UpdateBefore));
-                            changes.push((current.to_vec(), RowKind::UpdateAfter));
+                            changes.push((p, RowKind::UpdateBefore));
+                            RowKind::UpdateAfter
                         }
-                    }
-                    self.backend.put(LAST_ROW, address, current.to_vec())?;
+                    };
+                    let current = current.to_vec();
+                    changes.push((current.clone(), kind));
+                    self.backend.put(LAST_ROW, address, current)?;
                 }
                 // The kept row is the deleted one in full; an update's old side without
                 // its new side deletes too.
                 RowKind::UpdateBefore | RowKind::Delete => {
                     if let Some(p) = previous {
-                        changes.push((p.to_vec(), RowKind::Delete));
+                        changes.push((p, RowKind::Delete));
                         self.backend.remove(LAST_ROW, &address)?;
                     }
                 }
@@ -186,6 +188,7 @@ mod tests {
         ChangelogNormalizeSpec {
             schema: SerializedSchema::encode(&int_schema(&["k", "v"])).unwrap(),
             key_columns: vec![0],
+            table: "t".into(),
             description: "key=[k]".into(),
         }
     }

@@ -157,20 +157,22 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             "table '{name}' needs at least one column"
         )));
     }
-    let table = CatalogTable {
+    let mut table = CatalogTable {
         name: name.clone(),
         columns,
         watermark,
         primary_key,
         options,
     };
+    // Key columns are NOT NULL, as Flink makes them however the key is declared.
     for key_col in table.primary_key.iter().flatten() {
-        if !table.columns.iter().any(|c| &c.name == key_col) {
+        let Some(column) = table.columns.iter_mut().find(|c| &c.name == key_col) else {
             return Err(SqlError::UndefinedColumn {
                 table: name.clone(),
                 column: key_col.clone(),
             });
-        }
+        };
+        column.nullable = false;
     }
     if let Some(w) = &table.watermark {
         if !table.columns.iter().any(|c| c.name == w.column) {

@@ -187,9 +187,6 @@ fn integer_column(
     let scaled = match (avro, data_type) {
         (AvroType::TimeMillis, DataType::Time64(TimeUnit::Nanosecond)) => scale(&longs, 1_000_000)?,
         (AvroType::TimeMillis, DataType::Time64(_)) => scale(&longs, 1_000)?,
-        (AvroType::TimestampMicros, DataType::Timestamp(TimeUnit::Nanosecond, _)) => {
-            scale(&longs, 1_000)?
-        }
         (AvroType::TimestampMillis, DataType::Timestamp(TimeUnit::Second, _)) => {
             let seconds = datafusion::arrow::compute::kernels::numeric::div(
                 &longs,

@@ -84,9 +84,6 @@ impl AvroEncoder {
                     &datafusion::arrow::array::Int64Array::new_scalar(1_000),
                 )?
             }
-            (AvroType::TimestampMicros, DataType::Timestamp(TimeUnit::Nanosecond, _)) => {
-                divided(column, 1_000)?
-            }
             (AvroType::TimestampMillis | AvroType::TimestampMicros, _) => longs(column)?,
             _ => column.clone(),
         })

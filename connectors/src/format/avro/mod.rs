@@ -82,7 +82,7 @@ impl AvroType {
             DataType::Timestamp(TimeUnit::Second | TimeUnit::Millisecond, _) => {
                 AvroType::TimestampMillis
             }
-            DataType::Timestamp(_, _) => AvroType::TimestampMicros,
+            DataType::Timestamp(TimeUnit::Microsecond, _) => AvroType::TimestampMicros,
             DataType::Decimal128(precision, scale) => AvroType::Decimal {
                 precision: *precision,
                 scale: *scale,
@@ -134,7 +134,7 @@ pub(crate) fn avro_fields(schema: &Schema) -> Result<Vec<AvroField>> {
                     connector_or_format: "format 'avro'".into(),
                     column: f.name().clone(),
                     data_type: format!(
-                        "{} (Eddy's avro format holds scalar columns only for now)",
+                        "{} (Avro holds timestamps up to precision 6, as in Flink; Eddy's avro format holds scalar columns only for now)",
                         sql_type_name(f.data_type())
                     ),
                 })?;
