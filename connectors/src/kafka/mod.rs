@@ -1,6 +1,7 @@
 //! The `kafka` and `upsert-kafka` connectors (Flink's `KafkaDynamicTableFactory` and
 //! `UpsertKafkaDynamicTableFactory`) on librdkafka:
-//! - [`options`]: Flink's WITH options, checked at CREATE TABLE;
+//! - [`option_keys`]: Flink's option keys, and which each connector takes;
+//! - [`options`]: the WITH options, checked at CREATE TABLE;
 //! - [`client`]: clients, partition listing, the offsets a startup or bounded mode means;
 //! - [`source`]: partitions as splits, dealt by Flink's owner rule;
 //! - [`reader`]: one subtask's reader, per-partition batches and positions, offsets
@@ -15,6 +16,7 @@
 mod client;
 mod decode;
 mod metadata;
+mod option_keys;
 mod options;
 mod reader;
 mod sink;
