@@ -132,6 +132,24 @@ async fn a_compacted_topic_reads_as_a_changelog_and_updates_write_back_as_upsert
     assert!(per_key(9).is_empty(), "{copy:?}");
     assert_eq!(copy.len(), 8, "{copy:?}");
 
+    // A streaming SELECT of an upsert table is a changelog: Describe announces the op
+    // column that Execute sends, as for any updating result.
+    let statement = client
+        .prepare("SELECT id, name FROM users_copy LIMIT 2")
+        .await
+        .unwrap();
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["op", "id", "name"]);
+    let rows = client.query(&statement, &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let kinds: Vec<&str> = rows.iter().map(|r| r.get::<_, &str>(0)).collect();
+    assert!(
+        kinds.iter().all(|k| ["+I", "-U", "+U", "-D"].contains(k)),
+        "{kinds:?}"
+    );
+    // Each key's first change is an insert, and the first row read is some key's first.
+    assert_eq!(kinds[0], "+I", "{kinds:?}");
+
     // An updating aggregation over the changelog: deletions and updates retract.
     let job = submit(
         &client,

@@ -101,11 +101,18 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
 /// Whether a query's result over streams updates, as the job graph built from it will say:
 /// it holds an aggregation that is not a window aggregation (none of its group keys is a
 /// window TVF's `window_start`), a regular join (not on window bounds, not an interval join)
-/// that is outer or anti, or a Top-N (but a keep-first deduplication by processing time).
+/// that is outer or anti, a Top-N (but a keep-first deduplication by processing time), or
+/// a changelog source (`debezium-json`, `canal-json`, `upsert-kafka`).
 pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
     let mut updating = false;
     let _ = plan.apply_with_subqueries(|node| {
         updating |= match node {
+            LogicalPlan::TableScan(scan) => {
+                datafusion::datasource::source_as_provider(&scan.source).is_ok_and(|provider| {
+                    crate::table::ConnectorTable::from_provider(provider.as_ref())
+                        .is_some_and(|t| t.is_upsert() || t.changelog_format().is_some())
+                })
+            }
             LogicalPlan::Aggregate(agg) => {
                 let input = agg.input.schema();
                 !agg.group_expr
