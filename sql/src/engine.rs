@@ -27,6 +27,8 @@ use tokio::sync::RwLock;
 use crate::batch_executor::BatchExecutor;
 use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable};
 use crate::error::Result;
+use crate::parser::{parse_statement, Statement};
+use crate::pg_catalog::{self, PgCatalog, Relation, RelationKind, Relations};
 use crate::session::Session;
 
 /// What a statement returns.
@@ -77,6 +79,8 @@ pub struct Engine {
     pub(crate) result_address: Option<String>,
     /// The gateway's data directory (materialized views live under it by default).
     pub(crate) data_dir: std::path::PathBuf,
+    /// PostgreSQL's system catalogs, for client catalog queries.
+    pub(crate) pg_catalog: PgCatalog,
 }
 
 impl Engine {
@@ -101,6 +105,7 @@ impl Engine {
             batch_executor: BatchExecutor::start(batch_memory_limit)?,
             result_address: None,
             data_dir: data_dir.to_path_buf(),
+            pg_catalog: PgCatalog::new()?,
         })
     }
 
@@ -109,6 +114,15 @@ impl Engine {
     pub fn with_result_address(mut self, address: String) -> Self {
         self.result_address = Some(address);
         self
+    }
+
+    /// Parses one statement: a client's catalog query as PostgreSQL does, anything else
+    /// as Flink SQL.
+    pub fn parse(&self, sql: &str) -> Result<Statement> {
+        match self.pg_catalog.parse_query(sql) {
+            Some(query) => Ok(Statement::Query(Box::new(query))),
+            None => parse_statement(sql),
+        }
     }
 
     /// Process configuration with the session's settings on top.
@@ -157,8 +171,9 @@ impl Engine {
     /// A DataFusion context with Eddy's functions, without catalog tables.
     pub(crate) fn bare_context(&self) -> SessionContext {
         // Numeric literals such as 1.5 are exact, as in PostgreSQL and Flink, not floats.
+        // Eddy's own information_schema (PostgreSQL's type names) replaces DataFusion's.
         let df_config = SessionConfig::new()
-            .with_information_schema(true)
+            .with_default_catalog_and_schema(pg_catalog::DATABASE, pg_catalog::SCHEMA)
             .with_target_partitions(2)
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         let ctx = SessionContext::new_with_config_rt(df_config, self.runtime.clone());
@@ -195,6 +210,7 @@ impl Engine {
         let catalog = self.catalog.read().await;
         let state = ctx.state();
         let materialized = catalog.materialized.values().map(|m| &m.table);
+        let mut relations = Vec::new();
         for table in catalog.tables.values().chain(materialized) {
             // A table the current code cannot read (e.g. an expression that no longer
             // plans) must not make every other table unreadable.
@@ -204,6 +220,12 @@ impl Engine {
                 }
                 Err(e) => tracing::warn!(table = %table.name, error = %e, "table is not readable"),
             }
+            relations.push(match catalog.materialized.get(&table.name) {
+                Some(m) => {
+                    Relation::table(table, RelationKind::MaterializedView, Some(m.query.clone()))
+                }
+                None => Relation::table(table, RelationKind::Table, None),
+            });
         }
         register_window_functions(&ctx)?;
         register_temporal_function(&ctx);
@@ -211,6 +233,11 @@ impl Engine {
             // A view whose tables were dropped stays in the catalog but cannot be read.
             match crate::handler::plan_view_query(&ctx, &view.query).await {
                 Ok(plan) => {
+                    relations.push(Relation::view(
+                        &view.name,
+                        plan.schema().as_arrow(),
+                        &view.query,
+                    ));
                     ctx.register_table(
                         view.name.as_str(),
                         Arc::new(ViewTable::new(plan, Some(view.query.clone()))),
@@ -218,6 +245,10 @@ impl Engine {
                 }
                 Err(e) => tracing::debug!(view = %view.name, error = %e, "view is not readable"),
             }
+        }
+        if !job {
+            let relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations);
+            self.pg_catalog.register(&ctx, relations)?;
         }
         Ok(ctx)
     }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod handler;
 pub mod parser;
+pub mod pg_catalog;
 pub mod pgwire;
 pub mod session;
 

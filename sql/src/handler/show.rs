@@ -64,6 +64,12 @@ pub(super) async fn show_create_view(engine: &Engine, name: &str) -> Result<Quer
 }
 
 pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput> {
+    // PostgreSQL's spelled-out forms (SQLAlchemy sends the first at connect).
+    let name = match name.to_ascii_lowercase().as_str() {
+        "transaction isolation level" => "transaction_isolation",
+        "time zone" => "timezone",
+        _ => name,
+    };
     let value = session.pg_variable(name).ok_or_else(|| {
         SqlError::UndefinedParameter(format!("unrecognized configuration parameter \"{name}\""))
     })?;

@@ -103,21 +103,22 @@ fn word_is(t: &Token, kw: &str) -> bool {
 /// Splits a query string into statement texts at top-level semicolons, keeping
 /// `EXECUTE STATEMENT SET BEGIN ... END` together. Empty statements are dropped.
 pub fn split_statements(sql: &str) -> Result<Vec<String>> {
-    let tokens = tokenize(sql)?;
+    let tokens = tokenize_spans(sql)?;
     let mut out = Vec::new();
-    let mut current: Vec<&Token> = Vec::new();
+    let mut current: Vec<&(Token, std::ops::Range<usize>)> = Vec::new();
     // The first four words of the current statement: enough to recognise a statement set,
     // kept as they come so that splitting stays linear in the length of the text.
     let mut lead: Vec<&Token> = Vec::with_capacity(4);
     let mut in_set = false;
-    for t in &tokens {
+    for spanned in &tokens {
+        let t = &spanned.0;
         if *t == Token::SemiColon && !in_set {
-            push_statement(&mut out, &current);
+            push_statement(&mut out, sql, &current);
             current.clear();
             lead.clear();
             continue;
         }
-        current.push(t);
+        current.push(spanned);
         if is_space(t) {
             continue;
         }
@@ -136,16 +137,18 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
             in_set = false;
         }
     }
-    push_statement(&mut out, &current);
+    push_statement(&mut out, sql, &current);
     Ok(out)
 }
 
-fn push_statement(out: &mut Vec<String>, tokens: &[&Token]) {
-    let meaningful = tokens.iter().any(|t| {
+/// The statement's own text, cut from `sql` (printing its tokens back would lose escapes:
+/// `'it''s'` is the token `it's`).
+fn push_statement(out: &mut Vec<String>, sql: &str, tokens: &[&(Token, std::ops::Range<usize>)]) {
+    let meaningful = tokens.iter().any(|(t, _)| {
         !is_space(t) && !matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. }))
     });
-    if meaningful {
-        let text: String = tokens.iter().map(|t| t.to_string()).collect();
+    if let (true, Some(first), Some(last)) = (meaningful, tokens.first(), tokens.last()) {
+        let text = sql.get(first.1.start..last.1.end).unwrap_or_default();
         out.push(text.trim().to_string());
     }
 }
@@ -197,6 +200,15 @@ mod tests {
         assert_eq!(s.len(), 3, "{s:?}");
         assert!(s[2].starts_with("EXECUTE STATEMENT SET BEGIN"));
         assert!(s[2].ends_with("END"));
+    }
+
+    #[test]
+    fn splitting_keeps_each_statement_as_written() {
+        let s = split_statements("SELECT 'it''s'; SELECT 'a;b' -- done\n; SELECT $$x;$$").unwrap();
+        assert_eq!(
+            s,
+            vec!["SELECT 'it''s'", "SELECT 'a;b' -- done", "SELECT $$x;$$"]
+        );
     }
 
     #[test]

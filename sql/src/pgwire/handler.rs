@@ -29,7 +29,7 @@ use super::types::{decode_params, encode_batch, fields, param_pg_type};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::SqlError;
 use crate::handler::{execute, plan_query};
-use crate::parser::{parse_statement, split_statements, Statement};
+use crate::parser::{split_statements, Statement};
 use crate::session::Session;
 
 /// Serves every connection of a gateway.
@@ -132,7 +132,7 @@ async fn run(
     let busy = activity.as_ref().map(|a| a.statement());
     let deadline = Deadline::after(session.statement_timeout());
     let output = guarded(deadline.as_ref(), async {
-        let statement = parse_statement(text)?;
+        let statement = engine.parse(text)?;
         execute(engine, session, statement, text, params).await
     })
     .await;
@@ -199,7 +199,7 @@ async fn describe(
     session: &Session,
     sql: &str,
 ) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
-    let statement = parse_statement(sql)?;
+    let statement = engine.parse(sql)?;
     match statement {
         // Utility statements that answer rows are read-only: running them is how their
         // columns are known (a prepared SHOW JOBS must describe the rows it sends).
@@ -319,7 +319,7 @@ impl ExtendedQueryHandler for EddyHandler {
             .to_string();
         let watch = CancelWatch::new(handle(client));
         let params = if portal.parameter_len() > 0 {
-            let statement = parse_statement(&sql).map_err(pg_error)?;
+            let statement = self.engine.parse(&sql).map_err(pg_error)?;
             let Statement::Query(q) = statement else {
                 return Err(pg_error(SqlError::NotSupported(
                     "parameters are supported in queries only".into(),

@@ -78,7 +78,8 @@ fn text_value(array: &dyn Array, row: usize) -> String {
 }
 
 fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWireResult<()> {
-    if array.is_null(row) {
+    // A NullArray (an untyped NULL, e.g. `SELECT NULL`) has no validity bitmap.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return enc.encode_field(&None::<i32>);
     }
     match array.data_type() {

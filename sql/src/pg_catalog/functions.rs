@@ -1,0 +1,538 @@
+//! PostgreSQL's catalog functions that depend on Eddy's objects or names
+//! (`current_schema()`, `pg_get_constraintdef`, `pg_table_is_visible`, ...). They replace
+//! the crate's versions, which answer for a database named `public` owned by `postgres`.
+//! Catalog queries are small, so these work row by row.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    new_empty_array, Array, ArrayRef, AsArray, ListBuilder, RecordBatch, StringBuilder,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+
+use super::relations::{Relations, ROLE_NAME, SUPERUSER};
+
+type RowFn = dyn Fn(&[ScalarValue]) -> ScalarValue + Send + Sync;
+
+/// A function of any arguments, computed row by row.
+struct RowFunction {
+    name: &'static str,
+    signature: Signature,
+    returns: DataType,
+    f: Arc<RowFn>,
+}
+
+impl fmt::Debug for RowFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RowFunction({})", self.name)
+    }
+}
+
+impl PartialEq for RowFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.f, &other.f)
+    }
+}
+
+impl Eq for RowFunction {}
+
+impl Hash for RowFunction {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for RowFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.returns.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        if args.number_rows == 0 {
+            return Ok(ColumnarValue::Array(new_empty_array(&self.returns)));
+        }
+        let out = (0..args.number_rows)
+            .map(|row| {
+                let values = arrays
+                    .iter()
+                    .map(|a| ScalarValue::try_from_array(a, row))
+                    .collect::<Result<Vec<_>>>()?;
+                (self.f)(&values).cast_to(&self.returns)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+    }
+}
+
+/// A text function taking `arities` numbers of arguments of any type.
+fn function(
+    name: &'static str,
+    arities: &[usize],
+    f: impl Fn(&[ScalarValue]) -> Option<String> + Send + Sync + 'static,
+) -> ScalarUDF {
+    typed(name, arities, DataType::Utf8, move |a| {
+        ScalarValue::Utf8(f(a))
+    })
+}
+
+/// A function returning `returns`.
+fn typed(
+    name: &'static str,
+    arities: &[usize],
+    returns: DataType,
+    f: impl Fn(&[ScalarValue]) -> ScalarValue + Send + Sync + 'static,
+) -> ScalarUDF {
+    // No arities: any number of arguments.
+    let signatures = match arities {
+        [] => vec![TypeSignature::VariadicAny],
+        _ => arities
+            .iter()
+            .map(|n| match n {
+                0 => TypeSignature::Nullary,
+                n => TypeSignature::Any(*n),
+            })
+            .collect(),
+    };
+    ScalarUDF::new_from_impl(RowFunction {
+        name,
+        signature: Signature::one_of(signatures, Volatility::Stable),
+        returns,
+        f: Arc::new(f),
+    })
+}
+
+/// An integer argument (OIDs arrive as int4, int8 or text literals).
+fn int(v: &ScalarValue) -> Option<i64> {
+    match v.cast_to(&DataType::Int64).ok()? {
+        ScalarValue::Int64(i) => i,
+        _ => None,
+    }
+}
+
+/// Types of PostgreSQL's functions, read once from the static `pg_proc` and `pg_type`.
+#[derive(Debug, Default)]
+pub struct Signatures {
+    /// Function OID to result type OID and argument type OIDs.
+    functions: HashMap<i64, (i64, Vec<i64>)>,
+    /// Type OID to `typname`.
+    types: HashMap<i64, String>,
+}
+
+impl Signatures {
+    pub fn read(procs: &[RecordBatch], types: &[RecordBatch]) -> Result<Self> {
+        let mut out = Signatures::default();
+        for row in rows_of(procs, &["oid", "prorettype", "proargtypes"])? {
+            let args = row[2]
+                .split_whitespace()
+                .filter_map(|a| a.parse().ok())
+                .collect();
+            if let (Ok(oid), Ok(result)) = (row[0].parse(), row[1].parse()) {
+                out.functions.insert(oid, (result, args));
+            }
+        }
+        for row in rows_of(types, &["oid", "typname"])? {
+            if let Ok(oid) = row[0].parse() {
+                out.types.insert(oid, row[1].clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// A type's name as `format_type` prints it for the common types, else its typname
+    /// (`_text` as `text[]`).
+    fn type_name(&self, oid: i64) -> String {
+        let (sql_name, udt_name, _) = super::relations::type_names(oid as u32);
+        if udt_name != "text" || oid == i64::from(super::relations::oid::TEXT) {
+            return sql_name.to_string();
+        }
+        match self.types.get(&oid) {
+            Some(n) => match n.strip_prefix('_') {
+                Some(element) => format!("{element}[]"),
+                None => n.clone(),
+            },
+            None => format!("unknown (OID={oid})"),
+        }
+    }
+
+    /// `to_regtype`: a type's OID by its `typname` or its SQL name (`integer`).
+    fn by_name(&self, name: &str) -> Option<i64> {
+        let name = name
+            .trim()
+            .trim_start_matches("pg_catalog.")
+            .to_ascii_lowercase();
+        let name = match name.strip_suffix("[]") {
+            Some(element) => format!("_{element}"),
+            None => name,
+        };
+        self.types
+            .iter()
+            .find(|(oid, typname)| {
+                **typname == name || super::relations::type_names(**oid as u32).0 == name
+            })
+            .map(|(oid, _)| *oid)
+    }
+
+    fn result(&self, function: i64) -> Option<String> {
+        let (result, _) = self.functions.get(&function)?;
+        Some(self.type_name(*result))
+    }
+
+    fn arguments(&self, function: i64) -> Option<String> {
+        let (_, args) = self.functions.get(&function)?;
+        Some(
+            args.iter()
+                .map(|a| self.type_name(*a))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    }
+}
+
+/// The named columns of every row, as text.
+fn rows_of(batches: &[RecordBatch], columns: &[&str]) -> Result<Vec<Vec<String>>> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let arrays = columns
+            .iter()
+            .map(|c| {
+                let i = batch.schema().index_of(c)?;
+                Ok(cast(batch.column(i), &DataType::Utf8)?)
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        for row in 0..batch.num_rows() {
+            rows.push(
+                arrays
+                    .iter()
+                    .map(|a| a.as_string::<i32>().value(row).to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+/// `json_build_object(k1, v1, ...)` as JSON text (SQLAlchemy builds a column's identity
+/// options with it).
+fn json_object(args: &[ScalarValue]) -> Option<String> {
+    use serde_json::Value;
+    let json = |v: &ScalarValue| -> Value {
+        if v.is_null() {
+            return Value::Null;
+        }
+        match v {
+            ScalarValue::Boolean(Some(b)) => Value::Bool(*b),
+            ScalarValue::Int8(_)
+            | ScalarValue::Int16(_)
+            | ScalarValue::Int32(_)
+            | ScalarValue::Int64(_)
+            | ScalarValue::UInt8(_)
+            | ScalarValue::UInt16(_)
+            | ScalarValue::UInt32(_)
+            | ScalarValue::UInt64(_) => int(v).map_or(Value::Null, Value::from),
+            ScalarValue::Float32(Some(f)) => Value::from(f64::from(*f)),
+            ScalarValue::Float64(Some(f)) => Value::from(*f),
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)) => Value::String(s.clone()),
+            other => Value::String(other.to_string()),
+        }
+    };
+    let mut object = serde_json::Map::new();
+    for pair in args.chunks(2) {
+        let key = match json(&pair[0]) {
+            Value::String(s) => s,
+            Value::Null => return None,
+            other => other.to_string(),
+        };
+        object.insert(key, pair.get(1).map_or(Value::Null, json));
+    }
+    Some(Value::Object(object).to_string())
+}
+
+/// The function a `LIKE ... ESCAPE 'c'` pattern is rewritten through.
+pub const LIKE_ESCAPE: &str = "eddy_like_escape";
+
+/// A LIKE pattern whose escape character is `escape`, with backslash escapes instead.
+fn like_escape(pattern: &str, escape: char) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == escape => {
+                out.push('\\');
+                out.extend(chars.next());
+            }
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The functions for one statement's view of the catalog.
+pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<ScalarUDF> {
+    let (s1, s2, s3, s4) = (
+        signatures.clone(),
+        signatures.clone(),
+        signatures.clone(),
+        signatures.clone(),
+    );
+    let schema = r.schema.clone();
+    let database = r.database.clone();
+    let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
+    vec![
+        function("current_schema", &[0], move |_| Some(schema.clone())),
+        function("current_database", &[0], move |_| Some(database.clone())),
+        function("version", &[0], |_| Some(version())),
+        function("pg_get_userbyid", &[1], |a| {
+            let oid = int(&a[0])?;
+            Some(match oid == i64::from(SUPERUSER) {
+                true => ROLE_NAME.to_string(),
+                false => format!("unknown (OID={oid})"),
+            })
+        }),
+        function("pg_get_constraintdef", &[1, 2], move |a| {
+            let (rel, pk) = r1.by_key_oid(int(&a[0])?)?;
+            Some(format!("PRIMARY KEY ({})", key_columns(rel, &pk.columns)))
+        }),
+        function("pg_get_indexdef", &[1, 3], move |a| {
+            let (rel, pk) = r2.by_key_oid(int(&a[0])?)?;
+            match a.get(1).and_then(int).unwrap_or(0) {
+                0 => Some(format!(
+                    "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+                    quote(&pk.name),
+                    quote(&r2.schema),
+                    quote(&rel.name),
+                    key_columns(rel, &pk.columns)
+                )),
+                n => {
+                    let column = *pk.columns.get(usize::try_from(n - 1).ok()?)?;
+                    Some(quote(&rel.columns.get(column as usize - 1)?.name))
+                }
+            }
+        }),
+        function("pg_get_viewdef", &[1, 2], move |a| {
+            r3.by_oid(int(&a[0])?)?.definition.clone()
+        }),
+        // Eddy keeps the expression's text as `adbin`.
+        function("pg_get_expr", &[2, 3], |a| match &a[0] {
+            ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => {
+                s.clone()
+            }
+            _ => None,
+        }),
+        // Collations, types and operators are all pg_catalog's, always on the path.
+        typed("pg_collation_is_visible", &[1], DataType::Boolean, |a| {
+            ScalarValue::Boolean(int(&a[0]).map(|_| true))
+        }),
+        typed("pg_type_is_visible", &[1], DataType::Boolean, |a| {
+            ScalarValue::Boolean(int(&a[0]).map(|_| true))
+        }),
+        // Eddy has no functions of its own: every function is pg_catalog's, visible.
+        typed("pg_function_is_visible", &[1], DataType::Boolean, |a| {
+            ScalarValue::Boolean(int(&a[0]).map(|_| true))
+        }),
+        // Eddy's tables keep their rows in their connectors, not in relation files.
+        typed("pg_table_size", &[1], DataType::Int64, |a| {
+            ScalarValue::Int64(int(&a[0]).map(|_| 0))
+        }),
+        typed("pg_indexes_size", &[1], DataType::Int64, |a| {
+            ScalarValue::Int64(int(&a[0]).map(|_| 0))
+        }),
+        function("pg_size_pretty", &[1], |a| int(&a[0]).map(size_pretty)),
+        function("pg_encoding_to_char", &[1], |a| {
+            Some(
+                match int(&a[0])? {
+                    0 => "SQL_ASCII",
+                    6 => "UTF8",
+                    _ => "",
+                }
+                .to_string(),
+            )
+        }),
+        function("pg_get_function_result", &[1], move |a| {
+            s1.result(int(&a[0])?)
+        }),
+        function("pg_get_function_arguments", &[1], move |a| {
+            s2.arguments(int(&a[0])?)
+        }),
+        function("pg_get_function_identity_arguments", &[1], move |a| {
+            s3.arguments(int(&a[0])?)
+        }),
+        typed("to_regtype", &[1], DataType::Int32, move |a| {
+            let name = match &a[0] {
+                ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s.clone(),
+                _ => return ScalarValue::Int32(None),
+            };
+            ScalarValue::Int32(s4.by_name(&name).map(|oid| oid as i32))
+        }),
+        function(LIKE_ESCAPE, &[2], |a| {
+            let text = |v: &ScalarValue| match v {
+                ScalarValue::Utf8(s) | ScalarValue::Utf8View(s) | ScalarValue::LargeUtf8(s) => {
+                    s.clone()
+                }
+                _ => None,
+            };
+            let pattern = text(&a[0])?;
+            // `ESCAPE ''` turns escaping off: every backslash is literal.
+            Some(match text(&a[1])?.chars().next() {
+                Some(escape) => like_escape(&pattern, escape),
+                None => pattern.replace('\\', "\\\\"),
+            })
+        }),
+        function("json_build_object", &[], json_object),
+        // Eddy has no sequences, so no column owns one.
+        function("pg_get_serial_sequence", &[2], |_| None),
+        // Eddy keeps no comments yet.
+        function("obj_description", &[1, 2], |_| None),
+        function("col_description", &[2], |_| None),
+        function("shobj_description", &[2], |_| None),
+        typed("pg_table_is_visible", &[1], DataType::Boolean, move |a| {
+            ScalarValue::Boolean(int(&a[0]).map(|oid| r4.is_visible(oid)))
+        }),
+        typed("to_regclass", &[1], DataType::Int32, move |a| {
+            let name = a[0].to_string();
+            let name = name
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('"');
+            let found = r5.relations.iter().find(|x| x.name == name);
+            ScalarValue::Int32(found.map(|x| x.oid as i32))
+        }),
+    ]
+}
+
+/// `current_schemas(include_implicit)`: the search path, with `pg_catalog` first when
+/// implicit schemas are asked for.
+pub fn current_schemas(r: &Relations) -> Result<ScalarUDF> {
+    let schema = r.schema.clone();
+    Ok(datafusion::logical_expr::create_udf(
+        "current_schemas",
+        vec![DataType::Boolean],
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        Volatility::Stable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let implicit = arrays.first().map(|a| a.as_ref());
+            let rows = implicit.map_or(1, |a: &dyn Array| a.len());
+            let mut out = ListBuilder::new(StringBuilder::new());
+            for row in 0..rows {
+                let with_implicit = implicit
+                    .and_then(|a| ScalarValue::try_from_array(a, row).ok())
+                    .is_some_and(|v| v == ScalarValue::Boolean(Some(true)));
+                if with_implicit {
+                    out.values().append_value("pg_catalog");
+                }
+                out.values().append_value(&schema);
+                out.append(true);
+            }
+            Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+        }),
+    ))
+}
+
+/// `pg_size_pretty` as PostgreSQL 15 computes it: bytes below 10 kB, then each unit up
+/// to TB below 20 units of the next, halves rounded away from zero.
+fn size_pretty(size: i64) -> String {
+    const UNITS: [(&str, i64, bool, u32); 5] = [
+        ("bytes", 10 * 1024, false, 0),
+        ("kB", 20 * 1024 - 1, true, 10),
+        ("MB", 20 * 1024 - 1, true, 20),
+        ("GB", 20 * 1024 - 1, true, 30),
+        ("TB", 20 * 1024 - 1, true, 40),
+    ];
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    let mut size = size;
+    for (i, (name, limit, round, bits)) in UNITS.iter().enumerate() {
+        let Some((_, _, next_round, next_bits)) = UNITS.get(i + 1) else {
+            break;
+        };
+        if size.abs() < *limit {
+            let size = if *round { half_rounded(size) } else { size };
+            return format!("{size} {name}");
+        }
+        let shift = next_bits - bits - u32::from(*next_round) + u32::from(*round);
+        size >>= shift;
+    }
+    format!("{} TB", half_rounded(size))
+}
+
+/// What `version()` answers: PostgreSQL's form, which drivers parse for the version.
+pub fn version() -> String {
+    format!(
+        "PostgreSQL 15.0 (Eddy {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn key_columns(rel: &super::relations::Relation, columns: &[i16]) -> String {
+    columns
+        .iter()
+        .filter_map(|n| rel.columns.get(*n as usize - 1))
+        .map(|c| quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An identifier as PostgreSQL prints it: quoted unless lower-case and plain.
+fn quote(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    match plain {
+        true => name.to_string(),
+        false => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_pretty;
+
+    #[test]
+    fn like_patterns_move_to_backslash_escapes() {
+        assert_eq!(super::like_escape("pg/_%", '/'), "pg\\_%");
+        assert_eq!(super::like_escape("a\\b//c", '/'), "a\\\\b\\/c");
+    }
+
+    #[test]
+    fn sizes_print_as_postgres_prints_them() {
+        // SELECT pg_size_pretty(n::bigint) on PostgreSQL 15.18.
+        for (n, text) in [
+            (0, "0 bytes"),
+            (10239, "10239 bytes"),
+            (10240, "10 kB"),
+            (10485248, "10 MB"),
+            (20971007, "20 MB"),
+            (20971008, "20 MB"),
+            (-10240, "-10 kB"),
+            (1i64 << 53, "8192 TB"),
+        ] {
+            assert_eq!(size_pretty(n), text, "{n}");
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Eddy's objects as PostgreSQL describes them: relations with OIDs, columns with type
+//! OIDs and typmods, primary keys with their index and constraint. Built from the catalog
+//! each time a statement plans, so `pg_catalog` and `information_schema` never hold a copy
+//! of their own.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
+
+use crate::catalog::{CatalogTable, FlinkType};
+
+/// PostgreSQL's first OID for user objects; lower ones are its system objects.
+const FIRST_USER_OID: u32 = 16384;
+/// OIDs PostgreSQL gives its own namespaces and bootstrap superuser.
+pub const PG_CATALOG_NAMESPACE: u32 = 11;
+pub const INFORMATION_SCHEMA_NAMESPACE: u32 = 13183;
+pub const SUPERUSER: u32 = 10;
+/// The role every Eddy session acts as: Eddy has no users of its own yet.
+pub const ROLE_NAME: &str = "eddy";
+
+/// What kind of relation an object is: PostgreSQL's `relkind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    View,
+    MaterializedView,
+}
+
+impl RelationKind {
+    pub fn relkind(self) -> &'static str {
+        match self {
+            RelationKind::Table => "r",
+            RelationKind::View => "v",
+            RelationKind::MaterializedView => "m",
+        }
+    }
+}
+
+/// A column as `pg_attribute` describes it.
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub type_oid: u32,
+    /// PostgreSQL's type modifier: `n + 4` for `varchar(n)`, `((p << 16) | s) + 4` for
+    /// `numeric(p, s)`, the precision for times; -1 when there is none.
+    pub typmod: i32,
+    pub not_null: bool,
+    /// A computed column's expression: PostgreSQL shows it as a stored generated column.
+    pub generated: Option<String>,
+}
+
+/// A primary key, which PostgreSQL backs with a unique index.
+#[derive(Debug, Clone)]
+pub struct PrimaryKey {
+    /// `<table>_pkey`, PostgreSQL's default name, used for the index and the constraint.
+    pub name: String,
+    pub index_oid: u32,
+    pub constraint_oid: u32,
+    /// Attribute numbers (1-based) of the key's columns, in key order.
+    pub columns: Vec<i16>,
+}
+
+/// A table, view or materialized view.
+#[derive(Debug, Clone)]
+pub struct Relation {
+    pub oid: u32,
+    pub name: String,
+    pub kind: RelationKind,
+    pub columns: Vec<Attribute>,
+    pub primary_key: Option<PrimaryKey>,
+    /// The query of a view or materialized view.
+    pub definition: Option<String>,
+}
+
+impl Relation {
+    /// A catalog table (or a materialized view's table) with its declared types.
+    pub fn table(table: &CatalogTable, kind: RelationKind, definition: Option<String>) -> Self {
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| {
+                let (type_oid, typmod) = flink_pg_type(&c.data_type);
+                Attribute {
+                    name: c.name.clone(),
+                    type_oid,
+                    typmod,
+                    // PostgreSQL's materialized views have no NOT NULL columns.
+                    not_null: !c.nullable && kind != RelationKind::MaterializedView,
+                    generated: c.expression.clone(),
+                }
+            })
+            .collect::<Vec<_>>();
+        let primary_key = table.primary_key.as_ref().map(|key| PrimaryKey {
+            name: format!("{}_pkey", table.name),
+            index_oid: 0,
+            constraint_oid: 0,
+            columns: key
+                .iter()
+                .filter_map(|k| columns.iter().position(|c| &c.name == k))
+                .map(|i| i as i16 + 1)
+                .collect(),
+        });
+        Self {
+            oid: 0,
+            name: table.name.clone(),
+            kind,
+            columns,
+            primary_key,
+            definition,
+        }
+    }
+
+    /// A view, with the types its query produces.
+    pub fn view(name: &str, schema: &Schema, definition: &str) -> Self {
+        Self {
+            oid: 0,
+            name: name.to_string(),
+            kind: RelationKind::View,
+            columns: schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    let (type_oid, typmod) = arrow_pg_type(f.data_type());
+                    Attribute {
+                        name: f.name().clone(),
+                        type_oid,
+                        typmod,
+                        not_null: false,
+                        generated: None,
+                    }
+                })
+                .collect(),
+            primary_key: None,
+            definition: Some(definition.to_string()),
+        }
+    }
+}
+
+/// Every relation of the current database's one schema, with OIDs assigned.
+#[derive(Debug, Clone)]
+pub struct Relations {
+    /// The PostgreSQL database: Flink's current catalog.
+    pub database: String,
+    pub database_oid: u32,
+    /// The PostgreSQL schema: Flink's current database.
+    pub schema: String,
+    pub schema_oid: u32,
+    /// Sorted by name.
+    pub relations: Vec<Relation>,
+}
+
+impl Relations {
+    /// Assigns OIDs: derived from names, so a table keeps its OID across statements and
+    /// restarts (psql looks a table's OID up in one query and uses it in the next), and
+    /// made unique by probing in name order.
+    pub fn new(database: &str, schema: &str, mut relations: Vec<Relation>) -> Self {
+        relations.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut taken = HashSet::new();
+        let mut assign = |key: &str| {
+            let mut oid = name_oid(key);
+            while !taken.insert(oid) {
+                oid = if oid == u32::MAX >> 1 {
+                    FIRST_USER_OID
+                } else {
+                    oid + 1
+                };
+            }
+            oid
+        };
+        let database_oid = assign(&format!("database {database}"));
+        let schema_oid = assign(&format!("schema {schema}"));
+        for r in &mut relations {
+            r.oid = assign(&format!("relation {}", r.name));
+            if let Some(pk) = &mut r.primary_key {
+                pk.index_oid = assign(&format!("index {}", pk.name));
+                pk.constraint_oid = assign(&format!("constraint {}", pk.name));
+            }
+        }
+        Self {
+            database: database.to_string(),
+            database_oid,
+            schema: schema.to_string(),
+            schema_oid,
+            relations,
+        }
+    }
+
+    /// The relation with this OID.
+    pub fn by_oid(&self, oid: i64) -> Option<&Relation> {
+        self.relations.iter().find(|r| i64::from(r.oid) == oid)
+    }
+
+    /// The relation whose primary key has this constraint or index OID.
+    pub fn by_key_oid(&self, oid: i64) -> Option<(&Relation, &PrimaryKey)> {
+        self.relations.iter().find_map(|r| {
+            let pk = r.primary_key.as_ref()?;
+            (i64::from(pk.constraint_oid) == oid || i64::from(pk.index_oid) == oid)
+                .then_some((r, pk))
+        })
+    }
+
+    /// Whether an OID names something in the database: a relation, its key's index, or
+    /// one of PostgreSQL's own objects (every OID below the first user OID).
+    pub fn is_visible(&self, oid: i64) -> bool {
+        oid < i64::from(FIRST_USER_OID)
+            || self.by_oid(oid).is_some()
+            || self.by_key_oid(oid).is_some()
+    }
+}
+
+fn name_oid(key: &str) -> u32 {
+    // FNV-1a: stable across Rust versions and processes, unlike the std hasher's seed.
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    key.hash(&mut h);
+    let span = u64::from((u32::MAX >> 1) - FIRST_USER_OID);
+    FIRST_USER_OID + (h.0 % span) as u32
+}
+
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// PostgreSQL type OIDs Eddy's columns are described with.
+pub mod oid {
+    pub const BOOL: u32 = 16;
+    pub const BYTEA: u32 = 17;
+    pub const INT8: u32 = 20;
+    pub const INT2: u32 = 21;
+    pub const INT4: u32 = 23;
+    pub const TEXT: u32 = 25;
+    pub const FLOAT4: u32 = 700;
+    pub const FLOAT8: u32 = 701;
+    pub const BPCHAR: u32 = 1042;
+    pub const VARCHAR: u32 = 1043;
+    pub const DATE: u32 = 1082;
+    pub const TIME: u32 = 1083;
+    pub const TIMESTAMP: u32 = 1114;
+    pub const TIMESTAMPTZ: u32 = 1184;
+    pub const NUMERIC: u32 = 1700;
+}
+
+/// The largest length PostgreSQL allows in `varchar(n)`; Flink's STRING is longer.
+const MAX_VARCHAR: u32 = 10_485_760;
+
+/// A declared Flink type as PostgreSQL's type and typmod. Nested types (ARRAY, MAP, ROW)
+/// are text, as the wire sends them today.
+pub fn flink_pg_type(t: &FlinkType) -> (u32, i32) {
+    match t {
+        FlinkType::Boolean => (oid::BOOL, -1),
+        FlinkType::TinyInt | FlinkType::SmallInt => (oid::INT2, -1),
+        FlinkType::Int => (oid::INT4, -1),
+        FlinkType::BigInt => (oid::INT8, -1),
+        FlinkType::Float => (oid::FLOAT4, -1),
+        FlinkType::Double => (oid::FLOAT8, -1),
+        FlinkType::Decimal(p, s) => (oid::NUMERIC, numeric_typmod(*p, *s)),
+        FlinkType::Char(n) if *n <= MAX_VARCHAR => (oid::BPCHAR, *n as i32 + 4),
+        FlinkType::Varchar(n) if *n <= MAX_VARCHAR => (oid::VARCHAR, *n as i32 + 4),
+        FlinkType::Char(_) | FlinkType::Varchar(_) | FlinkType::String => (oid::TEXT, -1),
+        FlinkType::Binary(_) | FlinkType::Varbinary(_) | FlinkType::Bytes => (oid::BYTEA, -1),
+        FlinkType::Date => (oid::DATE, -1),
+        FlinkType::Time(p) => (oid::TIME, time_typmod(*p)),
+        FlinkType::Timestamp(p) => (oid::TIMESTAMP, time_typmod(*p)),
+        FlinkType::TimestampLtz(p) => (oid::TIMESTAMPTZ, time_typmod(*p)),
+        FlinkType::Array(_) | FlinkType::Map(_, _) | FlinkType::Row(_) => (oid::TEXT, -1),
+    }
+}
+
+/// An Arrow type as the wire describes it, with the typmod its precision implies.
+pub fn arrow_pg_type(t: &DataType) -> (u32, i32) {
+    let type_oid = crate::pgwire::pg_type(t).oid();
+    let typmod = match t {
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => numeric_typmod(*p, *s),
+        DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit) => {
+            match unit {
+                TimeUnit::Second => 0,
+                TimeUnit::Millisecond => 3,
+                TimeUnit::Microsecond | TimeUnit::Nanosecond => 6,
+            }
+        }
+        _ => -1,
+    };
+    (type_oid, typmod)
+}
+
+fn numeric_typmod(precision: u8, scale: i8) -> i32 {
+    ((i32::from(precision) << 16) | i32::from(scale.max(0) as u8)) + 4
+}
+
+/// PostgreSQL keeps at most microseconds.
+fn time_typmod(precision: u8) -> i32 {
+    i32::from(precision.min(6))
+}
+
+/// How a type's values are stored (`attstorage`): plain when fixed-length, `main` for
+/// numeric, `extended` for the other variable-length types, as PostgreSQL does.
+pub fn storage(type_oid: u32) -> &'static str {
+    match type_names(type_oid).2 {
+        -1 if type_oid == oid::NUMERIC => "m",
+        -1 => "x",
+        _ => "p",
+    }
+}
+
+/// How PostgreSQL names a type in `information_schema` (`data_type`) and by its
+/// `pg_type.typname` (`udt_name`), and its storage length (`attlen`, -1 when variable).
+pub fn type_names(type_oid: u32) -> (&'static str, &'static str, i16) {
+    match type_oid {
+        oid::BOOL => ("boolean", "bool", 1),
+        oid::BYTEA => ("bytea", "bytea", -1),
+        oid::INT8 => ("bigint", "int8", 8),
+        oid::INT2 => ("smallint", "int2", 2),
+        oid::INT4 => ("integer", "int4", 4),
+        oid::FLOAT4 => ("real", "float4", 4),
+        oid::FLOAT8 => ("double precision", "float8", 8),
+        oid::BPCHAR => ("character", "bpchar", -1),
+        oid::VARCHAR => ("character varying", "varchar", -1),
+        oid::DATE => ("date", "date", 4),
+        oid::TIME => ("time without time zone", "time", 8),
+        oid::TIMESTAMP => ("timestamp without time zone", "timestamp", 8),
+        oid::TIMESTAMPTZ => ("timestamp with time zone", "timestamptz", 8),
+        oid::NUMERIC => ("numeric", "numeric", -1),
+        _ => ("text", "text", -1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(name: &str) -> Relation {
+        Relation {
+            oid: 0,
+            name: name.into(),
+            kind: RelationKind::Table,
+            columns: vec![],
+            primary_key: None,
+            definition: None,
+        }
+    }
+
+    #[test]
+    fn oids_are_stable_unique_and_above_the_system_range() {
+        let a = Relations::new(
+            "default_catalog",
+            "default_database",
+            vec![rel("b"), rel("a")],
+        );
+        let b = Relations::new(
+            "default_catalog",
+            "default_database",
+            vec![rel("a"), rel("b")],
+        );
+        let oids: Vec<u32> = a.relations.iter().map(|r| r.oid).collect();
+        assert_eq!(oids, b.relations.iter().map(|r| r.oid).collect::<Vec<_>>());
+        let mut all = oids.clone();
+        all.extend([a.database_oid, a.schema_oid]);
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 4);
+        assert!(all
+            .iter()
+            .all(|o| *o >= FIRST_USER_OID && *o <= i32::MAX as u32));
+    }
+
+    #[test]
+    fn typmods_are_postgres_own() {
+        // As PostgreSQL 15 stores them: SELECT atttypmod FROM pg_attribute for
+        // numeric(10,2), varchar(20), timestamp(3).
+        assert_eq!(flink_pg_type(&FlinkType::Decimal(10, 2)), (1700, 655366));
+        assert_eq!(flink_pg_type(&FlinkType::Varchar(20)), (1043, 24));
+        assert_eq!(flink_pg_type(&FlinkType::Timestamp(3)), (1114, 3));
+        assert_eq!(flink_pg_type(&FlinkType::TimestampLtz(9)), (1184, 6));
+        assert_eq!(flink_pg_type(&FlinkType::String), (25, -1));
+    }
+}

@@ -1,0 +1,283 @@
+//! The rows of the `pg_catalog` tables that describe Eddy's own objects, computed from
+//! [`Relations`]. Their columns are PostgreSQL 15's, as the `datafusion-pg-catalog` crate
+//! declares them; rows name the columns Eddy knows (see [`super::rows`]).
+
+use super::relations::{
+    storage, type_names, Relation, RelationKind, Relations, INFORMATION_SCHEMA_NAMESPACE,
+    PG_CATALOG_NAMESPACE, ROLE_NAME, SUPERUSER,
+};
+use super::rows::{row, Row, V};
+
+/// PostgreSQL's access methods for tables and for primary-key indexes.
+const HEAP: u32 = 2;
+const BTREE: u32 = 403;
+/// `pg_database.encoding` for UTF8.
+const UTF8: i32 = 6;
+
+/// The tables computed here; every other `pg_catalog` table comes from the crate.
+pub const DYNAMIC: &[&str] = &[
+    "pg_namespace",
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_constraint",
+    "pg_index",
+    "pg_database",
+    "pg_roles",
+    "pg_user",
+    "pg_tables",
+    "pg_views",
+    "pg_matviews",
+];
+
+/// The rows of a computed table, or `None` for a table the crate answers alone.
+pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
+    Some(match table {
+        "pg_namespace" => namespaces(r),
+        "pg_class" => classes(r),
+        "pg_attribute" => attributes(r),
+        "pg_attrdef" => attribute_defaults(r),
+        "pg_constraint" => constraints(r),
+        "pg_index" => indexes(r),
+        "pg_database" => vec![row![
+            "oid" => r.database_oid,
+            "datname" => r.database.as_str(),
+            "datdba" => SUPERUSER,
+            "encoding" => UTF8,
+            "datlocprovider" => "c",
+            "datistemplate" => false,
+            "datallowconn" => true,
+            "datconnlimit" => -1,
+            "datcollate" => "C",
+            "datctype" => "C",
+        ]],
+        "pg_roles" | "pg_user" => vec![row![
+            "oid" => SUPERUSER,
+            "rolname" => ROLE_NAME,
+            "rolsuper" => true,
+            "rolinherit" => true,
+            "rolcreaterole" => true,
+            "rolcreatedb" => true,
+            "rolcanlogin" => true,
+            "rolreplication" => false,
+            "rolconnlimit" => -1,
+            "rolpassword" => "********",
+            "rolbypassrls" => true,
+            "usename" => ROLE_NAME,
+            "usesysid" => SUPERUSER,
+            "usecreatedb" => true,
+            "usesuper" => true,
+            "userepl" => false,
+            "usebypassrls" => true,
+            "passwd" => "********",
+        ]],
+        "pg_tables" => of_kind(r, RelationKind::Table)
+            .map(|t| {
+                row![
+                    "schemaname" => r.schema.as_str(),
+                    "tablename" => t.name.as_str(),
+                    "tableowner" => ROLE_NAME,
+                    "hasindexes" => t.primary_key.is_some(),
+                    "hasrules" => false,
+                    "hastriggers" => false,
+                    "rowsecurity" => false,
+                ]
+            })
+            .collect(),
+        "pg_views" => of_kind(r, RelationKind::View)
+            .map(|v| {
+                row![
+                    "schemaname" => r.schema.as_str(),
+                    "viewname" => v.name.as_str(),
+                    "viewowner" => ROLE_NAME,
+                    "definition" => v.definition.clone(),
+                ]
+            })
+            .collect(),
+        "pg_matviews" => of_kind(r, RelationKind::MaterializedView)
+            .map(|m| {
+                row![
+                    "schemaname" => r.schema.as_str(),
+                    "matviewname" => m.name.as_str(),
+                    "matviewowner" => ROLE_NAME,
+                    "hasindexes" => m.primary_key.is_some(),
+                    "ispopulated" => true,
+                    "definition" => m.definition.clone(),
+                ]
+            })
+            .collect(),
+        _ => return None,
+    })
+}
+
+fn of_kind(r: &Relations, kind: RelationKind) -> impl Iterator<Item = &Relation> {
+    r.relations.iter().filter(move |x| x.kind == kind)
+}
+
+fn namespaces(r: &Relations) -> Vec<Row> {
+    [
+        (PG_CATALOG_NAMESPACE, "pg_catalog"),
+        (INFORMATION_SCHEMA_NAMESPACE, "information_schema"),
+        (r.schema_oid, r.schema.as_str()),
+    ]
+    .into_iter()
+    .map(|(oid, name)| row!["oid" => oid, "nspname" => name, "nspowner" => SUPERUSER])
+    .collect()
+}
+
+fn classes(r: &Relations) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for rel in &r.relations {
+        let is_view = rel.kind == RelationKind::View;
+        rows.push(row![
+            "oid" => rel.oid,
+            "relname" => rel.name.as_str(),
+            "relnamespace" => r.schema_oid,
+            "relowner" => SUPERUSER,
+            "relam" => if is_view { 0 } else { HEAP },
+            "relkind" => rel.kind.relkind(),
+            "relnatts" => rel.columns.len() as i16,
+            "relhasindex" => rel.primary_key.is_some(),
+            "relpersistence" => "p",
+            "relispopulated" => true,
+            "relreplident" => if is_view { "n" } else { "d" },
+            "reltuples" => V::Float(-1.0),
+            "relpartbound" => V::Null,
+        ]);
+        if let Some(pk) = &rel.primary_key {
+            rows.push(row![
+                "oid" => pk.index_oid,
+                "relname" => pk.name.as_str(),
+                "relnamespace" => r.schema_oid,
+                "relowner" => SUPERUSER,
+                "relam" => BTREE,
+                "relkind" => "i",
+                "relnatts" => pk.columns.len() as i16,
+                "relpersistence" => "p",
+                "relispopulated" => true,
+                "relreplident" => "n",
+                "reltuples" => V::Float(-1.0),
+                "relpartbound" => V::Null,
+            ]);
+        }
+    }
+    rows
+}
+
+fn attributes(r: &Relations) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for rel in &r.relations {
+        for (i, c) in rel.columns.iter().enumerate() {
+            rows.push(attribute(rel.oid, i as i16 + 1, c));
+        }
+        if let Some(pk) = &rel.primary_key {
+            for (i, n) in pk.columns.iter().enumerate() {
+                if let Some(c) = rel.columns.get(*n as usize - 1) {
+                    rows.push(attribute(pk.index_oid, i as i16 + 1, c));
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn attribute(relation: u32, number: i16, c: &super::relations::Attribute) -> Row {
+    row![
+        "attrelid" => relation,
+        "attname" => c.name.as_str(),
+        "atttypid" => c.type_oid,
+        "attlen" => type_names(c.type_oid).2,
+        "attstorage" => storage(c.type_oid),
+        "attnum" => number,
+        "atttypmod" => c.typmod,
+        "attnotnull" => c.not_null,
+        "atthasdef" => c.generated.is_some(),
+        "attgenerated" => if c.generated.is_some() { "s" } else { "" },
+        "attidentity" => "",
+        "attisdropped" => false,
+        "attislocal" => true,
+        "attstattarget" => -1,
+        "attndims" => 0,
+    ]
+}
+
+fn attribute_defaults(r: &Relations) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for rel in &r.relations {
+        for (i, c) in rel.columns.iter().enumerate() {
+            if let Some(expression) = &c.generated {
+                rows.push(row![
+                    "adrelid" => rel.oid,
+                    "adnum" => i as i16 + 1,
+                    "adbin" => expression.as_str(),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+fn constraints(r: &Relations) -> Vec<Row> {
+    r.relations
+        .iter()
+        .filter_map(|rel| {
+            let pk = rel.primary_key.as_ref()?;
+            Some(row![
+                "oid" => pk.constraint_oid,
+                "conname" => pk.name.as_str(),
+                "connamespace" => r.schema_oid,
+                "contype" => "p",
+                "condeferrable" => false,
+                "condeferred" => false,
+                "convalidated" => true,
+                "conrelid" => rel.oid,
+                "contypid" => 0u32,
+                "conindid" => pk.index_oid,
+                "conparentid" => 0u32,
+                "confrelid" => 0u32,
+                "confupdtype" => " ",
+                "confdeltype" => " ",
+                "confmatchtype" => " ",
+                "conislocal" => true,
+                "coninhcount" => 0,
+                "connoinherit" => true,
+                "conkey" => V::Ints(pk.columns.iter().map(|c| i64::from(*c)).collect()),
+                "confkey" => V::Null,
+                "conbin" => V::Null,
+            ])
+        })
+        .collect()
+}
+
+fn indexes(r: &Relations) -> Vec<Row> {
+    r.relations
+        .iter()
+        .filter_map(|rel| {
+            let pk = rel.primary_key.as_ref()?;
+            let n = pk.columns.len() as i16;
+            Some(row![
+                "indexrelid" => pk.index_oid,
+                "indrelid" => rel.oid,
+                "indnatts" => n,
+                "indnkeyatts" => n,
+                "indisunique" => true,
+                "indnullsnotdistinct" => false,
+                "indisprimary" => true,
+                "indisexclusion" => false,
+                "indimmediate" => true,
+                "indisclustered" => false,
+                "indisvalid" => true,
+                "indcheckxmin" => false,
+                "indisready" => true,
+                "indislive" => true,
+                "indisreplident" => false,
+                "indkey" => V::Ints(pk.columns.iter().map(|c| i64::from(*c)).collect()),
+                "indcollation" => V::Ints(vec![0; pk.columns.len()]),
+                "indclass" => V::Ints(vec![0; pk.columns.len()]),
+                "indoption" => V::Ints(vec![0; pk.columns.len()]),
+                "indexprs" => V::Null,
+                "indpred" => V::Null,
+            ])
+        })
+        .collect()
+}
