@@ -237,3 +237,35 @@ async fn catalog_functions_follow_the_flink_names() {
         before
     );
 }
+
+/// pgjdbc's `DatabaseMetaData.getTables` and `getColumns`, as DBeaver and other JDBC tools
+/// list tables, compared with what pgjdbc printed against PostgreSQL 15.
+#[tokio::test(flavor = "multi_thread")]
+async fn jdbc_lists_tables_and_columns_as_with_postgres() {
+    let eddy = Eddy::start();
+    let _client = create_objects(&eddy).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/catalog_queries");
+    let out = Command::new("java")
+        .args(["-cp", "/usr/share/java/postgresql.jar"])
+        .arg(format!("{dir}/JdbcClient.java"))
+        .args([&eddy.pg_port.to_string(), "--tables-and-columns"])
+        .output()
+        .expect("run java (Java 17 and libpostgresql-jdbc-java; .ci/run installs them)");
+    assert!(
+        out.status.success(),
+        "pgjdbc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recorded = std::fs::read_to_string(format!("{dir}/pgjdbc.out")).expect("pgjdbc.out");
+    let end = recorded
+        .find("== getPrimaryKeys")
+        .expect("getPrimaryKeys recorded");
+    // The driver line names the server; the array column is text in Eddy (see docs).
+    let expected: Vec<&str> = recorded[..end].lines().skip(1).collect();
+    let expected = expected
+        .join("\n")
+        .replace("|tags|2003|_text|2147483647|", "|tags|12|text|2147483647|");
+    let got = String::from_utf8_lossy(&out.stdout);
+    let got: Vec<&str> = got.lines().skip(1).collect();
+    assert_eq!(got.join("\n"), expected);
+}
