@@ -269,3 +269,26 @@ async fn jdbc_lists_tables_and_columns_as_with_postgres() {
     let got: Vec<&str> = got.lines().skip(1).collect();
     assert_eq!(got.join("\n"), expected);
 }
+
+/// Catalog support must not change what Flink SQL means in batch queries: Flink's
+/// `DATE_FORMAT` (not DataFusion's `to_char`, which answers to the same name), and a
+/// string with a doubled quote.
+#[tokio::test(flavor = "multi_thread")]
+async fn flink_sql_keeps_its_meaning_next_to_the_catalog() {
+    let eddy = Eddy::start();
+    let client = create_objects(&eddy).await;
+    for _ in 0..4 {
+        assert_eq!(
+            values(
+                &client,
+                "SELECT DATE_FORMAT(TIMESTAMP '2024-01-02 03:04:05', 'yyyy-MM-dd HH:mm')"
+            )
+            .await,
+            vec![vec![Some("2024-01-02 03:04".into())]]
+        );
+    }
+    assert_eq!(
+        values(&client, "SELECT 'it''s', 'pg_class'").await,
+        vec![vec![Some("it's".into()), Some("pg_class".into())]]
+    );
+}

@@ -10,7 +10,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::session_state::SessionState;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use eddy_cluster::DispatcherGateway;
 use eddy_connectors::ConnectorRegistry;
@@ -26,7 +26,7 @@ use tokio::sync::RwLock;
 
 use crate::batch_executor::BatchExecutor;
 use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable};
-use crate::error::Result;
+use crate::error::{Result, SqlError};
 use crate::parser::{parse_statement, Statement};
 use crate::pg_catalog::{self, PgCatalog, Relation, RelationKind, Relations};
 use crate::session::Session;
@@ -116,12 +116,25 @@ impl Engine {
         self
     }
 
-    /// Parses one statement: a client's catalog query as PostgreSQL does, anything else
-    /// as Flink SQL.
+    /// Parses one statement as Flink SQL; a query that reads PostgreSQL's catalog (or one
+    /// only PostgreSQL's grammar reads, naming the catalog) is parsed again as PostgreSQL
+    /// does, with the rewrites client catalog queries need.
     pub fn parse(&self, sql: &str) -> Result<Statement> {
-        match self.pg_catalog.parse_query(sql) {
-            Some(query) => Ok(Statement::Query(Box::new(query))),
-            None => parse_statement(sql),
+        match parse_statement(sql) {
+            Ok(Statement::Query(q)) if pg_catalog::reads_catalog(&q) => {
+                Ok(match self.pg_catalog.parse_query(sql)? {
+                    Some(query) => Statement::Query(Box::new(query)),
+                    None => Statement::Query(q),
+                })
+            }
+            // Eddy's parser checked the text's size before failing on its grammar.
+            Err(e @ SqlError::Syntax(_)) if pg_catalog::names_catalog(sql) => {
+                match self.pg_catalog.parse_query(sql)? {
+                    Some(query) => Ok(Statement::Query(Box::new(query))),
+                    None => Err(e),
+                }
+            }
+            other => other,
         }
     }
 
@@ -176,7 +189,15 @@ impl Engine {
             .with_default_catalog_and_schema(pg_catalog::DATABASE, pg_catalog::SCHEMA)
             .with_target_partitions(2)
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
-        let ctx = SessionContext::new_with_config_rt(df_config, self.runtime.clone());
+        // Built with its type planner (`regclass` casts) rather than rebuilt later:
+        // rebuilding re-registers DataFusion's functions over Eddy's (`date_format`).
+        let state = SessionStateBuilder::new()
+            .with_config(df_config)
+            .with_runtime_env(self.runtime.clone())
+            .with_default_features()
+            .with_type_planner(pg_catalog::type_planner())
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());
         }
@@ -220,6 +241,9 @@ impl Engine {
                 }
                 Err(e) => tracing::warn!(table = %table.name, error = %e, "table is not readable"),
             }
+            if job {
+                continue;
+            }
             relations.push(match catalog.materialized.get(&table.name) {
                 Some(m) => {
                     Relation::table(table, RelationKind::MaterializedView, Some(m.query.clone()))
@@ -233,11 +257,13 @@ impl Engine {
             // A view whose tables were dropped stays in the catalog but cannot be read.
             match crate::handler::plan_view_query(&ctx, &view.query).await {
                 Ok(plan) => {
-                    relations.push(Relation::view(
-                        &view.name,
-                        plan.schema().as_arrow(),
-                        &view.query,
-                    ));
+                    if !job {
+                        relations.push(Relation::view(
+                            &view.name,
+                            plan.schema().as_arrow(),
+                            &view.query,
+                        ));
+                    }
                     ctx.register_table(
                         view.name.as_str(),
                         Arc::new(ViewTable::new(plan, Some(view.query.clone()))),

@@ -52,31 +52,57 @@ pub(crate) fn tokenize_spans(sql: &str) -> Result<Vec<(Token, std::ops::Range<us
     let tokens = Tokenizer::new(&dialect(), sql)
         .tokenize_with_location()
         .map_err(|e| SqlError::Syntax(e.to_string()))?;
-    // Byte offset of each (line, column), both 1-based and counted in characters.
-    let mut offsets = std::collections::HashMap::new();
-    let (mut line, mut column) = (1u64, 1u64);
-    for (i, c) in sql.char_indices() {
-        offsets.insert((line, column), i);
-        if c == '\n' {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
-        }
-    }
-    let offset = |l: &datafusion::sql::sqlparser::tokenizer::Location| {
-        offsets
-            .get(&(l.line, l.column))
-            .copied()
-            .unwrap_or(sql.len())
-    };
+    let mut cursor = Cursor::new(sql);
     Ok(tokens
         .into_iter()
         .map(|t| {
-            let range = offset(&t.span.start)..offset(&t.span.end);
-            (t.token, range)
+            let start = cursor.offset(&t.span.start);
+            let end = cursor.offset(&t.span.end);
+            (t.token, start..end)
         })
         .collect())
+}
+
+/// Walks `sql` forward to turn the tokenizer's (line, column) locations, 1-based and
+/// counted in characters, into byte offsets: one pass for locations in order, as token
+/// spans are, with no table per character.
+struct Cursor<'a> {
+    sql: &'a str,
+    chars: std::str::CharIndices<'a>,
+    line: u64,
+    column: u64,
+    byte: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(sql: &'a str) -> Self {
+        Self {
+            sql,
+            chars: sql.char_indices(),
+            line: 1,
+            column: 1,
+            byte: 0,
+        }
+    }
+
+    fn offset(&mut self, l: &datafusion::sql::sqlparser::tokenizer::Location) -> usize {
+        if (l.line, l.column) < (self.line, self.column) {
+            *self = Cursor::new(self.sql);
+        }
+        while (self.line, self.column) < (l.line, l.column) {
+            let Some((i, c)) = self.chars.next() else {
+                return self.sql.len();
+            };
+            self.byte = i + c.len_utf8();
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
+        }
+        self.byte
+    }
 }
 
 /// `sql` with each byte range replaced (ranges in order, not overlapping).
@@ -161,6 +187,11 @@ pub(crate) fn normalize_ident(ident: &datafusion::sql::sqlparser::ast::Ident) ->
     }
 }
 
+/// Refuses a parsed statement nested deeper than the gateway's limit.
+pub(crate) fn check_depth(statement: &datafusion::sql::sqlparser::ast::Statement) -> Result<()> {
+    depth::check(statement)
+}
+
 /// Parses one statement.
 pub fn parse_statement(sql: &str) -> Result<Statement> {
     statement::parse(&fold_backticks(sql)?)
@@ -204,10 +235,19 @@ mod tests {
 
     #[test]
     fn splitting_keeps_each_statement_as_written() {
-        let s = split_statements("SELECT 'it''s'; SELECT 'a;b' -- done\n; SELECT $$x;$$").unwrap();
+        let s = split_statements(
+            "SELECT 'it''s'; SELECT 'a;b' -- done\n; SELECT $$x;$$; SELECT 'é';SELECT 2",
+        )
+        .unwrap();
         assert_eq!(
             s,
-            vec!["SELECT 'it''s'", "SELECT 'a;b' -- done", "SELECT $$x;$$"]
+            vec![
+                "SELECT 'it''s'",
+                "SELECT 'a;b' -- done",
+                "SELECT $$x;$$",
+                "SELECT 'é'",
+                "SELECT 2"
+            ]
         );
     }
 

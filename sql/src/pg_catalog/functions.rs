@@ -120,6 +120,14 @@ fn typed(
     })
 }
 
+/// A text argument.
+fn text(v: &ScalarValue) -> Option<String> {
+    match v {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => s.clone(),
+        _ => None,
+    }
+}
+
 /// An integer argument (OIDs arrive as int4, int8 or text literals).
 fn int(v: &ScalarValue) -> Option<i64> {
     match v.cast_to(&DataType::Int64).ok()? {
@@ -135,6 +143,8 @@ pub struct Signatures {
     functions: HashMap<i64, (i64, Vec<i64>)>,
     /// Type OID to `typname`.
     types: HashMap<i64, String>,
+    /// `typname`, and the SQL name of the common types, to type OID.
+    oids: HashMap<String, i64>,
 }
 
 impl Signatures {
@@ -150,7 +160,11 @@ impl Signatures {
             }
         }
         for row in rows_of(types, &["oid", "typname"])? {
-            if let Ok(oid) = row[0].parse() {
+            if let Ok(oid) = row[0].parse::<i64>() {
+                out.oids.insert(row[1].clone(), oid);
+                if let Some((sql_name, _, _)) = super::relations::known_type(oid as u32) {
+                    out.oids.insert(sql_name.to_string(), oid);
+                }
                 out.types.insert(oid, row[1].clone());
             }
         }
@@ -160,8 +174,7 @@ impl Signatures {
     /// A type's name as `format_type` prints it for the common types, else its typname
     /// (`_text` as `text[]`).
     fn type_name(&self, oid: i64) -> String {
-        let (sql_name, udt_name, _) = super::relations::type_names(oid as u32);
-        if udt_name != "text" || oid == i64::from(super::relations::oid::TEXT) {
+        if let Some((sql_name, _, _)) = super::relations::known_type(oid as u32) {
             return sql_name.to_string();
         }
         match self.types.get(&oid) {
@@ -183,12 +196,7 @@ impl Signatures {
             Some(element) => format!("_{element}"),
             None => name,
         };
-        self.types
-            .iter()
-            .find(|(oid, typname)| {
-                **typname == name || super::relations::type_names(**oid as u32).0 == name
-            })
-            .map(|(oid, _)| *oid)
+        self.oids.get(&name).copied()
     }
 
     fn result(&self, function: i64) -> Option<String> {
@@ -301,6 +309,11 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
     vec![
         function("current_schema", &[0], move |_| Some(schema.clone())),
+        // Every session acts as the one role (`current_user` is rewritten to this).
+        function("session_user", &[0], |_| Some(ROLE_NAME.to_string())),
+        typed("pg_backend_pid", &[0], DataType::Int32, |_| {
+            ScalarValue::Int32(i32::try_from(std::process::id()).ok())
+        }),
         function("current_database", &[0], move |_| Some(database.clone())),
         function("version", &[0], |_| Some(version())),
         function("pg_get_userbyid", &[1], |a| {
@@ -325,8 +338,8 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
                     key_columns(rel, &pk.columns)
                 )),
                 n => {
-                    let column = *pk.columns.get(usize::try_from(n - 1).ok()?)?;
-                    Some(quote(&rel.columns.get(column as usize - 1)?.name))
+                    let index = usize::try_from(n).ok()?.checked_sub(1)?;
+                    Some(quote(&rel.column(*pk.columns.get(index)?)?.name))
                 }
             }
         }),
@@ -334,12 +347,7 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
             r3.by_oid(int(&a[0])?)?.definition.clone()
         }),
         // Eddy keeps the expression's text as `adbin`.
-        function("pg_get_expr", &[2, 3], |a| match &a[0] {
-            ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => {
-                s.clone()
-            }
-            _ => None,
-        }),
+        function("pg_get_expr", &[2, 3], |a| text(&a[0])),
         // Collations, types and operators are all pg_catalog's, always on the path.
         typed("pg_collation_is_visible", &[1], DataType::Boolean, |a| {
             ScalarValue::Boolean(int(&a[0]).map(|_| true))
@@ -379,19 +387,10 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
             s3.arguments(int(&a[0])?)
         }),
         typed("to_regtype", &[1], DataType::Int32, move |a| {
-            let name = match &a[0] {
-                ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s.clone(),
-                _ => return ScalarValue::Int32(None),
-            };
-            ScalarValue::Int32(s4.by_name(&name).map(|oid| oid as i32))
+            let oid = text(&a[0]).and_then(|name| s4.by_name(&name));
+            ScalarValue::Int32(oid.map(|oid| oid as i32))
         }),
         function(LIKE_ESCAPE, &[2], |a| {
-            let text = |v: &ScalarValue| match v {
-                ScalarValue::Utf8(s) | ScalarValue::Utf8View(s) | ScalarValue::LargeUtf8(s) => {
-                    s.clone()
-                }
-                _ => None,
-            };
             let pattern = text(&a[0])?;
             // `ESCAPE ''` turns escaping off: every backslash is literal.
             Some(match text(&a[1])?.chars().next() {
@@ -467,12 +466,13 @@ fn size_pretty(size: i64) -> String {
         let Some((_, _, next_round, next_bits)) = UNITS.get(i + 1) else {
             break;
         };
-        if size.abs() < *limit {
+        if size.unsigned_abs() < *limit as u64 {
             let size = if *round { half_rounded(size) } else { size };
             return format!("{size} {name}");
         }
+        // A division, not a shift, so that negative sizes round as positive ones do.
         let shift = next_bits - bits - u32::from(*next_round) + u32::from(*round);
-        size >>= shift;
+        size /= 1i64 << shift;
     }
     format!("{} TB", half_rounded(size))
 }
@@ -488,7 +488,7 @@ pub fn version() -> String {
 fn key_columns(rel: &super::relations::Relation, columns: &[i16]) -> String {
     columns
         .iter()
-        .filter_map(|n| rel.columns.get(*n as usize - 1))
+        .filter_map(|n| rel.column(*n))
         .map(|c| quote(&c.name))
         .collect::<Vec<_>>()
         .join(", ")
@@ -530,6 +530,7 @@ mod tests {
             (20971007, "20 MB"),
             (20971008, "20 MB"),
             (-10240, "-10 kB"),
+            (-10241, "-10 kB"),
             (1i64 << 53, "8192 TB"),
         ] {
             assert_eq!(size_pretty(n), text, "{n}");

@@ -178,9 +178,7 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
                 row
             })
             .collect(),
-        "columns" => r
-            .relations
-            .iter()
+        "columns" => listed()
             .flat_map(|t| {
                 t.columns.iter().enumerate().map(move |(i, c)| {
                     let mut row = at(&t.name);
@@ -224,7 +222,7 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
             .flat_map(|t| {
                 t.primary_key.iter().flat_map(move |pk| {
                     pk.columns.iter().enumerate().filter_map(move |(i, n)| {
-                        let c = t.columns.get(*n as usize - 1)?;
+                        let c = t.column(*n)?;
                         let mut row = constraint_of(r, &pk.name);
                         row.extend(at(&t.name));
                         row.extend(row![

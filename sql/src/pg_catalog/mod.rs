@@ -26,9 +26,10 @@ use datafusion::catalog::{
     CatalogProviderList, MemTable, MemoryCatalogProviderList, SchemaProvider, TableProvider,
 };
 use datafusion::error::{DataFusionError, Result};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::{
     self as pgc, array_bounds_udf, format_type, generate_series_arg_coercion, has_privilege_udf,
@@ -37,7 +38,6 @@ use datafusion_pg_catalog::pg_catalog::{
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
-pub use functions::version;
 pub use relations::{Relation, RelationKind, Relations};
 
 /// The PostgreSQL database Eddy's objects are in: Flink's default catalog.
@@ -112,12 +112,9 @@ impl PgCatalog {
         }
         for udf in [
             format_type::create_format_type_udf(),
-            pgc::create_session_user_udf(),
             pgc::create_pg_get_partkeydef_udf(),
             pgc::create_pg_relation_is_publishable_udf(),
             pgc::create_pg_get_statisticsobjdef_columns_udf(),
-            pgc::create_pg_encoding_to_char_udf(),
-            pgc::create_pg_backend_pid_udf(),
             pgc::create_pg_relation_size_udf(),
             pgc::create_pg_total_relation_size_udf(),
             pgc::create_pg_stat_get_numscans(),
@@ -134,12 +131,6 @@ impl PgCatalog {
         }
         ctx.register_udf(functions::current_schemas(&relations)?);
         ctx.register_udtf("pg_get_keywords", self.statics.pg_get_keywords.clone());
-        // `regclass`, `regtype`, `oid` as cast targets.
-        let state = ctx.state_ref();
-        let existing = state.read().clone();
-        *state.write() = SessionStateBuilder::new_from_existing(existing)
-            .with_type_planner(Arc::new(oid_type_planner::PgOidTypePlanner))
-            .build();
         generate_series_arg_coercion::CoerceIntArgsToBigInt::widen(ctx);
         Ok(())
     }
@@ -149,22 +140,31 @@ impl PgCatalog {
     /// psql's queries of always-empty tables such as `pg_policy` into empty answers).
     /// `None` for anything else: the rewrites are for PostgreSQL's catalog idioms, not
     /// for Flink SQL, which Eddy's own parser reads.
-    pub fn parse_query(&self, sql: &str) -> Option<ast::Statement> {
-        if !reads_catalog(sql) {
-            return None;
+    pub fn parse_query(&self, sql: &str) -> crate::error::Result<Option<ast::Statement>> {
+        // The crate's rewrites recurse over the tree: check its depth before they run.
+        let Ok(mut parsed) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+            return Ok(None);
+        };
+        for statement in &parsed {
+            crate::parser::check_depth(statement)?;
+        }
+        if parsed.len() != 1 || !matches!(parsed.pop(), Some(ast::Statement::Query(_))) {
+            return Ok(None);
         }
         let mut sql = sql.to_string();
         for (idiom, answer) in CLIENT_IDIOMS {
             sql = sql.replace(idiom, answer);
         }
-        let mut statements = self.compat.parse(&sql).ok()?;
-        match (statements.pop(), statements.is_empty()) {
+        let Ok(mut statements) = self.compat.parse(&sql) else {
+            return Ok(None);
+        };
+        Ok(match (statements.pop(), statements.is_empty()) {
             (Some(mut q @ ast::Statement::Query(_)), true) => {
                 rewrite_like_escapes(&mut q);
                 Some(q)
             }
             _ => None,
-        }
+        })
     }
 }
 
@@ -229,18 +229,65 @@ fn call(name: &str, args: Vec<ast::Expr>) -> ast::Expr {
     })
 }
 
-/// Whether a statement's text names a catalog table, schema or catalog idiom.
-fn reads_catalog(sql: &str) -> bool {
+/// The type planner for PostgreSQL's OID types as cast targets (`'t'::regclass`).
+pub fn type_planner() -> Arc<dyn datafusion::logical_expr::planner::TypePlanner> {
+    Arc::new(oid_type_planner::PgOidTypePlanner)
+}
+
+/// Whether a parsed query reads a `pg_catalog` or `information_schema` table (qualified,
+/// or unqualified with PostgreSQL's reserved `pg_` prefix) or casts to an OID type: only
+/// such queries get PostgreSQL's parser and the catalog rewrites.
+pub fn reads_catalog(query: &ast::Statement) -> bool {
+    let catalog_relation = ast::visit_relations(query, |name| {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.to_string().trim_matches('"').to_ascii_lowercase())
+            .collect();
+        let hit = match parts.as_slice() {
+            [table] => table.starts_with("pg_"),
+            [.., schema, _] => schema == "pg_catalog" || schema == "information_schema",
+            [] => false,
+        };
+        match hit {
+            true => std::ops::ControlFlow::Break(()),
+            false => std::ops::ControlFlow::Continue(()),
+        }
+    });
+    // Casts to OID types, and PostgreSQL's `current_user` / `session_user`, which are
+    // written without parentheses.
+    let oid_cast = ast::visit_expressions(query, |e| match e {
+        ast::Expr::Cast { data_type, .. } if is_oid_type(data_type) => {
+            std::ops::ControlFlow::Break(())
+        }
+        ast::Expr::Identifier(i) if i.quote_style.is_none() && is_user(&i.value) => {
+            std::ops::ControlFlow::Break(())
+        }
+        ast::Expr::Function(f) if is_user(&f.name.to_string()) => std::ops::ControlFlow::Break(()),
+        _ => std::ops::ControlFlow::Continue(()),
+    });
+    catalog_relation.is_break() || oid_cast.is_break()
+}
+
+fn is_user(name: &str) -> bool {
+    ["current_user", "session_user"]
+        .iter()
+        .any(|u| name.eq_ignore_ascii_case(u))
+}
+
+fn is_oid_type(t: &ast::DataType) -> bool {
+    let name = t.to_string().to_ascii_lowercase();
+    let name = name.trim_start_matches("pg_catalog.");
+    name.starts_with("reg") || name == "oid"
+}
+
+/// Whether text Eddy's parser refused names the catalog, so PostgreSQL's grammar (e.g.
+/// `OPERATOR(pg_catalog.~)`) may read it.
+pub fn names_catalog(sql: &str) -> bool {
     let text = sql.to_ascii_lowercase();
-    [
-        "pg_",
-        "information_schema",
-        "::reg",
-        "current_schema",
-        "current_user",
-    ]
-    .iter()
-    .any(|s| text.contains(s))
+    ["pg_catalog", "information_schema", "::reg"]
+        .iter()
+        .any(|s| text.contains(s))
 }
 
 /// `pg_catalog` for one statement: Eddy's objects computed, the rest from the crate.
@@ -336,5 +383,38 @@ impl SchemaProvider for PgCatalogSchema {
     fn table_exist(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
         tables::DYNAMIC.contains(&name.as_str()) || self.base.table_exist(&name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+    fn parsed(sql: &str) -> ast::Statement {
+        Parser::parse_sql(&GenericDialect {}, sql)
+            .expect("parses")
+            .remove(0)
+    }
+
+    #[test]
+    fn only_catalog_queries_take_postgres_parsing() {
+        for sql in [
+            "SELECT relname FROM pg_catalog.pg_class",
+            "SELECT * FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace",
+            "SELECT * FROM information_schema.columns",
+            "SELECT 'orders'::regclass",
+            "SELECT x FROM t WHERE y IN (SELECT oid FROM pg_catalog.pg_type)",
+            "SELECT current_user",
+        ] {
+            assert!(reads_catalog(&parsed(sql)), "{sql}");
+        }
+        for sql in [
+            "SELECT * FROM t WHERE s LIKE 'pg_%' -- pg_catalog",
+            "SELECT pg_size, 'information_schema' FROM t",
+            "SELECT CAST(x AS BIGINT) FROM t",
+        ] {
+            assert!(!reads_catalog(&parsed(sql)), "{sql}");
+        }
     }
 }

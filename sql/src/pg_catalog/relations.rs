@@ -4,7 +4,7 @@
 //! of their own.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
 
@@ -73,7 +73,19 @@ pub struct Relation {
     pub definition: Option<String>,
 }
 
+/// PostgreSQL's 1-based attribute number of the column at `index` (saturating: a table
+/// has at most 1600 columns in PostgreSQL, and Eddy's would never reach i16's limit).
+pub fn attnum(index: usize) -> i16 {
+    i16::try_from(index + 1).unwrap_or(i16::MAX)
+}
+
 impl Relation {
+    /// The column with attribute number `n`.
+    pub fn column(&self, n: i16) -> Option<&Attribute> {
+        let index = usize::try_from(n).ok()?.checked_sub(1)?;
+        self.columns.get(index)
+    }
+
     /// A catalog table (or a materialized view's table) with its declared types.
     pub fn table(table: &CatalogTable, kind: RelationKind, definition: Option<String>) -> Self {
         let columns = table
@@ -98,7 +110,7 @@ impl Relation {
             columns: key
                 .iter()
                 .filter_map(|k| columns.iter().position(|c| &c.name == k))
-                .map(|i| i as i16 + 1)
+                .map(attnum)
                 .collect(),
         });
         Self {
@@ -212,7 +224,7 @@ impl Relations {
 fn name_oid(key: &str) -> u32 {
     // FNV-1a: stable across Rust versions and processes, unlike the std hasher's seed.
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    key.hash(&mut h);
+    h.write(key.as_bytes());
     let span = u64::from((u32::MAX >> 1) - FIRST_USER_OID);
     FIRST_USER_OID + (h.0 % span) as u32
 }
@@ -317,9 +329,15 @@ pub fn storage(type_oid: u32) -> &'static str {
 }
 
 /// How PostgreSQL names a type in `information_schema` (`data_type`) and by its
-/// `pg_type.typname` (`udt_name`), and its storage length (`attlen`, -1 when variable).
+/// `pg_type.typname` (`udt_name`), and its storage length (`attlen`, -1 when variable);
+/// text for a type Eddy's columns never have.
 pub fn type_names(type_oid: u32) -> (&'static str, &'static str, i16) {
-    match type_oid {
+    known_type(type_oid).unwrap_or(("text", "text", -1))
+}
+
+/// [`type_names`] of the types Eddy's columns are described with.
+pub fn known_type(type_oid: u32) -> Option<(&'static str, &'static str, i16)> {
+    Some(match type_oid {
         oid::BOOL => ("boolean", "bool", 1),
         oid::BYTEA => ("bytea", "bytea", -1),
         oid::INT8 => ("bigint", "int8", 8),
@@ -334,8 +352,9 @@ pub fn type_names(type_oid: u32) -> (&'static str, &'static str, i16) {
         oid::TIMESTAMP => ("timestamp without time zone", "timestamp", 8),
         oid::TIMESTAMPTZ => ("timestamp with time zone", "timestamptz", 8),
         oid::NUMERIC => ("numeric", "numeric", -1),
-        _ => ("text", "text", -1),
-    }
+        oid::TEXT => ("text", "text", -1),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

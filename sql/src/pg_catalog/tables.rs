@@ -3,7 +3,7 @@
 //! declares them; rows name the columns Eddy knows (see [`super::rows`]).
 
 use super::relations::{
-    storage, type_names, Relation, RelationKind, Relations, INFORMATION_SCHEMA_NAMESPACE,
+    attnum, storage, type_names, Relation, RelationKind, Relations, INFORMATION_SCHEMA_NAMESPACE,
     PG_CATALOG_NAMESPACE, ROLE_NAME, SUPERUSER,
 };
 use super::rows::{row, Row, V};
@@ -168,12 +168,18 @@ fn attributes(r: &Relations) -> Vec<Row> {
     let mut rows = Vec::new();
     for rel in &r.relations {
         for (i, c) in rel.columns.iter().enumerate() {
-            rows.push(attribute(rel.oid, i as i16 + 1, c));
+            rows.push(attribute(rel.oid, attnum(i), c));
         }
         if let Some(pk) = &rel.primary_key {
             for (i, n) in pk.columns.iter().enumerate() {
-                if let Some(c) = rel.columns.get(*n as usize - 1) {
-                    rows.push(attribute(pk.index_oid, i as i16 + 1, c));
+                if let Some(c) = rel.column(*n) {
+                    // An index's columns carry no constraint or default of their own.
+                    let key = super::relations::Attribute {
+                        not_null: false,
+                        generated: None,
+                        ..c.clone()
+                    };
+                    rows.push(attribute(pk.index_oid, attnum(i), &key));
                 }
             }
         }
@@ -208,7 +214,7 @@ fn attribute_defaults(r: &Relations) -> Vec<Row> {
             if let Some(expression) = &c.generated {
                 rows.push(row![
                     "adrelid" => rel.oid,
-                    "adnum" => i as i16 + 1,
+                    "adnum" => attnum(i),
                     "adbin" => expression.as_str(),
                 ]);
             }

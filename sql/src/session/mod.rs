@@ -57,7 +57,8 @@ const PG_VARIABLES: &[(&str, &str)] = &[
     ("intervalstyle", "postgres"),
     ("is_superuser", "on"),
     ("max_identifier_length", "63"),
-    ("search_path", "public"),
+    // Flink's current database is the schema a PostgreSQL client sees (docs/postgres.md).
+    ("search_path", "default_database"),
     ("server_encoding", "UTF8"),
     ("server_version", "15.0 (Eddy)"),
     // Drivers compare versions by this number; it must agree with server_version.
