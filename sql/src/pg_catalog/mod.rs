@@ -177,6 +177,26 @@ const CLIENT_IDIOMS: &[(&str, &str)] = &[
         "pg_catalog.array_to_string(c.reloptions || array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x), ', ')",
         "''",
     ),
+    // pgjdbc's getPrimaryKeys: `_pg_expandarray`, a set-returning function of records,
+    // pairs each key column with its position; a primary key lists each column once, so
+    // the position of the attribute in the key is the same answer.
+    (
+        "(information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ",
+        "array_position(i.indkey, a.attnum) AS KEY_SEQ",
+    ),
+    (
+        "information_schema._pg_expandarray(i.indkey) AS KEYS",
+        "i.indkey AS KEYS",
+    ),
+    (
+        "result.A_ATTNUM = (result.KEYS).x",
+        "array_has(result.KEYS, result.A_ATTNUM)",
+    ),
+    // pgjdbc's getIndexInfo: one row per key position.
+    (
+        "(information_schema._pg_expandarray(i.indkey)).n AS ORDINAL_POSITION",
+        "unnest(generate_series(1, array_length(i.indkey))) AS ORDINAL_POSITION",
+    ),
 ];
 
 /// `LIKE p ESCAPE 'c'` for any `c`: DataFusion's LIKE knows only the backslash, so the

@@ -28,6 +28,7 @@ pub const DYNAMIC: &[&str] = &[
     "pg_tables",
     "pg_views",
     "pg_matviews",
+    "pg_settings",
 ];
 
 /// The rows of a computed table, or `None` for a table the crate answers alone.
@@ -106,8 +107,32 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
                 ]
             })
             .collect(),
+        "pg_settings" => settings(),
         _ => return None,
     })
+}
+
+/// The PostgreSQL settings a session starts with, and the compile-time limits drivers
+/// read (pgjdbc asks `max_index_keys` before listing foreign keys). A session's own
+/// `SET` values show in `SHOW`, not here.
+fn settings() -> Vec<Row> {
+    let limits = [("max_index_keys", "32"), ("max_function_args", "100")];
+    crate::session::pg_defaults()
+        .map(|(name, value)| (name, value, "user"))
+        .chain(limits.into_iter().map(|(n, v)| (n, v, "internal")))
+        .map(|(name, value, context)| {
+            row![
+                "name" => name,
+                "setting" => value,
+                "context" => context,
+                "vartype" => "string",
+                "source" => "default",
+                "boot_val" => value,
+                "reset_val" => value,
+                "pending_restart" => false,
+            ]
+        })
+        .collect()
 }
 
 fn of_kind(r: &Relations, kind: RelationKind) -> impl Iterator<Item = &Relation> {

@@ -43,6 +43,11 @@ pub fn reported_parameters() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The PostgreSQL settings a session starts with, for `pg_settings`.
+pub(crate) fn pg_defaults() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PG_VARIABLES.iter().copied()
+}
+
 /// PostgreSQL settings drivers and tools set or read; accepted and echoed, not enforced.
 const PG_VARIABLES: &[(&str, &str)] = &[
     ("application_name", ""),
