@@ -234,6 +234,22 @@ mod tests {
     }
 
     #[test]
+    fn statement_sets_keep_their_statements_as_written() {
+        let s = parse_statement(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 'it''s'; INSERT INTO b SELECT 2; END",
+        )
+        .unwrap();
+        let Statement::StatementSet(entries) = s else {
+            panic!("not a statement set: {s:?}");
+        };
+        let texts: Vec<&str> = entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec!["INSERT INTO a SELECT 'it''s'", "INSERT INTO b SELECT 2"]
+        );
+    }
+
+    #[test]
     fn splitting_keeps_each_statement_as_written() {
         let s = split_statements(
             "SELECT 'it''s'; SELECT 'a;b' -- done\n; SELECT $$x;$$; SELECT 'é';SELECT 2",

@@ -417,7 +417,8 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
 }
 
 fn parse_statement_set(sql: &str) -> Result<Statement> {
-    let tokens = tokenize(sql)?;
+    let spanned = super::tokenize_spans(sql)?;
+    let tokens: Vec<&Token> = spanned.iter().map(|(t, _)| t).collect();
     let mut seen = 0;
     let mut start = None;
     for (i, t) in tokens.iter().enumerate() {
@@ -441,15 +442,18 @@ fn parse_statement_set(sql: &str) -> Result<Statement> {
     while end > start && matches!(tokens[end - 1], Token::Whitespace(_) | Token::SemiColon) {
         end -= 1;
     }
-    if end == start || !word_is(&tokens[end - 1], "END") {
+    if end == start || !word_is(tokens[end - 1], "END") {
         return Err(SqlError::Syntax("a statement set must end with END".into()));
     }
-    let body: String = tokens[start..end - 1]
-        .iter()
-        .map(|t| t.to_string())
-        .collect();
+    // The body as written: printing its tokens back would lose escapes ('it''s').
+    let body = match start + 1 < end {
+        true => sql
+            .get(spanned[start].1.start..spanned[end - 2].1.end)
+            .unwrap_or_default(),
+        false => "",
+    };
     let mut entries = Vec::new();
-    for text in split_statements(&body)? {
+    for text in split_statements(body)? {
         match parse(&text)? {
             Statement::Insert(insert) => entries.push(StatementSetEntry { text, insert }),
             _ => {
