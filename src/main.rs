@@ -191,6 +191,6 @@ async fn embedded(data_dir: &std::path::Path, conf: Configuration) -> anyhow::Re
     let _lock = data_dir::lock(data_dir)?;
     let registry = Arc::new(ConnectorRegistry::new());
     let conf = process::with_state_dirs(&conf, data_dir)?;
-    let cluster = MiniCluster::start(&conf, registry.clone()).await?;
+    let cluster = MiniCluster::start(&conf.without_secrets(), registry.clone()).await?;
     process::serve_gateway(data_dir, conf, registry, cluster.dispatcher, true, None).await
 }

@@ -31,6 +31,9 @@ pub async fn serve_gateway(
         rest_listener,
         eddy_cluster::rest::RestState {
             dispatcher: dispatcher.clone(),
+            token: Some(conf.get_string(&endpoint::REST_AUTH_TOKEN))
+                .filter(|t| !t.is_empty())
+                .map(Into::into),
         },
     );
     tracing::info!(address = %rest_addr, "REST API listening");
@@ -38,12 +41,20 @@ pub async fn serve_gateway(
         if !gateway {
             return std::future::pending::<anyhow::Result<()>>().await;
         }
-        let mut engine =
-            eddy_sql::Engine::open(data_dir, registry, dispatcher.clone(), conf.clone())?;
+        let options = eddy_sql::pgwire::EndpointOptions::from_config(&conf)?;
+        // Passwords and tokens stay here: the engine's configuration goes out with every job.
+        let mut engine = eddy_sql::Engine::open(
+            data_dir,
+            registry,
+            dispatcher.clone(),
+            conf.without_secrets(),
+        )?
+        .with_config_users(options.config_user_names());
         if let Some(address) = result_address {
             engine = engine.with_result_address(address);
         }
         let engine = Arc::new(engine);
+        options.check_users(&engine).await?;
         eddy_sql::handler::resume_materialized_views(&engine).await;
         let pg_addr = format!("{bind}:{}", conf.get_int(&endpoint::PG_PORT));
         let listener = tokio::net::TcpListener::bind(&pg_addr)
@@ -55,13 +66,7 @@ pub async fn serve_gateway(
             "Eddy is ready: psql -h {bind} -p {} -U eddy",
             conf.get_int(&endpoint::PG_PORT)
         );
-        eddy_sql::pgwire::serve(
-            listener,
-            engine,
-            conf.get_int(&endpoint::PG_MAX_CONNECTIONS).max(1) as usize,
-            conf.get_duration(&endpoint::PG_STARTUP_TIMEOUT),
-        )
-        .await;
+        eddy_sql::pgwire::serve(listener, engine, options).await;
         Ok(())
     };
     tokio::select! {
@@ -111,7 +116,7 @@ pub async fn job_manager(
         .await
         .with_context(|| format!("cannot listen on {rpc_addr} (jobmanager.rpc.port)"))?;
     let jm = eddy_cluster::standalone::start_job_manager(
-        &with_state_dirs(&conf, data_dir)?,
+        &with_state_dirs(&conf, data_dir)?.without_secrets(),
         registry.clone(),
         listener,
     )

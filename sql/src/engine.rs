@@ -81,6 +81,8 @@ pub struct Engine {
     pub(crate) data_dir: std::path::PathBuf,
     /// PostgreSQL's system catalogs, for client catalog queries.
     pub(crate) pg_catalog: PgCatalog,
+    /// Users defined in the configuration file (their passwords stay with the endpoint).
+    pub(crate) config_users: std::collections::BTreeSet<String>,
 }
 
 impl Engine {
@@ -106,7 +108,37 @@ impl Engine {
             result_address: None,
             data_dir: data_dir.to_path_buf(),
             pg_catalog: PgCatalog::new()?,
+            config_users: Default::default(),
         })
+    }
+
+    /// Names the users of the configuration file (superusers SQL cannot alter or drop).
+    pub fn with_config_users(mut self, users: impl IntoIterator<Item = String>) -> Self {
+        self.config_users = users.into_iter().collect();
+        self
+    }
+
+    /// Whether clients prove who they are (`sql-gateway.endpoint.pg.auth` is not `trust`):
+    /// only then do roles limit what a session may do.
+    pub(crate) fn checks_roles(&self) -> bool {
+        !self
+            .config
+            .get_string(&endpoint::PG_AUTH)
+            .eq_ignore_ascii_case("trust")
+    }
+
+    /// Whether `user` is a superuser: Eddy's built-in `eddy`, a user of the configuration
+    /// file, or a role made with SUPERUSER.
+    pub(crate) async fn is_superuser(&self, user: &str) -> bool {
+        user == pg_catalog::ROLE_NAME
+            || self.config_users.contains(user)
+            || self
+                .catalog
+                .read()
+                .await
+                .roles
+                .get(user)
+                .is_some_and(|r| r.superuser)
     }
 
     /// Tells collect sinks in other processes to send a streaming SELECT's rows to the
@@ -212,16 +244,31 @@ impl Engine {
     /// A DataFusion context with every table and view of the catalog registered, for
     /// batch queries.
     pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, false).await
+        self.context_with(config, false, pg_catalog::ROLE_NAME)
+            .await
+    }
+
+    /// As [`Engine::session_context`], for a session of `user` (`current_user`).
+    pub(crate) async fn session_context_as(
+        &self,
+        config: &Configuration,
+        user: &str,
+    ) -> Result<SessionContext> {
+        self.context_with(config, false, user).await
     }
 
     /// As [`Engine::session_context`], for planning streaming jobs: `SUM` and `AVG` have
     /// Flink's result types there (and in the views the job reads), as on TaskManagers.
     pub(crate) async fn job_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, true).await
+        self.context_with(config, true, pg_catalog::ROLE_NAME).await
     }
 
-    async fn context_with(&self, config: &Configuration, job: bool) -> Result<SessionContext> {
+    async fn context_with(
+        &self,
+        config: &Configuration,
+        job: bool,
+        user: &str,
+    ) -> Result<SessionContext> {
         let ctx = self.bare_context();
         if job {
             for f in eddy_runtime::functions::flink_aggregates() {
@@ -273,7 +320,18 @@ impl Engine {
             }
         }
         if !job {
-            let relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations);
+            let roles = self
+                .config_users
+                .iter()
+                .map(|name| (name.clone(), true, true))
+                .chain(
+                    catalog
+                        .roles
+                        .iter()
+                        .map(|(name, r)| (name.clone(), r.superuser, r.login)),
+                );
+            let relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
+                .with_roles(user, roles);
             self.pg_catalog.register(&ctx, relations)?;
         }
         Ok(ctx)

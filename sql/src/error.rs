@@ -30,6 +30,13 @@ pub enum SqlError {
     DuplicateObject(String),
     #[error("{0}")]
     NotSupported(String),
+    #[error("role \"{0}\" already exists")]
+    DuplicateRole(String),
+    #[error("role \"{0}\" does not exist")]
+    UndefinedRole(String),
+    /// PostgreSQL's insufficient_privilege.
+    #[error("permission denied {0}")]
+    InsufficientPrivilege(String),
     /// A statement for one kind of object named another kind (PostgreSQL's
     /// wrong_object_type: `DROP VIEW` of a table).
     #[error("{0}")]
@@ -170,6 +177,9 @@ impl SqlError {
             SqlError::CursorFailed { sqlstate, .. } => sqlstate,
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
+            SqlError::DuplicateRole(_) => "42710",
+            SqlError::UndefinedRole(_) => "42704",
+            SqlError::InsufficientPrivilege(_) => "42501",
             SqlError::InvalidParameter(_) => "22023",
             SqlError::UndefinedParameter(_) => "42704",
             SqlError::TypeMismatch(_) => "42804",

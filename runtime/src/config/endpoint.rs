@@ -88,6 +88,59 @@ pub const MATERIALIZED_VIEW_FRESHNESS: ConfigOption = ConfigOption {
     description: "Checkpoint interval of a materialized view's job when neither FRESHNESS nor `execution.checkpointing.interval` sets one: how stale a read of the view can be.",
 };
 
+/// How PostgreSQL clients authenticate (PostgreSQL's `pg_hba.conf` method, one for all).
+pub const PG_AUTH: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.auth",
+    default: "trust",
+    kind: ValueKind::Enum(&["trust", "password", "scram-sha-256"]),
+    description: "How PostgreSQL clients authenticate: `trust` (any user name, no password), `password` (a cleartext password, for use over TLS), or `scram-sha-256`. Users come from `sql-gateway.endpoint.pg.users.<name>.password` and from CREATE USER.",
+};
+
+/// A user's password, one key per user. The key is a pattern: `<name>` is the user.
+pub const PG_USER_PASSWORD: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.users.<name>.password",
+    default: "",
+    kind: ValueKind::String,
+    description: "Password of user `<name>` (a superuser), in clear or as the SCRAM-SHA-256 verifier PostgreSQL stores (`SCRAM-SHA-256$4096:salt$StoredKey:ServerKey`). Configuration users cannot be altered or dropped with SQL.",
+};
+
+/// Prefix and suffix of [`PG_USER_PASSWORD`] keys.
+pub const PG_USERS_PREFIX: &str = "sql-gateway.endpoint.pg.users.";
+pub const PG_USERS_SUFFIX: &str = ".password";
+
+/// The server certificate for TLS.
+pub const PG_SSL_CERT: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.ssl.cert",
+    default: "",
+    kind: ValueKind::String,
+    description: "PEM file with the server certificate (and its chain) for TLS on the PostgreSQL endpoint; empty: no TLS. Needs `sql-gateway.endpoint.pg.ssl.key`.",
+};
+
+/// The server key for TLS.
+pub const PG_SSL_KEY: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.ssl.key",
+    default: "",
+    kind: ValueKind::String,
+    description: "PEM file with the private key of `sql-gateway.endpoint.pg.ssl.cert`.",
+};
+
+/// Whether a connection without TLS is refused.
+pub const PG_SSL_REQUIRED: ConfigOption = ConfigOption {
+    key: "sql-gateway.endpoint.pg.ssl.required",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Refuse PostgreSQL connections that do not use TLS (SQLSTATE 28000), as a `hostssl`-only pg_hba.conf does.",
+};
+
+/// The token REST requests must carry.
+pub const REST_AUTH_TOKEN: ConfigOption = ConfigOption {
+    key: "rest.auth.token",
+    default: "",
+    kind: ValueKind::String,
+    description:
+        "When set, every REST request must carry `Authorization: Bearer <token>`; others get 401.",
+};
+
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
     RESULT_PORT,
@@ -100,4 +153,10 @@ pub const OPTIONS: &[ConfigOption] = &[
     BATCH_MEMORY_LIMIT,
     MATERIALIZED_VIEW_DIR,
     MATERIALIZED_VIEW_FRESHNESS,
+    PG_AUTH,
+    PG_USER_PASSWORD,
+    PG_SSL_CERT,
+    PG_SSL_KEY,
+    PG_SSL_REQUIRED,
+    REST_AUTH_TOKEN,
 ];

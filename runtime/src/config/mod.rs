@@ -112,9 +112,26 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all
 }
 
-/// Looks a key up in the registry.
+/// Looks a key up in the registry. `sql-gateway.endpoint.pg.users.<name>.password` stands
+/// for one key per user name.
 pub fn find_option(key: &str) -> Option<&'static ConfigOption> {
+    if user_of_password_key(key).is_some() {
+        return Some(&endpoint::PG_USER_PASSWORD);
+    }
     all_options().into_iter().find(|o| o.key == key)
+}
+
+/// The user a `sql-gateway.endpoint.pg.users.<name>.password` key names.
+fn user_of_password_key(key: &str) -> Option<&str> {
+    key.strip_prefix(endpoint::PG_USERS_PREFIX)?
+        .strip_suffix(endpoint::PG_USERS_SUFFIX)
+        .filter(|name| !name.is_empty())
+}
+
+/// Keys whose values are secrets: never shown, never sent with a job, never set by a
+/// session (Flink hides such keys in its logs and web UI the same way).
+pub fn is_sensitive(key: &str) -> bool {
+    key == endpoint::REST_AUTH_TOKEN.key || user_of_password_key(key).is_some()
 }
 
 /// A set of configuration values, validated against the registry. Unset keys read as their
@@ -159,6 +176,27 @@ impl Configuration {
         let mut values = self.values.clone();
         values.extend(other.values.clone());
         Configuration { values }
+    }
+
+    /// This configuration without its secrets ([`is_sensitive`]): what a job or a session
+    /// may see.
+    pub fn without_secrets(&self) -> Configuration {
+        Configuration {
+            values: self
+                .values
+                .iter()
+                .filter(|(k, _)| !is_sensitive(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// Users and passwords set with `sql-gateway.endpoint.pg.users.<name>.password`.
+    pub fn user_passwords(&self) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .filter_map(|(k, v)| Some((user_of_password_key(k)?.to_string(), v.clone())))
+            .collect()
     }
 
     /// The explicitly set keys.
@@ -251,6 +289,28 @@ mod tests {
         );
         c.reset("parallelism.default").unwrap();
         assert_eq!(c.get_int(&core::DEFAULT_PARALLELISM), 1);
+    }
+
+    #[test]
+    fn user_passwords_are_secrets() {
+        let mut c = Configuration::new();
+        c.set("sql-gateway.endpoint.pg.users.alice.password", "a")
+            .unwrap();
+        c.set("sql-gateway.endpoint.pg.users.bob.password", "b")
+            .unwrap();
+        c.set("rest.auth.token", "t").unwrap();
+        c.set("parallelism.default", "2").unwrap();
+        assert!(c
+            .set("sql-gateway.endpoint.pg.users..password", "x")
+            .is_err());
+        assert!(c.set("sql-gateway.endpoint.pg.users.alice", "x").is_err());
+        assert_eq!(
+            c.user_passwords(),
+            vec![("alice".into(), "a".into()), ("bob".into(), "b".into())]
+        );
+        let public = c.without_secrets();
+        assert_eq!(public.explicit().len(), 1);
+        assert_eq!(public.get_int(&core::DEFAULT_PARALLELISM), 2);
     }
 
     #[test]

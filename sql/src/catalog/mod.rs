@@ -1,6 +1,7 @@
 //! The catalog: tables and views, persisted as one versioned JSON file under the data
 //! directory so that it survives restarts.
 
+mod role;
 mod store;
 mod table;
 mod types;
@@ -8,6 +9,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use role::{CatalogRole, Verifier};
 pub use store::CatalogStore;
 pub use table::{
     CatalogMaterializedView, CatalogTable, CatalogView, Column, MetadataColumn, WatermarkSpec,
@@ -26,6 +28,9 @@ pub struct Catalog {
     pub view_order: Vec<String>,
     #[serde(default)]
     pub materialized: BTreeMap<String, CatalogMaterializedView>,
+    /// Users and roles made with CREATE USER / CREATE ROLE (PostgreSQL's `pg_authid`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, CatalogRole>,
 }
 
 impl Catalog {

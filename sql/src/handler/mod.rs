@@ -8,6 +8,7 @@ mod literals;
 mod materialized;
 mod output_names;
 mod query;
+mod role;
 mod rows;
 mod set;
 mod show;
@@ -108,6 +109,13 @@ pub async fn execute(
         Statement::Deallocate { all } => Ok(QueryOutput::Command(
             if all { "DEALLOCATE ALL" } else { "DEALLOCATE" }.to_string(),
         )),
+        Statement::CreateRole { name, options } => {
+            role::create(engine, session, name, options).await
+        }
+        Statement::AlterRole { name, options } => role::alter(engine, session, name, options).await,
+        Statement::DropRole { names, if_exists } => {
+            role::drop(engine, session, names, if_exists).await
+        }
         Statement::DiscardAll => {
             session.reset(None)?;
             session.cursors.close(None).await?;

@@ -61,7 +61,7 @@ pub async fn plan_query(
         super::literals::apply(q);
     }
     let config = engine.effective_config(session);
-    let ctx = engine.session_context(&config).await?;
+    let ctx = engine.session_context_as(&config, session.user()).await?;
     let plan = ctx
         .state()
         .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))

@@ -15,6 +15,7 @@ mod group_window;
 mod materialized;
 #[cfg(test)]
 mod proptests;
+mod role;
 mod statement;
 mod temporal;
 mod window_tvf;
@@ -24,6 +25,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
+pub use role::RoleOptions;
 pub use statement::{Statement, StatementSetEntry};
 pub use temporal::rewrite_temporal_tables;
 pub use window_tvf::rewrite_window_tvfs;

@@ -104,6 +104,21 @@ pub enum Statement {
     },
     /// `DISCARD ALL`: the session's settings back to their defaults (as `RESET ALL`).
     DiscardAll,
+    /// `CREATE USER | ROLE`.
+    CreateRole {
+        name: String,
+        options: super::role::RoleOptions,
+    },
+    /// `ALTER USER | ROLE ... [WITH] PASSWORD | SUPERUSER | LOGIN ...`.
+    AlterRole {
+        name: String,
+        options: super::role::RoleOptions,
+    },
+    /// `DROP USER | ROLE [IF EXISTS] name, ...`.
+    DropRole {
+        names: Vec<String>,
+        if_exists: bool,
+    },
 }
 
 fn words(sql: &str) -> Result<Vec<Token>> {
@@ -290,6 +305,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 )),
             }
         }
+        ("CREATE" | "ALTER" | "DROP", "USER" | "ROLE") => super::role::parse(sql),
         ("DISCARD", "ALL") if w.len() == 2 => Ok(Statement::DiscardAll),
         ("DISCARD", _) => Err(SqlError::NotSupported(
             "only DISCARD ALL is supported".into(),

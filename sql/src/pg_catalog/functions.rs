@@ -20,7 +20,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use super::relations::{Relations, ROLE_NAME, SUPERUSER};
+use super::relations::Relations;
 
 type RowFn = dyn Fn(&[ScalarValue]) -> ScalarValue + Send + Sync;
 
@@ -306,21 +306,23 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
     );
     let schema = r.schema.clone();
     let database = r.database.clone();
+    let user = r.user.clone();
+    let roles = r.clone();
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
     vec![
         function("current_schema", &[0], move |_| Some(schema.clone())),
-        // Every session acts as the one role (`current_user` is rewritten to this).
-        function("session_user", &[0], |_| Some(ROLE_NAME.to_string())),
+        // The session's user (`current_user` is rewritten to this).
+        function("session_user", &[0], move |_| Some(user.clone())),
         typed("pg_backend_pid", &[0], DataType::Int32, |_| {
             ScalarValue::Int32(i32::try_from(std::process::id()).ok())
         }),
         function("current_database", &[0], move |_| Some(database.clone())),
         function("version", &[0], |_| Some(version())),
-        function("pg_get_userbyid", &[1], |a| {
+        function("pg_get_userbyid", &[1], move |a| {
             let oid = int(&a[0])?;
-            Some(match oid == i64::from(SUPERUSER) {
-                true => ROLE_NAME.to_string(),
-                false => format!("unknown (OID={oid})"),
+            Some(match roles.role(oid) {
+                Some(role) => role.name.clone(),
+                None => format!("unknown (OID={oid})"),
             })
         }),
         function("pg_get_constraintdef", &[1, 2], move |a| {

@@ -38,7 +38,7 @@ use datafusion_pg_catalog::pg_catalog::{
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
-pub use relations::{Relation, RelationKind, Relations};
+pub use relations::{Relation, RelationKind, Relations, ROLE_NAME};
 
 /// The PostgreSQL database Eddy's objects are in: Flink's default catalog.
 pub const DATABASE: &str = "default_catalog";
@@ -161,11 +161,30 @@ impl PgCatalog {
         Ok(match (statements.pop(), statements.is_empty()) {
             (Some(mut q @ ast::Statement::Query(_)), true) => {
                 rewrite_like_escapes(&mut q);
+                qualify_computed_tables(&mut q);
                 Some(q)
             }
             _ => None,
         })
     }
+}
+
+/// Names Eddy's computed tables with their schema when a query leaves it out (the crate
+/// qualifies only the tables it knows: `pg_user` is not one of them), as PostgreSQL's
+/// search path, which always starts with `pg_catalog`, finds them.
+fn qualify_computed_tables(query: &mut ast::Statement) {
+    let _ = ast::visit_relations_mut(query, |name| {
+        if let [part] = name.0.as_slice() {
+            let table = part.to_string().to_ascii_lowercase();
+            if tables::DYNAMIC.contains(&table.as_str()) {
+                name.0.insert(
+                    0,
+                    ast::ObjectNamePart::Identifier(ast::Ident::new("pg_catalog")),
+                );
+            }
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
 }
 
 /// Parts of client catalog queries DataFusion cannot run, with what they answer for any

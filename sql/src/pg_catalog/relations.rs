@@ -16,8 +16,17 @@ const FIRST_USER_OID: u32 = 16384;
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
 pub const INFORMATION_SCHEMA_NAMESPACE: u32 = 13183;
 pub const SUPERUSER: u32 = 10;
-/// The role every Eddy session acts as: Eddy has no users of its own yet.
+/// Eddy's built-in superuser, which owns every object (PostgreSQL's bootstrap superuser).
 pub const ROLE_NAME: &str = "eddy";
+
+/// A role as `pg_roles` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub oid: u32,
+    pub superuser: bool,
+    pub login: bool,
+}
 
 /// What kind of relation an object is: PostgreSQL's `relkind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +169,10 @@ pub struct Relations {
     pub schema_oid: u32,
     /// Sorted by name.
     pub relations: Vec<Relation>,
+    /// The built-in superuser first, then the other roles by name.
+    pub roles: Vec<Role>,
+    /// The session's user (`current_user`, `session_user`).
+    pub user: String,
 }
 
 impl Relations {
@@ -195,7 +208,54 @@ impl Relations {
             schema: schema.to_string(),
             schema_oid,
             relations,
+            roles: vec![Role {
+                name: ROLE_NAME.to_string(),
+                oid: SUPERUSER,
+                superuser: true,
+                login: true,
+            }],
+            user: ROLE_NAME.to_string(),
         }
+    }
+
+    /// Adds the roles besides the built-in superuser (`(name, superuser, login)`), with
+    /// OIDs from their names, and the session's user.
+    pub fn with_roles(
+        mut self,
+        user: &str,
+        roles: impl IntoIterator<Item = (String, bool, bool)>,
+    ) -> Self {
+        let mut taken: HashSet<u32> = self.relations.iter().map(|r| r.oid).collect();
+        taken.extend([self.database_oid, self.schema_oid]);
+        for r in &self.relations {
+            if let Some(pk) = &r.primary_key {
+                taken.extend([pk.index_oid, pk.constraint_oid]);
+            }
+        }
+        let mut roles: Vec<_> = roles.into_iter().filter(|(n, ..)| n != ROLE_NAME).collect();
+        roles.sort();
+        for (name, superuser, login) in roles {
+            let mut oid = name_oid(&format!("role {name}"));
+            while !taken.insert(oid) {
+                oid = oid
+                    .checked_add(1)
+                    .filter(|o| *o < u32::MAX >> 1)
+                    .unwrap_or(FIRST_USER_OID);
+            }
+            self.roles.push(Role {
+                name,
+                oid,
+                superuser,
+                login,
+            });
+        }
+        self.user = user.to_string();
+        self
+    }
+
+    /// The role with this OID.
+    pub fn role(&self, oid: i64) -> Option<&Role> {
+        self.roles.iter().find(|r| i64::from(r.oid) == oid)
     }
 
     /// The relation with this OID.

@@ -52,26 +52,34 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
             "datcollate" => "C",
             "datctype" => "C",
         ]],
-        "pg_roles" | "pg_user" => vec![row![
-            "oid" => SUPERUSER,
-            "rolname" => ROLE_NAME,
-            "rolsuper" => true,
-            "rolinherit" => true,
-            "rolcreaterole" => true,
-            "rolcreatedb" => true,
-            "rolcanlogin" => true,
-            "rolreplication" => false,
-            "rolconnlimit" => -1,
-            "rolpassword" => "********",
-            "rolbypassrls" => true,
-            "usename" => ROLE_NAME,
-            "usesysid" => SUPERUSER,
-            "usecreatedb" => true,
-            "usesuper" => true,
-            "userepl" => false,
-            "usebypassrls" => true,
-            "passwd" => "********",
-        ]],
+        // pg_user is the roles that can log in.
+        "pg_roles" | "pg_user" => r
+            .roles
+            .iter()
+            .filter(|role| table == "pg_roles" || role.login)
+            .map(|role| {
+                row![
+                    "oid" => role.oid,
+                    "rolname" => role.name.as_str(),
+                    "rolsuper" => role.superuser,
+                    "rolinherit" => true,
+                    "rolcreaterole" => role.superuser,
+                    "rolcreatedb" => role.superuser,
+                    "rolcanlogin" => role.login,
+                    "rolreplication" => false,
+                    "rolconnlimit" => -1,
+                    "rolpassword" => "********",
+                    "rolbypassrls" => role.superuser,
+                    "usename" => role.name.as_str(),
+                    "usesysid" => role.oid,
+                    "usecreatedb" => role.superuser,
+                    "usesuper" => role.superuser,
+                    "userepl" => false,
+                    "usebypassrls" => role.superuser,
+                    "passwd" => "********",
+                ]
+            })
+            .collect(),
         "pg_tables" => of_kind(r, RelationKind::Table)
             .map(|t| {
                 row![

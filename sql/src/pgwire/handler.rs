@@ -16,7 +16,7 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::ClientPortalStore;
 use pgwire::api::{
     ClientInfo, ConnectionHandle, ConnectionManager, Type, METADATA_APPLICATION_NAME,
-    METADATA_CLIENT_ENCODING,
+    METADATA_CLIENT_ENCODING, METADATA_USER,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::extendedquery::Execute;
@@ -41,16 +41,23 @@ pub(super) struct EddyHandler {
     /// Process ids and cancel keys of new connections.
     pub(super) pids: pgwire::api::RandomPidSecretKeyGenerator,
     parser: Arc<NoopQueryParser>,
+    /// How connections authenticate.
+    pub(super) auth: super::auth::Authenticator,
 }
 
 impl EddyHandler {
-    pub fn new(engine: Arc<Engine>, connections: Arc<ConnectionManager>) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        connections: Arc<ConnectionManager>,
+        auth: super::auth::Authenticator,
+    ) -> Self {
         Self {
             engine,
             connections,
             activities: Arc::default(),
             pids: Default::default(),
             parser: Arc::new(NoopQueryParser::new()),
+            auth,
         }
     }
 }
@@ -71,7 +78,10 @@ fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
     client.session_extensions().get_or_insert_with(|| {
         // What the client set in its startup packet is what SHOW answers, as reported in
         // ParameterStatus.
-        let session = Session::default();
+        let session = match client.metadata().get(METADATA_USER) {
+            Some(user) => Session::for_user(user),
+            None => Session::default(),
+        };
         for key in [METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING] {
             if let Some(value) = client.metadata().get(key) {
                 if let Err(e) = session.set(key, value) {

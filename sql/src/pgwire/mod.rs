@@ -2,6 +2,7 @@
 //! simple and extended query protocols ([`handler`]) and Arrow ↔ PostgreSQL types
 //! ([`types`]).
 
+mod auth;
 mod cancel;
 mod execute;
 mod guard;
@@ -12,5 +13,6 @@ mod server;
 mod text;
 mod types;
 
+pub use auth::EndpointOptions;
 pub use server::serve;
 pub use types::pg_type;

@@ -16,9 +16,18 @@ const MAX_STARTUP_PACKET: usize = 10_000;
 /// How long a refused client may take to send its startup packet.
 const REFUSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Whether the connection opens with a cancel request (judged from its first 8 bytes,
-/// peeked so that pgwire still reads them). Waits at most `wait` for them.
-pub(super) async fn is_cancel_request(socket: &TcpStream, wait: Duration) -> bool {
+/// How a connection opens, judged from its first 8 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Opening {
+    Cancel,
+    /// An SSLRequest, or a TLS handshake at once (PostgreSQL 17's direct negotiation).
+    Tls,
+    Other,
+}
+
+/// How the connection opens (its first 8 bytes, peeked so that pgwire still reads them).
+/// Waits at most `wait` for them.
+pub(super) async fn opening(socket: &TcpStream, wait: Duration) -> Opening {
     let mut head = [0u8; 8];
     let peeked = tokio::time::timeout(wait.min(REFUSE_TIMEOUT), async {
         loop {
@@ -32,9 +41,18 @@ pub(super) async fn is_cancel_request(socket: &TcpStream, wait: Duration) -> boo
         }
     })
     .await;
-    peeked == Ok(true)
-        && u32::from_be_bytes([head[0], head[1], head[2], head[3]]) == 16
-        && u32::from_be_bytes([head[4], head[5], head[6], head[7]]) == CANCEL_REQUEST
+    if peeked != Ok(true) {
+        return Opening::Other;
+    }
+    let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+    let code = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+    match (length, code) {
+        (16, CANCEL_REQUEST) => Opening::Cancel,
+        (8, SSL_REQUEST) => Opening::Tls,
+        // A TLS record of type handshake.
+        _ if head[0] == 0x16 => Opening::Tls,
+        _ => Opening::Other,
+    }
 }
 
 /// Answers the client's startup packet with a FATAL 53300 error, then closes.

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use std::collections::HashMap;
 
+use futures::{Sink, SinkExt};
+use pgwire::api::auth::driver::AuthOutcome;
 use pgwire::api::auth::{
-    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata,
+    finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, AuthDriver,
     ServerParameterProvider, StartupHandler,
 };
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
@@ -16,10 +18,15 @@ use pgwire::api::{
     METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING, METADATA_USER,
 };
 use pgwire::api::{ConnectionManager, PgWireServerHandlers};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::startup::Authentication;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::auth::{Authenticator, EndpointOptions};
 use super::handler::EddyHandler;
 use super::idle::Expiry;
+use super::refuse::Opening;
 use crate::engine::Engine;
 
 struct Factory {
@@ -74,31 +81,101 @@ impl StartupHandler for EddyHandler {
     async fn on_startup<C>(
         &self,
         client: &mut C,
-        message: pgwire::messages::PgWireFrontendMessage,
-    ) -> pgwire::error::PgWireResult<()>
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
-        C: ClientInfo + futures::Sink<pgwire::messages::PgWireBackendMessage> + Unpin + Send,
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: std::fmt::Debug,
-        pgwire::error::PgWireError:
-            From<<C as futures::Sink<pgwire::messages::PgWireBackendMessage>>::Error>,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        // As pgwire's no-authentication handler does, with Eddy's parameters.
-        if let pgwire::messages::PgWireFrontendMessage::Startup(ref startup) = message {
-            protocol_negotiation(client, startup).await?;
-            save_startup_parameters_to_metadata(client, startup);
-            let (pid, secret_key) = self.pids.generate(client);
-            client.set_pid_and_secret_key(pid, secret_key.clone());
-            let (handle, guard) = self.connections.register(pid, secret_key);
-            client
-                .session_extensions()
-                .insert::<Arc<ConnectionHandle>>(handle);
-            client.session_extensions().insert::<ConnectionGuard>(guard);
-            if let Some(a) = self.activities.get(&client.socket_addr()) {
-                a.started();
+        let driver = AuthDriver::<ReportedParameters>::new(ReportedParameters);
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                if self.auth.ssl_required && !client.is_secure() {
+                    return Err(fatal(
+                        "28000",
+                        "connection without TLS refused (sql-gateway.endpoint.pg.ssl.required = true): connect with sslmode=require".into(),
+                    ));
+                }
+                match self.auth.mechanism(client.is_secure()) {
+                    None => self.admit(client, None).await,
+                    Some(mechanism) => match driver.begin_authentication(client, mechanism).await {
+                        Ok(AuthOutcome::InProgress) => Ok(()),
+                        Ok(AuthOutcome::Authenticated { final_message, .. }) => {
+                            self.admit(client, final_message).await
+                        }
+                        Err(e) => Err(failed(client, e)),
+                    },
+                }
             }
-            finish_authentication(client, &ReportedParameters).await?;
+            PgWireFrontendMessage::PasswordMessageFamily(m) => {
+                match driver.advance_authentication(client, m).await {
+                    Ok(AuthOutcome::InProgress) => Ok(()),
+                    Ok(AuthOutcome::Authenticated { final_message, .. }) => {
+                        self.admit(client, final_message).await
+                    }
+                    Err(e) => Err(failed(client, e)),
+                }
+            }
+            _ => Ok(()),
         }
-        Ok(())
+    }
+}
+
+fn fatal(sqlstate: &str, message: String) -> PgWireError {
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        "FATAL".into(),
+        sqlstate.into(),
+        message,
+    )))
+}
+
+/// A failed exchange as PostgreSQL reports it; only a broken socket stays itself.
+fn failed<C: ClientInfo>(client: &C, e: PgWireError) -> PgWireError {
+    match e {
+        PgWireError::IoError(e) => PgWireError::IoError(e),
+        other => {
+            tracing::debug!(peer = %client.socket_addr(), error = %other, "authentication failed");
+            super::auth::login_failed(
+                client
+                    .metadata()
+                    .get(METADATA_USER)
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            )
+        }
+    }
+}
+
+impl EddyHandler {
+    /// Lets an authenticated client in: its process id and cancel key, its connection
+    /// registered for cancels, and PostgreSQL's closing messages of startup.
+    async fn admit<C>(
+        &self,
+        client: &mut C,
+        final_message: Option<Authentication>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some(m) = final_message {
+            client.send(PgWireBackendMessage::Authentication(m)).await?;
+        }
+        let (pid, secret_key) = self.pids.generate(client);
+        client.set_pid_and_secret_key(pid, secret_key.clone());
+        let (handle, guard) = self.connections.register(pid, secret_key);
+        client
+            .session_extensions()
+            .insert::<Arc<ConnectionHandle>>(handle);
+        client.session_extensions().insert::<ConnectionGuard>(guard);
+        if let Some(a) = self.activities.get(&client.socket_addr()) {
+            a.started();
+        }
+        finish_authentication(client, &ReportedParameters).await
     }
 }
 
@@ -143,15 +220,14 @@ const MAX_REFUSING: usize = 64;
 /// Serves the PostgreSQL protocol on `listener` until the process ends, at most
 /// `max_connections` clients at once. Cancel requests do not count (as in PostgreSQL):
 /// a full server must still be able to cancel its own queries.
-pub async fn serve(
-    listener: TcpListener,
-    engine: Arc<Engine>,
-    max_connections: usize,
-    startup_timeout: std::time::Duration,
-) {
+pub async fn serve(listener: TcpListener, engine: Arc<Engine>, options: EndpointOptions) {
+    let max_connections = options.max_connections;
+    let startup_timeout = options.startup_timeout;
+    let tls = options.tls.clone();
     let connections = Arc::new(ConnectionManager::new());
+    let auth = Authenticator::new(&options, engine.clone());
     let factory = Arc::new(Factory {
-        handler: Arc::new(EddyHandler::new(engine, connections.clone())),
+        handler: Arc::new(EddyHandler::new(engine, connections.clone(), auth)),
         cancel: Arc::new(DefaultCancelHandler::new(connections)),
     });
     let active = Arc::new(AtomicUsize::new(0));
@@ -163,8 +239,10 @@ pub async fn serve(
                 let activities = factory.handler.activities.clone();
                 let active = active.clone();
                 let refusing = refusing.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let slot = if super::refuse::is_cancel_request(&socket, startup_timeout).await {
+                    let opening = super::refuse::opening(&socket, startup_timeout).await;
+                    let slot = if opening == Opening::Cancel {
                         None
                     } else {
                         match try_slot(&active, max_connections) {
@@ -190,7 +268,7 @@ pub async fn serve(
                     };
                     let activity = activities.open(peer, startup_timeout);
                     tokio::select! {
-                        r = pgwire::tokio::process_socket(socket, None, factory) => {
+                        r = pgwire::tokio::process_socket(socket, tls.clone(), factory) => {
                             if let Err(e) = r {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
@@ -207,7 +285,13 @@ pub async fn serve(
                                     t.as_millis()
                                 )),
                             };
-                            terminate(spare, sqlstate, &message).await;
+                            if tls.is_some() && opening == Opening::Tls {
+                                // The socket carries TLS records: a plain message would be
+                                // garbage to the client, so the connection just closes.
+                                let _ = tokio::io::AsyncWriteExt::shutdown(&mut { spare }).await;
+                            } else {
+                                terminate(spare, sqlstate, &message).await;
+                            }
                         }
                     }
                     activities.close(&peer);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use eddy_runtime::config::{find_option, Configuration};
+use eddy_runtime::config::{find_option, is_sensitive, Configuration};
 
 use crate::error::{Result, SqlError};
 
@@ -84,6 +84,8 @@ struct State {
 #[derive(Debug, Default)]
 pub struct Session {
     state: Mutex<State>,
+    /// The user the client connected as; `None` is the built-in `eddy`.
+    user: Option<String>,
     /// Cursors the session declared.
     pub cursors: cursors::Cursors,
 }
@@ -91,6 +93,19 @@ pub struct Session {
 impl Session {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A session of `user`.
+    pub fn for_user(user: &str) -> Session {
+        Session {
+            user: Some(user.to_string()),
+            ..Session::default()
+        }
+    }
+
+    /// The user the client connected as.
+    pub fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or(crate::pg_catalog::ROLE_NAME)
     }
 
     /// The session's own settings, to layer over the process configuration.
@@ -102,6 +117,11 @@ impl Session {
     /// variables are accepted as drivers expect.
     pub fn set(&self, key: &str, value: &str) -> Result<()> {
         let lower = key.to_ascii_lowercase();
+        if is_sensitive(key) {
+            return Err(SqlError::InvalidParameter(format!(
+                "'{key}' cannot be set in a session: it is a secret of the server, set in its configuration file"
+            )));
+        }
         if find_option(key).is_some() {
             return Ok(self.lock().config.set(key, value)?);
         }
