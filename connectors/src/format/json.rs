@@ -228,8 +228,10 @@ pub(super) fn decode_with(
     buf: &[u8],
     num_lines: usize,
 ) -> std::result::Result<RecordBatch, String> {
+    // Decimals are read as their text and parsed here: see decimal_text.
+    let text_schema = super::decimal_text::decimals_as_text(schema);
     // One spare row, so that a line holding two objects shows as an extra row.
-    let mut decoder = ReaderBuilder::new(schema.clone())
+    let mut decoder = ReaderBuilder::new(text_schema.clone().unwrap_or_else(|| schema.clone()))
         .with_batch_size(num_lines + 1)
         .with_coerce_primitive(true)
         .build_decoder()
@@ -245,10 +247,25 @@ pub(super) fn decode_with(
     if decoder.has_partial_record() {
         return Err("incomplete JSON object".into());
     }
-    Ok(decoder
-        .flush()
-        .map_err(reason)?
-        .unwrap_or_else(|| RecordBatch::new_empty(schema.clone())))
+    let Some(batch) = decoder.flush().map_err(reason)? else {
+        return Ok(RecordBatch::new_empty(schema.clone()));
+    };
+    if text_schema.is_none() {
+        return Ok(batch);
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| match field.data_type() {
+            DataType::Decimal128(..) | DataType::Decimal256(..) => {
+                super::decimal_text::cast_decimal(column, field.data_type())
+                    .map_err(|e| format!("column '{}': {e}", field.name()))
+            }
+            _ => Ok(column.clone()),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(reason)
 }
 
 impl JsonDecoder {

@@ -10,6 +10,7 @@ mod bad_records;
 mod canal;
 mod csv;
 mod debezium;
+mod decimal_text;
 mod json;
 #[cfg(test)]
 mod proptests;
