@@ -89,6 +89,29 @@ fn first_auth_request(port: u16, user: &str) -> (u32, Vec<u8>) {
     (code, rest[4..].to_vec())
 }
 
+/// The error a startup packet without `user` gets.
+fn no_user_refusal(port: u16) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut body = 196608u32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"database\0eddy\0\0");
+    let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    s.write_all(&packet).unwrap();
+    let mut reply = Vec::new();
+    let _ = s.read_to_end(&mut reply);
+    assert_eq!(
+        reply.first(),
+        Some(&b'E'),
+        "expected an ErrorResponse: {reply:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&reply).contains("C28000"),
+        "{reply:?}"
+    );
+    String::from_utf8_lossy(&reply).to_string()
+}
+
 fn psql(port: u16, conninfo: &str, password: &str, command: &str) -> Output {
     Command::new("psql")
         .arg(format!("host=127.0.0.1 port={port} dbname=eddy {conninfo}"))
@@ -119,6 +142,9 @@ async fn scram_users_from_configuration_and_create_user() {
     let (code, body) = first_auth_request(eddy.pg_port, "admin");
     assert_eq!(code, 10, "AuthenticationSASL");
     assert_eq!(body, b"SCRAM-SHA-256\0\0");
+    // A startup packet without a user is refused, as PostgreSQL refuses it.
+    assert!(no_user_refusal(eddy.pg_port)
+        .contains("no PostgreSQL user name specified in startup packet"));
 
     let admin = must_login(&eddy, "admin", "admin-pw").await;
     assert_eq!(scalar(&admin, "SELECT 1 + 1").await.as_deref(), Some("2"));
@@ -151,13 +177,37 @@ async fn scram_users_from_configuration_and_create_user() {
             .next(),
         Some("42501")
     );
-    assert_eq!(
-        error_of(&admin, "SET 'rest.auth.token' = 'x'")
-            .await
-            .split(':')
-            .next(),
-        Some("22023")
+    assert!(error_of(&admin, "SET 'rest.auth.token' = 'x'")
+        .await
+        .starts_with("22023: 'rest.auth.token' cannot be set in a session"),);
+    // Secrets are not in the session's view of the configuration.
+    let settings = common::values(&admin, "SET").await;
+    assert!(
+        !format!("{settings:?}").contains("admin-pw"),
+        "{settings:?}"
     );
+    // An empty password is no password (PostgreSQL clears it the same way).
+    ok(&admin, "CREATE USER blank PASSWORD ''").await;
+    refused(&eddy, "blank", "").await;
+    ok(&admin, "CREATE USER nopass").await;
+    refused(&eddy, "nopass", "").await;
+    assert_eq!(
+        error_of(&admin, "DROP USER admin").await.split(':').next(),
+        Some("42501")
+    );
+    // Dropping several roles where one is missing drops none.
+    assert_eq!(
+        error_of(&admin, "DROP USER blank, nobody").await,
+        "42704: role \"nobody\" does not exist"
+    );
+    ok(&admin, "DROP USER blank, nopass").await;
+    ok(&admin, "CREATE USER root2 SUPERUSER PASSWORD 'root-2'").await;
+    let root2 = must_login(&eddy, "root2", "root-2").await;
+    assert_eq!(
+        error_of(&root2, "DROP USER root2").await,
+        "55006: current user cannot be dropped"
+    );
+    ok(&admin, "DROP USER root2").await;
 
     let alice = must_login(&eddy, "alice", "alice-1").await;
     assert_eq!(
@@ -202,6 +252,25 @@ async fn scram_users_from_configuration_and_create_user() {
     assert_eq!(
         error_of(&alice, "ALTER USER alice SUPERUSER").await,
         "42501: permission denied to alter superuser roles or change superuser attribute"
+    );
+    // As in PostgreSQL, the permission is checked first.
+    assert_eq!(
+        error_of(&alice, "DROP USER alice").await,
+        "42501: permission denied to drop role"
+    );
+    // A table names files the server reads: only superusers create or drop one.
+    assert_eq!(
+        error_of(&alice, "CREATE TABLE secrets (l STRING) WITH ('connector' = 'filesystem', 'path' = '/etc/passwd', 'format' = 'raw')").await,
+        "42501: permission denied for schema default_database"
+    );
+    ok(
+        &admin,
+        "CREATE TABLE shared (id INT) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    assert_eq!(
+        error_of(&alice, "DROP TABLE shared").await,
+        "42501: permission denied for schema default_database"
     );
     // Her own password she may change.
     ok(&alice, "ALTER USER alice WITH PASSWORD 'alice-2'").await;
@@ -412,6 +481,11 @@ async fn tls_with_verify_full_and_channel_binding() {
     );
     let out = psql(eddy.pg_port, &wrong_root, "admin-pw", "SELECT 1");
     assert!(!out.status.success(), "verified against the wrong CA");
+    assert!(
+        text(&out.stderr).contains("certificate verify failed"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// Starts eddy expecting it to stop at once; returns what it printed.
@@ -461,6 +535,16 @@ fn unusable_settings_stop_the_start() {
     assert!(out.contains("TLS needs both"), "{out}");
     let out = start_fails(&["-D", SCRAM]);
     assert!(out.contains("no user has one"), "{out}");
+    let out = start_fails(&[
+        "-D",
+        SCRAM,
+        "-D",
+        "sql-gateway.endpoint.pg.users.admin.password=",
+    ]);
+    assert!(
+        out.contains("the password of user 'admin' is empty"),
+        "{out}"
+    );
     let out = start_fails(&["-D", "sql-gateway.endpoint.pg.auth=md5"]);
     assert!(
         out.contains("expected one of trust, password, scram-sha-256"),

@@ -40,6 +40,12 @@ pub enum QueryOutput {
         schema: SchemaRef,
         stream: BoxStream<'static, Result<RecordBatch>>,
     },
+    /// Rows for `COPY ... TO STDOUT`, in its format.
+    Copy {
+        schema: SchemaRef,
+        stream: BoxStream<'static, Result<RecordBatch>>,
+        options: crate::parser::CopyOptions,
+    },
 }
 
 /// The runtime batch queries share: one memory pool of `limit` bytes (fair between the
@@ -328,6 +334,8 @@ impl Engine {
                     catalog
                         .roles
                         .iter()
+                        // A configuration user of the same name is the one that logs in.
+                        .filter(|(name, _)| !self.config_users.contains(*name))
                         .map(|(name, r)| (name.clone(), r.superuser, r.login)),
                 );
             let relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)

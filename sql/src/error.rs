@@ -30,6 +30,12 @@ pub enum SqlError {
     DuplicateObject(String),
     #[error("{0}")]
     NotSupported(String),
+    /// PostgreSQL's object_in_use.
+    #[error("{0}")]
+    ObjectInUse(String),
+    /// A column a statement names that its query does not have.
+    #[error("column \"{0}\" does not exist")]
+    UndefinedColumnName(String),
     #[error("role \"{0}\" already exists")]
     DuplicateRole(String),
     #[error("role \"{0}\" does not exist")]
@@ -178,6 +184,8 @@ impl SqlError {
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::DuplicateRole(_) => "42710",
+            SqlError::UndefinedColumnName(_) => "42703",
+            SqlError::ObjectInUse(_) => "55006",
             SqlError::UndefinedRole(_) => "42704",
             SqlError::InsufficientPrivilege(_) => "42501",
             SqlError::InvalidParameter(_) => "22023",

@@ -17,7 +17,7 @@ mod subscribe;
 use datafusion::common::ParamValues;
 
 use crate::engine::{Engine, QueryOutput};
-use crate::error::Result;
+use crate::error::{Result, SqlError};
 use crate::parser::Statement;
 use crate::session::Session;
 
@@ -33,6 +33,18 @@ pub async fn execute(
     text: &str,
     params: Option<ParamValues>,
 ) -> Result<QueryOutput> {
+    // As in PostgreSQL 15, where only the owner may create in `public`: a table names any
+    // file the server can read or write, so only superusers create or drop objects once
+    // clients authenticate.
+    if statement.changes_objects()
+        && engine.checks_roles()
+        && !engine.is_superuser(session.user()).await
+    {
+        return Err(SqlError::InsufficientPrivilege(format!(
+            "for schema {}",
+            crate::pg_catalog::SCHEMA
+        )));
+    }
     match statement {
         Statement::CreateTable {
             table,
@@ -99,6 +111,25 @@ pub async fn execute(
         }
         Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
         Statement::Query(query) => query::query(engine, session, *query, text, params).await,
+        Statement::CopyTo { query, options } => {
+            match query::query(engine, session, *query, text, None).await? {
+                QueryOutput::Rows { schema, stream } => {
+                    if let Some(c) = options
+                        .force_quote
+                        .iter()
+                        .find(|c| schema.field_with_name(c).is_err())
+                    {
+                        return Err(SqlError::UndefinedColumnName(c.clone()));
+                    }
+                    Ok(QueryOutput::Copy {
+                        schema,
+                        stream,
+                        options,
+                    })
+                }
+                other => Ok(other),
+            }
+        }
         Statement::Transaction(tag) => {
             // As PostgreSQL: a cursor without WITH HOLD ends with its transaction.
             if matches!(tag, "COMMIT" | "ROLLBACK") {

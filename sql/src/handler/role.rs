@@ -24,8 +24,12 @@ fn from_configuration(name: &str) -> SqlError {
     ))
 }
 
+/// The verifier to keep. An empty password is no password, as in PostgreSQL ("empty string
+/// is not a valid password, clearing password"): it would let anyone in.
 fn verifier(password: Option<String>) -> Option<String> {
-    password.map(|p| Verifier::from_password_or_verifier(&p).to_string())
+    password
+        .filter(|p| !p.is_empty())
+        .map(|p| Verifier::from_password_or_verifier(&p).to_string())
 }
 
 pub(super) async fn create(
@@ -129,8 +133,8 @@ pub(super) async fn drop(
             )));
         }
         if name == session.user() {
-            return Err(SqlError::InsufficientPrivilege(
-                "to drop the current user".into(),
+            return Err(SqlError::ObjectInUse(
+                "current user cannot be dropped".into(),
             ));
         }
         if next.roles.remove(&name).is_none() && !if_exists {

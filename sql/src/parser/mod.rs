@@ -7,6 +7,7 @@
 //! with or without quotes, so Flink text writes `` `dateTime` `` and `dateTime` for the
 //! same column, and both must find the one Eddy folded to `datetime`.
 
+mod copy;
 mod create_table;
 mod cursor;
 mod data_type;
@@ -23,6 +24,7 @@ mod window_tvf;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
+pub use copy::CopyOptions;
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
 pub use role::RoleOptions;

@@ -117,10 +117,13 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
 
 fn single_ident(name: &ast::ObjectName) -> Result<String> {
     match name.0.as_slice() {
-        [part] => part
-            .as_ident()
-            .map(normalize_ident)
-            .ok_or_else(|| SqlError::Syntax(format!("invalid role name {name}"))),
+        [part] => match part.as_ident().map(normalize_ident) {
+            Some(n) if n.is_empty() => {
+                Err(SqlError::Syntax("zero-length delimited identifier".into()))
+            }
+            Some(n) => Ok(n),
+            None => Err(SqlError::Syntax(format!("invalid role name {name}"))),
+        },
         _ => Err(SqlError::Syntax(format!(
             "role name {name} cannot be qualified"
         ))),

@@ -114,11 +114,31 @@ pub enum Statement {
         name: String,
         options: super::role::RoleOptions,
     },
+    /// `COPY (query) TO STDOUT` / `COPY table [(columns)] TO STDOUT`.
+    CopyTo {
+        query: Box<ast::Statement>,
+        options: super::copy::CopyOptions,
+    },
     /// `DROP USER | ROLE [IF EXISTS] name, ...`.
     DropRole {
         names: Vec<String>,
         if_exists: bool,
     },
+}
+
+impl Statement {
+    /// Whether the statement creates or drops a table, view or materialized view.
+    pub fn changes_objects(&self) -> bool {
+        matches!(
+            self,
+            Statement::CreateTable { .. }
+                | Statement::DropTable { .. }
+                | Statement::CreateView { .. }
+                | Statement::DropView { .. }
+                | Statement::CreateMaterializedView { .. }
+                | Statement::DropMaterializedView { .. }
+        )
+    }
 }
 
 fn words(sql: &str) -> Result<Vec<Token>> {
@@ -306,6 +326,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             }
         }
         ("CREATE" | "ALTER" | "DROP", "USER" | "ROLE") => super::role::parse(sql),
+        ("COPY", _) => super::copy::parse(sql),
         ("DISCARD", "ALL") if w.len() == 2 => Ok(Statement::DiscardAll),
         ("DISCARD", _) => Err(SqlError::NotSupported(
             "only DISCARD ALL is supported".into(),

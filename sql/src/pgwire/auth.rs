@@ -52,15 +52,25 @@ impl EndpointOptions {
             .to_ascii_lowercase()
             .as_str()
         {
+            "trust" => Method::Trust,
             "password" => Method::Password,
             "scram-sha-256" => Method::Scram,
-            _ => Method::Trust,
+            other => {
+                return Err(SqlError::InvalidParameter(format!(
+                    "unknown '{}' method '{other}'",
+                    endpoint::PG_AUTH.key
+                )))
+            }
         };
-        let config_users = conf
-            .user_passwords()
-            .into_iter()
-            .map(|(user, password)| (user, Verifier::from_password_or_verifier(&password)))
-            .collect();
+        let mut config_users = HashMap::new();
+        for (user, password) in conf.user_passwords() {
+            if password.is_empty() {
+                return Err(SqlError::InvalidParameter(format!(
+                    "the password of user '{user}' is empty: an empty password would let anyone log in as '{user}'"
+                )));
+            }
+            config_users.insert(user, Verifier::from_password_or_verifier(&password));
+        }
         let cert = conf.get_string(&endpoint::PG_SSL_CERT);
         let key = conf.get_string(&endpoint::PG_SSL_KEY);
         let (tls, cert_pem) = match (cert.is_empty(), key.is_empty()) {
@@ -198,11 +208,23 @@ impl AuthSource for Users {
         login: &LoginInfo,
         presented: &[u8],
     ) -> PgWireResult<Option<()>> {
-        let user = login.user().unwrap_or_default();
-        let presented = std::str::from_utf8(presented).map_err(|_| login_failed(user))?;
-        match self.verifier(user).await {
-            Some(v) if v.verify(presented) => Ok(None),
-            _ => Err(login_failed(user)),
+        let user = login.user().unwrap_or_default().to_string();
+        let presented = String::from_utf8(presented.to_vec()).map_err(|_| login_failed(&user))?;
+        // An unknown user costs what a known one costs, so timing tells them apart no more
+        // than the answer does; the hashing runs off the connection threads.
+        let (known, verifier) = match self.verifier(&user).await {
+            Some(v) => (true, v),
+            None => (false, Verifier::mock(&user, &self.nonce)),
+        };
+        // PostgreSQL refuses an empty password whatever the verifier says.
+        let empty = presented.is_empty();
+        let matches = tokio::task::spawn_blocking(move || verifier.verify(&presented))
+            .await
+            .unwrap_or(false);
+        if known && matches && !empty {
+            Ok(None)
+        } else {
+            Err(login_failed(&user))
         }
     }
 

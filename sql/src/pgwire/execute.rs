@@ -123,7 +123,10 @@ where
                 .await?;
             transaction_status = transaction_status.to_error_state();
         }
-        Response::CopyIn(_) | Response::CopyOut(_) | Response::CopyBoth(_) => {
+        Response::CopyOut(copy) => {
+            pgwire::api::copy::send_copy_out_response(client, copy).await?;
+        }
+        Response::CopyIn(_) | Response::CopyBoth(_) => {
             return Err(PgWireError::ApiError(
                 "COPY is not supported".to_string().into(),
             ));

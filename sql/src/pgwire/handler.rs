@@ -126,6 +126,14 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
                 .boxed();
             Response::Query(QueryResponse::new(fields, rows))
         }
+        QueryOutput::Copy {
+            schema,
+            stream,
+            options,
+        } => {
+            let stream = cancellable(stream, watch, || SqlError::Cancelled).boxed();
+            Response::CopyOut(super::copy::copy_out(schema, stream, options))
+        }
     }
 }
 
@@ -164,6 +172,20 @@ async fn run(
                     item
                 })
                 .boxed(),
+        },
+        QueryOutput::Copy {
+            schema,
+            stream,
+            options,
+        } => QueryOutput::Copy {
+            schema,
+            stream: guarded_stream(stream, deadline)
+                .map(move |item| {
+                    let _busy = &busy;
+                    item
+                })
+                .boxed(),
+            options,
         },
         command => command,
     })
@@ -230,7 +252,7 @@ async fn describe(
             QueryOutput::Rows { schema, .. } => {
                 Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
             }
-            QueryOutput::Command(_) => Ok((vec![], vec![])),
+            QueryOutput::Command(_) | QueryOutput::Copy { .. } => Ok((vec![], vec![])),
         },
         Statement::Query(q) => {
             let planned = plan_query(engine, session, *q, None).await?;

@@ -1,9 +1,10 @@
-//! The PostgreSQL wire protocol gateway: startup and cancel requests ([`server`]), the
-//! simple and extended query protocols ([`handler`]) and Arrow ↔ PostgreSQL types
-//! ([`types`]).
+//! The PostgreSQL wire protocol gateway: startup and cancel requests ([`server`]), who may
+//! connect ([`auth`]: password, SCRAM, TLS), the simple and extended query protocols
+//! ([`handler`]), `COPY ... TO STDOUT` ([`copy`]) and Arrow ↔ PostgreSQL types ([`types`]).
 
 mod auth;
 mod cancel;
+mod copy;
 mod execute;
 mod guard;
 mod handler;

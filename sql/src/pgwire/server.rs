@@ -93,6 +93,16 @@ impl StartupHandler for EddyHandler {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
+                if client
+                    .metadata()
+                    .get(METADATA_USER)
+                    .is_none_or(|u| u.is_empty())
+                {
+                    return Err(fatal(
+                        "28000",
+                        "no PostgreSQL user name specified in startup packet".into(),
+                    ));
+                }
                 if self.auth.ssl_required && !client.is_secure() {
                     return Err(fatal(
                         "28000",
@@ -132,20 +142,19 @@ fn fatal(sqlstate: &str, message: String) -> PgWireError {
     )))
 }
 
-/// A failed exchange as PostgreSQL reports it; only a broken socket stays itself.
+/// A failed exchange as PostgreSQL reports it: a wrong proof or password as 28P01 with
+/// PostgreSQL's message; a broken exchange (malformed SCRAM, a channel-binding mismatch)
+/// keeps pgwire's protocol error.
 fn failed<C: ClientInfo>(client: &C, e: PgWireError) -> PgWireError {
+    let user = client
+        .metadata()
+        .get(METADATA_USER)
+        .cloned()
+        .unwrap_or_default();
+    tracing::info!(peer = %client.socket_addr(), %user, error = %e, "authentication failed");
     match e {
-        PgWireError::IoError(e) => PgWireError::IoError(e),
-        other => {
-            tracing::debug!(peer = %client.socket_addr(), error = %other, "authentication failed");
-            super::auth::login_failed(
-                client
-                    .metadata()
-                    .get(METADATA_USER)
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            )
-        }
+        PgWireError::InvalidPassword(_) => super::auth::login_failed(&user),
+        other => other,
     }
 }
 
