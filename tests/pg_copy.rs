@@ -142,4 +142,33 @@ async fn copy_errors_are_postgresql_errors() {
         common::scalar(&client, "SELECT 1").await.as_deref(),
         Some("1")
     );
+
+    // A query that fails once COPY has begun ends with an ErrorResponse, as PostgreSQL's
+    // does (a CopyFail from the server makes tokio-postgres drop the connection).
+    let failed = match client
+        .copy_out("COPY (SELECT 10 / (id - 6) AS q FROM people) TO STDOUT")
+        .await
+    {
+        Err(e) => e,
+        Ok(stream) => {
+            use futures::StreamExt;
+            let mut stream = std::pin::pin!(stream);
+            let mut failure = None;
+            while let Some(item) = stream.next().await {
+                if let Err(e) = item {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            failure.expect("COPY of a failing query succeeded")
+        }
+    };
+    assert!(
+        failed.as_db_error().is_some(),
+        "not a server error: {failed}"
+    );
+    assert_eq!(
+        common::scalar(&client, "SELECT 2").await.as_deref(),
+        Some("2")
+    );
 }

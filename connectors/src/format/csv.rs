@@ -241,15 +241,6 @@ impl CsvDecoder {
                 return decode_hex(column.as_string::<i32>())
                     .map_err(|e| format!("column '{}' (BYTES): {e}", field.name()))
             }
-            DataType::Decimal128(..) | DataType::Decimal256(..) => {
-                return super::decimal_text::cast_decimal(&column, field.data_type()).map_err(|e| {
-                    format!(
-                        "column '{}' ({}): {e}",
-                        field.name(),
-                        sql_type_name(field.data_type())
-                    )
-                })
-            }
             _ => {}
         }
         cast_with_options(&column, field.data_type(), &CAST_OPTIONS).map_err(|e| {

@@ -1,16 +1,19 @@
-//! DECIMAL text checked before Arrow parses it. Arrow's `parse_decimal` (arrow-cast 59)
-//! overflows its digit and exponent counters on long mantissas and exponents
-//! (apache/arrow-rs#10787, #10788): a panic in a debug build, a wrong value in a release
-//! build. A DECIMAL(38, s) value never needs more than 40 digits or an exponent past 40, so
-//! longer text is refused as out of range before Arrow sees it (every counter then stays
-//! within its type).
+//! JSON DECIMAL text checked before Arrow parses it. Arrow's `parse_decimal` (arrow-cast
+//! 59), which arrow-json uses for decimals, overflows its digit and exponent counters on
+//! long mantissas and exponents (apache/arrow-rs#10787, #10788): a panic in a debug build,
+//! a wrong value in a release build. A DECIMAL(38, s) value never needs more than 40
+//! significant digits or an exponent past 40, so longer text is refused as out of range
+//! before Arrow sees it (every counter then stays within its type); other text is parsed by
+//! the same `parse_decimal` as before, so values keep arrow-json's meaning (exponents
+//! accepted, extra fraction digits truncated).
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray};
-use datafusion::arrow::compute::{cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::util::display::FormatOptions;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Builder, Decimal256Builder};
+use datafusion::arrow::compute::kernels::cast_utils::parse_decimal;
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Decimal256Type, Field, Schema, SchemaRef,
+};
 
 const MAX_DIGITS: usize = 40;
 const MAX_EXPONENT: u32 = 40;
@@ -22,27 +25,75 @@ fn within_bounds(text: &str) -> bool {
         Some(at) => (&text[..at], Some(&text[at + 1..])),
         None => (text, None),
     };
-    let digits = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    let mantissa = mantissa.strip_prefix(['+', '-']).unwrap_or(mantissa);
+    // Leading zeros carry no precision.
+    let digits = mantissa
+        .trim_start_matches('0')
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
     let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        e.len() <= 2 && e.parse::<u32>().is_ok_and(|v| v <= MAX_EXPONENT)
+        e.parse::<u32>().is_ok_and(|v| v <= MAX_EXPONENT)
     });
     digits <= MAX_DIGITS && exponent_ok
 }
 
-/// Casts text to a decimal type, refusing text past the bounds above.
-pub(super) fn cast_decimal(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, String> {
+fn out_of_range(v: &str) -> String {
+    format!("'{v}' is out of range for a decimal: more than {MAX_DIGITS} digits or an exponent past {MAX_EXPONENT}")
+}
+
+/// Parses decimal text (NULLs stay NULL) as `to`.
+pub(super) fn parse_decimals(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, String> {
     let text = column.as_string::<i32>();
-    if let Some(v) = text.iter().flatten().find(|v| !within_bounds(v)) {
-        return Err(format!(
-            "'{v}' is out of range for a decimal: more than {MAX_DIGITS} digits or an exponent past {MAX_EXPONENT}"
-        ));
-    }
-    let options = CastOptions {
-        safe: false,
-        format_options: FormatOptions::default(),
+    let checked = |v: &str| {
+        if within_bounds(v) {
+            Ok(())
+        } else {
+            Err(out_of_range(v))
+        }
     };
-    cast_with_options(column, to, &options).map_err(|e| e.to_string())
+    match *to {
+        DataType::Decimal128(p, s) => {
+            let mut b = Decimal128Builder::with_capacity(text.len());
+            for v in text.iter() {
+                match v {
+                    None => b.append_null(),
+                    Some(v) => {
+                        checked(v)?;
+                        b.append_value(
+                            parse_decimal::<Decimal128Type>(v, p, s).map_err(|e| e.to_string())?,
+                        )
+                    }
+                }
+            }
+            let array = b
+                .finish()
+                .with_precision_and_scale(p, s)
+                .map_err(|e| e.to_string())?;
+            Ok(Arc::new(array))
+        }
+        DataType::Decimal256(p, s) => {
+            let mut b = Decimal256Builder::with_capacity(text.len());
+            for v in text.iter() {
+                match v {
+                    None => b.append_null(),
+                    Some(v) => {
+                        checked(v)?;
+                        b.append_value(
+                            parse_decimal::<Decimal256Type>(v, p, s).map_err(|e| e.to_string())?,
+                        )
+                    }
+                }
+            }
+            let array = b
+                .finish()
+                .with_precision_and_scale(p, s)
+                .map_err(|e| e.to_string())?;
+            Ok(Arc::new(array))
+        }
+        ref other => Err(format!("not a decimal type: {other}")),
+    }
 }
 
 /// `schema` with its top-level decimal columns read as text, or `None` when it has none.
@@ -73,7 +124,7 @@ pub(super) fn decimals_as_text(schema: &SchemaRef) -> Option<SchemaRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Array, StringArray};
+    use datafusion::arrow::array::StringArray;
 
     #[test]
     fn bounds() {
@@ -85,9 +136,14 @@ mod tests {
             " 2 ",
             "+1e+05",
             "abc",
+            "1e005",
         ] {
             assert!(within_bounds(ok), "{ok}");
         }
+        // Leading zeros of the integer part carry nothing; fraction digits all count, as
+        // they do in Arrow's scale arithmetic.
+        assert!(within_bounds(&format!("{}1.5", "0".repeat(45))));
+        assert!(!within_bounds(&format!("0.{}1", "0".repeat(45))));
         for bad in [
             "1e400",
             "1e40012345678.999",
@@ -100,17 +156,22 @@ mod tests {
     }
 
     #[test]
-    fn text_arrow_would_overflow_on_is_an_error() {
+    fn values_keep_arrow_json_meaning() {
         let column: ArrayRef = Arc::new(StringArray::from(vec![
-            Some("1.5"),
+            Some("1.5e3"),
             None,
-            Some("1e40012345678.999"),
+            Some("12345678.999"),
+            Some("-2E-2"),
         ]));
-        let e = cast_decimal(&column, &DataType::Decimal128(10, 2)).unwrap_err();
-        assert!(e.contains("out of range"), "{e}");
-        let column: ArrayRef = Arc::new(StringArray::from(vec![Some("1.5"), None]));
-        let d = cast_decimal(&column, &DataType::Decimal128(10, 2)).unwrap();
-        assert_eq!(d.len(), 2);
+        let d = parse_decimals(&column, &DataType::Decimal128(10, 2)).unwrap();
+        let d = d.as_primitive::<Decimal128Type>();
+        assert_eq!(d.value(0), 150000);
         assert!(d.is_null(1));
+        // Truncated, as arrow-json's decoder does.
+        assert_eq!(d.value(2), 1234567899);
+        assert_eq!(d.value(3), -2);
+        let column: ArrayRef = Arc::new(StringArray::from(vec![Some("1e40012345678.999")]));
+        let e = parse_decimals(&column, &DataType::Decimal128(10, 2)).unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
     }
 }

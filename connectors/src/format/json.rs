@@ -259,7 +259,7 @@ pub(super) fn decode_with(
         .zip(batch.columns())
         .map(|(field, column)| match field.data_type() {
             DataType::Decimal128(..) | DataType::Decimal256(..) => {
-                super::decimal_text::cast_decimal(column, field.data_type())
+                super::decimal_text::parse_decimals(column, field.data_type())
                     .map_err(|e| format!("column '{}': {e}", field.name()))
             }
             _ => Ok(column.clone()),

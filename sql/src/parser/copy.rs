@@ -153,6 +153,8 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
         _ => Ok(csv),
     })? || legacy.iter().any(|o| matches!(o, CopyLegacyOption::Csv(_)));
     let mut out = CopyOptions::new(csv);
+    // ESCAPE defaults to the QUOTE character, whichever it is.
+    let mut escape = None;
     // Options only CSV takes, as PostgreSQL names them when text is given one.
     let mut csv_only: Option<&str> = None;
     for o in options {
@@ -166,7 +168,7 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
                 csv_only.get_or_insert("quote");
             }
             CopyOption::Escape(c) => {
-                out.escape = single_char("escape", *c)?;
+                escape = Some(single_char("escape", *c)?);
                 csv_only.get_or_insert("escape");
             }
             CopyOption::ForceQuote(cols) => {
@@ -185,13 +187,14 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
     for o in legacy {
         match o {
             CopyLegacyOption::Delimiter(c) => out.delimiter = single_char("delimiter", *c)?,
+            CopyLegacyOption::Header => out.header = true,
             CopyLegacyOption::Null(n) => out.null = n.clone(),
             CopyLegacyOption::Csv(csv_options) => {
                 for c in csv_options {
                     match c {
                         CopyLegacyCsvOption::Header => out.header = true,
                         CopyLegacyCsvOption::Quote(q) => out.quote = single_char("quote", *q)?,
-                        CopyLegacyCsvOption::Escape(e) => out.escape = single_char("escape", *e)?,
+                        CopyLegacyCsvOption::Escape(e) => escape = Some(single_char("escape", *e)?),
                         CopyLegacyCsvOption::ForceQuote(cols) => {
                             out.force_quote = cols.iter().map(normalize_ident).collect()
                         }
@@ -215,7 +218,18 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
             }
         }
     }
+    out.escape = escape.unwrap_or(out.quote);
     // PostgreSQL's checks, with its messages.
+    if out.null.contains(['\n', '\r']) {
+        return Err(SqlError::InvalidParameter(
+            "COPY null representation cannot use newline or carriage return".into(),
+        ));
+    }
+    if out.csv && out.null.contains(out.quote) {
+        return Err(SqlError::InvalidParameter(
+            "CSV quote character must not appear in the NULL specification".into(),
+        ));
+    }
     if let (false, Some(option)) = (out.csv, csv_only) {
         return Err(SqlError::NotSupported(format!(
             "COPY {option} available only in CSV mode"
@@ -272,8 +286,11 @@ mod tests {
         let o = options("COPY t TO STDOUT (FORMAT csv, QUOTE '''', FORCE_QUOTE (a), NULL 'x')");
         assert_eq!(
             (o.quote, o.escape, o.force_quote, o.null),
-            ('\'', '"', vec!["a".to_string()], "x".to_string())
+            // ESCAPE is the QUOTE character unless given.
+            ('\'', '\'', vec!["a".to_string()], "x".to_string())
         );
+        let o = options("COPY t TO STDOUT HEADER");
+        assert!(o.header && !o.csv);
     }
 
     #[test]

@@ -11,9 +11,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use pgwire::api::portal::Format;
-use pgwire::api::results::CopyResponse;
+use pgwire::api::results::{CopyResponse, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::copy::CopyData;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
+use pgwire::messages::PgWireBackendMessage;
 
 use super::types::{encode_batch, fields};
 use crate::error::SqlError;
@@ -77,6 +78,57 @@ pub(super) fn copy_out(
         })
         .flatten();
     CopyResponse::new(0, columns, rows)
+}
+
+/// Sends a CopyOut response as PostgreSQL does: CopyOutResponse, a CopyData per row
+/// (flushed whenever the next row is not ready, so a streaming COPY shows rows as they
+/// come), then CopyDone and the `COPY n` tag. When the query fails part way, the error is
+/// returned for the caller to send as an ErrorResponse: PostgreSQL never sends CopyFail to
+/// a client (pgwire's own sender does, which drivers take for a broken connection).
+pub(super) async fn send_copy_out<C>(client: &mut C, mut copy: CopyResponse) -> PgWireResult<()>
+where
+    C: futures::Sink<PgWireBackendMessage> + Unpin,
+    C::Error: std::fmt::Debug,
+    PgWireError: From<<C as futures::Sink<PgWireBackendMessage>>::Error>,
+{
+    use futures::{FutureExt, SinkExt};
+    let formats = copy.column_formats();
+    let (format, columns) = (copy.format, copy.columns);
+    let data_stream = copy.data_stream();
+    client
+        .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+            format,
+            columns as i16,
+            formats,
+        )))
+        .await?;
+    let mut rows = 0usize;
+    loop {
+        let next = match data_stream.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                client.flush().await?;
+                data_stream.next().await
+            }
+        };
+        match next {
+            Some(Ok(data)) => {
+                rows += 1;
+                client.feed(PgWireBackendMessage::CopyData(data)).await?;
+            }
+            Some(Err(e)) => return Err(e),
+            None => break,
+        }
+    }
+    client
+        .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+        .await?;
+    client
+        .send(PgWireBackendMessage::CommandComplete(
+            Tag::new("COPY").with_rows(rows).into(),
+        ))
+        .await?;
+    Ok(())
 }
 
 fn error(e: &SqlError) -> PgWireError {

@@ -124,7 +124,7 @@ where
             transaction_status = transaction_status.to_error_state();
         }
         Response::CopyOut(copy) => {
-            pgwire::api::copy::send_copy_out_response(client, copy).await?;
+            super::copy::send_copy_out(client, copy).await?;
         }
         Response::CopyIn(_) | Response::CopyBoth(_) => {
             return Err(PgWireError::ApiError(
@@ -135,4 +135,97 @@ where
     client.set_state(PgWireConnectionState::ReadyForQuery);
     client.set_transaction_status(transaction_status);
     Ok(())
+}
+
+/// Whether a simple query holds a COPY, which [`on_copy_query`] runs.
+pub(super) fn holds_copy(query: &str) -> bool {
+    crate::parser::split_statements(query).is_ok_and(|statements| {
+        statements.iter().any(|s| {
+            s.split_whitespace()
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+        })
+    })
+}
+
+/// A simple query holding a COPY, as pgwire runs one but with [`send_copy_out`]: a COPY
+/// that fails part way answers an ErrorResponse, and the statements after it do not run.
+///
+/// [`send_copy_out`]: super::copy::send_copy_out
+pub(super) async fn on_copy_query<C>(
+    handler: &EddyHandler,
+    client: &mut C,
+    query: &str,
+) -> PgWireResult<()>
+where
+    C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::PortalStore: PortalStore,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    use pgwire::api::query::{send_query_response, send_ready_for_query, SimpleQueryHandler};
+    if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+        return Err(PgWireError::NotReadyForQuery);
+    }
+    let mut transaction_status = client.transaction_status();
+    client.set_state(PgWireConnectionState::QueryInProgress);
+    let handle = client.session_extensions().get::<Arc<ConnectionHandle>>();
+    let responses = match handle {
+        Some(h) => {
+            let cancel = h.start_query().await;
+            let run = SimpleQueryHandler::do_query(handler, client, query).boxed();
+            match select(run, cancel).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => Err(PgWireError::QueryCanceled),
+            }
+        }
+        None => SimpleQueryHandler::do_query(handler, client, query).await,
+    }?;
+    for response in responses {
+        let failed = match response {
+            Response::Query(results) => send_query_response(client, results, true).await.err(),
+            Response::Execution(tag) => send_execution_response(client, tag).await.err(),
+            Response::TransactionStart(tag) => {
+                transaction_status = transaction_status.to_in_transaction_state();
+                send_execution_response(client, tag).await.err()
+            }
+            Response::TransactionEnd(tag) => {
+                transaction_status = transaction_status.to_idle_state();
+                send_execution_response(client, tag).await.err()
+            }
+            Response::EmptyQuery => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+                None
+            }
+            Response::Error(e) => {
+                client
+                    .feed(PgWireBackendMessage::ErrorResponse((*e).into()))
+                    .await?;
+                transaction_status = transaction_status.to_error_state();
+                None
+            }
+            Response::CopyOut(copy) => super::copy::send_copy_out(client, copy).await.err(),
+            Response::CopyIn(_) | Response::CopyBoth(_) => Some(PgWireError::ApiError(
+                "COPY FROM is not supported".to_string().into(),
+            )),
+        };
+        if let Some(e) = failed {
+            if let PgWireError::IoError(_) = e {
+                return Err(e);
+            }
+            let info: pgwire::error::ErrorInfo = e.into();
+            client
+                .feed(PgWireBackendMessage::ErrorResponse(info.into()))
+                .await?;
+            transaction_status = transaction_status.to_error_state();
+            break;
+        }
+    }
+    client.set_state(PgWireConnectionState::ReadyForQuery);
+    client.set_transaction_status(transaction_status);
+    send_ready_for_query(client, transaction_status).await
 }

@@ -197,6 +197,24 @@ fn activity<C: ClientInfo>(handler: &EddyHandler, client: &C) -> Option<Arc<Acti
 
 #[async_trait]
 impl SimpleQueryHandler for EddyHandler {
+    async fn on_query<C>(
+        &self,
+        client: &mut C,
+        query: pgwire::messages::simplequery::Query,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if super::execute::holds_copy(&query.query) {
+            super::execute::on_copy_query(self, client, &query.query).await
+        } else {
+            self._on_query(client, query).await
+        }
+    }
+
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + Unpin + Send + Sync,

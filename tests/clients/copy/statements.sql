@@ -7,3 +7,5 @@ COPY (SELECT id, name FROM people ORDER BY id) TO STDOUT WITH (FORMAT csv, QUOTE
 COPY (SELECT '' AS empty, 'two' || chr(10) || 'lines' AS multi, '\.' AS marker, 'a' || chr(9) || 'b' AS tabbed) TO STDOUT CSV HEADER
 COPY (SELECT '' AS empty, 'two' || chr(10) || 'lines' AS multi, '\.' AS marker, 'a' || chr(9) || 'b' AS tabbed) TO STDOUT
 COPY (SELECT id FROM people WHERE id > 100) TO STDOUT
+COPY (SELECT 'it''s' AS a, 1 AS b) TO STDOUT (FORMAT csv, QUOTE '''')
+COPY (SELECT id FROM people WHERE id < 3 ORDER BY id) TO STDOUT HEADER
