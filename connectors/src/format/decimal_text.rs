@@ -9,10 +9,10 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Builder, Decimal256Builder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, PrimitiveBuilder, StringArray};
 use datafusion::arrow::compute::kernels::cast_utils::parse_decimal;
 use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Decimal256Type, Field, Schema, SchemaRef,
+    DataType, Decimal128Type, Decimal256Type, DecimalType, Field, Schema, SchemaRef,
 };
 
 const MAX_DIGITS: usize = 40;
@@ -46,54 +46,27 @@ fn out_of_range(v: &str) -> String {
 /// Parses decimal text (NULLs stay NULL) as `to`.
 pub(super) fn parse_decimals(column: &ArrayRef, to: &DataType) -> Result<ArrayRef, String> {
     let text = column.as_string::<i32>();
-    let checked = |v: &str| {
-        if within_bounds(v) {
-            Ok(())
-        } else {
-            Err(out_of_range(v))
-        }
-    };
     match *to {
-        DataType::Decimal128(p, s) => {
-            let mut b = Decimal128Builder::with_capacity(text.len());
-            for v in text.iter() {
-                match v {
-                    None => b.append_null(),
-                    Some(v) => {
-                        checked(v)?;
-                        b.append_value(
-                            parse_decimal::<Decimal128Type>(v, p, s).map_err(|e| e.to_string())?,
-                        )
-                    }
-                }
-            }
-            let array = b
-                .finish()
-                .with_precision_and_scale(p, s)
-                .map_err(|e| e.to_string())?;
-            Ok(Arc::new(array))
-        }
-        DataType::Decimal256(p, s) => {
-            let mut b = Decimal256Builder::with_capacity(text.len());
-            for v in text.iter() {
-                match v {
-                    None => b.append_null(),
-                    Some(v) => {
-                        checked(v)?;
-                        b.append_value(
-                            parse_decimal::<Decimal256Type>(v, p, s).map_err(|e| e.to_string())?,
-                        )
-                    }
-                }
-            }
-            let array = b
-                .finish()
-                .with_precision_and_scale(p, s)
-                .map_err(|e| e.to_string())?;
-            Ok(Arc::new(array))
-        }
+        DataType::Decimal128(p, s) => parse_as::<Decimal128Type>(text, p, s),
+        DataType::Decimal256(p, s) => parse_as::<Decimal256Type>(text, p, s),
         ref other => Err(format!("not a decimal type: {other}")),
     }
+}
+
+fn parse_as<T: DecimalType>(text: &StringArray, p: u8, s: i8) -> Result<ArrayRef, String> {
+    let mut b = PrimitiveBuilder::<T>::with_capacity(text.len());
+    for v in text.iter() {
+        match v {
+            None => b.append_null(),
+            Some(v) if !within_bounds(v) => return Err(out_of_range(v)),
+            Some(v) => b.append_value(parse_decimal::<T>(v, p, s).map_err(|e| e.to_string())?),
+        }
+    }
+    let array = b
+        .finish()
+        .with_precision_and_scale(p, s)
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(array))
 }
 
 /// `schema` with its top-level decimal columns read as text, or `None` when it has none.
@@ -124,7 +97,6 @@ pub(super) fn decimals_as_text(schema: &SchemaRef) -> Option<SchemaRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::StringArray;
 
     #[test]
     fn bounds() {

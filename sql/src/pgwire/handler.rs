@@ -162,16 +162,19 @@ async fn run(
         };
         a.update(boundary, session.idle_in_transaction_timeout());
     }
+    // The statement stays busy until its last row is sent.
+    let hold = move |stream| {
+        guarded_stream(stream, deadline)
+            .map(move |item| {
+                let _busy = &busy;
+                item
+            })
+            .boxed()
+    };
     Ok(match output? {
         QueryOutput::Rows { schema, stream } => QueryOutput::Rows {
             schema,
-            // The statement stays busy until its last row is sent.
-            stream: guarded_stream(stream, deadline)
-                .map(move |item| {
-                    let _busy = &busy;
-                    item
-                })
-                .boxed(),
+            stream: hold(stream),
         },
         QueryOutput::Copy {
             schema,
@@ -179,12 +182,7 @@ async fn run(
             options,
         } => QueryOutput::Copy {
             schema,
-            stream: guarded_stream(stream, deadline)
-                .map(move |item| {
-                    let _busy = &busy;
-                    item
-                })
-                .boxed(),
+            stream: hold(stream),
             options,
         },
         command => command,
