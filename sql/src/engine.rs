@@ -40,6 +40,8 @@ pub enum QueryOutput {
         schema: SchemaRef,
         stream: BoxStream<'static, Result<RecordBatch>>,
     },
+    /// `COPY ... FROM STDIN` waits for the client's data.
+    CopyIn(crate::handler::CopyIn),
     /// Rows for `COPY ... TO STDOUT`, in its format.
     Copy {
         schema: SchemaRef,
@@ -250,23 +252,26 @@ impl Engine {
     /// A DataFusion context with every table and view of the catalog registered, for
     /// batch queries.
     pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, false, pg_catalog::ROLE_NAME)
+        self.context_with(config, false, pg_catalog::ROLE_NAME, None)
             .await
     }
 
-    /// As [`Engine::session_context`], for a session of `user` (`current_user`).
-    pub(crate) async fn session_context_as(
+    /// As [`Engine::session_context`], for `session`: its user (`current_user`) and its
+    /// PostgreSQL settings (`pg_settings`, `current_setting`).
+    pub(crate) async fn session_context_for(
         &self,
         config: &Configuration,
-        user: &str,
+        session: &crate::session::Session,
     ) -> Result<SessionContext> {
-        self.context_with(config, false, user).await
+        self.context_with(config, false, session.user(), Some(session.pg_settings()))
+            .await
     }
 
     /// As [`Engine::session_context`], for planning streaming jobs: `SUM` and `AVG` have
     /// Flink's result types there (and in the views the job reads), as on TaskManagers.
     pub(crate) async fn job_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, true, pg_catalog::ROLE_NAME).await
+        self.context_with(config, true, pg_catalog::ROLE_NAME, None)
+            .await
     }
 
     async fn context_with(
@@ -274,6 +279,7 @@ impl Engine {
         config: &Configuration,
         job: bool,
         user: &str,
+        settings: Option<Vec<(String, String)>>,
     ) -> Result<SessionContext> {
         let ctx = self.bare_context();
         if job {
@@ -338,8 +344,11 @@ impl Engine {
                         .filter(|(name, _)| !self.config_users.contains(*name))
                         .map(|(name, r)| (name.clone(), r.superuser, r.login)),
                 );
-            let relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
+            let mut relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
                 .with_roles(user, roles);
+            if let Some(settings) = settings {
+                relations = relations.with_settings(settings);
+            }
             self.pg_catalog.register(&ctx, relations)?;
         }
         Ok(ctx)

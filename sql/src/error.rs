@@ -18,6 +18,12 @@ pub type Result<T, E = SqlError> = std::result::Result<T, E>;
 pub enum SqlError {
     #[error("{0}")]
     Syntax(String),
+    /// COPY FROM data that does not read (22P02, 22P04, 23502, 54000).
+    #[error("{message}")]
+    CopyData {
+        sqlstate: &'static str,
+        message: String,
+    },
     #[error("table or view '{0}' does not exist")]
     UndefinedTable(String),
     #[error("column '{column}' does not exist in table '{table}'")]
@@ -143,6 +149,10 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
         if let Some(p) = inner.downcast_ref::<PlanError>() {
             return plan_sqlstate(p);
         }
+        // Eddy's own functions fail with Eddy's errors (`current_setting`).
+        if let Some(SqlError::UndefinedParameter(_)) = inner.downcast_ref::<SqlError>() {
+            return "42704";
+        }
     }
     eddy_runtime::error::datafusion_sqlstate(e)
 }
@@ -173,6 +183,7 @@ impl SqlError {
     pub fn sqlstate(&self) -> &str {
         match self {
             SqlError::Syntax(_) => "42601",
+            SqlError::CopyData { sqlstate, .. } => sqlstate,
             SqlError::UndefinedTable(_) => "42P01",
             SqlError::UndefinedColumn { .. } => "42703",
             SqlError::UndefinedType(_) => "42704",

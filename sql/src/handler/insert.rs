@@ -110,6 +110,18 @@ pub(super) async fn build_job(
 ) -> Result<JobGraph> {
     let config = engine.effective_config(session);
     let ctx = engine.job_context(&config).await?;
+    build_job_in(engine, session, &ctx, inserts, text).await
+}
+
+/// As [`build_job`], in a job context the caller made (COPY FROM registers its rows there).
+pub(super) async fn build_job_in(
+    engine: &Engine,
+    session: &Session,
+    ctx: &datafusion::prelude::SessionContext,
+    inserts: &[&ast::Statement],
+    text: &str,
+) -> Result<JobGraph> {
+    let config = engine.effective_config(session);
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {

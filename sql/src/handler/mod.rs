@@ -1,5 +1,7 @@
 //! Statement execution: one `match` sending each statement to the file that handles it.
 
+mod column_origin;
+mod copy_from;
 mod ddl;
 mod explain;
 mod insert;
@@ -21,6 +23,8 @@ use crate::error::{Result, SqlError};
 use crate::parser::Statement;
 use crate::session::Session;
 
+pub use column_origin::{ATTNUM, TABLE_OID, TYPE_OID, TYPMOD};
+pub use copy_from::{finish as finish_copy_in, CopyIn, MAX_BYTES as MAX_COPY_IN_BYTES};
 pub use materialized::resume as resume_materialized_views;
 pub(crate) use query::plan_view_query;
 pub use query::{plan_query, PlannedQuery};
@@ -111,6 +115,15 @@ pub async fn execute(
         }
         Statement::Insert(insert) => insert::insert(engine, session, &insert, text).await,
         Statement::Query(query) => query::query(engine, session, *query, text, params).await,
+        Statement::CopyFrom {
+            table,
+            columns,
+            options,
+        } => {
+            let copy = copy_from::start(engine, table, columns, options).await?;
+            session.begin_copy_in(copy.clone());
+            Ok(QueryOutput::CopyIn(copy))
+        }
         Statement::CopyTo { query, options } => {
             match query::query(engine, session, *query, text, None).await? {
                 QueryOutput::Rows { schema, stream } => {

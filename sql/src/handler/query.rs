@@ -22,6 +22,8 @@ pub struct PlannedQuery {
     pub ctx: SessionContext,
     pub plan: LogicalPlan,
     pub output_names: Option<Vec<String>>,
+    /// The session's relations, which result columns are traced to.
+    pub relations: Option<Arc<crate::pg_catalog::Relations>>,
 }
 
 impl PlannedQuery {
@@ -36,13 +38,25 @@ impl PlannedQuery {
         // of the optimized plan, as the job is planned from it (subqueries become joins).
         let optimized = self.ctx.state().optimize(&self.plan);
         let plan = optimized.as_ref().unwrap_or(&self.plan);
-        match is_unbounded_plan(plan) && eddy_planner::is_updating_plan(plan) {
+        let schema = match is_unbounded_plan(plan) && eddy_planner::is_updating_plan(plan) {
             true => Arc::new(datafusion::arrow::datatypes::Schema::new(
                 std::iter::once(Arc::new(op_field()))
                     .chain(schema.fields().iter().cloned())
                     .collect::<Vec<_>>(),
             )),
             false => schema,
+        };
+        self.with_origins(schema)
+    }
+
+    /// `schema` with the relation and declared type of each column read straight from one.
+    fn with_origins(
+        &self,
+        schema: datafusion::arrow::datatypes::SchemaRef,
+    ) -> datafusion::arrow::datatypes::SchemaRef {
+        match &self.relations {
+            Some(r) => super::column_origin::annotate(schema, &self.plan, r),
+            None => schema,
         }
     }
 }
@@ -61,7 +75,11 @@ pub async fn plan_query(
         super::literals::apply(q);
     }
     let config = engine.effective_config(session);
-    let ctx = engine.session_context_as(&config, session.user()).await?;
+    let ctx = engine.session_context_for(&config, session).await?;
+    let relations = ctx
+        .state()
+        .config()
+        .get_extension::<crate::pg_catalog::Relations>();
     let plan = ctx
         .state()
         .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
@@ -85,6 +103,7 @@ pub async fn plan_query(
         ctx,
         plan,
         output_names,
+        relations,
     })
 }
 
@@ -130,13 +149,30 @@ pub(super) async fn query(
     text: &str,
     params: Option<ParamValues>,
 ) -> Result<QueryOutput> {
-    let PlannedQuery {
-        ctx,
-        plan,
-        output_names: names,
-    } = plan_query(engine, session, statement, params).await?;
+    let planned = plan_query(engine, session, statement, params).await?;
+    let output = query_output(engine, session, &planned, text).await?;
+    Ok(match output {
+        QueryOutput::Rows { schema, stream } => QueryOutput::Rows {
+            schema: planned.with_origins(schema),
+            stream,
+        },
+        output => output,
+    })
+}
+
+async fn query_output(
+    engine: &Engine,
+    session: &Session,
+    planned: &PlannedQuery,
+    text: &str,
+) -> Result<QueryOutput> {
+    let (ctx, plan, names) = (
+        &planned.ctx,
+        planned.plan.clone(),
+        planned.output_names.clone(),
+    );
     let output = if is_unbounded_plan(&plan) {
-        streaming_query(engine, session, &ctx, plan, text).await?
+        streaming_query(engine, session, ctx, plan, text).await?
     } else {
         // Planned here, so that a bad query fails before any row; run on the executor.
         let df = ctx.execute_logical_plan(plan).await?;

@@ -88,10 +88,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         return Err(SqlError::Syntax("expected COPY ... TO STDOUT".into()));
     };
     if !to {
-        return Err(SqlError::NotSupported(
-            "COPY ... FROM is not supported yet; INSERT INTO a table with VALUES or SELECT instead"
-                .into(),
-        ));
+        return copy_from(query.is_some(), source, target, &options, &legacy_options);
     }
     if !matches!(target, CopyTarget::Stdout) {
         return Err(SqlError::NotSupported(
@@ -125,6 +122,51 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     Ok(Statement::CopyTo {
         query: Box::new(query),
         options: options_of(&options, &legacy_options)?,
+    })
+}
+
+/// `COPY table [(columns)] FROM STDIN`.
+fn copy_from(
+    query: bool,
+    source: CopySource,
+    target: CopyTarget,
+    options: &[CopyOption],
+    legacy: &[CopyLegacyOption],
+) -> Result<Statement> {
+    if query {
+        return Err(SqlError::Syntax(
+            "COPY FROM takes a table, not a query".into(),
+        ));
+    }
+    if !matches!(target, CopyTarget::Stdin) {
+        return Err(SqlError::NotSupported(
+            "COPY reads from STDIN only: Eddy does not read files on the server from COPY; use psql's \\copy, or a filesystem table".into(),
+        ));
+    }
+    let CopySource::Table {
+        table_name,
+        columns,
+    } = source
+    else {
+        return Err(SqlError::Syntax(
+            "COPY FROM takes a table, not a query".into(),
+        ));
+    };
+    let options = options_of(options, legacy)?;
+    if !options.force_quote.is_empty() {
+        return Err(SqlError::NotSupported(
+            "COPY FORCE_QUOTE cannot be used with COPY FROM".into(),
+        ));
+    }
+    Ok(Statement::CopyFrom {
+        table: table_name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(normalize_ident)
+            .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
+        columns: columns.iter().map(normalize_ident).collect(),
+        options,
     })
 }
 
@@ -179,7 +221,7 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
                 if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
             other => {
                 return Err(SqlError::NotSupported(format!(
-                    "COPY option {other} is not supported for COPY TO"
+                    "COPY option {other} is not supported"
                 )))
             }
         }
@@ -200,7 +242,7 @@ fn options_of(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Cop
                         }
                         other => {
                             return Err(SqlError::NotSupported(format!(
-                                "COPY option {other} is not supported for COPY TO"
+                                "COPY option {other} is not supported"
                             )))
                         }
                     }
@@ -306,7 +348,9 @@ mod tests {
     #[test]
     fn what_eddy_does_not_do_is_named() {
         for (sql, state) in [
-            ("COPY t FROM STDIN", "0A000"),
+            ("COPY t FROM '/etc/passwd'", "0A000"),
+            ("COPY t FROM STDIN (FORCE_QUOTE (a))", "0A000"),
+            ("COPY (SELECT 1) FROM STDIN", "42601"),
             ("COPY t TO '/tmp/x.csv'", "0A000"),
             ("COPY t TO STDOUT (FORMAT binary)", "0A000"),
             ("COPY t TO STDOUT (FORMAT xml)", "22023"),

@@ -28,6 +28,7 @@ pub use copy::CopyOptions;
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
 pub use role::RoleOptions;
+pub(crate) use statement::parse_sqlparser;
 pub use statement::{Statement, StatementSetEntry};
 pub use temporal::rewrite_temporal_tables;
 pub use window_tvf::rewrite_window_tvfs;

@@ -119,6 +119,12 @@ pub enum Statement {
         query: Box<ast::Statement>,
         options: super::copy::CopyOptions,
     },
+    /// `COPY table [(columns)] FROM STDIN`: rows the client sends, written into the table.
+    CopyFrom {
+        table: String,
+        columns: Vec<String>,
+        options: super::copy::CopyOptions,
+    },
     /// `DROP USER | ROLE [IF EXISTS] name, ...`.
     DropRole {
         names: Vec<String>,
@@ -209,7 +215,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
     }
 }
 
-pub(super) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
+pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let sql = super::rewrite_temporal_tables(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;

@@ -22,7 +22,7 @@ use datafusion::logical_expr::{
 
 use super::relations::Relations;
 
-type RowFn = dyn Fn(&[ScalarValue]) -> ScalarValue + Send + Sync;
+type RowFn = dyn Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync;
 
 /// A function of any arguments, computed row by row.
 struct RowFunction {
@@ -76,7 +76,7 @@ impl ScalarUDFImpl for RowFunction {
                     .iter()
                     .map(|a| ScalarValue::try_from_array(a, row))
                     .collect::<Result<Vec<_>>>()?;
-                (self.f)(&values).cast_to(&self.returns)
+                (self.f)(&values)?.cast_to(&self.returns)
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
@@ -100,6 +100,16 @@ fn typed(
     arities: &[usize],
     returns: DataType,
     f: impl Fn(&[ScalarValue]) -> ScalarValue + Send + Sync + 'static,
+) -> ScalarUDF {
+    fallible(name, arities, returns, move |a| Ok(f(a)))
+}
+
+/// A function returning `returns` that may refuse its arguments.
+fn fallible(
+    name: &'static str,
+    arities: &[usize],
+    returns: DataType,
+    f: impl Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync + 'static,
 ) -> ScalarUDF {
     // No arities: any number of arguments.
     let signatures = match arities {
@@ -176,6 +186,12 @@ impl Signatures {
     fn type_name(&self, oid: i64) -> String {
         if let Some((sql_name, _, _)) = super::relations::known_type(oid as u32) {
             return sql_name.to_string();
+        }
+        let arrays = super::relations::oid::ARRAYS;
+        if let Some((_, element, _)) = arrays.iter().find(|(a, _, _)| i64::from(*a) == oid) {
+            if let Some((sql_name, _, _)) = super::relations::known_type(*element) {
+                return format!("{sql_name}[]");
+            }
         }
         match self.types.get(&oid) {
             Some(n) => match n.strip_prefix('_') {
@@ -308,6 +324,7 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
     let database = r.database.clone();
     let user = r.user.clone();
     let roles = r.clone();
+    let settings = r.settings.clone();
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
     vec![
         function("current_schema", &[0], move |_| Some(schema.clone())),
@@ -318,6 +335,25 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
         }),
         function("current_database", &[0], move |_| Some(database.clone())),
         function("version", &[0], |_| Some(version())),
+        // PostgreSQL's settings as the session has them; unknown ones refused as SHOW does,
+        // or NULL when the second argument (`missing_ok`) is true.
+        fallible("current_setting", &[1, 2], DataType::Utf8, move |a| {
+            let Some(name) = text(&a[0]) else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            let lower = name.to_ascii_lowercase();
+            match settings.iter().find(|(k, _)| *k == lower) {
+                Some((_, v)) => Ok(ScalarValue::Utf8(Some(v.clone()))),
+                None if matches!(a.get(1), Some(ScalarValue::Boolean(Some(true)))) => {
+                    Ok(ScalarValue::Utf8(None))
+                }
+                None => Err(datafusion::error::DataFusionError::External(Box::new(
+                    crate::error::SqlError::UndefinedParameter(format!(
+                        "unrecognized configuration parameter \"{name}\""
+                    )),
+                ))),
+            }
+        }),
         function("pg_get_userbyid", &[1], move |a| {
             let oid = int(&a[0])?;
             Some(match roles.role(oid) {

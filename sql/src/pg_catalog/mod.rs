@@ -15,6 +15,7 @@ mod functions;
 mod information_schema;
 mod relations;
 pub(crate) mod rows;
+mod subqueries;
 mod tables;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{
     CatalogProviderList, MemTable, MemoryCatalogProviderList, SchemaProvider, TableProvider,
 };
@@ -38,7 +40,7 @@ use datafusion_pg_catalog::pg_catalog::{
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
-pub use relations::{Relation, RelationKind, Relations, ROLE_NAME};
+pub use relations::{attnum, Relation, RelationKind, Relations, ROLE_NAME};
 
 /// The PostgreSQL database Eddy's objects are in: Flink's default catalog.
 pub const DATABASE: &str = "default_catalog";
@@ -84,6 +86,11 @@ impl PgCatalog {
     /// whose default catalog is [`DATABASE`].
     pub fn register(&self, ctx: &SessionContext, relations: Relations) -> Result<()> {
         let relations = Arc::new(relations);
+        // Kept with the context too: a query's result columns are traced to them.
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(relations.clone());
         let catalog = ctx.catalog(DATABASE).ok_or_else(|| {
             DataFusionError::Internal(format!("the context has no catalog {DATABASE}"))
         })?;
@@ -161,6 +168,7 @@ impl PgCatalog {
         Ok(match (statements.pop(), statements.is_empty()) {
             (Some(mut q @ ast::Statement::Query(_)), true) => {
                 rewrite_like_escapes(&mut q);
+                subqueries::rewrite(&mut q);
                 qualify_computed_tables(&mut q);
                 Some(q)
             }
@@ -274,8 +282,9 @@ pub fn type_planner() -> Arc<dyn datafusion::logical_expr::planner::TypePlanner>
 }
 
 /// Whether a parsed query reads a `pg_catalog` or `information_schema` table (qualified,
-/// or unqualified with PostgreSQL's reserved `pg_` prefix) or casts to an OID type: only
-/// such queries get PostgreSQL's parser and the catalog rewrites.
+/// or unqualified with PostgreSQL's reserved `pg_` prefix), calls a function qualified with
+/// `pg_catalog`, or casts to an OID type: only such queries get PostgreSQL's parser and the
+/// catalog rewrites.
 pub fn reads_catalog(query: &ast::Statement) -> bool {
     let catalog_relation = ast::visit_relations(query, |name| {
         let parts: Vec<String> = name
@@ -303,6 +312,13 @@ pub fn reads_catalog(query: &ast::Statement) -> bool {
             std::ops::ControlFlow::Break(())
         }
         ast::Expr::Function(f) if is_user(&f.name.to_string()) => std::ops::ControlFlow::Break(()),
+        // `pg_catalog.version()`, as SQLAlchemy asks on connecting.
+        ast::Expr::Function(f)
+            if f.name.0.len() == 2
+                && f.name.0[0].to_string().eq_ignore_ascii_case("pg_catalog") =>
+        {
+            std::ops::ControlFlow::Break(())
+        }
         _ => std::ops::ControlFlow::Continue(()),
     });
     catalog_relation.is_break() || oid_cast.is_break()
@@ -347,6 +363,57 @@ const ARRAY_COLUMNS: &[(&str, &str, DataType)] = &[
     ("pg_index", "indclass", DataType::Int32),
     ("pg_index", "indcollation", DataType::Int32),
 ];
+
+/// Columns the crate's tables lack that clients read, always NULL for Eddy's relations:
+/// SQLAlchemy's `get_indexes` reads `pg_class.reloptions`.
+fn missing_columns(table: &str) -> Vec<Arc<datafusion::arrow::datatypes::Field>> {
+    match table {
+        "pg_class" => vec![Arc::new(datafusion::arrow::datatypes::Field::new(
+            "reloptions",
+            DataType::new_list(DataType::Utf8, true),
+            true,
+        ))],
+        _ => vec![],
+    }
+}
+
+/// `schema` and `batches` with [`missing_columns`] added, NULL in every row.
+fn with_missing(
+    table: &str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let missing: Vec<_> = missing_columns(table)
+        .into_iter()
+        .filter(|m| schema.field_with_name(m.name()).is_err())
+        .collect();
+    if missing.is_empty() {
+        return Ok((schema, batches));
+    }
+    let wider = Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
+        schema
+            .fields()
+            .iter()
+            .cloned()
+            .chain(missing.iter().cloned())
+            .collect::<Vec<_>>(),
+        schema.metadata().clone(),
+    ));
+    let batches = batches
+        .into_iter()
+        .map(|b| {
+            let mut columns = b.columns().to_vec();
+            for m in &missing {
+                columns.push(datafusion::arrow::array::new_null_array(
+                    m.data_type(),
+                    b.num_rows(),
+                ));
+            }
+            RecordBatch::try_new(wider.clone(), columns)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((wider, batches))
+}
 
 fn with_arrays(table: &str, schema: &SchemaRef) -> SchemaRef {
     let fields = schema.fields().iter().map(|f| {
@@ -405,7 +472,7 @@ impl SchemaProvider for PgCatalogSchema {
             return self.base.table(&name).await;
         };
         let crate_table = self.base.build_table_by_name(&name)?;
-        let (schema, mut batches) = match (&crate_table, own_schema(&name)) {
+        let (schema, batches) = match (&crate_table, own_schema(&name)) {
             (Some(t), _) if ARRAY_COLUMNS.iter().any(|(t, _, _)| *t == name) => {
                 (with_arrays(&name, &t.schema()), vec![])
             }
@@ -415,6 +482,7 @@ impl SchemaProvider for PgCatalogSchema {
             (None, Some(schema)) => (schema, vec![]),
             (None, None) => return Ok(None),
         };
+        let (schema, mut batches) = with_missing(&name, schema, batches)?;
         batches.push(rows::batch(&schema, &rows)?);
         Ok(Some(Arc::new(MemTable::try_new(schema, vec![batches])?)))
     }

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::hash::Hasher;
 
-use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Schema};
 
 use crate::catalog::{CatalogTable, FlinkType};
 
@@ -173,6 +173,9 @@ pub struct Relations {
     pub roles: Vec<Role>,
     /// The session's user (`current_user`, `session_user`).
     pub user: String,
+    /// PostgreSQL's settings as the session has them (`pg_settings`, `current_setting`),
+    /// by lower-case name.
+    pub settings: Vec<(String, String)>,
 }
 
 impl Relations {
@@ -215,7 +218,16 @@ impl Relations {
                 login: true,
             }],
             user: ROLE_NAME.to_string(),
+            settings: crate::session::pg_defaults()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
+    }
+
+    /// The session's PostgreSQL settings, its own `SET` values included.
+    pub fn with_settings(mut self, settings: Vec<(String, String)>) -> Self {
+        self.settings = settings;
+        self
     }
 
     /// Adds the roles besides the built-in superuser (`(name, superuser, login)`), with
@@ -321,6 +333,27 @@ pub mod oid {
     pub const TIMESTAMP: u32 = 1114;
     pub const TIMESTAMPTZ: u32 = 1184;
     pub const NUMERIC: u32 = 1700;
+    pub const INTERVAL: u32 = 1186;
+    pub const JSON: u32 = 114;
+
+    /// The array types ARRAY columns are described with: (array, element, `typname`).
+    pub const ARRAYS: &[(u32, u32, &str)] = &[
+        (1000, BOOL, "_bool"),
+        (1001, BYTEA, "_bytea"),
+        (1005, INT2, "_int2"),
+        (1007, INT4, "_int4"),
+        (1016, INT8, "_int8"),
+        (1009, TEXT, "_text"),
+        (1021, FLOAT4, "_float4"),
+        (1022, FLOAT8, "_float8"),
+        (1182, DATE, "_date"),
+        (1183, TIME, "_time"),
+        (1115, TIMESTAMP, "_timestamp"),
+        (1185, TIMESTAMPTZ, "_timestamptz"),
+        (1187, INTERVAL, "_interval"),
+        (1231, NUMERIC, "_numeric"),
+        (199, JSON, "_json"),
+    ];
 }
 
 /// The largest length PostgreSQL allows in `varchar(n)`; Flink's STRING is longer.
@@ -345,28 +378,15 @@ pub fn flink_pg_type(t: &FlinkType) -> (u32, i32) {
         FlinkType::Time(p) => (oid::TIME, time_typmod(*p)),
         FlinkType::Timestamp(p) => (oid::TIMESTAMP, time_typmod(*p)),
         FlinkType::TimestampLtz(p) => (oid::TIMESTAMPTZ, time_typmod(*p)),
-        FlinkType::Array(_) | FlinkType::Map(_, _) | FlinkType::Row(_) => (oid::TEXT, -1),
+        FlinkType::Array(_) | FlinkType::Map(_, _) | FlinkType::Row(_) => {
+            arrow_pg_type(&t.to_arrow())
+        }
     }
 }
 
 /// An Arrow type as the wire describes it, with the typmod its precision implies.
 pub fn arrow_pg_type(t: &DataType) -> (u32, i32) {
-    let type_oid = crate::pgwire::pg_type(t).oid();
-    let typmod = match t {
-        DataType::Decimal32(p, s)
-        | DataType::Decimal64(p, s)
-        | DataType::Decimal128(p, s)
-        | DataType::Decimal256(p, s) => numeric_typmod(*p, *s),
-        DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit) => {
-            match unit {
-                TimeUnit::Second => 0,
-                TimeUnit::Millisecond => 3,
-                TimeUnit::Microsecond | TimeUnit::Nanosecond => 6,
-            }
-        }
-        _ => -1,
-    };
-    (type_oid, typmod)
+    (crate::pgwire::pg_type(t).oid(), crate::pgwire::pg_typmod(t))
 }
 
 fn numeric_typmod(precision: u8, scale: i8) -> i32 {
@@ -392,6 +412,9 @@ pub fn storage(type_oid: u32) -> &'static str {
 /// `pg_type.typname` (`udt_name`), and its storage length (`attlen`, -1 when variable);
 /// text for a type Eddy's columns never have.
 pub fn type_names(type_oid: u32) -> (&'static str, &'static str, i16) {
+    if let Some((_, _, typname)) = oid::ARRAYS.iter().find(|(a, _, _)| *a == type_oid) {
+        return ("ARRAY", typname, -1);
+    }
     known_type(type_oid).unwrap_or(("text", "text", -1))
 }
 
@@ -413,6 +436,8 @@ pub fn known_type(type_oid: u32) -> Option<(&'static str, &'static str, i16)> {
         oid::TIMESTAMPTZ => ("timestamp with time zone", "timestamptz", 8),
         oid::NUMERIC => ("numeric", "numeric", -1),
         oid::TEXT => ("text", "text", -1),
+        oid::INTERVAL => ("interval", "interval", 16),
+        oid::JSON => ("json", "json", -1),
         _ => return None,
     })
 }

@@ -115,28 +115,31 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
                 ]
             })
             .collect(),
-        "pg_settings" => settings(),
+        "pg_settings" => settings(r),
         _ => return None,
     })
 }
 
-/// The PostgreSQL settings a session starts with, and the compile-time limits drivers
-/// read (pgjdbc asks `max_index_keys` before listing foreign keys). A session's own
-/// `SET` values show in `SHOW`, not here.
-fn settings() -> Vec<Row> {
+/// The PostgreSQL settings as the session has them (a value it `SET` has the source
+/// `session`, as in PostgreSQL), and the compile-time limits drivers read (pgjdbc asks
+/// `max_index_keys` before listing foreign keys).
+fn settings(r: &Relations) -> Vec<Row> {
     let limits = [("max_index_keys", "32"), ("max_function_args", "100")];
-    crate::session::pg_defaults()
-        .map(|(name, value)| (name, value, "user"))
+    let defaults: std::collections::HashMap<_, _> = crate::session::pg_defaults().collect();
+    r.settings
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str(), "user"))
         .chain(limits.into_iter().map(|(n, v)| (n, v, "internal")))
         .map(|(name, value, context)| {
+            let default = defaults.get(name).copied().unwrap_or(value);
             row![
                 "name" => name,
                 "setting" => value,
                 "context" => context,
                 "vartype" => "string",
-                "source" => "default",
-                "boot_val" => value,
-                "reset_val" => value,
+                "source" => if value == default { "default" } else { "session" },
+                "boot_val" => default,
+                "reset_val" => default,
                 "pending_restart" => false,
             ]
         })

@@ -16,7 +16,8 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::PgWireBackendMessage;
 
-use super::types::{encode_batch, fields};
+use super::encode::encode_batch;
+use super::types::fields;
 use crate::error::SqlError;
 use crate::parser::CopyOptions;
 

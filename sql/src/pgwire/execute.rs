@@ -1,7 +1,9 @@
-//! Execute for the extended protocol when the client asks for every row (`max_rows` 0):
-//! rows go out as they are produced, flushed whenever the next one is not ready yet.
-//! pgwire's default Execute collects all rows of a portal before sending the first, which
-//! never ends for a streaming SELECT. Anything else falls back to pgwire's default.
+//! Execute for the extended protocol: rows go out as they are produced, flushed whenever
+//! the next one is not ready yet, `max_rows` at a time when the client asks for pieces
+//! (PortalSuspended, and the next Execute of the portal goes on where the last stopped).
+//! pgwire's default Execute collects a piece's rows before sending the first, which never
+//! ends for a streaming SELECT asked for all its rows. A finished portal falls back to
+//! pgwire's default.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -17,26 +19,90 @@ use pgwire::api::{
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::PortalSuspended;
 use pgwire::messages::response::EmptyQueryResponse;
 use pgwire::messages::PgWireBackendMessage;
 
 use super::handler::EddyHandler;
 
-/// The portal to stream, if this Execute is one this module handles.
-async fn streamable<C>(client: &C, message: &Execute) -> Option<Arc<Portal<String>>>
+/// The portal to stream, and whether it has yet to run, if this Execute is one this
+/// module handles.
+async fn streamable<C>(client: &C, message: &Execute) -> Option<(Arc<Portal<String>>, bool)>
 where
     C: ClientInfo + ClientPortalStore,
     C::PortalStore: PortalStore<Statement = String>,
 {
-    if message.max_rows != 0 || !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+    if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
         return None;
     }
     let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
     let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else {
         return None;
     };
-    let initial = matches!(*portal.state().lock().await, PortalExecutionState::Initial);
-    initial.then_some(portal)
+    let initial = match *portal.state().lock().await {
+        PortalExecutionState::Initial => true,
+        PortalExecutionState::Suspended(_) => false,
+        PortalExecutionState::Finished => return None,
+    };
+    Some((portal, initial))
+}
+
+/// Sends up to `max_rows` rows of a started portal (all when 0), then PortalSuspended if
+/// it stopped at the limit, else CommandComplete with the rows of this piece as PostgreSQL
+/// counts them; a portal that ran out is finished.
+async fn send_piece<C>(client: &mut C, portal: &Portal<String>, max_rows: usize) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let state = portal.state();
+    let mut state = state.lock().await;
+    let PortalExecutionState::Suspended(results) = &mut *state else {
+        return Err(PgWireError::PortalNotStarted);
+    };
+    let tag = results.command_tag().to_string();
+    let rows = results.data_rows();
+    let mut count = 0usize;
+    let suspended = loop {
+        if max_rows > 0 && count == max_rows {
+            // As PostgreSQL: no look-ahead, so a portal that ends exactly at the limit is
+            // suspended, and the next Execute completes it with no rows.
+            break true;
+        }
+        let next = match rows.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                // Nothing ready: let the client see what it has so far.
+                client.flush().await?;
+                rows.next().await
+            }
+        };
+        match next {
+            Some(Ok(row)) => {
+                client.feed(PgWireBackendMessage::DataRow(row)).await?;
+                count += 1;
+            }
+            Some(Err(e)) => {
+                *state = PortalExecutionState::Finished;
+                return Err(e);
+            }
+            None => break false,
+        }
+    };
+    if suspended {
+        client
+            .send(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+            .await?;
+    } else {
+        *state = PortalExecutionState::Finished;
+        client
+            .send(PgWireBackendMessage::CommandComplete(
+                Tag::new(&tag).with_rows(count).into(),
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Handles an Execute message.
@@ -51,11 +117,17 @@ where
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    let Some(portal) = streamable(client, &message).await else {
+    let Some((portal, initial)) = streamable(client, &message).await else {
         return handler._on_execute(client, message).await;
     };
+    let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
     let mut transaction_status = client.transaction_status();
     client.set_state(PgWireConnectionState::QueryInProgress);
+    if !initial {
+        let sent = send_piece(client, &portal, max_rows).await;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        return sent;
+    }
     // Mark the portal used: a second Execute of it answers with no rows, as after
     // pgwire's own execution.
     *portal.state().lock().await = PortalExecutionState::Finished;
@@ -74,32 +146,12 @@ where
     }?;
 
     match response {
-        Response::Query(mut results) => {
-            let tag = results.command_tag().to_string();
-            let rows = results.data_rows();
-            let mut count = 0usize;
-            loop {
-                let next = match rows.next().now_or_never() {
-                    Some(next) => next,
-                    None => {
-                        // Nothing ready: let the client see what it has so far.
-                        client.flush().await?;
-                        rows.next().await
-                    }
-                };
-                match next {
-                    Some(row) => {
-                        client.feed(PgWireBackendMessage::DataRow(row?)).await?;
-                        count += 1;
-                    }
-                    None => break,
-                }
+        Response::Query(results) => {
+            portal.start(results).await;
+            if let Err(e) = send_piece(client, &portal, max_rows).await {
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+                return Err(e);
             }
-            client
-                .send(PgWireBackendMessage::CommandComplete(
-                    Tag::new(&tag).with_rows(count).into(),
-                ))
-                .await?;
         }
         Response::EmptyQuery => {
             client
@@ -126,9 +178,15 @@ where
         Response::CopyOut(copy) => {
             super::copy::send_copy_out(client, copy).await?;
         }
-        Response::CopyIn(_) | Response::CopyBoth(_) => {
+        Response::CopyIn(copy) => {
+            // The data comes next; CopyDone ends the statement (then Sync).
+            client.set_state(PgWireConnectionState::CopyInProgress(true));
+            pgwire::api::copy::send_copy_in_response(client, copy).await?;
+            return Ok(());
+        }
+        Response::CopyBoth(_) => {
             return Err(PgWireError::ApiError(
-                "COPY is not supported".to_string().into(),
+                "COPY BOTH is not supported".to_string().into(),
             ));
         }
     }
@@ -209,8 +267,15 @@ where
                 None
             }
             Response::CopyOut(copy) => super::copy::send_copy_out(client, copy).await.err(),
-            Response::CopyIn(_) | Response::CopyBoth(_) => Some(PgWireError::ApiError(
-                "COPY FROM is not supported".to_string().into(),
+            Response::CopyIn(copy) => {
+                // The data comes next: CopyDone ends the statement and sends ReadyForQuery.
+                pgwire::api::copy::send_copy_in_response(client, copy).await?;
+                client.set_state(PgWireConnectionState::CopyInProgress(false));
+                client.set_transaction_status(transaction_status);
+                return Ok(());
+            }
+            Response::CopyBoth(_) => Some(PgWireError::ApiError(
+                "COPY BOTH is not supported".to_string().into(),
             )),
         };
         if let Some(e) = failed {

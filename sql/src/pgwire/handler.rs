@@ -23,9 +23,10 @@ use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::PgWireBackendMessage;
 
 use super::cancel::{cancellable, CancelWatch};
+use super::encode::encode_batch;
 use super::guard::{guarded, guarded_stream, Deadline};
 use super::idle::{Activities, Activity};
-use super::types::{decode_params, encode_batch, fields, param_pg_type};
+use super::types::{decode_params, fields, param_pg_type};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::SqlError;
 use crate::handler::{execute, plan_query};
@@ -34,7 +35,7 @@ use crate::session::Session;
 
 /// Serves every connection of a gateway.
 pub(super) struct EddyHandler {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
     pub(super) connections: Arc<ConnectionManager>,
     /// Per-connection activity, for the idle-in-transaction timeout.
     pub(super) activities: Arc<Activities>,
@@ -70,11 +71,11 @@ fn error_info(e: &SqlError) -> ErrorInfo {
     )
 }
 
-fn pg_error(e: SqlError) -> PgWireError {
+pub(super) fn pg_error(e: SqlError) -> PgWireError {
     PgWireError::UserError(Box::new(error_info(&e)))
 }
 
-fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
+pub(super) fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
     client.session_extensions().get_or_insert_with(|| {
         // What the client set in its startup packet is what SHOW answers, as reported in
         // ParameterStatus.
@@ -134,6 +135,7 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
             let stream = cancellable(stream, watch, || SqlError::Cancelled).boxed();
             Response::CopyOut(super::copy::copy_out(schema, stream, options))
         }
+        QueryOutput::CopyIn(copy) => Response::CopyIn(super::copy_in::copy_in_response(&copy)),
     }
 }
 
@@ -268,7 +270,9 @@ async fn describe(
             QueryOutput::Rows { schema, .. } => {
                 Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
             }
-            QueryOutput::Command(_) | QueryOutput::Copy { .. } => Ok((vec![], vec![])),
+            QueryOutput::Command(_) | QueryOutput::Copy { .. } | QueryOutput::CopyIn(_) => {
+                Ok((vec![], vec![]))
+            }
         },
         Statement::Query(q) => {
             let planned = plan_query(engine, session, *q, None).await?;
@@ -439,11 +443,13 @@ impl ExtendedQueryHandler for EddyHandler {
             .map(|(i, f)| {
                 FieldInfo::new(
                     f.name().to_string(),
-                    None,
-                    None,
+                    f.table_id(),
+                    f.column_id(),
                     f.datatype().clone(),
                     portal.result_column_format.format_for(i),
                 )
+                .with_type_modifier(f.type_modifier())
+                .with_type_size(f.type_size())
             })
             .collect();
         Ok(DescribePortalResponse::new(fields))

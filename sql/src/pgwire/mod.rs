@@ -1,10 +1,14 @@
 //! The PostgreSQL wire protocol gateway: startup and cancel requests ([`server`]), who may
 //! connect ([`auth`]: password, SCRAM, TLS), the simple and extended query protocols
-//! ([`handler`]), `COPY ... TO STDOUT` ([`copy`]) and Arrow ↔ PostgreSQL types ([`types`]).
+//! ([`handler`]), `COPY ... TO STDOUT` ([`copy`]) Arrow ↔ PostgreSQL types ([`types`]) and values
+//! ([`encode`], in [`text`] or [`binary`] format).
 
 mod auth;
+mod binary;
 mod cancel;
 mod copy;
+mod copy_in;
+mod encode;
 mod execute;
 mod guard;
 mod handler;
@@ -16,4 +20,4 @@ mod types;
 
 pub use auth::EndpointOptions;
 pub use server::serve;
-pub use types::pg_type;
+pub use types::{pg_type, pg_typmod};

@@ -50,6 +50,10 @@ impl PgWireServerHandlers for Factory {
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
         self.cancel.clone()
     }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
+        self.handler.clone()
+    }
 }
 
 /// The settings sent as ParameterStatus at startup: the values `SHOW` answers, from the same

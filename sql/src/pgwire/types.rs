@@ -1,47 +1,168 @@
-//! Arrow types as PostgreSQL types: OIDs, and encoding values in text or binary format.
+//! Arrow types as PostgreSQL types: OIDs, typmods and widths for RowDescription, and
+//! parameters read back as the types a plan expects.
 
-use std::sync::Arc;
-
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    TimeUnit, UInt16Type, UInt32Type, UInt8Type,
-};
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::results::{DataRowEncoder, FieldInfo};
+use pgwire::api::results::FieldInfo;
 use pgwire::api::Type;
 use pgwire::error::PgWireResult;
-use pgwire::messages::data::DataRow;
 
-use super::text::{float_text, time_text, timestamp_text, PgText};
+/// What a column of an Arrow type is on the wire. Arrow types PostgreSQL has no twin for
+/// travel as the nearest one: unsigned integers widened, ARRAY as the element's array
+/// type, ROW and MAP (and arrays of them) as json.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Class {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Numeric,
+    Text,
+    Bytea,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Json,
+    Array(Box<Class>),
+}
+
+impl Class {
+    pub(super) fn of(t: &DataType) -> Class {
+        if let Some(c) = Self::scalar(t) {
+            return c;
+        }
+        match t {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                match Self::scalar(f.data_type()) {
+                    Some(element) => Class::Array(Box::new(element)),
+                    None => Class::Json,
+                }
+            }
+            DataType::Struct(_)
+            | DataType::Map(_, _)
+            | DataType::ListView(_)
+            | DataType::LargeListView(_) => Class::Json,
+            DataType::Dictionary(_, v) => Self::of(v),
+            _ => Class::Text,
+        }
+    }
+
+    /// The class of a type that is not a container.
+    fn scalar(t: &DataType) -> Option<Class> {
+        Some(match t {
+            DataType::Boolean => Class::Bool,
+            DataType::Int8 | DataType::Int16 | DataType::UInt8 => Class::Int2,
+            DataType::Int32 | DataType::UInt16 => Class::Int4,
+            DataType::Int64 | DataType::UInt32 => Class::Int8,
+            DataType::UInt64
+            | DataType::Decimal32(_, _)
+            | DataType::Decimal64(_, _)
+            | DataType::Decimal128(_, _)
+            | DataType::Decimal256(_, _) => Class::Numeric,
+            DataType::Float16 | DataType::Float32 => Class::Float4,
+            DataType::Float64 => Class::Float8,
+            DataType::Null | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Class::Text
+            }
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_) => Class::Bytea,
+            DataType::Date32 | DataType::Date64 => Class::Date,
+            DataType::Time32(_) | DataType::Time64(_) => Class::Time,
+            DataType::Timestamp(_, None) => Class::Timestamp,
+            DataType::Timestamp(_, Some(_)) => Class::TimestampTz,
+            DataType::Interval(_) | DataType::Duration(_) => Class::Interval,
+            DataType::Dictionary(_, v) => return Self::scalar(v),
+            _ => return None,
+        })
+    }
+
+    pub(super) fn pg(&self) -> Type {
+        match self {
+            Class::Bool => Type::BOOL,
+            Class::Int2 => Type::INT2,
+            Class::Int4 => Type::INT4,
+            Class::Int8 => Type::INT8,
+            Class::Float4 => Type::FLOAT4,
+            Class::Float8 => Type::FLOAT8,
+            Class::Numeric => Type::NUMERIC,
+            Class::Text => Type::TEXT,
+            Class::Bytea => Type::BYTEA,
+            Class::Date => Type::DATE,
+            Class::Time => Type::TIME,
+            Class::Timestamp => Type::TIMESTAMP,
+            Class::TimestampTz => Type::TIMESTAMPTZ,
+            Class::Interval => Type::INTERVAL,
+            Class::Json => Type::JSON,
+            Class::Array(element) => match element.as_ref() {
+                Class::Bool => Type::BOOL_ARRAY,
+                Class::Int2 => Type::INT2_ARRAY,
+                Class::Int4 => Type::INT4_ARRAY,
+                Class::Int8 => Type::INT8_ARRAY,
+                Class::Float4 => Type::FLOAT4_ARRAY,
+                Class::Float8 => Type::FLOAT8_ARRAY,
+                Class::Numeric => Type::NUMERIC_ARRAY,
+                Class::Bytea => Type::BYTEA_ARRAY,
+                Class::Date => Type::DATE_ARRAY,
+                Class::Time => Type::TIME_ARRAY,
+                Class::Timestamp => Type::TIMESTAMP_ARRAY,
+                Class::TimestampTz => Type::TIMESTAMPTZ_ARRAY,
+                Class::Interval => Type::INTERVAL_ARRAY,
+                Class::Json => Type::JSON_ARRAY,
+                Class::Text | Class::Array(_) => Type::TEXT_ARRAY,
+            },
+        }
+    }
+
+    /// `pg_type.typlen`: the fixed width, or -1.
+    fn typlen(&self) -> i16 {
+        match self {
+            Class::Bool => 1,
+            Class::Int2 => 2,
+            Class::Int4 | Class::Float4 | Class::Date => 4,
+            Class::Int8 | Class::Float8 | Class::Time | Class::Timestamp | Class::TimestampTz => 8,
+            Class::Interval => 16,
+            Class::Numeric | Class::Text | Class::Bytea | Class::Json | Class::Array(_) => -1,
+        }
+    }
+}
 
 /// The PostgreSQL type a column of this Arrow type is sent as.
 pub fn pg_type(t: &DataType) -> Type {
+    Class::of(t).pg()
+}
+
+/// The typmod a column of this Arrow type is described with, as PostgreSQL's
+/// `atttypmod`: precision and scale of a numeric, fraction digits of a time or timestamp
+/// (Arrow's unit; nanoseconds are more than PostgreSQL keeps, so no modifier).
+pub fn pg_typmod(t: &DataType) -> i32 {
     match t {
-        DataType::Boolean => Type::BOOL,
-        DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
-        DataType::Int32 | DataType::UInt16 => Type::INT4,
-        DataType::Int64 | DataType::UInt32 => Type::INT8,
-        DataType::UInt64
-        | DataType::Decimal32(_, _)
-        | DataType::Decimal64(_, _)
-        | DataType::Decimal128(_, _)
-        | DataType::Decimal256(_, _) => Type::NUMERIC,
-        DataType::Float16 | DataType::Float32 => Type::FLOAT4,
-        DataType::Float64 => Type::FLOAT8,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Type::TEXT,
-        DataType::Binary
-        | DataType::LargeBinary
-        | DataType::BinaryView
-        | DataType::FixedSizeBinary(_) => Type::BYTEA,
-        DataType::Date32 | DataType::Date64 => Type::DATE,
-        DataType::Time32(_) | DataType::Time64(_) => Type::TIME,
-        DataType::Timestamp(_, None) => Type::TIMESTAMP,
-        DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
-        _ => Type::TEXT,
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => {
+            ((i32::from(*p) << 16) | i32::from(s.max(&0).unsigned_abs())) + 4
+        }
+        DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit) => {
+            match unit {
+                TimeUnit::Second => 0,
+                TimeUnit::Millisecond => 3,
+                TimeUnit::Microsecond => 6,
+                TimeUnit::Nanosecond => -1,
+            }
+        }
+        DataType::Dictionary(_, v) => pg_typmod(v),
+        // As PostgreSQL: an array column carries its element's modifier.
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            pg_typmod(f.data_type())
+        }
+        _ => -1,
     }
 }
 
@@ -55,188 +176,31 @@ pub(super) fn fields(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            FieldInfo::new(
-                f.name().clone(),
-                None,
-                None,
-                pg_type(f.data_type()),
-                format.format_for(i),
-            )
+            let class = Class::of(f.data_type());
+            let origin = |key: &str| f.metadata().get(key).and_then(|v| v.parse::<i64>().ok());
+            let table = origin(crate::handler::TABLE_OID).and_then(|v| i32::try_from(v).ok());
+            let column = origin(crate::handler::ATTNUM).and_then(|v| i16::try_from(v).ok());
+            let mut pg = class.pg();
+            let mut typmod = pg_typmod(f.data_type());
+            // The declared type, where Arrow's has lost the modifier (`time(3)`) or the
+            // type (`varchar(20)` is Utf8); the values' bytes are the same.
+            let declared = origin(crate::handler::TYPE_OID)
+                .and_then(|v| u32::try_from(v).ok())
+                .and_then(Type::from_oid)
+                .zip(origin(crate::handler::TYPMOD).and_then(|v| i32::try_from(v).ok()));
+            if let Some((t, m)) = declared {
+                let same_bytes =
+                    t == pg || (pg == Type::TEXT && matches!(t, Type::VARCHAR | Type::BPCHAR));
+                if same_bytes {
+                    pg = t;
+                    typmod = m;
+                }
+            }
+            FieldInfo::new(f.name().clone(), table, column, pg, format.format_for(i))
+                .with_type_modifier(typmod)
+                .with_type_size(class.typlen())
         })
         .collect()
-}
-
-fn text_value(array: &dyn Array, row: usize) -> String {
-    let options = FormatOptions::default()
-        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"))
-        .with_null("NULL");
-    match ArrayFormatter::try_new(array, &options) {
-        Ok(f) => f.value(row).to_string(),
-        Err(e) => format!("<{e}>"),
-    }
-}
-
-fn encode_cell(enc: &mut DataRowEncoder, array: &dyn Array, row: usize) -> PgWireResult<()> {
-    // A NullArray (an untyped NULL, e.g. `SELECT NULL`) has no validity bitmap.
-    if array.is_null(row) || array.data_type() == &DataType::Null {
-        return enc.encode_field(&None::<i32>);
-    }
-    match array.data_type() {
-        DataType::Boolean => enc.encode_field(&array.as_boolean().value(row)),
-        DataType::Int8 => enc.encode_field(&(array.as_primitive::<Int8Type>().value(row) as i16)),
-        DataType::UInt8 => enc.encode_field(&(array.as_primitive::<UInt8Type>().value(row) as i16)),
-        DataType::Int16 => enc.encode_field(&array.as_primitive::<Int16Type>().value(row)),
-        DataType::UInt16 => {
-            enc.encode_field(&(array.as_primitive::<UInt16Type>().value(row) as i32))
-        }
-        DataType::Int32 => enc.encode_field(&array.as_primitive::<Int32Type>().value(row)),
-        DataType::UInt32 => {
-            enc.encode_field(&(array.as_primitive::<UInt32Type>().value(row) as i64))
-        }
-        DataType::Int64 => enc.encode_field(&array.as_primitive::<Int64Type>().value(row)),
-        DataType::Float32 => {
-            let v = array.as_primitive::<Float32Type>().value(row);
-            enc.encode_field(&PgText {
-                binary: v,
-                text: float_text(v as f64),
-            })
-        }
-        DataType::Float64 => {
-            let v = array.as_primitive::<Float64Type>().value(row);
-            enc.encode_field(&PgText {
-                binary: v,
-                text: float_text(v),
-            })
-        }
-        DataType::Utf8 => enc.encode_field(&array.as_string::<i32>().value(row)),
-        DataType::LargeUtf8 => enc.encode_field(&array.as_string::<i64>().value(row)),
-        DataType::Utf8View => enc.encode_field(&array.as_string_view().value(row)),
-        DataType::Binary => enc.encode_field(&array.as_binary::<i32>().value(row)),
-        DataType::LargeBinary => enc.encode_field(&array.as_binary::<i64>().value(row)),
-        DataType::Date32 => {
-            let days = array.as_primitive::<Date32Type>().value(row);
-            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163);
-            enc.encode_field(&date)
-        }
-        DataType::Timestamp(unit, tz) => {
-            let v = match unit {
-                TimeUnit::Second => {
-                    array
-                        .as_primitive::<datafusion::arrow::datatypes::TimestampSecondType>()
-                        .value(row)
-                        * 1_000_000_000
-                }
-                TimeUnit::Millisecond => {
-                    array
-                        .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>()
-                        .value(row)
-                        * 1_000_000
-                }
-                TimeUnit::Microsecond => {
-                    array
-                        .as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
-                        .value(row)
-                        * 1_000
-                }
-                TimeUnit::Nanosecond => array
-                    .as_primitive::<datafusion::arrow::datatypes::TimestampNanosecondType>()
-                    .value(row),
-            };
-            let dt = chrono::DateTime::from_timestamp_nanos(v);
-            let text = timestamp_text(&dt.naive_utc());
-            if tz.is_some() {
-                enc.encode_field(&PgText {
-                    binary: dt,
-                    text: format!("{text}+00"),
-                })
-            } else {
-                enc.encode_field(&PgText {
-                    binary: dt.naive_utc(),
-                    text,
-                })
-            }
-        }
-        DataType::Decimal128(_, _)
-        | DataType::Decimal256(_, _)
-        | DataType::Decimal64(_, _)
-        | DataType::Decimal32(_, _)
-        | DataType::UInt64 => {
-            let text = text_value(array, row);
-            match rust_decimal::Decimal::from_str_exact(&text) {
-                Ok(d) => enc.encode_field(&d),
-                Err(_) => enc.encode_field(&text),
-            }
-        }
-        DataType::Time32(_) | DataType::Time64(_) => {
-            let text = text_value(array, row);
-            match chrono::NaiveTime::parse_from_str(&text, "%H:%M:%S%.f") {
-                Ok(t) => enc.encode_field(&PgText {
-                    binary: t,
-                    text: time_text(&t),
-                }),
-                Err(_) => enc.encode_field(&text),
-            }
-        }
-        DataType::List(_) | DataType::LargeList(_) => enc.encode_field(&array_text(array, row)),
-        _ => enc.encode_field(&text_value(array, row)),
-    }
-}
-
-/// PostgreSQL's array literal: `{1,2,3}`, strings quoted when needed.
-fn array_text(array: &dyn Array, row: usize) -> String {
-    let values = match array.data_type() {
-        DataType::List(_) => array.as_list::<i32>().value(row),
-        _ => array.as_list::<i64>().value(row),
-    };
-    let items: Vec<String> = (0..values.len())
-        .map(|i| {
-            if values.is_null(i) {
-                return "NULL".to_string();
-            }
-            let t = text_value(values.as_ref(), i);
-            let quote = t.is_empty()
-                || t.eq_ignore_ascii_case("null")
-                || t.contains([',', '{', '}', '"', '\\', ' ']);
-            if quote
-                && matches!(
-                    values.data_type(),
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                )
-            {
-                format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""))
-            } else {
-                t
-            }
-        })
-        .collect();
-    format!("{{{}}}", items.join(","))
-}
-
-/// Encodes every row of a batch.
-pub(super) fn encode_batch(
-    batch: &RecordBatch,
-    fields: &Arc<Vec<FieldInfo>>,
-) -> Vec<PgWireResult<DataRow>> {
-    let mut encoder = DataRowEncoder::new(fields.clone());
-    let mut rows = Vec::with_capacity(batch.num_rows());
-    for row in 0..batch.num_rows() {
-        let mut failed = None;
-        for col in batch.columns() {
-            if let Err(e) = encode_cell(&mut encoder, col.as_ref(), row) {
-                failed = Some(e);
-                break;
-            }
-        }
-        match failed {
-            Some(e) => {
-                rows.push(Err(e));
-                return rows;
-            }
-            None => rows.push(Ok(encoder.take_row())),
-        }
-    }
-    rows
 }
 
 /// The PostgreSQL type a parameter of this Arrow type is read as.
@@ -282,6 +246,19 @@ pub(super) fn decode_params(
                     .parameter::<chrono::NaiveDateTime>(i, &pg)?
                     .map(|d| d.and_utc().timestamp_micros()),
                 None,
+            ),
+            Type::TIMESTAMPTZ => ScalarValue::TimestampMicrosecond(
+                portal
+                    .parameter::<chrono::DateTime<chrono::FixedOffset>>(i, &pg)?
+                    .map(|d| d.timestamp_micros()),
+                Some("UTC".into()),
+            ),
+            Type::TIME => ScalarValue::Time64Microsecond(
+                portal.parameter::<chrono::NaiveTime>(i, &pg)?.map(|t| {
+                    use chrono::Timelike;
+                    i64::from(t.num_seconds_from_midnight()) * 1_000_000
+                        + i64::from(t.nanosecond() / 1000)
+                }),
             ),
             Type::BYTEA => ScalarValue::Binary(portal.parameter::<Vec<u8>>(i, &pg)?),
             _ => ScalarValue::Utf8(portal.parameter::<String>(i, &Type::TEXT)?),

@@ -53,6 +53,8 @@ const PG_VARIABLES: &[(&str, &str)] = &[
     ("application_name", ""),
     ("client_encoding", "UTF8"),
     ("datestyle", "ISO, MDY"),
+    // SQLAlchemy's reflection compares each table's access method with it.
+    ("default_table_access_method", "heap"),
     ("default_transaction_isolation", "read committed"),
     ("default_transaction_read_only", "off"),
     ("extra_float_digits", "1"),
@@ -88,6 +90,8 @@ pub struct Session {
     user: Option<String>,
     /// Cursors the session declared.
     pub cursors: cursors::Cursors,
+    /// A `COPY ... FROM STDIN` receiving its data.
+    copy_in: Mutex<Option<(crate::handler::CopyIn, Vec<u8>)>>,
 }
 
 impl Session {
@@ -101,6 +105,39 @@ impl Session {
             user: Some(user.to_string()),
             ..Session::default()
         }
+    }
+
+    /// Starts taking data for `copy`.
+    pub(crate) fn begin_copy_in(&self, copy: crate::handler::CopyIn) {
+        *self.copy_in.lock().unwrap_or_else(|p| p.into_inner()) = Some((copy, Vec::new()));
+    }
+
+    /// Appends data of the COPY FROM in progress; refused past what one COPY takes.
+    pub(crate) fn copy_in_data(&self, bytes: &[u8]) -> Result<()> {
+        let mut copy = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, data)) = copy.as_mut() else {
+            return Err(SqlError::Internal("COPY data without a COPY FROM".into()));
+        };
+        if data.len() + bytes.len() > crate::handler::MAX_COPY_IN_BYTES {
+            *copy = None;
+            return Err(SqlError::CopyData {
+                sqlstate: "54000",
+                message: format!(
+                    "COPY FROM data is larger than {} MiB; split it into several COPY statements",
+                    crate::handler::MAX_COPY_IN_BYTES >> 20
+                ),
+            });
+        }
+        data.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Ends the COPY FROM in progress: its statement and data.
+    pub(crate) fn take_copy_in(&self) -> Option<(crate::handler::CopyIn, Vec<u8>)> {
+        self.copy_in
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// The user the client connected as.
@@ -180,6 +217,18 @@ impl Session {
     }
 
     /// A PostgreSQL variable's value (`SHOW name`).
+    /// Every PostgreSQL setting as this session has it: its own `SET` values over the
+    /// defaults, by lower-case name.
+    pub fn pg_settings(&self) -> Vec<(String, String)> {
+        let own = self.lock().pg.clone();
+        let mut all: BTreeMap<String, String> = PG_VARIABLES
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.extend(own);
+        all.into_iter().collect()
+    }
+
     pub fn pg_variable(&self, name: &str) -> Option<String> {
         let lower = name.to_ascii_lowercase().replace(' ', "");
         let lower = if lower == "timezone" {

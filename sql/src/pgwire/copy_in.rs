@@ -1,0 +1,74 @@
+//! COPY ... FROM STDIN on the wire: CopyInResponse (text format, one column format per
+//! column, as PostgreSQL sends), the client's CopyData gathered in the session, and at
+//! CopyDone the rows written and `COPY n` sent. A CopyFail ends it with PostgreSQL's 57014.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use futures::{Sink, SinkExt};
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::results::{CopyResponse, Tag};
+use pgwire::api::ClientInfo;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
+use pgwire::messages::PgWireBackendMessage;
+
+use super::handler::{pg_error, session, EddyHandler};
+use crate::handler::CopyIn;
+
+/// The CopyInResponse for `copy`: text, every column text.
+pub(super) fn copy_in_response(copy: &CopyIn) -> CopyResponse {
+    CopyResponse::new(0, copy.schema.fields().len(), futures::stream::empty())
+}
+
+#[async_trait]
+impl CopyHandler for EddyHandler {
+    async fn on_copy_data<C>(&self, client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        session(client)
+            .copy_in_data(&copy_data.data)
+            .map_err(pg_error)
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client);
+        let Some((copy, data)) = session.take_copy_in() else {
+            // The data was refused already (too large); its error has been sent.
+            return Err(pg_error(crate::error::SqlError::Internal(
+                "CopyDone without a COPY FROM in progress".into(),
+            )));
+        };
+        let rows = crate::handler::finish_copy_in(&self.engine, &session, &copy, &data)
+            .await
+            .map_err(pg_error)?;
+        client
+            .send(PgWireBackendMessage::CommandComplete(
+                Tag::new("COPY").with_rows(rows).into(),
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        session(client).take_copy_in();
+        PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".to_string(),
+            "57014".to_string(),
+            format!("COPY from stdin failed: {}", fail.message),
+        )))
+    }
+}
