@@ -365,3 +365,324 @@ async fn sqlalchemy_inspector_answers_as_with_postgres() {
     let got = String::from_utf8_lossy(&out.stdout);
     assert_eq!(got.trim_end(), expected.join("\n"));
 }
+
+/// `pg_stat_activity` lists the gateway's sessions with PostgreSQL's states: the one asking
+/// is `active` with its own query, one inside `BEGIN` is `idle in transaction`; `pid` is
+/// the process id BackendKeyData gave each client (`pg_backend_pid()`), and a closed
+/// session leaves the list.
+#[tokio::test(flavor = "multi_thread")]
+async fn pg_stat_activity_lists_the_sessions() {
+    let eddy = Eddy::start();
+    let asking = eddy.connect().await;
+    let connect = |app: &str| {
+        let conn = format!(
+            "host=127.0.0.1 port={} user=eddy dbname=eddy application_name={app}",
+            eddy.pg_port
+        );
+        async move {
+            let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(connection);
+            client
+        }
+    };
+    let waiting = connect("watcher").await;
+    exec(&waiting, "BEGIN").await;
+    let idle = connect("idler").await;
+    exec(&idle, "SELECT 1").await;
+    let query = "SELECT pid, usename, application_name, state, query, backend_type, \
+                 client_addr, pid = pg_backend_pid() FROM pg_stat_activity ORDER BY application_name";
+    let rows = values(&asking, query).await;
+    let text: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| v.clone().unwrap_or_default()).collect())
+        .collect();
+    assert_eq!(text.len(), 3, "{text:?}");
+    let pick = |r: &Vec<String>| (r[2].clone(), r[3].clone(), r[4].clone(), r[7].clone());
+    assert_eq!(
+        text.iter().map(pick).collect::<Vec<_>>(),
+        vec![
+            ("".into(), "active".into(), query.into(), "t".into()),
+            ("idler".into(), "idle".into(), "SELECT 1".into(), "f".into()),
+            (
+                "watcher".into(),
+                "idle in transaction".into(),
+                "BEGIN".into(),
+                "f".into()
+            ),
+        ]
+    );
+    assert!(text
+        .iter()
+        .all(|r| r[1] == "eddy" && r[5] == "client backend" && r[6] == "127.0.0.1"));
+    let pids: std::collections::BTreeSet<&String> = text.iter().map(|r| &r[0]).collect();
+    assert_eq!(pids.len(), 3, "one pid per session");
+    drop(idle);
+    let mut left = 3;
+    for _ in 0..100 {
+        left = values(&asking, "SELECT pid FROM pg_stat_activity")
+            .await
+            .len();
+        if left == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 2, "a closed session leaves pg_stat_activity");
+}
+
+/// The answers of a `.expected` file by `[n]`: the header and rows, or the tag or error.
+/// The result columns' types (`-- columns:`) are left out: Eddy's catalog columns are
+/// text where PostgreSQL's are `name` or `character varying`, which the tools read alike.
+fn answers(text: &str) -> std::collections::BTreeMap<u32, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<(u32, String)> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("-- [") {
+            if let Some((n, _)) = rest.split_once(']') {
+                if let Some((k, v)) = current.take() {
+                    out.insert(k, v);
+                }
+                current = n.parse().ok().map(|n| (n, String::new()));
+                continue;
+            }
+        }
+        if line.starts_with("-- columns:") {
+            continue;
+        }
+        if let Some((_, v)) = current.as_mut() {
+            v.push_str(line);
+            v.push('\n');
+        }
+    }
+    if let Some((k, v)) = current {
+        out.insert(k, v);
+    }
+    out
+}
+
+/// The statements Grafana, Metabase and DBeaver send to connect and list schemas, tables
+/// and columns (from their source, `tests/clients/bi_queries`), replayed against Eddy: none
+/// fails, and the ones that list tables and columns answer what PostgreSQL 15 answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn bi_tools_list_tables_and_columns_as_with_postgres() {
+    let eddy = Eddy::start();
+    let client = create_objects(&eddy).await;
+    let oid = |sql: &'static str| {
+        let client = &client;
+        async move { values(client, sql).await[0][0].clone().expect("an OID") }
+    };
+    let mapping = [
+        (
+            "16386",
+            oid("SELECT oid FROM pg_namespace WHERE nspname = 'default_database'").await,
+        ),
+        ("16387", oid("SELECT CAST('orders'::regclass AS OID)").await),
+        ("16394", oid("SELECT CAST('cheap'::regclass AS OID)").await),
+        ("16398", oid("SELECT CAST('totals'::regclass AS OID)").await),
+    ];
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/bi_queries");
+    let out_dir = eddy.scratch_dir().join("bi");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut replay = Command::new("python3");
+    replay
+        .arg(format!("{dir}/replay.py"))
+        .arg(eddy.pg_port.to_string())
+        .arg(&out_dir)
+        .args(["grafana", "metabase", "dbeaver"]);
+    for (from, to) in &mapping {
+        replay.arg("--oid").arg(format!("{from}={to}"));
+    }
+    let out = replay
+        .output()
+        .expect("run python3 (with psycopg; .ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "replay: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Per tool, the answers that must equal PostgreSQL's (with Eddy's OIDs).
+    for (tool, same) in [
+        ("grafana", &[3u32, 4, 5, 7, 9, 10, 12][..]),
+        ("metabase", &[7, 10, 14]),
+        ("dbeaver", &[]),
+    ] {
+        let expected = std::fs::read_to_string(format!("{dir}/{tool}.expected")).unwrap();
+        let mut expected = expected;
+        for (from, to) in &mapping {
+            expected = expected.replace(from, to);
+        }
+        let expected = answers(&expected);
+        let got =
+            answers(&std::fs::read_to_string(out_dir.join(format!("{tool}.expected"))).unwrap());
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{tool}"
+        );
+        for (n, answer) in &got {
+            assert!(
+                !answer.contains("\nERROR:") && !answer.starts_with("ERROR:"),
+                "{tool} [{n}]: {answer}"
+            );
+        }
+        // Rows compared as multisets: without ORDER BY, PostgreSQL lists relations by OID,
+        // Eddy by name.
+        let rows = |answer: &str| {
+            let mut lines: Vec<String> = answer.lines().map(str::to_string).collect();
+            lines.sort_unstable();
+            lines
+        };
+        for n in same {
+            assert_eq!(rows(&got[n]), rows(&expected[n]), "{tool} [{n}]");
+        }
+    }
+    // DBeaver reads `c.*`, `a.*` and `c.*` of pg_constraint: the columns it shows for
+    // tables, their columns and their keys (PostgreSQL also lists system columns,
+    // attnum < 0, which DBeaver hides; a key's own OIDs are Eddy's).
+    let got = answers(&std::fs::read_to_string(out_dir.join("dbeaver.expected")).unwrap());
+    let mut expected = std::fs::read_to_string(format!("{dir}/dbeaver.expected")).unwrap();
+    for (from, to) in &mapping {
+        expected = expected.replace(from, to);
+    }
+    let expected = answers(&expected);
+    for (n, columns) in [
+        (
+            16,
+            &[
+                "relname",
+                "relkind",
+                "relnatts",
+                "relhasindex",
+                "relnamespace",
+            ][..],
+        ),
+        (
+            17,
+            &[
+                "attname",
+                "atttypid",
+                "attnum",
+                "atttypmod",
+                "attnotnull",
+                "attndims",
+                "attcollation",
+            ],
+        ),
+        (
+            24,
+            &["conname", "contype", "conrelid", "conkey", "tabrelname"],
+        ),
+    ] {
+        assert_eq!(
+            picked(&got[&n], columns),
+            picked(&expected[&n], columns),
+            "dbeaver [{n}]"
+        );
+    }
+}
+
+/// The named columns of an answer's rows, sorted, without rows of system columns.
+fn picked(answer: &str, columns: &[&str]) -> Vec<Vec<String>> {
+    let mut lines = answer.lines().filter(|l| !l.is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or_default().split('|').collect();
+    let at: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            header
+                .iter()
+                .position(|h| h == c)
+                .unwrap_or_else(|| panic!("no column {c}"))
+        })
+        .collect();
+    let attnum = header.iter().position(|h| *h == "attnum");
+    let mut rows: Vec<Vec<String>> = lines
+        .filter(|l| !l.starts_with('('))
+        .map(|l| l.split('|').collect::<Vec<_>>())
+        .filter(|r| attnum.is_none_or(|i| !r[i].starts_with('-')))
+        .map(|r| at.iter().map(|i| r[*i].to_string()).collect())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The statements of a recorded `.sql` file by `[n]` (comment lines, the text, `;`).
+fn statements(text: &str) -> std::collections::BTreeMap<u32, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let (mut n, mut body) = (None, Vec::new());
+    for line in text.lines() {
+        if line == ";" {
+            if let Some(n) = n.take() {
+                out.insert(n, body.join("\n"));
+            }
+            body.clear();
+        } else if let Some(rest) = line.strip_prefix("-- [") {
+            n = rest
+                .split_once(']')
+                .and_then(|(k, _)| k.parse::<u32>().ok());
+        } else if !line.starts_with("-- ") {
+            body.push(line);
+        }
+    }
+    out
+}
+
+/// psql's tab completion: the queries psql sends for `SELECT * FROM <Tab><Tab>`, a table
+/// prefix, a table's columns, `\d <Tab>`, a schema prefix and `SET search_path TO`, run as
+/// psql runs them, answer the rows PostgreSQL answered (its `public` schema aside).
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_tab_completion_offers_what_postgres_offers() {
+    let eddy = Eddy::start();
+    let client = create_objects(&eddy).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/catalog_queries");
+    let sent = statements(&std::fs::read_to_string(format!("{dir}/psql.sql")).unwrap());
+    let expected = answers(&std::fs::read_to_string(format!("{dir}/psql.expected")).unwrap());
+    for n in 37..=42u32 {
+        let rows = values(&client, &sent[&n]).await;
+        let mut got: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.clone().unwrap_or_else(|| "<NULL>".into()))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = expected[&n]
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty() && !l.starts_with('(') && !l.contains("public"))
+            .map(str::to_string)
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "[{n}] {}", sent[&n]);
+    }
+}
+
+/// psql's `\df`, `\di`, `\d+ orders` and `\x` with a SELECT print what they printed
+/// against PostgreSQL.
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_functions_indexes_and_expanded_display_print_what_postgres_prints() {
+    let eddy = Eddy::start();
+    let _client = create_objects(&eddy).await;
+    for command in [r"\df", r"\di", r"\d+ orders"] {
+        assert_eq!(psql(&eddy, command), recorded(command), "psql {command}");
+    }
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &eddy.pg_port.to_string()])
+        .args(["-U", "eddy", "-d", "eddy", "-P", "pager=off"])
+        .args(["-c", r"\x", "-c", "SELECT * FROM orders"])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        recorded(r"\x then SELECT * FROM orders")
+    );
+}

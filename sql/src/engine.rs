@@ -91,6 +91,8 @@ pub struct Engine {
     pub(crate) pg_catalog: PgCatalog,
     /// Users defined in the configuration file (their passwords stay with the endpoint).
     pub(crate) config_users: std::collections::BTreeSet<String>,
+    /// The sessions the gateway serves, for `pg_stat_activity`.
+    backends: std::sync::OnceLock<Arc<dyn crate::session::Backends>>,
 }
 
 impl Engine {
@@ -117,6 +119,7 @@ impl Engine {
             data_dir: data_dir.to_path_buf(),
             pg_catalog: PgCatalog::new()?,
             config_users: Default::default(),
+            backends: Default::default(),
         })
     }
 
@@ -256,6 +259,12 @@ impl Engine {
             .await
     }
 
+    /// Where `pg_stat_activity` finds the sessions: the gateway that serves them.
+    pub(crate) fn serve_backends(&self, backends: Arc<dyn crate::session::Backends>) {
+        // One gateway per engine; a second would list the same sessions.
+        let _ = self.backends.set(backends);
+    }
+
     /// As [`Engine::session_context`], for `session`: its user (`current_user`) and its
     /// PostgreSQL settings (`pg_settings`, `current_setting`).
     pub(crate) async fn session_context_for(
@@ -263,7 +272,8 @@ impl Engine {
         config: &Configuration,
         session: &crate::session::Session,
     ) -> Result<SessionContext> {
-        self.context_with(config, false, session.user(), Some(session.pg_settings()))
+        let facts = (session.pg_settings(), session.backend_pid());
+        self.context_with(config, false, session.user(), Some(facts))
             .await
     }
 
@@ -279,7 +289,7 @@ impl Engine {
         config: &Configuration,
         job: bool,
         user: &str,
-        settings: Option<Vec<(String, String)>>,
+        session: Option<(Vec<(String, String)>, i32)>,
     ) -> Result<SessionContext> {
         let ctx = self.bare_context();
         if job {
@@ -344,10 +354,16 @@ impl Engine {
                         .filter(|(name, _)| !self.config_users.contains(*name))
                         .map(|(name, r)| (name.clone(), r.superuser, r.login)),
                 );
+            let backends = self
+                .backends
+                .get()
+                .map(|b| b.backends())
+                .unwrap_or_default();
             let mut relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
-                .with_roles(user, roles);
-            if let Some(settings) = settings {
-                relations = relations.with_settings(settings);
+                .with_roles(user, roles)
+                .with_backends(backends);
+            if let Some((settings, pid)) = session {
+                relations = relations.with_session(settings, pid);
             }
             self.pg_catalog.register(&ctx, relations)?;
         }

@@ -150,8 +150,11 @@ fn datafusion_sqlstate(e: &DataFusionError) -> &'static str {
             return plan_sqlstate(p);
         }
         // Eddy's own functions fail with Eddy's errors (`current_setting`).
-        if let Some(SqlError::UndefinedParameter(_)) = inner.downcast_ref::<SqlError>() {
-            return "42704";
+        match inner.downcast_ref::<SqlError>() {
+            Some(SqlError::UndefinedParameter(_)) => return "42704",
+            Some(SqlError::UndefinedTable(_)) => return "42P01",
+            Some(SqlError::InvalidParameter(_)) => return "22023",
+            _ => {}
         }
     }
     eddy_runtime::error::datafusion_sqlstate(e)

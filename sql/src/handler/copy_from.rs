@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_cluster::JobStatus;
 use eddy_planner::{ConnectorTable, TableDefinition};
@@ -20,8 +20,9 @@ use crate::error::{Result, SqlError};
 use crate::parser::CopyOptions;
 use crate::session::Session;
 
-/// The most data one COPY FROM takes: it is decoded at once, in the gateway's memory.
-pub const MAX_BYTES: usize = 256 << 20;
+/// The most data one COPY FROM takes: it is decoded at once, in the gateway's memory, and
+/// its rows travel inside the job graph, whose RPC message is bounded too.
+pub const MAX_BYTES: usize = 64 << 20;
 
 /// A COPY FROM waiting for its data: the table, the columns the data fills, and how.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct CopyIn {
     /// The columns the data holds, with the table's types, in the data's order.
     pub schema: SchemaRef,
     pub options: CopyOptions,
+    /// A NOT NULL column the column list leaves out (NULL in every row written).
+    pub omitted_not_null: Option<String>,
 }
 
 /// Checks the statement before any data comes, as PostgreSQL does: the table exists and
@@ -59,6 +62,16 @@ pub(super) async fn start(
         options: target.options.clone(),
         primary_key: target.primary_key.clone().unwrap_or_default(),
     })?;
+    if let Some((i, c)) = columns
+        .iter()
+        .enumerate()
+        .find(|(i, c)| columns[..*i].contains(c))
+    {
+        let _ = i;
+        return Err(SqlError::DuplicateColumn(format!(
+            "column \"{c}\" specified more than once"
+        )));
+    }
     let fields = match columns.is_empty() {
         true => writable.fields().iter().cloned().collect::<Vec<_>>(),
         false => columns
@@ -74,23 +87,66 @@ pub(super) async fn start(
             })
             .collect::<Result<Vec<_>>>()?,
     };
+    // Nested values have no text form this reads (PostgreSQL's array literals, json).
+    if let Some(f) = fields.iter().find(|f| {
+        matches!(
+            f.data_type(),
+            DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(_, _)
+                | DataType::Struct(_)
+                | DataType::Map(_, _)
+        )
+    }) {
+        return Err(SqlError::NotSupported(format!(
+            "COPY FROM into column \"{}\" of a nested type ({}) is not supported; leave it out of the column list, or INSERT ... VALUES",
+            f.name(),
+            f.data_type()
+        )));
+    }
+    let omitted_not_null = writable
+        .fields()
+        .iter()
+        .find(|w| !w.is_nullable() && !fields.iter().any(|f| f.name() == w.name()))
+        .map(|w| w.name().clone());
     Ok(CopyIn {
         table,
         schema: Arc::new(Schema::new(fields)),
         options,
+        omitted_not_null,
     })
 }
 
-/// Decodes `data` and writes its rows into the table; the number of rows written.
-pub async fn finish(
+/// Decodes `data` and submits the job that writes its rows into the table: the job's id
+/// (none when there are no rows) and the number of rows.
+pub async fn submit(
     engine: &Engine,
     session: &Session,
     copy: &CopyIn,
     data: &[u8],
-) -> Result<usize> {
+) -> Result<(Option<String>, usize)> {
     let batch = decode(copy, data)?;
     if batch.num_rows() == 0 {
-        return Ok(0);
+        return Ok((None, 0));
+    }
+    if let Some(column) = &copy.omitted_not_null {
+        return Err(bad_data(
+            "23502",
+            format!(
+                "null value in column \"{column}\" of relation \"{}\" violates not-null constraint",
+                copy.table
+            ),
+        ));
+    }
+    let rows = eddy_connectors::values::encode_rows(&batch)?;
+    if rows.len() > 2 * MAX_BYTES {
+        return Err(bad_data(
+            "54000",
+            format!(
+                "COPY FROM rows take more than {} MiB in the job; split them into several COPY statements",
+                (2 * MAX_BYTES) >> 20
+            ),
+        ));
     }
     let config = engine.effective_config(session);
     let ctx = engine.job_context(&config).await?;
@@ -102,10 +158,7 @@ pub async fn finish(
                 schema: SerializedSchema::encode(&copy.schema)?,
                 options: BTreeMap::from([
                     ("connector".to_string(), "values".to_string()),
-                    (
-                        eddy_connectors::values::VALUES_ROWS.key.to_string(),
-                        eddy_connectors::values::encode_rows(&batch)?,
-                    ),
+                    (eddy_connectors::values::VALUES_ROWS.key.to_string(), rows),
                 ]),
                 primary_key: Vec::new(),
             },
@@ -136,16 +189,29 @@ pub async fn finish(
     let text = format!("COPY {} FROM STDIN", copy.table);
     let graph = super::insert::build_job_in(engine, session, &ctx, &[&statement], &text).await?;
     let job_id = engine.dispatcher.submit_job(graph).await?;
-    let result = engine.dispatcher.request_job_result(&job_id).await?;
-    if result.status == JobStatus::Failed {
-        return Err(SqlError::JobFailed {
-            id: job_id,
+    Ok((Some(job_id), batch.num_rows()))
+}
+
+/// Waits for a COPY's job: Ok once every row is in the table.
+pub async fn wait(engine: &Engine, job_id: &str) -> Result<()> {
+    let result = engine.dispatcher.request_job_result(job_id).await?;
+    match result.status {
+        JobStatus::Finished => Ok(()),
+        JobStatus::Canceled => Err(SqlError::Cancelled),
+        _ => Err(SqlError::JobFailed {
+            id: job_id.to_string(),
             error: result.error.unwrap_or_else(|| {
                 eddy_cluster::gateway::Failure::internal("the job failed without a reason")
             }),
-        });
+        }),
     }
-    Ok(batch.num_rows())
+}
+
+/// Cancels a COPY's job (the client cancelled the COPY).
+pub async fn cancel(engine: &Engine, job_id: &str) {
+    if let Err(e) = engine.dispatcher.cancel_job(job_id).await {
+        tracing::debug!(job_id, error = %e, "cancelling a COPY's job");
+    }
 }
 
 fn bad_data(sqlstate: &'static str, message: String) -> SqlError {
@@ -168,10 +234,6 @@ fn decode(copy: &CopyIn, data: &[u8]) -> Result<RecordBatch> {
     while let Some(line) = split.next_row(&mut row)? {
         if copy.options.header && line == 1 {
             continue;
-        }
-        if row.len() == 1 && row[0].as_deref() == Some("\\.") && !copy.options.csv {
-            // The end-of-data marker of the old protocol.
-            break;
         }
         if row.len() < n {
             return Err(bad_data(
@@ -200,6 +262,28 @@ fn decode(copy: &CopyIn, data: &[u8]) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(n);
     for (b, field) in builders.iter_mut().zip(copy.schema.fields()) {
         let text = b.finish();
+        if matches!(
+            field.data_type(),
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        ) {
+            let bytes = bytea_column(&text, copy, &lines, field.name())?;
+            columns.push(
+                datafusion::arrow::compute::cast(&bytes, field.data_type()).map_err(|e| {
+                    bad_data(
+                        "22P02",
+                        format!(
+                            "invalid input for column {} (COPY {}): {e}",
+                            field.name(),
+                            copy.table
+                        ),
+                    )
+                })?,
+            );
+            continue;
+        }
         let strict = CastOptions {
             safe: false,
             ..Default::default()
@@ -265,34 +349,73 @@ impl<'a> Splitter<'a> {
         }
     }
 
-    /// The next row's fields into `row`; the line it starts on, or None at the end.
+    /// The next row's fields into `row`; the line it starts on, or None at the end (of the
+    /// data, or at the `\.` line that ends it in either format).
     fn next_row(&mut self, row: &mut Vec<Option<String>>) -> Result<Option<usize>> {
         row.clear();
-        if self.pos >= self.text.len() {
+        let rest = &self.text[self.pos..];
+        if rest.is_empty()
+            || rest == "\\."
+            || rest.starts_with("\\.\n")
+            || rest.starts_with("\\.\r\n")
+        {
             return Ok(None);
         }
         self.line += 1;
         let start = self.line;
         match self.options.csv {
             true => self.csv_row(row)?,
-            false => self.text_row(row),
+            false => self.text_row(row)?,
         }
         Ok(Some(start))
     }
 
-    /// A line of the text format: fields split at the delimiter, `\N` (or NULL's string)
-    /// as NULL, backslash escapes undone.
-    fn text_row(&mut self, row: &mut Vec<Option<String>>) {
-        let rest = &self.text[self.pos..];
-        let end = rest.find('\n').unwrap_or(rest.len());
-        self.pos += (end + 1).min(rest.len());
-        let line = rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]);
-        for raw in line.split(self.options.delimiter) {
-            row.push(match raw == self.options.null {
+    /// A line of the text format, read as PostgreSQL's `CopyReadAttributesText` does: a
+    /// backslash takes the next character as data (a delimiter, a newline), fields split
+    /// at the other delimiters, a field spelled as NULL's string (before its escapes are
+    /// undone) is NULL.
+    fn text_row(&mut self, row: &mut Vec<Option<String>>) -> Result<()> {
+        let (text, options) = (self.text, self.options);
+        let bytes = text.as_bytes();
+        let delimiter = options.delimiter as u8;
+        let mut field_start = self.pos;
+        let mut i = self.pos;
+        let push = |start: usize, end: usize, row: &mut Vec<Option<String>>| -> Result<()> {
+            let raw = &text[start..end];
+            row.push(match raw == options.null {
                 true => None,
-                false => Some(unescape(raw)),
+                false => Some(unescape(raw)?),
             });
+            Ok(())
+        };
+        let end = loop {
+            match bytes.get(i) {
+                None => break i,
+                Some(b'\\') => {
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        self.line += 1;
+                    }
+                    i += 2;
+                }
+                Some(b'\n') => break i,
+                Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => break i,
+                Some(&b) if b == delimiter => {
+                    push(field_start, i, row)?;
+                    i += 1;
+                    field_start = i;
+                }
+                Some(_) => i += 1,
+            }
+        };
+        let end = end.min(bytes.len());
+        push(field_start, end, row)?;
+        self.pos = match bytes.get(end) {
+            Some(b'\r') => end + 2,
+            Some(_) => end + 1,
+            None => end,
         }
+        .min(bytes.len());
+        Ok(())
     }
 
     /// A record of the CSV format: quoted fields may hold delimiters, quotes (doubled or
@@ -360,10 +483,11 @@ fn csv_value(field: String, quoted: bool, options: &CopyOptions) -> Option<Strin
 }
 
 /// Undoes the text format's backslash escapes: `\t`, `\n`, `\\`, octal `\123`, hex
-/// `\x41`; any other escaped character is itself.
-fn unescape(raw: &str) -> String {
+/// `\x41`; any other escaped character is itself. Escapes that make a NUL byte or bytes
+/// that are not UTF-8 are refused, as PostgreSQL refuses them (22021).
+fn unescape(raw: &str) -> Result<String> {
     if !raw.contains('\\') {
-        return raw.to_string();
+        return Ok(raw.to_string());
     }
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -413,7 +537,94 @@ fn unescape(raw: &str) -> String {
             other => out.push(other),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    if out.contains(&0) {
+        return Err(bad_data(
+            "22021",
+            "invalid byte sequence for encoding \"UTF8\": 0x00".into(),
+        ));
+    }
+    String::from_utf8(out).map_err(|e| {
+        bad_data(
+            "22021",
+            format!("invalid byte sequence for encoding \"UTF8\" in an escape: {e}"),
+        )
+    })
+}
+
+/// bytea input as PostgreSQL reads it: `\x` then hex digits, or the escape format (`\\`
+/// for a backslash, `\ooo` octal bytes, anything else as it is).
+fn bytea_column(
+    text: &datafusion::arrow::array::StringArray,
+    copy: &CopyIn,
+    lines: &[usize],
+    column: &str,
+) -> Result<ArrayRef> {
+    let mut out = datafusion::arrow::array::BinaryBuilder::new();
+    for (i, line) in lines.iter().enumerate().take(text.len()) {
+        if text.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let s = text.value(i);
+        let refuse = |why: &str| {
+            bad_data(
+                "22P02",
+                format!(
+                    "invalid input syntax for type bytea: {why} (COPY {}, line {}, column {column})",
+                    copy.table, line
+                ),
+            )
+        };
+        let bytes = match s.strip_prefix("\\x") {
+            Some(hex) => {
+                let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                if !digits.len().is_multiple_of(2) {
+                    return Err(refuse("odd number of hexadecimal digits"));
+                }
+                digits
+                    .chunks(2)
+                    .map(|pair| {
+                        let hi = (pair[0] as char).to_digit(16);
+                        let lo = (pair[1] as char).to_digit(16);
+                        match (hi, lo) {
+                            (Some(h), Some(l)) => Ok((h * 16 + l) as u8),
+                            _ => Err(refuse("invalid hexadecimal digit")),
+                        }
+                    })
+                    .collect::<Result<Vec<u8>>>()?
+            }
+            None => {
+                let b = s.as_bytes();
+                let mut v = Vec::with_capacity(b.len());
+                let mut j = 0;
+                while j < b.len() {
+                    if b[j] != b'\\' {
+                        v.push(b[j]);
+                        j += 1;
+                    } else if b.get(j + 1) == Some(&b'\\') {
+                        v.push(b'\\');
+                        j += 2;
+                    } else if j + 4 <= b.len()
+                        && b[j + 1..j + 4].iter().all(|d| (b'0'..=b'7').contains(d))
+                    {
+                        let o = b[j + 1..j + 4]
+                            .iter()
+                            .fold(0u32, |a, d| a * 8 + u32::from(d - b'0'));
+                        if o > 255 {
+                            return Err(refuse("invalid escape"));
+                        }
+                        v.push(o as u8);
+                        j += 4;
+                    } else {
+                        return Err(refuse("invalid escape"));
+                    }
+                }
+                v
+            }
+        };
+        out.append_value(bytes);
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 #[cfg(test)]
@@ -441,6 +652,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             )),
             options,
+            omitted_not_null: None,
         }
     }
 
@@ -467,9 +679,37 @@ mod tests {
     }
 
     #[test]
+    fn text_escapes_delimiters_and_ends_at_the_marker() {
+        let c = copy(false, &[DataType::Utf8, DataType::Utf8]);
+        let batch = decode(&c, b"a\\\tb\tx\\\ny\n\\N\t\\\\N\n\\.\nignored\n").unwrap();
+        assert_eq!(strings(&batch, 0), vec![Some("a\tb".into()), None]);
+        assert_eq!(
+            strings(&batch, 1),
+            vec![Some("x\ny".into()), Some("\\N".into())]
+        );
+        let e = decode(&c, b"a\\0\tb\n").unwrap_err();
+        assert_eq!(e.sqlstate(), "22021");
+    }
+
+    #[test]
+    fn bytea_reads_hex_and_escapes() {
+        let c = copy(false, &[DataType::Binary]);
+        let batch = decode(&c, b"\\\\x0aff\nab\\\\\\\\\\\\001\n").unwrap();
+        let a = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::BinaryArray>()
+            .unwrap();
+        assert_eq!(a.value(0), &[0x0a, 0xff]);
+        assert_eq!(a.value(1), b"ab\\\x01");
+        let e = decode(&c, b"\\\\xzz\n").unwrap_err();
+        assert_eq!(e.sqlstate(), "22P02");
+    }
+
+    #[test]
     fn csv_format_reads_quotes_nulls_and_newlines() {
         let c = copy(true, &[DataType::Utf8, DataType::Utf8]);
-        let batch = decode(&c, b"\"a,b\",\n\"\",\"say \"\"hi\"\"\nthere\"\n").unwrap();
+        let batch = decode(&c, b"\"a,b\",\n\"\",\"say \"\"hi\"\"\nthere\"\n\\.\n").unwrap();
         assert_eq!(
             strings(&batch, 0),
             vec![Some("a,b".into()), Some("".into())]

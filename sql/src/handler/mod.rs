@@ -24,7 +24,10 @@ use crate::parser::Statement;
 use crate::session::Session;
 
 pub use column_origin::{ATTNUM, TABLE_OID, TYPE_OID, TYPMOD};
-pub use copy_from::{finish as finish_copy_in, CopyIn, MAX_BYTES as MAX_COPY_IN_BYTES};
+pub use copy_from::{
+    cancel as cancel_copy_in, submit as submit_copy_in, wait as wait_copy_in, CopyIn,
+    MAX_BYTES as MAX_COPY_IN_BYTES,
+};
 pub use materialized::resume as resume_materialized_views;
 pub(crate) use query::plan_view_query;
 pub use query::{plan_query, PlannedQuery};

@@ -419,6 +419,11 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
     if w.len() == 1 {
         return Ok(Statement::Set(None));
     }
+    // PostgreSQL's SET SESSION CHARACTERISTICS AS TRANSACTION ... (Metabase at every
+    // checkout): Eddy has no transactions to characterise, as BEGIN's isolation levels.
+    if w.len() > 3 && upper(&w[1]) == "SESSION" && upper(&w[2]) == "CHARACTERISTICS" {
+        return Ok(Statement::Transaction("SET"));
+    }
     // SET [SESSION|LOCAL] key {=|TO} value
     let mut i = 1;
     if matches!(upper(&w[1]).as_str(), "SESSION" | "LOCAL") {

@@ -295,6 +295,9 @@ fn json_object(args: &[ScalarValue]) -> Option<String> {
 /// The function a `LIKE ... ESCAPE 'c'` pattern is rewritten through.
 pub const LIKE_ESCAPE: &str = "eddy_like_escape";
 
+/// The function a computed `CAST(x AS regclass)` becomes.
+pub const REGCLASS_CAST: &str = "eddy_regclass";
+
 /// A LIKE pattern whose escape character is `escape`, with backslash escapes instead.
 fn like_escape(pattern: &str, escape: char) -> String {
     let mut out = String::with_capacity(pattern.len());
@@ -325,13 +328,16 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
     let user = r.user.clone();
     let roles = r.clone();
     let settings = r.settings.clone();
+    let backend_pid = r.backend_pid;
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
+    let r6 = r.clone();
     vec![
         function("current_schema", &[0], move |_| Some(schema.clone())),
         // The session's user (`current_user` is rewritten to this).
         function("session_user", &[0], move |_| Some(user.clone())),
-        typed("pg_backend_pid", &[0], DataType::Int32, |_| {
-            ScalarValue::Int32(i32::try_from(std::process::id()).ok())
+        // The session's process id as BackendKeyData gave it (pg_stat_activity's pid).
+        typed("pg_backend_pid", &[0], DataType::Int32, move |_| {
+            ScalarValue::Int32(Some(backend_pid))
         }),
         function("current_database", &[0], move |_| Some(database.clone())),
         function("version", &[0], |_| Some(version())),
@@ -405,6 +411,11 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
             ScalarValue::Int64(int(&a[0]).map(|_| 0))
         }),
         function("pg_size_pretty", &[1], |a| int(&a[0]).map(size_pretty)),
+        // Eddy keeps no relation files: every relation is in the default tablespace.
+        function("pg_tablespace_location", &[1], |_| Some(String::new())),
+        fallible("format", &[], DataType::Utf8, |a| {
+            format_text(a).map(|s| ScalarValue::Utf8(Some(s)))
+        }),
         function("pg_encoding_to_char", &[1], |a| {
             Some(
                 match int(&a[0])? {
@@ -445,6 +456,31 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
         function("shobj_description", &[2], |_| None),
         typed("pg_table_is_visible", &[1], DataType::Boolean, move |a| {
             ScalarValue::Boolean(int(&a[0]).map(|oid| r4.is_visible(oid)))
+        }),
+        // `CAST(x AS regclass)` of a computed x (subqueries.rs): an OID as itself, a name
+        // as its relation's OID, or 42P01 as in PostgreSQL.
+        fallible(REGCLASS_CAST, &[1], DataType::Int32, move |a| {
+            let name = match &a[0] {
+                v if v.is_null() => return Ok(ScalarValue::Int32(None)),
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::LargeUtf8(Some(s))
+                | ScalarValue::Utf8View(Some(s)) => s.clone(),
+                v => return v.cast_to(&DataType::Int32),
+            };
+            let (schema, table) = match name.rsplit_once('.') {
+                Some((schema, table)) => (Some(schema.trim_matches('"')), table.trim_matches('"')),
+                None => (None, name.trim_matches('"')),
+            };
+            let found = r6
+                .relations
+                .iter()
+                .find(|x| x.name == table && schema.is_none_or(|s| s == r6.schema));
+            match found {
+                Some(x) => Ok(ScalarValue::Int32(Some(x.oid as i32))),
+                None => Err(datafusion::error::DataFusionError::External(Box::new(
+                    crate::error::SqlError::UndefinedTable(name.clone()),
+                ))),
+            }
         }),
         typed("to_regclass", &[1], DataType::Int32, move |a| {
             let name = a[0].to_string();
@@ -530,6 +566,88 @@ fn key_columns(rel: &super::relations::Relation, columns: &[i16]) -> String {
         .map(|c| quote(&c.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// PostgreSQL's `format(fmt, args...)`: `%s` as text (NULL as empty), `%I` as a quoted
+/// identifier, `%L` as a quoted literal (NULL as `NULL`), `%%`, and `%n$` positions.
+fn format_text(args: &[ScalarValue]) -> Result<String> {
+    let refuse = |m: &str| {
+        datafusion::error::DataFusionError::External(Box::new(
+            crate::error::SqlError::InvalidParameter(m.to_string()),
+        ))
+    };
+    let Some(fmt) = args.first().and_then(text) else {
+        return Ok(String::new());
+    };
+    let value = |i: usize| -> Result<Option<String>> {
+        let v = args
+            .get(i + 1)
+            .ok_or_else(|| refuse("too few arguments for format()"))?;
+        Ok(match v {
+            v if v.is_null() => None,
+            ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => {
+                s.clone()
+            }
+            v => Some(v.to_string()),
+        })
+    };
+    let mut out = String::new();
+    let mut chars = fmt.chars().peekable();
+    let mut next = 0usize;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut spec = chars
+            .next()
+            .ok_or_else(|| refuse("unterminated format() type specifier"))?;
+        if spec == '%' {
+            out.push('%');
+            continue;
+        }
+        let mut index = next;
+        if spec.is_ascii_digit() {
+            let mut n = 0usize;
+            while spec.is_ascii_digit() {
+                n = n * 10 + spec.to_digit(10).unwrap_or(0) as usize;
+                spec = chars
+                    .next()
+                    .ok_or_else(|| refuse("unterminated format() type specifier"))?;
+            }
+            if spec != '$' || n == 0 {
+                return Err(refuse(
+                    "format specifies argument 0, but arguments are numbered from 1",
+                ));
+            }
+            index = n - 1;
+            spec = chars
+                .next()
+                .ok_or_else(|| refuse("unterminated format() type specifier"))?;
+        }
+        next = index + 1;
+        match spec {
+            's' => out.push_str(&value(index)?.unwrap_or_default()),
+            'I' => match value(index)? {
+                Some(v) => out.push_str(&quote(&v)),
+                None => {
+                    return Err(refuse(
+                        "null values cannot be formatted as an SQL identifier",
+                    ))
+                }
+            },
+            'L' => match value(index)? {
+                Some(v) => out.push_str(&format!("'{}'", v.replace('\'', "''"))),
+                None => out.push_str("NULL"),
+            },
+            other => {
+                return Err(refuse(&format!(
+                    "unrecognized format() type specifier \"{other}\""
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// An identifier as PostgreSQL prints it: quoted unless lower-case and plain.

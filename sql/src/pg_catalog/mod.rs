@@ -32,6 +32,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_pg_catalog::pg_catalog::{
     self as pgc, array_bounds_udf, format_type, generate_series_arg_coercion, has_privilege_udf,
@@ -160,7 +161,7 @@ impl PgCatalog {
         }
         let mut sql = sql.to_string();
         for (idiom, answer) in CLIENT_IDIOMS {
-            sql = sql.replace(idiom, answer);
+            sql = replace_tokens(&sql, idiom, answer);
         }
         let Ok(mut statements) = self.compat.parse(&sql) else {
             return Ok(None);
@@ -195,9 +196,55 @@ fn qualify_computed_tables(query: &mut ast::Statement) {
     });
 }
 
+/// `sql` with each run of tokens equal to `idiom`'s (white space aside, as clients indent
+/// their queries their own way) replaced by `answer`.
+fn replace_tokens(sql: &str, idiom: &str, answer: &str) -> String {
+    let meaningful = |text: &str| {
+        crate::parser::tokenize_spans(text).map(|tokens| {
+            tokens
+                .into_iter()
+                .filter(|(t, _)| !matches!(t, Token::Whitespace(_)))
+                .collect::<Vec<_>>()
+        })
+    };
+    let (Ok(tokens), Ok(pattern)) = (meaningful(sql), meaningful(idiom)) else {
+        return sql.to_string();
+    };
+    if pattern.is_empty() || tokens.len() < pattern.len() {
+        return sql.to_string();
+    }
+    let mut replacements = Vec::new();
+    let mut i = 0;
+    while i + pattern.len() <= tokens.len() {
+        let matches = tokens[i..i + pattern.len()]
+            .iter()
+            .zip(&pattern)
+            .all(|((a, _), (b, _))| a == b);
+        if matches {
+            let start = tokens[i].1.start;
+            let end = tokens[i + pattern.len() - 1].1.end;
+            replacements.push((start..end, answer.to_string()));
+            i += pattern.len();
+        } else {
+            i += 1;
+        }
+    }
+    crate::parser::splice(sql, &replacements)
+}
+
 /// Parts of client catalog queries DataFusion cannot run, with what they answer for any
 /// Eddy object, replaced before parsing.
 const CLIENT_IDIOMS: &[(&str, &str)] = &[
+    // Grafana's table list: is a table's schema on the search path? Its subquery cross
+    // joins a series with an array as a table, which DataFusion does not have, and sits in
+    // ORDER BY too, where DataFusion plans no subquery: the same test without one.
+    (
+        "quote_ident(table_schema) IN ( SELECT CASE WHEN trim(s[i]) = '\"$user\"' THEN user ELSE trim(s[i]) END \
+         FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1), \
+         array_upper(string_to_array(current_setting('search_path'),','),1)) as i, \
+         string_to_array(current_setting('search_path'),',') s )",
+        "array_has(string_to_array(replace(current_setting('search_path'), ' ', ''), ','), quote_ident(table_schema))",
+    ),
     // psql's `\d+`: storage options of a table and its TOAST table, which Eddy's
     // relations never have (an ARRAY(subquery) over a correlated unnest).
     (
@@ -377,7 +424,11 @@ fn missing_columns(table: &str) -> Vec<Arc<datafusion::arrow::datatypes::Field>>
     }
 }
 
-/// `schema` and `batches` with [`missing_columns`] added, NULL in every row.
+/// Columns the crate misnames: (table, its name, PostgreSQL's).
+const RENAMED_COLUMNS: &[(&str, &str, &str)] = &[("pg_settings", "bool_val", "boot_val")];
+
+/// `schema` and `batches` with [`RENAMED_COLUMNS`] named as in PostgreSQL and
+/// [`missing_columns`] added, NULL in every row.
 fn with_missing(
     table: &str,
     schema: SchemaRef,
@@ -387,14 +438,23 @@ fn with_missing(
         .into_iter()
         .filter(|m| schema.field_with_name(m.name()).is_err())
         .collect();
-    if missing.is_empty() {
+    let rename = |name: &str| {
+        RENAMED_COLUMNS
+            .iter()
+            .find(|(t, from, _)| *t == table && *from == name)
+            .map(|(_, _, to)| *to)
+    };
+    if missing.is_empty() && !schema.fields().iter().any(|f| rename(f.name()).is_some()) {
         return Ok((schema, batches));
     }
     let wider = Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(
         schema
             .fields()
             .iter()
-            .cloned()
+            .map(|f| match rename(f.name()) {
+                Some(to) => Arc::new(f.as_ref().clone().with_name(to)),
+                None => f.clone(),
+            })
             .chain(missing.iter().cloned())
             .collect::<Vec<_>>(),
         schema.metadata().clone(),
@@ -437,8 +497,38 @@ fn with_arrays(table: &str, schema: &SchemaRef) -> SchemaRef {
 
 /// Columns of the catalog views the crate does not declare.
 fn own_schema(table: &str) -> Option<SchemaRef> {
-    use DataType::{Boolean, Int32, Utf8};
+    use DataType::{Boolean, Int32, Int64, Utf8};
+    let time = || {
+        DataType::Timestamp(
+            datafusion::arrow::datatypes::TimeUnit::Microsecond,
+            Some("UTC".into()),
+        )
+    };
     match table {
+        "pg_stat_activity" => Some(rows::schema(&[
+            ("datid", Int32),
+            ("datname", Utf8),
+            ("pid", Int32),
+            ("leader_pid", Int32),
+            ("usesysid", Int32),
+            ("usename", Utf8),
+            ("application_name", Utf8),
+            ("client_addr", Utf8),
+            ("client_hostname", Utf8),
+            ("client_port", Int32),
+            ("backend_start", time()),
+            ("xact_start", time()),
+            ("query_start", time()),
+            ("state_change", time()),
+            ("wait_event_type", Utf8),
+            ("wait_event", Utf8),
+            ("state", Utf8),
+            ("backend_xid", Utf8),
+            ("backend_xmin", Utf8),
+            ("query_id", Int64),
+            ("query", Utf8),
+            ("backend_type", Utf8),
+        ])),
         "pg_user" => Some(rows::schema(&[
             ("usename", Utf8),
             ("usesysid", Int32),

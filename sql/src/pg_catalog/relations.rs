@@ -176,6 +176,10 @@ pub struct Relations {
     /// PostgreSQL's settings as the session has them (`pg_settings`, `current_setting`),
     /// by lower-case name.
     pub settings: Vec<(String, String)>,
+    /// The gateway's sessions (`pg_stat_activity`).
+    pub backends: Vec<crate::session::Backend>,
+    /// The session's process id (`pg_backend_pid()`); 0 outside a client session.
+    pub backend_pid: i32,
 }
 
 impl Relations {
@@ -221,12 +225,21 @@ impl Relations {
             settings: crate::session::pg_defaults()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            backends: Vec::new(),
+            backend_pid: 0,
         }
     }
 
-    /// The session's PostgreSQL settings, its own `SET` values included.
-    pub fn with_settings(mut self, settings: Vec<(String, String)>) -> Self {
+    /// The gateway's sessions.
+    pub fn with_backends(mut self, backends: Vec<crate::session::Backend>) -> Self {
+        self.backends = backends;
+        self
+    }
+
+    /// The session's PostgreSQL settings, its own `SET` values included, and its pid.
+    pub fn with_session(mut self, settings: Vec<(String, String)>, pid: i32) -> Self {
         self.settings = settings;
+        self.backend_pid = pid;
         self
     }
 
@@ -390,7 +403,7 @@ pub fn arrow_pg_type(t: &DataType) -> (u32, i32) {
 }
 
 fn numeric_typmod(precision: u8, scale: i8) -> i32 {
-    ((i32::from(precision) << 16) | i32::from(scale.max(0) as u8)) + 4
+    crate::pgwire::pg_typmod(&DataType::Decimal128(precision, scale))
 }
 
 /// PostgreSQL keeps at most microseconds.

@@ -10,6 +10,9 @@
 //!   DataFusion has no set-returning function of that name, so it becomes
 //!   `unnest(generate_series(1, array_length(a, 1)))`, the subscripts of Eddy's arrays,
 //!   which start at 1.
+//! - `(information_schema._pg_expandarray(a)).x` / `.n` (pgjdbc's and Metabase's key and
+//!   index columns), a set-returning function of records DataFusion has no type for: the
+//!   elements, `unnest(a)`, and their positions, `unnest(generate_series(1, length))`.
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -22,11 +25,21 @@ use datafusion::sql::sqlparser::ast::{
 /// Catalogs that hold no rows for any Eddy object.
 const ALWAYS_EMPTY: &[&str] = &["pg_sequence"];
 
-/// Applies both rewrites to a parsed catalog query.
+/// Applies the rewrites to a parsed catalog query.
 pub fn rewrite(statement: &mut ast::Statement) {
+    // `x = ANY (subquery)` compares with every row: not a scalar subquery to aggregate.
+    let mut compared: HashSet<*const Query> = HashSet::new();
+    let _ = ast::visit_expressions(statement, |e| {
+        if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = e {
+            if let Expr::Subquery(q) = right.as_ref() {
+                compared.insert(q.as_ref() as *const Query);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
     let _ = ast::visit_expressions_mut(statement, |e| {
         match e {
-            Expr::Subquery(q) => {
+            Expr::Subquery(q) if !compared.contains(&(q.as_ref() as *const Query)) => {
                 if let Some(new) = scalar_subquery(q) {
                     *e = new;
                 }
@@ -37,6 +50,18 @@ pub fn rewrite(statement: &mut ast::Statement) {
                     .eq_ignore_ascii_case("generate_subscripts") =>
             {
                 if let Some(new) = subscripts(f) {
+                    *e = new;
+                }
+            }
+            // A computed name or OID cast to regclass (Metabase's `format('%I.%I', ...)`):
+            // the crate resolves literals only.
+            Expr::Cast {
+                expr, data_type, ..
+            } if is_regclass(data_type) => {
+                *e = super::call(super::functions::REGCLASS_CAST, vec![expr.as_ref().clone()]);
+            }
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                if let Some(new) = expandarray_field(root, access_chain) {
                     *e = new;
                 }
             }
@@ -82,9 +107,11 @@ fn scalar_subquery(q: &Query) -> Option<Expr> {
     ) {
         return None;
     }
-    let (inner, tables) = inner_tables(select);
-    if tables.iter().any(|t| ALWAYS_EMPTY.contains(&t.as_str())) {
-        return Some(Expr::value(ast::Value::Null));
+    let (inner, tables) = inner_tables(select)?;
+    if let [only] = tables.as_slice() {
+        if ALWAYS_EMPTY.contains(&only.as_str()) {
+            return Some(Expr::value(ast::Value::Null));
+        }
     }
     let selection = select.selection.as_ref()?;
     let mut conjuncts = Vec::new();
@@ -122,6 +149,11 @@ fn scalar_subquery(q: &Query) -> Option<Expr> {
     })
 }
 
+fn is_regclass(t: &ast::DataType) -> bool {
+    let name = t.to_string().to_ascii_lowercase();
+    name.trim_start_matches("pg_catalog.") == "regclass"
+}
+
 fn and(a: Expr, b: Expr) -> Expr {
     Expr::BinaryOp {
         left: Box::new(a),
@@ -146,29 +178,36 @@ fn split_and(e: &Expr, out: &mut Vec<Expr>) {
 }
 
 /// The names the subquery's own tables go by (their aliases, or their last name part),
-/// and the tables' own names.
-fn inner_tables(select: &ast::Select) -> (HashSet<String>, Vec<String>) {
+/// and the tables' own names; None when it reads anything but plain tables (a derived
+/// table's columns could not be told from the outer row's).
+fn inner_tables(select: &ast::Select) -> Option<(HashSet<String>, Vec<String>)> {
     let mut names = HashSet::new();
     let mut tables = Vec::new();
     let mut add = |factor: &TableFactor| {
-        if let TableFactor::Table { name, alias, .. } = factor {
-            let table = name.0.last().map(|p| p.to_string()).unwrap_or_default();
-            let table = table.trim_matches('"').to_ascii_lowercase();
-            let n = match alias {
-                Some(a) => a.name.value.to_ascii_lowercase(),
-                None => table.clone(),
-            };
-            names.insert(n);
-            tables.push(table);
-        }
+        let TableFactor::Table { name, alias, .. } = factor else {
+            return false;
+        };
+        let table = name.0.last().map(|p| p.to_string()).unwrap_or_default();
+        let table = table.trim_matches('"').to_ascii_lowercase();
+        let n = match alias {
+            Some(a) => a.name.value.to_ascii_lowercase(),
+            None => table.clone(),
+        };
+        names.insert(n);
+        tables.push(table);
+        true
     };
     for t in &select.from {
-        add(&t.relation);
+        if !add(&t.relation) {
+            return None;
+        }
         for j in &t.joins {
-            add(&j.relation);
+            if !add(&j.relation) {
+                return None;
+            }
         }
     }
-    (names, tables)
+    Some((names, tables))
 }
 
 /// The table a qualified column names (`pg_catalog.pg_attribute.attnum` → `pg_attribute`);
@@ -219,14 +258,65 @@ fn has_function(e: &Expr, names: &[&str]) -> bool {
     .is_break()
 }
 
+/// `(_pg_expandarray(a)).x` as `unnest(a)`, `.n` as the positions.
+fn expandarray_field(root: &Expr, chain: &[ast::AccessExpr]) -> Option<Expr> {
+    let mut root = root;
+    while let Expr::Nested(inner) = root {
+        root = inner;
+    }
+    let Expr::Function(f) = root else {
+        return None;
+    };
+    let name = f.name.0.last()?.to_string().to_ascii_lowercase();
+    if name.trim_matches('"') != "_pg_expandarray" {
+        return None;
+    }
+    let [ast::AccessExpr::Dot(Expr::Identifier(field))] = chain else {
+        return None;
+    };
+    match field.value.to_ascii_lowercase().as_str() {
+        "x" => Some(super::call("unnest", vec![first_argument(f)?])),
+        "n" => subscripts(f),
+        _ => None,
+    }
+}
+
+fn first_argument(f: &ast::Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    match list.args.first()? {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) => Some(a.clone()),
+        _ => None,
+    }
+}
+
+/// `generate_subscripts(a, 1)` (the dimension a literal 1, or a parameter, which clients
+/// bind to 1: Eddy's arrays have one dimension); with a third argument (reverse) it stays.
 fn subscripts(f: &ast::Function) -> Option<Expr> {
     let FunctionArguments::List(list) = &f.args else {
         return None;
     };
-    let array = match list.args.first()? {
-        FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) => a.clone(),
-        _ => return None,
-    };
+    if f.name
+        .0
+        .last()?
+        .to_string()
+        .eq_ignore_ascii_case("generate_subscripts")
+    {
+        let dimension = match list.args.as_slice() {
+            [_, FunctionArg::Unnamed(FunctionArgExpr::Expr(d))] => d,
+            _ => return None,
+        };
+        let mut d = dimension;
+        while let Expr::Cast { expr, .. } | Expr::Nested(expr) = d {
+            d = expr;
+        }
+        let one = matches!(d, Expr::Value(v) if v.value == ast::Value::Number("1".into(), false));
+        if !one && !matches!(d, Expr::Value(v) if matches!(v.value, ast::Value::Placeholder(_))) {
+            return None;
+        }
+    }
+    let array = first_argument(f)?;
     let one = || Expr::value(ast::Value::Number("1".into(), false));
     let length = Expr::Cast {
         kind: ast::CastKind::Cast,
@@ -272,6 +362,29 @@ mod tests {
         ] {
             assert_eq!(rewritten(sql), sql);
         }
+    }
+
+    #[test]
+    fn expandarray_fields_are_elements_and_positions() {
+        assert_eq!(
+            rewritten("SELECT (information_schema._pg_expandarray(i.indkey)).n AS pos, (information_schema._pg_expandarray(i.indkey)).x FROM pg_index AS i"),
+            "SELECT unnest(generate_series(1, CAST(array_length(i.indkey, 1) AS BIGINT))) AS pos, unnest(i.indkey) FROM pg_index AS i"
+        );
+    }
+
+    #[test]
+    fn set_comparisons_and_derived_tables_are_left_alone() {
+        for sql in [
+            "SELECT c.relname FROM pg_class AS c WHERE 'id' = ANY(SELECT a.attname FROM pg_attribute AS a WHERE a.attrelid = c.oid)",
+            "SELECT (SELECT s.n FROM (SELECT attrelid, attname AS n FROM pg_attribute) AS s WHERE s.attrelid = c.oid) FROM pg_class AS c",
+            "SELECT generate_subscripts(i.indkey, 2), generate_subscripts(i.indkey, 1, true) FROM pg_index AS i",
+        ] {
+            let out = rewritten(sql);
+            assert_eq!(out, sql);
+        }
+        // An empty catalog joined with another is no longer known to be empty.
+        let joined = rewritten("SELECT (SELECT k.relname FROM pg_class AS k LEFT JOIN pg_sequence AS s ON k.oid = s.seqrelid WHERE k.oid = c.oid) FROM pg_class AS c");
+        assert!(!joined.starts_with("SELECT NULL"), "{joined}");
     }
 
     #[test]

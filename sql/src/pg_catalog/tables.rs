@@ -29,6 +29,7 @@ pub const DYNAMIC: &[&str] = &[
     "pg_views",
     "pg_matviews",
     "pg_settings",
+    "pg_stat_activity",
 ];
 
 /// The rows of a computed table, or `None` for a table the crate answers alone.
@@ -116,6 +117,7 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
             })
             .collect(),
         "pg_settings" => settings(r),
+        "pg_stat_activity" => activity(r),
         _ => return None,
     })
 }
@@ -141,6 +143,38 @@ fn settings(r: &Relations) -> Vec<Row> {
                 "boot_val" => default,
                 "reset_val" => default,
                 "pending_restart" => false,
+            ]
+        })
+        .collect()
+}
+
+/// The gateway's sessions, as PostgreSQL's client backends; times in UTC.
+fn activity(r: &Relations) -> Vec<Row> {
+    let time = |t: std::time::SystemTime| {
+        chrono::DateTime::<chrono::Utc>::from(t)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string()
+    };
+    r.backends
+        .iter()
+        .map(|b| {
+            let role = r.roles.iter().find(|role| role.name == b.user);
+            row![
+                "datid" => r.database_oid,
+                "datname" => r.database.as_str(),
+                "pid" => b.pid,
+                "usesysid" => role.map(|role| role.oid),
+                "usename" => b.user.as_str(),
+                "application_name" => b.application_name.as_str(),
+                "client_addr" => b.client.ip().to_string(),
+                "client_port" => i32::from(b.client.port()),
+                "backend_start" => time(b.backend_start),
+                "xact_start" => b.xact_start.map(time),
+                "query_start" => b.query_start.map(time),
+                "state_change" => time(b.state_change),
+                "state" => b.state,
+                "query" => b.query.as_str(),
+                "backend_type" => "client backend",
             ]
         })
         .collect()
@@ -239,7 +273,13 @@ fn attribute(relation: u32, number: i16, c: &super::relations::Attribute) -> Row
         "attisdropped" => false,
         "attislocal" => true,
         "attstattarget" => -1,
-        "attndims" => 0,
+        // DBeaver reads an array column's element type by its dimensions.
+        "attndims" => i32::from(type_names(c.type_oid).0 == "ARRAY"),
+        // PostgreSQL's "default" collation for the collatable types, as it stores them.
+        "attcollation" => match type_names(c.type_oid).1 {
+            "text" | "varchar" | "bpchar" | "_text" => 100u32,
+            _ => 0u32,
+        },
     ]
 }
 

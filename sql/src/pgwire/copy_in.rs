@@ -3,6 +3,11 @@
 //! CopyDone the rows written and `COPY n` sent. A CopyFail ends it with PostgreSQL's 57014.
 
 use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::future::{select, Either};
+use futures::FutureExt;
+use pgwire::api::ConnectionHandle;
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
@@ -47,9 +52,33 @@ impl CopyHandler for EddyHandler {
                 "CopyDone without a COPY FROM in progress".into(),
             )));
         };
-        let rows = crate::handler::finish_copy_in(&self.engine, &session, &copy, &data)
+        // Busy while the rows are written (an idle-in-transaction timeout must not end it).
+        let _busy = self
+            .activities
+            .get(&client.socket_addr())
+            .map(|a| a.statement(&format!("COPY {} FROM STDIN", copy.table)));
+        let (job, rows) = crate::handler::submit_copy_in(&self.engine, &session, &copy, &data)
             .await
             .map_err(pg_error)?;
+        if let Some(job) = job {
+            // The client may cancel while the rows are written: the job is cancelled too.
+            let wait = crate::handler::wait_copy_in(&self.engine, &job);
+            let handle = client.session_extensions().get::<Arc<ConnectionHandle>>();
+            let done = match handle {
+                Some(h) => {
+                    let cancel = h.start_query().await;
+                    match select(wait.boxed(), cancel).await {
+                        Either::Left((done, _)) => done,
+                        Either::Right(_) => {
+                            crate::handler::cancel_copy_in(&self.engine, &job).await;
+                            Err(crate::error::SqlError::Cancelled)
+                        }
+                    }
+                }
+                None => wait.await,
+            };
+            done.map_err(pg_error)?;
+        }
         client
             .send(PgWireBackendMessage::CommandComplete(
                 Tag::new("COPY").with_rows(rows).into(),

@@ -285,9 +285,15 @@ impl<'a> ColumnEncoder<'a> {
             Kind::Utf8View(a) => out.put_slice(a.value(row).as_bytes()),
             Kind::Binary(a) => bytea(a.value(row), binary, out),
             Kind::LargeBinary(a) => bytea(a.value(row), binary, out),
-            Kind::Date(v) if binary => out.put_i32(v[row].saturating_sub(binary::PG_EPOCH_DAYS)),
             Kind::Date(v) => {
-                if !text::date_text(v[row], out) {
+                // PostgreSQL's dates: 4713 BC to 5874897 AD.
+                let days = v[row];
+                if !(-2_440_588..=2_145_042_906).contains(&days) {
+                    return Err(out_of_range("date"));
+                }
+                if binary {
+                    out.put_i32(days - binary::PG_EPOCH_DAYS);
+                } else if !text::date_text(days, out) {
                     return Err(out_of_range("date"));
                 }
             }

@@ -124,7 +124,24 @@ where
     let mut transaction_status = client.transaction_status();
     client.set_state(PgWireConnectionState::QueryInProgress);
     if !initial {
-        let sent = send_piece(client, &portal, max_rows).await;
+        // The rows' own cancel watch may have been replaced by a statement run in between
+        // (its signal is the connection's latest): this piece listens for a cancel itself.
+        let handle = client.session_extensions().get::<Arc<ConnectionHandle>>();
+        let sent = match handle {
+            Some(h) => {
+                let cancel = h.start_query().await;
+                match select(send_piece(client, &portal, max_rows).boxed(), cancel).await {
+                    Either::Left((sent, _)) => sent,
+                    Either::Right((_, piece)) => {
+                        // The piece holds the portal's lock until it is dropped.
+                        drop(piece);
+                        *portal.state().lock().await = PortalExecutionState::Finished;
+                        Err(PgWireError::QueryCanceled)
+                    }
+                }
+            }
+            None => send_piece(client, &portal, max_rows).await,
+        };
         client.set_state(PgWireConnectionState::ReadyForQuery);
         return sent;
     }
@@ -195,13 +212,22 @@ where
     Ok(())
 }
 
-/// Whether a simple query holds a COPY, which [`on_copy_query`] runs.
+/// Whether a simple query holds a COPY, which [`on_copy_query`] runs (comments before it
+/// aside).
 pub(super) fn holds_copy(query: &str) -> bool {
+    use datafusion::sql::sqlparser::tokenizer::Token;
     crate::parser::split_statements(query).is_ok_and(|statements| {
         statements.iter().any(|s| {
-            s.split_whitespace()
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case("copy"))
+            crate::parser::tokenize(s)
+                .ok()
+                .and_then(|tokens| {
+                    tokens
+                        .into_iter()
+                        .find(|t| !matches!(t, Token::Whitespace(_)))
+                })
+                .is_some_and(
+                    |t| matches!(&t, Token::Word(w) if w.value.eq_ignore_ascii_case("copy")),
+                )
         })
     })
 }

@@ -82,7 +82,8 @@ pub(super) fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
         let session = match client.metadata().get(METADATA_USER) {
             Some(user) => Session::for_user(user),
             None => Session::default(),
-        };
+        }
+        .with_pid(client.pid_and_secret_key().0);
         for key in [METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING] {
             if let Some(value) = client.metadata().get(key) {
                 if let Err(e) = session.set(key, value) {
@@ -149,7 +150,7 @@ async fn run(
     params: Option<ParamValues>,
     activity: Option<Arc<Activity>>,
 ) -> Result<QueryOutput, SqlError> {
-    let busy = activity.as_ref().map(|a| a.statement());
+    let busy = activity.as_ref().map(|a| a.statement(text));
     let deadline = Deadline::after(session.statement_timeout());
     let output = guarded(deadline.as_ref(), async {
         let statement = engine.parse(text)?;
@@ -226,6 +227,20 @@ impl SimpleQueryHandler for EddyHandler {
         };
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
+        }
+        // COPY FROM STDIN takes the client's next messages, so it must come last: the
+        // statements after it would run before its data.
+        let copy_from = |t: &String| {
+            matches!(
+                self.engine.parse(t),
+                Ok(crate::parser::Statement::CopyFrom { .. })
+            )
+        };
+        if statements[..statements.len() - 1].iter().any(copy_from) {
+            let e = SqlError::NotSupported(
+                "COPY FROM STDIN must be the last statement of a query string; send the statements after it separately".into(),
+            );
+            return Ok(vec![Response::Error(Box::new(error_info(&e)))]);
         }
         let mut responses = Vec::new();
         for text in statements {

@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use crate::session::{Backend, Backends};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -39,18 +41,28 @@ struct State {
     /// When the last statement ended.
     idle_since: Instant,
     timeout: Option<Duration>,
+    /// What `pg_stat_activity` shows: the session, once its startup finished (pid, user,
+    /// application name), and its last statement.
+    session: Option<(i32, String, String)>,
+    backend_start: SystemTime,
+    xact_start: Option<SystemTime>,
+    query: String,
+    query_start: Option<SystemTime>,
+    state_change: SystemTime,
 }
 
-/// What the idle timeout needs to know about one connection.
+/// What the idle timeout and `pg_stat_activity` need to know about one connection.
 #[derive(Debug)]
 pub(super) struct Activity {
     state: Mutex<State>,
     changed: Notify,
+    peer: SocketAddr,
 }
 
 impl Activity {
-    fn new(startup_timeout: Duration) -> Self {
+    fn new(peer: SocketAddr, startup_timeout: Duration) -> Self {
         Self {
+            peer,
             state: Mutex::new(State {
                 started: false,
                 startup_deadline: Instant::now() + startup_timeout,
@@ -59,6 +71,12 @@ impl Activity {
                 in_transaction: false,
                 idle_since: Instant::now(),
                 timeout: None,
+                session: None,
+                backend_start: SystemTime::now(),
+                xact_start: None,
+                query: String::new(),
+                query_start: None,
+                state_change: SystemTime::now(),
             }),
             changed: Notify::new(),
         }
@@ -68,23 +86,59 @@ impl Activity {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The startup finished: the connection is a session now.
-    pub fn started(&self) {
-        self.lock().started = true;
+    /// The startup finished: the connection is a session of `user` now.
+    pub fn started(&self, pid: i32, user: String, application_name: String) {
+        let mut s = self.lock();
+        s.started = true;
+        s.session = Some((pid, user, application_name));
+        s.state_change = SystemTime::now();
+        drop(s);
         self.changed.notify_one();
     }
 
-    /// A statement starts; it counts as running until the guard is dropped.
-    pub fn statement(self: &Arc<Self>) -> BusyGuard {
-        self.lock().busy += 1;
+    /// The statement `query` starts; it counts as running until the guard is dropped.
+    pub fn statement(self: &Arc<Self>, query: &str) -> BusyGuard {
+        let mut s = self.lock();
+        s.busy += 1;
+        s.query.clear();
+        s.query.push_str(query);
+        let now = SystemTime::now();
+        s.query_start = Some(now);
+        s.state_change = now;
+        drop(s);
         self.changed.notify_one();
         BusyGuard(self.clone())
+    }
+
+    /// The session as `pg_stat_activity` shows it, once it has started.
+    fn backend(&self) -> Option<Backend> {
+        let s = self.lock();
+        let (pid, user, application_name) = s.session.clone()?;
+        Some(Backend {
+            pid,
+            user,
+            application_name,
+            client: self.peer,
+            backend_start: s.backend_start,
+            xact_start: s.xact_start,
+            query: s.query.clone(),
+            query_start: s.query_start,
+            state_change: s.state_change,
+            state: match (s.busy > 0, s.in_transaction) {
+                (true, _) => "active",
+                (false, true) => "idle in transaction",
+                (false, false) => "idle",
+            },
+        })
     }
 
     /// Records a transaction boundary and the session's current timeout.
     pub fn update(&self, in_transaction: Option<bool>, timeout: Option<Duration>) {
         let mut s = self.lock();
         if let Some(t) = in_transaction {
+            if t != s.in_transaction {
+                s.xact_start = t.then(SystemTime::now);
+            }
             s.in_transaction = t;
         }
         s.timeout = timeout;
@@ -141,6 +195,7 @@ impl Drop for BusyGuard {
         let mut s = self.0.lock();
         s.busy = s.busy.saturating_sub(1);
         s.idle_since = Instant::now();
+        s.state_change = SystemTime::now();
         drop(s);
         self.0.changed.notify_one();
     }
@@ -158,7 +213,7 @@ impl Activities {
 
     /// Registers a new connection, which must finish its startup within `startup_timeout`.
     pub fn open(&self, peer: SocketAddr, startup_timeout: Duration) -> Arc<Activity> {
-        let a = Arc::new(Activity::new(startup_timeout));
+        let a = Arc::new(Activity::new(peer, startup_timeout));
         self.lock().insert(peer, a.clone());
         a
     }
@@ -171,5 +226,14 @@ impl Activities {
     /// The activity of the connection from `peer`.
     pub fn get(&self, peer: &SocketAddr) -> Option<Arc<Activity>> {
         self.lock().get(peer).cloned()
+    }
+}
+
+impl Backends for Activities {
+    fn backends(&self) -> Vec<Backend> {
+        let activities: Vec<_> = self.lock().values().cloned().collect();
+        let mut all: Vec<_> = activities.iter().filter_map(|a| a.backend()).collect();
+        all.sort_by_key(|b| b.pid);
+        all
     }
 }

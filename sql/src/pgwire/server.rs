@@ -186,7 +186,13 @@ impl EddyHandler {
             .insert::<Arc<ConnectionHandle>>(handle);
         client.session_extensions().insert::<ConnectionGuard>(guard);
         if let Some(a) = self.activities.get(&client.socket_addr()) {
-            a.started();
+            let metadata = client.metadata();
+            let value = |key: &str| metadata.get(key).cloned().unwrap_or_default();
+            a.started(
+                pid,
+                value(pgwire::api::METADATA_USER),
+                value(pgwire::api::METADATA_APPLICATION_NAME),
+            );
         }
         finish_authentication(client, &ReportedParameters).await
     }
@@ -243,6 +249,10 @@ pub async fn serve(listener: TcpListener, engine: Arc<Engine>, options: Endpoint
         handler: Arc::new(EddyHandler::new(engine, connections.clone(), auth)),
         cancel: Arc::new(DefaultCancelHandler::new(connections)),
     });
+    factory
+        .handler
+        .engine
+        .serve_backends(factory.handler.activities.clone());
     let active = Arc::new(AtomicUsize::new(0));
     let refusing = Arc::new(AtomicUsize::new(0));
     loop {

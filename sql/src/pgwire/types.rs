@@ -147,7 +147,8 @@ pub fn pg_typmod(t: &DataType) -> i32 {
         | DataType::Decimal64(p, s)
         | DataType::Decimal128(p, s)
         | DataType::Decimal256(p, s) => {
-            ((i32::from(*p) << 16) | i32::from(s.max(&0).unsigned_abs())) + 4
+            // PostgreSQL 15 keeps a negative scale in the low 11 bits.
+            ((i32::from(*p) << 16) | (i32::from(*s) & 0x7ff)) + 4
         }
         DataType::Timestamp(unit, _) | DataType::Time32(unit) | DataType::Time64(unit) => {
             match unit {
@@ -159,7 +160,9 @@ pub fn pg_typmod(t: &DataType) -> i32 {
         }
         DataType::Dictionary(_, v) => pg_typmod(v),
         // As PostgreSQL: an array column carries its element's modifier.
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
+            if matches!(Class::of(t), Class::Array(_)) =>
+        {
             pg_typmod(f.data_type())
         }
         _ => -1,

@@ -1,7 +1,10 @@
 //! A client session: its configuration overrides (Flink's `SET 'k' = 'v'`) and the
 //! PostgreSQL variables drivers set (`client_encoding`, `DateStyle`, ...).
 
+mod backends;
 mod cursors;
+
+pub use backends::{Backend, Backends};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -90,6 +93,8 @@ pub struct Session {
     user: Option<String>,
     /// Cursors the session declared.
     pub cursors: cursors::Cursors,
+    /// The process id the client got in BackendKeyData.
+    pid: i32,
     /// A `COPY ... FROM STDIN` receiving its data.
     copy_in: Mutex<Option<(crate::handler::CopyIn, Vec<u8>)>>,
 }
@@ -105,6 +110,17 @@ impl Session {
             user: Some(user.to_string()),
             ..Session::default()
         }
+    }
+
+    /// The session with the process id its client got at startup.
+    pub fn with_pid(mut self, pid: i32) -> Session {
+        self.pid = pid;
+        self
+    }
+
+    /// `pg_backend_pid()`: the process id the client got at startup (0 outside one).
+    pub fn backend_pid(&self) -> i32 {
+        self.pid
     }
 
     /// Starts taking data for `copy`.
