@@ -595,3 +595,50 @@ fn rest_api_takes_a_bearer_token() {
         200
     );
 }
+
+/// With authentication, `pg_stat_activity` shows another user's query only to superusers,
+/// as PostgreSQL does: a user who is not one sees `<insufficient privilege>` there (the
+/// query may hold a password: ALTER USER ... PASSWORD).
+#[tokio::test]
+async fn pg_stat_activity_hides_other_users_queries_from_non_superusers() {
+    let eddy = Eddy::start_with_args(&["-D", SCRAM, "-D", ADMIN]);
+    let admin = must_login(&eddy, "admin", "admin-pw").await;
+    ok(&admin, "CREATE USER alice WITH PASSWORD 'alice-1'").await;
+    ok(&admin, "ALTER USER alice PASSWORD 'alice-2'").await;
+    let alice = must_login(&eddy, "alice", "alice-2").await;
+    let by_alice = sessions_seen(&alice).await;
+    assert_eq!(
+        by_alice,
+        [
+            "admin|<insufficient privilege>".to_string(),
+            "alice|SELECT usename, query FROM pg_stat_activity ORDER BY usename".to_string(),
+        ]
+    );
+    let by_admin = sessions_seen(&admin).await;
+    assert_eq!(
+        by_admin[0],
+        "admin|SELECT usename, query FROM pg_stat_activity ORDER BY usename"
+    );
+    assert_eq!(
+        by_admin[1],
+        "alice|SELECT usename, query FROM pg_stat_activity ORDER BY usename"
+    );
+}
+
+/// `usename|query` of every session in `pg_stat_activity`, by user.
+async fn sessions_seen(client: &Client) -> Vec<String> {
+    let rows = client
+        .simple_query("SELECT usename, query FROM pg_stat_activity ORDER BY usename")
+        .await
+        .expect("pg_stat_activity");
+    rows.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(format!(
+                "{}|{}",
+                r.get(0).unwrap_or_default(),
+                r.get(1).unwrap_or_default()
+            )),
+            _ => None,
+        })
+        .collect()
+}

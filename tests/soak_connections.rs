@@ -87,17 +87,22 @@ async fn worker(port: u16, id: usize, until: Instant, counts: Arc<Counts>) {
             );
             use futures::StreamExt;
             let mut cancelled = false;
-            let r = loop {
-                match rows.next().await {
-                    Some(Ok(tokio_postgres::SimpleQueryMessage::Row(_))) if !cancelled => {
-                        token.cancel_query(NoTls).await.unwrap();
-                        cancelled = true;
+            let read = async {
+                loop {
+                    match rows.next().await {
+                        Some(Ok(tokio_postgres::SimpleQueryMessage::Row(_))) if !cancelled => {
+                            token.cancel_query(NoTls).await.unwrap();
+                            cancelled = true;
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) => break Err(e),
+                        None => break Ok(()),
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => break Err(e),
-                    None => break Ok(()),
                 }
             };
+            let r = tokio::time::timeout(Duration::from_secs(60), read)
+                .await
+                .expect("the cancelled query did not end within 60 s");
             let e = r.expect_err("the endless query ended by itself");
             assert_eq!(common::sqlstate(&e).as_deref(), Some("57014"), "{e:?}");
             counts.cancels.fetch_add(1, Ordering::Relaxed);

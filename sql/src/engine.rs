@@ -357,11 +357,14 @@ impl Engine {
             let backends = self
                 .backends
                 .get()
-                .map(|b| b.backends())
-                .unwrap_or_default();
+                .map(|b| crate::session::SessionList(b.clone()));
+            let sees_all = !self.checks_roles()
+                || user == pg_catalog::ROLE_NAME
+                || self.config_users.contains(user)
+                || catalog.roles.get(user).is_some_and(|r| r.superuser);
             let mut relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
                 .with_roles(user, roles)
-                .with_backends(backends);
+                .with_backends(backends, sees_all);
             if let Some((settings, pid)) = session {
                 relations = relations.with_session(settings, pid);
             }

@@ -414,7 +414,7 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
         // Eddy keeps no relation files: every relation is in the default tablespace.
         function("pg_tablespace_location", &[1], |_| Some(String::new())),
         fallible("format", &[], DataType::Utf8, |a| {
-            format_text(a).map(|s| ScalarValue::Utf8(Some(s)))
+            format_text(a).map(ScalarValue::Utf8)
         }),
         function("pg_encoding_to_char", &[1], |a| {
             Some(
@@ -570,14 +570,14 @@ fn key_columns(rel: &super::relations::Relation, columns: &[i16]) -> String {
 
 /// PostgreSQL's `format(fmt, args...)`: `%s` as text (NULL as empty), `%I` as a quoted
 /// identifier, `%L` as a quoted literal (NULL as `NULL`), `%%`, and `%n$` positions.
-fn format_text(args: &[ScalarValue]) -> Result<String> {
+fn format_text(args: &[ScalarValue]) -> Result<Option<String>> {
     let refuse = |m: &str| {
         datafusion::error::DataFusionError::External(Box::new(
             crate::error::SqlError::InvalidParameter(m.to_string()),
         ))
     };
     let Some(fmt) = args.first().and_then(text) else {
-        return Ok(String::new());
+        return Ok(None);
     };
     let value = |i: usize| -> Result<Option<String>> {
         let v = args
@@ -647,7 +647,7 @@ fn format_text(args: &[ScalarValue]) -> Result<String> {
             }
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// An identifier as PostgreSQL prints it: quoted unless lower-case and plain.

@@ -216,10 +216,18 @@ fn replace_tokens(sql: &str, idiom: &str, answer: &str) -> String {
     let mut replacements = Vec::new();
     let mut i = 0;
     while i + pattern.len() <= tokens.len() {
+        // Unquoted words in any case, as SQL reads them.
         let matches = tokens[i..i + pattern.len()]
             .iter()
             .zip(&pattern)
-            .all(|((a, _), (b, _))| a == b);
+            .all(|((a, _), (b, _))| match (a, b) {
+                (Token::Word(x), Token::Word(y))
+                    if x.quote_style.is_none() && y.quote_style.is_none() =>
+                {
+                    x.value.eq_ignore_ascii_case(&y.value)
+                }
+                _ => a == b,
+            });
         if matches {
             let start = tokens[i].1.start;
             let end = tokens[i + pattern.len() - 1].1.end;

@@ -176,8 +176,11 @@ pub struct Relations {
     /// PostgreSQL's settings as the session has them (`pg_settings`, `current_setting`),
     /// by lower-case name.
     pub settings: Vec<(String, String)>,
-    /// The gateway's sessions (`pg_stat_activity`).
-    pub backends: Vec<crate::session::Backend>,
+    /// The gateway's sessions (`pg_stat_activity`), read when listed.
+    pub backends: Option<crate::session::SessionList>,
+    /// Whether the session's user sees other users' queries (a superuser, or no
+    /// authentication), as PostgreSQL shows them only to superusers.
+    pub sees_all_sessions: bool,
     /// The session's process id (`pg_backend_pid()`); 0 outside a client session.
     pub backend_pid: i32,
 }
@@ -225,14 +228,20 @@ impl Relations {
             settings: crate::session::pg_defaults()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-            backends: Vec::new(),
+            backends: None,
+            sees_all_sessions: true,
             backend_pid: 0,
         }
     }
 
-    /// The gateway's sessions.
-    pub fn with_backends(mut self, backends: Vec<crate::session::Backend>) -> Self {
+    /// The gateway's sessions, and whether this session's user sees others' queries.
+    pub fn with_backends(
+        mut self,
+        backends: Option<crate::session::SessionList>,
+        sees_all: bool,
+    ) -> Self {
         self.backends = backends;
+        self.sees_all_sessions = sees_all;
         self
     }
 

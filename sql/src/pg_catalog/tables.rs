@@ -155,10 +155,29 @@ fn activity(r: &Relations) -> Vec<Row> {
             .format("%Y-%m-%dT%H:%M:%S%.6fZ")
             .to_string()
     };
-    r.backends
+    let backends = r
+        .backends
+        .as_ref()
+        .map(|b| b.0.backends())
+        .unwrap_or_default();
+    backends
         .iter()
         .map(|b| {
             let role = r.roles.iter().find(|role| role.name == b.user);
+            // As PostgreSQL: to anyone but a superuser, another user's session shows only
+            // who it is.
+            if !r.sees_all_sessions && b.user != r.user {
+                return row![
+                    "datid" => r.database_oid,
+                    "datname" => r.database.as_str(),
+                    "pid" => b.pid,
+                    "usesysid" => role.map(|role| role.oid),
+                    "usename" => b.user.as_str(),
+                    "application_name" => b.application_name.as_str(),
+                    "query" => "<insufficient privilege>",
+                    "backend_type" => "client backend",
+                ];
+            }
             row![
                 "datid" => r.database_oid,
                 "datname" => r.database.as_str(),

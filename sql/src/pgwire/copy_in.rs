@@ -21,6 +21,15 @@ use pgwire::messages::PgWireBackendMessage;
 use super::handler::{pg_error, session, EddyHandler};
 use crate::handler::CopyIn;
 
+/// Marks the connection busy while a COPY's data comes.
+struct CopyBusy(std::sync::Mutex<Option<super::idle::BusyGuard>>);
+
+fn end_busy<C: ClientInfo>(client: &C) {
+    if let Some(busy) = client.session_extensions().get::<CopyBusy>() {
+        busy.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
 /// The CopyInResponse for `copy`: text, every column text.
 pub(super) fn copy_in_response(copy: &CopyIn) -> CopyResponse {
     CopyResponse::new(0, copy.schema.fields().len(), futures::stream::empty())
@@ -34,9 +43,24 @@ impl CopyHandler for EddyHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        session(client)
-            .copy_in_data(&copy_data.data)
-            .map_err(pg_error)
+        // The session is busy while the data comes (an idle-in-transaction timeout must not
+        // end it), from its first CopyData to CopyDone or CopyFail.
+        let busy = client
+            .session_extensions()
+            .get_or_insert_with(|| CopyBusy(std::sync::Mutex::new(None)));
+        let mut guard = busy.0.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = self
+                .activities
+                .get(&client.socket_addr())
+                .map(|a| a.statement("COPY FROM STDIN"));
+        }
+        drop(guard);
+        let taken = session(client).copy_in_data(&copy_data.data);
+        if taken.is_err() {
+            end_busy(client);
+        }
+        taken.map_err(pg_error)
     }
 
     async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
@@ -45,6 +69,7 @@ impl CopyHandler for EddyHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        end_busy(client);
         let session = session(client);
         let Some((copy, data)) = session.take_copy_in() else {
             // The data was refused already (too large); its error has been sent.
@@ -71,7 +96,11 @@ impl CopyHandler for EddyHandler {
                         Either::Left((done, _)) => done,
                         Either::Right(_) => {
                             crate::handler::cancel_copy_in(&self.engine, &job).await;
-                            Err(crate::error::SqlError::Cancelled)
+                            // The job may have finished as the cancel came: then every
+                            // row is in, and the COPY succeeded.
+                            crate::handler::wait_copy_in(&self.engine, &job)
+                                .await
+                                .map_err(|_| crate::error::SqlError::Cancelled)
                         }
                     }
                 }
@@ -93,6 +122,7 @@ impl CopyHandler for EddyHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        end_busy(client);
         session(client).take_copy_in();
         PgWireError::UserError(Box::new(ErrorInfo::new(
             "ERROR".to_string(),

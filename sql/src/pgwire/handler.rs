@@ -231,7 +231,11 @@ impl SimpleQueryHandler for EddyHandler {
         // COPY FROM STDIN takes the client's next messages, so it must come last: the
         // statements after it would run before its data.
         let copy_from = |t: &String| {
-            matches!(
+            let copy = t
+                .trim_start()
+                .get(..4)
+                .is_some_and(|w| w.eq_ignore_ascii_case("copy"));
+            copy && matches!(
                 self.engine.parse(t),
                 Ok(crate::parser::Statement::CopyFrom { .. })
             )

@@ -101,7 +101,13 @@ impl Activity {
         let mut s = self.lock();
         s.busy += 1;
         s.query.clear();
-        s.query.push_str(query);
+        // As PostgreSQL's track_activity_query_size: the start of a long text.
+        let mut end = query.len().min(crate::session::QUERY_TEXT_LIMIT);
+        while !query.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.query.push_str(&query[..end]);
+        s.query.shrink_to(crate::session::QUERY_TEXT_LIMIT);
         let now = SystemTime::now();
         s.query_start = Some(now);
         s.state_change = now;

@@ -27,3 +27,17 @@ pub struct Backend {
 pub trait Backends: Send + Sync {
     fn backends(&self) -> Vec<Backend>;
 }
+
+/// The gateway's session list, as a catalog query holds it: read only when it lists
+/// `pg_stat_activity`, not copied for every statement.
+#[derive(Clone)]
+pub struct SessionList(pub std::sync::Arc<dyn Backends>);
+
+impl std::fmt::Debug for SessionList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionList")
+    }
+}
+
+/// PostgreSQL's `track_activity_query_size`: the longest query text a session shows.
+pub const QUERY_TEXT_LIMIT: usize = 1024;

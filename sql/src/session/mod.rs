@@ -4,7 +4,7 @@
 mod backends;
 mod cursors;
 
-pub use backends::{Backend, Backends};
+pub use backends::{Backend, Backends, SessionList, QUERY_TEXT_LIMIT};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
