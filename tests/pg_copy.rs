@@ -14,6 +14,20 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/copy")
 }
 
+/// What a psycopg script printed; it fails the test if python3 or psycopg is missing.
+fn python(eddy: &Eddy, script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script, &eddy.pg_port.to_string()])
+        .output()
+        .expect("python3 with psycopg (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn psql(eddy: &Eddy, sql: &str) -> std::process::Output {
     Command::new("psql")
         .args([
@@ -87,18 +101,10 @@ async fn psycopg_copy_reads_rows_and_count() {
         \x20   with cur.copy('COPY (SELECT id, name FROM people WHERE id < 4 ORDER BY id) TO STDOUT (FORMAT csv, HEADER)') as copy:\n\
         \x20       data = b''.join(bytes(b) for b in copy)\n\
         \x20   sys.stdout.write(data.decode() + str(cur.rowcount))";
-    let out = Command::new("python3")
-        .args(["-c", script, &eddy.pg_port.to_string()])
-        .output()
-        .expect("python3 with psycopg (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = python(&eddy, script);
     // What PostgreSQL 15 gives psycopg for the same table: the header is not a row.
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        stdout,
         "id,name\n1,plain\n2,\"with,comma\"\n3,\"say \"\"hi\"\"\"\n3"
     );
 }
@@ -250,16 +256,8 @@ async fn copy_from_stdin_fills_a_table_through_psql_psycopg_and_tokio_postgres()
         \x20       copy.write_row(('a\\tb', 1))\n\
         \x20       copy.write_row((None, 2))\n\
         \x20   print(cur.rowcount)";
-    let out = Command::new("python3")
-        .args(["-c", script, &eddy.pg_port.to_string()])
-        .output()
-        .expect("python3 with psycopg (.ci/run installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+    let stdout = python(&eddy, script);
+    assert_eq!(stdout.trim(), "2");
     assert_eq!(
         dump(&eddy, "from_psycopg"),
         "1\ta\\tb\t\\N\t\\N\n2\t\\N\t\\N\t\\N\n"

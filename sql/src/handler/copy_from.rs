@@ -62,12 +62,11 @@ pub(super) async fn start(
         options: target.options.clone(),
         primary_key: target.primary_key.clone().unwrap_or_default(),
     })?;
-    if let Some((i, c)) = columns
+    if let Some((_, c)) = columns
         .iter()
         .enumerate()
         .find(|(i, c)| columns[..*i].contains(c))
     {
-        let _ = i;
         return Err(SqlError::DuplicateColumn(format!(
             "column \"{c}\" specified more than once"
         )));
