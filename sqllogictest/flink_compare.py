@@ -59,6 +59,9 @@ DEFAULTS = {
 def render(value):
     if value is None:
         return "NULL"
+    # As sqllogictest writes an empty string.
+    if value == "":
+        return "(empty)"
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime.datetime):
@@ -155,7 +158,8 @@ def main():
                 continue
             want = list(expected or [])
             changelog = bool(want) and want[0].split(" ")[0] in ROW_KINDS
-            is_ddl = re.match(r"(CREATE|DROP)\b", flink_sql, re.I) is not None
+            # Catalog statements change what the batch environment's names mean too.
+            is_ddl = re.match(r"(CREATE|DROP|ALTER|USE)\b", flink_sql, re.I) is not None
             if is_ddl:
                 try:
                     batch.execute_sql(flink_sql)

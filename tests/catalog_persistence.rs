@@ -219,3 +219,116 @@ async fn session_settings_do_not_persist() {
         "a session SET survived a restart: {listed:?}"
     );
 }
+
+#[tokio::test]
+async fn catalogs_and_databases_survive_restart_but_in_memory_catalogs_do_not() {
+    let mut eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE DATABASE sales COMMENT 'orders' WITH ('k' = 'v')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE sales.orders (id INT) WITH ('connector' = 'datagen', 'number-of-rows' = '4', \
+         'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '4')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE VIEW sales.small AS SELECT id FROM orders WHERE id < 3",
+    )
+    .await;
+    exec(&client, "CREATE CATALOG kept WITH ('type' = 'eddy')").await;
+    exec(&client, "CREATE DATABASE kept.db").await;
+    exec(
+        &client,
+        "CREATE TABLE kept.db.t (x STRING) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE CATALOG mem WITH ('type' = 'generic_in_memory')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TABLE mem.`default`.t (x STRING) WITH ('connector' = 'blackhole')",
+    )
+    .await;
+    // A session's USE is its own: another session still starts in the default database.
+    exec(&client, "USE sales").await;
+    let other = eddy.connect().await;
+    assert_eq!(
+        scalar(&other, "SHOW CURRENT DATABASE").await.as_deref(),
+        Some("default_database")
+    );
+    assert_eq!(
+        sorted_names(&client, "SHOW TABLES").await,
+        vec!["orders", "small"]
+    );
+    drop((client, other));
+
+    eddy.restart();
+    let client = eddy.connect().await;
+    assert_eq!(
+        sorted_names(&client, "SHOW CATALOGS").await,
+        vec!["default_catalog", "kept"],
+        "the in-memory catalog outlived the server"
+    );
+    assert_eq!(
+        sorted_names(&client, "SHOW DATABASES").await,
+        vec!["default_database", "sales"]
+    );
+    assert_eq!(
+        sorted_names(&client, "SHOW TABLES FROM sales").await,
+        vec!["orders", "small"]
+    );
+    assert_eq!(
+        sorted_names(&client, "SHOW TABLES FROM kept.db").await,
+        vec!["t"]
+    );
+    // The view still reads its own database's `orders`, from another current database.
+    assert_eq!(
+        scalar(&client, "SELECT count(*) FROM sales.orders")
+            .await
+            .as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        scalar(&client, "SELECT count(*) FROM sales.small")
+            .await
+            .as_deref(),
+        Some("2")
+    );
+    let e = client
+        .simple_query("USE CATALOG mem")
+        .await
+        .expect_err("the in-memory catalog is gone");
+    assert_eq!(common::sqlstate(&e).as_deref(), Some("3D000"), "{e}");
+}
+
+#[tokio::test]
+async fn a_catalog_of_one_database_is_read_into_the_default_database() {
+    // The catalog file Eddy wrote before catalogs existed (version 1).
+    let mut eddy = Eddy::start();
+    eddy.stop();
+    let v1 = r#"{"version": 1, "catalog": {"tables": {"people": {"name": "people", "columns": [{"name": "id", "data_type": "Int", "nullable": true}], "watermark": null, "primary_key": null, "options": {"connector": "datagen", "number-of-rows": "8"}}}, "views": {"ids": {"name": "ids", "query": "SELECT id FROM people"}}, "view_order": ["ids"], "roles": {}}}"#;
+    std::fs::write(eddy.data_dir().join("catalog.json"), v1).unwrap();
+    eddy.restart();
+    let client = eddy.connect().await;
+    assert_eq!(
+        sorted_names(&client, "SHOW TABLES").await,
+        vec!["ids", "people"]
+    );
+    assert_eq!(
+        scalar(
+            &client,
+            "SELECT count(*) FROM default_catalog.default_database.ids"
+        )
+        .await
+        .as_deref(),
+        Some("8")
+    );
+}

@@ -108,6 +108,132 @@ async fn psql_lists_schemas_and_databases_by_flink_names() {
     );
 }
 
+/// Flink's databases are the schemas of the PostgreSQL database that is the current
+/// catalog: `\dn`, `pg_namespace` and `information_schema` list what SHOW DATABASES and
+/// SHOW TABLES list, and `search_path` is the current database.
+#[tokio::test(flavor = "multi_thread")]
+async fn flink_databases_are_the_schemas_postgres_clients_see() {
+    let eddy = Eddy::start();
+    let client = create_objects(&eddy).await;
+    exec(&client, "CREATE DATABASE sales").await;
+    exec(
+        &client,
+        "CREATE TABLE sales.leads (id INT, PRIMARY KEY (id) NOT ENFORCED) \
+         WITH ('connector' = 'datagen', 'number-of-rows' = '3')",
+    )
+    .await;
+    let schemas = psql(&eddy, r"\dn");
+    assert!(
+        schemas.contains(" default_database | eddy")
+            && schemas.contains(" sales            | eddy"),
+        "\\dn:\n{schemas}"
+    );
+    let tables = psql(&eddy, r"\dt sales.*");
+    assert!(
+        tables.contains(" sales  | leads | table | eddy"),
+        "{tables}"
+    );
+    let namespaces = values(
+        &client,
+        "SELECT nspname FROM pg_catalog.pg_namespace \
+         WHERE nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+    )
+    .await;
+    assert_eq!(namespaces, values(&client, "SHOW DATABASES").await);
+    assert_eq!(
+        values(
+            &client,
+            "SELECT table_schema, table_name FROM information_schema.tables \
+             WHERE table_schema = 'sales'",
+        )
+        .await,
+        vec![vec![Some("sales".into()), Some("leads".into())]]
+    );
+    // Each schema's relations are in that schema, keys included.
+    assert_eq!(
+        values(
+            &client,
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'i') ORDER BY 2",
+        )
+        .await,
+        vec![
+            vec![Some("sales".into()), Some("leads".into())],
+            vec![Some("sales".into()), Some("leads_pkey".into())],
+            vec![Some("default_database".into()), Some("orders".into())],
+            vec![Some("default_database".into()), Some("orders_pkey".into())],
+        ]
+    );
+    // A name outside the search path is found only with its schema, as in PostgreSQL.
+    assert_eq!(
+        values(
+            &client,
+            "SELECT 'sales.leads'::regclass::oid > 0, to_regclass('leads') IS NULL, \
+             to_regclass('sales.leads') IS NOT NULL"
+        )
+        .await,
+        vec![vec![Some("t".into()), Some("t".into()), Some("t".into())]]
+    );
+    // search_path names the current database, as USE does, and USE moves it.
+    exec(&client, "SET search_path TO sales").await;
+    assert_eq!(
+        values(&client, "SELECT current_schema(), count(*) FROM leads").await,
+        vec![vec![Some("sales".into()), Some("3".into())]]
+    );
+    assert_eq!(
+        values(&client, "SHOW CURRENT DATABASE").await[0][0].as_deref(),
+        Some("sales")
+    );
+    exec(&client, "USE default_database").await;
+    assert_eq!(
+        values(&client, "SHOW search_path").await[0][0].as_deref(),
+        Some("default_database")
+    );
+    // The current catalog is the PostgreSQL database.
+    exec(
+        &client,
+        "CREATE CATALOG mem WITH ('type' = 'generic_in_memory')",
+    )
+    .await;
+    exec(&client, "USE CATALOG mem").await;
+    assert_eq!(
+        values(&client, "SELECT current_database(), current_schema()").await,
+        vec![vec![Some("mem".into()), Some("default".into())]]
+    );
+    assert_eq!(
+        values(
+            &client,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sales'"
+        )
+        .await,
+        vec![vec![Some("0".into())]],
+        "another catalog's databases are not this database's schemas"
+    );
+    // Each catalog is a database `\l` lists, and connecting to one starts in it.
+    let databases = psql(&eddy, r"\l");
+    assert!(
+        databases.contains(" default_catalog | eddy")
+            && databases.contains(" mem             | eddy"),
+        "\\l:\n{databases}"
+    );
+    let out = Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &eddy.pg_port.to_string()])
+        .args([
+            "-U",
+            "eddy",
+            "-d",
+            "mem",
+            "-At",
+            "-c",
+            "SHOW CURRENT CATALOG",
+        ])
+        .args(["-c", "SELECT current_database(), current_schema()"])
+        .output()
+        .expect("run psql");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mem\nmem|default\n");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn information_schema_names_postgres_types() {
     let eddy = Eddy::start();

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::view::ViewTable;
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider};
+use datafusion::common::TableReference;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
@@ -25,7 +27,7 @@ use futures::stream::BoxStream;
 use tokio::sync::RwLock;
 
 use crate::batch_executor::BatchExecutor;
-use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable};
+use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable, DatabaseName, ObjectName};
 use crate::error::{Result, SqlError};
 use crate::parser::{parse_statement, Statement};
 use crate::pg_catalog::{self, PgCatalog, Relation, RelationKind, Relations};
@@ -93,6 +95,17 @@ pub struct Engine {
     pub(crate) config_users: std::collections::BTreeSet<String>,
     /// The sessions the gateway serves, for `pg_stat_activity`.
     backends: std::sync::OnceLock<Arc<dyn crate::session::Backends>>,
+    /// Each catalog's default database, readable without the catalog's async lock: a
+    /// connection's startup packet names the catalog it starts in.
+    entry_points: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
+}
+
+fn entry_points(catalog: &Catalog) -> std::collections::BTreeMap<String, String> {
+    catalog
+        .catalogs
+        .iter()
+        .map(|(name, c)| (name.clone(), c.default_database().to_string()))
+        .collect()
 }
 
 impl Engine {
@@ -105,6 +118,7 @@ impl Engine {
     ) -> Result<Self> {
         let store = CatalogStore::new(catalog_path(data_dir));
         let catalog = store.load()?;
+        let entry_points = std::sync::RwLock::new(entry_points(&catalog));
         let batch_memory_limit = config.get_memory_size(&endpoint::BATCH_MEMORY_LIMIT);
         let runtime = batch_runtime(&data_dir.join("tmp"), batch_memory_limit)?;
         Ok(Self {
@@ -120,6 +134,7 @@ impl Engine {
             pg_catalog: PgCatalog::new()?,
             config_users: Default::default(),
             backends: Default::default(),
+            entry_points,
         })
     }
 
@@ -188,7 +203,20 @@ impl Engine {
 
     /// Persists the catalog after a change.
     pub(crate) fn save_catalog(&self, catalog: &Catalog) -> Result<()> {
-        self.store.save(catalog)
+        self.store.save(catalog)?;
+        *self.entry_points.write().unwrap_or_else(|p| p.into_inner()) = entry_points(catalog);
+        Ok(())
+    }
+
+    /// Where a connection to the PostgreSQL database `name` starts: the catalog of that
+    /// name, in its default database. `None` for a name that is no catalog (psql names
+    /// the user by default), which starts in `default_catalog`.
+    pub(crate) fn startup_database(&self, name: &str) -> Option<DatabaseName> {
+        self.entry_points
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .map(|database| DatabaseName::new(name, database))
     }
 
     /// How a catalog table appears to DataFusion and the planner; checks its computed
@@ -196,13 +224,14 @@ impl Engine {
     pub(crate) fn connector_table(
         &self,
         table: &CatalogTable,
+        name: &ObjectName,
         config: &Configuration,
         state: &SessionState,
     ) -> Result<ConnectorTable> {
         let physical = table.physical_schema();
         let definition = TableDefinition {
             spec: ConnectorSpec {
-                table: table.name.clone(),
+                table: name.job_name(),
                 schema: SerializedSchema::encode(&physical)?,
                 options: table.options.clone(),
                 primary_key: table.primary_key.clone().unwrap_or_default(),
@@ -226,10 +255,15 @@ impl Engine {
 
     /// A DataFusion context with Eddy's functions, without catalog tables.
     pub(crate) fn bare_context(&self) -> SessionContext {
+        self.bare_context_at(&DatabaseName::default_database())
+    }
+
+    /// As [`Engine::bare_context`], with unqualified names resolving in `at`.
+    fn bare_context_at(&self, at: &DatabaseName) -> SessionContext {
         // Numeric literals such as 1.5 are exact, as in PostgreSQL and Flink, not floats.
         // Eddy's own information_schema (PostgreSQL's type names) replaces DataFusion's.
         let df_config = SessionConfig::new()
-            .with_default_catalog_and_schema(pg_catalog::DATABASE, pg_catalog::SCHEMA)
+            .with_default_catalog_and_schema(&at.catalog, &at.database)
             .with_target_partitions(2)
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         // Built with its type planner (`regclass` casts) rather than rebuilt later:
@@ -254,8 +288,12 @@ impl Engine {
 
     /// A DataFusion context with every table and view of the catalog registered, for
     /// batch queries.
-    pub(crate) async fn session_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, false, pg_catalog::ROLE_NAME, None)
+    pub(crate) async fn session_context(
+        &self,
+        config: &Configuration,
+        at: &DatabaseName,
+    ) -> Result<SessionContext> {
+        self.context_with(config, at, false, pg_catalog::ROLE_NAME, None)
             .await
     }
 
@@ -273,72 +311,114 @@ impl Engine {
         session: &crate::session::Session,
     ) -> Result<SessionContext> {
         let facts = (session.pg_settings(), session.backend_pid());
-        self.context_with(config, false, session.user(), Some(facts))
+        let at = session.current_database();
+        self.context_with(config, &at, false, session.user(), Some(facts))
             .await
     }
 
     /// As [`Engine::session_context`], for planning streaming jobs: `SUM` and `AVG` have
     /// Flink's result types there (and in the views the job reads), as on TaskManagers.
-    pub(crate) async fn job_context(&self, config: &Configuration) -> Result<SessionContext> {
-        self.context_with(config, true, pg_catalog::ROLE_NAME, None)
+    pub(crate) async fn job_context(
+        &self,
+        config: &Configuration,
+        at: &DatabaseName,
+    ) -> Result<SessionContext> {
+        self.context_with(config, at, true, pg_catalog::ROLE_NAME, None)
             .await
     }
 
     async fn context_with(
         &self,
         config: &Configuration,
+        at: &DatabaseName,
         job: bool,
         user: &str,
         session: Option<(Vec<(String, String)>, i32)>,
     ) -> Result<SessionContext> {
-        let ctx = self.bare_context();
+        let ctx = self.bare_context_at(at);
         if job {
             for f in eddy_runtime::functions::flink_aggregates() {
                 ctx.register_udaf(f.as_ref().clone());
             }
         }
         let catalog = self.catalog.read().await;
+        // The session's current database may have been dropped by another session.
+        catalog.database(at)?;
         let state = ctx.state();
-        let materialized = catalog.materialized.values().map(|m| &m.table);
         let mut relations = Vec::new();
-        for table in catalog.tables.values().chain(materialized) {
-            // A table the current code cannot read (e.g. an expression that no longer
-            // plans) must not make every other table unreadable.
-            match self.connector_table(table, config, &state) {
-                Ok(t) => {
-                    ctx.register_table(table.name.as_str(), Arc::new(t))?;
-                }
-                Err(e) => tracing::warn!(table = %table.name, error = %e, "table is not readable"),
+        for (name, fc) in &catalog.catalogs {
+            let provider = MemoryCatalogProvider::new();
+            for database in fc.databases.keys() {
+                provider.register_schema(database, Arc::new(MemorySchemaProvider::new()))?;
             }
-            if job {
-                continue;
-            }
-            relations.push(match catalog.materialized.get(&table.name) {
-                Some(m) => {
-                    Relation::table(table, RelationKind::MaterializedView, Some(m.query.clone()))
+            ctx.register_catalog(name.as_str(), Arc::new(provider));
+        }
+        for (database_name, database) in catalog.databases() {
+            let materialized = database.materialized.values().map(|m| &m.table);
+            for table in database.tables.values().chain(materialized) {
+                let name = database_name.object(&table.name);
+                // A table the current code cannot read (e.g. an expression that no longer
+                // plans) must not make every other table unreadable.
+                match self.connector_table(table, &name, config, &state) {
+                    Ok(t) => {
+                        ctx.register_table(reference(&name), Arc::new(t))?;
+                    }
+                    Err(e) => tracing::warn!(table = %name, error = %e, "table is not readable"),
                 }
-                None => Relation::table(table, RelationKind::Table, None),
-            });
+                // PostgreSQL clients see the current catalog's databases, as schemas.
+                if job || database_name.catalog != at.catalog {
+                    continue;
+                }
+                let relation = match database.materialized.get(&table.name) {
+                    Some(m) => Relation::table(
+                        table,
+                        RelationKind::MaterializedView,
+                        Some(m.query.clone()),
+                    ),
+                    None => Relation::table(table, RelationKind::Table, None),
+                };
+                relations.push((database_name.database.clone(), relation));
+            }
         }
         register_window_functions(&ctx)?;
         register_temporal_function(&ctx);
-        for view in catalog.views_in_order() {
-            // A view whose tables were dropped stays in the catalog but cannot be read.
-            match crate::handler::plan_view_query(&ctx, &view.query).await {
-                Ok(plan) => {
-                    if !job {
-                        relations.push(Relation::view(
-                            &view.name,
-                            plan.schema().as_arrow(),
-                            &view.query,
-                        ));
+        // Views in creation order within a database; a view reading another database's
+        // view waits for a later pass.
+        let mut pending: Vec<(DatabaseName, &crate::catalog::CatalogView)> = catalog
+            .databases()
+            .flat_map(|(d, db)| db.views_in_order().map(move |v| (d.clone(), v)))
+            .collect();
+        loop {
+            let before = pending.len();
+            let mut unreadable = Vec::new();
+            for (database_name, view) in pending {
+                // A view's unqualified names are those of its own database.
+                set_default_database(&ctx, &database_name);
+                let planned = crate::handler::plan_view_query(&ctx, &view.query).await;
+                set_default_database(&ctx, at);
+                match planned {
+                    Ok(plan) => {
+                        if !job && database_name.catalog == at.catalog {
+                            let relation =
+                                Relation::view(&view.name, plan.schema().as_arrow(), &view.query);
+                            relations.push((database_name.database.clone(), relation));
+                        }
+                        ctx.register_table(
+                            reference(&database_name.object(&view.name)),
+                            Arc::new(ViewTable::new(plan, Some(view.query.clone()))),
+                        )?;
                     }
-                    ctx.register_table(
-                        view.name.as_str(),
-                        Arc::new(ViewTable::new(plan, Some(view.query.clone()))),
-                    )?;
+                    // A view whose tables were dropped stays in the catalog but cannot
+                    // be read.
+                    Err(e) => {
+                        tracing::debug!(view = %view.name, error = %e, "view is not readable");
+                        unreadable.push((database_name, view));
+                    }
                 }
-                Err(e) => tracing::debug!(view = %view.name, error = %e, "view is not readable"),
+            }
+            pending = unreadable;
+            if pending.is_empty() || pending.len() == before {
+                break;
             }
         }
         if !job {
@@ -362,7 +442,14 @@ impl Engine {
                 || user == pg_catalog::ROLE_NAME
                 || self.config_users.contains(user)
                 || catalog.roles.get(user).is_some_and(|r| r.superuser);
-            let mut relations = Relations::new(pg_catalog::DATABASE, pg_catalog::SCHEMA, relations)
+            let schemas: Vec<String> = catalog
+                .catalog(&at.catalog)?
+                .databases
+                .keys()
+                .cloned()
+                .collect();
+            let mut relations = Relations::new(&at.catalog, &at.database, &schemas, relations)
+                .with_databases(catalog.catalogs.keys().cloned())
                 .with_roles(user, roles)
                 .with_backends(backends, sees_all);
             if let Some((settings, pid)) = session {
@@ -372,4 +459,22 @@ impl Engine {
         }
         Ok(ctx)
     }
+}
+
+/// How DataFusion names a catalog object: all three parts, as written.
+pub(crate) fn reference(name: &ObjectName) -> TableReference {
+    TableReference::full(
+        name.database.catalog.as_str(),
+        name.database.database.as_str(),
+        name.name.as_str(),
+    )
+}
+
+/// Makes unqualified names in `ctx` resolve in `database`.
+pub(crate) fn set_default_database(ctx: &SessionContext, database: &DatabaseName) {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let options = state.config_mut().options_mut();
+    options.catalog.default_catalog = database.catalog.clone();
+    options.catalog.default_schema = database.database.clone();
 }

@@ -30,6 +30,27 @@ pub enum SqlError {
     UndefinedColumn { table: String, column: String },
     #[error("type '{0}' does not exist")]
     UndefinedType(String),
+    /// Flink's words; PostgreSQL's invalid_catalog_name (3D000).
+    #[error("A catalog with name [{0}] does not exist.")]
+    UndefinedCatalog(String),
+    /// Flink's words; PostgreSQL's invalid_schema_name (3F000).
+    #[error("A database with name [{}] does not exist in the catalog: [{}].", .0.database, .0.catalog)]
+    UndefinedDatabase(crate::catalog::DatabaseName),
+    /// PostgreSQL's duplicate_database (42P04): a catalog is what a client connects to.
+    #[error("Catalog {0} already exists.")]
+    DuplicateCatalog(String),
+    /// PostgreSQL's duplicate_schema (42P06): a database is what a client sees as a schema.
+    #[error("Database {} already exists in Catalog {}.", .0.database, .0.catalog)]
+    DuplicateDatabase(crate::catalog::DatabaseName),
+    /// A name PostgreSQL keeps for itself (reserved_name, 42939).
+    #[error("{0}")]
+    ReservedName(String),
+    /// A catalog `type` Eddy has no implementation of (42704, as an unknown connector).
+    #[error("{0}")]
+    UnknownCatalogType(String),
+    /// PostgreSQL's dependent_objects_still_exist (2BP01).
+    #[error("{0}")]
+    DependentObjects(String),
     #[error("column '{0}' specified more than once")]
     DuplicateColumn(String),
     #[error("{0} already exists")]
@@ -189,6 +210,13 @@ impl SqlError {
             SqlError::CopyData { sqlstate, .. } => sqlstate,
             SqlError::UndefinedTable(_) => "42P01",
             SqlError::UndefinedColumn { .. } => "42703",
+            SqlError::UndefinedCatalog(_) => "3D000",
+            SqlError::UndefinedDatabase(_) => "3F000",
+            SqlError::DuplicateCatalog(_) => "42P04",
+            SqlError::DuplicateDatabase(_) => "42P06",
+            SqlError::DependentObjects(_) => "2BP01",
+            SqlError::ReservedName(_) => "42939",
+            SqlError::UnknownCatalogType(_) => "42704",
             SqlError::UndefinedType(_) => "42704",
             SqlError::DuplicateColumn(_) => "42701",
             SqlError::WrongObjectType(_) => "42809",

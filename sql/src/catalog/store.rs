@@ -9,15 +9,49 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Catalog;
+use super::{Catalog, Database};
 use crate::error::{Result, SqlError};
 
-const CATALOG_VERSION: u32 = 1;
+/// Version 2 holds catalogs and databases; version 1 held the one database that is now
+/// `default_catalog.default_database`, and is read as that.
+const CATALOG_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
     version: u32,
     catalog: Catalog,
+}
+
+#[derive(Deserialize)]
+struct Version {
+    version: u32,
+}
+
+/// Version 1: one database's objects and the roles.
+#[derive(Deserialize)]
+struct StoredV1 {
+    catalog: CatalogV1,
+}
+
+#[derive(Deserialize)]
+struct CatalogV1 {
+    #[serde(flatten)]
+    database: Database,
+    #[serde(default)]
+    roles: std::collections::BTreeMap<String, super::CatalogRole>,
+}
+
+fn upgrade_v1(bytes: &[u8]) -> serde_json::Result<Catalog> {
+    let old: StoredV1 = serde_json::from_slice(bytes)?;
+    let mut catalog = Catalog {
+        roles: old.catalog.roles,
+        ..Catalog::default()
+    };
+    if let Some(c) = catalog.catalogs.get_mut(super::DEFAULT_CATALOG) {
+        c.databases
+            .insert(super::DEFAULT_DATABASE.to_string(), old.catalog.database);
+    }
+    Ok(catalog)
 }
 
 /// Loads and saves the catalog file.
@@ -67,21 +101,26 @@ impl CatalogStore {
                 self.path.display()
             ))
         };
-        let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if stored.version != CATALOG_VERSION {
-            return Err(corrupt(format!(
-                "it has version {}, this Eddy reads version {CATALOG_VERSION}",
-                stored.version
-            )));
+        let version: Version =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        match version.version {
+            1 => upgrade_v1(&bytes).map_err(|e| corrupt(e.to_string())),
+            CATALOG_VERSION => {
+                let stored: Stored =
+                    serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+                Ok(stored.catalog)
+            }
+            v => Err(corrupt(format!(
+                "it has version {v}, this Eddy reads versions 1 and {CATALOG_VERSION}"
+            ))),
         }
-        Ok(stored.catalog)
     }
 
     /// Writes the catalog atomically, keeping the one it replaces as the backup.
     pub fn save(&self, catalog: &Catalog) -> Result<()> {
         let stored = Stored {
             version: CATALOG_VERSION,
-            catalog: catalog.clone(),
+            catalog: catalog.persisted(),
         };
         let bytes = serde_json::to_vec_pretty(&stored)
             .map_err(|e| SqlError::Internal(format!("cannot encode catalog: {e}")))?;
@@ -141,14 +180,17 @@ mod tests {
         // Writing to /dev/full fails with ENOSPC, as a full disk does.
         std::os::unix::fs::symlink("/dev/full", dir.path().join("catalog.json.tmp")).unwrap();
         let mut next = Catalog::default();
-        next.view_order.push("v".into());
+        next.catalogs.insert(
+            "c".into(),
+            super::super::FlinkCatalog::new("eddy", None, Default::default()),
+        );
         let err = store.save(&next).unwrap_err();
         assert_eq!(err.sqlstate(), "53100", "{err}");
         assert_eq!(
             std::fs::read(dir.path().join("catalog.json")).unwrap(),
             before
         );
-        assert!(store.load().unwrap().view_order.is_empty());
+        assert!(!store.load().unwrap().catalogs.contains_key("c"));
     }
 
     #[test]
@@ -157,7 +199,10 @@ mod tests {
         let store = CatalogStore::new(dir.path().join("catalog.json"));
         store.save(&Catalog::default()).unwrap();
         let mut next = Catalog::default();
-        next.view_order.push("v".into());
+        next.catalogs.insert(
+            "c".into(),
+            super::super::FlinkCatalog::new("eddy", None, Default::default()),
+        );
         store.save(&next).unwrap();
         let good = std::fs::read(dir.path().join("catalog.json")).unwrap();
         std::fs::write(dir.path().join("catalog.json"), &good[..good.len() / 2]).unwrap();
@@ -166,6 +211,38 @@ mod tests {
         assert!(msg.contains("catalog.json.bak"), "{msg}");
         // The backup is the catalog before the last save, and it loads.
         let backup = CatalogStore::new(store.backup_path());
-        assert!(backup.load().unwrap().view_order.is_empty());
+        assert!(!backup.load().unwrap().catalogs.contains_key("c"));
+    }
+
+    #[test]
+    fn a_version_1_catalog_becomes_the_default_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.json");
+        std::fs::write(
+            &path,
+            r#"{"version": 1, "catalog": {"tables": {}, "views": {"v": {"name": "v", "query": "SELECT 1"}}, "view_order": ["v"], "roles": {}}}"#,
+        )
+        .unwrap();
+        let catalog = CatalogStore::new(path).load().unwrap();
+        let db = catalog
+            .database(&super::super::DatabaseName::default_database())
+            .unwrap();
+        assert_eq!(db.view_order, vec!["v".to_string()]);
+        assert!(db.views.contains_key("v"));
+    }
+
+    #[test]
+    fn in_memory_catalogs_are_not_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CatalogStore::new(dir.path().join("catalog.json"));
+        let mut catalog = Catalog::default();
+        catalog.catalogs.insert(
+            "mem".into(),
+            super::super::FlinkCatalog::new("generic_in_memory", None, Default::default()),
+        );
+        store.save(&catalog).unwrap();
+        let loaded = store.load().unwrap();
+        assert!(!loaded.catalogs.contains_key("mem"));
+        assert!(loaded.catalogs.contains_key("default_catalog"));
     }
 }

@@ -171,6 +171,9 @@ impl CatalogTable {
 pub struct CatalogView {
     pub name: String,
     pub query: String,
+    /// `CREATE VIEW v COMMENT '...' AS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A materialized view: the table its contents are read through (connector

@@ -60,16 +60,15 @@ fn metadata(
     table: &TableReference,
     column: &str,
 ) -> Option<HashMap<String, String>> {
-    // Only the session's database and schema are relations pg_catalog lists.
-    if table.schema().is_some_and(|s| s != relations.schema)
-        || table.catalog().is_some_and(|c| c != relations.database)
-    {
+    // Only the session's catalog's relations are listed by pg_catalog.
+    if table.catalog().is_some_and(|c| c != relations.database) {
         return None;
     }
+    let schema = table.schema().unwrap_or(&relations.schema);
     let relation = relations
         .relations
         .iter()
-        .find(|r| r.name == table.table())?;
+        .find(|r| r.name == table.table() && r.schema == schema)?;
     let index = relation.columns.iter().position(|c| c.name == column)?;
     let attribute = &relation.columns[index];
     Some(HashMap::from([

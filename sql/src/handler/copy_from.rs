@@ -39,11 +39,14 @@ pub struct CopyIn {
 /// can be written, and the columns are its own.
 pub(super) async fn start(
     engine: &Engine,
+    session: &crate::session::Session,
     table: String,
     columns: Vec<String>,
     options: CopyOptions,
 ) -> Result<CopyIn> {
+    let full = session.resolve(&crate::catalog::ObjectPath::bare(&table));
     let catalog = engine.catalog.read().await;
+    let catalog = catalog.database(&full.database)?;
     if catalog.views.contains_key(&table) {
         return Err(SqlError::WrongObjectType(format!(
             "cannot copy to view \"{table}\""
@@ -148,7 +151,9 @@ pub async fn submit(
         ));
     }
     let config = engine.effective_config(session);
-    let ctx = engine.job_context(&config).await?;
+    let ctx = engine
+        .job_context(&config, &session.current_database())
+        .await?;
     let state = ctx.state();
     let source = ConnectorTable::try_new(
         TableDefinition {

@@ -11,13 +11,14 @@ use eddy_runtime::config::{pipeline, table as table_options};
 use eddy_runtime::jobgraph::JobGraph;
 
 use super::rows::{table, text};
+use crate::catalog::ObjectPath;
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::parser::StatementSetEntry;
 use crate::session::Session;
 
 /// The target table, the named target columns (none: all, in table order) and the query.
-fn insert_parts(statement: &ast::Statement) -> Result<(String, Vec<String>, Box<ast::Query>)> {
+fn insert_parts(statement: &ast::Statement) -> Result<(ObjectPath, Vec<String>, Box<ast::Query>)> {
     let ast::Statement::Insert(insert) = statement else {
         return Err(SqlError::Internal("not an INSERT".into()));
     };
@@ -27,12 +28,16 @@ fn insert_parts(statement: &ast::Statement) -> Result<(String, Vec<String>, Box<
         ));
     }
     let name = match &insert.table {
-        ast::TableObject::TableName(name) => name
-            .0
-            .last()
-            .and_then(|p| p.as_ident().cloned())
-            .map(|i| crate::parser::normalize_ident(&i))
-            .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
+        ast::TableObject::TableName(name) => ObjectPath::try_new(
+            name.0
+                .iter()
+                .map(|p| {
+                    p.as_ident()
+                        .map(crate::parser::normalize_ident)
+                        .ok_or_else(|| SqlError::Syntax(format!("'{name}' is not a table name")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        )?,
         _ => {
             return Err(SqlError::NotSupported(
                 "INSERT INTO a table function is not supported".into(),
@@ -109,7 +114,9 @@ pub(super) async fn build_job(
     text: &str,
 ) -> Result<JobGraph> {
     let config = engine.effective_config(session);
-    let ctx = engine.job_context(&config).await?;
+    let ctx = engine
+        .job_context(&config, &session.current_database())
+        .await?;
     build_job_in(engine, session, &ctx, inserts, text).await
 }
 
@@ -125,23 +132,26 @@ pub(super) async fn build_job_in(
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {
-        let (name, columns, mut source) = insert_parts(statement)?;
+        let (path, columns, mut source) = insert_parts(statement)?;
+        let full = session.resolve(&path);
+        let name = path.to_string();
         super::literals::apply(&mut source);
         let target_table = {
             let catalog = engine.catalog.read().await;
-            if catalog.views.contains_key(&name) {
-                return Err(SqlError::NotSupported(format!(
-                    "cannot INSERT INTO view '{name}'"
-                )));
-            }
-            if catalog.materialized.contains_key(&name) {
+            let catalog = catalog.database(&full.database)?;
+            if catalog.materialized.contains_key(&full.name) {
                 return Err(SqlError::WrongObjectType(format!(
                     "cannot INSERT INTO materialized view '{name}': its query fills it"
                 )));
             }
-            catalog.table(&name)?.clone()
+            if catalog.views.contains_key(&full.name) {
+                return Err(SqlError::NotSupported(format!(
+                    "cannot INSERT INTO view '{name}'"
+                )));
+            }
+            catalog.table(&full.name)?.clone()
         };
-        let connector = engine.connector_table(&target_table, &config, &state)?;
+        let connector = engine.connector_table(&target_table, &full, &config, &state)?;
         // A table that cannot be written (datagen, say) is refused now, not when the job runs.
         let mut sink_spec = connector.spec.clone();
         sink_spec.schema =
@@ -164,7 +174,7 @@ pub(super) async fn build_job_in(
         spec.schema = eddy_runtime::jobgraph::SerializedSchema::encode(&writable)?;
         planned.push((
             InsertTarget {
-                table: name,
+                table: full.job_name(),
                 spec,
                 schema: writable,
                 primary_key: target_table.primary_key.clone().unwrap_or_default(),

@@ -18,14 +18,16 @@ use eddy_runtime::config::{
 use eddy_runtime::jobgraph::{ConnectorSpec, JobGraph, SerializedSchema};
 
 use super::rows::{table, text};
-use crate::catalog::{CatalogMaterializedView, CatalogTable, Column, FlinkType};
+use crate::catalog::{
+    CatalogMaterializedView, CatalogTable, Column, DatabaseName, FlinkType, ObjectName,
+};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
 /// What `CREATE MATERIALIZED ...` asks for.
 pub(super) struct Definition {
-    pub name: String,
+    pub name: crate::catalog::ObjectPath,
     pub query: String,
     pub if_not_exists: bool,
     pub freshness: Option<std::time::Duration>,
@@ -54,7 +56,14 @@ pub(super) async fn create(
     session: &Session,
     def: Definition,
 ) -> Result<QueryOutput> {
-    if engine.catalog.read().await.exists(&def.name) {
+    let full = session.resolve(&def.name);
+    if engine
+        .catalog
+        .read()
+        .await
+        .database(&full.database)?
+        .exists(&full.name)
+    {
         if def.if_not_exists {
             return Ok(QueryOutput::Command(tag(def.flink_table, "CREATE")));
         }
@@ -65,7 +74,8 @@ pub(super) async fn create(
     }
     let settings = session.config().explicit().clone();
     let config = engine.config.merged_with(&session.config());
-    let ctx = engine.job_context(&config).await?;
+    // The query's unqualified names are the view's own database's, as for a view.
+    let ctx = engine.job_context(&config, &full.database).await?;
     let (plan, names) = super::query::plan_view_query_with_names(&ctx, &def.query).await?;
     // Its columns are a table's: each name once, as PostgreSQL requires of a view.
     if let Some(names) = names {
@@ -97,12 +107,12 @@ pub(super) async fn create(
         .collect::<Result<Vec<_>>>()?;
     let dir = views_dir(&engine.config, &engine.data_dir).join(format!(
         "{}-{}",
-        def.name,
+        full.name,
         uuid::Uuid::new_v4().simple()
     ));
     let mut view = CatalogMaterializedView {
         table: CatalogTable {
-            name: def.name.clone(),
+            name: full.name.clone(),
             columns,
             watermark: None,
             primary_key: None,
@@ -120,16 +130,27 @@ pub(super) async fn create(
         checkpoints_dir: config.get_string(&checkpointing::CHECKPOINTS_DIR),
         settings,
     };
-    let graph = job_graph(engine, &view, &config, &ctx).await?;
+    let graph = job_graph(engine, &view, &full, &config, &ctx).await?;
     // The directory exists while the view does: a subscription ends when it goes.
     Store::new(&dir).create()?;
     view.job_id = engine.dispatcher.submit_job(graph).await?;
     let mut catalog = engine.catalog.write().await;
-    // Another session may have taken the name while the job was being planned.
-    let taken = catalog.exists(&view.table.name);
+    // Another session may have taken the name (or dropped the database) while the job
+    // was being planned.
     let mut next = catalog.clone();
-    next.materialized
-        .insert(view.table.name.clone(), view.clone());
+    let taken = match next.database_mut(&full.database) {
+        Ok(database) if database.exists(&view.table.name) => true,
+        Ok(database) => {
+            database
+                .materialized
+                .insert(view.table.name.clone(), view.clone());
+            false
+        }
+        Err(e) => {
+            let _ = engine.dispatcher.cancel_job(&view.job_id).await;
+            return Err(e);
+        }
+    };
     if let Some(e) = taken
         .then(|| SqlError::DuplicateObject(format!("relation '{}'", view.table.name)))
         .or_else(|| engine.save_catalog(&next).err())
@@ -160,6 +181,7 @@ pub(super) async fn create(
 async fn job_graph(
     engine: &Engine,
     view: &CatalogMaterializedView,
+    name: &ObjectName,
     config: &Configuration,
     ctx: &datafusion::prelude::SessionContext,
 ) -> Result<JobGraph> {
@@ -190,9 +212,9 @@ async fn job_graph(
     let mut options = view.table.options.clone();
     options.insert(GENERATION.key.to_string(), view.generation.to_string());
     let target = InsertTarget {
-        table: view.table.name.clone(),
+        table: name.job_name(),
         spec: ConnectorSpec {
-            table: view.table.name.clone(),
+            table: name.job_name(),
             schema: SerializedSchema::encode(&schema)?,
             options,
             primary_key: Vec::new(),
@@ -204,13 +226,22 @@ async fn job_graph(
     Ok(plan_insert(&state, &target, &plan, &config, name)?)
 }
 
-pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> Result<QueryOutput> {
+pub(super) async fn drop_view(
+    engine: &Engine,
+    full: &ObjectName,
+    if_exists: bool,
+) -> Result<QueryOutput> {
+    let name = full.name.as_str();
     let mut catalog = engine.catalog.write().await;
-    let Some(view) = catalog.materialized.get(name).cloned() else {
+    let database = match catalog.database(&full.database) {
+        Err(_) if if_exists => return Ok(QueryOutput::Command("DROP MATERIALIZED VIEW".into())),
+        d => d?,
+    };
+    let Some(view) = database.materialized.get(name).cloned() else {
         if if_exists {
             return Ok(QueryOutput::Command("DROP MATERIALIZED VIEW".into()));
         }
-        if catalog.exists(name) {
+        if database.exists(name) {
             return Err(SqlError::WrongObjectType(format!(
                 "'{name}' is not a materialized view"
             )));
@@ -218,7 +249,7 @@ pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> R
         return Err(SqlError::UndefinedTable(name.to_string()));
     };
     let mut next = catalog.clone();
-    next.materialized.remove(name);
+    next.database_mut(&full.database)?.materialized.remove(name);
     engine.save_catalog(&next)?;
     *catalog = next;
     drop(catalog);
@@ -241,10 +272,10 @@ pub(super) async fn drop_view(engine: &Engine, name: &str, if_exists: bool) -> R
     Ok(QueryOutput::Command(tag(view.flink_table, "DROP")))
 }
 
-pub(super) async fn show(engine: &Engine) -> Result<QueryOutput> {
+pub(super) async fn show(engine: &Engine, at: &DatabaseName) -> Result<QueryOutput> {
     let catalog = engine.catalog.read().await;
     let mut rows = Vec::new();
-    for (name, view) in &catalog.materialized {
+    for (name, view) in &catalog.database(at)?.materialized {
         let status = match engine.dispatcher.job_details(&view.job_id).await {
             Ok(d) => d.status.as_str(),
             // Finished before Eddy last started: the JobManager has forgotten the job.
@@ -256,9 +287,11 @@ pub(super) async fn show(engine: &Engine) -> Result<QueryOutput> {
     table(&["materialized view name", "job id", "job status"], rows)
 }
 
-pub(super) async fn show_create(engine: &Engine, name: &str) -> Result<QueryOutput> {
+pub(super) async fn show_create(engine: &Engine, full: &ObjectName) -> Result<QueryOutput> {
+    let name = full.name.as_str();
     let catalog = engine.catalog.read().await;
     let view = catalog
+        .database(&full.database)?
         .materialized
         .get(name)
         .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
@@ -280,26 +313,37 @@ fn finished(view: &CatalogMaterializedView) -> bool {
 /// restored starts over: its old contents are deleted first, as they would otherwise be
 /// counted twice.
 pub async fn resume(engine: &Engine) {
-    let views: Vec<CatalogMaterializedView> = {
+    let views: Vec<(ObjectName, CatalogMaterializedView)> = {
         let catalog = engine.catalog.read().await;
-        catalog.materialized.values().cloned().collect()
+        catalog
+            .databases()
+            .flat_map(|(d, db)| {
+                db.materialized
+                    .values()
+                    .map(move |v| (d.object(&v.table.name), v.clone()))
+            })
+            .collect()
     };
-    for view in views {
+    for (name, view) in views {
         match engine.dispatcher.job_details(&view.job_id).await {
             Ok(d) if !d.status.is_terminal() || d.status == JobStatus::Finished => continue,
             _ if finished(&view) => continue,
             _ => {}
         }
-        match restart(engine, view.clone()).await {
+        match restart(engine, &name, view.clone()).await {
             Ok(restarted) => {
-                tracing::info!(view = %view.table.name, job = %restarted.job_id, "materialized view's job started again");
+                tracing::info!(view = %name, job = %restarted.job_id, "materialized view's job started again");
                 let mut catalog = engine.catalog.write().await;
-                if !catalog.materialized.contains_key(&view.table.name) {
-                    let _ = engine.dispatcher.cancel_job(&restarted.job_id).await;
-                    continue;
-                }
                 let mut next = catalog.clone();
-                next.materialized.insert(view.table.name.clone(), restarted);
+                match next.database_mut(&name.database) {
+                    Ok(d) if d.materialized.contains_key(&name.name) => {
+                        d.materialized.insert(name.name.clone(), restarted);
+                    }
+                    _ => {
+                        let _ = engine.dispatcher.cancel_job(&restarted.job_id).await;
+                        continue;
+                    }
+                }
                 match engine.save_catalog(&next) {
                     Ok(()) => *catalog = next,
                     Err(e) => {
@@ -316,6 +360,7 @@ pub async fn resume(engine: &Engine) {
 
 async fn restart(
     engine: &Engine,
+    name: &ObjectName,
     mut view: CatalogMaterializedView,
 ) -> Result<CatalogMaterializedView> {
     let mut settings = Configuration::new();
@@ -323,7 +368,7 @@ async fn restart(
         settings.set(k, v)?;
     }
     let config = engine.config.merged_with(&settings);
-    let ctx = engine.job_context(&config).await?;
+    let ctx = engine.job_context(&config, &name.database).await?;
     let store = view.table.options.get(PATH.key).map(Store::new);
     // A generation number is never used twice, even if the catalog missed the last one.
     let on_disk = match &store {
@@ -342,7 +387,7 @@ async fn restart(
                 checkpointing::SAVEPOINT_PATH.key,
                 &format!("{}/{job}", view.checkpoints_dir.trim_end_matches('/')),
             )?;
-            let graph = job_graph(engine, &view, &restoring, &ctx).await?;
+            let graph = job_graph(engine, &view, name, &restoring, &ctx).await?;
             match engine.dispatcher.submit_job(graph).await {
                 Ok(id) => {
                     view.job_id = id;
@@ -363,7 +408,7 @@ async fn restart(
         store.clear()?;
         store.create()?;
     }
-    let graph = job_graph(engine, &view, &config, &ctx).await?;
+    let graph = job_graph(engine, &view, name, &config, &ctx).await?;
     view.job_id = engine.dispatcher.submit_job(graph).await?;
     Ok(view)
 }

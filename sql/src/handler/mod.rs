@@ -8,6 +8,7 @@ mod insert;
 mod job;
 mod literals;
 mod materialized;
+mod namespace;
 mod output_names;
 mod query;
 mod role;
@@ -18,6 +19,7 @@ mod subscribe;
 
 use datafusion::common::ParamValues;
 
+use crate::catalog::ObjectPath;
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::parser::Statement;
@@ -49,21 +51,28 @@ pub async fn execute(
     {
         return Err(SqlError::InsufficientPrivilege(format!(
             "for schema {}",
-            crate::pg_catalog::SCHEMA
+            session.current_database().database
         )));
     }
     match statement {
         Statement::CreateTable {
             table,
+            path,
             if_not_exists,
-        } => ddl::create_table(engine, table, if_not_exists).await,
-        Statement::DropTable { name, if_exists } => ddl::drop_table(engine, &name, if_exists).await,
+        } => ddl::create_table(engine, session, table, &path, if_not_exists).await,
+        Statement::DropTable { name, if_exists } => {
+            ddl::drop_table(engine, session, &name, if_exists).await
+        }
+        Statement::Namespace(statement) => namespace::execute(engine, session, statement).await,
         Statement::CreateView {
             name,
             query,
+            comment,
             if_not_exists,
-        } => ddl::create_view(engine, session, name, query, if_not_exists).await,
-        Statement::DropView { name, if_exists } => ddl::drop_view(engine, &name, if_exists).await,
+        } => ddl::create_view(engine, session, name, query, comment, if_not_exists).await,
+        Statement::DropView { name, if_exists } => {
+            ddl::drop_view(engine, session, &name, if_exists).await
+        }
         Statement::CreateMaterializedView {
             name,
             query,
@@ -81,11 +90,13 @@ pub async fn execute(
             materialized::create(engine, session, def).await
         }
         Statement::DropMaterializedView { name, if_exists } => {
-            materialized::drop_view(engine, &name, if_exists).await
+            materialized::drop_view(engine, &session.resolve(&name), if_exists).await
         }
-        Statement::ShowMaterializedViews => materialized::show(engine).await,
+        Statement::ShowMaterializedViews => {
+            materialized::show(engine, &session.current_database()).await
+        }
         Statement::Subscribe { name, snapshot } => {
-            subscribe::subscribe(engine, &name, snapshot).await
+            subscribe::subscribe(engine, &session.resolve(&ObjectPath::bare(&name)), snapshot).await
         }
         Statement::DeclareCursor {
             name,
@@ -95,14 +106,16 @@ pub async fn execute(
         Statement::Fetch { name, count } => subscribe::fetch(session, &name, count).await,
         Statement::CloseCursor(name) => subscribe::close(session, name.as_deref()).await,
         Statement::ShowCreateMaterializedView(name) => {
-            materialized::show_create(engine, &name).await
+            materialized::show_create(engine, &session.resolve(&name)).await
         }
-        Statement::ShowTables => show::show_tables(engine).await,
-        Statement::ShowViews => show::show_views(engine).await,
-        Statement::ShowCreateTable(name) => show::show_create_table(engine, &name).await,
-        Statement::ShowCreateView(name) => show::show_create_view(engine, &name).await,
+        Statement::ShowCreateTable(name) => {
+            show::show_create_table(engine, &session.resolve(&name)).await
+        }
+        Statement::ShowCreateView(name) => {
+            show::show_create_view(engine, &session.resolve(&name)).await
+        }
         Statement::ShowVariable(name) => show::show_variable(session, &name),
-        Statement::Describe(name) => show::describe(engine, &name).await,
+        Statement::Describe(name) => show::describe(engine, session, &name).await,
         Statement::ShowJobs => job::show_jobs(engine).await,
         Statement::DescribeJob(id) => job::describe_job(engine, &id).await,
         Statement::StopJob {
@@ -110,7 +123,7 @@ pub async fn execute(
             with_savepoint,
             with_drain,
         } => job::stop_job(engine, &id, with_savepoint, with_drain).await,
-        Statement::Set(kv) => set::set(engine, session, kv),
+        Statement::Set(kv) => set::set(engine, session, kv).await,
         Statement::Reset(key) => set::reset(session, key.as_deref()),
         Statement::Explain(inner) => explain::explain(engine, session, *inner, text).await,
         Statement::StatementSet(entries) => {
@@ -123,7 +136,7 @@ pub async fn execute(
             columns,
             options,
         } => {
-            let copy = copy_from::start(engine, table, columns, options).await?;
+            let copy = copy_from::start(engine, session, table, columns, options).await?;
             session.begin_copy_in(copy.clone());
             Ok(QueryOutput::CopyIn(copy))
         }

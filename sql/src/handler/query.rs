@@ -87,7 +87,9 @@ pub async fn plan_query(
     // A query over an unbounded table is a job: planned again with Flink's SUM and AVG.
     let (ctx, mut plan) = match is_unbounded_plan(&plan) {
         true => {
-            let ctx = engine.job_context(&config).await?;
+            let ctx = engine
+                .job_context(&config, &session.current_database())
+                .await?;
             let plan = ctx
                 .state()
                 .statement_to_plan(DFStatement::Statement(Box::new(statement)))

@@ -3,16 +3,36 @@
 use eddy_runtime::config::all_options;
 
 use super::rows::{table, text};
+use crate::catalog::DatabaseName;
 use crate::engine::{Engine, QueryOutput};
 use crate::error::Result;
 use crate::session::Session;
 
-pub(super) fn set(
+pub(super) async fn set(
     engine: &Engine,
     session: &Session,
     kv: Option<(String, String)>,
 ) -> Result<QueryOutput> {
     match kv {
+        Some((k, v)) if k.eq_ignore_ascii_case("search_path") => {
+            // A PostgreSQL schema is a Flink database: the first schema of the path that
+            // is a database of the current catalog becomes the current one, as USE does.
+            // A path naming none is kept as PostgreSQL keeps it.
+            let current = session.current_database();
+            let found = {
+                let catalog = engine.catalog.read().await;
+                let databases = catalog.catalog(&current.catalog)?;
+                v.split(',')
+                    .map(|s| s.trim().trim_matches('"'))
+                    .find(|s| databases.databases.contains_key(*s))
+                    .map(|d| DatabaseName::new(&current.catalog, d))
+            };
+            match found {
+                Some(database) => session.use_database(database),
+                None => session.set(&k, &v)?,
+            }
+            Ok(QueryOutput::Command("SET".into()))
+        }
         Some((k, v)) => {
             session.set(&k, &v)?;
             Ok(QueryOutput::Command("SET".into()))

@@ -3,37 +3,15 @@
 use eddy_runtime::TimeAttribute;
 
 use super::rows::{opt_text, table, text, Cell};
+use crate::catalog::{ObjectName, ObjectPath};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
-/// Flink's SHOW TABLES lists views too.
-pub(super) async fn show_tables(engine: &Engine) -> Result<QueryOutput> {
+pub(super) async fn show_create_table(engine: &Engine, full: &ObjectName) -> Result<QueryOutput> {
+    let name = full.name.as_str();
     let catalog = engine.catalog.read().await;
-    // As Flink's SHOW TABLES, materialized tables included.
-    let mut names: Vec<&String> = catalog
-        .tables
-        .keys()
-        .chain(catalog.views.keys())
-        .chain(catalog.materialized.keys())
-        .collect();
-    names.sort();
-    table(
-        &["table_name"],
-        names.into_iter().map(|n| vec![text(n)]).collect(),
-    )
-}
-
-pub(super) async fn show_views(engine: &Engine) -> Result<QueryOutput> {
-    let catalog = engine.catalog.read().await;
-    table(
-        &["view_name"],
-        catalog.views.keys().map(|n| vec![text(n)]).collect(),
-    )
-}
-
-pub(super) async fn show_create_table(engine: &Engine, name: &str) -> Result<QueryOutput> {
-    let catalog = engine.catalog.read().await;
+    let catalog = catalog.database(&full.database)?;
     if catalog.views.contains_key(name) {
         return Err(SqlError::NotSupported(format!(
             "'{name}' is a view; use SHOW CREATE VIEW"
@@ -48,9 +26,11 @@ pub(super) async fn show_create_table(engine: &Engine, name: &str) -> Result<Que
     table(&["result"], vec![vec![text(t.ddl())]])
 }
 
-pub(super) async fn show_create_view(engine: &Engine, name: &str) -> Result<QueryOutput> {
+pub(super) async fn show_create_view(engine: &Engine, full: &ObjectName) -> Result<QueryOutput> {
+    let name = full.name.as_str();
     let catalog = engine.catalog.read().await;
     let v = catalog
+        .database(&full.database)?
         .views
         .get(name)
         .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
@@ -77,15 +57,22 @@ pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput
 }
 
 /// Flink's DESCRIBE columns: name, type, null, key, extras, watermark.
-pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput> {
+pub(super) async fn describe(
+    engine: &Engine,
+    session: &Session,
+    path: &ObjectPath,
+) -> Result<QueryOutput> {
+    let full = session.resolve(path);
+    let name = full.name.as_str();
     let catalog = engine.catalog.read().await;
-    let found = catalog
+    let database = catalog.database(&full.database)?;
+    let found = database
         .tables
         .get(name)
-        .or_else(|| catalog.materialized.get(name).map(|m| &m.table));
+        .or_else(|| database.materialized.get(name).map(|m| &m.table));
     if let Some(t) = found {
         let ctx = engine.bare_context();
-        let checked = engine.connector_table(t, &engine.config, &ctx.state())?;
+        let checked = engine.connector_table(t, &full, &engine.config, &ctx.state())?;
         let rows = t
             .columns
             .iter()
@@ -129,10 +116,15 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
             rows,
         );
     }
-    if catalog.views.contains_key(name) {
+    if database.views.contains_key(name) {
         drop(catalog);
-        let ctx = engine.session_context(&engine.config).await?;
-        let schema = ctx.table_provider(name).await?.schema();
+        let ctx = engine
+            .session_context(&engine.config, &session.current_database())
+            .await?;
+        let schema = ctx
+            .table_provider(crate::engine::reference(&full))
+            .await?
+            .schema();
         let rows = schema
             .fields()
             .iter()
@@ -157,5 +149,5 @@ pub(super) async fn describe(engine: &Engine, name: &str) -> Result<QueryOutput>
             rows,
         );
     }
-    Err(SqlError::UndefinedTable(name.to_string()))
+    Err(SqlError::UndefinedTable(path.to_string()))
 }

@@ -22,9 +22,15 @@ use crate::session::Session;
 /// How often a subscription looks for newly committed changes.
 const POLL: Duration = Duration::from_millis(100);
 
-pub(super) async fn subscribe(engine: &Engine, name: &str, snapshot: bool) -> Result<QueryOutput> {
+pub(super) async fn subscribe(
+    engine: &Engine,
+    full: &crate::catalog::ObjectName,
+    snapshot: bool,
+) -> Result<QueryOutput> {
+    let name = full.name.as_str();
     let view = {
         let catalog = engine.catalog.read().await;
+        let catalog = catalog.database(&full.database)?;
         match catalog.materialized.get(name) {
             Some(v) => v.clone(),
             None if catalog.exists(name) => {

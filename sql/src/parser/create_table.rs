@@ -10,11 +10,50 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use super::data_type::TypeParser;
 use super::normalize_ident;
 use super::statement::Statement;
-use crate::catalog::{CatalogTable, Column, FlinkType, MetadataColumn, WatermarkSpec};
+use crate::catalog::{CatalogTable, Column, FlinkType, MetadataColumn, ObjectPath, WatermarkSpec};
 use crate::error::{Result, SqlError};
 
 fn ident(p: &mut Parser) -> Result<String> {
     Ok(normalize_ident(&p.parse_identifier()?))
+}
+
+/// `('key' = 'value', ...)`, after WITH or SET.
+pub(super) fn parse_options(p: &mut Parser) -> Result<BTreeMap<String, String>> {
+    let mut options = BTreeMap::new();
+    p.expect_token(&Token::LParen)?;
+    if p.consume_token(&Token::RParen) {
+        return Ok(options);
+    }
+    loop {
+        let key = p.parse_literal_string()?;
+        p.expect_token(&Token::Eq)?;
+        let value = p.parse_literal_string()?;
+        if options.insert(key.clone(), value).is_some() {
+            return Err(SqlError::InvalidParameter(format!(
+                "option '{key}' is given twice"
+            )));
+        }
+        if !p.consume_token(&Token::Comma) {
+            break;
+        }
+    }
+    p.expect_token(&Token::RParen)?;
+    Ok(options)
+}
+
+/// A name of one to three parts, each case-normalized.
+pub(super) fn object_path(p: &mut Parser) -> Result<ObjectPath> {
+    let name = p.parse_object_name(false)?;
+    let parts = name
+        .0
+        .iter()
+        .map(|part| {
+            part.as_ident()
+                .map(normalize_ident)
+                .ok_or_else(|| SqlError::Syntax(format!("'{name}' is not a name")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    ObjectPath::try_new(parts)
 }
 
 /// Parses `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) [WITH (...)]`.
@@ -24,13 +63,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let _ = p.parse_keyword(Keyword::TEMPORARY);
     p.expect_keyword(Keyword::TABLE)?;
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
-    let name = p.parse_object_name(false)?;
-    let name = name
-        .0
-        .last()
-        .and_then(|x| x.as_ident().cloned())
-        .map(|i| normalize_ident(&i))
-        .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?;
+    let path = object_path(&mut p)?;
+    let name = path.name().to_string();
     p.expect_token(&Token::LParen)?;
     let mut columns: Vec<Column> = Vec::new();
     let mut watermark = None;
@@ -128,24 +162,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         p.expect_token(&Token::RParen)?;
         break;
     }
-    let mut options = BTreeMap::new();
-    if p.parse_keyword(Keyword::WITH) {
-        p.expect_token(&Token::LParen)?;
-        loop {
-            let key = p.parse_literal_string()?;
-            p.expect_token(&Token::Eq)?;
-            let value = p.parse_literal_string()?;
-            if options.insert(key.clone(), value).is_some() {
-                return Err(SqlError::InvalidParameter(format!(
-                    "option '{key}' is given twice"
-                )));
-            }
-            if !p.consume_token(&Token::Comma) {
-                break;
-            }
-        }
-        p.expect_token(&Token::RParen)?;
-    }
+    let options = match p.parse_keyword(Keyword::WITH) {
+        true => parse_options(&mut p)?,
+        false => BTreeMap::new(),
+    };
     if p.peek_token().token != Token::EOF {
         return Err(SqlError::Syntax(format!(
             "unexpected {} at the end of CREATE TABLE",
@@ -184,6 +204,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     }
     Ok(Statement::CreateTable {
         table,
+        path,
         if_not_exists,
     })
 }
@@ -203,6 +224,7 @@ mod tests {
         let Statement::CreateTable {
             table,
             if_not_exists,
+            ..
         } = s
         else {
             panic!()

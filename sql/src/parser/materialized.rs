@@ -8,7 +8,6 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::normalize_ident;
 use super::statement::{parse_sqlparser, remaining_text, upper, Statement};
 use crate::error::{Result, SqlError};
 
@@ -27,13 +26,7 @@ pub(super) fn parse_create(sql: &str) -> Result<Statement> {
         }
     };
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
-    let name = p
-        .parse_object_name(false)?
-        .0
-        .last()
-        .and_then(|x| x.as_ident().cloned())
-        .map(|i| normalize_ident(&i))
-        .ok_or_else(|| SqlError::Syntax("expected a name".into()))?;
+    let name = super::create_table::object_path(&mut p)?;
     let mut freshness = None;
     loop {
         let word = upper(&p.peek_token().token);

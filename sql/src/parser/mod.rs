@@ -14,6 +14,7 @@ mod data_type;
 mod depth;
 mod group_window;
 mod materialized;
+mod namespace;
 #[cfg(test)]
 mod proptests;
 mod role;
@@ -27,6 +28,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 pub use copy::CopyOptions;
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
+pub use namespace::{AlterCatalog, LikeFilter, NamespaceStatement};
 pub use role::RoleOptions;
 pub(crate) use statement::parse_sqlparser;
 pub use statement::{Statement, StatementSetEntry};

@@ -4,8 +4,8 @@ use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::{dialect, normalize_ident, split_statements, tokenize, word_is};
-use crate::catalog::CatalogTable;
+use super::{dialect, split_statements, tokenize, word_is};
+use crate::catalog::{CatalogTable, ObjectPath};
 use crate::error::{Result, SqlError};
 
 /// One INSERT of a statement set: its text and its parsed form.
@@ -20,36 +20,41 @@ pub struct StatementSetEntry {
 pub enum Statement {
     CreateTable {
         table: CatalogTable,
+        /// The name as written; `table.name` is its last part.
+        path: ObjectPath,
         if_not_exists: bool,
     },
     DropTable {
-        name: String,
+        name: ObjectPath,
         if_exists: bool,
     },
     CreateView {
-        name: String,
+        name: ObjectPath,
         query: String,
+        comment: Option<String>,
         if_not_exists: bool,
     },
     DropView {
-        name: String,
+        name: ObjectPath,
         if_exists: bool,
     },
+    /// Catalogs, databases, and SHOW TABLES / VIEWS of a database.
+    Namespace(super::namespace::NamespaceStatement),
     /// `CREATE MATERIALIZED VIEW`, or Flink's `CREATE MATERIALIZED TABLE` (`table`), whose
     /// FRESHNESS is its job's checkpoint interval.
     CreateMaterializedView {
-        name: String,
+        name: ObjectPath,
         query: String,
         if_not_exists: bool,
         freshness: Option<std::time::Duration>,
         table: bool,
     },
     DropMaterializedView {
-        name: String,
+        name: ObjectPath,
         if_exists: bool,
     },
     ShowMaterializedViews,
-    ShowCreateMaterializedView(String),
+    ShowCreateMaterializedView(ObjectPath),
     /// `SUBSCRIBE [TO] view`: the view's contents, then its changes as they commit.
     Subscribe {
         name: String,
@@ -67,14 +72,12 @@ pub enum Statement {
     },
     /// `CLOSE name`, or `CLOSE ALL` (None).
     CloseCursor(Option<String>),
-    ShowTables,
-    ShowViews,
     ShowJobs,
-    ShowCreateTable(String),
-    ShowCreateView(String),
+    ShowCreateTable(ObjectPath),
+    ShowCreateView(ObjectPath),
     /// PostgreSQL's `SHOW name`.
     ShowVariable(String),
-    Describe(String),
+    Describe(ObjectPath),
     DescribeJob(String),
     StopJob {
         id: String,
@@ -135,6 +138,7 @@ pub enum Statement {
 impl Statement {
     /// Whether the statement creates or drops a table, view or materialized view.
     pub fn changes_objects(&self) -> bool {
+        use super::namespace::NamespaceStatement as N;
         matches!(
             self,
             Statement::CreateTable { .. }
@@ -143,15 +147,16 @@ impl Statement {
                 | Statement::DropView { .. }
                 | Statement::CreateMaterializedView { .. }
                 | Statement::DropMaterializedView { .. }
+                | Statement::Namespace(
+                    N::CreateCatalog { .. }
+                        | N::DropCatalog { .. }
+                        | N::AlterCatalog { .. }
+                        | N::CreateDatabase { .. }
+                        | N::DropDatabase { .. }
+                        | N::AlterDatabase { .. }
+                )
         )
     }
-}
-
-fn words(sql: &str) -> Result<Vec<Token>> {
-    Ok(tokenize(sql)?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect())
 }
 
 pub(super) fn upper(t: &Token) -> String {
@@ -173,37 +178,20 @@ fn string_or_ident(t: &Token) -> Option<String> {
     }
 }
 
-fn name_after(sql: &str, skip: usize) -> Result<(String, usize)> {
+/// The name after `skip` tokens, all its parts, with nothing after it.
+fn single_path(sql: &str, skip: usize) -> Result<ObjectPath> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     for _ in 0..skip {
         p.next_token();
     }
-    let name = p.parse_object_name(false)?;
-    let last = name
-        .0
-        .last()
-        .and_then(|part| part.as_ident().cloned())
-        .ok_or_else(|| SqlError::Syntax("expected a name".into()))?;
-    Ok((normalize_ident(&last), p.index()))
-}
-
-fn single_name(sql: &str, skip: usize) -> Result<String> {
-    let (name, _) = name_after(sql, skip)?;
-    let rest = words(sql)?;
-    // skip words + the name tokens; anything after a name is a syntax error
-    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
-    for _ in 0..skip {
-        p.next_token();
-    }
-    p.parse_object_name(false)?;
+    let path = super::create_table::object_path(&mut p)?;
     if p.peek_token().token != Token::EOF {
         return Err(SqlError::Syntax(format!(
-            "unexpected {} after '{name}'",
+            "unexpected {} after '{path}'",
             p.peek_token().token
         )));
     }
-    let _ = rest;
-    Ok(name)
+    Ok(path)
 }
 
 fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
@@ -238,6 +226,14 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         .collect();
     let kw: Vec<String> = w.iter().take(4).map(upper).collect();
     let k = |i: usize| kw.get(i).map(String::as_str).unwrap_or("");
+    if matches!(
+        k(0),
+        "CREATE" | "DROP" | "ALTER" | "USE" | "SHOW" | "DESCRIBE" | "DESC"
+    ) {
+        if let Some(statement) = super::namespace::parse(sql)? {
+            return Ok(statement);
+        }
+    }
     match (k(0), k(1)) {
         ("CREATE", "TABLE") | ("CREATE", "TEMPORARY") if k(1) == "TABLE" || k(2) == "TABLE" => {
             super::create_table::parse(sql)
@@ -246,29 +242,27 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("CREATE", "MATERIALIZED") => super::materialized::parse_create(sql),
         ("DROP", "MATERIALIZED") if matches!(k(2), "VIEW" | "TABLE") => {
             let if_exists = k(3) == "IF" && w.get(4).map(upper).as_deref() == Some("EXISTS");
-            let name = single_name(sql, if if_exists { 5 } else { 3 })?;
+            let name = single_path(sql, if if_exists { 5 } else { 3 })?;
             Ok(Statement::DropMaterializedView { name, if_exists })
         }
         ("SHOW", "MATERIALIZED") if w.len() == 3 && matches!(k(2), "VIEWS" | "TABLES") => {
             Ok(Statement::ShowMaterializedViews)
         }
         ("SHOW", "CREATE") if k(2) == "MATERIALIZED" && matches!(k(3), "VIEW" | "TABLE") => {
-            Ok(Statement::ShowCreateMaterializedView(single_name(sql, 4)?))
+            Ok(Statement::ShowCreateMaterializedView(single_path(sql, 4)?))
         }
         ("DROP", "TABLE") | ("DROP", "VIEW") => {
             let if_exists = k(2) == "IF" && k(3) == "EXISTS";
-            let name = single_name(sql, if if_exists { 4 } else { 2 })?;
+            let name = single_path(sql, if if_exists { 4 } else { 2 })?;
             Ok(if k(1) == "TABLE" {
                 Statement::DropTable { name, if_exists }
             } else {
                 Statement::DropView { name, if_exists }
             })
         }
-        ("SHOW", "TABLES") if w.len() == 2 => Ok(Statement::ShowTables),
-        ("SHOW", "VIEWS") if w.len() == 2 => Ok(Statement::ShowViews),
         ("SHOW", "JOBS") if w.len() == 2 => Ok(Statement::ShowJobs),
-        ("SHOW", "CREATE") if k(2) == "TABLE" => Ok(Statement::ShowCreateTable(single_name(sql, 3)?)),
-        ("SHOW", "CREATE") if k(2) == "VIEW" => Ok(Statement::ShowCreateView(single_name(sql, 3)?)),
+        ("SHOW", "CREATE") if k(2) == "TABLE" => Ok(Statement::ShowCreateTable(single_path(sql, 3)?)),
+        ("SHOW", "CREATE") if k(2) == "VIEW" => Ok(Statement::ShowCreateView(single_path(sql, 3)?)),
         ("SHOW", _) if w.len() >= 2 => {
             let name: Vec<String> = w[1..].iter().filter_map(string_or_ident).collect();
             Ok(Statement::ShowVariable(name.join(" ").to_ascii_lowercase()))
@@ -276,7 +270,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("DESCRIBE", "JOB") | ("DESC", "JOB") => {
             Ok(Statement::DescribeJob(quoted_arg(&w, 2, "job id")?))
         }
-        ("DESCRIBE", _) | ("DESC", _) => Ok(Statement::Describe(single_name(sql, 1)?)),
+        ("DESCRIBE", _) | ("DESC", _) => Ok(Statement::Describe(single_path(sql, 1)?)),
         ("STOP", "JOB") => {
             let id = quoted_arg(&w, 2, "job id")?;
             let rest: Vec<String> = w[3..].iter().map(upper).collect();
@@ -394,19 +388,18 @@ fn parse_create_view(sql: &str) -> Result<Statement> {
         datafusion::sql::sqlparser::keywords::Keyword::NOT,
         datafusion::sql::sqlparser::keywords::Keyword::EXISTS,
     ]);
-    let name = p.parse_object_name(false)?;
-    let name = name
-        .0
-        .last()
-        .and_then(|x| x.as_ident().cloned())
-        .map(|i| normalize_ident(&i))
-        .ok_or_else(|| SqlError::Syntax("expected a view name".into()))?;
+    let name = super::create_table::object_path(&mut p)?;
+    let comment = match p.parse_keyword(datafusion::sql::sqlparser::keywords::Keyword::COMMENT) {
+        true => Some(p.parse_literal_string()?),
+        false => None,
+    };
     p.expect_keyword(datafusion::sql::sqlparser::keywords::Keyword::AS)?;
     let query = remaining_text(sql, &mut p)?;
     match parse_sqlparser(&query)? {
         ast::Statement::Query(_) => Ok(Statement::CreateView {
             name,
             query,
+            comment,
             if_not_exists,
         }),
         _ => Err(SqlError::Syntax(

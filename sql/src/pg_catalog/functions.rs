@@ -377,7 +377,7 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
                 0 => Some(format!(
                     "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
                     quote(&pk.name),
-                    quote(&r2.schema),
+                    quote(&rel.schema),
                     quote(&rel.name),
                     key_columns(rel, &pk.columns)
                 )),
@@ -474,7 +474,7 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
             let found = r6
                 .relations
                 .iter()
-                .find(|x| x.name == table && schema.is_none_or(|s| s == r6.schema));
+                .find(|x| x.name == table && x.schema == schema.unwrap_or(&r6.schema));
             match found {
                 Some(x) => Ok(ScalarValue::Int32(Some(x.oid as i32))),
                 None => Err(datafusion::error::DataFusionError::External(Box::new(
@@ -484,12 +484,14 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
         }),
         typed("to_regclass", &[1], DataType::Int32, move |a| {
             let name = a[0].to_string();
-            let name = name
-                .rsplit('.')
-                .next()
-                .unwrap_or_default()
-                .trim_matches('"');
-            let found = r5.relations.iter().find(|x| x.name == name);
+            let (schema, name) = match name.rsplit_once('.') {
+                Some((s, n)) => (s.trim_matches('"'), n.trim_matches('"')),
+                None => (r5.schema.as_str(), name.trim_matches('"')),
+            };
+            let found = r5
+                .relations
+                .iter()
+                .find(|x| x.name == name && x.schema == schema);
             ScalarValue::Int32(found.map(|x| x.oid as i32))
         }),
     ]

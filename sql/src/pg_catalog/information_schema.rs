@@ -9,7 +9,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{MemTable, SchemaProvider, TableProvider};
 use datafusion::error::Result;
 
-use super::relations::{oid, type_names, Attribute, RelationKind, Relations, ROLE_NAME};
+use super::relations::{oid, type_names, Attribute, Relation, RelationKind, Relations, ROLE_NAME};
 use super::rows::{self, row, Row, V};
 
 const TABLES: &[&str] = &[
@@ -142,11 +142,11 @@ fn schema_of(table: &str) -> Option<SchemaRef> {
 }
 
 fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
-    let at = |name: &str| {
+    let at = |rel: &Relation| {
         row![
             "table_catalog" => r.database.as_str(),
-            "table_schema" => r.schema.as_str(),
-            "table_name" => name.to_string(),
+            "table_schema" => rel.schema.as_str(),
+            "table_name" => rel.name.clone(),
         ]
     };
     // PostgreSQL lists materialized views in neither `tables` nor `views`.
@@ -156,8 +156,9 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
             .filter(|x| x.kind != RelationKind::MaterializedView)
     };
     match table {
-        "schemata" => ["pg_catalog", "information_schema", r.schema.as_str()]
+        "schemata" => ["pg_catalog", "information_schema"]
             .into_iter()
+            .chain(r.schemas.iter().map(|(s, _)| s.as_str()))
             .map(|s| {
                 row![
                     "catalog_name" => r.database.as_str(),
@@ -168,7 +169,7 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
             .collect(),
         "tables" => listed()
             .map(|t| {
-                let mut row = at(&t.name);
+                let mut row = at(t);
                 let table = t.kind == RelationKind::Table;
                 row.extend(row![
                     "table_type" => if table { "BASE TABLE" } else { "VIEW" },
@@ -181,7 +182,7 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
         "columns" => listed()
             .flat_map(|t| {
                 t.columns.iter().enumerate().map(move |(i, c)| {
-                    let mut row = at(&t.name);
+                    let mut row = at(t);
                     row.extend(column(i, c, t.kind == RelationKind::Table));
                     row.push(("udt_catalog", r.database.as_str().into()));
                     row
@@ -191,7 +192,7 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
         "views" => listed()
             .filter(|v| v.kind == RelationKind::View)
             .map(|v| {
-                let mut row = at(&v.name);
+                let mut row = at(v);
                 row.extend(row![
                     "view_definition" => v.definition.clone(),
                     "check_option" => "NONE",
@@ -207,8 +208,8 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
         "table_constraints" => listed()
             .filter_map(|t| {
                 let pk = t.primary_key.as_ref()?;
-                let mut row = constraint_of(r, &pk.name);
-                row.extend(at(&t.name));
+                let mut row = constraint_of(r, t, &pk.name);
+                row.extend(at(t));
                 row.extend(row![
                     "constraint_type" => "PRIMARY KEY",
                     "is_deferrable" => "NO",
@@ -223,8 +224,8 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
                 t.primary_key.iter().flat_map(move |pk| {
                     pk.columns.iter().enumerate().filter_map(move |(i, n)| {
                         let c = t.column(*n)?;
-                        let mut row = constraint_of(r, &pk.name);
-                        row.extend(at(&t.name));
+                        let mut row = constraint_of(r, t, &pk.name);
+                        row.extend(at(t));
                         row.extend(row![
                             "column_name" => c.name.as_str(),
                             "ordinal_position" => i as i32 + 1,
@@ -238,10 +239,10 @@ fn rows_of(table: &str, r: &Relations) -> Vec<Row> {
     }
 }
 
-fn constraint_of(r: &Relations, name: &str) -> Row {
+fn constraint_of(r: &Relations, rel: &Relation, name: &str) -> Row {
     row![
         "constraint_catalog" => r.database.as_str(),
-        "constraint_schema" => r.schema.as_str(),
+        "constraint_schema" => rel.schema.as_str(),
         "constraint_name" => name.to_string(),
     ]
 }

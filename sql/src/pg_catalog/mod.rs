@@ -43,11 +43,6 @@ use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 
 pub use relations::{attnum, Relation, RelationKind, Relations, ROLE_NAME};
 
-/// The PostgreSQL database Eddy's objects are in: Flink's default catalog.
-pub const DATABASE: &str = "default_catalog";
-/// The PostgreSQL schema Eddy's objects are in: Flink's default database.
-pub const SCHEMA: &str = "default_database";
-
 type Base = PgCatalogSchemaProvider<Arc<dyn CatalogProviderList>, EmptyContextProvider>;
 
 /// Built once per server: PostgreSQL's system catalogs, decoded from the crate's files.
@@ -84,7 +79,7 @@ impl PgCatalog {
     }
 
     /// Adds `pg_catalog`, `information_schema` and the catalog functions to a context
-    /// whose default catalog is [`DATABASE`].
+    /// whose default catalog is the relations' database (Flink's current catalog).
     pub fn register(&self, ctx: &SessionContext, relations: Relations) -> Result<()> {
         let relations = Arc::new(relations);
         // Kept with the context too: a query's result columns are traced to them.
@@ -92,8 +87,8 @@ impl PgCatalog {
             .write()
             .config_mut()
             .set_extension(relations.clone());
-        let catalog = ctx.catalog(DATABASE).ok_or_else(|| {
-            DataFusionError::Internal(format!("the context has no catalog {DATABASE}"))
+        let catalog = ctx.catalog(&relations.database).ok_or_else(|| {
+            DataFusionError::Internal(format!("the context has no catalog {}", relations.database))
         })?;
         catalog.register_schema(
             "pg_catalog",

@@ -75,6 +75,9 @@ pub struct PrimaryKey {
 pub struct Relation {
     pub oid: u32,
     pub name: String,
+    /// Its schema: the Flink database it is in (set by [`Relations::new`]).
+    pub schema: String,
+    pub schema_oid: u32,
     pub kind: RelationKind,
     pub columns: Vec<Attribute>,
     pub primary_key: Option<PrimaryKey>,
@@ -125,6 +128,8 @@ impl Relation {
         Self {
             oid: 0,
             name: table.name.clone(),
+            schema: String::new(),
+            schema_oid: 0,
             kind,
             columns,
             primary_key,
@@ -137,6 +142,8 @@ impl Relation {
         Self {
             oid: 0,
             name: name.to_string(),
+            schema: String::new(),
+            schema_oid: 0,
             kind: RelationKind::View,
             columns: schema
                 .fields()
@@ -167,7 +174,11 @@ pub struct Relations {
     /// The PostgreSQL schema: Flink's current database.
     pub schema: String,
     pub schema_oid: u32,
-    /// Sorted by name.
+    /// Every schema: the current catalog's databases, by name.
+    pub schemas: Vec<(String, u32)>,
+    /// Every PostgreSQL database: Flink's catalogs, by name, the current one included.
+    pub databases: Vec<(String, u32)>,
+    /// Sorted by schema and name.
     pub relations: Vec<Relation>,
     /// The built-in superuser first, then the other roles by name.
     pub roles: Vec<Role>,
@@ -189,8 +200,22 @@ impl Relations {
     /// Assigns OIDs: derived from names, so a table keeps its OID across statements and
     /// restarts (psql looks a table's OID up in one query and uses it in the next), and
     /// made unique by probing in name order.
-    pub fn new(database: &str, schema: &str, mut relations: Vec<Relation>) -> Self {
-        relations.sort_by(|a, b| a.name.cmp(&b.name));
+    /// `relations` are `(schema, relation)`; `schema` is the current one, and `schemas`
+    /// every one, empty ones included.
+    pub fn new(
+        database: &str,
+        schema: &str,
+        schemas: &[String],
+        relations: Vec<(String, Relation)>,
+    ) -> Self {
+        let mut relations: Vec<Relation> = relations
+            .into_iter()
+            .map(|(schema, mut r)| {
+                r.schema = schema;
+                r
+            })
+            .collect();
+        relations.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
         let mut taken = HashSet::new();
         let mut assign = |key: &str| {
             let mut oid = name_oid(key);
@@ -204,12 +229,38 @@ impl Relations {
             oid
         };
         let database_oid = assign(&format!("database {database}"));
-        let schema_oid = assign(&format!("schema {schema}"));
+        let mut names: Vec<&String> = schemas.iter().collect();
+        names.sort();
+        names.dedup();
+        let schemas: Vec<(String, u32)> = names
+            .into_iter()
+            .map(|s| (s.clone(), assign(&format!("schema {s}"))))
+            .collect();
+        let schema_oid = schemas
+            .iter()
+            .find(|(s, _)| s == schema)
+            .map(|(_, oid)| *oid)
+            .unwrap_or_else(|| assign(&format!("schema {schema}")));
         for r in &mut relations {
-            r.oid = assign(&format!("relation {}", r.name));
+            r.schema_oid = schemas
+                .iter()
+                .find(|(s, _)| *s == r.schema)
+                .map(|(_, oid)| *oid)
+                .unwrap_or(schema_oid);
+            // Objects of Flink's default database keep the OIDs they had before other
+            // databases existed.
+            let qualified = match r.schema == crate::catalog::DEFAULT_DATABASE {
+                true => r.name.clone(),
+                false => format!("{}.{}", r.schema, r.name),
+            };
+            r.oid = assign(&format!("relation {qualified}"));
             if let Some(pk) = &mut r.primary_key {
-                pk.index_oid = assign(&format!("index {}", pk.name));
-                pk.constraint_oid = assign(&format!("constraint {}", pk.name));
+                let pk_name = match r.schema == crate::catalog::DEFAULT_DATABASE {
+                    true => pk.name.clone(),
+                    false => format!("{}.{}", r.schema, pk.name),
+                };
+                pk.index_oid = assign(&format!("index {pk_name}"));
+                pk.constraint_oid = assign(&format!("constraint {pk_name}"));
             }
         }
         Self {
@@ -217,6 +268,8 @@ impl Relations {
             database_oid,
             schema: schema.to_string(),
             schema_oid,
+            schemas,
+            databases: vec![(database.to_string(), database_oid)],
             relations,
             roles: vec![Role {
                 name: ROLE_NAME.to_string(),
@@ -232,6 +285,34 @@ impl Relations {
             sees_all_sessions: true,
             backend_pid: 0,
         }
+    }
+
+    /// Adds the other catalogs as databases (`pg_database`, `\l`), with OIDs from their
+    /// names.
+    pub fn with_databases(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        let mut taken: HashSet<u32> = self.relations.iter().map(|r| r.oid).collect();
+        taken.extend(self.schemas.iter().map(|(_, oid)| *oid));
+        taken.extend(self.databases.iter().map(|(_, oid)| *oid));
+        for r in &self.relations {
+            if let Some(pk) = &r.primary_key {
+                taken.extend([pk.index_oid, pk.constraint_oid]);
+            }
+        }
+        for name in names {
+            if self.databases.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let mut oid = name_oid(&format!("database {name}"));
+            while !taken.insert(oid) {
+                oid = oid
+                    .checked_add(1)
+                    .filter(|o| *o < u32::MAX >> 1)
+                    .unwrap_or(FIRST_USER_OID);
+            }
+            self.databases.push((name, oid));
+        }
+        self.databases.sort();
+        self
     }
 
     /// The gateway's sessions, and whether this session's user sees others' queries.
@@ -261,6 +342,8 @@ impl Relations {
     ) -> Self {
         let mut taken: HashSet<u32> = self.relations.iter().map(|r| r.oid).collect();
         taken.extend([self.database_oid, self.schema_oid]);
+        taken.extend(self.schemas.iter().map(|(_, oid)| *oid));
+        taken.extend(self.databases.iter().map(|(_, oid)| *oid));
         for r in &self.relations {
             if let Some(pk) = &r.primary_key {
                 taken.extend([pk.index_oid, pk.constraint_oid]);
@@ -472,6 +555,8 @@ mod tests {
         Relation {
             oid: 0,
             name: name.into(),
+            schema: String::new(),
+            schema_oid: 0,
             kind: RelationKind::Table,
             columns: vec![],
             primary_key: None,
@@ -481,15 +566,19 @@ mod tests {
 
     #[test]
     fn oids_are_stable_unique_and_above_the_system_range() {
+        let db = || "default_database".to_string();
+        let schemas = [db()];
         let a = Relations::new(
             "default_catalog",
             "default_database",
-            vec![rel("b"), rel("a")],
+            &schemas,
+            vec![(db(), rel("b")), (db(), rel("a"))],
         );
         let b = Relations::new(
             "default_catalog",
             "default_database",
-            vec![rel("a"), rel("b")],
+            &schemas,
+            vec![(db(), rel("a")), (db(), rel("b"))],
         );
         let oids: Vec<u32> = a.relations.iter().map(|r| r.oid).collect();
         assert_eq!(oids, b.relations.iter().map(|r| r.oid).collect::<Vec<_>>());

@@ -41,18 +41,25 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
         "pg_attrdef" => attribute_defaults(r),
         "pg_constraint" => constraints(r),
         "pg_index" => indexes(r),
-        "pg_database" => vec![row![
-            "oid" => r.database_oid,
-            "datname" => r.database.as_str(),
-            "datdba" => SUPERUSER,
-            "encoding" => UTF8,
-            "datlocprovider" => "c",
-            "datistemplate" => false,
-            "datallowconn" => true,
-            "datconnlimit" => -1,
-            "datcollate" => "C",
-            "datctype" => "C",
-        ]],
+        // Flink's catalogs; a client connecting to one starts in it.
+        "pg_database" => r
+            .databases
+            .iter()
+            .map(|(name, oid)| {
+                row![
+                    "oid" => *oid,
+                    "datname" => name.as_str(),
+                    "datdba" => SUPERUSER,
+                    "encoding" => UTF8,
+                    "datlocprovider" => "c",
+                    "datistemplate" => false,
+                    "datallowconn" => true,
+                    "datconnlimit" => -1,
+                    "datcollate" => "C",
+                    "datctype" => "C",
+                ]
+            })
+            .collect(),
         // pg_user is the roles that can log in.
         "pg_roles" | "pg_user" => r
             .roles
@@ -84,7 +91,7 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
         "pg_tables" => of_kind(r, RelationKind::Table)
             .map(|t| {
                 row![
-                    "schemaname" => r.schema.as_str(),
+                    "schemaname" => t.schema.as_str(),
                     "tablename" => t.name.as_str(),
                     "tableowner" => ROLE_NAME,
                     "hasindexes" => t.primary_key.is_some(),
@@ -97,7 +104,7 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
         "pg_views" => of_kind(r, RelationKind::View)
             .map(|v| {
                 row![
-                    "schemaname" => r.schema.as_str(),
+                    "schemaname" => v.schema.as_str(),
                     "viewname" => v.name.as_str(),
                     "viewowner" => ROLE_NAME,
                     "definition" => v.definition.clone(),
@@ -107,7 +114,7 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
         "pg_matviews" => of_kind(r, RelationKind::MaterializedView)
             .map(|m| {
                 row![
-                    "schemaname" => r.schema.as_str(),
+                    "schemaname" => m.schema.as_str(),
                     "matviewname" => m.name.as_str(),
                     "matviewowner" => ROLE_NAME,
                     "hasindexes" => m.primary_key.is_some(),
@@ -207,9 +214,9 @@ fn namespaces(r: &Relations) -> Vec<Row> {
     [
         (PG_CATALOG_NAMESPACE, "pg_catalog"),
         (INFORMATION_SCHEMA_NAMESPACE, "information_schema"),
-        (r.schema_oid, r.schema.as_str()),
     ]
     .into_iter()
+    .chain(r.schemas.iter().map(|(s, oid)| (*oid, s.as_str())))
     .map(|(oid, name)| row!["oid" => oid, "nspname" => name, "nspowner" => SUPERUSER])
     .collect()
 }
@@ -221,7 +228,7 @@ fn classes(r: &Relations) -> Vec<Row> {
         rows.push(row![
             "oid" => rel.oid,
             "relname" => rel.name.as_str(),
-            "relnamespace" => r.schema_oid,
+            "relnamespace" => rel.schema_oid,
             "relowner" => SUPERUSER,
             "relam" => if is_view { 0 } else { HEAP },
             "relkind" => rel.kind.relkind(),
@@ -237,7 +244,7 @@ fn classes(r: &Relations) -> Vec<Row> {
             rows.push(row![
                 "oid" => pk.index_oid,
                 "relname" => pk.name.as_str(),
-                "relnamespace" => r.schema_oid,
+                "relnamespace" => rel.schema_oid,
                 "relowner" => SUPERUSER,
                 "relam" => BTREE,
                 "relkind" => "i",
@@ -326,7 +333,7 @@ fn constraints(r: &Relations) -> Vec<Row> {
             Some(row![
                 "oid" => pk.constraint_oid,
                 "conname" => pk.name.as_str(),
-                "connamespace" => r.schema_oid,
+                "connamespace" => rel.schema_oid,
                 "contype" => "p",
                 "condeferrable" => false,
                 "condeferred" => false,

@@ -56,7 +56,7 @@ impl CopyHandler for EddyHandler {
                 .map(|a| a.statement("COPY FROM STDIN"));
         }
         drop(guard);
-        let taken = session(client).copy_in_data(&copy_data.data);
+        let taken = session(client, &self.engine).copy_in_data(&copy_data.data);
         if taken.is_err() {
             end_busy(client);
         }
@@ -70,7 +70,7 @@ impl CopyHandler for EddyHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         end_busy(client);
-        let session = session(client);
+        let session = session(client, &self.engine);
         let Some((copy, data)) = session.take_copy_in() else {
             // The data was refused already (too large); its error has been sent.
             return Err(pg_error(crate::error::SqlError::Internal(
@@ -123,7 +123,7 @@ impl CopyHandler for EddyHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         end_busy(client);
-        session(client).take_copy_in();
+        session(client, &self.engine).take_copy_in();
         PgWireError::UserError(Box::new(ErrorInfo::new(
             "ERROR".to_string(),
             "57014".to_string(),

@@ -16,7 +16,7 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::ClientPortalStore;
 use pgwire::api::{
     ClientInfo, ConnectionHandle, ConnectionManager, Type, METADATA_APPLICATION_NAME,
-    METADATA_CLIENT_ENCODING, METADATA_USER,
+    METADATA_CLIENT_ENCODING, METADATA_DATABASE, METADATA_USER,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::extendedquery::Execute;
@@ -75,7 +75,7 @@ pub(super) fn pg_error(e: SqlError) -> PgWireError {
     PgWireError::UserError(Box::new(error_info(&e)))
 }
 
-pub(super) fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
+pub(super) fn session<C: ClientInfo>(client: &C, engine: &Engine) -> Arc<Session> {
     client.session_extensions().get_or_insert_with(|| {
         // What the client set in its startup packet is what SHOW answers, as reported in
         // ParameterStatus.
@@ -84,6 +84,14 @@ pub(super) fn session<C: ClientInfo>(client: &C) -> Arc<Session> {
             None => Session::default(),
         }
         .with_pid(client.pid_and_secret_key().0);
+        // The PostgreSQL database a client connects to is a catalog (docs/postgres.md).
+        if let Some(start) = client
+            .metadata()
+            .get(METADATA_DATABASE)
+            .and_then(|name| engine.startup_database(name))
+        {
+            session.use_database(start);
+        }
         for key in [METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING] {
             if let Some(value) = client.metadata().get(key) {
                 if let Err(e) = session.set(key, value) {
@@ -220,7 +228,7 @@ impl SimpleQueryHandler for EddyHandler {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let session = session(client);
+        let session = session(client, &self.engine);
         let statements = match split_statements(query) {
             Ok(s) => s,
             Err(e) => return Ok(vec![Response::Error(Box::new(error_info(&e)))]),
@@ -272,9 +280,7 @@ async fn describe(
     match statement {
         // Utility statements that answer rows are read-only: running them is how their
         // columns are known (a prepared SHOW JOBS must describe the rows it sends).
-        s @ (Statement::ShowTables
-        | Statement::ShowViews
-        | Statement::ShowJobs
+        s @ (Statement::ShowJobs
         | Statement::ShowCreateTable(_)
         | Statement::ShowCreateView(_)
         | Statement::ShowMaterializedViews
@@ -285,14 +291,10 @@ async fn describe(
         | Statement::Describe(_)
         | Statement::DescribeJob(_)
         | Statement::Explain(_)
-        | Statement::Set(None)) => match execute(engine, session, s, sql, None).await? {
-            QueryOutput::Rows { schema, .. } => {
-                Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
-            }
-            QueryOutput::Command(_) | QueryOutput::Copy { .. } | QueryOutput::CopyIn(_) => {
-                Ok((vec![], vec![]))
-            }
-        },
+        | Statement::Set(None)) => describe_by_running(engine, session, s, sql).await,
+        Statement::Namespace(n) if n.answers_rows() => {
+            describe_by_running(engine, session, Statement::Namespace(n), sql).await
+        }
         Statement::Query(q) => {
             let planned = plan_query(engine, session, *q, None).await?;
             let types = ordered_param_types(&planned.plan)?;
@@ -316,6 +318,21 @@ async fn describe(
             Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
         }
         _ => Ok((vec![], vec![])),
+    }
+}
+
+/// The columns of a read-only utility statement, known by running it.
+async fn describe_by_running(
+    engine: &Engine,
+    session: &Session,
+    s: Statement,
+    sql: &str,
+) -> Result<(Vec<Type>, Vec<FieldInfo>), SqlError> {
+    match execute(engine, session, s, sql, None).await? {
+        QueryOutput::Rows { schema, .. } => Ok((vec![], fields(&schema, &Format::UnifiedBinary))),
+        QueryOutput::Command(_) | QueryOutput::Copy { .. } | QueryOutput::CopyIn(_) => {
+            Ok((vec![], vec![]))
+        }
     }
 }
 
@@ -381,7 +398,7 @@ impl ExtendedQueryHandler for EddyHandler {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let session = session(client);
+        let session = session(client, &self.engine);
         let sql = portal
             .statement
             .statement
@@ -425,7 +442,7 @@ impl ExtendedQueryHandler for EddyHandler {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let session = session(client);
+        let session = session(client, &self.engine);
         let sql = stmt.statement.trim().trim_end_matches(';');
         let (params, fields) = guarded(None, describe(&self.engine, &session, sql))
             .await
@@ -451,7 +468,7 @@ impl ExtendedQueryHandler for EddyHandler {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let session = session(client);
+        let session = session(client, &self.engine);
         let sql = portal.statement.statement.trim().trim_end_matches(';');
         let (_, fields) = guarded(None, describe(&self.engine, &session, sql))
             .await

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use eddy_runtime::config::{find_option, is_sensitive, Configuration};
 
+use crate::catalog::{DatabaseName, ObjectName, ObjectPath};
 use crate::error::{Result, SqlError};
 
 /// Settings a PostgreSQL server reports to every client at startup (ParameterStatus), under
@@ -83,6 +84,8 @@ const PG_VARIABLES: &[(&str, &str)] = &[
 struct State {
     config: Configuration,
     pg: BTreeMap<String, String>,
+    /// `USE CATALOG` / `USE db`; `None` is `default_catalog.default_database`.
+    current: Option<DatabaseName>,
 }
 
 /// Per-connection state. Locked only while a statement reads or changes settings.
@@ -156,6 +159,27 @@ impl Session {
             .take()
     }
 
+    /// Where unqualified names resolve: Flink's current catalog and database.
+    pub fn current_database(&self) -> DatabaseName {
+        self.lock()
+            .current
+            .clone()
+            .unwrap_or_else(DatabaseName::default_database)
+    }
+
+    /// `USE CATALOG` / `USE db`: the caller has checked that the database exists.
+    pub fn use_database(&self, database: DatabaseName) {
+        let mut state = self.lock();
+        state.current = Some(database);
+        // The search path a client reads is the current database from now on.
+        state.pg.remove("search_path");
+    }
+
+    /// A name as written, made full with the current catalog and database.
+    pub fn resolve(&self, path: &ObjectPath) -> ObjectName {
+        path.resolve(&self.current_database())
+    }
+
     /// The user the client connected as.
     pub fn user(&self) -> &str {
         self.user.as_deref().unwrap_or(crate::pg_catalog::ROLE_NAME)
@@ -199,7 +223,12 @@ impl Session {
         let mut s = self.lock();
         match key {
             None => {
-                *s = State::default();
+                // As Flink's RESET: settings go back, the current catalog and database stay.
+                let current = s.current.take();
+                *s = State {
+                    current,
+                    ..State::default()
+                };
                 Ok(())
             }
             Some(k) if find_option(k).is_some() => Ok(s.config.reset(k)?),
@@ -241,6 +270,7 @@ impl Session {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        all.insert("search_path".into(), self.current_database().database);
         all.extend(own);
         all.into_iter().collect()
     }
@@ -254,6 +284,10 @@ impl Session {
         };
         if let Some(v) = self.lock().pg.get(&lower) {
             return Some(v.clone());
+        }
+        // The schema a client sees is Flink's current database (docs/postgres.md).
+        if lower == "search_path" {
+            return Some(self.current_database().database);
         }
         PG_VARIABLES
             .iter()
