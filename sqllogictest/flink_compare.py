@@ -166,7 +166,10 @@ def main():
                 except Exception:  # noqa: BLE001 - the streaming run reports it
                     pass
             try:
-                runner = batch if kind == "query" and not changelog else env
+                # DESCRIBE and SHOW describe the streaming tables (time attributes shown);
+                # only queries of rows run in batch mode.
+                metadata = re.match(r"(DESCRIBE|DESC|SHOW)\b", flink_sql, re.I) is not None
+                runner = batch if kind == "query" and not changelog and not metadata else env
                 result = runner.execute_sql(flink_sql)
                 rows = []
                 if kind == "query" or flink_sql.upper().startswith("INSERT"):

@@ -332,3 +332,51 @@ async fn a_catalog_of_one_database_is_read_into_the_default_database() {
         Some("8")
     );
 }
+
+#[tokio::test]
+async fn temporary_objects_belong_to_their_session_and_are_never_written() {
+    let mut eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        "CREATE TABLE n (x INT) WITH ('connector' = 'datagen', 'number-of-rows' = '3')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TEMPORARY TABLE n (x INT) WITH ('connector' = 'datagen', 'number-of-rows' = '7')",
+    )
+    .await;
+    exec(
+        &client,
+        "CREATE TEMPORARY VIEW seven AS SELECT count(*) AS c FROM n",
+    )
+    .await;
+    assert_eq!(
+        scalar(&client, "SELECT c FROM seven").await.as_deref(),
+        Some("7")
+    );
+    // Another session sees the permanent table only.
+    let other = eddy.connect().await;
+    assert_eq!(
+        scalar(&other, "SELECT count(*) FROM n").await.as_deref(),
+        Some("3")
+    );
+    assert_eq!(sorted_names(&other, "SHOW TABLES").await, vec!["n"]);
+    let e = other
+        .simple_query("SELECT * FROM seven")
+        .await
+        .expect_err("another session's temporary view");
+    assert_eq!(common::sqlstate(&e).as_deref(), Some("42P01"), "{e}");
+    let catalog = std::fs::read_to_string(eddy.data_dir().join("catalog.json")).unwrap();
+    assert!(!catalog.contains("seven"), "a temporary view was written");
+    drop((client, other));
+
+    eddy.restart();
+    let client = eddy.connect().await;
+    assert_eq!(
+        scalar(&client, "SELECT count(*) FROM n").await.as_deref(),
+        Some("3")
+    );
+    assert_eq!(sorted_names(&client, "SHOW TABLES").await, vec!["n"]);
+}

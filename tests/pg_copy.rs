@@ -281,6 +281,28 @@ async fn copy_from_stdin_fills_a_table_through_psql_psycopg_and_tokio_postgres()
     );
 }
 
+/// `\copy shop.t` writes into `shop.t`, not into a `t` of the current database.
+#[tokio::test]
+async fn copy_from_writes_into_the_table_its_full_name_names() {
+    let eddy = Eddy::start();
+    let client = people(&eddy).await;
+    client.batch_execute("CREATE DATABASE shop").await.unwrap();
+    empty_copy_of_people(&client, &eddy, "t").await;
+    std::fs::create_dir_all(eddy.scratch_dir().join("t")).unwrap();
+    let ddl = format!(
+        "CREATE TABLE shop.t (id INT, name STRING, score DOUBLE, ok BOOLEAN) \
+         WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'json')",
+        eddy.scratch_dir().join("shop_t").display()
+    );
+    client.batch_execute(&ddl).await.unwrap();
+    let file = eddy.scratch_dir().join("rows.txt");
+    std::fs::write(&file, "1\tone\t1.5\tt\n").unwrap();
+    let tag = psql_ok(&eddy, &format!("\\copy shop.t FROM '{}'", file.display()));
+    assert_eq!(tag.trim(), "COPY 1");
+    assert_eq!(dump(&eddy, "shop.t"), "1\tone\t1.5\tt\n");
+    assert_eq!(dump(&eddy, "t"), "");
+}
+
 #[tokio::test]
 async fn copy_from_refuses_bad_data_with_postgresql_errors() {
     let eddy = Eddy::start();

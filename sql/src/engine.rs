@@ -31,7 +31,7 @@ use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable, Database
 use crate::error::{Result, SqlError};
 use crate::parser::{parse_statement, Statement};
 use crate::pg_catalog::{self, PgCatalog, Relation, RelationKind, Relations};
-use crate::session::Session;
+use crate::session::{Session, TemporaryObjects};
 
 /// What a statement returns.
 pub enum QueryOutput {
@@ -293,7 +293,20 @@ impl Engine {
         config: &Configuration,
         at: &DatabaseName,
     ) -> Result<SessionContext> {
-        self.context_with(config, at, false, pg_catalog::ROLE_NAME, None)
+        self.context_with(config, at, false, pg_catalog::ROLE_NAME, None, None)
+            .await
+    }
+
+    /// As [`Engine::session_context`] at `at`, with `session`'s temporary tables and views
+    /// (for a temporary view's query).
+    pub(crate) async fn temporary_context(
+        &self,
+        config: &Configuration,
+        at: &DatabaseName,
+        session: &Session,
+    ) -> Result<SessionContext> {
+        let temporaries = session.temporaries.snapshot();
+        self.context_with(config, at, false, session.user(), None, Some(&temporaries))
             .await
     }
 
@@ -312,8 +325,16 @@ impl Engine {
     ) -> Result<SessionContext> {
         let facts = (session.pg_settings(), session.backend_pid());
         let at = session.current_database();
-        self.context_with(config, &at, false, session.user(), Some(facts))
-            .await
+        let temporaries = session.temporaries.snapshot();
+        self.context_with(
+            config,
+            &at,
+            false,
+            session.user(),
+            Some(facts),
+            Some(&temporaries),
+        )
+        .await
     }
 
     /// As [`Engine::session_context`], for planning streaming jobs: `SUM` and `AVG` have
@@ -323,8 +344,28 @@ impl Engine {
         config: &Configuration,
         at: &DatabaseName,
     ) -> Result<SessionContext> {
-        self.context_with(config, at, true, pg_catalog::ROLE_NAME, None)
+        self.context_with(config, at, true, pg_catalog::ROLE_NAME, None, None)
             .await
+    }
+
+    /// As [`Engine::job_context`], for a job `session` submits: in its current database,
+    /// with its temporary tables and views.
+    pub(crate) async fn job_context_for(
+        &self,
+        config: &Configuration,
+        session: &Session,
+    ) -> Result<SessionContext> {
+        let temporaries = session.temporaries.snapshot();
+        let at = session.current_database();
+        self.context_with(
+            config,
+            &at,
+            true,
+            pg_catalog::ROLE_NAME,
+            None,
+            Some(&temporaries),
+        )
+        .await
     }
 
     async fn context_with(
@@ -334,6 +375,7 @@ impl Engine {
         job: bool,
         user: &str,
         session: Option<(Vec<(String, String)>, i32)>,
+        temporaries: Option<&TemporaryObjects>,
     ) -> Result<SessionContext> {
         let ctx = self.bare_context_at(at);
         if job {
@@ -342,8 +384,8 @@ impl Engine {
             }
         }
         let catalog = self.catalog.read().await;
-        // The session's current database may have been dropped by another session.
-        catalog.database(at)?;
+        // The session's current database may have been dropped by another session: its
+        // unqualified names then find nothing (42P01), and the rest still works.
         let state = ctx.state();
         let mut relations = Vec::new();
         for (name, fc) in &catalog.catalogs {
@@ -421,6 +463,10 @@ impl Engine {
                 break;
             }
         }
+        if let Some(temporaries) = temporaries {
+            self.register_temporaries(&ctx, at, config, temporaries)
+                .await?;
+        }
         if !job {
             let roles = self
                 .config_users
@@ -443,11 +489,9 @@ impl Engine {
                 || self.config_users.contains(user)
                 || catalog.roles.get(user).is_some_and(|r| r.superuser);
             let schemas: Vec<String> = catalog
-                .catalog(&at.catalog)?
-                .databases
-                .keys()
-                .cloned()
-                .collect();
+                .catalog(&at.catalog)
+                .map(|c| c.databases.keys().cloned().collect())
+                .unwrap_or_default();
             let mut relations = Relations::new(&at.catalog, &at.database, &schemas, relations)
                 .with_databases(catalog.catalogs.keys().cloned())
                 .with_roles(user, roles)
@@ -477,4 +521,47 @@ pub(crate) fn set_default_database(ctx: &SessionContext, database: &DatabaseName
     let options = state.config_mut().options_mut();
     options.catalog.default_catalog = database.catalog.clone();
     options.catalog.default_schema = database.database.clone();
+}
+
+impl Engine {
+    /// Registers a session's temporary tables and views over the permanent objects of the
+    /// same names, which they shadow.
+    async fn register_temporaries(
+        &self,
+        ctx: &SessionContext,
+        at: &DatabaseName,
+        config: &Configuration,
+        temporaries: &TemporaryObjects,
+    ) -> Result<()> {
+        let state = ctx.state();
+        for (name, table) in &temporaries.tables {
+            match self.connector_table(table, name, config, &state) {
+                Ok(t) => {
+                    ctx.deregister_table(reference(name))?;
+                    ctx.register_table(reference(name), Arc::new(t))?;
+                }
+                Err(e) => {
+                    tracing::warn!(table = %name, error = %e, "temporary table is not readable")
+                }
+            }
+        }
+        for (name, view) in temporaries.views_in_order() {
+            set_default_database(ctx, &name.database);
+            let planned = crate::handler::plan_view_query(ctx, &view.query).await;
+            set_default_database(ctx, at);
+            match planned {
+                Ok(plan) => {
+                    ctx.deregister_table(reference(name))?;
+                    ctx.register_table(
+                        reference(name),
+                        Arc::new(ViewTable::new(plan, Some(view.query.clone()))),
+                    )?;
+                }
+                Err(e) => {
+                    tracing::debug!(view = %name, error = %e, "temporary view is not readable")
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -27,7 +27,10 @@ pub const MAX_BYTES: usize = 64 << 20;
 /// A COPY FROM waiting for its data: the table, the columns the data fills, and how.
 #[derive(Debug, Clone)]
 pub struct CopyIn {
+    /// The table as the statement names it (for messages).
     pub table: String,
+    /// Its full name: catalog, database, table.
+    pub target: Vec<String>,
     /// The columns the data holds, with the table's types, in the data's order.
     pub schema: SchemaRef,
     pub options: CopyOptions,
@@ -40,14 +43,18 @@ pub struct CopyIn {
 pub(super) async fn start(
     engine: &Engine,
     session: &crate::session::Session,
-    table: String,
+    path: crate::catalog::ObjectPath,
     columns: Vec<String>,
     options: CopyOptions,
 ) -> Result<CopyIn> {
-    let full = session.resolve(&crate::catalog::ObjectPath::bare(&table));
+    let full = session.resolve(&path);
+    let table = full.name.clone();
     let catalog = engine.catalog.read().await;
     let catalog = catalog.database(&full.database)?;
-    if catalog.views.contains_key(&table) {
+    let temporary = session.temporaries.table(&full);
+    if temporary.is_none()
+        && (catalog.views.contains_key(&table) || session.temporaries.view(&full).is_some())
+    {
         return Err(SqlError::WrongObjectType(format!(
             "cannot copy to view \"{table}\""
         )));
@@ -57,7 +64,10 @@ pub(super) async fn start(
             "cannot copy to materialized view \"{table}\""
         )));
     }
-    let target = catalog.table(&table)?;
+    let target = match &temporary {
+        Some(t) => t,
+        None => catalog.table(&table)?,
+    };
     let writable = target.writable_schema();
     engine.registry.sink(&ConnectorSpec {
         table: table.clone(),
@@ -112,7 +122,12 @@ pub(super) async fn start(
         .find(|w| !w.is_nullable() && !fields.iter().any(|f| f.name() == w.name()))
         .map(|w| w.name().clone());
     Ok(CopyIn {
-        table,
+        table: path.to_string(),
+        target: vec![
+            full.database.catalog.clone(),
+            full.database.database.clone(),
+            full.name.clone(),
+        ],
         schema: Arc::new(Schema::new(fields)),
         options,
         omitted_not_null,
@@ -151,9 +166,7 @@ pub async fn submit(
         ));
     }
     let config = engine.effective_config(session);
-    let ctx = engine
-        .job_context(&config, &session.current_database())
-        .await?;
+    let ctx = engine.job_context_for(&config, session).await?;
     let state = ctx.state();
     let source = ConnectorTable::try_new(
         TableDefinition {
@@ -186,7 +199,7 @@ pub async fn submit(
         .collect();
     let sql = format!(
         "INSERT INTO {} ({}) SELECT * FROM __copy_from_stdin",
-        quoted(&copy.table),
+        crate::parser::qualified_name(&copy.target),
         columns.join(", ")
     );
     let statement = crate::parser::parse_sqlparser(&sql)?;
@@ -648,6 +661,11 @@ mod tests {
         };
         CopyIn {
             table: "t".into(),
+            target: vec![
+                "default_catalog".into(),
+                "default_database".into(),
+                "t".into(),
+            ],
             schema: Arc::new(Schema::new(
                 types
                     .iter()

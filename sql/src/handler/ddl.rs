@@ -1,17 +1,32 @@
-//! CREATE / DROP of tables and views.
+//! CREATE / DROP of tables and views, permanent or the session's temporary ones.
 
 use crate::catalog::{CatalogTable, FlinkType, ObjectName, ObjectPath};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
+/// The object a CREATE makes.
+pub(super) struct Target<'a> {
+    pub path: &'a ObjectPath,
+    pub if_not_exists: bool,
+    pub temporary: bool,
+}
+
+fn done(tag: &str) -> Result<QueryOutput> {
+    Ok(QueryOutput::Command(tag.into()))
+}
+
 pub(super) async fn create_table(
     engine: &Engine,
     session: &Session,
     mut table: CatalogTable,
-    path: &ObjectPath,
-    if_not_exists: bool,
+    target: Target<'_>,
 ) -> Result<QueryOutput> {
+    let Target {
+        path,
+        if_not_exists,
+        temporary,
+    } = target;
     let name = session.resolve(path);
     // A table in a catalog or database that does not exist is refused before its
     // options are checked, as Flink does.
@@ -25,6 +40,10 @@ pub(super) async fn create_table(
         table.primary_key.as_deref().unwrap_or_default(),
     )?;
     infer_computed_types(engine, &mut table, &name)?;
+    if temporary {
+        session.temporaries.add_table(name, table, if_not_exists)?;
+        return done("CREATE TABLE");
+    }
     let mut catalog = engine.catalog.write().await;
     if catalog.database(&name.database)?.exists(&table.name) {
         if if_not_exists {
@@ -65,13 +84,32 @@ fn infer_computed_types(
     Ok(())
 }
 
+/// Flink refuses to drop a permanent object a temporary one of the same name shadows.
+fn check_not_shadowed(session: &Session, full: &ObjectName, kind: &str) -> Result<()> {
+    match session.temporaries.exists(full) {
+        true => Err(SqlError::ObjectInUse(format!(
+            "Temporary {kind} with identifier '`{}`.`{}`.`{}`' exists. Drop it first before removing the permanent {kind}.",
+            full.database.catalog, full.database.database, full.name
+        ))),
+        false => Ok(()),
+    }
+}
+
 pub(super) async fn drop_table(
     engine: &Engine,
     session: &Session,
     path: &ObjectPath,
     if_exists: bool,
+    temporary: bool,
 ) -> Result<QueryOutput> {
     let full = session.resolve(path);
+    if temporary {
+        return match session.temporaries.drop_table(&full) || if_exists {
+            true => done("DROP TABLE"),
+            false => Err(SqlError::UndefinedTable(path.to_string())),
+        };
+    }
+    check_not_shadowed(session, &full, "table")?;
     let name = full.name.as_str();
     let mut catalog = engine.catalog.write().await;
     let database = match catalog.database(&full.database) {
@@ -104,18 +142,41 @@ pub(super) async fn drop_table(
 pub(super) async fn create_view(
     engine: &Engine,
     session: &Session,
-    path: ObjectPath,
+    target: Target<'_>,
     query: String,
     comment: Option<String>,
-    if_not_exists: bool,
 ) -> Result<QueryOutput> {
-    let full = session.resolve(&path);
+    let Target {
+        path,
+        if_not_exists,
+        temporary,
+    } = target;
+    let full = session.resolve(path);
     let name = full.name.clone();
     // Plan the query now so that a view over missing tables or columns is refused. Its
-    // unqualified names are its own database's, now and whenever it is read.
+    // unqualified names are its own database's, now and whenever it is read. A
+    // temporary view may read the session's temporary objects; a permanent one outlives
+    // them, so it may not.
     let config = engine.effective_config(session);
-    let ctx = engine.session_context(&config, &full.database).await?;
+    let ctx = match temporary {
+        true => {
+            engine
+                .temporary_context(&config, &full.database, session)
+                .await?
+        }
+        false => engine.session_context(&config, &full.database).await?,
+    };
     super::query::plan_view_query(&ctx, &query).await?;
+    let view = crate::catalog::CatalogView {
+        name: name.clone(),
+        query,
+        comment,
+    };
+    if temporary {
+        engine.catalog.read().await.database(&full.database)?;
+        session.temporaries.add_view(full, view, if_not_exists)?;
+        return done("CREATE VIEW");
+    }
     let mut catalog = engine.catalog.write().await;
     if catalog.database(&full.database)?.exists(&name) {
         if if_not_exists {
@@ -125,14 +186,7 @@ pub(super) async fn create_view(
     }
     let mut next = catalog.clone();
     let database = next.database_mut(&full.database)?;
-    database.views.insert(
-        name.clone(),
-        crate::catalog::CatalogView {
-            name: name.clone(),
-            query,
-            comment,
-        },
-    );
+    database.views.insert(name.clone(), view);
     database.view_order.push(name);
     engine.save_catalog(&next)?;
     *catalog = next;
@@ -144,8 +198,16 @@ pub(super) async fn drop_view(
     session: &Session,
     path: &ObjectPath,
     if_exists: bool,
+    temporary: bool,
 ) -> Result<QueryOutput> {
     let full = session.resolve(path);
+    if temporary {
+        return match session.temporaries.drop_view(&full) || if_exists {
+            true => done("DROP VIEW"),
+            false => Err(SqlError::UndefinedTable(path.to_string())),
+        };
+    }
+    check_not_shadowed(session, &full, "view")?;
     let name = full.name.as_str();
     let mut catalog = engine.catalog.write().await;
     let database = match catalog.database(&full.database) {

@@ -114,9 +114,7 @@ pub(super) async fn build_job(
     text: &str,
 ) -> Result<JobGraph> {
     let config = engine.effective_config(session);
-    let ctx = engine
-        .job_context(&config, &session.current_database())
-        .await?;
+    let ctx = engine.job_context_for(&config, session).await?;
     build_job_in(engine, session, &ctx, inserts, text).await
 }
 
@@ -136,20 +134,28 @@ pub(super) async fn build_job_in(
         let full = session.resolve(&path);
         let name = path.to_string();
         super::literals::apply(&mut source);
-        let target_table = {
-            let catalog = engine.catalog.read().await;
-            let catalog = catalog.database(&full.database)?;
-            if catalog.materialized.contains_key(&full.name) {
-                return Err(SqlError::WrongObjectType(format!(
-                    "cannot INSERT INTO materialized view '{name}': its query fills it"
-                )));
+        if session.temporaries.view(&full).is_some() {
+            return Err(SqlError::NotSupported(format!(
+                "cannot INSERT INTO view '{name}'"
+            )));
+        }
+        let target_table = match session.temporaries.table(&full) {
+            Some(t) => t,
+            None => {
+                let catalog = engine.catalog.read().await;
+                let catalog = catalog.database(&full.database)?;
+                if catalog.materialized.contains_key(&full.name) {
+                    return Err(SqlError::WrongObjectType(format!(
+                        "cannot INSERT INTO materialized view '{name}': its query fills it"
+                    )));
+                }
+                if catalog.views.contains_key(&full.name) {
+                    return Err(SqlError::NotSupported(format!(
+                        "cannot INSERT INTO view '{name}'"
+                    )));
+                }
+                catalog.table(&full.name)?.clone()
             }
-            if catalog.views.contains_key(&full.name) {
-                return Err(SqlError::NotSupported(format!(
-                    "cannot INSERT INTO view '{name}'"
-                )));
-            }
-            catalog.table(&full.name)?.clone()
         };
         let connector = engine.connector_table(&target_table, &full, &config, &state)?;
         // A table that cannot be written (datagen, say) is refused now, not when the job runs.

@@ -57,6 +57,19 @@ pub(super) async fn create(
     def: Definition,
 ) -> Result<QueryOutput> {
     let full = session.resolve(&def.name);
+    // Its job is started again when Eddy restarts; an in-memory catalog is gone by then.
+    if !engine
+        .catalog
+        .read()
+        .await
+        .catalog(&full.database.catalog)?
+        .persists()
+    {
+        return Err(SqlError::NotSupported(format!(
+            "catalog {} is in memory ('generic_in_memory'): a materialized view there would not outlive a restart, its job would; create it in a catalog of type 'eddy'",
+            full.database.catalog
+        )));
+    }
     if engine
         .catalog
         .read()

@@ -19,7 +19,6 @@ mod subscribe;
 
 use datafusion::common::ParamValues;
 
-use crate::catalog::ObjectPath;
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::parser::Statement;
@@ -59,19 +58,42 @@ pub async fn execute(
             table,
             path,
             if_not_exists,
-        } => ddl::create_table(engine, session, table, &path, if_not_exists).await,
-        Statement::DropTable { name, if_exists } => {
-            ddl::drop_table(engine, session, &name, if_exists).await
+            temporary,
+        } => {
+            let target = ddl::Target {
+                path: &path,
+                if_not_exists,
+                temporary,
+            };
+            ddl::create_table(engine, session, table, target).await
         }
+        Statement::DropTable {
+            name,
+            if_exists,
+            temporary,
+        } => ddl::drop_table(engine, session, &name, if_exists, temporary).await,
         Statement::Namespace(statement) => namespace::execute(engine, session, statement).await,
         Statement::CreateView {
             name,
             query,
             comment,
             if_not_exists,
-        } => ddl::create_view(engine, session, name, query, comment, if_not_exists).await,
-        Statement::DropView { name, if_exists } => {
-            ddl::drop_view(engine, session, &name, if_exists).await
+            temporary,
+        } => {
+            let target = ddl::Target {
+                path: &name,
+                if_not_exists,
+                temporary,
+            };
+            ddl::create_view(engine, session, target, query, comment).await
+        }
+        Statement::DropView {
+            name,
+            if_exists,
+            temporary,
+        } => ddl::drop_view(engine, session, &name, if_exists, temporary).await,
+        Statement::ShowColumns { name, like } => {
+            show::describe(engine, session, &name, like.as_ref()).await
         }
         Statement::CreateMaterializedView {
             name,
@@ -96,7 +118,7 @@ pub async fn execute(
             materialized::show(engine, &session.current_database()).await
         }
         Statement::Subscribe { name, snapshot } => {
-            subscribe::subscribe(engine, &session.resolve(&ObjectPath::bare(&name)), snapshot).await
+            subscribe::subscribe(engine, &session.resolve(&name), snapshot).await
         }
         Statement::DeclareCursor {
             name,
@@ -109,13 +131,13 @@ pub async fn execute(
             materialized::show_create(engine, &session.resolve(&name)).await
         }
         Statement::ShowCreateTable(name) => {
-            show::show_create_table(engine, &session.resolve(&name)).await
+            show::show_create_table(engine, session, &session.resolve(&name)).await
         }
         Statement::ShowCreateView(name) => {
-            show::show_create_view(engine, &session.resolve(&name)).await
+            show::show_create_view(engine, session, &session.resolve(&name)).await
         }
         Statement::ShowVariable(name) => show::show_variable(session, &name),
-        Statement::Describe(name) => show::describe(engine, session, &name).await,
+        Statement::Describe(name) => show::describe(engine, session, &name, None).await,
         Statement::ShowJobs => job::show_jobs(engine).await,
         Statement::DescribeJob(id) => job::describe_job(engine, &id).await,
         Statement::StopJob {

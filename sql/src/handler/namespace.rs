@@ -37,6 +37,9 @@ fn one_column(name: &str, values: Vec<String>) -> Result<QueryOutput> {
 
 /// Refuses options a catalog does not take, as Flink's factories do.
 fn check_catalog_options(kind: &str, options: &BTreeMap<String, String>) -> Result<()> {
+    if let Some(d) = options.get("default-database") {
+        check_database_name(&DatabaseName::new("", d))?;
+    }
     let unknown: Vec<&str> = options
         .keys()
         .map(String::as_str)
@@ -261,6 +264,14 @@ pub(super) async fn execute(
                     "Cannot drop a database which is currently in use.".into(),
                 ));
             }
+            // Sessions start there (USE CATALOG, a client connecting to the catalog).
+            let default = catalog.catalog(&database.catalog)?.default_database();
+            if database.database == default {
+                return Err(SqlError::ObjectInUse(format!(
+                    "Cannot drop {}: it is the default database of catalog {}, where sessions start; ALTER CATALOG {} SET ('default-database' = '...') first",
+                    database.database, database.catalog, database.catalog
+                )));
+            }
             if !dropped.materialized.is_empty() {
                 let views: Vec<&String> = dropped.materialized.keys().collect();
                 return Err(SqlError::DependentObjects(format!(
@@ -327,18 +338,30 @@ pub(super) async fn execute(
             };
             let catalog = engine.catalog.read().await;
             let database = catalog.database(&name)?;
-            match views_only {
-                true => one_column("view name", filtered(database.views.keys(), &like)),
+            // The session's temporary objects too, each name once (Flink lists a
+            // temporary view and the permanent one it shadows once).
+            let temporaries = session.temporaries.snapshot();
+            let temporary = temporaries.names_in(&name, views_only);
+            let mut names = match views_only {
+                true => filtered(database.views.keys().chain(temporary), &like),
                 // As Flink's SHOW TABLES: views and materialized tables too.
                 false => {
                     let all = database
                         .tables
                         .keys()
                         .chain(database.views.keys())
-                        .chain(database.materialized.keys());
-                    one_column("table name", filtered(all, &like))
+                        .chain(database.materialized.keys())
+                        .chain(temporary);
+                    filtered(all, &like)
                 }
-            }
+            };
+            names.dedup();
+            let column = if views_only {
+                "view name"
+            } else {
+                "table name"
+            };
+            one_column(column, names)
         }
     }
 }

@@ -87,9 +87,7 @@ pub async fn plan_query(
     // A query over an unbounded table is a job: planned again with Flink's SUM and AVG.
     let (ctx, mut plan) = match is_unbounded_plan(&plan) {
         true => {
-            let ctx = engine
-                .job_context(&config, &session.current_database())
-                .await?;
+            let ctx = engine.job_context_for(&config, session).await?;
             let plan = ctx
                 .state()
                 .statement_to_plan(DFStatement::Statement(Box::new(statement)))

@@ -22,10 +22,17 @@ pub(super) async fn set(
             let found = {
                 let catalog = engine.catalog.read().await;
                 let databases = catalog.catalog(&current.catalog)?;
+                // Unquoted names fold to lower case, as PostgreSQL reads the path.
                 v.split(',')
-                    .map(|s| s.trim().trim_matches('"'))
-                    .find(|s| databases.databases.contains_key(*s))
-                    .map(|d| DatabaseName::new(&current.catalog, d))
+                    .map(|s| s.trim())
+                    .map(
+                        |s| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                            Some(quoted) => quoted.to_string(),
+                            None => s.to_lowercase(),
+                        },
+                    )
+                    .find(|s| databases.databases.contains_key(s))
+                    .map(|d| DatabaseName::new(&current.catalog, &d))
             };
             match found {
                 Some(database) => session.use_database(database),

@@ -6,10 +6,30 @@ use super::rows::{opt_text, table, text, Cell};
 use crate::catalog::{ObjectName, ObjectPath};
 use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
+use crate::parser::LikeFilter;
 use crate::session::Session;
 
-pub(super) async fn show_create_table(engine: &Engine, full: &ObjectName) -> Result<QueryOutput> {
+pub(super) async fn show_create_table(
+    engine: &Engine,
+    session: &Session,
+    full: &ObjectName,
+) -> Result<QueryOutput> {
     let name = full.name.as_str();
+    if let Some(t) = session.temporaries.table(full) {
+        return table(
+            &["result"],
+            vec![vec![text(t.ddl().replacen(
+                "CREATE TABLE",
+                "CREATE TEMPORARY TABLE",
+                1,
+            ))]],
+        );
+    }
+    if session.temporaries.view(full).is_some() {
+        return Err(SqlError::NotSupported(format!(
+            "'{name}' is a view; use SHOW CREATE VIEW"
+        )));
+    }
     let catalog = engine.catalog.read().await;
     let catalog = catalog.database(&full.database)?;
     if catalog.views.contains_key(name) {
@@ -26,18 +46,34 @@ pub(super) async fn show_create_table(engine: &Engine, full: &ObjectName) -> Res
     table(&["result"], vec![vec![text(t.ddl())]])
 }
 
-pub(super) async fn show_create_view(engine: &Engine, full: &ObjectName) -> Result<QueryOutput> {
+pub(super) async fn show_create_view(
+    engine: &Engine,
+    session: &Session,
+    full: &ObjectName,
+) -> Result<QueryOutput> {
     let name = full.name.as_str();
-    let catalog = engine.catalog.read().await;
-    let v = catalog
-        .database(&full.database)?
-        .views
-        .get(name)
-        .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
+    let (v, kind) = match session.temporaries.view(full) {
+        Some(v) => (v, "TEMPORARY VIEW"),
+        None => {
+            let catalog = engine.catalog.read().await;
+            let v = catalog
+                .database(&full.database)?
+                .views
+                .get(name)
+                .cloned()
+                .ok_or_else(|| SqlError::UndefinedTable(name.to_string()))?;
+            (v, "VIEW")
+        }
+    };
+    let comment = v
+        .comment
+        .as_ref()
+        .map(|c| format!("COMMENT '{}'\n", c.replace('\'', "''")))
+        .unwrap_or_default();
     table(
         &["result"],
         vec![vec![text(format!(
-            "CREATE VIEW `{}` AS\n{}",
+            "CREATE {kind} `{}` {comment}AS\n{}",
             v.name, v.query
         ))]],
     )
@@ -56,26 +92,36 @@ pub(super) fn show_variable(session: &Session, name: &str) -> Result<QueryOutput
     table(&[name], vec![vec![text(value)]])
 }
 
-/// Flink's DESCRIBE columns: name, type, null, key, extras, watermark.
+/// Flink's DESCRIBE columns: name, type, null, key, extras, watermark; SHOW COLUMNS
+/// lists the same rows, of the columns whose names `like` matches.
 pub(super) async fn describe(
     engine: &Engine,
     session: &Session,
     path: &ObjectPath,
+    like: Option<&LikeFilter>,
 ) -> Result<QueryOutput> {
     let full = session.resolve(path);
     let name = full.name.as_str();
+    let listed = |column: &str| like.is_none_or(|l| l.matches(column));
     let catalog = engine.catalog.read().await;
     let database = catalog.database(&full.database)?;
-    let found = database
-        .tables
-        .get(name)
-        .or_else(|| database.materialized.get(name).map(|m| &m.table));
+    let temporary = session.temporaries.table(&full);
+    let temporary_view = session.temporaries.view(&full).is_some();
+    let found = match (&temporary, temporary_view) {
+        (Some(t), _) => Some(t),
+        (None, true) => None,
+        (None, false) => database
+            .tables
+            .get(name)
+            .or_else(|| database.materialized.get(name).map(|m| &m.table)),
+    };
     if let Some(t) = found {
         let ctx = engine.bare_context();
         let checked = engine.connector_table(t, &full, &engine.config, &ctx.state())?;
         let rows = t
             .columns
             .iter()
+            .filter(|c| listed(&c.name))
             .map(|c| {
                 let time = checked
                     .schema
@@ -116,11 +162,9 @@ pub(super) async fn describe(
             rows,
         );
     }
-    if database.views.contains_key(name) {
+    if temporary_view || database.views.contains_key(name) {
         drop(catalog);
-        let ctx = engine
-            .session_context(&engine.config, &session.current_database())
-            .await?;
+        let ctx = engine.session_context_for(&engine.config, session).await?;
         let schema = ctx
             .table_provider(crate::engine::reference(&full))
             .await?
@@ -128,6 +172,7 @@ pub(super) async fn describe(
         let rows = schema
             .fields()
             .iter()
+            .filter(|f| listed(f.name()))
             .map(|f| {
                 let ty = eddy_connectors::types::sql_type_name(f.data_type());
                 let ty = match TimeAttribute::of(f) {

@@ -159,12 +159,14 @@ fn copy_from(
         ));
     }
     Ok(Statement::CopyFrom {
-        table: table_name
-            .0
-            .last()
-            .and_then(|p| p.as_ident())
-            .map(normalize_ident)
-            .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
+        table: crate::catalog::ObjectPath::try_new(
+            table_name
+                .0
+                .iter()
+                .map(|p| p.as_ident().map(normalize_ident))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| SqlError::Syntax("expected a table name".into()))?,
+        )?,
         columns: columns.iter().map(normalize_ident).collect(),
         options,
     })

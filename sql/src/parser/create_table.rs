@@ -60,7 +60,7 @@ pub(super) fn object_path(p: &mut Parser) -> Result<ObjectPath> {
 pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.expect_keyword(Keyword::CREATE)?;
-    let _ = p.parse_keyword(Keyword::TEMPORARY);
+    let temporary = p.parse_keyword(Keyword::TEMPORARY);
     p.expect_keyword(Keyword::TABLE)?;
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
     let path = object_path(&mut p)?;
@@ -206,6 +206,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         table,
         path,
         if_not_exists,
+        temporary,
     })
 }
 

@@ -35,8 +35,14 @@ pub(super) fn parse_subscribe(w: &[Token]) -> Result<Statement> {
     if w.get(i).map(upper).as_deref() == Some("TO") {
         i += 1;
     }
-    let name = w.get(i).and_then(ident).ok_or_else(usage)?;
+    // `view`, `db.view` or `catalog.db.view`.
+    let mut parts = vec![w.get(i).and_then(ident).ok_or_else(usage)?];
     i += 1;
+    while w.get(i) == Some(&Token::Period) {
+        parts.push(w.get(i + 1).and_then(ident).ok_or_else(usage)?);
+        i += 2;
+    }
+    let name = crate::catalog::ObjectPath::try_new(parts)?;
     let mut snapshot = true;
     if i < w.len() {
         let option: Vec<String> = w[i..].iter().map(upper).collect();

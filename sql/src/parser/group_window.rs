@@ -134,12 +134,14 @@ fn rewrite_select(select: &mut Select) -> Result<()> {
     else {
         return Err(usage());
     };
-    let table = name
+    let parts = name
         .0
-        .last()
-        .and_then(|p| p.as_ident())
-        .map(normalize_ident)
+        .iter()
+        .map(|p| p.as_ident().map(normalize_ident))
+        .collect::<Option<Vec<_>>>()
         .ok_or_else(usage)?;
+    // All of it: `shop.bids` is not the current database's `bids`.
+    let table = super::qualified_name(&parts);
     let literal = |s: &str| Token::SingleQuotedString(s.to_string()).to_string();
     let mut call_args = vec![literal(&table), literal(&time)];
     call_args.extend(intervals);

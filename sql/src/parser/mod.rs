@@ -194,6 +194,24 @@ pub(crate) fn normalize_ident(ident: &datafusion::sql::sqlparser::ast::Ident) ->
     }
 }
 
+/// Case-normalized name parts as one name DataFusion parses back to the same parts:
+/// a part that would fold or split differently is quoted.
+pub(crate) fn qualified_name(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            let plain = p.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            match plain {
+                true => p.clone(),
+                false => format!("\"{}\"", p.replace('"', "\"\"")),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// Refuses a parsed statement nested deeper than the gateway's limit.
 pub(crate) fn check_depth(statement: &datafusion::sql::sqlparser::ast::Statement) -> Result<()> {
     depth::check(statement)

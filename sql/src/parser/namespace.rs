@@ -235,6 +235,18 @@ fn end(p: &mut Parser, what: &str) -> Result<()> {
     }
 }
 
+/// `SHOW COLUMNS FROM | IN name [[NOT] LIKE | ILIKE 'pattern']`.
+pub(super) fn parse_show_columns(sql: &str) -> Result<Statement> {
+    let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
+    p.next_token(); // SHOW
+    p.next_token(); // COLUMNS
+    p.next_token(); // FROM | IN
+    let name = super::create_table::object_path(&mut p)?;
+    let like = like_filter(&mut p)?;
+    end(&mut p, "SHOW COLUMNS")?;
+    Ok(Statement::ShowColumns { name, like })
+}
+
 /// Parses the statement if it is one of this module's; `None` leaves it to others.
 pub(super) fn parse(sql: &str) -> Result<Option<Statement>> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
@@ -410,8 +422,8 @@ pub(super) fn parse(sql: &str) -> Result<Option<Statement>> {
             return Ok(None);
         }
     } else if word(&mut p, "DESCRIBE") || word(&mut p, "DESC") {
-        // `DESCRIBE catalog` is a table called `catalog`.
-        if !word(&mut p, "CATALOG") || p.peek_token().token == Token::EOF {
+        // `DESCRIBE catalog` and `DESCRIBE catalog.t` are tables.
+        if !word(&mut p, "CATALOG") || matches!(p.peek_token().token, Token::EOF | Token::Period) {
             return Ok(None);
         }
         let extended = matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("EXTENDED"))

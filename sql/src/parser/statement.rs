@@ -23,20 +23,30 @@ pub enum Statement {
         /// The name as written; `table.name` is its last part.
         path: ObjectPath,
         if_not_exists: bool,
+        /// `CREATE TEMPORARY TABLE`: the session's own.
+        temporary: bool,
     },
     DropTable {
         name: ObjectPath,
         if_exists: bool,
+        temporary: bool,
     },
     CreateView {
         name: ObjectPath,
         query: String,
         comment: Option<String>,
         if_not_exists: bool,
+        temporary: bool,
     },
     DropView {
         name: ObjectPath,
         if_exists: bool,
+        temporary: bool,
+    },
+    /// `SHOW COLUMNS FROM | IN name [[NOT] LIKE | ILIKE 'pattern']`: DESCRIBE's rows.
+    ShowColumns {
+        name: ObjectPath,
+        like: Option<super::namespace::LikeFilter>,
     },
     /// Catalogs, databases, and SHOW TABLES / VIEWS of a database.
     Namespace(super::namespace::NamespaceStatement),
@@ -57,7 +67,7 @@ pub enum Statement {
     ShowCreateMaterializedView(ObjectPath),
     /// `SUBSCRIBE [TO] view`: the view's contents, then its changes as they commit.
     Subscribe {
-        name: String,
+        name: ObjectPath,
         snapshot: bool,
     },
     /// `DECLARE name CURSOR [WITH HOLD] FOR <query | SUBSCRIBE>`.
@@ -124,7 +134,7 @@ pub enum Statement {
     },
     /// `COPY table [(columns)] FROM STDIN`: rows the client sends, written into the table.
     CopyFrom {
-        table: String,
+        table: ObjectPath,
         columns: Vec<String>,
         options: super::copy::CopyOptions,
     },
@@ -251,15 +261,29 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("SHOW", "CREATE") if k(2) == "MATERIALIZED" && matches!(k(3), "VIEW" | "TABLE") => {
             Ok(Statement::ShowCreateMaterializedView(single_path(sql, 4)?))
         }
-        ("DROP", "TABLE") | ("DROP", "VIEW") => {
-            let if_exists = k(2) == "IF" && k(3) == "EXISTS";
-            let name = single_path(sql, if if_exists { 4 } else { 2 })?;
-            Ok(if k(1) == "TABLE" {
-                Statement::DropTable { name, if_exists }
+        ("DROP", "TABLE") | ("DROP", "VIEW") | ("DROP", "TEMPORARY")
+            if k(1) != "TEMPORARY" || matches!(k(2), "TABLE" | "VIEW") =>
+        {
+            let temporary = k(1) == "TEMPORARY";
+            let at = usize::from(temporary);
+            let kind = k(1 + at);
+            let if_exists = k(2 + at) == "IF" && w.get(3 + at).map(upper).as_deref() == Some("EXISTS");
+            let name = single_path(sql, if if_exists { 4 + at } else { 2 + at })?;
+            Ok(if kind == "TABLE" {
+                Statement::DropTable {
+                    name,
+                    if_exists,
+                    temporary,
+                }
             } else {
-                Statement::DropView { name, if_exists }
+                Statement::DropView {
+                    name,
+                    if_exists,
+                    temporary,
+                }
             })
         }
+        ("SHOW", "COLUMNS") if matches!(k(2), "FROM" | "IN") => super::namespace::parse_show_columns(sql),
         ("SHOW", "JOBS") if w.len() == 2 => Ok(Statement::ShowJobs),
         ("SHOW", "CREATE") if k(2) == "TABLE" => Ok(Statement::ShowCreateTable(single_path(sql, 3)?)),
         ("SHOW", "CREATE") if k(2) == "VIEW" => Ok(Statement::ShowCreateView(single_path(sql, 3)?)),
@@ -379,7 +403,8 @@ pub(super) fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
 fn parse_create_view(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.next_token(); // CREATE
-    if upper(&p.peek_token().token) == "TEMPORARY" {
+    let temporary = upper(&p.peek_token().token) == "TEMPORARY";
+    if temporary {
         p.next_token();
     }
     p.next_token(); // VIEW
@@ -401,6 +426,7 @@ fn parse_create_view(sql: &str) -> Result<Statement> {
             query,
             comment,
             if_not_exists,
+            temporary,
         }),
         _ => Err(SqlError::Syntax(
             "CREATE VIEW ... AS must be followed by a query".into(),

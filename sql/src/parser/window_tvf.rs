@@ -214,7 +214,10 @@ fn data_arg(name: &str, value: &[Token]) -> Result<(String, Option<String>)> {
             break;
         }
     }
-    let table = parts.last().cloned().ok_or_else(bad)?;
+    if parts.is_empty() {
+        return Err(bad());
+    }
+    let table = super::qualified_name(&parts);
     if k == value.len() {
         return Ok((table, None));
     }

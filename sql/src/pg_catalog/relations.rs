@@ -389,12 +389,15 @@ impl Relations {
         })
     }
 
-    /// Whether an OID names something in the database: a relation, its key's index, or
-    /// one of PostgreSQL's own objects (every OID below the first user OID).
+    /// Whether an OID names something the search path finds: a relation of the current
+    /// schema, its key's index, or one of PostgreSQL's own objects (every OID below the
+    /// first user OID).
     pub fn is_visible(&self, oid: i64) -> bool {
         oid < i64::from(FIRST_USER_OID)
-            || self.by_oid(oid).is_some()
-            || self.by_key_oid(oid).is_some()
+            || self.by_oid(oid).is_some_and(|r| r.schema == self.schema)
+            || self
+                .by_key_oid(oid)
+                .is_some_and(|(r, _)| r.schema == self.schema)
     }
 }
 

@@ -3,8 +3,10 @@
 
 mod backends;
 mod cursors;
+mod temporary;
 
 pub use backends::{Backend, Backends, SessionList, QUERY_TEXT_LIMIT};
+pub use temporary::{Temporaries, TemporaryObjects};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -96,6 +98,8 @@ pub struct Session {
     user: Option<String>,
     /// Cursors the session declared.
     pub cursors: cursors::Cursors,
+    /// Temporary tables and views the session created.
+    pub temporaries: Temporaries,
     /// The process id the client got in BackendKeyData.
     pid: i32,
     /// A `COPY ... FROM STDIN` receiving its data.
