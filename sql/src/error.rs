@@ -42,6 +42,19 @@ pub enum SqlError {
     /// PostgreSQL's duplicate_schema (42P06): a database is what a client sees as a schema.
     #[error("Database {} already exists in Catalog {}.", .0.database, .0.catalog)]
     DuplicateDatabase(crate::catalog::DatabaseName),
+    /// PostgreSQL's duplicate_column (42701) for ALTER TABLE ... ADD.
+    #[error("column \"{column}\" of relation \"{table}\" already exists")]
+    ColumnExists { table: String, column: String },
+    /// PostgreSQL's invalid_table_definition (42P16).
+    #[error("{0}")]
+    InvalidDefinition(String),
+    /// PostgreSQL's undefined_object (42704): a key or watermark a statement names that
+    /// the table does not have.
+    #[error("{0}")]
+    UndefinedObject(String),
+    /// PostgreSQL's duplicate_object (42710): a second key or watermark.
+    #[error("{0}")]
+    DuplicateConstraint(String),
     /// A name PostgreSQL keeps for itself (reserved_name, 42939).
     #[error("{0}")]
     ReservedName(String),
@@ -216,6 +229,10 @@ impl SqlError {
             SqlError::DuplicateDatabase(_) => "42P06",
             SqlError::DependentObjects(_) => "2BP01",
             SqlError::ReservedName(_) => "42939",
+            SqlError::UndefinedObject(_) => "42704",
+            SqlError::ColumnExists { .. } => "42701",
+            SqlError::InvalidDefinition(_) => "42P16",
+            SqlError::DuplicateConstraint(_) => "42710",
             SqlError::UnknownCatalogType(_) => "42704",
             SqlError::UndefinedType(_) => "42704",
             SqlError::DuplicateColumn(_) => "42701",

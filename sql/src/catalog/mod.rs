@@ -2,6 +2,7 @@
 //! views, and the roles, persisted as one versioned JSON file under the data directory so
 //! that they survive restarts (in-memory catalogs aside).
 
+mod expression_text;
 mod namespace;
 mod role;
 mod store;
@@ -11,6 +12,7 @@ mod types;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub use expression_text::flink_text;
 pub use namespace::{
     resolve_database, Database, DatabaseName, FlinkCatalog, ObjectName, ObjectPath,
     DEFAULT_CATALOG, DEFAULT_DATABASE, EDDY_TYPE, IN_MEMORY_TYPE, RESERVED_DATABASES,

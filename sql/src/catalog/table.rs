@@ -20,6 +20,9 @@ pub struct Column {
     /// For a metadata column (`METADATA [FROM 'key'] [VIRTUAL]`), what it reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<MetadataColumn>,
+    /// `COMMENT '...'` after the column's type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// `METADATA FROM 'key' [VIRTUAL]`.
@@ -63,6 +66,12 @@ pub struct CatalogTable {
     pub watermark: Option<WatermarkSpec>,
     pub primary_key: Option<Vec<String>>,
     pub options: BTreeMap<String, String>,
+    /// `CONSTRAINT name PRIMARY KEY ...`: the key's name, when the DDL gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key_name: Option<String>,
+    /// `COMMENT '...'` after the column list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl CatalogTable {
@@ -123,7 +132,7 @@ impl CatalogTable {
             .columns
             .iter()
             .map(|c| match &c.expression {
-                Some(e) => format!("  `{}` AS {e}", c.name),
+                Some(e) => format!("  `{}` AS {}", c.name, super::flink_text(e)),
                 None => format!(
                     "  `{}` {}{}{}",
                     c.name,
@@ -135,16 +144,30 @@ impl CatalogTable {
                         .unwrap_or_default()
                 ),
             })
+            .zip(&self.columns)
+            .map(|(line, c)| match &c.comment {
+                Some(comment) => format!("{line} COMMENT '{}'", comment.replace('\'', "''")),
+                None => line,
+            })
             .collect();
         if let Some(w) = &self.watermark {
             lines.push(format!(
                 "  WATERMARK FOR `{}` AS {}",
-                w.column, w.expression
+                w.column,
+                super::flink_text(&w.expression)
             ));
         }
         if let Some(pk) = &self.primary_key {
             let cols: Vec<String> = pk.iter().map(|c| format!("`{c}`")).collect();
-            lines.push(format!("  PRIMARY KEY ({}) NOT ENFORCED", cols.join(", ")));
+            let name = self
+                .primary_key_name
+                .as_ref()
+                .map(|n| format!("CONSTRAINT `{n}` "))
+                .unwrap_or_default();
+            lines.push(format!(
+                "  {name}PRIMARY KEY ({}) NOT ENFORCED",
+                cols.join(", ")
+            ));
         }
         let options: Vec<String> = self
             .options
@@ -157,8 +180,13 @@ impl CatalogTable {
                 )
             })
             .collect();
+        let comment = self
+            .comment
+            .as_ref()
+            .map(|c| format!("COMMENT '{}'\n", c.replace('\'', "''")))
+            .unwrap_or_default();
         format!(
-            "CREATE TABLE `{}` (\n{}\n) WITH (\n{}\n)",
+            "CREATE TABLE `{}` (\n{}\n) {comment}WITH (\n{}\n)",
             self.name,
             lines.join(",\n"),
             options.join(",\n")

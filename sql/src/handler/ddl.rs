@@ -61,7 +61,7 @@ pub(super) async fn create_table(
 }
 
 /// Plans the computed columns and the watermark, and records the computed columns' types.
-fn infer_computed_types(
+pub(super) fn infer_computed_types(
     engine: &Engine,
     table: &mut CatalogTable,
     name: &ObjectName,

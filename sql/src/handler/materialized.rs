@@ -115,6 +115,7 @@ pub(super) async fn create(
                 nullable: true,
                 expression: None,
                 metadata: None,
+                comment: None,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -129,6 +130,8 @@ pub(super) async fn create(
             columns,
             watermark: None,
             primary_key: None,
+            primary_key_name: None,
+            comment: None,
             options: BTreeMap::from([
                 ("connector".to_string(), "materialized".to_string()),
                 (PATH.key.to_string(), dir.to_string_lossy().into_owned()),

@@ -1,5 +1,6 @@
 //! Statement execution: one `match` sending each statement to the file that handles it.
 
+mod alter;
 mod column_origin;
 mod copy_from;
 mod ddl;
@@ -73,6 +74,14 @@ pub async fn execute(
             temporary,
         } => ddl::drop_table(engine, session, &name, if_exists, temporary).await,
         Statement::Namespace(statement) => namespace::execute(engine, session, statement).await,
+        Statement::AlterTable {
+            name,
+            if_exists,
+            change,
+        } => alter::alter_table(engine, session, &name, if_exists, change).await,
+        Statement::AlterView { name, change } => {
+            alter::alter_view(engine, session, &name, change).await
+        }
         Statement::CreateView {
             name,
             query,

@@ -137,13 +137,13 @@ pub(super) async fn describe(
                     .watermark
                     .as_ref()
                     .filter(|w| w.column == c.name)
-                    .map(|w| w.expression.clone());
+                    .map(|w| crate::catalog::flink_text(&w.expression));
                 let ty = match time {
                     Some(a) => format!("{} {}", c.data_type, a.describe()),
                     None => c.data_type.to_string(),
                 };
                 let extras = match (&c.expression, &c.metadata) {
-                    (Some(e), _) => Some(format!("AS {e}")),
+                    (Some(e), _) => Some(format!("AS {}", crate::catalog::flink_text(e))),
                     (None, Some(m)) => Some(m.ddl()),
                     (None, None) => None,
                 };

@@ -56,6 +56,131 @@ pub(super) fn object_path(p: &mut Parser) -> Result<ObjectPath> {
     ObjectPath::try_new(parts)
 }
 
+/// One entry of a table's schema, as CREATE TABLE and ALTER TABLE ... ADD | MODIFY
+/// write it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaItem {
+    /// A column; `key` when it is declared `PRIMARY KEY NOT ENFORCED` itself.
+    Column {
+        column: Column,
+        key: bool,
+    },
+    Watermark(WatermarkSpec),
+    /// `[CONSTRAINT name] PRIMARY KEY (columns) NOT ENFORCED`.
+    PrimaryKey {
+        name: Option<String>,
+        columns: Vec<String>,
+    },
+}
+
+fn not_enforced(p: &mut Parser) -> Result<()> {
+    match p.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
+        true => Ok(()),
+        false => Err(SqlError::NotSupported(
+            "Flink supports only PRIMARY KEY ... NOT ENFORCED".into(),
+        )),
+    }
+}
+
+/// Parses one schema entry: a column (physical, computed or metadata), a watermark or a
+/// primary key.
+pub(super) fn parse_item(p: &mut Parser) -> Result<SchemaItem> {
+    if matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK"))
+    {
+        p.next_token();
+        p.expect_keyword(Keyword::FOR)?;
+        let column = ident(p)?;
+        p.expect_keyword(Keyword::AS)?;
+        let expr = p.parse_expr()?;
+        super::depth::check(&expr)?;
+        return Ok(SchemaItem::Watermark(WatermarkSpec {
+            column,
+            expression: expr.to_string(),
+        }));
+    }
+    let constraint = match p.parse_keyword(Keyword::CONSTRAINT) {
+        true => Some(ident(p)?),
+        false => None,
+    };
+    if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
+        p.expect_token(&Token::LParen)?;
+        let mut columns = vec![ident(p)?];
+        while p.consume_token(&Token::Comma) {
+            columns.push(ident(p)?);
+        }
+        p.expect_token(&Token::RParen)?;
+        not_enforced(p)?;
+        return Ok(SchemaItem::PrimaryKey {
+            name: constraint,
+            columns,
+        });
+    }
+    if constraint.is_some() {
+        return Err(SqlError::NotSupported(
+            "a named constraint must be a PRIMARY KEY (...) NOT ENFORCED".into(),
+        ));
+    }
+    let name = ident(p)?;
+    let comment = |p: &mut Parser| -> Result<Option<String>> {
+        match p.parse_keyword(Keyword::COMMENT) {
+            true => Ok(Some(p.parse_literal_string()?)),
+            false => Ok(None),
+        }
+    };
+    if p.parse_keyword(Keyword::AS) {
+        // The type is inferred when the table is created (see handler::ddl).
+        let expr = p.parse_expr()?;
+        super::depth::check(&expr)?;
+        let comment = comment(p)?;
+        return Ok(SchemaItem::Column {
+            column: Column {
+                name,
+                data_type: FlinkType::String,
+                nullable: true,
+                expression: Some(expr.to_string()),
+                metadata: None,
+                comment,
+            },
+            key: false,
+        });
+    }
+    let (data_type, mut nullable) = TypeParser::new(p).parse_column_type()?;
+    let key = p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]);
+    if key {
+        not_enforced(p)?;
+        nullable = false;
+    }
+    let metadata = match p.parse_keyword(Keyword::METADATA) {
+        false => None,
+        true => {
+            let key = match p.parse_keyword(Keyword::FROM) {
+                true => p.parse_literal_string()?,
+                false => name.clone(),
+            };
+            let is_virtual = matches!(
+                &p.peek_token().token,
+                Token::Word(w) if w.value.eq_ignore_ascii_case("VIRTUAL")
+            );
+            if is_virtual {
+                p.next_token();
+            }
+            Some(MetadataColumn { key, is_virtual })
+        }
+    };
+    let comment = comment(p)?;
+    Ok(SchemaItem::Column {
+        column: Column {
+            name,
+            data_type,
+            nullable,
+            expression: None,
+            metadata,
+            comment,
+        },
+        key,
+    })
+}
+
 /// Parses `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) [WITH (...)]`.
 pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
@@ -69,92 +194,26 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut columns: Vec<Column> = Vec::new();
     let mut watermark = None;
     let mut primary_key = None;
+    let mut primary_key_name = None;
     loop {
-        if matches!(&p.peek_token().token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK"))
-        {
-            p.next_token();
-            p.expect_keyword(Keyword::FOR)?;
-            let column = ident(&mut p)?;
-            p.expect_keyword(Keyword::AS)?;
-            let expr = p.parse_expr()?;
-            super::depth::check(&expr)?;
-            watermark = Some(WatermarkSpec {
-                column,
-                expression: expr.to_string(),
-            });
-        } else if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
-            p.expect_token(&Token::LParen)?;
-            let mut cols = vec![ident(&mut p)?];
-            while p.consume_token(&Token::Comma) {
-                cols.push(ident(&mut p)?);
+        match parse_item(&mut p)? {
+            SchemaItem::Watermark(w) => watermark = Some(w),
+            SchemaItem::PrimaryKey { name, columns } => {
+                primary_key = Some(columns);
+                primary_key_name = name;
             }
-            p.expect_token(&Token::RParen)?;
-            if !p.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
-                return Err(SqlError::NotSupported(
-                    "Flink supports only PRIMARY KEY ... NOT ENFORCED".into(),
-                ));
-            }
-            primary_key = Some(cols);
-        } else if p.parse_keyword(Keyword::CONSTRAINT) {
-            return Err(SqlError::NotSupported(
-                "named constraints are not supported; use PRIMARY KEY (...) NOT ENFORCED".into(),
-            ));
-        } else {
-            let col = ident(&mut p)?;
-            if columns.iter().any(|c| c.name == col) {
-                return Err(SqlError::DuplicateObject(format!("column '{col}'")));
-            }
-            if p.parse_keyword(Keyword::AS) {
-                // The type is inferred when the table is created (see handler::ddl).
-                let expr = p.parse_expr()?;
-                super::depth::check(&expr)?;
-                columns.push(Column {
-                    name: col,
-                    data_type: FlinkType::String,
-                    nullable: true,
-                    expression: Some(expr.to_string()),
-                    metadata: None,
-                });
-                if p.consume_token(&Token::Comma) {
-                    continue;
+            SchemaItem::Column { column, key } => {
+                if columns.iter().any(|c| c.name == column.name) {
+                    return Err(SqlError::DuplicateObject(format!(
+                        "column '{}'",
+                        column.name
+                    )));
                 }
-                p.expect_token(&Token::RParen)?;
-                break;
-            }
-            let (data_type, mut nullable) = TypeParser::new(&mut p).parse_column_type()?;
-            if p.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY]) {
-                if !p.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
-                    return Err(SqlError::NotSupported(
-                        "Flink supports only PRIMARY KEY NOT ENFORCED".into(),
-                    ));
+                if key {
+                    primary_key = Some(vec![column.name.clone()]);
                 }
-                primary_key = Some(vec![col.clone()]);
-                nullable = false;
+                columns.push(column);
             }
-            let metadata = match p.parse_keyword(Keyword::METADATA) {
-                false => None,
-                true => {
-                    let key = match p.parse_keyword(Keyword::FROM) {
-                        true => p.parse_literal_string()?,
-                        false => col.clone(),
-                    };
-                    let is_virtual = matches!(
-                        &p.peek_token().token,
-                        Token::Word(w) if w.value.eq_ignore_ascii_case("VIRTUAL")
-                    );
-                    if is_virtual {
-                        p.next_token();
-                    }
-                    Some(MetadataColumn { key, is_virtual })
-                }
-            };
-            columns.push(Column {
-                name: col,
-                data_type,
-                nullable,
-                expression: None,
-                metadata,
-            });
         }
         if p.consume_token(&Token::Comma) {
             continue;
@@ -162,6 +221,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         p.expect_token(&Token::RParen)?;
         break;
     }
+    let comment = match p.parse_keyword(Keyword::COMMENT) {
+        true => Some(p.parse_literal_string()?),
+        false => None,
+    };
     let options = match p.parse_keyword(Keyword::WITH) {
         true => parse_options(&mut p)?,
         false => BTreeMap::new(),
@@ -183,6 +246,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         watermark,
         primary_key,
         options,
+        primary_key_name,
+        comment,
     };
     // Key columns are NOT NULL, as Flink makes them however the key is declared.
     for key_col in table.primary_key.iter().flatten() {

@@ -7,6 +7,7 @@
 //! with or without quotes, so Flink text writes `` `dateTime` `` and `dateTime` for the
 //! same column, and both must find the one Eddy folded to `datetime`.
 
+mod alter_table;
 mod copy;
 mod create_table;
 mod cursor;
@@ -25,7 +26,9 @@ mod window_tvf;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
+pub use alter_table::{Position, TableChange, ViewChange};
 pub use copy::CopyOptions;
+pub use create_table::SchemaItem;
 pub use cursor::FetchCount;
 pub use group_window::rewrite_group_windows;
 pub use namespace::{AlterCatalog, LikeFilter, NamespaceStatement};

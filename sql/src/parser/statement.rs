@@ -43,6 +43,15 @@ pub enum Statement {
         if_exists: bool,
         temporary: bool,
     },
+    AlterTable {
+        name: ObjectPath,
+        if_exists: bool,
+        change: super::alter_table::TableChange,
+    },
+    AlterView {
+        name: ObjectPath,
+        change: super::alter_table::ViewChange,
+    },
     /// `SHOW COLUMNS FROM | IN name [[NOT] LIKE | ILIKE 'pattern']`: DESCRIBE's rows.
     ShowColumns {
         name: ObjectPath,
@@ -157,6 +166,8 @@ impl Statement {
                 | Statement::DropView { .. }
                 | Statement::CreateMaterializedView { .. }
                 | Statement::DropMaterializedView { .. }
+                | Statement::AlterTable { .. }
+                | Statement::AlterView { .. }
                 | Statement::Namespace(
                     N::CreateCatalog { .. }
                         | N::DropCatalog { .. }
@@ -250,6 +261,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         }
         ("CREATE", "VIEW") | ("CREATE", "TEMPORARY") => parse_create_view(sql),
         ("CREATE", "MATERIALIZED") => super::materialized::parse_create(sql),
+        ("ALTER", "TABLE") => super::alter_table::parse_table(sql),
+        ("ALTER", "VIEW") => super::alter_table::parse_view(sql),
         ("DROP", "MATERIALIZED") if matches!(k(2), "VIEW" | "TABLE") => {
             let if_exists = k(3) == "IF" && w.get(4).map(upper).as_deref() == Some("EXISTS");
             let name = single_path(sql, if if_exists { 5 } else { 3 })?;
