@@ -22,10 +22,12 @@ mod windowing;
 
 pub use aggregate::is_updating_plan;
 pub use error::{PlanError, Result};
-pub use explain::explain;
+pub use explain::{explain, json_plan};
 pub use job_graph_builder::{
     is_updating, plan_collect, plan_insert, plan_statement_set, InsertTarget,
 };
 pub use logical::temporal_table::{register_temporal_function, TemporalTableNode};
 pub use logical::window_tvf::{register_window_functions, WindowTvfNode};
-pub use table::{is_unbounded_plan, ConnectorTable, TableDefinition, TableWatermark};
+pub use table::{
+    is_unbounded_plan, scanned_tables, ConnectorTable, TableDefinition, TableWatermark,
+};

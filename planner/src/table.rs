@@ -394,6 +394,32 @@ impl PartitionStream for SourcePartition {
 }
 
 /// Whether a plan reads any unbounded table (and so must run as a streaming job).
+/// The unbounded connector tables `plan` reads, and whether it reads any connector table.
+pub fn scanned_tables(plan: &LogicalPlan) -> (Vec<String>, bool) {
+    let mut unbounded = Vec::new();
+    let mut any = false;
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source) {
+                if let Some(t) = ConnectorTable::from_provider(provider.as_ref()) {
+                    any = true;
+                    if !t.bounded {
+                        unbounded.push(scan.table_name.to_string());
+                    }
+                }
+            }
+        }
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    let _ = plan.apply_subqueries(|sub| {
+        let (u, a) = scanned_tables(sub);
+        unbounded.extend(u);
+        any |= a;
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    });
+    (unbounded, any)
+}
+
 pub fn is_unbounded_plan(plan: &LogicalPlan) -> bool {
     let mut unbounded = false;
     let _ = plan.apply(|node| {

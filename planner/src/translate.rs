@@ -359,6 +359,13 @@ impl GraphParts {
                 }
             }
         }
+        // What the planner decided the output carries: a chain that dropped `-U` sends
+        // upserts, an updating one retractions.
+        let changelog_mode = match chain.updating {
+            false => "I",
+            true if chain.names.iter().any(|n| n == DROP_UPDATE_BEFORE) => "I,UA,D",
+            true => "I,UB,UA,D",
+        };
         operators.extend(chain.ops);
         names.extend(chain.names);
         self.vertices.push(JobVertex {
@@ -366,6 +373,7 @@ impl GraphParts {
             name: names.join(" -> "),
             parallelism: self.parallelism,
             operators,
+            changelog_mode: Some(changelog_mode.to_string()),
         });
         Ok(id)
     }

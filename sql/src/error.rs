@@ -55,6 +55,9 @@ pub enum SqlError {
     /// PostgreSQL's duplicate_object (42710): a second key or watermark.
     #[error("{0}")]
     DuplicateConstraint(String),
+    /// PostgreSQL's undefined_function (42883).
+    #[error("{0}")]
+    UndefinedFunction(String),
     /// A name PostgreSQL keeps for itself (reserved_name, 42939).
     #[error("{0}")]
     ReservedName(String),
@@ -229,6 +232,7 @@ impl SqlError {
             SqlError::DuplicateDatabase(_) => "42P06",
             SqlError::DependentObjects(_) => "2BP01",
             SqlError::ReservedName(_) => "42939",
+            SqlError::UndefinedFunction(_) => "42883",
             SqlError::UndefinedObject(_) => "42704",
             SqlError::ColumnExists { .. } => "42701",
             SqlError::InvalidDefinition(_) => "42P16",

@@ -192,6 +192,7 @@ mod tests {
                         watermark: None,
                         projection: None,
                     })],
+                    changelog_mode: None,
                 },
                 JobVertex {
                     id: 2,
@@ -201,6 +202,7 @@ mod tests {
                         connector: connector(sink),
                         updating: false,
                     })],
+                    changelog_mode: None,
                 },
             ],
             edges: vec![JobEdge {

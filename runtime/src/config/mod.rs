@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod core;
 pub mod endpoint;
 pub mod execution;
+pub mod flink_table;
 pub mod job_store;
 pub mod pipeline;
 pub mod restart;
@@ -103,6 +104,7 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all.extend(core::OPTIONS);
     all.extend(endpoint::OPTIONS);
     all.extend(execution::OPTIONS);
+    all.extend(flink_table::OPTIONS);
     all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
     all.extend(restart::OPTIONS);

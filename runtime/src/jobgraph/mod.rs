@@ -46,6 +46,10 @@ pub struct JobVertex {
     pub parallelism: u32,
     /// Operators in chain order; a source, if any, comes first.
     pub operators: Vec<OperatorSpec>,
+    /// The row kinds the vertex's output carries, as Flink's EXPLAIN CHANGELOG_MODE writes
+    /// them (`I`, `I,UB,UA,D`, `I,UA,D`): what the planner decided, for EXPLAIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog_mode: Option<String>,
 }
 
 /// A data connection between two vertices.

@@ -172,6 +172,8 @@ pub(super) async fn build_job_in(
             true => plan,
             false => fill_columns(&name, &columns, &target_table.writable_schema(), plan)?,
         };
+        // In batch mode a job may not read an unbounded table, as in Flink.
+        super::query::runs_as_job(&plan, &config)?;
         let plan = state.optimize(&plan)?;
         // Computed and VIRTUAL metadata columns are not written: the query fills the rest,
         // and the sink gets those.

@@ -5,6 +5,7 @@ mod column_origin;
 mod copy_from;
 mod ddl;
 mod explain;
+mod functions;
 mod insert;
 mod job;
 mod literals;
@@ -16,6 +17,7 @@ mod role;
 mod rows;
 mod set;
 mod show;
+mod statement_set;
 mod subscribe;
 
 use datafusion::common::ParamValues;
@@ -54,7 +56,12 @@ pub async fn execute(
             session.current_database().database
         )));
     }
+    let statement = match statement_set::collect(engine, session, statement, text).await? {
+        statement_set::Next::Done(output) => return Ok(output),
+        statement_set::Next::Run(statement) => statement,
+    };
     match statement {
+        Statement::BeginStatementSet => statement_set::begin(session),
         Statement::CreateTable {
             table,
             path,
@@ -74,6 +81,7 @@ pub async fn execute(
             temporary,
         } => ddl::drop_table(engine, session, &name, if_exists, temporary).await,
         Statement::Namespace(statement) => namespace::execute(engine, session, statement).await,
+        Statement::Functions(statement) => functions::execute(engine, session, statement).await,
         Statement::AlterTable {
             name,
             if_exists,
@@ -156,7 +164,9 @@ pub async fn execute(
         } => job::stop_job(engine, &id, with_savepoint, with_drain).await,
         Statement::Set(kv) => set::set(engine, session, kv).await,
         Statement::Reset(key) => set::reset(session, key.as_deref()),
-        Statement::Explain(inner) => explain::explain(engine, session, *inner, text).await,
+        Statement::Explain(inner, details) => {
+            explain::explain(engine, session, *inner, &details, text).await
+        }
         Statement::StatementSet(entries) => {
             insert::statement_set(engine, session, entries, text).await
         }

@@ -9,7 +9,8 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast;
 use eddy_cluster::{DispatcherGateway, JobStatus};
-use eddy_planner::{is_unbounded_plan, plan_collect};
+use eddy_planner::{is_unbounded_plan, plan_collect, scanned_tables};
+use eddy_runtime::config::{execution, Configuration};
 use futures::StreamExt;
 
 use crate::engine::{Engine, QueryOutput};
@@ -24,6 +25,30 @@ pub struct PlannedQuery {
     pub output_names: Option<Vec<String>>,
     /// The session's relations, which result columns are traced to.
     pub relations: Option<Arc<crate::pg_catalog::Relations>>,
+    /// It runs as a streaming job (its rows come from a collect sink), not a batch query.
+    pub streaming: bool,
+}
+
+/// Whether a query runs as a streaming job under `execution.runtime-mode`; refuses a query
+/// of an unbounded table in batch mode, as Flink does.
+pub(crate) fn runs_as_job(plan: &LogicalPlan, config: &Configuration) -> Result<bool> {
+    let (unbounded, reads_tables) = scanned_tables(plan);
+    match config
+        .get_string(&execution::RUNTIME_MODE)
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "batch" => match unbounded.first() {
+            Some(t) => Err(SqlError::NotSupported(format!(
+                "Querying an unbounded table '{t}' in batch mode is not allowed. The table source is unbounded."
+            ))),
+            // Window TVFs and temporal joins exist only in the streaming runtime; over
+            // bounded tables they give batch answers there too.
+            None => Ok(is_unbounded_plan(plan)),
+        },
+        "streaming" => Ok(reads_tables || is_unbounded_plan(plan)),
+        _ => Ok(is_unbounded_plan(plan)),
+    }
 }
 
 impl PlannedQuery {
@@ -38,7 +63,7 @@ impl PlannedQuery {
         // of the optimized plan, as the job is planned from it (subqueries become joins).
         let optimized = self.ctx.state().optimize(&self.plan);
         let plan = optimized.as_ref().unwrap_or(&self.plan);
-        let schema = match is_unbounded_plan(plan) && eddy_planner::is_updating_plan(plan) {
+        let schema = match self.streaming && eddy_planner::is_updating_plan(plan) {
             true => Arc::new(datafusion::arrow::datatypes::Schema::new(
                 std::iter::once(Arc::new(op_field()))
                     .chain(schema.fields().iter().cloned())
@@ -85,7 +110,8 @@ pub async fn plan_query(
         .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
         .await?;
     // A query over an unbounded table is a job: planned again with Flink's SUM and AVG.
-    let (ctx, mut plan) = match is_unbounded_plan(&plan) {
+    let streaming = runs_as_job(&plan, &config)?;
+    let (ctx, mut plan) = match streaming {
         true => {
             let ctx = engine.job_context_for(&config, session).await?;
             let plan = ctx
@@ -104,6 +130,7 @@ pub async fn plan_query(
         plan,
         output_names,
         relations,
+        streaming,
     })
 }
 
@@ -171,7 +198,7 @@ async fn query_output(
         planned.plan.clone(),
         planned.output_names.clone(),
     );
-    let output = if is_unbounded_plan(&plan) {
+    let output = if planned.streaming {
         streaming_query(engine, session, ctx, plan, text).await?
     } else {
         // Planned here, so that a bad query fails before any row; run on the executor.

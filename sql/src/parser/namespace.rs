@@ -210,7 +210,7 @@ fn comment(p: &mut Parser) -> Result<Option<String>> {
     }
 }
 
-fn like_filter(p: &mut Parser) -> Result<Option<LikeFilter>> {
+pub(super) fn like_filter(p: &mut Parser) -> Result<Option<LikeFilter>> {
     let negated = p.parse_keyword(Keyword::NOT);
     let case_insensitive = match () {
         _ if p.parse_keyword(Keyword::LIKE) => false,

@@ -8,6 +8,15 @@ use super::{dialect, split_statements, tokenize, word_is};
 use crate::catalog::{CatalogTable, ObjectPath};
 use crate::error::{Result, SqlError};
 
+/// Flink's EXPLAIN details: `EXPLAIN CHANGELOG_MODE, JSON_EXECUTION_PLAN SELECT ...`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExplainDetails {
+    pub estimated_cost: bool,
+    pub changelog_mode: bool,
+    pub plan_advice: bool,
+    pub json_execution_plan: bool,
+}
+
 /// One INSERT of a statement set: its text and its parsed form.
 #[derive(Debug, Clone)]
 pub struct StatementSetEntry {
@@ -59,6 +68,8 @@ pub enum Statement {
     },
     /// Catalogs, databases, and SHOW TABLES / VIEWS of a database.
     Namespace(super::namespace::NamespaceStatement),
+    /// Modules and functions.
+    Functions(super::functions::FunctionStatement),
     /// `CREATE MATERIALIZED VIEW`, or Flink's `CREATE MATERIALIZED TABLE` (`table`), whose
     /// FRESHNESS is its job's checkpoint interval.
     CreateMaterializedView {
@@ -107,8 +118,11 @@ pub enum Statement {
     Set(Option<(String, String)>),
     /// `RESET` alone resets all.
     Reset(Option<String>),
-    Explain(Box<Statement>),
+    Explain(Box<Statement>, ExplainDetails),
     StatementSet(Vec<StatementSetEntry>),
+    /// `BEGIN STATEMENT SET`: the session's INSERTs are collected until `END` submits them
+    /// as one job, as Flink's SQL client does.
+    BeginStatementSet,
     /// INSERT INTO, parsed by sqlparser.
     Insert(Box<ast::Statement>),
     /// A query, parsed by sqlparser.
@@ -249,6 +263,14 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let k = |i: usize| kw.get(i).map(String::as_str).unwrap_or("");
     if matches!(
         k(0),
+        "CREATE" | "DROP" | "USE" | "SHOW" | "DESCRIBE" | "DESC" | "LOAD" | "UNLOAD"
+    ) {
+        if let Some(statement) = super::functions::parse(sql)? {
+            return Ok(statement);
+        }
+    }
+    if matches!(
+        k(0),
         "CREATE" | "DROP" | "ALTER" | "USE" | "SHOW" | "DESCRIBE" | "DESC"
     ) {
         if let Some(statement) = super::namespace::parse(sql)? {
@@ -280,7 +302,8 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             let temporary = k(1) == "TEMPORARY";
             let at = usize::from(temporary);
             let kind = k(1 + at);
-            let if_exists = k(2 + at) == "IF" && w.get(3 + at).map(upper).as_deref() == Some("EXISTS");
+            let if_exists =
+                k(2 + at) == "IF" && w.get(3 + at).map(upper).as_deref() == Some("EXISTS");
             let name = single_path(sql, if if_exists { 4 + at } else { 2 + at })?;
             Ok(if kind == "TABLE" {
                 Statement::DropTable {
@@ -296,9 +319,13 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 }
             })
         }
-        ("SHOW", "COLUMNS") if matches!(k(2), "FROM" | "IN") => super::namespace::parse_show_columns(sql),
+        ("SHOW", "COLUMNS") if matches!(k(2), "FROM" | "IN") => {
+            super::namespace::parse_show_columns(sql)
+        }
         ("SHOW", "JOBS") if w.len() == 2 => Ok(Statement::ShowJobs),
-        ("SHOW", "CREATE") if k(2) == "TABLE" => Ok(Statement::ShowCreateTable(single_path(sql, 3)?)),
+        ("SHOW", "CREATE") if k(2) == "TABLE" => {
+            Ok(Statement::ShowCreateTable(single_path(sql, 3)?))
+        }
         ("SHOW", "CREATE") if k(2) == "VIEW" => Ok(Statement::ShowCreateView(single_path(sql, 3)?)),
         ("SHOW", _) if w.len() >= 2 => {
             let name: Vec<String> = w[1..].iter().filter_map(string_or_ident).collect();
@@ -313,7 +340,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             let rest: Vec<String> = w[3..].iter().map(upper).collect();
             let with_savepoint = rest.iter().any(|r| r == "SAVEPOINT");
             let with_drain = rest.iter().any(|r| r == "DRAIN");
-            if rest.iter().any(|r| r.is_empty() || !["WITH", "SAVEPOINT", "DRAIN"].contains(&r.as_str())) {
+            if rest
+                .iter()
+                .any(|r| r.is_empty() || !["WITH", "SAVEPOINT", "DRAIN"].contains(&r.as_str()))
+            {
                 return Err(SqlError::Syntax(
                     "expected STOP JOB '<id>' [WITH SAVEPOINT] [WITH DRAIN]".into(),
                 ));
@@ -333,27 +363,38 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("EXPLAIN", _) => {
             let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
             p.next_token();
-            // Flink's EXPLAIN PLAN FOR.
+            let mut details = ExplainDetails::default();
+            // Flink's EXPLAIN PLAN FOR, or its details, comma-separated.
             if k(1) == "PLAN" && k(2) == "FOR" {
                 p.next_token();
                 p.next_token();
+            } else {
+                loop {
+                    let flag = match upper(&p.peek_token().token).as_str() {
+                        "ESTIMATED_COST" => &mut details.estimated_cost,
+                        "CHANGELOG_MODE" => &mut details.changelog_mode,
+                        "PLAN_ADVICE" => &mut details.plan_advice,
+                        "JSON_EXECUTION_PLAN" => &mut details.json_execution_plan,
+                        _ => break,
+                    };
+                    *flag = true;
+                    p.next_token();
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
             }
             let rest = remaining_text(sql, &mut p)?;
-            Ok(Statement::Explain(Box::new(parse(&rest)?)))
+            Ok(Statement::Explain(Box::new(parse(&rest)?), details))
         }
         ("EXECUTE", "STATEMENT") => parse_statement_set(sql),
         ("SUBSCRIBE", _) => super::cursor::parse_subscribe(&w),
         ("DECLARE", _) => super::cursor::parse_declare(sql),
         ("FETCH", _) => super::cursor::parse_fetch(&w),
         ("CLOSE", _) => super::cursor::parse_close(&w),
-        ("BEGIN", "STATEMENT") => Err(SqlError::NotSupported(
-            "BEGIN STATEMENT SET across several queries is not supported; use EXECUTE STATEMENT SET BEGIN ...; END".into(),
-        )),
+        ("BEGIN", "STATEMENT") if k(2) == "SET" && w.len() == 3 => Ok(Statement::BeginStatementSet),
         ("DEALLOCATE", _) => {
-            let rest: Vec<&Token> = w[1..]
-                .iter()
-                .filter(|t| upper(t) != "PREPARE")
-                .collect();
+            let rest: Vec<&Token> = w[1..].iter().filter(|t| upper(t) != "PREPARE").collect();
             match rest.as_slice() {
                 [t] if upper(t) == "ALL" => Ok(Statement::Deallocate { all: true }),
                 [Token::Word(_)] => Ok(Statement::Deallocate { all: false }),

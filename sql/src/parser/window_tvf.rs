@@ -271,7 +271,8 @@ mod tests {
                 "SELECT 1 FROM TABLE(CUMULATE(TABLE \"Bid\", DESCRIPTOR(\"Ts\"), INTERVAL '1' SECOND, INTERVAL '4' SECOND, INTERVAL '1' SECOND))"
             )
             .unwrap(),
-            "SELECT 1 FROM cumulate('Bid', 'Ts', INTERVAL '1' SECOND, INTERVAL '4' SECOND, INTERVAL '1' SECOND)"
+            // A quoted name keeps its case: quoted again, so DataFusion does not fold it.
+            "SELECT 1 FROM cumulate('\"Bid\"', 'Ts', INTERVAL '1' SECOND, INTERVAL '4' SECOND, INTERVAL '1' SECOND)"
         );
         assert_eq!(
             rewrite_window_tvfs("SELECT 'TABLE(' FROM t").unwrap(),

@@ -290,7 +290,7 @@ async fn describe(
         | Statement::ShowVariable(_)
         | Statement::Describe(_)
         | Statement::DescribeJob(_)
-        | Statement::Explain(_)
+        | Statement::Explain(..)
         | Statement::Set(None)) => describe_by_running(engine, session, s, sql).await,
         Statement::Namespace(n) if n.answers_rows() => {
             describe_by_running(engine, session, Statement::Namespace(n), sql).await

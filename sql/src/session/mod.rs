@@ -88,6 +88,9 @@ struct State {
     pg: BTreeMap<String, String>,
     /// `USE CATALOG` / `USE db`; `None` is `default_catalog.default_database`.
     current: Option<DatabaseName>,
+    /// `USE MODULES`: the loaded modules in resolution order, each used or not; `None`
+    /// is Flink's start, `core` alone and used.
+    modules: Option<Vec<(String, bool)>>,
 }
 
 /// Per-connection state. Locked only while a statement reads or changes settings.
@@ -100,6 +103,8 @@ pub struct Session {
     pub cursors: cursors::Cursors,
     /// Temporary tables and views the session created.
     pub temporaries: Temporaries,
+    /// The INSERTs of an open `BEGIN STATEMENT SET`.
+    pub statement_set: Mutex<Option<Vec<crate::parser::StatementSetEntry>>>,
     /// The process id the client got in BackendKeyData.
     pid: i32,
     /// A `COPY ... FROM STDIN` receiving its data.
@@ -179,6 +184,28 @@ impl Session {
         state.pg.remove("search_path");
     }
 
+    /// The loaded modules in resolution order, each with whether it is used.
+    pub fn modules(&self) -> Vec<(String, bool)> {
+        self.lock()
+            .modules
+            .clone()
+            .unwrap_or_else(|| vec![("core".to_string(), true)])
+    }
+
+    /// `USE MODULES`: `names` (loaded, checked by the caller) are used, in that order, and
+    /// the other loaded ones are not.
+    pub fn use_modules(&self, names: &[String]) {
+        let loaded = self.modules();
+        let mut next: Vec<(String, bool)> = names.iter().map(|n| (n.clone(), true)).collect();
+        next.extend(
+            loaded
+                .into_iter()
+                .filter(|(n, _)| !names.contains(n))
+                .map(|(n, _)| (n, false)),
+        );
+        self.lock().modules = Some(next);
+    }
+
     /// A name as written, made full with the current catalog and database.
     pub fn resolve(&self, path: &ObjectPath) -> ObjectName {
         path.resolve(&self.current_database())
@@ -229,8 +256,10 @@ impl Session {
             None => {
                 // As Flink's RESET: settings go back, the current catalog and database stay.
                 let current = s.current.take();
+                let modules = s.modules.take();
                 *s = State {
                     current,
+                    modules,
                     ..State::default()
                 };
                 Ok(())

@@ -1,0 +1,966 @@
+//! Flink's table-layer and SQL client keys that Eddy accepts so that Flink SQL pasted as is
+//! runs; each says whether Eddy honours it.
+//!
+//! From Flink's `ExecutionConfigOptions`, `OptimizerConfigOptions`, `TableConfigOptions` and
+//! `SqlClientOptions` (plus `execution.attached`), with Flink's defaults, so that `SET` shows
+//! the values a Flink user expects. Keys Eddy gives real behaviour live in [`super::table`]
+//! and [`super::execution`] instead.
+
+use super::{ConfigOption, ValueKind};
+
+/// Upper bound for counts: large enough for any real setting, small enough that a typo
+/// cannot size a buffer beyond memory if Eddy ever honours one of these keys.
+const MAX_COUNT: i64 = 1_000_000_000;
+
+// ---------------------------------------------------------------------------------------
+// ExecutionConfigOptions
+// ---------------------------------------------------------------------------------------
+
+pub const ASYNC_LOOKUP_BUFFER_CAPACITY: ConfigOption = ConfigOption {
+    key: "table.exec.async-lookup.buffer-capacity",
+    default: "100",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most asynchronous lookups a lookup join keeps in flight. Eddy: not applicable — Eddy has no lookup sources; a processing-time temporal join reads its bounded right side whole.",
+};
+
+pub const ASYNC_LOOKUP_KEY_ORDERED_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.async-lookup.key-ordered-enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "When true, asynchronous lookup joins over a CDC stream keep the order of each upsert key. Eddy: not applicable — Eddy has no lookup sources.",
+};
+
+pub const ASYNC_LOOKUP_OUTPUT_MODE: ConfigOption = ConfigOption {
+    key: "table.exec.async-lookup.output-mode",
+    default: "ORDERED",
+    kind: ValueKind::Enum(&["ORDERED", "ALLOW_UNORDERED"]),
+    description: "Whether an asynchronous lookup join may emit results out of input order where that cannot change the result. Eddy: not applicable — Eddy has no lookup sources.",
+};
+
+pub const ASYNC_LOOKUP_TIMEOUT: ConfigOption = ConfigOption {
+    key: "table.exec.async-lookup.timeout",
+    default: "3 min",
+    kind: ValueKind::Duration,
+    description: "How long an asynchronous lookup may take before it fails. Eddy: not applicable — Eddy has no lookup sources.",
+};
+
+pub const ASYNC_ML_PREDICT_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
+    key: "table.exec.async-ml-predict.max-concurrent-operations",
+    default: "10",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most asynchronous model calls ML_PREDICT keeps in flight. Eddy: not applicable — Eddy has no models and no ML_PREDICT.",
+};
+
+pub const ASYNC_ML_PREDICT_OUTPUT_MODE: ConfigOption = ConfigOption {
+    key: "table.exec.async-ml-predict.output-mode",
+    default: "ORDERED",
+    kind: ValueKind::Enum(&["ORDERED", "ALLOW_UNORDERED"]),
+    description: "Whether ML_PREDICT may emit results out of input order. Eddy: not applicable — Eddy has no models and no ML_PREDICT.",
+};
+
+pub const ASYNC_ML_PREDICT_TIMEOUT: ConfigOption = ConfigOption {
+    key: "table.exec.async-ml-predict.timeout",
+    default: "3 min",
+    kind: ValueKind::Duration,
+    description: "How long an asynchronous model call may take before it fails. Eddy: not applicable — Eddy has no models and no ML_PREDICT.",
+};
+
+/// Flink 1.19 and 1.20 name for what later became `max-concurrent-operations`; kept because
+/// scripts written for those versions still set it.
+pub const ASYNC_SCALAR_BUFFER_CAPACITY: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.buffer-capacity",
+    default: "10",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most calls an asynchronous scalar function keeps in flight (the Flink 1.19 and 1.20 name). Eddy: not applicable — Eddy has no user-defined Java or Python functions, asynchronous or not.",
+};
+
+pub const ASYNC_SCALAR_MAX_ATTEMPTS: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.max-attempts",
+    default: "3",
+    kind: ValueKind::Int {
+        min: 0,
+        max: MAX_COUNT,
+    },
+    description: "How many times a failed asynchronous scalar function call is retried before the task fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_SCALAR_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.max-concurrent-operations",
+    default: "10",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most calls an asynchronous scalar function keeps in flight. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_SCALAR_RETRY_DELAY: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.retry-delay",
+    default: "100 ms",
+    kind: ValueKind::Duration,
+    description: "How long to wait before retrying a failed asynchronous scalar function call. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_SCALAR_RETRY_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.retry-strategy",
+    default: "FIXED_DELAY",
+    kind: ValueKind::Enum(&["NO_RETRY", "FIXED_DELAY"]),
+    description: "Whether failed asynchronous scalar function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_SCALAR_TIMEOUT: ConfigOption = ConfigOption {
+    key: "table.exec.async-scalar.timeout",
+    default: "3 min",
+    kind: ValueKind::Duration,
+    description: "How long an asynchronous scalar function call may take before it fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_STATE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.async-state.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether SQL operators use Flink's asynchronous state API (for disaggregated state such as ForSt). Eddy: accepted; has no effect, as Eddy's operators read their hashmap or rocksdb state directly, a batch at a time.",
+};
+
+pub const ASYNC_TABLE_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
+    key: "table.exec.async-table.max-concurrent-operations",
+    default: "10",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most calls an asynchronous table function keeps in flight. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_TABLE_MAX_RETRIES: ConfigOption = ConfigOption {
+    key: "table.exec.async-table.max-retries",
+    default: "3",
+    kind: ValueKind::Int {
+        min: 0,
+        max: MAX_COUNT,
+    },
+    description: "How many times a failed asynchronous table function call is retried before the task fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_TABLE_RETRY_DELAY: ConfigOption = ConfigOption {
+    key: "table.exec.async-table.retry-delay",
+    default: "100 ms",
+    kind: ValueKind::Duration,
+    description: "How long to wait before retrying a failed asynchronous table function call. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_TABLE_RETRY_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.exec.async-table.retry-strategy",
+    default: "FIXED_DELAY",
+    kind: ValueKind::Enum(&["NO_RETRY", "FIXED_DELAY"]),
+    description: "Whether failed asynchronous table function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const ASYNC_TABLE_TIMEOUT: ConfigOption = ConfigOption {
+    key: "table.exec.async-table.timeout",
+    default: "3 min",
+    kind: ValueKind::Duration,
+    description: "How long an asynchronous table function call, retries included, may take before it fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+};
+
+pub const DEDUPLICATE_INSERT_UPDATE_AFTER_SENSITIVE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.deduplicate.insert-update-after-sensitive-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "When true, a deduplication always sends a key's first row as INSERT rather than UPDATE_AFTER, at some cost. Eddy: accepted; has no effect, as Eddy's deduplication always sends a key's first row as +I, which is Flink's behaviour with true.",
+};
+
+pub const DEDUPLICATE_MINI_BATCH_COMPACT_CHANGES_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.deduplicate.mini-batch.compact-changes-enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "When true, a row-time deduplication with mini-batches sends only each key's latest change downstream instead of every change. Eddy: accepted; has no effect, as Eddy's deduplication compares each key's row before and after a batch or mini-batch and sends only the net change, as with true.",
+};
+
+pub const DELTA_JOIN_CACHE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.delta-join.cache-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether a delta join caches the rows it looks up in the other side's table. Eddy: not applicable — Eddy has no delta joins; a regular join keeps both sides in its own state.",
+};
+
+pub const DELTA_JOIN_LEFT_CACHE_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.delta-join.left.cache-size",
+    default: "10000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "Rows of lookup results on the left table a delta join caches. Eddy: not applicable — Eddy has no delta joins.",
+};
+
+pub const DELTA_JOIN_RIGHT_CACHE_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.delta-join.right.cache-size",
+    default: "10000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "Rows of lookup results on the right table a delta join caches. Eddy: not applicable — Eddy has no delta joins.",
+};
+
+pub const DISABLED_OPERATORS: ConfigOption = ConfigOption {
+    key: "table.exec.disabled-operators",
+    default: "",
+    kind: ValueKind::String,
+    description: "A comma-separated list of batch operators the planner must not use (NestedLoopJoin, ShuffleHashJoin, BroadcastHashJoin, SortMergeJoin, HashAgg, SortAgg), mainly for testing. Eddy: not applicable — Eddy's batch queries run on DataFusion, which chooses its own join and aggregation algorithms.",
+};
+
+pub const INTERVAL_JOIN_MIN_CLEANUP_INTERVAL: ConfigOption = ConfigOption {
+    key: "table.exec.interval-join.min-cleanup-interval",
+    default: "0 ms",
+    kind: ValueKind::Duration,
+    description: "The least time an interval join waits before cleaning up unmatched rows, which delays padded outer-join rows. Eddy: accepted; has no effect, as Eddy's interval join removes (and, on an outer side, pads) a row as soon as the watermark passes it, Flink's behaviour with 0.",
+};
+
+pub const LEGACY_CAST_BEHAVIOUR: ConfigOption = ConfigOption {
+    key: "table.exec.legacy-cast-behaviour",
+    default: "DISABLED",
+    kind: ValueKind::Enum(&["ENABLED", "DISABLED"]),
+    description: "Whether CAST follows Flink's pre-1.15 behaviour instead of the corrected one. Eddy: accepted; has no effect, as Eddy has a single CAST (DataFusion's, with Flink's rules where Eddy adds them) and no legacy mode.",
+};
+
+pub const LOCAL_HASH_AGG_ADAPTIVE_DISTINCT_VALUE_RATE_THRESHOLD: ConfigOption = ConfigOption {
+    key: "table.exec.local-hash-agg.adaptive.distinct-value-rate-threshold",
+    default: "0.5",
+    kind: ValueKind::Float,
+    description: "The share of distinct keys in a sample above which a batch local hash aggregation stops aggregating and passes rows on. Eddy: not applicable — Eddy has no local hash aggregation; batch queries run on DataFusion.",
+};
+
+pub const LOCAL_HASH_AGG_ADAPTIVE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.local-hash-agg.adaptive.enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether a batch local hash aggregation samples its input and stops aggregating when keys are mostly distinct. Eddy: not applicable — Eddy has no local hash aggregation; batch queries run on DataFusion.",
+};
+
+pub const LOCAL_HASH_AGG_ADAPTIVE_SAMPLING_THRESHOLD: ConfigOption = ConfigOption {
+    key: "table.exec.local-hash-agg.adaptive.sampling-threshold",
+    default: "500000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "How many rows an adaptive local hash aggregation samples before deciding. Eddy: not applicable — Eddy has no local hash aggregation; batch queries run on DataFusion.",
+};
+
+pub const OPERATOR_FUSION_CODEGEN_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.operator-fusion-codegen.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the planner compiles several physical operators into one generated operator. Eddy: not applicable — Eddy generates no code; its operators evaluate DataFusion expressions on Arrow batches.",
+};
+
+pub const RANK_TOPN_CACHE_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.rank.topn-cache-size",
+    default: "10000",
+    kind: ValueKind::Int {
+        min: 0,
+        max: MAX_COUNT,
+    },
+    description: "Rows a Top-N operator caches per task in front of its state. Eddy: not applicable — Eddy's Top-N has no cache in front of its keyed state.",
+};
+
+pub const RESOURCE_DEFAULT_PARALLELISM: ConfigOption = ConfigOption {
+    key: "table.exec.resource.default-parallelism",
+    default: "-1",
+    kind: ValueKind::Int {
+        min: -1,
+        max: MAX_COUNT,
+    },
+    description: "Parallelism of every operator of a table program, overriding the environment's; -1 means unset. Eddy: accepted; has no effect, as every operator of an Eddy job runs at parallelism.default.",
+};
+
+pub const SIMPLIFY_OPERATOR_NAME_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.simplify-operator-name-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "When true, operator names hold only the ExecNode's id and type, with the details in the description. Eddy: not applicable — Eddy names its operators itself, as DESCRIBE JOB and the REST API show them.",
+};
+
+pub const SINK_KEYED_SHUFFLE: ConfigOption = ConfigOption {
+    key: "table.exec.sink.keyed-shuffle",
+    default: "AUTO",
+    kind: ValueKind::Enum(&["NONE", "AUTO", "FORCE"]),
+    description: "Whether a keyed shuffle on the primary key is added before a sink whose parallelism differs from its input's (AUTO), always (FORCE) or never (NONE). Eddy: accepted; has no effect, as an Eddy sink is chained to the operator before it at the same parallelism, where AUTO adds no shuffle either, and FORCE is not honoured.",
+};
+
+pub const SINK_NESTED_CONSTRAINT_ENFORCER: ConfigOption = ConfigOption {
+    key: "table.exec.sink.nested-constraint-enforcer",
+    default: "IGNORE",
+    kind: ValueKind::Enum(&["IGNORE", "ROWS", "ROWS_AND_COLLECTIONS"]),
+    description: "Whether NOT NULL and length constraints are also checked inside nested ROW, ARRAY and MAP values written to a sink. Eddy: accepted; has no effect, as Eddy checks no constraints of nested fields (Flink's IGNORE).",
+};
+
+pub const SINK_NOT_NULL_ENFORCER: ConfigOption = ConfigOption {
+    key: "table.exec.sink.not-null-enforcer",
+    default: "ERROR",
+    kind: ValueKind::Enum(&["ERROR", "DROP"]),
+    description: "Whether writing a null into a NOT NULL sink column fails the job (ERROR) or drops the row (DROP). Eddy: accepted; has no effect, as Eddy's sinks do not check NOT NULL columns and write nulls as they come.",
+};
+
+pub const SINK_ROWTIME_INSERTER: ConfigOption = ConfigOption {
+    key: "table.exec.sink.rowtime-inserter",
+    default: "ENABLED",
+    kind: ValueKind::Enum(&["ENABLED", "DISABLED"]),
+    description: "Whether the query's rowtime is put into each stream record handed to the sink, which fails with several time attributes. Eddy: accepted; has no effect, as Eddy's sinks never read a rowtime (a Kafka record's timestamp comes from a writable timestamp metadata column only).",
+};
+
+pub const SINK_TYPE_LENGTH_ENFORCER: ConfigOption = ConfigOption {
+    key: "table.exec.sink.type-length-enforcer",
+    default: "IGNORE",
+    kind: ValueKind::Enum(&["IGNORE", "TRIM_PAD", "ERROR"]),
+    description: "Whether CHAR, VARCHAR, BINARY and VARBINARY values written to a sink are trimmed and padded to the column's length, checked against it, or left alone. Eddy: accepted; has no effect, as Eddy writes values whatever their length (Flink's IGNORE).",
+};
+
+/// Not declared in [`super::table`] even though Flink users set it often: Eddy has no
+/// upsert materializer, and rejecting the key would refuse their scripts.
+pub const SINK_UPSERT_MATERIALIZE: ConfigOption = ConfigOption {
+    key: "table.exec.sink.upsert-materialize",
+    default: "AUTO",
+    kind: ValueKind::Enum(&["NONE", "AUTO", "FORCE"]),
+    description: "Whether a SinkUpsertMaterializer is added before an upsert sink to restore the order of each key's changes when the query's key differs from the sink's. Eddy: accepted; has no effect, as Eddy never adds one (Flink's NONE), so such a sink may see a key's updates out of order.",
+};
+
+pub const SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_HIGH: ConfigOption = ConfigOption {
+    key: "table.exec.sink.upsert-materialize-strategy.adaptive.threshold.high",
+    default: "",
+    kind: ValueKind::String,
+    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches from VALUE to MAP state; unset means a state-backend default. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+};
+
+pub const SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_LOW: ConfigOption = ConfigOption {
+    key: "table.exec.sink.upsert-materialize-strategy.adaptive.threshold.low",
+    default: "",
+    kind: ValueKind::String,
+    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches back from MAP to VALUE state; unset means a state-backend default. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+};
+
+pub const SINK_UPSERT_MATERIALIZE_STRATEGY_TYPE: ConfigOption = ConfigOption {
+    key: "table.exec.sink.upsert-materialize-strategy.type",
+    default: "LEGACY",
+    kind: ValueKind::Enum(&["LEGACY", "MAP", "VALUE", "ADAPTIVE"]),
+    description: "Which state layout the SinkUpsertMaterializer uses for each key's rows. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+};
+
+pub const SORT_ASYNC_MERGE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.sort.async-merge-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether a batch sort merges its spilled files asynchronously. Eddy: not applicable — Eddy's batch sorts run on DataFusion, which spills within sql-gateway.batch.memory-limit.",
+};
+
+pub const SORT_DEFAULT_LIMIT: ConfigOption = ConfigOption {
+    key: "table.exec.sort.default-limit",
+    default: "-1",
+    kind: ValueKind::Int {
+        min: -1,
+        max: MAX_COUNT,
+    },
+    description: "A LIMIT the batch planner adds to an ORDER BY that has none; -1 adds none. Eddy: accepted; has no effect, as an ORDER BY without LIMIT returns every row.",
+};
+
+pub const SORT_MAX_NUM_FILE_HANDLES: ConfigOption = ConfigOption {
+    key: "table.exec.sort.max-num-file-handles",
+    default: "128",
+    kind: ValueKind::Int {
+        min: 2,
+        max: MAX_COUNT,
+    },
+    description: "The most spill files a batch external merge sort opens at once. Eddy: not applicable — Eddy's batch sorts run on DataFusion.",
+};
+
+pub const SOURCE_CDC_EVENTS_DUPLICATE: ConfigOption = ConfigOption {
+    key: "table.exec.source.cdc-events-duplicate",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "When true, a CDC source with a PRIMARY KEY (debezium-json, canal-json) gets a stateful normalization that drops duplicated change events. Eddy: accepted; has no effect, as Eddy reads CDC formats without deduplication (Flink's false), so a duplicated event is applied twice.",
+};
+
+pub const SPILL_COMPRESSION_BLOCK_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.spill-compression.block-size",
+    default: "64 kb",
+    kind: ValueKind::MemorySize,
+    description: "Memory used to compress data that batch operators spill. Eddy: not applicable — Eddy's batch queries spill through DataFusion, with no setting of this kind.",
+};
+
+pub const SPILL_COMPRESSION_ENABLED: ConfigOption = ConfigOption {
+    key: "table.exec.spill-compression.enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether batch sort, hash aggregation and hash join compress the data they spill. Eddy: not applicable — Eddy's batch queries spill through DataFusion, with no setting of this kind.",
+};
+
+pub const UID_FORMAT: ConfigOption = ConfigOption {
+    key: "table.exec.uid.format",
+    default: "<id>_<transformation>",
+    kind: ValueKind::String,
+    description: "The pattern of the UIDs the planner gives streaming transformations, which savepoints map state by. Eddy: not applicable — Eddy identifies its operators' state itself and has no compiled plans.",
+};
+
+pub const UID_GENERATION: ConfigOption = ConfigOption {
+    key: "table.exec.uid.generation",
+    default: "PLAN_ONLY",
+    kind: ValueKind::Enum(&["PLAN_ONLY", "ALWAYS", "DISABLED"]),
+    description: "When the planner sets explicit UIDs on streaming transformations: only for pipelines from a compiled plan, always, or never. Eddy: not applicable — Eddy identifies its operators' state itself and has no compiled plans.",
+};
+
+pub const UNBOUNDED_OVER_VERSION: ConfigOption = ConfigOption {
+    key: "table.exec.unbounded-over.version",
+    default: "2",
+    kind: ValueKind::Int {
+        min: 1,
+        max: 2,
+    },
+    description: "Which implementation of the unbounded OVER aggregation runs: 1, the legacy one, or 2, the faster one. Eddy: accepted; has no effect, as Eddy has a single OVER aggregation operator of its own.",
+};
+
+// ---------------------------------------------------------------------------------------
+// OptimizerConfigOptions
+// ---------------------------------------------------------------------------------------
+
+pub const OPTIMIZER_ADAPTIVE_BROADCAST_JOIN_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.optimizer.adaptive-broadcast-join.strategy",
+    default: "auto",
+    kind: ValueKind::Enum(&["auto", "runtime_only", "none"]),
+    description: "When a batch join may become a broadcast hash join: chosen by Flink, only at runtime, or only at compile time. Eddy: not applicable — Eddy has no adaptive batch scheduler; DataFusion plans batch joins.",
+};
+
+pub const OPTIMIZER_AGG_PHASE_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.optimizer.agg-phase-strategy",
+    default: "AUTO",
+    kind: ValueKind::Enum(&["AUTO", "ONE_PHASE", "TWO_PHASE"]),
+    description: "Whether aggregations run as one phase or as a local and a global phase, or as the cost model chooses. Eddy: not applicable — Eddy has no cost-based optimizer and always aggregates in one phase after a shuffle by the grouping keys.",
+};
+
+pub const OPTIMIZER_BUSHY_JOIN_REORDER_THRESHOLD: ConfigOption = ConfigOption {
+    key: "table.optimizer.bushy-join-reorder-threshold",
+    default: "12",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most joined inputs for which join reordering searches bushy trees rather than left-deep ones. Eddy: not applicable — Eddy has no cost-based join reordering.",
+};
+
+pub const OPTIMIZER_DELTA_JOIN_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.optimizer.delta-join.strategy",
+    default: "AUTO",
+    kind: ValueKind::Enum(&["AUTO", "FORCE", "NONE"]),
+    description: "Whether a regular join over indexed tables becomes a delta join that looks rows up instead of keeping them in state. Eddy: not applicable — Eddy has no delta joins; every regular join keeps both sides in its own state.",
+};
+
+pub const OPTIMIZER_DISTINCT_AGG_SPLIT_BUCKET_NUM: ConfigOption = ConfigOption {
+    key: "table.optimizer.distinct-agg.split.bucket-num",
+    default: "1024",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The number of buckets a split distinct aggregation spreads each distinct key over. Eddy: not applicable — Eddy does not split distinct aggregations.",
+};
+
+pub const OPTIMIZER_DISTINCT_AGG_SPLIT_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.distinct-agg.split.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether COUNT(DISTINCT) and the like are split into two levels of aggregation to spread skewed keys. Eddy: not applicable — Eddy has no such optimizer rule and aggregates distinct values in one operator.",
+};
+
+pub const OPTIMIZER_DYNAMIC_FILTERING_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.dynamic-filtering.enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer pushes filters found at runtime into partitioned table scans. Eddy: not applicable — Eddy has no dynamic filtering.",
+};
+
+pub const OPTIMIZER_INCREMENTAL_AGG_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.incremental-agg-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether a split distinct aggregation with local aggregation merges its middle two aggregations into one incremental one. Eddy: not applicable — Eddy splits no aggregations.",
+};
+
+pub const OPTIMIZER_JOIN_BROADCAST_THRESHOLD: ConfigOption = ConfigOption {
+    key: "table.optimizer.join.broadcast-threshold",
+    default: "1048576",
+    kind: ValueKind::Int {
+        min: -1,
+        max: i64::MAX,
+    },
+    description: "Bytes under which a batch join's smaller side is broadcast to every task; -1 disables broadcasting. Eddy: not applicable — DataFusion plans Eddy's batch joins.",
+};
+
+pub const OPTIMIZER_JOIN_REORDER_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.join-reorder-enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer reorders joins by estimated cost. Eddy: not applicable — Eddy has no cost-based optimizer; streaming joins run in the order the query writes them.",
+};
+
+pub const OPTIMIZER_MULTI_JOIN_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.multi-join.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether a chain of streaming joins on a common key runs as one multi-way join operator. Eddy: not applicable — Eddy runs every join as its own two-input operator.",
+};
+
+pub const OPTIMIZER_MULTIPLE_INPUT_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.multiple-input-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether batch operators connected by pipelined shuffles are merged into one multiple-input operator. Eddy: not applicable — Eddy has no multiple-input operator.",
+};
+
+pub const OPTIMIZER_NON_DETERMINISTIC_UPDATE_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.optimizer.non-deterministic-update.strategy",
+    default: "IGNORE",
+    kind: ValueKind::Enum(&["TRY_RESOLVE", "IGNORE"]),
+    description: "Whether the optimizer tries to resolve, or rejects, non-deterministic updates in a changelog pipeline instead of ignoring them. Eddy: accepted; has no effect, as Eddy does no such analysis (Flink's IGNORE).",
+};
+
+pub const OPTIMIZER_PTF_MAX_TABLES: ConfigOption = ConfigOption {
+    key: "table.optimizer.ptf.max-tables",
+    default: "20",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The most table arguments a process table function may take. Eddy: not applicable — Eddy has no process table functions.",
+};
+
+pub const OPTIMIZER_REUSE_OPTIMIZE_BLOCK_WITH_DIGEST_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.reuse-optimize-block-with-digest-enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer finds common sub-graphs by digest and optimizes each once. Eddy: not applicable — Eddy's planning is its own and has no optimize blocks.",
+};
+
+pub const OPTIMIZER_REUSE_SINK_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.reuse-sink-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether statements of a statement set writing the same sink share one sink operator. Eddy: not applicable — Eddy gives each INSERT of a statement set its own sink.",
+};
+
+pub const OPTIMIZER_REUSE_SOURCE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.reuse-source-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether scans of the same table in one job share one source. Eddy: not applicable — Eddy gives each scan of a table its own source.",
+};
+
+pub const OPTIMIZER_REUSE_SUB_PLAN_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.reuse-sub-plan-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether identical sub-plans in one job are computed once and shared. Eddy: not applicable — Eddy translates each occurrence of a sub-plan into its own operators.",
+};
+
+pub const OPTIMIZER_RUNTIME_FILTER_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.runtime-filter.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer injects runtime filters built from one side of a batch join into the other. Eddy: not applicable — Eddy has no runtime filters; DataFusion plans batch joins.",
+};
+
+pub const OPTIMIZER_RUNTIME_FILTER_MAX_BUILD_DATA_SIZE: ConfigOption = ConfigOption {
+    key: "table.optimizer.runtime-filter.max-build-data-size",
+    default: "150 mb",
+    kind: ValueKind::MemorySize,
+    description: "The largest estimated build side for which a runtime filter is injected. Eddy: not applicable — Eddy has no runtime filters.",
+};
+
+pub const OPTIMIZER_RUNTIME_FILTER_MIN_FILTER_RATIO: ConfigOption = ConfigOption {
+    key: "table.optimizer.runtime-filter.min-filter-ratio",
+    default: "0.5",
+    kind: ValueKind::Float,
+    description: "The least estimated share of probe rows a runtime filter must remove to be injected. Eddy: not applicable — Eddy has no runtime filters.",
+};
+
+pub const OPTIMIZER_RUNTIME_FILTER_MIN_PROBE_DATA_SIZE: ConfigOption = ConfigOption {
+    key: "table.optimizer.runtime-filter.min-probe-data-size",
+    default: "10 gb",
+    kind: ValueKind::MemorySize,
+    description: "The smallest estimated probe side for which a runtime filter is injected. Eddy: not applicable — Eddy has no runtime filters.",
+};
+
+pub const OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_SKEWED_FACTOR: ConfigOption = ConfigOption {
+    key: "table.optimizer.skewed-join-optimization.skewed-factor",
+    default: "4.0",
+    kind: ValueKind::Float,
+    description: "How many times the median input a batch join task must receive to count as skewed and be split. Eddy: not applicable — Eddy has no adaptive batch scheduler.",
+};
+
+pub const OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_SKEWED_THRESHOLD: ConfigOption = ConfigOption {
+    key: "table.optimizer.skewed-join-optimization.skewed-threshold",
+    default: "256 mb",
+    kind: ValueKind::MemorySize,
+    description: "The least input a batch join task must receive before skew splitting applies to it. Eddy: not applicable — Eddy has no adaptive batch scheduler.",
+};
+
+pub const OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.optimizer.skewed-join-optimization.strategy",
+    default: "auto",
+    kind: ValueKind::Enum(&["auto", "forced", "none"]),
+    description: "Whether skewed batch join keys are split at runtime: when cheap, even at the cost of an extra shuffle, or never. Eddy: not applicable — Eddy has no adaptive batch scheduler.",
+};
+
+pub const OPTIMIZER_SOURCE_REPORT_STATISTICS_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.source.report-statistics-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer asks source connectors for statistics when the catalog has none. Eddy: not applicable — Eddy has no cost-based optimizer to use them.",
+};
+
+pub const OPTIMIZER_SQL2REL_PROJECT_MERGE_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.sql2rel.project-merge.enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether projections are merged while Calcite converts the SQL tree into relational expressions. Eddy: not applicable — Eddy has no Calcite; DataFusion builds its logical plans.",
+};
+
+pub const OPTIMIZER_UNION_ALL_AS_BREAKPOINT_ENABLED: ConfigOption = ConfigOption {
+    key: "table.optimizer.union-all-as-breakpoint-enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether the optimizer splits the plan into optimize blocks at a UNION ALL. Eddy: not applicable — Eddy's planning is its own and has no optimize blocks.",
+};
+
+// ---------------------------------------------------------------------------------------
+// TableConfigOptions
+// ---------------------------------------------------------------------------------------
+
+pub const BUILTIN_CATALOG_NAME: ConfigOption = ConfigOption {
+    key: "table.builtin-catalog-name",
+    default: "default_catalog",
+    kind: ValueKind::String,
+    description: "The name of the catalog a new table environment creates and starts in. Eddy: accepted; has no effect, as every Eddy session starts in default_catalog, which cannot be renamed.",
+};
+
+pub const BUILTIN_DATABASE_NAME: ConfigOption = ConfigOption {
+    key: "table.builtin-database-name",
+    default: "default_database",
+    kind: ValueKind::String,
+    description: "The name of the database created in the built-in catalog. Eddy: accepted; has no effect, as every Eddy session starts in default_catalog.default_database.",
+};
+
+pub const CATALOG_MODIFICATION_LISTENERS: ConfigOption = ConfigOption {
+    key: "table.catalog-modification.listeners",
+    default: "",
+    kind: ValueKind::String,
+    description: "A semicolon-separated list of listener factories notified after catalog DDL succeeds. Eddy: not applicable — Eddy loads no jars or factories.",
+};
+
+/// A list in Flink (semicolon-separated), which `ValueKind::Enum` cannot express.
+pub const COLUMN_EXPANSION_STRATEGY: ConfigOption = ConfigOption {
+    key: "table.column-expansion-strategy",
+    default: "",
+    kind: ValueKind::String,
+    description: "Which virtual metadata columns SELECT * leaves out (EXCLUDE_ALIASED_VIRTUAL_METADATA_COLUMNS, EXCLUDE_DEFAULT_VIRTUAL_METADATA_COLUMNS); by default none. Eddy: accepted; has no effect, as SELECT * always expands to every column, Flink's default.",
+};
+
+pub const DISPLAY_MAX_COLUMN_WIDTH: ConfigOption = ConfigOption {
+    key: "table.display.max-column-width",
+    default: "30",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "How many characters of a variable-length column the client console prints before truncating. Eddy: not applicable — results go to PostgreSQL clients (psql and others), which lay them out themselves.",
+};
+
+pub const DYNAMIC_TABLE_OPTIONS_ENABLED: ConfigOption = ConfigOption {
+    key: "table.dynamic-table-options.enabled",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether OPTIONS hints may override table options in a query. Eddy: not applicable — Eddy does not read OPTIONS hints; table options come from CREATE TABLE and ALTER TABLE.",
+};
+
+pub const GENERATED_CODE_MAX_LENGTH: ConfigOption = ConfigOption {
+    key: "table.generated-code.max-length",
+    default: "4000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The length above which generated Java code is split into sub-functions. Eddy: not applicable — Eddy generates no code.",
+};
+
+pub const GENERATED_CODE_MAX_MEMBERS: ConfigOption = ConfigOption {
+    key: "table.generated-code.max-members",
+    default: "10000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "The number of class members above which generated Java code groups them into arrays. Eddy: not applicable — Eddy generates no code.",
+};
+
+pub const LEGACY_NESTED_ROW_NULLABILITY: ConfigOption = ConfigOption {
+    key: "table.legacy-nested-row-nullability",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "When true, NOT NULL on fields of nested ROW types is ignored, as before Flink 2.2. Eddy: accepted; has no effect, as Eddy has no legacy mode for nested ROW nullability.",
+};
+
+pub const PLAN_COMPILE_CATALOG_OBJECTS: ConfigOption = ConfigOption {
+    key: "table.plan.compile.catalog-objects",
+    default: "ALL",
+    kind: ValueKind::Enum(&["ALL", "SCHEMA", "IDENTIFIER"]),
+    description: "How much of each catalog table, function and type COMPILE PLAN writes into the plan. Eddy: not applicable — Eddy has no COMPILE PLAN or EXECUTE PLAN.",
+};
+
+pub const PLAN_FORCE_RECOMPILE: ConfigOption = ConfigOption {
+    key: "table.plan.force-recompile",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether COMPILE PLAN overwrites an existing plan file instead of failing. Eddy: not applicable — Eddy has no COMPILE PLAN.",
+};
+
+pub const PLAN_RESTORE_CATALOG_OBJECTS: ConfigOption = ConfigOption {
+    key: "table.plan.restore.catalog-objects",
+    default: "ALL",
+    kind: ValueKind::Enum(&["ALL", "ALL_ENFORCED", "IDENTIFIER"]),
+    description: "How catalog objects are restored from a compiled plan: from the plan with catalog lookups, from the plan alone, or from the catalog alone. Eddy: not applicable — Eddy has no EXECUTE PLAN.",
+};
+
+pub const RESOURCES_DOWNLOAD_DIR: ConfigOption = ConfigOption {
+    key: "table.resources.download-dir",
+    default: "/tmp",
+    kind: ValueKind::String,
+    description: "The local directory where the planner stores downloaded resources such as function jars (by default the JVM's temporary directory). Eddy: not applicable — Eddy loads no jars or other remote resources.",
+};
+
+pub const RTAS_CTAS_ATOMICITY_ENABLED: ConfigOption = ConfigOption {
+    key: "table.rtas-ctas.atomicity-enabled",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether CREATE TABLE AS SELECT and REPLACE TABLE AS SELECT are atomic on sinks that support staging. Eddy: not applicable — Eddy has no CREATE TABLE AS or REPLACE TABLE AS.",
+};
+
+/// An enum of one word rather than a string, so that `hive` is refused instead of
+/// silently parsed as Flink's default dialect.
+pub const SQL_DIALECT: ConfigOption = ConfigOption {
+    key: "table.sql-dialect",
+    default: "default",
+    kind: ValueKind::Enum(&["default"]),
+    description: "The SQL dialect statements are parsed in: default or hive. Eddy: accepted; only default, Flink's own dialect, which Eddy parses; hive is refused.",
+};
+
+// ---------------------------------------------------------------------------------------
+// SqlClientOptions
+// ---------------------------------------------------------------------------------------
+
+pub const SQL_CLIENT_DISPLAY_COLOR_SCHEMA: ConfigOption = ConfigOption {
+    key: "sql-client.display.color-schema",
+    default: "DEFAULT",
+    kind: ValueKind::Enum(&[
+        "DEFAULT",
+        "DARK",
+        "LIGHT",
+        "CHESTER",
+        "VS2010",
+        "SOLARIZED",
+        "OBSIDIAN",
+        "GESHI",
+    ]),
+    description: "The colours the SQL client highlights SQL syntax with. Eddy: not applicable — Eddy has no SQL client of its own; PostgreSQL clients display statements.",
+};
+
+/// Deprecated by Flink for `table.display.max-column-width` but still read as its
+/// fallback, so scripts still set it.
+pub const SQL_CLIENT_DISPLAY_MAX_COLUMN_WIDTH: ConfigOption = ConfigOption {
+    key: "sql-client.display.max-column-width",
+    default: "30",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "Deprecated name of table.display.max-column-width: how many characters of a column the SQL client prints before truncating. Eddy: not applicable — PostgreSQL clients lay results out themselves.",
+};
+
+pub const SQL_CLIENT_DISPLAY_PRINT_TIME_COST: ConfigOption = ConfigOption {
+    key: "sql-client.display.print-time-cost",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether the SQL client prints how long each query took. Eddy: not applicable — PostgreSQL clients time statements themselves (psql's \\timing).",
+};
+
+pub const SQL_CLIENT_DISPLAY_SHOW_LINE_NUMBERS: ConfigOption = ConfigOption {
+    key: "sql-client.display.show-line-numbers",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the SQL client numbers the lines of a multi-line statement as it is typed. Eddy: not applicable — Eddy has no SQL client of its own.",
+};
+
+pub const SQL_CLIENT_EXECUTION_MAX_TABLE_RESULT_ROWS: ConfigOption = ConfigOption {
+    key: "sql-client.execution.max-table-result.rows",
+    default: "1000000",
+    kind: ValueKind::Int {
+        min: 1,
+        max: MAX_COUNT,
+    },
+    description: "How many rows the SQL client's table mode keeps, dropping the oldest past it. Eddy: not applicable — Eddy has no table result mode; rows stream to the PostgreSQL client.",
+};
+
+pub const SQL_CLIENT_EXECUTION_RESULT_MODE: ConfigOption = ConfigOption {
+    key: "sql-client.execution.result-mode",
+    default: "TABLE",
+    kind: ValueKind::Enum(&["TABLE", "CHANGELOG", "TABLEAU"]),
+    description: "How the SQL client shows query results: a paginated materialized table, the changelog, or printed rows. Eddy: accepted; has no effect, as a PostgreSQL client displays the rows, and a streaming SELECT always sends its changelog with an op column as Flink's changelog mode shows it.",
+};
+
+/// The name of `sql-client.execution.result-mode` in the YAML-configured SQL client of
+/// Flink 1.12 and before, still common in tutorials.
+pub const EXECUTION_RESULT_MODE: ConfigOption = ConfigOption {
+    key: "execution.result-mode",
+    default: "TABLE",
+    kind: ValueKind::Enum(&["TABLE", "CHANGELOG", "TABLEAU"]),
+    description: "Old name of sql-client.execution.result-mode: how the SQL client shows query results. Eddy: accepted; has no effect, as a PostgreSQL client displays the rows, and a streaming SELECT always sends its changelog with an op column.",
+};
+
+pub const SQL_CLIENT_VERBOSE: ConfigOption = ConfigOption {
+    key: "sql-client.verbose",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the SQL client prints the whole stack trace of an error instead of its cause. Eddy: not applicable — errors reach PostgreSQL clients as messages with a SQLSTATE, never as stack traces.",
+};
+
+// ---------------------------------------------------------------------------------------
+// DeploymentOptions
+// ---------------------------------------------------------------------------------------
+
+pub const EXECUTION_ATTACHED: ConfigOption = ConfigOption {
+    key: "execution.attached",
+    default: "false",
+    kind: ValueKind::Bool,
+    description: "Whether the client submits a job attached, waiting for its result, or detached. Eddy: accepted; has no effect, as jobs run in Eddy's cluster independently of the session, and an INSERT returns at submission unless table.dml-sync is true.",
+};
+
+/// Every option in this file.
+pub const OPTIONS: &[ConfigOption] = &[
+    // ExecutionConfigOptions
+    ASYNC_LOOKUP_BUFFER_CAPACITY,
+    ASYNC_LOOKUP_KEY_ORDERED_ENABLED,
+    ASYNC_LOOKUP_OUTPUT_MODE,
+    ASYNC_LOOKUP_TIMEOUT,
+    ASYNC_ML_PREDICT_MAX_CONCURRENT_OPERATIONS,
+    ASYNC_ML_PREDICT_OUTPUT_MODE,
+    ASYNC_ML_PREDICT_TIMEOUT,
+    ASYNC_SCALAR_BUFFER_CAPACITY,
+    ASYNC_SCALAR_MAX_ATTEMPTS,
+    ASYNC_SCALAR_MAX_CONCURRENT_OPERATIONS,
+    ASYNC_SCALAR_RETRY_DELAY,
+    ASYNC_SCALAR_RETRY_STRATEGY,
+    ASYNC_SCALAR_TIMEOUT,
+    ASYNC_STATE_ENABLED,
+    ASYNC_TABLE_MAX_CONCURRENT_OPERATIONS,
+    ASYNC_TABLE_MAX_RETRIES,
+    ASYNC_TABLE_RETRY_DELAY,
+    ASYNC_TABLE_RETRY_STRATEGY,
+    ASYNC_TABLE_TIMEOUT,
+    DEDUPLICATE_INSERT_UPDATE_AFTER_SENSITIVE_ENABLED,
+    DEDUPLICATE_MINI_BATCH_COMPACT_CHANGES_ENABLED,
+    DELTA_JOIN_CACHE_ENABLED,
+    DELTA_JOIN_LEFT_CACHE_SIZE,
+    DELTA_JOIN_RIGHT_CACHE_SIZE,
+    DISABLED_OPERATORS,
+    INTERVAL_JOIN_MIN_CLEANUP_INTERVAL,
+    LEGACY_CAST_BEHAVIOUR,
+    LOCAL_HASH_AGG_ADAPTIVE_DISTINCT_VALUE_RATE_THRESHOLD,
+    LOCAL_HASH_AGG_ADAPTIVE_ENABLED,
+    LOCAL_HASH_AGG_ADAPTIVE_SAMPLING_THRESHOLD,
+    OPERATOR_FUSION_CODEGEN_ENABLED,
+    RANK_TOPN_CACHE_SIZE,
+    RESOURCE_DEFAULT_PARALLELISM,
+    SIMPLIFY_OPERATOR_NAME_ENABLED,
+    SINK_KEYED_SHUFFLE,
+    SINK_NESTED_CONSTRAINT_ENFORCER,
+    SINK_NOT_NULL_ENFORCER,
+    SINK_ROWTIME_INSERTER,
+    SINK_TYPE_LENGTH_ENFORCER,
+    SINK_UPSERT_MATERIALIZE,
+    SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_HIGH,
+    SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_LOW,
+    SINK_UPSERT_MATERIALIZE_STRATEGY_TYPE,
+    SORT_ASYNC_MERGE_ENABLED,
+    SORT_DEFAULT_LIMIT,
+    SORT_MAX_NUM_FILE_HANDLES,
+    SOURCE_CDC_EVENTS_DUPLICATE,
+    SPILL_COMPRESSION_BLOCK_SIZE,
+    SPILL_COMPRESSION_ENABLED,
+    UID_FORMAT,
+    UID_GENERATION,
+    UNBOUNDED_OVER_VERSION,
+    // OptimizerConfigOptions
+    OPTIMIZER_ADAPTIVE_BROADCAST_JOIN_STRATEGY,
+    OPTIMIZER_AGG_PHASE_STRATEGY,
+    OPTIMIZER_BUSHY_JOIN_REORDER_THRESHOLD,
+    OPTIMIZER_DELTA_JOIN_STRATEGY,
+    OPTIMIZER_DISTINCT_AGG_SPLIT_BUCKET_NUM,
+    OPTIMIZER_DISTINCT_AGG_SPLIT_ENABLED,
+    OPTIMIZER_DYNAMIC_FILTERING_ENABLED,
+    OPTIMIZER_INCREMENTAL_AGG_ENABLED,
+    OPTIMIZER_JOIN_BROADCAST_THRESHOLD,
+    OPTIMIZER_JOIN_REORDER_ENABLED,
+    OPTIMIZER_MULTI_JOIN_ENABLED,
+    OPTIMIZER_MULTIPLE_INPUT_ENABLED,
+    OPTIMIZER_NON_DETERMINISTIC_UPDATE_STRATEGY,
+    OPTIMIZER_PTF_MAX_TABLES,
+    OPTIMIZER_REUSE_OPTIMIZE_BLOCK_WITH_DIGEST_ENABLED,
+    OPTIMIZER_REUSE_SINK_ENABLED,
+    OPTIMIZER_REUSE_SOURCE_ENABLED,
+    OPTIMIZER_REUSE_SUB_PLAN_ENABLED,
+    OPTIMIZER_RUNTIME_FILTER_ENABLED,
+    OPTIMIZER_RUNTIME_FILTER_MAX_BUILD_DATA_SIZE,
+    OPTIMIZER_RUNTIME_FILTER_MIN_FILTER_RATIO,
+    OPTIMIZER_RUNTIME_FILTER_MIN_PROBE_DATA_SIZE,
+    OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_SKEWED_FACTOR,
+    OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_SKEWED_THRESHOLD,
+    OPTIMIZER_SKEWED_JOIN_OPTIMIZATION_STRATEGY,
+    OPTIMIZER_SOURCE_REPORT_STATISTICS_ENABLED,
+    OPTIMIZER_SQL2REL_PROJECT_MERGE_ENABLED,
+    OPTIMIZER_UNION_ALL_AS_BREAKPOINT_ENABLED,
+    // TableConfigOptions
+    BUILTIN_CATALOG_NAME,
+    BUILTIN_DATABASE_NAME,
+    CATALOG_MODIFICATION_LISTENERS,
+    COLUMN_EXPANSION_STRATEGY,
+    DISPLAY_MAX_COLUMN_WIDTH,
+    DYNAMIC_TABLE_OPTIONS_ENABLED,
+    GENERATED_CODE_MAX_LENGTH,
+    GENERATED_CODE_MAX_MEMBERS,
+    LEGACY_NESTED_ROW_NULLABILITY,
+    PLAN_COMPILE_CATALOG_OBJECTS,
+    PLAN_FORCE_RECOMPILE,
+    PLAN_RESTORE_CATALOG_OBJECTS,
+    RESOURCES_DOWNLOAD_DIR,
+    RTAS_CTAS_ATOMICITY_ENABLED,
+    SQL_DIALECT,
+    // SqlClientOptions
+    SQL_CLIENT_DISPLAY_COLOR_SCHEMA,
+    SQL_CLIENT_DISPLAY_MAX_COLUMN_WIDTH,
+    SQL_CLIENT_DISPLAY_PRINT_TIME_COST,
+    SQL_CLIENT_DISPLAY_SHOW_LINE_NUMBERS,
+    SQL_CLIENT_EXECUTION_MAX_TABLE_RESULT_ROWS,
+    SQL_CLIENT_EXECUTION_RESULT_MODE,
+    EXECUTION_RESULT_MODE,
+    SQL_CLIENT_VERBOSE,
+    // DeploymentOptions
+    EXECUTION_ATTACHED,
+];
