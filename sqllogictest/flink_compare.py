@@ -122,6 +122,7 @@ def main():
         # Flink's filesystem sink commits its files at checkpoints (the final one included).
         env.get_config().set("execution.checkpointing.interval", "1 s")
         missing_tables = set()
+        ctas_tables = set()
         test_dir = tempfile.mkdtemp(prefix="flink-slt-")
         agreed = skipped = refused = 0
         eddy_only = set()
@@ -158,8 +159,14 @@ def main():
                 continue
             want = list(expected or [])
             changelog = bool(want) and want[0].split(" ")[0] in ROW_KINDS
-            # Catalog statements change what the batch environment's names mean too.
-            is_ddl = re.match(r"(CREATE|DROP|ALTER|USE)\b", flink_sql, re.I) is not None
+            # Catalog statements change what the batch environment's names mean too. A
+            # CREATE TABLE ... AS runs a job: once, in batch mode, and what reads that table
+            # reads it there.
+            ctas = re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)[^;]*\)\s*AS\s", flink_sql, re.I | re.S)
+            if ctas:
+                ctas_tables.add(ctas.group(1).lower())
+            reads_ctas = bool(names_in(flink_sql) & ctas_tables)
+            is_ddl = not ctas and re.match(r"(CREATE|DROP|ALTER|USE)\b", flink_sql, re.I) is not None
             if is_ddl:
                 try:
                     batch.execute_sql(flink_sql)
@@ -169,7 +176,7 @@ def main():
                 # DESCRIBE and SHOW describe the streaming tables (time attributes shown);
                 # only queries of rows run in batch mode.
                 metadata = re.match(r"(DESCRIBE|DESC|SHOW)\b", flink_sql, re.I) is not None
-                runner = batch if kind == "query" and not changelog and not metadata else env
+                runner = batch if (kind == "query" and not changelog and not metadata) or ctas or reads_ctas else env
                 result = runner.execute_sql(flink_sql)
                 rows = []
                 if kind == "query" or flink_sql.upper().startswith("INSERT"):

@@ -436,7 +436,7 @@ impl Engine {
             for (database_name, view) in pending {
                 // A view's unqualified names are those of its own database.
                 set_default_database(&ctx, &database_name);
-                let planned = crate::handler::plan_view_query(&ctx, &view.query).await;
+                let planned = crate::handler::plan_view_query(&ctx, &view.planned_query()).await;
                 set_default_database(&ctx, at);
                 match planned {
                     Ok(plan) => {
@@ -534,10 +534,18 @@ impl Engine {
         temporaries: &TemporaryObjects,
     ) -> Result<()> {
         let state = ctx.state();
-        for (name, table) in &temporaries.tables {
+        // A temporary object whose database was dropped since is skipped: the rest of
+        // the session's statements must still plan.
+        let placed = |name: &ObjectName| {
+            ctx.catalog(&name.database.catalog)
+                .and_then(|c| c.schema(&name.database.database))
+                .is_some()
+        };
+        for (name, table) in temporaries.tables.iter().filter(|(n, _)| placed(n)) {
+            // A temporary table that does not read hides the permanent one all the same.
+            let _ = ctx.deregister_table(reference(name));
             match self.connector_table(table, name, config, &state) {
                 Ok(t) => {
-                    ctx.deregister_table(reference(name))?;
                     ctx.register_table(reference(name), Arc::new(t))?;
                 }
                 Err(e) => {
@@ -545,13 +553,13 @@ impl Engine {
                 }
             }
         }
-        for (name, view) in temporaries.views_in_order() {
+        for (name, view) in temporaries.views_in_order().filter(|(n, _)| placed(n)) {
+            let _ = ctx.deregister_table(reference(name));
             set_default_database(ctx, &name.database);
-            let planned = crate::handler::plan_view_query(ctx, &view.query).await;
+            let planned = crate::handler::plan_view_query(ctx, &view.planned_query()).await;
             set_default_database(ctx, at);
             match planned {
                 Ok(plan) => {
-                    ctx.deregister_table(reference(name))?;
                     ctx.register_table(
                         reference(name),
                         Arc::new(ViewTable::new(plan, Some(view.query.clone()))),

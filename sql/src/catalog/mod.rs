@@ -20,7 +20,8 @@ pub use namespace::{
 pub use role::{CatalogRole, Verifier};
 pub use store::CatalogStore;
 pub use table::{
-    CatalogMaterializedView, CatalogTable, CatalogView, Column, MetadataColumn, WatermarkSpec,
+    view_query, CatalogMaterializedView, CatalogTable, CatalogView, Column, MetadataColumn,
+    WatermarkSpec,
 };
 pub use types::FlinkType;
 

@@ -202,6 +202,29 @@ pub struct CatalogView {
     /// `CREATE VIEW v COMMENT '...' AS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `CREATE VIEW v (a, b) AS`: names for the query's columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+}
+
+impl CatalogView {
+    /// The query that plans the view: its own, with the column list's names when it has
+    /// one.
+    pub fn planned_query(&self) -> String {
+        view_query(&self.query, self.columns.as_deref())
+    }
+}
+
+/// `query` with its columns renamed to `columns`, as `CREATE VIEW v (a, b) AS query`.
+pub fn view_query(query: &str, columns: Option<&[String]>) -> String {
+    let Some(columns) = columns else {
+        return query.to_string();
+    };
+    let quoted: Vec<String> = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect();
+    format!("SELECT * FROM ({query}) AS __view({})", quoted.join(", "))
 }
 
 /// A materialized view: the table its contents are read through (connector

@@ -155,6 +155,11 @@ fn change_schema(
                     (None, true) => place(table, column.clone(), position.as_ref())?,
                 }
                 if key {
+                    if adding && table.primary_key.is_some() {
+                        return Err(SqlError::DuplicateConstraint(
+                            "The base table has already defined the primary key constraint. You might want to drop it before adding a new one.".into(),
+                        ));
+                    }
                     set_key(table, None, vec![column.name])?;
                 }
             }
@@ -301,6 +306,11 @@ fn apply(table: &mut CatalogTable, change: TableChange) -> Result<()> {
             }
         }
     }
+    // The key, whatever the change: its columns exist, are physical and NOT NULL.
+    if let Some(key) = table.primary_key.clone() {
+        let name = table.primary_key_name.clone();
+        set_key(table, name, key)?;
+    }
     if let Some(w) = &table.watermark {
         if !table.columns.iter().any(|c| c.name == w.column) {
             return Err(SqlError::UndefinedColumn {
@@ -392,6 +402,8 @@ pub(super) async fn alter_view(
         // Planned as CREATE VIEW plans it: in the view's own database.
         let config = engine.effective_config(session);
         let ctx = engine.session_context(&config, &full.database).await?;
+        // Without the view itself: a view may not read itself.
+        ctx.deregister_table(crate::engine::reference(&full))?;
         super::query::plan_view_query(&ctx, query).await?;
     }
     let mut catalog = engine.catalog.write().await;
@@ -409,7 +421,9 @@ pub(super) async fn alter_view(
     let db = next.database_mut(&full.database)?;
     match change {
         ViewChange::Query(query) => {
+            // The new query names its own columns, as a view made without a list.
             view.query = query;
+            view.columns = None;
             db.views.insert(full.name.clone(), view);
         }
         ViewChange::Rename(to) => {

@@ -5,6 +5,13 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::{Result, SqlError};
 use crate::session::Session;
 
+/// What CREATE VIEW defines.
+pub(super) struct ViewDefinition {
+    pub query: String,
+    pub columns: Option<Vec<String>>,
+    pub comment: Option<String>,
+}
+
 /// The object a CREATE makes.
 pub(super) struct Target<'a> {
     pub path: &'a ObjectPath,
@@ -143,9 +150,13 @@ pub(super) async fn create_view(
     engine: &Engine,
     session: &Session,
     target: Target<'_>,
-    query: String,
-    comment: Option<String>,
+    definition: ViewDefinition,
 ) -> Result<QueryOutput> {
+    let ViewDefinition {
+        query,
+        columns,
+        comment,
+    } = definition;
     let Target {
         path,
         if_not_exists,
@@ -166,12 +177,13 @@ pub(super) async fn create_view(
         }
         false => engine.session_context(&config, &full.database).await?,
     };
-    super::query::plan_view_query(&ctx, &query).await?;
     let view = crate::catalog::CatalogView {
         name: name.clone(),
         query,
         comment,
+        columns,
     };
+    super::query::plan_view_query(&ctx, &view.planned_query()).await?;
     if temporary {
         engine.catalog.read().await.database(&full.database)?;
         session.temporaries.add_view(full, view, if_not_exists)?;

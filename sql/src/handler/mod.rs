@@ -3,6 +3,7 @@
 mod alter;
 mod column_origin;
 mod copy_from;
+mod ctas;
 mod ddl;
 mod explain;
 mod functions;
@@ -80,6 +81,24 @@ pub async fn execute(
             if_exists,
             temporary,
         } => ddl::drop_table(engine, session, &name, if_exists, temporary).await,
+        Statement::CreateTableAs {
+            table,
+            path,
+            query,
+            if_not_exists,
+            replace,
+            temporary,
+        } => {
+            let ctas = ctas::TableAs {
+                table,
+                path,
+                query,
+                if_not_exists,
+                replace,
+                temporary,
+            };
+            ctas::create_table_as(engine, session, ctas).await
+        }
         Statement::Namespace(statement) => namespace::execute(engine, session, statement).await,
         Statement::Functions(statement) => functions::execute(engine, session, statement).await,
         Statement::AlterTable {
@@ -93,6 +112,7 @@ pub async fn execute(
         Statement::CreateView {
             name,
             query,
+            columns,
             comment,
             if_not_exists,
             temporary,
@@ -102,7 +122,12 @@ pub async fn execute(
                 if_not_exists,
                 temporary,
             };
-            ddl::create_view(engine, session, target, query, comment).await
+            let view = ddl::ViewDefinition {
+                query,
+                columns,
+                comment,
+            };
+            ddl::create_view(engine, session, target, view).await
         }
         Statement::DropView {
             name,
@@ -201,6 +226,8 @@ pub async fn execute(
             }
         }
         Statement::Transaction(tag) => {
+            // PostgreSQL answers END as COMMIT.
+            let tag = if tag == "END" { "COMMIT" } else { tag };
             // As PostgreSQL: a cursor without WITH HOLD ends with its transaction.
             if matches!(tag, "COMMIT" | "ROLLBACK") {
                 session.cursors.close_unheld().await;
@@ -218,7 +245,10 @@ pub async fn execute(
             role::drop(engine, session, names, if_exists).await
         }
         Statement::DiscardAll => {
+            // As PostgreSQL's DISCARD ALL (which includes DISCARD TEMP): the next user of a
+            // pooled connection finds none of this one's state.
             session.reset(None)?;
+            session.temporaries.clear();
             session.cursors.close(None).await?;
             Ok(QueryOutput::Command("DISCARD ALL".to_string()))
         }

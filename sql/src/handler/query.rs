@@ -110,15 +110,24 @@ pub async fn plan_query(
         .statement_to_plan(DFStatement::Statement(Box::new(statement.clone())))
         .await?;
     // A query over an unbounded table is a job: planned again with Flink's SUM and AVG.
-    let streaming = runs_as_job(&plan, &config)?;
+    let mut streaming = runs_as_job(&plan, &config)?;
     let (ctx, mut plan) = match streaming {
         true => {
-            let ctx = engine.job_context_for(&config, session).await?;
-            let plan = ctx
+            let job_ctx = engine.job_context_for(&config, session).await?;
+            let job_plan = job_ctx
                 .state()
                 .statement_to_plan(DFStatement::Statement(Box::new(statement)))
-                .await?;
-            (ctx, plan)
+                .await;
+            match job_plan {
+                Ok(job_plan) => (job_ctx, job_plan),
+                // A bounded query streaming mode would run as a job, using what only
+                // batch queries have (PostgreSQL's catalog functions): answered as batch.
+                Err(_) if !is_unbounded_plan(&plan) => {
+                    streaming = false;
+                    (ctx, plan)
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         false => (ctx, plan),
     };

@@ -70,10 +70,18 @@ pub(super) async fn show_create_view(
         .as_ref()
         .map(|c| format!("COMMENT '{}'\n", c.replace('\'', "''")))
         .unwrap_or_default();
+    let columns = v
+        .columns
+        .as_ref()
+        .map(|c| {
+            let names: Vec<String> = c.iter().map(|n| format!("`{n}`")).collect();
+            format!("({}) ", names.join(", "))
+        })
+        .unwrap_or_default();
     table(
         &["result"],
         vec![vec![text(format!(
-            "CREATE {kind} `{}` {comment}AS\n{}",
+            "CREATE {kind} `{}` {columns}{comment}AS\n{}",
             v.name, v.query
         ))]],
     )

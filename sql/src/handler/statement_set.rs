@@ -56,8 +56,18 @@ pub(super) async fn collect(
                     "ADD TO STATEMENT SET".into(),
                 )));
             }
-            // PostgreSQL's END is COMMIT; inside a set it is Flink's END.
-            Statement::Transaction("COMMIT") => set.take().unwrap_or_default(),
+            // Only Flink's END submits the set (a driver's COMMIT is refused with the rest).
+            Statement::Transaction("END") => set.take().unwrap_or_default(),
+            // Abandoning the set: ROLLBACK drops it, DISCARD ALL (a pool handing the
+            // connection on) drops it and runs.
+            Statement::Transaction("ROLLBACK") => {
+                *set = None;
+                return Ok(Next::Done(QueryOutput::Command("ROLLBACK".into())));
+            }
+            statement @ Statement::DiscardAll => {
+                *set = None;
+                return Ok(Next::Run(statement));
+            }
             _ => return Err(only_inserts()),
         }
     };

@@ -74,6 +74,17 @@ fn position(p: &mut Parser) -> Result<Option<Position>> {
 /// `item [FIRST | AFTER c]` or `(item [pos], ...)`.
 fn items(p: &mut Parser) -> Result<Vec<(SchemaItem, Option<Position>)>> {
     let one = |p: &mut Parser| -> Result<(SchemaItem, Option<Position>)> {
+        // `ADD COLUMN x INT`: the keyword is optional, unless it is the column's name.
+        let named = |t: &Token| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("COLUMN"));
+        if named(&p.peek_token().token)
+            && matches!(p.peek_nth_token(1).token, Token::Word(_))
+            && !matches!(
+                p.peek_nth_token(2).token,
+                Token::Comma | Token::RParen | Token::EOF
+            )
+        {
+            p.next_token();
+        }
         let item = parse_item(p)?;
         Ok((item, position(p)?))
     };
@@ -248,5 +259,16 @@ mod tests {
             TableChange::DropWatermark
         );
         assert!(parse_table("alter table t frobnicate").is_err());
+        // PostgreSQL's ADD COLUMN, which Flink does not take, unless `column` is the name.
+        let TableChange::Add(added) = change("alter table t add column note string") else {
+            panic!()
+        };
+        assert!(matches!(&added[0].0, SchemaItem::Column { column, .. } if column.name == "note"));
+        let TableChange::Add(added) = change("alter table t add column bigint") else {
+            panic!()
+        };
+        assert!(
+            matches!(&added[0].0, SchemaItem::Column { column, .. } if column.name == "column")
+        );
     }
 }

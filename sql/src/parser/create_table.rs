@@ -185,17 +185,19 @@ pub(super) fn parse_item(p: &mut Parser) -> Result<SchemaItem> {
 pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
     p.expect_keyword(Keyword::CREATE)?;
+    let replace = p.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
     let temporary = p.parse_keyword(Keyword::TEMPORARY);
     p.expect_keyword(Keyword::TABLE)?;
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
     let path = object_path(&mut p)?;
     let name = path.name().to_string();
-    p.expect_token(&Token::LParen)?;
     let mut columns: Vec<Column> = Vec::new();
     let mut watermark = None;
     let mut primary_key = None;
     let mut primary_key_name = None;
-    loop {
+    // CREATE TABLE ... AS SELECT may leave the column list out.
+    let listed = p.consume_token(&Token::LParen);
+    while listed {
         match parse_item(&mut p)? {
             SchemaItem::Watermark(w) => watermark = Some(w),
             SchemaItem::PrimaryKey { name, columns } => {
@@ -229,13 +231,22 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         true => parse_options(&mut p)?,
         false => BTreeMap::new(),
     };
-    if p.peek_token().token != Token::EOF {
+    let query = match p.parse_keyword(Keyword::AS) {
+        true => Some(super::statement::remaining_text(sql, &mut p)?),
+        false => None,
+    };
+    if replace && query.is_none() {
+        return Err(SqlError::Syntax(
+            "CREATE OR REPLACE TABLE needs AS <query>".into(),
+        ));
+    }
+    if query.is_none() && p.peek_token().token != Token::EOF {
         return Err(SqlError::Syntax(format!(
             "unexpected {} at the end of CREATE TABLE",
             p.peek_token().token
         )));
     }
-    if columns.is_empty() {
+    if columns.is_empty() && query.is_none() {
         return Err(SqlError::Syntax(format!(
             "table '{name}' needs at least one column"
         )));
@@ -266,6 +277,24 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 column: w.column.clone(),
             });
         }
+    }
+    if let Some(query) = query {
+        match super::statement::parse_sqlparser(&query)? {
+            datafusion::sql::sqlparser::ast::Statement::Query(_) => {}
+            _ => {
+                return Err(SqlError::Syntax(
+                    "CREATE TABLE ... AS must be followed by a query".into(),
+                ))
+            }
+        }
+        return Ok(Statement::CreateTableAs {
+            table,
+            path,
+            query,
+            if_not_exists,
+            replace,
+            temporary,
+        });
     }
     Ok(Statement::CreateTable {
         table,

@@ -42,6 +42,18 @@ pub enum FunctionStatement {
     },
 }
 
+impl FunctionStatement {
+    /// Whether it answers rows and changes nothing: a Describe may run it.
+    pub fn answers_rows(&self) -> bool {
+        matches!(
+            self,
+            FunctionStatement::ShowModules { .. }
+                | FunctionStatement::ShowFunctions { .. }
+                | FunctionStatement::DescribeFunction { .. }
+        )
+    }
+}
+
 fn word(p: &mut Parser, w: &str) -> bool {
     match &p.peek_token().token {
         Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w) => {
@@ -119,6 +131,8 @@ pub(super) fn parse(sql: &str) -> Result<Option<Statement>> {
         end(&mut p, "UNLOAD MODULE")?;
         FunctionStatement::UnloadModule(name)
     } else if word(&mut p, "USE") {
+        // As Flink: an unquoted MODULES is the keyword (`modules` in backticks is a
+        // database).
         if !word(&mut p, "MODULES") {
             return Ok(None);
         }
@@ -232,5 +246,7 @@ mod tests {
         assert!(parse("describe function").unwrap().is_none());
         assert!(parse("show tables").unwrap().is_none());
         assert!(parse("use db1").unwrap().is_none());
+        assert!(parse("use `modules`").unwrap().is_none());
+        assert!(parse("use modules").is_err());
     }
 }

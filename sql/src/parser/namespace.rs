@@ -341,6 +341,8 @@ pub(super) fn parse(sql: &str) -> Result<Option<Statement>> {
             return Ok(None);
         }
     } else if word(&mut p, "USE") {
+        // USE MODULES is the functions parser's, as in Flink (a database called modules
+        // is written `modules` in backticks).
         if word(&mut p, "MODULES") {
             return Ok(None);
         }

@@ -40,9 +40,21 @@ pub enum Statement {
         if_exists: bool,
         temporary: bool,
     },
+    /// `CREATE [OR REPLACE] TABLE t [(columns)] WITH (...) AS query`: the table, with the
+    /// query's columns after the declared ones, and a job filling it.
+    CreateTableAs {
+        table: CatalogTable,
+        path: ObjectPath,
+        query: String,
+        if_not_exists: bool,
+        replace: bool,
+        temporary: bool,
+    },
     CreateView {
         name: ObjectPath,
         query: String,
+        /// `CREATE VIEW v (a, b) AS`.
+        columns: Option<Vec<String>>,
         comment: Option<String>,
         if_not_exists: bool,
         temporary: bool,
@@ -175,6 +187,7 @@ impl Statement {
         matches!(
             self,
             Statement::CreateTable { .. }
+                | Statement::CreateTableAs { .. }
                 | Statement::DropTable { .. }
                 | Statement::CreateView { .. }
                 | Statement::DropView { .. }
@@ -281,6 +294,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("CREATE", "TABLE") | ("CREATE", "TEMPORARY") if k(1) == "TABLE" || k(2) == "TABLE" => {
             super::create_table::parse(sql)
         }
+        ("CREATE", "OR") if k(2) == "REPLACE" && k(3) == "TABLE" => super::create_table::parse(sql),
         ("CREATE", "VIEW") | ("CREATE", "TEMPORARY") => parse_create_view(sql),
         ("CREATE", "MATERIALIZED") => super::materialized::parse_create(sql),
         ("ALTER", "TABLE") => super::alter_table::parse_table(sql),
@@ -392,7 +406,10 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         ("DECLARE", _) => super::cursor::parse_declare(sql),
         ("FETCH", _) => super::cursor::parse_fetch(&w),
         ("CLOSE", _) => super::cursor::parse_close(&w),
-        ("BEGIN", "STATEMENT") if k(2) == "SET" && w.len() == 3 => Ok(Statement::BeginStatementSet),
+        ("BEGIN", "STATEMENT") => match k(2) == "SET" && w.len() == 3 {
+            true => Ok(Statement::BeginStatementSet),
+            false => Err(SqlError::Syntax("expected BEGIN STATEMENT SET".into())),
+        },
         ("DEALLOCATE", _) => {
             let rest: Vec<&Token> = w[1..].iter().filter(|t| upper(t) != "PREPARE").collect();
             match rest.as_slice() {
@@ -410,7 +427,9 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             "only DISCARD ALL is supported".into(),
         )),
         ("BEGIN", _) | ("START", "TRANSACTION") => Ok(Statement::Transaction("BEGIN")),
-        ("COMMIT", _) | ("END", _) => Ok(Statement::Transaction("COMMIT")),
+        ("COMMIT", _) => Ok(Statement::Transaction("COMMIT")),
+        // PostgreSQL's END is COMMIT; after BEGIN STATEMENT SET it is Flink's END.
+        ("END", _) => Ok(Statement::Transaction("END")),
         ("ROLLBACK", "TO") => Ok(Statement::Transaction("ROLLBACK TO")),
         ("ROLLBACK", _) | ("ABORT", _) => Ok(Statement::Transaction("ROLLBACK")),
         ("SAVEPOINT", _) if w.len() == 2 => Ok(Statement::Transaction("SAVEPOINT")),
@@ -468,6 +487,17 @@ fn parse_create_view(sql: &str) -> Result<Statement> {
         datafusion::sql::sqlparser::keywords::Keyword::EXISTS,
     ]);
     let name = super::create_table::object_path(&mut p)?;
+    let columns = match p.consume_token(&Token::LParen) {
+        true => {
+            let mut names = vec![super::normalize_ident(&p.parse_identifier()?)];
+            while p.consume_token(&Token::Comma) {
+                names.push(super::normalize_ident(&p.parse_identifier()?));
+            }
+            p.expect_token(&Token::RParen)?;
+            Some(names)
+        }
+        false => None,
+    };
     let comment = match p.parse_keyword(datafusion::sql::sqlparser::keywords::Keyword::COMMENT) {
         true => Some(p.parse_literal_string()?),
         false => None,
@@ -478,6 +508,7 @@ fn parse_create_view(sql: &str) -> Result<Statement> {
         ast::Statement::Query(_) => Ok(Statement::CreateView {
             name,
             query,
+            columns,
             comment,
             if_not_exists,
             temporary,

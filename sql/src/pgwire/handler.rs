@@ -289,11 +289,15 @@ async fn describe(
         | Statement::Subscribe { .. }
         | Statement::ShowVariable(_)
         | Statement::Describe(_)
+        | Statement::ShowColumns { .. }
         | Statement::DescribeJob(_)
         | Statement::Explain(..)
         | Statement::Set(None)) => describe_by_running(engine, session, s, sql).await,
         Statement::Namespace(n) if n.answers_rows() => {
             describe_by_running(engine, session, Statement::Namespace(n), sql).await
+        }
+        Statement::Functions(f) if f.answers_rows() => {
+            describe_by_running(engine, session, Statement::Functions(f), sql).await
         }
         Statement::Query(q) => {
             let planned = plan_query(engine, session, *q, None).await?;
@@ -307,6 +311,19 @@ async fn describe(
             let schema = session.cursors.schema(&name).await?;
             Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
         }
+        // END of an open statement set submits it and answers its job's id.
+        Statement::Transaction("END") if session.statement_set_open() => {
+            let schema = datafusion::arrow::datatypes::Schema::new(vec![
+                datafusion::arrow::datatypes::Field::new(
+                    "job_id",
+                    datafusion::arrow::datatypes::DataType::Utf8,
+                    false,
+                ),
+            ]);
+            Ok((vec![], fields(&schema, &Format::UnifiedBinary)))
+        }
+        // Inside an open statement set an INSERT is only collected.
+        Statement::Insert(_) if session.statement_set_open() => Ok((vec![], vec![])),
         Statement::Insert(_) | Statement::StatementSet(_) => {
             let schema = datafusion::arrow::datatypes::Schema::new(vec![
                 datafusion::arrow::datatypes::Field::new(

@@ -168,6 +168,14 @@ impl Session {
             .take()
     }
 
+    /// Whether a `BEGIN STATEMENT SET` is collecting INSERTs.
+    pub fn statement_set_open(&self) -> bool {
+        self.statement_set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Where unqualified names resolve: Flink's current catalog and database.
     pub fn current_database(&self) -> DatabaseName {
         self.lock()

@@ -118,6 +118,11 @@ impl Temporaries {
         }
     }
 
+    /// Drops every temporary object (DISCARD ALL).
+    pub fn clear(&self) {
+        *self.lock() = TemporaryObjects::default();
+    }
+
     /// Drops a table; whether there was one.
     pub fn drop_table(&self, name: &ObjectName) -> bool {
         self.lock().tables.remove(name).is_some()
