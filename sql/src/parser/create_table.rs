@@ -196,7 +196,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut primary_key = None;
     let mut primary_key_name = None;
     // CREATE TABLE ... AS SELECT may leave the column list out.
-    let listed = p.consume_token(&Token::LParen);
+    let mut listed = p.consume_token(&Token::LParen);
     while listed {
         match parse_item(&mut p)? {
             SchemaItem::Watermark(w) => watermark = Some(w),
@@ -217,11 +217,11 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 columns.push(column);
             }
         }
-        if p.consume_token(&Token::Comma) {
-            continue;
+        // After the last item, its closing parenthesis.
+        listed = p.consume_token(&Token::Comma);
+        if !listed {
+            p.expect_token(&Token::RParen)?;
         }
-        p.expect_token(&Token::RParen)?;
-        break;
     }
     let comment = match p.parse_keyword(Keyword::COMMENT) {
         true => Some(p.parse_literal_string()?),
