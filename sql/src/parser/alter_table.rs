@@ -10,6 +10,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use super::create_table::{object_path, parse_item, parse_options, SchemaItem};
 use super::normalize_ident;
 use super::statement::{remaining_text, Statement};
+use super::words::{end, key_list, word};
 use crate::catalog::ObjectPath;
 use crate::error::{Result, SqlError};
 
@@ -45,16 +46,6 @@ pub enum ViewChange {
     Rename(ObjectPath),
     /// `AS query`: the view's new query.
     Query(String),
-}
-
-fn word(p: &mut Parser, w: &str) -> bool {
-    match &p.peek_token().token {
-        Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w) => {
-            p.next_token();
-            true
-        }
-        _ => false,
-    }
 }
 
 fn ident(p: &mut Parser) -> Result<String> {
@@ -99,15 +90,6 @@ fn items(p: &mut Parser) -> Result<Vec<(SchemaItem, Option<Position>)>> {
     Ok(all)
 }
 
-fn end(p: &mut Parser) -> Result<()> {
-    match p.peek_token().token {
-        Token::EOF => Ok(()),
-        t => Err(SqlError::Syntax(format!(
-            "unexpected {t} at the end of ALTER TABLE"
-        ))),
-    }
-}
-
 /// Parses `ALTER TABLE [IF EXISTS] name ...`.
 pub(super) fn parse_table(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
@@ -130,18 +112,7 @@ pub(super) fn parse_table(sql: &str) -> Result<Statement> {
     } else if p.parse_keyword(Keyword::SET) {
         TableChange::Set(parse_options(&mut p)?)
     } else if word(&mut p, "RESET") {
-        p.expect_token(&Token::LParen)?;
-        let mut keys = Vec::new();
-        if !p.consume_token(&Token::RParen) {
-            loop {
-                keys.push(p.parse_literal_string()?);
-                if !p.consume_token(&Token::Comma) {
-                    break;
-                }
-            }
-            p.expect_token(&Token::RParen)?;
-        }
-        TableChange::Reset(keys)
+        TableChange::Reset(key_list(&mut p)?)
     } else if p.parse_keyword(Keyword::ADD) {
         TableChange::Add(items(&mut p)?)
     } else if word(&mut p, "MODIFY") {
@@ -169,7 +140,7 @@ pub(super) fn parse_table(sql: &str) -> Result<Statement> {
             "expected ALTER TABLE name RENAME, SET, RESET, ADD, MODIFY or DROP".into(),
         ));
     };
-    end(&mut p)?;
+    end(&mut p, "ALTER TABLE")?;
     Ok(Statement::AlterTable {
         name,
         if_exists,
@@ -185,7 +156,7 @@ pub(super) fn parse_view(sql: &str) -> Result<Statement> {
     let name = object_path(&mut p)?;
     let change = if p.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
         let to = object_path(&mut p)?;
-        end(&mut p)?;
+        end(&mut p, "ALTER VIEW")?;
         ViewChange::Rename(to)
     } else if p.parse_keyword(Keyword::AS) {
         let query = remaining_text(sql, &mut p)?;

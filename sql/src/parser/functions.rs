@@ -10,6 +10,7 @@ use super::create_table::{object_path, parse_options};
 use super::namespace::{like_filter, LikeFilter};
 use super::normalize_ident;
 use super::statement::Statement;
+use super::words::{end, word};
 use crate::catalog::ObjectPath;
 use crate::error::{Result, SqlError};
 
@@ -51,26 +52,6 @@ impl FunctionStatement {
                 | FunctionStatement::ShowFunctions { .. }
                 | FunctionStatement::DescribeFunction { .. }
         )
-    }
-}
-
-fn word(p: &mut Parser, w: &str) -> bool {
-    match &p.peek_token().token {
-        Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w) => {
-            p.next_token();
-            true
-        }
-        _ => false,
-    }
-}
-
-fn end(p: &mut Parser, what: &str) -> Result<()> {
-    let _ = p.consume_token(&Token::SemiColon);
-    match p.peek_token().token {
-        Token::EOF => Ok(()),
-        t => Err(SqlError::Syntax(format!(
-            "unexpected {t} at the end of {what}"
-        ))),
     }
 }
 

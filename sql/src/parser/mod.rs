@@ -23,6 +23,7 @@ mod role;
 mod statement;
 mod temporal;
 mod window_tvf;
+mod words;
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};

@@ -11,6 +11,7 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 use super::create_table::parse_options;
 use super::normalize_ident;
 use super::statement::Statement;
+use super::words::{end, key_list, word};
 use crate::error::{Result, SqlError};
 
 /// `[NOT] LIKE | ILIKE 'pattern'` of the SHOW statements, with SQL's `%` and `_`.
@@ -149,17 +150,6 @@ impl NamespaceStatement {
     }
 }
 
-/// Whether the next token is the unquoted word `w`; consumes it if so.
-fn word(p: &mut Parser, w: &str) -> bool {
-    match &p.peek_token().token {
-        Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w) => {
-            p.next_token();
-            true
-        }
-        _ => false,
-    }
-}
-
 fn name_parts(p: &mut Parser) -> Result<Vec<String>> {
     let name = p.parse_object_name(false)?;
     name.0
@@ -223,16 +213,6 @@ pub(super) fn like_filter(p: &mut Parser) -> Result<Option<LikeFilter>> {
         case_insensitive,
         pattern: p.parse_literal_string()?,
     }))
-}
-
-fn end(p: &mut Parser, what: &str) -> Result<()> {
-    let _ = p.consume_token(&Token::SemiColon);
-    match p.peek_token().token {
-        Token::EOF => Ok(()),
-        t => Err(SqlError::Syntax(format!(
-            "unexpected {t} at the end of {what}"
-        ))),
-    }
 }
 
 /// `SHOW COLUMNS FROM | IN name [[NOT] LIKE | ILIKE 'pattern']`.
@@ -310,18 +290,7 @@ pub(super) fn parse(sql: &str) -> Result<Option<Statement>> {
             let change = if p.parse_keyword(Keyword::SET) {
                 AlterCatalog::Set(parse_options(&mut p)?)
             } else if word(&mut p, "RESET") {
-                p.expect_token(&Token::LParen)?;
-                let mut keys = Vec::new();
-                if !p.consume_token(&Token::RParen) {
-                    loop {
-                        keys.push(p.parse_literal_string()?);
-                        if !p.consume_token(&Token::Comma) {
-                            break;
-                        }
-                    }
-                    p.expect_token(&Token::RParen)?;
-                }
-                AlterCatalog::Reset(keys)
+                AlterCatalog::Reset(key_list(&mut p)?)
             } else if p.parse_keyword(Keyword::COMMENT) {
                 AlterCatalog::Comment(p.parse_literal_string()?)
             } else {
