@@ -31,7 +31,7 @@ use crate::catalog::{catalog_path, Catalog, CatalogStore, CatalogTable, Database
 use crate::error::{Result, SqlError};
 use crate::parser::{parse_statement, Statement};
 use crate::pg_catalog::{self, PgCatalog, Relation, RelationKind, Relations};
-use crate::session::{Session, TemporaryObjects};
+use crate::session::{Session, TemporaryObjects, Zone};
 
 /// What a statement returns.
 pub enum QueryOutput {
@@ -255,11 +255,12 @@ impl Engine {
 
     /// A DataFusion context with Eddy's functions, without catalog tables.
     pub(crate) fn bare_context(&self) -> SessionContext {
-        self.bare_context_at(&DatabaseName::default_database())
+        self.bare_context_at(&DatabaseName::default_database(), Zone::utc())
     }
 
-    /// As [`Engine::bare_context`], with unqualified names resolving in `at`.
-    fn bare_context_at(&self, at: &DatabaseName) -> SessionContext {
+    /// As [`Engine::bare_context`], with unqualified names resolving in `at`, and casts to
+    /// TIMESTAMP_LTZ reading times of day in `zone`.
+    fn bare_context_at(&self, at: &DatabaseName, zone: Zone) -> SessionContext {
         // Numeric literals such as 1.5 are exact, as in PostgreSQL and Flink, not floats.
         // Eddy's own information_schema (PostgreSQL's type names) replaces DataFusion's.
         let df_config = SessionConfig::new()
@@ -272,7 +273,10 @@ impl Engine {
             .with_config(df_config)
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
-            .with_type_planner(pg_catalog::type_planner())
+            .with_type_planner(Arc::new(crate::type_planner::EddyTypes::new(
+                zone,
+                pg_catalog::type_planner(),
+            )))
             .build();
         let ctx = SessionContext::new_with_state(state);
         for f in eddy_functions() {
@@ -377,7 +381,9 @@ impl Engine {
         session: Option<(Vec<(String, String)>, i32)>,
         temporaries: Option<&TemporaryObjects>,
     ) -> Result<SessionContext> {
-        let ctx = self.bare_context_at(at);
+        let zone = Zone::parse(&config.get_string(&eddy_runtime::config::table::LOCAL_TIME_ZONE))
+            .unwrap_or_else(Zone::utc);
+        let ctx = self.bare_context_at(at, zone);
         if job {
             for f in eddy_runtime::functions::flink_aggregates() {
                 ctx.register_udaf(f.as_ref().clone());

@@ -15,6 +15,7 @@ pub mod parser;
 pub mod pg_catalog;
 pub mod pgwire;
 pub mod session;
+mod type_planner;
 
 pub use engine::Engine;
 pub use error::{Result, SqlError};

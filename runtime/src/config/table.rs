@@ -10,6 +10,14 @@ pub const SOURCE_IDLE_TIMEOUT: ConfigOption = ConfigOption {
     description: "A source split without data for this long is marked idle; 0 disables it.",
 };
 
+/// Flink's `table.local-time-zone`, which is PostgreSQL's `TimeZone` of the session.
+pub const LOCAL_TIME_ZONE: ConfigOption = ConfigOption {
+    key: "table.local-time-zone",
+    default: "default",
+    kind: ValueKind::String,
+    description: "The session's time zone (an IANA name such as Asia/Shanghai, or GMT+08:00): TIMESTAMP_LTZ values are shown in it and a TIMESTAMP cast to TIMESTAMP_LTZ is read in it. The same setting as PostgreSQL's TimeZone (SET TIME ZONE). default is the server's zone, UTC.",
+};
+
 /// Whether INSERT statements wait for their job to finish before returning.
 pub const DML_SYNC: ConfigOption = ConfigOption {
     key: "table.dml-sync",
@@ -78,6 +86,7 @@ pub const MINI_BATCH_SIZE: ConfigOption = ConfigOption {
 
 /// Every option in this file.
 pub const OPTIONS: &[ConfigOption] = &[
+    LOCAL_TIME_ZONE,
     SOURCE_IDLE_TIMEOUT,
     DML_SYNC,
     WINDOW_AGG_BUFFER_SIZE_LIMIT,

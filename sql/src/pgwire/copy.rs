@@ -26,6 +26,7 @@ pub(super) fn copy_out(
     schema: SchemaRef,
     stream: BoxStream<'static, Result<RecordBatch, SqlError>>,
     options: CopyOptions,
+    zone: crate::session::Zone,
 ) -> CopyResponse {
     let fields = Arc::new(fields(&schema, &Format::UnifiedText));
     let forced: Vec<bool> = schema
@@ -60,7 +61,7 @@ pub(super) fn copy_out(
         .scan(header, move |header, batch| {
             let lines: Vec<PgWireResult<CopyData>> = match batch {
                 Some(Err(e)) => vec![Err(error(&e))],
-                Some(Ok(batch)) => encode_batch(&batch, &fields)
+                Some(Ok(batch)) => encode_batch(&batch, &fields, zone)
                     .into_iter()
                     .map(|row| {
                         let row = row?;

@@ -30,11 +30,14 @@ use pgwire::messages::data::DataRow;
 use super::binary;
 use super::text;
 use super::types::Class;
+use crate::session::Zone;
 
-/// Encodes every row of a batch; an error ends the rows.
+/// Encodes every row of a batch, timestamptz values in the session's `zone`; an error ends
+/// the rows.
 pub(super) fn encode_batch(
     batch: &RecordBatch,
     fields: &Arc<Vec<FieldInfo>>,
+    zone: Zone,
 ) -> Vec<PgWireResult<DataRow>> {
     let schema = batch.schema();
     let json = EncoderOptions::default().with_explicit_nulls(true);
@@ -44,7 +47,7 @@ pub(super) fn encode_batch(
     };
     let mut columns = Vec::with_capacity(arrays.len());
     for ((array, field), info) in arrays.iter().zip(schema.fields()).zip(fields.iter()) {
-        match ColumnEncoder::new(array.as_ref(), field, &json) {
+        match ColumnEncoder::new(array.as_ref(), field, &json, zone) {
             Ok(c) => columns.push((c, info.format() == FieldFormat::Binary)),
             Err(e) => return vec![Err(e)],
         }
@@ -122,7 +125,8 @@ enum Kind<'a> {
     LargeBinary(&'a LargeBinaryArray),
     Date(&'a [i32]),
     Time(&'a [i64]),
-    Timestamp(&'a [i64], TimeUnit, bool),
+    /// With the zone a timestamptz is shown in.
+    Timestamp(&'a [i64], TimeUnit, Option<Zone>),
     Interval(&'a [IntervalMonthDayNano]),
     Duration(&'a [i64], TimeUnit),
     List {
@@ -147,6 +151,7 @@ impl<'a> ColumnEncoder<'a> {
         array: &'a dyn Array,
         field: &'a FieldRef,
         json: &'a EncoderOptions,
+        zone: Zone,
     ) -> PgWireResult<Self> {
         let kind = match (Class::of(array.data_type()), array.data_type()) {
             (_, DataType::Null) => Kind::Null,
@@ -182,7 +187,7 @@ impl<'a> ColumnEncoder<'a> {
                         array.as_primitive::<TimestampNanosecondType>().values()
                     }
                 };
-                Kind::Timestamp(values, *unit, tz.is_some())
+                Kind::Timestamp(values, *unit, tz.as_ref().map(|_| zone))
             }
             (Class::Interval, DataType::Interval(_)) => {
                 Kind::Interval(array.as_primitive::<IntervalMonthDayNanoType>().values())
@@ -203,7 +208,12 @@ impl<'a> ColumnEncoder<'a> {
             (Class::Array(element), DataType::List(item)) => {
                 let list = array.as_list::<i32>();
                 Kind::List {
-                    items: Box::new(ColumnEncoder::new(list.values().as_ref(), item, json)?),
+                    items: Box::new(ColumnEncoder::new(
+                        list.values().as_ref(),
+                        item,
+                        json,
+                        zone,
+                    )?),
                     list,
                     element_oid: element.pg().oid(),
                     element: BytesMut::new(),

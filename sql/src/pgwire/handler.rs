@@ -31,7 +31,7 @@ use crate::engine::{Engine, QueryOutput};
 use crate::error::SqlError;
 use crate::handler::{execute, plan_query};
 use crate::parser::{split_statements, Statement};
-use crate::session::Session;
+use crate::session::{Session, Zone};
 
 /// Serves every connection of a gateway.
 pub(super) struct EddyHandler {
@@ -111,7 +111,8 @@ fn handle<C: ClientInfo>(client: &C) -> Option<Arc<ConnectionHandle>> {
         .map(|h| h.as_ref().clone())
 }
 
-fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Response {
+/// The response for a statement's output; timestamptz values are shown in `zone`.
+fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch, zone: Zone) -> Response {
     match output {
         // The transaction-status byte of ReadyForQuery follows BEGIN and COMMIT as in
         // PostgreSQL; ROLLBACK TO leaves a failed transaction usable again.
@@ -128,7 +129,7 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
             let rows = stream
                 .flat_map(move |batch| {
                     let rows = match batch {
-                        Ok(b) => encode_batch(&b, &row_fields),
+                        Ok(b) => encode_batch(&b, &row_fields, zone),
                         Err(e) => vec![Err(pg_error(e))],
                     };
                     futures::stream::iter(rows)
@@ -142,7 +143,7 @@ fn to_response(output: QueryOutput, format: &Format, watch: CancelWatch) -> Resp
             options,
         } => {
             let stream = cancellable(stream, watch, || SqlError::Cancelled).boxed();
-            Response::CopyOut(super::copy::copy_out(schema, stream, options))
+            Response::CopyOut(super::copy::copy_out(schema, stream, options, zone))
         }
         QueryOutput::CopyIn(copy) => Response::CopyIn(super::copy_in::copy_in_response(&copy)),
     }
@@ -258,7 +259,12 @@ impl SimpleQueryHandler for EddyHandler {
         for text in statements {
             let watch = CancelWatch::new(handle(client));
             match run(&self.engine, &session, &text, None, activity(self, client)).await {
-                Ok(out) => responses.push(to_response(out, &Format::UnifiedText, watch)),
+                Ok(out) => responses.push(to_response(
+                    out,
+                    &Format::UnifiedText,
+                    watch,
+                    session.time_zone(),
+                )),
                 Err(e) => {
                     // As PostgreSQL: an error ends the rest of a multi-statement query.
                     responses.push(Response::Error(Box::new(error_info(&e))));
@@ -446,7 +452,12 @@ impl ExtendedQueryHandler for EddyHandler {
             None
         };
         match run(&self.engine, &session, &sql, params, activity(self, client)).await {
-            Ok(out) => Ok(to_response(out, &portal.result_column_format, watch)),
+            Ok(out) => Ok(to_response(
+                out,
+                &portal.result_column_format,
+                watch,
+                session.time_zone(),
+            )),
             Err(e) => Err(pg_error(e)),
         }
     }

@@ -101,18 +101,36 @@ pub(super) fn time_text(micros: i64, out: &mut BytesMut) {
     fraction(micros.rem_euclid(1_000_000) as u32, out);
 }
 
-/// `2024-01-03 18:45:30.5` (with `+00` when `utc`) from microseconds since 1970; false when
-/// outside the calendar chrono knows.
-pub(super) fn timestamp_text(micros: i64, utc: bool, out: &mut BytesMut) -> bool {
+/// `2024-01-03 18:45:30.5` from microseconds since 1970; a timestamptz (`zone` given) is
+/// shown in that zone with its offset, `+08` or `+05:30`, as PostgreSQL shows one in the
+/// session's TimeZone. False when outside the calendar chrono knows.
+pub(super) fn timestamp_text(
+    micros: i64,
+    zone: Option<crate::session::Zone>,
+    out: &mut BytesMut,
+) -> bool {
     let Some(t) = chrono::DateTime::from_timestamp_micros(micros) else {
         return false;
     };
-    let t = t.naive_utc();
+    let utc = t.naive_utc();
+    let offset = zone.map(|z| z.offset_at(&utc));
+    let Some(t) = utc.checked_add_signed(chrono::TimeDelta::seconds(offset.unwrap_or(0).into()))
+    else {
+        return false;
+    };
     let bc = date_part(t.date(), out);
     let _ = write!(out, " {:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
     fraction(t.nanosecond() / 1000, out);
-    if utc {
-        out.put_slice(b"+00");
+    if let Some(offset) = offset {
+        let abs = offset.unsigned_abs();
+        let sign = if offset < 0 { '-' } else { '+' };
+        let _ = write!(out, "{sign}{:02}", abs / 3600);
+        if abs % 3600 != 0 {
+            let _ = write!(out, ":{:02}", (abs / 60) % 60);
+        }
+        if abs % 60 != 0 {
+            let _ = write!(out, ":{:02}", abs % 60);
+        }
     }
     if bc {
         out.put_slice(b" BC");
@@ -273,12 +291,26 @@ mod tests {
             .and_utc()
             .timestamp_micros();
         assert_eq!(
-            text(|o| assert!(timestamp_text(t, false, o))),
+            text(|o| assert!(timestamp_text(t, None, o))),
             "2024-01-03 18:45:30.5"
         );
+        let zone = |z: &str| crate::session::Zone::parse(z);
         assert_eq!(
-            text(|o| assert!(timestamp_text(t, true, o))),
+            text(|o| assert!(timestamp_text(t, zone("UTC"), o))),
             "2024-01-03 18:45:30.5+00"
+        );
+        // In the session's zone, with its offset, as PostgreSQL shows a timestamptz.
+        assert_eq!(
+            text(|o| assert!(timestamp_text(t, zone("Asia/Shanghai"), o))),
+            "2024-01-04 02:45:30.5+08"
+        );
+        assert_eq!(
+            text(|o| assert!(timestamp_text(t, zone("Asia/Kolkata"), o))),
+            "2024-01-04 00:15:30.5+05:30"
+        );
+        assert_eq!(
+            text(|o| assert!(timestamp_text(t, zone("GMT-03:00"), o))),
+            "2024-01-03 15:45:30.5-03"
         );
         assert_eq!(text(|o| time_text(49_515_250_000, o)), "13:45:15.25");
         assert_eq!(text(|o| assert!(date_text(0, o))), "1970-01-01");

@@ -4,14 +4,17 @@
 mod backends;
 mod cursors;
 mod temporary;
+mod zone;
 
 pub use backends::{Backend, Backends, SessionList, QUERY_TEXT_LIMIT};
 pub use temporary::{Temporaries, TemporaryObjects};
+pub use zone::Zone;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use eddy_runtime::config::table::LOCAL_TIME_ZONE;
 use eddy_runtime::config::{find_option, is_sensitive, Configuration};
 
 use crate::catalog::{DatabaseName, ObjectName, ObjectPath};
@@ -176,6 +179,13 @@ impl Session {
             .is_some()
     }
 
+    /// The session's time zone (TimeZone, table.local-time-zone).
+    pub fn time_zone(&self) -> Zone {
+        self.pg_variable("timezone")
+            .and_then(|z| Zone::parse(&z))
+            .unwrap_or_else(Zone::utc)
+    }
+
     /// Where unqualified names resolve: Flink's current catalog and database.
     pub fn current_database(&self) -> DatabaseName {
         self.lock()
@@ -233,6 +243,18 @@ impl Session {
     /// variables are accepted as drivers expect.
     pub fn set(&self, key: &str, value: &str) -> Result<()> {
         let lower = key.to_ascii_lowercase();
+        // Flink's table.local-time-zone and PostgreSQL's TimeZone are one setting.
+        if lower == "timezone" || lower == LOCAL_TIME_ZONE.key {
+            if Zone::parse(value).is_none() {
+                return Err(SqlError::InvalidParameter(format!(
+                    "invalid value for parameter \"{key}\": \"{value}\" (a time zone is an IANA name such as 'Asia/Shanghai', or an offset such as 'GMT+08:00')"
+                )));
+            }
+            let mut s = self.lock();
+            s.config.set(LOCAL_TIME_ZONE.key, value)?;
+            s.pg.insert("timezone".into(), value.to_string());
+            return Ok(());
+        }
         if is_sensitive(key) {
             return Err(SqlError::InvalidParameter(format!(
                 "'{key}' cannot be set in a session: it is a secret of the server, set in its configuration file"
@@ -271,6 +293,13 @@ impl Session {
                     ..State::default()
                 };
                 Ok(())
+            }
+            Some(k)
+                if k.eq_ignore_ascii_case("timezone")
+                    || k.eq_ignore_ascii_case(LOCAL_TIME_ZONE.key) =>
+            {
+                s.pg.remove("timezone");
+                Ok(s.config.reset(LOCAL_TIME_ZONE.key)?)
             }
             Some(k) if find_option(k).is_some() => Ok(s.config.reset(k)?),
             Some(k) if PG_VARIABLES.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)) => {
