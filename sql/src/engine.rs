@@ -196,6 +196,15 @@ impl Engine {
         }
     }
 
+    /// The zone `session`'s TIMESTAMP_LTZ values are shown in: its own setting, or the
+    /// server's `table.local-time-zone`.
+    pub(crate) fn time_zone(&self, session: &Session) -> Zone {
+        let configured = self
+            .effective_config(session)
+            .get_string(&eddy_runtime::config::table::LOCAL_TIME_ZONE);
+        Zone::parse(&configured).unwrap_or_else(|| session.time_zone())
+    }
+
     /// Process configuration with the session's settings on top.
     pub fn effective_config(&self, session: &Session) -> Configuration {
         self.config.merged_with(&session.config())

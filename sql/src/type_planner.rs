@@ -28,11 +28,10 @@ impl EddyTypes {
     }
 }
 
-/// The Arrow unit that holds a Flink precision's digits.
+/// The Arrow unit that holds a Flink precision's digits, as the catalog's types have it.
 fn unit(precision: u64) -> TimeUnit {
     match precision {
-        0 => TimeUnit::Second,
-        1..=3 => TimeUnit::Millisecond,
+        0..=3 => TimeUnit::Millisecond,
         4..=6 => TimeUnit::Microsecond,
         _ => TimeUnit::Nanosecond,
     }

@@ -34,6 +34,12 @@ pub(super) async fn create_table_as(
         temporary,
     } = ctas;
     let full = session.resolve(&path);
+    // The INSERT would find the temporary table first.
+    if !temporary && session.temporaries.exists(&full) {
+        return Err(SqlError::ObjectInUse(format!(
+            "a temporary table or view '{path}' shadows the table CREATE TABLE ... AS would make; drop it first"
+        )));
+    }
     let exists = {
         let catalog = engine.catalog.read().await;
         catalog.database(&full.database)?.exists(&full.name) && !temporary
@@ -86,14 +92,64 @@ pub(super) async fn create_table_as(
         table.columns.push(Column {
             name: field.name().clone(),
             data_type,
-            nullable: true,
+            nullable: field.is_nullable(),
             expression: None,
             metadata: None,
             comment: None,
         });
     }
-    // A replaced table goes first: the new one may have other columns.
-    if exists && replace {
+    // The key and the watermark may name the query's columns. As in Flink, a key column
+    // must be NOT NULL: declared so, or so in the query.
+    for key in table.primary_key.clone().iter().flatten() {
+        let column = table
+            .columns
+            .iter()
+            .find(|c| &c.name == key)
+            .ok_or_else(|| SqlError::UndefinedColumn {
+                table: table.name.clone(),
+                column: key.clone(),
+            })?;
+        if column.nullable {
+            return Err(SqlError::InvalidDefinition(format!(
+                "Invalid primary key 'PK_{key}'. Column '{key}' is nullable; declare it NOT NULL in the column list"
+            )));
+        }
+    }
+    if let Some(w) = &table.watermark {
+        if !table.columns.iter().any(|c| c.name == w.column) {
+            return Err(SqlError::UndefinedColumn {
+                table: table.name.clone(),
+                column: w.column.clone(),
+            });
+        }
+    }
+    // Checked before the old table goes, so a bad statement changes nothing.
+    engine.registry.validate_table(
+        &table.name,
+        &table.physical_schema(),
+        &table.options,
+        table.primary_key.as_deref().unwrap_or_default(),
+    )?;
+    super::ddl::infer_computed_types(engine, &mut table, &full)?;
+    // A replaced table goes first (the new one may have other columns); it comes back if
+    // the statement fails.
+    let old = match (exists && replace, temporary) {
+        (false, _) => None,
+        (true, true) => session.temporaries.table(&full),
+        (true, false) => {
+            let catalog = engine.catalog.read().await;
+            let database = catalog.database(&full.database)?;
+            match database.tables.get(&full.name) {
+                Some(t) => Some(t.clone()),
+                None => {
+                    return Err(SqlError::WrongObjectType(format!(
+                        "'{path}' is a view: CREATE OR REPLACE TABLE replaces tables"
+                    )))
+                }
+            }
+        }
+    };
+    if old.is_some() {
         super::ddl::drop_table(engine, session, &path, true, temporary).await?;
     }
     let target = super::ddl::Target {
@@ -101,7 +157,10 @@ pub(super) async fn create_table_as(
         if_not_exists: false,
         temporary,
     };
-    super::ddl::create_table(engine, session, table, target).await?;
+    if let Err(e) = super::ddl::create_table(engine, session, table, target).await {
+        restore(engine, session, &path, old, temporary).await;
+        return Err(e);
+    }
     let quoted = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
     let insert = format!(
         "INSERT INTO {} ({}) {query}",
@@ -121,8 +180,31 @@ pub(super) async fn create_table_as(
         Err(e) => Err(e),
     };
     if submitted.is_err() {
-        // The statement failed as a whole: the table it made goes again.
+        // The statement failed as a whole: the table it made goes again, and the one it
+        // replaced comes back.
         let _ = super::ddl::drop_table(engine, session, &path, true, temporary).await;
+        restore(engine, session, &path, old, temporary).await;
     }
     submitted
+}
+
+/// Puts back the table a failed CREATE OR REPLACE TABLE ... AS dropped.
+async fn restore(
+    engine: &Engine,
+    session: &Session,
+    path: &ObjectPath,
+    old: Option<CatalogTable>,
+    temporary: bool,
+) {
+    let Some(old) = old else {
+        return;
+    };
+    let target = super::ddl::Target {
+        path,
+        if_not_exists: true,
+        temporary,
+    };
+    if let Err(e) = super::ddl::create_table(engine, session, old, target).await {
+        tracing::error!(table = %path, error = %e, "cannot put back the table CREATE OR REPLACE TABLE replaced");
+    }
 }

@@ -260,8 +260,11 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         primary_key_name,
         comment,
     };
+    // With AS, the key and the watermark may name the query's columns: checked once
+    // they are known (handler::ctas).
+    let deferred = query.is_some();
     // Key columns are NOT NULL, as Flink makes them however the key is declared.
-    for key_col in table.primary_key.iter().flatten() {
+    for key_col in table.primary_key.iter().flatten().filter(|_| !deferred) {
         let Some(column) = table.columns.iter_mut().find(|c| &c.name == key_col) else {
             return Err(SqlError::UndefinedColumn {
                 table: name.clone(),
@@ -270,7 +273,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         };
         column.nullable = false;
     }
-    if let Some(w) = &table.watermark {
+    if let Some(w) = table.watermark.as_ref().filter(|_| !deferred) {
         if !table.columns.iter().any(|c| c.name == w.column) {
             return Err(SqlError::UndefinedColumn {
                 table: name,

@@ -462,15 +462,14 @@ fn first_words(s: &str) -> String {
 
 /// The text from the parser's position to the end.
 pub(super) fn remaining_text(sql: &str, p: &mut Parser) -> Result<String> {
-    let start = p.index();
-    let tokens = tokenize(sql)?;
-    // The parser's index counts every token, whitespace included.
-    Ok(tokens[start.min(tokens.len())..]
-        .iter()
-        .map(|t| t.to_string())
-        .collect::<String>()
-        .trim()
-        .to_string())
+    // The parser's index counts every token, whitespace included. The text is cut from
+    // the statement as written: printing tokens back would lose escapes ('it''s').
+    let spans = super::tokenize_spans(sql)?;
+    let offset = spans
+        .get(p.index())
+        .map(|(_, range)| range.start)
+        .unwrap_or(sql.len());
+    Ok(sql.get(offset..).unwrap_or_default().trim().to_string())
 }
 
 fn parse_create_view(sql: &str) -> Result<Statement> {
@@ -538,6 +537,13 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
     }
     // PostgreSQL's "SET TIME ZONE x".
     if upper(&w[i]) == "TIME" && w.get(i + 1).map(upper).as_deref() == Some("ZONE") {
+        // LOCAL and DEFAULT (unquoted) go back to the default, as PostgreSQL has them.
+        if matches!(
+            w.get(i + 2).map(upper).as_deref(),
+            Some("LOCAL" | "DEFAULT")
+        ) {
+            return Ok(Statement::Reset(Some("timezone".into())));
+        }
         let v = w.get(i + 2).and_then(string_or_ident).unwrap_or_default();
         return Ok(Statement::Set(Some(("timezone".into(), v))));
     }
@@ -558,6 +564,10 @@ fn parse_set(w: &[Token]) -> Result<Statement> {
         return Err(SqlError::Syntax("expected SET 'key' = 'value'".into()));
     }
     i += 1;
+    // PostgreSQL's `SET name TO DEFAULT` (unquoted) is RESET name.
+    if w.len() == i + 1 && upper(&w[i]) == "DEFAULT" {
+        return Ok(Statement::Reset(Some(key)));
+    }
     let value: Vec<String> = w[i..]
         .iter()
         .map(|t| string_or_ident(t).unwrap_or_else(|| t.to_string()))

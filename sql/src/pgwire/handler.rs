@@ -92,7 +92,12 @@ pub(super) fn session<C: ClientInfo>(client: &C, engine: &Engine) -> Arc<Session
         {
             session.use_database(start);
         }
-        for key in [METADATA_APPLICATION_NAME, METADATA_CLIENT_ENCODING] {
+        // pgjdbc sends its JVM's zone as TimeZone.
+        for key in [
+            METADATA_APPLICATION_NAME,
+            METADATA_CLIENT_ENCODING,
+            "TimeZone",
+        ] {
             if let Some(value) = client.metadata().get(key) {
                 if let Err(e) = session.set(key, value) {
                     tracing::debug!(key, error = %e, "startup parameter not taken");
@@ -263,7 +268,7 @@ impl SimpleQueryHandler for EddyHandler {
                     out,
                     &Format::UnifiedText,
                     watch,
-                    session.time_zone(),
+                    self.engine.time_zone(&session),
                 )),
                 Err(e) => {
                     // As PostgreSQL: an error ends the rest of a multi-statement query.
@@ -330,7 +335,7 @@ async fn describe(
         }
         // Inside an open statement set an INSERT is only collected.
         Statement::Insert(_) if session.statement_set_open() => Ok((vec![], vec![])),
-        Statement::Insert(_) | Statement::StatementSet(_) => {
+        Statement::Insert(_) | Statement::StatementSet(_) | Statement::CreateTableAs { .. } => {
             let schema = datafusion::arrow::datatypes::Schema::new(vec![
                 datafusion::arrow::datatypes::Field::new(
                     "job_id",
@@ -456,7 +461,7 @@ impl ExtendedQueryHandler for EddyHandler {
                 out,
                 &portal.result_column_format,
                 watch,
-                session.time_zone(),
+                self.engine.time_zone(&session),
             )),
             Err(e) => Err(pg_error(e)),
         }

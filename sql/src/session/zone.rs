@@ -23,6 +23,11 @@ impl Zone {
     /// `default` (Flink's default value) is the server's zone, UTC.
     pub fn parse(text: &str) -> Option<Zone> {
         let t = text.trim();
+        // Every zone name and offset is ASCII; anything else is none (and slicing below
+        // stays on character boundaries).
+        if !t.is_ascii() {
+            return None;
+        }
         if ["default", "utc", "z", "gmt", "zulu"].contains(&t.to_ascii_lowercase().as_str()) {
             return Some(Zone::utc());
         }
@@ -84,6 +89,8 @@ mod tests {
         assert_eq!(offset("+05:30"), Some(5 * 3600 + 1800));
         assert_eq!(offset("Mars/Olympus"), None);
         assert_eq!(offset("GMT+25"), None);
+        assert_eq!(offset("+1é1"), None);
+        assert_eq!(offset("+1\u{e9}"), None);
         // Summer time: New York is UTC-4 in July and UTC-5 in January.
         let july = chrono::DateTime::from_timestamp(1_720_000_000, 0)
             .unwrap()
