@@ -11,6 +11,8 @@ pub mod cluster;
 pub mod core;
 pub mod endpoint;
 pub mod execution;
+pub mod flink_client;
+pub mod flink_optimizer;
 pub mod flink_table;
 pub mod job_store;
 pub mod pipeline;
@@ -105,6 +107,8 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all.extend(endpoint::OPTIONS);
     all.extend(execution::OPTIONS);
     all.extend(flink_table::OPTIONS);
+    all.extend(flink_optimizer::OPTIONS);
+    all.extend(flink_client::OPTIONS);
     all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
     all.extend(restart::OPTIONS);
