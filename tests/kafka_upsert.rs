@@ -87,6 +87,8 @@ async fn a_compacted_topic_reads_as_a_changelog_and_updates_write_back_as_upsert
         &upsert_table(&broker, "users_copy", user_columns, "id", ""),
     )
     .await;
+    // One writer: tansu's ListOffsets can answer a partition two producers wrote at once
+    // short of its end (see `common/kafka.rs`), and the bounded read below stops there.
     exec(
         &client,
         &upsert_table(
@@ -94,7 +96,7 @@ async fn a_compacted_topic_reads_as_a_changelog_and_updates_write_back_as_upsert
             "by_name",
             "name STRING, n BIGINT, total BIGINT",
             "name",
-            bounded,
+            &format!("{bounded}, 'sink.parallelism' = '1'"),
         ),
     )
     .await;

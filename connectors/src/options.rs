@@ -15,6 +15,30 @@ use crate::error::{ConnectorError, Result};
 /// The option every table has.
 pub const CONNECTOR: &str = "connector";
 
+/// `sink.parallelism`, as Flink's `FactoryUtil.SINK_PARALLELISM`: the sink's own subtask
+/// count, which the planner gives the sink's vertex (declared by the sinks that take it).
+pub const SINK_PARALLELISM: OptionKey = OptionKey::new(
+    "sink.parallelism",
+    "The sink's parallelism; by default that of its input. When it differs from the \
+     input's, an insert-only input is rebalanced over the sink's subtasks and an updating \
+     one is hashed by the sink's PRIMARY KEY, which it then needs.",
+);
+
+/// The value of `sink.parallelism`, if set: a whole number of at least 1.
+pub fn sink_parallelism(options: &BTreeMap<String, String>) -> Result<Option<u32>> {
+    let Some(value) = options.get(SINK_PARALLELISM.key) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u32>() {
+        Ok(p) if p >= 1 => Ok(Some(p)),
+        _ => Err(ConnectorError::invalid(
+            SINK_PARALLELISM.key,
+            value,
+            "expected a whole number of at least 1",
+        )),
+    }
+}
+
 /// A declared WITH option: its Flink key, default and meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptionKey {
@@ -142,7 +166,7 @@ pub fn check_options(
             });
         }
     }
-    Ok(())
+    sink_parallelism(options).map(|_| ())
 }
 
 /// The raw value of an option, or its default.

@@ -11,12 +11,13 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use eddy_runtime::config::{core, Configuration};
 use eddy_runtime::jobgraph::{
-    ConnectorSpec, JobGraph, OperatorSpec, SerializedSchema, SinkSpec, JOB_GRAPH_VERSION,
+    ConnectorSpec, JobGraph, OperatorSpec, Partitioner, SerializedSchema, SinkSpec,
+    JOB_GRAPH_VERSION,
 };
 
 use crate::error::{PlanError, Result};
 use crate::sink_cast::sink_projection;
-use crate::translate::{nullable, translate, GraphParts};
+use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
 
 /// The table an INSERT writes into.
 #[derive(Debug, Clone)]
@@ -54,6 +55,12 @@ fn add_insert(
     if !accepts_updates(&target.spec) {
         chain.insert_only(&format!("Table sink '{}'", target.table))?;
     }
+    let sink_parallelism = eddy_connectors::options::sink_parallelism(&target.spec.options)
+        .map_err(|e| PlanError::InvalidDefinition(e.to_string()))?
+        .filter(|&p| p != parts.parallelism);
+    if let Some(p) = sink_parallelism {
+        chain = exchange_to_sink(parts, chain, target, p)?;
+    }
     // A sink with a primary key takes upserts (Flink asks it for ONLY_UPDATE_AFTER): the
     // old side of each update is dropped before it, as Flink's DropUpdateBefore does.
     if chain.updating && !target.primary_key.is_empty() && takes_upserts(&target.spec) {
@@ -69,8 +76,55 @@ fn add_insert(
         connector: target.spec.clone(),
         updating: chain.updating,
     }));
-    parts.close(chain)?;
+    let default_parallelism = parts.parallelism;
+    parts.parallelism = sink_parallelism.unwrap_or(default_parallelism);
+    let closed = parts.close(chain);
+    parts.parallelism = default_parallelism;
+    closed?;
     Ok(())
+}
+
+/// Ends `chain` in a vertex of its own so that the sink's vertex can have `sink.parallelism`
+/// = `p`, as Flink's `CommonExecSink` does: an insert-only stream is spread over the sink's
+/// subtasks, an updating one goes by the sink's primary key so that each key's changes
+/// stay in order on one subtask.
+fn exchange_to_sink(
+    parts: &mut GraphParts,
+    chain: OpenChain,
+    target: &InsertTarget,
+    p: u32,
+) -> Result<OpenChain> {
+    let updating = chain.updating;
+    let producer = chain.producer.clone();
+    let partitioner = match updating {
+        false => Partitioner::Rebalance,
+        true if target.primary_key.is_empty() => {
+            return Err(PlanError::NotSupported(format!(
+                "The sink for table '{}' has a configured parallelism of {p}, while the input \
+                 parallelism is {}. Since the configured parallelism is different from the \
+                 input's parallelism and the changelog mode is not insert-only, a primary key \
+                 is required but could not be found.",
+                target.table, parts.parallelism
+            )))
+        }
+        true => Partitioner::Hash {
+            key_columns: target
+                .primary_key
+                .iter()
+                .map(|k| target.schema.index_of(k))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| PlanError::DataFusion(e.into()))?,
+        },
+    };
+    let upstream = parts.close(chain)?;
+    let mut chain = OpenChain::new(
+        Head::Inputs(vec![(upstream, partitioner)]),
+        Vec::new(),
+        Vec::new(),
+    );
+    chain.updating = updating;
+    chain.producer = producer;
+    Ok(chain)
 }
 
 /// Sinks that take an updating stream: `print` shows the row kinds, `blackhole` drops

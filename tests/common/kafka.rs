@@ -7,6 +7,12 @@
 //! matters: its high watermark after a multi-record batch is the batch's first offset + 1
 //! (so test producers send one record per request), and its `read_committed` fetch does
 //! not hide aborted records (so transactions are checked through the last stable offset).
+//! Its `ListOffsets` answers from the times its record objects were written, not from
+//! their offsets: when two producers write one partition at once, the record written
+//! last at the lowest offset can be answered as the earliest one, so reading from
+//! `Offset::Beginning` skips it (tests read their fresh topics from offset 0), and the
+//! one written first at the highest offset makes the latest offset fall short (a topic a
+//! bounded source reads back is written by one sink subtask).
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -189,7 +195,8 @@ impl Broker {
         let mut tpl = TopicPartitionList::new();
         let mut ends = Vec::new();
         for &p in &partitions {
-            tpl.add_partition_offset(topic, p, Offset::Beginning)
+            // A fresh topic's log starts at 0; see the module's note on `ListOffsets`.
+            tpl.add_partition_offset(topic, p, Offset::Offset(0))
                 .unwrap();
             let (_, high) = consumer
                 .fetch_watermarks(topic, p, Duration::from_secs(10))

@@ -127,7 +127,11 @@ impl TableFactory for FileSystemTableFactory {
     }
 
     fn optional_options(&self) -> Vec<OptionKey> {
-        let mut keys = vec![ROLLING_FILE_SIZE, ROLLOVER_INTERVAL];
+        let mut keys = vec![
+            ROLLING_FILE_SIZE,
+            ROLLOVER_INTERVAL,
+            crate::options::SINK_PARALLELISM,
+        ];
         for format in formats() {
             keys.extend(format.optional_options());
         }

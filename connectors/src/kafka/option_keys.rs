@@ -134,6 +134,7 @@ pub(crate) fn declared() -> Vec<OptionKey> {
         SINK_PARTITIONER,
         DELIVERY_GUARANTEE,
         TRANSACTIONAL_ID_PREFIX,
+        crate::options::SINK_PARALLELISM,
     ]
 }
 
@@ -158,5 +159,6 @@ pub(crate) fn declared_upsert() -> Vec<OptionKey> {
         DISCOVERY_INTERVAL,
         DELIVERY_GUARANTEE,
         TRANSACTIONAL_ID_PREFIX,
+        crate::options::SINK_PARALLELISM,
     ]
 }

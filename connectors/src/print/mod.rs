@@ -51,7 +51,11 @@ impl TableFactory for PrintTableFactory {
     }
 
     fn optional_options(&self) -> Vec<OptionKey> {
-        vec![PRINT_IDENTIFIER, STANDARD_ERROR]
+        vec![
+            PRINT_IDENTIFIER,
+            STANDARD_ERROR,
+            crate::options::SINK_PARALLELISM,
+        ]
     }
 
     fn validate(
