@@ -179,8 +179,8 @@ def main():
                 runner = batch if (kind == "query" and not changelog and not metadata) or ctas or reads_ctas else env
                 result = runner.execute_sql(flink_sql)
                 rows = []
-                if kind == "query" or flink_sql.upper().startswith("INSERT"):
-                    if flink_sql.upper().startswith("INSERT"):
+                if kind == "query" or flink_sql.upper().startswith("INSERT") or ctas:
+                    if flink_sql.upper().startswith("INSERT") or ctas:
                         result.wait()
                     else:
                         with result.collect() as it:

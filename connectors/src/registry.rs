@@ -254,6 +254,8 @@ mod tests {
             schema: SerializedSchema::encode(&schema()).unwrap(),
             options: opts(&[("connector", "print")]),
             primary_key: Vec::new(),
+            partition_keys: Vec::new(),
+            partition_filter: None,
         };
         let err = r.create_source(&spec).err().expect("print is not a source");
         assert!(err.to_string().contains("'print'"), "{err}");

@@ -37,6 +37,8 @@ pub fn spec(schema: &Schema, options: &[(&str, &str)]) -> ConnectorSpec {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
         primary_key: Vec::new(),
+        partition_keys: Vec::new(),
+        partition_filter: None,
     }
 }
 

@@ -169,6 +169,8 @@ mod tests {
             ]
             .into(),
             primary_key: Vec::new(),
+            partition_keys: Vec::new(),
+            partition_filter: None,
         };
         let source = ValuesTableFactory.create_source(&spec).unwrap();
         let splits = source.enumerate_splits(2).unwrap();

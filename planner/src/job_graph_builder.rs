@@ -232,6 +232,8 @@ pub fn plan_collect(
             schema: SerializedSchema::encode(&schema)?,
             options,
             primary_key: Vec::new(),
+            partition_keys: Vec::new(),
+            partition_filter: None,
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),

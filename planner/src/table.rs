@@ -10,13 +10,14 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit}
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::TreeNode;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, TableProviderFilterPushDown};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
@@ -25,7 +26,9 @@ use eddy_runtime::config::execution;
 use eddy_runtime::config::Configuration;
 use eddy_runtime::connector::{ConnectorResolver, ReaderPoll, Source, SourceSplit, SubtaskInfo};
 use eddy_runtime::expr_codec::encode_expr;
-use eddy_runtime::jobgraph::{ConnectorSpec, SerializedSchema, SourceSpec, SourceWatermarkSpec};
+use eddy_runtime::jobgraph::{
+    ConnectorSpec, SerializedExpr, SerializedSchema, SourceSpec, SourceWatermarkSpec,
+};
 use eddy_runtime::metrics::TaskMetrics;
 use eddy_runtime::operators::append_computed;
 use eddy_runtime::RuntimeError;
@@ -238,6 +241,53 @@ impl ConnectorTable {
         self.spec.connector() == "upsert-kafka"
     }
 
+    /// Whether `expr` reads partition columns only, so that it can skip whole partitions
+    /// (Flink's `SupportsPartitionPushDown`).
+    pub fn is_partition_filter(&self, expr: &Expr) -> bool {
+        let keys = &self.spec.partition_keys;
+        let columns = expr.column_refs();
+        !keys.is_empty()
+            && !columns.is_empty()
+            && columns.iter().all(|c| keys.contains(&c.name))
+            && !expr.is_volatile()
+    }
+
+    /// The filters among `filters` that read partition columns only, as one predicate
+    /// over the partition columns (in `PARTITIONED BY` order) for the source to prune
+    /// partitions with. The filters stay in the plan as well: pruning is a shortcut.
+    pub fn partition_filter(
+        &self,
+        filters: &[Expr],
+        state: &dyn Session,
+    ) -> DfResult<Option<SerializedExpr>> {
+        let Some(predicate) = conjunction(
+            filters
+                .iter()
+                .filter(|f| self.is_partition_filter(f))
+                .cloned(),
+        ) else {
+            return Ok(None);
+        };
+        let fields = self
+            .spec
+            .partition_keys
+            .iter()
+            .map(|k| Ok(self.schema.field_with_name(k)?.clone()))
+            .collect::<DfResult<Vec<_>>>()?;
+        let keys = DFSchema::try_from(Schema::new(fields))?;
+        // The scan's filters name the table; the partition batch has bare columns.
+        let predicate = predicate
+            .transform(|e| match e {
+                Expr::Column(c) => Ok(Transformed::yes(Expr::Column(
+                    datafusion::common::Column::new_unqualified(c.name),
+                ))),
+                other => Ok(Transformed::no(other)),
+            })?
+            .data;
+        let physical = state.create_physical_expr(predicate, &keys)?;
+        Ok(Some(encode_expr(&physical).map_err(external)?))
+    }
+
     /// Finds the connector table behind a provider, if it is one.
     pub fn from_provider(provider: &dyn TableProvider) -> Option<&ConnectorTable> {
         (provider as &dyn Any).downcast_ref::<ConnectorTable>()
@@ -267,6 +317,19 @@ impl TableProvider for ConnectorTable {
         TableType::Base
     }
 
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match self.is_partition_filter(f) {
+                true => TableProviderFilterPushDown::Inexact,
+                false => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
@@ -289,7 +352,9 @@ impl TableProvider for ConnectorTable {
             ))
             .into_datafusion());
         }
-        let source = self.resolver.create_source(&self.spec).map_err(external)?;
+        let mut spec = self.spec.clone();
+        spec.partition_filter = self.partition_filter(filters, state)?;
+        let source = self.resolver.create_source(&spec).map_err(external)?;
         let computed = self.physical_computed(state)?;
         let readers = state.config().target_partitions().max(1);
         let splits = source.enumerate_splits(readers as u32).map_err(external)?;

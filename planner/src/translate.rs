@@ -21,7 +21,7 @@ use crate::table::ConnectorTable;
 
 /// Where an open chain's rows come from.
 pub(crate) enum Head {
-    Source(SourceSpec),
+    Source(Box<SourceSpec>),
     /// Upstream vertices and how their rows are distributed over this one's subtasks.
     Inputs(Vec<(VertexId, Partitioner)>),
 }
@@ -347,7 +347,7 @@ impl GraphParts {
                     spec.connector.table,
                     spec.connector.connector()
                 ));
-                operators.push(OperatorSpec::Source(spec));
+                operators.push(OperatorSpec::Source(*spec));
             }
             Head::Inputs(inputs) => {
                 for (input, partitioner) in inputs {
@@ -394,7 +394,8 @@ pub(crate) fn translate(
                     scan.table_name
                 ))
             })?;
-            if !scan.filters.is_empty() {
+            // Only partition filters are pushed into scans, and they stay above them too.
+            if scan.filters.iter().any(|f| !table.is_partition_filter(f)) {
                 return Err(PlanError::NotSupported(
                     "filters pushed into a scan are not supported in streaming jobs".into(),
                 ));
@@ -402,11 +403,10 @@ pub(crate) fn translate(
             if table.is_upsert() {
                 return crate::upsert_source::translate_upsert_scan(scan, table, state, parts);
             }
-            let mut chain = OpenChain::new(
-                Head::Source(table.source_spec(state, scan.projection.clone())?),
-                Vec::new(),
-                Vec::new(),
-            );
+            let mut source = table.source_spec(state, scan.projection.clone())?;
+            source.connector.partition_filter =
+                table.partition_filter(&scan.filters, state)?;
+            let mut chain = OpenChain::new(Head::Source(Box::new(source)), Vec::new(), Vec::new());
             // A changelog source (`debezium-json`) is an updating stream from the start.
             if let Some(format) = table.changelog_format() {
                 chain.updating = true;
@@ -489,7 +489,7 @@ pub(crate) fn translate(
         }
         LogicalPlan::Join(join) => crate::windowing::translate_window_join(join, state, parts),
         LogicalPlan::Values(values) => Ok(OpenChain::new(
-            Head::Source(values_source(&values.schema, &values.values, state)?),
+            Head::Source(Box::new(values_source(&values.schema, &values.values, state)?)),
             Vec::new(),
             Vec::new(),
         )),
@@ -500,7 +500,7 @@ pub(crate) fn translate(
                 false => Vec::new(),
             };
             Ok(OpenChain::new(
-                Head::Source(values_source(&empty.schema, &rows, state)?),
+                Head::Source(Box::new(values_source(&empty.schema, &rows, state)?)),
                 Vec::new(),
                 Vec::new(),
             ))
@@ -589,6 +589,8 @@ fn values_source(
         ]
         .into(),
         primary_key: Vec::new(),
+        partition_keys: Vec::new(),
+        partition_filter: None,
     };
     Ok(SourceSpec {
         connector: spec,

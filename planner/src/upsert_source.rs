@@ -38,7 +38,7 @@ pub(crate) fn translate_upsert_scan(
         })
         .collect::<Result<Vec<_>>>()?;
     let mut chain = OpenChain::new(
-        Head::Source(table.source_spec(state, None)?),
+        Head::Source(Box::new(table.source_spec(state, None)?)),
         Vec::new(),
         Vec::new(),
     );

@@ -244,6 +244,8 @@ impl Engine {
                 schema: SerializedSchema::encode(&physical)?,
                 options: table.options.clone(),
                 primary_key: table.primary_key.clone().unwrap_or_default(),
+                partition_keys: table.partition_keys.clone(),
+                partition_filter: None,
             },
             physical,
             computed: table.computed_columns(),

@@ -69,6 +69,9 @@ pub enum SqlError {
     DependentObjects(String),
     #[error("column '{0}' specified more than once")]
     DuplicateColumn(String),
+    /// A column a definition adds that its table has, in Flink's words (42701).
+    #[error("{0}")]
+    DuplicateColumnText(String),
     #[error("{0} already exists")]
     DuplicateObject(String),
     #[error("{0}")]
@@ -79,6 +82,9 @@ pub enum SqlError {
     /// A column a statement names that its query does not have.
     #[error("column \"{0}\" does not exist")]
     UndefinedColumnName(String),
+    /// A column a definition names that its table does not have, in Flink's words.
+    #[error("{0}")]
+    UndefinedColumnText(String),
     #[error("role \"{0}\" already exists")]
     DuplicateRole(String),
     #[error("role \"{0}\" does not exist")]
@@ -239,7 +245,7 @@ impl SqlError {
             SqlError::DuplicateConstraint(_) => "42710",
             SqlError::UnknownCatalogType(_) => "42704",
             SqlError::UndefinedType(_) => "42704",
-            SqlError::DuplicateColumn(_) => "42701",
+            SqlError::DuplicateColumn(_) | SqlError::DuplicateColumnText(_) => "42701",
             SqlError::WrongObjectType(_) => "42809",
             SqlError::InvalidCursor(_) => "34000",
             SqlError::DuplicateCursor(_) => "42P03",
@@ -247,7 +253,7 @@ impl SqlError {
             SqlError::DuplicateObject(_) => "42P07",
             SqlError::NotSupported(_) => "0A000",
             SqlError::DuplicateRole(_) => "42710",
-            SqlError::UndefinedColumnName(_) => "42703",
+            SqlError::UndefinedColumnName(_) | SqlError::UndefinedColumnText(_) => "42703",
             SqlError::ObjectInUse(_) => "55006",
             SqlError::UndefinedRole(_) => "42704",
             SqlError::InsufficientPrivilege(_) => "42501",

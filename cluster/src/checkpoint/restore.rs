@@ -172,6 +172,8 @@ mod tests {
             .unwrap(),
             options: BTreeMap::new(),
             primary_key: Vec::new(),
+            partition_keys: Vec::new(),
+            partition_filter: None,
         }
     }
 

@@ -2,6 +2,8 @@
 //! file or a directory tree, one split per file, and a sink writing part files into a
 //! directory, visible only once committed. Reading: [`source`]; writing: [`sink`].
 
+pub mod partition;
+mod partitioned_sink;
 mod sink;
 mod source;
 
@@ -55,6 +57,7 @@ struct FileSystemOptions {
     format: Arc<dyn FormatFactory>,
     file_size: u64,
     rollover_interval: Duration,
+    default_partition: String,
 }
 
 impl FileSystemOptions {
@@ -91,6 +94,16 @@ impl FileSystemOptions {
             Some(v) => parse_memory_size(ROLLING_FILE_SIZE.key, v)?,
             None => 128 << 20,
         };
+        let default_partition = get(options, &partition::DEFAULT_NAME)
+            .unwrap_or("__DEFAULT_PARTITION__")
+            .to_string();
+        if default_partition.is_empty() || default_partition.contains(['/', '=']) {
+            return Err(ConnectorError::invalid(
+                partition::DEFAULT_NAME.key,
+                &default_partition,
+                "a directory name without '/' or '=' is needed",
+            ));
+        }
         let rollover_interval = match get(options, &ROLLOVER_INTERVAL) {
             Some(v) => parse_duration(ROLLOVER_INTERVAL.key, v)?,
             None => Duration::from_secs(30 * 60),
@@ -107,6 +120,7 @@ impl FileSystemOptions {
             format,
             file_size,
             rollover_interval,
+            default_partition,
         })
     }
 }
@@ -131,6 +145,7 @@ impl TableFactory for FileSystemTableFactory {
             ROLLING_FILE_SIZE,
             ROLLOVER_INTERVAL,
             crate::options::SINK_PARALLELISM,
+            partition::DEFAULT_NAME,
         ];
         for format in formats() {
             keys.extend(format.optional_options());
@@ -154,26 +169,42 @@ impl TableFactory for FileSystemTableFactory {
 
     fn create_source(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>> {
         let (schema, options) = decode_spec(spec)?;
-        Ok(Arc::new(FileSystemSource::new(
-            spec.table.clone(),
-            options.path,
-            schema,
-            options.format,
-            spec.options.clone(),
-        )))
+        let partitioning = partition::Partitioning::new(
+            &schema,
+            &spec.partition_keys,
+            &options.default_partition,
+        )?;
+        Ok(Arc::new(
+            FileSystemSource::new(
+                spec.table.clone(),
+                options.path,
+                schema,
+                options.format,
+                spec.options.clone(),
+            )
+            .partitioned(partitioning, spec.partition_filter.clone()),
+        ))
     }
 
     fn create_sink(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Sink>> {
         let (schema, options) = decode_spec(spec)?;
-        Ok(Arc::new(FileSystemSink::new(
-            spec.table.clone(),
-            options.path,
-            schema,
-            options.format,
-            spec.options.clone(),
-            options.file_size,
-            options.rollover_interval,
-        )))
+        let partitioning = partition::Partitioning::new(
+            &schema,
+            &spec.partition_keys,
+            &options.default_partition,
+        )?;
+        Ok(Arc::new(
+            FileSystemSink::new(
+                spec.table.clone(),
+                options.path,
+                schema,
+                options.format,
+                spec.options.clone(),
+                options.file_size,
+                options.rollover_interval,
+            )
+            .partitioned(partitioning),
+        ))
     }
 }
 

@@ -30,12 +30,15 @@ use eddy_runtime::connector::{Sink, SinkWriter, SubtaskInfo};
 use eddy_runtime::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
 
+use super::partition::Partitioning;
+use super::partitioned_sink::PartitionedWriter;
 use crate::format::{BatchEncoder, FormatFactory};
 
 /// What ends the name of a part file not yet committed.
 const IN_PROGRESS_SUFFIX: &str = ".inprogress";
 
 /// A filesystem table written as a sink.
+#[derive(Clone)]
 pub struct FileSystemSink {
     table: String,
     dir: PathBuf,
@@ -44,6 +47,8 @@ pub struct FileSystemSink {
     options: BTreeMap<String, String>,
     file_size: u64,
     rollover_interval: Duration,
+    /// With `PARTITIONED BY`: rows go to `k=v/` directories, without those columns.
+    partitioning: Option<Partitioning>,
 }
 
 impl FileSystemSink {
@@ -65,7 +70,52 @@ impl FileSystemSink {
             options,
             file_size,
             rollover_interval,
+            partitioning: None,
         }
+    }
+
+    /// The directory the table is written into.
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The same sink writing a partitioned table.
+    pub fn partitioned(mut self, partitioning: Option<Partitioning>) -> Self {
+        self.partitioning = partitioning;
+        self
+    }
+
+    /// A writer of part files into `dir` with `schema`'s columns.
+    pub(super) fn writer_in(
+        &self,
+        dir: PathBuf,
+        schema: SchemaRef,
+        info: &SubtaskInfo,
+    ) -> Result<FileSystemWriter> {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            RuntimeError::io(format!("cannot create directory '{}'", dir.display()), e)
+        })?;
+        let job = job_tag(&info.job_id);
+        Ok(FileSystemWriter {
+            dir,
+            // The uuid tells apart two writers of one subtask, such as two INSERTs into
+            // the same table in one job.
+            prefix: format!(
+                "part-{job}-{}-{}-{}",
+                info.attempt,
+                info.subtask_index,
+                uuid::Uuid::new_v4()
+            ),
+            job,
+            attempt: info.attempt,
+            encoder: self.format.create_encoder(schema, &self.options)?,
+            file_size: self.file_size,
+            rollover_interval: self.rollover_interval,
+            next_part: 0,
+            current: None,
+            closed: Vec::new(),
+            buf: Vec::new(),
+        })
     }
 }
 
@@ -78,42 +128,25 @@ impl Sink for FileSystemSink {
                 self.table
             )));
         }
-        std::fs::create_dir_all(&self.dir).map_err(|e| {
-            RuntimeError::io(
-                format!("cannot create directory '{}'", self.dir.display()),
-                e,
-            )
-        })?;
-        let job = job_tag(&info.job_id);
-        Ok(Box::new(FileSystemWriter {
-            dir: self.dir.clone(),
-            // The uuid tells apart two writers of one subtask, such as two INSERTs into
-            // the same table in one job.
-            prefix: format!(
-                "part-{job}-{}-{}-{}",
-                info.attempt,
-                info.subtask_index,
-                uuid::Uuid::new_v4()
-            ),
-            job,
-            attempt: info.attempt,
-            encoder: self
-                .format
-                .create_encoder(self.schema.clone(), &self.options)?,
-            file_size: self.file_size,
-            rollover_interval: self.rollover_interval,
-            next_part: 0,
-            current: None,
-            closed: Vec::new(),
-            buf: Vec::new(),
-        }))
+        if let Some(partitioning) = &self.partitioning {
+            return Ok(Box::new(PartitionedWriter::new(
+                self.clone(),
+                partitioning.clone(),
+                info,
+            )?));
+        }
+        Ok(Box::new(self.writer_in(
+            self.dir.clone(),
+            self.schema.clone(),
+            info,
+        )?))
     }
 }
 
 /// The job id as it appears in part file names. `-` separates the fields of a name, so
 /// anything but ASCII letters and digits becomes `_`, which keeps the job's field (and
 /// so the attempt after it) unambiguous.
-fn job_tag(job_id: &str) -> String {
+pub(super) fn job_tag(job_id: &str) -> String {
     job_id
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -322,43 +355,59 @@ impl SinkWriter for FileSystemWriter {
     }
 
     fn commit(&mut self, committables: Vec<Vec<u8>>) -> Result<()> {
-        for bytes in &committables {
-            PartFile::decode(bytes)?.commit()?;
-        }
-        Ok(())
+        commit_all(&committables)
     }
 
     fn recover(&mut self, all_committables: &[Vec<u8>]) -> Result<()> {
-        // Matched by file name: the names are unique, while a relative sink path may
-        // resolve elsewhere in the process that prepared them.
-        let mut keep: HashSet<OsString> = HashSet::new();
-        for bytes in all_committables {
-            if let Some(name) = PartFile::decode(bytes)?.in_progress.file_name() {
-                keep.insert(name.to_os_string());
-            }
-        }
-        for path in left_by_earlier_attempts(&self.dir, &self.job, self.attempt)? {
-            if path.file_name().is_some_and(|name| keep.contains(name)) {
-                continue;
-            }
-            match std::fs::remove_file(&path) {
-                Ok(()) => tracing::info!(file = %path.display(),
-                    "deleted a part file a failed attempt left uncommitted"),
-                // Every subtask of the new attempt recovers the same directory.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(RuntimeError::io(
-                        format!(
-                            "cannot delete '{}', left uncommitted by a failed attempt",
-                            path.display()
-                        ),
-                        e,
-                    ))
-                }
-            }
-        }
-        Ok(())
+        recover_in(&self.dir, &self.job, self.attempt, all_committables)
     }
+}
+
+/// Renames the part files `committables` name to their committed names.
+pub(super) fn commit_all(committables: &[Vec<u8>]) -> Result<()> {
+    for bytes in committables {
+        PartFile::decode(bytes)?.commit()?;
+    }
+    Ok(())
+}
+
+/// Deletes the in-progress files under `dir` that earlier attempts of job `job` left and
+/// that no committable of the restored checkpoint names: their rows will be written again.
+pub(super) fn recover_in(
+    dir: &Path,
+    job: &str,
+    attempt: u32,
+    all_committables: &[Vec<u8>],
+) -> Result<()> {
+    // Matched by file name: the names are unique, while a relative sink path may
+    // resolve elsewhere in the process that prepared them.
+    let mut keep: HashSet<OsString> = HashSet::new();
+    for bytes in all_committables {
+        if let Some(name) = PartFile::decode(bytes)?.in_progress.file_name() {
+            keep.insert(name.to_os_string());
+        }
+    }
+    for path in left_by_earlier_attempts(dir, job, attempt)? {
+        if path.file_name().is_some_and(|name| keep.contains(name)) {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(file = %path.display(),
+                    "deleted a part file a failed attempt left uncommitted"),
+            // Every subtask of the new attempt recovers the same directory.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(RuntimeError::io(
+                    format!(
+                        "cannot delete '{}', left uncommitted by a failed attempt",
+                        path.display()
+                    ),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The in-progress part files under `dir` (recursively) that attempts of job `job`

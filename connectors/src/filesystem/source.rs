@@ -14,6 +14,10 @@ use eddy_runtime::connector::{ReaderPoll, Source, SourceReader, SourceSplit, Sub
 use eddy_runtime::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
 
+use datafusion::common::ScalarValue;
+use eddy_runtime::jobgraph::SerializedExpr;
+
+use super::partition::{PartitionValues, Partitioning};
 use crate::format::{FormatFactory, LineChunk, RecordDecoder};
 
 /// A filesystem table read as a source.
@@ -23,6 +27,10 @@ pub struct FileSystemSource {
     schema: SchemaRef,
     format: Arc<dyn FormatFactory>,
     options: BTreeMap<String, String>,
+    /// With `PARTITIONED BY`: files live in `k=v/` directories and hold the other
+    /// columns; the filter over the partition columns decides which are read.
+    partitioning: Option<Partitioning>,
+    partition_filter: Option<SerializedExpr>,
 }
 
 /// Where a reader is in one file: the state of a split.
@@ -33,6 +41,9 @@ struct FileSplitState {
     offset: u64,
     /// Lines already read.
     line: u64,
+    /// The file's partition, for a partitioned table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    partition: Option<PartitionValues>,
 }
 
 impl FileSplitState {
@@ -61,7 +72,51 @@ impl FileSystemSource {
             schema,
             format,
             options,
+            partitioning: None,
+            partition_filter: None,
         }
+    }
+
+    /// The same source over a partitioned table, reading the partitions `filter` keeps.
+    pub fn partitioned(
+        mut self,
+        partitioning: Option<Partitioning>,
+        filter: Option<SerializedExpr>,
+    ) -> Self {
+        self.partitioning = partitioning;
+        self.partition_filter = filter;
+        self
+    }
+
+    /// The files to read with their partitions: all of them, or for a partitioned table
+    /// those inside partition directories that the partition filter keeps.
+    fn files(&self) -> Result<Vec<(PathBuf, Option<PartitionValues>)>> {
+        let files = self.list_files()?;
+        let Some(partitioning) = &self.partitioning else {
+            return Ok(files.into_iter().map(|f| (f, None)).collect());
+        };
+        let found: Vec<(PathBuf, PartitionValues)> = files
+            .into_iter()
+            .filter_map(|f| partitioning.of_file(&self.path, &f).map(|p| (f, p)))
+            .collect();
+        let Some(filter) = &self.partition_filter else {
+            return Ok(found.into_iter().map(|(f, p)| (f, Some(p))).collect());
+        };
+        // One row per distinct partition, not per file.
+        let mut partitions: Vec<PartitionValues> = found.iter().map(|(_, p)| p.clone()).collect();
+        partitions.sort();
+        partitions.dedup();
+        let kept = partitioning.prune(&partitions, filter)?;
+        let kept: std::collections::BTreeSet<&PartitionValues> = partitions
+            .iter()
+            .zip(kept)
+            .filter_map(|(p, k)| k.then_some(p))
+            .collect();
+        Ok(found
+            .iter()
+            .filter(|(_, p)| kept.contains(p))
+            .map(|(f, p)| (f.clone(), Some(p.clone())))
+            .collect())
     }
 
     /// Every file to read, sorted: `path` itself, or the files under it, skipping
@@ -118,13 +173,14 @@ impl Source for FileSystemSource {
     }
 
     fn enumerate_splits(&self, _parallelism: u32) -> Result<Vec<SourceSplit>> {
-        self.list_files()?
+        self.files()?
             .into_iter()
-            .map(|path| {
+            .map(|(path, partition)| {
                 FileSplitState {
                     path: path.to_string_lossy().into_owned(),
                     offset: 0,
                     line: 0,
+                    partition,
                 }
                 .to_split()
             })
@@ -145,20 +201,29 @@ impl Source for FileSystemSource {
             })
             .collect::<Result<VecDeque<_>>>()?;
         // A changelog format's batches carry row kinds, last.
-        let decoded = match self.format.produces_changelog() {
-            true => eddy_runtime::changelog::with_op_field(&self.schema),
-            false => self.schema.clone(),
+        let with_op = |schema: &SchemaRef| match self.format.produces_changelog() {
+            true => eddy_runtime::changelog::with_op_field(schema),
+            false => schema.clone(),
+        };
+        // Part files of a partitioned table hold the other columns only.
+        let file_schema = match &self.partitioning {
+            Some(p) => p.data_schema(),
+            None => self.schema.clone(),
         };
         let decoder = RecordDecoder::new(
             self.format
-                .create_decoder(self.schema.clone(), &self.options)?,
-            decoded,
+                .create_decoder(file_schema.clone(), &self.options)?,
+            with_op(&file_schema),
             self.format.bad_record_policy(&self.options)?,
             info.metrics.clone(),
         );
         Ok(Box::new(FileSystemReader {
             pending,
             current: None,
+            partitioning: self
+                .partitioning
+                .clone()
+                .map(|p| (p, with_op(&self.schema))),
             decoder,
             chunk: LineChunk::new(),
             batch_size: info.batch_size.max(1),
@@ -170,6 +235,8 @@ impl Source for FileSystemSource {
 pub struct FileSystemReader {
     pending: VecDeque<FileSplitState>,
     current: Option<OpenFile>,
+    /// A partitioned table's layout and the schema of the batches it reads.
+    partitioning: Option<(Partitioning, SchemaRef)>,
     decoder: RecordDecoder,
     chunk: LineChunk,
     batch_size: usize,
@@ -180,6 +247,8 @@ struct OpenFile {
     state: FileSplitState,
     reader: BufReader<File>,
     line: Vec<u8>,
+    /// The file's partition values, typed as their columns.
+    partition: Vec<ScalarValue>,
 }
 
 impl OpenFile {
@@ -194,6 +263,7 @@ impl OpenFile {
             state,
             reader: BufReader::with_capacity(1 << 16, file),
             line: Vec::new(),
+            partition: Vec::new(),
         })
     }
 
@@ -228,7 +298,15 @@ impl SourceReader for FileSystemReader {
         loop {
             if self.current.is_none() {
                 match self.pending.pop_front() {
-                    Some(state) => self.current = Some(OpenFile::open(state)?),
+                    Some(state) => {
+                        let mut file = OpenFile::open(state)?;
+                        if let (Some((p, _)), Some(values)) =
+                            (&self.partitioning, &file.state.partition)
+                        {
+                            file.partition = p.typed(values, &file.state.path)?;
+                        }
+                        self.current = Some(file);
+                    }
                     None => return Ok(ReaderPoll::Finished),
                 }
             }
@@ -237,7 +315,10 @@ impl SourceReader for FileSystemReader {
             };
             self.chunk.clear();
             let at_end = file.read_chunk(&mut self.chunk, self.batch_size)?;
-            let batch = self.decoder.decode(&file.state.path, &self.chunk)?;
+            let mut batch = self.decoder.decode(&file.state.path, &self.chunk)?;
+            if let (Some((p, schema)), Some(b)) = (&self.partitioning, &batch) {
+                batch = Some(p.assemble(b, &file.partition, schema)?);
+            }
             if at_end {
                 self.current = None;
             }

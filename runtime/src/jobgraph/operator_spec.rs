@@ -48,6 +48,14 @@ pub struct ConnectorSpec {
     /// without one.
     #[serde(default)]
     pub primary_key: Vec<String>,
+    /// `PARTITIONED BY` columns, in order (a filesystem table's `k=v/` directory levels);
+    /// empty when the table is not partitioned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_keys: Vec<String>,
+    /// For a scan: a predicate over the partition columns alone (a batch of those
+    /// columns, in `partition_keys` order) that decides which partitions are read at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_filter: Option<SerializedExpr>,
 }
 
 impl ConnectorSpec {

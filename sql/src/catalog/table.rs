@@ -72,9 +72,42 @@ pub struct CatalogTable {
     /// `COMMENT '...'` after the column list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// `PARTITIONED BY (columns)`: the filesystem connector writes one `k=v/` directory
+    /// level per column, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_keys: Vec<String>,
 }
 
 impl CatalogTable {
+    /// Checks `PARTITIONED BY`: each key a physical column of the table, named once.
+    pub fn check_partition_keys(&self) -> crate::error::Result<()> {
+        for (i, key) in self.partition_keys.iter().enumerate() {
+            let Some(column) = self.columns.iter().find(|c| &c.name == key) else {
+                let names: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| format!("'{}'", c.name))
+                    .collect();
+                return Err(crate::error::SqlError::UndefinedColumnText(format!(
+                    "Partition column '{key}' not defined in the table schema. Available columns: [{}]",
+                    names.join(", ")
+                )));
+            };
+            if !column.is_physical() || column.metadata.is_some() {
+                return Err(crate::error::SqlError::InvalidDefinition(format!(
+                    "Partition column '{key}' of table '{}' must be a physical column, not a computed or metadata one",
+                    self.name
+                )));
+            }
+            if self.partition_keys[..i].contains(key) {
+                return Err(crate::error::SqlError::InvalidDefinition(format!(
+                    "Partition column '{key}' is listed twice in PARTITIONED BY"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The Arrow schema of the physical columns: what the connector reads and writes.
     /// Metadata columns are fields marked with their key (`eddy_connectors::metadata`).
     pub fn physical_schema(&self) -> SchemaRef {
@@ -180,11 +213,19 @@ impl CatalogTable {
                 )
             })
             .collect();
-        let comment = self
+        let mut comment = self
             .comment
             .as_ref()
             .map(|c| format!("COMMENT '{}'\n", c.replace('\'', "''")))
             .unwrap_or_default();
+        if !self.partition_keys.is_empty() {
+            let keys: Vec<String> = self
+                .partition_keys
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect();
+            comment.push_str(&format!("PARTITIONED BY ({})\n", keys.join(", ")));
+        }
         format!(
             "CREATE TABLE `{}` (\n{}\n) {comment}WITH (\n{}\n)",
             self.name,

@@ -216,6 +216,7 @@ fn drop_columns(table: &mut CatalogTable, columns: Vec<String>) -> Result<()> {
                 "The column `{name}` is used as the primary key."
             )));
         }
+        used_as_partition_key(table, name)?;
     }
     if after.columns.is_empty() {
         return Err(SqlError::InvalidDefinition(format!(
@@ -225,6 +226,16 @@ fn drop_columns(table: &mut CatalogTable, columns: Vec<String>) -> Result<()> {
     }
     *table = after;
     Ok(())
+}
+
+/// Flink refuses to drop or rename a partition column: its files' directories name it.
+fn used_as_partition_key(table: &CatalogTable, column: &str) -> Result<()> {
+    match table.partition_keys.iter().any(|k| k == column) {
+        true => Err(SqlError::DependentObjects(format!(
+            "The column `{column}` is used as the partition keys."
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// The table after `change`, or a new name for it.
@@ -258,6 +269,7 @@ fn apply(table: &mut CatalogTable, change: TableChange) -> Result<()> {
             if let Some(why) = readers(table, &from) {
                 return Err(SqlError::DependentObjects(why));
             }
+            used_as_partition_key(table, &from)?;
             table.columns[i].name = to.clone();
             for key in table.primary_key.iter_mut().flatten() {
                 if *key == from {
@@ -266,7 +278,10 @@ fn apply(table: &mut CatalogTable, change: TableChange) -> Result<()> {
             }
         }
         TableChange::Add(items) => change_schema(table, items, true)?,
-        TableChange::Modify(items) => change_schema(table, items, false)?,
+        TableChange::Modify(items) => {
+            change_schema(table, items, false)?;
+            table.check_partition_keys()?;
+        }
         TableChange::DropColumns(columns) => drop_columns(table, columns)?,
         TableChange::DropPrimaryKey => {
             if table.primary_key.take().is_none() {
@@ -475,6 +490,7 @@ mod tests {
             options: Default::default(),
             primary_key_name: None,
             comment: None,
+            partition_keys: Vec::new(),
         }
     }
 

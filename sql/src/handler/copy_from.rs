@@ -74,6 +74,8 @@ pub(super) async fn start(
         schema: SerializedSchema::encode(&writable)?,
         options: target.options.clone(),
         primary_key: target.primary_key.clone().unwrap_or_default(),
+        partition_keys: Vec::new(),
+        partition_filter: None,
     })?;
     if let Some((_, c)) = columns
         .iter()
@@ -178,6 +180,8 @@ pub async fn submit(
                     (eddy_connectors::values::VALUES_ROWS.key.to_string(), rows),
                 ]),
                 primary_key: Vec::new(),
+                partition_keys: Vec::new(),
+                partition_filter: None,
             },
             physical: copy.schema.clone(),
             computed: Vec::new(),

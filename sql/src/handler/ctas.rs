@@ -123,6 +123,7 @@ pub(super) async fn create_table_as(
             });
         }
     }
+    table.check_partition_keys()?;
     // Checked before the old table goes, so a bad statement changes nothing.
     engine.registry.validate_table(
         &table.name,

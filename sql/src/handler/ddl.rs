@@ -75,7 +75,15 @@ pub(super) fn infer_computed_types(
 ) -> Result<()> {
     let ctx = engine.bare_context();
     let checked = engine.connector_table(table, name, &engine.config, &ctx.state())?;
-    for column in table.columns.iter_mut().filter(|c| !c.is_physical()) {
+    let physical =
+        datafusion::common::DFSchema::try_from(table.physical_schema().as_ref().clone())?;
+    let computed = checked.computed.iter();
+    for (column, expr) in table
+        .columns
+        .iter_mut()
+        .filter(|c| !c.is_physical())
+        .zip(computed)
+    {
         let field = checked.schema.field_with_name(&column.name).map_err(|e| {
             SqlError::Internal(format!("computed column '{}' vanished: {e}", column.name))
         })?;
@@ -86,7 +94,10 @@ pub(super) fn infer_computed_types(
                 field.data_type()
             ))
         })?;
-        column.nullable = field.is_nullable();
+        // NOT NULL where the expression cannot be NULL (`id * 2` over a NOT NULL `id`), as
+        // Flink derives it; the field stays nullable for the rows themselves.
+        column.nullable = field.is_nullable()
+            && datafusion::logical_expr::ExprSchemable::nullable(expr, &physical).unwrap_or(true);
     }
     Ok(())
 }

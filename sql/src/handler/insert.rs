@@ -2,7 +2,7 @@
 //! to the Dispatcher; the reply is the job id (or, with `table.dml-sync`, the job's end).
 
 use datafusion::common::{Column, ScalarValue};
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast;
 use eddy_cluster::JobStatus;
@@ -17,8 +17,15 @@ use crate::error::{Result, SqlError};
 use crate::parser::StatementSetEntry;
 use crate::session::Session;
 
-/// The target table, the named target columns (none: all, in table order) and the query.
-fn insert_parts(statement: &ast::Statement) -> Result<(ObjectPath, Vec<String>, Box<ast::Query>)> {
+/// `PARTITION (k = 'v', ...)` of an INSERT: each static partition column and its value
+/// as text (`None`: NULL).
+type StaticPartition = Vec<(String, Option<String>)>;
+
+/// The target table, the named target columns (none: all, in table order), the query and
+/// the static partition.
+fn insert_parts(
+    statement: &ast::Statement,
+) -> Result<(ObjectPath, Vec<String>, Box<ast::Query>, StaticPartition)> {
     let ast::Statement::Insert(insert) = statement else {
         return Err(SqlError::Internal("not an INSERT".into()));
     };
@@ -58,7 +65,109 @@ fn insert_parts(statement: &ast::Statement) -> Result<(ObjectPath, Vec<String>, 
         .source
         .clone()
         .ok_or_else(|| SqlError::Syntax("INSERT needs a query".into()))?;
-    Ok((name, columns, source))
+    let statics = insert
+        .partitioned
+        .iter()
+        .flatten()
+        .map(static_partition_value)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((name, columns, source, statics))
+}
+
+/// One `k = value` of `PARTITION (...)`.
+fn static_partition_value(expr: &ast::Expr) -> Result<(String, Option<String>)> {
+    let bad = || {
+        SqlError::Syntax(format!(
+            "PARTITION takes column = literal pairs, as PARTITION (dt = '2024-01-01'); not {expr}"
+        ))
+    };
+    let ast::Expr::BinaryOp {
+        left,
+        op: ast::BinaryOperator::Eq,
+        right,
+    } = expr
+    else {
+        return Err(bad());
+    };
+    let ast::Expr::Identifier(column) = left.as_ref() else {
+        return Err(bad());
+    };
+    let value = match right.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Null => None,
+            ast::Value::Number(n, _) => Some(n.clone()),
+            ast::Value::Boolean(b) => Some(b.to_string()),
+            other => Some(other.clone().into_string().ok_or_else(bad)?),
+        },
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => Some(format!("-{n}")),
+                _ => return Err(bad()),
+            },
+            _ => return Err(bad()),
+        },
+        _ => return Err(bad()),
+    };
+    Ok((crate::parser::normalize_ident(column), value))
+}
+
+/// `INSERT INTO t PARTITION (k = v) [(columns)] <query>`: the query fills the named
+/// columns (by default every column but the static ones, in table order) and each
+/// static partition column gets its value, as in Flink.
+fn with_static_partition(
+    table: &crate::catalog::CatalogTable,
+    name: &str,
+    columns: &[String],
+    statics: &StaticPartition,
+    plan: LogicalPlan,
+) -> Result<(Vec<String>, LogicalPlan)> {
+    let writable = table.writable_schema();
+    for (i, (key, _)) in statics.iter().enumerate() {
+        if !table.partition_keys.contains(key) {
+            return Err(SqlError::InvalidDefinition(format!(
+                "Static partition column '{key}' of table '{name}' is not a partition column; its partition columns are [{}]",
+                table.partition_keys.join(", ")
+            )));
+        }
+        if statics[..i].iter().any(|(k, _)| k == key) {
+            return Err(SqlError::DuplicateColumn(key.clone()));
+        }
+        if columns.contains(key) {
+            return Err(SqlError::Syntax(format!(
+                "column '{key}' is both a static partition and a target column of INSERT INTO {name}"
+            )));
+        }
+    }
+    let mut named: Vec<String> = match columns.is_empty() {
+        true => writable
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .filter(|c| !statics.iter().any(|(k, _)| k == c))
+            .collect(),
+        false => columns.to_vec(),
+    };
+    let mut exprs: Vec<Expr> = plan
+        .schema()
+        .iter()
+        .map(|(q, f)| Expr::Column(Column::from((q, f))))
+        .collect();
+    for (key, value) in statics {
+        let field = writable
+            .field_with_name(key)
+            .map_err(|_| SqlError::UndefinedColumn {
+                table: name.to_string(),
+                column: key.clone(),
+            })?;
+        let literal = Expr::Literal(ScalarValue::Utf8(value.clone()), None);
+        exprs.push(cast(literal, field.data_type().clone()).alias(format!("__static_{key}")));
+        named.push(key.clone());
+    }
+    let plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
+    Ok((named, plan))
 }
 
 /// `INSERT INTO t (c, a) <query>`: the query's columns go to the named ones, the others get
@@ -130,7 +239,7 @@ pub(super) async fn build_job_in(
     let state = ctx.state();
     let mut planned = Vec::new();
     for statement in inserts {
-        let (path, columns, mut source) = insert_parts(statement)?;
+        let (path, columns, mut source, statics) = insert_parts(statement)?;
         let full = session.resolve(&path);
         let name = path.to_string();
         super::literals::apply(&mut source);
@@ -168,6 +277,20 @@ pub(super) async fn build_job_in(
                 source,
             ))))
             .await?;
+        if !target_table.partition_keys.is_empty()
+            && matches!(
+                target_table.options.get("connector").map(String::as_str),
+                Some("kafka" | "upsert-kafka")
+            )
+        {
+            return Err(SqlError::NotSupported(format!(
+                "Table '{name}' is a partitioned table, but the underlying DynamicTableSink doesn't implement the SupportsPartitioning interface."
+            )));
+        }
+        let (columns, plan) = match statics.is_empty() {
+            true => (columns, plan),
+            false => with_static_partition(&target_table, &name, &columns, &statics, plan)?,
+        };
         let plan = match columns.is_empty() {
             true => plan,
             false => fill_columns(&name, &columns, &target_table.writable_schema(), plan)?,

@@ -132,6 +132,7 @@ pub(super) async fn create(
             primary_key: None,
             primary_key_name: None,
             comment: None,
+            partition_keys: Vec::new(),
             options: BTreeMap::from([
                 ("connector".to_string(), "materialized".to_string()),
                 (PATH.key.to_string(), dir.to_string_lossy().into_owned()),
@@ -234,6 +235,8 @@ async fn job_graph(
             schema: SerializedSchema::encode(&schema)?,
             options,
             primary_key: Vec::new(),
+            partition_keys: Vec::new(),
+            partition_filter: None,
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),

@@ -20,6 +20,7 @@ mod set;
 mod show;
 mod statement_set;
 mod subscribe;
+mod table_like;
 
 use datafusion::common::ParamValues;
 
@@ -68,11 +69,16 @@ pub async fn execute(
             path,
             if_not_exists,
             temporary,
+            like,
         } => {
             let target = ddl::Target {
                 path: &path,
                 if_not_exists,
                 temporary,
+            };
+            let table = match like {
+                Some(like) => table_like::merge(engine, session, table, &like).await?,
+                None => table,
             };
             ddl::create_table(engine, session, table, target).await
         }

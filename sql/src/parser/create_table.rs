@@ -181,6 +181,113 @@ pub(super) fn parse_item(p: &mut Parser) -> Result<SchemaItem> {
     })
 }
 
+/// What `CREATE TABLE ... LIKE` takes of its source table (Flink's `FeatureOption`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LikeFeature {
+    All,
+    Constraints,
+    Generated,
+    Metadata,
+    Options,
+    Partitions,
+    Watermarks,
+}
+
+/// How it takes it (Flink's `MergingStrategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LikeStrategy {
+    Including,
+    Excluding,
+    Overwriting,
+}
+
+/// `LIKE source [(INCLUDING ALL OVERWRITING OPTIONS ...)]` after a CREATE TABLE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableLike {
+    pub source: ObjectPath,
+    pub options: Vec<(LikeStrategy, LikeFeature)>,
+}
+
+fn parse_like(p: &mut Parser) -> Result<TableLike> {
+    let source = object_path(p)?;
+    let mut options = Vec::new();
+    if p.consume_token(&Token::LParen) {
+        loop {
+            let word = |p: &mut Parser| p.next_token().token.to_string().to_ascii_uppercase();
+            let strategy = match word(p).as_str() {
+                "INCLUDING" => LikeStrategy::Including,
+                "EXCLUDING" => LikeStrategy::Excluding,
+                "OVERWRITING" => LikeStrategy::Overwriting,
+                other => return Err(SqlError::Syntax(format!(
+                    "expected INCLUDING, EXCLUDING or OVERWRITING in the LIKE clause, not {other}"
+                ))),
+            };
+            let feature = match word(p).as_str() {
+                "ALL" => LikeFeature::All,
+                "CONSTRAINTS" => LikeFeature::Constraints,
+                "GENERATED" => LikeFeature::Generated,
+                "METADATA" => LikeFeature::Metadata,
+                "OPTIONS" => LikeFeature::Options,
+                "PARTITIONS" => LikeFeature::Partitions,
+                "WATERMARKS" => LikeFeature::Watermarks,
+                other => {
+                    return Err(SqlError::Syntax(format!(
+                        "expected ALL, CONSTRAINTS, GENERATED, METADATA, OPTIONS, PARTITIONS or WATERMARKS in the LIKE clause, not {other}"
+                    )))
+                }
+            };
+            // As Flink's parser: ALL, CONSTRAINTS and PARTITIONS are all or nothing.
+            if strategy == LikeStrategy::Overwriting
+                && matches!(
+                    feature,
+                    LikeFeature::All | LikeFeature::Constraints | LikeFeature::Partitions
+                )
+            {
+                return Err(SqlError::Syntax(format!(
+                    "Illegal merging strategy 'OVERWRITING' for '{}' option.",
+                    format!("{feature:?}").to_ascii_uppercase()
+                )));
+            }
+            if options.iter().any(|(_, f)| *f == feature) {
+                return Err(SqlError::Syntax(format!(
+                    "Each like option feature can be declared only once. Duplicated option: {}",
+                    format!("{feature:?}").to_ascii_uppercase()
+                )));
+            }
+            options.push((strategy, feature));
+            if p.consume_token(&Token::RParen) {
+                break;
+            }
+            let _ = p.consume_token(&Token::Comma);
+        }
+    }
+    Ok(TableLike { source, options })
+}
+
+/// Checks what a complete definition's key, watermark and partitions name, and makes the
+/// key's columns NOT NULL, as Flink does however the key is declared.
+pub(crate) fn check_references(table: &mut CatalogTable) -> Result<()> {
+    for key_col in table.primary_key.iter().flatten() {
+        let Some(column) = table.columns.iter_mut().find(|c| &c.name == key_col) else {
+            return Err(SqlError::UndefinedColumn {
+                table: table.name.clone(),
+                column: key_col.clone(),
+            });
+        };
+        column.nullable = false;
+    }
+    table.check_partition_keys()?;
+    if let Some(w) = &table.watermark {
+        if !table.columns.iter().any(|c| c.name == w.column) {
+            return Err(SqlError::UndefinedColumn {
+                table: table.name.clone(),
+                column: w.column.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (...) [WITH (...)]`.
 pub(super) fn parse(sql: &str) -> Result<Statement> {
     let mut p = Parser::new(&super::DIALECT).try_with_sql(sql)?;
@@ -227,11 +334,27 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         true => Some(p.parse_literal_string()?),
         false => None,
     };
+    let partition_keys = match p.parse_keywords(&[Keyword::PARTITIONED, Keyword::BY]) {
+        true => {
+            p.expect_token(&Token::LParen)?;
+            let mut keys = vec![ident(&mut p)?];
+            while p.consume_token(&Token::Comma) {
+                keys.push(ident(&mut p)?);
+            }
+            p.expect_token(&Token::RParen)?;
+            keys
+        }
+        false => Vec::new(),
+    };
     let options = match p.parse_keyword(Keyword::WITH) {
         true => parse_options(&mut p)?,
         false => BTreeMap::new(),
     };
-    let query = match p.parse_keyword(Keyword::AS) {
+    let like = match p.parse_keyword(Keyword::LIKE) {
+        true => Some(parse_like(&mut p)?),
+        false => None,
+    };
+    let query = match like.is_none() && p.parse_keyword(Keyword::AS) {
         true => Some(super::statement::remaining_text(sql, &mut p)?),
         false => None,
     };
@@ -246,7 +369,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
             p.peek_token().token
         )));
     }
-    if columns.is_empty() && query.is_none() {
+    if columns.is_empty() && query.is_none() && like.is_none() {
         return Err(SqlError::Syntax(format!(
             "table '{name}' needs at least one column"
         )));
@@ -259,27 +382,13 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         options,
         primary_key_name,
         comment,
+        partition_keys,
     };
-    // With AS, the key and the watermark may name the query's columns: checked once
-    // they are known (handler::ctas).
-    let deferred = query.is_some();
-    // Key columns are NOT NULL, as Flink makes them however the key is declared.
-    for key_col in table.primary_key.iter().flatten().filter(|_| !deferred) {
-        let Some(column) = table.columns.iter_mut().find(|c| &c.name == key_col) else {
-            return Err(SqlError::UndefinedColumn {
-                table: name.clone(),
-                column: key_col.clone(),
-            });
-        };
-        column.nullable = false;
-    }
-    if let Some(w) = table.watermark.as_ref().filter(|_| !deferred) {
-        if !table.columns.iter().any(|c| c.name == w.column) {
-            return Err(SqlError::UndefinedColumn {
-                table: name,
-                column: w.column.clone(),
-            });
-        }
+    // With AS or LIKE, the key, the watermark and the partitions may name columns of the
+    // query or of the source table: checked once those are known (handler::ctas,
+    // handler::table_like).
+    if query.is_none() && like.is_none() {
+        check_references(&mut table)?;
     }
     if let Some(query) = query {
         match super::statement::parse_sqlparser(&query)? {
@@ -304,6 +413,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         path,
         if_not_exists,
         temporary,
+        like,
     })
 }
 

@@ -15,6 +15,7 @@ mod data_type;
 mod depth;
 mod functions;
 mod group_window;
+mod insert_partition;
 mod materialized;
 mod namespace;
 #[cfg(test)]
@@ -30,7 +31,8 @@ use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 
 pub use alter_table::{Position, TableChange, ViewChange};
 pub use copy::CopyOptions;
-pub use create_table::SchemaItem;
+pub(crate) use create_table::check_references;
+pub use create_table::{LikeFeature, LikeStrategy, SchemaItem, TableLike};
 pub use cursor::FetchCount;
 pub use functions::FunctionStatement;
 pub use group_window::rewrite_group_windows;

@@ -4,7 +4,7 @@ use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::{dialect, split_statements, tokenize, word_is};
+use super::{dialect, split_statements, tokenize, word_is, TableLike};
 use crate::catalog::{CatalogTable, ObjectPath};
 use crate::error::{Result, SqlError};
 
@@ -34,6 +34,8 @@ pub enum Statement {
         if_not_exists: bool,
         /// `CREATE TEMPORARY TABLE`: the session's own.
         temporary: bool,
+        /// `LIKE source (...)`: the table is merged with `source`'s definition.
+        like: Option<TableLike>,
     },
     DropTable {
         name: ObjectPath,
@@ -254,6 +256,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
 pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let sql = super::rewrite_temporal_tables(&sql)?;
+    let sql = super::insert_partition::rewrite_insert_partition(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
