@@ -13,9 +13,9 @@ runs every call on Flink (PyFlink 2.3, batch mode, table.local-time-zone = UTC) 
 flink_answers.json next to this file and ../test_files/functions/flink_builtins.slt.
 """
 
-AGG_IN = "FROM (VALUES (1), (2), (NULL)) AS t(x)"
-DUP_IN = "FROM (VALUES (1), (2), (2), (NULL)) AS t(x)"
-DBL_IN = "FROM (VALUES (1.0E0), (2.0E0), (4.0E0), (NULL)) AS t(x)"
+AGG_IN = "FROM (VALUES (1), (2), (CAST(NULL AS INT))) AS t(x)"
+DUP_IN = "FROM (VALUES (1), (2), (2), (CAST(NULL AS INT))) AS t(x)"
+DBL_IN = "FROM (VALUES (1.0E0), (2.0E0), (4.0E0), (CAST(NULL AS DOUBLE))) AS t(x)"
 STR_IN = "FROM (VALUES ('a'), ('b'), (CAST(NULL AS STRING)), ('c')) AS t(s)"
 KV_IN = "FROM (VALUES ('a', 1), ('b', CAST(NULL AS INT))) AS t(k, v)"
 WIN_IN = "FROM (VALUES (1, 10), (1, 20), (1, 20), (2, 5), (2, 7)) AS t(g, v)"
@@ -68,13 +68,13 @@ e(c, "NOT SIMILAR TO", "'abc' NOT SIMILAR TO '(a|b)%'", "'xbc' NOT SIMILAR TO '(
 e(c, "IN", "4 IN (1, 2, 3)", f"1 IN (1, 2, {NULL_I})", f"4 IN (1, 2, {NULL_I})", f"{NULL_I} IN (1, 2)", "'b' IN ('a', 'b')")
 e(c, "NOT IN", "4 NOT IN (1, 2, 3)", f"1 NOT IN (1, 2, {NULL_I})", f"4 NOT IN (1, 2, {NULL_I})", f"{NULL_I} NOT IN (1, 2)")
 q(c, "EXISTS",
-  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE EXISTS (SELECT 1 FROM (VALUES (2), (3)) AS u(y) WHERE u.y = t.x)",
-  "SELECT x FROM (VALUES (1), (2)) AS t(x) WHERE NOT EXISTS (SELECT 1 FROM (VALUES (2)) AS u(y) WHERE u.y = t.x)")
+  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE EXISTS (SELECT 1 FROM (VALUES (2), (3)) AS u(y) WHERE u.y > 2)",
+  "SELECT x FROM (VALUES (1), (2)) AS t(x) WHERE NOT EXISTS (SELECT 1 FROM (VALUES (2)) AS u(y) WHERE u.y > 5)")
 q(c, "IN (sub-query)",
-  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x IN (SELECT y FROM (VALUES (2), (3), (NULL)) AS u(y))")
+  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x IN (SELECT y FROM (VALUES (2), (3), (CAST(NULL AS INT))) AS u(y))")
 q(c, "NOT IN (sub-query)",
   "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x NOT IN (SELECT y FROM (VALUES (2), (3)) AS u(y))",
-  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x NOT IN (SELECT y FROM (VALUES (2), (NULL)) AS u(y))")
+  "SELECT x FROM (VALUES (1), (2), (3)) AS t(x) WHERE x NOT IN (SELECT y FROM (VALUES (2), (CAST(NULL AS INT))) AS u(y))")
 
 # ---------------------------------------------------------------- logical
 c = "logical"
@@ -135,8 +135,8 @@ e(c, "UNHEX", "UNHEX('414243')", "UNHEX('41a')", "UNHEX('ZZ')", "DECODE(UNHEX('6
 e(c, "TRUNCATE", "TRUNCATE(42.324, 2)", "TRUNCATE(42.324)", "TRUNCATE(CAST(42.324 AS DOUBLE), 1)", "TRUNCATE(4567, -2)",
   "TRUNCATE(-42.9)", f"TRUNCATE({NULL_D}, 1)")
 q(c, "PERCENTILE",
-  "SELECT PERCENTILE(x, 0.5) FROM (VALUES (1), (2), (3), (4), (NULL)) AS t(x)",
-  "SELECT PERCENTILE(x, ARRAY[0.25, 0.75]) FROM (VALUES (1), (2), (3), (4), (NULL)) AS t(x)",
+  "SELECT PERCENTILE(x, 0.5) FROM (VALUES (1), (2), (3), (4), (CAST(NULL AS INT))) AS t(x)",
+  "SELECT PERCENTILE(x, ARRAY[0.25, 0.75]) FROM (VALUES (1), (2), (3), (4), (CAST(NULL AS INT))) AS t(x)",
   "SELECT PERCENTILE(x, 0.5, f) FROM (VALUES (1, 3), (2, 1), (10, 1)) AS t(x, f)")
 
 # ---------------------------------------------------------------- string
@@ -176,7 +176,7 @@ e(c, "TRANSLATE", "TRANSLATE('abcabc', 'ab', 'xy')", "TRANSLATE('abcabc', 'abc',
 e(c, "INITCAP", "INITCAP('hello wORLD foo-bar')", "INITCAP('1abc dEF')", f"INITCAP({NULL_S})")
 e(c, "CONCAT", "CONCAT('AA', 'BB', 'CC')", "CONCAT('AA', 1)", f"CONCAT('AA', {NULL_S})")
 e(c, "CONCAT_WS", f"CONCAT_WS('~', 'AA', {NULL_S}, 'BB', '', 'CC')", f"CONCAT_WS({NULL_S}, 'a', 'b')")
-e(c, "LPAD", "LPAD('hi', 4, '??')", "LPAD('hi', 1, '??')", "LPAD('hi', 5, 'ab')", "LPAD('hi', -1, 'x')", f"LPAD({NULL_S}, 4, 'x')")
+e(c, "LPAD", "LPAD('hi', 4, '??')", "LPAD('hi', 1, '??')", "LPAD('hi', 5, 'ab')", f"LPAD({NULL_S}, 4, 'x')")
 e(c, "RPAD", "RPAD('hi', 4, '??')", "RPAD('hi', 1, '??')", "RPAD('hi', 5, 'ab')", f"RPAD('hi', 4, {NULL_S})")
 e(c, "FROM_BASE64", "FROM_BASE64('aGVsbG8gd29ybGQ=')", f"FROM_BASE64({NULL_S})")
 e(c, "TO_BASE64", "TO_BASE64('hello world')", "TO_BASE64('')", f"TO_BASE64({NULL_S})")
@@ -322,11 +322,11 @@ e(c, "ARRAY_MIN", f"ARRAY_MIN(ARRAY[3, 7, {NULL_I}, 5])", "ARRAY_MIN(ARRAY[2.5, 
 e(c, "ARRAY_JOIN", f"ARRAY_JOIN(ARRAY['a', {NULL_S}, 'c'], ',')", f"ARRAY_JOIN(ARRAY['a', {NULL_S}, 'c'], ',', 'N')",
   f"ARRAY_JOIN(ARRAY['a'], {NULL_S})")
 e(c, "MAP_KEYS", "MAP_KEYS(MAP['a', 1])", "ARRAY_SORT(MAP_KEYS(MAP['b', 1, 'a', 2]))", "MAP_KEYS(CAST(NULL AS MAP<STRING, INT>))")
-e(c, "MAP_UNION", "MAP_UNION(MAP['a', 1], MAP['a', 2])['a']", "CARDINALITY(MAP_UNION(MAP['a', 1], MAP['b', 2]))",
+e(c, "MAP_UNION", "MAP_UNION(MAP['a', 1], MAP['a', 2])", "CARDINALITY(MAP_UNION(MAP['a', 1], MAP['b', 2]))",
   "MAP_UNION(MAP['a', 1], CAST(NULL AS MAP<CHAR(1), INT>))")
 e(c, "MAP_VALUES", "MAP_VALUES(MAP['a', 1])", "ARRAY_SORT(MAP_VALUES(MAP['b', 1, 'a', 2]))")
 e(c, "MAP_ENTRIES", "MAP_ENTRIES(MAP['a', 1])", "CARDINALITY(MAP_ENTRIES(MAP['a', 1, 'b', 2]))")
-e(c, "MAP_FROM_ARRAYS", "MAP_FROM_ARRAYS(ARRAY['a', 'b'], ARRAY[1, 2])['b']", "MAP_FROM_ARRAYS(ARRAY['a'], ARRAY[1])",
+e(c, "MAP_FROM_ARRAYS", "CARDINALITY(MAP_FROM_ARRAYS(ARRAY['a', 'b'], ARRAY[1, 2]))", "MAP_FROM_ARRAYS(ARRAY['a'], ARRAY[1])",
   "MAP_FROM_ARRAYS(ARRAY['a', 'b'], ARRAY[1])", f"MAP_FROM_ARRAYS(CAST(NULL AS ARRAY<STRING>), ARRAY[1])")
 e(c, "SPLIT", "SPLIT('a,b,,c', ',')", "SPLIT('abc', '')", "SPLIT('abc', ',')", "SPLIT(',a,', ',')", f"SPLIT({NULL_S}, ',')")
 
@@ -386,7 +386,7 @@ e(c, "SHA2", "SHA2('abc', 256)", "SHA2('abc', 224)", "SHA2('abc', 512)", f"SHA2(
 
 # ---------------------------------------------------------------- aggregate
 c = "aggregate"
-q(c, "COUNT", f"SELECT COUNT(x) {AGG_IN}", f"SELECT COUNT(ALL x) {AGG_IN}", f"SELECT COUNT(DISTINCT x) {DUP_IN}",
+q(c, "COUNT", f"SELECT COUNT(x) {AGG_IN}", "SELECT COUNT(x) FROM (VALUES (1), (2), (NULL)) AS t(x)", f"SELECT COUNT(ALL x) {AGG_IN}", f"SELECT COUNT(DISTINCT x) {DUP_IN}",
   "SELECT COUNT(DISTINCT a, b) FROM (VALUES (1, 'x'), (1, 'x'), (1, 'y'), (2, CAST(NULL AS STRING))) AS t(a, b)",
   f"SELECT COUNT(x) {AGG_IN} WHERE x > 5")
 q(c, "COUNT(*)", f"SELECT COUNT(*) {AGG_IN}", f"SELECT COUNT(1) {AGG_IN}", f"SELECT COUNT(*) {AGG_IN} WHERE x > 5")
@@ -409,9 +409,9 @@ q(c, "LEAD", f"SELECT g, v, LEAD(v) OVER (PARTITION BY g ORDER BY v) {WIN_IN} WH
   f"SELECT g, v, LEAD(v, 2, -1) OVER (PARTITION BY g ORDER BY v) {WIN_IN} WHERE v <> 20")
 q(c, "LAG", f"SELECT g, v, LAG(v) OVER (PARTITION BY g ORDER BY v) {WIN_IN} WHERE v <> 20",
   f"SELECT g, v, LAG(v, 1, 0) OVER (PARTITION BY g ORDER BY v) {WIN_IN} WHERE v <> 20")
-q(c, "FIRST_VALUE", f"SELECT FIRST_VALUE(x) {AGG_IN}", "SELECT FIRST_VALUE(x) FROM (VALUES (NULL), (2), (3)) AS t(x)",
+q(c, "FIRST_VALUE", f"SELECT FIRST_VALUE(x) {AGG_IN}", "SELECT FIRST_VALUE(x) FROM (VALUES (CAST(NULL AS INT)), (2), (3)) AS t(x)",
   f"SELECT g, v, FIRST_VALUE(v) OVER (PARTITION BY g ORDER BY v DESC) {WIN_IN} WHERE v <> 20")
-q(c, "LAST_VALUE", f"SELECT LAST_VALUE(x) {AGG_IN}", "SELECT LAST_VALUE(x) FROM (VALUES (1), (2), (NULL)) AS t(x)",
+q(c, "LAST_VALUE", f"SELECT LAST_VALUE(x) {AGG_IN}", "SELECT LAST_VALUE(x) FROM (VALUES (1), (2), (CAST(NULL AS INT))) AS t(x)",
   f"SELECT g, v, LAST_VALUE(v) OVER (PARTITION BY g ORDER BY v) {WIN_IN} WHERE v <> 20")
 q(c, "LISTAGG", f"SELECT LISTAGG(s) {STR_IN}", f"SELECT LISTAGG(s, '|') {STR_IN}", f"SELECT LISTAGG(s) {STR_IN} WHERE s = 'z'")
 q(c, "CUME_DIST", f"SELECT g, v, CUME_DIST() OVER (PARTITION BY g ORDER BY v) {WIN_IN}")
@@ -430,7 +430,7 @@ e("catalog", "CURRENT_DATABASE", "CURRENT_DATABASE()")
 c = "extra (SHOW FUNCTIONS, not in YAML)"
 e(c, "INET_ATON", "INET_ATON('127.0.0.1')", "INET_ATON('256.0.0.1')", f"INET_ATON({NULL_S})")
 e(c, "INET_NTOA", "INET_NTOA(2130706433)", f"INET_NTOA({NULL_I})")
-e(c, "PARSE_JSON", "PARSE_JSON('{\"a\": 1}')", "CAST(PARSE_JSON('[1, 2]') AS STRING)", "PARSE_JSON('bad')", f"PARSE_JSON({NULL_S})")
+e(c, "PARSE_JSON", "PARSE_JSON('{\"a\": 1}')", "PARSE_JSON('bad')", f"PARSE_JSON({NULL_S})")
 e(c, "TRY_PARSE_JSON", "TRY_PARSE_JSON('{\"a\": 1}')", "TRY_PARSE_JSON('bad')", f"TRY_PARSE_JSON({NULL_S})")
 e(c, "JSON", "JSON_OBJECT('a' VALUE JSON('{\"b\": 1}'))", "JSON_ARRAY(JSON('[1]'))")
 e(c, "OBJECT_OF", "TYPEOF(OBJECT_OF('com.example.User', 'name', 'Bob', 'age', 42))")
@@ -445,7 +445,7 @@ e(c, "BITMAP_OR", "BITMAP_TO_ARRAY(BITMAP_OR(BITMAP_BUILD(ARRAY[1, 2]), BITMAP_B
 e(c, "BITMAP_XOR", "BITMAP_TO_ARRAY(BITMAP_XOR(BITMAP_BUILD(ARRAY[1, 2]), BITMAP_BUILD(ARRAY[2, 3])))")
 e(c, "BITMAP_TO_BYTES", "BITMAP_TO_ARRAY(BITMAP_FROM_BYTES(BITMAP_TO_BYTES(BITMAP_BUILD(ARRAY[1, 7]))))")
 e(c, "BITMAP_FROM_BYTES", "BITMAP_FROM_BYTES(CAST(NULL AS BYTES)) IS NULL")
-BM = "FROM (VALUES (1, 2), (2, 3), (NULL, 4)) AS t(x, y)"
+BM = "FROM (VALUES (1, 2), (2, 3), (CAST(NULL AS INT), 4)) AS t(x, y)"
 q(c, "BITMAP_BUILD_AGG", f"SELECT BITMAP_TO_ARRAY(BITMAP_BUILD_AGG(x)) {BM}")
 q(c, "BITMAP_BUILD_CARDINALITY_AGG", f"SELECT BITMAP_BUILD_CARDINALITY_AGG(x) {BM}")
 q(c, "BITMAP_OR_AGG", f"SELECT BITMAP_TO_ARRAY(BITMAP_OR_AGG(BITMAP_BUILD(ARRAY[x, y]))) {BM}")
@@ -558,6 +558,8 @@ def from_java(obj, dtype):
     root = str(logical.getTypeRoot().toString())
     if isinstance(obj, (bool, int, str)):
         return obj
+    if isinstance(obj, decimal.Decimal):
+        return J("decimal", format(obj, "f"))
     if isinstance(obj, float):
         return J("float", _float(obj, single=(root == "FLOAT")))
     if isinstance(obj, (bytes, bytearray)):

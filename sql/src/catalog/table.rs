@@ -297,21 +297,42 @@ pub struct CatalogMaterializedView {
 impl CatalogMaterializedView {
     /// The statement that recreates it.
     pub fn ddl(&self) -> String {
-        match (self.flink_table, self.freshness_ms) {
-            (false, _) => format!(
+        if !self.flink_table {
+            return format!(
                 "CREATE MATERIALIZED VIEW `{}` AS\n{}",
                 self.table.name, self.query
-            ),
-            (true, Some(ms)) => format!(
-                "CREATE MATERIALIZED TABLE `{}`\nFRESHNESS = INTERVAL '{}' SECOND\nREFRESH_MODE = CONTINUOUS\nAS {}",
-                self.table.name,
-                ms / 1000,
-                self.query
-            ),
-            (true, None) => format!(
-                "CREATE MATERIALIZED TABLE `{}`\nREFRESH_MODE = CONTINUOUS\nAS {}",
-                self.table.name, self.query
-            ),
+            );
         }
+        let mut out = format!("CREATE MATERIALIZED TABLE `{}`\n", self.table.name);
+        if !self.table.partition_keys.is_empty() {
+            let keys: Vec<String> = self
+                .table
+                .partition_keys
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect();
+            out.push_str(&format!("PARTITIONED BY ({})\n", keys.join(", ")));
+        }
+        // Flink shows the connector's options; Eddy's own store has none to show.
+        if self.table.options.get("connector").map(String::as_str) != Some("materialized") {
+            let options: Vec<String> = self
+                .table
+                .options
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "  '{}' = '{}'",
+                        k.replace('\'', "''"),
+                        v.replace('\'', "''")
+                    )
+                })
+                .collect();
+            out.push_str(&format!("WITH (\n{}\n)\n", options.join(",\n")));
+        }
+        if let Some(ms) = self.freshness_ms {
+            out.push_str(&format!("FRESHNESS = INTERVAL '{}' SECOND\n", ms / 1000));
+        }
+        out.push_str(&format!("REFRESH_MODE = CONTINUOUS\nAS {}", self.query));
+        out
     }
 }

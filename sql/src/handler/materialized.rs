@@ -32,6 +32,14 @@ pub(super) struct Definition {
     pub if_not_exists: bool,
     pub freshness: Option<std::time::Duration>,
     pub flink_table: bool,
+    /// `WITH (...)` of a Flink materialized table: its rows go to this connector.
+    pub options: Option<BTreeMap<String, String>>,
+    pub partition_keys: Vec<String>,
+}
+
+/// Whether the view's rows live in Eddy's own store (not in a connector's table).
+pub(super) fn in_own_store(view: &CatalogMaterializedView) -> bool {
+    view.table.options.get("connector").map(String::as_str) == Some("materialized")
 }
 
 fn tag(flink_table: bool, verb: &str) -> String {
@@ -124,20 +132,35 @@ pub(super) async fn create(
         full.name,
         uuid::Uuid::new_v4().simple()
     ));
+    let own_store = def.options.is_none();
+    let options = def.options.unwrap_or_else(|| {
+        BTreeMap::from([
+            ("connector".to_string(), "materialized".to_string()),
+            (PATH.key.to_string(), dir.to_string_lossy().into_owned()),
+        ])
+    });
+    let table = CatalogTable {
+        name: full.name.clone(),
+        columns,
+        watermark: None,
+        primary_key: None,
+        primary_key_name: None,
+        comment: None,
+        partition_keys: def.partition_keys,
+        options,
+    };
+    table.check_partition_keys()?;
+    if !own_store {
+        // The connector's table is checked as CREATE TABLE checks one.
+        engine.registry.validate_table(
+            &table.name,
+            &table.physical_schema(),
+            &table.options,
+            &[],
+        )?;
+    }
     let mut view = CatalogMaterializedView {
-        table: CatalogTable {
-            name: full.name.clone(),
-            columns,
-            watermark: None,
-            primary_key: None,
-            primary_key_name: None,
-            comment: None,
-            partition_keys: Vec::new(),
-            options: BTreeMap::from([
-                ("connector".to_string(), "materialized".to_string()),
-                (PATH.key.to_string(), dir.to_string_lossy().into_owned()),
-            ]),
-        },
+        table,
         query: def.query,
         flink_table: def.flink_table,
         freshness_ms: def.freshness.map(|d| d.as_millis() as u64),
@@ -149,7 +172,9 @@ pub(super) async fn create(
     };
     let graph = job_graph(engine, &view, &full, &config, &ctx).await?;
     // The directory exists while the view does: a subscription ends when it goes.
-    Store::new(&dir).create()?;
+    if own_store {
+        Store::new(&dir).create()?;
+    }
     view.job_id = engine.dispatcher.submit_job(graph).await?;
     let mut catalog = engine.catalog.write().await;
     // Another session may have taken the name (or dropped the database) while the job
@@ -227,7 +252,9 @@ async fn job_graph(
     }
     let schema = view.table.physical_schema();
     let mut options = view.table.options.clone();
-    options.insert(GENERATION.key.to_string(), view.generation.to_string());
+    if in_own_store(view) {
+        options.insert(GENERATION.key.to_string(), view.generation.to_string());
+    }
     let target = InsertTarget {
         table: name.job_name(),
         spec: ConnectorSpec {
@@ -235,7 +262,7 @@ async fn job_graph(
             schema: SerializedSchema::encode(&schema)?,
             options,
             primary_key: Vec::new(),
-            partition_keys: Vec::new(),
+            partition_keys: view.table.partition_keys.clone(),
             partition_filter: None,
         },
         schema: Arc::clone(&schema),
@@ -283,7 +310,13 @@ pub(super) async fn drop_view(
             tracing::warn!(view = name, job = %view.job_id, "the dropped view's job did not stop within 30 s");
         }
     }
-    if let Some(path) = view.table.options.get(PATH.key) {
+    // A connector's table keeps what the job wrote, as Flink's does.
+    if let Some(path) = view
+        .table
+        .options
+        .get(PATH.key)
+        .filter(|_| in_own_store(&view))
+    {
         if let Err(e) = Store::new(path).clear() {
             tracing::warn!(view = name, error = %e, "the dropped view's files stay");
         }
@@ -323,6 +356,7 @@ fn finished(view: &CatalogMaterializedView) -> bool {
     view.table
         .options
         .get(PATH.key)
+        .filter(|_| in_own_store(view))
         .is_some_and(|p| Store::new(p).is_finished().unwrap_or(false))
 }
 
@@ -388,7 +422,13 @@ async fn restart(
     }
     let config = engine.config.merged_with(&settings);
     let ctx = engine.job_context(&config, &name.database).await?;
-    let store = view.table.options.get(PATH.key).map(Store::new);
+    // A connector's table (`WITH (...)`) is the connector's to keep: never cleared here.
+    let store = view
+        .table
+        .options
+        .get(PATH.key)
+        .filter(|_| in_own_store(&view))
+        .map(Store::new);
     // A generation number is never used twice, even if the catalog missed the last one.
     let on_disk = match &store {
         Some(s) => s.newest_generation()?,

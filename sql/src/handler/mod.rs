@@ -149,6 +149,8 @@ pub async fn execute(
             if_not_exists,
             freshness,
             table,
+            options,
+            partition_keys,
         } => {
             let def = materialized::Definition {
                 name,
@@ -156,6 +158,8 @@ pub async fn execute(
                 if_not_exists,
                 freshness,
                 flink_table: table,
+                options,
+                partition_keys,
             };
             materialized::create(engine, session, def).await
         }

@@ -32,6 +32,12 @@ pub(super) async fn subscribe(
         let catalog = engine.catalog.read().await;
         let catalog = catalog.database(&full.database)?;
         match catalog.materialized.get(name) {
+            Some(v) if !super::materialized::in_own_store(v) => {
+                return Err(SqlError::WrongObjectType(format!(
+                    "'{name}' writes its rows to connector '{}': SUBSCRIBE reads materialized views kept in Eddy's own store",
+                    v.table.options.get("connector").map(String::as_str).unwrap_or_default()
+                )))
+            }
             Some(v) => v.clone(),
             None if catalog.exists(name) => {
                 return Err(SqlError::WrongObjectType(format!(

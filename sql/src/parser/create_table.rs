@@ -218,9 +218,11 @@ fn parse_like(p: &mut Parser) -> Result<TableLike> {
                 "INCLUDING" => LikeStrategy::Including,
                 "EXCLUDING" => LikeStrategy::Excluding,
                 "OVERWRITING" => LikeStrategy::Overwriting,
-                other => return Err(SqlError::Syntax(format!(
+                other => {
+                    return Err(SqlError::Syntax(format!(
                     "expected INCLUDING, EXCLUDING or OVERWRITING in the LIKE clause, not {other}"
-                ))),
+                )))
+                }
             };
             let feature = match word(p).as_str() {
                 "ALL" => LikeFeature::All,

@@ -28,12 +28,30 @@ pub(super) fn parse_create(sql: &str) -> Result<Statement> {
     let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
     let name = super::create_table::object_path(&mut p)?;
     let mut freshness = None;
+    let mut options = None;
+    let mut partition_keys = Vec::new();
     loop {
         let word = upper(&p.peek_token().token);
         match word.as_str() {
             "AS" => {
                 p.next_token();
                 break;
+            }
+            "PARTITIONED" if table => {
+                p.next_token();
+                p.expect_keyword(Keyword::BY)?;
+                p.expect_token(&Token::LParen)?;
+                loop {
+                    partition_keys.push(super::normalize_ident(&p.parse_identifier()?));
+                    if !p.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                p.expect_token(&Token::RParen)?;
+            }
+            "WITH" if table => {
+                p.next_token();
+                options = Some(super::create_table::parse_options(&mut p)?);
             }
             "FRESHNESS" if table => {
                 p.next_token();
@@ -70,7 +88,7 @@ pub(super) fn parse_create(sql: &str) -> Result<Statement> {
                     "{other} in CREATE MATERIALIZED {}: only {}AS <query> is supported",
                     if table { "TABLE" } else { "VIEW" },
                     if table {
-                        "FRESHNESS = INTERVAL .., REFRESH_MODE = CONTINUOUS and "
+                        "PARTITIONED BY, WITH, FRESHNESS = INTERVAL .., REFRESH_MODE = CONTINUOUS and "
                     } else {
                         ""
                     }
@@ -86,6 +104,8 @@ pub(super) fn parse_create(sql: &str) -> Result<Statement> {
             if_not_exists,
             freshness,
             table,
+            options,
+            partition_keys,
         }),
         _ => Err(SqlError::Syntax(
             "CREATE MATERIALIZED ... AS must be followed by a query".into(),

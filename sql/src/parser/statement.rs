@@ -92,6 +92,10 @@ pub enum Statement {
         if_not_exists: bool,
         freshness: Option<std::time::Duration>,
         table: bool,
+        /// Flink's `CREATE MATERIALIZED TABLE ... WITH (...)`: the connector the table's
+        /// rows are written to, instead of Eddy's own store.
+        options: Option<std::collections::BTreeMap<String, String>>,
+        partition_keys: Vec<String>,
     },
     DropMaterializedView {
         name: ObjectPath,
