@@ -21,6 +21,16 @@ MISSING = re.compile(r"Invalid function|Unknown function|function .*(does not ex
                      r"No function (named|matches)|Unsupported function|is not a known function", re.I)
 
 
+ALIASES = {"ceil": ["ceiling"], "char_length": ["character_length"], "%": ["mod"], "count(*)": ["count"],
+           "json_arrayagg": ["json_arrayagg_absent_on_null", "json_arrayagg_null_on_null"],
+           "json_objectagg": ["json_objectagg_null_on_null", "json_objectagg_absent_on_null"]}
+
+
+def missing_name(error):
+    m = re.search(r"(?:Invalid|Unknown) function '?([A-Za-z0-9_]+)'?", error or "")
+    return m.group(1).lower() if m else None
+
+
 class Text(Loader):
     def load(self, data):
         return bytes(data).decode("utf-8")
@@ -81,18 +91,29 @@ def main():
     out = []
     for key in order:
         cs = status[key]
+        fn = key[1].lower().split(" ")[0]
+        names = {fn} | set(ALIASES.get(fn, ()))
+        missing_self = [c for c in cs if not c["agree"] and c["eddy_error"] and MISSING.search(c["eddy_error"])
+                        and missing_name(c["eddy_error"]) in names]
+        ran_differently = [c for c in cs if not c["agree"] and c["eddy_error"] is None]
         if all(c["agree"] for c in cs):
-            st = "works"
-        elif any(c["eddy_error"] and MISSING.search(c["eddy_error"]) and not c["agree"] for c in cs) and \
-                not any(c["eddy_error"] is None and c["flink_error"] is None for c in cs):
-            st = "missing"
-        elif any(c["eddy_error"] is None and not c["agree"] for c in cs) or any(c["eddy_error"] is None for c in cs):
+            st, note = "works", None
+        elif missing_self and not any(c["agree"] and c["flink_error"] is None for c in cs) and not ran_differently:
+            st, note = "missing", None
+        elif ran_differently:
+            c = ran_differently[0]
             st = "differs"
+            note = (f"{c['sql']}: Flink {c['flink_result'] if c['flink_error'] is None else 'refuses it'}"
+                    f", Eddy {c['eddy_result']}")
         else:
+            c = next(c for c in cs if not c["agree"])
             st = "error"
-        out.append(dict(category=key[0], function=key[1], status=st,
-                        calls=[dict(sql=c["sql"], agree=c["agree"], flink_result=c["flink_result"], flink_error=c["flink_error"],
-                                    eddy_result=c["eddy_result"], eddy_error=c["eddy_error"]) for c in cs]))
+            other = missing_name(c["eddy_error"])
+            note = f"{c['sql']}: " + (f"needs missing function {other}" if other else c["eddy_error"])
+        out.append(dict(category=key[0], function=key[1], status=st, note=note,
+                        calls=[dict(sql=c["sql"], agree=c["agree"], flink_type=c["flink_type"], flink_result=c["flink_result"],
+                                    flink_error=c["flink_error"], eddy_result=c["eddy_result"], eddy_error=c["eddy_error"])
+                               for c in cs]))
     with open(os.path.join(HERE, "eddy_status.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1, ensure_ascii=False)
     counts = {}
