@@ -85,9 +85,10 @@ fn add_insert(
 }
 
 /// Ends `chain` in a vertex of its own so that the sink's vertex can have `sink.parallelism`
-/// = `p`, as Flink's `CommonExecSink` does: an insert-only stream is spread over the sink's
-/// subtasks, an updating one goes by the sink's primary key so that each key's changes
-/// stay in order on one subtask.
+/// = `p`, as Flink's `CommonExecSink` does (`table.exec.sink.keyed-shuffle` = AUTO): rows
+/// go by the sink's primary key when it has one (and `p` > 1), so that each key's rows stay
+/// in order on one subtask; an updating stream needs that key; an insert-only one without
+/// it is spread over the sink's subtasks.
 fn exchange_to_sink(
     parts: &mut GraphParts,
     chain: OpenChain,
@@ -96,8 +97,9 @@ fn exchange_to_sink(
 ) -> Result<OpenChain> {
     let updating = chain.updating;
     let producer = chain.producer.clone();
+    let keyed = !target.primary_key.is_empty() && (p > 1 || updating);
     let partitioner = match updating {
-        false => Partitioner::Rebalance,
+        false if !keyed => Partitioner::Rebalance,
         true if target.primary_key.is_empty() => {
             return Err(PlanError::NotSupported(format!(
                 "The sink for table '{}' has a configured parallelism of {p}, while the input \
@@ -107,7 +109,7 @@ fn exchange_to_sink(
                 target.table, parts.parallelism
             )))
         }
-        true => Partitioner::Hash {
+        _ => Partitioner::Hash {
             key_columns: target
                 .primary_key
                 .iter()

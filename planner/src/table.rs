@@ -250,6 +250,18 @@ impl ConnectorTable {
             && !columns.is_empty()
             && columns.iter().all(|c| keys.contains(&c.name))
             && !expr.is_volatile()
+            && !expr
+                .exists(|e| {
+                    Ok(matches!(
+                        e,
+                        Expr::ScalarSubquery(_)
+                            | Expr::Exists(_)
+                            | Expr::InSubquery(_)
+                            | Expr::OuterReferenceColumn(..)
+                            | Expr::Placeholder(_)
+                    ))
+                })
+                .unwrap_or(true)
     }
 
     /// The filters among `filters` that read partition columns only, as one predicate
@@ -284,8 +296,12 @@ impl ConnectorTable {
                 other => Ok(Transformed::no(other)),
             })?
             .data;
-        let physical = state.create_physical_expr(predicate, &keys)?;
-        Ok(Some(encode_expr(&physical).map_err(external)?))
+        // Pruning is a shortcut (the filter stays above the scan): a filter that cannot
+        // travel to the source (a session's own function, a subquery) prunes nothing.
+        let Ok(physical) = state.create_physical_expr(predicate, &keys) else {
+            return Ok(None);
+        };
+        Ok(encode_expr(&physical).ok())
     }
 
     /// Finds the connector table behind a provider, if it is one.

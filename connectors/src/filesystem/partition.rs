@@ -273,6 +273,13 @@ impl Partitioning {
         typed: &[ScalarValue],
         output: &SchemaRef,
     ) -> Result<RecordBatch> {
+        if typed.len() != self.keys.len() {
+            return Err(RuntimeError::Internal(format!(
+                "a file's split has {} partition values for {} partition columns",
+                typed.len(),
+                self.keys.len()
+            )));
+        }
         let n = decoded.num_rows();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(output.fields().len());
         let mut data = 0;
@@ -307,20 +314,27 @@ impl Partitioning {
                         .map(|v| v[p].as_deref())
                         .collect::<Vec<_>>(),
                 ));
+                // A value that is not of its column's type fails as reading it would.
                 let options = CastOptions {
-                    safe: true,
+                    safe: false,
                     ..Default::default()
                 };
-                Ok(cast_with_options(
-                    &texts,
-                    schema.field(p).data_type(),
-                    &options,
-                )?)
+                cast_with_options(&texts, schema.field(p).data_type(), &options).map_err(|e| {
+                    // Name the partition whose value does not fit, as reading it would.
+                    partitions
+                        .iter()
+                        .find_map(|v| self.typed(v, &self.directory(v)).err())
+                        .unwrap_or_else(|| e.into())
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
         let ctx = eddy_runtime::expr_codec::function_context();
-        let predicate = eddy_runtime::expr_codec::decode_expr(filter, &schema, &ctx)?;
+        // Pruning is a shortcut (the filter runs again on the rows): a filter this process
+        // cannot rebuild keeps every partition.
+        let Ok(predicate) = eddy_runtime::expr_codec::decode_expr(filter, &schema, &ctx) else {
+            return Ok(vec![true; partitions.len()]);
+        };
         let kept = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
         let kept = kept
             .as_any()

@@ -85,6 +85,9 @@ impl SinkWriter for PartitionedWriter {
             committables.extend(w.prepare_commit(checkpoint_id)?);
             Ok(())
         })?;
+        // Partitions written before this checkpoint and not since are done with (Flink
+        // drops inactive buckets): a long job keeps writers for the partitions it writes.
+        self.writers.retain(|_, w| !w.is_idle());
         Ok(committables)
     }
 

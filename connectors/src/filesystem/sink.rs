@@ -268,6 +268,11 @@ impl InProgressFile {
 }
 
 impl FileSystemWriter {
+    /// No file open and none awaiting a commit: nothing would be lost by dropping it.
+    pub(super) fn is_idle(&self) -> bool {
+        self.current.is_none() && self.closed.is_empty()
+    }
+
     fn open_part(&mut self) -> Result<InProgressFile> {
         let name = format!("{}-{}", self.prefix, self.next_part);
         self.next_part += 1;

@@ -146,7 +146,8 @@ impl FileSystemSource {
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+        // A partition directory (`_dt=x`) is data whatever its column is called.
+        .is_some_and(|n| (n.starts_with('.') || n.starts_with('_')) && !n.contains('='))
 }
 
 fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {

@@ -462,6 +462,15 @@ async fn restart(
             }
         }
     }
+    // A connector's table may hold what the last job wrote (a Kafka topic at least once,
+    // files a finished job committed): computing it again would write those rows twice.
+    if !in_own_store(&view) {
+        return Err(SqlError::NotSupported(format!(
+            "materialized table '{}' writes into connector '{}' and none of its jobs left a checkpoint to resume from; its job stays stopped so that no row is written twice: drop it and create it again to start over",
+            view.table.name,
+            view.table.options.get("connector").map(String::as_str).unwrap_or_default()
+        )));
+    }
     tracing::warn!(view = %view.table.name, "no checkpoint of the view's jobs to restore; its contents are computed again");
     if let Some(store) = &store {
         store.clear()?;
