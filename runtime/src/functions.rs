@@ -16,6 +16,7 @@ use crate::time::now_millis;
 
 mod date_format;
 mod flink_aggregates;
+mod flink_scalar;
 
 pub use flink_aggregates::flink_aggregates;
 
@@ -371,7 +372,35 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     ] {
         functions.push(Arc::new(ScalarUDF::from(FlinkUdf::new(f))));
     }
+    functions.extend(flink_scalar::all());
+    functions.extend(flink_aliases());
     functions
+}
+
+/// DataFusion's functions under the names Flink gives them (same semantics on the calls
+/// `docs/functions.md` lists). An alias is planned and serialized as DataFusion's name.
+fn flink_aliases() -> Vec<Arc<ScalarUDF>> {
+    use datafusion::functions::{math, regex, string};
+    let alias =
+        |f: Arc<ScalarUDF>, name: &'static str| Arc::new(f.as_ref().clone().with_aliases([name]));
+    vec![
+        alias(string::starts_with(), "startswith"),
+        alias(string::ends_with(), "endswith"),
+        alias(regex::regexp_like(), "regexp"),
+        alias(math::trunc(), "truncate"),
+        alias(math::signum(), "sign"),
+        alias(math::ceil(), "ceiling"),
+    ]
+}
+
+/// DataFusion's aggregates under the names Flink gives them.
+pub fn flink_aggregate_aliases() -> Vec<Arc<datafusion::logical_expr::AggregateUDF>> {
+    vec![Arc::new(
+        datafusion::functions_aggregate::variance::var_samp_udaf()
+            .as_ref()
+            .clone()
+            .with_aliases(["variance"]),
+    )]
 }
 
 #[cfg(test)]

@@ -293,6 +293,9 @@ impl Engine {
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());
         }
+        for f in eddy_runtime::functions::flink_aggregate_aliases() {
+            ctx.register_udaf(f.as_ref().clone());
+        }
         if self.config.get_bool(&core::TESTING_FUNCTIONS) {
             for f in testing_functions() {
                 ctx.register_udf(f.as_ref().clone());

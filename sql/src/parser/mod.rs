@@ -23,6 +23,7 @@ mod proptests;
 mod role;
 mod statement;
 mod temporal;
+mod time_units;
 mod window_tvf;
 mod words;
 

@@ -261,6 +261,7 @@ pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let sql = super::rewrite_temporal_tables(&sql)?;
     let sql = super::insert_partition::rewrite_insert_partition(&sql)?;
+    let sql = super::time_units::rewrite_time_units(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
