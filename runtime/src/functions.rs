@@ -17,6 +17,8 @@ use crate::time::now_millis;
 mod date_format;
 mod flink_aggregates;
 mod flink_scalar;
+mod flink_strict;
+mod listagg;
 
 pub use flink_aggregates::flink_aggregates;
 
@@ -87,7 +89,8 @@ enum FlinkFunction {
     Hour,
     /// `SPLIT_INDEX(str, delimiter, index)`: the 0-based `index`th part, NULL past the end.
     SplitIndex,
-    /// `REGEXP_EXTRACT(str, regex [, group])`: the group (default 1) of the first match.
+    /// `REGEXP_EXTRACT(str, regex [, group])`: the group of the first match; without a
+    /// group, the whole match (group 0), as in Flink 2.3.
     RegexpExtract,
     /// `COUNT_CHAR(str, char)`: occurrences of `char`, the UDF Flink's Nexmark q14 registers.
     CountChar,
@@ -265,7 +268,7 @@ impl ScalarUDFImpl for FlinkUdf {
                             continue;
                         }
                         Some(g) => g.value(r),
-                        None => 1,
+                        None => 0,
                     };
                     let found = compiled.as_ref().and_then(|(_, re)| {
                         let caps = re.captures(s.value(r))?;
@@ -373,6 +376,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
         functions.push(Arc::new(ScalarUDF::from(FlinkUdf::new(f))));
     }
     functions.extend(flink_scalar::all());
+    functions.extend(flink_strict::all());
     functions.extend(flink_aliases());
     functions
 }
@@ -395,12 +399,17 @@ fn flink_aliases() -> Vec<Arc<ScalarUDF>> {
 
 /// DataFusion's aggregates under the names Flink gives them.
 pub fn flink_aggregate_aliases() -> Vec<Arc<datafusion::logical_expr::AggregateUDF>> {
-    vec![Arc::new(
-        datafusion::functions_aggregate::variance::var_samp_udaf()
-            .as_ref()
-            .clone()
-            .with_aliases(["variance"]),
-    )]
+    vec![
+        Arc::new(
+            datafusion::functions_aggregate::variance::var_samp_udaf()
+                .as_ref()
+                .clone()
+                .with_aliases(["variance"]),
+        ),
+        Arc::new(datafusion::logical_expr::AggregateUDF::from(
+            listagg::ListAgg::default(),
+        )),
+    ]
 }
 
 #[cfg(test)]
