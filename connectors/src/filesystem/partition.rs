@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{cast_with_options, take_record_batch, CastOptions};
+use datafusion::arrow::compute::{cast, cast_with_options, take_record_batch, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::arrow::util::display::FormatOptions;
@@ -251,16 +251,14 @@ impl Partitioning {
             .zip(values)
             .map(|(&k, v)| {
                 let field = self.schema.field(k);
-                ScalarValue::Utf8(v.clone())
-                    .cast_to(field.data_type())
-                    .map_err(|_| {
-                        RuntimeError::User(format!(
-                            "partition value '{}' of column '{}' (file '{file}') is not a valid {}",
-                            v.as_deref().unwrap_or_default(),
-                            field.name(),
-                            field.data_type()
-                        ))
-                    })
+                typed_value(v.as_deref(), field.data_type()).ok_or_else(|| {
+                    RuntimeError::User(format!(
+                        "partition value '{}' of column '{}' (file '{file}') is not a valid {}",
+                        v.as_deref().unwrap_or_default(),
+                        field.name(),
+                        field.data_type()
+                    ))
+                })
             })
             .collect()
     }
@@ -306,26 +304,17 @@ impl Partitioning {
             return Ok(Vec::new());
         }
         let schema = self.key_schema();
+        // Typed as reading them types them: a value that does not fit fails the same way.
+        let typed = partitions
+            .iter()
+            .map(|v| self.typed(v, &self.directory(v)))
+            .collect::<Result<Vec<_>>>()?;
         let columns = (0..self.keys.len())
             .map(|p| {
-                let texts: ArrayRef = Arc::new(datafusion::arrow::array::StringArray::from(
-                    partitions
-                        .iter()
-                        .map(|v| v[p].as_deref())
-                        .collect::<Vec<_>>(),
-                ));
-                // A value that is not of its column's type fails as reading it would.
-                let options = CastOptions {
-                    safe: false,
-                    ..Default::default()
-                };
-                cast_with_options(&texts, schema.field(p).data_type(), &options).map_err(|e| {
-                    // Name the partition whose value does not fit, as reading it would.
-                    partitions
-                        .iter()
-                        .find_map(|v| self.typed(v, &self.directory(v)).err())
-                        .unwrap_or_else(|| e.into())
-                })
+                let values = typed.iter().map(|t| t[p].clone());
+                let column = ScalarValue::iter_to_array(values)?;
+                // All-NULL partitions give an untyped column: the key's type it is.
+                Ok(cast(&column, schema.field(p).data_type())?)
             })
             .collect::<Result<Vec<_>>>()?;
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
@@ -345,6 +334,30 @@ impl Partitioning {
         Ok((0..kept.len())
             .map(|i| kept.is_valid(i) && kept.value(i))
             .collect())
+    }
+}
+
+/// A directory's value typed as its column. Besides the text of the value, the forms
+/// Flink 2.3 writes for non-text columns are read: a DATE as days since the epoch, a
+/// TIMESTAMP as Java's `LocalDateTime` text (`2024-01-02T03:04`, seconds left out when
+/// zero).
+fn typed_value(value: Option<&str>, data_type: &DataType) -> Option<ScalarValue> {
+    let text = ScalarValue::Utf8(value.map(str::to_string));
+    if let Ok(v) = text.cast_to(data_type) {
+        return Some(v);
+    }
+    let value = value?;
+    match data_type {
+        DataType::Date32 => value
+            .parse::<i32>()
+            .ok()
+            .map(|d| ScalarValue::Date32(Some(d))),
+        DataType::Timestamp(..) if value.len() == 16 && value.as_bytes().get(10) == Some(&b'T') => {
+            ScalarValue::Utf8(Some(format!("{value}:00")))
+                .cast_to(data_type)
+                .ok()
+        }
+        _ => None,
     }
 }
 
