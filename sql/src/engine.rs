@@ -293,6 +293,14 @@ impl Engine {
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());
         }
+        // CURRENT_TIMESTAMP (and NOW()) is Flink's TIMESTAMP_LTZ(3): an instant, shown in
+        // the session's zone. Only this function takes the zone: DataFusion's session-wide
+        // time zone would also zone TO_TIMESTAMP's results, which Flink leaves without one.
+        let mut now_options = datafusion::config::ConfigOptions::default();
+        now_options.execution.time_zone = Some(zone.arrow_name());
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::from(
+            datafusion::functions::datetime::now::NowFunc::new_with_config(&now_options),
+        ));
         for f in eddy_runtime::functions::flink_aggregate_aliases() {
             ctx.register_udaf(f.as_ref().clone());
         }
