@@ -33,7 +33,10 @@ pub fn function_context() -> Arc<TaskContext> {
         ctx.register_udf(f.as_ref().clone());
     }
     // TaskManagers run jobs only: their SUM and AVG are Flink's.
-    for f in crate::functions::flink_aggregates() {
+    for f in crate::functions::flink_aggregates()
+        .into_iter()
+        .chain(crate::functions::flink_aggregate_aliases())
+    {
         ctx.register_udaf(f.as_ref().clone());
     }
     ctx.task_ctx()

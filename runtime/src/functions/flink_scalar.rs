@@ -293,6 +293,30 @@ impl ScalarUDFImpl for FlinkScalar {
         })
     }
 
+    /// IF becomes a CASE, which evaluates only the branch each row takes, as Flink's IF
+    /// does (`IF(x = 0, 0, 10 / x)` never divides by zero).
+    fn simplify(
+        &self,
+        args: Vec<datafusion::logical_expr::Expr>,
+        _info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        use datafusion::logical_expr::simplify::ExprSimplifyResult;
+        use datafusion::logical_expr::{Case, Expr};
+        if self.function != Scalar::If || args.len() != 3 {
+            return Ok(ExprSimplifyResult::Original(args));
+        }
+        let mut args = args.into_iter();
+        let (Some(cond), Some(then), Some(otherwise)) = (args.next(), args.next(), args.next())
+        else {
+            return Err(DataFusionError::Internal("IF lost an argument".into()));
+        };
+        Ok(ExprSimplifyResult::Simplified(Expr::Case(Case::new(
+            None,
+            vec![(Box::new(cond), Box::new(then))],
+            Some(Box::new(otherwise)),
+        ))))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         if self.function == Scalar::E {
             return Ok(ColumnarValue::Scalar(ScalarValue::Float64(Some(
@@ -324,12 +348,7 @@ impl ScalarUDFImpl for FlinkScalar {
                         out.append_null();
                         continue;
                     }
-                    let text = s.value(r);
-                    let padded = match text.len() % 2 {
-                        1 => format!("0{text}"),
-                        _ => text.to_string(),
-                    };
-                    out.append_option(unhex(&padded));
+                    out.append_option(unhex(s.value(r)));
                 }
                 Arc::new(out.finish())
             }
@@ -347,9 +366,13 @@ impl ScalarUDFImpl for FlinkScalar {
                 if s.is_null(r) {
                     return None;
                 }
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(s.value(r))
-                    .ok()?;
+                // Padded or not, as Java's decoder (which Flink uses) takes it.
+                let engine = base64::engine::GeneralPurpose::new(
+                    &base64::alphabet::STANDARD,
+                    base64::engine::GeneralPurposeConfig::new()
+                        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+                );
+                let bytes = engine.decode(s.value(r)).ok()?;
                 Some(String::from_utf8_lossy(&bytes).into_owned())
             }),
             Scalar::IsAlpha | Scalar::IsDigit | Scalar::IsDecimal => {
@@ -509,7 +532,7 @@ fn timestamp_add(a: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
                         u32::try_from(months).map_err(|_| overflow())?,
                     )),
                     false => t.checked_sub_months(Months::new(
-                        u32::try_from(-months).map_err(|_| overflow())?,
+                        u32::try_from(months.unsigned_abs()).map_err(|_| overflow())?,
                     )),
                 };
                 moved.ok_or_else(overflow)?.and_utc().timestamp_millis()
@@ -517,10 +540,13 @@ fn timestamp_add(a: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
         };
         out.push(Some(added));
     }
-    let result: ArrayRef = Arc::new(datafusion::arrow::array::TimestampMillisecondArray::from(
-        out,
-    ));
-    Ok(cast(&result, a[2].data_type())?)
+    let result = datafusion::arrow::array::TimestampMillisecondArray::from(out);
+    match a[2].data_type() {
+        // The same instant, in its zone: a cast from a zoneless value would read it as a
+        // wall time there.
+        DataType::Timestamp(_, zone) => Ok(Arc::new(result.with_timezone_opt(zone.clone()))),
+        other => Ok(cast(&(Arc::new(result) as ArrayRef), other)?),
+    }
 }
 
 fn timestamp_diff(a: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
@@ -533,7 +559,11 @@ fn timestamp_diff(a: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
             continue;
         };
         let whole = match unit(units.value(r))? {
-            Unit::Millis(u) => (t - f) / u,
+            Unit::Millis(u) => {
+                t.checked_sub(f)
+                    .ok_or_else(|| user_error("TIMESTAMPDIFF: the difference overflows".into()))?
+                    / u
+            }
             Unit::Months(u) => months_between(datetime(f)?, datetime(t)?) / u,
         };
         out.push(Some(i32::try_from(whole).map_err(|_| {
@@ -602,15 +632,22 @@ fn hex(a: &ArrayRef, rows: usize) -> ArrayRef {
     }
 }
 
+/// Flink's UNHEX: hexadecimal digits only (else NULL); with an odd number of them, the
+/// first stands alone and gives a zero byte, as Flink 2.3 answers (`41a` is `\x001a`).
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    bytes
-        .chunks(2)
-        .map(|pair| {
-            let digits = std::str::from_utf8(pair).ok()?;
-            u8::from_str_radix(digits, 16).ok()
-        })
-        .collect()
+    if !bytes.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let (mut out, rest) = match bytes.len() % 2 {
+        1 => (vec![0u8], &bytes[1..]),
+        _ => (Vec::with_capacity(bytes.len() / 2), bytes),
+    };
+    for pair in rest.chunks(2) {
+        out.push(digit(pair[0])? * 16 + digit(*pair.get(1)?)?);
+    }
+    Some(out)
 }
 
 fn is_decimal(t: &str) -> bool {
@@ -635,7 +672,14 @@ fn json_quote(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            // Flink writes every code point past ASCII as \uXXXX (UTF-16 units) and leaves
+            // the other control characters as they are.
+            c if !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -666,7 +710,10 @@ mod tests {
         );
         assert_eq!(json_quote("a\"b/c"), "\"a\\\"b\\/c\"");
         assert_eq!(unhex("001a"), Some(vec![0, 0x1a]));
+        assert_eq!(unhex("41a"), Some(vec![0, 0x1a]));
         assert_eq!(unhex("ZZ"), None);
+        assert_eq!(unhex("+1"), None);
+        assert_eq!(json_quote("é"), "\"\\u00e9\"");
         assert!(is_decimal("1e5") && is_decimal("-12") && !is_decimal("abc") && !is_decimal("inf"));
     }
 }

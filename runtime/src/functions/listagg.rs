@@ -2,11 +2,19 @@
 //! (',' by default), NULL when there are none. It is DataFusion's `string_agg` with
 //! Flink's default separator: the call is rewritten to it when the plan is simplified.
 
-use datafusion::arrow::datatypes::DataType;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::functions_aggregate::string_agg::string_agg_udaf;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
+use datafusion::logical_expr::function::{
+    AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs,
+};
 use datafusion::logical_expr::{lit, Accumulator, AggregateUDFImpl, Expr, Signature, Volatility};
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_expr::PhysicalExpr;
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct ListAgg {
@@ -45,13 +53,29 @@ impl AggregateUDFImpl for ListAgg {
         if types.len() == 1 {
             types.push(DataType::Utf8);
         }
-        datafusion::functions_aggregate::string_agg::string_agg_udaf().return_type(&types)
+        string_agg_udaf().return_type(&types)
     }
 
-    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Err(DataFusionError::Internal(
-            "LISTAGG runs as string_agg once the plan is simplified".into(),
-        ))
+    /// Where the call is not rewritten (`LISTAGG(s) OVER (...)`, a TaskManager rebuilding
+    /// an expression), string_agg's accumulator with the separator filled in.
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let separator: Arc<dyn PhysicalExpr> =
+            Arc::new(Literal::new(ScalarValue::Utf8(Some(",".to_string()))));
+        let mut exprs = args.exprs.to_vec();
+        let mut fields = args.expr_fields.to_vec();
+        if exprs.len() == 1 {
+            exprs.push(separator);
+            fields.push(Arc::new(Field::new("separator", DataType::Utf8, false)));
+        }
+        string_agg_udaf().accumulator(AccumulatorArgs {
+            exprs: &exprs,
+            expr_fields: &fields,
+            ..args
+        })
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        string_agg_udaf().state_fields(args)
     }
 
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
@@ -61,7 +85,7 @@ impl AggregateUDFImpl for ListAgg {
                 params.args.push(lit(","));
             }
             Ok(Expr::AggregateFunction(AggregateFunction::new_udf(
-                datafusion::functions_aggregate::string_agg::string_agg_udaf(),
+                string_agg_udaf(),
                 params.args,
                 params.distinct,
                 params.filter,
