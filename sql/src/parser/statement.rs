@@ -299,13 +299,19 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
         }
     }
     match (k(0), k(1)) {
+        // Computed columns and watermarks may call TIMESTAMPADD / TIMESTAMPDIFF with a bare
+        // unit, as queries may (`parse_sqlparser` quotes it there).
         ("CREATE", "TABLE") | ("CREATE", "TEMPORARY") if k(1) == "TABLE" || k(2) == "TABLE" => {
-            super::create_table::parse(sql)
+            super::create_table::parse(&super::time_units::rewrite_time_units(sql)?)
         }
-        ("CREATE", "OR") if k(2) == "REPLACE" && k(3) == "TABLE" => super::create_table::parse(sql),
+        ("CREATE", "OR") if k(2) == "REPLACE" && k(3) == "TABLE" => {
+            super::create_table::parse(&super::time_units::rewrite_time_units(sql)?)
+        }
         ("CREATE", "VIEW") | ("CREATE", "TEMPORARY") => parse_create_view(sql),
         ("CREATE", "MATERIALIZED") => super::materialized::parse_create(sql),
-        ("ALTER", "TABLE") => super::alter_table::parse_table(sql),
+        ("ALTER", "TABLE") => {
+            super::alter_table::parse_table(&super::time_units::rewrite_time_units(sql)?)
+        }
         ("ALTER", "VIEW") => super::alter_table::parse_view(sql),
         ("DROP", "MATERIALIZED") if matches!(k(2), "VIEW" | "TABLE") => {
             let if_exists = k(3) == "IF" && w.get(4).map(upper).as_deref() == Some("EXISTS");
