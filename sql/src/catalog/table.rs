@@ -202,37 +202,43 @@ impl CatalogTable {
                 cols.join(", ")
             ));
         }
-        let options: Vec<String> = self
-            .options
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "  '{}' = '{}'",
-                    k.replace('\'', "''"),
-                    v.replace('\'', "''")
-                )
-            })
-            .collect();
         let mut comment = self
             .comment
             .as_ref()
             .map(|c| format!("COMMENT '{}'\n", c.replace('\'', "''")))
             .unwrap_or_default();
-        if !self.partition_keys.is_empty() {
-            let keys: Vec<String> = self
-                .partition_keys
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect();
-            comment.push_str(&format!("PARTITIONED BY ({})\n", keys.join(", ")));
-        }
+        comment.push_str(&partitioned_by(&self.partition_keys));
         format!(
             "CREATE TABLE `{}` (\n{}\n) {comment}WITH (\n{}\n)",
             self.name,
             lines.join(",\n"),
-            options.join(",\n")
+            option_lines(&self.options)
         )
     }
+}
+
+/// `PARTITIONED BY (`a`, `b`)` and a line break, or nothing without partitions.
+fn partitioned_by(keys: &[String]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let keys: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    format!("PARTITIONED BY ({})\n", keys.join(", "))
+}
+
+/// WITH options as SHOW CREATE writes them, one `'key' = 'value'` per line.
+fn option_lines(options: &BTreeMap<String, String>) -> String {
+    let lines: Vec<String> = options
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "  '{}' = '{}'",
+                k.replace('\'', "''"),
+                v.replace('\'', "''")
+            )
+        })
+        .collect();
+    lines.join(",\n")
 }
 
 /// A named query.
@@ -304,30 +310,13 @@ impl CatalogMaterializedView {
             );
         }
         let mut out = format!("CREATE MATERIALIZED TABLE `{}`\n", self.table.name);
-        if !self.table.partition_keys.is_empty() {
-            let keys: Vec<String> = self
-                .table
-                .partition_keys
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect();
-            out.push_str(&format!("PARTITIONED BY ({})\n", keys.join(", ")));
-        }
+        out.push_str(&partitioned_by(&self.table.partition_keys));
         // Flink shows the connector's options; Eddy's own store has none to show.
         if self.table.options.get("connector").map(String::as_str) != Some("materialized") {
-            let options: Vec<String> = self
-                .table
-                .options
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "  '{}' = '{}'",
-                        k.replace('\'', "''"),
-                        v.replace('\'', "''")
-                    )
-                })
-                .collect();
-            out.push_str(&format!("WITH (\n{}\n)\n", options.join(",\n")));
+            out.push_str(&format!(
+                "WITH (\n{}\n)\n",
+                option_lines(&self.table.options)
+            ));
         }
         if let Some(ms) = self.freshness_ms {
             out.push_str(&format!("FRESHNESS = INTERVAL '{}' SECOND\n", ms / 1000));
