@@ -221,10 +221,13 @@ async fn prepared_joins_and_top_n_describe_what_they_send() {
     }
 }
 
-/// A print sink with a primary key takes upserts, as Flink's does: it prints `+I` and `+U`,
-/// never the old side of an update; without a key it prints both sides.
+/// A print sink shows both sides of an update, with or without a primary key: Flink 2.3
+/// asks it for `[I,UB,UA]` either way (its EXPLAIN CHANGELOG_MODE, see
+/// `changelog/changelog_mode.slt`). A filter after the aggregation passes an update's old
+/// side and drops its new one once the count reaches 3, as Flink 2.3 printed for the same
+/// query (`+I[1, 1]`, `-U[1, 1]`, `+U[1, 2]`, `-U[1, 2]`, then nothing more for that key).
 #[tokio::test]
-async fn a_print_sink_with_a_primary_key_gets_no_update_before() {
+async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_side() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
     exec(
@@ -237,36 +240,50 @@ async fn a_print_sink_with_a_primary_key_gets_no_update_before() {
     )
     .await;
     for sql in [
-        "CREATE TABLE upserts (auction BIGINT, n BIGINT, PRIMARY KEY (auction) NOT ENFORCED) \
-         WITH ('connector' = 'print', 'print-identifier' = 'upserts')",
-        "CREATE TABLE retracts (auction BIGINT, n BIGINT) \
-         WITH ('connector' = 'print', 'print-identifier' = 'retracts')",
+        "CREATE TABLE keyed (auction BIGINT, n BIGINT, PRIMARY KEY (auction) NOT ENFORCED) \
+         WITH ('connector' = 'print', 'print-identifier' = 'keyed')",
+        "CREATE TABLE unkeyed (auction BIGINT, n BIGINT) \
+         WITH ('connector' = 'print', 'print-identifier' = 'unkeyed')",
+        "CREATE TABLE filtered (auction BIGINT, n BIGINT, PRIMARY KEY (auction) NOT ENFORCED) \
+         WITH ('connector' = 'print', 'print-identifier' = 'filtered')",
         "SET 'execution.batch-size' = '1'",
         "SET 'table.dml-sync' = 'true'",
-        "INSERT INTO upserts SELECT auction, count(*) FROM bids GROUP BY auction",
-        "INSERT INTO retracts SELECT auction, count(*) FROM bids GROUP BY auction",
+        "INSERT INTO keyed SELECT auction, count(*) FROM bids GROUP BY auction",
+        "INSERT INTO unkeyed SELECT auction, count(*) FROM bids GROUP BY auction",
+        "INSERT INTO filtered SELECT auction, count(*) FROM bids GROUP BY auction \
+         HAVING count(*) < 3",
     ] {
         exec(&client, sql).await;
     }
     let log = eddy.log();
-    let printed = |identifier: &str| -> Vec<String> {
+    let printed = |identifier: &str, auction: &str| -> Vec<String> {
         log.lines()
             .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
+            .filter(|r| r[3..].starts_with(&format!("{auction},")))
             .map(str::to_string)
             .collect()
     };
-    // Auction 1 has four bids and 2 three: (1,1) (2,1) then each next count.
-    let mut upserts = printed("upserts");
-    upserts.sort();
+    // Auction 1 has four bids and 2 three, one batch each.
+    for identifier in ["keyed", "unkeyed"] {
+        assert_eq!(
+            printed(identifier, "1"),
+            ["+I[1, 1]", "-U[1, 1]", "+U[1, 2]", "-U[1, 2]", "+U[1, 3]", "-U[1, 3]", "+U[1, 4]"],
+            "{identifier}: {log}"
+        );
+        assert_eq!(
+            printed(identifier, "2"),
+            ["+I[2, 1]", "-U[2, 1]", "+U[2, 2]", "-U[2, 2]", "+U[2, 3]"],
+            "{identifier}: {log}"
+        );
+    }
     assert_eq!(
-        upserts,
-        ["+I[1, 1]", "+I[2, 1]", "+U[1, 2]", "+U[1, 3]", "+U[1, 4]", "+U[2, 2]", "+U[2, 3]"],
+        printed("filtered", "1"),
+        ["+I[1, 1]", "-U[1, 1]", "+U[1, 2]", "-U[1, 2]"],
         "{log}"
     );
-    let retracts = printed("retracts");
     assert_eq!(
-        retracts.iter().filter(|r| r.starts_with("-U")).count(),
-        5,
+        printed("filtered", "2"),
+        ["+I[2, 1]", "-U[2, 1]", "+U[2, 2]", "-U[2, 2]"],
         "{log}"
     );
 }

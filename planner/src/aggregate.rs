@@ -228,6 +228,7 @@ pub(crate) fn translate_group_aggregate(
         key_positions: (0..keys.len()).collect(),
         description: lowered.description.clone(),
         retracting,
+        update_before: true,
     };
     let name = format!("GroupAggregate({})", lowered.description);
     Ok(OpenChain {
@@ -237,5 +238,7 @@ pub(crate) fn translate_group_aggregate(
         names: vec![name.clone()],
         updating: true,
         producer: Some(name),
+        // The group keys come first in the result.
+        upsert_key: Some((0..agg.group_expr.len()).collect()),
     })
 }

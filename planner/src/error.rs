@@ -34,6 +34,11 @@ pub enum PlanError {
     /// A window TVF, window aggregation or window join is written wrongly.
     #[error("{0}")]
     Windowing(String),
+    /// An updating query's upsert key is not within the upsert sink's primary key, and
+    /// no ON CONFLICT says what to do (PostgreSQL answers an ON CONFLICT that matches no
+    /// key with 42P10 too).
+    #[error("{0}")]
+    UpsertKey(String),
     /// A table definition (computed column, watermark) is invalid.
     #[error("{0}")]
     InvalidDefinition(String),

@@ -1,6 +1,6 @@
 //! EXPLAIN for streaming statements: vertices with their chained operators and
 //! parallelism, then the edges between them. The text is stable for snapshot tests.
-//! With CHANGELOG_MODE each vertex also says what its output carries, and
+//! With CHANGELOG_MODE each operator also says what its output carries, and
 //! JSON_EXECUTION_PLAN gives the graph in the shape of Flink's JSON execution plan.
 
 use eddy_runtime::jobgraph::{JobGraph, OperatorSpec};
@@ -9,17 +9,17 @@ use eddy_runtime::jobgraph::{JobGraph, OperatorSpec};
 pub fn explain(graph: &JobGraph, changelog: bool) -> String {
     let mut out = String::from("== Streaming Plan ==\n");
     for v in &graph.vertices {
-        let mode = match (&v.changelog_mode, changelog) {
-            (Some(m), true) => format!(", changelogMode=[{m}]"),
-            _ => String::new(),
-        };
         out.push_str(&format!(
-            "Vertex {} [parallelism={}{mode}]\n",
+            "Vertex {} [parallelism={}]\n",
             v.id, v.parallelism
         ));
         for (i, op) in v.operators.iter().enumerate() {
             let arrow = if i == 0 { "  " } else { "  -> " };
-            out.push_str(&format!("{arrow}{}\n", op.describe()));
+            let text = match (changelog, v.operator_modes.get(i)) {
+                (true, Some(mode)) => with_mode(&op.describe(), mode),
+                _ => op.describe(),
+            };
+            out.push_str(&format!("{arrow}{text}\n"));
         }
     }
     if !graph.edges.is_empty() {
@@ -32,6 +32,15 @@ pub fn explain(graph: &JobGraph, changelog: bool) -> String {
         }
     }
     out
+}
+
+/// An operator's description with its output's changelog mode, as Flink's EXPLAIN
+/// CHANGELOG_MODE writes it: inside the parentheses, last.
+fn with_mode(describe: &str, mode: &str) -> String {
+    match describe.strip_suffix(')') {
+        Some(head) if head.contains('(') => format!("{head}, changelogMode=[{mode}])"),
+        _ => format!("{describe}(changelogMode=[{mode}])"),
+    }
 }
 
 /// The graph as Flink's JSON execution plan: one node per operator, chained operators

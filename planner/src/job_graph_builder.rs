@@ -9,7 +9,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
-use eddy_runtime::config::{core, Configuration};
+use eddy_runtime::config::{core, flink_table, Configuration};
 use eddy_runtime::jobgraph::{
     ConnectorSpec, JobGraph, OperatorSpec, Partitioner, SerializedSchema, SinkSpec,
     JOB_GRAPH_VERSION,
@@ -61,11 +61,58 @@ fn add_insert(
     if let Some(p) = sink_parallelism {
         chain = exchange_to_sink(parts, chain, target, p)?;
     }
-    // A sink with a primary key takes upserts (Flink asks it for ONLY_UPDATE_AFTER): the
-    // old side of each update is dropped before it, as Flink's DropUpdateBefore does.
-    if chain.updating && !target.primary_key.is_empty() && takes_upserts(&target.spec) {
-        chain.drop_update_before(Arc::new(plan.schema().as_arrow().clone()))?;
+    let pk: Vec<usize> = target
+        .primary_key
+        .iter()
+        .filter_map(|k| target.schema.index_of(k).ok())
+        .collect();
+    // Rows of one upsert key going to another primary key could overwrite each other in
+    // any order: Flink 2.3 asks for ON CONFLICT (FLIP-558), which needs a materializer.
+    let key_contained = chain
+        .upsert_key
+        .as_ref()
+        .is_some_and(|key| key.iter().all(|k| pk.contains(k)));
+    if parts.require_on_conflict
+        && chain.updating
+        && !pk.is_empty()
+        && sink_mode_without_update_before(&target.spec)
+        && !key_contained
+    {
+        let names = |cols: &[usize]| {
+            cols.iter()
+                .map(|&c| target.schema.field(c).name().clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(PlanError::UpsertKey(format!(
+            "The query has an upsert key that differs from the primary key of the sink table '{}'. \
+             Primary key: [{}], upsert key: {}. This can lead to non-deterministic results when \
+             multiple records with different upsert keys map to the same primary key. Please \
+             specify an ON CONFLICT clause to define how conflicts should be handled: ON \
+             CONFLICT DO DEDUPLICATE (update to the latest record, state intensive, since we \
+             need to keep the entire history), or ON CONFLICT DO ERROR (fail on conflict), or \
+             ON CONFLICT DO NOTHING (keep first record). Eddy has no SinkUpsertMaterializer to \
+             run ON CONFLICT yet; SET 'table.exec.sink.upsert-materialize' = 'NONE' runs the \
+             INSERT without one.",
+            target.table,
+            names(&pk),
+            chain
+                .upsert_key
+                .as_deref()
+                .map(|k| format!("[{}]", names(k)))
+                .unwrap_or_default(),
+        )));
     }
+    // An upsert sink is asked for new rows only (ONLY_UPDATE_AFTER) when its primary key,
+    // if any, is the query's upsert key; otherwise, and for a sink that shows or writes
+    // both sides, an update's old row must reach it too (Flink's `inferSinkRequiredTraits`).
+    let update_before = chain.updating
+        && !(takes_upserts(&target.spec)
+            && (pk.is_empty()
+                || chain
+                    .upsert_key
+                    .as_ref()
+                    .is_some_and(|key| same_columns(key, &pk))));
     chain.flush()?;
     chain.names.push(format!(
         "Sink: {}[{}]",
@@ -75,6 +122,7 @@ fn add_insert(
     chain.ops.push(OperatorSpec::Sink(SinkSpec {
         connector: target.spec.clone(),
         updating: chain.updating,
+        update_before,
     }));
     let default_parallelism = parts.parallelism;
     parts.parallelism = sink_parallelism.unwrap_or(default_parallelism);
@@ -147,21 +195,40 @@ fn accepts_updates(spec: &ConnectorSpec) -> bool {
     }
 }
 
+/// Whether two column sets are equal.
+fn same_columns(a: &[usize], b: &[usize]) -> bool {
+    let sorted = |cols: &[usize]| {
+        let mut cols = cols.to_vec();
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    };
+    sorted(a) == sorted(b)
+}
+
 /// Sinks whose changelog mode is the one the planner asks for, as Flink's `print` and
 /// `blackhole` return the requested mode: with a primary key, upserts (`+I`, `+U`, `-D`).
 /// A changelog format (`debezium-json`) needs both sides of an update.
 fn takes_upserts(spec: &ConnectorSpec) -> bool {
+    matches!(spec.connector(), "blackhole" | "upsert-kafka")
+}
+
+/// Sinks whose changelog mode (as Flink's `getChangelogMode` answers the query's) has no
+/// `-U`, so that rows of different upsert keys cannot be told apart under one primary key:
+/// `print` returns the requested mode, `blackhole` drops `-U`, `upsert-kafka` is upsert.
+fn sink_mode_without_update_before(spec: &ConnectorSpec) -> bool {
     matches!(spec.connector(), "print" | "blackhole" | "upsert-kafka")
 }
 
 fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<JobGraph> {
-    let graph = JobGraph {
+    let mut graph = JobGraph {
         version: JOB_GRAPH_VERSION,
         name,
         vertices: parts.vertices,
         edges: parts.edges,
         config: config.clone(),
     };
+    crate::changelog_mode::infer(&mut graph)?;
     graph.validate()?;
     Ok(graph)
 }
@@ -191,6 +258,10 @@ pub fn plan_statement_set(
         in_window_aggregate: false,
         fused_tvf: None,
         temporal_right: false,
+        require_on_conflict: config.get_bool(&flink_table::SINK_REQUIRE_ON_CONFLICT)
+            && config
+                .get_string(&flink_table::SINK_UPSERT_MATERIALIZE)
+                .eq_ignore_ascii_case("AUTO"),
     };
     for (target, query) in inserts {
         add_insert(&mut parts, state, target, query)?;

@@ -6,6 +6,7 @@
 //! tables appear to DataFusion, both for batch queries and for this translation.
 
 mod aggregate;
+mod changelog_mode;
 mod error;
 mod explain;
 mod job_graph_builder;

@@ -246,6 +246,20 @@ pub(crate) fn translate_rank(
         updating: !insert_only,
         ties_latest_first: keep_last,
         description: description.clone(),
+        update_before: true,
+    };
+    // Which row a change is to: its rank in its partition, or its partition when it holds
+    // one row (Flink's upsert keys of a Rank).
+    let upsert_key = match (output_rank, rank.end) {
+        (true, _) => Some(
+            partition_keys
+                .iter()
+                .copied()
+                .chain([input_schema.fields().len()])
+                .collect(),
+        ),
+        (false, 1) => Some(partition_keys.clone()),
+        (false, _) => None,
     };
     let name = format!("Rank({description})");
     let mut chain = OpenChain::new(
@@ -259,6 +273,7 @@ pub(crate) fn translate_rank(
         vec![name.clone()],
     );
     chain.updating = !insert_only;
+    chain.upsert_key = upsert_key;
     if let Some(p) = rank.projection {
         let exprs = p
             .expr

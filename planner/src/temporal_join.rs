@@ -207,13 +207,9 @@ pub(crate) fn translate_temporal_join(
     parts.temporal_right = true;
     let right = keyed_side(&join.right, &right_keys, "right", state, parts);
     parts.temporal_right = false;
-    let mut right = right?;
-    // The versioned side needs no old rows: only each update's new row is a version.
-    if right.chain.updating {
-        right
-            .chain
-            .drop_update_before(Arc::new(right.schema.as_arrow().clone()))?;
-    }
+    // The versioned side needs no old rows (only each update's new row is a version): the
+    // changelog-mode inference does not ask it for `-U`.
+    let right = right?;
     if right.chain.updating && event_time && has_filter(&node.input) {
         return Err(refuse(
             "Filter is not allowed for right changelog input of event time temporal join, it will corrupt the versioning of data. Please consider removing the filter before joining.",

@@ -46,6 +46,9 @@ pub(crate) struct OpenChain {
     pub updating: bool,
     /// For an updating chain, the node whose updates it carries, as error messages name it.
     pub producer: Option<String>,
+    /// For an updating chain, the columns whose values identify the row each change is to
+    /// (Flink's upsert key), when known: an upsert sink with another key needs `-U`.
+    pub upsert_key: Option<Vec<usize>>,
 }
 
 /// Vertices and edges built so far.
@@ -62,6 +65,9 @@ pub(crate) struct GraphParts {
     /// Set while translating the right input of a temporal join, the only place a
     /// versioned table (`FOR SYSTEM_TIME AS OF`) may appear.
     pub temporal_right: bool,
+    /// Refuse an updating INSERT into an upsert sink whose key is not the query's, as
+    /// Flink 2.3 does without ON CONFLICT (`table.exec.sink.require-on-conflict`).
+    pub require_on_conflict: bool,
 }
 
 /// Every field nullable: expressions may produce nulls the plan's schema does not expect
@@ -86,6 +92,7 @@ impl OpenChain {
             names,
             updating: false,
             producer: None,
+            upsert_key: None,
         }
     }
 
@@ -211,6 +218,10 @@ impl OpenChain {
         output: SchemaRef,
         text: String,
     ) -> Result<()> {
+        self.upsert_key = self
+            .upsert_key
+            .take()
+            .and_then(|key| project_key(&key, &exprs));
         // An updating stream's row kinds are projected through, last.
         let (input, output) = match self.updating {
             true => {
@@ -250,12 +261,25 @@ impl OpenChain {
         self.pending = Some(PendingCalc {
             input_schema: input,
             filter: None,
-            projection: Some(exprs),
+            projection: Some(exprs.clone()),
             output_schema: output,
             description: vec![format!("select={text}")],
         });
         Ok(())
     }
+}
+
+/// Where the key columns `key` end up after the projection `exprs`: each must be passed
+/// through as a plain column, or the key is lost.
+fn project_key(key: &[usize], exprs: &[Arc<dyn PhysicalExpr>]) -> Option<Vec<usize>> {
+    use datafusion::physical_expr::expressions::Column;
+    key.iter()
+        .map(|&k| {
+            exprs
+                .iter()
+                .position(|e| e.downcast_ref::<Column>().is_some_and(|c| c.index() == k))
+        })
+        .collect()
 }
 
 /// `outer` (over `inner`'s output) rewritten over `inner`'s input, when no expression of
@@ -359,13 +383,6 @@ impl GraphParts {
                 }
             }
         }
-        // What the planner decided the output carries: a chain that dropped `-U` sends
-        // upserts, an updating one retractions.
-        let changelog_mode = match chain.updating {
-            false => "I",
-            true if chain.names.iter().any(|n| n == DROP_UPDATE_BEFORE) => "I,UA,D",
-            true => "I,UB,UA,D",
-        };
         operators.extend(chain.ops);
         names.extend(chain.names);
         self.vertices.push(JobVertex {
@@ -373,7 +390,9 @@ impl GraphParts {
             name: names.join(" -> "),
             parallelism: self.parallelism,
             operators,
-            changelog_mode: Some(changelog_mode.to_string()),
+            // Set for the whole graph by `changelog_mode::infer`.
+            changelog_mode: None,
+            operator_modes: Vec::new(),
         });
         Ok(id)
     }
@@ -407,13 +426,25 @@ pub(crate) fn translate(
             source.connector.partition_filter =
                 table.partition_filter(&scan.filters, state)?;
             let mut chain = OpenChain::new(Head::Source(Box::new(source)), Vec::new(), Vec::new());
-            // A changelog source (`debezium-json`) is an updating stream from the start.
+            // A changelog source (`debezium-json`) is an updating stream from the start,
+            // keyed by its primary key. Its `-U` rows go unless a consumer needs them (the
+            // changelog-mode inference then takes this DropUpdateBefore out), as Flink
+            // drops them after a CDC source asked for ONLY_UPDATE_AFTER.
             if let Some(format) = table.changelog_format() {
                 chain.updating = true;
                 chain.producer = Some(format!(
                     "TableSourceScan(table=[[{}]], format=[{format}])",
                     table.spec.table
                 ));
+                let schema = scan.projected_schema.as_arrow();
+                let key: Option<Vec<usize>> = table
+                    .spec
+                    .primary_key
+                    .iter()
+                    .map(|k| schema.index_of(k).ok())
+                    .collect();
+                chain.upsert_key = key.filter(|k| !k.is_empty());
+                chain.drop_update_before(Arc::new(schema.clone()))?;
             }
             Ok(chain)
         }

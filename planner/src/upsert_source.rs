@@ -37,6 +37,7 @@ pub(crate) fn translate_upsert_scan(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let key_columns_copy = key_columns.clone();
     let mut chain = OpenChain::new(
         Head::Source(Box::new(table.source_spec(state, None)?)),
         Vec::new(),
@@ -58,11 +59,13 @@ pub(crate) fn translate_upsert_scan(
             key_columns,
             table: table.spec.table.clone(),
             description,
+            update_before: true,
         })],
         vec![name.clone()],
     );
     chain.updating = true;
     chain.producer = Some(name);
+    chain.upsert_key = Some(key_columns_copy);
     if let Some(projection) = &scan.projection {
         let exprs = projection
             .iter()

@@ -179,6 +179,7 @@ fn plan_sqlstate(e: &PlanError) -> &'static str {
         PlanError::TypeMismatch { .. } => "42804",
         PlanError::ColumnCount { .. } => "42601",
         PlanError::Windowing(_) => "42P20",
+        PlanError::UpsertKey(_) => "42P10",
         PlanError::InvalidDefinition(_) => "42P17",
         PlanError::DataFusion(d) => datafusion_sqlstate(d),
         PlanError::Runtime(r) => runtime_sqlstate(r),

@@ -195,6 +195,7 @@ mod tests {
                         projection: None,
                     })],
                     changelog_mode: None,
+                    operator_modes: Vec::new(),
                 },
                 JobVertex {
                     id: 2,
@@ -203,8 +204,10 @@ mod tests {
                     operators: vec![OperatorSpec::Sink(SinkSpec {
                         connector: connector(sink),
                         updating: false,
+                        update_before: false,
                     })],
                     changelog_mode: None,
+                    operator_modes: Vec::new(),
                 },
             ],
             edges: vec![JobEdge {

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use datafusion::arrow::array::{Array, AsArray, Int8Array};
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
@@ -417,32 +417,17 @@ impl SinkWriter for KafkaWriter {
         if self.transactional() {
             self.open()?;
         }
-        // An upsert table takes each key's new value and tombstones for deletions; the
-        // old side of an update (`-U`) is not written, as Flink's upsert-kafka drops it.
-        let filtered;
+        // An upsert table takes each key's new value and tombstones for deletions. The
+        // planner sends the old side of an update (`-U`) only when the sink needs it (a
+        // filter after an aggregation may drop the new side): it is a tombstone too, as
+        // Flink's upsert-kafka writes it.
         let (batch, deletes) = match (self.opts.upsert, eddy_runtime::changelog::ops(batch)) {
-            (true, Some(kinds)) if kinds.values().contains(&RowKind::UpdateBefore.to_i8()) => {
-                let keep = datafusion::arrow::compute::kernels::cmp::neq(
-                    kinds,
-                    &Int8Array::new_scalar(RowKind::UpdateBefore.to_i8()),
-                )?;
-                filtered = datafusion::arrow::compute::filter_record_batch(batch, &keep)?;
-                let kinds = eddy_runtime::changelog::ops(&filtered).ok_or_else(|| {
-                    RuntimeError::Internal("an upsert batch lost its row kinds".into())
-                })?;
-                let deletes: Vec<bool> = kinds
-                    .values()
-                    .iter()
-                    .map(|&k| k == RowKind::Delete.to_i8())
-                    .collect();
-                (&filtered, deletes)
-            }
             (true, Some(kinds)) => (
                 batch,
                 kinds
                     .values()
                     .iter()
-                    .map(|&k| k == RowKind::Delete.to_i8())
+                    .map(|&k| k == RowKind::Delete.to_i8() || k == RowKind::UpdateBefore.to_i8())
                     .collect(),
             ),
             _ => (batch, Vec::new()),

@@ -327,13 +327,20 @@ pub const SINK_TYPE_LENGTH_ENFORCER: ConfigOption = ConfigOption {
     description: "Whether CHAR, VARCHAR, BINARY and VARBINARY values written to a sink are trimmed and padded to the column's length, checked against it, or left alone. Eddy: accepted; has no effect, as Eddy writes values whatever their length (Flink's IGNORE).",
 };
 
+pub const SINK_REQUIRE_ON_CONFLICT: ConfigOption = ConfigOption {
+    key: "table.exec.sink.require-on-conflict",
+    default: "true",
+    kind: ValueKind::Bool,
+    description: "Whether an updating INSERT into a sink with a PRIMARY KEY that is not the query's upsert key is refused unless it says ON CONFLICT (Flink 2.3, FLIP-558), with table.exec.sink.upsert-materialize = AUTO. Eddy: honoured; with false (or NONE) such an INSERT runs without a SinkUpsertMaterializer, which Eddy does not have, so one key's rows from different upsert keys may overwrite each other.",
+};
+
 /// Not declared in [`super::table`] even though Flink users set it often: Eddy has no
 /// upsert materializer, and rejecting the key would refuse their scripts.
 pub const SINK_UPSERT_MATERIALIZE: ConfigOption = ConfigOption {
     key: "table.exec.sink.upsert-materialize",
     default: "AUTO",
     kind: ValueKind::Enum(&["NONE", "AUTO", "FORCE"]),
-    description: "Whether a SinkUpsertMaterializer is added before an upsert sink to restore the order of each key's changes when the query's key differs from the sink's. Eddy: accepted; has no effect, as Eddy never adds one (Flink's NONE), so such a sink may see a key's updates out of order.",
+    description: "Whether a SinkUpsertMaterializer is added before an upsert sink to restore the order of each key's changes when the query's key differs from the sink's. Eddy: with AUTO (and table.exec.sink.require-on-conflict), such an INSERT is refused as in Flink 2.3; NONE runs it without a materializer; FORCE is not honoured, as Eddy has no SinkUpsertMaterializer.",
 };
 
 pub const SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_HIGH: ConfigOption = ConfigOption {
@@ -589,6 +596,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     SINK_KEYED_SHUFFLE,
     SINK_NESTED_CONSTRAINT_ENFORCER,
     SINK_NOT_NULL_ENFORCER,
+    SINK_REQUIRE_ON_CONFLICT,
     SINK_ROWTIME_INSERTER,
     SINK_TYPE_LENGTH_ENFORCER,
     SINK_UPSERT_MATERIALIZE,

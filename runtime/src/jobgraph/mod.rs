@@ -50,6 +50,10 @@ pub struct JobVertex {
     /// them (`I`, `I,UB,UA,D`, `I,UA,D`): what the planner decided, for EXPLAIN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changelog_mode: Option<String>,
+    /// The same per operator, in chain order (`NONE` for a sink), for EXPLAIN
+    /// CHANGELOG_MODE.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operator_modes: Vec<String>,
 }
 
 /// A data connection between two vertices.

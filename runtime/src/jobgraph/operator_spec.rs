@@ -200,6 +200,15 @@ pub struct GroupAggregateSpec {
     /// The input is updating: rows with kind `-U` / `-D` are taken out of their groups.
     #[serde(default)]
     pub retracting: bool,
+    /// Emit the old side of each update (`-U`): Flink's `generateUpdateBefore`, which the
+    /// planner clears when no consumer needs it.
+    #[serde(default = "emits_update_before")]
+    pub update_before: bool,
+}
+
+/// Job graphs planned before the changelog-mode inference emitted `-U` everywhere.
+fn emits_update_before() -> bool {
+    true
 }
 
 /// Regular (unwindowed) join of two streams (Flink's `StreamingJoinOperator`): each side's
@@ -337,6 +346,9 @@ pub struct ChangelogNormalizeSpec {
     #[serde(default)]
     pub table: String,
     pub description: String,
+    /// Emit the old side of each update (`-U`); cleared when no consumer needs it.
+    #[serde(default = "emits_update_before")]
+    pub update_before: bool,
 }
 
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
@@ -360,6 +372,9 @@ pub struct RankSpec {
     /// The latest row wins a tie (keep-last deduplication).
     pub ties_latest_first: bool,
     pub description: String,
+    /// Emit the old side of each update (`-U`); cleared when no consumer needs it.
+    #[serde(default = "emits_update_before")]
+    pub update_before: bool,
 }
 
 /// One ORDER BY key of a Rank.
@@ -412,6 +427,10 @@ pub struct SinkSpec {
     /// The sink's input is updating: its batches carry row kinds.
     #[serde(default)]
     pub updating: bool,
+    /// The sink needs the old side of each update (`-U`): it takes a retract stream, or
+    /// its primary key is not the query's upsert key (Flink's `inferSinkRequiredTraits`).
+    #[serde(default = "emits_update_before")]
+    pub update_before: bool,
 }
 
 /// The description of the Calc that drops `-U` rows, which EXPLAIN shows by Flink's name.

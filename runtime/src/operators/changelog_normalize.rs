@@ -128,7 +128,9 @@ impl StreamOperator for ChangelogNormalizeOperator {
                         None => RowKind::Insert,
                         Some(p) if p.as_slice() == current && !self.emit_unchanged => continue,
                         Some(p) => {
-                            changes.push((p, RowKind::UpdateBefore));
+                            if self.spec.update_before {
+                                changes.push((p, RowKind::UpdateBefore));
+                            }
                             RowKind::UpdateAfter
                         }
                     };
@@ -190,6 +192,7 @@ mod tests {
             key_columns: vec![0],
             table: "t".into(),
             description: "key=[k]".into(),
+            update_before: true,
         }
     }
 

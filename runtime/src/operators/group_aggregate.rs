@@ -55,6 +55,8 @@ pub struct GroupAggregateOperator {
     /// With a state TTL an unchanged result is still sent (`-U` / `+U`), as in Flink, so
     /// that state downstream keeps its lease.
     emit_unchanged: bool,
+    /// Emit `-U` before each `+U` (Flink's `generateUpdateBefore`).
+    update_before: bool,
 }
 
 impl GroupAggregateOperator {
@@ -95,6 +97,7 @@ impl GroupAggregateOperator {
             max_parallelism: ctx.max_parallelism,
             description: spec.description.clone(),
             group_indices: Vec::new(),
+            update_before: spec.update_before,
         })
     }
 
@@ -204,7 +207,14 @@ impl GroupAggregateOperator {
         let mut emitted = Vec::new();
         for (results, rows, kind) in [
             (&before, deleted, RowKind::Delete),
-            (&before, changed.clone(), RowKind::UpdateBefore),
+            (
+                &before,
+                match self.update_before {
+                    true => changed.clone(),
+                    false => Vec::new(),
+                },
+                RowKind::UpdateBefore,
+            ),
             (&after, changed, RowKind::UpdateAfter),
             (&after, inserted, RowKind::Insert),
         ] {
@@ -293,7 +303,9 @@ impl GroupAggregateOperator {
         if let Some(before) = &before {
             if !changed.is_empty() {
                 // Per group, the retraction comes before the new result.
-                emitted.push(self.with_kind(before, changed.clone(), RowKind::UpdateBefore)?);
+                if self.update_before {
+                    emitted.push(self.with_kind(before, changed.clone(), RowKind::UpdateBefore)?);
+                }
                 emitted.push(self.with_kind(&after, changed, RowKind::UpdateAfter)?);
             }
         }
@@ -426,6 +438,7 @@ mod tests {
             key_positions: (0..groups.len()).collect(),
             description: "test".into(),
             retracting: false,
+            update_before: true,
         }
     }
 
@@ -468,6 +481,26 @@ mod tests {
                 changes(&feed(&mut op, 0, rows(&[(1, 30), (2, 20), (1, 5)]))),
                 ["-U[1, 1, 10]", "+U[1, 3, 45]", "+I[2, 1, 20]"],
                 "{backend}: one change per group and batch, the retraction first"
+            );
+        }
+    }
+
+    #[test]
+    fn without_update_before_only_the_new_side_of_an_update_is_emitted() {
+        for retract in [false, true] {
+            let mut spec = spec(&["k"], &[("count", "c")]);
+            spec.retracting = retract;
+            spec.update_before = false;
+            let mut op = operator(&spec, 1, 0, "hashmap");
+            let batch = |pairs| match retract {
+                true => with_kinds(rows(pairs), &["+I"]),
+                false => rows(pairs),
+            };
+            assert_eq!(changes(&feed(&mut op, 0, batch(&[(1, 10)]))), ["+I[1, 1]"]);
+            assert_eq!(
+                changes(&feed(&mut op, 0, batch(&[(1, 20)]))),
+                ["+U[1, 2]"],
+                "retracting input: {retract}"
             );
         }
     }

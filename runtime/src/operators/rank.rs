@@ -226,11 +226,13 @@ impl RankOperator {
                 match old.remove(&rank) {
                     Some(o) if o.row == new.row => {}
                     Some(o) => {
-                        out.push(Change {
-                            row: o.row,
-                            rank,
-                            kind: RowKind::UpdateBefore,
-                        });
+                        if self.spec.update_before {
+                            out.push(Change {
+                                row: o.row,
+                                rank,
+                                kind: RowKind::UpdateBefore,
+                            });
+                        }
                         out.push(Change {
                             row: new.row,
                             rank,
@@ -268,11 +270,13 @@ impl RankOperator {
         if self.spec.rank_end == 1 && entered.len() == 1 && left.len() == 1 {
             let (old, new) = (&left[0].1, &entered[0].1);
             if old.row != new.row {
-                out.push(Change {
-                    row: old.row.clone(),
-                    rank: 1,
-                    kind: RowKind::UpdateBefore,
-                });
+                if self.spec.update_before {
+                    out.push(Change {
+                        row: old.row.clone(),
+                        rank: 1,
+                        kind: RowKind::UpdateBefore,
+                    });
+                }
                 out.push(Change {
                     row: new.row.clone(),
                     rank: 1,
@@ -526,6 +530,7 @@ mod tests {
             updating: true,
             ties_latest_first,
             description: "test".into(),
+            update_before: true,
         }
     }
 
@@ -570,6 +575,21 @@ mod tests {
             // Another partition has its own ranks.
             assert_eq!(step(&mut op, &[(2, 1)]), ["+I[2, 1, 1]"]);
         }
+    }
+
+    #[test]
+    fn without_update_before_a_rank_sends_only_its_new_rows() {
+        let mut top2 = spec(2, true, false, false);
+        top2.update_before = false;
+        let mut op = operator(&top2, "hashmap");
+        step(&mut op, &[(1, 10)]);
+        assert_eq!(step(&mut op, &[(1, 30)]), ["+U[1, 30, 1]", "+I[1, 10, 2]"]);
+        // A deduplication's replaced row, too.
+        let mut dedup = spec(1, false, false, false);
+        dedup.update_before = false;
+        let mut op = operator(&dedup, "hashmap");
+        step(&mut op, &[(1, 10)]);
+        assert_eq!(step(&mut op, &[(1, 30)]), ["+U[1, 30, 1]"]);
     }
 
     #[test]

@@ -260,6 +260,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
 pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let sql = super::rewrite_temporal_tables(&sql)?;
+    super::on_conflict::refuse_on_conflict(&sql)?;
     let sql = super::insert_partition::rewrite_insert_partition(&sql)?;
     let sql = super::time_units::rewrite_time_units(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
