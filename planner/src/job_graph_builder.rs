@@ -145,6 +145,7 @@ fn exchange_to_sink(
 ) -> Result<OpenChain> {
     let updating = chain.updating;
     let producer = chain.producer.clone();
+    let upsert_key = chain.upsert_key.clone();
     let keyed = !target.primary_key.is_empty() && (p > 1 || updating);
     let partitioner = match updating {
         false if !keyed => Partitioner::Rebalance,
@@ -174,6 +175,8 @@ fn exchange_to_sink(
     );
     chain.updating = updating;
     chain.producer = producer;
+    // The exchange moves rows, not columns: the key stays where it was.
+    chain.upsert_key = upsert_key;
     Ok(chain)
 }
 
