@@ -269,7 +269,7 @@ def main():
             except Exception as e:  # noqa: BLE001 - a view another query made already
                 if "already exists" not in str(e):
                     raise
-        t.execute_sql(flink_sql(q.sink_ddl))
+        t.execute_sql(flink_sql(q.sink_ddl.replace("{output}", str(Path(csv_dir) / "output"))))
 
     if args.warmup:
         started = time.perf_counter()

@@ -230,6 +230,32 @@ GROUP BY bidder, window_start, window_end""",
         setup=["CREATE VIEW B AS SELECT *, PROCTIME() as p_time FROM bid"],
     ),
     Query(
+        "q10", "log to a file system partitioned by day and minute (partition commit)", ["bid"],
+        """CREATE TABLE nexmark_q10 (
+  auction  BIGINT,
+  bidder  BIGINT,
+  price  BIGINT,
+  dateTime  TIMESTAMP(3),
+  extra  VARCHAR,
+  dt STRING,
+  hm STRING
+) PARTITIONED BY (dt, hm) WITH (
+  'connector' = 'filesystem',
+  'path' = 'file://{output}/q10/bid/',
+  'format' = 'csv',
+  'sink.partition-commit.trigger' = 'partition-time',
+  'sink.partition-commit.delay' = '1 min',
+  'sink.partition-commit.policy.kind' = 'success-file',
+  'partition.time-extractor.timestamp-pattern' = '$dt $hm:00',
+  'sink.rolling-policy.rollover-interval' = '1min',
+  'sink.rolling-policy.check-interval' = '1min'
+)""",
+        """INSERT INTO nexmark_q10
+SELECT auction, bidder, price, dateTime, extra, DATE_FORMAT(dateTime, 'yyyy-MM-dd'), DATE_FORMAT(dateTime, 'HH:mm')
+FROM bid""",
+        note="the sink's path is under the run's temporary directory ({output}) instead of ${NEXMARK_DIR}/data/output/${SUBMIT_TIME}",
+    ),
+    Query(
         "q13", "bids joined with a bounded side input (processing-time temporal join)", ["bid"],
         "CREATE TABLE nexmark_q13 (auction BIGINT, bidder BIGINT, price BIGINT, `dateTime` TIMESTAMP(3), `value` VARCHAR) "
         "WITH ('connector' = 'blackhole')",

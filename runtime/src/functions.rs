@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 
 use crate::time::now_millis;
 
-mod date_format;
+pub mod date_format;
 mod flink_aggregates;
 mod flink_scalar;
 mod flink_strict;

@@ -3,6 +3,7 @@
 //! directory, visible only once committed. Reading: [`source`]; writing: [`sink`].
 
 pub mod partition;
+pub mod partition_commit;
 mod partitioned_sink;
 mod sink;
 mod source;
@@ -39,6 +40,12 @@ pub const ROLLING_FILE_SIZE: OptionKey = OptionKey::with_default(
     "sink.rolling-policy.file-size",
     "128MB",
     "A part file is closed and a new one started once it reaches this size.",
+);
+/// `sink.rolling-policy.check-interval`.
+pub const ROLLING_CHECK_INTERVAL: OptionKey = OptionKey::with_default(
+    "sink.rolling-policy.check-interval",
+    "1 min",
+    "How often Flink checks open part files against the rollover interval. Eddy checks them at every write and checkpoint instead, so the value only has to be a valid duration.",
 );
 /// `sink.rolling-policy.rollover-interval`.
 pub const ROLLOVER_INTERVAL: OptionKey = OptionKey::with_default(
@@ -108,6 +115,10 @@ impl FileSystemOptions {
             Some(v) => parse_duration(ROLLOVER_INTERVAL.key, v)?,
             None => Duration::from_secs(30 * 60),
         };
+        if let Some(v) = get(options, &ROLLING_CHECK_INTERVAL) {
+            parse_duration(ROLLING_CHECK_INTERVAL.key, v)?;
+        }
+        partition_commit::CommitPolicy::parse(options, None)?;
         if rollover_interval.is_zero() {
             return Err(ConnectorError::invalid(
                 ROLLOVER_INTERVAL.key,
@@ -116,13 +127,47 @@ impl FileSystemOptions {
             ));
         }
         Ok(Self {
-            path: PathBuf::from(path),
+            path: local_path(path)?,
             format,
             file_size,
             rollover_interval,
             default_partition,
         })
     }
+}
+
+/// The local path a `path` option names: a plain path, or a `file:` URI as Flink users
+/// write them (`file:///data/out`, `file:/data/out`, `file://localhost/data/out`). Other
+/// schemes (`s3://`, `hdfs://`) are refused by name rather than taken as a relative path.
+fn local_path(path: &str) -> Result<PathBuf> {
+    if let Some(rest) = path.strip_prefix("file://") {
+        return match rest.strip_prefix("localhost") {
+            _ if rest.starts_with('/') => Ok(PathBuf::from(rest)),
+            Some(local) if local.starts_with('/') => Ok(PathBuf::from(local)),
+            _ => Err(ConnectorError::invalid(
+                PATH.key,
+                path,
+                "a file:// URI names a path on this machine, as in 'file:///data/out'",
+            )),
+        };
+    }
+    if let Some(rest) = path.strip_prefix("file:") {
+        return Ok(PathBuf::from(rest));
+    }
+    if let Some((scheme, _)) = path.split_once("://") {
+        if !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        {
+            return Err(ConnectorError::invalid(
+                PATH.key,
+                path,
+                format!("the filesystem connector reads and writes local paths; '{scheme}://' is not supported"),
+            ));
+        }
+    }
+    Ok(PathBuf::from(path))
 }
 
 fn decode_spec(spec: &ConnectorSpec) -> Result<(SchemaRef, FileSystemOptions)> {
@@ -144,9 +189,11 @@ impl TableFactory for FileSystemTableFactory {
         let mut keys = vec![
             ROLLING_FILE_SIZE,
             ROLLOVER_INTERVAL,
+            ROLLING_CHECK_INTERVAL,
             crate::options::SINK_PARALLELISM,
             partition::DEFAULT_NAME,
         ];
+        keys.extend(partition_commit::options());
         for format in formats() {
             keys.extend(format.optional_options());
         }
@@ -193,6 +240,8 @@ impl TableFactory for FileSystemTableFactory {
             &spec.partition_keys,
             &options.default_partition,
         )?;
+        let commit_policy =
+            partition_commit::CommitPolicy::parse(&spec.options, Some(&spec.partition_keys))?;
         Ok(Arc::new(
             FileSystemSink::new(
                 spec.table.clone(),
@@ -203,7 +252,7 @@ impl TableFactory for FileSystemTableFactory {
                 options.file_size,
                 options.rollover_interval,
             )
-            .partitioned(partitioning),
+            .partitioned(partitioning, commit_policy),
         ))
     }
 }
@@ -262,5 +311,21 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("file-size"), "{err}");
+    }
+
+    #[test]
+    fn file_uris_name_local_paths_and_other_schemes_are_refused() {
+        for (uri, path) in [
+            ("file:///data/out/", "/data/out/"),
+            ("file:/data/out", "/data/out"),
+            ("file://localhost/data/out", "/data/out"),
+            ("relative/dir", "relative/dir"),
+        ] {
+            assert_eq!(local_path(uri).unwrap(), PathBuf::from(path), "{uri}");
+        }
+        for uri in ["s3://bucket/x", "hdfs://nn:8020/x", "file://otherhost/x"] {
+            let err = local_path(uri).unwrap_err().to_string();
+            assert!(err.contains(uri), "{err}");
+        }
     }
 }

@@ -11,6 +11,7 @@ use eddy_runtime::connector::{SinkWriter, SubtaskInfo};
 use eddy_runtime::Result;
 
 use super::partition::Partitioning;
+use super::partition_commit::PartitionCommitter;
 use super::sink::{commit_all, recover_in, FileSystemSink, FileSystemWriter};
 
 /// One subtask's writer of a partitioned table.
@@ -22,12 +23,15 @@ pub struct PartitionedWriter {
     info: SubtaskInfo,
     /// By partition directory, relative to the table's.
     writers: BTreeMap<String, FileSystemWriter>,
+    /// Commits complete partitions (`sink.partition-commit.policy.kind`), when set.
+    committer: Option<PartitionCommitter>,
 }
 
 impl PartitionedWriter {
     pub(super) fn new(
         sink: FileSystemSink,
         partitioning: Partitioning,
+        committer: Option<PartitionCommitter>,
         info: &SubtaskInfo,
     ) -> Result<Self> {
         Ok(Self {
@@ -36,7 +40,15 @@ impl PartitionedWriter {
             partitioning,
             info: info.clone(),
             writers: BTreeMap::new(),
+            committer,
         })
+    }
+
+    /// Splits committables into the part files' and the partition commit markers.
+    fn files_and_markers(committables: Vec<Vec<u8>>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        committables
+            .into_iter()
+            .partition(|c| !PartitionCommitter::is_marker(c))
     }
 
     fn each(&mut self, mut f: impl FnMut(&mut FileSystemWriter) -> Result<()>) -> Result<()> {
@@ -65,12 +77,25 @@ impl SinkWriter for PartitionedWriter {
             if let Some(writer) = self.writers.get_mut(&dir) {
                 writer.write(&rows)?;
             }
+            if let Some(committer) = &mut self.committer {
+                committer.wrote(&dir, &values);
+            }
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.each(|w| w.finish())
+        self.each(|w| w.finish())?;
+        match &mut self.committer {
+            Some(committer) => committer.finish(self.sink.dir()),
+            None => Ok(()),
+        }
+    }
+
+    fn on_watermark(&mut self, watermark: i64) {
+        if let Some(committer) = &mut self.committer {
+            committer.on_watermark(watermark);
+        }
     }
 
     fn abort(&mut self) {
@@ -88,16 +113,28 @@ impl SinkWriter for PartitionedWriter {
         // Partitions written before this checkpoint and not since are done with (Flink
         // drops inactive buckets): a long job keeps writers for the partitions it writes.
         self.writers.retain(|_, w| !w.is_idle());
+        if let Some(committer) = &mut self.committer {
+            let end_of_input = checkpoint_id == eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
+            committables.push(committer.marker(end_of_input)?);
+        }
         Ok(committables)
     }
 
     fn commit(&mut self, committables: Vec<Vec<u8>>) -> Result<()> {
-        commit_all(&committables)
+        let (files, markers) = Self::files_and_markers(committables);
+        commit_all(&files)?;
+        match &mut self.committer {
+            Some(committer) if !markers.is_empty() => {
+                committer.committed(self.sink.dir(), &markers)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn recover(&mut self, all_committables: &[Vec<u8>]) -> Result<()> {
         let job = super::sink::job_tag(&self.info.job_id);
-        recover_in(self.sink.dir(), &job, self.info.attempt, all_committables)
+        let (files, _) = Self::files_and_markers(all_committables.to_vec());
+        recover_in(self.sink.dir(), &job, self.info.attempt, &files)
     }
 }
 

@@ -31,6 +31,7 @@ use eddy_runtime::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
 
 use super::partition::Partitioning;
+use super::partition_commit::{CommitPolicy, PartitionCommitter};
 use super::partitioned_sink::PartitionedWriter;
 use crate::format::{BatchEncoder, FormatFactory};
 
@@ -49,6 +50,8 @@ pub struct FileSystemSink {
     rollover_interval: Duration,
     /// With `PARTITIONED BY`: rows go to `k=v/` directories, without those columns.
     partitioning: Option<Partitioning>,
+    /// How complete partitions are committed (`sink.partition-commit.*`), if at all.
+    commit_policy: Option<CommitPolicy>,
 }
 
 impl FileSystemSink {
@@ -71,6 +74,7 @@ impl FileSystemSink {
             file_size,
             rollover_interval,
             partitioning: None,
+            commit_policy: None,
         }
     }
 
@@ -80,8 +84,13 @@ impl FileSystemSink {
     }
 
     /// The same sink writing a partitioned table.
-    pub fn partitioned(mut self, partitioning: Option<Partitioning>) -> Self {
+    pub fn partitioned(
+        mut self,
+        partitioning: Option<Partitioning>,
+        commit_policy: Option<CommitPolicy>,
+    ) -> Self {
         self.partitioning = partitioning;
+        self.commit_policy = commit_policy;
         self
     }
 
@@ -132,6 +141,7 @@ impl Sink for FileSystemSink {
             return Ok(Box::new(PartitionedWriter::new(
                 self.clone(),
                 partitioning.clone(),
+                self.commit_policy.clone().map(PartitionCommitter::new),
                 info,
             )?));
         }

@@ -39,6 +39,10 @@ pub trait SinkWriter: Send {
         Ok(())
     }
 
+    /// The input's watermark advanced (epoch milliseconds); what the partition-time commit
+    /// of a partitioned filesystem table waits for.
+    fn on_watermark(&mut self, _watermark: i64) {}
+
     /// Restoring: `all_committables` are those of every subtask in the checkpoint restored
     /// from (committed by whoever they are dealt to); anything else a failed attempt of
     /// this job left behind may be discarded.

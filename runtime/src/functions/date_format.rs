@@ -126,7 +126,7 @@ fn compile(pattern: &str) -> Result<Vec<Item<'static>>> {
 
 /// Translates the pattern letters Flink users write; anything else is refused by name
 /// rather than printed wrongly.
-fn java_to_strftime(pattern: &str) -> std::result::Result<String, String> {
+pub fn java_to_strftime(pattern: &str) -> std::result::Result<String, String> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::with_capacity(pattern.len() * 2);
     let mut i = 0;

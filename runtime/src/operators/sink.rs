@@ -73,7 +73,8 @@ impl StreamOperator for SinkOperator {
         Ok(())
     }
 
-    fn process_watermark(&mut self, _: crate::Watermark, _out: &mut Collector) -> Result<()> {
+    fn process_watermark(&mut self, w: crate::Watermark, _out: &mut Collector) -> Result<()> {
+        self.writer.on_watermark(w.0);
         Ok(())
     }
 

@@ -105,6 +105,13 @@ impl CatalogTable {
                 )));
             }
         }
+        // The partition commit's timestamp pattern names partition columns.
+        if self.options.get("connector").map(String::as_str) == Some("filesystem") {
+            eddy_connectors::filesystem::partition_commit::CommitPolicy::parse(
+                &self.options,
+                Some(&self.partition_keys),
+            )?;
+        }
         Ok(())
     }
 
