@@ -284,8 +284,9 @@ fn requires(op: &OperatorSpec, n: usize, own: bool) -> bool {
         OperatorSpec::GroupAggregate(_) | OperatorSpec::Rank(_) | OperatorSpec::StreamJoin(_) => {
             true
         }
-        // The versioned side keeps the latest row per key: `+U` alone does.
-        OperatorSpec::TemporalJoin(_) => n == 0 && own,
+        // The versioned side keeps the latest row per key: `+U` alone does. An inner join
+        // drops left rows without a version, as a filter does, so its left side keeps `-U`.
+        OperatorSpec::TemporalJoin(j) => n == 0 && (own || !j.left_outer),
         OperatorSpec::ChangelogNormalize(_) => false,
         OperatorSpec::Source(_)
         | OperatorSpec::WindowTvf(_)

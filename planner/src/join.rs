@@ -29,6 +29,8 @@ pub(crate) struct JoinInputs {
     pub description: String,
     /// The first input whose changes are updates, by the node that produces them.
     pub updating: Option<String>,
+    /// Each input's upsert key, when known (left, right).
+    pub keys: (Option<Vec<usize>>, Option<Vec<usize>>),
 }
 
 /// Translates both inputs of `join` into vertices (each must be insert-only for
@@ -40,7 +42,7 @@ pub(crate) fn join_inputs(
     parts: &mut GraphParts,
 ) -> Result<JoinInputs> {
     let mut updating = None;
-    let mut side = |plan: &LogicalPlan| -> Result<VertexId> {
+    let mut side = |plan: &LogicalPlan| -> Result<(VertexId, Option<Vec<usize>>)> {
         let chain = translate(plan, state, parts)?;
         if let Some(consumer) = consumer {
             chain.insert_only(consumer)?;
@@ -48,10 +50,11 @@ pub(crate) fn join_inputs(
         if chain.updating && updating.is_none() {
             updating = Some(chain.producer().to_string());
         }
-        parts.close(chain)
+        let key = chain.upsert_key.clone();
+        Ok((parts.close(chain)?, key))
     };
-    let left = side(&join.left)?;
-    let right = side(&join.right)?;
+    let (left, left_key) = side(&join.left)?;
+    let (right, right_key) = side(&join.right)?;
     // The condition sees both sides' columns, also when the output has one side only.
     let joined = join.left.schema().as_ref().join(join.right.schema())?;
     let filter = match &join.filter {
@@ -78,7 +81,36 @@ pub(crate) fn join_inputs(
         filter,
         description,
         updating,
+        keys: (left_key, right_key),
     })
+}
+
+/// The upsert key of a regular join's output (Flink's `FlinkRelMdUpsertKeys` of a join,
+/// for the cases Eddy keeps): a semi or anti join keeps its side's key; an inner join
+/// whose one side has at most one row per join key (its key lies within its join keys)
+/// keeps the other side's key. Outer joins keep none: null-padded rows of different rows
+/// would share a key.
+fn join_upsert_key(
+    join_type: WindowJoinType,
+    keys: &(Option<Vec<usize>>, Option<Vec<usize>>),
+    left_keys: &[usize],
+    right_keys: &[usize],
+    left_width: usize,
+) -> Option<Vec<usize>> {
+    let unique_per_join_key = |key: &Option<Vec<usize>>, join_keys: &[usize]| {
+        key.as_ref()
+            .is_some_and(|k| k.iter().all(|c| join_keys.contains(c)))
+    };
+    match join_type {
+        WindowJoinType::LeftSemi | WindowJoinType::LeftAnti => keys.0.clone(),
+        WindowJoinType::RightSemi | WindowJoinType::RightAnti => keys.1.clone(),
+        WindowJoinType::Inner if unique_per_join_key(&keys.1, right_keys) => keys.0.clone(),
+        WindowJoinType::Inner if unique_per_join_key(&keys.0, left_keys) => keys
+            .1
+            .as_ref()
+            .map(|k| k.iter().map(|c| c + left_width).collect()),
+        _ => None,
+    }
 }
 
 /// Plans `join` (equi-join columns `left_keys` = `right_keys`) as a regular streaming join.
@@ -145,7 +177,15 @@ pub(crate) fn translate_stream_join(
         filter,
         description,
         updating,
+        keys,
     } = join_inputs(join, None, state, parts)?;
+    let upsert_key = join_upsert_key(
+        join_type,
+        &keys,
+        &left_keys,
+        &right_keys,
+        join.left.schema().fields().len(),
+    );
     let description = format!("joinType=[{flink_name}], {description}");
     // Flink's changelog inference: inner and semi joins forward their inputs' kinds, any
     // other join may retract what it emitted.
@@ -173,6 +213,7 @@ pub(crate) fn translate_stream_join(
         vec![name.clone()],
     );
     chain.updating = output_updating;
+    chain.upsert_key = upsert_key;
     chain.producer = Some(match (updating, join_type) {
         // An inner or semi join passes its input's updates on.
         (

@@ -196,6 +196,7 @@ pub(crate) fn translate_rank(
     let chain = translate(&window.input, state, parts)?;
     let retracting = chain.updating;
     let producer = chain.producer.clone();
+    let input_key = chain.upsert_key.clone();
     let upstream = parts.close(chain)?;
     let deduplication = rank.deduplication();
     let keep_last = deduplication.is_some_and(|(_, last)| last);
@@ -248,9 +249,12 @@ pub(crate) fn translate_rank(
         description: description.clone(),
         update_before: true,
     };
-    // Which row a change is to: its rank in its partition, or its partition when it holds
-    // one row (Flink's upsert keys of a Rank).
+    // Which row a change is to (Flink's upsert keys of a Rank): its partition when that
+    // holds one row; else its rank in its partition when the rank is read; else the
+    // input's own key, when it holds the partition keys (a row keeps its identity while it
+    // moves within the top N).
     let upsert_key = match (output_rank, rank.end) {
+        (_, 1) => Some(partition_keys.clone()),
         (true, _) => Some(
             partition_keys
                 .iter()
@@ -258,8 +262,7 @@ pub(crate) fn translate_rank(
                 .chain([input_schema.fields().len()])
                 .collect(),
         ),
-        (false, 1) => Some(partition_keys.clone()),
-        (false, _) => None,
+        (false, _) => input_key.filter(|key| partition_keys.iter().all(|k| key.contains(k))),
     };
     let name = format!("Rank({description})");
     let mut chain = OpenChain::new(

@@ -221,7 +221,7 @@ impl OpenChain {
         self.upsert_key = self
             .upsert_key
             .take()
-            .and_then(|key| project_key(&key, &exprs));
+            .and_then(|key| project_key(&key, &exprs, &input));
         // An updating stream's row kinds are projected through, last.
         let (input, output) = match self.updating {
             true => {
@@ -269,17 +269,67 @@ impl OpenChain {
     }
 }
 
-/// Where the key columns `key` end up after the projection `exprs`: each must be passed
-/// through as a plain column, or the key is lost.
-fn project_key(key: &[usize], exprs: &[Arc<dyn PhysicalExpr>]) -> Option<Vec<usize>> {
-    use datafusion::physical_expr::expressions::Column;
+/// Where the key columns `key` (of `input`) end up after the projection `exprs`: each
+/// must be passed through as a column, or cast in a way that keeps distinct values
+/// distinct (Flink keeps the upsert key through such casts), or the key is lost.
+fn project_key(
+    key: &[usize],
+    exprs: &[Arc<dyn PhysicalExpr>],
+    input: &Schema,
+) -> Option<Vec<usize>> {
+    use datafusion::physical_expr::expressions::{CastExpr, Column, TryCastExpr};
+    let passes = |e: &Arc<dyn PhysicalExpr>, k: usize| -> bool {
+        let is_key =
+            |e: &Arc<dyn PhysicalExpr>| e.downcast_ref::<Column>().is_some_and(|c| c.index() == k);
+        let from = || input.fields().get(k).map(|f| f.data_type().clone());
+        if is_key(e) {
+            return true;
+        }
+        let (inner, to) = match (
+            e.downcast_ref::<CastExpr>(),
+            e.downcast_ref::<TryCastExpr>(),
+        ) {
+            (Some(c), _) => (c.expr(), c.cast_type()),
+            (_, Some(c)) => (c.expr(), c.cast_type()),
+            _ => return false,
+        };
+        is_key(inner) && from().is_some_and(|from| cast_keeps_distinct(&from, to))
+    };
     key.iter()
-        .map(|&k| {
-            exprs
-                .iter()
-                .position(|e| e.downcast_ref::<Column>().is_some_and(|c| c.index() == k))
-        })
+        .map(|&k| exprs.iter().position(|e| passes(e, k)))
         .collect()
+}
+
+/// Whether casting `from` to `to` maps distinct values to distinct values: an integer
+/// widened (or a row number, UInt64, as BIGINT), an integer or a string as a string.
+fn cast_keeps_distinct(
+    from: &datafusion::arrow::datatypes::DataType,
+    to: &datafusion::arrow::datatypes::DataType,
+) -> bool {
+    use datafusion::arrow::datatypes::DataType::*;
+    let width = |t: &datafusion::arrow::datatypes::DataType| match t {
+        Int8 => Some((8, true)),
+        Int16 => Some((16, true)),
+        Int32 => Some((32, true)),
+        Int64 => Some((64, true)),
+        UInt8 => Some((8, false)),
+        UInt16 => Some((16, false)),
+        UInt32 => Some((32, false)),
+        UInt64 => Some((64, false)),
+        _ => None,
+    };
+    let string =
+        |t: &datafusion::arrow::datatypes::DataType| matches!(t, Utf8 | LargeUtf8 | Utf8View);
+    if from == to {
+        return true;
+    }
+    match (width(from), width(to)) {
+        // The row number is a UInt64 that never reaches 2^63.
+        (Some((64, false)), Some((64, true))) => true,
+        (Some((f, fs)), Some((t, ts))) => (fs == ts && t >= f) || (!fs && ts && t > f),
+        (Some(_), None) => string(to),
+        (None, _) => string(from) && string(to),
+    }
 }
 
 /// `outer` (over `inner`'s output) rewritten over `inner`'s input, when no expression of
@@ -665,6 +715,35 @@ mod tests {
                 1,
             )))),
         ))
+    }
+
+    #[test]
+    fn only_casts_that_keep_values_distinct_keep_an_upsert_key() {
+        use datafusion::arrow::datatypes::DataType::*;
+        for (from, to) in [
+            (Int32, Int64),
+            (Int8, Int32),
+            (UInt64, Int64),
+            (UInt32, Int64),
+            (Int64, Utf8),
+            (Utf8View, Utf8),
+            (Int64, Int64),
+        ] {
+            assert!(cast_keeps_distinct(&from, &to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            (Int64, Int32),
+            (Int32, Float64),
+            (Float32, Float64),
+            (Int64, UInt64),
+            (
+                Timestamp(datafusion::arrow::datatypes::TimeUnit::Millisecond, None),
+                Utf8,
+            ),
+            (Utf8, Int64),
+        ] {
+            assert!(!cast_keeps_distinct(&from, &to), "{from} -> {to}");
+        }
     }
 
     #[test]

@@ -13,11 +13,17 @@ fn is_word(t: &Token, word: &str) -> bool {
 
 /// Refuses an INSERT with an ON CONFLICT clause (outside parentheses).
 pub fn refuse_on_conflict(sql: &str) -> Result<()> {
-    let upper = sql.to_ascii_uppercase();
-    if !upper.trim_start().starts_with("INSERT") || !upper.contains("CONFLICT") {
+    if !sql.to_ascii_uppercase().contains("CONFLICT") {
         return Ok(());
     }
     let tokens = super::tokenize_spans(sql)?;
+    // Comments are whitespace tokens: the statement's first word decides.
+    let first = tokens
+        .iter()
+        .find(|(t, _)| !matches!(t, Token::Whitespace(_)));
+    if !first.is_some_and(|(t, _)| is_word(t, "INSERT")) {
+        return Ok(());
+    }
     let words: Vec<(&Token, usize)> = {
         let mut depth = 0usize;
         let mut out = Vec::new();
@@ -63,6 +69,12 @@ mod tests {
             let sql = format!("INSERT INTO t SELECT a, b FROM s ON CONFLICT DO {action}");
             let e = refuse_on_conflict(&sql).unwrap_err().to_string();
             assert!(e.contains(&format!("ON CONFLICT DO {action}")), "{e}");
+        }
+        for sql in [
+            "/* x */ INSERT INTO t SELECT a FROM s ON CONFLICT DO NOTHING",
+            "-- c\n INSERT INTO t SELECT a FROM s ON CONFLICT DO ERROR",
+        ] {
+            assert!(refuse_on_conflict(sql).is_err(), "{sql}");
         }
         for fine in [
             "INSERT INTO t SELECT 'ON CONFLICT DO NOTHING'",

@@ -268,6 +268,15 @@ pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
     }
     let mut statement = stmts.remove(0);
+    // sqlparser takes PostgreSQL's and MySQL's conflict clauses, which a streaming INSERT
+    // cannot honour; the token check above names Flink's forms.
+    if let ast::Statement::Insert(insert) = &statement {
+        if insert.on.is_some() {
+            return Err(SqlError::NotSupported(
+                "INSERT ... ON CONFLICT / ON DUPLICATE KEY is not supported yet: it needs a SinkUpsertMaterializer, which Eddy does not have".into(),
+            ));
+        }
+    }
     super::depth::check(&statement)?;
     super::rewrite_group_windows(&mut statement)?;
     Ok(statement)
