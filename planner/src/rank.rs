@@ -5,12 +5,18 @@
 //! (DESC). Like Flink, the result is updating, except a keep-first deduplication by
 //! processing time over an insert-only input, which only ever inserts.
 
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::expr::WindowFunction;
+use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Filter, LogicalPlan, Operator, Projection, Window,
 };
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::PhysicalExpr;
 use eddy_runtime::jobgraph::{OperatorSpec, Partitioner, RankOrder, RankSpec, SerializedSchema};
 use eddy_runtime::time::TimeAttribute;
 
@@ -165,35 +171,64 @@ pub(crate) fn translate_rank(
     };
     let WindowFunction { params, .. } = function.as_ref();
     let input_schema = window.input.schema();
-    let column = |e: &Expr, what: &str| {
-        column_index(e, input_schema).ok_or_else(|| {
-            PlanError::NotSupported(format!(
-                "ROW_NUMBER() {what} {e}: a streaming Top-N uses columns only; compute the expression in a subquery first"
-            ))
-        })
-    };
-    let partition_keys = params
+    let width = input_schema.fields().len();
+    // PARTITION BY and ORDER BY expressions that are not columns are computed into extra
+    // columns before the exchange, as Flink's planner projects them below its Rank.
+    let mut computed: Vec<&Expr> = Vec::new();
+    let partition_keys: Vec<usize> = params
         .partition_by
         .iter()
-        .map(|e| column(e, "PARTITION BY"))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|e| key_position(e, input_schema, &mut computed))
+        .collect();
     if params.order_by.is_empty() {
         return Err(PlanError::NotSupported(
             "a streaming Top-N needs ROW_NUMBER() OVER (.. ORDER BY ..)".into(),
         ));
     }
-    let order_by = params
+    let order_by: Vec<RankOrder> = params
         .order_by
         .iter()
-        .map(|s| {
-            Ok(RankOrder {
-                column: column(&s.expr, "ORDER BY")?,
-                descending: !s.asc,
-                nulls_first: s.nulls_first,
-            })
+        .map(|s| RankOrder {
+            column: key_position(&s.expr, input_schema, &mut computed),
+            descending: !s.asc,
+            nulls_first: s.nulls_first,
         })
-        .collect::<Result<Vec<_>>>()?;
-    let chain = translate(&window.input, state, parts)?;
+        .collect();
+    let mut chain = translate(&window.input, state, parts)?;
+    // The Rank's own rows: the input's columns, then the computed ones.
+    let physical_input: SchemaRef = Arc::new(input_schema.as_arrow().clone());
+    let rank_input: SchemaRef = match computed.is_empty() {
+        true => physical_input.clone(),
+        false => {
+            let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..width)
+                .map(|i| {
+                    Arc::new(PhysicalColumn::new(physical_input.field(i).name(), i))
+                        as Arc<dyn PhysicalExpr>
+                })
+                .collect();
+            let mut fields: Vec<_> = physical_input.fields().iter().cloned().collect();
+            for (n, e) in computed.iter().enumerate() {
+                exprs.push(state.create_physical_expr((*e).clone(), input_schema)?);
+                fields.push(Arc::new(Field::new(
+                    format!("__rank_key_{n}"),
+                    e.get_type(input_schema)?,
+                    true,
+                )));
+            }
+            let extended = nullable(&Schema::new(fields));
+            let text = (0..width)
+                .map(|i| physical_input.field(i).name().clone())
+                .chain(computed.iter().map(|e| e.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            chain.add_projection(physical_input.clone(), exprs, extended.clone(), text)?;
+            extended
+        }
+    };
+    let key_name = |i: usize| match i.checked_sub(width) {
+        None => input_schema.field(i).name().clone(),
+        Some(n) => computed[n].to_string(),
+    };
     let retracting = chain.updating;
     let producer = chain.producer.clone();
     let input_key = chain.upsert_key.clone();
@@ -204,11 +239,8 @@ pub(crate) fn translate_rank(
     // parallel sources compute apart (Flink's ProcTimeDeduplicate functions do the same).
     let by_arrival = matches!(deduplication, Some((TimeAttribute::Proctime, _)));
     let insert_only = rank.keeps_first_by_proctime() && !retracting;
-    let column_names = |cols: &mut dyn Iterator<Item = usize>| {
-        cols.map(|i| input_schema.field(i).name().clone())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let column_names =
+        |cols: &mut dyn Iterator<Item = usize>| cols.map(key_name).collect::<Vec<_>>().join(", ");
     let description = format!(
         "{}, partitionBy=[{}], orderBy=[{}], rankRange=[rankStart={}, rankEnd={}], select=[{}]",
         match deduplication {
@@ -223,18 +255,28 @@ pub(crate) fn translate_rank(
             .iter()
             .map(|o| format!(
                 "{} {}",
-                input_schema.field(o.column).name(),
+                key_name(o.column),
                 if o.descending { "DESC" } else { "ASC" }
             ))
             .collect::<Vec<_>>()
             .join(", "),
         rank.start,
         rank.end,
-        column_names(&mut (0..input_schema.fields().len())),
+        column_names(&mut (0..width)),
     );
+    let window_fields = window.schema.as_arrow().fields();
+    let rank_field = window_fields[window_fields.len() - 1].clone();
+    let rank_output = nullable(&Schema::new(
+        rank_input
+            .fields()
+            .iter()
+            .cloned()
+            .chain([rank_field])
+            .collect::<Vec<_>>(),
+    ));
     let spec = RankSpec {
-        input_schema: SerializedSchema::encode(&nullable(input_schema.as_arrow()))?,
-        output_schema: SerializedSchema::encode(&nullable(window.schema.as_arrow()))?,
+        input_schema: SerializedSchema::encode(&nullable(&rank_input))?,
+        output_schema: SerializedSchema::encode(&rank_output)?,
         partition_keys: partition_keys.clone(),
         order_by: match by_arrival {
             true => Vec::new(),
@@ -259,7 +301,7 @@ pub(crate) fn translate_rank(
             partition_keys
                 .iter()
                 .copied()
-                .chain([input_schema.fields().len()])
+                .chain([rank_input.fields().len()])
                 .collect(),
         ),
         (false, _) => input_key.filter(|key| partition_keys.iter().all(|k| key.contains(k))),
@@ -277,6 +319,22 @@ pub(crate) fn translate_rank(
     );
     chain.updating = !insert_only;
     chain.upsert_key = upsert_key;
+    // The computed columns go again: what follows reads the window's columns.
+    if !computed.is_empty() {
+        let exprs: Vec<Arc<dyn PhysicalExpr>> = (0..width)
+            .chain([rank_input.fields().len()])
+            .map(|i| {
+                Arc::new(PhysicalColumn::new(rank_output.field(i).name(), i))
+                    as Arc<dyn PhysicalExpr>
+            })
+            .collect();
+        chain.add_projection(
+            rank_output.clone(),
+            exprs,
+            nullable(window.schema.as_arrow()),
+            column_names(&mut (0..width)),
+        )?;
+    }
     if let Some(p) = rank.projection {
         let exprs = p
             .expr
@@ -299,6 +357,22 @@ pub(crate) fn translate_rank(
         _ => name,
     });
     Ok(chain)
+}
+
+/// Where a PARTITION BY or ORDER BY key is among the Rank's rows: its column, or an extra
+/// column after the input's (one per distinct expression, in `computed`).
+fn key_position<'a>(
+    e: &'a Expr,
+    schema: &datafusion::common::DFSchema,
+    computed: &mut Vec<&'a Expr>,
+) -> usize {
+    column_index(e, schema).unwrap_or_else(|| {
+        let at = computed.iter().position(|c| *c == e).unwrap_or_else(|| {
+            computed.push(e);
+            computed.len() - 1
+        });
+        schema.fields().len() + at
+    })
 }
 
 /// Whether `exprs` over `input` (the rank filter) read its rank column.
