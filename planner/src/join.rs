@@ -151,9 +151,13 @@ pub(crate) fn translate_stream_join(
         );
     }
     if join.null_aware {
-        return Err(PlanError::NotSupported(
-            "NOT IN (subquery) over streams is not supported (a NULL on either side changes every row's answer); write NOT EXISTS".into(),
-        ));
+        return crate::null_aware_join::translate_null_aware_anti_join(
+            join,
+            &left_keys,
+            &right_keys,
+            state,
+            parts,
+        );
     }
     if left_keys.is_empty() {
         return Err(PlanError::NotSupported(

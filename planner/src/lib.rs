@@ -12,6 +12,7 @@ mod explain;
 mod job_graph_builder;
 mod join;
 mod logical;
+mod null_aware_join;
 mod over;
 mod rank;
 mod sink_cast;
