@@ -63,8 +63,11 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
         )
         .build()?;
         let function = lowered.aggregate.fun().name();
+        // FIRST_VALUE / LAST_VALUE retract in arrival order, which an ORDER BY overrides.
+        let ordered = matches!(function, "first_value" | "last_value")
+            && !lowered.aggregate.order_bys().is_empty();
         if unretractable.is_none()
-            && !supports_retraction(function, lowered.aggregate.is_distinct())
+            && (ordered || !supports_retraction(function, lowered.aggregate.is_distinct()))
         {
             unretractable = Some(e.to_string());
         }
@@ -216,7 +219,7 @@ pub(crate) fn translate_group_aggregate(
     let lowered = lower_aggregate(agg, state)?;
     if let (true, Some(function)) = (retracting, &lowered.unretractable) {
         return Err(PlanError::NotSupported(format!(
-            "{function} cannot consume the update changes produced by node {}: it does not support retraction (over an updating input Eddy aggregates with COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX, STDDEV and VAR)",
+            "{function} cannot consume the update changes produced by node {}: it does not support retraction (over an updating input Eddy aggregates with COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX, STDDEV, VAR, and FIRST_VALUE and LAST_VALUE without ORDER BY)",
             chain.producer()
         )));
     }

@@ -402,6 +402,7 @@ impl StreamOperator for GroupAggregateOperator {
 #[cfg(test)]
 mod tests {
     use datafusion::functions_aggregate::count::count_udaf;
+    use datafusion::functions_aggregate::first_last::{first_value_udaf, last_value_udaf};
     use datafusion::functions_aggregate::min_max::{max_udaf, min_udaf};
     use datafusion::functions_aggregate::sum::sum_udaf;
 
@@ -421,6 +422,8 @@ mod tests {
                     "count" => count_udaf(),
                     "sum" => sum_udaf(),
                     "min" => min_udaf(),
+                    "first_value" => first_value_udaf(),
+                    "last_value" => last_value_udaf(),
                     _ => max_udaf(),
                 };
                 (udaf, "v", *alias)
@@ -600,6 +603,32 @@ mod tests {
                 ["+I[1, 1, 7, 7, 7]"]
             );
         }
+    }
+
+    #[test]
+    fn first_and_last_value_take_out_the_earliest_occurrence_and_survive_a_snapshot() {
+        let spec = retracting(&["k"], &[("first_value", "f"), ("last_value", "l")]);
+        let mut op = operator(&spec, 1, 0, "hashmap");
+        let step = |op: &mut GroupAggregateOperator, pairs: &[(i64, i64)], kinds: &[&str]| {
+            changes(&feed(op, 0, with_kinds(rows(pairs), kinds)))
+        };
+        assert_eq!(
+            step(&mut op, &[(1, 5), (1, 7), (1, 5)], &["+I", "+I", "+I"]),
+            ["+I[1, 5, 5]"]
+        );
+        // The first 5 goes: 7 is first now, the second 5 still last.
+        assert_eq!(
+            step(&mut op, &[(1, 5)], &["-D"]),
+            ["-U[1, 5, 5]", "+U[1, 7, 5]"]
+        );
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator(&spec, 1, 0, "rocksdb");
+        op.initialize_state(restored).unwrap();
+        assert_eq!(
+            step(&mut op, &[(1, 9), (1, 5)], &["+I", "-D"]),
+            ["-U[1, 7, 5]", "+U[1, 7, 9]"],
+            "the order survives the snapshot"
+        );
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //! used that way (`COUNT`, `SUM`, `AVG`, variances): DataFusion's sliding `MIN` / `MAX` and
 //! distinct accumulators retract in window order only. `MIN`, `MAX` and `COUNT(DISTINCT)`
 //! keep instead what Flink's `MaxWithRetractAggFunction` keeps: each value (in Arrow's row
-//! format, which sorts as the values do) with how many rows hold it.
+//! format, which sorts as the values do) with how many rows hold it. `FIRST_VALUE` and
+//! `LAST_VALUE` keep what Flink's `FirstValueWithRetractAggFunction` keeps: every non-null
+//! value in arrival order; a retraction takes out the earliest occurrence of its value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, UInt32Array};
@@ -35,7 +37,17 @@ pub fn supports_retraction(function: &str, distinct: bool) -> bool {
         true => function == "count",
         false => matches!(
             function,
-            "count" | "sum" | "avg" | "min" | "max" | "stddev" | "stddev_pop" | "var" | "var_pop"
+            "count"
+                | "sum"
+                | "avg"
+                | "min"
+                | "max"
+                | "stddev"
+                | "stddev_pop"
+                | "var"
+                | "var_pop"
+                | "first_value"
+                | "last_value"
         ),
     }
 }
@@ -49,6 +61,8 @@ enum Kind {
         function: ValueFunction,
         values: RowConverter,
     },
+    /// The argument's values in arrival order.
+    Ordered { last: bool, values: RowConverter },
 }
 
 #[derive(Clone, Copy)]
@@ -63,6 +77,42 @@ pub(crate) enum GroupAccumulator {
     Row(Box<dyn Accumulator>),
     /// Value (row format) → how many rows hold it.
     Values(BTreeMap<Vec<u8>, i64>),
+    Ordered(Arrivals),
+}
+
+/// Non-null values in arrival order, for FIRST_VALUE / LAST_VALUE over retractions.
+#[derive(Default)]
+pub(crate) struct Arrivals {
+    next: u64,
+    /// Arrival number → value (row format).
+    by_arrival: BTreeMap<u64, Vec<u8>>,
+    /// Value → its arrival numbers, earliest first.
+    by_value: BTreeMap<Vec<u8>, VecDeque<u64>>,
+}
+
+impl Arrivals {
+    fn add(&mut self, value: &[u8]) {
+        let at = self.next;
+        self.next += 1;
+        self.by_arrival.insert(at, value.to_vec());
+        self.by_value
+            .entry(value.to_vec())
+            .or_default()
+            .push_back(at);
+    }
+
+    /// Takes out the earliest occurrence of `value`, as Flink's retract does.
+    fn retract(&mut self, value: &[u8]) {
+        let Some(arrivals) = self.by_value.get_mut(value) else {
+            return;
+        };
+        if let Some(at) = arrivals.pop_front() {
+            self.by_arrival.remove(&at);
+        }
+        if arrivals.is_empty() {
+            self.by_value.remove(value);
+        }
+    }
 }
 
 /// One group: how many rows it holds, and its accumulators.
@@ -94,6 +144,24 @@ impl RetractingAggregation {
                         "{} cannot take retractions",
                         a.name()
                     )));
+                }
+                if matches!(function, "first_value" | "last_value") {
+                    // Ordered by another column, the answer is not the arrival order's.
+                    if !a.order_bys().is_empty() {
+                        return Err(RuntimeError::Internal(format!(
+                            "{} with ORDER BY cannot take retractions",
+                            a.name()
+                        )));
+                    }
+                    return Ok(Kind::Ordered {
+                        last: function == "last_value",
+                        values: RowConverter::new(
+                            a.expressions()
+                                .iter()
+                                .map(|e| Ok(SortField::new(e.data_type(input_schema)?)))
+                                .collect::<Result<Vec<_>>>()?,
+                        )?,
+                    });
                 }
                 let value_function = match (function, a.is_distinct()) {
                     ("count", true) => Some(ValueFunction::CountDistinct),
@@ -163,6 +231,29 @@ impl RetractingAggregation {
             .collect::<Result<_>>()?;
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
             match kind {
+                Kind::Ordered { .. } => {
+                    for (state, group) in states.iter_mut().zip(&parts) {
+                        let mut arrivals = Arrivals::default();
+                        if let Some(bytes) = group.get(j).copied() {
+                            let (next, mut rest) = bytes.split_at_checked(8).ok_or_else(damaged)?;
+                            arrivals.next =
+                                u64::from_be_bytes(next.try_into().map_err(|_| damaged())?);
+                            while !rest.is_empty() {
+                                let (at, tail) = rest.split_at_checked(8).ok_or_else(damaged)?;
+                                let at = u64::from_be_bytes(at.try_into().map_err(|_| damaged())?);
+                                let (value, tail) = split_prefixed(tail).ok_or_else(damaged)?;
+                                arrivals.by_arrival.insert(at, value.to_vec());
+                                arrivals
+                                    .by_value
+                                    .entry(value.to_vec())
+                                    .or_default()
+                                    .push_back(at);
+                                rest = tail;
+                            }
+                        }
+                        state.accumulators.push(GroupAccumulator::Ordered(arrivals));
+                    }
+                }
                 Kind::Values { .. } => {
                     for (state, group) in states.iter_mut().zip(&parts) {
                         let mut values = BTreeMap::new();
@@ -271,6 +362,28 @@ impl RetractingAggregation {
                         }
                     }
                 }
+                Kind::Ordered { values, .. } => {
+                    let encoded = values.convert_columns(&arguments)?;
+                    // Flink's FIRST_VALUE / LAST_VALUE skip nulls.
+                    let valid = |row: usize| arguments.iter().all(|a| a.is_valid(row));
+                    for (g, state) in states.iter_mut().enumerate() {
+                        let GroupAccumulator::Ordered(arrivals) = &mut state.accumulators[j] else {
+                            continue;
+                        };
+                        // One group's adds come before its retractions within a batch: the
+                        // rows were split so, and a retraction names an earlier add.
+                        for &row in added[g].iter().filter(|r| counted(r)) {
+                            if valid(row as usize) {
+                                arrivals.add(encoded.row(row as usize).data());
+                            }
+                        }
+                        for &row in retracted[g].iter().filter(|r| counted(r)) {
+                            if valid(row as usize) {
+                                arrivals.retract(encoded.row(row as usize).data());
+                            }
+                        }
+                    }
+                }
                 Kind::Values { values, .. } => {
                     let encoded = values.convert_columns(&arguments)?;
                     // MIN, MAX and COUNT(DISTINCT) skip nulls.
@@ -314,6 +427,13 @@ impl RetractingAggregation {
                     (GroupAccumulator::Row(a), _) => a.evaluate()?,
                     (GroupAccumulator::Values(counts), Kind::Values { function, values }) => {
                         value_of(*function, counts, values, aggregate)?
+                    }
+                    (GroupAccumulator::Ordered(arrivals), Kind::Ordered { last, values }) => {
+                        let chosen = match last {
+                            true => arrivals.by_arrival.values().next_back(),
+                            false => arrivals.by_arrival.values().next(),
+                        };
+                        decode_value(chosen.map(Vec::as_slice), values, aggregate)?
                     }
                     _ => return Err(RuntimeError::Internal("mismatched accumulator".into())),
                 });
@@ -361,6 +481,19 @@ impl RetractingAggregation {
                         put_prefixed(value, rows.row(g).data());
                     }
                 }
+                Kind::Ordered { .. } => {
+                    for (state, value) in states.iter().zip(encoded.iter_mut()) {
+                        let GroupAccumulator::Ordered(arrivals) = &state.accumulators[j] else {
+                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
+                        };
+                        let mut bytes = arrivals.next.to_be_bytes().to_vec();
+                        for (at, v) in &arrivals.by_arrival {
+                            bytes.extend_from_slice(&at.to_be_bytes());
+                            put_prefixed(&mut bytes, v);
+                        }
+                        put_prefixed(value, &bytes);
+                    }
+                }
                 Kind::Values { .. } => {
                     for (state, value) in states.iter().zip(encoded.iter_mut()) {
                         let GroupAccumulator::Values(counts) = &state.accumulators[j] else {
@@ -406,6 +539,15 @@ fn value_of(
         ValueFunction::Min => counts.keys().next(),
         ValueFunction::Max => counts.keys().next_back(),
     };
+    decode_value(chosen.map(Vec::as_slice), values, aggregate)
+}
+
+/// A kept value (row format) as the aggregate's result; none is NULL.
+fn decode_value(
+    chosen: Option<&[u8]>,
+    values: &RowConverter,
+    aggregate: &AggregateFunctionExpr,
+) -> Result<ScalarValue> {
     match chosen {
         None => Ok(ScalarValue::try_from(aggregate.field().data_type())?),
         Some(bytes) => {
