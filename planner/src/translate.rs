@@ -59,9 +59,9 @@ pub(crate) struct GraphParts {
     /// Set while translating the input of a window aggregation, the only place a SESSION
     /// window TVF may appear.
     pub in_window_aggregate: bool,
-    /// A window TVF to run after the exchange, in its aggregation's chain: (address of the
-    /// node, the upstream vertex and partitioner it reads from).
-    pub fused_tvf: Option<(usize, (VertexId, Partitioner))>,
+    /// A window TVF to run after the exchange, in its aggregation's chain: (the node, the
+    /// upstream vertex and partitioner it reads from). The node is found again by value.
+    pub fused_tvf: Option<(crate::WindowTvfNode, (VertexId, Partitioner))>,
     /// Set while translating the right input of a temporal join, the only place a
     /// versioned table (`FOR SYSTEM_TIME AS OF`) may appear.
     pub temporal_right: bool,

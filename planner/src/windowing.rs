@@ -43,9 +43,8 @@ pub(crate) fn translate_window_tvf(
     // whose window has already passed, as Flink does; merging happens in aggregations.
     let standalone_session =
         matches!(node.kind, WindowKind::Session { .. }) && !parts.in_window_aggregate;
-    let address = node as *const WindowTvfNode as usize;
     let fused = match parts.fused_tvf.take() {
-        Some((a, head)) if a == address => Some(head),
+        Some((fused, head)) if fused == *node => Some(head),
         other => {
             parts.fused_tvf = other;
             None
@@ -165,7 +164,7 @@ pub(crate) fn translate_window_aggregate(
                 parts.close(chain)?
             };
             parts.fused_tvf = Some((
-                node as *const WindowTvfNode as usize,
+                node.clone(),
                 (
                     below,
                     Partitioner::Hash {
