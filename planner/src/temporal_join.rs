@@ -38,10 +38,62 @@ fn refuse(msg: impl Into<String>) -> PlanError {
 /// Whether a plan filters rows anywhere (a filter node, or one pushed into a scan).
 fn has_filter(plan: &LogicalPlan) -> bool {
     match plan {
+        // A versioned view's deduplication is a Rank, not a filter of the changelog.
+        LogicalPlan::Filter(f) if crate::rank::as_rank(f).is_some() => false,
         LogicalPlan::Filter(_) => true,
         LogicalPlan::TableScan(scan) => !scan.filters.is_empty(),
         other => other.inputs().into_iter().any(has_filter),
     }
+}
+
+/// The key of a versioned view: the PARTITION BY columns of a deduplication keeping the
+/// last row by event time, by the names the view gives them. `None` for anything else.
+fn versioned_view_key(plan: &LogicalPlan) -> Option<Vec<String>> {
+    match plan {
+        LogicalPlan::SubqueryAlias(alias) => versioned_view_key(&alias.input),
+        LogicalPlan::Projection(p) => {
+            let inner = match p.input.as_ref() {
+                LogicalPlan::Filter(f) => crate::rank::as_rank(f).and_then(|rank| dedup_key(&rank)),
+                other => versioned_view_key(other),
+            }?;
+            // Each key column must be passed through; it may be renamed.
+            inner
+                .iter()
+                .map(|k| {
+                    p.expr.iter().zip(p.schema.fields()).find_map(|(e, f)| {
+                        let column = match e {
+                            Expr::Column(c) => Some(c),
+                            Expr::Alias(a) => match a.expr.as_ref() {
+                                Expr::Column(c) => Some(c),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        column.filter(|c| &c.name == k).map(|_| f.name().clone())
+                    })
+                })
+                .collect()
+        }
+        LogicalPlan::Filter(f) => crate::rank::as_rank(f).and_then(|rank| dedup_key(&rank)),
+        _ => None,
+    }
+}
+
+/// The partition columns of a keep-last deduplication by event time.
+fn dedup_key(rank: &crate::rank::RankFilter<'_>) -> Option<Vec<String>> {
+    if rank.deduplication() != Some((TimeAttribute::Rowtime, true)) {
+        return None;
+    }
+    let [Expr::WindowFunction(function)] = rank.window.window_expr.as_slice() else {
+        return None;
+    };
+    let input = rank.window.input.schema();
+    function
+        .params
+        .partition_by
+        .iter()
+        .map(|e| crate::windowing::column_index(e, input).map(|i| input.field(i).name().clone()))
+        .collect()
 }
 
 /// One side of the join: its chain and schema, with the key expressions that are not
@@ -164,7 +216,13 @@ pub(crate) fn translate_temporal_join(
             None
         }
         true => {
-            if node.primary_key.is_empty() {
+            // A view deduplicating by event time (keep the last row per key) is a versioned
+            // view: its key is the deduplication's (Flink infers it the same way).
+            let primary_key = match node.primary_key.is_empty() {
+                true => versioned_view_key(&node.input).unwrap_or_default(),
+                false => node.primary_key.clone(),
+            };
+            if primary_key.is_empty() {
                 return Err(refuse(format!(
                     "Temporal Table Join requires primary key in versioned table, but no primary key can be found. '{}' needs PRIMARY KEY (..) NOT ENFORCED",
                     node.table
@@ -186,14 +244,10 @@ pub(crate) fn translate_temporal_join(
                     _ => None,
                 })
                 .collect();
-            if !node
-                .primary_key
-                .iter()
-                .all(|k| compared.contains(&k.as_str()))
-            {
+            if !primary_key.iter().all(|k| compared.contains(&k.as_str())) {
                 return Err(refuse(format!(
                     "Temporal table's primary key [{}] must be included in the equivalence condition of temporal join, but current temporal join condition is [{condition}]",
-                    node.primary_key.join(", ")
+                    primary_key.join(", ")
                 )));
             }
             Some(rowtime)

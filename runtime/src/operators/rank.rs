@@ -389,7 +389,11 @@ impl RankOperator {
                     next_seq: 0,
                 },
             };
-            let before = self.visible(&partition);
+            // A top 1 (a deduplication: the versions of a versioned view) sends every
+            // row's change, as Flink does without mini-batches; a larger Top-N, and any
+            // Rank with mini-batches on, one change per partition and batch.
+            let per_row = self.mini_batch.is_none() && self.spec.rank_end == 1;
+            let mut before = self.visible(&partition);
             for &row in indices {
                 let adds = match kinds {
                     None => true,
@@ -410,9 +414,19 @@ impl RankOperator {
                     true => self.insert(&mut partition, sort, data.data()),
                     false => self.retract(&mut partition, sort, data.data()),
                 }
+                if per_row {
+                    let after = self.visible(&partition);
+                    self.diff(
+                        std::mem::replace(&mut before, after.clone()),
+                        after,
+                        &mut changes,
+                    );
+                }
             }
-            let after = self.visible(&partition);
-            self.diff(before, after, &mut changes);
+            if !per_row {
+                let after = self.visible(&partition);
+                self.diff(before, after, &mut changes);
+            }
             match partition.entries.is_empty() {
                 true => {
                     self.backend.remove(PARTITION_ROWS, &address)?;
@@ -603,8 +617,12 @@ mod tests {
     #[test]
     fn over_an_updating_input_a_retracted_top_row_gives_way_to_the_next() {
         let mut op = operator(&spec(1, true, true, false), "hashmap");
+        // A top 1 sends each row's change, as Flink's RetractableTopNFunction does.
         let batch = with_kinds(rows(&[(1, 10), (1, 30), (1, 20)]), &["+I", "+I", "+I"]);
-        assert_eq!(changes(&feed(&mut op, 0, batch)), ["+I[1, 30, 1]"]);
+        assert_eq!(
+            changes(&feed(&mut op, 0, batch)),
+            ["+I[1, 10, 1]", "-U[1, 10, 1]", "+U[1, 30, 1]"]
+        );
         let batch = with_kinds(rows(&[(1, 30)]), &["-D"]);
         assert_eq!(
             changes(&feed(&mut op, 0, batch)),
@@ -612,7 +630,10 @@ mod tests {
             "rows past the range are kept over an updating input"
         );
         let batch = with_kinds(rows(&[(1, 20), (1, 10)]), &["-U", "-D"]);
-        assert_eq!(changes(&feed(&mut op, 0, batch)), ["-D[1, 20, 1]"]);
+        assert_eq!(
+            changes(&feed(&mut op, 0, batch)),
+            ["-U[1, 20, 1]", "+U[1, 10, 1]", "-D[1, 10, 1]"]
+        );
     }
 
     #[test]
