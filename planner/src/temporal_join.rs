@@ -46,8 +46,9 @@ fn has_filter(plan: &LogicalPlan) -> bool {
     }
 }
 
-/// The key of a versioned view: the PARTITION BY columns of a deduplication keeping the
-/// last row by event time, by the names the view gives them. `None` for anything else.
+/// The key of a versioned view: the PARTITION BY columns of a deduplication (a top 1:
+/// Flink's upsert key of such a Rank), by the names the view gives them. `None` for
+/// anything else.
 fn versioned_view_key(plan: &LogicalPlan) -> Option<Vec<String>> {
     match plan {
         LogicalPlan::SubqueryAlias(alias) => versioned_view_key(&alias.input),
@@ -79,9 +80,9 @@ fn versioned_view_key(plan: &LogicalPlan) -> Option<Vec<String>> {
     }
 }
 
-/// The partition columns of a keep-last deduplication by event time.
+/// The partition columns of a top 1.
 fn dedup_key(rank: &crate::rank::RankFilter<'_>) -> Option<Vec<String>> {
-    if rank.deduplication() != Some((TimeAttribute::Rowtime, true)) {
+    if (rank.start, rank.end) != (1, 1) {
         return None;
     }
     let [Expr::WindowFunction(function)] = rank.window.window_expr.as_slice() else {
@@ -216,8 +217,8 @@ pub(crate) fn translate_temporal_join(
             None
         }
         true => {
-            // A view deduplicating by event time (keep the last row per key) is a versioned
-            // view: its key is the deduplication's (Flink infers it the same way).
+            // A view deduplicating its rows (a top 1 per key) is a versioned view: its key
+            // is the deduplication's (Flink infers it the same way).
             let primary_key = match node.primary_key.is_empty() {
                 true => versioned_view_key(&node.input).unwrap_or_default(),
                 false => node.primary_key.clone(),
