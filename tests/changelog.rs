@@ -287,3 +287,65 @@ async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_
         "{log}"
     );
 }
+
+/// `ON CONFLICT DO DEDUPLICATE` (Flink 2.3's SinkUpsertMaterializer) before a print sink
+/// keyed by auction, while the query's upsert key is (auction, hi): each auction keeps
+/// every row still standing in arrival order, and a retracted latest row gives the key
+/// back the one before. Worked out from the inner aggregation's changes with
+/// `SinkUpsertMaterializer`'s rules (bids_ooo.csv, one row per batch):
+///   auction 1: +I(f,1) -U(f,1) +U(f,2) +I(t,1) -U(t,1) +U(t,2)
+///   auction 2: +I(f,1) +I(t,1) -U(t,1) +U(t,2)
+#[tokio::test]
+async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3)) WITH \
+             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            test_data_dir().join("bids_ooo.csv").display()
+        ),
+    )
+    .await;
+    for sql in [
+        "CREATE TABLE latest (auction BIGINT, hi BOOLEAN, n BIGINT, PRIMARY KEY (auction) \
+         NOT ENFORCED) WITH ('connector' = 'print', 'print-identifier' = 'latest')",
+        "SET 'execution.batch-size' = '1'",
+        "SET 'table.dml-sync' = 'true'",
+        "INSERT INTO latest SELECT auction, price > 35, count(*) FROM bids \
+         GROUP BY auction, price > 35 ON CONFLICT DO DEDUPLICATE",
+    ] {
+        exec(&client, sql).await;
+    }
+    let log = eddy.log();
+    let printed = |auction: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| l.strip_prefix("latest> "))
+            .filter(|r| r[3..].starts_with(&format!("{auction},")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        printed("1"),
+        [
+            "+I[1, false, 1]",
+            "-D[1, false, 1]",
+            "+I[1, false, 2]",
+            "+U[1, true, 1]",
+            "+U[1, false, 2]",
+            "+U[1, true, 2]"
+        ],
+        "{log}"
+    );
+    assert_eq!(
+        printed("2"),
+        [
+            "+I[2, false, 1]",
+            "+U[2, true, 1]",
+            "+U[2, false, 1]",
+            "+U[2, true, 2]"
+        ],
+        "{log}"
+    );
+}

@@ -218,7 +218,7 @@ fn produces(op: &OperatorSpec, from: &[Kinds], any: Kinds) -> Kinds {
             delete: j.updating || any.changes(),
         },
         OperatorSpec::Rank(r) if r.updating => Kinds::ALL,
-        OperatorSpec::ChangelogNormalize(_) => Kinds::ALL,
+        OperatorSpec::ChangelogNormalize(_) | OperatorSpec::UpsertMaterializer(_) => Kinds::ALL,
         OperatorSpec::TemporalJoin(_) => from.first().copied().unwrap_or(Kinds::INSERT_ONLY),
         OperatorSpec::Sink(_) => Kinds::default(),
         OperatorSpec::Rank(_)
@@ -281,9 +281,11 @@ fn requires(op: &OperatorSpec, n: usize, own: bool) -> bool {
         OperatorSpec::Sink(s) => s.update_before,
         OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => false,
         OperatorSpec::Calc(c) => own || c.filter.is_some(),
-        OperatorSpec::GroupAggregate(_) | OperatorSpec::Rank(_) | OperatorSpec::StreamJoin(_) => {
-            true
-        }
+        // The materializer finds each retracted row among those standing.
+        OperatorSpec::GroupAggregate(_)
+        | OperatorSpec::Rank(_)
+        | OperatorSpec::StreamJoin(_)
+        | OperatorSpec::UpsertMaterializer(_) => true,
         // The versioned side keeps the latest row per key: `+U` alone does. An inner join
         // drops left rows without a version, as a filter does, so its left side keeps `-U`.
         OperatorSpec::TemporalJoin(j) => n == 0 && (own || !j.left_outer),
@@ -323,6 +325,8 @@ fn modes_of(graph: &JobGraph, inputs: &[Vec<usize>], kinds: &[Vec<Kinds>]) -> Ve
                 OperatorSpec::GroupAggregate(g) => g.update_before,
                 OperatorSpec::Rank(r) => r.update_before,
                 OperatorSpec::ChangelogNormalize(c) => c.update_before,
+                // Flink's SinkUpsertMaterializer sends upserts: +I, +U, -D.
+                OperatorSpec::UpsertMaterializer(_) => false,
                 OperatorSpec::TemporalJoin(_) => from.first().is_some_and(|m| m.update_before),
                 _ => from.iter().any(|m| m.update_before),
             };

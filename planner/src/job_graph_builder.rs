@@ -27,6 +27,21 @@ pub struct InsertTarget {
     pub schema: SchemaRef,
     /// The sink's `PRIMARY KEY` columns; empty without one.
     pub primary_key: Vec<String>,
+    /// Flink 2.3's `ON CONFLICT` action, when the INSERT says one.
+    pub conflict: Option<ConflictStrategy>,
+}
+
+/// `INSERT ... ON CONFLICT DO ...` (FLIP-558): what happens when rows of different upsert
+/// keys land on one primary key of the sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictStrategy {
+    /// Keep every row and give the key the latest one still standing (Flink's
+    /// SinkUpsertMaterializer).
+    Deduplicate,
+    /// Fail the job on a conflict.
+    Error,
+    /// Keep the first row of a key.
+    Nothing,
 }
 
 fn parallelism(config: &Configuration) -> Result<u32> {
@@ -55,12 +70,6 @@ fn add_insert(
     if !accepts_updates(&target.spec) {
         chain.insert_only(&format!("Table sink '{}'", target.table))?;
     }
-    let sink_parallelism = eddy_connectors::options::sink_parallelism(&target.spec.options)
-        .map_err(|e| PlanError::InvalidDefinition(e.to_string()))?
-        .filter(|&p| p != parts.parallelism);
-    if let Some(p) = sink_parallelism {
-        chain = exchange_to_sink(parts, chain, target, p)?;
-    }
     let pk: Vec<usize> = target
         .primary_key
         .iter()
@@ -72,12 +81,26 @@ fn add_insert(
         .upsert_key
         .as_ref()
         .is_some_and(|key| key.iter().all(|k| pk.contains(k)));
-    if parts.require_on_conflict
-        && chain.updating
+    let conflict = chain.updating
         && !pk.is_empty()
         && sink_mode_without_update_before(&target.spec)
-        && !key_contained
-    {
+        && !key_contained;
+    match (conflict, target.conflict) {
+        (true, Some(ConflictStrategy::Deduplicate)) => {
+            chain = upsert_materializer(parts, chain, target, &pk)?;
+        }
+        (true, Some(strategy)) => {
+            return Err(PlanError::NotSupported(format!(
+                "ON CONFLICT DO {} is not supported yet: Flink resolves it when the watermark passes, with a materializer Eddy does not have; ON CONFLICT DO DEDUPLICATE is supported",
+                match strategy {
+                    ConflictStrategy::Error => "ERROR",
+                    _ => "NOTHING",
+                }
+            )))
+        }
+        _ => {}
+    }
+    if parts.require_on_conflict && conflict && target.conflict.is_none() {
         let names = |cols: &[usize]| {
             cols.iter()
                 .map(|&c| target.schema.field(c).name().clone())
@@ -91,9 +114,9 @@ fn add_insert(
              specify an ON CONFLICT clause to define how conflicts should be handled: ON \
              CONFLICT DO DEDUPLICATE (update to the latest record, state intensive, since we \
              need to keep the entire history), or ON CONFLICT DO ERROR (fail on conflict), or \
-             ON CONFLICT DO NOTHING (keep first record). Eddy has no SinkUpsertMaterializer to \
-             run ON CONFLICT yet; SET 'table.exec.sink.upsert-materialize' = 'NONE' runs the \
-             INSERT without one.",
+             ON CONFLICT DO NOTHING (keep first record). (Eddy runs ON CONFLICT DO \
+             DEDUPLICATE; SET 'table.exec.sink.upsert-materialize' = 'NONE' runs the INSERT \
+             without a materializer.)",
             target.table,
             names(&pk),
             chain
@@ -102,6 +125,12 @@ fn add_insert(
                 .map(|k| format!("[{}]", names(k)))
                 .unwrap_or_default(),
         )));
+    }
+    let sink_parallelism = eddy_connectors::options::sink_parallelism(&target.spec.options)
+        .map_err(|e| PlanError::InvalidDefinition(e.to_string()))?
+        .filter(|&p| p != parts.parallelism);
+    if let Some(p) = sink_parallelism {
+        chain = exchange_to_sink(parts, chain, target, p)?;
     }
     // An upsert sink is asked for new rows only (ONLY_UPDATE_AFTER) when its primary key,
     // if any, is the query's upsert key; otherwise, and for a sink that shows or writes
@@ -130,6 +159,45 @@ fn add_insert(
     parts.parallelism = default_parallelism;
     closed?;
     Ok(())
+}
+
+/// Puts Flink's SinkUpsertMaterializer before the sink (ON CONFLICT DO DEDUPLICATE): the
+/// rows go by the sink's primary key `pk` to it, and it sends the sink upserts of that key.
+fn upsert_materializer(
+    parts: &mut GraphParts,
+    chain: OpenChain,
+    target: &InsertTarget,
+    pk: &[usize],
+) -> Result<OpenChain> {
+    let upsert_key = chain.upsert_key.clone();
+    let upstream = parts.close(chain)?;
+    let description = format!(
+        "conflictStrategy=[DEDUPLICATE], pk=[{}]",
+        target.primary_key.join(", ")
+    );
+    let name = format!("SinkMaterializer({description})");
+    let mut chain = OpenChain::new(
+        Head::Inputs(vec![(
+            upstream,
+            Partitioner::Hash {
+                key_columns: pk.to_vec(),
+            },
+        )]),
+        vec![OperatorSpec::UpsertMaterializer(
+            eddy_runtime::jobgraph::UpsertMaterializerSpec {
+                schema: SerializedSchema::encode(&nullable(&target.schema))?,
+                key_columns: pk.to_vec(),
+                upsert_key,
+                table: target.table.clone(),
+                description,
+            },
+        )],
+        vec![name.clone()],
+    );
+    chain.updating = true;
+    chain.producer = Some(name);
+    chain.upsert_key = Some(pk.to_vec());
+    Ok(chain)
 }
 
 /// Ends `chain` in a vertex of its own so that the sink's vertex can have `sink.parallelism`
@@ -313,6 +381,7 @@ pub fn plan_collect(
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),
+        conflict: None,
     };
     plan_insert(state, &target, query, config, name)
 }

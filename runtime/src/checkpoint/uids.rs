@@ -46,6 +46,9 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::ChangelogNormalize(c) => {
             Some(format!("changelog-normalize:{}:{}", c.table, c.description))
         }
+        OperatorSpec::UpsertMaterializer(m) => {
+            Some(format!("upsert-materializer:{}:{}", m.table, m.description))
+        }
         OperatorSpec::IntervalJoin(j) => Some(format!("interval-join:{}", j.description)),
         OperatorSpec::TemporalJoin(j) => Some(format!("temporal-join:{}", j.description)),
         OperatorSpec::OverAggregate(o) => Some(format!("over-aggregate:{}", o.description)),

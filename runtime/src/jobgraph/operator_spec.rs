@@ -351,6 +351,24 @@ pub struct ChangelogNormalizeSpec {
     pub update_before: bool,
 }
 
+/// Flink's `SinkUpsertMaterializer` (`INSERT ... ON CONFLICT DO DEDUPLICATE`): before an
+/// upsert sink whose primary key is not the query's upsert key, every row of each primary
+/// key is kept in arrival order, so that a retraction can give the key back the row
+/// still standing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpsertMaterializerSpec {
+    /// The rows, without the row-kind column.
+    pub schema: SerializedSchema,
+    /// The sink's primary key columns: the state's key.
+    pub key_columns: Vec<usize>,
+    /// The query's upsert key columns, when known: rows are told apart by them, else by
+    /// the whole row.
+    pub upsert_key: Option<Vec<usize>>,
+    /// The sink table, which names the operator's state.
+    pub table: String,
+    pub description: String,
+}
+
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`
 /// kept to the ranks `rank_start..=rank_end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -449,6 +467,7 @@ pub enum OperatorSpec {
     WindowJoin(WindowJoinSpec),
     Rank(RankSpec),
     ChangelogNormalize(ChangelogNormalizeSpec),
+    UpsertMaterializer(UpsertMaterializerSpec),
     IntervalJoin(IntervalJoinSpec),
     TemporalJoin(TemporalJoinSpec),
     OverAggregate(OverAggregateSpec),
@@ -471,6 +490,7 @@ impl OperatorSpec {
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),
             OperatorSpec::ChangelogNormalize(c) => format!("ChangelogNormalize({})", c.description),
+            OperatorSpec::UpsertMaterializer(m) => format!("SinkMaterializer({})", m.description),
             OperatorSpec::IntervalJoin(j) => format!("IntervalJoin({})", j.description),
             OperatorSpec::TemporalJoin(j) => format!("TemporalJoin({})", j.description),
             OperatorSpec::OverAggregate(o) => format!("OverAggregate({})", o.description),

@@ -18,6 +18,7 @@ mod sink;
 mod source;
 #[cfg(test)]
 pub(crate) mod testing;
+mod upsert_materializer;
 mod window;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use rank::RankOperator;
 pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
+pub use upsert_materializer::UpsertMaterializerOperator;
 pub use window::{WindowAggregateOperator, WindowTvfOperator};
 
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
@@ -241,6 +243,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::ChangelogNormalize(c) => {
             Ok(Box::new(ChangelogNormalizeOperator::try_new(c, ctx)?))
+        }
+        OperatorSpec::UpsertMaterializer(m) => {
+            Ok(Box::new(UpsertMaterializerOperator::try_new(m, ctx)?))
         }
         OperatorSpec::IntervalJoin(j) => Ok(Box::new(IntervalJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::TemporalJoin(j) => Ok(Box::new(TemporalJoinOperator::try_new(j, ctx)?)),

@@ -6,7 +6,7 @@ use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast;
 use eddy_cluster::JobStatus;
-use eddy_planner::{plan_statement_set, InsertTarget};
+use eddy_planner::{plan_statement_set, ConflictStrategy, InsertTarget};
 use eddy_runtime::config::{pipeline, table as table_options};
 use eddy_runtime::jobgraph::JobGraph;
 
@@ -309,6 +309,12 @@ pub(super) async fn build_job_in(
                 spec,
                 schema: writable,
                 primary_key: target_table.primary_key.clone().unwrap_or_default(),
+                conflict: match crate::parser::on_conflict::conflict_of(statement)? {
+                    Some("DEDUPLICATE") => Some(ConflictStrategy::Deduplicate),
+                    Some("ERROR") => Some(ConflictStrategy::Error),
+                    Some(_) => Some(ConflictStrategy::Nothing),
+                    None => None,
+                },
             },
             plan,
         ));

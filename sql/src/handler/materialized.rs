@@ -267,6 +267,7 @@ async fn job_graph(
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),
+        conflict: None,
     };
     let name = config.get_string(&pipeline::NAME);
     Ok(plan_insert(&state, &target, &plan, &config, name)?)

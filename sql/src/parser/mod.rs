@@ -18,7 +18,7 @@ mod group_window;
 mod insert_partition;
 mod materialized;
 mod namespace;
-mod on_conflict;
+pub(crate) mod on_conflict;
 #[cfg(test)]
 mod proptests;
 mod role;

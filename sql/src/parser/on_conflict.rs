@@ -1,20 +1,28 @@
-//! Flink 2.3's `INSERT ... ON CONFLICT DO DEDUPLICATE | ERROR | NOTHING` (FLIP-558) says
-//! how a SinkUpsertMaterializer resolves rows of different upsert keys under one primary
-//! key. Eddy has no materializer yet, so the clause is refused by name rather than parsed
-//! as PostgreSQL's ON CONFLICT (which sqlparser would accept and the planner ignore).
+//! Flink 2.3's `INSERT ... ON CONFLICT DO DEDUPLICATE | ERROR | NOTHING` (FLIP-558): how
+//! rows of different upsert keys under one primary key of the sink are resolved.
+//! sqlparser knows PostgreSQL's ON CONFLICT only, so Flink's clause is rewritten into a
+//! form it parses (`DO UPDATE SET __flink_on_conflict = 'DEDUPLICATE'`), which
+//! [`conflict_of`] reads back from the parsed INSERT. PostgreSQL's own forms (a conflict
+//! target, `DO UPDATE SET ...`) and MySQL's `ON DUPLICATE KEY` are refused: a streaming
+//! INSERT cannot honour them.
 
+use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 use crate::error::{Result, SqlError};
+
+/// The column the rewrite assigns Flink's action to.
+const SENTINEL: &str = "__flink_on_conflict";
 
 fn is_word(t: &Token, word: &str) -> bool {
     matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
 }
 
-/// Refuses an INSERT with an ON CONFLICT clause (outside parentheses).
-pub fn refuse_on_conflict(sql: &str) -> Result<()> {
+/// Rewrites Flink's ON CONFLICT clause of an INSERT into the form sqlparser parses;
+/// returns `sql` unchanged otherwise.
+pub fn rewrite_on_conflict(sql: &str) -> Result<String> {
     if !sql.to_ascii_uppercase().contains("CONFLICT") {
-        return Ok(());
+        return Ok(sql.to_string());
     }
     let tokens = super::tokenize_spans(sql)?;
     // Comments are whitespace tokens: the statement's first word decides.
@@ -22,66 +30,123 @@ pub fn refuse_on_conflict(sql: &str) -> Result<()> {
         .iter()
         .find(|(t, _)| !matches!(t, Token::Whitespace(_)));
     if !first.is_some_and(|(t, _)| is_word(t, "INSERT")) {
-        return Ok(());
+        return Ok(sql.to_string());
     }
-    let words: Vec<(&Token, usize)> = {
-        let mut depth = 0usize;
-        let mut out = Vec::new();
-        for (t, _) in &tokens {
-            match t {
-                Token::LParen => depth += 1,
-                Token::RParen => depth = depth.saturating_sub(1),
-                Token::Whitespace(_) => {}
-                _ => out.push((t, depth)),
-            }
+    // The words outside parentheses, with their byte ranges.
+    let mut depth = 0usize;
+    let mut top = Vec::new();
+    for (t, span) in &tokens {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Whitespace(_) => {}
+            _ if depth == 0 => top.push((t, span.clone())),
+            _ => {}
         }
-        out
-    };
-    let top: Vec<&Token> = words
-        .iter()
-        .filter(|(_, d)| *d == 0)
-        .map(|(t, _)| *t)
-        .collect();
+    }
     for w in top.windows(4) {
-        if is_word(w[0], "ON") && is_word(w[1], "CONFLICT") && is_word(w[2], "DO") {
-            let action = match w[3] {
-                Token::Word(word) => word.value.to_ascii_uppercase(),
-                other => other.to_string(),
-            };
-            return Err(SqlError::NotSupported(format!(
-                "ON CONFLICT DO {action} is not supported yet: it needs a SinkUpsertMaterializer, \
-                 which Eddy does not have. Write into a sink whose PRIMARY KEY is the query's \
-                 upsert key, or SET 'table.exec.sink.upsert-materialize' = 'NONE' to write \
-                 without one"
-            )));
+        if !(is_word(w[0].0, "ON") && is_word(w[1].0, "CONFLICT") && is_word(w[2].0, "DO")) {
+            continue;
         }
+        let action = match w[3].0 {
+            Token::Word(word) if word.quote_style.is_none() => word.value.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        return match action.as_str() {
+            "DEDUPLICATE" | "ERROR" | "NOTHING" => Ok(format!(
+                "{}DO UPDATE SET {SENTINEL} = '{action}'{}",
+                &sql[..w[2].1.start],
+                &sql[w[3].1.end..]
+            )),
+            // PostgreSQL's DO UPDATE SET ...: refused once parsed.
+            "UPDATE" => Ok(sql.to_string()),
+            _ => Err(SqlError::Syntax(
+                "expected ON CONFLICT DO DEDUPLICATE, DO ERROR or DO NOTHING".into(),
+            )),
+        };
     }
-    Ok(())
+    Ok(sql.to_string())
+}
+
+/// Flink's ON CONFLICT action of a parsed INSERT (`DEDUPLICATE`, `ERROR`, `NOTHING`), if
+/// it has one; any other conflict clause is refused.
+pub fn conflict_of(statement: &ast::Statement) -> Result<Option<&'static str>> {
+    let ast::Statement::Insert(insert) = statement else {
+        return Ok(None);
+    };
+    let Some(on) = &insert.on else {
+        return Ok(None);
+    };
+    let refused = || {
+        SqlError::NotSupported(
+            "INSERT ... ON CONFLICT with a conflict target or DO UPDATE, and ON DUPLICATE KEY, are not supported: a streaming INSERT takes Flink's ON CONFLICT DO DEDUPLICATE | ERROR | NOTHING".into(),
+        )
+    };
+    let ast::OnInsert::OnConflict(conflict) = on else {
+        return Err(refused());
+    };
+    let (None, ast::OnConflictAction::DoUpdate(update)) =
+        (&conflict.conflict_target, &conflict.action)
+    else {
+        return Err(refused());
+    };
+    let [assignment] = update.assignments.as_slice() else {
+        return Err(refused());
+    };
+    let named = matches!(&assignment.target,
+        ast::AssignmentTarget::ColumnName(name) if name.to_string() == SENTINEL);
+    let action = match &assignment.value {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => match s.as_str() {
+                "DEDUPLICATE" => Some("DEDUPLICATE"),
+                "ERROR" => Some("ERROR"),
+                "NOTHING" => Some("NOTHING"),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    match (named, action, &update.selection) {
+        (true, Some(action), None) => Ok(Some(action)),
+        _ => Err(refused()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parsed(sql: &str) -> Result<Option<&'static str>> {
+        let statement = super::super::statement::parse_sqlparser(sql)?;
+        conflict_of(&statement)
+    }
+
     #[test]
-    fn each_action_is_refused_by_name_and_other_statements_pass() {
+    fn flinks_actions_are_read_back_and_postgresqls_refused() {
         for action in ["DEDUPLICATE", "ERROR", "NOTHING"] {
-            let sql = format!("INSERT INTO t SELECT a, b FROM s ON CONFLICT DO {action}");
-            let e = refuse_on_conflict(&sql).unwrap_err().to_string();
-            assert!(e.contains(&format!("ON CONFLICT DO {action}")), "{e}");
+            for sql in [
+                format!("INSERT INTO t SELECT a, b FROM s ON CONFLICT DO {action}"),
+                format!("/* x */ INSERT INTO t SELECT a FROM s ON CONFLICT do {action}"),
+            ] {
+                assert_eq!(parsed(&sql).unwrap(), Some(action), "{sql}");
+            }
         }
-        for sql in [
-            "/* x */ INSERT INTO t SELECT a FROM s ON CONFLICT DO NOTHING",
-            "-- c\n INSERT INTO t SELECT a FROM s ON CONFLICT DO ERROR",
+        assert_eq!(
+            parsed("INSERT INTO t SELECT 'ON CONFLICT DO NOTHING'").unwrap(),
+            None
+        );
+        assert_eq!(
+            parsed("INSERT INTO conflict SELECT * FROM s").unwrap(),
+            None
+        );
+        for refused in [
+            "INSERT INTO t VALUES (1) ON CONFLICT (a) DO NOTHING",
+            "INSERT INTO t VALUES (1) ON CONFLICT DO UPDATE SET a = 2",
+            "INSERT INTO t VALUES (1) ON CONFLICT DO UPDATE SET __flink_on_conflict = 'X'",
         ] {
-            assert!(refuse_on_conflict(sql).is_err(), "{sql}");
+            assert!(parsed(refused).is_err(), "{refused}");
         }
-        for fine in [
-            "INSERT INTO t SELECT 'ON CONFLICT DO NOTHING'",
-            "SELECT 1",
-            "INSERT INTO conflict SELECT * FROM s",
-        ] {
-            assert!(refuse_on_conflict(fine).is_ok(), "{fine}");
-        }
+        assert!(parsed("INSERT INTO t SELECT 1 ON CONFLICT DO IT").is_err());
     }
 }

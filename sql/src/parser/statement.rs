@@ -260,7 +260,7 @@ fn quoted_arg(w: &[Token], at: usize, what: &str) -> Result<String> {
 pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::rewrite_window_tvfs(sql)?;
     let sql = super::rewrite_temporal_tables(&sql)?;
-    super::on_conflict::refuse_on_conflict(&sql)?;
+    let sql = super::on_conflict::rewrite_on_conflict(&sql)?;
     let sql = super::insert_partition::rewrite_insert_partition(&sql)?;
     let sql = super::time_units::rewrite_time_units(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
@@ -268,15 +268,8 @@ pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
         return Err(SqlError::Syntax("expected exactly one statement".into()));
     }
     let mut statement = stmts.remove(0);
-    // sqlparser takes PostgreSQL's and MySQL's conflict clauses, which a streaming INSERT
-    // cannot honour; the token check above names Flink's forms.
-    if let ast::Statement::Insert(insert) = &statement {
-        if insert.on.is_some() {
-            return Err(SqlError::NotSupported(
-                "INSERT ... ON CONFLICT / ON DUPLICATE KEY is not supported yet: it needs a SinkUpsertMaterializer, which Eddy does not have".into(),
-            ));
-        }
-    }
+    // Only Flink's ON CONFLICT actions: PostgreSQL's and MySQL's clauses are refused here.
+    super::on_conflict::conflict_of(&statement)?;
     super::depth::check(&statement)?;
     super::rewrite_group_windows(&mut statement)?;
     Ok(statement)
