@@ -291,10 +291,12 @@ async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_
 /// `ON CONFLICT DO DEDUPLICATE` (Flink 2.3's SinkUpsertMaterializer) before a print sink
 /// keyed by auction, while the query's upsert key is (auction, hi): each auction keeps
 /// every row still standing in arrival order, and a retracted latest row gives the key
-/// back the one before. Worked out from the inner aggregation's changes with
-/// `SinkUpsertMaterializer`'s rules (bids_ooo.csv, one row per batch):
+/// back the one before. From the inner aggregation's changes (bids_ooo.csv, one row per
+/// batch):
 ///   auction 1: +I(f,1) -U(f,1) +U(f,2) +I(t,1) -U(t,1) +U(t,2)
 ///   auction 2: +I(f,1) +I(t,1) -U(t,1) +U(t,2)
+/// Apache Flink 2.3 prints exactly these lines per auction
+/// (`sqllogictest/flink_on_conflict.py`).
 #[tokio::test]
 async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
     let eddy = Eddy::start();
