@@ -6,7 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{exec, read_part_files, simple, sqlstate, submit, test_data_dir, try_simple, Eddy};
+use common::{
+    exec, read_part_files, simple, sqlstate, submit, test_data_dir, try_simple, wait_for_status,
+    Eddy,
+};
 
 /// The union of the bids file with an unbounded nexmark stream whose rows are all filtered
 /// out: a streaming input that reads the file's seven bids and then nothing.
@@ -349,5 +352,72 @@ async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
             "+U[2, true, 2]"
         ],
         "{log}"
+    );
+}
+
+/// `ON CONFLICT DO NOTHING` and `DO ERROR` (Flink 2.3's watermark-compacting
+/// materializer): each key's changes wait for the watermark after them and are applied to
+/// the row the sink holds. With a watermark per bid (one row per batch), auction 1 goes
+/// (f,1) then (f,2) and auction 2 keeps (f,1) once its second upsert key (t) arrives:
+/// `DO NOTHING` prints what Flink 2.3 printed for the same query, and `DO ERROR` fails
+/// on auction 2 with Flink's message (`sqllogictest/flink_on_conflict.py`).
+#[tokio::test]
+async fn on_conflict_do_nothing_keeps_the_first_row_and_do_error_fails_naming_the_key() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3), \
+             WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = '{}', \
+             'format' = 'csv')",
+            test_data_dir().join("bids_ooo.csv").display()
+        ),
+    )
+    .await;
+    for sql in [
+        "CREATE TABLE kept (auction BIGINT, hi BOOLEAN, n BIGINT, PRIMARY KEY (auction) \
+         NOT ENFORCED) WITH ('connector' = 'print', 'print-identifier' = 'kept')",
+        "CREATE TABLE strict (auction BIGINT, hi BOOLEAN, n BIGINT, PRIMARY KEY (auction) \
+         NOT ENFORCED) WITH ('connector' = 'print', 'print-identifier' = 'strict')",
+        "SET 'execution.batch-size' = '1'",
+        // A watermark after every batch, not every 200 ms: the compactions are per bid.
+        "SET 'pipeline.auto-watermark-interval' = '0'",
+        "SET 'table.dml-sync' = 'true'",
+        "INSERT INTO kept SELECT auction, price > 35, count(*) FROM bids \
+         GROUP BY auction, price > 35 ON CONFLICT DO NOTHING",
+    ] {
+        exec(&client, sql).await;
+    }
+    let printed = |identifier: &str| -> Vec<String> {
+        eddy.log()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        printed("kept"),
+        ["+I[1, false, 1]", "+I[2, false, 1]", "+U[1, false, 2]"],
+        "{}",
+        eddy.log()
+    );
+    exec(&client, "SET 'table.dml-sync' = 'false'").await;
+    let job = submit(
+        &client,
+        "INSERT INTO strict SELECT auction, price > 35, count(*) FROM bids \
+         GROUP BY auction, price > 35 ON CONFLICT DO ERROR",
+    )
+    .await;
+    let failed = wait_for_status(&client, &job, "FAILED").await;
+    let error = failed.get("error").cloned().flatten().unwrap_or_default();
+    assert!(
+        error.contains("Primary key constraint violation")
+            && error.contains("Conflicting key: [auction=2]"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        printed("strict"),
+        ["+I[1, false, 1]", "+I[2, false, 1]", "+U[1, false, 2]"]
     );
 }

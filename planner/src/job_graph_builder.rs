@@ -85,20 +85,8 @@ fn add_insert(
         && !pk.is_empty()
         && sink_mode_without_update_before(&target.spec)
         && !key_contained;
-    match (conflict, target.conflict) {
-        (true, Some(ConflictStrategy::Deduplicate)) => {
-            chain = upsert_materializer(parts, chain, target, &pk)?;
-        }
-        (true, Some(strategy)) => {
-            return Err(PlanError::NotSupported(format!(
-                "ON CONFLICT DO {} is not supported yet: Flink resolves it when the watermark passes, with a materializer Eddy does not have; ON CONFLICT DO DEDUPLICATE is supported",
-                match strategy {
-                    ConflictStrategy::Error => "ERROR",
-                    _ => "NOTHING",
-                }
-            )))
-        }
-        _ => {}
+    if let (true, Some(strategy)) = (conflict, target.conflict) {
+        chain = upsert_materializer(parts, chain, target, &pk, strategy)?;
     }
     if parts.require_on_conflict && conflict && target.conflict.is_none() {
         let names = |cols: &[usize]| {
@@ -168,11 +156,43 @@ fn upsert_materializer(
     chain: OpenChain,
     target: &InsertTarget,
     pk: &[usize],
+    strategy: ConflictStrategy,
 ) -> Result<OpenChain> {
+    use eddy_runtime::jobgraph::WatermarkConflict;
+    let (name, on_watermark) = match strategy {
+        ConflictStrategy::Deduplicate => ("DEDUPLICATE", None),
+        ConflictStrategy::Error => ("ERROR", Some(WatermarkConflict::Error)),
+        ConflictStrategy::Nothing => ("NOTHING", Some(WatermarkConflict::Nothing)),
+    };
+    // DO ERROR and DO NOTHING compact as the watermark passes: without a watermark on
+    // every source nothing would be written before the end, which Flink refuses.
+    if on_watermark.is_some() {
+        let open_source = match &chain.head {
+            Head::Source(s) => Some(s.as_ref()),
+            Head::Inputs(_) => None,
+        };
+        let without: Vec<String> = parts
+            .vertices
+            .iter()
+            .filter_map(|v| match v.operators.first() {
+                Some(OperatorSpec::Source(s)) => Some(s),
+                _ => None,
+            })
+            .chain(open_source)
+            .filter(|s| s.watermark.is_none() && s.connector.connector() != "values")
+            .map(|s| s.connector.table.clone())
+            .collect();
+        if !without.is_empty() {
+            return Err(PlanError::InvalidDefinition(format!(
+                "ON CONFLICT DO {name} requires all source tables to define watermarks, but the following source(s) do not: {}. Please add a WATERMARK declaration to these tables.",
+                without.join(", ")
+            )));
+        }
+    }
     let upsert_key = chain.upsert_key.clone();
     let upstream = parts.close(chain)?;
     let description = format!(
-        "conflictStrategy=[DEDUPLICATE], pk=[{}]",
+        "conflictStrategy=[{name}], pk=[{}]",
         target.primary_key.join(", ")
     );
     let name = format!("SinkMaterializer({description})");
@@ -190,6 +210,7 @@ fn upsert_materializer(
                 upsert_key,
                 table: target.table.clone(),
                 description,
+                on_watermark,
             },
         )],
         vec![name.clone()],

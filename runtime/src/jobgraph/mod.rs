@@ -12,8 +12,8 @@ pub use operator_spec::{
     CalcSpec, ChangelogNormalizeSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec,
     OperatorSpec, OverAggregateSpec, OverFrame, RankOrder, RankSpec, SerializedExpr,
     SerializedPlan, SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
-    TemporalJoinSpec, UpsertMaterializerSpec, WindowAggregateSpec, WindowJoinSpec, WindowJoinType,
-    WindowKind, WindowTvfSpec, DROP_UPDATE_BEFORE,
+    TemporalJoinSpec, UpsertMaterializerSpec, WatermarkConflict, WindowAggregateSpec,
+    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec, DROP_UPDATE_BEFORE,
 };
 pub use partitioner::Partitioner;
 

@@ -367,6 +367,20 @@ pub struct UpsertMaterializerSpec {
     /// The sink table, which names the operator's state.
     pub table: String,
     pub description: String,
+    /// `ON CONFLICT DO ERROR` or `DO NOTHING`: changes wait for the watermark and are
+    /// compacted then (Flink's `WatermarkCompactingSinkMaterializer`); none is
+    /// `DO DEDUPLICATE`.
+    #[serde(default)]
+    pub on_watermark: Option<WatermarkConflict>,
+}
+
+/// What the watermark-compacting materializer does with several rows on one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WatermarkConflict {
+    /// Fail the job.
+    Error,
+    /// Keep the row the key already has (or the first of them).
+    Nothing,
 }
 
 /// Top-N and deduplication (Flink's Rank): `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)`

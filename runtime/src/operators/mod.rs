@@ -8,6 +8,7 @@ mod aggregation;
 mod buffer_budget;
 mod calc;
 mod changelog_normalize;
+mod compacting_materializer;
 mod group_aggregate;
 mod join;
 mod mini_batch;
@@ -29,6 +30,7 @@ use datafusion::execution::TaskContext;
 pub use buffer_budget::{BufferBudget, BUFFER_MEMORY_LIMIT_KEY};
 pub use calc::CalcOperator;
 pub use changelog_normalize::ChangelogNormalizeOperator;
+pub use compacting_materializer::CompactingMaterializerOperator;
 pub use group_aggregate::GroupAggregateOperator;
 pub use join::{
     IntervalJoinOperator, StreamJoinOperator, TemporalJoinOperator, WindowJoinOperator,
@@ -243,6 +245,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::ChangelogNormalize(c) => {
             Ok(Box::new(ChangelogNormalizeOperator::try_new(c, ctx)?))
+        }
+        OperatorSpec::UpsertMaterializer(m) if m.on_watermark.is_some() => {
+            Ok(Box::new(CompactingMaterializerOperator::try_new(m, ctx)?))
         }
         OperatorSpec::UpsertMaterializer(m) => {
             Ok(Box::new(UpsertMaterializerOperator::try_new(m, ctx)?))

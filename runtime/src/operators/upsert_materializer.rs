@@ -33,12 +33,12 @@ const ROWS: &str = "upsert-materializer-rows";
 
 /// One standing row: what it is told apart by (its upsert key, or itself), and the row.
 #[derive(Debug, Clone, PartialEq)]
-struct Standing {
-    identity: Vec<u8>,
-    row: Vec<u8>,
+pub(super) struct Standing {
+    pub identity: Vec<u8>,
+    pub row: Vec<u8>,
 }
 
-fn encode(rows: &[Standing]) -> Vec<u8> {
+pub(super) fn encode(rows: &[Standing]) -> Vec<u8> {
     let mut out = Vec::new();
     for r in rows {
         for part in [&r.identity, &r.row] {
@@ -49,7 +49,7 @@ fn encode(rows: &[Standing]) -> Vec<u8> {
     out
 }
 
-fn decode(mut bytes: &[u8]) -> Result<Vec<Standing>> {
+pub(super) fn decode(mut bytes: &[u8]) -> Result<Vec<Standing>> {
     let damaged = || RuntimeError::Internal("an upsert materializer's state is truncated".into());
     let take = |bytes: &mut &[u8]| -> Result<Vec<u8>> {
         let (len, rest) = bytes.split_at_checked(4).ok_or_else(damaged)?;
@@ -275,6 +275,7 @@ mod tests {
             upsert_key,
             table: "t".into(),
             description: "pk=[pk]".into(),
+            on_watermark: None,
         }
     }
 

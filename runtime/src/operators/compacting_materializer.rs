@@ -1,0 +1,467 @@
+//! Flink's `WatermarkCompactingSinkMaterializer` (`INSERT ... ON CONFLICT DO ERROR` and
+//! `DO NOTHING`, FLIP-558). Each change waits, under its primary key, stamped with the
+//! watermark current when it arrived. When a later watermark passes the stamp, the key's
+//! waiting changes are applied to the row the sink holds for it (rows of one upsert key
+//! replace each other; a retraction takes out the first equal row), and:
+//! - several rows stand: `DO ERROR` fails the job naming the key; `DO NOTHING` keeps the
+//!   row the sink has, or sends the first one (`+I`) when it has none;
+//! - no row stands: `-D` of the sink's row, if any;
+//! - one row stands: `+I` when the sink had none, `+U` when it differs from the sink's.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int8Array};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::util::display::array_value_to_string;
+
+use super::upsert_materializer::{decode, encode, Standing};
+use crate::changelog::{data_columns, ops, with_op_field};
+use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
+use crate::error::{Result, RuntimeError};
+use crate::exchange::key_groups;
+use crate::jobgraph::{UpsertMaterializerSpec, WatermarkConflict};
+use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::state::snapshot::{for_each_restored, keyed_snapshot};
+use crate::state::{KeyedStateBackend, StateKey};
+use crate::stream_element::RowKind;
+use crate::time::Watermark;
+
+/// The changes waiting under each primary key.
+const WAITING: &str = "compacting-materializer-waiting";
+/// The row the sink holds for each primary key.
+const CURRENT: &str = "compacting-materializer-current";
+
+/// One waiting change.
+struct Change {
+    stamp: i64,
+    adds: bool,
+    standing: Standing,
+}
+
+fn encode_changes(changes: &[Change]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in changes {
+        out.extend_from_slice(&c.stamp.to_be_bytes());
+        out.push(u8::from(c.adds));
+        let body = encode(std::slice::from_ref(&c.standing));
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+fn decode_changes(mut bytes: &[u8]) -> Result<Vec<Change>> {
+    let damaged =
+        || RuntimeError::Internal("a materializer's waiting changes are truncated".into());
+    let mut changes = Vec::new();
+    while !bytes.is_empty() {
+        let (stamp, rest) = bytes.split_at_checked(8).ok_or_else(damaged)?;
+        let stamp = i64::from_be_bytes(stamp.try_into().map_err(|_| damaged())?);
+        let (&adds, rest) = rest.split_first().ok_or_else(damaged)?;
+        let (len, rest) = rest.split_at_checked(4).ok_or_else(damaged)?;
+        let len = u32::from_be_bytes(len.try_into().map_err(|_| damaged())?) as usize;
+        let (body, rest) = rest.split_at_checked(len).ok_or_else(damaged)?;
+        let standing = decode(body)?.pop().ok_or_else(damaged)?;
+        changes.push(Change {
+            stamp,
+            adds: adds != 0,
+            standing,
+        });
+        bytes = rest;
+    }
+    Ok(changes)
+}
+
+pub struct CompactingMaterializerOperator {
+    spec: UpsertMaterializerSpec,
+    conflict: WatermarkConflict,
+    rows: RowConverter,
+    keys: RowConverter,
+    identities: Option<RowConverter>,
+    output: SchemaRef,
+    backend: Box<dyn KeyedStateBackend>,
+    max_parallelism: u32,
+    /// The last watermark: what arriving changes are stamped with.
+    watermark: i64,
+    /// Keys with waiting changes, by the earliest stamp they wait for; rebuilt from state
+    /// on restore.
+    due: BTreeMap<i64, BTreeSet<(u32, Vec<u8>)>>,
+}
+
+impl CompactingMaterializerOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &UpsertMaterializerSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let conflict = spec.on_watermark.ok_or_else(|| {
+            RuntimeError::Internal("a compacting materializer without its strategy".into())
+        })?;
+        let schema = spec.schema.decode()?;
+        let converter = |columns: &mut dyn Iterator<Item = usize>| -> Result<RowConverter> {
+            let fields = columns
+                .map(|i| {
+                    schema
+                        .fields()
+                        .get(i)
+                        .map(|f| SortField::new(f.data_type().clone()))
+                        .ok_or_else(|| {
+                            RuntimeError::Internal(format!(
+                                "a materializer column {i} beyond its rows"
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RowConverter::new(fields)?)
+        };
+        Ok(Self {
+            conflict,
+            rows: converter(&mut (0..schema.fields().len()))?,
+            keys: converter(&mut spec.key_columns.iter().copied())?,
+            identities: match &spec.upsert_key {
+                Some(key) if !key.is_empty() => Some(converter(&mut key.iter().copied())?),
+                _ => None,
+            },
+            output: with_op_field(&schema),
+            spec: spec.clone(),
+            backend: ctx.keyed_state_backend_with_ttl()?,
+            max_parallelism: ctx.max_parallelism,
+            watermark: i64::MIN,
+            due: BTreeMap::new(),
+        })
+    }
+
+    /// `key = value, ...` of a primary key, for the conflict message.
+    fn describe_key(&self, key: &[u8]) -> Result<String> {
+        let parser = self.keys.parser();
+        let columns = self.keys.convert_rows([parser.parse(key)])?;
+        let schema = self.spec.schema.decode()?;
+        let parts = self
+            .spec
+            .key_columns
+            .iter()
+            .zip(&columns)
+            .map(|(&i, column)| {
+                Ok(format!(
+                    "{}={}",
+                    schema.field(i).name(),
+                    array_value_to_string(column.as_ref(), 0)?
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(parts.join(", "))
+    }
+
+    /// Applies a key's changes stamped up to `watermark` to the row the sink holds.
+    fn compact(
+        &mut self,
+        group: u32,
+        key: &[u8],
+        watermark: i64,
+        out: &mut Vec<(Vec<u8>, RowKind)>,
+    ) -> Result<()> {
+        let address = StateKey {
+            key_group: group,
+            namespace: Vec::new(),
+            key: key.to_vec(),
+        };
+        let waiting = match self.backend.get(WAITING, &address)? {
+            Some(bytes) => decode_changes(&bytes)?,
+            None => return Ok(()),
+        };
+        let previous = match self.backend.get(CURRENT, &address)? {
+            Some(bytes) => decode(&bytes)?.pop(),
+            None => None,
+        };
+        let (ready, later): (Vec<Change>, Vec<Change>) =
+            waiting.into_iter().partition(|c| c.stamp <= watermark);
+        let mut standing: Vec<Standing> = previous.iter().cloned().collect();
+        for change in ready {
+            let found = standing
+                .iter()
+                .position(|s| s.identity == change.standing.identity);
+            match (change.adds, found) {
+                (true, Some(at)) if self.identities.is_some() => standing[at] = change.standing,
+                (true, _) => standing.push(change.standing),
+                (false, Some(at)) => {
+                    standing.remove(at);
+                }
+                (false, None) => {}
+            }
+        }
+        let current = match (standing.len(), &previous) {
+            (n, _) if n > 1 && self.conflict == WatermarkConflict::Error => {
+                return Err(RuntimeError::User(format!(
+                    "Primary key constraint violation: multiple distinct records with the same primary key detected. Conflicting key: [{}]. Use ON CONFLICT DO NOTHING to keep the first record.",
+                    self.describe_key(key)?
+                )));
+            }
+            (n, Some(previous)) if n > 1 => Some(previous.clone()),
+            (n, None) if n > 1 => {
+                out.push((standing[0].row.clone(), RowKind::Insert));
+                Some(standing[0].clone())
+            }
+            (0, Some(previous)) => {
+                out.push((previous.row.clone(), RowKind::Delete));
+                None
+            }
+            (0, None) => None,
+            (_, None) => {
+                out.push((standing[0].row.clone(), RowKind::Insert));
+                Some(standing[0].clone())
+            }
+            (_, Some(previous)) => {
+                if previous.row != standing[0].row {
+                    out.push((standing[0].row.clone(), RowKind::UpdateAfter));
+                }
+                Some(standing[0].clone())
+            }
+        };
+        match current {
+            Some(c) => self.backend.put(CURRENT, address.clone(), encode(&[c]))?,
+            None => {
+                self.backend.remove(CURRENT, &address)?;
+            }
+        }
+        match later.first().map(|c| c.stamp) {
+            None => {
+                self.backend.remove(WAITING, &address)?;
+            }
+            Some(stamp) => {
+                self.due
+                    .entry(stamp)
+                    .or_default()
+                    .insert((group, key.to_vec()));
+                self.backend.put(WAITING, address, encode_changes(&later))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn emit(&self, changes: &[(Vec<u8>, RowKind)]) -> Result<RecordBatch> {
+        let parser = self.rows.parser();
+        let mut columns: Vec<ArrayRef> = self
+            .rows
+            .convert_rows(changes.iter().map(|(row, _)| parser.parse(row)))?;
+        columns.push(Arc::new(Int8Array::from_iter_values(
+            changes.iter().map(|(_, kind)| kind.to_i8()),
+        )));
+        Ok(RecordBatch::try_new(self.output.clone(), columns)?)
+    }
+}
+
+impl StreamOperator for CompactingMaterializerOperator {
+    fn name(&self) -> String {
+        format!("SinkMaterializer({})", self.spec.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, _out: &mut Collector) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let data = data_columns(&batch);
+        let kinds = ops(&batch);
+        let key_columns: Vec<ArrayRef> = self
+            .spec
+            .key_columns
+            .iter()
+            .map(|&i| data[i].clone())
+            .collect();
+        let groups = key_groups(&key_columns, self.max_parallelism)?;
+        let keys = self.keys.convert_columns(&key_columns)?;
+        let rows = self.rows.convert_columns(data)?;
+        let identities = match (&self.identities, &self.spec.upsert_key) {
+            (Some(converter), Some(key)) => Some(
+                converter
+                    .convert_columns(&key.iter().map(|&i| data[i].clone()).collect::<Vec<_>>())?,
+            ),
+            _ => None,
+        };
+        let mut appended: HashMap<(u32, Vec<u8>), Vec<Change>> = HashMap::new();
+        for (i, &group) in groups.iter().enumerate() {
+            let adds = match kinds.map(|k| RowKind::from_i8(k.value(i))) {
+                None => true,
+                Some(Some(RowKind::Insert | RowKind::UpdateAfter)) => true,
+                Some(Some(RowKind::UpdateBefore | RowKind::Delete)) => false,
+                Some(None) => return Err(RuntimeError::Internal("an unknown row kind".into())),
+            };
+            let row = rows.row(i).data().to_vec();
+            let identity = match &identities {
+                Some(ids) => ids.row(i).data().to_vec(),
+                None => row.clone(),
+            };
+            appended
+                .entry((group, keys.row(i).data().to_vec()))
+                .or_default()
+                .push(Change {
+                    stamp: self.watermark,
+                    adds,
+                    standing: Standing { identity, row },
+                });
+        }
+        for ((group, key), changes) in appended {
+            let address = StateKey {
+                key_group: group,
+                namespace: Vec::new(),
+                key: key.clone(),
+            };
+            let mut bytes = self.backend.get(WAITING, &address)?.unwrap_or_default();
+            bytes.extend(encode_changes(&changes));
+            self.backend.put(WAITING, address, bytes)?;
+            self.due
+                .entry(self.watermark)
+                .or_default()
+                .insert((group, key));
+        }
+        Ok(())
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        let mut keys = BTreeSet::new();
+        while let Some(entry) = self.due.first_entry() {
+            if *entry.key() > watermark.0 {
+                break;
+            }
+            keys.extend(entry.remove());
+        }
+        let mut changes = Vec::new();
+        for (group, key) in keys {
+            self.compact(group, &key, watermark.0, &mut changes)?;
+        }
+        if !changes.is_empty() {
+            out.collect(self.emit(&changes)?);
+        }
+        self.watermark = self.watermark.max(watermark.0);
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+
+    fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        keyed_snapshot(self.backend.as_mut(), barrier)
+    }
+
+    fn notify_checkpoint_complete(&mut self, id: u64) -> Result<()> {
+        self.backend.checkpoint_complete(id);
+        Ok(())
+    }
+
+    fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
+        let own = self.backend.key_group_range();
+        let mut entries = Vec::new();
+        for_each_restored(&restored, own, &mut |state, key, value| {
+            if ![WAITING, CURRENT].contains(&state.as_str()) {
+                return Err(RuntimeError::User(format!(
+                    "the state restored for the SinkMaterializer of {} holds '{state}', which it does not keep",
+                    self.spec.table
+                )));
+            }
+            entries.push((state, key, value));
+            Ok(())
+        })?;
+        // What is due when comes from the waiting changes' stamps.
+        for (state, key, value) in entries {
+            if state == WAITING {
+                if let Some(stamp) = decode_changes(&value)?.iter().map(|c| c.stamp).min() {
+                    self.due
+                        .entry(stamp)
+                        .or_default()
+                        .insert((key.key_group, key.key.clone()));
+                }
+            }
+            self.backend.put(&state, key, value)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Configuration;
+    use crate::jobgraph::SerializedSchema;
+    use crate::operators::testing::{build, changes, int_schema, ints, snapshot, with_kinds};
+
+    fn spec(conflict: WatermarkConflict) -> UpsertMaterializerSpec {
+        UpsertMaterializerSpec {
+            schema: SerializedSchema::encode(&int_schema(&["pk", "uk", "v"])).unwrap(),
+            key_columns: vec![0],
+            upsert_key: Some(vec![1]),
+            table: "t".into(),
+            description: "pk=[pk]".into(),
+            on_watermark: Some(conflict),
+        }
+    }
+
+    fn operator(conflict: WatermarkConflict, backend: &str) -> CompactingMaterializerOperator {
+        let mut config = Configuration::new();
+        config.set("state.backend.type", backend).unwrap();
+        build(1, 0, &config, |ctx| {
+            CompactingMaterializerOperator::try_new(&spec(conflict), ctx)
+        })
+    }
+
+    fn add(op: &mut CompactingMaterializerOperator, rows: &[(i64, i64, i64, &str)]) {
+        let col = |f: fn(&(i64, i64, i64, &str)) -> i64| -> Vec<Option<i64>> {
+            rows.iter().map(|r| Some(f(r))).collect()
+        };
+        let kinds: Vec<&str> = rows.iter().map(|r| r.3).collect();
+        let batch = with_kinds(
+            ints(
+                &["pk", "uk", "v"],
+                &[&col(|r| r.0), &col(|r| r.1), &col(|r| r.2)],
+            ),
+            &kinds,
+        );
+        op.process_batch(batch, &mut Collector::default()).unwrap();
+    }
+
+    fn watermark(op: &mut CompactingMaterializerOperator, w: i64) -> Result<Vec<String>> {
+        let mut out = Collector::default();
+        op.process_watermark(Watermark(w), &mut out)?;
+        let batches: Vec<RecordBatch> = out
+            .drain()
+            .filter_map(|e| match e {
+                crate::stream_element::StreamElement::Batch(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        Ok(changes(&batches))
+    }
+
+    #[test]
+    fn nothing_keeps_the_row_a_key_has_and_changes_wait_for_the_watermark() {
+        for backend in ["hashmap", "rocksdb"] {
+            let mut op = operator(WatermarkConflict::Nothing, backend);
+            add(&mut op, &[(1, 10, 5, "+I")]);
+            // Compacted to one row: +I.
+            assert_eq!(watermark(&mut op, 1).unwrap(), ["+I[1, 10, 5]"]);
+            // Its own update and a second upsert key: the key keeps 10's row, updated?
+            // Several rows stand, and the key has one already: nothing is sent.
+            add(
+                &mut op,
+                &[(1, 10, 5, "-U"), (1, 10, 6, "+U"), (1, 20, 7, "+I")],
+            );
+            assert!(watermark(&mut op, 2).unwrap().is_empty(), "{backend}");
+            let restored = snapshot(&mut op, 1);
+            let mut op = operator(WatermarkConflict::Nothing, "rocksdb");
+            op.initialize_state(restored).unwrap();
+            op.watermark = 2;
+            // The sink's row goes, nothing else stands: -D.
+            add(&mut op, &[(1, 10, 5, "-D")]);
+            assert_eq!(watermark(&mut op, 3).unwrap(), ["-D[1, 10, 5]"]);
+        }
+    }
+
+    #[test]
+    fn error_fails_naming_the_key_and_one_row_updates_the_sink() {
+        let mut op = operator(WatermarkConflict::Error, "hashmap");
+        add(&mut op, &[(1, 10, 5, "+I")]);
+        assert_eq!(watermark(&mut op, 1).unwrap(), ["+I[1, 10, 5]"]);
+        add(&mut op, &[(1, 10, 5, "-U"), (1, 10, 6, "+U")]);
+        assert_eq!(watermark(&mut op, 2).unwrap(), ["+U[1, 10, 6]"]);
+        add(&mut op, &[(1, 20, 7, "+I")]);
+        // Changes wait until a watermark passes their stamp.
+        let err = watermark(&mut op, 3).unwrap_err().to_string();
+        assert!(err.contains("Conflicting key: [pk=1]"), "{err}");
+    }
+}
