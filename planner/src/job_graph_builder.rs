@@ -149,6 +149,42 @@ fn add_insert(
     Ok(())
 }
 
+/// The sources `chain` reads, directly or through the vertices before it (not those of
+/// other INSERTs of a statement set).
+fn upstream_sources<'a>(
+    parts: &'a GraphParts,
+    chain: &'a OpenChain,
+) -> Vec<&'a eddy_runtime::jobgraph::SourceSpec> {
+    let mut sources = Vec::new();
+    let mut stack = Vec::new();
+    match &chain.head {
+        Head::Source(s) => sources.push(s.as_ref()),
+        Head::Inputs(inputs) => stack.extend(inputs.iter().map(|(v, _)| *v)),
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(OperatorSpec::Source(s)) = parts
+            .vertices
+            .iter()
+            .find(|v| v.id == id)
+            .and_then(|v| v.operators.first())
+        {
+            sources.push(s);
+        }
+        stack.extend(
+            parts
+                .edges
+                .iter()
+                .filter(|e| e.target == id)
+                .map(|e| e.source),
+        );
+    }
+    sources
+}
+
 /// Puts Flink's SinkUpsertMaterializer before the sink (ON CONFLICT DO DEDUPLICATE): the
 /// rows go by the sink's primary key `pk` to it, and it sends the sink upserts of that key.
 fn upsert_materializer(
@@ -167,18 +203,8 @@ fn upsert_materializer(
     // DO ERROR and DO NOTHING compact as the watermark passes: without a watermark on
     // every source nothing would be written before the end, which Flink refuses.
     if on_watermark.is_some() {
-        let open_source = match &chain.head {
-            Head::Source(s) => Some(s.as_ref()),
-            Head::Inputs(_) => None,
-        };
-        let without: Vec<String> = parts
-            .vertices
-            .iter()
-            .filter_map(|v| match v.operators.first() {
-                Some(OperatorSpec::Source(s)) => Some(s),
-                _ => None,
-            })
-            .chain(open_source)
+        let without: Vec<String> = upstream_sources(parts, &chain)
+            .into_iter()
             .filter(|s| s.watermark.is_none() && s.connector.connector() != "values")
             .map(|s| s.connector.table.clone())
             .collect();

@@ -39,8 +39,8 @@ pub(crate) fn translate_null_aware_anti_join(
     }
     let left_schema: SchemaRef = Arc::new(join.left.schema().as_arrow().clone());
     let right_schema: SchemaRef = Arc::new(join.right.schema().as_arrow().clone());
-    let (left, left_ext) = with_constant(&join.left, &left_schema, state, parts)?;
-    let (right, right_ext) = with_constant(&join.right, &right_schema, state, parts)?;
+    let (left, left_ext, left_key) = with_constant(&join.left, &left_schema, state, parts)?;
+    let (right, right_ext, _) = with_constant(&join.right, &right_schema, state, parts)?;
     let (lw, rw) = (left_schema.fields().len(), right_schema.fields().len());
     // Over the left's columns, its constant, then the right's: a row of the right blocks
     // a left row unless some pair is known to differ.
@@ -95,6 +95,8 @@ pub(crate) fn translate_null_aware_anti_join(
     );
     chain.updating = true;
     chain.producer = Some(name);
+    // An anti join passes left rows whole: the left side's key stays theirs.
+    chain.upsert_key = left_key;
     let exprs = (0..lw)
         .map(|i| column(left_schema.field(i).name(), i))
         .collect();
@@ -112,14 +114,16 @@ pub(crate) fn translate_null_aware_anti_join(
     Ok(chain)
 }
 
-/// Translates `plan` with the constant column appended, into a vertex of its own.
+/// Translates `plan` with the constant column appended, into a vertex of its own; with
+/// the plan's upsert key.
 fn with_constant(
     plan: &LogicalPlan,
     schema: &SchemaRef,
     state: &SessionState,
     parts: &mut GraphParts,
-) -> Result<(VertexId, SchemaRef)> {
+) -> Result<(VertexId, SchemaRef, Option<Vec<usize>>)> {
     let mut chain = translate(plan, state, parts)?;
+    let key = chain.upsert_key.clone();
     let width = schema.fields().len();
     let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..width)
         .map(|i| Arc::new(Column::new(schema.field(i).name(), i)) as Arc<dyn PhysicalExpr>)
@@ -136,5 +140,5 @@ fn with_constant(
         .collect::<Vec<_>>()
         .join(", ");
     chain.add_projection(schema.clone(), exprs, extended.clone(), text)?;
-    Ok((parts.close(chain)?, extended))
+    Ok((parts.close(chain)?, extended, key))
 }

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use eddy_runtime::{Result as RuntimeResult, RuntimeError};
@@ -250,10 +250,25 @@ impl CommitPolicy {
                 "partition time '{text}' does not match the timestamp formatter (partition.time-extractor.*)"
             ))
         })?;
+        // A time in a daylight-saving gap moves forward by the gap's length, as Java's
+        // LocalDateTime.atZone (Flink's) moves it: it is read with the offset before it.
         self.zone
             .from_local_datetime(&local)
             .earliest()
             .map(|t| t.timestamp_millis())
+            .or_else(|| {
+                use chrono::Offset;
+                let before = self
+                    .zone
+                    .from_local_datetime(&(local - chrono::Duration::hours(3)))
+                    .earliest()?;
+                before
+                    .offset()
+                    .fix()
+                    .from_local_datetime(&local)
+                    .single()
+                    .map(|t| t.timestamp_millis())
+            })
             .ok_or_else(|| {
                 RuntimeError::User(format!(
                     "partition time '{text}' does not exist in {}",
@@ -294,7 +309,15 @@ fn placeholders(pattern: &str) -> Vec<String> {
 #[derive(Debug, Clone)]
 struct Waiting {
     values: Vec<Option<String>>,
-    since: Instant,
+    /// When its files were first committed, epoch milliseconds (the process-time
+    /// trigger's creation time; it survives a restore).
+    since: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// One subtask's partitions on their way to being committed.
@@ -308,13 +331,23 @@ pub struct PartitionCommitter {
     watermark: i64,
 }
 
-/// What a checkpoint tells the committer: the partitions it wrote into, and the watermark
-/// when it was taken. Encoded among the sink's committables, so that it is committed (and,
-/// after a failure, committed again) with the files it speaks of.
+/// What a checkpoint tells the committer: the partitions it wrote into and those still
+/// waiting for their trigger (so that a restore from it knows them all), and the
+/// watermark when it was taken. Encoded among the sink's committables, so that it is
+/// committed (and, after a failure, committed again) with the files it speaks of.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Marker {
-    partitions: Vec<(String, Vec<Option<String>>)>,
+    partitions: Vec<MarkedPartition>,
     watermark: i64,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MarkedPartition {
+    dir: String,
+    values: Vec<Option<String>>,
+    /// For a partition already waiting: since when.
+    #[serde(default)]
+    since: Option<i64>,
 }
 
 const MARKER_PREFIX: &[u8] = b"partition-commit:";
@@ -342,8 +375,20 @@ impl PartitionCommitter {
 
     /// The marker for a checkpoint (the end of input: every partition is due).
     pub fn marker(&mut self, end_of_input: bool) -> RuntimeResult<Vec<u8>> {
+        let waiting = self.waiting.iter().map(|(dir, w)| MarkedPartition {
+            dir: dir.clone(),
+            values: w.values.clone(),
+            since: Some(w.since),
+        });
+        let written = std::mem::take(&mut self.written)
+            .into_iter()
+            .map(|(dir, values)| MarkedPartition {
+                dir,
+                values,
+                since: None,
+            });
         let marker = Marker {
-            partitions: std::mem::take(&mut self.written).into_iter().collect(),
+            partitions: waiting.chain(written).collect(),
             watermark: match end_of_input {
                 true => i64::MAX,
                 false => self.watermark,
@@ -369,11 +414,14 @@ impl PartitionCommitter {
             let marker: Marker = serde_json::from_slice(&bytes[MARKER_PREFIX.len()..])
                 .map_err(|e| RuntimeError::Internal(format!("bad partition commit: {e}")))?;
             watermark = watermark.max(marker.watermark);
-            for (dir, values) in marker.partitions {
-                self.waiting.entry(dir).or_insert(Waiting {
-                    values,
-                    since: Instant::now(),
+            let now = now_ms();
+            for p in marker.partitions {
+                let since = p.since.unwrap_or(now);
+                let w = self.waiting.entry(p.dir).or_insert(Waiting {
+                    values: p.values,
+                    since,
                 });
+                w.since = w.since.min(since);
             }
         }
         self.commit_due(root, watermark)
@@ -381,25 +429,26 @@ impl PartitionCommitter {
 
     /// End of input without checkpoints: everything written is committed.
     pub fn finish(&mut self, root: &Path) -> RuntimeResult<()> {
+        let now = now_ms();
         for (dir, values) in std::mem::take(&mut self.written) {
-            self.waiting.entry(dir).or_insert(Waiting {
-                values,
-                since: Instant::now(),
-            });
+            self.waiting
+                .entry(dir)
+                .or_insert(Waiting { values, since: now });
         }
         self.commit_due(root, i64::MAX)
     }
 
     fn commit_due(&mut self, root: &Path, watermark: i64) -> RuntimeResult<()> {
-        let delay = self.policy.delay;
+        let delay_ms = i64::try_from(self.policy.delay.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
         let mut due = BTreeSet::new();
         for (dir, w) in &self.waiting {
+            // Both triggers compare strictly, as Flink's do.
             let ready = match (watermark, self.policy.trigger) {
                 (i64::MAX, _) => true,
-                (_, Trigger::ProcessTime) => w.since.elapsed() >= delay,
+                (_, Trigger::ProcessTime) => now > w.since.saturating_add(delay_ms),
                 (_, Trigger::PartitionTime) => {
                     let time = self.policy.partition_time(&w.values)?;
-                    let delay_ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
                     watermark > time.saturating_add(delay_ms)
                 }
             };
@@ -508,6 +557,49 @@ mod tests {
         let marker = c.marker(false).unwrap();
         c.committed(dir.path(), &[marker]).unwrap();
         assert!(dir.path().join(part).join("_SUCCESS").exists());
+    }
+
+    #[test]
+    fn a_waiting_partition_survives_a_restore_from_a_later_checkpoint() {
+        let dir = crate::testing::TestDir::new();
+        let options = [
+            ("sink.partition-commit.trigger", "partition-time"),
+            ("sink.partition-commit.policy.kind", "success-file"),
+            ("partition.time-extractor.timestamp-pattern", "$dt $hm:00"),
+        ];
+        let part = "dt=2024-01-02/hm=10:30";
+        std::fs::create_dir_all(dir.path().join(part)).unwrap();
+        let mut first = PartitionCommitter::new(policy(&options).unwrap().unwrap());
+        first.wrote(part, &[Some("2024-01-02".into()), Some("10:30".into())]);
+        // Committed with a low watermark: the partition waits.
+        let m1 = first.marker(false).unwrap();
+        first.committed(dir.path(), &[m1]).unwrap();
+        // The next checkpoint writes nothing new, yet its marker carries the waiting one.
+        first.on_watermark(1_704_191_400_001);
+        let m2 = first.marker(false).unwrap();
+        // A new run restored from the second checkpoint commits its marker again.
+        let mut second = PartitionCommitter::new(policy(&options).unwrap().unwrap());
+        second.committed(dir.path(), &[m2]).unwrap();
+        assert!(dir.path().join(part).join("_SUCCESS").exists());
+    }
+
+    #[test]
+    fn a_partition_time_in_a_daylight_saving_gap_moves_past_it() {
+        let p = policy(&[
+            ("sink.partition-commit.policy.kind", "success-file"),
+            (
+                "sink.partition-commit.watermark-time-zone",
+                "America/New_York",
+            ),
+            ("partition.time-extractor.timestamp-pattern", "$dt $hm:00"),
+        ])
+        .unwrap()
+        .unwrap();
+        // 02:30 does not exist on 2024-03-10 in New York: 03:30 EDT, 07:30 UTC.
+        let t = p
+            .partition_time(&[Some("2024-03-10".into()), Some("02:30".into())])
+            .unwrap();
+        assert_eq!(t, 1_710_055_800_000);
     }
 
     #[test]

@@ -173,8 +173,14 @@ impl CompactingMaterializerOperator {
             Some(bytes) => decode(&bytes)?.pop(),
             None => None,
         };
-        let (ready, later): (Vec<Change>, Vec<Change>) =
-            waiting.into_iter().partition(|c| c.stamp <= watermark);
+        // Changes apply in arrival order: the ready ones are a prefix (stamps only grow, and
+        // restored ones were moved to the front).
+        let mut ready = waiting;
+        let split = ready
+            .iter()
+            .position(|c| c.stamp > watermark)
+            .unwrap_or(ready.len());
+        let later = ready.split_off(split);
         let mut standing: Vec<Standing> = previous.iter().cloned().collect();
         for change in ready {
             let found = standing
@@ -336,6 +342,22 @@ impl StreamOperator for CompactingMaterializerOperator {
         Ok(())
     }
 
+    /// The end of input: every waiting change is compacted, whatever its stamp.
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        let keys: BTreeSet<(u32, Vec<u8>)> = std::mem::take(&mut self.due)
+            .into_values()
+            .flatten()
+            .collect();
+        let mut changes = Vec::new();
+        for (group, key) in keys {
+            self.compact(group, &key, i64::MAX, &mut changes)?;
+        }
+        if !changes.is_empty() {
+            out.collect(self.emit(&changes)?);
+        }
+        Ok(())
+    }
+
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
         keyed_snapshot(self.backend.as_mut(), barrier)
     }
@@ -358,16 +380,24 @@ impl StreamOperator for CompactingMaterializerOperator {
             entries.push((state, key, value));
             Ok(())
         })?;
-        // What is due when comes from the waiting changes' stamps.
+        // Waiting changes were stamped with the watermark of the failed run, which this one
+        // starts below: they wait for its first watermark, ahead of anything new (Flink
+        // moves them to the lowest stamp on restore too).
         for (state, key, value) in entries {
-            if state == WAITING {
-                if let Some(stamp) = decode_changes(&value)?.iter().map(|c| c.stamp).min() {
+            let value = match state == WAITING {
+                false => value,
+                true => {
+                    let mut changes = decode_changes(&value)?;
+                    for c in &mut changes {
+                        c.stamp = i64::MIN;
+                    }
                     self.due
-                        .entry(stamp)
+                        .entry(i64::MIN)
                         .or_default()
                         .insert((key.key_group, key.key.clone()));
+                    encode_changes(&changes)
                 }
-            }
+            };
             self.backend.put(&state, key, value)?;
         }
         Ok(())
@@ -442,13 +472,27 @@ mod tests {
                 &[(1, 10, 5, "-U"), (1, 10, 6, "+U"), (1, 20, 7, "+I")],
             );
             assert!(watermark(&mut op, 2).unwrap().is_empty(), "{backend}");
+            // Waiting across a restore: the new run starts its watermark from scratch, and
+            // the waiting change still comes before what arrives after it.
+            add(&mut op, &[(1, 10, 5, "-D")]);
             let restored = snapshot(&mut op, 1);
             let mut op = operator(WatermarkConflict::Nothing, "rocksdb");
             op.initialize_state(restored).unwrap();
-            op.watermark = 2;
-            // The sink's row goes, nothing else stands: -D.
-            add(&mut op, &[(1, 10, 5, "-D")]);
-            assert_eq!(watermark(&mut op, 3).unwrap(), ["-D[1, 10, 5]"]);
+            add(&mut op, &[(1, 30, 9, "+I")]);
+            // The sink held 10's first row (NOTHING kept it): it goes, 30's replaces it.
+            assert_eq!(watermark(&mut op, 0).unwrap(), ["+U[1, 30, 9]"]);
+            // The end of input compacts whatever still waits.
+            add(&mut op, &[(1, 30, 9, "-D")]);
+            let mut out = Collector::default();
+            op.finish(&mut out).unwrap();
+            let batches: Vec<RecordBatch> = out
+                .drain()
+                .filter_map(|e| match e {
+                    crate::stream_element::StreamElement::Batch(b) => Some(b),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(changes(&batches), ["-D[1, 30, 9]"], "{backend}");
         }
     }
 

@@ -171,14 +171,16 @@ impl RankOperator {
 
     /// The rows in the rank range, with their ranks.
     fn visible(&self, partition: &Partition) -> Vec<(u64, Entry)> {
+        // Only the range is walked: a partition over an updating input keeps every row.
         let start = self.spec.rank_start.max(1);
+        let len = self.spec.rank_end.saturating_sub(start).saturating_add(1);
         partition
             .entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (i as u64 + 1, e))
-            .filter(|(rank, _)| *rank >= start && *rank <= self.spec.rank_end)
-            .map(|(rank, e)| (rank, e.clone()))
+            .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
+            .take(usize::try_from(len).unwrap_or(usize::MAX))
+            .map(|(i, e)| (i as u64 + 1, e.clone()))
             .collect()
     }
 

@@ -106,7 +106,9 @@ impl CatalogTable {
             }
         }
         // The partition commit's timestamp pattern names partition columns.
-        if self.options.get("connector").map(String::as_str) == Some("filesystem") {
+        if self.options.get("connector").map(String::as_str) == Some("filesystem")
+            && !self.partition_keys.is_empty()
+        {
             eddy_connectors::filesystem::partition_commit::CommitPolicy::parse(
                 &self.options,
                 Some(&self.partition_keys),

@@ -149,35 +149,41 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
     let tokens = tokenize_spans(sql)?;
     let mut out = Vec::new();
     let mut current: Vec<&(Token, std::ops::Range<usize>)> = Vec::new();
-    // The first four words of the current statement: enough to recognise a statement set,
+    // The statement's first word and its last three: enough to recognise a statement set
+    // (`EXECUTE STATEMENT SET BEGIN`, or Flink's `EXPLAIN [details] STATEMENT SET BEGIN`),
     // kept as they come so that splitting stays linear in the length of the text.
-    let mut lead: Vec<&Token> = Vec::with_capacity(4);
+    let mut first: Option<&Token> = None;
+    let mut last: [Option<&Token>; 3] = [None; 3];
     let mut in_set = false;
+    let mut seen_set = false;
     for spanned in &tokens {
         let t = &spanned.0;
         if *t == Token::SemiColon && !in_set {
             push_statement(&mut out, sql, &current);
             current.clear();
-            lead.clear();
+            first = None;
+            last = [None; 3];
+            seen_set = false;
             continue;
         }
         current.push(spanned);
         if is_space(t) {
             continue;
         }
-        if lead.len() < 4 {
-            lead.push(t);
-            if !in_set
-                && lead.len() == 4
-                && word_is(lead[0], "EXECUTE")
-                && word_is(lead[1], "STATEMENT")
-                && word_is(lead[2], "SET")
-                && word_is(lead[3], "BEGIN")
-            {
-                in_set = true;
+        let starts_set = first.is_some_and(|f| word_is(f, "EXECUTE") || word_is(f, "EXPLAIN"));
+        first = first.or(Some(t));
+        last = [last[1], last[2], Some(t)];
+        if in_set {
+            if word_is(t, "END") {
+                in_set = false;
             }
-        } else if in_set && word_is(t, "END") {
-            in_set = false;
+        } else if starts_set
+            && !seen_set
+            && matches!(last, [Some(a), Some(b), Some(c)]
+                if word_is(a, "STATEMENT") && word_is(b, "SET") && word_is(c, "BEGIN"))
+        {
+            in_set = true;
+            seen_set = true;
         }
     }
     push_statement(&mut out, sql, &current);
@@ -266,6 +272,13 @@ mod tests {
         assert_eq!(s.len(), 3, "{s:?}");
         assert!(s[2].starts_with("EXECUTE STATEMENT SET BEGIN"));
         assert!(s[2].ends_with("END"));
+        // Flink's EXPLAIN of a statement set, with or without details.
+        let s = split_statements(
+            "EXPLAIN CHANGELOG_MODE STATEMENT SET BEGIN INSERT INTO a SELECT 1; INSERT INTO b SELECT 2; END; SELECT 3",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].ends_with("END"), "{s:?}");
     }
 
     #[test]

@@ -416,6 +416,16 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
                 }
             }
             let rest = remaining_text(sql, &mut p)?;
+            // Flink writes EXPLAIN STATEMENT SET BEGIN ... END, without EXECUTE.
+            let words: Vec<String> = rest
+                .split_whitespace()
+                .take(2)
+                .map(str::to_ascii_uppercase)
+                .collect();
+            let rest = match words.as_slice() {
+                [a, b] if a == "STATEMENT" && b == "SET" => format!("EXECUTE {rest}"),
+                _ => rest,
+            };
             Ok(Statement::Explain(Box::new(parse(&rest)?), details))
         }
         ("EXECUTE", "STATEMENT") => parse_statement_set(sql),
