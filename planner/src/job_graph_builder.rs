@@ -70,6 +70,9 @@ fn add_insert(
     if !accepts_updates(&target.spec) {
         chain.insert_only(&format!("Table sink '{}'", target.table))?;
     }
+    if target.conflict.is_some() {
+        check_upsert_sink(target, chain.updating)?;
+    }
     let pk: Vec<usize> = target
         .primary_key
         .iter()
@@ -147,6 +150,27 @@ fn add_insert(
     parts.parallelism = default_parallelism;
     closed?;
     Ok(())
+}
+
+/// ON CONFLICT belongs to upsert sinks, as Flink 2.3 checks (`validateUpsertSink`): not to
+/// a sink that takes inserts only (which `print` and `blackhole` are for an insert-only
+/// query), nor to one that needs both sides of each update (a changelog format).
+fn check_upsert_sink(target: &InsertTarget, updating: bool) -> Result<()> {
+    let append = "it only accepts INSERT (append-only) changes";
+    let reason = match target.spec.connector() {
+        "upsert-kafka" => return Ok(()),
+        "print" | "blackhole" => match updating {
+            true => return Ok(()),
+            false => append,
+        },
+        // Filesystem and Kafka tables that take updates write a changelog format.
+        _ if accepts_updates(&target.spec) => "it requires UPDATE_BEFORE (retract mode)",
+        _ => append,
+    };
+    Err(PlanError::UpsertKey(format!(
+        "ON CONFLICT clause is only allowed for upsert sinks. The sink '{}' is not an upsert sink because {reason}.",
+        target.table
+    )))
 }
 
 /// The sources `chain` reads, directly or through the vertices before it (not those of
