@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 use crate::time::now_millis;
 
 pub mod date_format;
+mod first_last;
 mod flink_aggregates;
 mod flink_scalar;
 mod flink_strict;
@@ -396,6 +397,8 @@ fn flink_aliases() -> Vec<Arc<ScalarUDF>> {
         alias(math::ceil(), "ceiling"),
     ]
 }
+
+pub use first_last::FlinkFirstLastNulls;
 
 /// DataFusion's aggregates under the names Flink gives them.
 pub fn flink_aggregate_aliases() -> Vec<Arc<datafusion::logical_expr::AggregateUDF>> {

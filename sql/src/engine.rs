@@ -289,7 +289,7 @@ impl Engine {
                 pg_catalog::type_planner(),
             )))
             .build();
-        let ctx = SessionContext::new_with_state(state);
+        let mut ctx = SessionContext::new_with_state(state);
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());
         }
@@ -304,6 +304,11 @@ impl Engine {
         for f in eddy_runtime::functions::flink_aggregate_aliases() {
             ctx.register_udaf(f.as_ref().clone());
         }
+        // Flink's FIRST_VALUE / LAST_VALUE skip NULLs. Registering a rewrite cannot fail.
+        let _ = datafusion::execution::FunctionRegistry::register_function_rewrite(
+            &mut ctx,
+            Arc::new(eddy_runtime::functions::FlinkFirstLastNulls),
+        );
         if self.config.get_bool(&core::TESTING_FUNCTIONS) {
             for f in testing_functions() {
                 ctx.register_udf(f.as_ref().clone());
