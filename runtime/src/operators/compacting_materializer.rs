@@ -9,19 +9,13 @@
 //! - one row stands: `+I` when the sink had none, `+U` when it differs from the sink's.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int8Array};
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::arrow::util::display::array_value_to_string;
 
-use super::upsert_materializer::{decode, encode, Standing};
-use crate::changelog::{data_columns, ops, with_op_field};
+use super::materializer_rows::{decode, encode, MaterializerRows, Standing};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
-use crate::exchange::key_groups;
 use crate::jobgraph::{UpsertMaterializerSpec, WatermarkConflict};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{for_each_restored, keyed_snapshot};
@@ -78,10 +72,7 @@ fn decode_changes(mut bytes: &[u8]) -> Result<Vec<Change>> {
 pub struct CompactingMaterializerOperator {
     spec: UpsertMaterializerSpec,
     conflict: WatermarkConflict,
-    rows: RowConverter,
-    keys: RowConverter,
-    identities: Option<RowConverter>,
-    output: SchemaRef,
+    rows: MaterializerRows,
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
     /// The last watermark: what arriving changes are stamped with.
@@ -97,32 +88,9 @@ impl CompactingMaterializerOperator {
         let conflict = spec.on_watermark.ok_or_else(|| {
             RuntimeError::Internal("a compacting materializer without its strategy".into())
         })?;
-        let schema = spec.schema.decode()?;
-        let converter = |columns: &mut dyn Iterator<Item = usize>| -> Result<RowConverter> {
-            let fields = columns
-                .map(|i| {
-                    schema
-                        .fields()
-                        .get(i)
-                        .map(|f| SortField::new(f.data_type().clone()))
-                        .ok_or_else(|| {
-                            RuntimeError::Internal(format!(
-                                "a materializer column {i} beyond its rows"
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(RowConverter::new(fields)?)
-        };
         Ok(Self {
             conflict,
-            rows: converter(&mut (0..schema.fields().len()))?,
-            keys: converter(&mut spec.key_columns.iter().copied())?,
-            identities: match &spec.upsert_key {
-                Some(key) if !key.is_empty() => Some(converter(&mut key.iter().copied())?),
-                _ => None,
-            },
-            output: with_op_field(&schema),
+            rows: MaterializerRows::try_new(spec)?,
             spec: spec.clone(),
             backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
@@ -133,8 +101,8 @@ impl CompactingMaterializerOperator {
 
     /// `key = value, ...` of a primary key, for the conflict message.
     fn describe_key(&self, key: &[u8]) -> Result<String> {
-        let parser = self.keys.parser();
-        let columns = self.keys.convert_rows([parser.parse(key)])?;
+        let parser = self.rows.keys.parser();
+        let columns = self.rows.keys.convert_rows([parser.parse(key)])?;
         let schema = self.spec.schema.decode()?;
         let parts = self
             .spec
@@ -183,16 +151,11 @@ impl CompactingMaterializerOperator {
         let later = ready.split_off(split);
         let mut standing: Vec<Standing> = previous.iter().cloned().collect();
         for change in ready {
-            let found = standing
-                .iter()
-                .position(|s| s.identity == change.standing.identity);
-            match (change.adds, found) {
-                (true, Some(at)) if self.identities.is_some() => standing[at] = change.standing,
-                (true, _) => standing.push(change.standing),
-                (false, Some(at)) => {
-                    standing.remove(at);
+            match change.adds {
+                true => self.rows.add(&mut standing, change.standing),
+                false => {
+                    self.rows.retract(&mut standing, &change.standing);
                 }
-                (false, None) => {}
             }
         }
         let current = match (standing.len(), &previous) {
@@ -243,17 +206,6 @@ impl CompactingMaterializerOperator {
         }
         Ok(())
     }
-
-    fn emit(&self, changes: &[(Vec<u8>, RowKind)]) -> Result<RecordBatch> {
-        let parser = self.rows.parser();
-        let mut columns: Vec<ArrayRef> = self
-            .rows
-            .convert_rows(changes.iter().map(|(row, _)| parser.parse(row)))?;
-        columns.push(Arc::new(Int8Array::from_iter_values(
-            changes.iter().map(|(_, kind)| kind.to_i8()),
-        )));
-        Ok(RecordBatch::try_new(self.output.clone(), columns)?)
-    }
 }
 
 impl StreamOperator for CompactingMaterializerOperator {
@@ -265,44 +217,19 @@ impl StreamOperator for CompactingMaterializerOperator {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let data = data_columns(&batch);
-        let kinds = ops(&batch);
-        let key_columns: Vec<ArrayRef> = self
-            .spec
-            .key_columns
-            .iter()
-            .map(|&i| data[i].clone())
-            .collect();
-        let groups = key_groups(&key_columns, self.max_parallelism)?;
-        let keys = self.keys.convert_columns(&key_columns)?;
-        let rows = self.rows.convert_columns(data)?;
-        let identities = match (&self.identities, &self.spec.upsert_key) {
-            (Some(converter), Some(key)) => Some(
-                converter
-                    .convert_columns(&key.iter().map(|&i| data[i].clone()).collect::<Vec<_>>())?,
-            ),
-            _ => None,
-        };
+        let prepared = self
+            .rows
+            .prepare(&self.spec, &batch, self.max_parallelism)?;
         let mut appended: HashMap<(u32, Vec<u8>), Vec<Change>> = HashMap::new();
-        for (i, &group) in groups.iter().enumerate() {
-            let adds = match kinds.map(|k| RowKind::from_i8(k.value(i))) {
-                None => true,
-                Some(Some(RowKind::Insert | RowKind::UpdateAfter)) => true,
-                Some(Some(RowKind::UpdateBefore | RowKind::Delete)) => false,
-                Some(None) => return Err(RuntimeError::Internal("an unknown row kind".into())),
-            };
-            let row = rows.row(i).data().to_vec();
-            let identity = match &identities {
-                Some(ids) => ids.row(i).data().to_vec(),
-                None => row.clone(),
-            };
+        for (i, &group) in prepared.groups.iter().enumerate() {
+            let adds = matches!(prepared.kinds[i], RowKind::Insert | RowKind::UpdateAfter);
             appended
-                .entry((group, keys.row(i).data().to_vec()))
+                .entry((group, prepared.keys.row(i).data().to_vec()))
                 .or_default()
                 .push(Change {
                     stamp: self.watermark,
                     adds,
-                    standing: Standing { identity, row },
+                    standing: prepared.standing(i),
                 });
         }
         for ((group, key), changes) in appended {
@@ -335,7 +262,7 @@ impl StreamOperator for CompactingMaterializerOperator {
             self.compact(group, &key, watermark.0, &mut changes)?;
         }
         if !changes.is_empty() {
-            out.collect(self.emit(&changes)?);
+            out.collect(self.rows.emit(&changes)?);
         }
         self.watermark = self.watermark.max(watermark.0);
         out.emit_watermark(watermark);
@@ -353,7 +280,7 @@ impl StreamOperator for CompactingMaterializerOperator {
             self.compact(group, &key, i64::MAX, &mut changes)?;
         }
         if !changes.is_empty() {
-            out.collect(self.emit(&changes)?);
+            out.collect(self.rows.emit(&changes)?);
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ mod changelog_normalize;
 mod compacting_materializer;
 mod group_aggregate;
 mod join;
+mod materializer_rows;
 mod mini_batch;
 mod over_aggregate;
 mod rank;

@@ -10,17 +10,12 @@
 //!   otherwise nothing. A retraction of a row never seen is ignored, as Flink's is.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int8Array};
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::row::{RowConverter, SortField};
 
-use crate::changelog::{data_columns, ops, with_op_field};
+use super::materializer_rows::{decode, encode, MaterializerRows, Standing};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
-use crate::error::{Result, RuntimeError};
-use crate::exchange::key_groups;
+use crate::error::Result;
 use crate::jobgraph::UpsertMaterializerSpec;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
@@ -31,49 +26,9 @@ use crate::time::Watermark;
 /// The state each primary key's standing rows are kept under.
 const ROWS: &str = "upsert-materializer-rows";
 
-/// One standing row: what it is told apart by (its upsert key, or itself), and the row.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Standing {
-    pub identity: Vec<u8>,
-    pub row: Vec<u8>,
-}
-
-pub(super) fn encode(rows: &[Standing]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for r in rows {
-        for part in [&r.identity, &r.row] {
-            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            out.extend_from_slice(part);
-        }
-    }
-    out
-}
-
-pub(super) fn decode(mut bytes: &[u8]) -> Result<Vec<Standing>> {
-    let damaged = || RuntimeError::Internal("an upsert materializer's state is truncated".into());
-    let take = |bytes: &mut &[u8]| -> Result<Vec<u8>> {
-        let (len, rest) = bytes.split_at_checked(4).ok_or_else(damaged)?;
-        let len = u32::from_be_bytes(len.try_into().map_err(|_| damaged())?) as usize;
-        let (part, rest) = rest.split_at_checked(len).ok_or_else(damaged)?;
-        *bytes = rest;
-        Ok(part.to_vec())
-    };
-    let mut rows = Vec::new();
-    while !bytes.is_empty() {
-        let identity = take(&mut bytes)?;
-        let row = take(&mut bytes)?;
-        rows.push(Standing { identity, row });
-    }
-    Ok(rows)
-}
-
 pub struct UpsertMaterializerOperator {
     spec: UpsertMaterializerSpec,
-    rows: RowConverter,
-    keys: RowConverter,
-    /// The upsert key's columns, when rows are told apart by them.
-    identities: Option<RowConverter>,
-    output: SchemaRef,
+    rows: MaterializerRows,
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
 }
@@ -81,46 +36,12 @@ pub struct UpsertMaterializerOperator {
 impl UpsertMaterializerOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &UpsertMaterializerSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
-        let schema = spec.schema.decode()?;
-        let converter = |columns: &mut dyn Iterator<Item = usize>| -> Result<RowConverter> {
-            let fields = columns
-                .map(|i| {
-                    schema
-                        .fields()
-                        .get(i)
-                        .map(|f| SortField::new(f.data_type().clone()))
-                        .ok_or_else(|| {
-                            RuntimeError::Internal(format!(
-                                "an upsert materializer column {i} beyond its rows"
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(RowConverter::new(fields)?)
-        };
         Ok(Self {
-            rows: converter(&mut (0..schema.fields().len()))?,
-            keys: converter(&mut spec.key_columns.iter().copied())?,
-            identities: match &spec.upsert_key {
-                Some(key) if !key.is_empty() => Some(converter(&mut key.iter().copied())?),
-                _ => None,
-            },
-            output: with_op_field(&schema),
+            rows: MaterializerRows::try_new(spec)?,
             spec: spec.clone(),
             backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
         })
-    }
-
-    fn emit(&self, changes: &[(Vec<u8>, RowKind)]) -> Result<RecordBatch> {
-        let parser = self.rows.parser();
-        let mut columns: Vec<ArrayRef> = self
-            .rows
-            .convert_rows(changes.iter().map(|(row, _)| parser.parse(row)))?;
-        columns.push(Arc::new(Int8Array::from_iter_values(
-            changes.iter().map(|(_, kind)| kind.to_i8()),
-        )));
-        Ok(RecordBatch::try_new(self.output.clone(), columns)?)
     }
 }
 
@@ -133,35 +54,14 @@ impl StreamOperator for UpsertMaterializerOperator {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let data = data_columns(&batch);
-        let kinds = ops(&batch);
-        let key_columns: Vec<ArrayRef> = self
-            .spec
-            .key_columns
-            .iter()
-            .map(|&i| data[i].clone())
-            .collect();
-        let groups = key_groups(&key_columns, self.max_parallelism)?;
-        let keys = self.keys.convert_columns(&key_columns)?;
-        let rows = self.rows.convert_columns(data)?;
-        let identities = match (&self.identities, &self.spec.upsert_key) {
-            (Some(converter), Some(key)) => Some(
-                converter
-                    .convert_columns(&key.iter().map(|&i| data[i].clone()).collect::<Vec<_>>())?,
-            ),
-            _ => None,
-        };
+        let prepared = self
+            .rows
+            .prepare(&self.spec, &batch, self.max_parallelism)?;
         // Each key's standing rows, read once per batch and written back at its end.
         let mut touched: HashMap<Vec<u8>, (u32, Vec<Standing>)> = HashMap::new();
         let mut changes: Vec<(Vec<u8>, RowKind)> = Vec::new();
-        for (i, &key_group) in groups.iter().enumerate() {
-            let kind = match kinds {
-                None => RowKind::Insert,
-                Some(k) => RowKind::from_i8(k.value(i)).ok_or_else(|| {
-                    RuntimeError::Internal(format!("a row kind of {}", k.value(i)))
-                })?,
-            };
-            let key = keys.row(i).data().to_vec();
+        for (i, &key_group) in prepared.groups.iter().enumerate() {
+            let key = prepared.keys.row(i).data().to_vec();
             let standing = match touched.get_mut(&key) {
                 Some((_, standing)) => standing,
                 None => {
@@ -177,38 +77,24 @@ impl StreamOperator for UpsertMaterializerOperator {
                     &mut touched.entry(key).or_insert((key_group, stored)).1
                 }
             };
-            let row = rows.row(i).data().to_vec();
-            let identity = match &identities {
-                Some(ids) => ids.row(i).data().to_vec(),
-                None => row.clone(),
-            };
-            let found = standing.iter().position(|s| s.identity == identity);
-            match kind {
+            let row = prepared.standing(i);
+            match prepared.kinds[i] {
                 RowKind::Insert | RowKind::UpdateAfter => {
                     let kind = match standing.is_empty() {
                         true => RowKind::Insert,
                         false => RowKind::UpdateAfter,
                     };
-                    let entry = Standing {
-                        identity,
-                        row: row.clone(),
-                    };
-                    match (found, self.identities.is_some()) {
-                        // Rows of one upsert key replace each other in place.
-                        (Some(at), true) => standing[at] = entry,
-                        _ => standing.push(entry),
-                    }
-                    changes.push((row, kind));
+                    changes.push((row.row.clone(), kind));
+                    self.rows.add(standing, row);
                 }
                 RowKind::UpdateBefore | RowKind::Delete => {
-                    let Some(at) = found else {
+                    let before = standing.len();
+                    let Some(at) = self.rows.retract(standing, &row) else {
                         continue;
                     };
-                    let was_latest = at + 1 == standing.len();
-                    standing.remove(at);
                     match standing.last() {
-                        None => changes.push((row, RowKind::Delete)),
-                        Some(latest) if was_latest => {
+                        None => changes.push((row.row, RowKind::Delete)),
+                        Some(latest) if at + 1 == before => {
                             changes.push((latest.row.clone(), RowKind::UpdateAfter))
                         }
                         Some(_) => {}
@@ -230,7 +116,7 @@ impl StreamOperator for UpsertMaterializerOperator {
             }
         }
         if !changes.is_empty() {
-            out.collect(self.emit(&changes)?);
+            out.collect(self.rows.emit(&changes)?);
         }
         Ok(())
     }
