@@ -79,6 +79,21 @@ impl Eddy {
     }
 
     fn spawn(&mut self) {
+        // A free port can be taken by another test's process before this one binds it:
+        // that start fails with "Address already in use", and is retried on new ports.
+        for _ in 0..5 {
+            if self.spawn_once() {
+                return;
+            }
+        }
+        panic!(
+            "eddy found its ports taken five times\n{}",
+            self.log_tail(20)
+        );
+    }
+
+    /// Starts eddy on fresh ports; false when they were taken meanwhile.
+    fn spawn_once(&mut self) -> bool {
         self.starts += 1;
         let (pg_port, rest_port) = free_ports();
         self.pg_port = pg_port;
@@ -97,6 +112,11 @@ impl Eddy {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
+        // The readiness line below must reach the log whatever a RUST_LOG set for the
+        // tests says (unset, eddy logs at info).
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            cmd.env("RUST_LOG", format!("{filter},eddy::process=info"));
+        }
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
@@ -104,10 +124,17 @@ impl Eddy {
 
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            if TcpStream::connect(("127.0.0.1", pg_port)).is_ok() {
-                return;
+            // Ready is this process's own word for it: a connection alone could reach
+            // another test's server that holds the port.
+            if self.log().contains("Eddy is ready")
+                && TcpStream::connect(("127.0.0.1", pg_port)).is_ok()
+            {
+                return true;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                if self.log().contains("Address already in use") {
+                    return false;
+                }
                 panic!("eddy exited at startup ({status})\n{}", self.log_tail(80));
             }
             if Instant::now() > deadline {
