@@ -336,7 +336,21 @@ struct EddyProcess {
 const SLOTS: usize = 4;
 
 impl EddyProcess {
+    /// Starts eddy; a start whose ports another process took meanwhile (free ports are
+    /// found by binding and letting go) is retried on new ones.
     fn start() -> Result<Self, String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::start_once() {
+                Ok(eddy) => return Ok(eddy),
+                Err(e) if e.contains("Address already in use") => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    fn start_once() -> Result<Self, String> {
         let bin = std::env::var("EDDY_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_eddy").into());
         let task_managers: usize = std::env::var("EDDY_SLT_CLUSTER")
             .ok()
@@ -410,8 +424,18 @@ impl EddyProcess {
                 "the TaskManagers to register",
             )?;
         }
+        // Ready is the process's own word for it: a connection alone could reach another
+        // process that holds the port.
+        let first_log = eddy
+            .children
+            .first()
+            .map(|(name, _)| eddy.log_dir.join(format!("{name}.log")))
+            .ok_or("no eddy process")?;
         eddy.wait_for(
-            || TcpStream::connect(("127.0.0.1", pg_port)).is_ok(),
+            || {
+                std::fs::read_to_string(&first_log).is_ok_and(|l| l.contains("Eddy is ready"))
+                    && TcpStream::connect(("127.0.0.1", pg_port)).is_ok()
+            },
             "the PostgreSQL port",
         )?;
         Ok(eddy)
