@@ -32,6 +32,30 @@ async fn create_bids(client: &tokio_postgres::Client) {
     }
 }
 
+/// The bids file alone, bounded (with `extra` columns, e.g. a WATERMARK): a job over it
+/// finishes.
+async fn create_bounded_bids(client: &tokio_postgres::Client, extra: &str) {
+    exec(
+        client,
+        &format!(
+            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3){extra}) WITH \
+             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+            test_data_dir().join("bids_ooo.csv").display()
+        ),
+    )
+    .await;
+}
+
+/// The rows a print sink with `identifier` wrote into `log`, in order; with `auction`,
+/// only that auction's (rows start with it).
+fn printed(log: &str, identifier: &str, auction: Option<&str>) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
+        .filter(|r| auction.is_none_or(|a| r[3..].starts_with(&format!("{a},"))))
+        .map(str::to_string)
+        .collect()
+}
+
 #[tokio::test]
 async fn a_group_aggregation_writes_its_changelog_as_debezium_json() {
     let eddy = Eddy::start();
@@ -233,15 +257,7 @@ async fn prepared_joins_and_top_n_describe_what_they_send() {
 async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_side() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3)) WITH \
-             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
-            test_data_dir().join("bids_ooo.csv").display()
-        ),
-    )
-    .await;
+    create_bounded_bids(&client, "").await;
     for sql in [
         "CREATE TABLE keyed (auction BIGINT, n BIGINT, PRIMARY KEY (auction) NOT ENFORCED) \
          WITH ('connector' = 'print', 'print-identifier' = 'keyed')",
@@ -259,13 +275,7 @@ async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_
         exec(&client, sql).await;
     }
     let log = eddy.log();
-    let printed = |identifier: &str, auction: &str| -> Vec<String> {
-        log.lines()
-            .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
-            .filter(|r| r[3..].starts_with(&format!("{auction},")))
-            .map(str::to_string)
-            .collect()
-    };
+    let printed = |identifier: &str, auction: &str| printed(&log, identifier, Some(auction));
     // Auction 1 has four bids and 2 three, one batch each.
     for identifier in ["keyed", "unkeyed"] {
         assert_eq!(
@@ -304,15 +314,7 @@ async fn a_print_sink_gets_both_sides_of_each_update_and_a_filter_keeps_the_old_
 async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3)) WITH \
-             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
-            test_data_dir().join("bids_ooo.csv").display()
-        ),
-    )
-    .await;
+    create_bounded_bids(&client, "").await;
     for sql in [
         "CREATE TABLE latest (auction BIGINT, hi BOOLEAN, n BIGINT, PRIMARY KEY (auction) \
          NOT ENFORCED) WITH ('connector' = 'print', 'print-identifier' = 'latest')",
@@ -324,13 +326,7 @@ async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
         exec(&client, sql).await;
     }
     let log = eddy.log();
-    let printed = |auction: &str| -> Vec<String> {
-        log.lines()
-            .filter_map(|l| l.strip_prefix("latest> "))
-            .filter(|r| r[3..].starts_with(&format!("{auction},")))
-            .map(str::to_string)
-            .collect()
-    };
+    let printed = |auction: &str| printed(&log, "latest", Some(auction));
     assert_eq!(
         printed("1"),
         [
@@ -365,16 +361,7 @@ async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
 async fn on_conflict_do_nothing_keeps_the_first_row_and_do_error_fails_naming_the_key() {
     let eddy = Eddy::start();
     let client = eddy.connect().await;
-    exec(
-        &client,
-        &format!(
-            "CREATE TABLE bids (auction BIGINT, price BIGINT, ts TIMESTAMP(3), \
-             WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = '{}', \
-             'format' = 'csv')",
-            test_data_dir().join("bids_ooo.csv").display()
-        ),
-    )
-    .await;
+    create_bounded_bids(&client, ", WATERMARK FOR ts AS ts").await;
     for sql in [
         "CREATE TABLE kept (auction BIGINT, hi BOOLEAN, n BIGINT, PRIMARY KEY (auction) \
          NOT ENFORCED) WITH ('connector' = 'print', 'print-identifier' = 'kept')",
@@ -389,13 +376,7 @@ async fn on_conflict_do_nothing_keeps_the_first_row_and_do_error_fails_naming_th
     ] {
         exec(&client, sql).await;
     }
-    let printed = |identifier: &str| -> Vec<String> {
-        eddy.log()
-            .lines()
-            .filter_map(|l| l.strip_prefix(&format!("{identifier}> ")))
-            .map(str::to_string)
-            .collect()
-    };
+    let printed = |identifier: &str| printed(&eddy.log(), identifier, None);
     assert_eq!(
         printed("kept"),
         ["+I[1, false, 1]", "+I[2, false, 1]", "+U[1, false, 2]"],
