@@ -15,11 +15,13 @@ use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode, PhysicalGroupBy};
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::ExecutionPlan;
 use eddy_runtime::expr_codec::encode_plan;
 use eddy_runtime::jobgraph::{
-    GroupAggregateSpec, OperatorSpec, Partitioner, SerializedPlan, SerializedSchema,
+    AggregatePhase, GroupAggregateSpec, LocalGroupAggregateSpec, OperatorSpec, Partitioner,
+    SerializedPlan, SerializedSchema,
 };
-use eddy_runtime::operators::supports_retraction;
+use eddy_runtime::operators::{split_aggregate, supports_retraction};
 
 use crate::error::{PlanError, Result};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
@@ -33,6 +35,8 @@ pub(crate) struct LoweredAggregate {
     pub description: String,
     /// The first aggregate that cannot take retractions, as the query writes it.
     pub unretractable: Option<String>,
+    /// The plan before encoding, which a two-phase aggregation splits.
+    pub exec: AggregateExec,
 }
 
 /// Lowers `agg` to an `AggregateExec` over its input's rows.
@@ -91,7 +95,8 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
     };
     Ok(LoweredAggregate {
         input_schema: physical_input,
-        plan: encode_plan(Arc::new(exec))?,
+        plan: encode_plan(Arc::new(exec.clone()))?,
+        exec,
         description: format!(
             "groupBy=[{}], select=[{}]",
             list(&agg.group_expr),
@@ -223,8 +228,7 @@ pub(crate) fn translate_group_aggregate(
             chain.producer()
         )));
     }
-    let upstream = parts.close(chain)?;
-    let spec = GroupAggregateSpec {
+    let mut spec = GroupAggregateSpec {
         input_schema: SerializedSchema::encode(&lowered.input_schema)?,
         output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
         aggregate: lowered.plan,
@@ -232,8 +236,33 @@ pub(crate) fn translate_group_aggregate(
         description: lowered.description.clone(),
         retracting,
         update_before: true,
+        phase: AggregatePhase::Single,
     };
-    let name = format!("GroupAggregate({})", lowered.description);
+    // Over an updating input Eddy's aggregates keep retraction state that partial rows do
+    // not carry: one phase there (Flink would split it too).
+    if parts.two_phase_aggregation && !retracting {
+        let (local, global) = split_aggregate(&lowered.exec)?;
+        let partial = nullable(&local.schema());
+        chain.flush()?;
+        chain
+            .names
+            .push(format!("LocalGroupAggregate({})", lowered.description));
+        chain
+            .ops
+            .push(OperatorSpec::LocalGroupAggregate(LocalGroupAggregateSpec {
+                input_schema: SerializedSchema::encode(&lowered.input_schema)?,
+                output_schema: SerializedSchema::encode(&partial)?,
+                aggregate: encode_plan(Arc::new(local))?,
+                description: lowered.description.clone(),
+            }));
+        // The local rows carry the group keys first.
+        keys = (0..agg.group_expr.len()).collect();
+        spec.input_schema = SerializedSchema::encode(&partial)?;
+        spec.aggregate = encode_plan(Arc::new(global))?;
+        spec.phase = AggregatePhase::Global;
+    }
+    let upstream = parts.close(chain)?;
+    let name = OperatorSpec::GroupAggregate(spec.clone()).describe();
     Ok(OpenChain {
         head: Head::Inputs(vec![(upstream, Partitioner::Hash { key_columns: keys })]),
         ops: vec![OperatorSpec::GroupAggregate(spec)],

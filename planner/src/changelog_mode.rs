@@ -222,6 +222,7 @@ fn produces(op: &OperatorSpec, from: &[Kinds], any: Kinds) -> Kinds {
         OperatorSpec::TemporalJoin(_) => from.first().copied().unwrap_or(Kinds::INSERT_ONLY),
         OperatorSpec::Sink(_) => Kinds::default(),
         OperatorSpec::Rank(_)
+        | OperatorSpec::LocalGroupAggregate(_)
         | OperatorSpec::WindowTvf(_)
         | OperatorSpec::WindowAggregate(_)
         | OperatorSpec::WindowJoin(_)
@@ -291,6 +292,7 @@ fn requires(op: &OperatorSpec, n: usize, own: bool) -> bool {
         OperatorSpec::TemporalJoin(j) => n == 0 && (own || !j.left_outer),
         OperatorSpec::ChangelogNormalize(_) => false,
         OperatorSpec::Source(_)
+        | OperatorSpec::LocalGroupAggregate(_)
         | OperatorSpec::WindowTvf(_)
         | OperatorSpec::WindowAggregate(_)
         | OperatorSpec::WindowJoin(_)

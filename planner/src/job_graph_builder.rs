@@ -9,7 +9,7 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
-use eddy_runtime::config::{core, flink_table, Configuration};
+use eddy_runtime::config::{core, flink_optimizer, flink_table, table, Configuration};
 use eddy_runtime::jobgraph::{
     ConnectorSpec, JobGraph, OperatorSpec, Partitioner, SerializedSchema, SinkSpec,
     JOB_GRAPH_VERSION,
@@ -404,6 +404,10 @@ pub fn plan_statement_set(
             && config
                 .get_string(&flink_table::SINK_UPSERT_MATERIALIZE)
                 .eq_ignore_ascii_case("AUTO"),
+        two_phase_aggregation: config.get_bool(&table::MINI_BATCH_ENABLED)
+            && !config
+                .get_string(&flink_optimizer::OPTIMIZER_AGG_PHASE_STRATEGY)
+                .eq_ignore_ascii_case("ONE_PHASE"),
     };
     for (target, query) in inserts {
         add_insert(&mut parts, state, target, query)?;

@@ -40,6 +40,8 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
         OperatorSpec::WindowAggregate(w) => {
             Some(format!("window-aggregate:{windows}:{}", w.description))
         }
+        // The global phase keeps the same accumulators as a one-phase aggregation, under
+        // the same uid: a savepoint taken with either restores into the other.
         OperatorSpec::GroupAggregate(g) => Some(format!("group-aggregate:{}", g.description)),
         OperatorSpec::StreamJoin(j) => Some(format!("join:{}", j.description)),
         OperatorSpec::Rank(r) => Some(format!("rank:{}", r.description)),
@@ -56,7 +58,10 @@ fn basis(op: &OperatorSpec, windows: &[String]) -> Option<String> {
             "window-join:{:?}:{windows}:{}",
             w.join_type, w.description
         )),
-        OperatorSpec::Calc(_) | OperatorSpec::WindowTvf(_) => None,
+        // The local phase of an aggregation keeps no state: it flushes before each barrier.
+        OperatorSpec::Calc(_)
+        | OperatorSpec::WindowTvf(_)
+        | OperatorSpec::LocalGroupAggregate(_) => None,
     }
 }
 

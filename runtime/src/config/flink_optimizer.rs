@@ -20,7 +20,7 @@ pub const OPTIMIZER_AGG_PHASE_STRATEGY: ConfigOption = ConfigOption {
     key: "table.optimizer.agg-phase-strategy",
     default: "AUTO",
     kind: ValueKind::Enum(&["AUTO", "ONE_PHASE", "TWO_PHASE"]),
-    description: "Whether aggregations run as one phase or as a local and a global phase, or as the cost model chooses. Eddy: not applicable — Eddy has no cost-based optimizer and always aggregates in one phase after a shuffle by the grouping keys.",
+    description: "Whether group aggregations run as one phase after the exchange (ONE_PHASE) or as a local phase before it and a global one after it (AUTO, TWO_PHASE). As in Flink, two phases need 'table.exec.mini-batch.enabled': the local phase sends one row of partial states per group and mini-batch. Eddy keeps one phase over an updating input.",
 };
 
 pub const OPTIMIZER_BUSHY_JOIN_REORDER_THRESHOLD: ConfigOption = ConfigOption {

@@ -9,11 +9,12 @@ mod partitioner;
 use serde::{Deserialize, Serialize};
 
 pub use operator_spec::{
-    CalcSpec, ChangelogNormalizeSpec, ConnectorSpec, GroupAggregateSpec, IntervalJoinSpec,
-    OperatorSpec, OverAggregateSpec, OverFrame, RankOrder, RankSpec, SerializedExpr,
-    SerializedPlan, SerializedSchema, SinkSpec, SourceSpec, SourceWatermarkSpec, StreamJoinSpec,
-    TemporalJoinSpec, UpsertMaterializerSpec, WatermarkConflict, WindowAggregateSpec,
-    WindowJoinSpec, WindowJoinType, WindowKind, WindowTvfSpec, DROP_UPDATE_BEFORE,
+    AggregatePhase, CalcSpec, ChangelogNormalizeSpec, ConnectorSpec, GroupAggregateSpec,
+    IntervalJoinSpec, LocalGroupAggregateSpec, OperatorSpec, OverAggregateSpec, OverFrame,
+    RankOrder, RankSpec, SerializedExpr, SerializedPlan, SerializedSchema, SinkSpec, SourceSpec,
+    SourceWatermarkSpec, StreamJoinSpec, TemporalJoinSpec, UpsertMaterializerSpec,
+    WatermarkConflict, WindowAggregateSpec, WindowJoinSpec, WindowJoinType, WindowKind,
+    WindowTvfSpec, DROP_UPDATE_BEFORE,
 };
 pub use partitioner::Partitioner;
 

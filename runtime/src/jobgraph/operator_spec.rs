@@ -204,6 +204,34 @@ pub struct GroupAggregateSpec {
     /// planner clears when no consumer needs it.
     #[serde(default = "emits_update_before")]
     pub update_before: bool,
+    /// Whether the rows are a local aggregation's partial states (Flink's two-phase
+    /// aggregation) rather than the query's rows.
+    #[serde(default)]
+    pub phase: AggregatePhase,
+}
+
+/// Which part of an aggregation an operator runs (Flink's one- and two-phase aggregation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AggregatePhase {
+    /// The whole aggregation, over the query's rows.
+    #[default]
+    Single,
+    /// Merges partial states from local aggregations into each group's accumulators.
+    Global,
+}
+
+/// The local phase of a two-phase group aggregation (Flink's `LocalGroupAggregate`): before
+/// the exchange, a mini-batch of rows is aggregated per group and sent on as one row of
+/// partial accumulator states per group. It keeps no state of its own: the mini-batch is
+/// flushed before every checkpoint barrier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalGroupAggregateSpec {
+    pub input_schema: SerializedSchema,
+    /// Group keys, then each aggregate's partial state columns.
+    pub output_schema: SerializedSchema,
+    /// An `AggregateExec` in partial mode.
+    pub aggregate: SerializedPlan,
+    pub description: String,
 }
 
 /// Job graphs planned before the changelog-mode inference emitted `-U` everywhere.
@@ -476,6 +504,7 @@ pub enum OperatorSpec {
     Calc(CalcSpec),
     WindowTvf(WindowTvfSpec),
     WindowAggregate(WindowAggregateSpec),
+    LocalGroupAggregate(LocalGroupAggregateSpec),
     GroupAggregate(GroupAggregateSpec),
     StreamJoin(StreamJoinSpec),
     WindowJoin(WindowJoinSpec),
@@ -499,7 +528,13 @@ impl OperatorSpec {
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
             OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
             OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),
-            OperatorSpec::GroupAggregate(g) => format!("GroupAggregate({})", g.description),
+            OperatorSpec::LocalGroupAggregate(l) => {
+                format!("LocalGroupAggregate({})", l.description)
+            }
+            OperatorSpec::GroupAggregate(g) => match g.phase {
+                AggregatePhase::Single => format!("GroupAggregate({})", g.description),
+                AggregatePhase::Global => format!("GlobalGroupAggregate({})", g.description),
+            },
             OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),

@@ -16,7 +16,7 @@ use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
 use datafusion::physical_plan::aggregates::group_values::{new_group_values, GroupValues};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
-use datafusion::physical_plan::aggregates::AggregateExec;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 
 use crate::error::{Result, RuntimeError};
 use crate::expr_codec::decode_plan;
@@ -38,6 +38,11 @@ pub(crate) struct Aggregation {
     pub keys: RowConverter,
     /// One per aggregate, over its intermediate state's types.
     states: Vec<RowConverter>,
+    /// The input rows are partial states (group keys, then each aggregate's state
+    /// columns) from a local aggregation, merged instead of aggregated: a final-mode plan.
+    merges_partials: bool,
+    /// How many state columns each aggregate has.
+    state_widths: Vec<usize>,
 }
 
 impl Aggregation {
@@ -73,6 +78,10 @@ impl Aggregation {
                 .collect::<Result<Vec<_>>>()?,
         ));
         let aggregates = exec.aggr_expr().to_vec();
+        let merges_partials = matches!(
+            exec.mode(),
+            AggregateMode::Final | AggregateMode::FinalPartitioned
+        );
         let keys = RowConverter::new(
             group_schema
                 .fields()
@@ -80,6 +89,10 @@ impl Aggregation {
                 .map(|f| SortField::new(f.data_type().clone()))
                 .collect(),
         )?;
+        let state_widths = aggregates
+            .iter()
+            .map(|a| Ok(a.state_fields()?.len()))
+            .collect::<Result<Vec<_>>>()?;
         let states = aggregates
             .iter()
             .map(|a| {
@@ -98,6 +111,8 @@ impl Aggregation {
             filters: exec.filter_expr().to_vec(),
             keys,
             states,
+            merges_partials,
+            state_widths,
         })
     }
 
@@ -123,6 +138,9 @@ impl Aggregation {
         group_indices: &[usize],
         total: usize,
     ) -> Result<()> {
+        if self.merges_partials {
+            return self.merge_partials(accumulators, batch, group_indices, total);
+        }
         for ((acc, a), f) in accumulators
             .iter_mut()
             .zip(&self.aggregates)
@@ -139,6 +157,39 @@ impl Aggregation {
             acc.update_batch(&values, group_indices, filter, total)?;
         }
         Ok(())
+    }
+
+    /// Merges a local aggregation's rows (group keys, then each aggregate's state columns;
+    /// its FILTERs were applied there) into the groups `group_indices` gives them.
+    fn merge_partials(
+        &self,
+        accumulators: &mut [Box<dyn GroupsAccumulator>],
+        batch: &RecordBatch,
+        group_indices: &[usize],
+        total: usize,
+    ) -> Result<()> {
+        let mut column = self.group_exprs.len();
+        for (acc, &width) in accumulators.iter_mut().zip(&self.state_widths) {
+            let states = batch.columns().get(column..column + width).ok_or_else(|| {
+                RuntimeError::Internal("a partial aggregate row lacks state columns".into())
+            })?;
+            acc.merge_batch(states, group_indices, total)?;
+            column += width;
+        }
+        Ok(())
+    }
+
+    /// The accumulators' states as columns (each aggregate's, in order), one row per group
+    /// in group order (emptying them): what a local aggregation sends.
+    pub fn state_columns(
+        &self,
+        accumulators: &mut [Box<dyn GroupsAccumulator>],
+    ) -> Result<Vec<ArrayRef>> {
+        let mut columns = Vec::new();
+        for acc in accumulators.iter_mut() {
+            columns.extend(acc.state(EmitTo::All)?);
+        }
+        Ok(columns)
     }
 
     /// The accumulators' states, one value per group in group order (emptying them).

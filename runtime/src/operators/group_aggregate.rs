@@ -6,7 +6,9 @@
 //! Vectorized per batch: the batch's groups are interned once, their stored states merged
 //! into DataFusion's grouped accumulators in one call, the rows added in another, and the
 //! old and new results compared in Arrow's row format. State is touched once per group and
-//! batch. The input is insert-only (the planner refuses updating inputs for now).
+//! batch. Over an updating input the aggregates retract (`retracting.rs`). As the global
+//! phase of a two-phase aggregation (`local_group_aggregate.rs`) the rows are partial
+//! states, merged into the same accumulators the one-phase operator keeps.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use crate::changelog::with_op_field;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::Result;
 use crate::exchange::key_groups;
-use crate::jobgraph::GroupAggregateSpec;
+use crate::jobgraph::{AggregatePhase, GroupAggregateSpec};
 use crate::operators::mini_batch::{now_ms, MiniBatch};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
@@ -57,6 +59,8 @@ pub struct GroupAggregateOperator {
     emit_unchanged: bool,
     /// Emit `-U` before each `+U` (Flink's `generateUpdateBefore`).
     update_before: bool,
+    /// The global phase merges partial states; the rest is the same.
+    phase: AggregatePhase,
 }
 
 impl GroupAggregateOperator {
@@ -98,6 +102,7 @@ impl GroupAggregateOperator {
             description: spec.description.clone(),
             group_indices: Vec::new(),
             update_before: spec.update_before,
+            phase: spec.phase,
         })
     }
 
@@ -338,7 +343,10 @@ impl GroupAggregateOperator {
 
 impl StreamOperator for GroupAggregateOperator {
     fn name(&self) -> String {
-        format!("GroupAggregate({})", self.description)
+        match self.phase {
+            AggregatePhase::Single => format!("GroupAggregate({})", self.description),
+            AggregatePhase::Global => format!("GlobalGroupAggregate({})", self.description),
+        }
     }
 
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
@@ -442,6 +450,7 @@ mod tests {
             description: "test".into(),
             retracting: false,
             update_before: true,
+            phase: AggregatePhase::Single,
         }
     }
 

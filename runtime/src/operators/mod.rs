@@ -11,6 +11,7 @@ mod changelog_normalize;
 mod compacting_materializer;
 mod group_aggregate;
 mod join;
+mod local_group_aggregate;
 mod materializer_rows;
 mod mini_batch;
 mod over_aggregate;
@@ -36,6 +37,7 @@ pub use group_aggregate::GroupAggregateOperator;
 pub use join::{
     IntervalJoinOperator, StreamJoinOperator, TemporalJoinOperator, WindowJoinOperator,
 };
+pub use local_group_aggregate::{split_aggregate, LocalGroupAggregateOperator};
 pub use over_aggregate::OverAggregateOperator;
 pub use rank::RankOperator;
 pub use retracting::supports_retraction;
@@ -241,6 +243,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         OperatorSpec::WindowTvf(w) => Ok(Box::new(WindowTvfOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowAggregate(w) => Ok(Box::new(WindowAggregateOperator::try_new(w, ctx)?)),
         OperatorSpec::WindowJoin(w) => Ok(Box::new(WindowJoinOperator::try_new(w, ctx)?)),
+        OperatorSpec::LocalGroupAggregate(l) => {
+            Ok(Box::new(LocalGroupAggregateOperator::try_new(l, ctx)?))
+        }
         OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),

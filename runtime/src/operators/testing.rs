@@ -164,6 +164,15 @@ pub fn aggregate_plan(
     groups: &[&str],
     aggregates: &[(Arc<AggregateUDF>, &str, &str)],
 ) -> SerializedPlan {
+    encode_plan(Arc::new(aggregate_exec(schema, groups, aggregates))).expect("an encoded plan")
+}
+
+/// The same aggregation in one phase, as an `AggregateExec`.
+pub fn aggregate_exec(
+    schema: &SchemaRef,
+    groups: &[&str],
+    aggregates: &[(Arc<AggregateUDF>, &str, &str)],
+) -> AggregateExec {
     let groups = groups
         .iter()
         .map(|g| (col(g, schema).expect("a column"), g.to_string()))
@@ -181,7 +190,7 @@ pub fn aggregate_plan(
         })
         .collect::<Vec<_>>();
     let filters = vec![None; aggregates.len()];
-    let exec = AggregateExec::try_new(
+    AggregateExec::try_new(
         AggregateMode::Single,
         PhysicalGroupBy::new_single(groups),
         aggregates,
@@ -189,8 +198,7 @@ pub fn aggregate_plan(
         Arc::new(EmptyExec::new(Arc::clone(schema))),
         Arc::clone(schema),
     )
-    .expect("an AggregateExec");
-    encode_plan(Arc::new(exec)).expect("an encoded plan")
+    .expect("an AggregateExec")
 }
 
 /// Each row of emitted batches as `kind[v1, v2, ..]`, values as Arrow displays them.

@@ -61,10 +61,13 @@ fn insert_parts(
                 .ok_or_else(|| SqlError::Syntax(format!("expected a column name, not {c}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let source = insert
+    let mut source = insert
         .source
         .clone()
         .ok_or_else(|| SqlError::Syntax("INSERT needs a query".into()))?;
+    // The sink takes the query's columns by position, so unnamed expressions may repeat
+    // (`SELECT k, 0, 0`), as Flink allows; DataFusion needs their names unique.
+    super::output_names::alias_repeats(&mut source);
     let statics = insert
         .partitioned
         .iter()

@@ -105,6 +105,26 @@ pub(super) fn apply(statement: &mut ast::Statement) -> Option<Vec<String>> {
     renamed.then_some(names)
 }
 
+/// Aliases each unnamed select-list item of a plain SELECT that repeats an earlier one
+/// (`SELECT k, 0, 0`) as Flink names it, `EXPR$i`; the others keep DataFusion's names (and
+/// EXPLAIN its texts). Where only positions count, as in an INSERT's query.
+pub(super) fn alias_repeats(query: &mut ast::Query) {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, item) in select.projection.iter_mut().enumerate() {
+        if let SelectItem::UnnamedExpr(e) = item {
+            if !seen.insert(e.to_string()) {
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: Ident::with_quote('"', format!("EXPR${i}")),
+                };
+            }
+        }
+    }
+}
+
 /// The schema with its fields renamed to `names`.
 pub(super) fn rename(schema: &Schema, names: &[String]) -> SchemaRef {
     Arc::new(Schema::new(

@@ -1,0 +1,360 @@
+//! The local phase of Flink's two-phase group aggregation (`LocalGroupAggregate`, with
+//! `table.exec.mini-batch.*` on and `table.optimizer.agg-phase-strategy` not `ONE_PHASE`).
+//! Before the exchange, each subtask aggregates a mini-batch of its rows per group and
+//! sends one row per group: the group keys and every aggregate's partial state. The global
+//! phase (`GroupAggregateOperator` over a final-mode plan) merges those rows into the
+//! group's accumulators. A hot key then costs the exchange and the global phase one row per
+//! mini-batch and subtask instead of one per input row.
+//!
+//! It keeps nothing between mini-batches, so it has no state to snapshot: watermarks,
+//! checkpoint barriers and the end of input flush the mini-batch first.
+
+use std::sync::Arc;
+
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::logical_expr::EmitTo;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+
+use super::aggregation::{evaluate, Aggregation};
+use crate::error::Result;
+use crate::jobgraph::LocalGroupAggregateSpec;
+use crate::operators::mini_batch::{now_ms, MiniBatch};
+use crate::operators::{Collector, OperatorContext, StreamOperator};
+use crate::time::Watermark;
+
+/// Splits a single-phase aggregation into its local (partial) and global (final) plans,
+/// as DataFusion's own planner does for a repartitioned aggregation: the local one reads
+/// the query's rows and applies the FILTERs; the global one reads the local one's rows.
+pub fn split_aggregate(single: &AggregateExec) -> Result<(AggregateExec, AggregateExec)> {
+    let local = AggregateExec::try_new(
+        AggregateMode::Partial,
+        single.group_expr().clone(),
+        single.aggr_expr().to_vec(),
+        single.filter_expr().to_vec(),
+        Arc::clone(single.input()),
+        single.input_schema(),
+    )?;
+    let global_groups = local.group_expr().as_final();
+    let filters = vec![None; single.aggr_expr().len()];
+    let global = AggregateExec::try_new(
+        AggregateMode::Final,
+        global_groups,
+        single.aggr_expr().to_vec(),
+        filters,
+        Arc::new(local.clone()),
+        single.input_schema(),
+    )?;
+    Ok((local, global))
+}
+
+/// Flink's `LocalGroupAggregate` over DataFusion's grouped accumulators.
+pub struct LocalGroupAggregateOperator {
+    aggregation: Aggregation,
+    output_schema: SchemaRef,
+    /// Without mini-batches (never planned so) each batch is aggregated on its own.
+    mini_batch: Option<MiniBatch>,
+    description: String,
+    group_indices: Vec<usize>,
+}
+
+impl LocalGroupAggregateOperator {
+    /// Builds the operator from its spec.
+    pub fn try_new(spec: &LocalGroupAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
+        let input_schema = spec.input_schema.decode()?;
+        Ok(Self {
+            aggregation: Aggregation::decode(&spec.aggregate, &input_schema, &ctx.functions)?,
+            output_schema: spec.output_schema.decode()?,
+            mini_batch: MiniBatch::from_config(ctx.config)?,
+            description: spec.description.clone(),
+            group_indices: Vec::new(),
+        })
+    }
+
+    /// One row per group of `batch`: its keys, then each aggregate's partial state.
+    fn aggregate(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let agg = &self.aggregation;
+        let mut groups = agg.new_groups()?;
+        // A global aggregation (no GROUP BY) has one group.
+        let (total, keys) = match agg.group_exprs.is_empty() {
+            true => {
+                self.group_indices.clear();
+                self.group_indices.resize(batch.num_rows(), 0);
+                (1, Vec::new())
+            }
+            false => {
+                groups.groups.intern(
+                    &evaluate(&agg.group_exprs, &batch)?,
+                    &mut self.group_indices,
+                )?;
+                (groups.groups.len(), groups.groups.emit(EmitTo::All)?)
+            }
+        };
+        agg.update(&mut groups.accumulators, &batch, &self.group_indices, total)?;
+        let states = agg.state_columns(&mut groups.accumulators)?;
+        let columns = keys
+            .into_iter()
+            .chain(states)
+            .zip(self.output_schema.fields())
+            .map(|(c, f)| match c.data_type() == f.data_type() {
+                true => Ok(c),
+                false => Ok(cast(&c, f.data_type())?),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
+        Ok(())
+    }
+
+    /// Aggregates whatever the mini-batch holds.
+    fn flush(&mut self, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(MiniBatch::take)
+            .transpose()?
+            .flatten()
+        {
+            self.aggregate(batch, out)?;
+        }
+        Ok(())
+    }
+}
+
+impl StreamOperator for LocalGroupAggregateOperator {
+    fn name(&self) -> String {
+        format!("LocalGroupAggregate({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let ready = match &mut self.mini_batch {
+            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
+            None => Some(batch),
+        };
+        match ready {
+            Some(batch) => self.aggregate(batch, out),
+            None => Ok(()),
+        }
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        if let Some(batch) = self
+            .mini_batch
+            .as_mut()
+            .map(|m| m.due(now))
+            .transpose()?
+            .flatten()
+        {
+            self.aggregate(batch, out)?;
+        }
+        Ok(())
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush(out)
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush(out)
+    }
+
+    fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.flush(out)?;
+        out.emit_watermark(watermark);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::functions_aggregate::count::count_udaf;
+    use datafusion::functions_aggregate::min_max::max_udaf;
+    use datafusion::physical_plan::ExecutionPlan;
+
+    use super::*;
+    use crate::config::Configuration;
+    use crate::expr_codec::{encode_plan, function_context};
+    use crate::jobgraph::{AggregatePhase, GroupAggregateSpec, SerializedSchema};
+    use crate::operators::testing::{
+        aggregate_exec, build, changes, feed, int_schema, ints, snapshot, watermark,
+    };
+    use crate::operators::GroupAggregateOperator;
+
+    /// The one-phase spec of `SELECT k, COUNT(v), SUM(v), MAX(v), AVG(v) .. GROUP BY k`
+    /// (or without GROUP BY), and its local and global phases.
+    fn specs(
+        grouped: bool,
+    ) -> (
+        GroupAggregateSpec,
+        LocalGroupAggregateSpec,
+        GroupAggregateSpec,
+    ) {
+        let input = int_schema(&["k", "v"]);
+        let groups: &[&str] = if grouped { &["k"] } else { &[] };
+        // Flink's SUM and AVG, as jobs are planned with.
+        let flink = function_context();
+        let flink = flink.aggregate_functions();
+        let functions = [
+            (count_udaf(), "v", "c"),
+            (flink["sum"].clone(), "v", "s"),
+            (max_udaf(), "v", "m"),
+            (flink["avg"].clone(), "v", "a"),
+        ];
+        let single = aggregate_exec(&input, groups, &functions);
+        let output: Vec<Arc<datafusion::arrow::datatypes::Field>> =
+            single.schema().fields().iter().cloned().collect();
+        let output = Arc::new(datafusion::arrow::datatypes::Schema::new(output));
+        let (local, global) = split_aggregate(&single).unwrap();
+        let one_phase = GroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&output).unwrap(),
+            aggregate: encode_plan(Arc::new(single)).unwrap(),
+            key_positions: (0..groups.len()).collect(),
+            description: "test".into(),
+            retracting: false,
+            update_before: true,
+            phase: AggregatePhase::Single,
+        };
+        let partial = local.schema();
+        let local = encode_plan(Arc::new(local)).unwrap();
+        let local = LocalGroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&partial).unwrap(),
+            aggregate: local,
+            description: "test".into(),
+        };
+        let global = GroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&partial).unwrap(),
+            aggregate: encode_plan(Arc::new(global)).unwrap(),
+            phase: AggregatePhase::Global,
+            ..one_phase.clone()
+        };
+        (one_phase, local, global)
+    }
+
+    fn mini_batches(size: &str) -> Configuration {
+        let mut config = Configuration::new();
+        for (k, v) in [
+            ("table.exec.mini-batch.enabled", "true"),
+            ("table.exec.mini-batch.allow-latency", "1 h"),
+            ("table.exec.mini-batch.size", size),
+        ] {
+            config.set(k, v).unwrap();
+        }
+        config
+    }
+
+    fn rows(pairs: &[(i64, Option<i64>)]) -> RecordBatch {
+        let k: Vec<Option<i64>> = pairs.iter().map(|p| Some(p.0)).collect();
+        let v: Vec<Option<i64>> = pairs.iter().map(|p| p.1).collect();
+        ints(&["k", "v"], &[&k, &v])
+    }
+
+    /// Feeds what the local operator sent into the global one; returns its changes.
+    fn through(global: &mut GroupAggregateOperator, partials: Vec<RecordBatch>) -> Vec<String> {
+        partials
+            .into_iter()
+            .flat_map(|b| changes(&feed(global, 0, b)))
+            .collect()
+    }
+
+    #[test]
+    fn a_local_phase_sends_one_partial_row_per_group_and_the_global_phase_merges_them() {
+        let (one_phase, local_spec, global_spec) = specs(true);
+        let config = mini_batches("4");
+        let mut local = build(1, 0, &config, |ctx| {
+            LocalGroupAggregateOperator::try_new(&local_spec, ctx)
+        });
+        let mut global = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&global_spec, ctx)
+        });
+        let mut single = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&one_phase, ctx)
+        });
+        let input = [
+            rows(&[(1, Some(10)), (2, Some(5))]),
+            rows(&[(1, Some(30)), (1, None)]),
+            rows(&[(2, Some(7)), (1, Some(2))]),
+        ];
+        let mut partials = Vec::new();
+        for batch in &input {
+            partials.extend(feed(&mut local, 0, batch.clone()));
+        }
+        assert_eq!(partials.len(), 1, "four rows fill the mini-batch once");
+        assert_eq!(partials[0].num_rows(), 2, "one row per group");
+        partials.extend(watermark(&mut local, 10));
+        assert_eq!(partials.len(), 2, "a watermark flushes the rest");
+        // Key 1 holds 10, 30, NULL and 2; key 2 holds 5 and 7.
+        let merged = through(&mut global, partials);
+        assert_eq!(
+            merged,
+            ["+I[1, 3, 42, 30, 14]", "+I[2, 2, 12, 7, 6]"],
+            "COUNT skips the NULL; Flink's AVG of BIGINT is a BIGINT"
+        );
+        let mut single_changes = Vec::new();
+        for batch in input {
+            single_changes.extend(changes(&feed(&mut single, 0, batch)));
+        }
+        single_changes.extend(changes(&watermark(&mut single, 10)));
+        for result in &merged {
+            let latest = result.replacen("+I", "+U", 1);
+            assert!(
+                single_changes.contains(&latest),
+                "one phase ends at {latest}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_global_aggregation_merges_the_partials_of_every_local_subtask() {
+        let (one_phase, local_spec, global_spec) = specs(false);
+        let config = mini_batches("1000");
+        let mut global = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&global_spec, ctx)
+        });
+        let mut partials = Vec::new();
+        for (subtask, batch) in [rows(&[(1, Some(1)), (2, Some(2))]), rows(&[(3, Some(3))])]
+            .into_iter()
+            .enumerate()
+        {
+            let mut local = build(2, subtask as u32, &config, |ctx| {
+                LocalGroupAggregateOperator::try_new(&local_spec, ctx)
+            });
+            assert!(
+                feed(&mut local, 0, batch).is_empty(),
+                "held in the mini-batch"
+            );
+            let mut out = Collector::default();
+            local.prepare_snapshot_pre_barrier(&mut out).unwrap();
+            partials.extend(out.drain().filter_map(|e| match e {
+                crate::stream_element::StreamElement::Batch(b) => Some(b),
+                _ => None,
+            }));
+        }
+        assert_eq!(partials.len(), 2, "a barrier flushes each local mini-batch");
+        assert!(
+            through(&mut global, partials).is_empty(),
+            "held in its mini-batch"
+        );
+        assert_eq!(
+            changes(&watermark(&mut global, 0)),
+            ["+I[3, 6, 3, 2]"],
+            "Flink's AVG of BIGINT is a BIGINT"
+        );
+        // The global phase keeps what one phase keeps: its snapshot restores into it.
+        let restored = snapshot(&mut global, 1);
+        let mut single = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&one_phase, ctx)
+        });
+        single.initialize_state(restored).unwrap();
+        feed(&mut single, 0, rows(&[(4, Some(4))]));
+        assert_eq!(
+            changes(&watermark(&mut single, 1)),
+            ["-U[3, 6, 3, 2]", "+U[4, 10, 4, 2]"]
+        );
+    }
+}
