@@ -351,6 +351,62 @@ async fn on_conflict_do_deduplicate_materializes_each_primary_key() {
     );
 }
 
+/// `table.exec.sink.upsert-materialize` = FORCE puts the SinkUpsertMaterializer before
+/// every upsert sink with a primary key, as Flink's does: an insert-only query's second row
+/// for a key becomes an update, and a count per auction (whose key is the sink's) is
+/// retracted and re-added through it. Apache Flink 2.3 prints exactly these lines
+/// (`sqllogictest/flink_on_conflict.py`); without FORCE the count is `+I`, `-U`, `+U`.
+#[tokio::test]
+async fn upsert_materialize_force_materializes_every_keyed_upsert_sink() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    create_bounded_bids(&client, "").await;
+    for sql in [
+        "CREATE TABLE appended (k BIGINT, v BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH \
+         ('connector' = 'print', 'print-identifier' = 'appended')",
+        "CREATE TABLE counted (k BIGINT, v BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH \
+         ('connector' = 'print', 'print-identifier' = 'counted')",
+        "SET 'execution.batch-size' = '1'",
+        "SET 'table.dml-sync' = 'true'",
+        "SET 'table.exec.sink.upsert-materialize' = 'FORCE'",
+        "INSERT INTO appended VALUES (1, 10), (1, 20), (2, 5)",
+        "INSERT INTO counted SELECT auction, count(*) FROM bids GROUP BY auction",
+    ] {
+        exec(&client, sql).await;
+    }
+    let plan = simple(
+        &client,
+        "EXPLAIN INSERT INTO appended SELECT auction, price FROM bids",
+    )
+    .await;
+    let plan: String = plan
+        .iter()
+        .flat_map(|r| r.iter())
+        .filter_map(|c| c.1.clone())
+        .collect();
+    assert!(
+        plan.contains("SinkMaterializer(conflictStrategy=[DEDUPLICATE], pk=[k])"),
+        "{plan}"
+    );
+    let log = eddy.log();
+    assert_eq!(
+        printed(&log, "appended", Some("1")),
+        ["+I[1, 10]", "+U[1, 20]"],
+        "{log}"
+    );
+    assert_eq!(printed(&log, "appended", Some("2")), ["+I[2, 5]"], "{log}");
+    assert_eq!(
+        printed(&log, "counted", Some("1")),
+        ["+I[1, 1]", "-D[1, 1]", "+I[1, 2]", "-D[1, 2]", "+I[1, 3]", "-D[1, 3]", "+I[1, 4]"],
+        "{log}"
+    );
+    assert_eq!(
+        printed(&log, "counted", Some("2")),
+        ["+I[2, 1]", "-D[2, 1]", "+I[2, 2]", "-D[2, 2]", "+I[2, 3]"],
+        "{log}"
+    );
+}
+
 /// `ON CONFLICT DO NOTHING` and `DO ERROR` (Flink 2.3's watermark-compacting
 /// materializer): each key's changes wait for the watermark after them and are applied to
 /// the row the sink holds. With a watermark per bid (one row per batch), auction 1 goes

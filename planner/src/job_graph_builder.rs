@@ -88,10 +88,22 @@ fn add_insert(
         && !pk.is_empty()
         && sink_mode_without_update_before(&target.spec)
         && !key_contained;
-    if let (true, Some(strategy)) = (conflict, target.conflict) {
+    // `table.exec.sink.upsert-materialize` = FORCE: a materializer before every upsert sink
+    // with a primary key, whatever the query, as Flink's `analyzeUpsertMaterializeStrategy`.
+    let forced = parts.force_upsert_materialize
+        && !pk.is_empty()
+        && sink_mode_without_update_before(&target.spec);
+    let strategy = match forced {
+        true => Some(target.conflict.unwrap_or(ConflictStrategy::Deduplicate)),
+        false => target.conflict.filter(|_| conflict),
+    };
+    if let Some(strategy) = strategy {
+        if !chain.updating {
+            chain.add_insert_kinds(Arc::new(plan.schema().as_arrow().clone()))?;
+        }
         chain = upsert_materializer(parts, chain, target, &pk, strategy)?;
     }
-    if parts.require_on_conflict && conflict && target.conflict.is_none() {
+    if parts.require_on_conflict && conflict && strategy.is_none() {
         let names = |cols: &[usize]| {
             cols.iter()
                 .map(|&c| target.schema.field(c).name().clone())
@@ -404,6 +416,9 @@ pub fn plan_statement_set(
             && config
                 .get_string(&flink_table::SINK_UPSERT_MATERIALIZE)
                 .eq_ignore_ascii_case("AUTO"),
+        force_upsert_materialize: config
+            .get_string(&flink_table::SINK_UPSERT_MATERIALIZE)
+            .eq_ignore_ascii_case("FORCE"),
         two_phase_aggregation: config.get_bool(&table::MINI_BATCH_ENABLED)
             && !config
                 .get_string(&flink_optimizer::OPTIMIZER_AGG_PHASE_STRATEGY)

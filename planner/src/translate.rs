@@ -68,6 +68,9 @@ pub(crate) struct GraphParts {
     /// Refuse an updating INSERT into an upsert sink whose key is not the query's, as
     /// Flink 2.3 does without ON CONFLICT (`table.exec.sink.require-on-conflict`).
     pub require_on_conflict: bool,
+    /// `table.exec.sink.upsert-materialize` = FORCE: every upsert sink with a primary key
+    /// gets a SinkUpsertMaterializer.
+    pub force_upsert_materialize: bool,
     /// Aggregate in two phases, local before the exchange and global after it, as Flink
     /// does with mini-batches on and `table.optimizer.agg-phase-strategy` not ONE_PHASE.
     pub two_phase_aggregation: bool,

@@ -331,37 +331,36 @@ pub const SINK_REQUIRE_ON_CONFLICT: ConfigOption = ConfigOption {
     key: "table.exec.sink.require-on-conflict",
     default: "true",
     kind: ValueKind::Bool,
-    description: "Whether an updating INSERT into a sink with a PRIMARY KEY that is not the query's upsert key is refused unless it says ON CONFLICT (Flink 2.3, FLIP-558), with table.exec.sink.upsert-materialize = AUTO. Eddy: honoured; with false (or NONE) such an INSERT runs without a SinkUpsertMaterializer, which Eddy does not have, so one key's rows from different upsert keys may overwrite each other.",
+    description: "Whether an updating INSERT into a sink with a PRIMARY KEY that is not the query's upsert key is refused unless it says ON CONFLICT (Flink 2.3, FLIP-558), with table.exec.sink.upsert-materialize = AUTO. Eddy: honoured; with false (or NONE) such an INSERT runs without a SinkUpsertMaterializer, so one key's rows from different upsert keys may overwrite each other.",
 };
 
-/// Not declared in [`super::table`] even though Flink users set it often: Eddy has no
-/// upsert materializer, and rejecting the key would refuse their scripts.
+/// Flink's SinkUpsertMaterializer before upsert sinks.
 pub const SINK_UPSERT_MATERIALIZE: ConfigOption = ConfigOption {
     key: "table.exec.sink.upsert-materialize",
     default: "AUTO",
     kind: ValueKind::Enum(&["NONE", "AUTO", "FORCE"]),
-    description: "Whether a SinkUpsertMaterializer is added before an upsert sink to restore the order of each key's changes when the query's key differs from the sink's. Eddy: with AUTO (and table.exec.sink.require-on-conflict), such an INSERT is refused as in Flink 2.3; NONE runs it without a materializer; FORCE is not honoured, as Eddy has no SinkUpsertMaterializer.",
+    description: "Whether a SinkUpsertMaterializer is added before an upsert sink to restore the order of each key's changes when the query's key differs from the sink's. Eddy: honoured. With AUTO (and table.exec.sink.require-on-conflict), such an INSERT is refused without ON CONFLICT, as in Flink 2.3; NONE runs it without a materializer; FORCE puts one (ON CONFLICT's strategy, DEDUPLICATE by default) before every print, blackhole or upsert-kafka sink with a PRIMARY KEY, whatever the query, as Flink does.",
 };
 
 pub const SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_HIGH: ConfigOption = ConfigOption {
     key: "table.exec.sink.upsert-materialize-strategy.adaptive.threshold.high",
     default: "",
     kind: ValueKind::String,
-    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches from VALUE to MAP state; unset means a state-backend default. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches from VALUE to MAP state; unset means a state-backend default. Eddy: not applicable — Eddy's SinkUpsertMaterializer keeps each key's rows as one value in keyed state and has no other layout.",
 };
 
 pub const SINK_UPSERT_MATERIALIZE_STRATEGY_ADAPTIVE_THRESHOLD_LOW: ConfigOption = ConfigOption {
     key: "table.exec.sink.upsert-materialize-strategy.adaptive.threshold.low",
     default: "",
     kind: ValueKind::String,
-    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches back from MAP to VALUE state; unset means a state-backend default. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+    description: "With the ADAPTIVE strategy, the entries per key at which the SinkUpsertMaterializer switches back from MAP to VALUE state; unset means a state-backend default. Eddy: not applicable — Eddy's SinkUpsertMaterializer keeps each key's rows as one value in keyed state and has no other layout.",
 };
 
 pub const SINK_UPSERT_MATERIALIZE_STRATEGY_TYPE: ConfigOption = ConfigOption {
     key: "table.exec.sink.upsert-materialize-strategy.type",
     default: "LEGACY",
     kind: ValueKind::Enum(&["LEGACY", "MAP", "VALUE", "ADAPTIVE"]),
-    description: "Which state layout the SinkUpsertMaterializer uses for each key's rows. Eddy: not applicable — Eddy has no SinkUpsertMaterializer.",
+    description: "Which state layout the SinkUpsertMaterializer uses for each key's rows. Eddy: not applicable — Eddy's SinkUpsertMaterializer keeps each key's rows as one value in keyed state and has no other layout.",
 };
 
 pub const SORT_ASYNC_MERGE_ENABLED: ConfigOption = ConfigOption {
