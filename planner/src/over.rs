@@ -64,8 +64,12 @@ pub(crate) fn translate_over(
             || p.order_by != first.order_by
             || p.window_frame != first.window_frame
     }) {
-        return Err(refuse(
-            "computes all its aggregates over one window; write one OVER window per query level"
+        // Flink's words; DataFusion already puts windows of different PARTITION BY in
+        // Window nodes of their own, which run one after another (Flink refuses those too).
+        return Err(PlanError::NotSupported(
+            "Over Agg: Unsupported use of OVER windows. All aggregates must be computed on the \
+             same window (Eddy: windows that share their PARTITION BY need the same ORDER BY \
+             and frame; compute another frame in a subquery)"
                 .into(),
         ));
     }
