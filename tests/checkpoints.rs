@@ -848,8 +848,8 @@ async fn a_failing_streaming_select_is_not_restarted_into_its_client() {
 }
 
 /// The final rows of a debezium-json changelog in `dir`: each `after` of a `c` counts
-/// once, each `before` of a `d` takes one out; a row left with a count other than one is
-/// reported as it is (missing, or duplicated).
+/// once, each `before` of a `d` takes one out. A row taken out more often than added comes
+/// back as `retracted <row>`, so that the comparison reports it.
 fn folded_changelog(dir: &Path) -> Vec<String> {
     let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
     for line in read_part_files(dir) {
@@ -863,7 +863,10 @@ fn folded_changelog(dir: &Path) -> Vec<String> {
     }
     counts
         .into_iter()
-        .flat_map(|(row, n)| std::iter::repeat_n(row, n.max(0) as usize))
+        .flat_map(|(row, n)| match n < 0 {
+            true => std::iter::repeat_n(format!("retracted {row}"), n.unsigned_abs() as usize),
+            false => std::iter::repeat_n(row, n as usize),
+        })
         .collect()
 }
 

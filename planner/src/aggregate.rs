@@ -177,6 +177,26 @@ pub(crate) fn translate_group_aggregate(
 ) -> Result<OpenChain> {
     let mut chain = translate(&agg.input, state, parts)?;
     let input_schema = agg.input.schema();
+    let retracting = chain.updating;
+    let lowered = lower_aggregate(agg, state)?;
+    if let (true, Some(function)) = (retracting, &lowered.unretractable) {
+        return Err(PlanError::NotSupported(format!(
+            "{function} cannot consume the update changes produced by node {}: it does not support retraction (over an updating input Eddy aggregates with COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX, STDDEV, VAR, and FIRST_VALUE and LAST_VALUE without ORDER BY)",
+            chain.producer()
+        )));
+    }
+    // Over an updating input Eddy's aggregates keep retraction state that partial rows do
+    // not carry: one phase there (Flink would split it too). FIRST_VALUE and LAST_VALUE
+    // keep one phase as in Flink, which has no merge for them: the first row of a group is
+    // the first to reach the one operator.
+    let two_phase = parts.two_phase_aggregation
+        && !retracting
+        && lowered.exec.aggr_expr().iter().all(|a| {
+            !matches!(
+                a.fun().name(),
+                "first_value" | "last_value" | "json_arrayagg"
+            )
+        });
     let width = input_schema.fields().len();
     let mut keys = Vec::new();
     let mut computed = Vec::new();
@@ -188,6 +208,11 @@ pub(crate) fn translate_group_aggregate(
                 computed.push(g);
             }
         }
+    }
+    // The local phase computes its keys itself and sends them first.
+    if two_phase {
+        keys = (0..agg.group_expr.len()).collect();
+        computed.clear();
     }
     if !computed.is_empty() {
         let physical: SchemaRef = Arc::new(input_schema.as_arrow().clone());
@@ -220,14 +245,6 @@ pub(crate) fn translate_group_aggregate(
                 .join(", "),
         )?;
     }
-    let retracting = chain.updating;
-    let lowered = lower_aggregate(agg, state)?;
-    if let (true, Some(function)) = (retracting, &lowered.unretractable) {
-        return Err(PlanError::NotSupported(format!(
-            "{function} cannot consume the update changes produced by node {}: it does not support retraction (over an updating input Eddy aggregates with COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX, STDDEV, VAR, and FIRST_VALUE and LAST_VALUE without ORDER BY)",
-            chain.producer()
-        )));
-    }
     let mut spec = GroupAggregateSpec {
         input_schema: SerializedSchema::encode(&lowered.input_schema)?,
         output_schema: SerializedSchema::encode(&nullable(agg.schema.as_arrow()))?,
@@ -238,9 +255,7 @@ pub(crate) fn translate_group_aggregate(
         update_before: true,
         phase: AggregatePhase::Single,
     };
-    // Over an updating input Eddy's aggregates keep retraction state that partial rows do
-    // not carry: one phase there (Flink would split it too).
-    if parts.two_phase_aggregation && !retracting {
+    if two_phase {
         let (local, global) = split_aggregate(&lowered.exec)?;
         let partial = nullable(&local.schema());
         chain.flush()?;
@@ -255,8 +270,6 @@ pub(crate) fn translate_group_aggregate(
                 aggregate: encode_plan(Arc::new(local))?,
                 description: lowered.description.clone(),
             }));
-        // The local rows carry the group keys first.
-        keys = (0..agg.group_expr.len()).collect();
         spec.input_schema = SerializedSchema::encode(&partial)?;
         spec.aggregate = encode_plan(Arc::new(global))?;
         spec.phase = AggregatePhase::Global;

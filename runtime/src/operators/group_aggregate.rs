@@ -87,7 +87,12 @@ impl GroupAggregateOperator {
         };
         Ok(Self {
             retracting,
-            mini_batch: MiniBatch::from_config(ctx.config)?,
+            // The global phase takes the local phases' mini-batches as they come, so that a
+            // row waits one latency, as with Flink's one MiniBatchAssigner for both.
+            mini_batch: match spec.phase {
+                AggregatePhase::Single => MiniBatch::from_config(ctx.config)?,
+                AggregatePhase::Global => None,
+            },
             emit_unchanged: !ctx
                 .config
                 .get_duration(&crate::config::table::STATE_TTL)
