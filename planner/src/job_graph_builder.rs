@@ -419,6 +419,7 @@ pub fn plan_statement_set(
         force_upsert_materialize: config
             .get_string(&flink_table::SINK_UPSERT_MATERIALIZE)
             .eq_ignore_ascii_case("FORCE"),
+        mini_batch: config.get_bool(&table::MINI_BATCH_ENABLED),
         two_phase_aggregation: config.get_bool(&table::MINI_BATCH_ENABLED)
             && !config
                 .get_string(&flink_optimizer::OPTIMIZER_AGG_PHASE_STRATEGY)

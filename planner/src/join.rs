@@ -209,8 +209,17 @@ pub(crate) fn translate_stream_join(
         join_type,
         updating: output_updating,
         nulls_equal: join.null_equality == NullEquality::NullEqualsNull,
+        // As Flink's MiniBatchStreamingJoinOperator: inner and outer joins only.
+        mini_batch: parts.mini_batch
+            && matches!(
+                join_type,
+                WindowJoinType::Inner
+                    | WindowJoinType::LeftOuter
+                    | WindowJoinType::RightOuter
+                    | WindowJoinType::FullOuter
+            ),
     };
-    let name = format!("Join({description})");
+    let name = OperatorSpec::StreamJoin(spec.clone()).describe();
     let mut chain = OpenChain::new(
         hashed_inputs(left, left_keys, right, right_keys),
         vec![OperatorSpec::StreamJoin(spec)],

@@ -86,6 +86,7 @@ pub(crate) fn translate_null_aware_anti_join(
         // A left row is retracted once a blocking right row arrives.
         updating: true,
         nulls_equal: false,
+        mini_batch: false,
     };
     let name = format!("Join({description})");
     let mut chain = OpenChain::new(

@@ -74,6 +74,8 @@ pub(crate) struct GraphParts {
     /// Aggregate in two phases, local before the exchange and global after it, as Flink
     /// does with mini-batches on and `table.optimizer.agg-phase-strategy` not ONE_PHASE.
     pub two_phase_aggregation: bool,
+    /// `table.exec.mini-batch.enabled`: regular joins gather and fold their inputs.
+    pub mini_batch: bool,
 }
 
 /// Every field nullable: expressions may produce nulls the plan's schema does not expect

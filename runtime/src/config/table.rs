@@ -61,7 +61,7 @@ pub const MINI_BATCH_ENABLED: ConfigOption = ConfigOption {
     key: "table.exec.mini-batch.enabled",
     default: "false",
     kind: ValueKind::Bool,
-    description: "Group aggregations and Top-N buffer their input until 'table.exec.mini-batch.allow-latency' has passed since the first buffered row or 'table.exec.mini-batch.size' rows are buffered, then process it at once: one state access and one change per key for the whole mini-batch. Watermarks, checkpoints and the end of input flush the buffer first. A group aggregation over an insert-only input then also runs in two phases (see 'table.optimizer.agg-phase-strategy').",
+    description: "Group aggregations and Top-N buffer their input until 'table.exec.mini-batch.allow-latency' has passed since the first buffered row or 'table.exec.mini-batch.size' rows are buffered, then process it at once: one state access and one change per key for the whole mini-batch. Watermarks, checkpoints and the end of input flush the buffer first. A group aggregation over an insert-only input then also runs in two phases (see 'table.optimizer.agg-phase-strategy'), and inner and outer joins gather both inputs into one mini-batch and fold each side's changes before joining them.",
 };
 
 /// The longest a row waits in a mini-batch.

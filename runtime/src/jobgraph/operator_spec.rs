@@ -262,6 +262,10 @@ pub struct StreamJoinSpec {
     /// NULL keys match each other (INTERSECT, EXCEPT, `IS NOT DISTINCT FROM`).
     #[serde(default)]
     pub nulls_equal: bool,
+    /// Both inputs are gathered into mini-batches and folded before they are joined
+    /// (Flink's `MiniBatchStreamingJoinOperator`, inner and outer joins).
+    #[serde(default)]
+    pub mini_batch: bool,
 }
 
 /// Window join: rows of both inputs buffered per window and joined when it closes.
@@ -535,6 +539,9 @@ impl OperatorSpec {
                 AggregatePhase::Single => format!("GroupAggregate({})", g.description),
                 AggregatePhase::Global => format!("GlobalGroupAggregate({})", g.description),
             },
+            OperatorSpec::StreamJoin(j) if j.mini_batch => {
+                format!("Join({}, miniBatch=[true])", j.description)
+            }
             OperatorSpec::StreamJoin(j) => format!("Join({})", j.description),
             OperatorSpec::WindowJoin(w) => format!("WindowJoin({})", w.description),
             OperatorSpec::Rank(r) => format!("Rank({})", r.description),

@@ -75,6 +75,52 @@ impl MiniBatch {
     }
 }
 
+/// Buffered input of a two-input operator (Flink's `CoBundleTrigger`): one mini-batch for
+/// both inputs, full when both together hold `size` rows.
+pub(crate) struct TwoInputMiniBatch {
+    sides: [MiniBatch; 2],
+}
+
+impl TwoInputMiniBatch {
+    /// The mini-batch `config` asks for, if any.
+    pub fn from_config(config: &Configuration) -> Result<Option<Self>> {
+        Ok(
+            match (
+                MiniBatch::from_config(config)?,
+                MiniBatch::from_config(config)?,
+            ) {
+                (Some(left), Some(right)) => Some(Self {
+                    sides: [left, right],
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    /// Buffers `batch` of input `side`; whether the mini-batch is full.
+    pub fn add(&mut self, side: usize, batch: RecordBatch, now: i64) -> bool {
+        let this = &mut self.sides[side];
+        this.since.get_or_insert(now);
+        this.rows += batch.num_rows();
+        this.buffered.push(batch);
+        self.sides[0].rows + self.sides[1].rows >= self.sides[0].size
+    }
+
+    /// Whether the first buffered row has waited the latency at `now`.
+    pub fn due(&self, now: i64) -> bool {
+        self.sides
+            .iter()
+            .filter_map(|s| s.since)
+            .min()
+            .is_some_and(|since| now - since >= self.sides[0].latency_ms)
+    }
+
+    /// Everything buffered, per input.
+    pub fn take(&mut self) -> Result<[Option<RecordBatch>; 2]> {
+        Ok([self.sides[0].take()?, self.sides[1].take()?])
+    }
+}
+
 /// Milliseconds since the epoch.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()

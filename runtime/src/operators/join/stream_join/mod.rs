@@ -34,6 +34,7 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::{StreamJoinSpec, WindowJoinType};
+use crate::operators::mini_batch::{now_ms, TwoInputMiniBatch};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -124,6 +125,8 @@ pub struct StreamJoinOperator {
     backend: Box<dyn KeyedStateBackend>,
     max_parallelism: u32,
     description: String,
+    /// With mini-batches on (`StreamJoinSpec::mini_batch`), both inputs gathered.
+    mini_batch: Option<TwoInputMiniBatch>,
 }
 
 impl StreamJoinOperator {
@@ -199,6 +202,10 @@ impl StreamJoinOperator {
             backend: ctx.keyed_state_backend_with_ttl()?,
             max_parallelism: ctx.max_parallelism,
             description: spec.description.clone(),
+            mini_batch: match spec.mini_batch {
+                true => TwoInputMiniBatch::from_config(ctx.config)?,
+                false => None,
+            },
         })
     }
 
@@ -438,73 +445,8 @@ impl StreamJoinOperator {
     }
 
     /// The rows `out` describes, over this key's rows of each side.
-    fn emit(&self, left: &RecordBatch, right: &RecordBatch, out: Output) -> Result<RecordBatch> {
-        let pick = |batch: &RecordBatch, rows: Vec<Option<u32>>| -> Result<Vec<ArrayRef>> {
-            let indices = UInt32Array::from(rows);
-            batch
-                .columns()
-                .iter()
-                .map(|c| Ok(take(c.as_ref(), &indices, None)?))
-                .collect()
-        };
-        let [left_rows, right_rows] = out.rows;
-        let mut columns = match self.emits {
-            Emits::Pairs { .. } => {
-                let mut columns = pick(left, left_rows)?;
-                columns.extend(pick(right, right_rows)?);
-                columns
-            }
-            // A kept row's index is on the side emitted first by `push`'s convention:
-            // this side's row (when this side is kept) or the other side's.
-            Emits::Kept { kept, .. } => {
-                let (mine, theirs) = (left_rows, right_rows);
-                let rows: Vec<Option<u32>> =
-                    mine.into_iter().zip(theirs).map(|(a, b)| a.or(b)).collect();
-                pick(if kept == 0 { left } else { right }, rows)?
-            }
-        };
-        if self.updating {
-            columns.push(Arc::new(Int8Array::from(out.kinds)));
-        }
-        Ok(RecordBatch::try_new(self.emitted_schema.clone(), columns)?)
-    }
-}
-
-/// The row kind of row `row`: `+I` without kinds.
-fn row_kind(kinds: Option<&Int8Array>, row: usize) -> Result<RowKind> {
-    match kinds {
-        None => Ok(RowKind::Insert),
-        Some(k) => RowKind::from_i8(k.value(row))
-            .ok_or_else(|| RuntimeError::Internal(format!("a row kind of {}", k.value(row)))),
-    }
-}
-
-/// Rows `indices` of `batch`'s data columns, as a batch of `schema`.
-fn take_rows(batch: &RecordBatch, indices: &[u32], schema: &SchemaRef) -> Result<RecordBatch> {
-    let indices = UInt32Array::from(indices.to_vec());
-    let columns = data_columns(batch)
-        .iter()
-        .map(|c| Ok(take(c.as_ref(), &indices, None)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-impl StreamOperator for StreamJoinOperator {
-    fn name(&self) -> String {
-        format!("Join({})", self.description)
-    }
-
-    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
-        self.process_batch_from(0, batch, out)
-    }
-
-    fn process_batch_from(
-        &mut self,
-        input: usize,
-        batch: RecordBatch,
-        out: &mut Collector,
-    ) -> Result<()> {
-        let side = input.min(1);
+    /// Joins a batch of input `side` (0: left, 1: right).
+    fn join_batch(&mut self, side: usize, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         let kinds = ops(&batch).cloned();
         let key_columns: Vec<ArrayRef> = self.sides[side]
             .keys
@@ -579,7 +521,99 @@ impl StreamOperator for StreamJoinOperator {
         Ok(())
     }
 
+    fn emit(&self, left: &RecordBatch, right: &RecordBatch, out: Output) -> Result<RecordBatch> {
+        let pick = |batch: &RecordBatch, rows: Vec<Option<u32>>| -> Result<Vec<ArrayRef>> {
+            let indices = UInt32Array::from(rows);
+            batch
+                .columns()
+                .iter()
+                .map(|c| Ok(take(c.as_ref(), &indices, None)?))
+                .collect()
+        };
+        let [left_rows, right_rows] = out.rows;
+        let mut columns = match self.emits {
+            Emits::Pairs { .. } => {
+                let mut columns = pick(left, left_rows)?;
+                columns.extend(pick(right, right_rows)?);
+                columns
+            }
+            // A kept row's index is on the side emitted first by `push`'s convention:
+            // this side's row (when this side is kept) or the other side's.
+            Emits::Kept { kept, .. } => {
+                let (mine, theirs) = (left_rows, right_rows);
+                let rows: Vec<Option<u32>> =
+                    mine.into_iter().zip(theirs).map(|(a, b)| a.or(b)).collect();
+                pick(if kept == 0 { left } else { right }, rows)?
+            }
+        };
+        if self.updating {
+            columns.push(Arc::new(Int8Array::from(out.kinds)));
+        }
+        Ok(RecordBatch::try_new(self.emitted_schema.clone(), columns)?)
+    }
+}
+
+/// The row kind of row `row`: `+I` without kinds.
+fn row_kind(kinds: Option<&Int8Array>, row: usize) -> Result<RowKind> {
+    match kinds {
+        None => Ok(RowKind::Insert),
+        Some(k) => RowKind::from_i8(k.value(row))
+            .ok_or_else(|| RuntimeError::Internal(format!("a row kind of {}", k.value(row)))),
+    }
+}
+
+/// Rows `indices` of `batch`'s data columns, as a batch of `schema`.
+fn take_rows(batch: &RecordBatch, indices: &[u32], schema: &SchemaRef) -> Result<RecordBatch> {
+    let indices = UInt32Array::from(indices.to_vec());
+    let columns = data_columns(batch)
+        .iter()
+        .map(|c| Ok(take(c.as_ref(), &indices, None)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+impl StreamOperator for StreamJoinOperator {
+    fn name(&self) -> String {
+        format!("Join({})", self.description)
+    }
+
+    fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        self.process_batch_from(0, batch, out)
+    }
+
+    fn process_batch_from(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        out: &mut Collector,
+    ) -> Result<()> {
+        let side = input.min(1);
+        match &mut self.mini_batch {
+            Some(mini_batch) => match mini_batch.add(side, batch, now_ms()) {
+                true => self.flush_mini_batch(out),
+                false => Ok(()),
+            },
+            None => self.join_batch(side, batch, out),
+        }
+    }
+
+    fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        match &self.mini_batch {
+            Some(mini_batch) if mini_batch.due(now) => self.flush_mini_batch(out),
+            _ => Ok(()),
+        }
+    }
+
+    fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
+    fn finish(&mut self, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)
+    }
+
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
+        self.flush_mini_batch(out)?;
         out.emit_watermark(watermark);
         Ok(())
     }
@@ -604,5 +638,6 @@ impl StreamOperator for StreamJoinOperator {
     }
 }
 
+mod mini_batch;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,16 @@ fn operator(subtask_of: (u32, u32)) -> StreamJoinOperator {
 }
 
 fn typed(subtask_of: (u32, u32), join_type: WindowJoinType, updating: bool) -> StreamJoinOperator {
+    configured(subtask_of, join_type, updating, None)
+}
+
+/// With `mini_batch`, (size, latency) of a mini-batch.
+fn configured(
+    subtask_of: (u32, u32),
+    join_type: WindowJoinType,
+    updating: bool,
+    mini_batch: Option<(&str, &str)>,
+) -> StreamJoinOperator {
     let output: &[&str] = match join_type {
         WindowJoinType::LeftSemi | WindowJoinType::LeftAnti => &["k", "a"],
         WindowJoinType::RightSemi | WindowJoinType::RightAnti => &["k2", "b"],
@@ -29,8 +39,19 @@ fn typed(subtask_of: (u32, u32), join_type: WindowJoinType, updating: bool) -> S
         join_type,
         updating,
         nulls_equal: false,
+        mini_batch: mini_batch.is_some(),
     };
-    build(subtask_of.1, subtask_of.0, &Configuration::new(), |ctx| {
+    let mut config = Configuration::new();
+    if let Some((size, latency)) = mini_batch {
+        for (k, v) in [
+            ("table.exec.mini-batch.enabled", "true"),
+            ("table.exec.mini-batch.size", size),
+            ("table.exec.mini-batch.allow-latency", latency),
+        ] {
+            config.set(k, v).unwrap();
+        }
+    }
+    build(subtask_of.1, subtask_of.0, &config, |ctx| {
         StreamJoinOperator::try_new(&spec, ctx)
     })
 }
@@ -299,6 +320,7 @@ fn with_nulls_equal_a_null_key_matches_a_null_key() {
         join_type: WindowJoinType::LeftSemi,
         updating: false,
         nulls_equal: true,
+        mini_batch: false,
     };
     let mut op = build(1, 0, &Configuration::new(), |ctx| {
         StreamJoinOperator::try_new(&spec, ctx)
@@ -334,6 +356,7 @@ fn the_extra_condition_is_evaluated_over_chunks_of_pairs() {
         join_type: WindowJoinType::Inner,
         updating: false,
         nulls_equal: false,
+        mini_batch: false,
     };
     let mut op = build(1, 0, &Configuration::new(), |ctx| {
         StreamJoinOperator::try_new(&spec, ctx)
@@ -366,4 +389,93 @@ fn the_extra_condition_is_evaluated_over_chunks_of_pairs() {
             (25, 30)
         ]
     );
+}
+
+/// Feeds `batches` (input, rows) and then a watermark; returns all changes, in order.
+fn run(op: &mut StreamJoinOperator, batches: Vec<(usize, RecordBatch)>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (input, batch) in batches {
+        out.extend(changes(&feed(op, input, batch)));
+    }
+    out.extend(changes(&crate::operators::testing::watermark(op, 0)));
+    out
+}
+
+#[test]
+fn a_mini_batch_folds_a_row_added_and_taken_out_and_joins_the_right_side_first() {
+    let batches = || {
+        vec![
+            (0, side(0, &[(Some(1), 10, "+I")])),
+            (1, side(1, &[(Some(1), 20, "+I")])),
+            (0, side(0, &[(Some(1), 10, "-D"), (Some(1), 11, "+I")])),
+        ]
+    };
+    // Without mini-batches: the pair of 10 comes and goes.
+    let mut op = typed((0, 1), WindowJoinType::Inner, true);
+    assert_eq!(
+        run(&mut op, batches()),
+        ["+I[1, 10, 1, 20]", "-D[1, 10, 1, 20]", "+I[1, 11, 1, 20]"]
+    );
+    // With them, 10's +I and -D cancel: only the lasting pair is sent, at the watermark.
+    let mut op = configured((0, 1), WindowJoinType::Inner, true, Some(("100", "1 h")));
+    assert_eq!(run(&mut op, batches()), ["+I[1, 11, 1, 20]"]);
+    // A left join sends no null-padded row it would retract: the right side goes first.
+    let mut op = configured(
+        (0, 1),
+        WindowJoinType::LeftOuter,
+        true,
+        Some(("100", "1 h")),
+    );
+    assert_eq!(run(&mut op, batches()), ["+I[1, 11, 1, 20]"]);
+    let mut op = typed((0, 1), WindowJoinType::LeftOuter, true);
+    assert_eq!(
+        run(&mut op, batches()),
+        [
+            "+I[1, 10, NULL, NULL]",
+            "-D[1, 10, NULL, NULL]",
+            "+I[1, 10, 1, 20]",
+            "-D[1, 10, 1, 20]",
+            "+I[1, 11, 1, 20]"
+        ]
+    );
+    // A right join joins the left side first, for the same reason.
+    let mut op = configured(
+        (0, 1),
+        WindowJoinType::RightOuter,
+        true,
+        Some(("100", "1 h")),
+    );
+    assert_eq!(run(&mut op, batches()), ["+I[1, 11, 1, 20]"]);
+}
+
+#[test]
+fn a_mini_batch_counts_both_inputs_and_flushes_before_a_barrier() {
+    let mut op = configured((0, 1), WindowJoinType::Inner, true, Some(("3", "1 h")));
+    assert!(feed(
+        &mut op,
+        0,
+        side(0, &[(Some(1), 10, "+I"), (Some(2), 5, "+I")])
+    )
+    .is_empty());
+    assert_eq!(
+        changes(&feed(&mut op, 1, side(1, &[(Some(1), 20, "+I")]))),
+        ["+I[1, 10, 1, 20]"],
+        "three rows of both inputs fill it"
+    );
+    assert!(feed(&mut op, 1, side(1, &[(Some(2), 30, "+I")])).is_empty());
+    let mut out = Collector::default();
+    op.prepare_snapshot_pre_barrier(&mut out).unwrap();
+    let flushed: Vec<RecordBatch> = out
+        .drain()
+        .filter_map(|e| match e {
+            crate::stream_element::StreamElement::Batch(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes(&flushed), ["+I[2, 5, 2, 30]"]);
+    // Past its latency, processing time flushes it too.
+    assert!(feed(&mut op, 0, side(0, &[(Some(2), 6, "+I")])).is_empty());
+    let mut out = Collector::default();
+    op.on_processing_time(i64::MAX, &mut out).unwrap();
+    assert_eq!(out.drain().count(), 1);
 }
