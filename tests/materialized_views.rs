@@ -102,6 +102,42 @@ async fn job_of_view(client: &tokio_postgres::Client) -> (String, String) {
 #[tokio::test]
 async fn reads_are_consistent_and_survive_restarts() {
     let mut eddy = Eddy::start();
+    let files = |eddy: &Eddy| view_files(eddy);
+    consistent_across_restarts(&mut eddy, &files).await;
+}
+
+/// The same with the view's files and the checkpoints in an object store: an S3-protocol
+/// server (moto), reached through `s3://` URLs and the `AWS_*` variables.
+#[tokio::test]
+async fn a_view_and_its_checkpoints_in_an_object_store_survive_restarts() {
+    let s3 = common::s3::S3Server::start();
+    s3.create_bucket("eddy");
+    let mut eddy = Eddy::start_with_env(
+        &[
+            "-D",
+            "sql-gateway.materialized-view.dir=s3://eddy/views",
+            "-D",
+            "state.checkpoints.dir=s3://eddy/checkpoints",
+        ],
+        &s3.env(),
+    );
+    let files = |_: &Eddy| s3.keys("eddy", "views/");
+    consistent_across_restarts(&mut eddy, &files).await;
+    assert!(
+        !s3.keys("eddy", "checkpoints/").is_empty(),
+        "the checkpoints went to the object store"
+    );
+    for local in ["materialized", "checkpoints"] {
+        assert!(
+            !eddy.data_dir().join(local).exists(),
+            "{local} was kept in the data dir"
+        );
+    }
+}
+
+/// Reads stay consistent while the view's job runs, across a graceful restart and a hard
+/// kill of Eddy, and DROP stops the job and deletes the view's `files`.
+async fn consistent_across_restarts(eddy: &mut Eddy, files: &dyn Fn(&Eddy) -> Vec<String>) {
     let client = eddy.connect().await;
     setup(&client).await;
     // Many checkpoints' worth of reads, each consistent.
@@ -134,11 +170,11 @@ async fn reads_are_consistent_and_survive_restarts() {
     );
 
     // DROP stops the job and deletes the contents.
-    assert!(!view_files(&eddy).is_empty());
+    assert!(!files(eddy).is_empty());
     let (job, _) = job_of_view(&client).await;
     exec(&client, "DROP MATERIALIZED VIEW counts").await;
     wait_for_status(&client, &job, "CANCELED").await;
-    assert!(view_files(&eddy).is_empty(), "{:?}", view_files(&eddy));
+    assert!(files(eddy).is_empty(), "{:?}", files(eddy));
     let err = try_simple(&client, "SELECT * FROM counts")
         .await
         .unwrap_err();

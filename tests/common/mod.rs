@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod kafka;
+pub mod s3;
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream};
@@ -35,6 +36,8 @@ pub struct Eddy {
     pub rest_port: u16,
     root: tempfile::TempDir,
     extra_args: Vec<String>,
+    /// Environment variables the process gets (an object store's `AWS_*`, say).
+    extra_env: Vec<(String, String)>,
     starts: usize,
 }
 
@@ -46,6 +49,11 @@ impl Eddy {
 
     /// Starts eddy with extra CLI arguments (e.g. `["-D", "taskmanager.numberOfTaskSlots=8"]`).
     pub fn start_with_args(args: &[&str]) -> Eddy {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Starts eddy with extra CLI arguments and environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(String, String)]) -> Eddy {
         let root = tempfile::Builder::new()
             .prefix("eddy-e2e")
             .tempdir()
@@ -58,6 +66,7 @@ impl Eddy {
             rest_port: 0,
             root,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            extra_env: env.to_vec(),
             starts: 0,
         };
         eddy.spawn();
@@ -108,6 +117,7 @@ impl Eddy {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(&self.extra_args)
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().unwrap()))

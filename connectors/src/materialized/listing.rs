@@ -1,36 +1,35 @@
 //! What a view's directory holds, as one reader sees it, and which changes that makes
 //! visible.
 //!
-//! A directory listing is not atomic: a file created or deleted during the scan may or may
+//! A listing is not atomic: a file created or deleted during the scan may or may
 //! not be in it. So the marks are read in a first pass and the other files listed in a
 //! second: a delta is written before its mark, so every delta an epoch complete in the
 //! first pass needs is already there when the second starts, and is listed.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::{Result, RuntimeError};
 
+use super::blobs::Blobs;
 use super::store::Position;
 
-fn io(context: String) -> impl FnOnce(std::io::Error) -> RuntimeError {
-    move |source| RuntimeError::Io { context, source }
-}
+/// A file's name in the view's place.
+type Name = String;
 
 /// Each subtask's mark file and the epoch it holds.
-type Marks = BTreeMap<u32, (PathBuf, u64)>;
+type Marks = BTreeMap<u32, (Name, u64)>;
 
 #[derive(Debug, Default)]
 pub(super) struct Listing {
     /// Bases by (generation, epoch), oldest first.
-    pub bases: BTreeMap<(u32, u64), PathBuf>,
-    pub deltas: BTreeMap<(u32, u64, u32), PathBuf>,
+    pub bases: BTreeMap<(u32, u64), Name>,
+    pub deltas: BTreeMap<(u32, u64, u32), Name>,
     /// Per generation: its parallelism and each subtask's mark.
     pub marks: BTreeMap<u32, (u32, Marks)>,
     /// Per generation: the checkpoint the next generation restored, past which its
     /// commits do not count (they are made again by the next generation).
-    pub caps: BTreeMap<u32, (PathBuf, u64)>,
+    pub caps: BTreeMap<u32, (Name, u64)>,
 }
 
 /// One directory entry's name, parsed.
@@ -67,40 +66,32 @@ fn parse(name: &str) -> Option<Entry> {
     }
 }
 
-fn entries(dir: &Path) -> Result<Vec<(Entry, PathBuf)>> {
-    let listing = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(format!("listing {}", dir.display()))(e)),
-    };
-    let mut out = Vec::new();
-    for entry in listing {
-        let entry = entry.map_err(io(format!("listing {}", dir.display())))?;
-        if let Some(parsed) = parse(&entry.file_name().to_string_lossy()) {
-            out.push((parsed, entry.path()));
-        }
-    }
-    Ok(out)
+fn entries(blobs: &Blobs) -> Result<Vec<(Entry, Name)>> {
+    Ok(blobs
+        .names()?
+        .into_iter()
+        .filter_map(|name| parse(&name).map(|entry| (entry, name)))
+        .collect())
 }
 
 /// Reads a mark or cap file: the epoch it holds, None when it does not exist.
-pub(super) fn read_epoch(path: &Path) -> Result<Option<u64>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-            RuntimeError::Internal(format!(
-                "{} does not hold an epoch: {text:?}",
-                path.display()
-            ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(format!("reading {}", path.display()))(e)),
-    }
+pub(super) fn read_epoch(blobs: &Blobs, name: &str) -> Result<Option<u64>> {
+    let Some(bytes) = blobs.get(name)? else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    text.trim().parse().map(Some).map_err(|_| {
+        RuntimeError::Internal(format!(
+            "{} does not hold an epoch: {text:?}",
+            blobs.describe(name)
+        ))
+    })
 }
 
 impl Listing {
-    pub fn read(dir: &Path) -> Result<Listing> {
+    pub fn read(blobs: &Blobs) -> Result<Listing> {
         let mut listing = Listing::default();
-        for (entry, path) in entries(dir)? {
+        for (entry, path) in entries(blobs)? {
             if let Entry::Mark {
                 generation,
                 subtask,
@@ -108,7 +99,7 @@ impl Listing {
             } = entry
             {
                 // Deleted since the scan (an old generation's, by compaction): not needed.
-                if let Some(epoch) = read_epoch(&path)? {
+                if let Some(epoch) = read_epoch(blobs, &path)? {
                     listing
                         .marks
                         .entry(generation)
@@ -118,7 +109,7 @@ impl Listing {
                 }
             }
         }
-        for (entry, path) in entries(dir)? {
+        for (entry, path) in entries(blobs)? {
             match entry {
                 Entry::Delta(g, e, s) => {
                     listing.deltas.insert((g, e, s), path);
@@ -166,12 +157,12 @@ impl Listing {
 
     /// The deltas a reader of the base takes: after it, in complete epochs, in commit
     /// order.
-    pub fn visible(&self) -> Vec<((u32, u64, u32), &PathBuf)> {
+    pub fn visible(&self) -> Vec<((u32, u64, u32), &Name)> {
         self.visible_after(self.base())
     }
 
     /// The deltas after `from` in complete epochs, in commit order.
-    pub fn visible_after(&self, from: Position) -> Vec<((u32, u64, u32), &PathBuf)> {
+    pub fn visible_after(&self, from: Position) -> Vec<((u32, u64, u32), &Name)> {
         self.deltas
             .iter()
             .filter(|((g, e, _), _)| {

@@ -4,6 +4,7 @@
 //! source, folded into the view's rows as of the newest complete checkpoint. Not for
 //! `CREATE TABLE`: the gateway creates the table of a `CREATE MATERIALIZED VIEW`.
 
+mod blobs;
 mod fold;
 mod listing;
 pub mod store;
@@ -47,11 +48,11 @@ pub struct MaterializedTableFactory;
 
 impl MaterializedTableFactory {
     fn store(&self, spec: &ConnectorSpec) -> Result<Store> {
-        Ok(Store::new(get_required(
+        Ok(Store::open(get_required(
             self.identifier(),
             &spec.options,
             &PATH,
-        )?))
+        )?)?)
     }
 }
 
@@ -155,7 +156,7 @@ impl MaterializedWriter {
             // Compaction only saves space: failing it must not fail the commit (and the
             // job with it); the next commit tries again.
             if let Err(e) = self.store.compact_if_due(&self.schema) {
-                tracing::warn!(view = %self.store.dir().display(), error = %e, "cannot compact the materialized view");
+                tracing::warn!(view = %self.store.location(), error = %e, "cannot compact the materialized view");
             }
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! A materialized view's contents on disk: the changes of each completed checkpoint (an
 //! *epoch*), committed by every sink subtask, folded into a multiset of rows when read.
 //!
-//! Files in the view's directory, each written to a temporary name, synced and renamed, so
-//! a reader sees a file whole or not at all:
+//! Files in the view's place (a directory or an object store prefix, `blobs.rs`), each
+//! written whole at once, so a reader sees a file whole or not at all:
 //! - `d-{gen}-{epoch}-{subtask}.arrow`: the changes one subtask committed for one epoch
 //!   (Arrow IPC; the view's columns plus `__op` when the query updates). Written only
 //!   when there are changes.
@@ -24,9 +24,7 @@
 //! the deltas the second newest covers. A reader that finds its base still there after
 //! reading therefore read every delta after it; one that does not, reads again.
 
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::io::Cursor;
 
 use datafusion::arrow::array::{Array, Int64Array};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -38,6 +36,7 @@ use eddy_runtime::checkpoint::FINAL_CHECKPOINT_ID;
 use eddy_runtime::stream_element::RowKind;
 use eddy_runtime::{Result, RuntimeError};
 
+use super::blobs::Blobs;
 use super::fold::Folded;
 use super::listing::{read_epoch, Listing};
 
@@ -63,37 +62,42 @@ pub struct EpochId {
     pub last: bool,
 }
 
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
-    let context = context.into();
-    move |source| RuntimeError::Io { context, source }
-}
-
-/// One materialized view's directory.
+/// One materialized view's files: a local directory or an object store prefix.
 #[derive(Debug, Clone)]
 pub struct Store {
-    dir: PathBuf,
+    blobs: Blobs,
 }
 
 impl Store {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+    /// The view's files at `location`: a local path, a `file://` URL or an object store
+    /// URL such as `s3://bucket/views/v-1`.
+    pub fn open(location: &str) -> Result<Self> {
+        Ok(Self {
+            blobs: Blobs::open(location)?,
+        })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// Where the view's files are, for messages.
+    pub fn location(&self) -> String {
+        self.blobs.describe("")
+    }
+
+    /// Whether the view's place exists: it goes when the view is dropped.
+    pub fn exists(&self) -> Result<bool> {
+        self.blobs.exists()
     }
 
     fn list(&self) -> Result<Listing> {
-        Listing::read(&self.dir)
+        Listing::read(&self.blobs)
     }
 
-    fn base_path(&self, (g, e): (u32, u64)) -> PathBuf {
-        self.dir.join(format!("b-{g:06}-{e:020}.arrow"))
+    fn base_name((g, e): (u32, u64)) -> String {
+        format!("b-{g:06}-{e:020}.arrow")
     }
 
-    /// Creates the directory (a view that has committed nothing yet still has one).
+    /// Creates the view's place (a view that has committed nothing yet still has one).
     pub fn create(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(io(format!("creating {}", self.dir.display())))
+        self.blobs.create()
     }
 
     /// Commits one subtask's changes for one epoch: the changes first, then the mark, so
@@ -103,49 +107,36 @@ impl Store {
         self.create()?;
         let rows: usize = changes.iter().map(|b| b.num_rows()).sum();
         if rows > 0 {
-            let path = self.dir.join(format!(
+            let name = format!(
                 "d-{:06}-{:020}-{:05}.arrow",
                 id.generation, id.epoch, id.subtask
-            ));
-            write_atomically(&path, changes)?;
+            );
+            write_atomically(&self.blobs, &name, changes)?;
         }
-        let mark = self.dir.join(format!(
+        let mark = format!(
             "m-{:06}-{:05}-{:05}",
             id.generation, id.subtask, id.parallelism
-        ));
+        );
         let epoch = match id.last {
             true => FINAL_CHECKPOINT_ID,
             false => id.epoch,
         };
-        if read_epoch(&mark)?.is_some_and(|e| e >= epoch) {
+        if read_epoch(&self.blobs, &mark)?.is_some_and(|e| e >= epoch) {
             return Ok(());
         }
-        self.write_epoch(&mark, epoch)
+        self.blobs.put(&mark, epoch.to_string().as_bytes())
     }
 
     /// Records that the next generation restored `generation`'s checkpoint `epoch`. The
     /// first record stands: a restore repeated after a failure restores the same one.
     pub fn cap(&self, generation: u32, epoch: u64) -> Result<()> {
         self.create()?;
-        let path = self.dir.join(format!("c-{generation:06}-{epoch:020}"));
+        let name = format!("c-{generation:06}-{epoch:020}");
         let listing = self.list()?;
         if listing.caps.contains_key(&generation) {
             return Ok(());
         }
-        self.write_epoch(&path, epoch)
-    }
-
-    fn write_epoch(&self, path: &Path, epoch: u64) -> Result<()> {
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&tmp)?;
-            file.write_all(epoch.to_string().as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)?;
-            // The rename itself reaches the disk with the directory.
-            File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(io(format!("writing {}", path.display())))
+        self.blobs.put(&name, epoch.to_string().as_bytes())
     }
 
     /// The view's rows (each as often as it occurs), as of the newest complete epoch.
@@ -182,8 +173,8 @@ impl Store {
             }
             let mut out = Vec::new();
             let mut vanished = false;
-            for (_, path) in listing.visible_after(since) {
-                match read_file(path) {
+            for (_, name) in listing.visible_after(since) {
+                match read_file(&self.blobs, name) {
                     Ok(batches) => out.extend(batches),
                     Err(FoldError::Vanished) => {
                         vanished = true;
@@ -202,7 +193,7 @@ impl Store {
     fn kept_changing(&self) -> RuntimeError {
         RuntimeError::Internal(format!(
             "the files of {} kept changing while being read",
-            self.dir.display()
+            self.blobs.describe("")
         ))
     }
 
@@ -217,7 +208,7 @@ impl Store {
         let mut folded = Folded::new(schema)?;
         let base = listing.base();
         if let Some(base) = base {
-            for batch in read_file(&self.base_path(base))? {
+            for batch in read_file(&self.blobs, &Self::base_name(base))? {
                 let n = batch.num_columns();
                 let counts = batch
                     .column(n - 1)
@@ -228,8 +219,8 @@ impl Store {
                 folded.add(&batch.columns()[..n - 1], |i| counts.value(i))?;
             }
         }
-        for (_, path) in listing.visible() {
-            for batch in read_file(path)? {
+        for (_, name) in listing.visible() {
+            for batch in read_file(&self.blobs, name)? {
                 let ops = changelog::ops(&batch).cloned();
                 folded.add(changelog::data_columns(&batch), |i| match &ops {
                     None => 1,
@@ -240,8 +231,10 @@ impl Store {
                 })?;
             }
         }
-        if base.is_some_and(|b| !self.base_path(b).exists()) {
-            return Err(FoldError::Vanished);
+        if let Some(base) = base {
+            if !self.blobs.contains(&Self::base_name(base))? {
+                return Err(FoldError::Vanished);
+            }
         }
         Ok(folded)
     }
@@ -261,7 +254,11 @@ impl Store {
             Err(FoldError::Vanished) => return Ok(()),
             Err(FoldError::Failed(e)) => return Err(e),
         };
-        write_atomically(&self.base_path(upto), &folded.counted(schema)?)?;
+        write_atomically(
+            &self.blobs,
+            &Self::base_name(upto),
+            &folded.counted(schema)?,
+        )?;
         // The new base and the one before it stay; the older ones go first, then what the
         // one before covers (see the module's documentation for why in this order).
         let Some(floor) = listing.base() else {
@@ -282,11 +279,11 @@ impl Store {
             .range(..floor.0)
             .flat_map(|(_, (_, m))| m.values().map(|(p, _)| p));
         let old_caps = listing.caps.range(..floor.0).map(|(_, (p, _))| p);
-        for path in older_bases.chain(covered) {
-            let _ = std::fs::remove_file(path);
+        for name in older_bases.chain(covered) {
+            let _ = self.blobs.delete(name);
         }
-        for path in old_marks.chain(old_caps) {
-            let _ = std::fs::remove_file(path);
+        for name in old_marks.chain(old_caps) {
+            let _ = self.blobs.delete(name);
         }
         Ok(())
     }
@@ -308,11 +305,7 @@ impl Store {
 
     /// Deletes what a generation that starts over must not see: every file.
     pub fn clear(&self) -> Result<()> {
-        match std::fs::remove_dir_all(&self.dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io(format!("deleting {}", self.dir.display()))(e)),
-        }
+        self.blobs.clear()
     }
 }
 
@@ -334,35 +327,22 @@ impl From<datafusion::arrow::error::ArrowError> for FoldError {
     }
 }
 
-fn read_file(path: &Path) -> std::result::Result<Vec<RecordBatch>, FoldError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FoldError::Vanished),
-        Err(e) => return Err(io(format!("reading {}", path.display()))(e).into()),
+fn read_file(blobs: &Blobs, name: &str) -> std::result::Result<Vec<RecordBatch>, FoldError> {
+    let Some(bytes) = blobs.get(name)? else {
+        return Err(FoldError::Vanished);
     };
-    let reader = FileReader::try_new(file, None)?;
+    let reader = FileReader::try_new(Cursor::new(bytes), None)?;
     Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
 }
 
-fn write_atomically(path: &Path, batches: &[RecordBatch]) -> Result<()> {
+fn write_atomically(blobs: &Blobs, name: &str, batches: &[RecordBatch]) -> Result<()> {
     let Some(first) = batches.first() else {
         return Ok(());
     };
-    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-    let write = || -> Result<()> {
-        let file = File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
-        let mut writer = FileWriter::try_new(file, &first.schema())?;
-        for b in batches {
-            writer.write(b)?;
-        }
-        writer.finish()?;
-        let mut file = writer.into_inner()?;
-        file.flush()
-            .and_then(|()| file.sync_all())
-            .map_err(io(format!("writing {}", tmp.display())))?;
-        std::fs::rename(&tmp, path).map_err(io(format!("renaming to {}", path.display())))
-    };
-    write().inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let mut writer = FileWriter::try_new(Vec::new(), &first.schema())?;
+    for b in batches {
+        writer.write(b)?;
+    }
+    writer.finish()?;
+    blobs.put(name, &writer.into_inner()?)
 }

@@ -77,7 +77,7 @@ pub const MATERIALIZED_VIEW_DIR: ConfigOption = ConfigOption {
     key: "sql-gateway.materialized-view.dir",
     default: "",
     kind: ValueKind::String,
-    description: "Directory under which each materialized view keeps its committed contents (empty: `materialized/` under the gateway's data dir). Every TaskManager must reach it at the same path.",
+    description: "Where each materialized view keeps its committed contents: a directory (empty: `materialized/` under the gateway's data dir), which every TaskManager must reach at the same path, or an object store URL such as `s3://bucket/views` (credentials, region and endpoint from the AWS_* environment variables, as for checkpoints).",
 };
 
 /// Freshness of a materialized view that declares none.

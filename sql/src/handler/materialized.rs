@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use eddy_cluster::JobStatus;
 use eddy_connectors::materialized::{store::Store, GENERATION, PATH};
+
+use super::subscribe::blocking;
 use eddy_planner::{plan_insert, InsertTarget};
 use eddy_runtime::config::{
     checkpointing, endpoint, pipeline, table as table_options, Configuration,
@@ -49,13 +51,22 @@ fn tag(flink_table: bool, verb: &str) -> String {
     }
 }
 
-/// The directory materialized views live under.
-pub(crate) fn views_dir(config: &Configuration, data_dir: &Path) -> PathBuf {
+/// Where the view called `name` keeps its files: a directory of its own under
+/// `sql-gateway.materialized-view.dir` (a local directory, `materialized/` in the data dir
+/// by default, or an object store URL such as `s3://bucket/views`).
+fn view_location(config: &Configuration, data_dir: &Path, name: &str) -> String {
+    let own = format!("{name}-{}", uuid::Uuid::new_v4().simple());
     match config.get_string(&endpoint::MATERIALIZED_VIEW_DIR) {
         dir if dir.is_empty() => std::path::absolute(data_dir)
             .unwrap_or_else(|_| data_dir.to_path_buf())
-            .join("materialized"),
-        dir => PathBuf::from(dir),
+            .join("materialized")
+            .join(own)
+            .to_string_lossy()
+            .into_owned(),
+        dir if url::Url::parse(&dir).is_ok_and(|u| u.scheme().len() > 1) => {
+            format!("{}/{own}", dir.trim_end_matches('/'))
+        }
+        dir => PathBuf::from(dir).join(own).to_string_lossy().into_owned(),
     }
 }
 
@@ -127,16 +138,12 @@ pub(super) async fn create(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let dir = views_dir(&engine.config, &engine.data_dir).join(format!(
-        "{}-{}",
-        full.name,
-        uuid::Uuid::new_v4().simple()
-    ));
+    let location = view_location(&engine.config, &engine.data_dir, &full.name);
     let own_store = def.options.is_none();
     let options = def.options.unwrap_or_else(|| {
         BTreeMap::from([
             ("connector".to_string(), "materialized".to_string()),
-            (PATH.key.to_string(), dir.to_string_lossy().into_owned()),
+            (PATH.key.to_string(), location.clone()),
         ])
     });
     let table = CatalogTable {
@@ -173,7 +180,8 @@ pub(super) async fn create(
     let graph = job_graph(engine, &view, &full, &config, &ctx).await?;
     // The directory exists while the view does: a subscription ends when it goes.
     if own_store {
-        Store::new(&dir).create()?;
+        let store = Store::open(&location)?;
+        blocking(move || store.create()).await?;
     }
     view.job_id = engine.dispatcher.submit_job(graph).await?;
     let mut catalog = engine.catalog.write().await;
@@ -318,7 +326,9 @@ pub(super) async fn drop_view(
         .get(PATH.key)
         .filter(|_| in_own_store(&view))
     {
-        if let Err(e) = Store::new(path).clear() {
+        let store = Store::open(path);
+        let cleared = blocking(move || store?.clear()).await;
+        if let Err(e) = cleared {
             tracing::warn!(view = name, error = %e, "the dropped view's files stay");
         }
     }
@@ -358,7 +368,11 @@ fn finished(view: &CatalogMaterializedView) -> bool {
         .options
         .get(PATH.key)
         .filter(|_| in_own_store(view))
-        .is_some_and(|p| Store::new(p).is_finished().unwrap_or(false))
+        .is_some_and(|p| {
+            Store::open(p)
+                .and_then(|s| s.is_finished())
+                .unwrap_or(false)
+        })
 }
 
 /// Starts again the job of every materialized view whose job this JobManager does not
@@ -429,7 +443,8 @@ async fn restart(
         .options
         .get(PATH.key)
         .filter(|_| in_own_store(&view))
-        .map(Store::new);
+        .map(|p| Store::open(p))
+        .transpose()?;
     // A generation number is never used twice, even if the catalog missed the last one.
     let on_disk = match &store {
         Some(s) => s.newest_generation()?,

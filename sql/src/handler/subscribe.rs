@@ -52,7 +52,7 @@ pub(super) async fn subscribe(
         .options
         .get(PATH.key)
         .ok_or_else(|| SqlError::Internal(format!("materialized view '{name}' has no path")))?;
-    let store = Store::new(path);
+    let store = Store::open(path)?;
     let data = view.table.physical_schema();
     let schema: SchemaRef = Arc::new(Schema::new(
         std::iter::once(Arc::new(Field::new("op", DataType::Utf8, false)))
@@ -96,7 +96,11 @@ pub(super) async fn subscribe(
                         Err(e) => return Some((Err(e), (store, position, Vec::new()))),
                     }
                     if ready.is_empty() {
-                        if !store.dir().exists() {
+                        let exists = {
+                            let store = store.clone();
+                            blocking(move || store.exists()).await
+                        };
+                        if !exists.unwrap_or(true) {
                             // The view was dropped: the subscription ends.
                             return None;
                         }
@@ -121,7 +125,7 @@ fn with_ops(schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| SqlError::Internal(e.to_string()))
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> eddy_runtime::Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
