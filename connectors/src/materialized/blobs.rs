@@ -35,8 +35,13 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> RuntimeError {
     move |source| RuntimeError::Io { context, source }
 }
 
+/// An object store's error as an I/O error: a slow-down or a dropped connection is worth
+/// a restart of the job, as a failing disk is, not a user's mistake.
 fn remote(context: String) -> impl FnOnce(object_store::Error) -> RuntimeError {
-    move |e| RuntimeError::User(format!("{context}: {e}"))
+    move |e| RuntimeError::Io {
+        context,
+        source: std::io::Error::other(e.to_string()),
+    }
 }
 
 /// Runs an object-store request on a runtime of its own and waits for it: the callers are

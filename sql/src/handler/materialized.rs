@@ -55,7 +55,18 @@ fn tag(flink_table: bool, verb: &str) -> String {
 /// `sql-gateway.materialized-view.dir` (a local directory, `materialized/` in the data dir
 /// by default, or an object store URL such as `s3://bucket/views`).
 fn view_location(config: &Configuration, data_dir: &Path, name: &str) -> String {
-    let own = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+    // Only the name's plain characters: a quoted name may hold `/`, `#` or `?`, which a
+    // path or URL would read as structure.
+    let plain: String = name
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect();
+    let own = format!("{plain}-{}", uuid::Uuid::new_v4().simple());
     match config.get_string(&endpoint::MATERIALIZED_VIEW_DIR) {
         dir if dir.is_empty() => std::path::absolute(data_dir)
             .unwrap_or_else(|_| data_dir.to_path_buf())
@@ -336,16 +347,26 @@ pub(super) async fn drop_view(
 }
 
 pub(super) async fn show(engine: &Engine, at: &DatabaseName) -> Result<QueryOutput> {
-    let catalog = engine.catalog.read().await;
+    // The views, then their jobs' status without the catalog's lock: a view's files may
+    // be in an object store.
+    let views: Vec<(String, CatalogMaterializedView)> = {
+        let catalog = engine.catalog.read().await;
+        catalog
+            .database(at)?
+            .materialized
+            .iter()
+            .map(|(name, view)| (name.clone(), view.clone()))
+            .collect()
+    };
     let mut rows = Vec::new();
-    for (name, view) in &catalog.database(at)?.materialized {
+    for (name, view) in views {
         let status = match engine.dispatcher.job_details(&view.job_id).await {
             Ok(d) => d.status.as_str(),
             // Finished before Eddy last started: the JobManager has forgotten the job.
-            Err(_) if finished(view) => JobStatus::Finished.as_str(),
+            Err(_) if finished(view.clone()).await => JobStatus::Finished.as_str(),
             Err(_) => "UNKNOWN",
         };
-        rows.push(vec![text(name), text(&view.job_id), text(status)]);
+        rows.push(vec![text(&name), text(&view.job_id), text(status)]);
     }
     table(&["materialized view name", "job id", "job status"], rows)
 }
@@ -363,16 +384,19 @@ pub(super) async fn show_create(engine: &Engine, full: &ObjectName) -> Result<Qu
 
 /// Whether the view's last job committed its final epoch (it read bounded input to the
 /// end): its contents are complete and stay as they are.
-fn finished(view: &CatalogMaterializedView) -> bool {
-    view.table
+async fn finished(view: CatalogMaterializedView) -> bool {
+    let Some(path) = view
+        .table
         .options
         .get(PATH.key)
-        .filter(|_| in_own_store(view))
-        .is_some_and(|p| {
-            Store::open(p)
-                .and_then(|s| s.is_finished())
-                .unwrap_or(false)
-        })
+        .filter(|_| in_own_store(&view))
+        .cloned()
+    else {
+        return false;
+    };
+    blocking(move || Store::open(&path)?.is_finished())
+        .await
+        .unwrap_or(false)
 }
 
 /// Starts again the job of every materialized view whose job this JobManager does not
@@ -395,7 +419,7 @@ pub async fn resume(engine: &Engine) {
     for (name, view) in views {
         match engine.dispatcher.job_details(&view.job_id).await {
             Ok(d) if !d.status.is_terminal() || d.status == JobStatus::Finished => continue,
-            _ if finished(&view) => continue,
+            _ if finished(view.clone()).await => continue,
             _ => {}
         }
         match restart(engine, &name, view.clone()).await {
@@ -446,8 +470,8 @@ async fn restart(
         .map(|p| Store::open(p))
         .transpose()?;
     // A generation number is never used twice, even if the catalog missed the last one.
-    let on_disk = match &store {
-        Some(s) => s.newest_generation()?,
+    let on_disk = match store.clone() {
+        Some(s) => blocking(move || s.newest_generation()).await?,
         None => None,
     };
     view.generation = view.generation.max(on_disk.unwrap_or(0)) + 1;
@@ -488,9 +512,12 @@ async fn restart(
         )));
     }
     tracing::warn!(view = %view.table.name, "no checkpoint of the view's jobs to restore; its contents are computed again");
-    if let Some(store) = &store {
-        store.clear()?;
-        store.create()?;
+    if let Some(store) = store {
+        blocking(move || {
+            store.clear()?;
+            store.create()
+        })
+        .await?;
     }
     let graph = job_graph(engine, &view, name, &config, &ctx).await?;
     view.job_id = engine.dispatcher.submit_job(graph).await?;

@@ -57,14 +57,16 @@ impl StreamJoinOperator {
                 super::row_kind(Some(kinds), i)?,
                 RowKind::Insert | RowKind::UpdateAfter
             );
+            // A row's waiting changes are all of one kind: one of the other kind cancels
+            // on arrival, so the latest earlier one is the last.
             let same = waiting.entry(rows.row(i).data()).or_default();
-            match same.iter().rposition(|&(_, a)| a != adds) {
-                Some(at) => {
-                    let (earlier, _) = same.remove(at);
+            match same.last() {
+                Some(&(earlier, a)) if a != adds => {
+                    same.pop();
                     keep[earlier] = false;
                     keep[i] = false;
                 }
-                None => same.push((i, adds)),
+                _ => same.push((i, adds)),
             }
         }
         if keep.iter().all(|&k| k) {

@@ -444,7 +444,6 @@ impl StreamJoinOperator {
         }
     }
 
-    /// The rows `out` describes, over this key's rows of each side.
     /// Joins a batch of input `side` (0: left, 1: right).
     fn join_batch(&mut self, side: usize, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         let kinds = ops(&batch).cloned();
@@ -521,6 +520,7 @@ impl StreamJoinOperator {
         Ok(())
     }
 
+    /// The rows `out` describes, over this key's rows of each side.
     fn emit(&self, left: &RecordBatch, right: &RecordBatch, out: Output) -> Result<RecordBatch> {
         let pick = |batch: &RecordBatch, rows: Vec<Option<u32>>| -> Result<Vec<ArrayRef>> {
             let indices = UInt32Array::from(rows);
