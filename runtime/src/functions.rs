@@ -19,6 +19,7 @@ mod first_last;
 mod flink_aggregates;
 mod flink_scalar;
 mod flink_strict;
+mod flink_text;
 mod listagg;
 
 pub use flink_aggregates::flink_aggregates;
@@ -378,6 +379,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     }
     functions.extend(flink_scalar::all());
     functions.extend(flink_strict::all());
+    functions.extend(flink_text::all());
     functions.extend(flink_aliases());
     functions
 }
