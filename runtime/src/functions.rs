@@ -17,9 +17,11 @@ use crate::time::now_millis;
 pub mod date_format;
 mod first_last;
 mod flink_aggregates;
+mod flink_json;
 mod flink_scalar;
 mod flink_strict;
 mod flink_text;
+mod json_path;
 mod listagg;
 
 pub use flink_aggregates::flink_aggregates;
@@ -380,6 +382,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(flink_scalar::all());
     functions.extend(flink_strict::all());
     functions.extend(flink_text::all());
+    functions.extend(flink_json::all());
     functions.extend(flink_aliases());
     functions
 }

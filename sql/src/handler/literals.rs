@@ -94,8 +94,10 @@ fn is_number(e: &Expr) -> bool {
     matches!(e, Expr::Value(v) if matches!(v.value, Value::Number(_, _)))
 }
 
-/// Types the integer literals of a query's computed expressions as INT where they fit.
+/// Types the integer literals of a query's computed expressions as INT where they fit
+/// (and gives `JSON_VALUE(.. RETURNING type)` its type, `json_clauses.rs`).
 pub(super) fn apply(query: &mut ast::Query) {
+    super::json_clauses::apply(query);
     rewrite_set_expr(&mut query.body);
     if let Some(order_by) = query.order_by.as_mut() {
         if let ast::OrderByKind::Expressions(exprs) = &mut order_by.kind {

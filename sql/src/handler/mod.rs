@@ -9,6 +9,7 @@ mod explain;
 mod functions;
 mod insert;
 mod job;
+mod json_clauses;
 mod literals;
 mod materialized;
 mod namespace;
