@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::cluster::Cluster;
 use common::{
-    describe_job, exec, read_part_files, simple, sqlstate, submit, try_simple, wait_for_status,
-    Eddy,
+    describe_job, exec, read_part_files, simple, sqlstate, stop_part_way, submit, try_simple,
+    wait_for_status, Eddy,
 };
 use tokio_postgres::Client;
 
@@ -663,16 +663,6 @@ fn expected_sessions(n: i64) -> Vec<String> {
     rows
 }
 
-/// Stops `job` with a savepoint once it has run a while and returns the savepoint.
-async fn stop_part_way(client: &Client, job: &str) -> String {
-    wait_for_status(client, job, "RUNNING").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let rows = simple(client, &format!("STOP JOB '{job}' WITH SAVEPOINT")).await;
-    let savepoint = rows[0][0].1.clone().expect("a savepoint path");
-    wait_for_status(client, job, "FINISHED").await;
-    savepoint
-}
-
 #[tokio::test]
 async fn session_and_window_join_state_survives_a_savepoint_and_a_rescale() {
     for backend in BACKENDS {
@@ -845,102 +835,4 @@ async fn a_failing_streaming_select_is_not_restarted_into_its_client() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     let row: std::collections::HashMap<_, _> = jobs[0].iter().cloned().collect();
     assert_eq!(row["restarts"].as_deref(), Some("0"), "{row:?}");
-}
-
-/// The final rows of a debezium-json changelog in `dir`: each `after` of a `c` counts
-/// once, each `before` of a `d` takes one out. A row taken out more often than added comes
-/// back as `retracted <row>`, so that the comparison reports it.
-fn folded_changelog(dir: &Path) -> Vec<String> {
-    let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
-    for line in read_part_files(dir) {
-        let change: serde_json::Value = serde_json::from_str(&line).expect("a debezium record");
-        let (side, delta) = match change["op"].as_str() {
-            Some("c") => ("after", 1),
-            Some("d") => ("before", -1),
-            other => panic!("unexpected op {other:?} in {line}"),
-        };
-        *counts.entry(change[side].to_string()).or_default() += delta;
-    }
-    counts
-        .into_iter()
-        .flat_map(|(row, n)| match n < 0 {
-            true => std::iter::repeat_n(format!("retracted {row}"), n.unsigned_abs() as usize),
-            false => std::iter::repeat_n(row, n as usize),
-        })
-        .collect()
-}
-
-#[tokio::test]
-async fn a_group_aggregation_resumes_from_one_phase_into_two_phases_and_back() {
-    let eddy = Eddy::start_with_args(&["-D", "taskmanager.numberOfTaskSlots=8"]);
-    let client = eddy.connect().await;
-    let n = 30_000;
-    let out = eddy.scratch_dir().join("groups");
-    for sql in [
-        format!(
-            "CREATE TABLE seq (id BIGINT) WITH ('connector' = 'datagen', \
-             'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{n}', \
-             'rows-per-second' = '10000')"
-        ),
-        format!(
-            "CREATE TABLE groups (k BIGINT, c BIGINT, s BIGINT, mx BIGINT) WITH \
-             ('connector' = 'filesystem', 'path' = '{}', 'format' = 'debezium-json')",
-            out.display()
-        ),
-        "SET 'execution.checkpointing.interval' = '200 ms'".to_string(),
-        "SET 'table.exec.mini-batch.allow-latency' = '100 ms'".to_string(),
-        "SET 'table.exec.mini-batch.size' = '1000'".to_string(),
-    ] {
-        exec(&client, &sql).await;
-    }
-    let query = "INSERT INTO groups SELECT id % 7, COUNT(*), SUM(id), MAX(id) FROM seq \
-                 GROUP BY id % 7";
-    // One phase, then two (mini-batches on: a local and a global aggregation), then one
-    // again: the global phase keeps the one-phase accumulators under the same uid.
-    let mut savepoint = None;
-    for (two_phase, parallelism) in [(false, 2), (true, 3), (false, 1)] {
-        if let Some(path) = &savepoint {
-            exec(
-                &client,
-                &format!("SET 'execution.savepoint.path' = '{path}'"),
-            )
-            .await;
-        }
-        exec(
-            &client,
-            &format!("SET 'table.exec.mini-batch.enabled' = '{two_phase}'"),
-        )
-        .await;
-        exec(
-            &client,
-            &format!("SET 'parallelism.default' = '{parallelism}'"),
-        )
-        .await;
-        let plan = simple(&client, &format!("EXPLAIN {query}")).await;
-        let plan: String = plan
-            .iter()
-            .flat_map(|r| r.iter())
-            .filter_map(|c| c.1.clone())
-            .collect();
-        assert_eq!(plan.contains("LocalGroupAggregate"), two_phase, "{plan}");
-        let job = submit(&client, query).await;
-        if parallelism == 1 {
-            wait_for_status(&client, &job, "FINISHED").await;
-        } else {
-            savepoint = Some(stop_part_way(&client, &job).await);
-        }
-    }
-    let mut expected: Vec<String> = (0..7)
-        .map(|k| {
-            let ids: Vec<i64> = (1..=n).filter(|id| id % 7 == k).collect();
-            format!(
-                "{{\"c\":{},\"k\":{k},\"mx\":{},\"s\":{}}}",
-                ids.len(),
-                ids.last().copied().unwrap_or_default(),
-                ids.iter().sum::<i64>()
-            )
-        })
-        .collect();
-    expected.sort();
-    common::assert_same(folded_changelog(&out), expected);
 }

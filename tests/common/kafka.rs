@@ -50,20 +50,11 @@ pub struct Broker {
 }
 
 fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("EDDY_TANSU") {
-        return PathBuf::from(path);
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-tansu");
-    let out = Command::new(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: the Kafka tests need the tansu broker",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    super::installed(
+        "EDDY_TANSU",
+        "scripts/install-tansu",
+        "the Kafka tests need the tansu broker",
+    )
 }
 
 impl Broker {

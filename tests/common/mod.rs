@@ -22,6 +22,35 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long to wait for a job to reach a state.
 pub const JOB_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The path a `scripts/install-*` script prints (the tool it installed), or `env_var`'s
+/// when set (`scripts/test` installs each once for all test binaries).
+pub fn installed(env_var: &str, script: &str, needed_by: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env_var) {
+        return PathBuf::from(path);
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = std::process::Command::new(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed: {needed_by}",
+        script.display()
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// Stops `job` with a savepoint once it has run a while and returns the savepoint.
+pub async fn stop_part_way(client: &Client, job: &str) -> String {
+    wait_for_status(client, job, "RUNNING").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let rows = simple(client, &format!("STOP JOB '{job}' WITH SAVEPOINT")).await;
+    let savepoint = rows[0][0].1.clone().expect("a savepoint path");
+    wait_for_status(client, job, "FINISHED").await;
+    savepoint
+}
+
 /// Absolute path of `sqllogictest/data/`, the shared input files.
 pub fn test_data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

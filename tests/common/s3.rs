@@ -16,20 +16,11 @@ pub struct S3Server {
 }
 
 fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("EDDY_MOTO") {
-        return PathBuf::from(path);
-    }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-moto");
-    let out = Command::new(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "{} failed: the object-storage tests need moto's S3 server",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    super::installed(
+        "EDDY_MOTO",
+        "scripts/install-moto",
+        "the object-storage tests need moto's S3 server",
+    )
 }
 
 impl S3Server {

@@ -53,10 +53,15 @@ fn rows(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
     pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
+/// The store of a view whose files are in `dir`.
+fn store_in(dir: &tempfile::TempDir) -> Store {
+    Store::open(&dir.path().to_string_lossy()).expect("a local store")
+}
+
 #[test]
 fn reads_only_epochs_every_subtask_committed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     assert!(sorted_rows(&store).is_empty(), "nothing committed yet");
     store
         .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
@@ -101,7 +106,7 @@ fn reads_only_epochs_every_subtask_committed() {
 #[test]
 fn a_later_generation_adds_to_what_the_earlier_committed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     store
         .commit(id(0, 5, 0), &[changes(&[(0, "a", 1)])])
         .unwrap();
@@ -132,7 +137,7 @@ fn a_later_generation_adds_to_what_the_earlier_committed() {
 #[test]
 fn a_subtask_whose_input_ended_holds_no_epoch_back() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     store
         .commit(id(0, 1, 0), &[changes(&[(0, "a", 1)])])
         .unwrap();
@@ -166,7 +171,7 @@ fn a_subtask_whose_input_ended_holds_no_epoch_back() {
 #[test]
 fn commits_past_the_checkpoint_the_next_generation_restored_do_not_count() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     for epoch in 1..=3 {
         let key = format!("e{epoch}");
         store
@@ -196,7 +201,7 @@ fn commits_past_the_checkpoint_the_next_generation_restored_do_not_count() {
 #[test]
 fn compaction_keeps_the_contents_and_removes_what_it_covers() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     let mut expected = Vec::new();
     for epoch in 1..=(store::COMPACT_AFTER as u64 + 2) {
         let key = format!("k{}", epoch % 5);
@@ -303,7 +308,7 @@ fn the_sink_commits_at_checkpoints_and_the_source_reads_the_contents() {
 #[test]
 fn a_subscription_reads_the_snapshot_then_each_complete_epoch() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     let (rows, at) = store.snapshot(&schema()).unwrap();
     assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
     assert_eq!(at, None);
@@ -377,7 +382,7 @@ fn a_restored_writer_caps_the_previous_generation_at_the_checkpoint_restored() {
         }
         old.commit(committables).unwrap();
     }
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = store_in(&dir);
     assert_eq!(sorted_rows(&store).len(), 3);
     // The next job restores checkpoint 2 (epoch 3 was a savepoint, say).
     let mut new = writer_of("1");

@@ -26,7 +26,7 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::Result;
 use crate::exchange::key_groups;
 use crate::jobgraph::{AggregatePhase, GroupAggregateSpec};
-use crate::operators::mini_batch::{now_ms, MiniBatch};
+use crate::operators::mini_batch::{MiniBatch, MiniBatched};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -248,7 +248,7 @@ impl GroupAggregateOperator {
     }
 
     /// Processes a batch (a whole mini-batch, with mini-batches on).
-    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+    fn process_whole(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -330,19 +330,15 @@ impl GroupAggregateOperator {
         }
         Ok(())
     }
+}
 
-    /// Processes whatever the mini-batch holds.
-    fn flush_mini_batch(&mut self, out: &mut Collector) -> Result<()> {
-        if let Some(batch) = self
-            .mini_batch
-            .as_mut()
-            .map(MiniBatch::take)
-            .transpose()?
-            .flatten()
-        {
-            self.process_now(batch, out)?;
-        }
-        Ok(())
+impl MiniBatched for GroupAggregateOperator {
+    fn mini_batch(&mut self) -> &mut Option<MiniBatch> {
+        &mut self.mini_batch
+    }
+
+    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        self.process_whole(batch, out)
     }
 }
 
@@ -355,39 +351,23 @@ impl StreamOperator for GroupAggregateOperator {
     }
 
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
-        let ready = match &mut self.mini_batch {
-            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
-            None => Some(batch),
-        };
-        match ready {
-            Some(batch) => self.process_now(batch, out),
-            None => Ok(()),
-        }
+        self.gather(batch, out)
     }
 
     fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
-        if let Some(batch) = self
-            .mini_batch
-            .as_mut()
-            .map(|m| m.due(now))
-            .transpose()?
-            .flatten()
-        {
-            self.process_now(batch, out)?;
-        }
-        Ok(())
+        self.tick(now, out)
     }
 
     fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {
-        self.flush_mini_batch(out)
+        self.flush(out)
     }
 
     fn finish(&mut self, out: &mut Collector) -> Result<()> {
-        self.flush_mini_batch(out)
+        self.flush(out)
     }
 
     fn process_watermark(&mut self, watermark: Watermark, out: &mut Collector) -> Result<()> {
-        self.flush_mini_batch(out)?;
+        self.flush(out)?;
         out.emit_watermark(watermark);
         Ok(())
     }

@@ -20,7 +20,7 @@ use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use super::aggregation::{evaluate, Aggregation};
 use crate::error::Result;
 use crate::jobgraph::LocalGroupAggregateSpec;
-use crate::operators::mini_batch::{now_ms, MiniBatch};
+use crate::operators::mini_batch::{MiniBatch, MiniBatched};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::time::Watermark;
 
@@ -110,19 +110,15 @@ impl LocalGroupAggregateOperator {
         out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
         Ok(())
     }
+}
 
-    /// Aggregates whatever the mini-batch holds.
-    fn flush(&mut self, out: &mut Collector) -> Result<()> {
-        if let Some(batch) = self
-            .mini_batch
-            .as_mut()
-            .map(MiniBatch::take)
-            .transpose()?
-            .flatten()
-        {
-            self.aggregate(batch, out)?;
-        }
-        Ok(())
+impl MiniBatched for LocalGroupAggregateOperator {
+    fn mini_batch(&mut self) -> &mut Option<MiniBatch> {
+        &mut self.mini_batch
+    }
+
+    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        self.aggregate(batch, out)
     }
 }
 
@@ -132,27 +128,11 @@ impl StreamOperator for LocalGroupAggregateOperator {
     }
 
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
-        let ready = match &mut self.mini_batch {
-            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
-            None => Some(batch),
-        };
-        match ready {
-            Some(batch) => self.aggregate(batch, out),
-            None => Ok(()),
-        }
+        self.gather(batch, out)
     }
 
     fn on_processing_time(&mut self, now: i64, out: &mut Collector) -> Result<()> {
-        if let Some(batch) = self
-            .mini_batch
-            .as_mut()
-            .map(|m| m.due(now))
-            .transpose()?
-            .flatten()
-        {
-            self.aggregate(batch, out)?;
-        }
-        Ok(())
+        self.tick(now, out)
     }
 
     fn prepare_snapshot_pre_barrier(&mut self, out: &mut Collector) -> Result<()> {

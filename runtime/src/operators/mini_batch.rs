@@ -10,6 +10,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use crate::config::table::{MINI_BATCH_ALLOW_LATENCY, MINI_BATCH_ENABLED, MINI_BATCH_SIZE};
 use crate::config::Configuration;
 use crate::error::{Result, RuntimeError};
+use crate::operators::Collector;
 
 /// Buffered input of one operator.
 pub(crate) struct MiniBatch {
@@ -72,6 +73,52 @@ impl MiniBatch {
             return Ok(None);
         };
         Ok(Some(concat_batches(&first.schema(), &buffered)?))
+    }
+}
+
+/// An operator that processes its input a mini-batch at a time when mini-batches are on,
+/// and batch by batch otherwise. The operator's `StreamOperator` methods call these.
+pub(crate) trait MiniBatched {
+    fn mini_batch(&mut self) -> &mut Option<MiniBatch>;
+
+    /// Processes one batch (a whole mini-batch, with mini-batches on).
+    fn process_now(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()>;
+
+    /// Takes `batch` in: processed at once without mini-batches, else buffered and the
+    /// mini-batch processed once full.
+    fn gather(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
+        let ready = match self.mini_batch() {
+            Some(mini_batch) => mini_batch.add(batch, now_ms())?,
+            None => Some(batch),
+        };
+        match ready {
+            Some(batch) => self.process_now(batch, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Processing time reached `now`: the mini-batch is processed once its latency passed.
+    fn tick(&mut self, now: i64, out: &mut Collector) -> Result<()> {
+        let due = match self.mini_batch() {
+            Some(mini_batch) => mini_batch.due(now)?,
+            None => None,
+        };
+        match due {
+            Some(batch) => self.process_now(batch, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Processes whatever the mini-batch holds (before a watermark, a barrier, the end).
+    fn flush(&mut self, out: &mut Collector) -> Result<()> {
+        let rest = match self.mini_batch() {
+            Some(mini_batch) => mini_batch.take()?,
+            None => None,
+        };
+        match rest {
+            Some(batch) => self.process_now(batch, out),
+            None => Ok(()),
+        }
     }
 }
 
