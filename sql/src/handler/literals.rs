@@ -95,9 +95,9 @@ fn is_number(e: &Expr) -> bool {
 }
 
 /// Types the integer literals of a query's computed expressions as INT where they fit
-/// (and gives `JSON_VALUE(.. RETURNING type)` its type, `json_clauses.rs`).
+/// (and rewrites the forms of `flink_syntax.rs` DataFusion does not take).
 pub(super) fn apply(query: &mut ast::Query) {
-    super::json_clauses::apply(query);
+    super::flink_syntax::apply(query);
     rewrite_set_expr(&mut query.body);
     if let Some(order_by) = query.order_by.as_mut() {
         if let ast::OrderByKind::Expressions(exprs) = &mut order_by.kind {

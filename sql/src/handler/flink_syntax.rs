@@ -1,0 +1,267 @@
+//! Flink SQL (and standard SQL) forms DataFusion does not take, rewritten into ones it does:
+//! - `JSON_VALUE(json, path RETURNING type)` becomes `TRY_CAST(JSON_VALUE(json, path) AS
+//!   type)`: NULL where the text does not convert (NULL ON ERROR, the default);
+//! - `LIKE` / `ILIKE` with an `ESCAPE` character other than backslash: a literal pattern is
+//!   written with backslash escapes, the one DataFusion knows;
+//! - `SIMILAR TO` with a literal pattern: SQL's `%` and `_` and literal `.`, `^`, `$`
+//!   become the regular expression DataFusion matches (it takes the pattern as a regex);
+//! - `LOCALTIMESTAMP` and `LOCALTIME` (bare words, not columns a query names in quotes):
+//!   the session's wall-clock time as TIMESTAMP(3) and TIME.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    self, Expr, FunctionArgumentClause, FunctionArguments, Ident, Value, ValueWithSpan,
+};
+
+/// Rewrites `query` in place.
+pub(super) fn apply(query: &mut ast::Query) {
+    let _ = ast::visit_expressions_mut(query, |e: &mut Expr| {
+        json_value_returning(e);
+        like_escape(e);
+        similar_to(e);
+        local_time(e);
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn json_value_returning(e: &mut Expr) {
+    let Expr::Function(f) = e else {
+        return;
+    };
+    let is_json_value = f
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .is_some_and(|i| i.value.eq_ignore_ascii_case("json_value"));
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    if !is_json_value {
+        return;
+    }
+    let Some(at) = list
+        .clauses
+        .iter()
+        .position(|c| matches!(c, FunctionArgumentClause::JsonReturningClause(_)))
+    else {
+        return;
+    };
+    let FunctionArgumentClause::JsonReturningClause(returning) = list.clauses.remove(at) else {
+        return;
+    };
+    let call = e.clone();
+    *e = Expr::Cast {
+        kind: ast::CastKind::TryCast,
+        expr: Box::new(call),
+        data_type: returning.data_type,
+        array: false,
+        format: None,
+    };
+}
+
+/// The text of a string literal.
+fn literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(s),
+            ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+fn string(s: String) -> Expr {
+    Expr::Value(Value::SingleQuotedString(s).into())
+}
+
+/// The one character of an ESCAPE clause.
+fn escape_of(escape: &Option<ValueWithSpan>) -> Option<char> {
+    let ValueWithSpan {
+        value: Value::SingleQuotedString(s),
+        ..
+    } = escape.as_ref()?
+    else {
+        return None;
+    };
+    let mut chars = s.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+fn like_escape(e: &mut Expr) {
+    let (Expr::Like {
+        pattern,
+        escape_char,
+        ..
+    }
+    | Expr::ILike {
+        pattern,
+        escape_char,
+        ..
+    }) = e
+    else {
+        return;
+    };
+    let Some(escape) = escape_of(escape_char).filter(|&c| c != '\\') else {
+        return;
+    };
+    let Some(text) = literal(pattern) else {
+        return;
+    };
+    let mut out = String::with_capacity(text.len() + 4);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == escape => match chars.next() {
+                Some(next @ ('%' | '_' | '\\')) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                Some(next) => out.push(next),
+                // A trailing escape character escapes nothing; DataFusion reports it.
+                None => out.push('\\'),
+            },
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    **pattern = string(out);
+    *escape_char = None;
+}
+
+fn similar_to(e: &mut Expr) {
+    let Expr::SimilarTo {
+        pattern,
+        escape_char,
+        ..
+    } = e
+    else {
+        return;
+    };
+    let escape = escape_of(escape_char).unwrap_or('\\');
+    let Some(text) = literal(pattern) else {
+        return;
+    };
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == escape => {
+                if let Some(next) = chars.next() {
+                    out.push_str(&regex_literal(next));
+                }
+            }
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '.' | '^' | '$' | '\\' => out.push_str(&regex_literal(c)),
+            c => out.push(c),
+        }
+    }
+    **pattern = string(out);
+    *escape_char = None;
+}
+
+/// `c` matched as itself in a regular expression.
+fn regex_literal(c: char) -> String {
+    match c.is_ascii_alphanumeric() || c == ' ' {
+        true => c.to_string(),
+        false => format!("\\{c}"),
+    }
+}
+
+fn local_time(e: &mut Expr) {
+    // The parser reads the bare words as a call without parentheses, or as a name.
+    let word = match e {
+        Expr::Identifier(Ident {
+            value,
+            quote_style: None,
+            ..
+        }) => value.clone(),
+        Expr::Function(f) if matches!(f.args, FunctionArguments::None) && f.over.is_none() => {
+            match f.name.0.as_slice() {
+                [part] => match part.as_ident() {
+                    Some(Ident {
+                        value,
+                        quote_style: None,
+                        ..
+                    }) => value.clone(),
+                    _ => return,
+                },
+                _ => return,
+            }
+        }
+        _ => return,
+    };
+    let target = match word.to_ascii_lowercase().as_str() {
+        "localtimestamp" => ast::DataType::Timestamp(Some(3), ast::TimezoneInfo::None),
+        "localtime" => ast::DataType::Time(None, ast::TimezoneInfo::None),
+        _ => return,
+    };
+    let call = |name: &str, args: Vec<Expr>| {
+        Expr::Function(ast::Function {
+            name: ast::ObjectName::from(vec![Ident::new(name)]),
+            uses_odbc_syntax: false,
+            parameters: FunctionArguments::None,
+            args: FunctionArguments::List(ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: args
+                    .into_iter()
+                    .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
+                    .collect(),
+                clauses: Vec::new(),
+            }),
+            filter: None,
+            null_treatment: None,
+            over: None,
+            within_group: Vec::new(),
+        })
+    };
+    *e = Expr::Cast {
+        kind: ast::CastKind::Cast,
+        expr: Box::new(call("to_local_time", vec![call("now", Vec::new())])),
+        data_type: target,
+        array: false,
+        format: None,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    fn rewritten(sql: &str) -> String {
+        let mut statements = Parser::parse_sql(&GenericDialect {}, sql).expect("SQL");
+        let ast::Statement::Query(q) = &mut statements[0] else {
+            panic!("a query");
+        };
+        super::apply(q);
+        statements[0].to_string()
+    }
+
+    use super::*;
+
+    #[test]
+    fn patterns_are_written_as_datafusion_reads_them() {
+        assert_eq!(
+            rewritten("SELECT 'a_c' LIKE 'a!_c\\d!!' ESCAPE '!'"),
+            "SELECT 'a_c' LIKE 'a\\_c\\\\d!'"
+        );
+        assert_eq!(
+            rewritten("SELECT x NOT ILIKE '#%' ESCAPE '#' FROM t"),
+            "SELECT x NOT ILIKE '\\%' FROM t"
+        );
+        assert_eq!(
+            rewritten("SELECT 'abc' SIMILAR TO '(a|b)%.c_'"),
+            "SELECT 'abc' SIMILAR TO '(a|b).*\\.c.'"
+        );
+        assert_eq!(
+            rewritten("SELECT LOCALTIMESTAMP, \"localtime\""),
+            "SELECT CAST(to_local_time(now()) AS TIMESTAMP(3)), \"localtime\""
+        );
+    }
+}
