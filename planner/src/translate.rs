@@ -51,6 +51,16 @@ pub(crate) struct OpenChain {
     pub upsert_key: Option<Vec<usize>>,
 }
 
+/// A window TVF that runs after the exchange, in its window aggregation's chain.
+pub(crate) struct FusedTvf {
+    /// The node, found again by value.
+    pub node: crate::WindowTvfNode,
+    /// The upstream vertex and the partitioner it reads from.
+    pub upstream: (VertexId, Partitioner),
+    /// The aggregation keeps HOP / CUMULATE windows as slices: the TVF hands out slices.
+    pub slices: bool,
+}
+
 /// Vertices and edges built so far.
 pub(crate) struct GraphParts {
     pub vertices: Vec<JobVertex>,
@@ -59,9 +69,8 @@ pub(crate) struct GraphParts {
     /// Set while translating the input of a window aggregation, the only place a SESSION
     /// window TVF may appear.
     pub in_window_aggregate: bool,
-    /// A window TVF to run after the exchange, in its aggregation's chain: (the node, the
-    /// upstream vertex and partitioner it reads from). The node is found again by value.
-    pub fused_tvf: Option<(crate::WindowTvfNode, (VertexId, Partitioner))>,
+    /// A window TVF to run after the exchange, in its aggregation's chain.
+    pub fused_tvf: Option<FusedTvf>,
     /// Set while translating the right input of a temporal join, the only place a
     /// versioned table (`FOR SYSTEM_TIME AS OF`) may appear.
     pub temporal_right: bool,

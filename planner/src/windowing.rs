@@ -16,7 +16,7 @@ use eddy_runtime::TimeAttribute;
 
 use crate::error::{PlanError, Result};
 use crate::logical::window_tvf::{as_window_tvf, WindowTvfNode};
-use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
+use crate::translate::{nullable, translate, FusedTvf, GraphParts, Head, OpenChain};
 
 /// The window bound (`start` / `end`) a column of `schema` holds, with its time kind.
 pub(crate) fn bound_of(schema: &DFSchema, index: usize) -> Option<(&str, TimeAttribute)> {
@@ -43,11 +43,11 @@ pub(crate) fn translate_window_tvf(
     // whose window has already passed, as Flink does; merging happens in aggregations.
     let standalone_session =
         matches!(node.kind, WindowKind::Session { .. }) && !parts.in_window_aggregate;
-    let fused = match parts.fused_tvf.take() {
-        Some((fused, head)) if fused == *node => Some(head),
+    let (fused, slices) = match parts.fused_tvf.take() {
+        Some(fused) if fused.node == *node => (Some(fused.upstream), fused.slices),
         other => {
             parts.fused_tvf = other;
-            None
+            (None, false)
         }
     };
     let drop_late = fused.is_some() || standalone_session;
@@ -68,11 +68,11 @@ pub(crate) fn translate_window_tvf(
         time_column: node.time_column,
         kind: node.kind,
         drop_late,
+        slices,
     };
-    chain
-        .names
-        .push(format!("WindowTableFunction({})", node.kind));
-    chain.ops.push(OperatorSpec::WindowTvf(spec));
+    let spec = OperatorSpec::WindowTvf(spec);
+    chain.names.push(spec.describe());
+    chain.ops.push(spec);
     Ok(chain)
 }
 
@@ -89,6 +89,9 @@ pub(crate) fn translate_window_aggregate(
     let mut keys = Vec::new();
     let mut key_positions = Vec::new();
     let mut window_time = None;
+    // A time attribute grouped under another name than window_time: if it is a window's
+    // time, slices would give it the slice's.
+    let mut other_time_key = false;
     let mut expression_key = None;
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
@@ -105,6 +108,8 @@ pub(crate) fn translate_window_aggregate(
             _ if TimeAttribute::of(input_schema.field(index)).is_some() => {
                 if input_schema.field(index).name() == "window_time" {
                     window_time = Some(i);
+                } else {
+                    other_time_key = true;
                 }
             }
             _ => {
@@ -156,6 +161,16 @@ pub(crate) fn translate_window_aggregate(
         (None, TimeAttribute::Rowtime) => fusable_tvf(&agg.input, &keys),
         _ => None,
     };
+    let slices_of = match fused {
+        Some((node, _))
+            if eddy_runtime::operators::window_slices(&node.kind)
+                && !other_time_key
+                && !reads_window_bounds(agg) =>
+        {
+            Some(node.kind)
+        }
+        _ => None,
+    };
     let (upstream, fused_chain) = match fused {
         Some((node, tvf_keys)) => {
             let below = {
@@ -163,15 +178,16 @@ pub(crate) fn translate_window_aggregate(
                 chain.insert_only("WindowTableFunction")?;
                 parts.close(chain)?
             };
-            parts.fused_tvf = Some((
-                node.clone(),
-                (
+            parts.fused_tvf = Some(FusedTvf {
+                node: node.clone(),
+                upstream: (
                     below,
                     Partitioner::Hash {
                         key_columns: tvf_keys,
                     },
                 ),
-            ));
+                slices: slices_of.is_some(),
+            });
             let chain = translate(&agg.input, state, parts);
             parts.fused_tvf = None;
             let mut chain = chain?;
@@ -201,8 +217,9 @@ pub(crate) fn translate_window_aggregate(
         window_time,
         proctime: time == TimeAttribute::Proctime,
         description: description.clone(),
+        slices_of,
     };
-    let name = format!("WindowAggregate({description})");
+    let name = OperatorSpec::WindowAggregate(spec.clone()).describe();
     match (upstream, fused_chain) {
         (_, Some(mut chain)) => {
             chain.ops.push(OperatorSpec::WindowAggregate(spec));
@@ -217,6 +234,44 @@ pub(crate) fn translate_window_aggregate(
         (None, None) => Err(PlanError::NotSupported(
             "window aggregation without input".into(),
         )),
+    }
+}
+
+/// Whether the aggregation, or anything between it and its window TVF, reads
+/// `window_start`, `window_end` or `window_time` other than passing them on: only the
+/// aggregation's own grouping may see slices where the windows were.
+fn reads_window_bounds(agg: &Aggregate) -> bool {
+    let bound = |schema: &DFSchema, expr: &Expr| {
+        expr.column_refs().iter().any(|c| {
+            schema.index_of_column(c).is_ok_and(|i| {
+                bound_of(schema, i).is_some()
+                    || (schema.field(i).name() == "window_time"
+                        && TimeAttribute::of(schema.field(i)).is_some())
+            })
+        })
+    };
+    if agg.aggr_expr.iter().any(|e| bound(agg.input.schema(), e)) {
+        return true;
+    }
+    let mut plan = agg.input.as_ref();
+    loop {
+        match plan {
+            LogicalPlan::Projection(p) => {
+                let computed = |e: &Expr| !matches!(e.clone().unalias(), Expr::Column(_));
+                if p.expr.iter().any(|e| computed(e) && bound(p.input.schema(), e)) {
+                    return true;
+                }
+                plan = &p.input;
+            }
+            LogicalPlan::SubqueryAlias(a) => plan = &a.input,
+            LogicalPlan::Filter(f) => {
+                if bound(f.input.schema(), &f.predicate) {
+                    return true;
+                }
+                plan = &f.input;
+            }
+            _ => return false,
+        }
     }
 }
 

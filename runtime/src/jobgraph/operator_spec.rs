@@ -156,6 +156,12 @@ pub struct WindowTvfSpec {
     /// fired, and counts as late the rows all of whose windows have.
     #[serde(default)]
     pub drop_late: bool,
+    /// Set when the window aggregation after it keeps HOP or CUMULATE windows as slices:
+    /// each row then gets the one slice holding it (its `window_start` / `window_end` are
+    /// the slice's) instead of a copy per window, and is late only when the last window
+    /// holding its slice has fired.
+    #[serde(default)]
+    pub slices: bool,
 }
 
 /// Window aggregation: rows grouped by window and key, each window emitted once when
@@ -183,6 +189,11 @@ pub struct WindowAggregateSpec {
     /// Windows close on processing time instead of watermarks.
     pub proctime: bool,
     pub description: String,
+    /// The HOP or CUMULATE windows the input's `window_start` / `window_end` are slices of
+    /// (see [`WindowTvfSpec::slices`]): groups are aggregated per slice, and a window, when
+    /// it fires, merges the slices it spans (Flink's `SliceSharedAssigner`).
+    #[serde(default)]
+    pub slices_of: Option<WindowKind>,
 }
 
 /// Group aggregation over an unbounded stream: one result row per group key, updated as
@@ -530,8 +541,14 @@ impl OperatorSpec {
             }
             OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => c.description.clone(),
             OperatorSpec::Calc(c) => format!("Calc({})", c.description),
+            OperatorSpec::WindowTvf(w) if w.slices => {
+                format!("WindowTableFunction({}, slices)", w.kind)
+            }
             OperatorSpec::WindowTvf(w) => format!("WindowTableFunction({})", w.kind),
-            OperatorSpec::WindowAggregate(w) => format!("WindowAggregate({})", w.description),
+            OperatorSpec::WindowAggregate(w) => match w.slices_of {
+                Some(kind) => format!("WindowAggregate({}, slicesOf=[{kind}])", w.description),
+                None => format!("WindowAggregate({})", w.description),
+            },
             OperatorSpec::LocalGroupAggregate(l) => {
                 format!("LocalGroupAggregate({})", l.description)
             }

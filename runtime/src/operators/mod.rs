@@ -44,7 +44,7 @@ pub use retracting::supports_retraction;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
 pub use upsert_materializer::UpsertMaterializerOperator;
-pub use window::{WindowAggregateOperator, WindowTvfOperator};
+pub use window::{slices as window_slices, WindowAggregateOperator, WindowTvfOperator};
 
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::connector::{ConnectorResolver, SubtaskInfo};

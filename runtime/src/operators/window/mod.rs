@@ -3,6 +3,7 @@
 //! Flink's `TimeWindow` computes it.
 
 mod session;
+mod slices;
 mod window_aggregate;
 mod window_table_function;
 
@@ -48,6 +49,50 @@ pub fn assign(kind: &WindowKind, ts: i64, mut emit: impl FnMut(i64, i64)) {
                 }
                 end += step;
             }
+        }
+    }
+}
+
+/// The slice holding `ts` when windows of `kind` are kept as slices shared between
+/// windows (Flink's `SliceAssigner`s): a HOP window of `size` = k × `slide` is k slices of
+/// `slide`, a CUMULATE window the slices of `step` from its cycle's start. `None` for
+/// kinds that do not slice (TUMBLE: a slice would be its window; SESSION; a HOP whose size
+/// is not a multiple of its slide).
+pub fn slice_of(kind: &WindowKind, ts: i64) -> Option<(i64, i64)> {
+    match *kind {
+        WindowKind::Hop {
+            slide,
+            size,
+            offset,
+        } if size % slide == 0 => {
+            let start = window_start(ts, offset, slide);
+            Some((start, start + slide))
+        }
+        WindowKind::Cumulate { step, size, offset } => {
+            let cycle = window_start(ts, offset, size);
+            let start = cycle + (ts - cycle) / step * step;
+            Some((start, start + step))
+        }
+        _ => None,
+    }
+}
+
+/// Whether windows of `kind` are kept as slices (see [`slice_of`]).
+pub fn slices(kind: &WindowKind) -> bool {
+    slice_of(kind, 0).is_some()
+}
+
+/// The end of the last window that holds the slice starting at `slice_start`: the slice's
+/// state is needed until that window fires.
+pub fn last_window_end(kind: &WindowKind, slice_start: i64) -> i64 {
+    match *kind {
+        // The last HOP window holding a slice is the one starting with it.
+        WindowKind::Hop { size, .. } => slice_start + size,
+        WindowKind::Cumulate { size, offset, .. } => window_start(slice_start, offset, size) + size,
+        _ => {
+            let mut last = i64::MIN;
+            assign(kind, slice_start, |_, end| last = last.max(end));
+            last
         }
     }
 }
@@ -164,6 +209,30 @@ mod tests {
         assert_eq!(windows(c, 0), vec![(0, 2), (0, 4), (0, 6)]);
         assert_eq!(windows(c, 3), vec![(0, 4), (0, 6)]);
         assert_eq!(windows(c, 7), vec![(6, 8), (6, 10), (6, 12)]);
+        let h = WindowKind::Hop {
+            slide: 5,
+            size: 15,
+            offset: 0,
+        };
+        assert_eq!(slice_of(&h, 12), Some((10, 15)));
+        assert_eq!(slice_of(&h, -1), Some((-5, 0)));
+        assert_eq!(last_window_end(&h, 10), 25);
+        let c = WindowKind::Cumulate {
+            step: 2,
+            size: 6,
+            offset: 0,
+        };
+        assert_eq!(slice_of(&c, 3), Some((2, 4)));
+        assert_eq!(slice_of(&c, 7), Some((6, 8)));
+        assert_eq!(slice_of(&c, -1), Some((-2, 0)));
+        assert_eq!(last_window_end(&c, 2), 6);
+        let uneven = WindowKind::Hop {
+            slide: 4,
+            size: 10,
+            offset: 0,
+        };
+        assert!(!slices(&uneven));
+        assert!(!slices(&WindowKind::Tumble { size: 5, offset: 0 }));
         assert!(is_fired(10, 9));
         assert!(!is_fired(10, 8));
     }

@@ -9,6 +9,9 @@
 //! `table.exec.window-agg.buffer-size-limit` (and, with checkpoints, before a snapshot) the
 //! groups move into the [`KeyedStateBackend`] as encoded accumulator states under (key
 //! group, group key, window); a window merges them back in when it fires.
+//!
+//! HOP and CUMULATE windows arrive as slices ([`super::slices`]): the groups above are
+//! then per slice, and a window merges its slices when it fires.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,7 +25,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::EmitTo;
 
 use super::session::{Sessions, SESSION_ROWS};
-use super::{is_fired, WindowClock};
+use super::slices::{Bounds, SlicedWindows, Slot};
+use super::{is_fired, last_window_end, WindowClock};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
@@ -51,37 +55,50 @@ pub struct WindowAggregateOperator {
     sessions: Option<Sessions>,
     /// For SESSION windows: the window-time column among the group keys.
     window_time: Option<usize>,
+    /// For HOP and CUMULATE windows kept as slices: the slices whose rows are all in.
+    sliced: Option<SlicedWindows>,
 }
 
 /// The keyed-state side of the operator.
 struct WindowState {
     backend: Box<dyn KeyedStateBackend>,
-    /// Windows with groups in the backend.
-    flushed: BTreeSet<(i64, i64)>,
+    /// The name groups are stored under.
+    name: &'static str,
+    /// Windows (or slices) with groups in the backend.
+    flushed: BTreeSet<Slot>,
     key_positions: Vec<usize>,
     max_parallelism: u32,
     buffer_limit: usize,
     buffered_groups: usize,
 }
 
-/// The name the operator's accumulators are stored under.
+/// The name the operator's accumulators are stored under, per window.
 const ACCUMULATORS: &str = "window-accumulators";
-/// A namespace back as a window.
-fn window_of(ns: &[u8]) -> Result<(i64, i64)> {
-    let bytes: [u8; 16] = ns
-        .try_into()
-        .map_err(|_| RuntimeError::Internal("a window namespace is not 16 bytes".into()))?;
-    let (end, start) = bytes.split_at(8);
-    Ok((
-        i64::from_be_bytes(end.try_into().unwrap_or_default()),
-        i64::from_be_bytes(start.try_into().unwrap_or_default()),
-    ))
+/// The name they are stored under per slice: slices and windows do not mix.
+const SLICE_ACCUMULATORS: &str = "window-slice-accumulators";
+
+/// A namespace back as a window or slot.
+fn slot_of(ns: &[u8]) -> Result<Slot> {
+    let word = |i: usize| -> Option<i64> {
+        Some(i64::from_be_bytes(ns.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+    };
+    match (ns.len(), word(0), word(1)) {
+        (16, Some(end), Some(start)) => Ok((end, start, i64::MIN)),
+        (24, Some(end), Some(start)) => Ok((end, start, word(2).unwrap_or(i64::MIN))),
+        _ => Err(RuntimeError::Internal(
+            "a window namespace is neither 16 nor 24 bytes".into(),
+        )),
+    }
 }
 
-/// A window as a state namespace: end then start, big-endian.
-fn namespace((end, start): (i64, i64)) -> Vec<u8> {
+/// A window or slot as a state namespace: end, start (and for a slot with windows emitted
+/// without it, the time through which they were), big-endian.
+fn namespace((end, start, emitted): Slot) -> Vec<u8> {
     let mut ns = end.to_be_bytes().to_vec();
     ns.extend_from_slice(&start.to_be_bytes());
+    if emitted != i64::MIN {
+        ns.extend_from_slice(&emitted.to_be_bytes());
+    }
     ns
 }
 
@@ -90,8 +107,13 @@ impl WindowAggregateOperator {
     pub fn try_new(spec: &WindowAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let input_schema = spec.input_schema.decode()?;
         let aggregation = Aggregation::decode(&spec.aggregate, &input_schema, &ctx.functions)?;
+        let sliced = spec.slices_of.map(SlicedWindows::new);
         let state = WindowState {
             backend: ctx.keyed_state_backend()?,
+            name: match sliced {
+                Some(_) => SLICE_ACCUMULATORS,
+                None => ACCUMULATORS,
+            },
             flushed: BTreeSet::new(),
             key_positions: spec.key_positions.clone(),
             max_parallelism: ctx.max_parallelism,
@@ -113,6 +135,7 @@ impl WindowAggregateOperator {
         Ok(Self {
             state,
             sessions,
+            sliced,
             window_time: spec.window_time,
             aggregation,
             output_schema: spec.output_schema.decode()?,
@@ -126,21 +149,28 @@ impl WindowAggregateOperator {
         })
     }
 
-    /// Moves every buffered group into keyed state: encoded group key under its key group
-    /// and window, the value its accumulators' intermediate states.
-    pub fn flush_to_state(&mut self) -> Result<()> {
-        // A group already in state is merged with its buffered part first: a put replaces.
-        let merged: Vec<(i64, i64)> = self
-            .windows
-            .keys()
-            .filter(|w| self.state.flushed.contains(w))
-            .copied()
-            .collect();
-        for window in merged {
-            self.restore_window(window)?;
+    /// The slot an open window (or slice) is kept under in keyed state.
+    fn open_slot(&self, (end, start): (i64, i64)) -> Slot {
+        match &self.sliced {
+            Some(sliced) => sliced.slot((end, start)),
+            None => (end, start, i64::MIN),
         }
-        let state = &mut self.state;
-        for (window, mut groups) in std::mem::take(&mut self.windows) {
+    }
+
+    /// Moves every buffered group into keyed state: encoded group key under its key group
+    /// and window (or slot), the value its accumulators' intermediate states.
+    pub fn flush_to_state(&mut self) -> Result<()> {
+        let mut slots: BTreeMap<Slot, Groups> = BTreeMap::new();
+        for (window, groups) in std::mem::take(&mut self.windows) {
+            slots.insert(self.open_slot(window), groups);
+        }
+        if let Some(sliced) = &mut self.sliced {
+            sliced.drain_into(&mut slots, &self.aggregation, &mut self.group_indices)?;
+        }
+        for (slot, mut groups) in slots {
+            // A put replaces: what the slot already holds in state is merged in first.
+            self.load(slot, &mut groups)?;
+            let state = &mut self.state;
             let keys = groups.groups.emit(EmitTo::All)?;
             let rows = keys.first().map_or(0, |k| k.len());
             let hashed: Vec<ArrayRef> = state
@@ -156,10 +186,10 @@ impl WindowAggregateOperator {
             let values = self
                 .aggregation
                 .encode_states(&mut groups.accumulators, rows)?;
-            let ns = namespace(window);
+            let ns = namespace(slot);
             for (r, value) in values.into_iter().enumerate() {
                 state.backend.put(
-                    ACCUMULATORS,
+                    state.name,
                     StateKey {
                         key_group: key_groups[r],
                         namespace: ns.clone(),
@@ -168,21 +198,21 @@ impl WindowAggregateOperator {
                     value,
                 )?;
             }
-            state.flushed.insert(window);
+            state.flushed.insert(slot);
         }
-        state.buffered_groups = 0;
+        self.state.buffered_groups = 0;
         Ok(())
     }
 
-    /// Merges a window's groups from keyed state back into its buffer.
-    fn restore_window(&mut self, window: (i64, i64)) -> Result<()> {
-        if !self.state.flushed.remove(&window) {
+    /// Merges the groups keyed state holds under `slot`, if any, into `groups`.
+    fn load(&mut self, slot: Slot, groups: &mut Groups) -> Result<()> {
+        if !self.state.flushed.remove(&slot) {
             return Ok(());
         }
         let entries = self
             .state
             .backend
-            .take_namespace(ACCUMULATORS, &namespace(window))?;
+            .take_namespace(self.state.name, &namespace(slot))?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -191,12 +221,6 @@ impl WindowAggregateOperator {
             .aggregation
             .keys
             .convert_rows(entries.iter().map(|(k, _)| parser.parse(&k.key)))?;
-        let groups = match self.windows.entry(window) {
-            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => {
-                e.insert(self.aggregation.new_groups()?)
-            }
-        };
         groups.groups.intern(&keys, &mut self.group_indices)?;
         let total = groups.groups.len();
         let values: Vec<&[u8]> = entries.iter().map(|(_, v)| v.as_slice()).collect();
@@ -213,24 +237,60 @@ impl WindowAggregateOperator {
         if self.sessions.is_some() {
             return self.fire_sessions(time, out);
         }
-        let due: Vec<(i64, i64)> = self
+        let due: Vec<Slot> = self
             .state
             .flushed
             .iter()
             .copied()
             .filter(|w| is_fired(w.0, time))
             .collect();
-        for window in due {
-            self.restore_window(window)?;
+        let mut closing = Vec::new();
+        for slot in due {
+            let window = (slot.0, slot.1);
+            let mut groups = match (&self.sliced, self.windows.remove(&window)) {
+                (None, Some(groups)) => groups,
+                _ => self.aggregation.new_groups()?,
+            };
+            self.load(slot, &mut groups)?;
+            match self.sliced {
+                Some(_) => closing.push((slot, groups)),
+                None => {
+                    self.windows.insert(window, groups);
+                }
+            }
+        }
+        let Some(sliced) = &mut self.sliced else {
+            while let Some(entry) = self.windows.first_entry() {
+                if !is_fired(entry.key().0, time) {
+                    break;
+                }
+                emit_window(&self.output_schema, entry.remove(), out)?;
+            }
+            return Ok(());
+        };
+        for (slot, groups) in closing {
+            sliced.close(slot, groups)?;
         }
         while let Some(entry) = self.windows.first_entry() {
             if !is_fired(entry.key().0, time) {
                 break;
             }
-            let window = entry.remove();
-            self.emit_window(window, out)?;
+            let (slice, groups) = entry.remove_entry();
+            sliced.close(sliced.slot(slice), groups)?;
         }
-        Ok(())
+        let bounds = Bounds {
+            start: self.window_start,
+            end: self.window_end,
+            time: self.window_time,
+        };
+        let schema = &self.output_schema;
+        sliced.fire(
+            time,
+            &self.aggregation,
+            bounds,
+            &mut self.group_indices,
+            |window| emit_window(schema, window, out),
+        )
     }
 }
 
@@ -266,34 +326,40 @@ impl WindowAggregateOperator {
         window.groups.intern(&keys, &mut self.group_indices)?;
         let total = window.groups.len();
         agg.update(&mut window.accumulators, &batch, &self.group_indices, total)?;
-        self.emit_window(window, out)
+        emit_window(&self.output_schema, window, out)
     }
+}
 
-    /// Emits a window's groups with their aggregates.
-    fn emit_window(&self, mut window: Groups, out: &mut Collector) -> Result<()> {
-        let mut columns = window.groups.emit(EmitTo::All)?;
-        for acc in &mut window.accumulators {
-            columns.push(acc.evaluate(EmitTo::All)?);
-        }
-        let columns = columns
-            .into_iter()
-            .zip(self.output_schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    Ok(cast(&c, f.data_type())?)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        out.collect(RecordBatch::try_new(self.output_schema.clone(), columns)?);
-        Ok(())
+/// Emits a window's groups with their aggregates.
+fn emit_window(schema: &SchemaRef, mut window: Groups, out: &mut Collector) -> Result<()> {
+    let mut columns = window.groups.emit(EmitTo::All)?;
+    for acc in &mut window.accumulators {
+        columns.push(acc.evaluate(EmitTo::All)?);
     }
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c)
+            } else {
+                Ok(cast(&c, f.data_type())?)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    out.collect(RecordBatch::try_new(schema.clone(), columns)?);
+    Ok(())
 }
 
 impl StreamOperator for WindowAggregateOperator {
     fn name(&self) -> String {
-        format!("WindowAggregate({})", self.description)
+        match &self.sliced {
+            Some(sliced) => format!(
+                "WindowAggregate({}, slicesOf=[{}])",
+                self.description, sliced.kind
+            ),
+            None => format!("WindowAggregate({})", self.description),
+        }
     }
 
     fn process_batch(&mut self, batch: RecordBatch, _out: &mut Collector) -> Result<()> {
@@ -371,7 +437,12 @@ impl StreamOperator for WindowAggregateOperator {
                 continue;
             }
             let window = (ends.value(row), starts.value(row));
-            if self.clock.is_late(window.0) {
+            // A slice is late once the last window holding it has fired.
+            let last_end = match &self.sliced {
+                Some(sliced) => last_window_end(&sliced.kind, window.1),
+                None => window.0,
+            };
+            if self.clock.is_late(last_end) {
                 late += 1;
                 continue;
             }
@@ -453,16 +524,24 @@ impl StreamOperator for WindowAggregateOperator {
 
     fn initialize_state(&mut self, restored: RestoredState) -> Result<()> {
         self.clock.restore(&restored.union)?;
+        if let Some(sliced) = &mut self.sliced {
+            sliced.fired_through = self.clock.watermark();
+        }
         let own = self.state.backend.key_group_range();
         let name = self.name();
         let state = &mut self.state;
         let sessions = &mut self.sessions;
         for_each_restored(&restored, own, &mut |kind, key, value| {
             match (kind.as_str(), sessions.as_mut()) {
-                (ACCUMULATORS, _) => {
-                    state.flushed.insert(window_of(&key.namespace)?);
-                    state.backend.put(ACCUMULATORS, key, value)
+                (own, _) if own == state.name => {
+                    state.flushed.insert(slot_of(&key.namespace)?);
+                    state.backend.put(state.name, key, value)
                 }
+                (ACCUMULATORS | SLICE_ACCUMULATORS, _) => Err(RuntimeError::User(format!(
+                    "the state restored for {name} holds its windows as {}, but this job keeps them as {}: a savepoint taken before Eddy kept HOP and CUMULATE windows as slices cannot be restored into it",
+                    if kind == ACCUMULATORS { "whole windows" } else { "slices" },
+                    if state.name == ACCUMULATORS { "whole windows" } else { "slices" },
+                ))),
                 (SESSION_ROWS, Some(sessions)) => {
                     sessions.restore(state.backend.as_mut(), key, value)
                 }
@@ -488,7 +567,7 @@ mod tests {
 
     use super::*;
     use crate::config::Configuration;
-    use crate::jobgraph::SerializedSchema;
+    use crate::jobgraph::{SerializedSchema, WindowKind};
     use crate::operators::testing::{aggregate_plan, build, changes, feed, snapshot, watermark};
 
     fn schema() -> SchemaRef {
@@ -502,6 +581,10 @@ mod tests {
     }
 
     fn operator() -> WindowAggregateOperator {
+        operator_over(None)
+    }
+
+    fn operator_over(slices_of: Option<WindowKind>) -> WindowAggregateOperator {
         let input = schema();
         let output = Arc::new(Schema::new(vec![
             input.field(2).clone(),
@@ -525,6 +608,7 @@ mod tests {
             window_time: None,
             proctime: false,
             description: "test".into(),
+            slices_of,
         };
         build(1, 0, &Configuration::new(), |ctx| {
             WindowAggregateOperator::try_new(&spec, ctx)
@@ -533,6 +617,11 @@ mod tests {
 
     /// Rows `(k, v, start)` of 10 ms tumbling windows.
     fn rows(rows: &[(i64, i64, i64)]) -> RecordBatch {
+        rows_of(10, rows)
+    }
+
+    /// Rows `(k, v, start)` of windows (or slices) `width` ms wide.
+    fn rows_of(width: i64, rows: &[(i64, i64, i64)]) -> RecordBatch {
         RecordBatch::try_new(
             schema(),
             vec![
@@ -542,7 +631,7 @@ mod tests {
                     rows.iter().map(|r| r.2),
                 )),
                 Arc::new(TimestampMillisecondArray::from_iter_values(
-                    rows.iter().map(|r| r.2 + 10),
+                    rows.iter().map(|r| r.2 + width),
                 )),
             ],
         )
@@ -585,5 +674,87 @@ mod tests {
             changes(&watermark(&mut op, 19)),
             ["+I[1970-01-01T00:00:00.010, 1970-01-01T00:00:00.020, 1, 2, 10]"]
         );
+    }
+
+    #[test]
+    fn hop_windows_merge_their_slices_and_a_late_row_counts_in_the_windows_still_open() {
+        let hop = WindowKind::Hop {
+            slide: 5,
+            size: 10,
+            offset: 0,
+        };
+        let sorted = |batches: Vec<RecordBatch>| {
+            let mut rows = changes(&batches);
+            rows.sort();
+            rows
+        };
+        let mut op = operator_over(Some(hop));
+        // Slices [0, 5) and [5, 10): each row is in two windows.
+        feed(&mut op, 0, rows_of(5, &[(1, 1, 0), (1, 2, 5), (2, 4, 5)]));
+        assert_eq!(
+            sorted(watermark(&mut op, 4)),
+            ["+I[1969-12-31T23:59:59.995, 1970-01-01T00:00:00.005, 1, 1, 1]"]
+        );
+        assert_eq!(
+            sorted(watermark(&mut op, 9)),
+            [
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 1, 2, 3]",
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 2, 1, 4]"
+            ]
+        );
+        // [5, 10) has fired its first window, not its last: a row for it is late for
+        // [0, 10) only. A row for [0, 5), whose last window [0, 10) fired, is dropped.
+        feed(&mut op, 0, rows_of(5, &[(1, 10, 5), (1, 100, 0)]));
+        assert_eq!(
+            op.metrics
+                .num_late_records_dropped
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        // The slices survive a snapshot, with what their windows emitted.
+        let restored = snapshot(&mut op, 1);
+        let mut op = operator_over(Some(hop));
+        op.initialize_state(restored).unwrap();
+        assert_eq!(
+            sorted(watermark(&mut op, 14)),
+            [
+                "+I[1970-01-01T00:00:00.005, 1970-01-01T00:00:00.015, 1, 2, 12]",
+                "+I[1970-01-01T00:00:00.005, 1970-01-01T00:00:00.015, 2, 1, 4]"
+            ]
+        );
+        // Every window holding a slice has fired: nothing is left to fire or keep.
+        assert!(watermark(&mut op, 100).is_empty());
+        assert!(op.windows.is_empty() && op.state.flushed.is_empty());
+    }
+
+    #[test]
+    fn cumulate_windows_grow_by_slices_and_whole_window_state_is_refused() {
+        let cumulate = WindowKind::Cumulate {
+            step: 5,
+            size: 10,
+            offset: 0,
+        };
+        let mut op = operator_over(Some(cumulate));
+        feed(&mut op, 0, rows_of(5, &[(1, 1, 0), (1, 2, 5), (1, 4, 10)]));
+        assert_eq!(
+            changes(&watermark(&mut op, 9)),
+            [
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.005, 1, 1, 1]",
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 1, 2, 3]"
+            ]
+        );
+        assert_eq!(
+            changes(&watermark(&mut op, 14)),
+            ["+I[1970-01-01T00:00:00.010, 1970-01-01T00:00:00.015, 1, 1, 4]"]
+        );
+        // A savepoint that kept whole windows does not restore into slices.
+        let mut whole = operator();
+        feed(&mut whole, 0, rows(&[(1, 1, 0)]));
+        let restored = snapshot(&mut whole, 1);
+        let err = operator_over(Some(cumulate))
+            .initialize_state(restored)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("as whole windows"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! The window table-valued functions TUMBLE, HOP and CUMULATE: each row is repeated once
 //! per window holding its time attribute, with `window_start`, `window_end` and
-//! `window_time` (= `window_end` - 1 ms) appended.
+//! `window_time` (= `window_end` - 1 ms) appended. In front of a window aggregation that
+//! keeps HOP or CUMULATE windows as slices, each row gets its one slice instead.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use datafusion::arrow::compute::{cast, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 
-use super::{assign, is_fired};
+use super::{assign, is_fired, last_window_end, slice_of};
 use crate::error::{Result, RuntimeError};
 use crate::jobgraph::{WindowKind, WindowTvfSpec};
 use crate::metrics::TaskMetrics;
@@ -22,6 +23,7 @@ pub struct WindowTvfOperator {
     time_column: usize,
     kind: WindowKind,
     drop_late: bool,
+    slices: bool,
     watermark: Watermark,
     metrics: Arc<TaskMetrics>,
 }
@@ -34,6 +36,7 @@ impl WindowTvfOperator {
             time_column: spec.time_column,
             kind: spec.kind,
             drop_late: spec.drop_late,
+            slices: spec.slices,
             watermark: Watermark::MIN,
             metrics: ctx.info.metrics.clone(),
         })
@@ -52,7 +55,10 @@ impl WindowTvfOperator {
 
 impl StreamOperator for WindowTvfOperator {
     fn name(&self) -> String {
-        format!("WindowTableFunction({})", self.kind)
+        match self.slices {
+            true => format!("WindowTableFunction({}, slices)", self.kind),
+            false => format!("WindowTableFunction({})", self.kind),
+        }
     }
 
     fn process_batch(&mut self, batch: RecordBatch, out: &mut Collector) -> Result<()> {
@@ -78,8 +84,22 @@ impl StreamOperator for WindowTvfOperator {
             if time.is_null(row) {
                 continue;
             }
+            let ts = time.value(row);
+            if self.slices {
+                if let Some((s, e)) = slice_of(&self.kind, ts) {
+                    // A slice counts while any window holding it is still open.
+                    if is_fired(last_window_end(&self.kind, s), watermark) {
+                        late += 1;
+                    } else {
+                        indices.push(row as u32);
+                        starts.push(s);
+                        ends.push(e);
+                    }
+                    continue;
+                }
+            }
             let mut kept = false;
-            assign(&self.kind, time.value(row), |s, e| {
+            assign(&self.kind, ts, |s, e| {
                 if !is_fired(e, watermark) {
                     indices.push(row as u32);
                     starts.push(s);
