@@ -258,7 +258,10 @@ fn reads_window_bounds(agg: &Aggregate) -> bool {
         match plan {
             LogicalPlan::Projection(p) => {
                 let computed = |e: &Expr| !matches!(e.clone().unalias(), Expr::Column(_));
-                if p.expr.iter().any(|e| computed(e) && bound(p.input.schema(), e)) {
+                if p.expr
+                    .iter()
+                    .any(|e| computed(e) && bound(p.input.schema(), e))
+                {
                     return true;
                 }
                 plan = &p.input;

@@ -2,6 +2,7 @@
 //! streams, the interval join over event time and the temporal join.
 
 mod interval_join;
+mod key_index;
 mod stream_join;
 mod temporal_join;
 mod window_join;

@@ -4,7 +4,7 @@
 //! the equi-keys (window bounds included) with a hash table over the right side, then
 //! filtered by any extra condition. Inner, outer, semi and anti joins.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -20,7 +20,8 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::jobgraph::{WindowJoinSpec, WindowJoinType};
 use crate::metrics::TaskMetrics;
-use crate::operators::window::{is_fired, WindowClock};
+use crate::operators::join::key_index::KeyIndex;
+use crate::operators::window::{is_fired, window_runs, WindowClock};
 use crate::operators::{BufferBudget, Collector, OperatorContext, StreamOperator};
 use crate::state::rows::{chunk_seq, RowsCodec};
 use crate::state::snapshot::{restore_into, snapshot_backend};
@@ -178,32 +179,12 @@ impl WindowJoinOperator {
                 .map(|k| SortField::new(k.data_type().clone()))
                 .collect(),
         )?;
-        let left_rows = converter.convert_columns(&left_keys)?;
-        let right_rows = converter.convert_columns(&right_keys)?;
-        let has_null = |keys: &[ArrayRef], i: usize| keys.iter().any(|k| k.is_null(i));
-        let mut table: HashMap<&[u8], Vec<u32>> = HashMap::new();
-        for i in 0..right.num_rows() {
-            if !has_null(&right_keys, i) {
-                table
-                    .entry(right_rows.row(i).data())
-                    .or_default()
-                    .push(i as u32);
-            }
-        }
-        let (mut li, mut ri) = (Vec::new(), Vec::new());
-        for i in 0..left.num_rows() {
-            if has_null(&left_keys, i) {
-                continue;
-            }
-            if let Some(matches) = table.get(left_rows.row(i).data()) {
-                for &r in matches {
-                    li.push(i as u32);
-                    ri.push(r);
-                }
-            }
-        }
-        let l = take_record_batch(left, &UInt32Array::from(li.clone()))?;
-        let r = take_record_batch(right, &UInt32Array::from(ri.clone()))?;
+        let index = KeyIndex::build(&right_keys, &converter)?;
+        let (li, ri) = index.probe(&left_keys, &converter)?;
+        let (li, ri) = (UInt32Array::from(li), UInt32Array::from(ri));
+        let l = take_record_batch(left, &li)?;
+        let r = take_record_batch(right, &ri)?;
+        let (li, ri) = (li.values(), ri.values());
         let mut columns = l.columns().to_vec();
         columns.extend(r.columns().iter().cloned());
         let mut joined = RecordBatch::try_new(self.joined_schema.clone(), columns)
@@ -251,22 +232,22 @@ impl WindowJoinOperator {
         let out = match self.join_type {
             WindowJoinType::Inner => joined,
             WindowJoinType::LeftOuter => {
-                let extra = unmatched(left, &li, true)?;
+                let extra = unmatched(left, li, true)?;
                 concat_batches(&self.joined_schema, &[joined, extra])?
             }
             WindowJoinType::RightOuter => {
-                let extra = unmatched(right, &ri, false)?;
+                let extra = unmatched(right, ri, false)?;
                 concat_batches(&self.joined_schema, &[joined, extra])?
             }
             WindowJoinType::FullOuter => {
-                let l_extra = unmatched(left, &li, true)?;
-                let r_extra = unmatched(right, &ri, false)?;
+                let l_extra = unmatched(left, li, true)?;
+                let r_extra = unmatched(right, ri, false)?;
                 concat_batches(&self.joined_schema, &[joined, l_extra, r_extra])?
             }
-            WindowJoinType::LeftSemi => side_rows(left, &li, true)?,
-            WindowJoinType::LeftAnti => side_rows(left, &li, false)?,
-            WindowJoinType::RightSemi => side_rows(right, &ri, true)?,
-            WindowJoinType::RightAnti => side_rows(right, &ri, false)?,
+            WindowJoinType::LeftSemi => side_rows(left, li, true)?,
+            WindowJoinType::LeftAnti => side_rows(left, li, false)?,
+            WindowJoinType::RightSemi => side_rows(right, ri, true)?,
+            WindowJoinType::RightAnti => side_rows(right, ri, false)?,
         };
         if out.num_rows() == 0 {
             return Ok(None);
@@ -299,31 +280,26 @@ impl StreamOperator for WindowJoinOperator {
             &DataType::Timestamp(TimeUnit::Millisecond, None),
         )?;
         let ends = millis(&ends)?;
-        let mut by_window: Vec<(i64, Vec<u32>)> = Vec::new();
-        let mut late = 0u64;
-        for row in 0..batch.num_rows() {
-            if ends.is_null(row) {
-                continue;
-            }
-            let end = ends.value(row);
-            if self.clock.is_late(end) {
-                late += 1;
-                continue;
-            }
-            match by_window.iter_mut().find(|(e, _)| *e == end) {
-                Some((_, rows)) => rows.push(row as u32),
-                None => by_window.push((end, vec![row as u32])),
-            }
+        let clock = &self.clock;
+        let grouped = window_runs(
+            batch.num_rows(),
+            |row| ends.is_valid(row).then(|| ends.value(row)),
+            |end| clock.is_late(end),
+        );
+        if grouped.late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, grouped.late);
         }
-        if late > 0 {
-            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
+        if grouped.runs.is_empty() {
+            return Ok(());
         }
-        let all = batch.num_rows();
-        for (end, rows) in by_window {
-            let part = if rows.len() == all {
-                batch.clone()
-            } else {
-                take_record_batch(&batch, &UInt32Array::from(rows))?
+        let batch = match &grouped.order {
+            Some(order) => take_record_batch(&batch, order)?,
+            None => batch,
+        };
+        for (end, rows) in grouped.runs {
+            let part = match rows.len() == batch.num_rows() {
+                true => batch.clone(),
+                false => batch.slice(rows.start, rows.len()),
             };
             self.store(side, end, &part)?;
         }

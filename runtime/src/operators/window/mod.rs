@@ -2,11 +2,13 @@
 //! window aggregation, plus the window arithmetic they and the window join share, as
 //! Flink's `TimeWindow` computes it.
 
+mod runs;
 mod session;
 mod slices;
 mod window_aggregate;
 mod window_table_function;
 
+pub(crate) use runs::window_runs;
 pub use window_aggregate::WindowAggregateOperator;
 pub use window_table_function::WindowTvfOperator;
 

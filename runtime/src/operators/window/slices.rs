@@ -110,9 +110,10 @@ impl SlicedWindows {
         }
         for (end, start) in due {
             let mut window = aggregation.new_groups()?;
-            let parts = self.closed.iter().filter(|s| {
-                s.start >= start && s.end <= end && !is_fired(end, s.emitted_through)
-            });
+            let parts = self
+                .closed
+                .iter()
+                .filter(|s| s.start >= start && s.end <= end && !is_fired(end, s.emitted_through));
             for slice in parts {
                 let rows = slice.keys.first().map_or(0, |k| k.len());
                 let mut keys = slice.keys.clone();

@@ -26,7 +26,7 @@ use datafusion::logical_expr::EmitTo;
 
 use super::session::{Sessions, SESSION_ROWS};
 use super::slices::{Bounds, SlicedWindows, Slot};
-use super::{is_fired, last_window_end, WindowClock};
+use super::{is_fired, last_window_end, window_runs, WindowClock};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
@@ -80,7 +80,9 @@ const SLICE_ACCUMULATORS: &str = "window-slice-accumulators";
 /// A namespace back as a window or slot.
 fn slot_of(ns: &[u8]) -> Result<Slot> {
     let word = |i: usize| -> Option<i64> {
-        Some(i64::from_be_bytes(ns.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+        Some(i64::from_be_bytes(
+            ns.get(i * 8..i * 8 + 8)?.try_into().ok()?,
+        ))
     };
     match (ns.len(), word(0), word(1)) {
         (16, Some(end), Some(start)) => Ok((end, start, i64::MIN)),
@@ -247,9 +249,15 @@ impl WindowAggregateOperator {
         let mut closing = Vec::new();
         for slot in due {
             let window = (slot.0, slot.1);
-            let mut groups = match (&self.sliced, self.windows.remove(&window)) {
-                (None, Some(groups)) => groups,
-                _ => self.aggregation.new_groups()?,
+            // A window's groups merge into its open buffer; a slice's stay apart from its
+            // open rows, which came after other windows fired.
+            let open = match self.sliced {
+                Some(_) => None,
+                None => self.windows.remove(&window),
+            };
+            let mut groups = match open {
+                Some(groups) => groups,
+                None => self.aggregation.new_groups()?,
             };
             self.load(slot, &mut groups)?;
             match self.sliced {
@@ -429,34 +437,50 @@ impl StreamOperator for WindowAggregateOperator {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        // Rows by window; a batch usually spans few windows.
-        let mut by_window: Vec<((i64, i64), Vec<u32>)> = Vec::new();
-        let mut late = 0u64;
-        for row in 0..n {
-            if starts.is_null(row) || ends.is_null(row) {
-                continue;
-            }
-            let window = (ends.value(row), starts.value(row));
+        let (clock, sliced) = (&self.clock, &self.sliced);
+        let grouped = window_runs(
+            n,
+            |row| {
+                (starts.is_valid(row) && ends.is_valid(row))
+                    .then(|| (ends.value(row), starts.value(row)))
+            },
             // A slice is late once the last window holding it has fired.
-            let last_end = match &self.sliced {
-                Some(sliced) => last_window_end(&sliced.kind, window.1),
-                None => window.0,
-            };
-            if self.clock.is_late(last_end) {
-                late += 1;
-                continue;
-            }
-            match by_window.iter_mut().find(|(w, _)| *w == window) {
-                Some((_, rows)) => rows.push(row as u32),
-                None => by_window.push((window, vec![row as u32])),
-            }
+            |(end, start)| match sliced {
+                Some(sliced) => clock.is_late(last_window_end(&sliced.kind, start)),
+                None => clock.is_late(end),
+            },
+        );
+        if grouped.late > 0 {
+            TaskMetrics::add(&self.metrics.num_late_records_dropped, grouped.late);
         }
-        if late > 0 {
-            TaskMetrics::add(&self.metrics.num_late_records_dropped, late);
+        if grouped.runs.is_empty() {
+            return Ok(());
         }
-        for (window, rows) in by_window {
-            let indices = (rows.len() != n).then(|| UInt32Array::from(rows));
-            let keys = take_rows(&keys, indices.as_ref())?;
+        // One take of every column puts each window's rows side by side.
+        let order = grouped.order.as_ref();
+        let keys = take_rows(&keys, order)?;
+        let args = args
+            .iter()
+            .map(|values| take_rows(values, order))
+            .collect::<Result<Vec<_>>>()?;
+        let filters = filters
+            .iter()
+            .map(|f| match f {
+                Some(f) => Ok(Some(take_rows(std::slice::from_ref(f), order)?.remove(0))),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let part = |columns: &[ArrayRef], rows: &std::ops::Range<usize>| -> Vec<ArrayRef> {
+            match rows.len() == columns.first().map_or(0, |c| c.len()) {
+                true => columns.to_vec(),
+                false => columns
+                    .iter()
+                    .map(|c| c.slice(rows.start, rows.len()))
+                    .collect(),
+            }
+        };
+        for (window, rows) in grouped.runs {
+            let keys = part(&keys, &rows);
             let state = match self.windows.entry(window) {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
@@ -468,14 +492,11 @@ impl StreamOperator for WindowAggregateOperator {
             let total = state.groups.len();
             self.state.buffered_groups += total - before;
             for ((acc, values), filter) in state.accumulators.iter_mut().zip(&args).zip(&filters) {
-                let values = take_rows(values, indices.as_ref())?;
-                let filter = match filter {
-                    Some(f) => Some(take_rows(std::slice::from_ref(f), indices.as_ref())?),
-                    None => None,
-                };
+                let values = part(values, &rows);
+                let filter = filter.as_ref().map(|f| f.slice(rows.start, rows.len()));
                 let filter = filter
                     .as_ref()
-                    .and_then(|f| f[0].as_any().downcast_ref::<BooleanArray>());
+                    .and_then(|f| f.as_any().downcast_ref::<BooleanArray>());
                 acc.update_batch(&values, &self.group_indices, filter, total)?;
             }
         }
@@ -725,6 +746,33 @@ mod tests {
         // Every window holding a slice has fired: nothing is left to fire or keep.
         assert!(watermark(&mut op, 100).is_empty());
         assert!(op.windows.is_empty() && op.state.flushed.is_empty());
+    }
+
+    #[test]
+    fn a_slice_moved_into_keyed_state_and_fed_again_counts_every_row() {
+        let hop = WindowKind::Hop {
+            slide: 5,
+            size: 10,
+            offset: 0,
+        };
+        let mut op = operator_over(Some(hop));
+        feed(&mut op, 0, rows_of(5, &[(1, 1, 0), (1, 2, 5)]));
+        // A checkpoint moves both open slices into the backend; rows keep coming for them.
+        snapshot(&mut op, 1);
+        feed(&mut op, 0, rows_of(5, &[(1, 4, 0), (1, 8, 5)]));
+        assert_eq!(
+            changes(&watermark(&mut op, 9)),
+            [
+                "+I[1969-12-31T23:59:59.995, 1970-01-01T00:00:00.005, 1, 2, 5]",
+                "+I[1970-01-01T00:00:00, 1970-01-01T00:00:00.010, 1, 4, 15]"
+            ]
+        );
+        snapshot(&mut op, 2);
+        feed(&mut op, 0, rows_of(5, &[(1, 16, 5)]));
+        assert_eq!(
+            changes(&watermark(&mut op, 14)),
+            ["+I[1970-01-01T00:00:00.005, 1970-01-01T00:00:00.015, 1, 3, 26]"]
+        );
     }
 
     #[test]
