@@ -89,9 +89,6 @@ pub(crate) fn translate_window_aggregate(
     let mut keys = Vec::new();
     let mut key_positions = Vec::new();
     let mut window_time = None;
-    // A time attribute grouped under another name than window_time: if it is a window's
-    // time, slices would give it the slice's.
-    let mut other_time_key = false;
     let mut expression_key = None;
     for (i, g) in agg.group_expr.iter().enumerate() {
         let Some(index) = column_index(g, input_schema) else {
@@ -108,8 +105,6 @@ pub(crate) fn translate_window_aggregate(
             _ if TimeAttribute::of(input_schema.field(index)).is_some() => {
                 if input_schema.field(index).name() == "window_time" {
                     window_time = Some(i);
-                } else {
-                    other_time_key = true;
                 }
             }
             _ => {
@@ -164,8 +159,10 @@ pub(crate) fn translate_window_aggregate(
     let slices_of = match fused {
         Some((node, _))
             if eddy_runtime::operators::window_slices(&node.kind)
-                && !other_time_key
-                && !reads_window_bounds(agg) =>
+                && bounds_reach_only_keys(
+                    agg,
+                    &[Some(window_start), Some(window_end), window_time],
+                ) =>
         {
             Some(node.kind)
         }
@@ -237,45 +234,67 @@ pub(crate) fn translate_window_aggregate(
     }
 }
 
-/// Whether the aggregation, or anything between it and its window TVF, reads
-/// `window_start`, `window_end` or `window_time` other than passing them on: only the
-/// aggregation's own grouping may see slices where the windows were.
-fn reads_window_bounds(agg: &Aggregate) -> bool {
-    let bound = |schema: &DFSchema, expr: &Expr| {
-        expr.column_refs().iter().any(|c| {
-            schema.index_of_column(c).is_ok_and(|i| {
-                bound_of(schema, i).is_some()
-                    || (schema.field(i).name() == "window_time"
-                        && TimeAttribute::of(schema.field(i)).is_some())
-            })
-        })
-    };
-    if agg.aggr_expr.iter().any(|e| bound(agg.input.schema(), e)) {
-        return true;
-    }
+/// Whether slices may stand in for windows below `agg`: the window TVF's `window_start`,
+/// `window_end` and `window_time` reach it only as plain columns (through projections,
+/// aliases and filters that do not read them), and there only as the group keys at
+/// `positions`, which the aggregation gives the window's bounds when it fires. Columns are
+/// followed by position from the TVF up, so an alias does not hide one.
+fn bounds_reach_only_keys(agg: &Aggregate, positions: &[Option<usize>]) -> bool {
+    let mut chain = Vec::new();
     let mut plan = agg.input.as_ref();
-    loop {
+    let tvf = loop {
         match plan {
             LogicalPlan::Projection(p) => {
-                let computed = |e: &Expr| !matches!(e.clone().unalias(), Expr::Column(_));
-                if p.expr
-                    .iter()
-                    .any(|e| computed(e) && bound(p.input.schema(), e))
-                {
-                    return true;
-                }
+                chain.push(plan);
                 plan = &p.input;
             }
-            LogicalPlan::SubqueryAlias(a) => plan = &a.input,
             LogicalPlan::Filter(f) => {
-                if bound(f.input.schema(), &f.predicate) {
-                    return true;
-                }
+                chain.push(plan);
                 plan = &f.input;
             }
-            _ => return false,
+            LogicalPlan::SubqueryAlias(a) => plan = &a.input,
+            other => match as_window_tvf(other) {
+                Some(node) => break node,
+                None => return false,
+            },
+        }
+    };
+    // The TVF appends window_start, window_end and window_time to its input's columns.
+    let width = tvf.input.schema().fields().len();
+    let mut carries: Vec<bool> = (0..width + 3).map(|i| i >= width).collect();
+    let reads = |schema: &DFSchema, expr: &Expr, carries: &[bool]| {
+        expr.column_refs().iter().any(|c| {
+            schema
+                .index_of_column(c)
+                .is_ok_and(|i| carries.get(i).copied().unwrap_or(true))
+        })
+    };
+    for node in chain.iter().rev() {
+        match node {
+            LogicalPlan::Projection(p) => {
+                let mut next = Vec::with_capacity(p.expr.len());
+                for e in &p.expr {
+                    let carried = reads(p.input.schema(), e, &carries);
+                    if carried && !matches!(e.clone().unalias(), Expr::Column(_)) {
+                        return false;
+                    }
+                    next.push(carried);
+                }
+                carries = next;
+            }
+            LogicalPlan::Filter(f) if reads(f.input.schema(), &f.predicate, &carries) => {
+                return false
+            }
+            _ => {}
         }
     }
+    let schema = agg.input.schema();
+    !agg.aggr_expr.iter().any(|e| reads(schema, e, &carries))
+        && agg
+            .group_expr
+            .iter()
+            .enumerate()
+            .all(|(i, g)| !reads(schema, g, &carries) || positions.contains(&Some(i)))
 }
 
 /// The window TVF (not SESSION) an aggregation reads through column-only projections,

@@ -51,6 +51,9 @@ pub(super) struct SlicedWindows {
     /// The time windows were last fired through: rows arriving now are late for every
     /// window ending at or below it.
     pub fired_through: i64,
+    /// The earliest end of a window some closed slice still waits for: a watermark below
+    /// it fires nothing, without looking at the slices.
+    next_due: i64,
 }
 
 impl SlicedWindows {
@@ -59,6 +62,7 @@ impl SlicedWindows {
             kind,
             closed: Vec::new(),
             fired_through: i64::MIN,
+            next_due: i64::MAX,
         }
     }
 
@@ -79,6 +83,8 @@ impl SlicedWindows {
             .iter_mut()
             .map(|a| Ok(a.state(EmitTo::All)?))
             .collect::<Result<Vec<_>>>()?;
+        let first = self.next_window_end(start, emitted_through.max(self.fired_through));
+        self.next_due = self.next_due.min(first);
         self.closed.push(ClosedSlice {
             start,
             end,
@@ -100,6 +106,10 @@ impl SlicedWindows {
         group_indices: &mut Vec<usize>,
         mut emit: impl FnMut(Groups) -> Result<()>,
     ) -> Result<()> {
+        if !is_fired(self.next_due, time) {
+            self.fired_through = self.fired_through.max(time);
+            return Ok(());
+        }
         let mut due = BTreeSet::new();
         for slice in &self.closed {
             assign(&self.kind, slice.start, |start, end| {
@@ -135,7 +145,25 @@ impl SlicedWindows {
         self.closed
             .retain(|s| !is_fired(last_window_end(&kind, s.start), s.emitted_through));
         self.fired_through = self.fired_through.max(time);
+        self.next_due = self
+            .closed
+            .iter()
+            .map(|s| self.next_window_end(s.start, s.emitted_through))
+            .min()
+            .unwrap_or(i64::MAX);
         Ok(())
+    }
+
+    /// The end of the first window holding the slice starting at `start` that has not
+    /// fired through `done`; `i64::MAX` when every one has.
+    fn next_window_end(&self, start: i64, done: i64) -> i64 {
+        let mut next = i64::MAX;
+        assign(&self.kind, start, |_, end| {
+            if !is_fired(end, done) {
+                next = next.min(end);
+            }
+        });
+        next
     }
 
     /// Moves the closed slices into `slots` (for keyed state), merged per slot.
@@ -145,6 +173,7 @@ impl SlicedWindows {
         aggregation: &Aggregation,
         group_indices: &mut Vec<usize>,
     ) -> Result<()> {
+        self.next_due = i64::MAX;
         for slice in self.closed.drain(..) {
             let slot = (slice.end, slice.start, slice.emitted_through);
             let groups = match slots.entry(slot) {

@@ -277,6 +277,8 @@ impl WindowAggregateOperator {
             return Ok(());
         };
         for (slot, groups) in closing {
+            // Back in memory until their last window fires: they count against the limit.
+            self.state.buffered_groups += groups.groups.len();
             sliced.close(slot, groups)?;
         }
         while let Some(entry) = self.windows.first_entry() {
