@@ -256,6 +256,7 @@ mod tests {
             primary_key: Vec::new(),
             partition_keys: Vec::new(),
             partition_filter: None,
+            read_columns: None,
         };
         let err = r.create_source(&spec).err().expect("print is not a source");
         assert!(err.to_string().contains("'print'"), "{err}");

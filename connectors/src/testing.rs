@@ -39,6 +39,7 @@ pub fn spec(schema: &Schema, options: &[(&str, &str)]) -> ConnectorSpec {
         primary_key: Vec::new(),
         partition_keys: Vec::new(),
         partition_filter: None,
+        read_columns: None,
     }
 }
 

@@ -171,6 +171,7 @@ mod tests {
             primary_key: Vec::new(),
             partition_keys: Vec::new(),
             partition_filter: None,
+            read_columns: None,
         };
         let source = ValuesTableFactory.create_source(&spec).unwrap();
         let splits = source.enumerate_splits(2).unwrap();

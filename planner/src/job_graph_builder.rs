@@ -469,6 +469,7 @@ pub fn plan_collect(
             primary_key: Vec::new(),
             partition_keys: Vec::new(),
             partition_filter: None,
+            read_columns: None,
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),

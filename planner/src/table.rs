@@ -202,13 +202,54 @@ impl ConnectorTable {
             }
             None => None,
         };
+        let mut connector = self.spec.clone();
+        connector.read_columns = self.read_columns(projection.as_deref(), &physical);
         Ok(SourceSpec {
-            connector: self.spec.clone(),
+            connector,
             computed,
             table_schema: Some(SerializedSchema::encode(&self.schema)?),
             watermark,
             projection,
         })
+    }
+
+    /// The physical columns a scan projecting `projection` (of the table's columns) reads:
+    /// the projected ones, those its projected computed columns use, and those the
+    /// watermark needs. `None` when that is every column.
+    fn read_columns(&self, projection: Option<&[usize]>, physical: &Schema) -> Option<Vec<usize>> {
+        let width = physical.fields().len();
+        let mut read = std::collections::BTreeSet::new();
+        let column = |i: usize, read: &mut std::collections::BTreeSet<usize>| {
+            if i < width {
+                read.insert(i);
+                return;
+            }
+            let Some(expr) = self.computed.get(i - width) else {
+                return;
+            };
+            for c in expr.column_refs() {
+                // Unresolvable: read everything rather than guess.
+                match physical.index_of(c.name()) {
+                    Ok(p) => {
+                        read.insert(p);
+                    }
+                    Err(_) => read.extend(0..width),
+                }
+            }
+        };
+        for &i in projection? {
+            column(i, &mut read);
+        }
+        if let Some(w) = &self.watermark {
+            column(w.column, &mut read);
+            for c in w.expr.column_refs() {
+                match self.schema.index_of(c.name()) {
+                    Ok(i) => column(i, &mut read),
+                    Err(_) => read.extend(0..width),
+                }
+            }
+        }
+        (read.len() < width).then(|| read.into_iter().collect())
     }
 
     /// The computed columns as physical expressions over the physical columns.

@@ -689,6 +689,7 @@ fn values_source(
         primary_key: Vec::new(),
         partition_keys: Vec::new(),
         partition_filter: None,
+        read_columns: None,
     };
     Ok(SourceSpec {
         connector: spec,

@@ -246,6 +246,7 @@ impl Engine {
                 primary_key: table.primary_key.clone().unwrap_or_default(),
                 partition_keys: table.partition_keys.clone(),
                 partition_filter: None,
+                read_columns: None,
             },
             physical,
             computed: table.computed_columns(),

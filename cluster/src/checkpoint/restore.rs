@@ -174,6 +174,7 @@ mod tests {
             primary_key: Vec::new(),
             partition_keys: Vec::new(),
             partition_filter: None,
+            read_columns: None,
         }
     }
 

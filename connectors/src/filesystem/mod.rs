@@ -229,7 +229,8 @@ impl TableFactory for FileSystemTableFactory {
                 options.format,
                 spec.options.clone(),
             )
-            .partitioned(partitioning, spec.partition_filter.clone()),
+            .partitioned(partitioning, spec.partition_filter.clone())
+            .reading(spec.read_columns.clone()),
         ))
     }
 

@@ -31,6 +31,8 @@ pub struct FileSystemSource {
     /// columns; the filter over the partition columns decides which are read.
     partitioning: Option<Partitioning>,
     partition_filter: Option<SerializedExpr>,
+    /// The columns the job reads (of an unpartitioned table); `None`: all.
+    read_columns: Option<Vec<usize>>,
 }
 
 /// Where a reader is in one file: the state of a split.
@@ -74,7 +76,14 @@ impl FileSystemSource {
             options,
             partitioning: None,
             partition_filter: None,
+            read_columns: None,
         }
+    }
+
+    /// The same source reading only `columns` (the format may leave the others NULL).
+    pub fn reading(mut self, columns: Option<Vec<usize>>) -> Self {
+        self.read_columns = columns;
+        self
     }
 
     /// The same source over a partitioned table, reading the partitions `filter` keeps.
@@ -211,9 +220,15 @@ impl Source for FileSystemSource {
             Some(p) => p.data_schema(),
             None => self.schema.clone(),
         };
+        let mut format_decoder = self
+            .format
+            .create_decoder(file_schema.clone(), &self.options)?;
+        // Column positions are the table's: a partitioned table's files hold fewer.
+        if let (Some(read), None) = (&self.read_columns, &self.partitioning) {
+            format_decoder.read_only(read);
+        }
         let decoder = RecordDecoder::new(
-            self.format
-                .create_decoder(file_schema.clone(), &self.options)?,
+            format_decoder,
             with_op(&file_schema),
             self.format.bad_record_policy(&self.options)?,
             info.metrics.clone(),

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, Scalar, StringArray};
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BinaryBuilder, Scalar, StringArray,
+};
 use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{cast_with_options, nullif, CastOptions};
 use datafusion::arrow::csv::{ReaderBuilder, WriterBuilder};
@@ -195,6 +197,9 @@ pub struct CsvDecoder {
     /// The table's columns, all as nullable text: what Arrow's CSV decoder produces.
     text_schema: SchemaRef,
     config: CsvConfig,
+    /// The columns the job reads, ascending; the others stay NULL, their fields split
+    /// off but never converted.
+    read: Option<Vec<usize>>,
 }
 
 impl CsvDecoder {
@@ -208,6 +213,7 @@ impl CsvDecoder {
             schema,
             text_schema: Arc::new(Schema::new(text_fields)),
             config,
+            read: None,
         }
     }
 
@@ -315,6 +321,9 @@ impl BatchDecoder for CsvDecoder {
         if let Some(escape) = self.config.escape {
             builder = builder.with_escape(escape);
         }
+        if let Some(read) = &self.read {
+            builder = builder.with_projection(read.clone());
+        }
         let mut decoder = builder.build_decoder();
         let mut offset = 0;
         while offset < buf.len() {
@@ -327,14 +336,43 @@ impl BatchDecoder for CsvDecoder {
         let Some(text) = decoder.flush().map_err(strip_error_kind)? else {
             return Ok(RecordBatch::new_empty(self.schema.clone()));
         };
-        let columns = self
-            .schema
-            .fields()
-            .iter()
-            .zip(text.columns())
-            .map(|(field, column)| self.convert(field, column))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let columns = match &self.read {
+            None => self
+                .schema
+                .fields()
+                .iter()
+                .zip(text.columns())
+                .map(|(field, column)| self.convert(field, column))
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+            Some(read) => {
+                let rows = text.num_rows();
+                let mut texts = read.iter().zip(text.columns()).peekable();
+                let mut columns = Vec::with_capacity(self.schema.fields().len());
+                for (i, field) in self.schema.fields().iter().enumerate() {
+                    match texts.next_if(|(r, _)| **r == i) {
+                        Some((_, column)) => columns.push(self.convert(field, column)?),
+                        None => columns.push(new_null_array(field.data_type(), rows)),
+                    }
+                }
+                columns
+            }
+        };
         RecordBatch::try_new(self.schema.clone(), columns).map_err(strip_error_kind)
+    }
+
+    fn read_only(&mut self, columns: &[usize]) {
+        let mut read: Vec<usize> = columns
+            .iter()
+            .copied()
+            .filter(|&c| c < self.schema.fields().len())
+            .collect();
+        read.sort_unstable();
+        read.dedup();
+        // A batch needs a column to count its rows by.
+        if read.is_empty() && !self.schema.fields().is_empty() {
+            read.push(0);
+        }
+        self.read = Some(read);
     }
 }
 
@@ -432,6 +470,58 @@ mod tests {
 | 3  |      |                         |
 +----+------+-------------------------+";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn only_the_columns_read_are_parsed() {
+        let f = CsvFormatFactory;
+        let options = opts(&[]);
+        let mut inner = f.create_decoder(schema(), &options).unwrap();
+        inner.read_only(&[2, 0, 2]);
+        let mut d = RecordDecoder::new(
+            inner,
+            schema(),
+            f.bad_record_policy(&options).unwrap(),
+            Arc::new(TaskMetrics::default()),
+        );
+        // `name` is not read: its text is split off, never converted, and comes back NULL.
+        let batch = d
+            .decode(
+                "in.csv",
+                &chunk("1,foo,2020-12-30 12:13:14.123\n2,\"a,b\",\n"),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch.column(1).null_count(), 2);
+        let text = pretty_format_batches(&[batch]).unwrap().to_string();
+        let expected = "\
++----+------+-------------------------+
+| id | name | ts                      |
++----+------+-------------------------+
+| 1  |      | 2020-12-30T12:13:14.123 |
+| 2  |      |                         |
++----+------+-------------------------+";
+        assert_eq!(text, expected);
+        // A bad value in a column that is read still fails, naming it; a record with the
+        // wrong number of fields too.
+        let err = d
+            .decode("in.csv", &chunk("x,foo,\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("'id'"), "{err}");
+        let err = d
+            .decode("in.csv", &chunk("1,foo\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("in.csv:1") && err.contains("expected 3"),
+            "{err}"
+        );
+        // Nothing read at all (count(*)): rows are still counted.
+        let mut inner = f.create_decoder(schema(), &options).unwrap();
+        inner.read_only(&[]);
+        let batch = inner.decode(b"1,a,\n2,b,\n", 2).unwrap();
+        assert_eq!(batch.num_rows(), 2);
     }
 
     #[test]

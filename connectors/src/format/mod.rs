@@ -118,6 +118,10 @@ pub trait BatchDecoder: Send {
     fn decode_records(&mut self, chunk: &LineChunk) -> std::result::Result<RecordBatch, String> {
         self.decode(chunk.bytes(), chunk.len())
     }
+
+    /// Tells the decoder which columns of its schema the job reads: it may leave the
+    /// others NULL without parsing them. The default parses every column.
+    fn read_only(&mut self, _columns: &[usize]) {}
 }
 
 /// Encodes batches into bytes, one line per row.

@@ -56,6 +56,10 @@ pub struct ConnectorSpec {
     /// columns, in `partition_keys` order) that decides which partitions are read at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_filter: Option<SerializedExpr>,
+    /// For a scan: the columns (of `schema`) the job reads. A format may leave the others
+    /// unparsed (NULL), as the `csv` format does; `None` reads them all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_columns: Option<Vec<usize>>,
 }
 
 impl ConnectorSpec {

@@ -76,6 +76,7 @@ pub(super) async fn start(
         primary_key: target.primary_key.clone().unwrap_or_default(),
         partition_keys: Vec::new(),
         partition_filter: None,
+        read_columns: None,
     })?;
     if let Some((_, c)) = columns
         .iter()
@@ -182,6 +183,7 @@ pub async fn submit(
                 primary_key: Vec::new(),
                 partition_keys: Vec::new(),
                 partition_filter: None,
+                read_columns: None,
             },
             physical: copy.schema.clone(),
             computed: Vec::new(),

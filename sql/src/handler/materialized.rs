@@ -283,6 +283,7 @@ async fn job_graph(
             primary_key: Vec::new(),
             partition_keys: view.table.partition_keys.clone(),
             partition_filter: None,
+            read_columns: None,
         },
         schema: Arc::clone(&schema),
         primary_key: Vec::new(),
