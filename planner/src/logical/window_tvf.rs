@@ -138,12 +138,45 @@ impl UserDefinedLogicalNodeCore for WindowTvfNode {
         )
     }
 
+    /// The input columns the output needs: those passed through, the time column and any
+    /// SESSION partition keys. This lets DataFusion push a projection below the window
+    /// TVF, into the scan, so a csv source parses only what a windowed query reads.
+    fn necessary_children_exprs(&self, output_columns: &[usize]) -> Option<Vec<Vec<usize>>> {
+        let input = self.input.schema();
+        let width = input.fields().len();
+        let mut needed: Vec<usize> = output_columns
+            .iter()
+            .copied()
+            .filter(|&i| i < width)
+            .collect();
+        needed.push(self.time_column);
+        for key in &self.partition_keys {
+            needed.push(input.index_of_column_by_name(None, key)?);
+        }
+        needed.sort_unstable();
+        needed.dedup();
+        Some(vec![needed])
+    }
+
     fn with_exprs_and_inputs(&self, _exprs: Vec<Expr>, inputs: Vec<LogicalPlan>) -> DfResult<Self> {
         let input = inputs
             .into_iter()
             .next()
             .ok_or_else(|| DataFusionError::Internal("window TVF without input".into()))?;
-        let mut node = Self::try_new(input, self.kind, self.time_column, self.time)
+        // The input may have lost columns to a projection: the time column is found again
+        // by name.
+        let (qualifier, field) = self.input.schema().qualified_field(self.time_column);
+        let time_column = input
+            .schema()
+            .index_of_column_by_name(qualifier, field.name())
+            .or_else(|| input.schema().index_of_column_by_name(None, field.name()))
+            .ok_or_else(|| {
+                DataFusionError::Internal(format!(
+                    "the window TVF's input lost its time column {}",
+                    field.name()
+                ))
+            })?;
+        let mut node = Self::try_new(input, self.kind, time_column, self.time)
             .map_err(PlanError::into_datafusion)?;
         node.partition_keys = self.partition_keys.clone();
         Ok(node)
