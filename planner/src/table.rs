@@ -214,8 +214,9 @@ impl ConnectorTable {
     }
 
     /// The physical columns a scan projecting `projection` (of the table's columns) reads:
-    /// the projected ones, those its projected computed columns use, and those the
-    /// watermark needs. `None` when that is every column.
+    /// the projected ones, those its projected computed columns use, those the watermark
+    /// needs, and every NOT NULL one (a primary key's: NULL cannot stand in for it).
+    /// `None` when that is every column.
     fn read_columns(&self, projection: Option<&[usize]>, physical: &Schema) -> Option<Vec<usize>> {
         let width = physical.fields().len();
         let mut read = std::collections::BTreeSet::new();
@@ -239,6 +240,11 @@ impl ConnectorTable {
         };
         for &i in projection? {
             column(i, &mut read);
+        }
+        for (i, field) in physical.fields().iter().enumerate() {
+            if !field.is_nullable() {
+                read.insert(i);
+            }
         }
         if let Some(w) = &self.watermark {
             column(w.column, &mut read);
@@ -411,6 +417,8 @@ impl TableProvider for ConnectorTable {
         }
         let mut spec = self.spec.clone();
         spec.partition_filter = self.partition_filter(filters, state)?;
+        let physical = self.spec.schema.decode().map_err(external)?;
+        spec.read_columns = self.read_columns(projection.map(Vec::as_slice), &physical);
         let source = self.resolver.create_source(&spec).map_err(external)?;
         let computed = self.physical_computed(state)?;
         let readers = state.config().target_partitions().max(1);
