@@ -131,3 +131,76 @@ async fn csv_directory_through_filter_same_multiset_at_1_and_4() {
         assert_eq!(got, expected, "parallelism {p} output");
     }
 }
+
+/// One csv file read by several subtasks at once, each a byte range of it (issue 17). The
+/// rows, and a bad line's line number, are the file's whatever the parallelism.
+#[tokio::test]
+async fn one_large_file_is_read_in_byte_ranges_at_any_parallelism() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    let scratch = eddy.scratch_dir();
+    // Lines of varying length, blank lines among them, so cuts fall anywhere in a line.
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for id in 0..20_000i64 {
+        let pad = "x".repeat((id % 37) as usize);
+        text.push_str(&format!("{id},{pad},{}\n", id % 11));
+        if id % 1_000 == 0 {
+            text.push('\n');
+        }
+        if id % 11 < 4 {
+            expected.push(id);
+        }
+    }
+    let file = scratch.join("one.csv");
+    std::fs::write(&file, &text).unwrap();
+    exec(
+        &client,
+        &format!(
+            "CREATE TABLE src (id BIGINT, pad STRING, k INT) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'csv', 'source.split.min-size' = '16kb')",
+            file.display()
+        ),
+    )
+    .await;
+    for p in [1, 4] {
+        exec(
+            &client,
+            &format!(
+                "CREATE TABLE out_p{p} (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv')",
+                scratch.join(format!("p{p}")).display()
+            ),
+        )
+        .await;
+        run_at(
+            &client,
+            p,
+            &format!("out_p{p}"),
+            "SELECT id FROM src WHERE k < 4",
+        )
+        .await;
+        let got = sorted_i64_lines(&scratch.join(format!("p{p}")));
+        assert_eq!(got.len(), expected.len(), "parallelism {p} row count");
+        assert_eq!(got, expected, "parallelism {p} output");
+    }
+    // A batch query reads the ranges as partitions of its scan.
+    let sum: i64 = (0..20_000i64).sum();
+    assert_eq!(
+        common::values(&client, "SELECT count(*), sum(id) FROM src").await,
+        vec![vec![Some("20000".to_string()), Some(sum.to_string())]]
+    );
+
+    // A bad line far into the file fails the job with the file's own line number.
+    let bad_line = text.lines().count() - 100;
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[bad_line - 1] = "oops,x,1";
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let job = submit(&client, "INSERT INTO out_p4 SELECT id FROM src").await;
+    let desc = wait_for_status(&client, &job, "FAILED").await;
+    let error = desc.get("error").cloned().flatten().unwrap_or_default();
+    assert!(
+        common::mentions_line(&error, bad_line),
+        "line {bad_line}: {error}"
+    );
+    assert!(error.contains("oops,x,1"), "{error}");
+}

@@ -1,11 +1,17 @@
 //! Reading a filesystem table: the enumerator lists the files under `path` (one split
-//! each), a reader decodes its files in order, a chunk of at most `batch_size` lines at a
-//! time. A split's state is its file, byte offset and line number, so a reader can resume
-//! where a checkpoint left it.
+//! each, or for a large file one per byte range, see [`byte_ranges`]), a reader decodes
+//! its splits in order, a chunk of at most `batch_size` lines at a time. A split's state is
+//! its file, byte offset and line number, so a reader can resume where a checkpoint left
+//! it.
+//!
+//! A byte range `[start, end)` owns the lines whose first byte lies in it: its reader
+//! starts at the first line that begins at or after `start` and reads whole lines while
+//! the next one begins before `end`. Every line is read once whatever the cut points, so
+//! they need not fall on line starts and the enumerator never reads the file.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -33,6 +39,9 @@ pub struct FileSystemSource {
     partition_filter: Option<SerializedExpr>,
     /// The columns the job reads (of an unpartitioned table); `None`: all.
     read_columns: Option<Vec<usize>>,
+    /// Files at least twice this size are read as byte ranges by several subtasks;
+    /// `None`: one split per file (a changelog, whose order within a file matters).
+    split_min_size: Option<u64>,
 }
 
 /// Where a reader is in one file: the state of a split.
@@ -41,22 +50,47 @@ struct FileSplitState {
     path: String,
     /// Bytes already read.
     offset: u64,
-    /// Lines already read.
+    /// Lines already read, counted from the start of the file.
     line: u64,
+    /// For a byte range of the file: where it starts and where lines stop starting.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    start: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    end: Option<u64>,
     /// The file's partition, for a partitioned table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     partition: Option<PartitionValues>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FileSplitState {
     fn to_split(&self) -> Result<SourceSplit> {
         let state = serde_json::to_value(self)
             .map_err(|e| RuntimeError::Internal(format!("state of split '{}': {e}", self.path)))?;
-        Ok(SourceSplit {
-            id: self.path.clone(),
-            state,
-        })
+        let id = match self.end {
+            Some(end) => format!("{} [{}, {end})", self.path, self.start),
+            None if self.start > 0 => format!("{} [{}, end)", self.path, self.start),
+            None => self.path.clone(),
+        };
+        Ok(SourceSplit { id, state })
     }
+
+    /// Whether the reader is still at a range's start, which may fall inside a line.
+    fn at_range_start(&self) -> bool {
+        self.start > 0 && self.offset == self.start
+    }
+}
+
+/// Where to cut a file of `size` bytes for `parallelism` readers: `parallelism` ranges of
+/// equal size, fewer when a range would be smaller than `min_size`, one for a small file.
+pub(crate) fn byte_ranges(size: u64, parallelism: u32, min_size: u64) -> Vec<(u64, u64)> {
+    let n = (size / min_size.max(1)).clamp(1, u64::from(parallelism.max(1)));
+    // u128: size * i would overflow for a file near u64::MAX bytes.
+    let cut = |i: u64| (u128::from(size) * u128::from(i) / u128::from(n)) as u64;
+    (0..n).map(|i| (cut(i), cut(i + 1))).collect()
 }
 
 impl FileSystemSource {
@@ -77,7 +111,14 @@ impl FileSystemSource {
             partitioning: None,
             partition_filter: None,
             read_columns: None,
+            split_min_size: None,
         }
+    }
+
+    /// The same source reading a file of at least twice `min_size` bytes as byte ranges.
+    pub fn splitting(mut self, min_size: Option<u64>) -> Self {
+        self.split_min_size = min_size;
+        self
     }
 
     /// The same source reading only `columns` (the format may leave the others NULL).
@@ -182,19 +223,34 @@ impl Source for FileSystemSource {
         true
     }
 
-    fn enumerate_splits(&self, _parallelism: u32) -> Result<Vec<SourceSplit>> {
-        self.files()?
-            .into_iter()
-            .map(|(path, partition)| {
-                FileSplitState {
-                    path: path.to_string_lossy().into_owned(),
-                    offset: 0,
-                    line: 0,
-                    partition,
+    fn enumerate_splits(&self, parallelism: u32) -> Result<Vec<SourceSplit>> {
+        let mut splits = Vec::new();
+        for (path, partition) in self.files()? {
+            let ranges = match self.split_min_size {
+                Some(min) if parallelism > 1 => {
+                    let size = std::fs::metadata(&path)
+                        .map_err(|e| {
+                            RuntimeError::io(format!("cannot read '{}'", path.display()), e)
+                        })?
+                        .len();
+                    byte_ranges(size, parallelism, min)
                 }
-                .to_split()
-            })
-            .collect()
+                _ => vec![(0, 0)],
+            };
+            let whole = ranges.len() == 1;
+            for (start, end) in ranges {
+                let split = FileSplitState {
+                    path: path.to_string_lossy().into_owned(),
+                    offset: start,
+                    line: 0,
+                    start,
+                    end: (!whole).then_some(end),
+                    partition: partition.clone(),
+                };
+                splits.push(split.to_split()?);
+            }
+        }
+        Ok(splits)
     }
 
     fn create_reader(
@@ -258,55 +314,128 @@ pub struct FileSystemReader {
     batch_size: usize,
 }
 
-/// A file being read.
+/// A file being read: its bytes come in blocks, and lines are cut out of a block in place.
 struct OpenFile {
     state: FileSplitState,
-    reader: BufReader<File>,
-    line: Vec<u8>,
+    file: File,
+    /// Bytes read from the file; `block[pos..]` is not cut into lines yet.
+    block: Vec<u8>,
+    pos: usize,
+    eof: bool,
     /// The file's partition values, typed as their columns.
     partition: Vec<ScalarValue>,
 }
 
+/// Bytes read from a file at a time.
+const BLOCK: u64 = 1 << 20;
+
 impl OpenFile {
-    fn open(state: FileSplitState) -> Result<Self> {
-        let mut file = File::open(&state.path)
-            .map_err(|e| RuntimeError::io(format!("cannot open '{}'", state.path), e))?;
+    fn open(mut state: FileSplitState) -> Result<Self> {
+        let io = |what: &str, e| RuntimeError::io(format!("{what} '{}'", state.path), e);
+        let mut file = File::open(&state.path).map_err(|e| io("cannot open", e))?;
+        let mut skip_partial_line = false;
+        if state.at_range_start() {
+            // Line numbers are the file's, so count the lines before the range; memchr
+            // counts far faster than the range is parsed. Whether the byte before the
+            // range ends a line decides whether the range's first bytes are its own line.
+            let (lines, ends_line) =
+                count_lines(&mut file, state.start).map_err(|e| io("cannot read", e))?;
+            state.line = lines;
+            skip_partial_line = !ends_line;
+        }
         if state.offset > 0 {
             file.seek(SeekFrom::Start(state.offset))
-                .map_err(|e| RuntimeError::io(format!("cannot seek in '{}'", state.path), e))?;
+                .map_err(|e| io("cannot seek in", e))?;
         }
-        Ok(Self {
+        let mut open = Self {
             state,
-            reader: BufReader::with_capacity(1 << 16, file),
-            line: Vec::new(),
+            file,
+            block: Vec::new(),
+            pos: 0,
+            eof: false,
             partition: Vec::new(),
-        })
+        };
+        if skip_partial_line {
+            // The line holding the range's first byte began in the range before, which
+            // reads it whole; it still counts as a line.
+            if let Some(len) = open.next_line()?.map(<[u8]>::len) {
+                open.state.offset += len as u64;
+                open.state.line += 1;
+            }
+        }
+        Ok(open)
     }
 
-    /// Appends up to `max_lines` non-empty lines to `chunk`; true at the end of the file.
+    /// The next line with its terminator, or `None` at the end of the file. The caller
+    /// advances the state.
+    fn next_line(&mut self) -> Result<Option<&[u8]>> {
+        loop {
+            let rest = &self.block[self.pos..];
+            if let Some(i) = memchr::memchr(b'\n', rest) {
+                let start = self.pos;
+                self.pos += i + 1;
+                return Ok(Some(&self.block[start..self.pos]));
+            }
+            if self.eof {
+                if rest.is_empty() {
+                    return Ok(None);
+                }
+                let start = self.pos;
+                self.pos = self.block.len();
+                return Ok(Some(&self.block[start..]));
+            }
+            // Keep the unfinished line and read the next block after it.
+            self.block.drain(..self.pos);
+            self.pos = 0;
+            let read = (&self.file)
+                .take(BLOCK)
+                .read_to_end(&mut self.block)
+                .map_err(|e| RuntimeError::io(format!("cannot read '{}'", self.state.path), e))?;
+            self.eof = read == 0;
+        }
+    }
+
+    /// Appends up to `max_lines` non-empty lines to `chunk`; true at the end of the split.
     fn read_chunk(&mut self, chunk: &mut LineChunk, max_lines: usize) -> Result<bool> {
         while chunk.len() < max_lines {
-            self.line.clear();
-            let read = self
-                .reader
-                .read_until(b'\n', &mut self.line)
-                .map_err(|e| RuntimeError::io(format!("cannot read '{}'", self.state.path), e))?;
-            if read == 0 {
+            if self.state.end.is_some_and(|end| self.state.offset >= end) {
                 return Ok(true);
             }
-            self.state.offset += read as u64;
-            self.state.line += 1;
-            let mut text = self.line.as_slice();
+            let number = self.state.line + 1;
+            let Some(line) = self.next_line()? else {
+                return Ok(true);
+            };
+            let (len, mut text) = (line.len() as u64, line);
             while let [rest @ .., b'\n' | b'\r'] = text {
                 text = rest;
             }
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                chunk.push(number, text);
             }
-            chunk.push(self.state.line, text);
+            self.state.offset += len;
+            self.state.line = number;
         }
         Ok(false)
     }
+}
+
+/// The number of `\n` in the first `upto` bytes of `file`, and whether the last of those
+/// bytes is one.
+fn count_lines(file: &mut File, upto: u64) -> std::io::Result<(u64, bool)> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; BLOCK as usize];
+    let (mut lines, mut last, mut left) = (0u64, b'\n', upto);
+    while left > 0 {
+        let want = left.min(BLOCK) as usize;
+        let read = file.read(&mut buf[..want])?;
+        if read == 0 {
+            break;
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..read]).count() as u64;
+        last = buf[read - 1];
+        left -= read as u64;
+    }
+    Ok((lines, last == b'\n'))
 }
 
 impl SourceReader for FileSystemReader {
@@ -511,5 +640,164 @@ mod tests {
         // After four: b.csv was read to its end but not found finished yet.
         assert_eq!(state(&snapshots[4][0]), (path(&b), 15.into(), 4.into()));
         assert_eq!(snapshots.last().map(Vec::len), Some(0));
+    }
+
+    #[test]
+    fn byte_ranges_cover_the_file_and_respect_the_minimum() {
+        assert_eq!(
+            byte_ranges(100, 4, 10),
+            vec![(0, 25), (25, 50), (50, 75), (75, 100)]
+        );
+        assert_eq!(byte_ranges(100, 4, 30), vec![(0, 33), (33, 66), (66, 100)]);
+        assert_eq!(byte_ranges(100, 4, 60), vec![(0, 100)]);
+        assert_eq!(byte_ranges(0, 4, 1), vec![(0, 0)]);
+        assert_eq!(byte_ranges(7, 1, 1), vec![(0, 7)]);
+        let big = byte_ranges(u64::MAX, 3, 1);
+        assert_eq!(big.first().map(|r| r.0), Some(0));
+        assert_eq!(big.last().map(|r| r.1), Some(u64::MAX));
+        assert!(big.windows(2).all(|w| w[0].1 == w[1].0));
+    }
+
+    /// The split of the bytes `[start, end)` of `file` (`end` `None`: to the end).
+    fn range(file: &Path, start: u64, end: Option<u64>) -> SourceSplit {
+        FileSplitState {
+            path: file.to_string_lossy().into_owned(),
+            offset: start,
+            line: 0,
+            start,
+            end,
+            partition: None,
+        }
+        .to_split()
+        .unwrap()
+    }
+
+    /// The ids read from each split in turn, by a reader of its own.
+    fn read_ranges(source: &dyn Source, splits: Vec<SourceSplit>, batch: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        for split in splits {
+            let mut reader = source
+                .create_reader(vec![split], &subtask(0, 1, batch))
+                .unwrap();
+            out.extend(ids(&read_all(reader.as_mut()).unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn byte_ranges_read_every_line_once_wherever_they_are_cut() {
+        let dir = TestDir::new();
+        // Lines of every length, a blank line, CRLF, a long line and no final newline.
+        let text = "1,a\n22,bb\n\n333,ccc\r\n4,d\n55555,eeeeeeeeeeeeeeeeeeee\n6,f\n  \n7,g";
+        let file = dir.write("f.csv", text);
+        let source = source(&file, &[]);
+        let size = text.len() as u64;
+        let all = vec![1, 22, 333, 4, 55555, 6, 7];
+        for a in 0..=size {
+            for b in a..=size {
+                let splits = vec![
+                    range(&file, 0, Some(a)),
+                    range(&file, a, Some(b)),
+                    range(&file, b, None),
+                ];
+                for batch in [1, 2, 100] {
+                    assert_eq!(
+                        read_ranges(source.as_ref(), splits.clone(), batch),
+                        all,
+                        "cut at {a} and {b}, batches of {batch}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_reports_bad_lines_with_the_files_line_number() {
+        let dir = TestDir::new();
+        let file = dir.write("f.csv", "1,a\n\n2,b\n3,c\nx,d\n5,e\n");
+        let source = source(&file, &[]);
+        // The range starts inside line 3 ("2,b"), which the range before owns.
+        let mut reader = source
+            .create_reader(vec![range(&file, 7, None)], &subtask(0, 1, 100))
+            .unwrap();
+        match read_all(reader.as_mut()).unwrap_err() {
+            RuntimeError::BadRecord {
+                location, record, ..
+            } => {
+                assert_eq!(location, format!("{}:5", file.display()));
+                assert_eq!(record, "x,d");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_large_file_is_enumerated_as_ranges_that_resume_from_snapshots() {
+        let dir = TestDir::new();
+        let text: String = (1..=40).map(|i| format!("{i},name{i}\n")).collect();
+        let file = dir.write("big.csv", &text);
+        dir.write("small.csv", "100,x\n");
+        let source = source(dir.path(), &[("source.split.min-size", "64b")]);
+        let splits = source.enumerate_splits(3).unwrap();
+        // big.csv (about 380 bytes) in three ranges, small.csv whole.
+        let names: Vec<&str> = splits.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+        let (third, size) = (text.len() / 3, text.len());
+        assert!(
+            names[0].ends_with(&format!("big.csv [0, {third})")),
+            "{names:?}"
+        );
+        let last = format!("big.csv [{}, {size})", size * 2 / 3);
+        assert!(names[2].ends_with(&last), "{names:?}");
+        assert!(names[3].ends_with("small.csv"), "{names:?}");
+        let dealt = source.assign_splits(splits.clone(), 3);
+        let mut read: Vec<i64> = dealt
+            .into_iter()
+            .flat_map(|s| read_ranges(source.as_ref(), s, 4))
+            .collect();
+        read.sort();
+        let mut expected: Vec<i64> = (1..=40).collect();
+        expected.push(100);
+        assert_eq!(read, expected);
+        let (whole, _) =
+            check_resumes_after_every_batch(source.as_ref(), splits, &subtask(0, 1, 3));
+        assert_eq!(whole.len(), 41);
+        // One subtask, or a file under twice the minimum: one split per file.
+        assert_eq!(source.enumerate_splits(1).unwrap().len(), 2);
+        let unsplit = super::super::FileSystemTableFactory
+            .create_source(&spec(
+                &schema(),
+                &[
+                    ("connector", "filesystem"),
+                    ("path", &file.to_string_lossy()),
+                    ("format", "csv"),
+                    ("source.split.min-size", "1kb"),
+                ],
+            ))
+            .unwrap();
+        assert_eq!(unsplit.enumerate_splits(4).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_changelog_file_is_never_cut() {
+        let dir = TestDir::new();
+        let text: String = (1..=40)
+            .map(|i| {
+                format!(r#"{{"before":null,"after":{{"id":{i},"name":"n"}},"op":"c"}}"#) + "\n"
+            })
+            .collect();
+        let file = dir.write("cdc.json", &text);
+        let source = FileSystemTableFactory
+            .create_source(&spec(
+                &schema(),
+                &[
+                    ("connector", "filesystem"),
+                    ("path", &file.to_string_lossy()),
+                    ("format", "debezium-json"),
+                    ("source.split.min-size", "1b"),
+                ],
+            ))
+            .unwrap();
+        assert_eq!(source.enumerate_splits(4).unwrap().len(), 1);
     }
 }
