@@ -19,6 +19,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::FormatOptions;
 use eddy_runtime::RuntimeError;
 
+use super::csv_fast::{self, FieldBounds};
 use super::{
     BadRecordPolicy, BatchDecoder, BatchEncoder, FormatFactory, DATE_FORMAT, SQL_TIMESTAMP_FORMAT,
     SQL_TIMESTAMP_LTZ_FORMAT, TIME_FORMAT,
@@ -200,6 +201,12 @@ pub struct CsvDecoder {
     /// The columns the job reads, ascending; the others stay NULL, their fields split
     /// off but never converted.
     read: Option<Vec<usize>>,
+    /// Every column, for the fast path when `read` is `None`.
+    all: Vec<usize>,
+    /// The fast path's field positions, kept for their buffers.
+    bounds: FieldBounds,
+    /// Whether to try the fast path (tests turn it off to compare both).
+    fast: bool,
 }
 
 impl CsvDecoder {
@@ -210,11 +217,76 @@ impl CsvDecoder {
             .map(|f| Field::new(f.name(), DataType::Utf8, true))
             .collect();
         Self {
+            all: (0..schema.fields().len()).collect(),
             schema,
             text_schema: Arc::new(Schema::new(text_fields)),
             config,
             read: None,
+            bounds: FieldBounds::default(),
+            fast: true,
         }
+    }
+
+    /// A decoder that never takes the fast path, to compare the two.
+    #[cfg(test)]
+    pub(super) fn general_only(schema: SchemaRef, options: &BTreeMap<String, String>) -> Self {
+        let mut decoder = Self::new(schema, CsvConfig::parse(options).expect("valid options"));
+        decoder.fast = false;
+        decoder
+    }
+
+    /// The chunk through the fast path ([`csv_fast`]), or `None` when it is not one the
+    /// fast path takes.
+    fn decode_fast(
+        &mut self,
+        buf: &[u8],
+        num_lines: usize,
+    ) -> Option<std::result::Result<RecordBatch, String>> {
+        if !self.fast || self.config.null_literal.is_some() {
+            return None;
+        }
+        // Arrow's reader refuses a line with bytes that are not UTF-8 in any field, read
+        // or not; so does the fast path, by leaving such a chunk to it.
+        if !buf.is_ascii() && std::str::from_utf8(buf).is_err() {
+            return None;
+        }
+        let read = self.read.as_deref().unwrap_or(&self.all);
+        let special = [
+            self.config.quote,
+            b'\r',
+            self.config.escape.unwrap_or(self.config.quote),
+        ];
+        let fields = self.schema.fields();
+        if !self.bounds.split(
+            buf,
+            num_lines,
+            fields.len(),
+            self.config.delimiter,
+            special,
+            read,
+        ) {
+            return None;
+        }
+        let mut columns = Vec::with_capacity(fields.len());
+        let mut next = 0;
+        for (i, field) in fields.iter().enumerate() {
+            if read.get(next) != Some(&i) {
+                columns.push(new_null_array(field.data_type(), num_lines));
+                continue;
+            }
+            let bounds = self.bounds.column(next);
+            next += 1;
+            if let Some(column) = csv_fast::column(buf, bounds, field.data_type()) {
+                columns.push(column);
+                continue;
+            }
+            let text: ArrayRef = Arc::new(csv_fast::text(buf, bounds, true)?);
+            match self.convert(field, &text) {
+                Ok(column) => columns.push(column),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(RecordBatch::try_new(self.schema.clone(), columns).map_err(strip_error_kind))
     }
 
     /// Converts one text column to its field's type.
@@ -313,6 +385,9 @@ fn strip_error_kind(e: ArrowError) -> String {
 
 impl BatchDecoder for CsvDecoder {
     fn decode(&mut self, buf: &[u8], num_lines: usize) -> std::result::Result<RecordBatch, String> {
+        if let Some(decoded) = self.decode_fast(buf, num_lines) {
+            return decoded;
+        }
         let mut builder = ReaderBuilder::new(self.text_schema.clone())
             .with_header(false)
             .with_delimiter(self.config.delimiter)

@@ -9,6 +9,7 @@ mod avro;
 mod bad_records;
 mod canal;
 mod csv;
+mod csv_fast;
 mod debezium;
 mod decimal_text;
 mod json;
