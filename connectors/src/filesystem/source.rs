@@ -224,27 +224,38 @@ impl Source for FileSystemSource {
     }
 
     fn enumerate_splits(&self, parallelism: u32) -> Result<Vec<SourceSplit>> {
+        let files = self.files()?;
+        // Files are cut only when there are fewer than subtasks, so a subtask reads at most
+        // one range of each file: ranges of different files dealt to one subtask would be
+        // read one after the other, and the second's rows would come after the first's
+        // event time (late, for a watermark that only moves forward).
+        let per_file = match files.len() {
+            n if n > 0 && n < parallelism as usize => (parallelism as usize).div_ceil(n) as u32,
+            _ => 1,
+        };
         let mut splits = Vec::new();
-        for (path, partition) in self.files()? {
+        for (path, partition) in files {
             let ranges = match self.split_min_size {
-                Some(min) if parallelism > 1 => {
+                Some(min) if per_file > 1 => {
                     let size = std::fs::metadata(&path)
                         .map_err(|e| {
                             RuntimeError::io(format!("cannot read '{}'", path.display()), e)
                         })?
                         .len();
-                    byte_ranges(size, parallelism, min)
+                    byte_ranges(size, per_file, min)
                 }
                 _ => vec![(0, 0)],
             };
-            let whole = ranges.len() == 1;
-            for (start, end) in ranges {
+            let last = ranges.len() - 1;
+            for (i, (start, end)) in ranges.into_iter().enumerate() {
                 let split = FileSplitState {
                     path: path.to_string_lossy().into_owned(),
                     offset: start,
                     line: 0,
                     start,
-                    end: (!whole).then_some(end),
+                    // The last range reads to the end, as a whole file does, lines added
+                    // since it was measured included.
+                    end: (i < last).then_some(end),
                     partition: partition.clone(),
                 };
                 splits.push(split.to_split()?);
@@ -321,6 +332,9 @@ struct OpenFile {
     /// Bytes read from the file; `block[pos..]` is not cut into lines yet.
     block: Vec<u8>,
     pos: usize,
+    /// `block[pos..scanned]` holds no newline: a long line is searched once, not again
+    /// after every block read.
+    scanned: usize,
     eof: bool,
     /// The file's partition values, typed as their columns.
     partition: Vec<ScalarValue>,
@@ -352,6 +366,7 @@ impl OpenFile {
             file,
             block: Vec::new(),
             pos: 0,
+            scanned: 0,
             eof: false,
             partition: Vec::new(),
         };
@@ -370,14 +385,16 @@ impl OpenFile {
     /// advances the state.
     fn next_line(&mut self) -> Result<Option<&[u8]>> {
         loop {
-            let rest = &self.block[self.pos..];
-            if let Some(i) = memchr::memchr(b'\n', rest) {
+            let from = self.scanned.max(self.pos);
+            if let Some(i) = memchr::memchr(b'\n', &self.block[from..]) {
                 let start = self.pos;
-                self.pos += i + 1;
+                self.pos = from + i + 1;
+                self.scanned = self.pos;
                 return Ok(Some(&self.block[start..self.pos]));
             }
+            self.scanned = self.block.len();
             if self.eof {
-                if rest.is_empty() {
+                if self.pos == self.block.len() {
                     return Ok(None);
                 }
                 let start = self.pos;
@@ -386,6 +403,7 @@ impl OpenFile {
             }
             // Keep the unfinished line and read the next block after it.
             self.block.drain(..self.pos);
+            self.scanned -= self.pos;
             self.pos = 0;
             let read = (&self.file)
                 .take(BLOCK)
@@ -738,19 +756,22 @@ mod tests {
         let file = dir.write("big.csv", &text);
         dir.write("small.csv", "100,x\n");
         let source = source(dir.path(), &[("source.split.min-size", "64b")]);
-        let splits = source.enumerate_splits(3).unwrap();
-        // big.csv (about 380 bytes) in three ranges, small.csv whole.
+        // Two files for six subtasks: up to three ranges each; big.csv (about 380 bytes)
+        // gets three, small.csv is under the minimum. The last range reads to the end.
+        let splits = source.enumerate_splits(6).unwrap();
         let names: Vec<&str> = splits.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(names.len(), 4, "{names:?}");
-        let (third, size) = (text.len() / 3, text.len());
+        let third = text.len() / 3;
         assert!(
             names[0].ends_with(&format!("big.csv [0, {third})")),
             "{names:?}"
         );
-        let last = format!("big.csv [{}, {size})", size * 2 / 3);
+        let last = format!("big.csv [{}, end)", text.len() * 2 / 3);
         assert!(names[2].ends_with(&last), "{names:?}");
         assert!(names[3].ends_with("small.csv"), "{names:?}");
-        let dealt = source.assign_splits(splits.clone(), 3);
+        // As many files as subtasks: each file whole, as Flink reads them.
+        assert_eq!(source.enumerate_splits(2).unwrap().len(), 2);
+        let dealt = source.assign_splits(splits.clone(), 6);
         let mut read: Vec<i64> = dealt
             .into_iter()
             .flat_map(|s| read_ranges(source.as_ref(), s, 4))
@@ -776,6 +797,31 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(unsplit.enumerate_splits(4).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lines_longer_than_a_block_are_read_whole() {
+        let dir = TestDir::new();
+        let long = "x".repeat(3 * BLOCK as usize + 17);
+        let text = format!("1,a\n2,{long}\n3,c\n4,{long}");
+        let file = dir.write("long.csv", &text);
+        let source = source(&file, &[]);
+        let size = text.len() as u64;
+        // Whole, and cut inside the first long line and inside the last.
+        for cuts in [vec![], vec![BLOCK], vec![BLOCK, size - 5]] {
+            let mut bounds = vec![0];
+            bounds.extend(&cuts);
+            let splits: Vec<SourceSplit> = bounds
+                .iter()
+                .enumerate()
+                .map(|(i, &start)| range(&file, start, bounds.get(i + 1).copied()))
+                .collect();
+            assert_eq!(
+                read_ranges(source.as_ref(), splits, 2),
+                vec![1, 2, 3, 4],
+                "{cuts:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Flink's `csv` format: no header, one record per line. Lines are split by Arrow's CSV
-//! decoder into text columns, then each column is converted to its SQL type with one
-//! vectorized cast. An empty field is NULL for non-string columns and the empty string
+//! Flink's `csv` format: no header, one record per line. A chunk of lines goes through the
+//! fast path of `csv_fast.rs` when it can; otherwise lines are split by Arrow's CSV decoder
+//! into text columns, then each column is converted to its SQL type with one vectorized
+//! cast. An empty field is NULL for non-string columns and the empty string
 //! for STRING and BYTES ones; `csv.null-literal` makes a given text NULL in any column.
 //! BYTES are hex text (as the json format writes them; Flink uses base64).
 

@@ -52,6 +52,10 @@ impl FieldBounds {
                 return false;
             };
             let line = &buf[start..end];
+            // Arrow's reader skips an empty record (a one-column table would see a row).
+            if line.is_empty() {
+                return false;
+            }
             let (mut field, mut from) = (0, 0);
             let mut next_read = 0;
             for at in memchr::memchr_iter(delimiter, line).chain(std::iter::once(line.len())) {
@@ -375,5 +379,7 @@ mod tests {
         assert!(!bounds.split(b"1,2\n", 1, 3, b',', special, &[0]));
         assert!(!bounds.split(b"1,\"2\"\n", 1, 2, b',', special, &[0]));
         assert!(!bounds.split(b"1,2\r\n", 1, 2, b',', special, &[0]));
+        // Arrow's reader skips an empty record; a one-column table must not see a row.
+        assert!(!bounds.split(b"\n", 1, 1, b',', special, &[0]));
     }
 }
