@@ -21,8 +21,10 @@ mod flink_json;
 mod flink_scalar;
 mod flink_strict;
 mod flink_text;
+mod is_json;
 mod json_path;
 mod listagg;
+mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
 
@@ -383,6 +385,8 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(flink_strict::all());
     functions.extend(flink_text::all());
     functions.extend(flink_json::all());
+    functions.push(is_json::udf());
+    functions.push(type_of::udf());
     functions.extend(flink_aliases());
     functions
 }

@@ -6,7 +6,10 @@
 //! - `SIMILAR TO` with a literal pattern: SQL's `%` and `_` and literal `.`, `^`, `$`
 //!   become the regular expression DataFusion matches (it takes the pattern as a regex);
 //! - `LOCALTIMESTAMP` and `LOCALTIME` (bare words, not columns a query names in quotes):
-//!   the session's wall-clock time as TIMESTAMP(3) and TIME.
+//!   the session's wall-clock time as TIMESTAMP(3) and TIME;
+//! - `x [NOT] BETWEEN SYMMETRIC a AND b` (marked by `parser/flink_operators.rs`): `x BETWEEN
+//!   a AND b OR x BETWEEN b AND a`, as Calcite expands it;
+//! - `x IS [NOT] JSON [kind]` (carried as `IS [form] NORMALIZED`): `[NOT] is_json(x, kind)`.
 
 use std::ops::ControlFlow;
 
@@ -21,6 +24,8 @@ pub(super) fn apply(query: &mut ast::Query) {
         like_escape(e);
         similar_to(e);
         local_time(e);
+        between_symmetric(e);
+        is_json(e);
         ControlFlow::<()>::Continue(())
     });
 }
@@ -201,25 +206,6 @@ fn local_time(e: &mut Expr) {
         "localtime" => ast::DataType::Time(None, ast::TimezoneInfo::None),
         _ => return,
     };
-    let call = |name: &str, args: Vec<Expr>| {
-        Expr::Function(ast::Function {
-            name: ast::ObjectName::from(vec![Ident::new(name)]),
-            uses_odbc_syntax: false,
-            parameters: FunctionArguments::None,
-            args: FunctionArguments::List(ast::FunctionArgumentList {
-                duplicate_treatment: None,
-                args: args
-                    .into_iter()
-                    .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
-                    .collect(),
-                clauses: Vec::new(),
-            }),
-            filter: None,
-            null_treatment: None,
-            over: None,
-            within_group: Vec::new(),
-        })
-    };
     *e = Expr::Cast {
         kind: ast::CastKind::Cast,
         expr: Box::new(call("to_local_time", vec![call("now", Vec::new())])),
@@ -227,6 +213,102 @@ fn local_time(e: &mut Expr) {
         array: false,
         format: None,
     };
+}
+
+/// A call of the function `name`.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|a| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a)))
+                .collect(),
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
+/// The one argument of a call of `name`.
+fn only_argument<'a>(e: &'a Expr, name: &str) -> Option<&'a Expr> {
+    let Expr::Function(f) = e else {
+        return None;
+    };
+    let [part] = f.name.0.as_slice() else {
+        return None;
+    };
+    if !part
+        .as_ident()
+        .is_some_and(|i| i.value.eq_ignore_ascii_case(name))
+    {
+        return None;
+    }
+    match &f.args {
+        FunctionArguments::List(list) => match list.args.as_slice() {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(a))] => Some(a),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn negate_if(negated: bool, e: Expr) -> Expr {
+    match negated {
+        true => Expr::UnaryOp {
+            op: ast::UnaryOperator::Not,
+            expr: Box::new(Expr::Nested(Box::new(e))),
+        },
+        false => e,
+    }
+}
+
+fn between_symmetric(e: &mut Expr) {
+    let Expr::Between {
+        expr,
+        negated,
+        low,
+        high,
+    } = e
+    else {
+        return;
+    };
+    let Some(low) = only_argument(low, crate::parser::flink_operators::SYMMETRIC_MARKER) else {
+        return;
+    };
+    let between = |low: &Expr, high: &Expr| Expr::Between {
+        expr: expr.clone(),
+        negated: false,
+        low: Box::new(low.clone()),
+        high: Box::new(high.clone()),
+    };
+    let either = Expr::Nested(Box::new(Expr::BinaryOp {
+        left: Box::new(between(low, high)),
+        op: ast::BinaryOperator::Or,
+        right: Box::new(between(high, low)),
+    }));
+    *e = negate_if(*negated, either);
+}
+
+fn is_json(e: &mut Expr) {
+    let Expr::IsNormalized {
+        expr,
+        form,
+        negated,
+    } = e
+    else {
+        return;
+    };
+    let form = form.as_ref().map(|f| f.to_string());
+    let kind = crate::parser::flink_operators::json_kind_of_form(form.as_deref());
+    let test = call("is_json", vec![(**expr).clone(), string(kind.to_string())]);
+    *e = negate_if(*negated, test);
 }
 
 #[cfg(test)]
@@ -262,6 +344,26 @@ mod tests {
         assert_eq!(
             rewritten("SELECT LOCALTIMESTAMP, \"localtime\""),
             "SELECT CAST(to_local_time(now()) AS TIMESTAMP(3)), \"localtime\""
+        );
+    }
+
+    fn flink(sql: &str) -> String {
+        rewritten(&crate::parser::flink_operators::rewrite_flink_operators(sql).unwrap())
+    }
+
+    #[test]
+    fn symmetric_between_and_is_json_become_what_they_mean() {
+        assert_eq!(
+            flink("SELECT x NOT BETWEEN SYMMETRIC 1 + 1 AND y FROM t"),
+            "SELECT NOT ((x BETWEEN 1 + 1 AND y OR x BETWEEN y AND 1 + 1)) FROM t"
+        );
+        assert_eq!(
+            flink("SELECT 2 BETWEEN SYMMETRIC 3 AND 1 = TRUE"),
+            "SELECT (2 BETWEEN 3 AND 1 OR 2 BETWEEN 1 AND 3) = true"
+        );
+        assert_eq!(
+            flink("SELECT s IS NOT JSON ARRAY, NOT s IS JSON, s IS JSON SCALAR = FALSE FROM t"),
+            "SELECT NOT (is_json(s, 'ARRAY')), NOT is_json(s, 'VALUE'), is_json(s, 'SCALAR') = false FROM t"
         );
     }
 }

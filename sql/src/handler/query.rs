@@ -158,6 +158,8 @@ pub(crate) async fn plan_view_query_with_names(
 ) -> Result<(LogicalPlan, Option<Vec<String>>)> {
     let sql = crate::parser::rewrite_window_tvfs(query)?;
     let sql = crate::parser::rewrite_temporal_tables(&sql)?;
+    let sql = crate::parser::rewrite_time_units(&sql)?;
+    let sql = crate::parser::flink_operators::rewrite_flink_operators(&sql)?;
     let mut statements =
         datafusion::sql::sqlparser::parser::Parser::parse_sql(&crate::parser::dialect(), &sql)?;
     if statements.len() != 1 {

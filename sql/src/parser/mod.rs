@@ -13,6 +13,7 @@ mod create_table;
 mod cursor;
 mod data_type;
 mod depth;
+pub(crate) mod flink_operators;
 mod functions;
 mod group_window;
 mod insert_partition;
@@ -43,6 +44,7 @@ pub use role::RoleOptions;
 pub(crate) use statement::parse_sqlparser;
 pub use statement::{ExplainDetails, Statement, StatementSetEntry};
 pub use temporal::rewrite_temporal_tables;
+pub(crate) use time_units::rewrite_time_units;
 pub use window_tvf::rewrite_window_tvfs;
 
 use crate::error::{Result, SqlError};

@@ -263,6 +263,7 @@ pub(crate) fn parse_sqlparser(sql: &str) -> Result<ast::Statement> {
     let sql = super::on_conflict::rewrite_on_conflict(&sql)?;
     let sql = super::insert_partition::rewrite_insert_partition(&sql)?;
     let sql = super::time_units::rewrite_time_units(&sql)?;
+    let sql = super::flink_operators::rewrite_flink_operators(&sql)?;
     let mut stmts = Parser::parse_sql(&dialect(), &sql)?;
     if stmts.len() != 1 {
         return Err(SqlError::Syntax("expected exactly one statement".into()));

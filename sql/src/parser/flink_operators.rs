@@ -1,0 +1,208 @@
+//! Standard SQL operators Flink takes and sqlparser does not, rewritten into forms it
+//! parses at the same precedence, which `handler/flink_syntax.rs` then turns into what they
+//! mean:
+//! - `x [NOT] BETWEEN SYMMETRIC a AND b`: the lower bound is wrapped in a marker call,
+//!   `x BETWEEN __eddy_symmetric(a) AND b`; `ASYMMETRIC` (the default) is dropped;
+//! - `x IS [NOT] JSON [VALUE | SCALAR | ARRAY | OBJECT]` becomes
+//!   `x IS [NOT] [NFC | NFD | NFKC] NORMALIZED`, the one postfix `IS` form sqlparser parses
+//!   that DataFusion cannot plan, so it is free to carry the JSON kind. A real `IS NORMALIZED`
+//!   in the input is refused here, so the carrier is never ambiguous.
+//!
+//! Every other byte is kept as written.
+
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use crate::error::{Result, SqlError};
+
+/// The marker wrapping a symmetric BETWEEN's first bound.
+pub const SYMMETRIC_MARKER: &str = "__eddy_symmetric";
+
+/// The `IS ... NORMALIZED` form carrying each JSON kind.
+const JSON_KINDS: &[(&str, &str)] = &[
+    ("VALUE", "NORMALIZED"),
+    ("SCALAR", "NFC NORMALIZED"),
+    ("ARRAY", "NFD NORMALIZED"),
+    ("OBJECT", "NFKC NORMALIZED"),
+];
+
+/// The JSON kind an `IS [form] NORMALIZED` carries (`form`: sqlparser's normal form name).
+pub fn json_kind_of_form(form: Option<&str>) -> &'static str {
+    match form.map(str::to_ascii_uppercase).as_deref() {
+        Some("NFC") => "SCALAR",
+        Some("NFD") => "ARRAY",
+        Some("NFKC") => "OBJECT",
+        _ => "VALUE",
+    }
+}
+
+fn bare_word(t: &Token) -> Option<&str> {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.as_str()),
+        _ => None,
+    }
+}
+
+fn is_word(t: &Token, word: &str) -> bool {
+    bare_word(t).is_some_and(|w| w.eq_ignore_ascii_case(word))
+}
+
+/// Rewrites `sql` as the module says; returns it unchanged when it has none of them.
+pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
+    let upper = sql.to_ascii_uppercase();
+    if !upper.contains("SYMMETRIC") && !upper.contains("JSON") && !upper.contains("NORMALIZED") {
+        return Ok(sql.to_string());
+    }
+    let tokens = super::tokenize_spans(sql)?;
+    let next =
+        |from: usize| (from..tokens.len()).find(|&i| !matches!(tokens[i].0, Token::Whitespace(_)));
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (i, (t, _)) in tokens.iter().enumerate() {
+        if is_word(t, "BETWEEN") {
+            let Some(k) = next(i + 1) else { continue };
+            // A column named `symmetric` (`x BETWEEN symmetric AND 3`) stays a column.
+            let followed_by_and = next(k + 1).is_some_and(|a| is_word(&tokens[a].0, "AND"));
+            if is_word(&tokens[k].0, "ASYMMETRIC") && !followed_by_and {
+                edits.push((tokens[k].1.clone(), String::new()));
+            } else if is_word(&tokens[k].0, "SYMMETRIC") && !followed_by_and {
+                let Some(low) = next(k + 1) else { continue };
+                let Some(and) = bound_end(&tokens, low) else {
+                    return Err(SqlError::Syntax(
+                        "BETWEEN SYMMETRIC needs 'AND' between its two bounds".into(),
+                    ));
+                };
+                let last = (low..and)
+                    .rev()
+                    .find(|&j| !matches!(tokens[j].0, Token::Whitespace(_)))
+                    .unwrap_or(low);
+                edits.push((tokens[k].1.clone(), String::new()));
+                edits.push((
+                    tokens[low].1.start..tokens[low].1.start,
+                    format!("{SYMMETRIC_MARKER}("),
+                ));
+                edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
+            }
+        } else if is_word(t, "IS") {
+            let Some(mut j) = next(i + 1) else { continue };
+            if is_word(&tokens[j].0, "NOT") {
+                let Some(after) = next(j + 1) else { continue };
+                j = after;
+            }
+            let form = ["NFC", "NFD", "NFKC", "NFKD"]
+                .iter()
+                .any(|f| is_word(&tokens[j].0, f));
+            let normalized = match form {
+                true => next(j + 1).is_some_and(|n| is_word(&tokens[n].0, "NORMALIZED")),
+                false => is_word(&tokens[j].0, "NORMALIZED"),
+            };
+            if normalized {
+                return Err(SqlError::NotSupported(
+                    "IS NORMALIZED is not supported".into(),
+                ));
+            }
+            if !is_word(&tokens[j].0, "JSON") {
+                continue;
+            }
+            let kind = next(j + 1).and_then(|n| {
+                JSON_KINDS
+                    .iter()
+                    .find(|(k, _)| is_word(&tokens[n].0, k))
+                    .map(|(_, carrier)| (n, *carrier))
+            });
+            match kind {
+                Some((n, carrier)) => {
+                    edits.push((tokens[j].1.start..tokens[n].1.end, carrier.to_string()))
+                }
+                None => edits.push((tokens[j].1.clone(), "NORMALIZED".to_string())),
+            }
+        }
+    }
+    if edits.is_empty() {
+        return Ok(sql.to_string());
+    }
+    edits.sort_by_key(|(r, _)| (r.start, r.end));
+    Ok(super::splice(sql, &edits))
+}
+
+/// The index of the `AND` ending a BETWEEN bound that starts at token `from`: the first bare
+/// `AND` outside parentheses, brackets and `CASE ... END` (whose `WHEN a AND b` is not it).
+fn bound_end(tokens: &[(Token, std::ops::Range<usize>)], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, (t, _)) in tokens.iter().enumerate().skip(from) {
+        match t {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.checked_sub(1)?,
+            _ if is_word(t, "CASE") => depth += 1,
+            _ if is_word(t, "END") => depth = depth.checked_sub(1)?,
+            _ if depth == 0 && is_word(t, "AND") => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(sql: &str) -> String {
+        rewrite_flink_operators(sql).unwrap()
+    }
+
+    #[test]
+    fn between_symmetric_marks_its_lower_bound() {
+        assert_eq!(
+            rw("SELECT 12 BETWEEN SYMMETRIC 15 AND 12"),
+            "SELECT 12 BETWEEN  __eddy_symmetric(15) AND 12"
+        );
+        assert_eq!(
+            rw("SELECT x NOT between symmetric f(a, b AND c) + 1 AND 2 FROM t"),
+            "SELECT x NOT between  __eddy_symmetric(f(a, b AND c) + 1) AND 2 FROM t"
+        );
+        assert_eq!(
+            rw("SELECT 2 BETWEEN SYMMETRIC CASE WHEN TRUE AND TRUE THEN 3 END AND 1"),
+            "SELECT 2 BETWEEN  __eddy_symmetric(CASE WHEN TRUE AND TRUE THEN 3 END) AND 1"
+        );
+        assert_eq!(
+            rw("SELECT 12 BETWEEN ASYMMETRIC 15 AND 12"),
+            "SELECT 12 BETWEEN  15 AND 12"
+        );
+        // Columns named like the keywords, and quoted words, stay as written.
+        for sql in [
+            "SELECT x BETWEEN symmetric AND 3 FROM t",
+            "SELECT 'BETWEEN SYMMETRIC 1 AND 2'",
+            "SELECT x BETWEEN \"SYMMETRIC\" AND 3 FROM t",
+        ] {
+            assert_eq!(rw(sql), sql);
+        }
+        assert!(rewrite_flink_operators("SELECT 1 BETWEEN SYMMETRIC 2").is_err());
+    }
+
+    #[test]
+    fn is_json_becomes_the_normalized_carrier() {
+        assert_eq!(
+            rw("SELECT s IS JSON FROM t"),
+            "SELECT s IS NORMALIZED FROM t"
+        );
+        assert_eq!(
+            rw("SELECT s is not json scalar, s IS JSON ARRAY, s IS NOT JSON OBJECT, s IS JSON VALUE"),
+            "SELECT s is not NFC NORMALIZED, s IS NFD NORMALIZED, s IS NOT NFKC NORMALIZED, s IS NORMALIZED"
+        );
+        assert_eq!(
+            rw("SELECT json FROM t WHERE json IS NULL"),
+            "SELECT json FROM t WHERE json IS NULL"
+        );
+        assert!(matches!(
+            rewrite_flink_operators("SELECT s IS NFC NORMALIZED"),
+            Err(SqlError::NotSupported(_))
+        ));
+        assert!(rewrite_flink_operators("SELECT s IS NOT NORMALIZED").is_err());
+        for (kind, form) in [
+            ("VALUE", None),
+            ("SCALAR", Some("NFC")),
+            ("ARRAY", Some("NFD")),
+            ("OBJECT", Some("NFKC")),
+        ] {
+            assert_eq!(json_kind_of_form(form), kind);
+        }
+    }
+}
