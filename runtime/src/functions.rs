@@ -22,11 +22,14 @@ mod flink_scalar;
 mod flink_strict;
 mod flink_text;
 mod is_json;
+mod json_build;
 mod json_path;
 mod listagg;
 mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
+pub use json_build::mode_literal as json_mode_literal;
+pub use type_of::TypeOfRule;
 
 /// Flink's `PROCTIME()`: the wall-clock time at which a row is processed, as
 /// TIMESTAMP_LTZ(3). Volatile, so DataFusion evaluates it per batch instead of folding it
@@ -386,6 +389,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(flink_text::all());
     functions.extend(flink_json::all());
     functions.push(is_json::udf());
+    functions.extend(json_build::all());
     functions.push(type_of::udf());
     functions.extend(flink_aliases());
     functions

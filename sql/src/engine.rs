@@ -305,6 +305,7 @@ impl Engine {
         for f in eddy_runtime::functions::flink_aggregate_aliases() {
             ctx.register_udaf(f.as_ref().clone());
         }
+        ctx.add_analyzer_rule(Arc::new(eddy_runtime::functions::TypeOfRule));
         // Flink's FIRST_VALUE / LAST_VALUE skip NULLs. Registering a rewrite cannot fail.
         let _ = datafusion::execution::FunctionRegistry::register_function_rewrite(
             &mut ctx,

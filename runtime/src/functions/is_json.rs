@@ -38,8 +38,11 @@ enum Kind {
     Object,
 }
 
-/// Jackson's default limit of nested objects and arrays.
+/// Jackson's default limits (`StreamReadConstraints`): nested objects and arrays, digits
+/// of a number's integer or fraction part, characters of a property name.
 const MAX_DEPTH: usize = 1000;
+const MAX_NUMBER_DIGITS: usize = 1000;
+const MAX_NAME_LENGTH: usize = 50_000;
 
 fn is_text(t: &DataType) -> bool {
     matches!(
@@ -145,6 +148,7 @@ impl ScalarUDFImpl for IsJson {
 /// The kind of the JSON value `text` starts with, or `None` when it does not start with one.
 fn first_value(text: &str) -> Option<Kind> {
     let mut p = Parser {
+        text,
         bytes: text.as_bytes(),
         at: 0,
     };
@@ -168,6 +172,7 @@ fn first_value(text: &str) -> Option<Kind> {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     at: usize,
 }
@@ -215,7 +220,13 @@ impl Parser<'_> {
             if self.peek()? != b'"' {
                 return None;
             }
+            let start = self.at;
             self.string()?;
+            // Bytes, not characters: only a name of many multi-byte characters could be
+            // refused here and not by Jackson.
+            if self.at - start - 2 > MAX_NAME_LENGTH {
+                return None;
+            }
             self.skip_space();
             if self.bump()? != b':' {
                 return None;
@@ -289,13 +300,15 @@ impl Parser<'_> {
             // No leading zeros: `01` is not a number.
             b'0' if self.bytes.get(self.at + 1).is_some_and(u8::is_ascii_digit) => return None,
             b'0'..=b'9' => {
-                self.digits();
+                if self.digits() > MAX_NUMBER_DIGITS {
+                    return None;
+                }
             }
             _ => return None,
         }
         if self.peek() == Some(b'.') {
             self.bump();
-            if self.digits() == 0 {
+            if !(1..=MAX_NUMBER_DIGITS).contains(&self.digits()) {
                 return None;
             }
         }
@@ -316,9 +329,14 @@ impl Parser<'_> {
             return None;
         }
         self.at += word.len();
-        // Jackson refuses a literal run on into a name (`truex`, `null1`).
-        match self.peek() {
-            Some(b) if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 => None,
+        // Jackson refuses a literal run on into a Java identifier (`truex`, `null1`), not
+        // into other characters (`true,`, `true` and a no-break space).
+        let next = self
+            .text
+            .get(self.at..)
+            .and_then(|rest| rest.chars().next());
+        match next {
+            Some(c) if c.is_alphanumeric() || c == '_' || c == '$' => None,
             _ => Some(()),
         }
     }
@@ -386,6 +404,14 @@ mod tests {
         assert_eq!(first_value("[1, {\"a\": [2]}]"), Some(Kind::Array));
         assert_eq!(first_value("{\"a\": [1]}"), Some(Kind::Object));
         assert_eq!(first_value("null"), Some(Kind::Scalar));
+        // Jackson's limits, and what may follow a literal (Flink 2.3's answers).
+        assert!(first_value(&"1".repeat(1001)).is_none());
+        assert!(first_value(&"1".repeat(1000)).is_some());
+        assert!(first_value(&format!("1.{}", "1".repeat(5000))).is_none());
+        assert!(first_value(&format!("{{\"{}\":1}}", "a".repeat(50_001))).is_none());
+        assert!(first_value(&format!("{{\"{}\":1}}", "a".repeat(50_000))).is_some());
+        assert_eq!(first_value("true\u{a0}"), Some(Kind::Scalar));
+        assert_eq!(first_value("true\u{e9}"), None);
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert_eq!(first_value(&deep), None);
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));

@@ -4,18 +4,126 @@
 //! (`CHAR(3)`, `BINARY(2)`), as in Flink; any other text is `STRING`. With
 //! `force_serializable` TRUE, types whose summary cannot be parsed back are written in full
 //! (`VARCHAR(2147483647)`, `TIMESTAMP(3) WITH LOCAL TIME ZONE`).
+//!
+//! The type is read by an analyzer rule ([`TypeOfRule`]), before the optimizer folds
+//! constants: folded, `CAST('a' AS STRING)` would look like the literal `'a'` and
+//! `TRY_CAST('1' AS INT)` like a value that cannot be NULL. The rule passes the text as a
+//! third argument, which the optimizer then makes the call's value.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, IntervalUnit, TimeUnit};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::DFSchema;
 use datafusion::common::ScalarValue;
+use datafusion::config::ConfigOptions;
 use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
-    lit, ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    lit, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+use datafusion::optimizer::AnalyzerRule;
+
+/// The prefix of the third argument [`TypeOfRule`] adds: the answer.
+const ANSWER: &str = "eddy:typeof:";
+
+/// Reads each TYPEOF's input type while the plan is as written (see the module).
+#[derive(Debug, Default)]
+pub struct TypeOfRule;
+
+impl AnalyzerRule for TypeOfRule {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| {
+            let schema = merge_schema(&node.inputs());
+            let names = NamePreserver::new(&node);
+            node.map_expressions(|e| {
+                let name = names.save(&e);
+                let answered = e.transform_up(|e| answer(e, &schema))?;
+                Ok(answered.update_data(|e| name.restore(e)))
+            })
+        })
+        .data()
+    }
+
+    fn name(&self) -> &str {
+        "eddy_typeof"
+    }
+}
+
+/// `typeof(x [, b])` with its answer as a third argument.
+fn answer(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::ScalarFunction(f) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    if f.func.name() != "typeof" || f.args.is_empty() || f.args.len() > 2 {
+        return Ok(Transformed::no(e));
+    }
+    let serializable = match f.args.get(1) {
+        None => false,
+        Some(Expr::Literal(v, _)) => force_serializable(Some(Some(v)))?,
+        Some(_) => return Err(DataFusionError::Plan(SIGNATURES.into())),
+    };
+    let input = &f.args[0];
+    let (_, field) = input.to_field(schema)?;
+    let literal = match input {
+        Expr::Literal(v, _) => Some(v),
+        _ => None,
+    };
+    let text = match array_constructor(input, schema)? {
+        // `ARRAY[1, 2]` is NOT NULL, and so are its items when all of theirs are.
+        Some(items) => format!(
+            "ARRAY<{}> NOT NULL",
+            flink_type(items.data_type(), items.is_nullable(), None, serializable)
+        ),
+        None => flink_type(
+            field.data_type(),
+            field.is_nullable(),
+            literal,
+            serializable,
+        ),
+    };
+    let args = vec![
+        input.clone(),
+        lit(serializable),
+        lit(format!("{ANSWER}{text}")),
+    ];
+    Ok(Transformed::yes(Expr::ScalarFunction(
+        ScalarFunction::new_udf(f.func.clone(), args),
+    )))
+}
+
+/// For `ARRAY[...]` (`make_array`), the item field with Flink's nullability: NOT NULL
+/// when no element can be NULL (Arrow's list items are always nullable).
+fn array_constructor(e: &Expr, schema: &DFSchema) -> Result<Option<Field>> {
+    let Expr::ScalarFunction(f) = e else {
+        return Ok(None);
+    };
+    if f.func.name() != "make_array" {
+        return Ok(None);
+    }
+    let (_, field) = e.to_field(schema)?;
+    let DataType::List(item) = field.data_type() else {
+        return Ok(None);
+    };
+    let mut nullable = false;
+    for a in &f.args {
+        nullable |= a.to_field(schema)?.1.is_nullable();
+    }
+    Ok(Some(item.as_ref().clone().with_nullable(nullable)))
+}
+
+/// The answer [`TypeOfRule`] passed, if it did.
+fn passed_answer(arg: Option<&ScalarValue>) -> Option<&str> {
+    match arg {
+        Some(ScalarValue::Utf8(Some(s))) => s.strip_prefix(ANSWER),
+        _ => None,
+    }
+}
 
 /// The `typeof` function, for registration.
 pub(super) fn udf() -> Arc<ScalarUDF> {
@@ -166,6 +274,7 @@ impl ScalarUDFImpl for TypeOf {
     fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
         match args {
             [_] | [_, DataType::Boolean | DataType::Null] => Ok(args.to_vec()),
+            [_, DataType::Boolean, DataType::Utf8] => Ok(args.to_vec()),
             [_, _] => Err(DataFusionError::Plan(SIGNATURES.into())),
             _ => {
                 let kinds: Vec<&str> = args.iter().map(|_| "<ANY>").collect();
@@ -183,11 +292,21 @@ impl ScalarUDFImpl for TypeOf {
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
         force_serializable(args.scalar_arguments.get(1).copied())?;
+        if args.arg_fields.len() == 3 && passed_answer(args.scalar_arguments[2]).is_none() {
+            return Err(DataFusionError::Plan(
+                "No match found for function signature TYPEOF(<ANY>, <ANY>, <ANY>).".into(),
+            ));
+        }
         Ok(Arc::new(Field::new(self.name(), DataType::Utf8, true)))
     }
 
     // Answered while planning, from the input's planned type, as Flink does.
     fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        if let Some(Expr::Literal(v, _)) = args.get(2) {
+            if let Some(text) = passed_answer(Some(v)) {
+                return Ok(ExprSimplifyResult::Simplified(lit(text.to_string())));
+            }
+        }
         let serializable = match args.get(1) {
             None => false,
             Some(Expr::Literal(v, _)) => force_serializable(Some(Some(v)))?,
@@ -196,14 +315,12 @@ impl ScalarUDFImpl for TypeOf {
         let Some(input) = args.first() else {
             return Ok(ExprSimplifyResult::Original(args));
         };
-        let literal = match input {
-            Expr::Literal(v, _) => Some(v),
-            _ => None,
-        };
+        // Without the analyzer rule's answer (an expression planned outside a session),
+        // constants may be folded already: no literal lengths then.
         let text = flink_type(
             &info.get_data_type(input)?,
             info.nullable(input)?,
-            literal,
+            None,
             serializable,
         );
         Ok(ExprSimplifyResult::Simplified(lit(text)))
@@ -216,17 +333,15 @@ impl ScalarUDFImpl for TypeOf {
             Some(ColumnarValue::Array(_)) => return Err(DataFusionError::Plan(SIGNATURES.into())),
             None => false,
         };
+        if let Some(ColumnarValue::Scalar(v)) = args.args.get(2) {
+            if let Some(text) = passed_answer(Some(v)) {
+                return Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+                    text.to_string(),
+                ))));
+            }
+        }
         let field = &args.arg_fields[0];
-        let literal = match &args.args[0] {
-            ColumnarValue::Scalar(v) => Some(v),
-            ColumnarValue::Array(_) => None,
-        };
-        let text = flink_type(
-            field.data_type(),
-            field.is_nullable(),
-            literal,
-            serializable,
-        );
+        let text = flink_type(field.data_type(), field.is_nullable(), None, serializable);
         Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text))))
     }
 }

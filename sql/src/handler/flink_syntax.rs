@@ -9,7 +9,10 @@
 //!   the session's wall-clock time as TIMESTAMP(3) and TIME;
 //! - `x [NOT] BETWEEN SYMMETRIC a AND b` (marked by `parser/flink_operators.rs`): `x BETWEEN
 //!   a AND b OR x BETWEEN b AND a`, as Calcite expands it;
-//! - `x IS [NOT] JSON [kind]` (carried as `IS [form] NORMALIZED`): `[NOT] is_json(x, kind)`.
+//! - `x IS [NOT] JSON [kind]` (carried as `IS [form] NORMALIZED`): `[NOT] is_json(x, kind)`;
+//! - `JSON_OBJECT` (its pairs made arguments by the pre-pass) and `JSON_ARRAY`: a first
+//!   argument saying what NULL values do (the ON NULL clause, DataFusion takes none) and
+//!   which values are nested JSON_OBJECT / JSON_ARRAY calls, inserted as JSON.
 
 use std::ops::ControlFlow;
 
@@ -26,6 +29,7 @@ pub(super) fn apply(query: &mut ast::Query) {
         local_time(e);
         between_symmetric(e);
         is_json(e);
+        json_constructors(e);
         ControlFlow::<()>::Continue(())
     });
 }
@@ -311,6 +315,74 @@ fn is_json(e: &mut Expr) {
     *e = negate_if(*negated, test);
 }
 
+/// The lower-case name of a call of a one-part name.
+fn call_name(e: &Expr) -> Option<String> {
+    let Expr::Function(f) = e else {
+        return None;
+    };
+    match f.name.0.as_slice() {
+        [part] => part.as_ident().map(|i| i.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+fn json_constructors(e: &mut Expr) {
+    let object = match call_name(e).as_deref() {
+        Some("json_object") => true,
+        Some("json_array") => false,
+        _ => return,
+    };
+    let Expr::Function(f) = e else {
+        return;
+    };
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    let first = match list.args.first() {
+        Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(first))) => literal(first),
+        _ => None,
+    };
+    if object && first != Some(crate::parser::flink_operators::JSON_OBJECT_MARKER) {
+        return;
+    }
+    if first.is_some_and(|m| m.starts_with("eddy:json:")) {
+        return;
+    }
+    let clause = list
+        .clauses
+        .iter()
+        .position(|c| matches!(c, FunctionArgumentClause::JsonNullClause(_)))
+        .map(|at| list.clauses.remove(at));
+    let absent_on_null = match clause {
+        Some(FunctionArgumentClause::JsonNullClause(ast::JsonNullClause::AbsentOnNull)) => true,
+        Some(_) => false,
+        // Flink's defaults: JSON_OBJECT keeps NULLs, JSON_ARRAY drops them.
+        None => !object,
+    };
+    let values: Vec<&ast::FunctionArg> = match object {
+        true => list.args.iter().skip(2).step_by(2).collect(),
+        false => list.args.iter().collect(),
+    };
+    let raw: Vec<usize> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(v)) => {
+                matches!(call_name(v).as_deref(), Some("json_object" | "json_array"))
+            }
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mode = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(string(
+        eddy_runtime::functions::json_mode_literal(absent_on_null, &raw),
+    )));
+    match object {
+        true => list.args[0] = mode,
+        false => list.args.insert(0, mode),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -349,6 +421,18 @@ mod tests {
 
     fn flink(sql: &str) -> String {
         rewritten(&crate::parser::flink_operators::rewrite_flink_operators(sql).unwrap())
+    }
+
+    #[test]
+    fn json_constructors_take_their_mode_first() {
+        assert_eq!(
+            flink("SELECT JSON_OBJECT(KEY 'a' VALUE JSON_ARRAY(1, x NULL ON NULL), 'b' VALUE y ABSENT ON NULL) FROM t"),
+            "SELECT JSON_OBJECT('eddy:json:ABSENT ON NULL;raw=0', 'a', JSON_ARRAY('eddy:json:NULL ON NULL', 1, x), 'b', y) FROM t"
+        );
+        assert_eq!(
+            flink("SELECT JSON_ARRAY(), JSON_OBJECT()"),
+            "SELECT JSON_ARRAY('eddy:json:ABSENT ON NULL'), JSON_OBJECT('eddy:json:NULL ON NULL')"
+        );
     }
 
     #[test]

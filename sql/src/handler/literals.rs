@@ -1,7 +1,9 @@
 //! Integer literals are INT when they fit and BIGINT otherwise, as in Flink SQL and
 //! PostgreSQL (DataFusion alone makes every integer literal BIGINT, so `SELECT 1` would
-//! come back as int8). Only expressions that compute values are touched: positional
-//! `GROUP BY 1` / `ORDER BY 1` and `LIMIT` keep their literals.
+//! come back as int8); a literal with an exponent (`1.5E0`) is DOUBLE, as in Flink and
+//! PostgreSQL (the session parses other decimals as exact DECIMAL). Only expressions that
+//! compute values are touched: positional `GROUP BY 1` / `ORDER BY 1` and `LIMIT` keep
+//! their literals.
 
 use std::ops::ControlFlow;
 
@@ -10,7 +12,16 @@ use datafusion::sql::sqlparser::ast::{self, Expr, SetExpr, Value};
 fn as_int(expr: &mut Expr) {
     if let Expr::Value(v) = expr {
         if let Value::Number(n, _) = &v.value {
-            if n.parse::<i32>().is_ok() {
+            if n.contains(['e', 'E']) {
+                // Through text: as a DECIMAL first, 1E-50 would not fit.
+                *expr = Expr::Cast {
+                    kind: ast::CastKind::Cast,
+                    expr: Box::new(Expr::Value(Value::SingleQuotedString(n.clone()).into())),
+                    data_type: ast::DataType::Double(ast::ExactNumberInfo::None),
+                    array: false,
+                    format: None,
+                };
+            } else if n.parse::<i32>().is_ok() {
                 let literal = expr.clone();
                 *expr = Expr::Cast {
                     kind: ast::CastKind::Cast,

@@ -8,6 +8,10 @@
 //!   that DataFusion cannot plan, so it is free to carry the JSON kind. A real `IS NORMALIZED`
 //!   in the input is refused here, so the carrier is never ambiguous.
 //!
+//! - `JSON_OBJECT([KEY] k VALUE v, ...)`: `KEY` is dropped and `VALUE` becomes a comma,
+//!   after a first argument marking the call (`'__eddy_json_object'`); a trailing
+//!   `NULL ON NULL` / `ABSENT ON NULL` stays, for sqlparser reads it as a clause.
+//!
 //! Every other byte is kept as written.
 
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -16,6 +20,9 @@ use crate::error::{Result, SqlError};
 
 /// The marker wrapping a symmetric BETWEEN's first bound.
 pub const SYMMETRIC_MARKER: &str = "__eddy_symmetric";
+
+/// The first argument marking a JSON_OBJECT call the pre-pass rewrote.
+pub const JSON_OBJECT_MARKER: &str = "__eddy_json_object";
 
 /// The `IS ... NORMALIZED` form carrying each JSON kind.
 const JSON_KINDS: &[(&str, &str)] = &[
@@ -81,6 +88,10 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 ));
                 edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
             }
+        } else if is_word(t, "JSON_OBJECT") {
+            if let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LParen) {
+                json_object_edits(&tokens, open, &mut edits);
+            }
         } else if is_word(t, "IS") {
             let Some(mut j) = next(i + 1) else { continue };
             if is_word(&tokens[j].0, "NOT") {
@@ -121,6 +132,89 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     }
     edits.sort_by_key(|(r, _)| (r.start, r.end));
     Ok(super::splice(sql, &edits))
+}
+
+/// The edits of one `JSON_OBJECT(` whose parenthesis is token `open`; none when an
+/// argument is not a `[KEY] k VALUE v` pair (Flink refuses the call; so will the function).
+fn json_object_edits(
+    tokens: &[(Token, std::ops::Range<usize>)],
+    open: usize,
+    edits: &mut Vec<(std::ops::Range<usize>, String)>,
+) {
+    let significant = |i: &usize| !matches!(tokens[*i].0, Token::Whitespace(_));
+    // The arguments' token ranges, split at the commas between them.
+    let mut args = Vec::new();
+    let (mut depth, mut start, mut close) = (0usize, open + 1, None);
+    for (i, (t, _)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => {
+                depth -= 1;
+                if depth == 0 {
+                    args.push(start..i);
+                    close = Some(i);
+                    break;
+                }
+            }
+            Token::Comma if depth == 1 => {
+                args.push(start..i);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if close.is_none() {
+        return;
+    }
+    let words =
+        |r: &std::ops::Range<usize>| -> Vec<usize> { r.clone().filter(significant).collect() };
+    // `JSON_OBJECT()` and `JSON_OBJECT(ABSENT ON NULL)`: no pairs.
+    let only_clause = args.len() == 1 && {
+        let w = words(&args[0]);
+        w.is_empty()
+            || (w.len() == 3
+                && (is_word(&tokens[w[0]].0, "NULL") || is_word(&tokens[w[0]].0, "ABSENT"))
+                && is_word(&tokens[w[1]].0, "ON")
+                && is_word(&tokens[w[2]].0, "NULL"))
+    };
+    let mut pair_edits = Vec::new();
+    if !only_clause {
+        for arg in &args {
+            let w = words(arg);
+            let mut from = 0;
+            if w.len() > 1 && is_word(&tokens[w[0]].0, "KEY") && !is_word(&tokens[w[1]].0, "VALUE")
+            {
+                pair_edits.push((tokens[w[0]].1.clone(), String::new()));
+                from = 1;
+            }
+            // The pair's VALUE: the first one outside parentheses within the argument.
+            let mut depth = 0usize;
+            let mut value = None;
+            for &i in &w[from..] {
+                match &tokens[i].0 {
+                    Token::LParen | Token::LBracket => depth += 1,
+                    Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+                    t if depth == 0 && is_word(t, "VALUE") => {
+                        value = Some(i);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(value) = value else {
+                return;
+            };
+            pair_edits.push((tokens[value].1.clone(), ",".into()));
+        }
+    }
+    let at = tokens[open].1.end;
+    let marker = match (only_clause, args.first().map(|a| words(a).is_empty())) {
+        (true, Some(true)) => format!("'{JSON_OBJECT_MARKER}'"),
+        (true, _) => format!("'{JSON_OBJECT_MARKER}' "),
+        (false, _) => format!("'{JSON_OBJECT_MARKER}', "),
+    };
+    edits.push((at..at, marker));
+    edits.extend(pair_edits);
 }
 
 /// The index of the `AND` ending a BETWEEN bound that starts at token `from`: the first bare
@@ -175,6 +269,32 @@ mod tests {
             assert_eq!(rw(sql), sql);
         }
         assert!(rewrite_flink_operators("SELECT 1 BETWEEN SYMMETRIC 2").is_err());
+    }
+
+    #[test]
+    fn json_object_pairs_become_arguments() {
+        assert_eq!(
+            rw("SELECT JSON_OBJECT(KEY 'a' VALUE 1, 'b' VALUE f(x, y) ABSENT ON NULL)"),
+            "SELECT JSON_OBJECT('__eddy_json_object',  'a' , 1, 'b' , f(x, y) ABSENT ON NULL)"
+        );
+        assert_eq!(
+            rw("SELECT JSON_OBJECT()"),
+            "SELECT JSON_OBJECT('__eddy_json_object')"
+        );
+        assert_eq!(
+            rw("SELECT JSON_OBJECT(ABSENT ON NULL)"),
+            "SELECT JSON_OBJECT('__eddy_json_object' ABSENT ON NULL)"
+        );
+        // Nested calls are rewritten each on its own; `key` may be a column.
+        assert_eq!(
+            rw("SELECT JSON_OBJECT(KEY key VALUE JSON_OBJECT('k' VALUE v)) FROM t"),
+            "SELECT JSON_OBJECT('__eddy_json_object',  key , JSON_OBJECT('__eddy_json_object', 'k' , v)) FROM t"
+        );
+        // Not pairs (Flink refuses them): left for the function to refuse.
+        assert_eq!(
+            rw("SELECT JSON_OBJECT('a', 1)"),
+            "SELECT JSON_OBJECT('a', 1)"
+        );
     }
 
     #[test]
