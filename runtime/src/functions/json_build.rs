@@ -94,18 +94,34 @@ fn is_text(t: &DataType) -> bool {
     matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-/// Flink's refusal of a value type JSON cannot hold, if `t` is one.
+/// Flink's refusal of a value type JSON cannot hold, if `t` is one; also any type
+/// [`write_value`] does not write, so a job never fails on one mid-run.
 fn refuse_type(t: &DataType) -> Result<()> {
     let name = match t {
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(..)
+        | DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::Timestamp(..) => return Ok(()),
         DataType::Null => {
             return Err(DataFusionError::Plan("Type is not supported: ANY".into()));
         }
         DataType::Date32 | DataType::Date64 => "DATE",
         DataType::Time32(_) | DataType::Time64(_) => "TIME(0)",
         DataType::Interval(_) | DataType::Duration(_) => "INTERVAL",
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            return refuse_type(f.data_type());
-        }
+        DataType::List(f) => return refuse_type(f.data_type()),
         DataType::Struct(fields) => {
             return fields.iter().try_for_each(|f| refuse_type(f.data_type()));
         }
@@ -121,7 +137,11 @@ fn refuse_type(t: &DataType) -> Result<()> {
             }
             return Ok(());
         }
-        _ => return Ok(()),
+        other => {
+            return Err(DataFusionError::Plan(format!(
+                "Type '{other}' is not scalar or cannot be converted into JSON."
+            )))
+        }
     };
     Err(DataFusionError::Plan(format!(
         "Type '{name}' is not scalar or cannot be converted into JSON."
@@ -204,7 +224,12 @@ impl ScalarUDFImpl for JsonBuild {
         }
         .ok_or_else(|| self.bad_call())?;
         let rows = args.number_rows;
-        let columns = ColumnarValue::values_to_arrays(&args.args[1..])?;
+        // Each as long as the batch, a constant too (`values_to_arrays` makes all-constant
+        // arguments one row long, while `number_rows` may be more: PROCTIME()).
+        let columns = args.args[1..]
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<ArrayRef>>>()?;
         let mut out = StringBuilder::with_capacity(rows, rows * 16);
         let mut text = String::new();
         let mut entries: Vec<(String, String)> = Vec::new();

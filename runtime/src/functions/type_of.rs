@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::Array;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, IntervalUnit, TimeUnit};
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::common::DFSchema;
 use datafusion::common::ScalarValue;
 use datafusion::config::ConfigOptions;
@@ -38,6 +38,21 @@ pub struct TypeOfRule;
 
 impl AnalyzerRule for TypeOfRule {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        // Most plans have none: leave them untouched, names and all.
+        let mut found = false;
+        plan.apply_with_subqueries(|node| {
+            found = node
+                .expressions()
+                .iter()
+                .any(|e| e.exists(|e| Ok(is_typeof(e))).unwrap_or(false));
+            Ok(match found {
+                true => TreeNodeRecursion::Stop,
+                false => TreeNodeRecursion::Continue,
+            })
+        })?;
+        if !found {
+            return Ok(plan);
+        }
         plan.transform_up_with_subqueries(|node| {
             let schema = merge_schema(&node.inputs());
             let names = NamePreserver::new(&node);
@@ -53,6 +68,10 @@ impl AnalyzerRule for TypeOfRule {
     fn name(&self) -> &str {
         "eddy_typeof"
     }
+}
+
+fn is_typeof(e: &Expr) -> bool {
+    matches!(e, Expr::ScalarFunction(f) if f.func.name() == "typeof")
 }
 
 /// `typeof(x [, b])` with its answer as a third argument.

@@ -368,6 +368,10 @@ fn json_constructors(e: &mut Expr) {
         .enumerate()
         .filter(|(_, a)| match a {
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(v)) => {
+                let mut v: &Expr = v;
+                while let Expr::Nested(inner) = v {
+                    v = inner;
+                }
                 matches!(call_name(v).as_deref(), Some("json_object" | "json_array"))
             }
             _ => false,

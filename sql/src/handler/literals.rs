@@ -68,6 +68,13 @@ fn uncast_bound(bound: &mut ast::WindowFrameBound) {
             if is_number(expr) {
                 let literal = expr.as_ref().clone();
                 **e = literal;
+            } else if let Expr::Value(v) = expr.as_ref() {
+                // An exponent literal made DOUBLE through text: the number again.
+                if let Value::SingleQuotedString(n) = &v.value {
+                    if n.parse::<f64>().is_ok() && n.contains(['e', 'E']) {
+                        **e = Expr::Value(Value::Number(n.clone(), false).into());
+                    }
+                }
             }
         }
     }
