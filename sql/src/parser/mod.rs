@@ -158,6 +158,8 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
     let mut last: [Option<&Token>; 3] = [None; 3];
     let mut in_set = false;
     let mut seen_set = false;
+    // CASE ... END inside a statement set: its END does not end the set.
+    let mut cases = 0usize;
     for spanned in &tokens {
         let t = &spanned.0;
         if *t == Token::SemiColon && !in_set {
@@ -176,8 +178,13 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
         first = first.or(Some(t));
         last = [last[1], last[2], Some(t)];
         if in_set {
-            if word_is(t, "END") {
-                in_set = false;
+            if word_is(t, "CASE") {
+                cases += 1;
+            } else if word_is(t, "END") {
+                match cases {
+                    0 => in_set = false,
+                    _ => cases -= 1,
+                }
             }
         } else if starts_set
             && !seen_set
@@ -281,6 +288,13 @@ mod tests {
         .unwrap();
         assert_eq!(s.len(), 2, "{s:?}");
         assert!(s[0].ends_with("END"), "{s:?}");
+        // A CASE's END inside the set does not end it.
+        let s = split_statements(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT CASE WHEN x > 0 THEN 1 END FROM s; INSERT INTO b SELECT 1 FROM s; END; SELECT 3",
+        )
+        .unwrap();
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(s[0].ends_with("FROM s; END"), "{s:?}");
     }
 
     #[test]
