@@ -230,10 +230,13 @@ impl CsvDecoder {
 
     /// A decoder that never takes the fast path, to compare the two.
     #[cfg(test)]
-    pub(super) fn general_only(schema: SchemaRef, options: &BTreeMap<String, String>) -> Self {
-        let mut decoder = Self::new(schema, CsvConfig::parse(options).expect("valid options"));
+    pub(super) fn general_only(
+        schema: SchemaRef,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Self> {
+        let mut decoder = Self::new(schema, CsvConfig::parse(options)?);
         decoder.fast = false;
-        decoder
+        Ok(decoder)
     }
 
     /// The chunk through the fast path ([`csv_fast`]), or `None` when it is not one the

@@ -136,7 +136,7 @@ proptest! {
         }
         let options = BTreeMap::new();
         let mut fast = CsvFormatFactory.create_decoder(schema(), &options).unwrap();
-        let mut general = super::csv::CsvDecoder::general_only(schema(), &options);
+        let mut general = super::csv::CsvDecoder::general_only(schema(), &options).unwrap();
         if projected {
             fast.read_only(&read);
             general.read_only(&read);

@@ -71,13 +71,19 @@ fn calcite_name(t: &DataType) -> String {
 
 fn kind_argument(value: Option<&ScalarValue>) -> Result<&str> {
     match value {
-        Some(ScalarValue::Utf8(Some(k))) if ["VALUE", "SCALAR", "ARRAY", "OBJECT"].contains(&k.as_str()) => {
+        Some(ScalarValue::Utf8(Some(k)))
+            if ["VALUE", "SCALAR", "ARRAY", "OBJECT"].contains(&k.as_str()) =>
+        {
             Ok(k)
         }
-        _ => Err(DataFusionError::Plan(
-            "is_json takes the JSON kind as 'VALUE', 'SCALAR', 'ARRAY' or 'OBJECT'; write x IS JSON [kind]".into(),
-        )),
+        _ => Err(bad_kind()),
     }
+}
+
+fn bad_kind() -> DataFusionError {
+    DataFusionError::Plan(
+        "is_json takes the JSON kind as 'VALUE', 'SCALAR', 'ARRAY' or 'OBJECT'; write x IS JSON [kind]".into(),
+    )
 }
 
 impl ScalarUDFImpl for IsJson {
@@ -128,7 +134,7 @@ impl ScalarUDFImpl for IsJson {
         let rows = args.number_rows;
         let kind = match &args.args[1] {
             ColumnarValue::Scalar(s) => kind_argument(Some(s))?.to_string(),
-            ColumnarValue::Array(_) => return Err(kind_argument(None).unwrap_err()),
+            ColumnarValue::Array(_) => return Err(bad_kind()),
         };
         let text: ArrayRef = cast(&args.args[0].to_array(rows)?, &DataType::Utf8)?;
         let text = text.as_string::<i32>();
