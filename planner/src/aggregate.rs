@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::DFSchema;
 use datafusion::execution::session_state::SessionState;
@@ -21,7 +21,7 @@ use eddy_runtime::jobgraph::{
     AggregatePhase, GroupAggregateSpec, LocalGroupAggregateSpec, OperatorSpec, Partitioner,
     SerializedPlan, SerializedSchema,
 };
-use eddy_runtime::operators::{split_aggregate, supports_retraction};
+use eddy_runtime::operators::{split_aggregate, supports_local_retraction, supports_retraction};
 
 use crate::error::{PlanError, Result};
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
@@ -185,17 +185,18 @@ pub(crate) fn translate_group_aggregate(
             chain.producer()
         )));
     }
-    // Over an updating input Eddy's aggregates keep retraction state that partial rows do
-    // not carry: one phase there (Flink would split it too). FIRST_VALUE and LAST_VALUE
-    // keep one phase as in Flink, which has no merge for them: the first row of a group is
-    // the first to reach the one operator.
+    // FIRST_VALUE and LAST_VALUE keep one phase as in Flink, which has no merge for them:
+    // the first row of a group is the first to reach the one operator. Over an updating
+    // input the local phase sends each group's change (rows added and taken out), for the
+    // aggregates whose retract state merges that way, as Flink's COUNT_RETRACT, SUM_RETRACT
+    // and MIN_RETRACT do.
     let two_phase = parts.two_phase_aggregation
-        && !retracting
-        && lowered.exec.aggr_expr().iter().all(|a| {
-            !matches!(
+        && lowered.exec.aggr_expr().iter().all(|a| match retracting {
+            true => supports_local_retraction(a.fun().name(), a.is_distinct()),
+            false => !matches!(
                 a.fun().name(),
                 "first_value" | "last_value" | "json_arrayagg"
-            )
+            ),
         });
     let width = input_schema.fields().len();
     let mut keys = Vec::new();
@@ -255,7 +256,33 @@ pub(crate) fn translate_group_aggregate(
         update_before: true,
         phase: AggregatePhase::Single,
     };
-    if two_phase {
+    if two_phase && retracting {
+        // The local phase sends the keys it computed, then each group's change; the global
+        // phase runs the single-phase plan's aggregates over them.
+        let keys_and_change: Vec<Field> = agg
+            .schema
+            .as_arrow()
+            .fields()
+            .iter()
+            .take(agg.group_expr.len())
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .chain([Field::new("__changes", DataType::Binary, false)])
+            .collect();
+        chain.flush()?;
+        chain
+            .names
+            .push(format!("LocalGroupAggregate({})", lowered.description));
+        chain
+            .ops
+            .push(OperatorSpec::LocalGroupAggregate(LocalGroupAggregateSpec {
+                input_schema: SerializedSchema::encode(&lowered.input_schema)?,
+                output_schema: SerializedSchema::encode(&Arc::new(Schema::new(keys_and_change)))?,
+                aggregate: spec.aggregate.clone(),
+                description: lowered.description.clone(),
+                retracting: true,
+            }));
+        spec.phase = AggregatePhase::Global;
+    } else if two_phase {
         let (local, global) = split_aggregate(&lowered.exec)?;
         let partial = nullable(&local.schema());
         chain.flush()?;
@@ -269,6 +296,7 @@ pub(crate) fn translate_group_aggregate(
                 output_schema: SerializedSchema::encode(&partial)?,
                 aggregate: encode_plan(Arc::new(local))?,
                 description: lowered.description.clone(),
+                retracting: false,
             }));
         spec.input_schema = SerializedSchema::encode(&partial)?;
         spec.aggregate = encode_plan(Arc::new(global))?;
@@ -285,5 +313,6 @@ pub(crate) fn translate_group_aggregate(
         producer: Some(name),
         // The group keys come first in the result.
         upsert_key: Some((0..agg.group_expr.len()).collect()),
+        key_ordered: true,
     })
 }

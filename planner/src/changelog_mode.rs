@@ -206,10 +206,12 @@ fn produces(op: &OperatorSpec, from: &[Kinds], any: Kinds) -> Kinds {
             false => Kinds::INSERT_ONLY,
         },
         OperatorSpec::Calc(_) => any,
-        OperatorSpec::GroupAggregate(_) => Kinds {
+        // The global phase over an updating input reads partial rows that are inserts,
+        // yet deletes a group whose rows were all taken out.
+        OperatorSpec::GroupAggregate(g) => Kinds {
             insert: true,
             update: true,
-            delete: any.changes(),
+            delete: any.changes() || g.retracting,
         },
         // Eddy's regular join retracts with `-D` and re-adds with `+I`, never `-U`/`+U`.
         OperatorSpec::StreamJoin(j) => Kinds {
@@ -282,6 +284,8 @@ fn requires(op: &OperatorSpec, n: usize, own: bool) -> bool {
         OperatorSpec::Sink(s) => s.update_before,
         OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => false,
         OperatorSpec::Calc(c) => own || c.filter.is_some(),
+        // A local phase over updates takes each row out of its group's change.
+        OperatorSpec::LocalGroupAggregate(l) if l.retracting => true,
         // The materializer finds each retracted row among those standing.
         OperatorSpec::GroupAggregate(_)
         | OperatorSpec::Rank(_)

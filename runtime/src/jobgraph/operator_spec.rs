@@ -244,9 +244,16 @@ pub struct LocalGroupAggregateSpec {
     pub input_schema: SerializedSchema,
     /// Group keys, then each aggregate's partial state columns.
     pub output_schema: SerializedSchema,
-    /// An `AggregateExec` in partial mode.
+    /// An `AggregateExec` in partial mode; over an updating input (`retracting`), the
+    /// single-phase plan.
     pub aggregate: SerializedPlan,
     pub description: String,
+    /// The input is updating: each group's row is the change a mini-batch makes to the
+    /// group (rows added less rows taken out, per aggregate the change to its retract
+    /// accumulator), encoded as the global phase keeps a group's state, in one binary
+    /// column after the keys (Flink's LocalGroupAggregate with `COUNT_RETRACT(*)`).
+    #[serde(default)]
+    pub retracting: bool,
 }
 
 /// Job graphs planned before the changelog-mode inference emitted `-U` everywhere.

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int8Array, UInt32Array};
+use datafusion::arrow::array::{ArrayRef, BinaryArray, Int8Array, UInt32Array};
 use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -23,7 +23,7 @@ use super::aggregation::{evaluate, Aggregation};
 use super::retracting::RetractingAggregation;
 use crate::changelog::with_op_field;
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
-use crate::error::Result;
+use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::{AggregatePhase, GroupAggregateSpec};
 use crate::operators::mini_batch::{MiniBatch, MiniBatched};
@@ -156,9 +156,19 @@ impl GroupAggregateOperator {
             return Ok((1, Vec::new(), vec![address]));
         }
         let mut groups = agg.new_groups()?;
+        // The global phase over updates reads its keys as the local phase computed them,
+        // first; its plan is the single-phase one, over the query's rows.
+        let key_columns = match (self.phase, &self.retracting) {
+            (AggregatePhase::Global, Some(_)) => batch
+                .columns()
+                .get(..agg.group_exprs.len())
+                .ok_or_else(|| RuntimeError::Internal("a local change without its keys".into()))?
+                .to_vec(),
+            _ => evaluate(&agg.group_exprs, batch)?,
+        };
         groups
             .groups
-            .intern(&evaluate(&agg.group_exprs, batch)?, &mut self.group_indices)?;
+            .intern(&key_columns, &mut self.group_indices)?;
         let total = groups.groups.len();
         let keys = groups.groups.emit(EmitTo::All)?;
         let key_rows = agg.keys.convert_columns(&keys)?;
@@ -198,7 +208,19 @@ impl GroupAggregateOperator {
         let mut states = retracting.restore(&stored)?;
         let existed: Vec<bool> = states.iter().map(|s| s.rows > 0).collect();
         let before = self.results(&keys, retracting.evaluate(&mut states)?)?;
-        retracting.apply(&mut states, &batch, &self.group_indices)?;
+        match self.phase {
+            AggregatePhase::Single => retracting.apply(&mut states, &batch, &self.group_indices)?,
+            AggregatePhase::Global => {
+                let changes = batch
+                    .columns()
+                    .last()
+                    .and_then(|c| c.as_any().downcast_ref::<BinaryArray>())
+                    .ok_or_else(|| {
+                        RuntimeError::Internal("a local change without its binary column".into())
+                    })?;
+                retracting.merge_changes(&mut states, changes, &self.group_indices)?
+            }
+        }
         let after = self.results(&keys, retracting.evaluate(&mut states)?)?;
         let before_rows = self.results.convert_columns(before.columns())?;
         let after_rows = self.results.convert_columns(after.columns())?;

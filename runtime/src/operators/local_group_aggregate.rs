@@ -6,11 +6,17 @@
 //! group's accumulators. A hot key then costs the exchange and the global phase one row per
 //! mini-batch and subtask instead of one per input row.
 //!
+//! Over an updating input (Flink's `LocalGroupAggregate` with `COUNT_RETRACT(*)`), each
+//! group's row carries instead what the mini-batch adds to the group and what it takes
+//! out (`RetractingAggregation::local_changes`), which the global phase merges into the
+//! group's retract accumulators: rows keep their kinds' meaning across the exchange.
+//!
 //! It keeps nothing between mini-batches, so it has no state to snapshot: watermarks,
 //! checkpoint barriers and the end of input flush the mini-batch first.
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{ArrayRef, BinaryArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -18,6 +24,7 @@ use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 
 use super::aggregation::{evaluate, Aggregation};
+use super::retracting::RetractingAggregation;
 use crate::error::Result;
 use crate::jobgraph::LocalGroupAggregateSpec;
 use crate::operators::mini_batch::{MiniBatch, MiniBatched};
@@ -54,6 +61,8 @@ pub fn split_aggregate(single: &AggregateExec) -> Result<(AggregateExec, Aggrega
 /// Flink's `LocalGroupAggregate` over DataFusion's grouped accumulators.
 pub struct LocalGroupAggregateOperator {
     aggregation: Aggregation,
+    /// Over an updating input: each group's change goes out as one binary value.
+    retracting: Option<RetractingAggregation>,
     output_schema: SchemaRef,
     /// Without mini-batches (never planned so) each batch is aggregated on its own.
     mini_batch: Option<MiniBatch>,
@@ -65,8 +74,18 @@ impl LocalGroupAggregateOperator {
     /// Builds the operator from its spec.
     pub fn try_new(spec: &LocalGroupAggregateSpec, ctx: &OperatorContext<'_>) -> Result<Self> {
         let input_schema = spec.input_schema.decode()?;
+        let aggregation = Aggregation::decode(&spec.aggregate, &input_schema, &ctx.functions)?;
+        let retracting = match spec.retracting {
+            true => Some(RetractingAggregation::try_new(
+                &aggregation.aggregates,
+                &aggregation.filters,
+                &input_schema,
+            )?),
+            false => None,
+        };
         Ok(Self {
-            aggregation: Aggregation::decode(&spec.aggregate, &input_schema, &ctx.functions)?,
+            aggregation,
+            retracting,
             output_schema: spec.output_schema.decode()?,
             mini_batch: MiniBatch::from_config(ctx.config)?,
             description: spec.description.clone(),
@@ -96,8 +115,16 @@ impl LocalGroupAggregateOperator {
                 (groups.groups.len(), groups.groups.emit(EmitTo::All)?)
             }
         };
-        agg.update(&mut groups.accumulators, &batch, &self.group_indices, total)?;
-        let states = agg.state_columns(&mut groups.accumulators)?;
+        let states = match &self.retracting {
+            Some(retracting) => {
+                let changes = retracting.local_changes(&batch, &self.group_indices, total)?;
+                vec![Arc::new(BinaryArray::from_iter_values(changes)) as ArrayRef]
+            }
+            None => {
+                agg.update(&mut groups.accumulators, &batch, &self.group_indices, total)?;
+                agg.state_columns(&mut groups.accumulators)?
+            }
+        };
         let columns = keys
             .into_iter()
             .chain(states)
@@ -208,6 +235,7 @@ mod tests {
             output_schema: SerializedSchema::encode(&partial).unwrap(),
             aggregate: local,
             description: "test".into(),
+            retracting: false,
         };
         let global = GroupAggregateSpec {
             input_schema: SerializedSchema::encode(&partial).unwrap(),
@@ -335,6 +363,130 @@ mod tests {
         assert_eq!(
             changes(&watermark(&mut single, 1)),
             ["-U[3, 6, 3, 2]", "+U[4, 10, 4, 2]"]
+        );
+    }
+
+    /// The same aggregation (with MIN) over an updating input, in one phase and split:
+    /// the local phase sends each group's change, the global merges it into the retract
+    /// accumulators one phase keeps.
+    fn retracting_specs() -> (
+        GroupAggregateSpec,
+        LocalGroupAggregateSpec,
+        GroupAggregateSpec,
+    ) {
+        let input = int_schema(&["k", "v"]);
+        let flink = function_context();
+        let flink = flink.aggregate_functions();
+        let functions = [
+            (count_udaf(), "v", "c"),
+            (flink["sum"].clone(), "v", "s"),
+            (
+                datafusion::functions_aggregate::min_max::min_udaf(),
+                "v",
+                "lo",
+            ),
+            (max_udaf(), "v", "hi"),
+            (flink["avg"].clone(), "v", "a"),
+        ];
+        let single = aggregate_exec(&input, &["k"], &functions);
+        let output = single.schema();
+        let one_phase = GroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&output).unwrap(),
+            aggregate: encode_plan(Arc::new(single)).unwrap(),
+            key_positions: vec![0],
+            description: "test".into(),
+            retracting: true,
+            update_before: true,
+            phase: AggregatePhase::Single,
+        };
+        let keys_and_change = Arc::new(datafusion::arrow::datatypes::Schema::new(vec![
+            datafusion::arrow::datatypes::Field::new(
+                "k",
+                datafusion::arrow::datatypes::DataType::Int64,
+                true,
+            ),
+            datafusion::arrow::datatypes::Field::new(
+                "__changes",
+                datafusion::arrow::datatypes::DataType::Binary,
+                false,
+            ),
+        ]));
+        let local = LocalGroupAggregateSpec {
+            input_schema: SerializedSchema::encode(&input).unwrap(),
+            output_schema: SerializedSchema::encode(&keys_and_change).unwrap(),
+            aggregate: one_phase.aggregate.clone(),
+            description: "test".into(),
+            retracting: true,
+        };
+        let global = GroupAggregateSpec {
+            phase: AggregatePhase::Global,
+            ..one_phase.clone()
+        };
+        (one_phase, local, global)
+    }
+
+    #[test]
+    fn over_updates_the_local_phase_sends_changes_and_the_global_phase_retracts_them() {
+        let (one_phase, local_spec, global_spec) = retracting_specs();
+        let config = mini_batches("4");
+        let mut local = build(1, 0, &config, |ctx| {
+            LocalGroupAggregateOperator::try_new(&local_spec, ctx)
+        });
+        let mut global = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&global_spec, ctx)
+        });
+        let mut single = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&one_phase, ctx)
+        });
+        let kinded = |pairs: &[(i64, Option<i64>)], kinds: &[&str]| {
+            crate::operators::testing::with_kinds(rows(pairs), kinds)
+        };
+        let input = [
+            // Mini-batch 1: key 1 holds 10 and 30, key 2 holds 5.
+            kinded(&[(1, Some(10)), (1, Some(30))], &["+I", "+I"]),
+            kinded(&[(2, Some(5)), (1, Some(10))], &["+I", "-U"]),
+            // Mini-batch 2: key 1's 10 becomes 20, key 2 is emptied, key 3 holds a NULL.
+            kinded(&[(1, Some(20)), (2, Some(5))], &["+U", "-D"]),
+            kinded(&[(3, None), (1, Some(30))], &["+I", "-U"]),
+            // Mini-batch 3: key 1 gets 1 as well; key 2 starts again.
+            kinded(&[(1, Some(1)), (2, Some(7))], &["+U", "+I"]),
+        ];
+        let mut partials = Vec::new();
+        let mut expected = Vec::new();
+        for batch in &input {
+            partials.extend(feed(&mut local, 0, batch.clone()));
+            expected.extend(changes(&feed(&mut single, 0, batch.clone())));
+        }
+        partials.extend(watermark(&mut local, 10));
+        expected.extend(changes(&watermark(&mut single, 10)));
+        assert_eq!(partials.len(), 3, "one row per group and mini-batch");
+        assert_eq!(
+            expected,
+            [
+                "+I[1, 1, 30, 30, 30, 30]",
+                "+I[2, 1, 5, 5, 5, 5]",
+                "-D[2, 1, 5, 5, 5, 5]",
+                "-U[1, 1, 30, 30, 30, 30]",
+                "+U[1, 1, 20, 20, 20, 20]",
+                "+I[3, 0, NULL, NULL, NULL, NULL]",
+                "-U[1, 1, 20, 20, 20, 20]",
+                "+U[1, 2, 21, 1, 20, 10]",
+                "+I[2, 1, 7, 7, 7, 7]"
+            ],
+            "Flink's retracting COUNT, SUM, MIN, MAX and AVG of BIGINT"
+        );
+        assert_eq!(through(&mut global, partials), expected);
+        // The global phase keeps what one phase keeps: its snapshot restores into it.
+        let restored = snapshot(&mut global, 1);
+        let mut single = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&one_phase, ctx)
+        });
+        single.initialize_state(restored).unwrap();
+        feed(&mut single, 0, kinded(&[(1, Some(1))], &["-D"]));
+        assert_eq!(
+            changes(&watermark(&mut single, 11)),
+            ["-U[1, 2, 21, 1, 20, 10]", "+U[1, 1, 20, 20, 20, 20]"]
         );
     }
 }

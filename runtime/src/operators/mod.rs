@@ -40,7 +40,7 @@ pub use join::{
 pub use local_group_aggregate::{split_aggregate, LocalGroupAggregateOperator};
 pub use over_aggregate::OverAggregateOperator;
 pub use rank::RankOperator;
-pub use retracting::supports_retraction;
+pub use retracting::{supports_local_retraction, supports_retraction};
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
 pub use upsert_materializer::UpsertMaterializerOperator;

@@ -12,10 +12,13 @@
 //! `LAST_VALUE` keep what Flink's `FirstValueWithRetractAggFunction` keeps: every non-null
 //! value in arrival order; a retraction takes out the earliest occurrence of its value.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int8Array, UInt32Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Int8Array, UInt32Array,
+};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -49,6 +52,19 @@ pub fn supports_retraction(function: &str, distinct: bool) -> bool {
                 | "first_value"
                 | "last_value"
         ),
+    }
+}
+
+/// Whether a local phase can pre-aggregate the aggregate over an updating input (Flink's
+/// two-phase aggregation with `COUNT_RETRACT`, `SUM_RETRACT`, `MIN_RETRACT`, ...): the
+/// state of `COUNT`, `SUM` and `AVG` is sums and counts, which the global phase adds and
+/// subtracts, and `MIN`, `MAX` and `COUNT(DISTINCT)` keep value counts. The variances'
+/// state is not additive, and `FIRST_VALUE` / `LAST_VALUE` depend on arrival order: those
+/// keep one phase.
+pub fn supports_local_retraction(function: &str, distinct: bool) -> bool {
+    match distinct {
+        true => function == "count",
+        false => matches!(function, "count" | "sum" | "avg" | "min" | "max"),
     }
 }
 
@@ -327,6 +343,141 @@ impl RetractingAggregation {
                 }
             }
         }
+        self.feed(states, batch, &added, &retracted)
+    }
+
+    /// The local phase of a two-phase aggregation: the change the rows of `batch` (an
+    /// updating stream's) make to each of `total` groups, one value per group: what they
+    /// add and what they take out, each kept as a group state of its own (the retracted
+    /// rows added to it), encoded as [`Self::encode`] does, length-prefixed one after the
+    /// other. The global phase merges the first and subtracts the second
+    /// ([`Self::merge_changes`]).
+    pub fn local_changes(
+        &self,
+        batch: &RecordBatch,
+        group_indices: &[usize],
+        total: usize,
+    ) -> Result<Vec<Vec<u8>>> {
+        let kinds = ops(batch)
+            .ok_or_else(|| RuntimeError::Internal("an updating input without row kinds".into()))?;
+        let mut added: Vec<Vec<u32>> = vec![Vec::new(); total];
+        let mut retracted: Vec<Vec<u32>> = vec![Vec::new(); total];
+        for (row, &g) in group_indices.iter().enumerate() {
+            match is_retraction(kinds, row)? {
+                false => added[g].push(row as u32),
+                true => retracted[g].push(row as u32),
+            }
+        }
+        let none = vec![Vec::new(); total];
+        let fresh = vec![None; total];
+        let mut halves = Vec::with_capacity(2);
+        for rows in [&added, &retracted] {
+            let mut states = self.restore(&fresh)?;
+            for (state, rows) in states.iter_mut().zip(rows) {
+                state.rows = rows.len() as i64;
+            }
+            self.feed(&mut states, batch, rows, &none)?;
+            halves.push(self.encode(&mut states)?);
+        }
+        let (Some(taken), Some(added)) = (halves.pop(), halves.pop()) else {
+            return Err(RuntimeError::Internal(
+                "a local change without halves".into(),
+            ));
+        };
+        Ok(added
+            .into_iter()
+            .zip(taken)
+            .map(|(added, taken)| {
+                let mut value = Vec::with_capacity(added.len() + taken.len() + 8);
+                put_prefixed(&mut value, &added);
+                put_prefixed(&mut value, &taken);
+                value
+            })
+            .collect())
+    }
+
+    /// The global phase: merges local phases' changes (`changes`, one per row, the row's
+    /// group in `group_indices`) into the groups' states. A group's rows and value counts
+    /// take the difference; a sum and count take what was added, less what was taken out.
+    pub fn merge_changes(
+        &self,
+        states: &mut [GroupState],
+        changes: &BinaryArray,
+        group_indices: &[usize],
+    ) -> Result<()> {
+        let damaged = || RuntimeError::Internal("a local aggregate's change is truncated".into());
+        for (row, &g) in group_indices.iter().enumerate() {
+            let (added, rest) = split_prefixed(changes.value(row)).ok_or_else(damaged)?;
+            let (taken, _) = split_prefixed(rest).ok_or_else(damaged)?;
+            let mut halves = self.restore(&[Some(added.to_vec()), Some(taken.to_vec())])?;
+            let (Some(taken), Some(added)) = (halves.pop(), halves.pop()) else {
+                return Err(damaged());
+            };
+            let state = &mut states[g];
+            state.rows += added.rows - taken.rows;
+            for (j, (plus, minus)) in added
+                .accumulators
+                .into_iter()
+                .zip(taken.accumulators)
+                .enumerate()
+            {
+                match (&mut state.accumulators[j], plus, minus) {
+                    (
+                        GroupAccumulator::Values(counts),
+                        GroupAccumulator::Values(plus),
+                        GroupAccumulator::Values(minus),
+                    ) => {
+                        let changes = plus
+                            .into_iter()
+                            .chain(minus.into_iter().map(|(v, c)| (v, -c)));
+                        for (value, delta) in changes {
+                            match counts.entry(value) {
+                                Entry::Occupied(mut e) => {
+                                    *e.get_mut() += delta;
+                                    if *e.get() == 0 {
+                                        e.remove();
+                                    }
+                                }
+                                Entry::Vacant(e) => {
+                                    if delta != 0 {
+                                        e.insert(delta);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (
+                        GroupAccumulator::Row(target),
+                        GroupAccumulator::Row(mut plus),
+                        GroupAccumulator::Row(mut minus),
+                    ) => {
+                        target.merge_batch(&state_arrays(plus.as_mut())?)?;
+                        if taken.rows > 0 {
+                            let aggregate = &self.aggregates[j];
+                            subtract(target, minus.as_mut(), aggregate)?;
+                        }
+                    }
+                    _ => {
+                        return Err(RuntimeError::Internal(format!(
+                            "{} has no local phase over updates",
+                            self.aggregates[j].name()
+                        )))
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the rows `added` gives each group and takes out the rows `retracted` gives it,
+    /// aggregate by aggregate.
+    fn feed(
+        &self,
+        states: &mut [GroupState],
+        batch: &RecordBatch,
+        added: &[Vec<u32>],
+        retracted: &[Vec<u32>],
+    ) -> Result<()> {
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
             let arguments = evaluate(&aggregate.expressions(), batch)?;
             let filter = match &self.filters[j] {
@@ -511,6 +662,52 @@ impl RetractingAggregation {
         }
         Ok(encoded)
     }
+}
+
+/// An accumulator's state as one-row columns, as `merge_batch` takes it.
+fn state_arrays(accumulator: &mut dyn Accumulator) -> Result<Vec<ArrayRef>> {
+    accumulator
+        .state()?
+        .into_iter()
+        .map(|v| Ok(v.to_array()?))
+        .collect()
+}
+
+/// Takes what `minus` holds out of `target`, for aggregates whose state is sums and
+/// counts (`supports_local_retraction`): each state value less `minus`'s, merged into a
+/// fresh accumulator. DataFusion's accumulators cannot retract from an empty state (their
+/// counts are unsigned), so the local phase never retracts; the difference is taken here,
+/// where the group holds the rows taken out. When it cannot be (more taken out than the
+/// group held: its state expired, say) the group keeps what it has, as a retraction for
+/// a group holding no rows is ignored.
+fn subtract(
+    target: &mut Box<dyn Accumulator>,
+    minus: &mut dyn Accumulator,
+    aggregate: &AggregateFunctionExpr,
+) -> Result<()> {
+    let held = target.state()?;
+    let taken = minus.state()?;
+    let mut difference = Vec::with_capacity(held.len());
+    for (h, t) in held.iter().zip(&taken) {
+        let d = match (h.is_null(), t.is_null()) {
+            (_, true) => h.clone(),
+            (true, false) => return Ok(()),
+            // Counts are unsigned: less than nothing is not a count. Sums wrap around as
+            // the accumulators' own arithmetic does.
+            (false, false) => match h.data_type().is_unsigned_integer() {
+                true => match h.sub_checked(t) {
+                    Ok(d) => d,
+                    Err(_) => return Ok(()),
+                },
+                false => h.sub(t)?,
+            },
+        };
+        difference.push(d.to_array()?);
+    }
+    let mut fresh = aggregate.create_sliding_accumulator()?;
+    fresh.merge_batch(&difference)?;
+    *target = fresh;
+    Ok(())
 }
 
 /// Whether row `row` takes a row out (`-U`, `-D`) rather than adding one.
