@@ -280,6 +280,7 @@ fn upsert_materializer(
     chain.updating = true;
     chain.producer = Some(name);
     chain.upsert_key = Some(pk.to_vec());
+    chain.key_ordered = true;
     Ok(chain)
 }
 
@@ -297,6 +298,7 @@ fn exchange_to_sink(
     let updating = chain.updating;
     let producer = chain.producer.clone();
     let upsert_key = chain.upsert_key.clone();
+    let key_ordered = chain.key_ordered;
     let keyed = !target.primary_key.is_empty() && (p > 1 || updating);
     let partitioner = match updating {
         false if !keyed => Partitioner::Rebalance,
@@ -318,6 +320,7 @@ fn exchange_to_sink(
                 .map_err(|e| PlanError::DataFusion(e.into()))?,
         },
     };
+    let partitioner_copy = partitioner.clone();
     let upstream = parts.close(chain)?;
     let mut chain = OpenChain::new(
         Head::Inputs(vec![(upstream, partitioner)]),
@@ -326,7 +329,15 @@ fn exchange_to_sink(
     );
     chain.updating = updating;
     chain.producer = producer;
-    // The exchange moves rows, not columns: the key stays where it was.
+    // The exchange moves rows, not columns: the key stays where it was. Its changes stay
+    // in order when the rows go by columns of the key (all of one key to one subtask).
+    chain.key_ordered = key_ordered
+        && match (&partitioner_copy, &upsert_key) {
+            (Partitioner::Hash { key_columns }, Some(key)) => {
+                key_columns.iter().all(|c| key.contains(c))
+            }
+            _ => false,
+        };
     chain.upsert_key = upsert_key;
     Ok(chain)
 }
@@ -364,7 +375,14 @@ fn same_columns(a: &[usize], b: &[usize]) -> bool {
 /// `blackhole` return the requested mode: with a primary key, upserts (`+I`, `+U`, `-D`).
 /// A changelog format (`debezium-json`) needs both sides of an update.
 fn takes_upserts(spec: &ConnectorSpec) -> bool {
-    matches!(spec.connector(), "blackhole" | "upsert-kafka")
+    match spec.connector() {
+        "blackhole" | "upsert-kafka" => true,
+        // A view keyed by the query's upsert key keeps the latest row per key.
+        "materialized" => spec
+            .options
+            .contains_key(eddy_connectors::materialized::KEY.key),
+        _ => false,
+    }
 }
 
 /// Sinks whose changelog mode (as Flink's `getChangelogMode` answers the query's) has no
@@ -405,7 +423,33 @@ pub fn plan_statement_set(
     config: &Configuration,
     name: String,
 ) -> Result<JobGraph> {
-    let mut parts = GraphParts {
+    let mut parts = graph_parts(config)?;
+    for (target, query) in inserts {
+        add_insert(&mut parts, state, target, query)?;
+    }
+    finish(parts, name, config)
+}
+
+/// The key a materialized view of `query` keeps its rows by: the query's upsert key when
+/// its result updates and every change to one key comes from one subtask in order (see
+/// `OpenChain::key_ordered`), so that the latest change of a key is its row. `None`: the
+/// view keeps a multiset of rows.
+pub fn materialized_view_key(
+    state: &SessionState,
+    query: &LogicalPlan,
+    config: &Configuration,
+) -> Result<Option<Vec<usize>>> {
+    let mut parts = graph_parts(config)?;
+    let chain = translate(query, state, &mut parts)?;
+    // An empty key (an aggregation without GROUP BY: one row) leaves a multiset.
+    Ok(match chain.updating && chain.key_ordered {
+        true => chain.upsert_key.filter(|key| !key.is_empty()),
+        false => None,
+    })
+}
+
+fn graph_parts(config: &Configuration) -> Result<GraphParts> {
+    Ok(GraphParts {
         vertices: Vec::new(),
         edges: Vec::new(),
         parallelism: parallelism(config)?,
@@ -424,11 +468,7 @@ pub fn plan_statement_set(
             && !config
                 .get_string(&flink_optimizer::OPTIMIZER_AGG_PHASE_STRATEGY)
                 .eq_ignore_ascii_case("ONE_PHASE"),
-    };
-    for (target, query) in inserts {
-        add_insert(&mut parts, state, target, query)?;
-    }
-    finish(parts, name, config)
+    })
 }
 
 /// Whether a job's result is an updating stream (a sink's input is), whose batches carry

@@ -26,7 +26,8 @@ pub use aggregate::is_updating_plan;
 pub use error::{PlanError, Result};
 pub use explain::{explain, json_plan};
 pub use job_graph_builder::{
-    is_updating, plan_collect, plan_insert, plan_statement_set, ConflictStrategy, InsertTarget,
+    is_updating, materialized_view_key, plan_collect, plan_insert, plan_statement_set,
+    ConflictStrategy, InsertTarget,
 };
 pub use logical::temporal_table::{register_temporal_function, TemporalTableNode};
 pub use logical::window_tvf::{register_window_functions, WindowTvfNode};

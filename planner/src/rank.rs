@@ -232,6 +232,7 @@ pub(crate) fn translate_rank(
     let retracting = chain.updating;
     let producer = chain.producer.clone();
     let input_key = chain.upsert_key.clone();
+    let input_key_ordered = chain.key_ordered;
     let upstream = parts.close(chain)?;
     let deduplication = rank.deduplication();
     let keep_last = deduplication.is_some_and(|(_, last)| last);
@@ -318,6 +319,14 @@ pub(crate) fn translate_rank(
         vec![name.clone()],
     );
     chain.updating = !insert_only;
+    // A key the Rank makes (its partition, with the rank) is ordered by it; its input's
+    // key is only as ordered as the input made it (a join's is not: a row's retraction
+    // and its new version may reach the Rank in either order).
+    chain.key_ordered = upsert_key.is_some()
+        && match (output_rank, rank.end) {
+            (_, 1) | (true, _) => true,
+            (false, _) => input_key_ordered,
+        };
     chain.upsert_key = upsert_key;
     // The computed columns go again: what follows reads the window's columns.
     if !computed.is_empty() {

@@ -49,6 +49,12 @@ pub(crate) struct OpenChain {
     /// For an updating chain, the columns whose values identify the row each change is to
     /// (Flink's upsert key), when known: an upsert sink with another key needs `-U`.
     pub upsert_key: Option<Vec<usize>>,
+    /// Every change to one upsert key comes from one subtask, in order: the operator that
+    /// made the changes ran keyed by (a part of) that key, and nothing since reordered
+    /// them. A join's upsert key is not: a row whose join key changes is retracted by one
+    /// subtask and added by another. What keeps the latest row per key (a keyed
+    /// materialized view) needs this; a multiset of rows does not.
+    pub key_ordered: bool,
 }
 
 /// A window TVF that runs after the exchange, in its window aggregation's chain.
@@ -110,6 +116,7 @@ impl OpenChain {
             updating: false,
             producer: None,
             upsert_key: None,
+            key_ordered: false,
         }
     }
 

@@ -66,6 +66,7 @@ pub(crate) fn translate_upsert_scan(
     chain.updating = true;
     chain.producer = Some(name);
     chain.upsert_key = Some(key_columns_copy);
+    chain.key_ordered = true;
     if let Some(projection) = &scan.projection {
         let exprs = projection
             .iter()

@@ -7,6 +7,7 @@
 mod blobs;
 mod fold;
 mod listing;
+pub mod retractions;
 pub mod store;
 
 use std::collections::BTreeMap;
@@ -42,17 +43,45 @@ pub const GENERATION: OptionKey = OptionKey::new(
      again (set by the gateway).",
 );
 
+/// `materialized.key`.
+pub const KEY: OptionKey = OptionKey::new(
+    "materialized.key",
+    "The view's key columns, by position from 0, separated by commas: the view keeps the \
+     latest row of each key, and its job sends upserts (set by the gateway when the query's \
+     upsert key has each key's changes in order). Without it the view is a multiset of rows.",
+);
+
+/// The view's key columns, from `materialized.key`.
+pub fn key_of(options: &BTreeMap<String, String>) -> Result<Option<Vec<usize>>> {
+    let Some(text) = options.get(KEY.key) else {
+        return Ok(None);
+    };
+    text.split(',')
+        .map(|c| {
+            c.trim()
+                .parse::<usize>()
+                .map_err(|e| ConnectorError::invalid(KEY.key, text, format!("{e}")))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
 /// The `materialized` connector.
 #[derive(Debug, Default)]
 pub struct MaterializedTableFactory;
 
 impl MaterializedTableFactory {
     fn store(&self, spec: &ConnectorSpec) -> Result<Store> {
-        Ok(Store::open(get_required(
-            self.identifier(),
-            &spec.options,
-            &PATH,
-        )?)?)
+        let key = key_of(&spec.options)?;
+        let width = spec.schema.decode()?.fields().len();
+        if let Some(c) = key.iter().flatten().find(|&&c| c >= width) {
+            return Err(ConnectorError::invalid(
+                KEY.key,
+                &spec.options[KEY.key],
+                format!("the view has no column {c}"),
+            ));
+        }
+        Ok(Store::open(get_required(self.identifier(), &spec.options, &PATH)?)?.keyed(key))
     }
 }
 
@@ -70,7 +99,7 @@ impl TableFactory for MaterializedTableFactory {
     }
 
     fn optional_options(&self) -> Vec<OptionKey> {
-        vec![GENERATION]
+        vec![GENERATION, KEY]
     }
 
     fn is_bounded(&self, _options: &BTreeMap<String, String>) -> bool {

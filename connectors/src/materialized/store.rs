@@ -1,5 +1,9 @@
 //! A materialized view's contents on disk: the changes of each completed checkpoint (an
-//! *epoch*), committed by every sink subtask, folded into a multiset of rows when read.
+//! *epoch*), committed by every sink subtask, folded when read into a multiset of rows,
+//! or, for a view with a key, into the latest row of each key. A keyed view's changes of
+//! one key all come from one subtask in order (the planner keys a view only then), so
+//! folding the epochs in order, and one epoch's subtasks in any order, applies each key's
+//! changes as they were made.
 //!
 //! Files in the view's place (a directory or an object store prefix, `blobs.rs`), each
 //! written whole at once, so a reader sees a file whole or not at all:
@@ -66,6 +70,9 @@ pub struct EpochId {
 #[derive(Debug, Clone)]
 pub struct Store {
     blobs: Blobs,
+    /// The view's key columns: its contents are the latest row of each key, not a
+    /// multiset (`materialized.key`).
+    key: Option<Vec<usize>>,
 }
 
 impl Store {
@@ -74,7 +81,19 @@ impl Store {
     pub fn open(location: &str) -> Result<Self> {
         Ok(Self {
             blobs: Blobs::open(location)?,
+            key: None,
         })
+    }
+
+    /// The same files, read as the latest row of each `key` (the view's key columns).
+    pub fn keyed(mut self, key: Option<Vec<usize>>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The view's key columns, if it has a key.
+    pub fn key(&self) -> Option<&[usize]> {
+        self.key.as_deref()
     }
 
     /// Where the view's files are, for messages.
@@ -205,7 +224,7 @@ impl Store {
         schema: &SchemaRef,
         listing: &Listing,
     ) -> std::result::Result<Folded, FoldError> {
-        let mut folded = Folded::new(schema)?;
+        let mut folded = Folded::new(schema, self.key.as_deref())?;
         let base = listing.base();
         if let Some(base) = base {
             for batch in read_file(&self.blobs, &Self::base_name(base))? {

@@ -398,3 +398,151 @@ fn a_restored_writer_caps_the_previous_generation_at_the_checkpoint_restored() {
     );
     assert!(store.is_finished().unwrap());
 }
+
+/// A keyed view (by `k`): upserts replace the key's row, deletions remove the key whatever
+/// row they carry, and compaction keeps one row per key.
+#[test]
+fn a_keyed_view_keeps_the_latest_row_of_each_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(&dir).keyed(Some(vec![0]));
+    // Upserts only (no -U), as the job sends them to a keyed view.
+    store
+        .commit(id(0, 1, 0), &[changes(&[(0, "a", 1), (2, "a", 2)])])
+        .unwrap();
+    store
+        .commit(id(0, 1, 1), &[changes(&[(0, "b", 1), (0, "c", 7)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 2), ("b", 1), ("c", 7)]));
+    // A multiset reading of the same files would count a's insert and its upsert.
+    let multiset = store_in(&dir);
+    assert_eq!(
+        sorted_rows(&multiset),
+        rows(&[("a", 1), ("a", 2), ("b", 1), ("c", 7)])
+    );
+    // Epoch 2: b is deleted (with the row a deletion of an aggregation carries), a
+    // updated twice within the epoch (the last one stands), c retracted by -U then
+    // re-added by +U.
+    store
+        .commit(
+            id(0, 2, 0),
+            &[changes(&[
+                (2, "a", 3),
+                (2, "a", 4),
+                (1, "c", 7),
+                (2, "c", 8),
+            ])],
+        )
+        .unwrap();
+    store
+        .commit(id(0, 2, 1), &[changes(&[(3, "b", 1)])])
+        .unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 4), ("c", 8)]));
+    for epoch in 3..=(store::COMPACT_AFTER as u64 + 3) {
+        store
+            .commit(id(0, epoch, 0), &[changes(&[(2, "a", epoch as i64)])])
+            .unwrap();
+        store.commit(id(0, epoch, 1), &[]).unwrap();
+    }
+    let last = store::COMPACT_AFTER as i64 + 3;
+    store.compact_if_due(&schema()).unwrap();
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("b-")),
+        "compacted"
+    );
+    assert_eq!(sorted_rows(&store), rows(&[("a", last), ("c", 8)]));
+    // After the base, a deletion of a key the base holds.
+    store
+        .commit(id(0, 999, 0), &[changes(&[(3, "c", 8)])])
+        .unwrap();
+    store.commit(id(0, 999, 1), &[]).unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", last)]));
+}
+
+/// The connector takes its key from `materialized.key`, refuses one past its columns, and
+/// a subscription to a keyed view gets each update's old row from what it has seen.
+#[test]
+fn a_keyed_view_reads_through_its_connector_and_subscriptions_get_retractions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v").to_string_lossy().into_owned();
+    let options = |key: &'static str| {
+        spec(
+            &schema(),
+            &[
+                ("connector", "materialized"),
+                (PATH.key, &path),
+                (GENERATION.key, "0"),
+                (KEY.key, key),
+            ],
+        )
+    };
+    let err = MaterializedTableFactory
+        .create_sink(&options("2"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no column 2"), "{err}");
+    let err = MaterializedTableFactory
+        .create_sink(&options("k"))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("materialized.key"), "{err}");
+    let spec = options("0");
+    let sink = MaterializedTableFactory.create_sink(&spec).unwrap();
+    let mut writer = sink.create_writer(&subtask(0, 1, 1024)).unwrap();
+    writer
+        .write(&changes(&[(0, "a", 1), (0, "b", 2), (2, "a", 5)]))
+        .unwrap();
+    let committables = writer.prepare_commit(1).unwrap();
+    writer.commit(committables).unwrap();
+    let store = Store::open(&path)
+        .unwrap()
+        .keyed(key_of(&spec.options).unwrap());
+    let (snapshot, at) = store.snapshot(&schema()).unwrap();
+    assert_eq!(sorted_rows(&store), rows(&[("a", 5), ("b", 2)]));
+    let mut retractions = retractions::Retractions::new(&schema(), &[0], &snapshot).unwrap();
+    writer
+        .write(&changes(&[
+            (2, "b", 3),
+            (0, "c", 1),
+            (3, "a", 5),
+            (3, "z", 0),
+        ]))
+        .unwrap();
+    let committables = writer.prepare_commit(2).unwrap();
+    writer.commit(committables).unwrap();
+    let (changes, _) = store.changes_since(at).unwrap();
+    let out: Vec<(String, String, i64)> = changes
+        .iter()
+        .flat_map(|batch| {
+            let batch = retractions.apply(batch).unwrap();
+            let ops = eddy_runtime::changelog::op_strings(&batch).unwrap();
+            let k = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .clone();
+            let n = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .clone();
+            (0..batch.num_rows())
+                .map(|i| (ops.value(i).to_string(), k.value(i).to_string(), n.value(i)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let expected = [
+        ("-U", "b", 2),
+        ("+U", "b", 3),
+        ("+I", "c", 1),
+        ("-D", "a", 5),
+    ]
+    .map(|(op, k, n)| (op.to_string(), k.to_string(), n));
+    // A deletion of a key the view does not hold (z) sends nothing.
+    assert_eq!(out, expected);
+}

@@ -95,8 +95,30 @@ pub(super) async fn explain(
             out.push_str(&details_text(details, None));
             lines(out)
         }
+        Statement::CreateMaterializedView {
+            name,
+            query,
+            if_not_exists,
+            freshness,
+            table,
+            options,
+            partition_keys,
+        } => {
+            let def = super::materialized::Definition {
+                name,
+                query,
+                if_not_exists,
+                freshness,
+                flink_table: table,
+                options,
+                partition_keys,
+            };
+            let graph = super::materialized::explain(engine, session, def).await?;
+            graph_lines(&graph, details)
+        }
         _ => Err(SqlError::NotSupported(
-            "EXPLAIN supports queries, INSERT and statement sets".into(),
+            "EXPLAIN supports queries, INSERT, statement sets and CREATE MATERIALIZED VIEW / TABLE"
+                .into(),
         )),
     }
 }

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eddy_cluster::JobStatus;
-use eddy_connectors::materialized::{store::Store, GENERATION, PATH};
+use eddy_connectors::materialized::{key_of, store::Store, GENERATION, KEY, PATH};
 
 use super::subscribe::blocking;
-use eddy_planner::{plan_insert, InsertTarget};
+use eddy_planner::{materialized_view_key, plan_insert, InsertTarget};
 use eddy_runtime::config::{
     checkpointing, endpoint, pipeline, table as table_options, Configuration,
 };
@@ -115,80 +115,13 @@ pub(super) async fn create(
             def.name
         )));
     }
-    let settings = session.config().explicit().clone();
-    let config = engine.config.merged_with(&session.config());
-    // The query's unqualified names are the view's own database's, as for a view.
-    let ctx = engine.job_context(&config, &full.database).await?;
-    let (plan, names) = super::query::plan_view_query_with_names(&ctx, &def.query).await?;
-    // Its columns are a table's: each name once, as PostgreSQL requires of a view.
-    if let Some(names) = names {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
-            return Err(SqlError::DuplicateColumn(name.clone()));
-        }
-    }
-    let columns = plan
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| {
-            Ok(Column {
-                name: f.name().clone(),
-                data_type: FlinkType::from_arrow(f.data_type()).ok_or_else(|| {
-                    SqlError::NotSupported(format!(
-                        "column '{}' has type {}, which a materialized view cannot hold",
-                        f.name(),
-                        f.data_type()
-                    ))
-                })?,
-                // Rows come through the job: any column may be null there.
-                nullable: true,
-                expression: None,
-                metadata: None,
-                comment: None,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let location = view_location(&engine.config, &engine.data_dir, &full.name);
-    let own_store = def.options.is_none();
-    let options = def.options.unwrap_or_else(|| {
-        BTreeMap::from([
-            ("connector".to_string(), "materialized".to_string()),
-            (PATH.key.to_string(), location.clone()),
-        ])
-    });
-    let table = CatalogTable {
-        name: full.name.clone(),
-        columns,
-        watermark: None,
-        primary_key: None,
-        primary_key_name: None,
-        comment: None,
-        partition_keys: def.partition_keys,
-        options,
-    };
-    table.check_partition_keys()?;
-    if !own_store {
-        // The connector's table is checked as CREATE TABLE checks one.
-        engine.registry.validate_table(
-            &table.name,
-            &table.physical_schema(),
-            &table.options,
-            &[],
-        )?;
-    }
-    let mut view = CatalogMaterializedView {
-        table,
-        query: def.query,
-        flink_table: def.flink_table,
-        freshness_ms: def.freshness.map(|d| d.as_millis() as u64),
-        job_id: String::new(),
-        generation: 0,
-        previous_jobs: Vec::new(),
-        checkpoints_dir: config.get_string(&checkpointing::CHECKPOINTS_DIR),
-        settings,
-    };
-    let graph = job_graph(engine, &view, &full, &config, &ctx).await?;
+    let Planned {
+        mut view,
+        graph,
+        own_store,
+        location,
+        config,
+    } = plan(engine, session, &full, def).await?;
     // The directory exists while the view does: a subscription ends when it goes.
     if own_store {
         let store = Store::open(&location)?;
@@ -237,6 +170,126 @@ pub(super) async fn create(
     Ok(QueryOutput::Command(tag(view.flink_table, "CREATE")))
 }
 
+/// A view planned: its catalog entry (without a job yet) and its job.
+struct Planned {
+    view: CatalogMaterializedView,
+    graph: JobGraph,
+    own_store: bool,
+    location: String,
+    config: Configuration,
+}
+
+/// Plans the view `def` called `full`: its columns, where its rows go (and by which key),
+/// and the job that keeps them.
+async fn plan(
+    engine: &Engine,
+    session: &Session,
+    full: &ObjectName,
+    def: Definition,
+) -> Result<Planned> {
+    let settings = session.config().explicit().clone();
+    let config = engine.config.merged_with(&session.config());
+    // The query's unqualified names are the view's own database's, as for a view.
+    let ctx = engine.job_context(&config, &full.database).await?;
+    let (plan, names) = super::query::plan_view_query_with_names(&ctx, &def.query).await?;
+    // Its columns are a table's: each name once, as PostgreSQL requires of a view.
+    if let Some(names) = names {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(name) = names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(SqlError::DuplicateColumn(name.clone()));
+        }
+    }
+    let columns = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            Ok(Column {
+                name: f.name().clone(),
+                data_type: FlinkType::from_arrow(f.data_type()).ok_or_else(|| {
+                    SqlError::NotSupported(format!(
+                        "column '{}' has type {}, which a materialized view cannot hold",
+                        f.name(),
+                        f.data_type()
+                    ))
+                })?,
+                // Rows come through the job: any column may be null there.
+                nullable: true,
+                expression: None,
+                metadata: None,
+                comment: None,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let location = view_location(&engine.config, &engine.data_dir, &full.name);
+    let own_store = def.options.is_none();
+    let mut options = def.options.unwrap_or_else(|| {
+        BTreeMap::from([
+            ("connector".to_string(), "materialized".to_string()),
+            (PATH.key.to_string(), location.clone()),
+        ])
+    });
+    // Eddy's own store keeps the latest row per key when the query has a key whose
+    // changes come in order; the job then sends upserts.
+    if own_store {
+        let state = ctx.state();
+        let optimized = state.optimize(&plan)?;
+        if let Some(key) = materialized_view_key(&state, &optimized, &config)? {
+            let text: Vec<String> = key.iter().map(usize::to_string).collect();
+            options.insert(KEY.key.to_string(), text.join(","));
+        }
+    }
+    let table = CatalogTable {
+        name: full.name.clone(),
+        columns,
+        watermark: None,
+        primary_key: None,
+        primary_key_name: None,
+        comment: None,
+        partition_keys: def.partition_keys,
+        options,
+    };
+    table.check_partition_keys()?;
+    if !own_store {
+        // The connector's table is checked as CREATE TABLE checks one.
+        engine.registry.validate_table(
+            &table.name,
+            &table.physical_schema(),
+            &table.options,
+            &[],
+        )?;
+    }
+    let view = CatalogMaterializedView {
+        table,
+        query: def.query,
+        flink_table: def.flink_table,
+        freshness_ms: def.freshness.map(|d| d.as_millis() as u64),
+        job_id: String::new(),
+        generation: 0,
+        previous_jobs: Vec::new(),
+        checkpoints_dir: config.get_string(&checkpointing::CHECKPOINTS_DIR),
+        settings,
+    };
+    let graph = job_graph(engine, &view, full, &config, &ctx).await?;
+    Ok(Planned {
+        view,
+        graph,
+        own_store,
+        location,
+        config,
+    })
+}
+
+/// `EXPLAIN CREATE MATERIALIZED VIEW`: the job the view would run.
+pub(super) async fn explain(
+    engine: &Engine,
+    session: &Session,
+    def: Definition,
+) -> Result<JobGraph> {
+    let full = session.resolve(&def.name);
+    Ok(plan(engine, session, &full, def).await?.graph)
+}
+
 /// The job that keeps `view` up to date: its query into the `materialized` sink, with a
 /// checkpoint every FRESHNESS (commits happen at checkpoints).
 async fn job_graph(
@@ -271,6 +324,41 @@ async fn job_graph(
     }
     let schema = view.table.physical_schema();
     let mut options = view.table.options.clone();
+    // A keyed view's key is the sink's primary key: the job sends it upserts when that is
+    // the query's upsert key.
+    let stored_key = match in_own_store(view) {
+        true => key_of(&options)?,
+        false => None,
+    };
+    // The contents are folded by the key recorded when the view was created: a plan that
+    // no longer has it as its ordered upsert key (the planner changed) would fold wrongly.
+    if stored_key.is_some() && materialized_view_key(&state, &plan, &config)? != stored_key {
+        return Err(SqlError::NotSupported(format!(
+            "materialized view '{}' keeps its rows by key columns {:?}, which its query, as \
+             planned now, no longer has as its key: drop the view and create it again",
+            view.table.name,
+            stored_key.unwrap_or_default()
+        )));
+    }
+    let primary_key: Vec<String> = match in_own_store(view) {
+        true => stored_key
+            .unwrap_or_default()
+            .iter()
+            .map(|&c| {
+                schema
+                    .fields()
+                    .get(c)
+                    .map(|f| f.name().clone())
+                    .ok_or_else(|| {
+                        SqlError::Internal(format!(
+                            "materialized view '{}' has no column {c} for its key",
+                            view.table.name
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?,
+        false => Vec::new(),
+    };
     if in_own_store(view) {
         options.insert(GENERATION.key.to_string(), view.generation.to_string());
     }
@@ -286,7 +374,7 @@ async fn job_graph(
             read_columns: None,
         },
         schema: Arc::clone(&schema),
-        primary_key: Vec::new(),
+        primary_key,
         conflict: None,
     };
     let name = config.get_string(&pipeline::NAME);

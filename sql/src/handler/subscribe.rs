@@ -10,6 +10,7 @@ use std::time::Duration;
 use datafusion::arrow::array::{ArrayRef, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use eddy_connectors::materialized::retractions::Retractions;
 use eddy_connectors::materialized::store::Store;
 use eddy_connectors::materialized::PATH;
 use eddy_runtime::changelog;
@@ -52,7 +53,8 @@ pub(super) async fn subscribe(
         .options
         .get(PATH.key)
         .ok_or_else(|| SqlError::Internal(format!("materialized view '{name}' has no path")))?;
-    let store = Store::open(path)?;
+    let key = eddy_connectors::materialized::key_of(&view.table.options)?;
+    let store = Store::open(path)?.keyed(key.clone());
     let data = view.table.physical_schema();
     let schema: SchemaRef = Arc::new(Schema::new(
         std::iter::once(Arc::new(Field::new("op", DataType::Utf8, false)))
@@ -65,23 +67,39 @@ pub(super) async fn subscribe(
         let data = data.clone();
         blocking(move || store.snapshot(&data)).await?
     };
-    let first: Vec<RecordBatch> = match snapshot {
-        true => first,
+    // A keyed view's changes are upserts: the subscription adds each update's old row,
+    // starting from the snapshot's rows.
+    let retractions = key
+        .map(|key| Retractions::new(&data, &key, &first))
+        .transpose()?;
+    // Batches ready to go out, taken from the back; `true` for changes, which go through
+    // the retractions first (the snapshot does not).
+    let ready: Vec<(RecordBatch, bool)> = match snapshot {
+        true => first.into_iter().rev().map(|b| (b, false)).collect(),
         false => Vec::new(),
     };
     let out = schema.clone();
-    let stream = futures::stream::unfold(
-        (store, position, first),
-        move |(store, mut position, mut ready)| {
+    // The state is gone once an error was sent: the subscription ends there, rather than
+    // go on without the changes it failed on.
+    let stream =
+        futures::stream::unfold(Some((store, position, ready, retractions)), move |state| {
             let out = out.clone();
             async move {
+                let (store, mut position, mut ready, mut retractions) = state?;
                 loop {
-                    if let Some(batch) = ready.pop() {
+                    if let Some((batch, change)) = ready.pop() {
+                        let batch = match (change, retractions.as_mut()) {
+                            (true, Some(r)) => match r.apply(&batch) {
+                                Ok(b) => b,
+                                Err(e) => return Some((Err(SqlError::from(e)), None)),
+                            },
+                            _ => batch,
+                        };
                         if batch.num_rows() == 0 {
                             continue;
                         }
                         let batch = with_ops(&out, &batch);
-                        return Some((batch, (store, position, ready)));
+                        return Some((batch, Some((store, position, ready, retractions))));
                     }
                     let step = {
                         let store = store.clone();
@@ -91,9 +109,9 @@ pub(super) async fn subscribe(
                         Ok((changes, reached)) => {
                             position = reached;
                             // Taken from the back: keep the commit order.
-                            ready = changes.into_iter().rev().collect();
+                            ready = changes.into_iter().rev().map(|b| (b, true)).collect();
                         }
-                        Err(e) => return Some((Err(e), (store, position, Vec::new()))),
+                        Err(e) => return Some((Err(e), None)),
                     }
                     if ready.is_empty() {
                         let exists = {
@@ -108,8 +126,7 @@ pub(super) async fn subscribe(
                     }
                 }
             }
-        },
-    );
+        });
     Ok(QueryOutput::Rows {
         schema,
         stream: Box::pin(stream),
