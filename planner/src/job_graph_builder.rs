@@ -185,8 +185,8 @@ fn check_upsert_sink(target: &InsertTarget, updating: bool) -> Result<()> {
     )))
 }
 
-/// The sources `chain` reads, directly or through the vertices before it (not those of
-/// other INSERTs of a statement set).
+/// The sources `chain` reads, directly or through the nodes before it (not those of other
+/// INSERTs of a statement set).
 fn upstream_sources<'a>(
     parts: &'a GraphParts,
     chain: &'a OpenChain,
@@ -196,27 +196,18 @@ fn upstream_sources<'a>(
     match &chain.head {
         Head::Source(s) => sources.push(s.as_ref()),
         Head::Inputs(inputs) => stack.extend(inputs.iter().map(|(v, _)| *v)),
+        Head::Union(inputs) => stack.extend(inputs.iter().copied()),
     }
     let mut seen = std::collections::HashSet::new();
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
             continue;
         }
-        if let Some(OperatorSpec::Source(s)) = parts
-            .vertices
-            .iter()
-            .find(|v| v.id == id)
-            .and_then(|v| v.operators.first())
-        {
+        let node = parts.exec.node(id);
+        if let Some(OperatorSpec::Source(s)) = node.operator() {
             sources.push(s);
         }
-        stack.extend(
-            parts
-                .edges
-                .iter()
-                .filter(|e| e.target == id)
-                .map(|e| e.source),
-        );
+        stack.extend(node.inputs.iter().map(|e| e.input));
     }
     sources
 }
@@ -396,11 +387,13 @@ fn finish(parts: GraphParts, name: String, config: &Configuration) -> Result<Job
     let mut graph = JobGraph {
         version: JOB_GRAPH_VERSION,
         name,
-        vertices: parts.vertices,
-        edges: parts.edges,
+        vertices: Vec::new(),
+        edges: Vec::new(),
         config: config.clone(),
     };
-    crate::changelog_mode::infer(&mut graph)?;
+    let mut exec = parts.exec;
+    crate::exec::infer(&mut exec)?;
+    (graph.vertices, graph.edges) = crate::exec::chain(exec);
     graph.validate()?;
     Ok(graph)
 }
@@ -450,8 +443,7 @@ pub fn materialized_view_key(
 
 fn graph_parts(config: &Configuration) -> Result<GraphParts> {
     Ok(GraphParts {
-        vertices: Vec::new(),
-        edges: Vec::new(),
+        exec: Default::default(),
         parallelism: parallelism(config)?,
         in_window_aggregate: false,
         fused_tvf: None,

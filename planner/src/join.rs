@@ -12,17 +12,18 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Join, JoinType, LogicalPlan, Op
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
     IntervalJoinSpec, OperatorSpec, Partitioner, SerializedExpr, SerializedSchema, StreamJoinSpec,
-    VertexId, WindowJoinType,
+    WindowJoinType,
 };
 use eddy_runtime::time::TimeAttribute;
 
 use crate::error::{PlanError, Result};
+use crate::exec::ExecNodeId;
 use crate::translate::{nullable, translate, GraphParts, Head, OpenChain};
 
 /// A join's two inputs, planned.
 pub(crate) struct JoinInputs {
-    pub left: VertexId,
-    pub right: VertexId,
+    pub left: ExecNodeId,
+    pub right: ExecNodeId,
     /// The extra condition, over the left then the right columns.
     pub filter: Option<SerializedExpr>,
     /// `on=[..]` and `, where=..`, as Flink describes a join.
@@ -42,7 +43,7 @@ pub(crate) fn join_inputs(
     parts: &mut GraphParts,
 ) -> Result<JoinInputs> {
     let mut updating = None;
-    let mut side = |plan: &LogicalPlan| -> Result<(VertexId, Option<Vec<usize>>)> {
+    let mut side = |plan: &LogicalPlan| -> Result<(ExecNodeId, Option<Vec<usize>>)> {
         let chain = translate(plan, state, parts)?;
         if let Some(consumer) = consumer {
             chain.insert_only(consumer)?;
@@ -240,9 +241,9 @@ pub(crate) fn translate_stream_join(
 
 /// Both inputs of a join, each hashed on its join keys.
 pub(crate) fn hashed_inputs(
-    left: VertexId,
+    left: ExecNodeId,
     left_keys: Vec<usize>,
-    right: VertexId,
+    right: ExecNodeId,
     right_keys: Vec<usize>,
 ) -> Head {
     Head::Inputs(vec![

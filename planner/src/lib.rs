@@ -6,8 +6,8 @@
 //! tables appear to DataFusion, both for batch queries and for this translation.
 
 mod aggregate;
-mod changelog_mode;
 mod error;
+mod exec;
 mod explain;
 mod job_graph_builder;
 mod join;

@@ -14,11 +14,10 @@ use datafusion::logical_expr::{Join, LogicalPlan, Operator};
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, IsNullExpr, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use eddy_runtime::expr_codec::encode_expr;
-use eddy_runtime::jobgraph::{
-    OperatorSpec, SerializedSchema, StreamJoinSpec, VertexId, WindowJoinType,
-};
+use eddy_runtime::jobgraph::{OperatorSpec, SerializedSchema, StreamJoinSpec, WindowJoinType};
 
 use crate::error::{PlanError, Result};
+use crate::exec::ExecNodeId;
 use crate::translate::{nullable, translate, GraphParts, OpenChain};
 
 /// The constant column both sides are joined on.
@@ -122,7 +121,7 @@ fn with_constant(
     schema: &SchemaRef,
     state: &SessionState,
     parts: &mut GraphParts,
-) -> Result<(VertexId, SchemaRef, Option<Vec<usize>>)> {
+) -> Result<(ExecNodeId, SchemaRef, Option<Vec<usize>>)> {
     let mut chain = translate(plan, state, parts)?;
     let key = chain.upsert_key.clone();
     let width = schema.fields().len();

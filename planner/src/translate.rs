@@ -12,18 +12,21 @@ use datafusion::physical_expr::{conjunction, PhysicalExpr};
 use eddy_runtime::changelog::{with_op_field, OP_COLUMN};
 use eddy_runtime::expr_codec::encode_expr;
 use eddy_runtime::jobgraph::{
-    CalcSpec, JobEdge, JobVertex, OperatorSpec, Partitioner, SerializedSchema, SourceSpec,
-    VertexId, DROP_UPDATE_BEFORE,
+    CalcSpec, OperatorSpec, Partitioner, SerializedSchema, SourceSpec, DROP_UPDATE_BEFORE,
 };
 
 use crate::error::{PlanError, Result};
+use crate::exec::{ExecEdge, ExecGraph, ExecKind, ExecNodeId};
 use crate::table::ConnectorTable;
 
 /// Where an open chain's rows come from.
 pub(crate) enum Head {
     Source(Box<SourceSpec>),
-    /// Upstream vertices and how their rows are distributed over this one's subtasks.
-    Inputs(Vec<(VertexId, Partitioner)>),
+    /// Upstream nodes and how their rows are distributed over this chain's subtasks, in
+    /// input order (a join's left input first).
+    Inputs(Vec<(ExecNodeId, Partitioner)>),
+    /// The streams of several upstream nodes as one (UNION ALL), on the same subtasks.
+    Union(Vec<ExecNodeId>),
 }
 
 /// A filter and projection not yet serialized, so that adjacent ones can merge.
@@ -62,15 +65,14 @@ pub(crate) struct FusedTvf {
     /// The node, found again by value.
     pub node: crate::WindowTvfNode,
     /// The upstream vertex and the partitioner it reads from.
-    pub upstream: (VertexId, Partitioner),
+    pub upstream: (ExecNodeId, Partitioner),
     /// The aggregation keeps HOP / CUMULATE windows as slices: the TVF hands out slices.
     pub slices: bool,
 }
 
-/// Vertices and edges built so far.
+/// The exec graph built so far, and what translation needs to know on the way.
 pub(crate) struct GraphParts {
-    pub vertices: Vec<JobVertex>,
-    pub edges: Vec<JobEdge>,
+    pub exec: ExecGraph,
     pub parallelism: u32,
     /// Set while translating the input of a window aggregation, the only place a SESSION
     /// window TVF may appear.
@@ -432,43 +434,61 @@ impl OpenChain {
 }
 
 impl GraphParts {
-    /// Closes a chain into a vertex and returns its id.
-    pub fn close(&mut self, mut chain: OpenChain) -> Result<VertexId> {
+    /// Closes a chain: adds a node for its head and each of its operators, and returns
+    /// the last one, which a consumer reads.
+    pub fn close(&mut self, mut chain: OpenChain) -> Result<ExecNodeId> {
         chain.flush()?;
-        let id = self.vertices.len() as VertexId + 1;
-        let mut operators = Vec::new();
-        let mut names = Vec::new();
-        match chain.head {
+        let p = self.parallelism;
+        let mut names = chain.names.into_iter();
+        let mut ops = chain.ops.into_iter();
+        let mut last = match chain.head {
             Head::Source(spec) => {
-                names.push(format!(
+                let name = format!(
                     "Source: {}[{}]",
                     spec.connector.table,
                     spec.connector.connector()
-                ));
-                operators.push(OperatorSpec::Source(*spec));
+                );
+                self.exec.push(
+                    ExecKind::Operator(OperatorSpec::Source(*spec)),
+                    name,
+                    Vec::new(),
+                    p,
+                )?
+            }
+            Head::Union(inputs) => {
+                let inputs = inputs
+                    .into_iter()
+                    .map(|input| ExecEdge {
+                        input,
+                        exchange: Partitioner::Forward,
+                    })
+                    .collect();
+                self.exec
+                    .push(ExecKind::Union, "Union".to_string(), inputs, p)?
             }
             Head::Inputs(inputs) => {
-                for (input, partitioner) in inputs {
-                    self.edges.push(JobEdge {
-                        source: input,
-                        target: id,
-                        partitioner,
-                    });
-                }
+                let op = ops.next().ok_or_else(|| {
+                    PlanError::NotSupported(
+                        "internal: a chain reads its inputs with no operator".into(),
+                    )
+                })?;
+                let name = names.next().unwrap_or_else(|| op.describe());
+                let inputs = inputs
+                    .into_iter()
+                    .map(|(input, exchange)| ExecEdge { input, exchange })
+                    .collect();
+                self.exec.push(ExecKind::Operator(op), name, inputs, p)?
             }
+        };
+        for op in ops {
+            let name = names.next().unwrap_or_else(|| op.describe());
+            let input = vec![ExecEdge {
+                input: last,
+                exchange: Partitioner::Forward,
+            }];
+            last = self.exec.push(ExecKind::Operator(op), name, input, p)?;
         }
-        operators.extend(chain.ops);
-        names.extend(chain.names);
-        self.vertices.push(JobVertex {
-            id,
-            name: names.join(" -> "),
-            parallelism: self.parallelism,
-            operators,
-            // Set for the whole graph by `changelog_mode::infer`.
-            changelog_mode: None,
-            operator_modes: Vec::new(),
-        });
-        Ok(id)
+        Ok(last)
     }
 }
 
@@ -624,13 +644,9 @@ pub(crate) fn translate(
                 if updating.is_some() && !chain.updating {
                     chain.add_insert_kinds(Arc::new(input.schema().as_arrow().clone()))?;
                 }
-                inputs.push((parts.close(chain)?, Partitioner::Forward));
+                inputs.push(parts.close(chain)?);
             }
-            let mut chain = OpenChain::new(
-                Head::Inputs(inputs),
-                Vec::new(),
-                vec!["Union".to_string()],
-            );
+            let mut chain = OpenChain::new(Head::Union(inputs), Vec::new(), Vec::new());
             chain.updating = updating.is_some();
             chain.producer = updating;
             Ok(chain)

@@ -1,5 +1,5 @@
-//! Flink's changelog-mode inference (`FlinkChangelogModeInferenceProgram`) over a built job
-//! graph, operator by operator. First, bottom-up, which kinds of change each operator's
+//! Flink's changelog-mode inference (`FlinkChangelogModeInferenceProgram`) over the exec graph,
+//! node by node. First, bottom-up, which kinds of change each operator's
 //! output can carry (insert, update, delete: Flink's `ModifyKindSet`). Then, top-down,
 //! whether any consumer needs the old side of an update (`-U`: Flink's `UpdateKindTrait`
 //! BEFORE_AND_AFTER against ONLY_UPDATE_AFTER). An operator that makes updates sends `-U`
@@ -12,9 +12,10 @@
 //! aggregations, Top-N and regular joins over updates, which retract with it. A temporal
 //! join's versioned side and ChangelogNormalize's input never do.
 
-use eddy_runtime::jobgraph::{JobGraph, OperatorSpec, DROP_UPDATE_BEFORE};
+use eddy_runtime::jobgraph::{OperatorSpec, DROP_UPDATE_BEFORE};
 
-use crate::error::{PlanError, Result};
+use super::graph::{ExecGraph, ExecKind, ExecNode};
+use crate::error::Result;
 
 /// Which kinds of change a stream carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,12 +52,12 @@ impl Kinds {
 
 /// A stream's changelog mode: its kinds, and whether its updates carry `-U`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Mode {
+pub(crate) struct ChangelogMode {
     kinds: Kinds,
     update_before: bool,
 }
 
-impl std::fmt::Display for Mode {
+impl std::fmt::Display for ChangelogMode {
     /// As Flink's EXPLAIN writes it: `I`, `I,UB,UA`, `I,UA,D`, ...
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let k = self.kinds;
@@ -76,52 +77,32 @@ impl std::fmt::Display for Mode {
     }
 }
 
-/// A stream inside the graph: the output of the first `ops` operators of a vertex (0: what
-/// the vertex's input edges bring).
-type Position = (usize, usize);
-
-/// Runs the inference over `graph`, sets each updating operator's `update_before`, drops
-/// the `DropUpdateBefore`s a consumer cannot do without, and records every operator's
-/// output mode for EXPLAIN.
-pub(crate) fn infer(graph: &mut JobGraph) -> Result<()> {
-    let inputs = vertex_inputs(graph)?;
-    let kinds = kinds_of(graph, &inputs);
-    let needed = needs_update_before(graph, &inputs, &kinds);
-    for (v, vertex) in graph.vertices.iter_mut().enumerate() {
-        let mut keep = Vec::with_capacity(vertex.operators.len());
-        for (i, op) in vertex.operators.iter_mut().enumerate() {
-            let need = needed[v][i + 1];
+/// Runs the inference over `graph`: sets each updating operator's `update_before`, takes
+/// out the `DropUpdateBefore`s a consumer cannot do without, and records every node's
+/// output mode.
+pub(crate) fn infer(graph: &mut ExecGraph) -> Result<()> {
+    let kinds = kinds_of(graph);
+    let needed = needs_update_before(graph, &kinds);
+    for node in graph.nodes_mut() {
+        let need = needed[node.id.index()];
+        if let ExecKind::Operator(op) = &mut node.kind {
             match op {
                 OperatorSpec::GroupAggregate(g) => g.update_before = need,
                 OperatorSpec::Rank(r) => r.update_before = need,
                 OperatorSpec::ChangelogNormalize(c) => c.update_before = need,
                 _ => {}
             }
-            keep.push(!(need && is_drop_update_before(op)));
         }
-        // The vertex's name lists its operators; a dropped one leaves it.
-        for _ in keep.iter().filter(|k| !**k) {
-            vertex.name = match vertex.name.split_once(" -> DropUpdateBefore") {
-                Some((head, tail)) => format!("{head}{tail}"),
-                None => vertex.name.replacen("DropUpdateBefore -> ", "", 1),
-            };
-        }
-        let mut k = keep.into_iter();
-        vertex.operators.retain(|_| k.next().unwrap_or(true));
     }
+    let dropped = |node: &ExecNode| {
+        needed[node.id.index()] && node.operator().is_some_and(is_drop_update_before)
+    };
+    graph.splice_out(dropped)?;
     // Modes as the operators now are: kinds stay, `-U` is what each one sends.
-    let modes = modes_of(graph, &inputs, &kinds_of(graph, &inputs));
-    for (v, vertex) in graph.vertices.iter_mut().enumerate() {
-        vertex.operator_modes = vertex
-            .operators
-            .iter()
-            .enumerate()
-            .map(|(i, op)| match op {
-                OperatorSpec::Sink(_) => "NONE".to_string(),
-                _ => modes[v][i + 1].to_string(),
-            })
-            .collect();
-        vertex.changelog_mode = vertex.operator_modes.last().cloned();
+    let kinds = kinds_of(graph);
+    let modes = modes_of(graph, &kinds);
+    for (node, mode) in graph.nodes_mut().iter_mut().zip(modes) {
+        node.changelog_mode = Some(mode);
     }
     Ok(())
 }
@@ -130,70 +111,16 @@ fn is_drop_update_before(op: &OperatorSpec) -> bool {
     matches!(op, OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE)
 }
 
-/// Each vertex's upstream vertices (as indexes), in input order. Vertices come after the
-/// vertices they read, as the planner closes them.
-fn vertex_inputs(graph: &JobGraph) -> Result<Vec<Vec<usize>>> {
-    graph
-        .vertices
-        .iter()
-        .enumerate()
-        .map(|(v, vertex)| {
-            graph
-                .inputs_of(vertex.id)
-                .iter()
-                .map(|e| {
-                    graph
-                        .vertices
-                        .iter()
-                        .position(|u| u.id == e.source)
-                        .filter(|&u| u < v)
-                        .ok_or_else(|| {
-                            PlanError::NotSupported(format!(
-                                "vertex {} reads vertex {}, which does not come before it",
-                                vertex.id, e.source
-                            ))
-                        })
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The streams an operator reads: the previous operator's output, or (first in its vertex)
-/// each input edge's stream, in input order.
-fn operator_inputs(graph: &JobGraph, inputs: &[Vec<usize>], (v, i): Position) -> Vec<Position> {
-    match i {
-        0 => inputs[v]
-            .iter()
-            .map(|&u| (u, graph.vertices[u].operators.len()))
-            .collect(),
-        _ => vec![(v, i)],
-    }
-}
-
-/// Bottom-up: the kinds of change at every position (`[vertex][ops]`).
-fn kinds_of(graph: &JobGraph, inputs: &[Vec<usize>]) -> Vec<Vec<Kinds>> {
-    let mut kinds: Vec<Vec<Kinds>> = Vec::with_capacity(graph.vertices.len());
-    for (v, vertex) in graph.vertices.iter().enumerate() {
-        let mut at = Vec::with_capacity(vertex.operators.len() + 1);
-        at.push(
-            inputs[v]
-                .iter()
-                .map(|&u| kinds[u].last().copied().unwrap_or_default())
-                .fold(Kinds::default(), Kinds::union),
-        );
-        for (i, op) in vertex.operators.iter().enumerate() {
-            let from: Vec<Kinds> = operator_inputs(graph, inputs, (v, i))
-                .into_iter()
-                .map(|(u, j)| match u == v {
-                    true => at[j],
-                    false => kinds[u][j],
-                })
-                .collect();
-            let any = from.iter().copied().fold(Kinds::default(), Kinds::union);
-            at.push(produces(op, &from, any));
-        }
-        kinds.push(at);
+/// Bottom-up: the kinds of change each node's output carries.
+fn kinds_of(graph: &ExecGraph) -> Vec<Kinds> {
+    let mut kinds: Vec<Kinds> = Vec::with_capacity(graph.nodes().len());
+    for node in graph.nodes() {
+        let from: Vec<Kinds> = node.inputs.iter().map(|e| kinds[e.input.index()]).collect();
+        let any = from.iter().copied().fold(Kinds::default(), Kinds::union);
+        kinds.push(match &node.kind {
+            ExecKind::Operator(op) => produces(op, &from, any),
+            ExecKind::Union => any,
+        });
     }
     kinds
 }
@@ -246,33 +173,18 @@ fn source_emits_changes(spec: &eddy_runtime::jobgraph::ConnectorSpec) -> bool {
             })
 }
 
-/// Top-down: whether the stream at each position must carry `-U`.
-fn needs_update_before(
-    graph: &JobGraph,
-    inputs: &[Vec<usize>],
-    kinds: &[Vec<Kinds>],
-) -> Vec<Vec<bool>> {
-    let mut needed: Vec<Vec<bool>> = graph
-        .vertices
-        .iter()
-        .map(|v| vec![false; v.operators.len() + 1])
-        .collect();
-    for (v, vertex) in graph.vertices.iter().enumerate().rev() {
-        for (i, op) in vertex.operators.iter().enumerate().rev() {
-            let own = needed[v][i + 1];
-            let from = operator_inputs(graph, inputs, (v, i));
-            for (n, (u, j)) in from.into_iter().enumerate() {
-                let updates = kinds[u][j].update;
-                let need = updates && requires(op, n, own);
-                needed[u][j] |= need;
-            }
-        }
-        // What the vertex's input needs, its upstream outputs need (a union forwards it).
-        if needed[v][0] {
-            for &u in &inputs[v] {
-                let last = graph.vertices[u].operators.len();
-                needed[u][last] = true;
-            }
+/// Top-down: whether each node's output must carry `-U`.
+fn needs_update_before(graph: &ExecGraph, kinds: &[Kinds]) -> Vec<bool> {
+    let mut needed = vec![false; graph.nodes().len()];
+    for node in graph.nodes().iter().rev() {
+        let own = needed[node.id.index()];
+        for (n, e) in node.inputs.iter().enumerate() {
+            let need = match &node.kind {
+                ExecKind::Operator(op) => requires(op, n, own),
+                // A union forwards what its consumer needs.
+                ExecKind::Union => own,
+            };
+            needed[e.input.index()] |= kinds[e.input.index()].update && need;
         }
     }
     needed
@@ -305,26 +217,14 @@ fn requires(op: &OperatorSpec, n: usize, own: bool) -> bool {
     }
 }
 
-/// Every position's mode once the operators are set.
-fn modes_of(graph: &JobGraph, inputs: &[Vec<usize>], kinds: &[Vec<Kinds>]) -> Vec<Vec<Mode>> {
-    let mut modes: Vec<Vec<Mode>> = Vec::with_capacity(graph.vertices.len());
-    for (v, vertex) in graph.vertices.iter().enumerate() {
-        let mut at = Vec::with_capacity(vertex.operators.len() + 1);
-        at.push(Mode {
-            kinds: kinds[v][0],
-            update_before: inputs[v]
-                .iter()
-                .any(|&u| modes[u].last().is_some_and(|m| m.update_before)),
-        });
-        for (i, op) in vertex.operators.iter().enumerate() {
-            let from: Vec<Mode> = operator_inputs(graph, inputs, (v, i))
-                .into_iter()
-                .map(|(u, j)| match u == v {
-                    true => at[j],
-                    false => modes[u][j],
-                })
-                .collect();
-            let update_before = match op {
+/// Every node's mode once the operators are set.
+fn modes_of(graph: &ExecGraph, kinds: &[Kinds]) -> Vec<ChangelogMode> {
+    let mut modes: Vec<ChangelogMode> = Vec::with_capacity(graph.nodes().len());
+    for node in graph.nodes() {
+        let from: Vec<ChangelogMode> = node.inputs.iter().map(|e| modes[e.input.index()]).collect();
+        let update_before = match &node.kind {
+            ExecKind::Union => from.iter().any(|m| m.update_before),
+            ExecKind::Operator(op) => match op {
                 // An upsert table's records are new values and tombstones.
                 OperatorSpec::Source(s) => s.connector.connector() != "upsert-kafka",
                 OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => false,
@@ -335,14 +235,13 @@ fn modes_of(graph: &JobGraph, inputs: &[Vec<usize>], kinds: &[Vec<Kinds>]) -> Ve
                 OperatorSpec::UpsertMaterializer(_) => false,
                 OperatorSpec::TemporalJoin(_) => from.first().is_some_and(|m| m.update_before),
                 _ => from.iter().any(|m| m.update_before),
-            };
-            let kinds = kinds[v][i + 1];
-            at.push(Mode {
-                kinds,
-                update_before: update_before && kinds.update,
-            });
-        }
-        modes.push(at);
+            },
+        };
+        let kinds = kinds[node.id.index()];
+        modes.push(ChangelogMode {
+            kinds,
+            update_before: update_before && kinds.update,
+        });
     }
     modes
 }
