@@ -239,15 +239,28 @@ pub(crate) fn translate_rank(
     // By processing time the order is the order of arrival, not the PROCTIME values, which
     // parallel sources compute apart (Flink's ProcTimeDeduplicate functions do the same).
     let by_arrival = matches!(deduplication, Some((TimeAttribute::Proctime, _)));
-    let insert_only = rank.keeps_first_by_proctime() && !retracting;
+    // Keep-first by event time over inserts, without mini-batches, waits for the watermark
+    // and only inserts (Flink 2.1+, `outputInsertOnly=[true]`).
+    let first_row_on_watermark = match deduplication {
+        Some((TimeAttribute::Rowtime, false)) if !retracting && !parts.mini_batch => {
+            order_by.first().map(|o| o.column)
+        }
+        _ => None,
+    };
+    let insert_only =
+        (rank.keeps_first_by_proctime() || first_row_on_watermark.is_some()) && !retracting;
     let column_names =
         |cols: &mut dyn Iterator<Item = usize>| cols.map(key_name).collect::<Vec<_>>().join(", ");
     let description = format!(
         "{}, partitionBy=[{}], orderBy=[{}], rankRange=[rankStart={}, rankEnd={}], select=[{}]",
         match deduplication {
             Some(_) => format!(
-                "Deduplicate(keep={})",
-                if keep_last { "LastRow" } else { "FirstRow" }
+                "Deduplicate(keep={}{})",
+                if keep_last { "LastRow" } else { "FirstRow" },
+                match first_row_on_watermark {
+                    Some(_) => ", outputInsertOnly=true",
+                    None => "",
+                }
             ),
             None => "rankType=[ROW_NUMBER]".to_string(),
         },
@@ -291,6 +304,7 @@ pub(crate) fn translate_rank(
         ties_latest_first: keep_last,
         description: description.clone(),
         update_before: true,
+        first_row_on_watermark,
     };
     // Which row a change is to (Flink's upsert keys of a Rank): its partition when that
     // holds one row; else its rank in its partition when the rank is read; else the

@@ -449,7 +449,7 @@ impl GraphParts {
                     spec.connector.connector()
                 );
                 self.exec.push(
-                    ExecKind::Operator(OperatorSpec::Source(*spec)),
+                    ExecKind::Operator(Box::new(OperatorSpec::Source(*spec))),
                     name,
                     Vec::new(),
                     p,
@@ -477,7 +477,8 @@ impl GraphParts {
                     .into_iter()
                     .map(|(input, exchange)| ExecEdge { input, exchange })
                     .collect();
-                self.exec.push(ExecKind::Operator(op), name, inputs, p)?
+                self.exec
+                    .push(ExecKind::Operator(Box::new(op)), name, inputs, p)?
             }
         };
         for op in ops {
@@ -486,7 +487,9 @@ impl GraphParts {
                 input: last,
                 exchange: Partitioner::Forward,
             }];
-            last = self.exec.push(ExecKind::Operator(op), name, input, p)?;
+            last = self
+                .exec
+                .push(ExecKind::Operator(Box::new(op)), name, input, p)?;
         }
         Ok(last)
     }

@@ -53,14 +53,14 @@ pub(crate) fn chain(graph: ExecGraph) -> (Vec<JobVertex>, Vec<JobEdge>) {
         names[v].push(node.name.clone());
         if let ExecKind::Operator(op) = &node.kind {
             let vertex = &mut vertices[v];
-            let mode = match op {
+            let mode = match op.as_ref() {
                 OperatorSpec::Sink(_) => "NONE".to_string(),
                 _ => node
                     .changelog_mode
                     .map(|m| m.to_string())
                     .unwrap_or_default(),
             };
-            vertex.operators.push(op.clone());
+            vertex.operators.push(op.as_ref().clone());
             vertex.operator_modes.push(mode);
         }
     }

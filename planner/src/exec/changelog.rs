@@ -86,7 +86,7 @@ pub(crate) fn infer(graph: &mut ExecGraph) -> Result<()> {
     for node in graph.nodes_mut() {
         let need = needed[node.id.index()];
         if let ExecKind::Operator(op) = &mut node.kind {
-            match op {
+            match op.as_mut() {
                 OperatorSpec::GroupAggregate(g) => g.update_before = need,
                 OperatorSpec::Rank(r) => r.update_before = need,
                 OperatorSpec::ChangelogNormalize(c) => c.update_before = need,
@@ -224,7 +224,7 @@ fn modes_of(graph: &ExecGraph, kinds: &[Kinds]) -> Vec<ChangelogMode> {
         let from: Vec<ChangelogMode> = node.inputs.iter().map(|e| modes[e.input.index()]).collect();
         let update_before = match &node.kind {
             ExecKind::Union => from.iter().any(|m| m.update_before),
-            ExecKind::Operator(op) => match op {
+            ExecKind::Operator(op) => match op.as_ref() {
                 // An upsert table's records are new values and tombstones.
                 OperatorSpec::Source(s) => s.connector.connector() != "upsert-kafka",
                 OperatorSpec::Calc(c) if c.description == DROP_UPDATE_BEFORE => false,

@@ -9,7 +9,7 @@ use crate::error::{PlanError, Result};
 /// A node's place in its graph. Nodes are found by id, never by address, so a graph can
 /// be rewritten (a node taken out) and its modes looked up after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct ExecNodeId(usize);
+pub(crate) struct ExecNodeId(pub(super) usize);
 
 impl ExecNodeId {
     pub fn index(self) -> usize {
@@ -21,7 +21,7 @@ impl ExecNodeId {
 #[derive(Debug, Clone)]
 pub(crate) enum ExecKind {
     /// One runtime operator.
-    Operator(OperatorSpec),
+    Operator(Box<OperatorSpec>),
     /// Flink's StreamExecUnion: its inputs' streams as one, with no operator of its own
     /// (the task reading several inputs merges them).
     Union,
@@ -53,7 +53,7 @@ pub(crate) struct ExecNode {
 impl ExecNode {
     pub fn operator(&self) -> Option<&OperatorSpec> {
         match &self.kind {
-            ExecKind::Operator(op) => Some(op),
+            ExecKind::Operator(op) => Some(op.as_ref()),
             ExecKind::Union => None,
         }
     }

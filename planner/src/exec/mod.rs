@@ -11,3 +11,6 @@ mod graph;
 pub(crate) use chaining::chain;
 pub(crate) use changelog::infer;
 pub(crate) use graph::{ExecEdge, ExecGraph, ExecKind, ExecNodeId};
+
+#[cfg(test)]
+mod tests;

@@ -461,6 +461,12 @@ pub struct RankSpec {
     /// Emit the old side of each update (`-U`); cleared when no consumer needs it.
     #[serde(default = "emits_update_before")]
     pub update_before: bool,
+    /// A keep-first deduplication by event time over an insert-only input, without
+    /// mini-batches: the input column of its time. Each key's first row goes out once the
+    /// watermark reaches it, and the output is insert-only (Flink's
+    /// `outputInsertOnly=[true]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_row_on_watermark: Option<usize>,
 }
 
 /// One ORDER BY key of a Rank.

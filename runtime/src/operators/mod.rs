@@ -17,6 +17,7 @@ mod mini_batch;
 mod over_aggregate;
 mod rank;
 mod retracting;
+mod rowtime_first_row;
 mod sink;
 mod source;
 #[cfg(test)]
@@ -41,6 +42,7 @@ pub use local_group_aggregate::{split_aggregate, LocalGroupAggregateOperator};
 pub use over_aggregate::OverAggregateOperator;
 pub use rank::RankOperator;
 pub use retracting::{supports_local_retraction, supports_retraction};
+pub use rowtime_first_row::RowtimeFirstRowOperator;
 pub use sink::SinkOperator;
 pub use source::{append_computed, SourceDriver, SourcePoll, WatermarkGenerator};
 pub use upsert_materializer::UpsertMaterializerOperator;
@@ -248,6 +250,9 @@ pub fn build(spec: &OperatorSpec, ctx: &OperatorContext<'_>) -> Result<Box<dyn S
         }
         OperatorSpec::GroupAggregate(g) => Ok(Box::new(GroupAggregateOperator::try_new(g, ctx)?)),
         OperatorSpec::StreamJoin(j) => Ok(Box::new(StreamJoinOperator::try_new(j, ctx)?)),
+        OperatorSpec::Rank(r) if r.first_row_on_watermark.is_some() => {
+            Ok(Box::new(RowtimeFirstRowOperator::try_new(r, ctx)?))
+        }
         OperatorSpec::Rank(r) => Ok(Box::new(RankOperator::try_new(r, ctx)?)),
         OperatorSpec::ChangelogNormalize(c) => {
             Ok(Box::new(ChangelogNormalizeOperator::try_new(c, ctx)?))

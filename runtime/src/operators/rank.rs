@@ -527,6 +527,7 @@ mod tests {
             ties_latest_first,
             description: "test".into(),
             update_before: true,
+            first_row_on_watermark: None,
         }
     }
 
