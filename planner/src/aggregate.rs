@@ -109,9 +109,10 @@ pub(crate) fn lower_aggregate(agg: &Aggregate, state: &SessionState) -> Result<L
 /// Whether a query's result over streams updates, as the job graph built from it will say:
 /// it holds an aggregation that is not a window aggregation (none of its group keys is a
 /// window TVF's `window_start`), a regular join (not on window bounds, not an interval join)
-/// that is outer or anti, a Top-N (but a keep-first deduplication by processing time), or
-/// a changelog source (`debezium-json`, `canal-json`, `upsert-kafka`).
-pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
+/// that is outer or anti, a Top-N (but a keep-first deduplication by processing time, or by
+/// event time without mini-batches), or a changelog source (`debezium-json`, `canal-json`,
+/// `upsert-kafka`).
+pub fn is_updating_plan(plan: &LogicalPlan, mini_batch: bool) -> bool {
     let mut updating = false;
     let _ = plan.apply_with_subqueries(|node| {
         updating |= match node {
@@ -146,9 +147,11 @@ pub fn is_updating_plan(plan: &LogicalPlan) -> bool {
                         JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi
                     )
             }
-            LogicalPlan::Filter(filter) => {
-                crate::rank::as_rank(filter).is_some_and(|rank| !rank.keeps_first_by_proctime())
-            }
+            LogicalPlan::Filter(filter) => crate::rank::as_rank(filter).is_some_and(|rank| {
+                let inserts_only = rank.keeps_first_by_proctime()
+                    || (rank.keeps_first_by_rowtime() && !mini_batch);
+                !inserts_only
+            }),
             _ => false,
         };
         Ok(match updating {

@@ -55,6 +55,12 @@ impl RankFilter<'_> {
     pub fn keeps_first_by_proctime(&self) -> bool {
         self.deduplication() == Some((TimeAttribute::Proctime, false))
     }
+
+    /// A keep-first deduplication by event time: over an insert-only input and without
+    /// mini-batches it only ever inserts, as in Flink 2.1 and later.
+    pub fn keeps_first_by_rowtime(&self) -> bool {
+        self.deduplication() == Some((TimeAttribute::Rowtime, false))
+    }
 }
 
 /// `filter` as a rank range over a ROW_NUMBER window, when it is one.
@@ -241,10 +247,8 @@ pub(crate) fn translate_rank(
     let by_arrival = matches!(deduplication, Some((TimeAttribute::Proctime, _)));
     // Keep-first by event time over inserts, without mini-batches, waits for the watermark
     // and only inserts (Flink 2.1+, `outputInsertOnly=[true]`).
-    let first_row_on_watermark = match deduplication {
-        Some((TimeAttribute::Rowtime, false)) if !retracting && !parts.mini_batch => {
-            order_by.first().map(|o| o.column)
-        }
+    let first_row_on_watermark = match rank.keeps_first_by_rowtime() {
+        true if !retracting && !parts.mini_batch => order_by.first().map(|o| o.column),
         _ => None,
     };
     let insert_only =

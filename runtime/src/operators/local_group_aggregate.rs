@@ -374,10 +374,9 @@ mod tests {
         LocalGroupAggregateSpec,
         GroupAggregateSpec,
     ) {
-        let input = int_schema(&["k", "v"]);
         let flink = function_context();
         let flink = flink.aggregate_functions();
-        let functions = [
+        retracting_specs_of(&[
             (count_udaf(), "v", "c"),
             (flink["sum"].clone(), "v", "s"),
             (
@@ -387,8 +386,24 @@ mod tests {
             ),
             (max_udaf(), "v", "hi"),
             (flink["avg"].clone(), "v", "a"),
-        ];
-        let single = aggregate_exec(&input, &["k"], &functions);
+        ])
+    }
+
+    type Aggregates<'a> = [(
+        Arc<datafusion::logical_expr::AggregateUDF>,
+        &'a str,
+        &'a str,
+    )];
+
+    fn retracting_specs_of(
+        functions: &Aggregates<'_>,
+    ) -> (
+        GroupAggregateSpec,
+        LocalGroupAggregateSpec,
+        GroupAggregateSpec,
+    ) {
+        let input = int_schema(&["k", "v"]);
+        let single = aggregate_exec(&input, &["k"], functions);
         let output = single.schema();
         let one_phase = GroupAggregateSpec {
             input_schema: SerializedSchema::encode(&input).unwrap(),
@@ -488,5 +503,97 @@ mod tests {
             changes(&watermark(&mut single, 11)),
             ["-U[1, 2, 21, 1, 20, 10]", "+U[1, 1, 20, 20, 20, 20]"]
         );
+    }
+
+    /// Variances split too: the local phase sends the Welford states of the rows it added
+    /// and took out, the global phase merges the first and takes the second apart. Values
+    /// whose means and deviations are exact in binary, so both ways print alike.
+    #[test]
+    fn over_updates_variances_split_as_one_phase_computes_them() {
+        use datafusion::functions_aggregate::{stddev, variance};
+        let (one_phase, local_spec, global_spec) = retracting_specs_of(&[
+            (variance::var_samp_udaf(), "v", "vs"),
+            (variance::var_pop_udaf(), "v", "vp"),
+            (stddev::stddev_udaf(), "v", "ss"),
+            (stddev::stddev_pop_udaf(), "v", "sp"),
+        ]);
+        let config = mini_batches("4");
+        let mut local = build(1, 0, &config, |ctx| {
+            LocalGroupAggregateOperator::try_new(&local_spec, ctx)
+        });
+        let mut global = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&global_spec, ctx)
+        });
+        let mut single = build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(&one_phase, ctx)
+        });
+        let kinded = |pairs: &[(i64, Option<i64>)], kinds: &[&str]| {
+            crate::operators::testing::with_kinds(rows(pairs), kinds)
+        };
+        let input = [
+            // Mini-batch 1: key 1 holds 1, 3 and 5 (variance 4), then 3 leaves.
+            kinded(
+                &[(1, Some(1)), (1, Some(3)), (1, Some(5))],
+                &["+I", "+I", "+I"],
+            ),
+            kinded(&[(1, Some(3))], &["-D"]),
+            // Mini-batch 2: 1 leaves and 13 comes: 5 and 13; key 2 gets one row.
+            kinded(
+                &[(1, Some(1)), (1, Some(13)), (2, Some(4))],
+                &["-U", "+U", "+I"],
+            ),
+            kinded(&[(2, None)], &["+I"]),
+            // Mini-batch 3: every row of key 1 leaves.
+            kinded(&[(1, Some(5)), (1, Some(13))], &["-D", "-D"]),
+        ];
+        let mut partials = Vec::new();
+        let mut expected = Vec::new();
+        for batch in &input {
+            partials.extend(feed(&mut local, 0, batch.clone()));
+            expected.extend(changes(&feed(&mut single, 0, batch.clone())));
+        }
+        partials.extend(watermark(&mut local, 10));
+        expected.extend(changes(&watermark(&mut single, 10)));
+        // Floating point: one phase retracts row by row, two phases take whole parts
+        // apart; both land within rounding of the exact answers.
+        let exact = [
+            "+I[1, 8.0, 4.0, 2.8284271247461903, 2.0]",
+            "-U[1, 8.0, 4.0, 2.8284271247461903, 2.0]",
+            "+U[1, 32.0, 16.0, 5.656854249492381, 4.0]",
+            "+I[2, NULL, 0.0, NULL, 0.0]",
+            "-D[1, 32.0, 16.0, 5.656854249492381, 4.0]",
+        ];
+        let exact: Vec<String> = exact.iter().map(|s| s.to_string()).collect();
+        assert_close(&expected, &exact);
+        assert_close(&through(&mut global, partials), &exact);
+    }
+
+    /// Rows as `changes` prints them, equal but for floats within 1e-9 of each other.
+    fn assert_close(actual: &[String], expected: &[String]) {
+        let values = |row: &str| -> (String, Vec<String>) {
+            let (kind, rest) = row.split_at(2);
+            let inner = rest.trim_start_matches('[').trim_end_matches(']');
+            (
+                kind.to_string(),
+                inner.split(", ").map(str::to_string).collect(),
+            )
+        };
+        assert_eq!(
+            actual.len(),
+            expected.len(),
+            "{actual:?} against {expected:?}"
+        );
+        for (a, e) in actual.iter().zip(expected) {
+            let ((ka, va), (ke, ve)) = (values(a), values(e));
+            assert_eq!((ka, va.len()), (ke, ve.len()), "{a} against {e}");
+            for (x, y) in va.iter().zip(&ve) {
+                match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(x), Ok(y)) => {
+                        assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{a} against {e}")
+                    }
+                    _ => assert_eq!(x, y, "{a} against {e}"),
+                }
+            }
+        }
     }
 }

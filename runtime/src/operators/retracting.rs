@@ -58,14 +58,22 @@ pub fn supports_retraction(function: &str, distinct: bool) -> bool {
 /// Whether a local phase can pre-aggregate the aggregate over an updating input (Flink's
 /// two-phase aggregation with `COUNT_RETRACT`, `SUM_RETRACT`, `MIN_RETRACT`, ...): the
 /// state of `COUNT`, `SUM` and `AVG` is sums and counts, which the global phase adds and
-/// subtracts, and `MIN`, `MAX` and `COUNT(DISTINCT)` keep value counts. The variances'
-/// state is not additive, and `FIRST_VALUE` / `LAST_VALUE` depend on arrival order: those
-/// keep one phase.
+/// subtracts; the variances' is a count, a mean and a sum of squared deviations, which it
+/// merges and takes apart (Flink splits them too, as sums of values and of squares); and
+/// `MIN`, `MAX` and `COUNT(DISTINCT)` keep value counts. `FIRST_VALUE` / `LAST_VALUE`
+/// depend on arrival order: those keep one phase.
 pub fn supports_local_retraction(function: &str, distinct: bool) -> bool {
     match distinct {
         true => function == "count",
-        false => matches!(function, "count" | "sum" | "avg" | "min" | "max"),
+        false => {
+            matches!(function, "count" | "sum" | "avg" | "min" | "max") || is_variance(function)
+        }
     }
+}
+
+/// DataFusion's variances and standard deviations, whose state is Welford's.
+fn is_variance(function: &str) -> bool {
+    matches!(function, "stddev" | "stddev_pop" | "var" | "var_pop")
 }
 
 /// How one aggregate keeps its state.
@@ -687,27 +695,72 @@ fn subtract(
 ) -> Result<()> {
     let held = target.state()?;
     let taken = minus.state()?;
-    let mut difference = Vec::with_capacity(held.len());
-    for (h, t) in held.iter().zip(&taken) {
-        let d = match (h.is_null(), t.is_null()) {
-            (_, true) => h.clone(),
-            (true, false) => return Ok(()),
-            // Counts are unsigned: less than nothing is not a count. Sums wrap around as
-            // the accumulators' own arithmetic does.
-            (false, false) => match h.data_type().is_unsigned_integer() {
-                true => match h.sub_checked(t) {
-                    Ok(d) => d,
-                    Err(_) => return Ok(()),
-                },
-                false => h.sub(t)?,
-            },
-        };
-        difference.push(d.to_array()?);
-    }
+    let difference = match is_variance(aggregate.fun().name()) {
+        true => match subtract_welford(&held, &taken) {
+            Some(d) => d,
+            None => return Ok(()),
+        },
+        false => {
+            let mut difference = Vec::with_capacity(held.len());
+            for (h, t) in held.iter().zip(&taken) {
+                difference.push(match (h.is_null(), t.is_null()) {
+                    (_, true) => h.clone(),
+                    (true, false) => return Ok(()),
+                    // Counts are unsigned: less than nothing is not a count. Sums wrap
+                    // around as the accumulators' own arithmetic does.
+                    (false, false) => match h.data_type().is_unsigned_integer() {
+                        true => match h.sub_checked(t) {
+                            Ok(d) => d,
+                            Err(_) => return Ok(()),
+                        },
+                        false => h.sub(t)?,
+                    },
+                });
+            }
+            difference
+        }
+    };
+    let difference = difference
+        .iter()
+        .map(|d| Ok(d.to_array()?))
+        .collect::<Result<Vec<_>>>()?;
     let mut fresh = aggregate.create_sliding_accumulator()?;
     fresh.merge_batch(&difference)?;
     *target = fresh;
     Ok(())
+}
+
+/// A variance's state (count, mean, sum of squared deviations from it: Welford's) less
+/// the state of rows taken out, by Chan's merge of two parts run backwards: the rest's
+/// count and mean follow from the sums, and its squared deviations are the whole's less
+/// the part's and less what the two means' distance added. None when the part is not in
+/// the whole (more rows than it holds).
+fn subtract_welford(held: &[ScalarValue], taken: &[ScalarValue]) -> Option<Vec<ScalarValue>> {
+    let parts = |s: &[ScalarValue]| match s {
+        [ScalarValue::UInt64(Some(n)), ScalarValue::Float64(Some(mean)), ScalarValue::Float64(Some(m2))] => {
+            Some((*n, *mean, *m2))
+        }
+        _ => None,
+    };
+    let (n, mean, m2) = parts(held)?;
+    let (n_b, mean_b, m2_b) = parts(taken)?;
+    let n_a = n.checked_sub(n_b)?;
+    let (mean_a, m2_a) = match (n_b, n_a) {
+        (0, _) => (mean, m2),
+        (_, 0) => (0.0, 0.0),
+        _ => {
+            let (n, n_a, n_b) = (n as f64, n_a as f64, n_b as f64);
+            let mean_a = (n * mean - n_b * mean_b) / n_a;
+            let delta = mean_b - mean_a;
+            // Rounding must not leave a negative sum of squares.
+            (mean_a, (m2 - m2_b - delta * delta * n_a * n_b / n).max(0.0))
+        }
+    };
+    Some(vec![
+        ScalarValue::UInt64(Some(n_a)),
+        ScalarValue::Float64(Some(mean_a)),
+        ScalarValue::Float64(Some(m2_a)),
+    ])
 }
 
 /// Whether row `row` takes a row out (`-U`, `-D`) rather than adding one.

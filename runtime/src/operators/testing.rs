@@ -180,8 +180,24 @@ pub fn aggregate_exec(
     let aggregates = aggregates
         .iter()
         .map(|(f, c, alias)| {
+            // The argument cast to what the function takes, as the planner's coercion does.
+            let arg = col(c, schema).expect("a column");
+            let field = Arc::new(schema.field_with_name(c).expect("a column").clone());
+            let wanted = datafusion::logical_expr::type_coercion::functions::fields_with_udf(
+                &[Arc::clone(&field)],
+                f.as_ref(),
+            )
+            .expect("the argument's type coerces");
+            let arg = match wanted[0].data_type() == field.data_type() {
+                true => arg,
+                false => Arc::new(datafusion::physical_expr::expressions::CastExpr::new(
+                    arg,
+                    wanted[0].data_type().clone(),
+                    None,
+                )),
+            };
             Arc::new(
-                AggregateExprBuilder::new(Arc::clone(f), vec![col(c, schema).expect("a column")])
+                AggregateExprBuilder::new(Arc::clone(f), vec![arg])
                     .schema(Arc::clone(schema))
                     .alias(*alias)
                     .build()

@@ -27,6 +27,8 @@ pub struct PlannedQuery {
     pub relations: Option<Arc<crate::pg_catalog::Relations>>,
     /// It runs as a streaming job (its rows come from a collect sink), not a batch query.
     pub streaming: bool,
+    /// `table.exec.mini-batch.enabled`, which decides whether some operators update.
+    pub mini_batch: bool,
 }
 
 /// Whether a query runs as a streaming job under `execution.runtime-mode`; refuses a query
@@ -63,7 +65,7 @@ impl PlannedQuery {
         // of the optimized plan, as the job is planned from it (subqueries become joins).
         let optimized = self.ctx.state().optimize(&self.plan);
         let plan = optimized.as_ref().unwrap_or(&self.plan);
-        let schema = match self.streaming && eddy_planner::is_updating_plan(plan) {
+        let schema = match self.streaming && eddy_planner::is_updating_plan(plan, self.mini_batch) {
             true => Arc::new(datafusion::arrow::datatypes::Schema::new(
                 std::iter::once(Arc::new(op_field()))
                     .chain(schema.fields().iter().cloned())
@@ -140,6 +142,7 @@ pub async fn plan_query(
         output_names,
         relations,
         streaming,
+        mini_batch: config.get_bool(&eddy_runtime::config::table::MINI_BATCH_ENABLED),
     })
 }
 
