@@ -56,11 +56,39 @@ impl RankFilter<'_> {
         self.deduplication() == Some((TimeAttribute::Proctime, false))
     }
 
-    /// A keep-first deduplication by event time: over an insert-only input and without
-    /// mini-batches it only ever inserts, as in Flink 2.1 and later.
+    /// A keep-first deduplication by event time that waits for the watermark: over an
+    /// insert-only input whose times the watermark still bounds, and without mini-batches,
+    /// it only ever inserts, as in Flink 2.1 and later.
     pub fn keeps_first_by_rowtime(&self) -> bool {
         self.deduplication() == Some((TimeAttribute::Rowtime, false))
+            && keeps_watermark_order(&self.window.input)
     }
+}
+
+/// Whether rows of `plan` come no later than the watermark allows for their time: not
+/// after a regular join, which may match an old row long after the watermark passed it
+/// (Flink turns the time attributes of a regular join's output into plain timestamps).
+fn keeps_watermark_order(plan: &LogicalPlan) -> bool {
+    let mut ordered = true;
+    let _ = datafusion::common::tree_node::TreeNode::apply(plan, |node| {
+        if let LogicalPlan::Join(join) = node {
+            let windowed = join.on.iter().any(|(l, r)| {
+                crate::windowing::column_index(l, join.left.schema())
+                    .and_then(|i| crate::windowing::bound_of(join.left.schema(), i))
+                    .is_some()
+                    && crate::windowing::column_index(r, join.right.schema())
+                        .and_then(|i| crate::windowing::bound_of(join.right.schema(), i))
+                        .is_some()
+            });
+            let temporal = crate::temporal_join::temporal_table_of(&join.right).is_some();
+            ordered &= windowed || temporal || crate::join::interval_bounds(join).is_some();
+        }
+        Ok(match ordered {
+            true => datafusion::common::tree_node::TreeNodeRecursion::Continue,
+            false => datafusion::common::tree_node::TreeNodeRecursion::Stop,
+        })
+    });
+    ordered
 }
 
 /// `filter` as a rank range over a ROW_NUMBER window, when it is one.

@@ -227,11 +227,21 @@ impl OperatorContext<'_> {
     /// The keyed state backend of an operator whose state Flink retains for
     /// `table.exec.state.ttl` (group aggregation, regular joins, Top-N).
     pub fn keyed_state_backend_with_ttl(&self) -> Result<Box<dyn crate::state::KeyedStateBackend>> {
+        self.keyed_state_backend_with_ttl_but(&[])
+    }
+
+    /// The same, but the values of `lasting` never expire.
+    pub fn keyed_state_backend_with_ttl_but(
+        &self,
+        lasting: &[&str],
+    ) -> Result<Box<dyn crate::state::KeyedStateBackend>> {
         let backend = self.keyed_state_backend()?;
         let ttl = self.config.get_duration(&crate::config::table::STATE_TTL);
         Ok(match ttl.is_zero() {
             true => backend,
-            false => Box::new(crate::state::ttl::TtlBackend::new(backend, ttl)),
+            false => {
+                Box::new(crate::state::ttl::TtlBackend::new(backend, ttl).with_lasting(lasting))
+            }
         })
     }
 }

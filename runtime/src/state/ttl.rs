@@ -23,6 +23,9 @@ pub struct TtlBackend {
     clock: fn() -> u64,
     /// When expired values were last dropped.
     last_purge: u64,
+    /// States whose values never expire (Flink's state descriptors without a TTL in an
+    /// operator whose other states have one).
+    lasting: Vec<String>,
 }
 
 /// Milliseconds since the epoch, by the wall clock.
@@ -49,7 +52,14 @@ impl TtlBackend {
             ttl_ms: ttl.as_millis() as u64,
             last_purge: clock(),
             clock,
+            lasting: Vec::new(),
         }
+    }
+
+    /// The same, with the values of `states` kept until removed.
+    pub fn with_lasting(mut self, states: &[&str]) -> Self {
+        self.lasting = states.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     /// The value without its expiry time, unless it has expired.
@@ -101,7 +111,10 @@ impl KeyedStateBackend for TtlBackend {
         if now.saturating_sub(self.last_purge) >= self.ttl_ms.max(1_000) {
             self.purge()?;
         }
-        let expiry = now.saturating_add(self.ttl_ms);
+        let expiry = match self.lasting.iter().any(|s| s == state) {
+            true => u64::MAX,
+            false => now.saturating_add(self.ttl_ms),
+        };
         let mut stored = Vec::with_capacity(8 + value.len());
         stored.extend_from_slice(&expiry.to_be_bytes());
         stored.extend_from_slice(&value);
@@ -235,6 +248,33 @@ mod tests {
             backend.inner.get("s", &key(1)).unwrap(),
             None,
             "a checkpoint drops what expired"
+        );
+    }
+
+    static LATER: AtomicU64 = AtomicU64::new(1_000);
+
+    fn later() -> u64 {
+        LATER.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_lasting_state_keeps_its_values_while_the_others_expire() {
+        let inner = Box::new(HeapKeyedStateBackend::new(KeyGroupRange {
+            start: 0,
+            end: 127,
+        }));
+        let mut backend = TtlBackend::with_clock(inner, Duration::from_millis(100), later)
+            .with_lasting(&["kept"]);
+        backend.put("kept", key(1), b"a".to_vec()).unwrap();
+        backend.put("s", key(1), b"b".to_vec()).unwrap();
+        LATER.store(5_000, Ordering::SeqCst);
+        assert_eq!(backend.get("kept", &key(1)).unwrap(), Some(b"a".to_vec()));
+        assert_eq!(backend.get("s", &key(1)).unwrap(), None);
+        assert!(backend.native_snapshot(1).unwrap().is_none());
+        assert_eq!(
+            backend.get("kept", &key(1)).unwrap(),
+            Some(b"a".to_vec()),
+            "a purge keeps it"
         );
     }
 }

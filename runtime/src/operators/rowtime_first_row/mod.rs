@@ -7,8 +7,8 @@
 //!
 //! Flink picks this operator for `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY rowtime ASC)
 //! = 1` over an insert-only input without mini-batches; the planner does the same
-//! (`RankSpec::first_row_on_watermark`). Both states follow `table.exec.state.ttl`, the
-//! waiting row too, where Flink keeps that one until the watermark fires it.
+//! (`RankSpec::first_row_on_watermark`). The flag follows `table.exec.state.ttl`; a waiting
+//! row stays until the watermark reaches it, as in Flink.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -80,7 +80,7 @@ impl RowtimeFirstRowOperator {
             output: spec.output_schema.decode()?,
             time,
             spec: spec.clone(),
-            backend: ctx.keyed_state_backend_with_ttl()?,
+            backend: ctx.keyed_state_backend_with_ttl_but(&[WAITING])?,
             max_parallelism: ctx.max_parallelism,
             metrics: ctx.info.metrics.clone(),
             clock: WindowClock::new(false),
