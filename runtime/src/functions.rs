@@ -25,6 +25,7 @@ mod is_json;
 mod json_build;
 mod json_path;
 mod listagg;
+pub mod map_constructor;
 mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
@@ -391,6 +392,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.push(is_json::udf());
     functions.extend(json_build::all());
     functions.push(type_of::udf());
+    functions.push(map_constructor::udf());
     functions.extend(flink_aliases());
     functions
 }

@@ -12,6 +12,10 @@
 //!   after a first argument marking the call (`'__eddy_json_object'`); a trailing
 //!   `NULL ON NULL` / `ABSENT ON NULL` stays, for sqlparser reads it as a clause.
 //!
+//! - `MAP[k1, v1, k2, v2, ...]`, Flink's map constructor, becomes a call
+//!   `map_constructor(k1, v1, ...)` (`MAP` is reserved in Flink: a column named so is
+//!   quoted, and stays as it is).
+//!
 //! Every other byte is kept as written.
 
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -56,7 +60,11 @@ fn is_word(t: &Token, word: &str) -> bool {
 /// Rewrites `sql` as the module says; returns it unchanged when it has none of them.
 pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     let upper = sql.to_ascii_uppercase();
-    if !upper.contains("SYMMETRIC") && !upper.contains("JSON") && !upper.contains("NORMALIZED") {
+    if !upper.contains("SYMMETRIC")
+        && !upper.contains("JSON")
+        && !upper.contains("NORMALIZED")
+        && !upper.contains("MAP")
+    {
         return Ok(sql.to_string());
     }
     let tokens = super::tokenize_spans(sql)?;
@@ -88,6 +96,25 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 ));
                 edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
             }
+        } else if is_word(t, "MAP") {
+            let after_period = (0..i)
+                .rev()
+                .find(|&p| !matches!(tokens[p].0, Token::Whitespace(_)))
+                .is_some_and(|p| tokens[p].0 == Token::Period);
+            let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LBracket) else {
+                continue;
+            };
+            if after_period {
+                continue;
+            }
+            let Some(close) = closing_bracket(&tokens, open) else {
+                continue;
+            };
+            edits.push((
+                tokens[i].1.start..tokens[open].1.end,
+                format!("{}(", eddy_runtime::functions::map_constructor::NAME),
+            ));
+            edits.push((tokens[close].1.clone(), ")".into()));
         } else if is_word(t, "JSON_OBJECT") {
             if let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LParen) {
                 json_object_edits(&tokens, open, &mut edits);
@@ -217,6 +244,24 @@ fn json_object_edits(
     edits.extend(pair_edits);
 }
 
+/// The index of the `]` closing the `[` at `open`.
+fn closing_bracket(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, (t, _)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (*t == Token::RBracket).then_some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The index of the `AND` ending a BETWEEN bound that starts at token `from`: the first bare
 /// `AND` outside parentheses, brackets and `CASE ... END` (whose `WHEN a AND b` is not it).
 fn bound_end(tokens: &[(Token, std::ops::Range<usize>)], from: usize) -> Option<usize> {
@@ -269,6 +314,19 @@ mod tests {
             assert_eq!(rw(sql), sql);
         }
         assert!(rewrite_flink_operators("SELECT 1 BETWEEN SYMMETRIC 2").is_err());
+    }
+
+    #[test]
+    fn map_brackets_become_a_constructor_call() {
+        assert_eq!(
+            rw("SELECT MAP['a', 1, 'b', MAP[x, ARRAY[1][1]]]['b'], CAST(NULL AS MAP<STRING, INT>)"),
+            "SELECT map_constructor('a', 1, 'b', map_constructor(x, ARRAY[1][1]))['b'], CAST(NULL AS MAP<STRING, INT>)"
+        );
+        // A quoted column named map, a field named map, and MAP_KEYS stay.
+        assert_eq!(
+            rw("SELECT `map`['k'], t.map[1], MAP_KEYS(m)"),
+            "SELECT `map`['k'], t.map[1], MAP_KEYS(m)"
+        );
     }
 
     #[test]

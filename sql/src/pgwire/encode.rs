@@ -90,6 +90,26 @@ fn target(t: &DataType) -> Option<DataType> {
             let element = target(f.data_type()).unwrap_or_else(|| f.data_type().clone());
             DataType::List(Arc::new(Field::new("element", element, true)))
         }
+        // A map is sent as a JSON object, whose keys are text (Flink's MAP[1, 'a'] too).
+        (_, DataType::Map(entries, sorted)) => match entries.data_type() {
+            DataType::Struct(fields)
+                if fields.len() == 2 && !matches!(fields[0].data_type(), DataType::Utf8) =>
+            {
+                let fields = vec![
+                    Field::new(fields[0].name(), DataType::Utf8, false),
+                    fields[1].as_ref().clone(),
+                ];
+                DataType::Map(
+                    Arc::new(Field::new(
+                        entries.name(),
+                        DataType::Struct(fields.into()),
+                        entries.is_nullable(),
+                    )),
+                    *sorted,
+                )
+            }
+            _ => return None,
+        },
         _ => return None,
     };
     (&wanted != t).then_some(wanted)
