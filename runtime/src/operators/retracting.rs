@@ -748,6 +748,8 @@ fn subtract_welford(held: &[ScalarValue], taken: &[ScalarValue]) -> Option<Vec<S
     let (mean_a, m2_a) = match (n_b, n_a) {
         (0, _) => (mean, m2),
         (_, 0) => (0.0, 0.0),
+        // One value deviates from nothing: no rounding residue may stand for a variance.
+        (_, 1) => (n as f64 * mean - n_b as f64 * mean_b, 0.0),
         _ => {
             let (n, n_a, n_b) = (n as f64, n_a as f64, n_b as f64);
             let mean_a = (n * mean - n_b * mean_b) / n_a;
