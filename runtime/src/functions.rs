@@ -393,6 +393,8 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(json_build::all());
     functions.push(type_of::udf());
     functions.push(map_constructor::udf());
+    functions.push(map_constructor::map_from_arrays());
+    functions.push(map_constructor::map_union());
     functions.extend(flink_aliases());
     functions
 }

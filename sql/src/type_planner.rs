@@ -28,6 +28,20 @@ impl EddyTypes {
     }
 }
 
+/// A type as Flink writes it, for the catalog's type parser: sqlparser prints a map as
+/// `Map(K, V)`, its pre-pass form.
+fn flink_text(t: &ast::DataType) -> String {
+    match t {
+        ast::DataType::Map(key, value) => {
+            format!("MAP<{}, {}>", flink_text(key), flink_text(value))
+        }
+        ast::DataType::Array(ast::ArrayElemTypeDef::AngleBracket(inner)) => {
+            format!("ARRAY<{}>", flink_text(inner))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The Arrow unit that holds a Flink precision's digits, as the catalog's types have it.
 fn unit(precision: u64) -> TimeUnit {
     match precision {
@@ -65,6 +79,18 @@ impl TypePlanner for EddyTypes {
                 let t = DataType::Timestamp(unit(precision), Some(self.zone.as_str().into()));
                 return Ok(Some(Arc::new(Field::new("", t, true))));
             }
+        }
+        // `MAP<K, V>`, which the parser's pre-pass hands over as `MAP(K, V)`: planned as
+        // the catalog plans the type in a column.
+        if let ast::DataType::Map(..) = sql_type {
+            let text = flink_text(sql_type);
+            let mut parser =
+                datafusion::sql::sqlparser::parser::Parser::new(&crate::parser::DIALECT)
+                    .try_with_sql(&text)
+                    .map_err(|e| datafusion::error::DataFusionError::Plan(e.to_string()))?;
+            let flink = crate::parser::parse_type(&mut parser)
+                .map_err(|e| datafusion::error::DataFusionError::Plan(e.to_string()))?;
+            return Ok(Some(Arc::new(Field::new("", flink.to_arrow(), true))));
         }
         self.postgres.plan_type_field(sql_type)
     }

@@ -14,7 +14,9 @@
 //!
 //! - `MAP[k1, v1, k2, v2, ...]`, Flink's map constructor, becomes a call
 //!   `map_constructor(k1, v1, ...)` (`MAP` is reserved in Flink: a column named so is
-//!   quoted, and stays as it is).
+//!   quoted, and stays as it is);
+//! - the type `MAP<K, V>` (in a CAST) becomes `MAP(K, V)`, the form sqlparser parses, which
+//!   `type_planner.rs` plans as Flink's map type.
 //!
 //! Every other byte is kept as written.
 
@@ -95,6 +97,16 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                     format!("{SYMMETRIC_MARKER}("),
                 ));
                 edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
+            }
+        } else if is_word(t, "MAP") && next(i + 1).is_some_and(|o| tokens[o].0 == Token::Lt) {
+            let Some(open) = next(i + 1) else { continue };
+            if let Some((close, shift)) = closing_angle(&tokens, open) {
+                edits.push((tokens[open].1.clone(), "(".into()));
+                let closing = match shift {
+                    true => ")>",
+                    false => ")",
+                };
+                edits.push((tokens[close].1.clone(), closing.into()));
             }
         } else if is_word(t, "MAP") {
             let after_period = (0..i)
@@ -244,6 +256,30 @@ fn json_object_edits(
     edits.extend(pair_edits);
 }
 
+/// The token closing the `<` at `open`, and whether it is a `>>` that closes an outer
+/// type too.
+fn closing_angle(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Option<(usize, bool)> {
+    let mut depth = 0i32;
+    for (i, (t, _)) in tokens.iter().enumerate().skip(open) {
+        match t {
+            Token::Lt => depth += 1,
+            Token::Gt => depth -= 1,
+            Token::ShiftRight => depth -= 2,
+            Token::LParen
+            | Token::RParen
+            | Token::Comma
+            | Token::Word(_)
+            | Token::Whitespace(_) => {}
+            Token::Number(..) => {}
+            _ => return None,
+        }
+        if depth <= 0 {
+            return Some((i, depth < 0));
+        }
+    }
+    None
+}
+
 /// The index of the `]` closing the `[` at `open`.
 fn closing_bracket(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -320,7 +356,11 @@ mod tests {
     fn map_brackets_become_a_constructor_call() {
         assert_eq!(
             rw("SELECT MAP['a', 1, 'b', MAP[x, ARRAY[1][1]]]['b'], CAST(NULL AS MAP<STRING, INT>)"),
-            "SELECT map_constructor('a', 1, 'b', map_constructor(x, ARRAY[1][1]))['b'], CAST(NULL AS MAP<STRING, INT>)"
+            "SELECT map_constructor('a', 1, 'b', map_constructor(x, ARRAY[1][1]))['b'], CAST(NULL AS MAP(STRING, INT))"
+        );
+        assert_eq!(
+            rw("SELECT CAST(NULL AS MAP<STRING, ARRAY<MAP<INT, DECIMAL(10, 2)>>>)"),
+            "SELECT CAST(NULL AS MAP(STRING, ARRAY<MAP(INT, DECIMAL(10, 2))>))"
         );
         // A quoted column named map, a field named map, and MAP_KEYS stay.
         assert_eq!(

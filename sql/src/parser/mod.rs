@@ -58,6 +58,13 @@ pub fn dialect() -> GenericDialect {
 /// The dialect as a static, for parsers that borrow it.
 pub(crate) static DIALECT: GenericDialect = GenericDialect {};
 
+/// Parses a Flink type (`MAP<STRING, INT>`, ...) at the parser's position.
+pub(crate) fn parse_type(
+    parser: &mut datafusion::sql::sqlparser::parser::Parser<'_>,
+) -> Result<crate::catalog::FlinkType> {
+    data_type::TypeParser::new(parser).parse_type()
+}
+
 pub(crate) fn tokenize(sql: &str) -> Result<Vec<Token>> {
     Tokenizer::new(&dialect(), sql)
         .tokenize()
