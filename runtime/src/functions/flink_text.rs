@@ -55,6 +55,9 @@ enum Text {
     StrToMap,
     /// `RAND_INTEGER([seed,] bound)`: a random INT in `[0, bound)`.
     RandInteger,
+    /// `RAND([seed])`: a random DOUBLE in `[0, 1)`; with a seed, the same sequence each
+    /// time (per batch: a function keeps no state between batches).
+    Rand,
 }
 
 /// Every function of this module, for registration.
@@ -74,11 +77,12 @@ pub(super) fn all() -> Vec<Arc<ScalarUDF>> {
         Element,
         StrToMap,
         RandInteger,
+        Rand,
     ]
     .into_iter()
     .map(|f| {
         let volatility = match f {
-            UnixTimestamp | RandInteger => Volatility::Volatile,
+            UnixTimestamp | RandInteger | Rand => Volatility::Volatile,
             _ => Volatility::Immutable,
         };
         Arc::new(ScalarUDF::from(FlinkText {
@@ -134,6 +138,7 @@ impl ScalarUDFImpl for FlinkText {
             Text::Element => "element",
             Text::StrToMap => "str_to_map",
             Text::RandInteger => "rand_integer",
+            Text::Rand => "rand",
         }
     }
 
@@ -155,6 +160,7 @@ impl ScalarUDFImpl for FlinkText {
             Text::Element => n == 1,
             Text::StrToMap => n == 1 || n == 3,
             Text::RandInteger => n == 1 || n == 2,
+            Text::Rand => n <= 1,
         };
         if !ok {
             return Err(plan_error(format!(
@@ -162,7 +168,7 @@ impl ScalarUDFImpl for FlinkText {
             )));
         }
         Ok(match self.function {
-            Text::InetNtoa | Text::RandInteger => vec![DataType::Int64; n],
+            Text::InetNtoa | Text::RandInteger | Text::Rand => vec![DataType::Int64; n],
             Text::RegexpExtractAll if n == 3 => {
                 vec![DataType::Utf8, DataType::Utf8, DataType::Int64]
             }
@@ -181,6 +187,7 @@ impl ScalarUDFImpl for FlinkText {
         Ok(match self.function {
             Text::InetAton | Text::UnixTimestamp => DataType::Int64,
             Text::RandInteger => DataType::Int32,
+            Text::Rand => DataType::Float64,
             Text::RegexpExtractAll => {
                 DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
             }
@@ -332,6 +339,24 @@ impl ScalarUDFImpl for FlinkText {
                     values.push(Some(v as i32));
                 }
                 Arc::new(Int32Array::from(values))
+            }
+            Text::Rand => {
+                let seed = match a.first() {
+                    Some(s) => {
+                        let s = cast(s, &DataType::Int64)?;
+                        let s = s.as_primitive::<Int64Type>();
+                        s.is_valid(0).then(|| s.value(0))
+                    }
+                    None => None,
+                };
+                let values: Vec<f64> = match seed {
+                    Some(seed) => {
+                        let mut rng = rand::rngs::StdRng::seed_from_u64(seed as u64);
+                        (0..rows).map(|_| rng.random::<f64>()).collect()
+                    }
+                    None => (0..rows).map(|_| rand::rng().random::<f64>()).collect(),
+                };
+                Arc::new(datafusion::arrow::array::Float64Array::from(values))
             }
         };
         Ok(ColumnarValue::Array(out))

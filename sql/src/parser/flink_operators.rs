@@ -16,7 +16,9 @@
 //!   `map_constructor(k1, v1, ...)` (`MAP` is reserved in Flink: a column named so is
 //!   quoted, and stays as it is);
 //! - the type `MAP<K, V>` (in a CAST) becomes `MAP(K, V)`, the form sqlparser parses, which
-//!   `type_planner.rs` plans as Flink's map type.
+//!   `type_planner.rs` plans as Flink's map type;
+//! - `CASE x WHEN a, b THEN r ...` (several values for one branch) becomes
+//!   `CASE x WHEN a THEN r WHEN b THEN r ...`.
 //!
 //! Every other byte is kept as written.
 
@@ -26,6 +28,9 @@ use crate::error::{Result, SqlError};
 
 /// The marker wrapping a symmetric BETWEEN's first bound.
 pub const SYMMETRIC_MARKER: &str = "__eddy_symmetric";
+
+/// Marks, within this pass, an edit that rewrote CASE branches whole.
+const CASE_BRANCHES: &str = "\u{0}case:";
 
 /// The first argument marking a JSON_OBJECT call the pre-pass rewrote.
 pub const JSON_OBJECT_MARKER: &str = "__eddy_json_object";
@@ -66,6 +71,7 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
         && !upper.contains("JSON")
         && !upper.contains("NORMALIZED")
         && !upper.contains("MAP")
+        && !upper.contains("CASE")
     {
         return Ok(sql.to_string());
     }
@@ -127,6 +133,8 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 format!("{}(", eddy_runtime::functions::map_constructor::NAME),
             ));
             edits.push((tokens[close].1.clone(), ")".into()));
+        } else if is_word(t, "CASE") {
+            case_value_lists(&tokens, i, sql, &mut edits)?;
         } else if is_word(t, "JSON_OBJECT") {
             if let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LParen) {
                 json_object_edits(&tokens, open, &mut edits);
@@ -169,8 +177,23 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     if edits.is_empty() {
         return Ok(sql.to_string());
     }
-    edits.sort_by_key(|(r, _)| (r.start, r.end));
-    Ok(super::splice(sql, &edits))
+    // A CASE branch copied whole was rewritten within: edits inside it are already made.
+    let copied: Vec<std::ops::Range<usize>> = edits
+        .iter()
+        .filter(|(_, text)| text.starts_with(CASE_BRANCHES))
+        .map(|(r, _)| r.clone())
+        .collect();
+    let mut kept: Vec<(std::ops::Range<usize>, String)> = edits
+        .into_iter()
+        .filter(|(r, _)| {
+            !copied
+                .iter()
+                .any(|c| c != r && r.start >= c.start && r.end <= c.end)
+        })
+        .map(|(r, text)| (r, text.trim_start_matches(CASE_BRANCHES).to_string()))
+        .collect();
+    kept.sort_by_key(|(r, _)| (r.start, r.end));
+    Ok(super::splice(sql, &kept))
 }
 
 /// The edits of one `JSON_OBJECT(` whose parenthesis is token `open`; none when an
@@ -280,6 +303,78 @@ fn closing_angle(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Opt
     None
 }
 
+/// In the simple CASE starting at token `case`, each `WHEN a, b THEN r` rewritten as
+/// `WHEN a THEN r WHEN b THEN r` (a searched CASE, `CASE WHEN cond`, has no value lists).
+fn case_value_lists(
+    tokens: &[(Token, std::ops::Range<usize>)],
+    case: usize,
+    sql: &str,
+    edits: &mut Vec<(std::ops::Range<usize>, String)>,
+) -> Result<()> {
+    let significant = |i: usize| !matches!(tokens[i].0, Token::Whitespace(_));
+    let Some(first) = (case + 1..tokens.len()).find(|&i| significant(i)) else {
+        return Ok(());
+    };
+    if is_word(&tokens[first].0, "WHEN") {
+        return Ok(());
+    }
+    // Walk this CASE's own WHEN / THEN / ELSE / END, skipping nested ones.
+    let mut depth = 0usize;
+    let mut branch: Option<(usize, Vec<usize>, Option<usize>)> = None; // WHEN, commas, THEN
+    for i in first..tokens.len() {
+        let t = &tokens[i].0;
+        let at_top = depth == 0;
+        match t {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            _ if is_word(t, "CASE") => depth += 1,
+            _ if is_word(t, "END") && !at_top => depth -= 1,
+            _ => {}
+        }
+        if !at_top {
+            continue;
+        }
+        let ends_branch = is_word(t, "WHEN") || is_word(t, "ELSE") || is_word(t, "END");
+        if ends_branch {
+            if let Some((when, commas, Some(then))) = branch.take() {
+                if !commas.is_empty() {
+                    // Copied pieces get every rewrite of this pass (a nested CASE, a MAP).
+                    let result = sql[tokens[then].1.start..tokens[i].1.start].trim_end();
+                    let result_text = rewrite_flink_operators(result)?;
+                    let mut starts = vec![tokens[when].1.end];
+                    starts.extend(commas.iter().map(|&c| tokens[c].1.end));
+                    let mut ends: Vec<usize> = commas.iter().map(|&c| tokens[c].1.start).collect();
+                    ends.push(tokens[then].1.start);
+                    let text = starts
+                        .iter()
+                        .zip(&ends)
+                        .map(|(&s, &e)| {
+                            rewrite_flink_operators(sql[s..e].trim())
+                                .map(|value| format!("WHEN {value} {result_text}"))
+                        })
+                        .collect::<Result<Vec<_>>>()?
+                        .join(" ");
+                    let end = tokens[then].1.start + result.len();
+                    edits.push((tokens[when].1.start..end, format!("{CASE_BRANCHES}{text}")));
+                }
+            }
+            if is_word(t, "END") {
+                return Ok(());
+            }
+            if is_word(t, "WHEN") {
+                branch = Some((i, Vec::new(), None));
+            }
+        } else if let Some((_, commas, then)) = branch.as_mut() {
+            if is_word(t, "THEN") && then.is_none() {
+                *then = Some(i);
+            } else if *t == Token::Comma && then.is_none() {
+                commas.push(i);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The index of the `]` closing the `[` at `open`.
 fn closing_bracket(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -366,6 +461,19 @@ mod tests {
         assert_eq!(
             rw("SELECT `map`['k'], t.map[1], MAP_KEYS(m)"),
             "SELECT `map`['k'], t.map[1], MAP_KEYS(m)"
+        );
+    }
+
+    #[test]
+    fn a_case_branch_with_several_values_becomes_one_branch_per_value() {
+        assert_eq!(
+            rw("SELECT CASE x WHEN 1 THEN 'one' WHEN 2, f(3, 4) THEN CASE y WHEN 5, 6 THEN 'a' END ELSE 'z' END"),
+            "SELECT CASE x WHEN 1 THEN 'one' WHEN 2 THEN CASE y WHEN 5 THEN 'a' WHEN 6 THEN 'a' END WHEN f(3, 4) THEN CASE y WHEN 5 THEN 'a' WHEN 6 THEN 'a' END ELSE 'z' END"
+        );
+        // A searched CASE and one without lists stay.
+        assert_eq!(
+            rw("SELECT CASE WHEN a THEN 1 END, CASE x WHEN 1 THEN 2 END"),
+            "SELECT CASE WHEN a THEN 1 END, CASE x WHEN 1 THEN 2 END"
         );
     }
 
