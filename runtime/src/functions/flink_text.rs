@@ -317,7 +317,7 @@ impl ScalarUDFImpl for FlinkText {
                 let bound = bound.as_primitive::<Int64Type>();
                 let mut seeded = seed.as_ref().and_then(|s| {
                     let s = s.as_primitive::<Int64Type>();
-                    s.is_valid(0)
+                    (!s.is_empty() && s.is_valid(0))
                         .then(|| rand::rngs::StdRng::seed_from_u64(s.value(0) as u64))
                 });
                 let mut values = Vec::with_capacity(rows);
@@ -345,7 +345,7 @@ impl ScalarUDFImpl for FlinkText {
                     Some(s) => {
                         let s = cast(s, &DataType::Int64)?;
                         let s = s.as_primitive::<Int64Type>();
-                        s.is_valid(0).then(|| s.value(0))
+                        (!s.is_empty() && s.is_valid(0)).then(|| s.value(0))
                     }
                     None => None,
                 };

@@ -152,6 +152,10 @@ fn assemble(
         return Err(plan_error(format!("{function}: no keys and values")));
     };
     let (key_type, value_type) = (key_type.data_type().clone(), value_type.data_type().clone());
+    // Only NULL literals as keys (`MAP[NULL, 1]`): every key is NULL.
+    if key_type.is_null() && rows > 0 {
+        return Err(user_error(format!("{function}: a key is NULL")));
+    }
     // Keys compared as bytes of Arrow's row format: equal keys have equal bytes.
     let converter = RowConverter::new(vec![SortField::new(key_type.clone())])?;
     let key_rows = keys

@@ -22,12 +22,15 @@
 //!
 //! Every other byte is kept as written.
 
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, Whitespace};
 
 use crate::error::{Result, SqlError};
 
 /// The marker wrapping a symmetric BETWEEN's first bound.
 pub const SYMMETRIC_MARKER: &str = "__eddy_symmetric";
+
+/// The most text CASE value lists may be written out to.
+const MAX_CASE_TEXT: usize = 1 << 20;
 
 /// Marks, within this pass, an edit that rewrote CASE branches whole.
 const CASE_BRANCHES: &str = "\u{0}case:";
@@ -78,6 +81,13 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     let tokens = super::tokenize_spans(sql)?;
     let next =
         |from: usize| (from..tokens.len()).find(|&i| !matches!(tokens[i].0, Token::Whitespace(_)));
+    let previous = |before: usize| {
+        (0..before)
+            .rev()
+            .find(|&i| !matches!(tokens[i].0, Token::Whitespace(_)))
+    };
+    // Tokens before this index were already rewritten as part of a type.
+    let mut skip_until = 0usize;
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for (i, (t, _)) in tokens.iter().enumerate() {
         if is_word(t, "BETWEEN") {
@@ -104,15 +114,14 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 ));
                 edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
             }
-        } else if is_word(t, "MAP") && next(i + 1).is_some_and(|o| tokens[o].0 == Token::Lt) {
-            let Some(open) = next(i + 1) else { continue };
-            if let Some((close, shift)) = closing_angle(&tokens, open) {
-                edits.push((tokens[open].1.clone(), "(".into()));
-                let closing = match shift {
-                    true => ")>",
-                    false => ")",
-                };
-                edits.push((tokens[close].1.clone(), closing.into()));
+        } else if (is_word(t, "MAP") || is_word(t, "ARRAY"))
+            && i >= skip_until
+            && next(i + 1).is_some_and(|o| tokens[o].0 == Token::Lt)
+            && previous(i).is_some_and(|p| is_word(&tokens[p].0, "AS"))
+        {
+            // A type after AS (a CAST): every MAP<...> in it becomes MAP(...).
+            if let Some(end) = type_edits(&tokens, i, &mut edits) {
+                skip_until = end;
             }
         } else if is_word(t, "MAP") {
             let after_period = (0..i)
@@ -279,25 +288,53 @@ fn json_object_edits(
     edits.extend(pair_edits);
 }
 
-/// The token closing the `<` at `open`, and whether it is a `>>` that closes an outer
-/// type too.
-fn closing_angle(tokens: &[(Token, std::ops::Range<usize>)], open: usize) -> Option<(usize, bool)> {
-    let mut depth = 0i32;
-    for (i, (t, _)) in tokens.iter().enumerate().skip(open) {
+/// The edits turning each `MAP<K, V>` of the type whose name is token `name` (`MAP` or
+/// `ARRAY`, followed by `<`) into `MAP(K, V)`, and the index after the type's last token.
+/// A `>>` closes two levels at once: each closer is written as its level needs. None when
+/// the brackets do not close as a type's would.
+fn type_edits(
+    tokens: &[(Token, std::ops::Range<usize>)],
+    name: usize,
+    edits: &mut Vec<(std::ops::Range<usize>, String)>,
+) -> Option<usize> {
+    let closer = |is_map: bool| if is_map { ")" } else { ">" };
+    let mut open: Vec<bool> = Vec::new();
+    let mut last_word: Option<usize> = None;
+    let mut pending = Vec::new();
+    for (i, (t, range)) in tokens.iter().enumerate().skip(name) {
         match t {
-            Token::Lt => depth += 1,
-            Token::Gt => depth -= 1,
-            Token::ShiftRight => depth -= 2,
-            Token::LParen
-            | Token::RParen
-            | Token::Comma
-            | Token::Word(_)
-            | Token::Whitespace(_) => {}
-            Token::Number(..) => {}
+            Token::Lt => {
+                let is_map = last_word.is_some_and(|w| is_word(&tokens[w].0, "MAP"));
+                if is_map {
+                    pending.push((range.clone(), "(".to_string()));
+                }
+                open.push(is_map);
+            }
+            Token::Gt => {
+                let is_map = open.pop()?;
+                if is_map {
+                    pending.push((range.clone(), ")".to_string()));
+                }
+            }
+            Token::ShiftRight => {
+                let inner = open.pop()?;
+                let outer = open.pop()?;
+                if inner || outer {
+                    pending.push((range.clone(), format!("{}{}", closer(inner), closer(outer))));
+                }
+            }
+            Token::LParen | Token::RParen | Token::Comma | Token::Number(..) => {}
+            Token::Whitespace(_) => continue,
+            Token::Word(_) => {
+                last_word = Some(i);
+                continue;
+            }
             _ => return None,
         }
-        if depth <= 0 {
-            return Some((i, depth < 0));
+        last_word = None;
+        if open.is_empty() {
+            edits.extend(pending);
+            return Some(i + 1);
         }
     }
     None
@@ -338,23 +375,40 @@ fn case_value_lists(
         if ends_branch {
             if let Some((when, commas, Some(then))) = branch.take() {
                 if !commas.is_empty() {
-                    // Copied pieces get every rewrite of this pass (a nested CASE, a MAP).
-                    let result = sql[tokens[then].1.start..tokens[i].1.start].trim_end();
-                    let result_text = rewrite_flink_operators(result)?;
-                    let mut starts = vec![tokens[when].1.end];
-                    starts.extend(commas.iter().map(|&c| tokens[c].1.end));
-                    let mut ends: Vec<usize> = commas.iter().map(|&c| tokens[c].1.start).collect();
-                    ends.push(tokens[then].1.start);
+                    // Copied pieces get every rewrite of this pass (a nested CASE, a MAP),
+                    // and lose their comments: a `--` comment would swallow what follows.
+                    let piece = |from: usize, to: usize| -> Result<String> {
+                        let text: String = (from..to)
+                            .map(|k| match &tokens[k].0 {
+                                Token::Whitespace(
+                                    Whitespace::SingleLineComment { .. }
+                                    | Whitespace::MultiLineComment(_),
+                                ) => " ",
+                                _ => &sql[tokens[k].1.clone()],
+                            })
+                            .collect();
+                        rewrite_flink_operators(text.trim())
+                    };
+                    let result_end = (then..i).rev().find(|&k| significant(k)).unwrap_or(then) + 1;
+                    let result = piece(then, result_end)?;
+                    let mut starts = vec![when + 1];
+                    starts.extend(commas.iter().map(|&c| c + 1));
+                    let mut ends = commas.clone();
+                    ends.push(then);
                     let text = starts
                         .iter()
                         .zip(&ends)
-                        .map(|(&s, &e)| {
-                            rewrite_flink_operators(sql[s..e].trim())
-                                .map(|value| format!("WHEN {value} {result_text}"))
-                        })
+                        .map(|(&s, &e)| piece(s, e).map(|value| format!("WHEN {value} {result}")))
                         .collect::<Result<Vec<_>>>()?
                         .join(" ");
-                    let end = tokens[then].1.start + result.len();
+                    // Nested value lists multiply the copies: refuse what would explode.
+                    if text.len() > MAX_CASE_TEXT {
+                        return Err(SqlError::NotSupported(format!(
+                            "CASE value lists nested this deep would make a statement of more \
+                             than {MAX_CASE_TEXT} bytes; write the branches out"
+                        )));
+                    }
+                    let end = tokens[result_end - 1].1.end;
                     edits.push((tokens[when].1.start..end, format!("{CASE_BRANCHES}{text}")));
                 }
             }
@@ -457,6 +511,15 @@ mod tests {
             rw("SELECT CAST(NULL AS MAP<STRING, ARRAY<MAP<INT, DECIMAL(10, 2)>>>)"),
             "SELECT CAST(NULL AS MAP(STRING, ARRAY<MAP(INT, DECIMAL(10, 2))>))"
         );
+        assert_eq!(
+            rw("SELECT CAST(a AS MAP<STRING, ARRAY<INT>>), CAST(b AS MAP<INT, MAP<INT, INT>>), TRY_CAST(c AS ARRAY<MAP<INT, INT>>)"),
+            "SELECT CAST(a AS MAP(STRING, ARRAY<INT>)), CAST(b AS MAP(INT, MAP(INT, INT))), TRY_CAST(c AS ARRAY<MAP(INT, INT)>)"
+        );
+        // Outside a CAST's type, `map <` is a comparison.
+        assert_eq!(
+            rw("SELECT 1 WHERE t.map < 5 AND t.y > 1"),
+            "SELECT 1 WHERE t.map < 5 AND t.y > 1"
+        );
         // A quoted column named map, a field named map, and MAP_KEYS stay.
         assert_eq!(
             rw("SELECT `map`['k'], t.map[1], MAP_KEYS(m)"),
@@ -470,6 +533,17 @@ mod tests {
             rw("SELECT CASE x WHEN 1 THEN 'one' WHEN 2, f(3, 4) THEN CASE y WHEN 5, 6 THEN 'a' END ELSE 'z' END"),
             "SELECT CASE x WHEN 1 THEN 'one' WHEN 2 THEN CASE y WHEN 5 THEN 'a' WHEN 6 THEN 'a' END WHEN f(3, 4) THEN CASE y WHEN 5 THEN 'a' WHEN 6 THEN 'a' END ELSE 'z' END"
         );
+        // A comment in a copied branch does not swallow the next copy.
+        assert_eq!(
+            rw("SELECT CASE x WHEN 1, 2 THEN 'a' -- note\n ELSE 'z' END"),
+            "SELECT CASE x WHEN 1 THEN 'a' WHEN 2 THEN 'a' -- note\n ELSE 'z' END"
+        );
+        // Nested lists multiply the text: past a bound the statement is refused.
+        let mut deep = "1".to_string();
+        for _ in 0..40 {
+            deep = format!("CASE x WHEN 1, 2 THEN {deep} END");
+        }
+        assert!(rewrite_flink_operators(&format!("SELECT {deep}")).is_err());
         // A searched CASE and one without lists stay.
         assert_eq!(
             rw("SELECT CASE WHEN a THEN 1 END, CASE x WHEN 1 THEN 2 END"),
