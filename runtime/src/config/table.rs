@@ -48,6 +48,17 @@ pub const WINDOW_BUFFER_MEMORY_LIMIT: ConfigOption = ConfigOption {
     description: "With the hashmap state backend, bytes of rows a window join or a SESSION window aggregation holds per subtask while they wait for their window; past it the job fails with an error naming this key. The rocksdb backend spills them to disk instead.",
 };
 
+/// Groups a group aggregation keeps decoded in memory in front of its keyed state.
+pub const GROUP_AGG_CACHE_SIZE: ConfigOption = ConfigOption {
+    key: "table.exec.group-agg.cache-size",
+    default: "10000",
+    kind: ValueKind::Int {
+        min: 0,
+        max: 100000000,
+    },
+    description: "Eddy: groups a group aggregation keeps decoded in memory per subtask, in front of its keyed state (Flink reads and writes its state backend per row instead). Changed groups are written to keyed state when a checkpoint is taken and when the cache is full; a full cache keeps half. 0, or a table.exec.state.ttl, writes every batch's groups through. Aggregations other than COUNT, SUM, AVG, MIN, MAX, COUNT(DISTINCT), the variances and FIRST_VALUE/LAST_VALUE without ORDER BY, and the local phase of a two-phase aggregation, keep no cache.",
+};
+
 /// Idle state retention of group aggregations, regular joins and Top-N.
 pub const STATE_TTL: ConfigOption = ConfigOption {
     key: "table.exec.state.ttl",
@@ -91,6 +102,7 @@ pub const OPTIONS: &[ConfigOption] = &[
     DML_SYNC,
     WINDOW_AGG_BUFFER_SIZE_LIMIT,
     WINDOW_BUFFER_MEMORY_LIMIT,
+    GROUP_AGG_CACHE_SIZE,
     STATE_TTL,
     MINI_BATCH_ENABLED,
     MINI_BATCH_ALLOW_LATENCY,

@@ -3,12 +3,20 @@
 //! emits their new results as a changelog: `+I` for a group's first result, `-U` (the old
 //! result) then `+U` (the new) when it changes, nothing when it stays the same.
 //!
-//! Vectorized per batch: the batch's groups are interned once, their stored states merged
-//! into DataFusion's grouped accumulators in one call, the rows added in another, and the
-//! old and new results compared in Arrow's row format. State is touched once per group and
-//! batch. Over an updating input the aggregates retract (`retracting.rs`). As the global
-//! phase of a two-phase aggregation (`local_group_aggregate.rs`) the rows are partial
-//! states, merged into the same accumulators the one-phase operator keeps.
+//! Per batch, the batch's groups are interned once and the old and new results compared in
+//! Arrow's row format. Two ways to keep the groups:
+//! - Over an updating input, and over an insert-only one whose aggregates allow it (`COUNT`,
+//!   `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX`, variances), accumulators per group
+//!   (`retracting/`), kept decoded between batches in a cache in front of keyed state
+//!   (`group_cache.rs`): a `COUNT(DISTINCT)`'s values are looked up per row, never decoded
+//!   and encoded whole per batch. Over updates the aggregates retract.
+//! - Otherwise DataFusion's grouped accumulators: the stored states of a batch's groups are
+//!   merged into them in one call, the rows added in another, and the states written back.
+//!
+//! Both store an insert-only group's state as DataFusion's partial state, so a savepoint
+//! restores into either. As the global phase of a two-phase aggregation
+//! (`local_group_aggregate.rs`) the rows are partial states, merged into the same state the
+//! one-phase operator keeps.
 
 use std::sync::Arc;
 
@@ -26,6 +34,7 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::{AggregatePhase, GroupAggregateSpec};
+use crate::operators::group_cache::GroupCache;
 use crate::operators::mini_batch::{MiniBatch, MiniBatched};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
@@ -51,8 +60,15 @@ pub struct GroupAggregateOperator {
     max_parallelism: u32,
     description: String,
     group_indices: Vec<usize>,
-    /// Set when the input is updating: the aggregates that take retractions.
+    /// Set when the input is updating (the aggregates that take retractions), and over an
+    /// insert-only input when its aggregates can be kept so: group states are then cached
+    /// decoded between batches (`group_cache.rs`).
     retracting: Option<RetractingAggregation>,
+    cache: GroupCache,
+    /// The input is updating (rows carry their kind).
+    updating: bool,
+    /// The keyed state the groups live in.
+    state: &'static str,
     mini_batch: Option<MiniBatch>,
     /// With a state TTL an unchanged result is still sent (`-U` / `+U`), as in Flink, so
     /// that state downstream keeps its lease.
@@ -77,16 +93,35 @@ impl GroupAggregateOperator {
                 .collect(),
         )?;
         let backend = ctx.keyed_state_backend_with_ttl()?;
-        let retracting = match spec.retracting {
-            true => Some(RetractingAggregation::try_new(
+        let retract = || {
+            RetractingAggregation::try_new(
                 &aggregation.aggregates,
                 &aggregation.filters,
                 &input_schema,
-            )?),
-            false => None,
+            )
+        };
+        let (retracting, state) = match spec.retracting {
+            true => (Some(retract()?), GROUP_CHANGES),
+            false => (
+                RetractingAggregation::try_new_append_only(
+                    &aggregation.aggregates,
+                    &aggregation.filters,
+                )?,
+                GROUP_ACCUMULATORS,
+            ),
+        };
+        let ttl = crate::config::table::STATE_TTL;
+        let capacity = match ctx.config.get_duration(&ttl).is_zero() {
+            true => ctx
+                .config
+                .get_int(&crate::config::table::GROUP_AGG_CACHE_SIZE),
+            false => 0,
         };
         Ok(Self {
             retracting,
+            cache: GroupCache::new(state, usize::try_from(capacity).unwrap_or(0)),
+            updating: spec.retracting,
+            state,
             // The global phase takes the local phases' mini-batches as they come, so that a
             // row waits one latency, as with Flink's one MiniBatchAssigner for both.
             mini_batch: match spec.phase {
@@ -158,8 +193,8 @@ impl GroupAggregateOperator {
         let mut groups = agg.new_groups()?;
         // The global phase over updates reads its keys as the local phase computed them,
         // first; its plan is the single-phase one, over the query's rows.
-        let key_columns = match (self.phase, &self.retracting) {
-            (AggregatePhase::Global, Some(_)) => batch
+        let key_columns = match (self.phase, self.updating) {
+            (AggregatePhase::Global, true) => batch
                 .columns()
                 .get(..agg.group_exprs.len())
                 .ok_or_else(|| RuntimeError::Internal("a local change without its keys".into()))?
@@ -201,15 +236,20 @@ impl GroupAggregateOperator {
         let Some(retracting) = &self.retracting else {
             return Ok(());
         };
-        let stored = addresses
-            .iter()
-            .map(|a| self.backend.get(GROUP_CHANGES, a))
-            .collect::<Result<Vec<_>>>()?;
-        let mut states = retracting.restore(&stored)?;
+        let mut states = self
+            .cache
+            .take(&addresses, self.backend.as_ref(), retracting)?;
         let existed: Vec<bool> = states.iter().map(|s| s.rows > 0).collect();
         let before = self.results(&keys, retracting.evaluate(&mut states)?)?;
         match self.phase {
             AggregatePhase::Single => retracting.apply(&mut states, &batch, &self.group_indices)?,
+            // Insert-only, a local phase sends each group's partial states after its keys.
+            AggregatePhase::Global if !self.updating => retracting.merge_partial_batch(
+                &mut states,
+                &batch,
+                self.aggregation.group_exprs.len(),
+                &self.group_indices,
+            )?,
             AggregatePhase::Global => {
                 let changes = batch
                     .columns()
@@ -257,16 +297,16 @@ impl GroupAggregateOperator {
         if !emitted.is_empty() {
             out.collect(concat_batches(&self.emitted_schema, &emitted)?);
         }
-        let encoded = retracting.encode(&mut states)?;
-        for ((address, value), state) in addresses.into_iter().zip(encoded).zip(&states) {
-            match state.rows > 0 {
-                true => self.backend.put(GROUP_CHANGES, address, value)?,
-                false => {
-                    self.backend.remove(GROUP_CHANGES, &address)?;
-                }
-            }
+        self.cache
+            .put_back(addresses, states, self.backend.as_mut(), retracting)
+    }
+
+    /// Writes the cached groups' changes to keyed state.
+    fn flush_cache(&mut self) -> Result<()> {
+        match &self.retracting {
+            Some(retracting) => self.cache.flush(self.backend.as_mut(), retracting),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Processes a batch (a whole mini-batch, with mini-batches on).
@@ -395,6 +435,7 @@ impl StreamOperator for GroupAggregateOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        self.flush_cache()?;
         keyed_snapshot(self.backend.as_mut(), barrier)
     }
 
@@ -407,7 +448,7 @@ impl StreamOperator for GroupAggregateOperator {
         restore_into(
             &restored,
             self.backend.as_mut(),
-            &[GROUP_ACCUMULATORS, GROUP_CHANGES],
+            &[self.state],
             &format!("the group aggregation {}", self.description),
             &mut |_, _| Ok(()),
         )
@@ -536,6 +577,105 @@ mod tests {
         );
     }
 
+    /// The same operator on DataFusion's grouped accumulators, the path of aggregates that
+    /// cannot be kept per group.
+    fn on_grouped_accumulators(mut op: GroupAggregateOperator) -> GroupAggregateOperator {
+        op.retracting = None;
+        op
+    }
+
+    fn cached(spec: &GroupAggregateSpec, size: &str, backend: &str) -> GroupAggregateOperator {
+        let mut config = Configuration::new();
+        config.set("state.backend.type", backend).unwrap();
+        config.set("table.exec.group-agg.cache-size", size).unwrap();
+        build(1, 0, &config, |ctx| {
+            GroupAggregateOperator::try_new(spec, ctx)
+        })
+    }
+
+    #[test]
+    fn insert_only_groups_change_alike_cached_or_not_and_across_a_snapshot_between_paths() {
+        let spec = spec(
+            &["k"],
+            &[
+                ("count", "c"),
+                ("sum", "s"),
+                ("min", "lo"),
+                ("max", "hi"),
+                ("count", "distinct_d"),
+            ],
+        );
+        let batches: Vec<Vec<(i64, i64)>> = (0..6)
+            .map(|b| {
+                (0..40)
+                    .map(|i| ((i * 7 + b) % 13, (i * b + b) % 9))
+                    .collect()
+            })
+            .collect();
+        // Three batches, a snapshot, a new operator restored from it, three batches more.
+        let run = |first: &dyn Fn() -> GroupAggregateOperator,
+                   second: &dyn Fn() -> GroupAggregateOperator| {
+            let mut out = Vec::new();
+            let mut op = first();
+            for b in &batches[..3] {
+                out.extend(changes(&feed(&mut op, 0, rows(b))));
+            }
+            let restored = snapshot(&mut op, 1);
+            let mut op = second();
+            op.initialize_state(restored).unwrap();
+            for b in &batches[3..] {
+                out.extend(changes(&feed(&mut op, 0, rows(b))));
+            }
+            out
+        };
+        let grouped = || on_grouped_accumulators(operator(&spec, 1, 0, "hashmap"));
+        assert!(
+            operator(&spec, 1, 0, "hashmap").retracting.is_some(),
+            "these aggregates are kept per group"
+        );
+        let expected = run(&grouped, &grouped);
+        // Each key's last change is its count, sum, minimum, maximum and distinct values.
+        for k in 0..13 {
+            let values: Vec<i64> = batches
+                .iter()
+                .flatten()
+                .filter(|p| p.0 == k)
+                .map(|p| p.1)
+                .collect();
+            let distinct: std::collections::BTreeSet<i64> = values.iter().copied().collect();
+            let last = format!(
+                "[{k}, {}, {}, {}, {}, {}]",
+                values.len(),
+                values.iter().sum::<i64>(),
+                values.iter().min().unwrap(),
+                values.iter().max().unwrap(),
+                distinct.len()
+            );
+            let found = expected
+                .iter()
+                .rev()
+                .find(|c| c.starts_with(&format!("+U[{k},")) || c.starts_with(&format!("+I[{k},")));
+            assert_eq!(found.map(|c| &c[2..]), Some(last.as_str()), "key {k}");
+        }
+        for backend in ["hashmap", "rocksdb"] {
+            // A cache of 2 groups is full in every batch; 0 writes every batch through.
+            for size in ["0", "2", "10000"] {
+                let fresh = || cached(&spec, size, backend);
+                assert_eq!(run(&fresh, &fresh), expected, "{backend}, cache {size}");
+                assert_eq!(
+                    run(&fresh, &grouped),
+                    expected,
+                    "{backend}, cache {size}, then grouped"
+                );
+                assert_eq!(
+                    run(&grouped, &fresh),
+                    expected,
+                    "grouped, then {backend}, cache {size}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_global_aggregation_has_one_group_from_its_first_row() {
         let spec = spec(&[], &[("count", "c")]);
@@ -587,12 +727,12 @@ mod tests {
 
     #[test]
     fn retractions_take_rows_out_and_an_emptied_group_is_deleted() {
-        for backend in ["hashmap", "rocksdb"] {
+        for (backend, size) in [("hashmap", "10000"), ("rocksdb", "1"), ("rocksdb", "0")] {
             let spec = retracting(
                 &["k"],
                 &[("count", "c"), ("sum", "s"), ("min", "lo"), ("max", "hi")],
             );
-            let mut op = operator(&spec, 1, 0, backend);
+            let mut op = cached(&spec, size, backend);
             let changes_of = |op: &mut GroupAggregateOperator, pairs, kinds| {
                 changes(&feed(op, 0, with_kinds(rows(pairs), kinds)))
             };

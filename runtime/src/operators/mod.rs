@@ -10,6 +10,7 @@ mod calc;
 mod changelog_normalize;
 mod compacting_materializer;
 mod group_aggregate;
+mod group_cache;
 mod join;
 mod local_group_aggregate;
 mod materializer_rows;

@@ -167,7 +167,8 @@ pub fn aggregate_plan(
     encode_plan(Arc::new(aggregate_exec(schema, groups, aggregates))).expect("an encoded plan")
 }
 
-/// The same aggregation in one phase, as an `AggregateExec`.
+/// The same aggregation in one phase, as an `AggregateExec`. An aggregate whose alias starts
+/// with `distinct_` is `DISTINCT`.
 pub fn aggregate_exec(
     schema: &SchemaRef,
     groups: &[&str],
@@ -200,6 +201,7 @@ pub fn aggregate_exec(
                 AggregateExprBuilder::new(Arc::clone(f), vec![arg])
                     .schema(Arc::clone(schema))
                     .alias(*alias)
+                    .with_distinct(alias.starts_with("distinct_"))
                     .build()
                     .expect("an aggregate"),
             )

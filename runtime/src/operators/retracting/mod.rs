@@ -1,10 +1,13 @@
-//! Aggregates over an updating input (Flink's retract accumulators): rows with kind `+I` or
-//! `+U` are added to their group, rows with `-U` or `-D` taken out again, and each group
-//! counts the rows it holds, so that it can be deleted when the count drops to zero.
+//! Aggregates kept per group: over an updating input (Flink's retract accumulators), and
+//! over an insert-only one whose groups are cached decoded between batches
+//! ([`RetractingAggregation::try_new_append_only`]). Over an updating input, rows with kind
+//! `+I` or `+U` are added to their group, rows with `-U` or `-D` taken out again, and each
+//! group counts the rows it holds, so that it can be deleted when the count drops to zero.
 //!
 //! DataFusion's grouped accumulators cannot take rows out, so this path runs its row
 //! accumulators, one per group and aggregate touched by a batch, fed with all of that
-//! group's rows at once. Only aggregates whose retraction does not depend on order are
+//! group's rows at once (one `take` per batch and aggregate; each group reads its slice);
+//! `COUNT` is a number of its own. Only aggregates whose retraction does not depend on order are
 //! used that way (`COUNT`, `SUM`, `AVG`, variances): DataFusion's sliding `MIN` / `MAX` and
 //! distinct accumulators retract in window order only. `MIN`, `MAX` and `COUNT(DISTINCT)`
 //! keep instead what Flink's `MaxWithRetractAggFunction` keeps: each value (in Arrow's row
@@ -12,15 +15,15 @@
 //! `LAST_VALUE` keep what Flink's `FirstValueWithRetractAggFunction` keeps: every non-null
 //! value in arrival order; a retraction takes out the earliest occurrence of its value.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Int8Array, UInt32Array,
+    Array, ArrayRef, BinaryArray, BooleanArray, Int64Array, Int8Array, UInt32Array,
 };
-use datafusion::arrow::compute::take;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::common::ScalarValue;
@@ -32,6 +35,11 @@ use super::aggregation::evaluate;
 use crate::changelog::ops;
 use crate::error::{Result, RuntimeError};
 use crate::stream_element::RowKind;
+
+mod codec;
+mod partial;
+
+use codec::{put_prefixed, split_prefixed};
 
 /// Whether the aggregate `function` (DataFusion's name) can run over an updating input;
 /// the planner refuses the others with a message naming them.
@@ -80,6 +88,8 @@ fn is_variance(function: &str) -> bool {
 enum Kind {
     /// DataFusion's row accumulator, its state (whatever `state()` holds) in row format.
     Accumulator { state: RowConverter },
+    /// `COUNT`: a number, kept as DataFusion's count state (the same bytes in row format).
+    Count { state: RowConverter },
     /// The argument's values with their row counts.
     Values {
         function: ValueFunction,
@@ -99,10 +109,16 @@ enum ValueFunction {
 /// One aggregate's accumulator for one group.
 pub(crate) enum GroupAccumulator {
     Row(Box<dyn Accumulator>),
-    /// Value (row format) → how many rows hold it.
+    Count(i64),
+    /// Value (row format) → how many rows hold it, in order: MIN and MAX.
     Values(BTreeMap<Vec<u8>, i64>),
+    /// The same for `COUNT(DISTINCT)`, which needs no order but a lookup per row.
+    Distinct(DistinctCounts),
     Ordered(Arrivals),
 }
+
+/// Value (row format) → how many rows hold it.
+pub(crate) type DistinctCounts = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
 
 /// Non-null values in arrival order, for FIRST_VALUE / LAST_VALUE over retractions.
 #[derive(Default)]
@@ -115,6 +131,11 @@ pub(crate) struct Arrivals {
 }
 
 impl Arrivals {
+    fn clear(&mut self) {
+        self.by_arrival.clear();
+        self.by_value.clear();
+    }
+
     fn add(&mut self, value: &[u8]) {
         let at = self.next;
         self.next += 1;
@@ -145,11 +166,18 @@ pub(crate) struct GroupState {
     pub accumulators: Vec<GroupAccumulator>,
 }
 
-/// The aggregates of one aggregation, over an updating input.
+/// The aggregates of one aggregation, over an updating input, or over an insert-only one
+/// whose group states a cache keeps decoded ([`Self::append_only`]).
 pub(crate) struct RetractingAggregation {
     aggregates: Vec<Arc<AggregateFunctionExpr>>,
     filters: Vec<Option<Arc<dyn PhysicalExpr>>>,
     kinds: Vec<Kind>,
+    /// Rows are only added: MIN, MAX, FIRST_VALUE and LAST_VALUE keep one value, not every
+    /// value a later retraction could need.
+    append_only: bool,
+    /// Insert-only: each aggregate's DataFusion state, in row format, and its fields.
+    partial: Vec<RowConverter>,
+    state_fields: Vec<Vec<FieldRef>>,
 }
 
 impl RetractingAggregation {
@@ -187,6 +215,25 @@ impl RetractingAggregation {
                         )?,
                     });
                 }
+                // The state of DataFusion's accumulator, kept in Arrow's row format.
+                let state = || -> Result<(RowConverter, Vec<DataType>)> {
+                    let types: Vec<DataType> = a
+                        .create_sliding_accumulator()?
+                        .state()?
+                        .iter()
+                        .map(|s| s.data_type())
+                        .collect();
+                    let converter =
+                        RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
+                    Ok((converter, types))
+                };
+                if (function, a.is_distinct()) == ("count", false) {
+                    let (converter, types) = state()?;
+                    return Ok(match types == [DataType::Int64] {
+                        true => Kind::Count { state: converter },
+                        false => Kind::Accumulator { state: converter },
+                    });
+                }
                 let value_function = match (function, a.is_distinct()) {
                     ("count", true) => Some(ValueFunction::CountDistinct),
                     ("min", _) => Some(ValueFunction::Min),
@@ -203,15 +250,7 @@ impl RetractingAggregation {
                                 .collect::<Result<Vec<_>>>()?,
                         )?,
                     },
-                    None => Kind::Accumulator {
-                        state: RowConverter::new(
-                            a.create_sliding_accumulator()?
-                                .state()?
-                                .iter()
-                                .map(|s| SortField::new(s.data_type()))
-                                .collect(),
-                        )?,
-                    },
+                    None => Kind::Accumulator { state: state()?.0 },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -219,109 +258,127 @@ impl RetractingAggregation {
             aggregates: aggregates.to_vec(),
             filters: filters.to_vec(),
             kinds,
+            append_only: false,
+            partial: Vec::new(),
+            state_fields: Vec::new(),
         })
     }
 
-    /// The groups' states from their stored values (`None`: a group not seen before).
-    pub fn restore(&self, stored: &[Option<Vec<u8>>]) -> Result<Vec<GroupState>> {
-        let damaged = || RuntimeError::Internal("a group's stored state is truncated".into());
-        let mut rows = Vec::with_capacity(stored.len());
-        // Per group, each aggregate's bytes.
-        let mut parts: Vec<Vec<&[u8]>> = Vec::with_capacity(stored.len());
-        for value in stored {
-            let Some(value) = value else {
-                rows.push(0);
-                parts.push(Vec::new());
-                continue;
+    /// The aggregates over an insert-only input, whose group states are kept and stored as
+    /// DataFusion's partial states (`partial.rs`); `None` when one of them cannot be kept
+    /// so: only `COUNT`, `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX` and the variances
+    /// can, with their usual states. `MIN` / `MAX` keep their one value,
+    /// `COUNT(DISTINCT)` its values, the others DataFusion's row accumulator.
+    pub fn try_new_append_only(
+        aggregates: &[Arc<AggregateFunctionExpr>],
+        filters: &[Option<Arc<dyn PhysicalExpr>>],
+    ) -> Result<Option<Self>> {
+        let mut kinds = Vec::with_capacity(aggregates.len());
+        let mut partial = Vec::with_capacity(aggregates.len());
+        let mut state_fields = Vec::with_capacity(aggregates.len());
+        for a in aggregates {
+            let fields = a.state_fields()?;
+            let types: Vec<DataType> = fields.iter().map(|f| f.data_type().clone()).collect();
+            let converter = |types: &[DataType]| {
+                RowConverter::new(types.iter().cloned().map(SortField::new).collect())
             };
-            let (count, mut rest) = value.split_at_checked(8).ok_or_else(damaged)?;
-            rows.push(i64::from_be_bytes(count.try_into().map_err(|_| damaged())?));
-            let mut group = Vec::with_capacity(self.kinds.len());
-            for _ in &self.kinds {
-                let (bytes, tail) = split_prefixed(rest).ok_or_else(damaged)?;
-                group.push(bytes);
-                rest = tail;
-            }
-            parts.push(group);
+            let values = |function| -> Result<Kind> {
+                Ok(Kind::Values {
+                    function,
+                    values: converter(&types)?,
+                })
+            };
+            let kind = match (a.fun().name(), a.is_distinct(), types.as_slice()) {
+                ("count", false, [DataType::Int64]) => Kind::Count {
+                    state: converter(&types)?,
+                },
+                ("count", true, [DataType::List(item)]) => Kind::Values {
+                    function: ValueFunction::CountDistinct,
+                    values: converter(&[item.data_type().clone()])?,
+                },
+                ("min", false, [_]) => values(ValueFunction::Min)?,
+                ("max", false, [_]) => values(ValueFunction::Max)?,
+                (function, false, _) if function == "sum" || function == "avg" => {
+                    Kind::Accumulator {
+                        state: converter(&types)?,
+                    }
+                }
+                (function, false, _) if is_variance(function) => Kind::Accumulator {
+                    state: converter(&types)?,
+                },
+                _ => return Ok(None),
+            };
+            kinds.push(kind);
+            partial.push(converter(&types)?);
+            state_fields.push(fields);
         }
-        let mut states: Vec<GroupState> = rows
-            .into_iter()
-            .map(|rows| {
+        Ok(Some(Self {
+            aggregates: aggregates.to_vec(),
+            filters: filters.to_vec(),
+            kinds,
+            append_only: true,
+            partial,
+            state_fields,
+        }))
+    }
+
+    /// A fresh accumulator for aggregate `j`: a sliding one where rows are taken out.
+    fn new_accumulator(&self, j: usize) -> Result<Box<dyn Accumulator>> {
+        let aggregate = self
+            .aggregates
+            .get(j)
+            .ok_or_else(|| RuntimeError::Internal("no such aggregate".into()))?;
+        Ok(match self.append_only {
+            true => aggregate.create_accumulator()?,
+            false => aggregate.create_sliding_accumulator()?,
+        })
+    }
+
+    /// Insert-only, the type aggregate `j` keeps values of (MIN, MAX, COUNT(DISTINCT)).
+    fn value_type(&self, j: usize) -> Option<DataType> {
+        let field = self.state_fields.get(j)?.first()?;
+        match (self.kinds.get(j)?, field.data_type()) {
+            (
+                Kind::Values {
+                    function: ValueFunction::CountDistinct,
+                    ..
+                },
+                DataType::List(item),
+            ) => Some(item.data_type().clone()),
+            (Kind::Values { .. }, t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// `n` groups holding nothing.
+    fn fresh(&self, n: usize) -> Result<Vec<GroupState>> {
+        (0..n)
+            .map(|_| {
+                let accumulators = self
+                    .kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(j, kind)| {
+                        Ok(match kind {
+                            Kind::Accumulator { .. } => {
+                                GroupAccumulator::Row(self.new_accumulator(j)?)
+                            }
+                            Kind::Count { .. } => GroupAccumulator::Count(0),
+                            Kind::Values {
+                                function: ValueFunction::CountDistinct,
+                                ..
+                            } => GroupAccumulator::Distinct(DistinctCounts::default()),
+                            Kind::Values { .. } => GroupAccumulator::Values(BTreeMap::new()),
+                            Kind::Ordered { .. } => GroupAccumulator::Ordered(Arrivals::default()),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(GroupState {
-                    rows,
-                    accumulators: Vec::with_capacity(self.kinds.len()),
+                    rows: 0,
+                    accumulators,
                 })
             })
-            .collect::<Result<_>>()?;
-        for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
-            match kind {
-                Kind::Ordered { .. } => {
-                    for (state, group) in states.iter_mut().zip(&parts) {
-                        let mut arrivals = Arrivals::default();
-                        if let Some(bytes) = group.get(j).copied() {
-                            let (next, mut rest) = bytes.split_at_checked(8).ok_or_else(damaged)?;
-                            arrivals.next =
-                                u64::from_be_bytes(next.try_into().map_err(|_| damaged())?);
-                            while !rest.is_empty() {
-                                let (at, tail) = rest.split_at_checked(8).ok_or_else(damaged)?;
-                                let at = u64::from_be_bytes(at.try_into().map_err(|_| damaged())?);
-                                let (value, tail) = split_prefixed(tail).ok_or_else(damaged)?;
-                                arrivals.by_arrival.insert(at, value.to_vec());
-                                arrivals
-                                    .by_value
-                                    .entry(value.to_vec())
-                                    .or_default()
-                                    .push_back(at);
-                                rest = tail;
-                            }
-                        }
-                        state.accumulators.push(GroupAccumulator::Ordered(arrivals));
-                    }
-                }
-                Kind::Values { .. } => {
-                    for (state, group) in states.iter_mut().zip(&parts) {
-                        let mut values = BTreeMap::new();
-                        if let Some(mut rest) = group.get(j).copied() {
-                            while !rest.is_empty() {
-                                let (value, tail) = split_prefixed(rest).ok_or_else(damaged)?;
-                                let (count, tail) = tail.split_at_checked(8).ok_or_else(damaged)?;
-                                let count =
-                                    i64::from_be_bytes(count.try_into().map_err(|_| damaged())?);
-                                values.insert(value.to_vec(), count);
-                                rest = tail;
-                            }
-                        }
-                        state.accumulators.push(GroupAccumulator::Values(values));
-                    }
-                }
-                Kind::Accumulator { state: converter } => {
-                    // One conversion for every stored group, then each merges its row.
-                    let restored: Vec<(usize, &[u8])> = parts
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(g, group)| group.get(j).map(|b| (g, *b)))
-                        .collect();
-                    let parser = converter.parser();
-                    let columns = match restored.is_empty() {
-                        true => Vec::new(),
-                        false => {
-                            converter.convert_rows(restored.iter().map(|(_, b)| parser.parse(b)))?
-                        }
-                    };
-                    let mut next = restored.iter().enumerate().peekable();
-                    for (g, state) in states.iter_mut().enumerate() {
-                        let mut accumulator = aggregate.create_sliding_accumulator()?;
-                        if let Some((row, _)) = next.next_if(|(_, (s, _))| *s == g) {
-                            let slice: Vec<ArrayRef> =
-                                columns.iter().map(|c| c.slice(row, 1)).collect();
-                            accumulator.merge_batch(&slice)?;
-                        }
-                        state.accumulators.push(GroupAccumulator::Row(accumulator));
-                    }
-                }
-            }
-        }
-        Ok(states)
+            .collect()
     }
 
     /// Adds and takes out the rows of `batch` (an updating stream's) in their groups.
@@ -331,13 +388,24 @@ impl RetractingAggregation {
         batch: &RecordBatch,
         group_indices: &[usize],
     ) -> Result<()> {
-        let kinds = ops(batch)
-            .ok_or_else(|| RuntimeError::Internal("an updating input without row kinds".into()))?;
+        let kinds = match (ops(batch), self.append_only) {
+            (Some(kinds), _) => Some(kinds),
+            (None, true) => None,
+            (None, false) => {
+                return Err(RuntimeError::Internal(
+                    "an updating input without row kinds".into(),
+                ))
+            }
+        };
         // Per group, its rows that add and its rows that take out, in arrival order.
         let mut added: Vec<Vec<u32>> = vec![Vec::new(); states.len()];
         let mut retracted: Vec<Vec<u32>> = vec![Vec::new(); states.len()];
         for (row, &g) in group_indices.iter().enumerate() {
-            match is_retraction(kinds, row)? {
+            let retraction = match kinds {
+                Some(kinds) => is_retraction(kinds, row)?,
+                None => false,
+            };
+            match retraction {
                 false => {
                     added[g].push(row as u32);
                     states[g].rows += 1;
@@ -431,6 +499,23 @@ impl RetractingAggregation {
             {
                 match (&mut state.accumulators[j], plus, minus) {
                     (
+                        GroupAccumulator::Count(count),
+                        GroupAccumulator::Count(plus),
+                        GroupAccumulator::Count(minus),
+                    ) => *count += plus - minus,
+                    (
+                        GroupAccumulator::Distinct(counts),
+                        GroupAccumulator::Distinct(plus),
+                        GroupAccumulator::Distinct(minus),
+                    ) => {
+                        let changes = plus
+                            .into_iter()
+                            .chain(minus.into_iter().map(|(v, c)| (v, -c)));
+                        for (value, delta) in changes {
+                            add_count(counts, value, delta);
+                        }
+                    }
+                    (
                         GroupAccumulator::Values(counts),
                         GroupAccumulator::Values(plus),
                         GroupAccumulator::Values(minus),
@@ -439,19 +524,7 @@ impl RetractingAggregation {
                             .into_iter()
                             .chain(minus.into_iter().map(|(v, c)| (v, -c)));
                         for (value, delta) in changes {
-                            match counts.entry(value) {
-                                Entry::Occupied(mut e) => {
-                                    *e.get_mut() += delta;
-                                    if *e.get() == 0 {
-                                        e.remove();
-                                    }
-                                }
-                                Entry::Vacant(e) => {
-                                    if delta != 0 {
-                                        e.insert(delta);
-                                    }
-                                }
-                            }
+                            add_count(counts, value, delta);
                         }
                     }
                     (
@@ -487,7 +560,13 @@ impl RetractingAggregation {
         retracted: &[Vec<u32>],
     ) -> Result<()> {
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
-            let arguments = evaluate(&aggregate.expressions(), batch)?;
+            let mut arguments = evaluate(&aggregate.expressions(), batch)?;
+            if let Some(wanted) = self.value_type(j) {
+                // Values are kept in their state's type, which the argument may only coerce to.
+                for argument in arguments.iter_mut().filter(|a| a.data_type() != &wanted) {
+                    *argument = cast(argument, &wanted)?;
+                }
+            }
             let filter = match &self.filters[j] {
                 Some(f) => Some(f.evaluate(batch)?.into_array(batch.num_rows())?),
                 None => None,
@@ -498,76 +577,128 @@ impl RetractingAggregation {
             let counted = |row: &u32| {
                 filter.is_none_or(|f| f.is_valid(*row as usize) && f.value(*row as usize))
             };
+            // Aggregates skip rows with a NULL argument (COUNT(*) has none).
+            let nulls = arguments.iter().fold(None, |all: Option<NullBuffer>, a| {
+                NullBuffer::union(all.as_ref(), a.logical_nulls().as_ref())
+            });
+            let valid = |row: usize| nulls.as_ref().is_none_or(|n| n.is_valid(row));
             match kind {
                 Kind::Accumulator { .. } => {
-                    for (g, state) in states.iter_mut().enumerate() {
-                        let GroupAccumulator::Row(accumulator) = &mut state.accumulators[j] else {
+                    for (rows_of, retract) in [(added, false), (retracted, true)] {
+                        // Every group's rows, group after group, taken in one pass; each
+                        // group's accumulator reads its slice.
+                        let mut order = Vec::new();
+                        let mut ends = Vec::with_capacity(states.len());
+                        for rows in rows_of {
+                            order.extend(rows.iter().copied().filter(counted));
+                            ends.push(order.len());
+                        }
+                        if order.is_empty() {
                             continue;
-                        };
-                        for (rows, retract) in [(&added[g], false), (&retracted[g], true)] {
-                            let rows: Vec<u32> = rows.iter().copied().filter(counted).collect();
-                            if rows.is_empty() {
+                        }
+                        let indices = UInt32Array::from(order);
+                        let values = arguments
+                            .iter()
+                            .map(|a| Ok(take(a.as_ref(), &indices, None)?))
+                            .collect::<Result<Vec<_>>>()?;
+                        let mut start = 0;
+                        for (state, end) in states.iter_mut().zip(ends) {
+                            let (from, len) = (start, end - start);
+                            start = end;
+                            let GroupAccumulator::Row(accumulator) = &mut state.accumulators[j]
+                            else {
+                                continue;
+                            };
+                            if len == 0 {
                                 continue;
                             }
-                            let indices = UInt32Array::from(rows);
-                            let values = arguments
-                                .iter()
-                                .map(|a| Ok(take(a.as_ref(), &indices, None)?))
-                                .collect::<Result<Vec<_>>>()?;
+                            let slice: Vec<ArrayRef> =
+                                values.iter().map(|v| v.slice(from, len)).collect();
                             match retract {
-                                false => accumulator.update_batch(&values)?,
-                                true => accumulator.retract_batch(&values)?,
+                                false => accumulator.update_batch(&slice)?,
+                                true => accumulator.retract_batch(&slice)?,
                             }
                         }
                     }
                 }
-                Kind::Ordered { values, .. } => {
+                Kind::Count { .. } => {
+                    for (g, state) in states.iter_mut().enumerate() {
+                        let GroupAccumulator::Count(count) = &mut state.accumulators[j] else {
+                            continue;
+                        };
+                        for (rows, delta) in [(&added[g], 1), (&retracted[g], -1)] {
+                            let n = rows
+                                .iter()
+                                .filter(|r| counted(r) && valid(**r as usize))
+                                .count();
+                            *count += delta * n as i64;
+                        }
+                    }
+                }
+                Kind::Ordered { values, last } => {
                     let encoded = values.convert_columns(&arguments)?;
                     // Flink's FIRST_VALUE / LAST_VALUE skip nulls.
-                    let valid = |row: usize| arguments.iter().all(|a| a.is_valid(row));
+                    let kept = |row: &&u32| counted(row) && valid(**row as usize);
                     for (g, state) in states.iter_mut().enumerate() {
                         let GroupAccumulator::Ordered(arrivals) = &mut state.accumulators[j] else {
                             continue;
                         };
-                        // One group's adds come before its retractions within a batch: the
-                        // rows were split so, and a retraction names an earlier add.
-                        for &row in added[g].iter().filter(|r| counted(r)) {
-                            if valid(row as usize) {
+                        if self.append_only {
+                            // Nothing is taken out: the first value stays, the last replaces.
+                            let row = match last {
+                                true => added[g].iter().rfind(kept),
+                                false if arrivals.by_arrival.is_empty() => {
+                                    added[g].iter().find(kept)
+                                }
+                                false => None,
+                            };
+                            if let Some(&row) = row {
+                                arrivals.clear();
                                 arrivals.add(encoded.row(row as usize).data());
                             }
+                            continue;
                         }
-                        for &row in retracted[g].iter().filter(|r| counted(r)) {
-                            if valid(row as usize) {
-                                arrivals.retract(encoded.row(row as usize).data());
-                            }
+                        // One group's adds come before its retractions within a batch: the
+                        // rows were split so, and a retraction names an earlier add.
+                        for &row in added[g].iter().filter(kept) {
+                            arrivals.add(encoded.row(row as usize).data());
+                        }
+                        for &row in retracted[g].iter().filter(kept) {
+                            arrivals.retract(encoded.row(row as usize).data());
                         }
                     }
                 }
-                Kind::Values { values, .. } => {
+                Kind::Values { values, function } => {
                     let encoded = values.convert_columns(&arguments)?;
                     // MIN, MAX and COUNT(DISTINCT) skip nulls.
-                    let valid = |row: usize| arguments.iter().all(|a| a.is_valid(row));
+                    let kept = |row: &&u32| counted(row) && valid(**row as usize);
                     for (g, state) in states.iter_mut().enumerate() {
-                        let GroupAccumulator::Values(counts) = &mut state.accumulators[j] else {
-                            continue;
-                        };
-                        for (rows, delta) in [(&added[g], 1), (&retracted[g], -1)] {
-                            for row in rows.iter().filter(|r| counted(r)) {
-                                let row = *row as usize;
-                                if !valid(row) {
-                                    continue;
-                                }
-                                let value = encoded.row(row);
-                                match counts.get_mut(value.data()) {
-                                    Some(count) => *count += delta,
-                                    None => {
-                                        counts.insert(value.data().to_vec(), delta);
+                        match &mut state.accumulators[j] {
+                            GroupAccumulator::Distinct(counts) => {
+                                for (rows, delta) in [(&added[g], 1), (&retracted[g], -1)] {
+                                    for &row in rows.iter().filter(kept) {
+                                        add_count(counts, encoded.row(row as usize).data(), delta);
                                     }
                                 }
-                                if counts.get(value.data()) == Some(&0) {
-                                    counts.remove(value.data());
+                            }
+                            // Nothing is taken out: only the least (greatest) value matters.
+                            GroupAccumulator::Values(counts) if self.append_only => {
+                                for &row in added[g].iter().filter(kept) {
+                                    keep_extreme(
+                                        counts,
+                                        *function,
+                                        encoded.row(row as usize).data(),
+                                    );
                                 }
                             }
+                            GroupAccumulator::Values(counts) => {
+                                for (rows, delta) in [(&added[g], 1), (&retracted[g], -1)] {
+                                    for &row in rows.iter().filter(kept) {
+                                        add_count(counts, encoded.row(row as usize).data(), delta);
+                                    }
+                                }
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -580,10 +711,24 @@ impl RetractingAggregation {
     pub fn evaluate(&self, states: &mut [GroupState]) -> Result<Vec<ArrayRef>> {
         let mut columns = Vec::with_capacity(self.kinds.len());
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
+            if let Kind::Count { .. } = kind {
+                let counts = states
+                    .iter()
+                    .map(|s| match s.accumulators[j] {
+                        GroupAccumulator::Count(n) => Ok(n),
+                        _ => Err(RuntimeError::Internal("mismatched accumulator".into())),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                columns.push(Arc::new(Int64Array::from(counts)) as ArrayRef);
+                continue;
+            }
             let mut values = Vec::with_capacity(states.len());
             for state in states.iter_mut() {
                 values.push(match (&mut state.accumulators[j], kind) {
                     (GroupAccumulator::Row(a), _) => a.evaluate()?,
+                    (GroupAccumulator::Distinct(counts), _) => {
+                        ScalarValue::Int64(Some(counts.len() as i64))
+                    }
                     (GroupAccumulator::Values(counts), Kind::Values { function, values }) => {
                         value_of(*function, counts, values, aggregate)?
                     }
@@ -603,72 +748,6 @@ impl RetractingAggregation {
             });
         }
         Ok(columns)
-    }
-
-    /// Each group's state as one keyed-state value: its row count, then per aggregate its
-    /// state, length-prefixed.
-    pub fn encode(&self, states: &mut [GroupState]) -> Result<Vec<Vec<u8>>> {
-        if states.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut encoded: Vec<Vec<u8>> = states
-            .iter()
-            .map(|s| s.rows.to_be_bytes().to_vec())
-            .collect();
-        for (j, kind) in self.kinds.iter().enumerate() {
-            match kind {
-                Kind::Accumulator { state: converter } => {
-                    let n = states.len();
-                    let mut columns: Vec<Vec<ScalarValue>> = Vec::new();
-                    for state in states.iter_mut() {
-                        let GroupAccumulator::Row(a) = &mut state.accumulators[j] else {
-                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
-                        };
-                        for (k, value) in a.state()?.into_iter().enumerate() {
-                            if columns.len() <= k {
-                                columns.push(Vec::with_capacity(n));
-                            }
-                            columns[k].push(value);
-                        }
-                    }
-                    let arrays = columns
-                        .into_iter()
-                        .map(|c| Ok(ScalarValue::iter_to_array(c)?))
-                        .collect::<Result<Vec<_>>>()?;
-                    let rows = converter.convert_columns(&arrays)?;
-                    for (g, value) in encoded.iter_mut().enumerate() {
-                        put_prefixed(value, rows.row(g).data());
-                    }
-                }
-                Kind::Ordered { .. } => {
-                    for (state, value) in states.iter().zip(encoded.iter_mut()) {
-                        let GroupAccumulator::Ordered(arrivals) = &state.accumulators[j] else {
-                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
-                        };
-                        let mut bytes = arrivals.next.to_be_bytes().to_vec();
-                        for (at, v) in &arrivals.by_arrival {
-                            bytes.extend_from_slice(&at.to_be_bytes());
-                            put_prefixed(&mut bytes, v);
-                        }
-                        put_prefixed(value, &bytes);
-                    }
-                }
-                Kind::Values { .. } => {
-                    for (state, value) in states.iter().zip(encoded.iter_mut()) {
-                        let GroupAccumulator::Values(counts) = &state.accumulators[j] else {
-                            return Err(RuntimeError::Internal("mismatched accumulator".into()));
-                        };
-                        let mut bytes = Vec::new();
-                        for (v, count) in counts {
-                            put_prefixed(&mut bytes, v);
-                            bytes.extend_from_slice(&count.to_be_bytes());
-                        }
-                        put_prefixed(value, &bytes);
-                    }
-                }
-            }
-        }
-        Ok(encoded)
     }
 }
 
@@ -765,6 +844,93 @@ fn subtract_welford(held: &[ScalarValue], taken: &[ScalarValue]) -> Option<Vec<S
     ])
 }
 
+/// Keeps `value` alone when it is less (`MIN`) or greater (`MAX`) than the value kept.
+fn keep_extreme(counts: &mut BTreeMap<Vec<u8>, i64>, function: ValueFunction, value: &[u8]) {
+    let better = match function {
+        ValueFunction::Min => counts
+            .first_key_value()
+            .is_none_or(|(k, _)| value < k.as_slice()),
+        _ => counts
+            .last_key_value()
+            .is_none_or(|(k, _)| value > k.as_slice()),
+    };
+    if better {
+        counts.clear();
+        counts.insert(value.to_vec(), 1);
+    }
+}
+
+/// Aggregate `j`'s row accumulators' states as columns, one row per group.
+fn state_columns(states: &mut [GroupState], j: usize) -> Result<Vec<ArrayRef>> {
+    let n = states.len();
+    let mut columns: Vec<Vec<ScalarValue>> = Vec::new();
+    for state in states.iter_mut() {
+        let GroupAccumulator::Row(a) = &mut state.accumulators[j] else {
+            return Err(RuntimeError::Internal("mismatched accumulator".into()));
+        };
+        for (k, value) in a.state()?.into_iter().enumerate() {
+            if columns.len() <= k {
+                columns.push(Vec::with_capacity(n));
+            }
+            columns[k].push(value);
+        }
+    }
+    columns
+        .into_iter()
+        .map(|c| Ok(ScalarValue::iter_to_array(c)?))
+        .collect()
+}
+
+/// Adds `delta` rows holding `value`; a value no row holds any more is forgotten.
+fn add_count<M: ValueCounts>(counts: &mut M, value: impl AsRef<[u8]>, delta: i64) {
+    let value = value.as_ref();
+    let now = match counts.count_mut(value) {
+        Some(count) => {
+            *count += delta;
+            *count
+        }
+        None if delta != 0 => {
+            counts.insert_count(value.to_vec(), delta);
+            delta
+        }
+        None => return,
+    };
+    if now == 0 {
+        counts.forget(value);
+    }
+}
+
+/// The maps value counts are kept in: ordered for MIN / MAX, hashed for COUNT(DISTINCT).
+trait ValueCounts {
+    fn count_mut(&mut self, value: &[u8]) -> Option<&mut i64>;
+    fn insert_count(&mut self, value: Vec<u8>, count: i64);
+    fn forget(&mut self, value: &[u8]);
+}
+
+impl ValueCounts for BTreeMap<Vec<u8>, i64> {
+    fn count_mut(&mut self, value: &[u8]) -> Option<&mut i64> {
+        self.get_mut(value)
+    }
+    fn insert_count(&mut self, value: Vec<u8>, count: i64) {
+        self.insert(value, count);
+    }
+    fn forget(&mut self, value: &[u8]) {
+        self.remove(value);
+    }
+}
+
+impl ValueCounts for DistinctCounts {
+    fn count_mut(&mut self, value: &[u8]) -> Option<&mut i64> {
+        self.get_mut(value)
+    }
+    fn insert_count(&mut self, value: Vec<u8>, count: i64) {
+        self.insert(value, count);
+    }
+    fn forget(&mut self, value: &[u8]) {
+        self.remove(value);
+    }
+}
+
 /// Whether row `row` takes a row out (`-U`, `-D`) rather than adding one.
 fn is_retraction(kinds: &Int8Array, row: usize) -> Result<bool> {
     match RowKind::from_i8(kinds.value(row)) {
@@ -810,15 +976,4 @@ fn decode_value(
             Ok(value.cast_to(aggregate.field().data_type())?)
         }
     }
-}
-
-fn put_prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-    out.extend_from_slice(bytes);
-}
-
-fn split_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (len, rest) = bytes.split_at_checked(4)?;
-    let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
-    rest.split_at_checked(len)
 }
