@@ -56,7 +56,7 @@ pub const GROUP_AGG_CACHE_SIZE: ConfigOption = ConfigOption {
         min: 0,
         max: 100000000,
     },
-    description: "Eddy: groups a group aggregation keeps decoded in memory per subtask, in front of its keyed state (Flink reads and writes its state backend per row instead). Changed groups are written to keyed state when a checkpoint is taken and when the cache is full; a full cache keeps half. 0, or a table.exec.state.ttl, writes every batch's groups through. Aggregations other than COUNT, SUM, AVG, MIN, MAX, COUNT(DISTINCT), the variances and FIRST_VALUE/LAST_VALUE without ORDER BY, and the local phase of a two-phase aggregation, keep no cache.",
+    description: "Eddy: groups a group aggregation keeps decoded in memory per subtask, in front of its keyed state (Flink reads and writes its state backend per row instead). A count of groups, not bytes: a group with a COUNT(DISTINCT) holds its distinct values. Changed groups are written to keyed state when a checkpoint is taken and when the cache is full; a full cache then keeps only the last batch's groups. 0, or a table.exec.state.ttl, writes every batch's groups through. Cached: aggregations over an updating input, and over an insert-only one those made only of COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX and the variances.",
 };
 
 /// Idle state retention of group aggregations, regular joins and Top-N.

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
-use chrono::format::{Item, StrftimeItems};
+use chrono::format::{Fixed, Item, Numeric, StrftimeItems};
 use chrono::DateTime;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
@@ -86,30 +86,60 @@ impl ScalarUDFImpl for DateFormat {
         let patterns = arrays[1].as_string::<i32>();
         let mut out = StringBuilder::with_capacity(rows, rows * 16);
         // The pattern is nearly always a literal: translate it once per batch.
-        let mut compiled: Option<(String, Vec<Item<'static>>)> = None;
+        let mut compiled: Option<(String, Vec<Item<'static>>, bool)> = None;
+        // Rows of a stream come in time order, many in one second: without fractions of a
+        // second in the pattern, a row of the same second as the last one gets its text.
+        let mut last: Option<i64> = None;
+        let mut text = String::new();
         for r in 0..rows {
             if times.is_null(r) || patterns.is_null(r) {
                 out.append_null();
                 continue;
             }
             let pattern = patterns.value(r);
-            if compiled.as_ref().is_none_or(|(p, _)| p != pattern) {
-                compiled = Some((pattern.to_string(), compile(pattern)?));
+            if compiled.as_ref().is_none_or(|(p, _, _)| p != pattern) {
+                let items = compile(pattern)?;
+                let whole_seconds = !items.iter().any(shows_fractions);
+                compiled = Some((pattern.to_string(), items, whole_seconds));
+                last = None;
             }
-            let Some((_, items)) = &compiled else {
+            let Some((_, items, whole_seconds)) = &compiled else {
                 unreachable!("compiled just above")
             };
-            let Some(time) = DateTime::from_timestamp_millis(times.value(r)) else {
+            let millis = times.value(r);
+            let second = millis.div_euclid(1000);
+            if *whole_seconds && last == Some(second) {
+                out.append_value(&text);
+                continue;
+            }
+            let Some(time) = DateTime::from_timestamp_millis(millis) else {
                 out.append_null();
                 continue;
             };
-            write!(out, "{}", time.format_with_items(items.iter())).map_err(|_| {
+            text.clear();
+            write!(text, "{}", time.format_with_items(items.iter())).map_err(|_| {
                 DataFusionError::Execution(format!("DATE_FORMAT cannot format with '{pattern}'"))
             })?;
-            out.append_value("");
+            out.append_value(&text);
+            last = Some(second);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
     }
+}
+
+/// Whether a format item prints fractions of a second.
+fn shows_fractions(item: &Item<'_>) -> bool {
+    matches!(
+        item,
+        Item::Fixed(
+            Fixed::Nanosecond
+                | Fixed::Nanosecond3
+                | Fixed::Nanosecond6
+                | Fixed::Nanosecond9
+                | Fixed::Internal(_)
+                | Fixed::RFC3339
+        ) | Item::Numeric(Numeric::Nanosecond, _)
+    )
 }
 
 /// A Java `DateTimeFormatter` pattern as chrono's format items.
@@ -252,6 +282,35 @@ mod tests {
         assert_eq!(
             format(vec![None, t], "yyyy").unwrap(),
             vec![None, Some("2015".into())]
+        );
+    }
+
+    #[test]
+    fn rows_of_one_second_share_their_text_unless_the_pattern_shows_fractions() {
+        // 10:07:45.123, .999, then 10:07:46.000, a NULL, 10:07:46.500, and before 1970.
+        let base = 1_437_732_465_123;
+        let times = vec![
+            Some(base),
+            Some(base + 876),
+            Some(base + 877),
+            None,
+            Some(base + 1377),
+            Some(-1),
+            Some(-1000),
+        ];
+        let got = |p: &str| format(times.clone(), p).unwrap();
+        let text = |v: &[&str]| -> Vec<Option<String>> {
+            let mut out: Vec<Option<String>> = v.iter().map(|s| Some(s.to_string())).collect();
+            out.insert(3, None);
+            out
+        };
+        assert_eq!(
+            got("HH:mm:ss"),
+            text(&["10:07:45", "10:07:45", "10:07:46", "10:07:46", "23:59:59", "23:59:59"])
+        );
+        assert_eq!(
+            got("ss.SSS"),
+            text(&["45.123", "45.999", "46.000", "46.500", "59.999", "59.000"])
         );
     }
 

@@ -762,6 +762,25 @@ mod tests {
     }
 
     #[test]
+    fn a_group_emptied_while_cached_starts_afresh() {
+        let spec = retracting(&["k"], &[("count", "c"), ("min", "lo"), ("max", "hi")]);
+        for size in ["10000", "0"] {
+            let mut op = cached(&spec, size, "hashmap");
+            let mut step = |pairs: &[(i64, i64)], kinds: &[&str]| {
+                changes(&feed(&mut op, 0, with_kinds(rows(pairs), kinds)))
+            };
+            assert_eq!(step(&[(1, 10)], &["+I"]), ["+I[1, 1, 10, 10]"]);
+            // A delete of another value (an inconsistent changelog) still empties the group.
+            assert_eq!(step(&[(1, 20)], &["-D"]), ["-D[1, 1, 10, 10]"]);
+            assert_eq!(
+                step(&[(1, 5)], &["+I"]),
+                ["+I[1, 1, 5, 5]"],
+                "cache {size}: nothing of the emptied group is left"
+            );
+        }
+    }
+
+    #[test]
     fn first_and_last_value_take_out_the_earliest_occurrence_and_survive_a_snapshot() {
         let spec = retracting(&["k"], &[("first_value", "f"), ("last_value", "l")]);
         let mut op = operator(&spec, 1, 0, "hashmap");

@@ -21,6 +21,8 @@ pub(crate) struct GroupCache {
     /// Groups kept; 0 writes every batch's groups through.
     capacity: usize,
     groups: HashMap<Vec<u8>, Cached, foldhash::fast::RandomState>,
+    /// Counts batches: a full cache keeps the groups of the last one.
+    batch: u64,
 }
 
 struct Cached {
@@ -28,6 +30,8 @@ struct Cached {
     group: GroupState,
     /// Changed since it was last written to keyed state.
     dirty: bool,
+    /// The batch that last touched it.
+    batch: u64,
 }
 
 impl GroupCache {
@@ -36,6 +40,7 @@ impl GroupCache {
             state,
             capacity,
             groups: HashMap::default(),
+            batch: 0,
         }
     }
 
@@ -69,7 +74,9 @@ impl GroupCache {
     }
 
     /// Puts back the groups [`Self::take`] gave, changed. With the cache off they are
-    /// written through; a full cache writes its changes and keeps half of its groups.
+    /// written through; a full cache writes its changes and keeps only this batch's groups.
+    /// A group left without rows starts afresh if it comes back before it is written (and
+    /// removed): no rounding residue of a sum taken out may outlive it.
     pub fn put_back(
         &mut self,
         addresses: Vec<StateKey>,
@@ -78,25 +85,33 @@ impl GroupCache {
         aggregation: &RetractingAggregation,
     ) -> Result<()> {
         if self.capacity == 0 {
-            write(self.state, backend, aggregation, addresses, groups)?;
+            let tags = vec![(); groups.len()];
+            write(self.state, backend, aggregation, addresses, groups, tags)?;
             return Ok(());
         }
+        self.batch += 1;
         for (address, group) in addresses.into_iter().zip(groups) {
+            let group = match group.rows > 0 {
+                true => group,
+                false => {
+                    let mut fresh = aggregation.fresh(1)?;
+                    fresh
+                        .pop()
+                        .ok_or_else(|| RuntimeError::Internal("no fresh group state".into()))?
+                }
+            };
             let cached = Cached {
                 key_group: address.key_group,
                 group,
                 dirty: true,
+                batch: self.batch,
             };
             self.groups.insert(address.key, cached);
         }
         if self.groups.len() > self.capacity {
             self.flush(backend, aggregation)?;
-            let mut kept = 0;
-            let keep = self.capacity / 2;
-            self.groups.retain(|_, _| {
-                kept += 1;
-                kept <= keep
-            });
+            let batch = self.batch;
+            self.groups.retain(|_, c| c.batch == batch);
         }
         Ok(())
     }
@@ -126,14 +141,17 @@ impl GroupCache {
                     namespace: Vec::new(),
                     key,
                 });
-                groups.push(cached.group);
+                groups.push((cached.group, cached.batch));
             }
         }
-        for (address, group) in write(self.state, backend, aggregation, addresses, groups)? {
+        let (groups, batches): (Vec<_>, Vec<_>) = groups.into_iter().unzip();
+        let written = write(self.state, backend, aggregation, addresses, groups, batches)?;
+        for (address, group, batch) in written {
             let cached = Cached {
                 key_group: address.key_group,
                 group,
                 dirty: false,
+                batch,
             };
             self.groups.insert(address.key, cached);
         }
@@ -142,21 +160,23 @@ impl GroupCache {
 }
 
 /// Writes groups to keyed state (a group without rows is removed) and returns those that
-/// still hold rows.
-fn write(
+/// still hold rows, each with its tag.
+fn write<T>(
     state: &str,
     backend: &mut dyn KeyedStateBackend,
     aggregation: &RetractingAggregation,
     addresses: Vec<StateKey>,
     mut groups: Vec<GroupState>,
-) -> Result<Vec<(StateKey, GroupState)>> {
+    tags: Vec<T>,
+) -> Result<Vec<(StateKey, GroupState, T)>> {
     let encoded = aggregation.encode(&mut groups)?;
     let mut live = Vec::with_capacity(groups.len());
-    for ((address, value), group) in addresses.into_iter().zip(encoded).zip(groups) {
+    let groups = groups.into_iter().zip(tags);
+    for ((address, value), (group, tag)) in addresses.into_iter().zip(encoded).zip(groups) {
         match group.rows > 0 {
             true => {
                 backend.put(state, address.clone(), value)?;
-                live.push((address, group));
+                live.push((address, group, tag));
             }
             false => {
                 backend.remove(state, &address)?;

@@ -131,11 +131,6 @@ pub(crate) struct Arrivals {
 }
 
 impl Arrivals {
-    fn clear(&mut self) {
-        self.by_arrival.clear();
-        self.by_value.clear();
-    }
-
     fn add(&mut self, value: &[u8]) {
         let at = self.next;
         self.next += 1;
@@ -351,7 +346,7 @@ impl RetractingAggregation {
     }
 
     /// `n` groups holding nothing.
-    fn fresh(&self, n: usize) -> Result<Vec<GroupState>> {
+    pub fn fresh(&self, n: usize) -> Result<Vec<GroupState>> {
         (0..n)
             .map(|_| {
                 let accumulators = self
@@ -635,7 +630,7 @@ impl RetractingAggregation {
                         }
                     }
                 }
-                Kind::Ordered { values, last } => {
+                Kind::Ordered { values, .. } => {
                     let encoded = values.convert_columns(&arguments)?;
                     // Flink's FIRST_VALUE / LAST_VALUE skip nulls.
                     let kept = |row: &&u32| counted(row) && valid(**row as usize);
@@ -643,21 +638,6 @@ impl RetractingAggregation {
                         let GroupAccumulator::Ordered(arrivals) = &mut state.accumulators[j] else {
                             continue;
                         };
-                        if self.append_only {
-                            // Nothing is taken out: the first value stays, the last replaces.
-                            let row = match last {
-                                true => added[g].iter().rfind(kept),
-                                false if arrivals.by_arrival.is_empty() => {
-                                    added[g].iter().find(kept)
-                                }
-                                false => None,
-                            };
-                            if let Some(&row) = row {
-                                arrivals.clear();
-                                arrivals.add(encoded.row(row as usize).data());
-                            }
-                            continue;
-                        }
                         // One group's adds come before its retractions within a batch: the
                         // rows were split so, and a retraction names an earlier add.
                         for &row in added[g].iter().filter(kept) {
@@ -683,12 +663,19 @@ impl RetractingAggregation {
                             }
                             // Nothing is taken out: only the least (greatest) value matters.
                             GroupAccumulator::Values(counts) if self.append_only => {
-                                for &row in added[g].iter().filter(kept) {
-                                    keep_extreme(
-                                        counts,
-                                        *function,
-                                        encoded.row(row as usize).data(),
-                                    );
+                                // The batch's best row first: one copy per group, not per
+                                // row of a rising maximum.
+                                let best = added[g]
+                                    .iter()
+                                    .filter(kept)
+                                    .map(|&row| encoded.row(row as usize))
+                                    .reduce(|a, b| match (function, b < a) {
+                                        (ValueFunction::Min, true)
+                                        | (ValueFunction::Max, false) => b,
+                                        _ => a,
+                                    });
+                                if let Some(best) = best {
+                                    keep_extreme(counts, *function, best.data());
                                 }
                             }
                             GroupAccumulator::Values(counts) => {
