@@ -8,7 +8,7 @@
 //! - Over an updating input, and over an insert-only one whose aggregates allow it (`COUNT`,
 //!   `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX`, variances), accumulators per group
 //!   (`retracting/`), kept decoded between batches in a cache in front of keyed state
-//!   (`group_cache.rs`): a `COUNT(DISTINCT)`'s values are looked up per row, never decoded
+//!   (`state_cache.rs`): a `COUNT(DISTINCT)`'s values are looked up per row, never decoded
 //!   and encoded whole per batch. Over updates the aggregates retract.
 //! - Otherwise DataFusion's grouped accumulators: the stored states of a batch's groups are
 //!   merged into them in one call, the rows added in another, and the states written back.
@@ -34,8 +34,9 @@ use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::{AggregatePhase, GroupAggregateSpec};
-use crate::operators::group_cache::GroupCache;
 use crate::operators::mini_batch::{MiniBatch, MiniBatched};
+use crate::operators::retracting::GroupState;
+use crate::operators::state_cache::StateCache;
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -62,9 +63,9 @@ pub struct GroupAggregateOperator {
     group_indices: Vec<usize>,
     /// Set when the input is updating (the aggregates that take retractions), and over an
     /// insert-only input when its aggregates can be kept so: group states are then cached
-    /// decoded between batches (`group_cache.rs`).
+    /// decoded between batches (`state_cache.rs`).
     retracting: Option<RetractingAggregation>,
-    cache: GroupCache,
+    cache: StateCache<GroupState>,
     /// The input is updating (rows carry their kind).
     updating: bool,
     /// The keyed state the groups live in.
@@ -119,7 +120,7 @@ impl GroupAggregateOperator {
         };
         Ok(Self {
             retracting,
-            cache: GroupCache::new(state, usize::try_from(capacity).unwrap_or(0)),
+            cache: StateCache::new(state, usize::try_from(capacity).unwrap_or(0)),
             updating: spec.retracting,
             state,
             // The global phase takes the local phases' mini-batches as they come, so that a

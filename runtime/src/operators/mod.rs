@@ -10,7 +10,6 @@ mod calc;
 mod changelog_normalize;
 mod compacting_materializer;
 mod group_aggregate;
-mod group_cache;
 mod join;
 mod local_group_aggregate;
 mod materializer_rows;
@@ -21,6 +20,7 @@ mod retracting;
 mod rowtime_first_row;
 mod sink;
 mod source;
+mod state_cache;
 #[cfg(test)]
 pub(crate) mod testing;
 mod upsert_materializer;

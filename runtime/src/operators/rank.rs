@@ -12,6 +12,10 @@
 //! whose row changed emits `-U` (the old row) and `+U` (the new), a new rank `+I` and a
 //! vacated one `-D`, as Flink does. Without it, a row that leaves the range emits `-D` and
 //! one that enters it `+I` (`-U` / `+U` for a deduplication's single row).
+//!
+//! Partitions stay decoded between batches in a cache in front of keyed state
+//! (`state_cache.rs`, Flink's `table.exec.rank.topn-cache-size` rows), written back at
+//! each snapshot and when the cache fills.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +32,7 @@ use crate::error::{Result, RuntimeError};
 use crate::exchange::key_groups;
 use crate::jobgraph::RankSpec;
 use crate::operators::mini_batch::{MiniBatch, MiniBatched};
+use crate::operators::state_cache::{StateCache, StateCodec};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
 use crate::state::snapshot::{keyed_snapshot, restore_into};
 use crate::state::{KeyedStateBackend, StateKey};
@@ -114,8 +119,46 @@ pub struct RankOperator {
     emitted_schema: SchemaRef,
     updating: bool,
     backend: Box<dyn KeyedStateBackend>,
+    /// Partitions kept decoded between batches (`table.exec.rank.topn-cache-size`).
+    cache: StateCache<Partition>,
     max_parallelism: u32,
     mini_batch: Option<MiniBatch>,
+}
+
+/// Partitions are cached decoded in front of keyed state.
+struct PartitionCodec;
+
+impl StateCodec for PartitionCodec {
+    type Value = Partition;
+
+    fn restore(&self, stored: &[Option<Vec<u8>>]) -> Result<Vec<Partition>> {
+        stored
+            .iter()
+            .map(|v| match v {
+                Some(bytes) => Partition::decode(bytes),
+                None => self.fresh(),
+            })
+            .collect()
+    }
+
+    fn encode(&self, values: &mut [Partition]) -> Result<Vec<Vec<u8>>> {
+        Ok(values.iter().map(Partition::encode).collect())
+    }
+
+    fn is_empty(&self, value: &Partition) -> bool {
+        value.entries.is_empty()
+    }
+
+    fn fresh(&self) -> Result<Partition> {
+        Ok(Partition {
+            entries: Vec::new(),
+            next_seq: 0,
+        })
+    }
+
+    fn weight(&self, value: &Partition) -> usize {
+        value.entries.len().max(1)
+    }
 }
 
 impl RankOperator {
@@ -164,6 +207,16 @@ impl RankOperator {
             updating: spec.updating,
             spec: spec.clone(),
             backend: ctx.keyed_state_backend_with_ttl()?,
+            cache: StateCache::new(PARTITION_ROWS, {
+                let ttl = ctx.config.get_duration(&crate::config::table::STATE_TTL);
+                let size = ctx
+                    .config
+                    .get_int(&crate::config::flink_table::RANK_TOPN_CACHE_SIZE);
+                match ttl.is_zero() {
+                    true => usize::try_from(size).unwrap_or(0),
+                    false => 0,
+                }
+            }),
             max_parallelism: ctx.max_parallelism,
             mini_batch: MiniBatch::from_config(ctx.config)?,
         })
@@ -377,25 +430,24 @@ impl RankOperator {
                 .push(row);
         }
         let mut changes = Vec::new();
-        for key in order {
-            let indices = &by_partition[key];
-            let address = StateKey {
-                key_group: groups[indices[0]],
+        let addresses: Vec<StateKey> = order
+            .iter()
+            .map(|key| StateKey {
+                key_group: groups[by_partition[key][0]],
                 namespace: Vec::new(),
                 key: key.to_vec(),
-            };
-            let mut partition = match self.backend.get(PARTITION_ROWS, &address)? {
-                Some(v) => Partition::decode(&v)?,
-                None => Partition {
-                    entries: Vec::new(),
-                    next_seq: 0,
-                },
-            };
+            })
+            .collect();
+        let mut partitions = self
+            .cache
+            .take(&addresses, self.backend.as_ref(), &PartitionCodec)?;
+        for (key, partition) in order.iter().zip(partitions.iter_mut()) {
+            let indices = &by_partition[key];
             // A top 1 (a deduplication: the versions of a versioned view) sends every
             // row's change, as Flink does without mini-batches; a larger Top-N, and any
             // Rank with mini-batches on, one change per partition and batch.
             let per_row = self.mini_batch.is_none() && self.spec.rank_end == 1;
-            let mut before = self.visible(&partition);
+            let mut before = self.visible(partition);
             for &row in indices {
                 let adds = match kinds {
                     None => true,
@@ -413,11 +465,11 @@ impl RankOperator {
                 let sort = sort_rows.as_ref().map_or(&[][..], |r| r.row(row).data());
                 let data = rows.row(row);
                 match adds {
-                    true => self.insert(&mut partition, sort, data.data()),
-                    false => self.retract(&mut partition, sort, data.data()),
+                    true => self.insert(partition, sort, data.data()),
+                    false => self.retract(partition, sort, data.data()),
                 }
                 if per_row {
-                    let after = self.visible(&partition);
+                    let after = self.visible(partition);
                     self.diff(
                         std::mem::replace(&mut before, after.clone()),
                         after,
@@ -426,18 +478,16 @@ impl RankOperator {
                 }
             }
             if !per_row {
-                let after = self.visible(&partition);
+                let after = self.visible(partition);
                 self.diff(before, after, &mut changes);
             }
-            match partition.entries.is_empty() {
-                true => {
-                    self.backend.remove(PARTITION_ROWS, &address)?;
-                }
-                false => self
-                    .backend
-                    .put(PARTITION_ROWS, address, partition.encode())?,
-            }
         }
+        self.cache.put_back(
+            addresses,
+            partitions,
+            self.backend.as_mut(),
+            &PartitionCodec,
+        )?;
         if !changes.is_empty() {
             out.collect(self.emit(changes)?);
         }
@@ -483,6 +533,7 @@ impl StreamOperator for RankOperator {
     }
 
     fn snapshot_state(&mut self, barrier: &CheckpointBarrier) -> Result<OperatorSnapshot> {
+        self.cache.flush(self.backend.as_mut(), &PartitionCodec)?;
         keyed_snapshot(self.backend.as_mut(), barrier)
     }
 
@@ -631,6 +682,64 @@ mod tests {
         assert!(step(&mut last, &[(1, 7)]).is_empty());
         assert!(step(&mut first, &[(1, 7)]).is_empty());
         assert_eq!(step(&mut last, &[(1, 8)]), ["-U[1, 7, 1]", "+U[1, 8, 1]"]);
+    }
+
+    #[test]
+    fn a_small_cache_changes_nothing_but_what_stays_in_memory() {
+        // Top 2 per partition over 12 partitions in 5 batches, a snapshot after the third.
+        let spec = spec(2, true, false, false);
+        let batches: Vec<Vec<(i64, i64)>> = (0..5)
+            .map(|b| {
+                (0..30)
+                    .map(|i| ((i * 5 + b) % 12, (i * 7 + b * 3) % 50))
+                    .collect()
+            })
+            .collect();
+        let run = |size: &str, backend: &str| {
+            let make = || {
+                let mut config = Configuration::new();
+                config.set("state.backend.type", backend).unwrap();
+                config.set("table.exec.rank.topn-cache-size", size).unwrap();
+                build(1, 0, &config, |ctx| RankOperator::try_new(&spec, ctx))
+            };
+            let mut op = make();
+            let mut out = Vec::new();
+            for b in &batches[..3] {
+                out.extend(step(&mut op, b));
+            }
+            let restored = snapshot(&mut op, 1);
+            let mut op = make();
+            op.initialize_state(restored).unwrap();
+            for b in &batches[3..] {
+                out.extend(step(&mut op, b));
+            }
+            out
+        };
+        let expected = run("0", "hashmap");
+        // Each partition's last top 2 are its two greatest values.
+        for k in 0..12 {
+            let mut values: Vec<i64> = batches
+                .iter()
+                .flatten()
+                .filter(|p| p.0 == k)
+                .map(|p| p.1)
+                .collect();
+            values.sort_unstable_by(|a, b| b.cmp(a));
+            for (rank, v) in values.iter().take(2).enumerate() {
+                let last = expected.iter().rev().find(|c| {
+                    c.starts_with(&format!("+U[{k},")) && c.ends_with(&format!(", {}]", rank + 1))
+                        || c.starts_with(&format!("+I[{k},"))
+                            && c.ends_with(&format!(", {}]", rank + 1))
+                });
+                assert_eq!(
+                    last.map(|c| c[2..].to_string()),
+                    Some(format!("[{k}, {v}, {}]", rank + 1))
+                );
+            }
+        }
+        for (size, backend) in [("1", "hashmap"), ("3", "rocksdb"), ("10000", "rocksdb")] {
+            assert_eq!(run(size, backend), expected, "cache {size}, {backend}");
+        }
     }
 
     #[test]

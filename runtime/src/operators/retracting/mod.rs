@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Int64Array, Int8Array, UInt32Array,
+    new_empty_array, new_null_array, Array, ArrayRef, BinaryArray, BooleanArray, Int64Array,
+    Int8Array, UInt32Array,
 };
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::{cast, take};
@@ -34,6 +35,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use super::aggregation::evaluate;
 use crate::changelog::ops;
 use crate::error::{Result, RuntimeError};
+use crate::operators::state_cache::StateCodec;
 use crate::stream_element::RowKind;
 
 mod codec;
@@ -261,13 +263,22 @@ impl RetractingAggregation {
 
     /// The aggregates over an insert-only input, whose group states are kept and stored as
     /// DataFusion's partial states (`partial.rs`); `None` when one of them cannot be kept
-    /// so: only `COUNT`, `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX` and the variances
-    /// can, with their usual states. `MIN` / `MAX` keep their one value,
-    /// `COUNT(DISTINCT)` its values, the others DataFusion's row accumulator.
+    /// so (only `COUNT`, `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX` and the variances
+    /// can, with their usual states), and when none is a `COUNT(DISTINCT)`: DataFusion's
+    /// grouped accumulators are vectorized over groups, and per-group accumulators gain
+    /// only where a group's state is a set of values, which that path decodes and encodes
+    /// whole per batch. `MIN` / `MAX` keep their one value, `COUNT(DISTINCT)` its values,
+    /// the others DataFusion's row accumulator.
     pub fn try_new_append_only(
         aggregates: &[Arc<AggregateFunctionExpr>],
         filters: &[Option<Arc<dyn PhysicalExpr>>],
     ) -> Result<Option<Self>> {
+        let counts_distinct = aggregates
+            .iter()
+            .any(|a| a.is_distinct() && a.fun().name() == "count");
+        if !counts_distinct {
+            return Ok(None);
+        }
         let mut kinds = Vec::with_capacity(aggregates.len());
         let mut partial = Vec::with_capacity(aggregates.len());
         let mut state_fields = Vec::with_capacity(aggregates.len());
@@ -346,7 +357,7 @@ impl RetractingAggregation {
     }
 
     /// `n` groups holding nothing.
-    pub fn fresh(&self, n: usize) -> Result<Vec<GroupState>> {
+    fn fresh_groups(&self, n: usize) -> Result<Vec<GroupState>> {
         (0..n)
             .map(|_| {
                 let accumulators = self
@@ -696,45 +707,94 @@ impl RetractingAggregation {
 
     /// Each aggregate's value for every group, one array per aggregate.
     pub fn evaluate(&self, states: &mut [GroupState]) -> Result<Vec<ArrayRef>> {
+        let mismatched = || RuntimeError::Internal("mismatched accumulator".into());
         let mut columns = Vec::with_capacity(self.kinds.len());
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
-            if let Kind::Count { .. } = kind {
-                let counts = states
-                    .iter()
-                    .map(|s| match s.accumulators[j] {
-                        GroupAccumulator::Count(n) => Ok(n),
-                        _ => Err(RuntimeError::Internal("mismatched accumulator".into())),
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                columns.push(Arc::new(Int64Array::from(counts)) as ArrayRef);
-                continue;
-            }
-            let mut values = Vec::with_capacity(states.len());
-            for state in states.iter_mut() {
-                values.push(match (&mut state.accumulators[j], kind) {
-                    (GroupAccumulator::Row(a), _) => a.evaluate()?,
-                    (GroupAccumulator::Distinct(counts), _) => {
-                        ScalarValue::Int64(Some(counts.len() as i64))
+            let column: ArrayRef = match kind {
+                Kind::Count { .. }
+                | Kind::Values {
+                    function: ValueFunction::CountDistinct,
+                    ..
+                } => {
+                    let counts = states
+                        .iter()
+                        .map(|s| match &s.accumulators[j] {
+                            GroupAccumulator::Count(n) => Ok(*n),
+                            GroupAccumulator::Distinct(values) => Ok(values.len() as i64),
+                            _ => Err(mismatched()),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Arc::new(Int64Array::from(counts))
+                }
+                Kind::Values { function, values } => {
+                    let chosen = states
+                        .iter()
+                        .map(|s| match (&s.accumulators[j], function) {
+                            (GroupAccumulator::Values(counts), ValueFunction::Min) => {
+                                Ok(counts.keys().next().map(Vec::as_slice))
+                            }
+                            (GroupAccumulator::Values(counts), _) => {
+                                Ok(counts.keys().next_back().map(Vec::as_slice))
+                            }
+                            _ => Err(mismatched()),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    decode_values(&chosen, values, aggregate)?
+                }
+                Kind::Ordered { last, values } => {
+                    let chosen = states
+                        .iter()
+                        .map(|s| match &s.accumulators[j] {
+                            GroupAccumulator::Ordered(arrivals) => Ok(match last {
+                                true => arrivals.by_arrival.values().next_back(),
+                                false => arrivals.by_arrival.values().next(),
+                            }
+                            .map(Vec::as_slice)),
+                            _ => Err(mismatched()),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    decode_values(&chosen, values, aggregate)?
+                }
+                Kind::Accumulator { .. } => {
+                    let values = states
+                        .iter_mut()
+                        .map(|s| match &mut s.accumulators[j] {
+                            GroupAccumulator::Row(a) => Ok(a.evaluate()?),
+                            _ => Err(mismatched()),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    match values.is_empty() {
+                        true => new_empty_array(aggregate.field().data_type()),
+                        false => ScalarValue::iter_to_array(values)?,
                     }
-                    (GroupAccumulator::Values(counts), Kind::Values { function, values }) => {
-                        value_of(*function, counts, values, aggregate)?
-                    }
-                    (GroupAccumulator::Ordered(arrivals), Kind::Ordered { last, values }) => {
-                        let chosen = match last {
-                            true => arrivals.by_arrival.values().next_back(),
-                            false => arrivals.by_arrival.values().next(),
-                        };
-                        decode_value(chosen.map(Vec::as_slice), values, aggregate)?
-                    }
-                    _ => return Err(RuntimeError::Internal("mismatched accumulator".into())),
-                });
-            }
-            columns.push(match values.is_empty() {
-                true => datafusion::arrow::array::new_empty_array(aggregate.field().data_type()),
-                false => ScalarValue::iter_to_array(values)?,
-            });
+                }
+            };
+            columns.push(column);
         }
         Ok(columns)
+    }
+}
+
+/// Groups are cached decoded in front of keyed state.
+impl StateCodec for RetractingAggregation {
+    type Value = GroupState;
+
+    fn restore(&self, stored: &[Option<Vec<u8>>]) -> Result<Vec<GroupState>> {
+        RetractingAggregation::restore(self, stored)
+    }
+
+    fn encode(&self, values: &mut [GroupState]) -> Result<Vec<Vec<u8>>> {
+        RetractingAggregation::encode(self, values)
+    }
+
+    fn is_empty(&self, value: &GroupState) -> bool {
+        value.rows <= 0
+    }
+
+    fn fresh(&self) -> Result<GroupState> {
+        self.fresh_groups(1)?
+            .pop()
+            .ok_or_else(|| RuntimeError::Internal("no fresh group state".into()))
     }
 }
 
@@ -930,37 +990,36 @@ fn is_retraction(kinds: &Int8Array, row: usize) -> Result<bool> {
     }
 }
 
-/// The value of MIN, MAX or COUNT(DISTINCT) over a group's value counts.
-fn value_of(
-    function: ValueFunction,
-    counts: &BTreeMap<Vec<u8>, i64>,
+/// Kept values (row format), one per group, as the aggregate's results; none is NULL.
+/// MIN / MAX answer in their own type (the argument's, coerced).
+fn decode_values(
+    chosen: &[Option<&[u8]>],
     values: &RowConverter,
     aggregate: &AggregateFunctionExpr,
-) -> Result<ScalarValue> {
-    let chosen = match function {
-        ValueFunction::CountDistinct => {
-            return Ok(ScalarValue::Int64(Some(counts.len() as i64)));
-        }
-        ValueFunction::Min => counts.keys().next(),
-        ValueFunction::Max => counts.keys().next_back(),
-    };
-    decode_value(chosen.map(Vec::as_slice), values, aggregate)
-}
-
-/// A kept value (row format) as the aggregate's result; none is NULL.
-fn decode_value(
-    chosen: Option<&[u8]>,
-    values: &RowConverter,
-    aggregate: &AggregateFunctionExpr,
-) -> Result<ScalarValue> {
-    match chosen {
-        None => Ok(ScalarValue::try_from(aggregate.field().data_type())?),
-        Some(bytes) => {
-            let parser = values.parser();
-            let column = values.convert_rows([parser.parse(bytes)])?;
-            let value = ScalarValue::try_from_array(&column[0], 0)?;
-            // MIN/MAX answer in their own type (the argument's, coerced).
-            Ok(value.cast_to(aggregate.field().data_type())?)
-        }
+) -> Result<ArrayRef> {
+    let wanted = aggregate.field().data_type().clone();
+    let present: Vec<&[u8]> = chosen.iter().flatten().copied().collect();
+    if present.is_empty() {
+        return Ok(new_null_array(&wanted, chosen.len()));
     }
+    let parser = values.parser();
+    let column = values
+        .convert_rows(present.iter().map(|b| parser.parse(b)))?
+        .pop()
+        .ok_or_else(|| RuntimeError::Internal("a kept value without its column".into()))?;
+    let mut next = 0u32;
+    let placed: UInt32Array = chosen
+        .iter()
+        .map(|c| {
+            c.map(|_| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect();
+    let column = take(column.as_ref(), &placed, None)?;
+    Ok(match column.data_type() == &wanted {
+        true => column,
+        false => cast(&column, &wanted)?,
+    })
 }

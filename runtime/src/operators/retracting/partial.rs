@@ -218,7 +218,7 @@ impl RetractingAggregation {
     /// per aggregate, its state row in Arrow's row format, length-prefixed.
     pub(super) fn restore_partial(&self, stored: &[Option<Vec<u8>>]) -> Result<Vec<GroupState>> {
         let damaged = || RuntimeError::Internal("an aggregate's stored state is truncated".into());
-        let mut states = self.fresh(stored.len())?;
+        let mut states = self.fresh_groups(stored.len())?;
         let mut indices = Vec::new();
         let mut parts: Vec<Vec<&[u8]>> = vec![Vec::new(); self.partial.len()];
         for (g, value) in stored.iter().enumerate() {
