@@ -272,7 +272,7 @@ pub const RANK_TOPN_CACHE_SIZE: ConfigOption = ConfigOption {
         min: 0,
         max: MAX_COUNT,
     },
-    description: "Rows a Top-N or deduplication keeps decoded in memory per subtask in front of its keyed state (whole partitions: a partition counts its rows, at least 1). Changed partitions are written to keyed state when a checkpoint is taken and when the cache is full, which then keeps only the last batch's partitions. 0, or a table.exec.state.ttl, writes every batch's partitions through.",
+    description: "Rows a Top-N or a ROW_NUMBER deduplication keeps decoded in memory per subtask in front of its keyed state (whole partitions: a partition counts its rows, at least 1; the event-time keep-first deduplication keeps no cache). Changed partitions are written to keyed state when a checkpoint is taken; a full cache drops the partitions touched longest ago, writing those changed, until it is half full. 0, or a table.exec.state.ttl, writes every batch's partitions through.",
 };
 
 pub const RESOURCE_DEFAULT_PARALLELISM: ConfigOption = ConfigOption {

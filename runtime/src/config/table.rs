@@ -56,7 +56,7 @@ pub const GROUP_AGG_CACHE_SIZE: ConfigOption = ConfigOption {
         min: 0,
         max: 100000000,
     },
-    description: "Eddy: groups a group aggregation keeps decoded in memory per subtask, in front of its keyed state (Flink reads and writes its state backend per row instead). A count of groups, not bytes: a group with a COUNT(DISTINCT) holds its distinct values. Changed groups are written to keyed state when a checkpoint is taken; a full cache drops the groups the last batch did not touch, writing those changed. 0, or a table.exec.state.ttl, writes every batch's groups through. Cached: aggregations over an updating input, and over an insert-only one those with a COUNT(DISTINCT) made only of COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX and the variances (the others run DataFusion's grouped accumulators, vectorized over groups).",
+    description: "Eddy: groups a group aggregation keeps decoded in memory per subtask, in front of its keyed state (Flink reads and writes its state backend per row instead). A count of groups, not bytes: a group with a COUNT(DISTINCT) holds its distinct values. Changed groups are written to keyed state when a checkpoint is taken; a full cache drops the groups touched longest ago, writing those changed, until it is half full. 0, or a table.exec.state.ttl, writes every batch's groups through. Cached: aggregations over an updating input, and over an insert-only one those with a COUNT(DISTINCT) made only of COUNT, COUNT(DISTINCT), SUM, AVG, MIN, MAX and the variances (the others run DataFusion's grouped accumulators, vectorized over groups).",
 };
 
 /// Idle state retention of group aggregations, regular joins and Top-N.

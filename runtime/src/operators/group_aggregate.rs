@@ -5,8 +5,9 @@
 //!
 //! Per batch, the batch's groups are interned once and the old and new results compared in
 //! Arrow's row format. Two ways to keep the groups:
-//! - Over an updating input, and over an insert-only one whose aggregates allow it (`COUNT`,
-//!   `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX`, variances), accumulators per group
+//! - Over an updating input, and over an insert-only one with a `COUNT(DISTINCT)` whose
+//!   aggregates allow it (`COUNT`, `COUNT(DISTINCT)`, `SUM`, `AVG`, `MIN`, `MAX`,
+//!   variances), accumulators per group
 //!   (`retracting/`), kept decoded between batches in a cache in front of keyed state
 //!   (`state_cache.rs`): a `COUNT(DISTINCT)`'s values are looked up per row, never decoded
 //!   and encoded whole per batch. Over updates the aggregates retract.
@@ -604,6 +605,7 @@ mod tests {
                 ("min", "lo"),
                 ("max", "hi"),
                 ("count", "distinct_d"),
+                ("count", "distinct_e"),
             ],
         );
         let batches: Vec<Vec<(i64, i64)>> = (0..6)
@@ -645,11 +647,12 @@ mod tests {
                 .collect();
             let distinct: std::collections::BTreeSet<i64> = values.iter().copied().collect();
             let last = format!(
-                "[{k}, {}, {}, {}, {}, {}]",
+                "[{k}, {}, {}, {}, {}, {}, {}]",
                 values.len(),
                 values.iter().sum::<i64>(),
                 values.iter().min().unwrap(),
                 values.iter().max().unwrap(),
+                distinct.len(),
                 distinct.len()
             );
             let found = expected

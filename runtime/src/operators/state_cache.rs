@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::Result;
+use crate::error::{Result, RuntimeError};
 use crate::state::{KeyedStateBackend, StateKey};
 
 /// How one operator's cached values are read from and written to keyed state.
@@ -90,16 +90,17 @@ impl<V> StateCache<V> {
         let mut restored = codec.restore(&stored)?.into_iter();
         found
             .into_iter()
-            .map(|f| match f.or_else(|| restored.next()) {
-                Some(value) => Ok(value),
-                None => codec.fresh(),
+            .map(|f| {
+                f.or_else(|| restored.next()).ok_or_else(|| {
+                    RuntimeError::Internal("a cached value without its state".into())
+                })
             })
             .collect()
     }
 
     /// Puts back the values [`Self::take`] gave, changed. With the cache off they are
-    /// written through; a full cache drops the values this batch did not touch, writing
-    /// those changed.
+    /// written through. A full cache drops the values touched longest ago, writing those
+    /// changed, until it is half full (never this batch's values).
     /// A value left empty starts afresh if it comes back before it is written (and
     /// removed): no rounding residue of a sum taken out may outlive its group.
     pub fn put_back<C: StateCodec<Value = V>>(
@@ -111,8 +112,7 @@ impl<V> StateCache<V> {
     ) -> Result<()> {
         if self.capacity == 0 {
             let tags = vec![(); values.len()];
-            write(self.state, backend, codec, addresses, values, tags)?;
-            return Ok(());
+            return write(self.state, backend, codec, addresses, values, tags).1;
         }
         self.batch += 1;
         for (address, value) in addresses.into_iter().zip(values) {
@@ -128,22 +128,29 @@ impl<V> StateCache<V> {
         Ok(())
     }
 
-    /// Drops every value this batch did not touch, writing those changed: the values a
-    /// stream keeps touching stay, and are not encoded for it.
+    /// Drops values, those touched longest ago first, until the cache is half full or only
+    /// this batch's values are left; writes those changed. The values a stream keeps
+    /// touching stay, and are not encoded for it.
     fn evict<C: StateCodec<Value = V>>(
         &mut self,
         backend: &mut dyn KeyedStateBackend,
         codec: &C,
     ) -> Result<()> {
         let batch = self.batch;
-        let cold: Vec<Vec<u8>> = self
+        let mut cold: Vec<(u64, usize, Vec<u8>)> = self
             .entries
             .iter()
             .filter(|(_, c)| c.batch != batch)
-            .map(|(k, _)| k.clone())
+            .map(|(k, c)| (c.batch, c.weight, k.clone()))
             .collect();
+        cold.sort_unstable_by_key(|(batch, _, _)| *batch);
+        let mut left = self.weight;
         let (mut addresses, mut values) = (Vec::new(), Vec::new());
-        for key in cold {
+        for (_, weight, key) in cold {
+            if left <= self.capacity / 2 {
+                break;
+            }
+            left -= weight;
             let Some(cached) = self.entries.remove(&key) else {
                 continue;
             };
@@ -154,12 +161,18 @@ impl<V> StateCache<V> {
                     namespace: Vec::new(),
                     key,
                 });
-                values.push(cached.value);
+                values.push((cached.value, cached.batch));
             }
         }
-        let tags = vec![(); values.len()];
-        write(self.state, backend, codec, addresses, values, tags)?;
-        Ok(())
+        let (values, batches): (Vec<_>, Vec<_>) = values.into_iter().unzip();
+        let (values, written) = write(self.state, backend, codec, addresses, values, batches);
+        if written.is_err() {
+            // Keyed state may lack their last changes: keep them, still to be written.
+            for (address, value, batch) in values {
+                self.insert(address, value, true, batch, codec);
+            }
+        }
+        written
     }
 
     fn insert<C: StateCodec<Value = V>>(
@@ -185,7 +198,8 @@ impl<V> StateCache<V> {
     }
 
     /// Writes every changed value to `backend` (before a snapshot is taken of it); an empty
-    /// value is removed there and here.
+    /// value is removed there and here. When writing fails the values stay changed (a
+    /// declined checkpoint must not lose them).
     pub fn flush<C: StateCodec<Value = V>>(
         &mut self,
         backend: &mut dyn KeyedStateBackend,
@@ -215,16 +229,21 @@ impl<V> StateCache<V> {
                 batches.push(cached.batch);
             }
         }
-        let written = write(self.state, backend, codec, addresses, values, batches)?;
-        for (address, value, batch) in written {
-            self.insert(address, value, false, batch, codec);
+        let (values, written) = write(self.state, backend, codec, addresses, values, batches);
+        for (address, value, batch) in values {
+            match (&written, codec.is_empty(&value)) {
+                (Ok(()), true) => {}
+                (Ok(()), false) => self.insert(address, value, false, batch, codec),
+                (Err(_), _) => self.insert(address, value, true, batch, codec),
+            }
         }
-        Ok(())
+        written
     }
 }
 
-/// Writes values to keyed state (an empty one is removed) and returns those that still
-/// hold something, each with its tag.
+/// Writes values to keyed state (an empty one is removed). Every value comes back with its
+/// address and tag, written or not, with the outcome.
+#[allow(clippy::type_complexity)]
 fn write<C: StateCodec, T>(
     state: &str,
     backend: &mut dyn KeyedStateBackend,
@@ -232,20 +251,25 @@ fn write<C: StateCodec, T>(
     addresses: Vec<StateKey>,
     mut values: Vec<C::Value>,
     tags: Vec<T>,
-) -> Result<Vec<(StateKey, C::Value, T)>> {
-    let encoded = codec.encode(&mut values)?;
-    let mut live = Vec::with_capacity(values.len());
-    let values = values.into_iter().zip(tags);
-    for ((address, bytes), (value, tag)) in addresses.into_iter().zip(encoded).zip(values) {
-        match codec.is_empty(&value) {
-            false => {
-                backend.put(state, address.clone(), bytes)?;
-                live.push((address, value, tag));
-            }
-            true => {
-                backend.remove(state, &address)?;
+) -> (Vec<(StateKey, C::Value, T)>, Result<()>) {
+    let mut written = || -> Result<()> {
+        let encoded = codec.encode(&mut values)?;
+        for ((address, bytes), value) in addresses.iter().zip(encoded).zip(&values) {
+            match codec.is_empty(value) {
+                false => backend.put(state, address.clone(), bytes)?,
+                true => {
+                    backend.remove(state, address)?;
+                }
             }
         }
-    }
-    Ok(live)
+        Ok(())
+    };
+    let outcome = written();
+    let values = addresses
+        .into_iter()
+        .zip(values)
+        .zip(tags)
+        .map(|((address, value), tag)| (address, value, tag))
+        .collect();
+    (values, outcome)
 }

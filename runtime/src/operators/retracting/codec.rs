@@ -45,6 +45,7 @@ impl RetractingAggregation {
                 Ok(GroupState {
                     rows,
                     accumulators: Vec::with_capacity(self.kinds.len()),
+                    sets: Vec::new(),
                 })
             })
             .collect::<Result<_>>()?;
@@ -96,6 +97,11 @@ impl RetractingAggregation {
                             false => GroupAccumulator::Values(ordered),
                         });
                     }
+                }
+                Kind::SharedDistinct { .. } => {
+                    return Err(RuntimeError::Internal(
+                        "a shared distinct set over an updating input".into(),
+                    ))
                 }
                 Kind::Count { state: converter } => {
                     let restored: Vec<(usize, &[u8])> = parts
@@ -211,6 +217,11 @@ impl RetractingAggregation {
                         }
                         put_prefixed(value, &bytes);
                     }
+                }
+                Kind::SharedDistinct { .. } => {
+                    return Err(RuntimeError::Internal(
+                        "a shared distinct set over an updating input".into(),
+                    ))
                 }
                 Kind::Count { state: converter } => {
                     let counts = states

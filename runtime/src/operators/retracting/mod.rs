@@ -23,7 +23,7 @@ use datafusion::arrow::array::{
     Int8Array, UInt32Array,
 };
 use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::compute::{cast, cast_with_options, take, CastOptions};
 use datafusion::arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -92,6 +92,8 @@ enum Kind {
     Accumulator { state: RowConverter },
     /// `COUNT`: a number, kept as DataFusion's count state (the same bytes in row format).
     Count { state: RowConverter },
+    /// Insert-only `COUNT(DISTINCT)`: bit `bit` of the values of shared set `set`.
+    SharedDistinct { set: usize, bit: u32 },
     /// The argument's values with their row counts.
     Values {
         function: ValueFunction,
@@ -112,6 +114,8 @@ enum ValueFunction {
 pub(crate) enum GroupAccumulator {
     Row(Box<dyn Accumulator>),
     Count(i64),
+    /// The values of its shared set with its bit.
+    SharedCount(i64),
     /// Value (row format) → how many rows hold it, in order: MIN and MAX.
     Values(BTreeMap<Vec<u8>, i64>),
     /// The same for `COUNT(DISTINCT)`, which needs no order but a lookup per row.
@@ -161,6 +165,24 @@ impl Arrivals {
 pub(crate) struct GroupState {
     pub rows: i64,
     pub accumulators: Vec<GroupAccumulator>,
+    /// Insert-only, one per shared set of values ([`SharedSet`]): value → the bits of the
+    /// `COUNT(DISTINCT)`s that counted it.
+    pub sets: Vec<DistinctBits>,
+}
+
+/// Value (row format) → one bit per `COUNT(DISTINCT)` of a [`SharedSet`].
+pub(crate) type DistinctBits = HashMap<Vec<u8>, u64, foldhash::fast::RandomState>;
+
+/// Insert-only `COUNT(DISTINCT)`s of one argument (with different FILTERs, as Nexmark q15's
+/// rank1/rank2/rank3 counts) share one set of values, each value with a bit per aggregate
+/// that counted it, as Flink's distinct `MapView` keeps one map per argument: a row costs
+/// one lookup per argument, not one per aggregate.
+struct SharedSet {
+    /// The aggregates, by their bit.
+    members: Vec<usize>,
+    /// The argument's values in row format.
+    values: RowConverter,
+    value_type: DataType,
 }
 
 /// The aggregates of one aggregation, over an updating input, or over an insert-only one
@@ -175,6 +197,7 @@ pub(crate) struct RetractingAggregation {
     /// Insert-only: each aggregate's DataFusion state, in row format, and its fields.
     partial: Vec<RowConverter>,
     state_fields: Vec<Vec<FieldRef>>,
+    shared: Vec<SharedSet>,
 }
 
 impl RetractingAggregation {
@@ -258,6 +281,7 @@ impl RetractingAggregation {
             append_only: false,
             partial: Vec::new(),
             state_fields: Vec::new(),
+            shared: Vec::new(),
         })
     }
 
@@ -282,7 +306,10 @@ impl RetractingAggregation {
         let mut kinds = Vec::with_capacity(aggregates.len());
         let mut partial = Vec::with_capacity(aggregates.len());
         let mut state_fields = Vec::with_capacity(aggregates.len());
-        for a in aggregates {
+        let mut shared: Vec<SharedSet> = Vec::new();
+        // Each shared set's argument, as text: equal text, equal argument.
+        let mut arguments: Vec<String> = Vec::new();
+        for (j, a) in aggregates.iter().enumerate() {
             let fields = a.state_fields()?;
             let types: Vec<DataType> = fields.iter().map(|f| f.data_type().clone()).collect();
             let converter = |types: &[DataType]| {
@@ -298,10 +325,29 @@ impl RetractingAggregation {
                 ("count", false, [DataType::Int64]) => Kind::Count {
                     state: converter(&types)?,
                 },
-                ("count", true, [DataType::List(item)]) => Kind::Values {
-                    function: ValueFunction::CountDistinct,
-                    values: converter(&[item.data_type().clone()])?,
-                },
+                ("count", true, [DataType::List(item)]) => {
+                    let argument = format!("{:?}", a.expressions());
+                    let joins = arguments.iter().zip(&shared).position(|(arg, set)| {
+                        *arg == argument
+                            && set.members.len() < 64
+                            && set.value_type == *item.data_type()
+                    });
+                    let set = match joins {
+                        Some(set) => set,
+                        None => {
+                            shared.push(SharedSet {
+                                members: Vec::new(),
+                                values: converter(&[item.data_type().clone()])?,
+                                value_type: item.data_type().clone(),
+                            });
+                            arguments.push(argument);
+                            shared.len() - 1
+                        }
+                    };
+                    let bit = shared[set].members.len() as u32;
+                    shared[set].members.push(j);
+                    Kind::SharedDistinct { set, bit }
+                }
                 ("min", false, [_]) => values(ValueFunction::Min)?,
                 ("max", false, [_]) => values(ValueFunction::Max)?,
                 (function, false, _) if function == "sum" || function == "avg" => {
@@ -325,6 +371,7 @@ impl RetractingAggregation {
             append_only: true,
             partial,
             state_fields,
+            shared,
         }))
     }
 
@@ -370,6 +417,7 @@ impl RetractingAggregation {
                                 GroupAccumulator::Row(self.new_accumulator(j)?)
                             }
                             Kind::Count { .. } => GroupAccumulator::Count(0),
+                            Kind::SharedDistinct { .. } => GroupAccumulator::SharedCount(0),
                             Kind::Values {
                                 function: ValueFunction::CountDistinct,
                                 ..
@@ -379,9 +427,15 @@ impl RetractingAggregation {
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let sets = self
+                    .shared
+                    .iter()
+                    .map(|_| DistinctBits::default())
+                    .collect();
                 Ok(GroupState {
                     rows: 0,
                     accumulators,
+                    sets,
                 })
             })
             .collect()
@@ -566,6 +620,9 @@ impl RetractingAggregation {
         retracted: &[Vec<u32>],
     ) -> Result<()> {
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
+            if let Kind::SharedDistinct { .. } = kind {
+                continue;
+            }
             let mut arguments = evaluate(&aggregate.expressions(), batch)?;
             if let Some(wanted) = self.value_type(j) {
                 // Values are kept in their state's type, which the argument may only coerce to.
@@ -641,6 +698,7 @@ impl RetractingAggregation {
                         }
                     }
                 }
+                Kind::SharedDistinct { .. } => {}
                 Kind::Ordered { values, .. } => {
                     let encoded = values.convert_columns(&arguments)?;
                     // Flink's FIRST_VALUE / LAST_VALUE skip nulls.
@@ -702,6 +760,91 @@ impl RetractingAggregation {
                 }
             }
         }
+        for (s, set) in self.shared.iter().enumerate() {
+            self.feed_shared(s, set, states, batch, added)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the rows `added` gives each group to the values of shared set `s`: per row, the
+    /// bits of the aggregates whose FILTER takes it; a bit newly set counts the value.
+    fn feed_shared(
+        &self,
+        s: usize,
+        set: &SharedSet,
+        states: &mut [GroupState],
+        batch: &RecordBatch,
+        added: &[Vec<u32>],
+    ) -> Result<()> {
+        let first = *set
+            .members
+            .first()
+            .ok_or_else(|| RuntimeError::Internal("a shared set without members".into()))?;
+        let mut arguments = evaluate(&self.aggregates[first].expressions(), batch)?;
+        for argument in arguments
+            .iter_mut()
+            .filter(|a| a.data_type() != &set.value_type)
+        {
+            *argument = cast(argument, &set.value_type)?;
+        }
+        let nulls = arguments.iter().fold(None, |all: Option<NullBuffer>, a| {
+            NullBuffer::union(all.as_ref(), a.logical_nulls().as_ref())
+        });
+        let encoded = set.values.convert_columns(&arguments)?;
+        let filters = set
+            .members
+            .iter()
+            .map(|&j| match &self.filters[j] {
+                Some(f) => Ok(Some(f.evaluate(batch)?.into_array(batch.num_rows())?)),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let filters: Vec<Option<&BooleanArray>> = filters
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .and_then(|f| f.as_any().downcast_ref::<BooleanArray>())
+            })
+            .collect();
+        for (g, state) in states.iter_mut().enumerate() {
+            let (values, accumulators) = (&mut state.sets[s], &mut state.accumulators);
+            for &row in &added[g] {
+                let row = row as usize;
+                if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    continue;
+                }
+                let mut bits = 0u64;
+                for (bit, filter) in filters.iter().enumerate() {
+                    if filter.is_none_or(|f| f.is_valid(row) && f.value(row)) {
+                        bits |= 1 << bit;
+                    }
+                }
+                if bits == 0 {
+                    continue;
+                }
+                let value = encoded.row(row).data();
+                let mut new = match values.get_mut(value) {
+                    Some(seen) => {
+                        let new = bits & !*seen;
+                        *seen |= bits;
+                        new
+                    }
+                    None => {
+                        values.insert(value.to_vec(), bits);
+                        bits
+                    }
+                };
+                while new != 0 {
+                    let bit = new.trailing_zeros() as usize;
+                    new &= new - 1;
+                    if let Some(GroupAccumulator::SharedCount(n)) =
+                        accumulators.get_mut(set.members[bit])
+                    {
+                        *n += 1;
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -712,6 +855,7 @@ impl RetractingAggregation {
         for (j, (kind, aggregate)) in self.kinds.iter().zip(&self.aggregates).enumerate() {
             let column: ArrayRef = match kind {
                 Kind::Count { .. }
+                | Kind::SharedDistinct { .. }
                 | Kind::Values {
                     function: ValueFunction::CountDistinct,
                     ..
@@ -719,7 +863,7 @@ impl RetractingAggregation {
                     let counts = states
                         .iter()
                         .map(|s| match &s.accumulators[j] {
-                            GroupAccumulator::Count(n) => Ok(*n),
+                            GroupAccumulator::Count(n) | GroupAccumulator::SharedCount(n) => Ok(*n),
                             GroupAccumulator::Distinct(values) => Ok(values.len() as i64),
                             _ => Err(mismatched()),
                         })
@@ -1018,8 +1162,13 @@ fn decode_values(
         })
         .collect();
     let column = take(column.as_ref(), &placed, None)?;
+    // As a value's own cast would: an overflow is an error, not a NULL.
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
     Ok(match column.data_type() == &wanted {
         true => column,
-        false => cast(&column, &wanted)?,
+        false => cast_with_options(&column, &wanted, &strict)?,
     })
 }

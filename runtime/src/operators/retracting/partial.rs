@@ -15,8 +15,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 
 use super::codec::{put_prefixed, split_prefixed};
+use super::state_columns;
 use super::{keep_extreme, GroupAccumulator, GroupState, Kind, RetractingAggregation};
-use super::{state_columns, ValueFunction};
 use crate::error::{Result, RuntimeError};
 
 impl RetractingAggregation {
@@ -100,27 +100,36 @@ impl RetractingAggregation {
                         }
                     }
                 }
-                Kind::Values {
-                    function: ValueFunction::CountDistinct,
-                    values,
-                } => {
+                Kind::SharedDistinct { set, bit } => {
+                    let shared = self.shared.get(*set).ok_or_else(damaged)?;
                     let lists = first.as_list_opt::<i32>().ok_or_else(damaged)?;
                     let items = lists.values();
-                    let encoded = values.convert_columns(std::slice::from_ref(items))?;
+                    let encoded = shared.values.convert_columns(std::slice::from_ref(items))?;
                     let offsets = lists.value_offsets();
+                    let mask = 1u64 << bit;
                     for (i, &g) in group_indices.iter().enumerate() {
-                        let GroupAccumulator::Distinct(counts) = &mut states[g].accumulators[j]
-                        else {
-                            continue;
-                        };
                         if lists.is_null(i) {
                             continue;
                         }
+                        let state = &mut states[g];
+                        let values = state.sets.get_mut(*set).ok_or_else(damaged)?;
+                        let mut added = 0;
                         for k in offsets[i] as usize..offsets[i + 1] as usize {
-                            let value = encoded.row(k).data();
-                            if items.is_valid(k) && !counts.contains_key(value) {
-                                counts.insert(value.to_vec(), 1);
+                            if items.is_null(k) {
+                                continue;
                             }
+                            let value = encoded.row(k).data();
+                            let seen = match values.get_mut(value) {
+                                Some(seen) => seen,
+                                None => values.entry(value.to_vec()).or_insert(0),
+                            };
+                            if *seen & mask == 0 {
+                                *seen |= mask;
+                                added += 1;
+                            }
+                        }
+                        if let GroupAccumulator::SharedCount(n) = &mut state.accumulators[j] {
+                            *n += added;
                         }
                     }
                 }
@@ -158,26 +167,28 @@ impl RetractingAggregation {
                     vec![Arc::new(Int64Array::from(counts)) as ArrayRef]
                 }
                 Kind::Accumulator { .. } => state_columns(states, j)?,
-                Kind::Values {
-                    function: ValueFunction::CountDistinct,
-                    values,
-                } => {
+                Kind::SharedDistinct { set, bit } => {
                     let DataType::List(item) = field.data_type() else {
                         return Err(mismatched());
                     };
-                    let parser = values.parser();
+                    let shared = self.shared.get(*set).ok_or_else(mismatched)?;
+                    let parser = shared.values.parser();
+                    let mask = 1u64 << bit;
                     let mut rows = Vec::new();
                     let mut offsets = vec![0i32];
                     for state in states.iter() {
-                        let GroupAccumulator::Distinct(counts) = &state.accumulators[j] else {
-                            return Err(mismatched());
-                        };
-                        rows.extend(counts.keys().map(|k| parser.parse(k)));
+                        let values = state.sets.get(*set).ok_or_else(mismatched)?;
+                        let counted = values.iter().filter(|(_, bits)| *bits & mask != 0);
+                        rows.extend(counted.map(|(k, _)| parser.parse(k)));
                         offsets.push(i32::try_from(rows.len()).map_err(|_| mismatched())?);
                     }
                     let items = match rows.is_empty() {
                         true => new_empty_array(item.data_type()),
-                        false => values.convert_rows(rows)?.pop().ok_or_else(mismatched)?,
+                        false => shared
+                            .values
+                            .convert_rows(rows)?
+                            .pop()
+                            .ok_or_else(mismatched)?,
                     };
                     let list = ListArray::try_new(
                         Arc::clone(item),
