@@ -156,7 +156,10 @@ impl StreamOperator for SinkOperator {
     }
 
     fn awaits_final_commit(&self) -> bool {
-        self.pending.contains_key(&FINAL_CHECKPOINT_ID)
+        // Anything prepared and not committed yet, not only what `finish` prepared: a
+        // checkpoint taken before the end whose completion is still to come must find this
+        // subtask alive to commit it (the job's final checkpoint commits it otherwise).
+        !self.pending.is_empty()
     }
 }
 
@@ -236,5 +239,67 @@ mod tests {
         sink.notify_checkpoint_complete(FINAL_CHECKPOINT_ID)
             .unwrap();
         assert_eq!(committed.lock().unwrap().len(), 3, "committed once");
+    }
+
+    /// Prepares a committable only for rows written since the last preparation, as the
+    /// filesystem writer does.
+    struct WrittenOnly {
+        written: bool,
+        committed: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl SinkWriter for WrittenOnly {
+        fn write(&mut self, _batch: &RecordBatch) -> Result<()> {
+            self.written = true;
+            Ok(())
+        }
+        fn finish(&mut self) -> Result<()> {
+            Ok(())
+        }
+        fn prepare_commit(&mut self, id: u64) -> Result<Vec<Vec<u8>>> {
+            Ok(match std::mem::take(&mut self.written) {
+                true => vec![id.to_string().into_bytes()],
+                false => Vec::new(),
+            })
+        }
+        fn commit(&mut self, committables: Vec<Vec<u8>>) -> Result<()> {
+            let mut seen = self.committed.lock().unwrap();
+            seen.extend(
+                committables
+                    .into_iter()
+                    .map(|c| String::from_utf8(c).unwrap()),
+            );
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_subtask_with_nothing_written_after_its_last_checkpoint_still_waits_to_commit_it() {
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = SinkOperator {
+            table: "t".into(),
+            writer: Box::new(WrittenOnly {
+                written: false,
+                committed: committed.clone(),
+            }),
+            metrics: Default::default(),
+            two_phase: true,
+            pending: BTreeMap::new(),
+            last_snapshot: 0,
+            finished_after: None,
+        };
+        let rows = RecordBatch::new_empty(Arc::new(datafusion::arrow::datatypes::Schema::empty()));
+        sink.process_batch(rows, &mut Collector::default()).unwrap();
+        sink.snapshot_state(&barrier(1)).unwrap();
+        // The input ends before checkpoint 1 completes, with nothing written since.
+        sink.finish(&mut Collector::default()).unwrap();
+        sink.snapshot_state(&barrier(FINAL_CHECKPOINT_ID)).unwrap();
+        assert!(
+            sink.awaits_final_commit(),
+            "checkpoint 1's rows would never be committed if the subtask ended now"
+        );
+        sink.notify_checkpoint_complete(1).unwrap();
+        assert_eq!(*committed.lock().unwrap(), ["1"]);
+        assert!(!sink.awaits_final_commit());
     }
 }
