@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int8Array, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, take};
+use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -108,6 +108,25 @@ impl Output {
             self.kinds.push(kind.to_i8());
         }
     }
+}
+
+/// The rows of one join key in a batch.
+struct BatchKey<'a> {
+    key: &'a [u8],
+    group: u32,
+    /// This side's rows of the key, in arrival order.
+    rows: Vec<u32>,
+    /// The other side's rows of the key, in `Others`.
+    others: std::ops::Range<usize>,
+}
+
+/// The other side's rows a batch meets, every key's one after the other, with their
+/// records as they change over the batch.
+struct Others {
+    addresses: Vec<StateKey>,
+    records: Vec<Record>,
+    touched: Vec<bool>,
+    rows: RecordBatch,
 }
 
 /// Flink's regular streaming join.
@@ -217,194 +236,219 @@ impl StreamJoinOperator {
         }
     }
 
-    /// For each of `rows` (side `side`), the indices of `others` it matches under the
-    /// extra condition (every one without a condition).
-    fn matches(
+    /// Which pairs of `keys` meet the extra condition: for each key in order, each of its
+    /// rows against each of its other side's rows, in that order. `None` without a
+    /// condition (every pair does).
+    fn pair_mask(
         &self,
         side: usize,
-        rows: &RecordBatch,
+        mine: &RecordBatch,
         others: &RecordBatch,
-    ) -> Result<Vec<Vec<u32>>> {
-        let (n, m) = (rows.num_rows(), others.num_rows());
+        keys: &[BatchKey],
+    ) -> Result<Option<Vec<bool>>> {
         let Some(filter) = &self.filter else {
-            return Ok(vec![(0..m as u32).collect(); n]);
+            return Ok(None);
         };
-        if m == 0 {
-            return Ok(vec![Vec::new(); n]);
-        }
-        // The condition runs over the pairs of a few rows at a time, so that a hot key's
+        let mut mask = Vec::new();
+        let (mut my_rows, mut their_rows) = (Vec::new(), Vec::new());
+        // The condition runs over a bounded number of pairs at a time, so that a hot key's
         // rows times a large batch never become one enormous batch.
-        let per_chunk = (PAIRS_PER_EVALUATION / m).max(1);
-        let mut matches = Vec::with_capacity(n);
-        for first in (0..n).step_by(per_chunk) {
-            let last = (first + per_chunk).min(n);
-            let mine: UInt32Array = (first as u32..last as u32)
-                .flat_map(|i| std::iter::repeat_n(i, m))
-                .collect();
-            let theirs: UInt32Array = (first..last).flat_map(|_| 0..m as u32).collect();
-            let (left, right) = match side {
-                0 => ((rows, &mine), (others, &theirs)),
-                _ => ((others, &theirs), (rows, &mine)),
-            };
-            let columns = left
-                .0
-                .columns()
-                .iter()
-                .map(|c| Ok(take(c.as_ref(), left.1, None)?))
-                .chain(
-                    right
-                        .0
-                        .columns()
-                        .iter()
-                        .map(|c| Ok(take(c.as_ref(), right.1, None)?)),
-                )
-                .collect::<Result<Vec<ArrayRef>>>()?;
-            let joined = RecordBatch::try_new(self.joined_schema.clone(), columns)?;
-            let mask = filter.evaluate(&joined)?.into_array(joined.num_rows())?;
-            let mask = mask.as_boolean_opt().ok_or_else(|| {
-                RuntimeError::Internal("the join condition is not boolean".into())
-            })?;
-            matches.extend((0..last - first).map(|i| {
-                (0..m)
-                    .filter(|&j| {
-                        let at = i * m + j;
-                        mask.is_valid(at) && mask.value(at)
-                    })
-                    .map(|j| j as u32)
-                    .collect()
-            }));
+        for key in keys {
+            for &row in &key.rows {
+                for j in key.others.clone() {
+                    my_rows.push(row);
+                    their_rows.push(j as u32);
+                    if my_rows.len() >= PAIRS_PER_EVALUATION {
+                        self.evaluate_pairs(
+                            side,
+                            filter,
+                            mine,
+                            others,
+                            &mut my_rows,
+                            &mut their_rows,
+                            &mut mask,
+                        )?;
+                    }
+                }
+            }
         }
-        Ok(matches)
+        if !my_rows.is_empty() {
+            self.evaluate_pairs(
+                side,
+                filter,
+                mine,
+                others,
+                &mut my_rows,
+                &mut their_rows,
+                &mut mask,
+            )?;
+        }
+        Ok(Some(mask))
     }
 
-    /// Joins the rows `indices` of `batch` (side `side`), all of one join key, with the
-    /// other side's rows of that key, updating both sides' records; appends what is emitted
-    /// to `out`, indices into `rows` (this side) and into the returned other side's rows.
+    /// Appends to `mask` whether each pair (`my_rows[i]`, `their_rows[i]`) meets the
+    /// condition, and empties both lists.
     #[allow(clippy::too_many_arguments)]
-    fn join_key(
-        &mut self,
+    fn evaluate_pairs(
+        &self,
         side: usize,
-        batch: &RecordBatch,
-        kinds: Option<&Int8Array>,
-        indices: Vec<u32>,
-        key: &[u8],
-        key_group: u32,
-        out: &mut Output,
-    ) -> Result<(RecordBatch, RecordBatch)> {
-        let other = 1 - side;
-        let rows = take_rows(batch, &indices, &self.sides[side].schema)?;
-        let entries = self
-            .backend
-            .get_namespace_in(SIDE_STATES[other], key_group, key)?;
-        let converter = &self.sides[other].rows;
-        let parser = converter.parser();
-        let others = match entries.is_empty() {
-            true => RecordBatch::new_empty(self.sides[other].schema.clone()),
-            false => RecordBatch::try_new(
-                self.sides[other].schema.clone(),
-                converter.convert_rows(entries.iter().map(|(k, _)| parser.parse(&k.key)))?,
-            )?,
+        filter: &Arc<dyn PhysicalExpr>,
+        mine: &RecordBatch,
+        others: &RecordBatch,
+        my_rows: &mut Vec<u32>,
+        their_rows: &mut Vec<u32>,
+        mask: &mut Vec<bool>,
+    ) -> Result<()> {
+        let my_rows = UInt32Array::from(std::mem::take(my_rows));
+        let their_rows = UInt32Array::from(std::mem::take(their_rows));
+        let (left, right) = match side {
+            0 => ((mine, &my_rows), (others, &their_rows)),
+            _ => ((others, &their_rows), (mine, &my_rows)),
         };
-        let mut records = entries
+        let columns = left
+            .0
+            .columns()
             .iter()
-            .map(|(_, v)| Record::decode(v))
-            .collect::<Result<Vec<_>>>()?;
-        let mut touched = vec![false; records.len()];
-        let matches = self.matches(side, &rows, &others)?;
-        let encoded = self.sides[side].rows.convert_columns(rows.columns())?;
+            .map(|c| Ok(take(c.as_ref(), left.1, None)?))
+            .chain(
+                right
+                    .0
+                    .columns()
+                    .iter()
+                    .map(|c| Ok(take(c.as_ref(), right.1, None)?)),
+            )
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let joined = RecordBatch::try_new(self.joined_schema.clone(), columns)?;
+        let result = filter.evaluate(&joined)?.into_array(joined.num_rows())?;
+        let result = result
+            .as_boolean_opt()
+            .ok_or_else(|| RuntimeError::Internal("the join condition is not boolean".into()))?;
+        mask.extend((0..result.len()).map(|i| result.is_valid(i) && result.value(i)));
+        Ok(())
+    }
+
+    /// The other side's rows of every key of a batch, read from state once per key and
+    /// decoded together; each key's `others` range is set to its rows.
+    fn read_others(&self, side: usize, keys: &mut [BatchKey]) -> Result<Others> {
+        let other = 1 - side;
+        let mut addresses = Vec::new();
+        let mut records = Vec::new();
+        for key in keys.iter_mut() {
+            let start = addresses.len();
+            for (address, value) in
+                self.backend
+                    .get_namespace_in(SIDE_STATES[other], key.group, key.key)?
+            {
+                records.push(Record::decode(&value)?);
+                addresses.push(address);
+            }
+            key.others = start..addresses.len();
+        }
+        let schema = &self.sides[other].schema;
+        let rows = match addresses.is_empty() {
+            true => RecordBatch::new_empty(schema.clone()),
+            false => {
+                let converter = &self.sides[other].rows;
+                let parser = converter.parser();
+                RecordBatch::try_new(
+                    schema.clone(),
+                    converter.convert_rows(addresses.iter().map(|a| parser.parse(&a.key)))?,
+                )?
+            }
+        };
+        Ok(Others {
+            touched: vec![false; records.len()],
+            addresses,
+            records,
+            rows,
+        })
+    }
+
+    /// Joins row `row` of this side (`side`) with the other side's rows it matches
+    /// (`matched`, indices into `others`), updating their records; appends what is emitted.
+    fn join_row(
+        &self,
+        side: usize,
+        row: u32,
+        kind: RowKind,
+        matched: &[u32],
+        others: &mut Others,
+        out: &mut Output,
+    ) {
+        let other = 1 - side;
+        let adds = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
         let pair = |mine: Option<u32>, theirs: Option<u32>| match side {
             0 => (mine, theirs),
             _ => (theirs, mine),
         };
-        for (i, (&row, matched)) in indices.iter().zip(&matches).enumerate() {
-            let kind = row_kind(kinds, row as usize)?;
-            let adds = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
-            let i = i as u32;
-            let matched_rows: i64 = matched.iter().map(|&j| records[j as usize].count).sum();
-            match self.emits {
-                Emits::Pairs { outer } => {
-                    let forwarded = !outer[0] && !outer[1];
-                    let pair_kind = match (forwarded, adds) {
-                        (true, _) => kind,
-                        (false, true) => RowKind::Insert,
-                        (false, false) => RowKind::Delete,
-                    };
-                    for &j in matched {
-                        let record = &mut records[j as usize];
-                        // The other row's null-padded result goes before its first pair
-                        // and comes back after its last.
-                        let padded = pair(None, Some(j));
-                        let (l, r) = pair(Some(i), Some(j));
-                        if outer[other] {
-                            touched[j as usize] = true;
-                            if adds && record.matches == 0 {
-                                out.push(padded.0, padded.1, RowKind::Delete, record.count);
-                            }
-                            record.matches += if adds { 1 } else { -1 };
+        match self.emits {
+            Emits::Pairs { outer } => {
+                let forwarded = !outer[0] && !outer[1];
+                let pair_kind = match (forwarded, adds) {
+                    (true, _) => kind,
+                    (false, true) => RowKind::Insert,
+                    (false, false) => RowKind::Delete,
+                };
+                for &j in matched {
+                    let record = &mut others.records[j as usize];
+                    // The other row's null-padded result goes before its first pair and
+                    // comes back after its last.
+                    let padded = pair(None, Some(j));
+                    let (l, r) = pair(Some(row), Some(j));
+                    if outer[other] {
+                        others.touched[j as usize] = true;
+                        if adds && record.matches == 0 {
+                            out.push(padded.0, padded.1, RowKind::Delete, record.count);
                         }
-                        out.push(l, r, pair_kind, record.count);
-                        if outer[other] && !adds && record.matches == 0 {
-                            out.push(padded.0, padded.1, RowKind::Insert, record.count);
-                        }
+                        record.matches += if adds { 1 } else { -1 };
                     }
-                    if matched.is_empty() && outer[side] {
-                        let (l, r) = pair(Some(i), None);
-                        let padded = if adds {
+                    out.push(l, r, pair_kind, record.count);
+                    if outer[other] && !adds && record.matches == 0 {
+                        out.push(padded.0, padded.1, RowKind::Insert, record.count);
+                    }
+                }
+                if matched.is_empty() && outer[side] {
+                    let (l, r) = pair(Some(row), None);
+                    let padded = if adds {
+                        RowKind::Insert
+                    } else {
+                        RowKind::Delete
+                    };
+                    out.push(l, r, padded, 1);
+                }
+            }
+            Emits::Kept { kept, anti } if kept == side => {
+                // This row is emitted (with its own kind) while it has a match (semi) or
+                // none (anti).
+                let matched_rows: i64 = matched
+                    .iter()
+                    .map(|&j| others.records[j as usize].count)
+                    .sum();
+                if (matched_rows > 0) != anti {
+                    out.push(Some(row), None, kind, 1);
+                }
+            }
+            Emits::Kept { anti, .. } => {
+                // A row of the filtering side: the kept rows it matches may gain their
+                // first match or lose their last.
+                for &j in matched {
+                    let record = &mut others.records[j as usize];
+                    let before = record.matches > 0;
+                    record.matches += if adds { 1 } else { -1 };
+                    let after = record.matches > 0;
+                    others.touched[j as usize] = true;
+                    if before != after {
+                        let shown = after != anti;
+                        let kind = if shown {
                             RowKind::Insert
                         } else {
                             RowKind::Delete
                         };
-                        out.push(l, r, padded, 1);
-                    }
-                }
-                Emits::Kept { kept, anti } if kept == side => {
-                    // This row is emitted (with its own kind) while it has a match (semi)
-                    // or none (anti).
-                    if (matched_rows > 0) != anti {
-                        out.push(Some(i), None, kind, 1);
-                    }
-                }
-                Emits::Kept { anti, .. } => {
-                    // A row of the filtering side: the kept rows it matches may gain their
-                    // first match or lose their last.
-                    for &j in matched {
-                        let record = &mut records[j as usize];
-                        let before = record.matches > 0;
-                        record.matches += if adds { 1 } else { -1 };
-                        let after = record.matches > 0;
-                        touched[j as usize] = true;
-                        if before != after {
-                            let shown = after != anti;
-                            let kind = if shown {
-                                RowKind::Insert
-                            } else {
-                                RowKind::Delete
-                            };
-                            out.push(None, Some(j), kind, record.count);
-                        }
+                        out.push(None, Some(j), kind, record.count);
                     }
                 }
             }
-            self.update_record(
-                side,
-                &encoded,
-                i as usize,
-                key,
-                key_group,
-                adds,
-                matched_rows,
-            )?;
         }
-        for (j, (entry, record)) in entries.into_iter().zip(&records).enumerate() {
-            if touched[j] {
-                self.backend
-                    .put(SIDE_STATES[other], entry.0, record.encode())?;
-            }
-        }
-        Ok(match side {
-            0 => (rows, others),
-            _ => (others, rows),
-        })
     }
 
     /// Adds row `i` of `encoded` to (or takes it out of) side `side`'s records.
@@ -444,44 +488,52 @@ impl StreamJoinOperator {
         }
     }
 
-    /// Joins a batch of input `side` (0: left, 1: right).
+    /// Joins a batch of input `side` (0: left, 1: right): the rows of each join key in
+    /// arrival order, keys in order of first arrival, all against the other side's rows
+    /// read once, with one output batch.
     fn join_batch(&mut self, side: usize, batch: RecordBatch, out: &mut Collector) -> Result<()> {
         let kinds = ops(&batch).cloned();
+        let mine = RecordBatch::try_new(
+            self.sides[side].schema.clone(),
+            data_columns(&batch).to_vec(),
+        )?;
         let key_columns: Vec<ArrayRef> = self.sides[side]
             .keys
             .iter()
-            .map(|&i| batch.column(i).clone())
+            .map(|&i| mine.column(i).clone())
             .collect();
         let key_rows = self.keys.convert_columns(&key_columns)?;
         let groups = key_groups(&key_columns, self.max_parallelism)?;
-        // Rows by key, in arrival order, keys in order of first arrival; a NULL key never
-        // matches.
-        let mut keys_in_order: Vec<&[u8]> = Vec::new();
-        let mut by_key: HashMap<&[u8], Vec<u32>> = HashMap::new();
-        let mut unmatched = Output::default();
+        // A NULL key never matches.
+        let mut keys: Vec<BatchKey> = Vec::new();
+        let mut by_key: HashMap<&[u8], usize> = HashMap::new();
         let mut null_keyed = Vec::new();
-        for row in 0..batch.num_rows() {
+        for row in 0..mine.num_rows() {
             if !self.nulls_equal && key_columns.iter().any(|k| k.is_null(row)) {
                 null_keyed.push(row as u32);
                 continue;
             }
             let key = key_rows.row(row).data();
-            by_key
-                .entry(key)
-                .or_insert_with(|| {
-                    keys_in_order.push(key);
-                    Vec::new()
-                })
-                .push(row as u32);
+            let at = *by_key.entry(key).or_insert_with(|| {
+                keys.push(BatchKey {
+                    key,
+                    group: groups[row],
+                    rows: Vec::new(),
+                    others: 0..0,
+                });
+                keys.len() - 1
+            });
+            keys[at].rows.push(row as u32);
         }
-        let mut emitted = Vec::new();
+        drop(by_key);
+        let mut output = Output::default();
         // Rows with a NULL key: as rows that match nothing, never kept.
         let shows_unmatched = match self.emits {
             Emits::Pairs { outer } => outer[side],
             Emits::Kept { kept, anti } => kept == side && anti,
         };
-        if shows_unmatched && !null_keyed.is_empty() {
-            for (i, &row) in null_keyed.iter().enumerate() {
+        if shows_unmatched {
+            for &row in &null_keyed {
                 let kind = row_kind(kinds.as_ref(), row as usize)?;
                 let kind = match (self.emits, kind) {
                     (Emits::Kept { .. }, kind) => kind,
@@ -489,38 +541,73 @@ impl StreamJoinOperator {
                     _ => RowKind::Delete,
                 };
                 let (l, r) = match side {
-                    0 => (Some(i as u32), None),
-                    _ => (None, Some(i as u32)),
+                    0 => (Some(row), None),
+                    _ => (None, Some(row)),
                 };
-                unmatched.push(l, r, kind, 1);
-            }
-            let rows = take_rows(&batch, &null_keyed, &self.sides[side].schema)?;
-            let none = RecordBatch::new_empty(self.sides[1 - side].schema.clone());
-            let (l, r) = match side {
-                0 => (&rows, &none),
-                _ => (&none, &rows),
-            };
-            emitted.push(self.emit(l, r, unmatched)?);
-        }
-        for key in keys_in_order {
-            let Some(rows) = by_key.remove(key) else {
-                continue;
-            };
-            let group = groups[rows[0] as usize];
-            let mut output = Output::default();
-            let (left, right) =
-                self.join_key(side, &batch, kinds.as_ref(), rows, key, group, &mut output)?;
-            if !output.kinds.is_empty() {
-                emitted.push(self.emit(&left, &right, output)?);
+                output.push(l, r, kind, 1);
             }
         }
-        if !emitted.is_empty() {
-            out.collect(concat_batches(&self.emitted_schema, &emitted)?);
+        let mut others = self.read_others(side, &mut keys)?;
+        let mask = self.pair_mask(side, &mine, &others.rows, &keys)?;
+        let encoded = self.sides[side].rows.convert_columns(mine.columns())?;
+        let mut matched = Vec::new();
+        let mut pair = 0;
+        for key in &keys {
+            for &row in &key.rows {
+                matched.clear();
+                match &mask {
+                    None => matched.extend(key.others.clone().map(|j| j as u32)),
+                    Some(mask) => {
+                        for j in key.others.clone() {
+                            if mask[pair] {
+                                matched.push(j as u32);
+                            }
+                            pair += 1;
+                        }
+                    }
+                }
+                let kind = row_kind(kinds.as_ref(), row as usize)?;
+                let matched_rows: i64 = matched
+                    .iter()
+                    .map(|&j| others.records[j as usize].count)
+                    .sum();
+                self.join_row(side, row, kind, &matched, &mut others, &mut output);
+                let adds = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+                self.update_record(
+                    side,
+                    &encoded,
+                    row as usize,
+                    key.key,
+                    key.group,
+                    adds,
+                    matched_rows,
+                )?;
+            }
+        }
+        let other = 1 - side;
+        let Others {
+            addresses,
+            records,
+            touched,
+            rows: other_rows,
+        } = others;
+        for ((address, record), touched) in addresses.into_iter().zip(&records).zip(touched) {
+            if touched {
+                self.backend
+                    .put(SIDE_STATES[other], address, record.encode())?;
+            }
+        }
+        if !output.kinds.is_empty() {
+            let (left, right) = match side {
+                0 => (&mine, &other_rows),
+                _ => (&other_rows, &mine),
+            };
+            out.collect(self.emit(left, right, output)?);
         }
         Ok(())
     }
 
-    /// The rows `out` describes, over this key's rows of each side.
+    /// The rows `out` describes, over this batch's rows and the other side's rows it met.
     fn emit(&self, left: &RecordBatch, right: &RecordBatch, out: Output) -> Result<RecordBatch> {
         let pick = |batch: &RecordBatch, rows: Vec<Option<u32>>| -> Result<Vec<ArrayRef>> {
             let indices = UInt32Array::from(rows);
@@ -560,16 +647,6 @@ fn row_kind(kinds: Option<&Int8Array>, row: usize) -> Result<RowKind> {
         Some(k) => RowKind::from_i8(k.value(row))
             .ok_or_else(|| RuntimeError::Internal(format!("a row kind of {}", k.value(row)))),
     }
-}
-
-/// Rows `indices` of `batch`'s data columns, as a batch of `schema`.
-fn take_rows(batch: &RecordBatch, indices: &[u32], schema: &SchemaRef) -> Result<RecordBatch> {
-    let indices = UInt32Array::from(indices.to_vec());
-    let columns = data_columns(batch)
-        .iter()
-        .map(|c| Ok(take(c.as_ref(), &indices, None)?))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 impl StreamOperator for StreamJoinOperator {
