@@ -29,10 +29,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 
+use super::BatchKeys;
 use crate::changelog::{data_columns, ops, with_op_field};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
 use crate::error::{Result, RuntimeError};
-use crate::exchange::key_groups;
 use crate::jobgraph::{StreamJoinSpec, WindowJoinType};
 use crate::operators::mini_batch::{now_ms, TwoInputMiniBatch};
 use crate::operators::{Collector, OperatorContext, StreamOperator};
@@ -502,22 +502,26 @@ impl StreamJoinOperator {
             .iter()
             .map(|&i| mine.column(i).clone())
             .collect();
-        let key_rows = self.keys.convert_columns(&key_columns)?;
-        let groups = key_groups(&key_columns, self.max_parallelism)?;
+        let batch_keys = BatchKeys::new(
+            &key_columns,
+            &self.keys,
+            self.max_parallelism,
+            mine.num_rows(),
+        )?;
         // A NULL key never matches.
         let mut keys: Vec<BatchKey> = Vec::new();
         let mut by_key: HashMap<&[u8], usize> = HashMap::new();
         let mut null_keyed = Vec::new();
-        for row in 0..mine.num_rows() {
+        for (row, &group) in batch_keys.groups.iter().enumerate() {
             if !self.nulls_equal && key_columns.iter().any(|k| k.is_null(row)) {
                 null_keyed.push(row as u32);
                 continue;
             }
-            let key = key_rows.row(row).data();
+            let key = batch_keys.key(row);
             let at = *by_key.entry(key).or_insert_with(|| {
                 keys.push(BatchKey {
                     key,
-                    group: groups[row],
+                    group,
                     rows: Vec::new(),
                     others: 0..0,
                 });
