@@ -17,6 +17,7 @@ pub mod native;
 pub mod rocksdb;
 pub mod rows;
 pub mod snapshot;
+pub mod stored_key;
 pub mod testing;
 pub mod timed_key;
 pub mod ttl;

@@ -22,6 +22,7 @@ use rocksdb::{
 };
 
 use super::native::{NativeFile, NativeSnapshot};
+use super::stored_key::{decode, encode, namespace_prefix};
 use super::{KeyGroupRange, KeyedStateBackend, StateKey, Visitor};
 use crate::error::{Result, RuntimeError};
 
@@ -91,28 +92,6 @@ pub struct RocksDbKeyedStateBackend {
     confirmed: BTreeMap<String, String>,
     /// The same for checkpoints taken but not yet known complete.
     pending: BTreeMap<u64, BTreeMap<String, String>>,
-}
-
-fn encode(key: &StateKey) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + key.namespace.len() + key.key.len());
-    out.extend_from_slice(&key.key_group.to_be_bytes());
-    out.extend_from_slice(&(key.namespace.len() as u32).to_be_bytes());
-    out.extend_from_slice(&key.namespace);
-    out.extend_from_slice(&key.key);
-    out
-}
-
-fn decode(bytes: &[u8]) -> Result<StateKey> {
-    let bad = || RuntimeError::Internal("a RocksDB state key is damaged".into());
-    let (kg, rest) = bytes.split_at_checked(4).ok_or_else(bad)?;
-    let (len, rest) = rest.split_at_checked(4).ok_or_else(bad)?;
-    let len = u32::from_be_bytes(len.try_into().map_err(|_| bad())?) as usize;
-    let (namespace, key) = rest.split_at_checked(len).ok_or_else(bad)?;
-    Ok(StateKey {
-        key_group: u32::from_be_bytes(kg.try_into().map_err(|_| bad())?),
-        namespace: namespace.to_vec(),
-        key: key.to_vec(),
-    })
 }
 
 impl RocksDbKeyedStateBackend {
@@ -270,9 +249,7 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
     ) -> Result<Vec<(StateKey, Vec<u8>)>> {
         let mut found = Vec::new();
         if self.range.contains(kg) {
-            let mut prefix = kg.to_be_bytes().to_vec();
-            prefix.extend_from_slice(&(namespace.len() as u32).to_be_bytes());
-            prefix.extend_from_slice(namespace);
+            let prefix = namespace_prefix(kg, namespace);
             self.prefix_scan(state, &prefix, &mut |k, v| {
                 found.push((decode(k)?, v.to_vec()));
                 Ok(())
@@ -290,9 +267,7 @@ impl KeyedStateBackend for RocksDbKeyedStateBackend {
         let mut taken = Vec::new();
         let mut keys = Vec::new();
         if self.range.contains(kg) {
-            let mut prefix = kg.to_be_bytes().to_vec();
-            prefix.extend_from_slice(&(namespace.len() as u32).to_be_bytes());
-            prefix.extend_from_slice(namespace);
+            let prefix = namespace_prefix(kg, namespace);
             self.prefix_scan(state, &prefix, &mut |k, v| {
                 taken.push((decode(k)?, v.to_vec()));
                 keys.push(k.to_vec());
