@@ -24,7 +24,7 @@ use datafusion::arrow::array::{Array, ArrayRef, Int8Array, UInt64Array};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 
 use crate::changelog::{data_columns, ops, with_op_field};
 use crate::checkpoint::{CheckpointBarrier, OperatorSnapshot, RestoredState};
@@ -101,9 +101,16 @@ impl Partition {
 
 /// A row to emit: the row, its rank, its kind.
 struct Change {
-    row: Vec<u8>,
+    row: ChangeRow,
     rank: u64,
     kind: RowKind,
+}
+
+/// Where a row to emit is: kept in a partition, or row `i` of the batch at hand (a
+/// deduplication's new row goes out without a copy).
+enum ChangeRow {
+    Kept(Vec<u8>),
+    Input(usize),
 }
 
 /// Flink's Top-N / deduplication over a stream.
@@ -262,6 +269,61 @@ impl RankOperator {
         }
     }
 
+    /// A deduplication over an insert-only input, row `row` of `rows` at a time: the row
+    /// takes the partition's place when `insert` would put it first, and its change goes
+    /// out as `diff` would send it, without copying the rows kept before and after.
+    fn replace_first(
+        &self,
+        partition: &mut Partition,
+        sort: &[u8],
+        row: usize,
+        rows: &Rows,
+        changes: &mut Vec<Change>,
+    ) {
+        let seq = partition.next_seq;
+        partition.next_seq += 1;
+        let wins = partition
+            .entries
+            .first()
+            .is_none_or(|kept| match self.spec.ties_latest_first {
+                true => sort <= kept.sort.as_slice(),
+                false => sort < kept.sort.as_slice(),
+            });
+        if !wins {
+            return;
+        }
+        let data = rows.row(row).data();
+        let entry = Entry {
+            sort: sort.to_vec(),
+            seq,
+            row: data.to_vec(),
+        };
+        let Some(kept) = partition.entries.first_mut() else {
+            partition.entries.push(entry);
+            changes.push(Change {
+                row: ChangeRow::Input(row),
+                rank: 1,
+                kind: RowKind::Insert,
+            });
+            return;
+        };
+        let old = std::mem::replace(kept, entry);
+        if old.row != data {
+            if self.spec.update_before {
+                changes.push(Change {
+                    row: ChangeRow::Kept(old.row),
+                    rank: 1,
+                    kind: RowKind::UpdateBefore,
+                });
+            }
+            changes.push(Change {
+                row: ChangeRow::Input(row),
+                rank: 1,
+                kind: RowKind::UpdateAfter,
+            });
+        }
+    }
+
     /// Takes out one row equal to `row` (the latest such), if there is one.
     fn retract(&self, partition: &mut Partition, sort: &[u8], row: &[u8]) {
         if let Some(at) = partition
@@ -283,19 +345,19 @@ impl RankOperator {
                     Some(o) => {
                         if self.spec.update_before {
                             out.push(Change {
-                                row: o.row,
+                                row: ChangeRow::Kept(o.row),
                                 rank,
                                 kind: RowKind::UpdateBefore,
                             });
                         }
                         out.push(Change {
-                            row: new.row,
+                            row: ChangeRow::Kept(new.row),
                             rank,
                             kind: RowKind::UpdateAfter,
                         });
                     }
                     None => out.push(Change {
-                        row: new.row,
+                        row: ChangeRow::Kept(new.row),
                         rank,
                         kind: RowKind::Insert,
                     }),
@@ -305,7 +367,7 @@ impl RankOperator {
             vacated.sort_by_key(|(rank, _)| *rank);
             for (rank, o) in vacated {
                 out.push(Change {
-                    row: o.row,
+                    row: ChangeRow::Kept(o.row),
                     rank,
                     kind: RowKind::Delete,
                 });
@@ -327,13 +389,13 @@ impl RankOperator {
             if old.row != new.row {
                 if self.spec.update_before {
                     out.push(Change {
-                        row: old.row.clone(),
+                        row: ChangeRow::Kept(old.row.clone()),
                         rank: 1,
                         kind: RowKind::UpdateBefore,
                     });
                 }
                 out.push(Change {
-                    row: new.row.clone(),
+                    row: ChangeRow::Kept(new.row.clone()),
                     rank: 1,
                     kind: RowKind::UpdateAfter,
                 });
@@ -343,26 +405,30 @@ impl RankOperator {
         // The row pushed out goes first, as Flink's Top-N without row number emits it.
         for (rank, e) in left {
             out.push(Change {
-                row: e.row,
+                row: ChangeRow::Kept(e.row),
                 rank,
                 kind: RowKind::Delete,
             });
         }
         for (rank, e) in entered {
             out.push(Change {
-                row: e.row,
+                row: ChangeRow::Kept(e.row),
                 rank,
                 kind: RowKind::Insert,
             });
         }
     }
 
-    /// The changes as a batch of the output's rows.
-    fn emit(&self, changes: Vec<Change>) -> Result<RecordBatch> {
+    /// The changes as a batch of the output's rows; `input` is the batch at hand in
+    /// Arrow's row format.
+    fn emit(&self, changes: Vec<Change>, input: &Rows) -> Result<RecordBatch> {
         let parser = self.rows.parser();
         let mut columns = self
             .rows
-            .convert_rows(changes.iter().map(|c| parser.parse(&c.row)))?;
+            .convert_rows(changes.iter().map(|c| match &c.row {
+                ChangeRow::Kept(row) => parser.parse(row),
+                ChangeRow::Input(i) => input.row(*i),
+            }))?;
         columns.push(Arc::new(UInt64Array::from_iter_values(
             changes.iter().map(|c| c.rank),
         )));
@@ -447,6 +513,13 @@ impl RankOperator {
             // row's change, as Flink does without mini-batches; a larger Top-N, and any
             // Rank with mini-batches on, one change per partition and batch.
             let per_row = self.mini_batch.is_none() && self.spec.rank_end == 1;
+            if per_row && !self.spec.retracting && self.spec.rank_start <= 1 {
+                for &row in indices {
+                    let sort = sort_rows.as_ref().map_or(&[][..], |r| r.row(row).data());
+                    self.replace_first(partition, sort, row, &rows, &mut changes);
+                }
+                continue;
+            }
             let mut before = self.visible(partition);
             for &row in indices {
                 let adds = match kinds {
@@ -489,7 +562,7 @@ impl RankOperator {
             &PartitionCodec,
         )?;
         if !changes.is_empty() {
-            out.collect(self.emit(changes)?);
+            out.collect(self.emit(changes, &rows)?);
         }
         Ok(())
     }
