@@ -213,7 +213,8 @@ impl StreamTask {
         self.chain.close()
     }
 
-    /// Waits for the job's final checkpoint to complete, committing what it covers.
+    /// Waits until what the chain prepared is committed: by a checkpoint completed after
+    /// the end, or by the job's final checkpoint.
     fn await_final_commit(&mut self) -> Result<()> {
         loop {
             if self.cancelled() {
@@ -222,7 +223,11 @@ impl StreamTask {
             match self.checkpointing.commands.recv_timeout(TICK) {
                 Ok(TaskCommand::CheckpointComplete(id)) => {
                     self.chain.notify_checkpoint_complete(id)?;
-                    if id == crate::checkpoint::FINAL_CHECKPOINT_ID {
+                    // The first checkpoint completed after the end commits what is left
+                    // (FLIP-147): the task need not wait for the whole job to end.
+                    if id == crate::checkpoint::FINAL_CHECKPOINT_ID
+                        || !self.chain.awaits_final_commit()
+                    {
                         return Ok(());
                     }
                 }

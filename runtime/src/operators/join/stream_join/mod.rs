@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int8Array, UInt32Array};
-use datafusion::arrow::compute::take;
+use datafusion::arrow::compute::{concat_batches, take, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::row::{RowConverter, SortField};
@@ -50,6 +50,13 @@ const SIDE_STATES: [&str; 2] = ["join-left-records", "join-right-records"];
 const PAIRS_PER_EVALUATION: usize = 64 * 1024;
 #[cfg(test)]
 const PAIRS_PER_EVALUATION: usize = 4;
+
+/// About this many of the other side's rows are read and decoded at once; a few in unit
+/// tests, so that a batch's keys cross chunks.
+#[cfg(not(test))]
+const OTHERS_PER_CHUNK: usize = 64 * 1024;
+#[cfg(test)]
+const OTHERS_PER_CHUNK: usize = 3;
 
 struct Side {
     keys: Vec<usize>,
@@ -98,11 +105,21 @@ impl Record {
 struct Output {
     rows: [Vec<Option<u32>>; 2],
     kinds: Vec<i8>,
+    /// The input row each comes from: changes go out in the order of their input rows.
+    origins: Vec<u32>,
 }
 
 impl Output {
-    fn push(&mut self, left: Option<u32>, right: Option<u32>, kind: RowKind, times: i64) {
+    fn push(
+        &mut self,
+        origin: u32,
+        left: Option<u32>,
+        right: Option<u32>,
+        kind: RowKind,
+        times: i64,
+    ) {
         for _ in 0..times.max(0) {
+            self.origins.push(origin);
             self.rows[0].push(left);
             self.rows[1].push(right);
             self.kinds.push(kind.to_i8());
@@ -236,40 +253,24 @@ impl StreamJoinOperator {
         }
     }
 
-    /// Which pairs of `keys` meet the extra condition: for each key in order, each of its
-    /// rows against each of its other side's rows, in that order. `None` without a
-    /// condition (every pair does).
-    fn pair_mask(
+    /// Which pairs of `units` (rows of this side, each with its key's other rows in
+    /// `others`) meet the extra condition, row by row and within a row in the order of
+    /// the other rows.
+    fn units_mask(
         &self,
         side: usize,
+        filter: &Arc<dyn PhysicalExpr>,
         mine: &RecordBatch,
         others: &RecordBatch,
         keys: &[BatchKey],
-    ) -> Result<Option<Vec<bool>>> {
-        let Some(filter) = &self.filter else {
-            return Ok(None);
-        };
+        units: &[(usize, u32)],
+    ) -> Result<Vec<bool>> {
         let mut mask = Vec::new();
         let (mut my_rows, mut their_rows) = (Vec::new(), Vec::new());
-        // The condition runs over a bounded number of pairs at a time, so that a hot key's
-        // rows times a large batch never become one enormous batch.
-        for key in keys {
-            for &row in &key.rows {
-                for j in key.others.clone() {
-                    my_rows.push(row);
-                    their_rows.push(j as u32);
-                    if my_rows.len() >= PAIRS_PER_EVALUATION {
-                        self.evaluate_pairs(
-                            side,
-                            filter,
-                            mine,
-                            others,
-                            &mut my_rows,
-                            &mut their_rows,
-                            &mut mask,
-                        )?;
-                    }
-                }
+        for &(key, row) in units {
+            for j in keys[key].others.clone() {
+                my_rows.push(row);
+                their_rows.push(j as u32);
             }
         }
         if !my_rows.is_empty() {
@@ -283,7 +284,7 @@ impl StreamJoinOperator {
                 &mut mask,
             )?;
         }
-        Ok(Some(mask))
+        Ok(mask)
     }
 
     /// Appends to `mask` whether each pair (`my_rows[i]`, `their_rows[i]`) meets the
@@ -327,13 +328,19 @@ impl StreamJoinOperator {
         Ok(())
     }
 
-    /// The other side's rows of every key of a batch, read from state once per key and
-    /// decoded together; each key's `others` range is set to its rows.
-    fn read_others(&self, side: usize, keys: &mut [BatchKey]) -> Result<Others> {
+    /// The other side's rows of the first keys of `keys`, read from state once per key and
+    /// decoded together, until about `OTHERS_PER_CHUNK` rows are read (at least one key);
+    /// each key's `others` range is set to its rows. Returns how many keys were read.
+    fn read_others(&self, side: usize, keys: &mut [BatchKey]) -> Result<(usize, Others)> {
         let other = 1 - side;
         let mut addresses = Vec::new();
         let mut records = Vec::new();
+        let mut read = 0;
         for key in keys.iter_mut() {
+            if read > 0 && addresses.len() >= OTHERS_PER_CHUNK {
+                break;
+            }
+            read += 1;
             let start = addresses.len();
             for (address, value) in
                 self.backend
@@ -356,12 +363,15 @@ impl StreamJoinOperator {
                 )?
             }
         };
-        Ok(Others {
-            touched: vec![false; records.len()],
-            addresses,
-            records,
-            rows,
-        })
+        Ok((
+            read,
+            Others {
+                touched: vec![false; records.len()],
+                addresses,
+                records,
+                rows,
+            },
+        ))
     }
 
     /// Joins row `row` of this side (`side`) with the other side's rows it matches
@@ -398,13 +408,13 @@ impl StreamJoinOperator {
                     if outer[other] {
                         others.touched[j as usize] = true;
                         if adds && record.matches == 0 {
-                            out.push(padded.0, padded.1, RowKind::Delete, record.count);
+                            out.push(row, padded.0, padded.1, RowKind::Delete, record.count);
                         }
                         record.matches += if adds { 1 } else { -1 };
                     }
-                    out.push(l, r, pair_kind, record.count);
+                    out.push(row, l, r, pair_kind, record.count);
                     if outer[other] && !adds && record.matches == 0 {
-                        out.push(padded.0, padded.1, RowKind::Insert, record.count);
+                        out.push(row, padded.0, padded.1, RowKind::Insert, record.count);
                     }
                 }
                 if matched.is_empty() && outer[side] {
@@ -414,7 +424,7 @@ impl StreamJoinOperator {
                     } else {
                         RowKind::Delete
                     };
-                    out.push(l, r, padded, 1);
+                    out.push(row, l, r, padded, 1);
                 }
             }
             Emits::Kept { kept, anti } if kept == side => {
@@ -425,7 +435,7 @@ impl StreamJoinOperator {
                     .map(|&j| others.records[j as usize].count)
                     .sum();
                 if (matched_rows > 0) != anti {
-                    out.push(Some(row), None, kind, 1);
+                    out.push(row, Some(row), None, kind, 1);
                 }
             }
             Emits::Kept { anti, .. } => {
@@ -444,7 +454,7 @@ impl StreamJoinOperator {
                         } else {
                             RowKind::Delete
                         };
-                        out.push(None, Some(j), kind, record.count);
+                        out.push(row, None, Some(j), kind, record.count);
                     }
                 }
             }
@@ -530,13 +540,15 @@ impl StreamJoinOperator {
             keys[at].rows.push(row as u32);
         }
         drop(by_key);
-        let mut output = Output::default();
+        let mut emitted = Vec::new();
+        let mut origins = Vec::new();
         // Rows with a NULL key: as rows that match nothing, never kept.
         let shows_unmatched = match self.emits {
             Emits::Pairs { outer } => outer[side],
             Emits::Kept { kept, anti } => kept == side && anti,
         };
-        if shows_unmatched {
+        if shows_unmatched && !null_keyed.is_empty() {
+            let mut output = Output::default();
             for &row in &null_keyed {
                 let kind = row_kind(kinds.as_ref(), row as usize)?;
                 let kind = match (self.emits, kind) {
@@ -548,67 +560,144 @@ impl StreamJoinOperator {
                     0 => (Some(row), None),
                     _ => (None, Some(row)),
                 };
-                output.push(l, r, kind, 1);
+                output.push(row, l, r, kind, 1);
             }
+            let none = RecordBatch::new_empty(self.sides[1 - side].schema.clone());
+            origins.extend_from_slice(&output.origins);
+            emitted.push(self.emit_over(side, &mine, &none, output)?);
         }
-        let mut others = self.read_others(side, &mut keys)?;
-        let mask = self.pair_mask(side, &mine, &others.rows, &keys)?;
         let encoded = self.sides[side].rows.convert_columns(mine.columns())?;
-        let mut matched = Vec::new();
-        let mut pair = 0;
-        for key in &keys {
-            for &row in &key.rows {
-                matched.clear();
-                match &mask {
-                    None => matched.extend(key.others.clone().map(|j| j as u32)),
-                    Some(mask) => {
-                        for j in key.others.clone() {
-                            if mask[pair] {
-                                matched.push(j as u32);
-                            }
-                            pair += 1;
-                        }
+        // Keys a chunk at a time, so that the other side's rows held at once stay bounded.
+        let mut first = 0;
+        while first < keys.len() {
+            let (read, mut others) = self.read_others(side, &mut keys[first..])?;
+            let chunk = &keys[first..first + read];
+            let mut output = Output::default();
+            // Rows whose pairs go through the condition together, a bounded number.
+            let mut units: Vec<(usize, u32)> = Vec::new();
+            let mut pairs = 0;
+            for (k, key) in chunk.iter().enumerate() {
+                for &row in &key.rows {
+                    if !units.is_empty() && pairs + key.others.len() > PAIRS_PER_EVALUATION {
+                        self.join_units(
+                            side,
+                            &mine,
+                            kinds.as_ref(),
+                            &encoded,
+                            chunk,
+                            &units,
+                            &mut others,
+                            &mut output,
+                        )?;
+                        units.clear();
+                        pairs = 0;
                     }
+                    units.push((k, row));
+                    pairs += key.others.len();
                 }
-                let kind = row_kind(kinds.as_ref(), row as usize)?;
-                let matched_rows: i64 = matched
-                    .iter()
-                    .map(|&j| others.records[j as usize].count)
-                    .sum();
-                self.join_row(side, row, kind, &matched, &mut others, &mut output);
-                let adds = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
-                self.update_record(
+            }
+            if !units.is_empty() {
+                self.join_units(
                     side,
+                    &mine,
+                    kinds.as_ref(),
                     &encoded,
-                    row as usize,
-                    key.key,
-                    key.group,
-                    adds,
-                    matched_rows,
+                    chunk,
+                    &units,
+                    &mut others,
+                    &mut output,
                 )?;
             }
-        }
-        let other = 1 - side;
-        let Others {
-            addresses,
-            records,
-            touched,
-            rows: other_rows,
-        } = others;
-        for ((address, record), touched) in addresses.into_iter().zip(&records).zip(touched) {
-            if touched {
-                self.backend
-                    .put(SIDE_STATES[other], address, record.encode())?;
+            let Others {
+                addresses,
+                records,
+                touched,
+                rows: other_rows,
+            } = others;
+            for ((address, record), touched) in addresses.into_iter().zip(&records).zip(touched) {
+                if touched {
+                    self.backend
+                        .put(SIDE_STATES[1 - side], address, record.encode())?;
+                }
             }
+            if !output.kinds.is_empty() {
+                origins.extend_from_slice(&output.origins);
+                emitted.push(self.emit_over(side, &mine, &other_rows, output)?);
+            }
+            first += read;
         }
-        if !output.kinds.is_empty() {
-            let (left, right) = match side {
-                0 => (&mine, &other_rows),
-                _ => (&other_rows, &mine),
-            };
-            out.collect(self.emit(left, right, output)?);
+        if !emitted.is_empty() {
+            out.collect(in_arrival_order(&self.emitted_schema, &emitted, &origins)?);
         }
         Ok(())
+    }
+
+    /// Joins `units` (rows of this side with their key in `keys`), in order, with the other
+    /// side's rows of their keys, updating both sides' records.
+    #[allow(clippy::too_many_arguments)]
+    fn join_units(
+        &mut self,
+        side: usize,
+        mine: &RecordBatch,
+        kinds: Option<&Int8Array>,
+        encoded: &datafusion::arrow::row::Rows,
+        keys: &[BatchKey],
+        units: &[(usize, u32)],
+        others: &mut Others,
+        output: &mut Output,
+    ) -> Result<()> {
+        let mask = match &self.filter {
+            Some(filter) => Some(self.units_mask(side, filter, mine, &others.rows, keys, units)?),
+            None => None,
+        };
+        let mut matched = Vec::new();
+        let mut pair = 0;
+        for &(k, row) in units {
+            let key = &keys[k];
+            matched.clear();
+            match &mask {
+                None => matched.extend(key.others.clone().map(|j| j as u32)),
+                Some(mask) => {
+                    for j in key.others.clone() {
+                        if mask[pair] {
+                            matched.push(j as u32);
+                        }
+                        pair += 1;
+                    }
+                }
+            }
+            let kind = row_kind(kinds, row as usize)?;
+            let matched_rows: i64 = matched
+                .iter()
+                .map(|&j| others.records[j as usize].count)
+                .sum();
+            self.join_row(side, row, kind, &matched, others, output);
+            let adds = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+            self.update_record(
+                side,
+                encoded,
+                row as usize,
+                key.key,
+                key.group,
+                adds,
+                matched_rows,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `emit` with this side's rows `mine` and the other side's `theirs` in their places.
+    fn emit_over(
+        &self,
+        side: usize,
+        mine: &RecordBatch,
+        theirs: &RecordBatch,
+        out: Output,
+    ) -> Result<RecordBatch> {
+        match side {
+            0 => self.emit(mine, theirs, out),
+            _ => self.emit(theirs, mine, out),
+        }
     }
 
     /// The rows `out` describes, over this batch's rows and the other side's rows it met.
@@ -642,6 +731,26 @@ impl StreamJoinOperator {
         }
         Ok(RecordBatch::try_new(self.emitted_schema.clone(), columns)?)
     }
+}
+
+/// The batches `emitted` as one, their rows in the order of `origins` (the input row each
+/// comes from; the changes of one input row keep their order), as Flink emits them row by
+/// row: an update that moves a row to another key must not send its new version first.
+fn in_arrival_order(
+    schema: &SchemaRef,
+    emitted: &[RecordBatch],
+    origins: &[u32],
+) -> Result<RecordBatch> {
+    let all = match emitted {
+        [one] => one.clone(),
+        _ => concat_batches(schema, emitted)?,
+    };
+    if origins.is_sorted() {
+        return Ok(all);
+    }
+    let mut order: Vec<u32> = (0..origins.len() as u32).collect();
+    order.sort_by_key(|&i| origins[i as usize]);
+    Ok(take_record_batch(&all, &UInt32Array::from(order))?)
 }
 
 /// The row kind of row `row`: `+I` without kinds.

@@ -250,6 +250,32 @@ fn an_inner_join_forwards_its_inputs_row_kinds() {
 }
 
 #[test]
+fn changes_go_out_in_the_order_of_their_input_rows_across_keys() {
+    // An update that moves a row from key 1 to key 2 must retract the old pair before it
+    // sends the new one, though key 2 came first in the batch; with the chunk of other
+    // rows read at once kept small in tests, the keys also fall in different chunks.
+    let mut op = typed((0, 1), WindowJoinType::Inner, true);
+    step(&mut op, 1, &[(Some(1), 100, "+I"), (Some(2), 200, "+I")]);
+    step(&mut op, 1, &[(Some(1), 101, "+I"), (Some(2), 201, "+I")]);
+    step(&mut op, 0, &[(Some(1), 7, "+I")]);
+    assert_eq!(
+        step(
+            &mut op,
+            0,
+            &[(Some(2), 8, "+I"), (Some(1), 7, "-U"), (Some(2), 7, "+U")]
+        ),
+        [
+            "+I[2, 8, 2, 200]",
+            "+I[2, 8, 2, 201]",
+            "-U[1, 7, 1, 100]",
+            "-U[1, 7, 1, 101]",
+            "+U[2, 7, 2, 200]",
+            "+U[2, 7, 2, 201]"
+        ]
+    );
+}
+
+#[test]
 fn a_null_key_on_an_outer_side_is_padded_at_once_and_never_kept() {
     let mut op = typed((0, 1), WindowJoinType::LeftOuter, true);
     assert_eq!(
