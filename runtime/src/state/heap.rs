@@ -93,6 +93,47 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         Ok(())
     }
 
+    fn update(
+        &mut self,
+        state: &str,
+        key: StateKey,
+        change: &mut dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>>,
+    ) -> Result<()> {
+        use std::collections::btree_map::Entry;
+        if !self.states.contains_key(state) {
+            return match change(None)? {
+                Some(value) => self.put(state, key, value),
+                None => Ok(()),
+            };
+        }
+        if !self.range.contains(key.key_group) {
+            return Err(RuntimeError::Internal(format!(
+                "key group {} is outside this subtask's range {}..={}",
+                key.key_group, self.range.start, self.range.end
+            )));
+        }
+        let values = self
+            .states
+            .get_mut(state)
+            .ok_or_else(|| RuntimeError::Internal(format!("the state {state} went missing")))?;
+        let mut address = Vec::new();
+        encode_into(&mut address, key.key_group, &key.namespace, &key.key);
+        match values.entry(address) {
+            Entry::Occupied(mut entry) => match change(Some(entry.get()))? {
+                Some(value) => *entry.get_mut() = value,
+                None => {
+                    entry.remove();
+                }
+            },
+            Entry::Vacant(entry) => {
+                if let Some(value) = change(None)? {
+                    entry.insert(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn get(&self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>> {
         let Some(values) = self.states.get(state) else {
             return Ok(None);

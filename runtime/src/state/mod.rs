@@ -53,6 +53,21 @@ pub trait KeyedStateBackend: Send {
     fn get(&self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
     /// Removes and returns the value at an address.
     fn remove(&mut self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
+    /// Replaces the value at an address by what `change` makes of it (`None`: none there;
+    /// returning `None` removes it). A backend may find the address once for both.
+    fn update(
+        &mut self,
+        state: &str,
+        key: StateKey,
+        change: &mut dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>>,
+    ) -> Result<()> {
+        let old = self.get(state, &key)?;
+        match change(old.as_deref())? {
+            Some(value) => self.put(state, key, value),
+            None if old.is_some() => self.remove(state, &key).map(|_| ()),
+            None => Ok(()),
+        }
+    }
     /// Removes and returns every value of a namespace, over all key groups.
     fn take_namespace(
         &mut self,

@@ -48,9 +48,36 @@ pub fn check_backend(make: &MakeBackend<'_>) {
     assert_eq!(b.get("other", &at(3, b"w1", b"a")).unwrap(), None);
     assert_eq!(b.get("acc", &at(127, b"", b"")).unwrap(), Some(Vec::new()));
 
+    // An update sees the value there (or none) and replaces it, or removes it with None.
+    let mut seen = Vec::new();
+    let mut append = |old: Option<&[u8]>| {
+        seen.push(old.map(<[u8]>::to_vec));
+        Ok(Some([old.unwrap_or(b""), b"+"].concat()))
+    };
+    b.update("upd", at(5, b"n", b"k"), &mut append).unwrap();
+    b.update("upd", at(5, b"n", b"k"), &mut append).unwrap();
+    assert_eq!(seen, [None, Some(b"+".to_vec())]);
+    assert_eq!(
+        b.get("upd", &at(5, b"n", b"k")).unwrap().as_deref(),
+        Some(&b"++"[..])
+    );
+    b.update("upd", at(5, b"n", b"k"), &mut |_| Ok(None))
+        .unwrap();
+    b.update("upd", at(5, b"n", b"gone"), &mut |_| Ok(None))
+        .unwrap();
+    assert!(all(b.as_ref(), KeyGroupRange { start: 5, end: 5 }).is_empty());
+    b.update("acc", at(3, b"w1", b"a"), &mut |old| {
+        assert_eq!(old, Some(&b"4"[..]));
+        Ok(old.map(<[u8]>::to_vec))
+    })
+    .unwrap();
+
     // A key group of another subtask is refused, not stored.
     let mut half = make(KeyGroupRange { start: 0, end: 63 });
     assert!(half.put("acc", at(64, b"w", b"k"), b"x".to_vec()).is_err());
+    assert!(half
+        .update("acc", at(64, b"w", b"k"), &mut |_| Ok(Some(b"x".to_vec())))
+        .is_err());
     assert!(all(half.as_ref(), full).is_empty());
 
     // Scans visit one range, in key-group order, state names within a key group.

@@ -478,24 +478,23 @@ impl StreamJoinOperator {
             namespace: key.to_vec(),
             key: encoded.row(i).data().to_vec(),
         };
-        let mut record = match self.backend.get(SIDE_STATES[side], &address)? {
-            Some(v) => Record::decode(&v)?,
-            None => Record {
-                count: 0,
-                matches: 0,
-            },
-        };
-        record.count += if adds { 1 } else { -1 };
-        if self.counts_matches(side) {
-            // Equal rows match the same rows of the other side.
-            record.matches = matched_rows;
-        }
-        match record.count > 0 {
-            true => self
-                .backend
-                .put(SIDE_STATES[side], address, record.encode()),
-            false => self.backend.remove(SIDE_STATES[side], &address).map(|_| ()),
-        }
+        let counts_matches = self.counts_matches(side);
+        self.backend
+            .update(SIDE_STATES[side], address, &mut |stored| {
+                let mut record = match stored {
+                    Some(v) => Record::decode(v)?,
+                    None => Record {
+                        count: 0,
+                        matches: 0,
+                    },
+                };
+                record.count += if adds { 1 } else { -1 };
+                if counts_matches {
+                    // Equal rows match the same rows of the other side.
+                    record.matches = matched_rows;
+                }
+                Ok((record.count > 0).then(|| record.encode()))
+            })
     }
 
     /// Joins a batch of input `side` (0: left, 1: right): the rows of each join key in
