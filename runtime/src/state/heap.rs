@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use super::stored_key::{decode, encode_into, namespace_prefix};
-use super::{KeyGroupRange, KeyedStateBackend, StateKey, Visitor};
+use super::{Change, KeyGroupRange, KeyedStateBackend, StateKey, Visitor};
 use crate::error::{Result, RuntimeError};
 
 /// One state's values by address.
@@ -93,12 +93,7 @@ impl KeyedStateBackend for HeapKeyedStateBackend {
         Ok(())
     }
 
-    fn update(
-        &mut self,
-        state: &str,
-        key: StateKey,
-        change: &mut dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>>,
-    ) -> Result<()> {
+    fn update(&mut self, state: &str, key: StateKey, change: &mut Change<'_>) -> Result<()> {
         use std::collections::btree_map::Entry;
         if !self.states.contains_key(state) {
             return match change(None)? {

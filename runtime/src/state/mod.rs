@@ -39,6 +39,10 @@ pub struct StateKey {
     pub key: Vec<u8>,
 }
 
+/// Makes a value's new bytes from its old ones (`None`: no value; returning `None`
+/// removes it), for [`KeyedStateBackend::update`].
+pub type Change<'a> = dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>> + 'a;
+
 /// Visits one value during a scan: its state's name, its address and its bytes.
 pub type Visitor<'a> = dyn FnMut(&str, &StateKey, &[u8]) -> Result<()> + 'a;
 
@@ -55,12 +59,7 @@ pub trait KeyedStateBackend: Send {
     fn remove(&mut self, state: &str, key: &StateKey) -> Result<Option<Vec<u8>>>;
     /// Replaces the value at an address by what `change` makes of it (`None`: none there;
     /// returning `None` removes it). A backend may find the address once for both.
-    fn update(
-        &mut self,
-        state: &str,
-        key: StateKey,
-        change: &mut dyn FnMut(Option<&[u8]>) -> Result<Option<Vec<u8>>>,
-    ) -> Result<()> {
+    fn update(&mut self, state: &str, key: StateKey, change: &mut Change<'_>) -> Result<()> {
         let old = self.get(state, &key)?;
         match change(old.as_deref())? {
             Some(value) => self.put(state, key, value),
