@@ -573,36 +573,29 @@ impl StreamJoinOperator {
             let chunk = &keys[first..first + read];
             let mut output = Output::default();
             // Rows whose pairs go through the condition together, a bounded number.
-            let mut units: Vec<(usize, u32)> = Vec::new();
+            let mut groups: Vec<Vec<(usize, u32)>> = vec![Vec::new()];
             let mut pairs = 0;
             for (k, key) in chunk.iter().enumerate() {
                 for &row in &key.rows {
-                    if !units.is_empty() && pairs + key.others.len() > PAIRS_PER_EVALUATION {
-                        self.join_units(
-                            side,
-                            &mine,
-                            kinds.as_ref(),
-                            &encoded,
-                            chunk,
-                            &units,
-                            &mut others,
-                            &mut output,
-                        )?;
-                        units.clear();
+                    let pending = groups.last().map_or(0, Vec::len);
+                    if pending > 0 && pairs + key.others.len() > PAIRS_PER_EVALUATION {
+                        groups.push(Vec::new());
                         pairs = 0;
                     }
-                    units.push((k, row));
+                    if let Some(group) = groups.last_mut() {
+                        group.push((k, row));
+                    }
                     pairs += key.others.len();
                 }
             }
-            if !units.is_empty() {
+            for units in groups.iter().filter(|g| !g.is_empty()) {
                 self.join_units(
                     side,
                     &mine,
                     kinds.as_ref(),
                     &encoded,
                     chunk,
-                    &units,
+                    units,
                     &mut others,
                     &mut output,
                 )?;
