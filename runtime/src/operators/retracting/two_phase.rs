@@ -9,7 +9,7 @@ use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 
 use super::codec::{put_prefixed, split_prefixed};
-use super::feed::{add_count, is_retraction};
+use super::feed::{add_count, is_retraction, ValueCounts};
 use super::{is_variance, GroupAccumulator, GroupState, RetractingAggregation};
 use crate::changelog::ops;
 use crate::error::{Result, RuntimeError};
@@ -100,26 +100,12 @@ impl RetractingAggregation {
                         GroupAccumulator::Distinct(counts),
                         GroupAccumulator::Distinct(plus),
                         GroupAccumulator::Distinct(minus),
-                    ) => {
-                        let changes = plus
-                            .into_iter()
-                            .chain(minus.into_iter().map(|(v, c)| (v, -c)));
-                        for (value, delta) in changes {
-                            add_count(counts, value, delta);
-                        }
-                    }
+                    ) => add_counts(counts, plus, minus),
                     (
                         GroupAccumulator::Values(counts),
                         GroupAccumulator::Values(plus),
                         GroupAccumulator::Values(minus),
-                    ) => {
-                        let changes = plus
-                            .into_iter()
-                            .chain(minus.into_iter().map(|(v, c)| (v, -c)));
-                        for (value, delta) in changes {
-                            add_count(counts, value, delta);
-                        }
-                    }
+                    ) => add_counts(counts, plus, minus),
                     (
                         GroupAccumulator::Row(target),
                         GroupAccumulator::Row(mut plus),
@@ -238,4 +224,18 @@ pub(super) fn subtract_welford(
         ScalarValue::Float64(Some(mean_a)),
         ScalarValue::Float64(Some(m2_a)),
     ])
+}
+
+/// Adds the counts of `plus` to `counts` and takes those of `minus` away.
+fn add_counts<M: ValueCounts>(
+    counts: &mut M,
+    plus: impl IntoIterator<Item = (Vec<u8>, i64)>,
+    minus: impl IntoIterator<Item = (Vec<u8>, i64)>,
+) {
+    let changes = plus
+        .into_iter()
+        .chain(minus.into_iter().map(|(v, c)| (v, -c)));
+    for (value, delta) in changes {
+        add_count(counts, value, delta);
+    }
 }

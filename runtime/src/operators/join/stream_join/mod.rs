@@ -265,7 +265,6 @@ impl StreamJoinOperator {
         keys: &[BatchKey],
         units: &[(usize, u32)],
     ) -> Result<Vec<bool>> {
-        let mut mask = Vec::new();
         let (mut my_rows, mut their_rows) = (Vec::new(), Vec::new());
         for &(key, row) in units {
             for j in keys[key].others.clone() {
@@ -273,35 +272,11 @@ impl StreamJoinOperator {
                 their_rows.push(j as u32);
             }
         }
-        if !my_rows.is_empty() {
-            self.evaluate_pairs(
-                side,
-                filter,
-                mine,
-                others,
-                &mut my_rows,
-                &mut their_rows,
-                &mut mask,
-            )?;
+        if my_rows.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(mask)
-    }
-
-    /// Appends to `mask` whether each pair (`my_rows[i]`, `their_rows[i]`) meets the
-    /// condition, and empties both lists.
-    #[allow(clippy::too_many_arguments)]
-    fn evaluate_pairs(
-        &self,
-        side: usize,
-        filter: &Arc<dyn PhysicalExpr>,
-        mine: &RecordBatch,
-        others: &RecordBatch,
-        my_rows: &mut Vec<u32>,
-        their_rows: &mut Vec<u32>,
-        mask: &mut Vec<bool>,
-    ) -> Result<()> {
-        let my_rows = UInt32Array::from(std::mem::take(my_rows));
-        let their_rows = UInt32Array::from(std::mem::take(their_rows));
+        let my_rows = UInt32Array::from(my_rows);
+        let their_rows = UInt32Array::from(their_rows);
         let (left, right) = match side {
             0 => ((mine, &my_rows), (others, &their_rows)),
             _ => ((others, &their_rows), (mine, &my_rows)),
@@ -324,8 +299,9 @@ impl StreamJoinOperator {
         let result = result
             .as_boolean_opt()
             .ok_or_else(|| RuntimeError::Internal("the join condition is not boolean".into()))?;
-        mask.extend((0..result.len()).map(|i| result.is_valid(i) && result.value(i)));
-        Ok(())
+        Ok((0..result.len())
+            .map(|i| result.is_valid(i) && result.value(i))
+            .collect())
     }
 
     /// The other side's rows of the first keys of `keys`, read from state once per key and
