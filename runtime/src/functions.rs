@@ -14,21 +14,34 @@ use datafusion::logical_expr::{
 
 use crate::time::now_millis;
 
+mod bitmap;
+mod collect;
 pub mod date_format;
 mod first_last;
 mod flink_aggregates;
+mod flink_arrays;
+mod flink_codec;
 mod flink_json;
+mod flink_math;
+mod flink_parse;
+mod flink_regex;
 mod flink_scalar;
 mod flink_strict;
+mod flink_strings;
 mod flink_text;
 mod is_json;
+mod json_agg;
 mod json_build;
 mod json_path;
+mod json_text;
 mod listagg;
 pub mod map_constructor;
+mod percentile;
+mod printf;
 mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
+pub use flink_strings::FlinkStringPlanner;
 pub use json_build::mode_literal as json_mode_literal;
 pub use type_of::TypeOfRule;
 
@@ -80,6 +93,35 @@ impl ScalarUDFImpl for ProcTime {
                 false,
             )),
         ))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        Ok(ColumnarValue::Scalar(ScalarValue::TimestampMillisecond(
+            Some(now_millis()),
+            Some("UTC".into()),
+        )))
+    }
+}
+
+/// Flink's `CURRENT_ROW_TIMESTAMP()`: the wall-clock time as each row is processed, as
+/// TIMESTAMP_LTZ(3). Unlike `PROCTIME()` it is a value, not a time attribute a window
+/// could use.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CurrentRowTimestamp {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CurrentRowTimestamp {
+    fn name(&self) -> &str {
+        "current_row_timestamp"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(proctime_type())
     }
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -374,6 +416,9 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = vec![
         Arc::new(ScalarUDF::from(ProcTime::default())),
         Arc::new(ScalarUDF::from(date_format::DateFormat::default())),
+        Arc::new(ScalarUDF::from(CurrentRowTimestamp {
+            signature: Signature::exact(vec![], Volatility::Volatile),
+        })),
     ];
     for f in [
         FlinkFunction::Mod,
@@ -387,6 +432,15 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     }
     functions.extend(flink_scalar::all());
     functions.extend(flink_strict::all());
+    functions.extend(flink_strings::all());
+    functions.extend(flink_arrays::all());
+    functions.extend(bitmap::scalars());
+    functions.extend(flink_math::all());
+    functions.extend(flink_regex::all());
+    functions.extend(flink_codec::all());
+    functions.extend(flink_parse::all());
+    functions.push(printf::udf());
+    functions.extend(json_text::all());
     functions.extend(flink_text::all());
     functions.extend(flink_json::all());
     functions.push(is_json::udf());
@@ -402,17 +456,10 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
 /// DataFusion's functions under the names Flink gives them (same semantics on the calls
 /// `docs/functions.md` lists). An alias is planned and serialized as DataFusion's name.
 fn flink_aliases() -> Vec<Arc<ScalarUDF>> {
-    use datafusion::functions::{math, regex, string};
+    use datafusion::functions::regex;
     let alias =
         |f: Arc<ScalarUDF>, name: &'static str| Arc::new(f.as_ref().clone().with_aliases([name]));
-    vec![
-        alias(string::starts_with(), "startswith"),
-        alias(string::ends_with(), "endswith"),
-        alias(regex::regexp_like(), "regexp"),
-        alias(math::trunc(), "truncate"),
-        alias(math::signum(), "sign"),
-        alias(math::ceil(), "ceiling"),
-    ]
+    vec![alias(regex::regexp_like(), "regexp")]
 }
 
 pub use first_last::FlinkFirstLastNulls;
@@ -429,7 +476,20 @@ pub fn flink_aggregate_aliases() -> Vec<Arc<datafusion::logical_expr::AggregateU
         Arc::new(datafusion::logical_expr::AggregateUDF::from(
             listagg::ListAgg::default(),
         )),
+        // Flink's GROUPING_ID(a, b, ...) is the same bit vector as DataFusion's GROUPING.
+        Arc::new(
+            datafusion::functions_aggregate::grouping::grouping_udaf()
+                .as_ref()
+                .clone()
+                .with_aliases(["grouping_id"]),
+        ),
+        percentile::udaf(),
+        collect::udaf(),
     ]
+    .into_iter()
+    .chain(json_agg::all())
+    .chain(bitmap::aggregates())
+    .collect()
 }
 
 #[cfg(test)]

@@ -281,15 +281,19 @@ impl Engine {
             .set_bool("datafusion.sql_parser.parse_float_as_decimal", true);
         // Built with its type planner (`regclass` casts) rather than rebuilt later:
         // rebuilding re-registers DataFusion's functions over Eddy's (`date_format`).
-        let state = SessionStateBuilder::new()
+        let mut builder = SessionStateBuilder::new()
             .with_config(df_config)
             .with_runtime_env(self.runtime.clone())
             .with_default_features()
             .with_type_planner(Arc::new(crate::type_planner::EddyTypes::new(
                 zone,
                 pg_catalog::type_planner(),
-            )))
-            .build();
+            )));
+        // Ahead of DataFusion's, which plan SUBSTRING and OVERLAY to PostgreSQL's.
+        if let Some(planners) = builder.expr_planners() {
+            planners.insert(0, Arc::new(eddy_runtime::functions::FlinkStringPlanner));
+        }
+        let state = builder.build();
         let mut ctx = SessionContext::new_with_state(state);
         for f in eddy_functions() {
             ctx.register_udf(f.as_ref().clone());

@@ -327,9 +327,12 @@ fn call_name(e: &Expr) -> Option<String> {
 }
 
 fn json_constructors(e: &mut Expr) {
-    let object = match call_name(e).as_deref() {
-        Some("json_object") => true,
-        Some("json_array") => false,
+    // (object, aggregate)
+    let (object, aggregate) = match call_name(e).as_deref() {
+        Some("json_object") => (true, false),
+        Some("json_array") => (false, false),
+        Some("json_objectagg") => (true, true),
+        Some("json_arrayagg") => (false, true),
         _ => return,
     };
     let Expr::Function(f) = e else {
@@ -342,7 +345,7 @@ fn json_constructors(e: &mut Expr) {
         Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(first))) => literal(first),
         _ => None,
     };
-    if object && first != Some(crate::parser::flink_operators::JSON_OBJECT_MARKER) {
+    if object && !aggregate && first != Some(crate::parser::flink_operators::JSON_OBJECT_MARKER) {
         return;
     }
     if first.is_some_and(|m| m.starts_with("eddy:json:")) {
@@ -359,9 +362,10 @@ fn json_constructors(e: &mut Expr) {
         // Flink's defaults: JSON_OBJECT keeps NULLs, JSON_ARRAY drops them.
         None => !object,
     };
-    let values: Vec<&ast::FunctionArg> = match object {
-        true => list.args.iter().skip(2).step_by(2).collect(),
-        false => list.args.iter().collect(),
+    let values: Vec<&ast::FunctionArg> = match (object, aggregate) {
+        (true, false) => list.args.iter().skip(2).step_by(2).collect(),
+        (true, true) => list.args.iter().skip(1).collect(),
+        (false, _) => list.args.iter().collect(),
     };
     let raw: Vec<usize> = values
         .iter()
@@ -372,7 +376,11 @@ fn json_constructors(e: &mut Expr) {
                 while let Expr::Nested(inner) = v {
                     v = inner;
                 }
-                matches!(call_name(v).as_deref(), Some("json_object" | "json_array"))
+                // JSON(text) is JSON already, as Flink's JSON() marks it.
+                matches!(
+                    call_name(v).as_deref(),
+                    Some("json_object" | "json_array" | "json")
+                )
             }
             _ => false,
         })
@@ -381,7 +389,7 @@ fn json_constructors(e: &mut Expr) {
     let mode = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(string(
         eddy_runtime::functions::json_mode_literal(absent_on_null, &raw),
     )));
-    match object {
+    match object && !aggregate {
         true => list.args[0] = mode,
         false => list.args.insert(0, mode),
     }
@@ -436,6 +444,14 @@ mod tests {
         assert_eq!(
             flink("SELECT JSON_ARRAY(), JSON_OBJECT()"),
             "SELECT JSON_ARRAY('eddy:json:ABSENT ON NULL'), JSON_OBJECT('eddy:json:NULL ON NULL')"
+        );
+        assert_eq!(
+            flink("SELECT JSON_OBJECTAGG(KEY k VALUE JSON(v)), JSON_ARRAYAGG(x NULL ON NULL) FROM t"),
+            "SELECT JSON_OBJECTAGG('eddy:json:NULL ON NULL;raw=0', k, JSON(v)), JSON_ARRAYAGG('eddy:json:NULL ON NULL', x) FROM t"
+        );
+        assert_eq!(
+            flink("SELECT JSON_ARRAY(JSON(s), s)"),
+            "SELECT JSON_ARRAY('eddy:json:ABSENT ON NULL;raw=0', JSON(s), s)"
         );
     }
 

@@ -144,9 +144,9 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
             edits.push((tokens[close].1.clone(), ")".into()));
         } else if is_word(t, "CASE") {
             case_value_lists(&tokens, i, sql, &mut edits)?;
-        } else if is_word(t, "JSON_OBJECT") {
+        } else if is_word(t, "JSON_OBJECT") || is_word(t, "JSON_OBJECTAGG") {
             if let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LParen) {
-                json_object_edits(&tokens, open, &mut edits);
+                json_object_edits(&tokens, open, is_word(t, "JSON_OBJECT"), &mut edits);
             }
         } else if is_word(t, "IS") {
             let Some(mut j) = next(i + 1) else { continue };
@@ -205,11 +205,13 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     Ok(super::splice(sql, &kept))
 }
 
-/// The edits of one `JSON_OBJECT(` whose parenthesis is token `open`; none when an
-/// argument is not a `[KEY] k VALUE v` pair (Flink refuses the call; so will the function).
+/// The edits of one `JSON_OBJECT(` (with `marker`) or `JSON_OBJECTAGG(` whose parenthesis
+/// is token `open`; none when an argument is not a `[KEY] k VALUE v` pair (Flink refuses
+/// the call; so will the function).
 fn json_object_edits(
     tokens: &[(Token, std::ops::Range<usize>)],
     open: usize,
+    marker: bool,
     edits: &mut Vec<(std::ops::Range<usize>, String)>,
 ) {
     let significant = |i: &usize| !matches!(tokens[*i].0, Token::Whitespace(_));
@@ -277,6 +279,10 @@ fn json_object_edits(
             };
             pair_edits.push((tokens[value].1.clone(), ",".into()));
         }
+    }
+    if !marker {
+        edits.extend(pair_edits);
+        return;
     }
     let at = tokens[open].1.end;
     let marker = match (only_clause, args.first().map(|a| words(a).is_empty())) {
@@ -556,6 +562,10 @@ mod tests {
         assert_eq!(
             rw("SELECT JSON_OBJECT(KEY 'a' VALUE 1, 'b' VALUE f(x, y) ABSENT ON NULL)"),
             "SELECT JSON_OBJECT('__eddy_json_object',  'a' , 1, 'b' , f(x, y) ABSENT ON NULL)"
+        );
+        assert_eq!(
+            rw("SELECT JSON_OBJECTAGG(KEY k VALUE v ABSENT ON NULL) FROM t"),
+            "SELECT JSON_OBJECTAGG( k , v ABSENT ON NULL) FROM t"
         );
         assert_eq!(
             rw("SELECT JSON_OBJECT()"),
