@@ -707,7 +707,7 @@ mod tests {
     fn texts(bitmaps: &ArrayRef) -> String {
         let out = column("bitmap_to_string", vec![bitmaps.clone()]).unwrap();
         let s = out.as_string::<i32>();
-        let text = |r: usize| s.is_valid(r).then(|| s.value(r)).unwrap_or("NULL");
+        let text = |r: usize| if s.is_valid(r) { s.value(r) } else { "NULL" };
         (0..s.len()).map(text).collect::<Vec<_>>().join(" ")
     }
 

@@ -891,7 +891,7 @@ mod tests {
                     .unwrap(),
                 [array_of_int.clone(), DataType::Int32]
             );
-            assert!(f.coerce_types(&[array_of_int.clone()]).is_err());
+            assert!(f.coerce_types(std::slice::from_ref(&array_of_int)).is_err());
             assert!(f.coerce_types(&[DataType::Int32, DataType::Int32]).is_err());
         }
         let sort = FlinkArray::new(ArrayFunction::Sort);

@@ -75,11 +75,7 @@ impl ScalarUDFImpl for JsonText {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
-            [t] if matches!(
-                t,
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
-            ) =>
-            {
+            [DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null] => {
                 Ok(vec![DataType::Utf8])
             }
             // Flink's PARSE_JSON(s, allowDuplicateKeys): a repeated key is kept either way.

@@ -229,7 +229,7 @@ fn signed(body: String, negative: bool, s: &Spec) -> String {
 fn grouped(digits: &str) -> String {
     let mut out = String::new();
     for (k, c) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -380,10 +380,10 @@ mod tests {
             Some("ab  |")
         );
         assert_eq!(printf("%s", vec![s(None)]).as_deref(), Some("null"));
-        assert_eq!(printf("%.2f", vec![f(3.14159)]).as_deref(), Some("3.14"));
+        assert_eq!(printf("%.2f", vec![f(1.23456)]).as_deref(), Some("1.23"));
         assert_eq!(
-            printf("%08.2f", vec![f(-3.14159)]).as_deref(),
-            Some("-0003.14")
+            printf("%08.2f", vec![f(-1.23456)]).as_deref(),
+            Some("-0001.23")
         );
         assert_eq!(
             printf("%e", vec![f(1234.5)]).as_deref(),
