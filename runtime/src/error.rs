@@ -37,6 +37,12 @@ pub enum RuntimeError {
     /// An external system failed.
     #[error("{0}")]
     External(String),
+    /// A user function raised, returned what its type cannot hold, or could not be loaded.
+    #[error("{message}")]
+    UserFunction {
+        sqlstate: &'static str,
+        message: String,
+    },
     /// The job or task was cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -76,6 +82,7 @@ impl RuntimeError {
             RuntimeError::User(_) => "22023",
             RuntimeError::Cancelled => "57014",
             RuntimeError::Io { .. } | RuntimeError::External(_) => "58000",
+            RuntimeError::UserFunction { sqlstate, .. } => sqlstate,
             RuntimeError::Arrow(_) => "22000",
             RuntimeError::DataFusion(e) => datafusion_sqlstate(e),
             RuntimeError::Internal(_) => "XX000",
@@ -88,6 +95,7 @@ impl RuntimeError {
             RuntimeError::BadRecord { .. }
             | RuntimeError::User(_)
             | RuntimeError::NotFound(_)
+            | RuntimeError::UserFunction { .. }
             | RuntimeError::Cancelled => ErrorClass::User,
             RuntimeError::External(_) | RuntimeError::Io { .. } => ErrorClass::External,
             RuntimeError::Arrow(_) | RuntimeError::DataFusion(_) => ErrorClass::User,

@@ -38,11 +38,14 @@ mod listagg;
 pub mod map_constructor;
 mod percentile;
 mod printf;
+pub mod python;
+mod time_round;
 mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
 pub use flink_strings::FlinkStringPlanner;
 pub use json_build::mode_literal as json_mode_literal;
+pub use time_round::{CEIL as TIME_CEIL, FLOOR as TIME_FLOOR};
 pub use type_of::TypeOfRule;
 
 /// Flink's `PROCTIME()`: the wall-clock time at which a row is processed, as
@@ -193,7 +196,10 @@ impl ScalarUDFImpl for FlinkUdf {
             FlinkFunction::Hour => n == 1,
             FlinkFunction::SplitIndex => n == 3,
             FlinkFunction::RegexpExtract => n == 2 || n == 3,
-            FlinkFunction::ToTimestampLtz => n == 1 || n == 2,
+            // TO_TIMESTAMP_LTZ(epoch [, precision]) or (string [, format [, zone]]).
+            FlinkFunction::ToTimestampLtz => {
+                n == 1 || n == 2 || (n == 3 && arg_types.first().is_some_and(is_text))
+            }
         };
         if !arity_ok {
             return Err(function_error(format!(
@@ -222,6 +228,15 @@ impl ScalarUDFImpl for FlinkUdf {
                 t
             }
             FlinkFunction::CountChar => vec![DataType::Utf8, DataType::Utf8],
+            FlinkFunction::ToTimestampLtz if is_text(&arg_types[0]) => {
+                // (string, format, zone) are all text: ('x', 3) matches neither form.
+                if let Some(t) = arg_types[1..].iter().find(|t| !is_text(t) && !t.is_null()) {
+                    return Err(function_error(format!(
+                        "TO_TIMESTAMP_LTZ(string [, format [, zone]]) takes a text format and zone, not {t}"
+                    )));
+                }
+                vec![DataType::Utf8; n]
+            }
             FlinkFunction::ToTimestampLtz => {
                 let epoch = match &arg_types[0] {
                     t if t.is_integer() || t.is_null() => DataType::Int64,
@@ -343,6 +358,9 @@ impl ScalarUDFImpl for FlinkUdf {
                     .collect();
                 Arc::new(counts)
             }
+            FlinkFunction::ToTimestampLtz if is_text(arrays[0].data_type()) => {
+                text_to_timestamp_ltz(&arrays)?
+            }
             FlinkFunction::ToTimestampLtz => to_timestamp_ltz(&arrays, rows)?,
         };
         Ok(ColumnarValue::Array(result))
@@ -352,6 +370,45 @@ impl ScalarUDFImpl for FlinkUdf {
 /// A user's bad argument, which the gateway answers with 22023 and this message.
 fn user_error(msg: String) -> datafusion::error::DataFusionError {
     datafusion::error::DataFusionError::External(Box::new(crate::RuntimeError::User(msg)))
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Flink's `TO_TIMESTAMP_LTZ(string [, format [, zone]])`: the string read with the Java
+/// pattern (Flink's default formats without one) as a time of day in the zone (UTC without
+/// one); NULL when an argument is NULL, the string does not match or the zone is unknown.
+fn text_to_timestamp_ltz(arrays: &[ArrayRef]) -> Result<ArrayRef> {
+    use chrono::TimeZone;
+    let text = arrays[0].as_string::<i32>();
+    let local =
+        flink_parse::parse_column(text, arrays.get(1).map(|a| a.as_string::<i32>()), false)?;
+    let zones = arrays.get(2).map(|a| a.as_string::<i32>());
+    let mut cached: Option<(String, Option<chrono_tz::Tz>)> = None;
+    let millis = local.into_iter().enumerate().map(|(r, t)| {
+        let t = t?;
+        let zone = match zones {
+            None => chrono_tz::UTC,
+            Some(z) if z.is_null(r) => return None,
+            Some(z) => {
+                let name = z.value(r);
+                if cached.as_ref().is_none_or(|(n, _)| n != name) {
+                    cached = Some((name.to_string(), name.parse::<chrono_tz::Tz>().ok()));
+                }
+                cached.as_ref().and_then(|(_, tz)| *tz)?
+            }
+        };
+        // A time in a DST gap moves past it, as Java's ZonedDateTime.of does.
+        let instant = zone.from_local_datetime(&t).earliest().or_else(|| {
+            zone.from_local_datetime(&(t + chrono::Duration::hours(1)))
+                .earliest()
+        })?;
+        Some(instant.timestamp_millis())
+    });
+    Ok(Arc::new(
+        datafusion::arrow::array::TimestampMillisecondArray::from_iter(millis).with_timezone("UTC"),
+    ))
 }
 
 /// `TO_TIMESTAMP_LTZ(epoch [, precision])` over whole columns. Flink accepts precision 0
@@ -439,6 +496,7 @@ pub fn eddy_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(flink_regex::all());
     functions.extend(flink_codec::all());
     functions.extend(flink_parse::all());
+    functions.extend(time_round::all());
     functions.push(printf::udf());
     functions.extend(json_text::all());
     functions.extend(flink_text::all());

@@ -463,6 +463,7 @@ impl Engine {
         }
         register_window_functions(&ctx)?;
         register_temporal_function(&ctx);
+        register_user_functions(&ctx, &catalog, temporaries, at)?;
         // Views in creation order within a database; a view reading another database's
         // view waits for a later pass.
         let mut pending: Vec<(DatabaseName, &crate::catalog::CatalogView)> = catalog
@@ -542,6 +543,33 @@ impl Engine {
         }
         Ok(ctx)
     }
+}
+
+/// The user functions calls in `at` find, registered by name over the built-in ones they
+/// shadow (`handler::visible_user_functions` says which).
+fn register_user_functions(
+    ctx: &SessionContext,
+    catalog: &Catalog,
+    temporaries: Option<&TemporaryObjects>,
+    at: &DatabaseName,
+) -> Result<()> {
+    let state = ctx.state();
+    let builtin = |name: &str| {
+        state.scalar_functions().contains_key(name)
+            || state.aggregate_functions().contains_key(name)
+            || state.window_functions().contains_key(name)
+    };
+    let none = TemporaryObjects::default();
+    let visible =
+        crate::handler::visible_user_functions(catalog, temporaries.unwrap_or(&none), at, builtin);
+    for found in visible.into_values() {
+        ctx.register_udf(
+            eddy_runtime::functions::python::python_udf(found.function)?
+                .as_ref()
+                .clone(),
+        );
+    }
+    Ok(())
 }
 
 /// How DataFusion names a catalog object: all three parts, as written.

@@ -58,6 +58,12 @@ pub enum SqlError {
     /// PostgreSQL's undefined_function (42883).
     #[error("{0}")]
     UndefinedFunction(String),
+    /// PostgreSQL's duplicate_function (42723).
+    #[error("{0}")]
+    DuplicateFunction(String),
+    /// PostgreSQL's invalid_function_definition (42P13): a function that does not load.
+    #[error("{0}")]
+    InvalidFunction(String),
     /// A name PostgreSQL keeps for itself (reserved_name, 42939).
     #[error("{0}")]
     ReservedName(String),
@@ -240,6 +246,8 @@ impl SqlError {
             SqlError::DependentObjects(_) => "2BP01",
             SqlError::ReservedName(_) => "42939",
             SqlError::UndefinedFunction(_) => "42883",
+            SqlError::DuplicateFunction(_) => "42723",
+            SqlError::InvalidFunction(_) => "42P13",
             SqlError::UndefinedObject(_) => "42704",
             SqlError::ColumnExists { .. } => "42701",
             SqlError::InvalidDefinition(_) => "42P16",

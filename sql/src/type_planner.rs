@@ -80,6 +80,10 @@ impl TypePlanner for EddyTypes {
                 return Ok(Some(Arc::new(Field::new("", t, true))));
             }
         }
+        // Flink's BYTES (DataFusion knows BYTEA and VARBINARY only).
+        if let ast::DataType::Bytes(_) = sql_type {
+            return Ok(Some(Arc::new(Field::new("", DataType::Binary, true))));
+        }
         // `MAP<K, V>`, which the parser's pre-pass hands over as `MAP(K, V)`: planned as
         // the catalog plans the type in a column.
         if let ast::DataType::Map(..) = sql_type {

@@ -80,7 +80,7 @@ pub const ASYNC_SCALAR_BUFFER_CAPACITY: ConfigOption = ConfigOption {
         min: 1,
         max: MAX_COUNT,
     },
-    description: "The most calls an asynchronous scalar function keeps in flight (the Flink 1.19 and 1.20 name). Eddy: not applicable — Eddy has no user-defined Java or Python functions, asynchronous or not.",
+    description: "The most calls an asynchronous scalar function keeps in flight (the Flink 1.19 and 1.20 name). Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_SCALAR_MAX_ATTEMPTS: ConfigOption = ConfigOption {
@@ -90,7 +90,7 @@ pub const ASYNC_SCALAR_MAX_ATTEMPTS: ConfigOption = ConfigOption {
         min: 0,
         max: MAX_COUNT,
     },
-    description: "How many times a failed asynchronous scalar function call is retried before the task fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How many times a failed asynchronous scalar function call is retried before the task fails. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_SCALAR_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
@@ -100,28 +100,28 @@ pub const ASYNC_SCALAR_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
         min: 1,
         max: MAX_COUNT,
     },
-    description: "The most calls an asynchronous scalar function keeps in flight. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "The most calls an asynchronous scalar function keeps in flight. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_SCALAR_RETRY_DELAY: ConfigOption = ConfigOption {
     key: "table.exec.async-scalar.retry-delay",
     default: "100 ms",
     kind: ValueKind::Duration,
-    description: "How long to wait before retrying a failed asynchronous scalar function call. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How long to wait before retrying a failed asynchronous scalar function call. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_SCALAR_RETRY_STRATEGY: ConfigOption = ConfigOption {
     key: "table.exec.async-scalar.retry-strategy",
     default: "FIXED_DELAY",
     kind: ValueKind::Enum(&["NO_RETRY", "FIXED_DELAY"]),
-    description: "Whether failed asynchronous scalar function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "Whether failed asynchronous scalar function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_SCALAR_TIMEOUT: ConfigOption = ConfigOption {
     key: "table.exec.async-scalar.timeout",
     default: "3 min",
     kind: ValueKind::Duration,
-    description: "How long an asynchronous scalar function call may take before it fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How long an asynchronous scalar function call may take before it fails. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_STATE_ENABLED: ConfigOption = ConfigOption {
@@ -138,7 +138,7 @@ pub const ASYNC_TABLE_MAX_CONCURRENT_OPERATIONS: ConfigOption = ConfigOption {
         min: 1,
         max: MAX_COUNT,
     },
-    description: "The most calls an asynchronous table function keeps in flight. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "The most calls an asynchronous table function keeps in flight. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_TABLE_MAX_RETRIES: ConfigOption = ConfigOption {
@@ -148,28 +148,28 @@ pub const ASYNC_TABLE_MAX_RETRIES: ConfigOption = ConfigOption {
         min: 0,
         max: MAX_COUNT,
     },
-    description: "How many times a failed asynchronous table function call is retried before the task fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How many times a failed asynchronous table function call is retried before the task fails. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_TABLE_RETRY_DELAY: ConfigOption = ConfigOption {
     key: "table.exec.async-table.retry-delay",
     default: "100 ms",
     kind: ValueKind::Duration,
-    description: "How long to wait before retrying a failed asynchronous table function call. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How long to wait before retrying a failed asynchronous table function call. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_TABLE_RETRY_STRATEGY: ConfigOption = ConfigOption {
     key: "table.exec.async-table.retry-strategy",
     default: "FIXED_DELAY",
     kind: ValueKind::Enum(&["NO_RETRY", "FIXED_DELAY"]),
-    description: "Whether failed asynchronous table function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "Whether failed asynchronous table function calls are retried after a fixed delay. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const ASYNC_TABLE_TIMEOUT: ConfigOption = ConfigOption {
     key: "table.exec.async-table.timeout",
     default: "3 min",
     kind: ValueKind::Duration,
-    description: "How long an asynchronous table function call, retries included, may take before it fails. Eddy: not applicable — Eddy has no user-defined Java or Python functions.",
+    description: "How long an asynchronous table function call, retries included, may take before it fails. Eddy: not applicable — Eddy has no asynchronous functions; its Python functions are called a batch at a time, synchronously.",
 };
 
 pub const DEDUPLICATE_INSERT_UPDATE_AFTER_SENSITIVE_ENABLED: ConfigOption = ConfigOption {

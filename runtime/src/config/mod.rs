@@ -3,7 +3,7 @@
 //! `-D` flags and session `SET`s.
 //!
 //! One file per Flink options class: [`core`], [`pipeline`], [`execution`], [`task_manager`],
-//! [`table`], [`endpoint`], [`job_store`], [`state`], and [`cluster`] for the standalone
+//! [`table`], [`endpoint`], [`job_store`], [`state`], [`python`], and [`cluster`] for the standalone
 //! processes.
 
 pub mod checkpointing;
@@ -16,6 +16,7 @@ pub mod flink_optimizer;
 pub mod flink_table;
 pub mod job_store;
 pub mod pipeline;
+pub mod python;
 pub mod restart;
 pub mod state;
 pub mod table;
@@ -111,6 +112,7 @@ pub fn all_options() -> Vec<&'static ConfigOption> {
     all.extend(flink_client::OPTIONS);
     all.extend(job_store::OPTIONS);
     all.extend(pipeline::OPTIONS);
+    all.extend(python::OPTIONS);
     all.extend(restart::OPTIONS);
     all.extend(state::OPTIONS);
     all.extend(table::OPTIONS);

@@ -1,8 +1,9 @@
 //! Flink's `COLLECT(expr)`: the multiset of the non-NULL values, which Eddy gives as a
 //! `MAP<T, INT>` from each value to how many rows hold it. Never NULL: over no rows (or
-//! only NULLs) it is an empty map, as Flink's `MULTISET<T> NOT NULL` is empty. The map's
-//! entries are in the order their values first arrived (a value whose count fell to zero
-//! and comes back arrives anew, at the end). `COLLECT(DISTINCT x)` maps each value to 1.
+//! only NULLs) it is an empty map, as Flink's `MULTISET<T> NOT NULL` is empty. A multiset
+//! has no order; the map's entries are in the values' order, so that the same rows give
+//! the same map however a DISTINCT or a merge ordered them (Flink's Java map happens to
+//! list small integers that way too). `COLLECT(DISTINCT x)` maps each value to 1.
 //!
 //! Values are kept in Arrow's row format, in which equal values have equal bytes, so any
 //! type a map key can have works the same way. Counts are kept whole under DISTINCT too
@@ -197,8 +198,6 @@ impl AggregateUDFImpl for Collect {
 /// One value's place and count.
 #[derive(Debug, Clone, Copy)]
 struct Counted {
-    /// When the value (last) arrived: the map lists values in this order.
-    arrival: u64,
     /// How many rows hold it; never 0 (the entry goes), below 0 after early retractions.
     count: i64,
 }
@@ -210,7 +209,6 @@ struct CollectAccumulator {
     converter: RowConverter,
     distinct: bool,
     counts: HashMap<Vec<u8>, Counted, foldhash::fast::RandomState>,
-    arrivals: u64,
 }
 
 impl CollectAccumulator {
@@ -220,7 +218,6 @@ impl CollectAccumulator {
             key_type,
             distinct,
             counts: HashMap::default(),
-            arrivals: 0,
         })
     }
 
@@ -236,14 +233,7 @@ impl CollectAccumulator {
                 c.count == 0
             }
             None => {
-                self.counts.insert(
-                    key.to_vec(),
-                    Counted {
-                        arrival: self.arrivals,
-                        count: n,
-                    },
-                );
-                self.arrivals += 1;
+                self.counts.insert(key.to_vec(), Counted { count: n });
                 false
             }
         };
@@ -272,8 +262,10 @@ impl CollectAccumulator {
         Ok(())
     }
 
-    /// The held values (row format) and their counts in arrival order; with `shown`,
-    /// only those the map shows (a positive count).
+    /// The held values (row format) and their counts in the values' order (the row
+    /// format sorts as the values do), so the map reads the same whatever order its
+    /// rows arrived in (a DISTINCT or a merge of partial results reorders them); with
+    /// `shown`, only those the map shows (a positive count).
     fn entries(&self, shown: bool) -> Vec<(&[u8], i64)> {
         let mut entries: Vec<(&[u8], Counted)> = self
             .counts
@@ -281,7 +273,7 @@ impl CollectAccumulator {
             .filter(|(_, c)| !shown || c.count > 0)
             .map(|(k, c)| (k.as_slice(), *c))
             .collect();
-        entries.sort_by_key(|(_, c)| c.arrival);
+        entries.sort_by(|a, b| a.0.cmp(b.0));
         entries.into_iter().map(|(k, c)| (k, c.count)).collect()
     }
 
@@ -317,8 +309,7 @@ impl Accumulator for CollectAccumulator {
         true
     }
 
-    /// Every held value, negative counts too (a merge must cancel them), in arrival
-    /// order, so that the merged map keeps it.
+    /// Every held value, negative counts too (a merge must cancel them).
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let entries = self.entries(false);
         let keys = self.decode(&entries)?;
@@ -415,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_values_in_arrival_order() {
+    fn counts_values_in_value_order() {
         // Flink: COLLECT(x) over 1, 2, 2, NULL is {1=1, 2=2}; over a single 1, {1=1}.
         let mut acc = CollectAccumulator::new(DataType::Int32, false).unwrap();
         assert_eq!(
@@ -424,7 +415,7 @@ mod tests {
         );
         acc.update_batch(&[ints(&[Some(2), Some(1), Some(2), None])])
             .unwrap();
-        assert_eq!(int_entries(&acc.evaluate().unwrap()), [(2, 2), (1, 1)]);
+        assert_eq!(int_entries(&acc.evaluate().unwrap()), [(1, 1), (2, 2)]);
         let mut single = CollectAccumulator::new(DataType::Int32, false).unwrap();
         single.update_batch(&[ints(&[Some(1)])]).unwrap();
         assert_eq!(int_entries(&single.evaluate().unwrap()), [(1, 1)]);
@@ -432,7 +423,7 @@ mod tests {
         acc.retract_batch(&[ints(&[Some(2), Some(1)])]).unwrap();
         assert_eq!(int_entries(&acc.evaluate().unwrap()), [(2, 1)]);
         acc.update_batch(&[ints(&[Some(1)])]).unwrap();
-        assert_eq!(int_entries(&acc.evaluate().unwrap()), [(2, 1), (1, 1)]);
+        assert_eq!(int_entries(&acc.evaluate().unwrap()), [(1, 1), (2, 1)]);
     }
 
     #[test]
@@ -448,14 +439,14 @@ mod tests {
     }
 
     #[test]
-    fn states_merge_in_order_and_cancel_early_retractions() {
+    fn states_merge_and_cancel_early_retractions() {
         let mut left = CollectAccumulator::new(DataType::Int32, false).unwrap();
         let mut right = CollectAccumulator::new(DataType::Int32, false).unwrap();
         left.update_batch(&[ints(&[Some(1), Some(2)])]).unwrap();
         right.update_batch(&[ints(&[Some(3), Some(2)])]).unwrap();
         // Retracts a 1 only the left side holds: not shown here, cancelled when merged.
         right.retract_batch(&[ints(&[Some(1)])]).unwrap();
-        assert_eq!(int_entries(&right.evaluate().unwrap()), [(3, 1), (2, 1)]);
+        assert_eq!(int_entries(&right.evaluate().unwrap()), [(2, 1), (3, 1)]);
         let mut merged = CollectAccumulator::new(DataType::Int32, false).unwrap();
         merged.merge_batch(&state_arrays(&mut left)).unwrap();
         merged.merge_batch(&state_arrays(&mut right)).unwrap();
@@ -472,7 +463,7 @@ mod tests {
         };
         let entries = map.value(0);
         let keys = entries.column(0).as_string::<i32>();
-        assert_eq!((keys.value(0), keys.value(1)), ("b", "a"));
+        assert_eq!((keys.value(0), keys.value(1)), ("a", "b"));
 
         let udaf = udaf();
         let t = udaf.return_type(&[DataType::Int32]).unwrap();

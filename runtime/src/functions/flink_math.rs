@@ -3,21 +3,22 @@
 //! `LOG2(x)` divide natural logarithms as Java does (so `LOG2(10)` ends in ...626, as in
 //! Flink); `SQRT` of a negative number is NaN, not an error; and `CEIL`, `FLOOR`,
 //! `TRUNCATE` and `SIGN` keep their argument's kind: an integer stays that integer, a
-//! float that float, and a `DECIMAL(p, s)` rounded to `r` places is the
-//! `DECIMAL(1 + p - s + r, r)` Flink's `LogicalTypeMerging.findRoundDecimalType` gives.
+//! float that float, and a `DECIMAL(p, s)` rounded to an integer is the
+//! `DECIMAL(1 + p - s, 0)` Flink's `LogicalTypeMerging.findRoundDecimalType` gives.
+//! `TRUNCATE(d, r)` of a DECIMAL keeps its scale (Flink's scale would be `r`, which
+//! would make the type depend on the literal's value).
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, Float64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Field, FieldRef, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
+    DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
 };
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
@@ -165,32 +166,6 @@ impl ScalarUDFImpl for FlinkMath {
             },
             Math::Sign => arg_types[0].clone(),
         })
-    }
-
-    /// TRUNCATE of a DECIMAL: its result's scale is the number of places, which must
-    /// therefore be known when the query is planned.
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        let types: Vec<DataType> = args
-            .arg_fields
-            .iter()
-            .map(|f| f.data_type().clone())
-            .collect();
-        let nullable = args.arg_fields.iter().any(|f| f.is_nullable());
-        let data_type = match (self.function, &types[..]) {
-            (Math::Truncate, [DataType::Decimal128(p, s), _]) => {
-                match args.scalar_arguments.get(1).copied().flatten() {
-                    Some(ScalarValue::Int64(Some(r))) => rounded_decimal(*p, *s, *r),
-                    Some(ScalarValue::Int64(None)) => DataType::Decimal128(*p, *s),
-                    _ => {
-                        return Err(plan_error(
-                            "TRUNCATE of a DECIMAL takes its number of places as a literal".into(),
-                        ))
-                    }
-                }
-            }
-            _ => self.return_type(&types)?,
-        };
-        Ok(Arc::new(Field::new(self.name(), data_type, nullable)))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -363,6 +338,8 @@ fn truncate_double(v: f64, places: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::datatypes::{Field, FieldRef};
+    use datafusion::logical_expr::ReturnFieldArgs;
 
     fn call(function: Math, args: Vec<ColumnarValue>) -> ArrayRef {
         let udf = all()
@@ -450,9 +427,11 @@ mod tests {
             vec![ColumnarValue::Scalar(ScalarValue::Int32(Some(7)))],
         );
         assert_eq!(seven.data_type(), &DataType::Int32);
+        // The scale stays the argument's: a type that depended on the literal could
+        // differ between the logical and the physical plan.
         let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(2)]);
-        assert_eq!(t.data_type(), &DataType::Decimal128(5, 2));
-        assert_eq!(text(&t), "42.32");
+        assert_eq!(t.data_type(), &DataType::Decimal128(5, 3));
+        assert_eq!(text(&t), "42.320");
         assert_eq!(text(&call(Math::Truncate, vec![dec(-429, 3, 1)])), "-42");
         assert_eq!(
             text(&call(Math::Truncate, vec![double(0.29), int(2)])),

@@ -90,28 +90,11 @@ impl ScalarUDFImpl for FlinkParse {
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let text = arrays[0].as_string::<i32>();
-        let formats = arrays.get(1).map(|a| a.as_string::<i32>());
-        let mut compiled: Option<(String, String)> = None;
-        let mut values = Vec::with_capacity(text.len());
-        for r in 0..text.len() {
-            if text.is_null(r) || formats.is_some_and(|f| f.is_null(r)) {
-                values.push(None);
-                continue;
-            }
-            let parsed = match formats {
-                None => default_format(text.value(r), self.date),
-                Some(f) => {
-                    let pattern = f.value(r);
-                    if compiled.as_ref().is_none_or(|(p, _)| p != pattern) {
-                        compiled = Some((pattern.to_string(), strftime_of(pattern)?));
-                    }
-                    let strftime = compiled.as_ref().map_or("", |(_, s)| s.as_str());
-                    with_pattern(text.value(r), strftime)
-                }
-            };
-            values.push(parsed);
-        }
+        let values = parse_column(
+            arrays[0].as_string::<i32>(),
+            arrays.get(1).map(|a| a.as_string::<i32>()),
+            self.date,
+        )?;
         let out: ArrayRef = match self.date {
             true => {
                 Arc::new(Date32Array::from_iter(values.into_iter().map(|v| {
@@ -129,6 +112,36 @@ impl ScalarUDFImpl for FlinkParse {
             false => Ok(ColumnarValue::Array(out)),
         }
     }
+}
+
+/// Each string read with its row's Java pattern (or Flink's default formats); NULL where
+/// either is NULL or the string does not match.
+pub(crate) fn parse_column(
+    text: &datafusion::arrow::array::StringArray,
+    formats: Option<&datafusion::arrow::array::StringArray>,
+    date: bool,
+) -> Result<Vec<Option<NaiveDateTime>>> {
+    let mut compiled: Option<(String, String)> = None;
+    let mut values = Vec::with_capacity(text.len());
+    for r in 0..text.len() {
+        if text.is_null(r) || formats.is_some_and(|f| f.is_null(r)) {
+            values.push(None);
+            continue;
+        }
+        let parsed = match formats {
+            None => default_format(text.value(r), date),
+            Some(f) => {
+                let pattern = f.value(r);
+                if compiled.as_ref().is_none_or(|(p, _)| p != pattern) {
+                    compiled = Some((pattern.to_string(), strftime_of(pattern)?));
+                }
+                let strftime = compiled.as_ref().map_or("", |(_, s)| s.as_str());
+                with_pattern(text.value(r), strftime)
+            }
+        };
+        values.push(parsed);
+    }
+    Ok(values)
 }
 
 /// Flink's default formats: `yyyy-MM-dd` for a date; for a timestamp `yyyy-MM-dd

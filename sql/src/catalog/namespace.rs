@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use eddy_runtime::functions::python::PythonFunction;
 use serde::{Deserialize, Serialize};
 
 use super::{CatalogMaterializedView, CatalogTable, CatalogView};
@@ -106,6 +107,9 @@ pub struct Database {
     pub view_order: Vec<String>,
     #[serde(default)]
     pub materialized: BTreeMap<String, CatalogMaterializedView>,
+    /// Functions made with CREATE FUNCTION (Flink's catalog functions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, PythonFunction>,
 }
 
 impl Database {
@@ -118,7 +122,10 @@ impl Database {
 
     /// Whether it holds nothing (Flink's RESTRICT drops only such a database).
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.views.is_empty() && self.materialized.is_empty()
+        self.tables.is_empty()
+            && self.views.is_empty()
+            && self.materialized.is_empty()
+            && self.functions.is_empty()
     }
 
     /// A table by name.

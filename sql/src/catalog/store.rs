@@ -232,6 +232,35 @@ mod tests {
     }
 
     #[test]
+    fn functions_are_kept_with_their_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CatalogStore::new(dir.path().join("catalog.json"));
+        let mut catalog = Catalog::default();
+        let function = eddy_runtime::functions::python::PythonFunction {
+            name: "add_one".into(),
+            target: "udfs.add_one".into(),
+            body: None,
+            params: Vec::new(),
+            files: vec!["/opt/udfs.py".into()],
+            executable: "python3".into(),
+            arity: (1, Some(2)),
+            result_type: "Int64".into(),
+            result_name: "BIGINT".into(),
+            deterministic: true,
+        };
+        let at = super::super::DatabaseName::default_database();
+        catalog
+            .database_mut(&at)
+            .unwrap()
+            .functions
+            .insert("add_one".into(), function.clone());
+        store.save(&catalog).unwrap();
+        let loaded = store.load().unwrap();
+        assert_eq!(loaded.database(&at).unwrap().functions["add_one"], function);
+        assert_eq!(loaded, catalog);
+    }
+
+    #[test]
     fn in_memory_catalogs_are_not_written() {
         let dir = tempfile::tempdir().unwrap();
         let store = CatalogStore::new(dir.path().join("catalog.json"));

@@ -12,7 +12,11 @@
 //! - `x IS [NOT] JSON [kind]` (carried as `IS [form] NORMALIZED`): `[NOT] is_json(x, kind)`;
 //! - `JSON_OBJECT` (its pairs made arguments by the pre-pass) and `JSON_ARRAY`: a first
 //!   argument saying what NULL values do (the ON NULL clause, DataFusion takes none) and
-//!   which values are nested JSON_OBJECT / JSON_ARRAY calls, inserted as JSON.
+//!   which values are nested JSON_OBJECT / JSON_ARRAY calls, inserted as JSON;
+//! - `FLOOR(t TO unit)` and `CEIL(t TO unit)`: Eddy's functions that round times
+//!   (`runtime/src/functions/time_round.rs`);
+//! - interval ranges (`INTERVAL '10 00:00:00.004' DAY TO SECOND`, `'2-10' YEAR TO MONTH`):
+//!   the text's fields written out as the `'10 days 0 hours ...'` DataFusion reads.
 
 use std::ops::ControlFlow;
 
@@ -30,6 +34,8 @@ pub(super) fn apply(query: &mut ast::Query) {
         between_symmetric(e);
         is_json(e);
         json_constructors(e);
+        time_round(e);
+        interval_range(e);
         ControlFlow::<()>::Continue(())
     });
 }
@@ -220,6 +226,91 @@ fn local_time(e: &mut Expr) {
 }
 
 /// A call of the function `name`.
+fn time_round(e: &mut Expr) {
+    let (expr, field, name) = match e {
+        Expr::Floor {
+            expr,
+            field: ast::CeilFloorKind::DateTimeField(f),
+        } => (expr, f, eddy_runtime::functions::TIME_FLOOR),
+        Expr::Ceil {
+            expr,
+            field: ast::CeilFloorKind::DateTimeField(f),
+        } => (expr, f, eddy_runtime::functions::TIME_CEIL),
+        _ => return,
+    };
+    if matches!(field, ast::DateTimeField::NoDateTime) {
+        return;
+    }
+    let unit = string(field.to_string());
+    let time = std::mem::replace(expr.as_mut(), Expr::Value(Value::Null.into()));
+    *e = call(name, vec![time, unit]);
+}
+
+fn interval_range(e: &mut Expr) {
+    let Expr::Interval(interval) = e else {
+        return;
+    };
+    let (Some(from), Some(to)) = (&interval.leading_field, &interval.last_field) else {
+        return;
+    };
+    // Text that does not fit its range is left to DataFusion's own error.
+    let Some(written) = literal(&interval.value).and_then(|t| range_text(t, from, to)) else {
+        return;
+    };
+    *interval = ast::Interval {
+        value: Box::new(string(written)),
+        leading_field: None,
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    };
+}
+
+/// An interval range's text as DataFusion's unit words; a leading sign applies to every
+/// field, as in SQL.
+fn range_text(text: &str, from: &ast::DateTimeField, to: &ast::DateTimeField) -> Option<String> {
+    use ast::DateTimeField as F;
+    let names: &[&str] = match (from, to) {
+        (F::Year, F::Month) => &["years", "months"],
+        (F::Day, F::Hour) => &["days", "hours"],
+        (F::Day, F::Minute) => &["days", "hours", "minutes"],
+        (F::Day, F::Second) => &["days", "hours", "minutes", "seconds"],
+        (F::Hour, F::Minute) => &["hours", "minutes"],
+        (F::Hour, F::Second) => &["hours", "minutes", "seconds"],
+        (F::Minute, F::Second) => &["minutes", "seconds"],
+        _ => return None,
+    };
+    let text = text.trim();
+    let (sign, text) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let parts: Vec<&str> = match from {
+        F::Year => text.split('-').collect(),
+        F::Day => {
+            let (days, rest) = text.split_once(' ')?;
+            std::iter::once(days)
+                .chain(rest.trim().split(':'))
+                .collect()
+        }
+        _ => text.split(':').collect(),
+    };
+    if parts.len() != names.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for (part, name) in parts.iter().zip(names) {
+        let digits = part.chars().filter(|c| c.is_ascii_digit()).count();
+        let dots = part.chars().filter(|c| *c == '.').count();
+        let fraction_ok = *name == "seconds" && dots <= 1;
+        if digits == 0 || digits + dots != part.len() || (dots > 0 && !fraction_ok) {
+            return None;
+        }
+        out.push(format!("{sign}{part} {name}"));
+    }
+    Some(out.join(" "))
+}
+
 fn call(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(ast::Function {
         name: ast::ObjectName::from(vec![Ident::new(name)]),
@@ -433,6 +524,26 @@ mod tests {
 
     fn flink(sql: &str) -> String {
         rewritten(&crate::parser::flink_operators::rewrite_flink_operators(sql).unwrap())
+    }
+
+    #[test]
+    fn interval_ranges_are_written_out() {
+        use ast::DateTimeField as F;
+        assert_eq!(
+            range_text("10 00:00:00.004", &F::Day, &F::Second).as_deref(),
+            Some("10 days 00 hours 00 minutes 00.004 seconds")
+        );
+        assert_eq!(
+            range_text("-2-10", &F::Year, &F::Month).as_deref(),
+            Some("-2 years -10 months")
+        );
+        assert_eq!(
+            range_text("4:05", &F::Hour, &F::Minute).as_deref(),
+            Some("4 hours 05 minutes")
+        );
+        assert_eq!(range_text("10 00:00", &F::Day, &F::Second), None);
+        assert_eq!(range_text("1.5-2", &F::Year, &F::Month), None);
+        assert_eq!(range_text("1 2", &F::Month, &F::Day), None);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! FUNCTIONS, DESCRIBE FUNCTION, and CREATE / DROP FUNCTION.
 //!
 //! Eddy has one module, Flink's `core`: its built-in functions (DataFusion's and Eddy's
-//! Flink functions), which cannot be unloaded. It runs no JVM code, so functions written in
-//! Java or Scala (`AS 'class'`, `USING JAR`) are refused with what Eddy offers instead.
+//! Flink functions), which cannot be unloaded. User functions are written in Python
+//! (`user_functions.rs`); it runs no JVM code, so functions written in Java or Scala (`AS
+//! 'class'`, `USING JAR`) are refused with what Eddy offers instead.
 
 use std::collections::BTreeSet;
 
@@ -33,6 +34,61 @@ fn builtin_names(engine: &Engine) -> BTreeSet<String> {
         .filter(|n| !n.starts_with("eddy_"))
         .cloned()
         .collect()
+}
+
+/// The user functions `session` sees by name; with `callable`, only those a call finds
+/// (a built-in function hides a catalog function of its name).
+async fn user_functions(
+    engine: &Engine,
+    session: &crate::session::Session,
+    callable: bool,
+) -> std::collections::BTreeMap<String, super::user_functions::Visible> {
+    let builtin = builtin_names(engine);
+    let catalog = engine.catalog.read().await;
+    super::user_functions::visible(
+        &catalog,
+        &session.temporaries.snapshot(),
+        &session.current_database(),
+        |n| callable && builtin.contains(n),
+    )
+}
+
+/// DESCRIBE FUNCTION of a user function, with the rows Flink shows for one.
+fn describe_user(found: &super::user_functions::Visible, extended: bool) -> Result<QueryOutput> {
+    let f = &found.function;
+    let mut rows = vec![
+        vec![text("is system function"), text(found.system.to_string())],
+        vec![text("is temporary"), text(found.temporary.to_string())],
+        vec![
+            text("class name"),
+            text(match &f.body {
+                Some(body) => body.clone(),
+                None => f.target.clone(),
+            }),
+        ],
+        vec![text("function language"), text("PYTHON")],
+        vec![
+            text("resource uris"),
+            text(format!("[{}]", f.files.join(", "))),
+        ],
+    ];
+    if extended {
+        rows.push(vec![text("kind"), text("SCALAR")]);
+        rows.push(vec![
+            text("deterministic"),
+            text(f.deterministic.to_string()),
+        ]);
+        let arity = match f.arity {
+            (low, Some(high)) if low == high => format!("{low} arguments"),
+            (low, Some(high)) => format!("{low} to {high} arguments"),
+            (low, None) => format!("at least {low} arguments"),
+        };
+        rows.push(vec![
+            text("signature"),
+            text(format!("{arity}, returns {}", f.result_name)),
+        ]);
+    }
+    table(&["info name", "info value"], rows)
 }
 
 fn describe(engine: &Engine, name: &ObjectPath, extended: bool) -> Result<QueryOutput> {
@@ -136,38 +192,38 @@ pub(super) async fn execute(
             Ok(QueryOutput::Command("USE MODULES".into()))
         }
         F::ShowFunctions { user_only, like } => {
-            // Eddy has no user functions yet (CREATE FUNCTION is refused).
-            let names: Vec<String> = match user_only {
-                true => Vec::new(),
-                false => builtin_names(engine)
-                    .into_iter()
-                    .filter(|n| like.as_ref().is_none_or(|l| l.matches(n)))
-                    .collect(),
-            };
+            let mut names: BTreeSet<String> =
+                user_functions(engine, session, false)
+                    .await
+                    .into_keys()
+                    .collect();
+            if !user_only {
+                names.extend(builtin_names(engine));
+            }
+            let names: Vec<String> = names
+                .into_iter()
+                .filter(|n| like.as_ref().is_none_or(|l| l.matches(n)))
+                .collect();
             table(
                 &["function name"],
                 names.into_iter().map(|n| vec![text(n)]).collect(),
             )
         }
-        F::DescribeFunction { name, extended } => describe(engine, &name, extended),
-        F::CreateFunction {
-            name,
-            language,
-            using_jar,
-        } => Err(SqlError::NotSupported(format!(
-            "CREATE FUNCTION {name}{}: Eddy runs no {} code; functions come from Eddy's built-in functions (SHOW FUNCTIONS) and SQL views",
-            if using_jar { " USING JAR" } else { "" },
-            match language.as_str() {
-                "JAVA" | "SCALA" => "JVM (Java or Scala)",
-                "PYTHON" => "Python",
-                _ => "such",
+        F::DescribeFunction { name, extended } => {
+            let users = user_functions(engine, session, true).await;
+            match users.get(&name.name().to_ascii_lowercase()) {
+                Some(found) if name.0.len() == 1 => describe_user(found, extended),
+                _ => describe(engine, &name, extended),
             }
-        ))),
-        F::DropFunction { name, if_exists } => match if_exists {
-            true => Ok(QueryOutput::Command("DROP FUNCTION".into())),
-            false => Err(SqlError::UndefinedFunction(format!(
-                "Function '{name}' does not exist"
-            ))),
-        },
+        }
+        F::CreateFunction(create) => super::user_functions::create(engine, session, create).await,
+        F::AlterFunction { create, if_exists } => {
+            super::user_functions::alter(engine, session, create, if_exists).await
+        }
+        F::DropFunction {
+            name,
+            kind,
+            if_exists,
+        } => super::user_functions::drop(engine, session, &name, kind, if_exists).await,
     }
 }

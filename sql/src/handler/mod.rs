@@ -22,6 +22,7 @@ mod show;
 mod statement_set;
 mod subscribe;
 mod table_like;
+mod user_functions;
 
 use datafusion::common::ParamValues;
 
@@ -38,6 +39,7 @@ pub use copy_from::{
 pub use materialized::resume as resume_materialized_views;
 pub(crate) use query::plan_view_query;
 pub use query::{plan_query, PlannedQuery};
+pub(crate) use user_functions::visible as visible_user_functions;
 
 /// Executes one parsed statement; `text` is its SQL (job names use it).
 pub async fn execute(

@@ -288,7 +288,7 @@ pub(super) fn parse(sql: &str) -> Result<Statement> {
     let k = |i: usize| kw.get(i).map(String::as_str).unwrap_or("");
     if matches!(
         k(0),
-        "CREATE" | "DROP" | "USE" | "SHOW" | "DESCRIBE" | "DESC" | "LOAD" | "UNLOAD"
+        "CREATE" | "DROP" | "ALTER" | "USE" | "SHOW" | "DESCRIBE" | "DESC" | "LOAD" | "UNLOAD"
     ) {
         if let Some(statement) = super::functions::parse(sql)? {
             return Ok(statement);

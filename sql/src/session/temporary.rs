@@ -1,9 +1,13 @@
 //! A session's temporary tables and views (`CREATE TEMPORARY TABLE | VIEW`): they live as
 //! long as the session, are never written to the catalog file, and shadow a permanent
-//! object of the same full name, as Flink's temporary objects do.
+//! object of the same full name, as Flink's temporary objects do. Temporary functions
+//! too: catalog ones by full name, system ones (`CREATE TEMPORARY SYSTEM FUNCTION`) by
+//! name alone, ahead of the built-in functions.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+
+use eddy_runtime::functions::python::PythonFunction;
 
 use crate::catalog::{CatalogTable, CatalogView, DatabaseName, ObjectName};
 use crate::error::{Result, SqlError};
@@ -15,6 +19,8 @@ pub struct TemporaryObjects {
     pub views: BTreeMap<ObjectName, CatalogView>,
     /// Views in creation order: a view is registered after those it reads.
     pub view_order: Vec<ObjectName>,
+    pub functions: BTreeMap<ObjectName, PythonFunction>,
+    pub system_functions: BTreeMap<String, PythonFunction>,
 }
 
 impl TemporaryObjects {
@@ -115,6 +121,27 @@ impl Temporaries {
                 objects.view_order.push(name);
                 Ok(true)
             }
+        }
+    }
+
+    /// Adds or replaces a temporary catalog function (`None` name: a system one).
+    pub fn put_function(&self, name: Option<ObjectName>, function: PythonFunction) {
+        let mut objects = self.lock();
+        match name {
+            Some(n) => objects.functions.insert(n, function),
+            None => objects
+                .system_functions
+                .insert(function.name.clone(), function),
+        };
+    }
+
+    /// Drops a temporary catalog function (`None` name: the system one called `system`);
+    /// whether there was one.
+    pub fn drop_function(&self, name: Option<&ObjectName>, system: &str) -> bool {
+        let mut objects = self.lock();
+        match name {
+            Some(n) => objects.functions.remove(n).is_some(),
+            None => objects.system_functions.remove(system).is_some(),
         }
     }
 
