@@ -272,6 +272,20 @@ async fn scram_users_from_configuration_and_create_user() {
         error_of(&alice, "DROP TABLE shared").await,
         "42501: permission denied for schema default_database"
     );
+    // A Python function runs any code on the server: only superusers make or drop one,
+    // as PostgreSQL's untrusted plpython3u.
+    for statement in [
+        "CREATE TEMPORARY FUNCTION f(x INT) RETURNS INT LANGUAGE plpython3u AS $$ return x $$",
+        "CREATE FUNCTION f AS 'os.getcwd' LANGUAGE PYTHON",
+        "ALTER FUNCTION f AS 'os.getcwd' LANGUAGE PYTHON",
+        "DROP FUNCTION IF EXISTS f",
+    ] {
+        assert_eq!(
+            error_of(&alice, statement).await,
+            "42501: permission denied for schema default_database",
+            "{statement}"
+        );
+    }
     // Her own password she may change.
     ok(&alice, "ALTER USER alice WITH PASSWORD 'alice-2'").await;
     refused(&eddy, "alice", "alice-1").await;

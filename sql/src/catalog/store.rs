@@ -241,6 +241,7 @@ mod tests {
             target: "udfs.add_one".into(),
             body: None,
             params: Vec::new(),
+            param_types: vec!["Int64".into()],
             files: vec!["/opt/udfs.py".into()],
             executable: "python3".into(),
             arity: (1, Some(2)),

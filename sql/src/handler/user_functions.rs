@@ -103,6 +103,7 @@ async fn define(
             .flatten()
             .map(|(n, _)| n.clone())
             .collect(),
+        param_types: Vec::new(),
         files: python_files(&config.get_string(&python_options::FILES)),
         executable: config.get_string(&python_options::EXECUTABLE),
         arity: (0, None),
@@ -131,11 +132,20 @@ async fn define(
         }
     };
     let arrow = result.to_arrow();
-    if !python::returnable(&arrow) {
-        return Err(SqlError::NotSupported(format!(
-            "Python function {} returns {result}: Python functions return BOOLEAN, integers, FLOAT, DOUBLE, DECIMAL, STRING, BYTES, DATE and TIMESTAMP values",
+    let unsupported = |what: String| {
+        SqlError::NotSupported(format!(
+            "Python function {} {what}: Python functions take and return BOOLEAN, integers, FLOAT, DOUBLE, DECIMAL, STRING, BYTES, DATE and TIMESTAMP values",
             function.name
-        )));
+        ))
+    };
+    if !python::returnable(&arrow) {
+        return Err(unsupported(format!("returns {result}")));
+    }
+    for (name, t) in create.params.iter().flatten() {
+        if !python::returnable(&t.to_arrow()) {
+            return Err(unsupported(format!("takes {name} {t}")));
+        }
+        function.param_types.push(t.to_arrow().to_string());
     }
     function.result_type = arrow.to_string();
     function.result_name = result.to_string();
@@ -160,7 +170,11 @@ pub(super) async fn create(
         return Err(not_runnable(&create));
     }
     let done = || Ok(QueryOutput::Command("CREATE FUNCTION".into()));
-    let name = full_name(session, &create.name, create.kind)?;
+    // Function names are kept in lower case, as calls find them.
+    let name = full_name(session, &create.name, create.kind)?.map(|mut n| {
+        n.name = n.name.to_ascii_lowercase();
+        n
+    });
     let shown = name
         .as_ref()
         .map(|n| n.to_string())
@@ -171,7 +185,7 @@ pub(super) async fn create(
             (Some(n), FunctionKind::Catalog) => catalog
                 .database(&n.database)?
                 .functions
-                .contains_key(&n.name.to_ascii_lowercase()),
+                .contains_key(&n.name),
             (Some(n), _) => {
                 catalog.database(&n.database)?;
                 session.temporaries.snapshot().functions.contains_key(n)
@@ -206,10 +220,7 @@ pub(super) async fn create(
             engine.save_catalog(&next)?;
             *catalog = next;
         }
-        (Some(n), _) => {
-            let key = n.database.object(&function.name);
-            session.temporaries.put_function(Some(key), function);
-        }
+        (Some(n), _) => session.temporaries.put_function(Some(n), function),
         (None, _) => session.temporaries.put_function(None, function),
     }
     done()

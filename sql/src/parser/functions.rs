@@ -75,7 +75,8 @@ pub struct CreateFunction {
     /// PostgreSQL's form: parameters with their types, and the result type.
     pub params: Option<Vec<(String, FlinkType)>>,
     pub returns: Option<FlinkType>,
-    /// PostgreSQL's VOLATILE (IMMUTABLE and STABLE are deterministic).
+    /// PostgreSQL's VOLATILE, its default (IMMUTABLE and STABLE are deterministic);
+    /// Flink's form is deterministic, as pyflink's functions are by default.
     pub volatile: bool,
 }
 
@@ -131,6 +132,7 @@ fn parameters(p: &mut Parser) -> Result<Vec<(String, FlinkType)>> {
 fn pg_clauses(p: &mut Parser, create: &mut CreateFunction) -> Result<()> {
     let mut body = None;
     let mut language = None;
+    create.volatile = true;
     loop {
         if p.parse_keyword(Keyword::LANGUAGE) {
             language = Some(p.parse_identifier()?.value.to_ascii_uppercase());

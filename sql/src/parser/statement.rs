@@ -187,8 +187,11 @@ pub enum Statement {
 }
 
 impl Statement {
-    /// Whether the statement creates or drops a table, view or materialized view.
+    /// Whether the statement creates or drops a table, view, materialized view, catalog,
+    /// database or function (a Python function runs whatever code it holds on the
+    /// server, so, as PostgreSQL's untrusted plpython3u, only superusers make one).
     pub fn changes_objects(&self) -> bool {
+        use super::functions::FunctionStatement as F;
         use super::namespace::NamespaceStatement as N;
         matches!(
             self,
@@ -208,6 +211,9 @@ impl Statement {
                         | N::CreateDatabase { .. }
                         | N::DropDatabase { .. }
                         | N::AlterDatabase { .. }
+                )
+                | Statement::Functions(
+                    F::CreateFunction(_) | F::AlterFunction { .. } | F::DropFunction { .. }
                 )
         )
     }

@@ -40,6 +40,10 @@ pub struct PythonFunction {
     pub body: Option<String>,
     #[serde(default)]
     pub params: Vec<String>,
+    /// The parameters' types in PostgreSQL's form, as Arrow writes them: arguments are
+    /// cast to them. Empty in Flink's form, which takes arguments as the call gives them.
+    #[serde(default)]
+    pub param_types: Vec<String>,
     /// `python.files` when it was created: files or folders put on the module path.
     pub files: Vec<String>,
     /// `python.executable` when it was created.
@@ -54,14 +58,15 @@ pub struct PythonFunction {
     pub deterministic: bool,
 }
 
+/// An Arrow type written by its Display, read back.
+fn read_type(function: &str, text: &str) -> Result<DataType> {
+    text.parse::<DataType>()
+        .map_err(|e| DataFusionError::Internal(format!("function {function}: type {text}: {e}")))
+}
+
 impl PythonFunction {
     fn data_type(&self) -> Result<DataType> {
-        self.result_type.parse::<DataType>().map_err(|e| {
-            DataFusionError::Internal(format!(
-                "function {}: result type {}: {e}",
-                self.name, self.result_type
-            ))
-        })
+        read_type(&self.name, &self.result_type)
     }
 }
 
@@ -90,10 +95,14 @@ fn tag(t: &DataType) -> Option<&'static str> {
     })
 }
 
-/// Whether a Python function can return values of this type.
+/// Whether a Python function can take and return values of this type.
 pub fn returnable(t: &DataType) -> bool {
     tag(t).is_some()
 }
+
+/// The types Python functions take, in words for messages.
+const TAKEN: &str =
+    "BOOLEAN, integers, FLOAT, DOUBLE, DECIMAL, STRING, BYTES, DATE and TIMESTAMP values";
 
 /// The SQL function: a Python function and its idle workers.
 #[derive(Debug)]
@@ -148,6 +157,8 @@ fn call_error(name: &str, e: CallError) -> RuntimeError {
         CallError::Function { message, row, kind } => RuntimeError::UserFunction {
             sqlstate: match kind.as_str() {
                 "result" => "22P02",
+                // A value Python's types cannot hold (a year outside 1..9999).
+                "argument" => "22008",
                 _ => "38000",
             },
             message: format!(
@@ -197,6 +208,26 @@ fn write_argument(out: &mut Vec<u8>, array: &ArrayRef, tag: &str) -> Result<()> 
 }
 
 impl PythonUdf {
+    /// The type an argument of type `t` is passed as, in Flink's form.
+    fn argument_type(&self, t: &DataType) -> Result<DataType> {
+        match t {
+            DataType::Dictionary(_, value) => self.argument_type(value),
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => Ok(DataType::Int64),
+            DataType::UInt64 => Ok(DataType::Decimal128(20, 0)),
+            DataType::Float16 => Ok(DataType::Float32),
+            DataType::Date64 => Ok(DataType::Date32),
+            DataType::Null => Ok(DataType::Utf8),
+            DataType::Timestamp(TimeUnit::Second, tz) => {
+                Ok(DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))
+            }
+            t if tag(t).is_some() => Ok(t.clone()),
+            t => Err(DataFusionError::NotImplemented(format!(
+                "Python function {} cannot take a {t} argument: Python functions take {TAKEN}",
+                self.function.name
+            ))),
+        }
+    }
+
     /// Results as text into the result type: PL/Python's rule, each read as the type's input.
     fn results(&self, values: Vec<Option<String>>) -> Result<ArrayRef> {
         let bad = |e: String| {
@@ -254,24 +285,15 @@ impl ScalarUDFImpl for PythonUdf {
                 arg_types.len()
             )));
         }
-        arg_types
-            .iter()
-            .map(|t| match t {
-                DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => Ok(DataType::Int64),
-                DataType::UInt64 => Ok(DataType::Decimal128(20, 0)),
-                DataType::Float16 => Ok(DataType::Float32),
-                DataType::Date64 => Ok(DataType::Date32),
-                DataType::Null => Ok(DataType::Utf8),
-                DataType::Timestamp(TimeUnit::Second, tz) => {
-                    Ok(DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))
-                }
-                t if tag(t).is_some() => Ok(t.clone()),
-                t => Err(DataFusionError::NotImplemented(format!(
-                    "Python function {} cannot take a {t} argument: Python functions take BOOLEAN, integers, FLOAT, DOUBLE, DECIMAL, STRING, BYTES, DATE and TIMESTAMP values",
-                    self.function.name
-                ))),
-            })
-            .collect()
+        if !self.function.param_types.is_empty() {
+            return self
+                .function
+                .param_types
+                .iter()
+                .map(|t| read_type(&self.function.name, t))
+                .collect();
+        }
+        arg_types.iter().map(|t| self.argument_type(t)).collect()
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -279,14 +301,22 @@ impl ScalarUDFImpl for PythonUdf {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        // Constant arguments make one call, unless the function may answer each row
+        // differently (VOLATILE, or pyflink's deterministic=False).
+        let scalar = self.function.deterministic
+            && args
+                .args
+                .iter()
+                .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = match scalar {
             true => 1,
             false => args.number_rows,
         };
+        if rows == 0 {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_empty_array(&self.return_type),
+            ));
+        }
         let arrays = args
             .args
             .iter()

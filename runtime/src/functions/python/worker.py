@@ -21,9 +21,15 @@ import sys
 import textwrap
 import traceback
 
+# The protocol keeps its own copies of stdin and stdout: the user's code reads an empty
+# stdin and prints to stderr.
 _protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+_requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
 os.dup2(2, 1)
+_devnull = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_devnull, 0)
 sys.stdout = sys.stderr
+sys.stdin = open(os.devnull, "r")
 
 
 def send(message):
@@ -69,7 +75,23 @@ def _int_text(value):
 def _bytes_text(value):
     if isinstance(value, str):
         value = value.encode("utf-8")
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError("%s is not bytes" % type(value).__name__)
     return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _str_text(value):
+    text = str(value)
+    # A lone surrogate is no text UTF-8 can carry.
+    text.encode("utf-8")
+    return text
+
+
+def _decimal_text(value):
+    # Plain digits: Arrow reads no exponent (str(Decimal("0E-18")) is "0E-18").
+    if isinstance(value, float):
+        value = repr(value)
+    return format(decimal.Decimal(value), "f")
 
 
 def _time_text(value):
@@ -84,9 +106,9 @@ RESULT = {
     "bool": lambda v: "true" if v else "false",
     "int": _int_text,
     "float": _float_text,
-    "str": str,
+    "str": _str_text,
     "bytes": _bytes_text,
-    "decimal": str,
+    "decimal": _decimal_text,
     "date": _time_text,
     "timestamp": _time_text,
 }
@@ -171,7 +193,7 @@ def load(spec):
     deterministic = True
     if spec.get("body") is not None:
         # As written between $$ and $$: indented or not, with blank lines around.
-        lines = textwrap.dedent(spec["body"].strip("\n")).splitlines() or ["pass"]
+        lines = textwrap.dedent(spec["body"].strip("\n")).split("\n") or ["pass"]
         source = "def __eddy_function(%s):\n%s\n" % (
             ", ".join(spec["params"]),
             "\n".join("    " + line for line in lines),
@@ -186,6 +208,9 @@ def load(spec):
         found = getattr(importlib.import_module(module_name), attribute)
         # pyflink's udf() wraps the function with its result type.
         inner = getattr(found, "_func", None)
+        if getattr(found, "_func_type", "general") == "pandas":
+            raise ValueError("'%s' is a pandas function; Eddy calls Python functions a row at a time"
+                             % spec["target"])
         if inner is not None and hasattr(found, "_result_type"):
             if found._result_type is not None:
                 result_type = _pyflink_type(found._result_type)
@@ -218,14 +243,31 @@ def described_error(error):
     return "%s: %s" % (type(error).__name__, error)
 
 
+def read_arguments(request):
+    """The request's columns as Python values; an error answer for a value Python's
+    types cannot hold (a year outside 1..9999)."""
+    columns = []
+    for argument in request["args"]:
+        read = ARGUMENT[argument["t"]]
+        column = []
+        for row, v in enumerate(argument["v"]):
+            try:
+                column.append(None if v is None else read(v))
+            except Exception as error:
+                return None, {"error": "argument %r: %s" % (v, described_error(error)),
+                              "row": row, "kind": "argument"}
+        columns.append(column)
+    return columns, None
+
+
 def serve(function):
-    for line in sys.stdin:
+    for line in _requests:
         request = json.loads(line)
         result = RESULT[request["result"]]
-        columns = []
-        for argument in request["args"]:
-            read = ARGUMENT[argument["t"]]
-            columns.append([None if v is None else read(v) for v in argument["v"]])
+        columns, failed = read_arguments(request)
+        if failed is not None:
+            send(failed)
+            continue
         values = []
         for row in range(request["n"]):
             try:
@@ -237,7 +279,7 @@ def serve(function):
             try:
                 values.append(None if value is None else result(value))
             except Exception as error:
-                send({"error": "%s returned by the function" % described_error(error),
+                send({"error": "its result %r: %s" % (value, described_error(error)),
                       "row": row, "kind": "result"})
                 break
         else:
@@ -245,7 +287,7 @@ def serve(function):
 
 
 def main():
-    spec = json.loads(sys.stdin.readline())
+    spec = json.loads(_requests.readline())
     try:
         function, description = load(spec)
     except Exception as error:

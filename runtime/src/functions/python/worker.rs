@@ -95,7 +95,15 @@ impl Worker {
             )));
         };
         let tail = Arc::new(Mutex::new(VecDeque::new()));
-        drain_stderr(stderr, tail.clone(), function.name.clone());
+        // Unread, stderr would fill its pipe and stop the worker mid-call.
+        if let Err(e) = drain_stderr(stderr, tail.clone(), function.name.clone()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(CallError::Worker(RuntimeError::External(format!(
+                "cannot start the thread reading the Python worker of function {}: {e}",
+                function.name
+            ))));
+        }
         let mut worker = Worker {
             child,
             stdin,
@@ -144,6 +152,11 @@ impl Worker {
                 self.broken(&format!("could not be read ({e})")),
             )),
         }
+    }
+
+    /// Whether its process has ended.
+    fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Runs a batch: one request, the results as text.
@@ -198,8 +211,12 @@ impl Drop for Worker {
 }
 
 /// Logs what a worker writes to stderr (the user's prints, tracebacks) and keeps its tail.
-fn drain_stderr(stderr: std::process::ChildStderr, tail: Arc<Mutex<VecDeque<u8>>>, name: String) {
-    let spawned = std::thread::Builder::new()
+fn drain_stderr(
+    stderr: std::process::ChildStderr,
+    tail: Arc<Mutex<VecDeque<u8>>>,
+    name: String,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
         .name(format!("python-{name}"))
         .spawn(move || {
             let mut reader = BufReader::new(stderr);
@@ -215,10 +232,8 @@ fn drain_stderr(stderr: std::process::ChildStderr, tail: Arc<Mutex<VecDeque<u8>>
                 let excess = kept.len().saturating_sub(STDERR_TAIL);
                 kept.drain(..excess);
             }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the thread reading a Python worker's stderr");
-    }
+        })
+        .map(|_| ())
 }
 
 /// Idle workers of one function instance. Locked only to take or return a worker, once
@@ -235,13 +250,24 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// Runs `request` on an idle worker, or a new one.
+    /// Runs `request` on an idle worker, or a new one. An idle worker whose process
+    /// ended while it waited (killed, out of memory) is dropped, not used.
     pub fn call(
         &self,
         function: &PythonFunction,
         request: &[u8],
     ) -> Result<Vec<Option<String>>, CallError> {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = loop {
+            let next = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match next {
+                Some(mut w) => {
+                    if !w.has_exited() {
+                        break Some(w);
+                    }
+                }
+                None => break None,
+            }
+        };
         let mut worker = match idle {
             Some(w) => w,
             None => Worker::start(function)?.0,
