@@ -61,3 +61,11 @@ def _square(x):
 
 
 square = FakeUdfWrapper(_square)
+
+
+def maybe_double(x: "typing.Optional[int]") -> "Optional[int]":
+    return None if x is None else 2 * x
+
+
+def maybe_half(x: float) -> float | None:
+    return None if x is None else x / 2

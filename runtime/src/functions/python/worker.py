@@ -20,6 +20,8 @@ import os
 import sys
 import textwrap
 import traceback
+import types
+import typing
 
 # The protocol keeps its own copies of stdin and stdout: the user's code reads an empty
 # stdin and prints to stderr.
@@ -159,9 +161,25 @@ def _pyflink_type(data_type):
     raise ValueError("its result type %s is not one Eddy's Python functions return" % kind)
 
 
+def _without_none(annotation):
+    """X for Optional[X], Union[X, None] and X | None (a SQL value may be NULL anyway)."""
+    if isinstance(annotation, str):
+        text = annotation.replace(" ", "")
+        if text.startswith("Optional[") and text.endswith("]"):
+            return text[len("Optional["):-1]
+        parts = [p for p in text.split("|") if p != "None"]
+        return parts[0] if len(parts) == 1 else annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        parts = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(parts) == 1:
+            return parts[0]
+    return annotation
+
+
 def _annotation_type(annotation):
     if annotation is inspect.Signature.empty:
         return None
+    annotation = _without_none(annotation)
     if isinstance(annotation, str):
         found = ANNOTATION_NAMES.get(annotation.rsplit(".", 1)[-1])
     else:
