@@ -66,9 +66,14 @@ fn psql(eddy: &Eddy, command: &str) -> String {
 
 /// What PostgreSQL's psql printed for `command` in `record.sh`'s run.
 fn recorded(command: &str) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/clients/catalog_queries/psql.out"
+    recorded_in("catalog_queries", command)
+}
+
+/// What PostgreSQL's psql printed for `command` in `tests/clients/<dir>/record.sh`'s run.
+fn recorded_in(dir: &str, command: &str) -> String {
+    let path = format!(
+        "{}/tests/clients/{dir}/psql.out",
+        env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(path).expect("read psql.out");
     let header = format!("=== {command}\n");
@@ -810,5 +815,50 @@ async fn psql_functions_indexes_and_expanded_display_print_what_postgres_prints(
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         recorded(r"\x then SELECT * FROM orders")
+    );
+}
+
+/// psql's `\df` lists the user functions of the current database (Flink's, shown as the
+/// schema) as PostgreSQL lists the same functions written in plpython3u
+/// (`tests/clients/user_functions/record.sh`); one of another database is off the search
+/// path. A function in Flink's form takes any arguments, printed as PostgreSQL prints
+/// `"any"` (its `concat`, recorded there too).
+#[tokio::test(flavor = "multi_thread")]
+async fn psql_lists_user_functions_as_postgres_lists_python_functions() {
+    let eddy = Eddy::start();
+    let client = eddy.connect().await;
+    for sql in [
+        "CREATE FUNCTION plus_one(x integer) RETURNS integer LANGUAGE plpython3u AS $$ return x + 1 $$",
+        "CREATE FUNCTION greet(name text, n bigint) RETURNS text LANGUAGE plpython3u AS $$ return name * n $$",
+        "CREATE DATABASE other",
+        "CREATE FUNCTION other.hidden(x double precision) RETURNS double precision LANGUAGE plpython3u AS $$ return x $$",
+    ] {
+        exec(&client, sql).await;
+    }
+    assert_eq!(psql(&eddy, r"\df"), recorded_in("user_functions", r"\df"));
+
+    let udfs = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sqllogictest/data/python/eddy_udfs.py"
+    );
+    exec(&client, &format!("SET 'python.files' = '{udfs}'")).await;
+    exec(
+        &client,
+        "CREATE FUNCTION add_one AS 'eddy_udfs.add_one' LANGUAGE PYTHON",
+    )
+    .await;
+    let listed = psql(&eddy, r"\df add_one");
+    let concat = recorded_in("user_functions", r"\df concat");
+    let any = concat
+        .lines()
+        .find(|l| l.contains("concat"))
+        .and_then(|l| l.split('|').nth(3))
+        .map(|a| a.trim().trim_start_matches("VARIADIC ").to_string())
+        .expect("PostgreSQL's concat takes VARIADIC \"any\"");
+    assert!(
+        listed.contains(&format!(
+            " default_database | add_one | bigint           | {any:<19} | func"
+        )),
+        "{listed}"
     );
 }

@@ -43,6 +43,12 @@ pub enum RuntimeError {
         sqlstate: &'static str,
         message: String,
     },
+    /// A built-in function refused a value, with the SQLSTATE PostgreSQL gives that error.
+    #[error("{message}")]
+    Data {
+        sqlstate: &'static str,
+        message: String,
+    },
     /// The job or task was cancelled.
     #[error("cancelled")]
     Cancelled,
@@ -82,7 +88,9 @@ impl RuntimeError {
             RuntimeError::User(_) => "22023",
             RuntimeError::Cancelled => "57014",
             RuntimeError::Io { .. } | RuntimeError::External(_) => "58000",
-            RuntimeError::UserFunction { sqlstate, .. } => sqlstate,
+            RuntimeError::UserFunction { sqlstate, .. } | RuntimeError::Data { sqlstate, .. } => {
+                sqlstate
+            }
             RuntimeError::Arrow(_) => "22000",
             RuntimeError::DataFusion(e) => datafusion_sqlstate(e),
             RuntimeError::Internal(_) => "XX000",
@@ -96,6 +104,7 @@ impl RuntimeError {
             | RuntimeError::User(_)
             | RuntimeError::NotFound(_)
             | RuntimeError::UserFunction { .. }
+            | RuntimeError::Data { .. }
             | RuntimeError::Cancelled => ErrorClass::User,
             RuntimeError::External(_) | RuntimeError::Io { .. } => ErrorClass::External,
             RuntimeError::Arrow(_) | RuntimeError::DataFusion(_) => ErrorClass::User,

@@ -21,7 +21,7 @@ mod first_last;
 mod flink_aggregates;
 mod flink_arrays;
 mod flink_codec;
-mod flink_json;
+pub mod flink_json;
 mod flink_math;
 mod flink_parse;
 mod flink_regex;

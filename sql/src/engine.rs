@@ -2,6 +2,7 @@
 //! the process configuration. Each statement gets a DataFusion context with the catalog's
 //! tables and views registered.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -539,6 +540,26 @@ impl Engine {
             if let Some((settings, pid)) = session {
                 relations = relations.with_session(settings, pid);
             }
+            // The current catalog's user functions, each in its database's schema; a
+            // session's temporary function shadows a permanent one of the same name.
+            let mut functions: BTreeMap<(String, String), pg_catalog::procs::UserFunction> =
+                BTreeMap::new();
+            if let Ok(current) = catalog.catalog(&at.catalog) {
+                for (database, d) in &current.databases {
+                    for f in d.functions.values() {
+                        let entry = pg_catalog::procs::UserFunction::of(database, f);
+                        functions.insert((database.clone(), f.name.clone()), entry);
+                    }
+                }
+            }
+            for (name, f) in temporaries.map(|t| &t.functions).into_iter().flatten() {
+                if name.database.catalog == at.catalog {
+                    let database = &name.database.database;
+                    let entry = pg_catalog::procs::UserFunction::of(database, f);
+                    functions.insert((database.clone(), f.name.clone()), entry);
+                }
+            }
+            let relations = relations.with_functions(functions.into_values().collect());
             self.pg_catalog.register(&ctx, relations)?;
         }
         Ok(ctx)
@@ -560,11 +581,50 @@ fn register_user_functions(
             || state.window_functions().contains_key(name)
     };
     let none = TemporaryObjects::default();
-    let visible =
-        crate::handler::visible_user_functions(catalog, temporaries.unwrap_or(&none), at, builtin);
+    let temporaries = temporaries.unwrap_or(&none);
+    let visible = crate::handler::visible_user_functions(catalog, temporaries, at, builtin);
     for found in visible.into_values() {
         ctx.register_udf(
             eddy_runtime::functions::python::python_udf(found.function)?
+                .as_ref()
+                .clone(),
+        );
+    }
+    // Qualified calls (`db.f(x)`, `catalog.db.f(x)`, in any database): DataFusion looks a
+    // function named so up by the whole name as written, so every function is registered
+    // under those names too, a temporary one over the catalog one it shadows.
+    let qualified = |name: &ObjectName| {
+        let mut names = vec![format!(
+            "{}.{}.{}",
+            name.database.catalog, name.database.database, name.name
+        )];
+        if name.database.catalog == at.catalog {
+            names.push(format!("{}.{}", name.database.database, name.name));
+        }
+        names
+    };
+    let mut by_name: BTreeMap<String, &eddy_runtime::functions::python::PythonFunction> =
+        BTreeMap::new();
+    for (catalog_name, c) in &catalog.catalogs {
+        for (database, d) in &c.databases {
+            for f in d.functions.values() {
+                let name = DatabaseName::new(catalog_name, database).object(&f.name);
+                for q in qualified(&name) {
+                    by_name.insert(q, f);
+                }
+            }
+        }
+    }
+    for (name, f) in &temporaries.functions {
+        for q in qualified(name) {
+            by_name.insert(q, f);
+        }
+    }
+    for (name, f) in by_name {
+        let mut function = f.clone();
+        function.name = name;
+        ctx.register_udf(
+            eddy_runtime::functions::python::python_udf(function)?
                 .as_ref()
                 .clone(),
         );

@@ -337,7 +337,10 @@ e(c, "IS JSON", "'1' IS JSON", "'{}' IS JSON", "'\"abc\"' IS JSON", "'abc' IS JS
 e(c, "JSON_EXISTS", "JSON_EXISTS('{\"a\": true}', '$.a')", "JSON_EXISTS('{\"a\": true}', '$.b')",
   "JSON_EXISTS('{\"a\": [{ \"b\": 1 }]}', '$.a[0].b')", "JSON_EXISTS('{\"a\": true}', 'strict $.b' TRUE ON ERROR)",
   "JSON_EXISTS('{\"a\": true}', 'strict $.b' FALSE ON ERROR)", "JSON_EXISTS('{\"a\": true}', 'strict $.b' UNKNOWN ON ERROR)",
-  f"JSON_EXISTS({NULL_S}, '$.a')")
+  f"JSON_EXISTS({NULL_S}, '$.a')", "JSON_EXISTS('{\"a\": null}', '$.a')", "JSON_EXISTS('not json', '$.a')",
+  "JSON_EXISTS('{\"a\": true}', 'strict $.b' ERROR ON ERROR)", "JSON_EXISTS('{\"a\": [1, 2]}', '$.a[*]')",
+  "JSON_EXISTS('{\"a\": []}', '$.a[*]')", "JSON_EXISTS('{}', '$.x[*]')", "JSON_EXISTS('{}', 'lax $.x[*]')",
+  "JSON_EXISTS('{\"a\": null}', 'strict $.a')", "JSON_EXISTS('{\"a\": true}', 'bad path')")
 e(c, "JSON_STRING", f"JSON_STRING({NULL_I})", "JSON_STRING(1)", "JSON_STRING(TRUE)", "JSON_STRING('Hello, World!')",
   "JSON_STRING(ARRAY[1, 2])", f"JSON_STRING({NAMED_ROW})", "JSON_STRING(1.5)")
 e(c, "JSON_VALUE", "JSON_VALUE('{\"a\": true}', '$.a')", "JSON_VALUE('{\"a\": true}', '$.a' RETURNING BOOLEAN)",
@@ -345,13 +348,31 @@ e(c, "JSON_VALUE", "JSON_VALUE('{\"a\": true}', '$.a')", "JSON_VALUE('{\"a\": tr
   "JSON_VALUE('{\"a.b\": [0.998,0.996]}', '$.[\"a.b\"][0]' RETURNING DOUBLE)",
   "JSON_VALUE('{\"contains blank\": \"right\"}', 'strict $.[''contains blank'']' NULL ON EMPTY DEFAULT 'wrong' ON ERROR)",
   "JSON_VALUE('{\"a\": {\"b\": 1}}', '$.a')", "JSON_VALUE('{\"a\": 42}', '$.a' RETURNING INTEGER)", "JSON_VALUE('{\"a\":1}', '$.a')",
-  "JSON_VALUE('not json', '$.a')", f"JSON_VALUE({NULL_S}, '$.a')")
+  "JSON_VALUE('not json', '$.a')", f"JSON_VALUE({NULL_S}, '$.a')",
+  "JSON_VALUE('{\"a\": null}', '$.a' DEFAULT 'd' ON EMPTY)", "JSON_VALUE('{\"a\": null}', 'lax $.a' DEFAULT 'd' ON EMPTY)",
+  "JSON_VALUE('{\"a\": null}', 'strict $.a' DEFAULT 'd' ON ERROR)", "JSON_VALUE('{}', '$.a' ERROR ON EMPTY)",
+  "JSON_VALUE('{}', 'lax $.a' ERROR ON EMPTY)", "JSON_VALUE('{\"a\": \"x\"}', 'lax $.b' DEFAULT 'z' ON ERROR)",
+  "JSON_VALUE('{\"a\": [1]}', 'strict $.a' DEFAULT 'x' ON ERROR)", "JSON_VALUE('{\"a\": [1]}', 'lax $.a' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)",
+  "JSON_VALUE('not json', '$.a' DEFAULT 'bad' ON ERROR)", "JSON_VALUE('{\"a\": [1, 2]}', 'lax $.a[*]' ERROR ON ERROR)",
+  "JSON_VALUE('{\"a\": [1, 2]}', '$.a[*]' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)", "JSON_VALUE('{\"a\": {\"b\": 1}}', 'strict $.a' ERROR ON ERROR)",
+  "JSON_VALUE('[10, 20]', '$[1]')", "JSON_VALUE('[10, 20]', 'lax $[5]' DEFAULT 'z' ON EMPTY)",
+  "JSON_VALUE('{\"a\": true}', 'bad path' DEFAULT 'z' ON ERROR)", "JSON_VALUE('{}', '$.a' RETURNING DOUBLE DEFAULT 1 ON EMPTY)",
+  "JSON_VALUE('{\"a\": 1.5}', '$.a' RETURNING DOUBLE)")
 e(c, "JSON_QUERY", "JSON_QUERY('{ \"a\": { \"b\": 1 } }', '$.a')", "JSON_QUERY('[1, 2]', '$')", f"JSON_QUERY({NULL_S}, '$')",
   "JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c')",
   "JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c' RETURNING ARRAY<STRING>)",
   "JSON_QUERY('{}', '$' WITH CONDITIONAL ARRAY WRAPPER)", "JSON_QUERY('[1, 2]', '$' WITH CONDITIONAL ARRAY WRAPPER)",
   "JSON_QUERY('[1, 2]', '$' WITH UNCONDITIONAL ARRAY WRAPPER)", "JSON_QUERY('1', '$')", "JSON_QUERY('1', '$' WITH CONDITIONAL ARRAY WRAPPER)",
-  "JSON_QUERY('{}', 'lax $.invalid' EMPTY OBJECT ON EMPTY)", "JSON_QUERY('{}', 'strict $.invalid' EMPTY ARRAY ON ERROR)")
+  "JSON_QUERY('{}', 'lax $.invalid' EMPTY OBJECT ON EMPTY)", "JSON_QUERY('{}', 'strict $.invalid' EMPTY ARRAY ON ERROR)",
+  "JSON_QUERY('1', 'strict $' EMPTY ARRAY ON ERROR)", "JSON_QUERY('{\"a\": 1}', '$.a' WITH WRAPPER)", "JSON_QUERY('{\"a\": null}', '$.a')",
+  "JSON_QUERY('{\"a\": null}', '$.a' WITH WRAPPER)", "JSON_QUERY('not json', '$' EMPTY OBJECT ON ERROR)", "JSON_QUERY('{}', '$.x' ERROR ON EMPTY)",
+  "JSON_QUERY('{\"a\": [1, \"b\", null, [2]]}', '$.a' RETURNING ARRAY<STRING>)", "JSON_QUERY('{\"a\": {\"b\": 1}}', '$.a' RETURNING ARRAY<STRING>)",
+  "JSON_QUERY('{}', '$.x' RETURNING ARRAY<STRING> EMPTY ARRAY ON EMPTY)", "JSON_QUERY('{\"a\": [1, 2]}', '$.a[*]' WITHOUT ARRAY WRAPPER)",
+  "JSON_QUERY('not json', '$' ERROR ON ERROR)", "JSON_QUERY('{}', 'lax $.x' ERROR ON EMPTY)", "JSON_QUERY('{}', 'lax $.x[*]')",
+  "JSON_QUERY('{}', '$.x[*]')", "JSON_QUERY('{\"a\": [{\"b\": 1}, {\"c\": 2}]}', '$.a[*].b')",
+  "JSON_QUERY('{}', 'lax $.x' RETURNING ARRAY<STRING> EMPTY ARRAY ON EMPTY)", "JSON_QUERY('{\"a\": 1}', 'lax $.a' RETURNING ARRAY<STRING> WITH WRAPPER)",
+  "JSON_QUERY('{\"a\": [{\"b\": 1}]}', 'lax $.a' RETURNING ARRAY<STRING>)", "JSON_QUERY('{}', 'lax $.x' RETURNING ARRAY<STRING> EMPTY OBJECT ON EMPTY)",
+  "JSON_QUERY('{\"a\": 1}', 'strict $.a' ERROR ON ERROR)")
 e(c, "JSON_OBJECT", "JSON_OBJECT()", "JSON_OBJECT('K1' VALUE 'V1', 'K2' VALUE 'V2')", f"JSON_OBJECT(KEY 'K1' VALUE {NULL_S} NULL ON NULL)",
   f"JSON_OBJECT(KEY 'K1' VALUE {NULL_S} ABSENT ON NULL)", "JSON_OBJECT(KEY 'K1' VALUE JSON_OBJECT(KEY 'K2' VALUE 'V'))",
   "JSON_OBJECT('n' VALUE 1, 'b' VALUE TRUE, 'a' VALUE ARRAY[1, 2])", f"JSON_OBJECT('K1' VALUE {NULL_S})")

@@ -5,8 +5,9 @@
 //! `TRUNCATE` and `SIGN` keep their argument's kind: an integer stays that integer, a
 //! float that float, and a `DECIMAL(p, s)` rounded to an integer is the
 //! `DECIMAL(1 + p - s, 0)` Flink's `LogicalTypeMerging.findRoundDecimalType` gives.
-//! `TRUNCATE(d, r)` of a DECIMAL keeps its scale (Flink's scale would be `r`, which
-//! would make the type depend on the literal's value).
+//! `TRUNCATE(d, r)` of a DECIMAL with a literal `r` has Flink's type for it (scale `r`,
+//! `DECIMAL(1 + p - s + r, r)` when `r < s`); with places read from a column it keeps the
+//! argument's scale, since a type cannot depend on a row.
 
 use std::sync::Arc;
 
@@ -15,10 +16,12 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Decimal128Type, Float64Type, Int64Type, DECIMAL128_MAX_PRECISION,
 };
+use datafusion::arrow::datatypes::{Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
@@ -144,10 +147,13 @@ impl ScalarUDFImpl for FlinkMath {
                         arg_types[1]
                     )));
                 }
-                Ok(vec![
-                    roundable(self.name(), &arg_types[0])?,
-                    DataType::Int64,
-                ])
+                // The places keep their integer type: a cast would hide a literal from
+                // `return_field_from_args`, which gives the result its scale from it.
+                let places = match &arg_types[1] {
+                    DataType::Null => DataType::Int64,
+                    t => t.clone(),
+                };
+                Ok(vec![roundable(self.name(), &arg_types[0])?, places])
             }
             _ => Ok(vec![roundable(self.name(), &arg_types[0])?]),
         }
@@ -168,13 +174,34 @@ impl ScalarUDFImpl for FlinkMath {
         })
     }
 
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let mut t = self.return_type(&types)?;
+        let places = args.scalar_arguments.get(1).copied().flatten();
+        if let (Math::Truncate, Some(DataType::Decimal128(p, s)), Some(places)) =
+            (self.function, types.first(), places)
+        {
+            if let Ok(ScalarValue::Int64(Some(r))) = places.cast_to(&DataType::Int64) {
+                t = rounded_decimal(*p, *s, r);
+            }
+        }
+        Ok(Arc::new(Field::new(self.name(), t, true)))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalar = args
             .args
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let target = args.return_field.data_type().clone();
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let mut arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        if let (Math::Truncate, Some(places)) = (self.function, arrays.get_mut(1)) {
+            *places = cast(places, &DataType::Int64)?;
+        }
         let out = match self.function {
             Math::Log | Math::Log2 | Math::Sqrt => doubles(self.function, &arrays),
             Math::Ceil | Math::Floor | Math::Truncate | Math::Sign => {
@@ -430,8 +457,14 @@ mod tests {
         // The scale stays the argument's: a type that depended on the literal could
         // differ between the logical and the physical plan.
         let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(2)]);
-        assert_eq!(t.data_type(), &DataType::Decimal128(5, 3));
-        assert_eq!(text(&t), "42.320");
+        // Flink's TRUNCATE(42.324, 2): DECIMAL(5, 2), 42.32; past the scale it keeps it.
+        assert_eq!(t.data_type(), &DataType::Decimal128(5, 2));
+        assert_eq!(text(&t), "42.32");
+        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(4)]);
+        assert_eq!(
+            (t.data_type(), text(&t)),
+            (&DataType::Decimal128(5, 3), "42.324".into())
+        );
         assert_eq!(text(&call(Math::Truncate, vec![dec(-429, 3, 1)])), "-42");
         assert_eq!(
             text(&call(Math::Truncate, vec![double(0.29), int(2)])),

@@ -4,6 +4,7 @@
 //! NULL for input it cannot read (a bad URL, an address out of range), so does Eddy.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
@@ -47,6 +48,10 @@ enum Text {
     /// the session's time zone; text the format does not match gives Long.MIN_VALUE, as in
     /// Flink.
     UnixTimestamp,
+    /// `FROM_UNIXTIME(seconds [, format])`: a Unix time as text in the session's time zone,
+    /// `yyyy-MM-dd HH:mm:ss` unless a Java date-time format is given (DataFusion's function
+    /// of the name returns a timestamp).
+    FromUnixtime,
     /// `ELEMENT(array)`: the one element of an array, NULL when empty; an error when it
     /// has more.
     Element,
@@ -74,6 +79,7 @@ pub(super) fn all() -> Vec<Arc<ScalarUDF>> {
         ParseUrl,
         ConvertTz,
         UnixTimestamp,
+        FromUnixtime,
         Element,
         StrToMap,
         RandInteger,
@@ -135,6 +141,7 @@ impl ScalarUDFImpl for FlinkText {
             Text::ParseUrl => "parse_url",
             Text::ConvertTz => "convert_tz",
             Text::UnixTimestamp => "unix_timestamp",
+            Text::FromUnixtime => "from_unixtime",
             Text::Element => "element",
             Text::StrToMap => "str_to_map",
             Text::RandInteger => "rand_integer",
@@ -156,7 +163,9 @@ impl ScalarUDFImpl for FlinkText {
             Text::RegexpSubstr => n == 2,
             Text::RegexpExtractAll | Text::ParseUrl => n == 2 || n == 3,
             Text::ConvertTz => n == 3,
-            Text::UnixTimestamp => n <= 2,
+            // A third argument is the parser's carrier of the session's time zone.
+            Text::UnixTimestamp => n <= 3,
+            Text::FromUnixtime => (1..=3).contains(&n),
             Text::Element => n == 1,
             Text::StrToMap => n == 1 || n == 3,
             Text::RandInteger => n == 1 || n == 2,
@@ -169,6 +178,21 @@ impl ScalarUDFImpl for FlinkText {
         }
         Ok(match self.function {
             Text::InetNtoa | Text::RandInteger | Text::Rand => vec![DataType::Int64; n],
+            Text::FromUnixtime => {
+                if !args[0].is_integer() && args[0] != DataType::Null {
+                    return Err(plan_error(format!(
+                        "FROM_UNIXTIME takes seconds as an integer, not {}",
+                        args[0]
+                    )));
+                }
+                let mut types = vec![DataType::Int64];
+                types.extend(args.get(1).map(|_| DataType::Utf8));
+                types.extend(args.get(2).cloned());
+                types
+            }
+            Text::UnixTimestamp if n == 3 => {
+                vec![DataType::Utf8, DataType::Utf8, args[2].clone()]
+            }
             Text::RegexpExtractAll if n == 3 => {
                 vec![DataType::Utf8, DataType::Utf8, DataType::Int64]
             }
@@ -204,7 +228,12 @@ impl ScalarUDFImpl for FlinkText {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let zone = args.config_options.execution.time_zone.clone();
+        // The session's zone: the type of the parser's carrier argument, else DataFusion's
+        // setting (which Eddy leaves unset: UTC).
+        let zone = match args.args.last().map(|a| a.data_type()) {
+            Some(DataType::Timestamp(_, Some(tz))) if args.args.len() == 3 => Some(tz.to_string()),
+            _ => args.config_options.execution.time_zone.clone(),
+        };
         let a: Vec<ArrayRef> = args
             .args
             .iter()
@@ -304,6 +333,7 @@ impl ScalarUDFImpl for FlinkText {
                 Arc::new(out.finish())
             }
             Text::UnixTimestamp => unix_timestamp(&a, rows, zone.as_deref())?,
+            Text::FromUnixtime => from_unixtime(&a, rows, zone.as_deref())?,
             Text::Element => element(&a[0], rows)?,
             Text::StrToMap => str_to_map(&a, rows)?,
             Text::RandInteger => {
@@ -568,6 +598,20 @@ fn convert_tz(time: &str, from: &str, to: &str) -> Result<Option<String>> {
     Ok(Some(moved.format("%Y-%m-%d %H:%M:%S").to_string()))
 }
 
+/// The strftime pattern of a Java date-time `format`, translated once per distinct text.
+fn strftime_of<'a>(
+    cache: &'a mut HashMap<String, String>,
+    java: &str,
+    function: &str,
+) -> Result<&'a str> {
+    if !cache.contains_key(java) {
+        let strftime = super::date_format::java_to_strftime(java)
+            .map_err(|e| user_error(format!("{function}'s format '{java}': {e}")))?;
+        cache.insert(java.to_string(), strftime);
+    }
+    Ok(cache[java].as_str())
+}
+
 fn unix_timestamp(a: &[ArrayRef], rows: usize, session_zone: Option<&str>) -> Result<ArrayRef> {
     let Some(text) = a.first() else {
         let now = crate::time::now_millis().div_euclid(1000);
@@ -589,12 +633,7 @@ fn unix_timestamp(a: &[ArrayRef], rows: usize, session_zone: Option<&str>) -> Re
             continue;
         }
         let java = format.map_or("yyyy-MM-dd HH:mm:ss", |f| f.value(r));
-        if !patterns.contains_key(java) {
-            let strftime = super::date_format::java_to_strftime(java)
-                .map_err(|e| user_error(format!("UNIX_TIMESTAMP's format '{java}': {e}")))?;
-            patterns.insert(java.to_string(), strftime);
-        }
-        let pattern = &patterns[java];
+        let pattern = strftime_of(&mut patterns, java, "UNIX_TIMESTAMP")?;
         let value = text.value(r);
         let seconds = match DateTime::parse_from_str(value, pattern) {
             Ok(t) => Some(t.timestamp()),
@@ -616,6 +655,51 @@ fn unix_timestamp(a: &[ArrayRef], rows: usize, session_zone: Option<&str>) -> Re
         out.push(Some(seconds.unwrap_or(i64::MIN)));
     }
     Ok(Arc::new(Int64Array::from(out)))
+}
+
+fn from_unixtime(a: &[ArrayRef], rows: usize, session_zone: Option<&str>) -> Result<ArrayRef> {
+    let seconds = cast(&a[0], &DataType::Int64)?;
+    let seconds = seconds.as_primitive::<Int64Type>();
+    let format = match a.get(1) {
+        Some(f) => Some(cast(f, &DataType::Utf8)?),
+        None => None,
+    };
+    let format = format.as_ref().map(|f| f.as_string::<i32>());
+    let session_zone = session_zone.unwrap_or("UTC");
+    let fixed = zone(session_zone);
+    let named: Option<chrono_tz::Tz> = match fixed {
+        Some(_) => None,
+        None => Some(
+            session_zone
+                .parse()
+                .map_err(|_| user_error(format!("'{session_zone}' is not a time zone")))?,
+        ),
+    };
+    let mut patterns: HashMap<String, String> = HashMap::new();
+    let mut out = StringBuilder::new();
+    for r in 0..rows {
+        if seconds.is_null(r) || format.is_some_and(|f| f.is_null(r)) {
+            out.append_null();
+            continue;
+        }
+        let java = format.map_or("yyyy-MM-dd HH:mm:ss", |f| f.value(r));
+        let pattern = strftime_of(&mut patterns, java, "FROM_UNIXTIME")?;
+        let Some(instant) = DateTime::from_timestamp(seconds.value(r), 0) else {
+            return Err(user_error(format!(
+                "FROM_UNIXTIME: {} seconds is out of the range of times",
+                seconds.value(r)
+            )));
+        };
+        let written = match (fixed, named) {
+            (Some(offset), _) => write!(out, "{}", instant.with_timezone(&offset).format(pattern)),
+            (None, Some(tz)) => write!(out, "{}", instant.with_timezone(&tz).format(pattern)),
+            (None, None) => write!(out, "{}", instant.format(pattern)),
+        };
+        written
+            .map_err(|_| user_error(format!("FROM_UNIXTIME's format '{java}' does not write")))?;
+        out.append_value("");
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 fn element(array: &ArrayRef, rows: usize) -> Result<ArrayRef> {

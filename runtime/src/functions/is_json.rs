@@ -52,7 +52,7 @@ fn is_text(t: &DataType) -> bool {
 }
 
 /// Calcite's name of a type, as Flink's message shows it.
-fn calcite_name(t: &DataType) -> String {
+pub(super) fn calcite_name(t: &DataType) -> String {
     match t {
         DataType::Int8 => "TINYINT".into(),
         DataType::Int16 => "SMALLINT".into(),

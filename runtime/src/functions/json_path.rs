@@ -143,27 +143,31 @@ enum Step {
 pub(super) struct JsonPath {
     strict: bool,
     steps: Vec<Step>,
+    /// The path as written after its mode, for messages.
+    text: String,
 }
 
 /// What a path finds.
 #[derive(Debug, PartialEq)]
 pub(super) enum Found {
-    /// Nothing (lax mode).
+    /// Nothing, or a JSON null (lax mode, a path without wildcards).
     Empty,
     /// One value (a path without wildcards).
     One(Json),
-    /// The values a wildcard path found, as a JSON array.
+    /// Every value a path with wildcards found, perhaps none: Jayway reads such a path
+    /// as a list, which is never missing.
     Many(Vec<Json>),
 }
 
 impl JsonPath {
-    /// Parses a path; Err names what is wrong with it.
+    /// Parses a path; Err names what is wrong with it. A path without a mode is strict,
+    /// as in Calcite.
     pub fn parse(text: &str) -> Result<JsonPath, String> {
         let text = text.trim();
         let (strict, rest) = match text.split_once(char::is_whitespace) {
             Some(("strict", rest)) => (true, rest.trim_start()),
             Some(("lax", rest)) => (false, rest.trim_start()),
-            _ => (false, text),
+            _ => (true, text),
         };
         let chars: Vec<char> = rest.chars().collect();
         if chars.first() != Some(&'$') {
@@ -223,10 +227,22 @@ impl JsonPath {
                 c => return Err(format!("unexpected '{c}' in the JSON path '{text}'")),
             }
         }
-        Ok(JsonPath { strict, steps })
+        Ok(JsonPath {
+            strict,
+            steps,
+            text: rest.to_string(),
+        })
     }
 
-    /// Evaluates the path over `doc`; Err when a strict path finds nothing.
+    /// Whether the path is in strict mode.
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Evaluates the path over `doc` as Jayway does under Calcite's modes: a step that
+    /// finds nothing before any wildcard is an error in strict mode (so is a JSON null at
+    /// the end of a path without wildcards) and makes the result empty in lax mode; after
+    /// a wildcard, values without the step are left out.
     pub fn find(&self, doc: &Json) -> Result<Found, String> {
         let mut current: Vec<&Json> = vec![doc];
         let mut many = false;
@@ -252,18 +268,27 @@ impl JsonPath {
                 }
             }
             many |= *step == Step::Wildcard;
-            if next.is_empty() {
-                return match self.strict {
-                    true => Err("the JSON path finds nothing".into()),
-                    false => Ok(Found::Empty),
+            if next.is_empty() && !many {
+                return match (self.strict, self.has_wildcard()) {
+                    (true, _) => Err(format!("No results for path: {}", self.text)),
+                    (false, true) => Ok(Found::Many(Vec::new())),
+                    (false, false) => Ok(Found::Empty),
                 };
             }
             current = next;
         }
         Ok(match (many, current.as_slice()) {
+            (false, [Json::Null]) if self.strict => {
+                return Err(format!("No results for path: {}", self.text))
+            }
+            (false, [Json::Null]) => Found::Empty,
             (false, [one]) => Found::One((*one).clone()),
             _ => Found::Many(current.into_iter().cloned().collect()),
         })
+    }
+
+    fn has_wildcard(&self) -> bool {
+        self.steps.contains(&Step::Wildcard)
     }
 }
 
@@ -291,9 +316,22 @@ mod tests {
             "0.998"
         );
         assert_eq!(one(r#"{"x y": "r"}"#, "strict $.['x y']"), r#""r""#);
-        assert_eq!(find(r#"{"a": 1}"#, "$.b"), Ok(Found::Empty));
+        // Without a mode a path is strict, as in Calcite.
+        assert!(find(r#"{"a": 1}"#, "$.b").is_err());
         assert_eq!(find(r#"{"a": 1}"#, "lax $.b"), Ok(Found::Empty));
         assert!(find(r#"{"a": 1}"#, "strict $.b").is_err());
+        // A JSON null is nothing in lax mode and an error in strict mode.
+        assert_eq!(find(r#"{"a": null}"#, "lax $.a"), Ok(Found::Empty));
+        assert!(find(r#"{"a": null}"#, "$.a").is_err());
+        // A path with wildcards finds a list, perhaps empty; in strict mode a step before
+        // the wildcard must find something.
+        assert_eq!(find(r#"{"a": []}"#, "$.a[*]"), Ok(Found::Many(vec![])));
+        assert_eq!(find("{}", "lax $.x[*]"), Ok(Found::Many(vec![])));
+        assert!(find("{}", "$.x[*]").is_err());
+        match find(r#"{"a": [{"b": 1}, {"c": 2}]}"#, "$.a[*].b") {
+            Ok(Found::Many(v)) => assert_eq!(Json::Array(v).text(), "[1]"),
+            other => panic!("{other:?}"),
+        }
         match find(r#"{"a":[{"c":"c1"},{"c":"c2"}]}"#, "lax $.a[*].c") {
             Ok(Found::Many(v)) => assert_eq!(Json::Array(v).text(), r#"["c1","c2"]"#),
             other => panic!("{other:?}"),

@@ -1,6 +1,4 @@
 //! Flink SQL (and standard SQL) forms DataFusion does not take, rewritten into ones it does:
-//! - `JSON_VALUE(json, path RETURNING type)` becomes `TRY_CAST(JSON_VALUE(json, path) AS
-//!   type)`: NULL where the text does not convert (NULL ON ERROR, the default);
 //! - `LIKE` / `ILIKE` with an `ESCAPE` character other than backslash: a literal pattern is
 //!   written with backslash escapes, the one DataFusion knows;
 //! - `SIMILAR TO` with a literal pattern: SQL's `%` and `_` and literal `.`, `^`, `$`
@@ -16,7 +14,11 @@
 //! - `FLOOR(t TO unit)` and `CEIL(t TO unit)`: Eddy's functions that round times
 //!   (`runtime/src/functions/time_round.rs`);
 //! - interval ranges (`INTERVAL '10 00:00:00.004' DAY TO SECOND`, `'2-10' YEAR TO MONTH`):
-//!   the text's fields written out as the `'10 days 0 hours ...'` DataFusion reads.
+//!   the text's fields written out as the `'10 days 0 hours ...'` DataFusion reads;
+//! - `FROM_UNIXTIME(n [, format])` and `UNIX_TIMESTAMP(text [, format])`: the format made
+//!   explicit and a last argument `CAST(NULL AS TIMESTAMP_LTZ(3))` added, whose type
+//!   carries the session's time zone to the function (also inside a job's tasks, which
+//!   have no session).
 
 use std::ops::ControlFlow;
 
@@ -27,7 +29,6 @@ use datafusion::sql::sqlparser::ast::{
 /// Rewrites `query` in place.
 pub(super) fn apply(query: &mut ast::Query) {
     let _ = ast::visit_expressions_mut(query, |e: &mut Expr| {
-        json_value_returning(e);
         like_escape(e);
         similar_to(e);
         local_time(e);
@@ -36,44 +37,44 @@ pub(super) fn apply(query: &mut ast::Query) {
         json_constructors(e);
         time_round(e);
         interval_range(e);
+        unix_time_zone(e);
         ControlFlow::<()>::Continue(())
     });
 }
 
-fn json_value_returning(e: &mut Expr) {
+fn unix_time_zone(e: &mut Expr) {
     let Expr::Function(f) = e else {
         return;
     };
-    let is_json_value = f
-        .name
-        .0
-        .last()
-        .and_then(|p| p.as_ident())
-        .is_some_and(|i| i.value.eq_ignore_ascii_case("json_value"));
+    let Some(name) = f.name.0.last().and_then(|p| p.as_ident()) else {
+        return;
+    };
+    let takes_zone = ["from_unixtime", "unix_timestamp"]
+        .iter()
+        .any(|n| name.value.eq_ignore_ascii_case(n));
     let FunctionArguments::List(list) = &mut f.args else {
         return;
     };
-    if !is_json_value {
+    if !takes_zone || f.name.0.len() != 1 || list.args.is_empty() || list.args.len() > 2 {
         return;
     }
-    let Some(at) = list
-        .clauses
-        .iter()
-        .position(|c| matches!(c, FunctionArgumentClause::JsonReturningClause(_)))
-    else {
-        return;
-    };
-    let FunctionArgumentClause::JsonReturningClause(returning) = list.clauses.remove(at) else {
-        return;
-    };
-    let call = e.clone();
-    *e = Expr::Cast {
-        kind: ast::CastKind::TryCast,
-        expr: Box::new(call),
-        data_type: returning.data_type,
+    let arg = |e: Expr| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e));
+    if list.args.len() == 1 {
+        list.args.push(arg(Expr::value(Value::SingleQuotedString(
+            "yyyy-MM-dd HH:mm:ss".into(),
+        ))));
+    }
+    let ltz = ast::DataType::Custom(
+        ast::ObjectName::from(vec![Ident::new("TIMESTAMP_LTZ")]),
+        vec!["3".into()],
+    );
+    list.args.push(arg(Expr::Cast {
+        kind: ast::CastKind::Cast,
+        expr: Box::new(Expr::value(Value::Null)),
+        data_type: ltz,
         array: false,
         format: None,
-    };
+    }));
 }
 
 /// The text of a string literal.

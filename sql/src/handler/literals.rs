@@ -45,8 +45,21 @@ fn rewrite<T: ast::VisitMut>(node: &mut T) {
     });
     // A window frame's offset (`ROWS BETWEEN 1 PRECEDING ..`) is a count, not a value:
     // it stays a bare literal.
+    // So are TRUNCATE's places: its DECIMAL result takes its scale from the literal
+    // (Flink's type), which a function sees only when the argument is a bare literal.
     let _ = ast::visit_expressions_mut(node, |e: &mut Expr| {
         if let Expr::Function(f) = e {
+            let truncate = f.name.0.len() == 1
+                && f.name.0[0]
+                    .as_ident()
+                    .is_some_and(|i| i.value.eq_ignore_ascii_case("truncate"));
+            if let (true, ast::FunctionArguments::List(list)) = (truncate, &mut f.args) {
+                if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(places))) =
+                    list.args.get_mut(1)
+                {
+                    bare_count(places);
+                }
+            }
             if let Some(ast::WindowType::WindowSpec(spec)) = f.over.as_mut() {
                 if let Some(frame) = spec.window_frame.as_mut() {
                     uncast_bound(&mut frame.start_bound);
@@ -58,6 +71,28 @@ fn rewrite<T: ast::VisitMut>(node: &mut T) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `CAST(n AS INT)` and `-CAST(n AS INT)` as the bare literal `n` / `-n`.
+fn bare_count(e: &mut Expr) {
+    let (negative, inner) = match &*e {
+        Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => (true, expr.as_ref()),
+        other => (false, other),
+    };
+    let Expr::Cast { expr, .. } = inner else {
+        return;
+    };
+    let Expr::Value(v) = expr.as_ref() else {
+        return;
+    };
+    let Value::Number(n, long) = &v.value else {
+        return;
+    };
+    let literal = Value::Number(if negative { format!("-{n}") } else { n.clone() }, *long);
+    *e = Expr::Value(literal.into());
 }
 
 fn uncast_bound(bound: &mut ast::WindowFrameBound) {

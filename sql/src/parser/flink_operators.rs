@@ -16,7 +16,8 @@
 //!   `map_constructor(k1, v1, ...)` (`MAP` is reserved in Flink: a column named so is
 //!   quoted, and stays as it is);
 //! - the type `MAP<K, V>` (in a CAST) becomes `MAP(K, V)`, the form sqlparser parses, which
-//!   `type_planner.rs` plans as Flink's map type;
+//!   `type_planner.rs` plans as Flink's map type; `ROW<name type, ...>` becomes
+//!   `STRUCT<name type, ...>`, which DataFusion plans as a struct;
 //! - `CASE x WHEN a, b THEN r ...` (several values for one branch) becomes
 //!   `CASE x WHEN a THEN r WHEN b THEN r ...`.
 //!
@@ -32,8 +33,9 @@ pub const SYMMETRIC_MARKER: &str = "__eddy_symmetric";
 /// The most text CASE value lists may be written out to.
 const MAX_CASE_TEXT: usize = 1 << 20;
 
-/// Marks, within this pass, an edit that rewrote CASE branches whole.
-const CASE_BRANCHES: &str = "\u{0}case:";
+/// Marks, within this pass, an edit that rewrote a piece of text whole (CASE branches, the
+/// clauses of a JSON function): edits within it are already made.
+pub(super) const REWRITTEN_WHOLE: &str = "\u{0}whole:";
 
 /// The first argument marking a JSON_OBJECT call the pre-pass rewrote.
 pub const JSON_OBJECT_MARKER: &str = "__eddy_json_object";
@@ -63,7 +65,7 @@ fn bare_word(t: &Token) -> Option<&str> {
     }
 }
 
-fn is_word(t: &Token, word: &str) -> bool {
+pub(super) fn is_word(t: &Token, word: &str) -> bool {
     bare_word(t).is_some_and(|w| w.eq_ignore_ascii_case(word))
 }
 
@@ -114,7 +116,7 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 ));
                 edits.push((tokens[last].1.end..tokens[last].1.end, ")".into()));
             }
-        } else if (is_word(t, "MAP") || is_word(t, "ARRAY"))
+        } else if (is_word(t, "MAP") || is_word(t, "ARRAY") || is_word(t, "ROW"))
             && i >= skip_until
             && next(i + 1).is_some_and(|o| tokens[o].0 == Token::Lt)
             && previous(i).is_some_and(|p| is_word(&tokens[p].0, "AS"))
@@ -148,6 +150,9 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
             if let Some(open) = next(i + 1).filter(|&o| tokens[o].0 == Token::LParen) {
                 json_object_edits(&tokens, open, is_word(t, "JSON_OBJECT"), &mut edits);
             }
+        } else if is_word(t, "JSON_VALUE") || is_word(t, "JSON_QUERY") || is_word(t, "JSON_EXISTS")
+        {
+            super::json_clauses::edits(&tokens, i, sql, &mut edits)?;
         } else if is_word(t, "IS") {
             let Some(mut j) = next(i + 1) else { continue };
             if is_word(&tokens[j].0, "NOT") {
@@ -186,10 +191,10 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     if edits.is_empty() {
         return Ok(sql.to_string());
     }
-    // A CASE branch copied whole was rewritten within: edits inside it are already made.
+    // A piece rewritten whole was rewritten within: edits inside it are already made.
     let copied: Vec<std::ops::Range<usize>> = edits
         .iter()
-        .filter(|(_, text)| text.starts_with(CASE_BRANCHES))
+        .filter(|(_, text)| text.starts_with(REWRITTEN_WHOLE))
         .map(|(r, _)| r.clone())
         .collect();
     let mut kept: Vec<(std::ops::Range<usize>, String)> = edits
@@ -199,7 +204,7 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
                 .iter()
                 .any(|c| c != r && r.start >= c.start && r.end <= c.end)
         })
-        .map(|(r, text)| (r, text.trim_start_matches(CASE_BRANCHES).to_string()))
+        .map(|(r, text)| (r, text.trim_start_matches(REWRITTEN_WHOLE).to_string()))
         .collect();
     kept.sort_by_key(|(r, _)| (r.start, r.end));
     Ok(super::splice(sql, &kept))
@@ -314,6 +319,9 @@ fn type_edits(
                 if is_map {
                     pending.push((range.clone(), "(".to_string()));
                 }
+                if let Some(row) = last_word.filter(|&w| is_word(&tokens[w].0, "ROW")) {
+                    pending.push((tokens[row].1.clone(), "STRUCT".to_string()));
+                }
                 open.push(is_map);
             }
             Token::Gt => {
@@ -415,7 +423,10 @@ fn case_value_lists(
                         )));
                     }
                     let end = tokens[result_end - 1].1.end;
-                    edits.push((tokens[when].1.start..end, format!("{CASE_BRANCHES}{text}")));
+                    edits.push((
+                        tokens[when].1.start..end,
+                        format!("{REWRITTEN_WHOLE}{text}"),
+                    ));
                 }
             }
             if is_word(t, "END") {
@@ -520,6 +531,10 @@ mod tests {
         assert_eq!(
             rw("SELECT CAST(a AS MAP<STRING, ARRAY<INT>>), CAST(b AS MAP<INT, MAP<INT, INT>>), TRY_CAST(c AS ARRAY<MAP<INT, INT>>)"),
             "SELECT CAST(a AS MAP(STRING, ARRAY<INT>)), CAST(b AS MAP(INT, MAP(INT, INT))), TRY_CAST(c AS ARRAY<MAP(INT, INT)>)"
+        );
+        assert_eq!(
+            rw("SELECT CAST(r AS ROW<x INT, m MAP<STRING, ROW<y INT>>>) FROM t"),
+            "SELECT CAST(r AS STRUCT<x INT, m MAP(STRING, STRUCT<y INT>)>) FROM t"
         );
         // Outside a CAST's type, `map <` is a comparison.
         assert_eq!(

@@ -17,6 +17,7 @@ pub(crate) mod flink_operators;
 mod functions;
 mod group_window;
 mod insert_partition;
+mod json_clauses;
 mod materialized;
 mod namespace;
 pub(crate) mod on_conflict;

@@ -20,6 +20,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+use super::procs;
 use super::relations::Relations;
 
 type RowFn = dyn Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync;
@@ -331,6 +332,8 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
     let backend_pid = r.backend_pid;
     let (r1, r2, r3, r4, r5) = (r.clone(), r.clone(), r.clone(), r.clone(), r.clone());
     let r6 = r.clone();
+    let (f1, f2, f3, f4) = (r.clone(), r.clone(), r.clone(), r.clone());
+    let (t1, t2, t3) = (signatures.clone(), signatures.clone(), signatures.clone());
     vec![
         function("current_schema", &[0], move |_| Some(schema.clone())),
         // The session's user (`current_user` is rewritten to this).
@@ -399,10 +402,19 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
         typed("pg_type_is_visible", &[1], DataType::Boolean, |a| {
             ScalarValue::Boolean(int(&a[0]).map(|_| true))
         }),
-        // Eddy has no functions of its own: every function is pg_catalog's, visible.
-        typed("pg_function_is_visible", &[1], DataType::Boolean, |a| {
-            ScalarValue::Boolean(int(&a[0]).map(|_| true))
-        }),
+        // PostgreSQL's functions are pg_catalog's, always visible; a user function is
+        // when it is in the current schema (Flink's current database).
+        typed(
+            "pg_function_is_visible",
+            &[1],
+            DataType::Boolean,
+            move |a| {
+                ScalarValue::Boolean(int(&a[0]).map(|oid| match f1.function(oid) {
+                    Some(f) => f.schema_oid == f1.schema_oid,
+                    None => true,
+                }))
+            },
+        ),
         // Eddy's tables keep their rows in their connectors, not in relation files.
         typed("pg_table_size", &[1], DataType::Int64, |a| {
             ScalarValue::Int64(int(&a[0]).map(|_| 0))
@@ -427,13 +439,25 @@ pub fn functions(r: &Arc<Relations>, signatures: &Arc<Signatures>) -> Vec<Scalar
             )
         }),
         function("pg_get_function_result", &[1], move |a| {
-            s1.result(int(&a[0])?)
+            let oid = int(&a[0])?;
+            match f2.function(oid) {
+                Some(f) => Some(t1.type_name(i64::from(f.result))),
+                None => s1.result(oid),
+            }
         }),
         function("pg_get_function_arguments", &[1], move |a| {
-            s2.arguments(int(&a[0])?)
+            let oid = int(&a[0])?;
+            match f3.function(oid) {
+                Some(f) => Some(procs::arguments(f, |t| t2.type_name(i64::from(t)))),
+                None => s2.arguments(oid),
+            }
         }),
         function("pg_get_function_identity_arguments", &[1], move |a| {
-            s3.arguments(int(&a[0])?)
+            let oid = int(&a[0])?;
+            match f4.function(oid) {
+                Some(f) => Some(procs::arguments(f, |t| t3.type_name(i64::from(t)))),
+                None => s3.arguments(oid),
+            }
         }),
         typed("to_regtype", &[1], DataType::Int32, move |a| {
             let oid = text(&a[0]).and_then(|name| s4.by_name(&name));

@@ -13,6 +13,7 @@
 
 mod functions;
 mod information_schema;
+pub mod procs;
 mod relations;
 pub(crate) mod rows;
 mod subqueries;

@@ -194,6 +194,10 @@ pub struct Relations {
     pub sees_all_sessions: bool,
     /// The session's process id (`pg_backend_pid()`); 0 outside a client session.
     pub backend_pid: i32,
+    /// The user functions of the current catalog's databases, by schema and name.
+    pub functions: Vec<super::procs::UserFunction>,
+    /// `pg_language`'s OID of the functions' language.
+    pub python_language_oid: u32,
 }
 
 impl Relations {
@@ -284,7 +288,58 @@ impl Relations {
             backends: None,
             sees_all_sessions: true,
             backend_pid: 0,
+            functions: Vec::new(),
+            python_language_oid: 0,
         }
+    }
+
+    /// Every OID given out so far.
+    fn taken_oids(&self) -> HashSet<u32> {
+        let mut taken: HashSet<u32> = self.relations.iter().map(|r| r.oid).collect();
+        taken.extend([self.database_oid, self.schema_oid]);
+        taken.extend(self.schemas.iter().map(|(_, oid)| *oid));
+        taken.extend(self.databases.iter().map(|(_, oid)| *oid));
+        taken.extend(self.roles.iter().map(|r| r.oid));
+        taken.extend(self.functions.iter().map(|f| f.oid));
+        for r in &self.relations {
+            if let Some(pk) = &r.primary_key {
+                taken.extend([pk.index_oid, pk.constraint_oid]);
+            }
+        }
+        taken
+    }
+
+    /// Adds the user functions (`pg_proc`), with OIDs from their schema and name, and
+    /// their language.
+    pub fn with_functions(mut self, mut functions: Vec<super::procs::UserFunction>) -> Self {
+        let mut taken = self.taken_oids();
+        let mut assign = |key: &str| {
+            let mut oid = name_oid(key);
+            while !taken.insert(oid) {
+                oid = oid
+                    .checked_add(1)
+                    .filter(|o| *o < u32::MAX >> 1)
+                    .unwrap_or(FIRST_USER_OID);
+            }
+            oid
+        };
+        self.python_language_oid = assign(&format!("language {}", super::procs::PYTHON));
+        functions.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        for f in &mut functions {
+            f.schema_oid = self
+                .schemas
+                .iter()
+                .find(|(s, _)| *s == f.schema)
+                .map_or(self.schema_oid, |(_, oid)| *oid);
+            f.oid = assign(&format!("function {}.{}", f.schema, f.name));
+        }
+        self.functions = functions;
+        self
+    }
+
+    /// The user function with this OID.
+    pub fn function(&self, oid: i64) -> Option<&super::procs::UserFunction> {
+        self.functions.iter().find(|f| i64::from(f.oid) == oid)
     }
 
     /// Adds the other catalogs as databases (`pg_database`, `\l`), with OIDs from their

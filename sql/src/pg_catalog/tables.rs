@@ -30,6 +30,8 @@ pub const DYNAMIC: &[&str] = &[
     "pg_matviews",
     "pg_settings",
     "pg_stat_activity",
+    "pg_proc",
+    "pg_language",
 ];
 
 /// The rows of a computed table, or `None` for a table the crate answers alone.
@@ -41,6 +43,8 @@ pub fn rows(table: &str, r: &Relations) -> Option<Vec<Row>> {
         "pg_attrdef" => attribute_defaults(r),
         "pg_constraint" => constraints(r),
         "pg_index" => indexes(r),
+        "pg_proc" => super::procs::proc_rows(r),
+        "pg_language" => super::procs::language_rows(r),
         // Flink's catalogs; a client connecting to one starts in it.
         "pg_database" => r
             .databases
