@@ -43,6 +43,7 @@ mod time_round;
 mod type_of;
 
 pub use flink_aggregates::flink_aggregates;
+pub use flink_math::LITERAL_PLACES;
 pub use flink_strings::FlinkStringPlanner;
 pub use json_build::mode_literal as json_mode_literal;
 pub use time_round::{CEIL as TIME_CEIL, FLOOR as TIME_FLOOR};

@@ -340,7 +340,7 @@ e(c, "JSON_EXISTS", "JSON_EXISTS('{\"a\": true}', '$.a')", "JSON_EXISTS('{\"a\":
   f"JSON_EXISTS({NULL_S}, '$.a')", "JSON_EXISTS('{\"a\": null}', '$.a')", "JSON_EXISTS('not json', '$.a')",
   "JSON_EXISTS('{\"a\": true}', 'strict $.b' ERROR ON ERROR)", "JSON_EXISTS('{\"a\": [1, 2]}', '$.a[*]')",
   "JSON_EXISTS('{\"a\": []}', '$.a[*]')", "JSON_EXISTS('{}', '$.x[*]')", "JSON_EXISTS('{}', 'lax $.x[*]')",
-  "JSON_EXISTS('{\"a\": null}', 'strict $.a')", "JSON_EXISTS('{\"a\": true}', 'bad path')")
+  "JSON_EXISTS('{\"a\": null}', 'strict $.a')", "JSON_EXISTS('{\"a\": true}', 'bad path')", "JSON_EXISTS('oops', 'lax $' TRUE ON ERROR)")
 e(c, "JSON_STRING", f"JSON_STRING({NULL_I})", "JSON_STRING(1)", "JSON_STRING(TRUE)", "JSON_STRING('Hello, World!')",
   "JSON_STRING(ARRAY[1, 2])", f"JSON_STRING({NAMED_ROW})", "JSON_STRING(1.5)")
 e(c, "JSON_VALUE", "JSON_VALUE('{\"a\": true}', '$.a')", "JSON_VALUE('{\"a\": true}', '$.a' RETURNING BOOLEAN)",
@@ -357,7 +357,9 @@ e(c, "JSON_VALUE", "JSON_VALUE('{\"a\": true}', '$.a')", "JSON_VALUE('{\"a\": tr
   "JSON_VALUE('{\"a\": [1, 2]}', '$.a[*]' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)", "JSON_VALUE('{\"a\": {\"b\": 1}}', 'strict $.a' ERROR ON ERROR)",
   "JSON_VALUE('[10, 20]', '$[1]')", "JSON_VALUE('[10, 20]', 'lax $[5]' DEFAULT 'z' ON EMPTY)",
   "JSON_VALUE('{\"a\": true}', 'bad path' DEFAULT 'z' ON ERROR)", "JSON_VALUE('{}', '$.a' RETURNING DOUBLE DEFAULT 1 ON EMPTY)",
-  "JSON_VALUE('{\"a\": 1.5}', '$.a' RETURNING DOUBLE)")
+  "JSON_VALUE('{\"a\": 1.5}', '$.a' RETURNING DOUBLE)", "JSON_VALUE('oops', 'lax $.a' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)",
+  "JSON_VALUE('{\"a\": 1}', 'LAX $.b' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)", "JSON_VALUE('{\"a\": 1}', 'lax $.a[x]' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)",
+  "JSON_VALUE('{\"a\": 1}', 'Strict $.b' DEFAULT 'e' ON EMPTY DEFAULT 'x' ON ERROR)")
 e(c, "JSON_QUERY", "JSON_QUERY('{ \"a\": { \"b\": 1 } }', '$.a')", "JSON_QUERY('[1, 2]', '$')", f"JSON_QUERY({NULL_S}, '$')",
   "JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c')",
   "JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c' RETURNING ARRAY<STRING>)",
@@ -372,7 +374,7 @@ e(c, "JSON_QUERY", "JSON_QUERY('{ \"a\": { \"b\": 1 } }', '$.a')", "JSON_QUERY('
   "JSON_QUERY('{}', '$.x[*]')", "JSON_QUERY('{\"a\": [{\"b\": 1}, {\"c\": 2}]}', '$.a[*].b')",
   "JSON_QUERY('{}', 'lax $.x' RETURNING ARRAY<STRING> EMPTY ARRAY ON EMPTY)", "JSON_QUERY('{\"a\": 1}', 'lax $.a' RETURNING ARRAY<STRING> WITH WRAPPER)",
   "JSON_QUERY('{\"a\": [{\"b\": 1}]}', 'lax $.a' RETURNING ARRAY<STRING>)", "JSON_QUERY('{}', 'lax $.x' RETURNING ARRAY<STRING> EMPTY OBJECT ON EMPTY)",
-  "JSON_QUERY('{\"a\": 1}', 'strict $.a' ERROR ON ERROR)")
+  "JSON_QUERY('{\"a\": 1}', 'strict $.a' ERROR ON ERROR)", "JSON_QUERY('oops', 'lax $' EMPTY ARRAY ON EMPTY EMPTY OBJECT ON ERROR)")
 e(c, "JSON_OBJECT", "JSON_OBJECT()", "JSON_OBJECT('K1' VALUE 'V1', 'K2' VALUE 'V2')", f"JSON_OBJECT(KEY 'K1' VALUE {NULL_S} NULL ON NULL)",
   f"JSON_OBJECT(KEY 'K1' VALUE {NULL_S} ABSENT ON NULL)", "JSON_OBJECT(KEY 'K1' VALUE JSON_OBJECT(KEY 'K2' VALUE 'V'))",
   "JSON_OBJECT('n' VALUE 1, 'b' VALUE TRUE, 'a' VALUE ARRAY[1, 2])", f"JSON_OBJECT('K1' VALUE {NULL_S})")

@@ -24,6 +24,10 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+/// The third argument the parser gives `TRUNCATE` when its places are a literal as written
+/// (`handler/literals.rs`), so that every stage of planning gives the call one type.
+pub const LITERAL_PLACES: &str = "__eddy_literal_places";
+
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
 enum Math {
     Log,
@@ -124,7 +128,8 @@ impl ScalarUDFImpl for FlinkMath {
         let n = arg_types.len();
         let arity_ok = match self.function {
             Math::Log => n == 1 || n == 2,
-            Math::Truncate => n == 1 || n == 2,
+            // A third argument is the parser's mark of literal places.
+            Math::Truncate => (1..=3).contains(&n),
             _ => n == 1,
         };
         if !arity_ok {
@@ -140,7 +145,7 @@ impl ScalarUDFImpl for FlinkMath {
                 }
                 Ok(vec![DataType::Float64; n])
             }
-            Math::Truncate if n == 2 => {
+            Math::Truncate if n >= 2 => {
                 if !(arg_types[1].is_integer() || arg_types[1].is_null()) {
                     return Err(plan_error(format!(
                         "TRUNCATE takes its number of places as an integer, not {}",
@@ -153,7 +158,9 @@ impl ScalarUDFImpl for FlinkMath {
                     DataType::Null => DataType::Int64,
                     t => t.clone(),
                 };
-                Ok(vec![roundable(self.name(), &arg_types[0])?, places])
+                let mut types = vec![roundable(self.name(), &arg_types[0])?, places];
+                types.extend(arg_types.get(2).map(|_| DataType::Utf8));
+                Ok(types)
             }
             _ => Ok(vec![roundable(self.name(), &arg_types[0])?]),
         }
@@ -181,9 +188,20 @@ impl ScalarUDFImpl for FlinkMath {
             .map(|f| f.data_type().clone())
             .collect();
         let mut t = self.return_type(&types)?;
+        let marked = args
+            .scalar_arguments
+            .get(2)
+            .copied()
+            .flatten()
+            .is_some_and(|m| m.to_string() == LITERAL_PLACES);
+        if types.len() == 3 && !marked {
+            return Err(plan_error(
+                "function TRUNCATE takes a number and its places, not 3 arguments".into(),
+            ));
+        }
         let places = args.scalar_arguments.get(1).copied().flatten();
-        if let (Math::Truncate, Some(DataType::Decimal128(p, s)), Some(places)) =
-            (self.function, types.first(), places)
+        if let (Math::Truncate, true, Some(DataType::Decimal128(p, s)), Some(places)) =
+            (self.function, marked, types.first(), places)
         {
             if let Ok(ScalarValue::Int64(Some(r))) = places.cast_to(&DataType::Int64) {
                 t = rounded_decimal(*p, *s, r);
@@ -456,11 +474,18 @@ mod tests {
         assert_eq!(seven.data_type(), &DataType::Int32);
         // The scale stays the argument's: a type that depended on the literal could
         // differ between the logical and the physical plan.
-        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(2)]);
+        let literal = || ColumnarValue::Scalar(ScalarValue::Utf8(Some(LITERAL_PLACES.into())));
+        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(2), literal()]);
         // Flink's TRUNCATE(42.324, 2): DECIMAL(5, 2), 42.32; past the scale it keeps it.
         assert_eq!(t.data_type(), &DataType::Decimal128(5, 2));
         assert_eq!(text(&t), "42.32");
-        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(4)]);
+        // Places the parser did not mark as written literally keep the scale.
+        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(2)]);
+        assert_eq!(
+            (t.data_type(), text(&t)),
+            (&DataType::Decimal128(5, 3), "42.320".into())
+        );
+        let t = call(Math::Truncate, vec![dec(42324, 5, 3), int(4), literal()]);
         assert_eq!(
             (t.data_type(), text(&t)),
             (&DataType::Decimal128(5, 3), "42.324".into())

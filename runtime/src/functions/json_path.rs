@@ -165,8 +165,8 @@ impl JsonPath {
     pub fn parse(text: &str) -> Result<JsonPath, String> {
         let text = text.trim();
         let (strict, rest) = match text.split_once(char::is_whitespace) {
-            Some(("strict", rest)) => (true, rest.trim_start()),
-            Some(("lax", rest)) => (false, rest.trim_start()),
+            Some((mode, rest)) if mode.eq_ignore_ascii_case("strict") => (true, rest.trim_start()),
+            Some((mode, rest)) if mode.eq_ignore_ascii_case("lax") => (false, rest.trim_start()),
             _ => (true, text),
         };
         let chars: Vec<char> = rest.chars().collect();

@@ -38,8 +38,75 @@ pub(super) fn apply(query: &mut ast::Query) {
         time_round(e);
         interval_range(e);
         unix_time_zone(e);
+        row_cast(e);
+        qualified_function_name(e);
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// `CAST(ROW(a, b) AS ROW<x T, y U>)` (the type written `STRUCT<...>` by the pre-pass):
+/// the constructor's values under the type's names, `named_struct('x', CAST(a AS T), 'y',
+/// CAST(b AS U))`, as Arrow casts a struct only to one with the same field names.
+fn row_cast(e: &mut Expr) {
+    let Expr::Cast {
+        kind,
+        expr,
+        data_type: ast::DataType::Struct(fields, _),
+        ..
+    } = e
+    else {
+        return;
+    };
+    let Expr::Function(f) = expr.as_ref() else {
+        return;
+    };
+    let is_row = f.name.0.len() == 1
+        && f.name.0[0].as_ident().is_some_and(|i| {
+            i.value.eq_ignore_ascii_case("row") || i.value.eq_ignore_ascii_case("struct")
+        });
+    let FunctionArguments::List(list) = &f.args else {
+        return;
+    };
+    if !is_row || list.args.len() != fields.len() {
+        return;
+    }
+    let mut args = Vec::with_capacity(2 * fields.len());
+    for (arg, field) in list.args.iter().zip(fields.iter()) {
+        let (ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(value)), Some(name)) =
+            (arg, &field.field_name)
+        else {
+            return;
+        };
+        args.push(Expr::value(Value::SingleQuotedString(
+            crate::parser::normalize_ident(name),
+        )));
+        args.push(Expr::Cast {
+            kind: kind.clone(),
+            expr: Box::new(value.clone()),
+            data_type: field.field_type.clone(),
+            array: false,
+            format: None,
+        });
+    }
+    *e = call("named_struct", args);
+}
+
+/// A qualified call's name (`db.f`, `catalog.db.f`) in the form user functions are
+/// registered under: DataFusion looks such a name up as written, so unquoted parts fold to
+/// lower case here and quoted ones lose their quotes.
+fn qualified_function_name(e: &mut Expr) {
+    let Expr::Function(f) = e else {
+        return;
+    };
+    if f.name.0.len() < 2 {
+        return;
+    }
+    for part in f.name.0.iter_mut() {
+        if let Some(ident) = part.as_ident() {
+            *part =
+                ast::ObjectNamePart::Identifier(Ident::new(crate::parser::normalize_ident(ident)));
+        }
+    }
 }
 
 fn unix_time_zone(e: &mut Expr) {
@@ -545,6 +612,19 @@ mod tests {
         assert_eq!(range_text("10 00:00", &F::Day, &F::Second), None);
         assert_eq!(range_text("1.5-2", &F::Year, &F::Month), None);
         assert_eq!(range_text("1 2", &F::Month, &F::Day), None);
+    }
+
+    #[test]
+    fn a_row_cast_names_the_constructors_values() {
+        assert_eq!(
+            flink("SELECT CAST(ROW(1, 'a') AS ROW<x INT, y STRING>), TRY_CAST(ROW(z) AS ROW<\"Q\" INT>)"),
+            "SELECT named_struct('x', CAST(1 AS INT), 'y', CAST('a' AS STRING)), named_struct('Q', TRY_CAST(z AS INT))"
+        );
+        // A struct that is not a constructor call keeps its CAST.
+        assert_eq!(
+            flink("SELECT CAST(r AS ROW<x INT>) FROM t"),
+            "SELECT CAST(r AS STRUCT<x INT>) FROM t"
+        );
     }
 
     #[test]

@@ -54,10 +54,21 @@ fn rewrite<T: ast::VisitMut>(node: &mut T) {
                     .as_ident()
                     .is_some_and(|i| i.value.eq_ignore_ascii_case("truncate"));
             if let (true, ast::FunctionArguments::List(list)) = (truncate, &mut f.args) {
-                if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(places))) =
-                    list.args.get_mut(1)
-                {
-                    bare_count(places);
+                let places = match list.args.get_mut(1) {
+                    Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(places))) => {
+                        bare_count(places)
+                    }
+                    _ => false,
+                };
+                // Marked, so the function takes its scale from them at every stage of
+                // planning, and from nothing else (an expression folded to a literal later).
+                if places && list.args.len() == 2 {
+                    list.args
+                        .push(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                            Expr::value(Value::SingleQuotedString(
+                                eddy_runtime::functions::LITERAL_PLACES.into(),
+                            )),
+                        )));
                 }
             }
             if let Some(ast::WindowType::WindowSpec(spec)) = f.over.as_mut() {
@@ -73,8 +84,9 @@ fn rewrite<T: ast::VisitMut>(node: &mut T) {
     });
 }
 
-/// `CAST(n AS INT)` and `-CAST(n AS INT)` as the bare literal `n` / `-n`.
-fn bare_count(e: &mut Expr) {
+/// `CAST(n AS INT)` and `-CAST(n AS INT)` (an integer literal as typed above) as the bare
+/// literal `n` / `-n`; whether it was one.
+fn bare_count(e: &mut Expr) -> bool {
     let (negative, inner) = match &*e {
         Expr::UnaryOp {
             op: ast::UnaryOperator::Minus,
@@ -82,17 +94,26 @@ fn bare_count(e: &mut Expr) {
         } => (true, expr.as_ref()),
         other => (false, other),
     };
-    let Expr::Cast { expr, .. } = inner else {
-        return;
+    let Expr::Cast {
+        expr,
+        data_type: ast::DataType::Int(None),
+        ..
+    } = inner
+    else {
+        return false;
     };
     let Expr::Value(v) = expr.as_ref() else {
-        return;
+        return false;
     };
     let Value::Number(n, long) = &v.value else {
-        return;
+        return false;
     };
+    if n.parse::<i32>().is_err() {
+        return false;
+    }
     let literal = Value::Number(if negative { format!("-{n}") } else { n.clone() }, *long);
     *e = Expr::Value(literal.into());
+    true
 }
 
 fn uncast_bound(bound: &mut ast::WindowFrameBound) {

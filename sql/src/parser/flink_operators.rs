@@ -76,6 +76,7 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
         && !upper.contains("JSON")
         && !upper.contains("NORMALIZED")
         && !upper.contains("MAP")
+        && !upper.contains("ROW")
         && !upper.contains("CASE")
     {
         return Ok(sql.to_string());
@@ -90,6 +91,8 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
     };
     // Tokens before this index were already rewritten as part of a type.
     let mut skip_until = 0usize;
+    // The byte ranges of JSON functions' clauses, rewritten whole with the calls in them.
+    let mut rewritten_clauses: Vec<std::ops::Range<usize>> = Vec::new();
     let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
     for (i, (t, _)) in tokens.iter().enumerate() {
         if is_word(t, "BETWEEN") {
@@ -152,7 +155,13 @@ pub fn rewrite_flink_operators(sql: &str) -> Result<String> {
             }
         } else if is_word(t, "JSON_VALUE") || is_word(t, "JSON_QUERY") || is_word(t, "JSON_EXISTS")
         {
-            super::json_clauses::edits(&tokens, i, sql, &mut edits)?;
+            // A call within clauses rewritten whole was rewritten with them.
+            let at = tokens[i].1.start;
+            if !rewritten_clauses.iter().any(|r| r.contains(&at)) {
+                if let Some(r) = super::json_clauses::edits(&tokens, i, sql, &mut edits)? {
+                    rewritten_clauses.push(r);
+                }
+            }
         } else if is_word(t, "IS") {
             let Some(mut j) = next(i + 1) else { continue };
             if is_word(&tokens[j].0, "NOT") {
@@ -535,6 +544,10 @@ mod tests {
         assert_eq!(
             rw("SELECT CAST(r AS ROW<x INT, m MAP<STRING, ROW<y INT>>>) FROM t"),
             "SELECT CAST(r AS STRUCT<x INT, m MAP(STRING, STRUCT<y INT>)>) FROM t"
+        );
+        assert_eq!(
+            rw("SELECT CAST(ROW(1, 'a') AS ROW<x INT, y STRING>)"),
+            "SELECT CAST(ROW(1, 'a') AS STRUCT<x INT, y STRING>)"
         );
         // Outside a CAST's type, `map <` is a comparison.
         assert_eq!(

@@ -71,31 +71,43 @@ struct Behavior {
     default: Option<String>,
 }
 
+/// How deep DEFAULT expressions may nest JSON functions with clauses: each level is
+/// rewritten on its own, so a bound keeps a statement's cost in check.
+const MAX_NESTING: usize = 32;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// The edit for the call whose name is token `name`, if it is one of the three functions
-/// and has clauses. `sql` is the statement the tokens came from.
+/// (not a qualified name's last part) and has clauses; returns the byte range of the
+/// clauses, rewritten whole, within which the caller need not look. `sql` is the statement
+/// the tokens came from.
 pub(super) fn edits(
     tokens: &Tokens,
     name: usize,
     sql: &str,
     edits: &mut Vec<(Range<usize>, String)>,
-) -> Result<()> {
+) -> Result<Option<Range<usize>>> {
     let Some(function) = Function::of(&tokens[name].0) else {
-        return Ok(());
+        return Ok(None);
     };
-    let significant: Vec<usize> = (name + 1..tokens.len())
-        .filter(|&i| !matches!(tokens[i].0, Token::Whitespace(_)))
-        .collect();
-    if significant
-        .first()
-        .is_none_or(|&o| tokens[o].0 != Token::LParen)
-    {
-        return Ok(());
+    let significant = |i: &usize| !matches!(tokens[*i].0, Token::Whitespace(_));
+    let after_period = (0..name)
+        .rev()
+        .find(significant)
+        .is_some_and(|p| tokens[p].0 == Token::Period);
+    let Some(open) = (name + 1..tokens.len()).find(significant) else {
+        return Ok(None);
+    };
+    if after_period || tokens[open].0 != Token::LParen {
+        return Ok(None);
     }
     // The significant tokens of the arguments, split at top-level commas, and the `)`.
     let mut args: Vec<Vec<usize>> = vec![Vec::new()];
     let mut depth = 0usize;
     let mut close = None;
-    for &i in &significant[1..] {
+    for i in (open + 1..tokens.len()).filter(significant) {
         let t = &tokens[i].0;
         match t {
             Token::LParen | Token::LBracket => depth += 1,
@@ -117,7 +129,7 @@ pub(super) fn edits(
         }
     }
     let (Some(close), [_, path]) = (close, args.as_slice()) else {
-        return Ok(());
+        return Ok(None);
     };
     // The first clause word outside parentheses after the path's first token.
     let mut depth = 0usize;
@@ -129,7 +141,12 @@ pub(super) fn edits(
             Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
             _ if is_word(t, "CASE") => depth += 1,
             _ if is_word(t, "END") => depth = depth.saturating_sub(1),
-            _ if depth == 0 && k > 0 && function.starts_clause(t) => {
+            // A word after a period is a name's part (`cfg.error`), not a clause.
+            _ if depth == 0
+                && k > 0
+                && function.starts_clause(t)
+                && tokens[path[k - 1]].0 != Token::Period =>
+            {
                 first = Some(k);
                 break;
             }
@@ -137,8 +154,15 @@ pub(super) fn edits(
         }
     }
     let Some(first) = first else {
-        return Ok(());
+        return Ok(None);
     };
+    let nesting = NESTING.with(|n| n.get());
+    if nesting >= MAX_NESTING {
+        return Err(SqlError::NotSupported(format!(
+            "{} calls nested more than {MAX_NESTING} deep in DEFAULT clauses",
+            function.name()
+        )));
+    }
     let clauses = Clauses {
         tokens,
         sql,
@@ -146,10 +170,13 @@ pub(super) fn edits(
         words: &path[first..],
         at: 0,
     };
-    let text = clauses.written_out()?;
+    NESTING.with(|n| n.set(nesting + 1));
+    let text = clauses.written_out();
+    NESTING.with(|n| n.set(nesting));
+    let text = text?;
     let range = tokens[path[first - 1]].1.end..tokens[close].1.start;
-    edits.push((range, format!("{REWRITTEN_WHOLE}{text}")));
-    Ok(())
+    edits.push((range.clone(), format!("{REWRITTEN_WHOLE}{text}")));
+    Ok(Some(range))
 }
 
 /// A cursor over the significant tokens of a call's clauses.

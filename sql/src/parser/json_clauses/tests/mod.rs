@@ -103,3 +103,32 @@ fn clauses_out_of_order_or_unknown_are_refused_naming_what_is_wrong() {
         }
     }
 }
+
+#[test]
+fn names_that_look_like_clauses_stay_names() {
+    for sql in [
+        "SELECT JSON_VALUE(doc, cfg.error) FROM t",
+        "SELECT JSON_EXISTS(doc, t.true) FROM t",
+        "SELECT db.json_value(x, p NULL ON EMPTY)",
+    ] {
+        assert_eq!(rw(sql), sql);
+    }
+}
+
+#[test]
+fn nested_defaults_are_rewritten_once_each_up_to_a_bound() {
+    let nested = |depth: usize| {
+        let mut e = "1".to_string();
+        for _ in 0..depth {
+            e = format!("JSON_VALUE(d, '$' DEFAULT {e} ON EMPTY)");
+        }
+        format!("SELECT {e}")
+    };
+    // Each level once: 30 levels would take 2^30 rewrites if levels were redone.
+    let out = rw(&nested(30));
+    assert_eq!(out.matches("'__eddy_json'").count(), 30);
+    assert!(matches!(
+        rewrite_flink_operators(&nested(40)),
+        Err(SqlError::NotSupported(_))
+    ));
+}
